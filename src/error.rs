@@ -1,0 +1,487 @@
+//! Errors, success statuses and the one mapping to and from HRESULT.
+//!
+//! Every failure in the crate is an [`Error`]. Each variant maps to exactly one HRESULT
+//! ([`Error::hresult`]) and back ([`Error::from_hresult`]); an HRESULT the crate does not name is
+//! kept verbatim in [`Error::Other`], so nothing is lost on a round trip through COM.
+//!
+//! WMDM's two `WMDM_S_*` codes are successes, not failures: they are a [`Status`] returned next
+//! to a successful result (for example by `Storage::set_metadata`).
+//!
+//! The values come from `mswmdm.h` (wmdm-facts §3.1), `winerror.h` for the `E_*` codes, the WMP
+//! reference pages for `NS_E_*`, and `HRESULT_FROM_WIN32` for the file-system failures, which the
+//! WMDM documentation asks service providers to prefer over `E_FAIL`.
+
+use std::fmt;
+use std::io;
+
+/// A raw COM `HRESULT`.
+///
+/// Negative values are failures, the rest are successes. The newtype keeps any value, including
+/// ones this crate does not name.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hresult(pub i32);
+
+impl Hresult {
+    /// `S_OK`.
+    pub const S_OK: Hresult = Hresult(0);
+    /// `S_FALSE`: success, but fewer items than requested (enumerators).
+    pub const S_FALSE: Hresult = Hresult(1);
+
+    /// Builds an HRESULT from its unsigned 32-bit form, as headers print it (`0x80045005`).
+    pub const fn from_u32(value: u32) -> Hresult {
+        Hresult(value as i32)
+    }
+
+    /// The unsigned 32-bit form, as headers print it.
+    pub const fn as_u32(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// `HRESULT_FROM_WIN32(code)`: `0x8007xxxx` for a non-zero Win32 error code.
+    pub const fn from_win32(code: u32) -> Hresult {
+        if code == 0 {
+            Hresult::S_OK
+        } else {
+            Hresult::from_u32((code & 0xFFFF) | 0x8007_0000)
+        }
+    }
+
+    /// True for success codes (`S_OK`, `S_FALSE`, `WMDM_S_*`).
+    pub const fn is_success(self) -> bool {
+        self.0 >= 0
+    }
+
+    /// Turns a success code into a [`Status`] and a failure into an [`Error`].
+    pub fn into_result(self) -> Result<Status, Error> {
+        if self.is_success() {
+            Ok(Status::from_hresult(self))
+        } else {
+            Err(Error::from_hresult(self))
+        }
+    }
+}
+
+impl fmt::Debug for Hresult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hresult({:#010X})", self.as_u32())
+    }
+}
+
+impl fmt::Display for Hresult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#010X}", self.as_u32())
+    }
+}
+
+/// A success that WMDM distinguishes from plain `S_OK`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// `S_OK`: everything was done.
+    Ok,
+    /// `WMDM_S_NOT_ALL_PROPERTIES_APPLIED` (0x00045001): a metadata write kept some properties
+    /// and dropped others.
+    NotAllPropertiesApplied,
+    /// `WMDM_S_NOT_ALL_PROPERTIES_RETRIEVED` (0x00045002): a metadata query returned some of the
+    /// requested properties.
+    NotAllPropertiesRetrieved,
+    /// Any other success code, kept verbatim (`S_FALSE` among them).
+    Other(Hresult),
+}
+
+impl Status {
+    /// The HRESULT of this status.
+    pub const fn hresult(self) -> Hresult {
+        match self {
+            Status::Ok => Hresult::S_OK,
+            Status::NotAllPropertiesApplied => Hresult::from_u32(0x0004_5001),
+            Status::NotAllPropertiesRetrieved => Hresult::from_u32(0x0004_5002),
+            Status::Other(hr) => hr,
+        }
+    }
+
+    /// The status for a success HRESULT. Failure codes are kept in [`Status::Other`]; use
+    /// [`Hresult::into_result`] to split successes from failures.
+    pub fn from_hresult(hr: Hresult) -> Status {
+        match hr.as_u32() {
+            0 => Status::Ok,
+            0x0004_5001 => Status::NotAllPropertiesApplied,
+            0x0004_5002 => Status::NotAllPropertiesRetrieved,
+            _ => Status::Other(hr),
+        }
+    }
+
+    /// True when everything asked for was done.
+    pub const fn is_complete(self) -> bool {
+        matches!(self, Status::Ok)
+    }
+}
+
+/// A portable category for an [`Error`], for callers that do not care about the exact code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The caller has not authenticated, or authentication failed (certificates, revocation,
+    /// MACs, application security level).
+    Authentication,
+    /// Content rights or licences forbid the operation (SDMI, DRM).
+    Rights,
+    /// An argument, name or message is malformed.
+    InvalidInput,
+    /// The call came in the wrong state or order.
+    Sequence,
+    /// The object, file or folder does not exist (or no longer exists).
+    NotFound,
+    /// Something with that name already exists.
+    AlreadyExists,
+    /// The operation or interface is not supported by this object.
+    Unsupported,
+    /// The medium or file system refused access, or is read-only.
+    PermissionDenied,
+    /// No space left on the medium.
+    StorageFull,
+    /// The device is gone, not ready, or not connected.
+    Disconnected,
+    /// The device or a resource is busy; try again later.
+    Busy,
+    /// The user or a callback cancelled the operation.
+    Cancelled,
+    /// A caller-supplied buffer is too small, or more data is waiting.
+    Buffer,
+    /// Resources are exhausted (memory, handles, sessions).
+    ResourceExhausted,
+    /// Anything else: an internal or unexpected failure, or an unknown code.
+    Other,
+}
+
+/// Declares the error variants from one table: variant, HRESULT, kind and message.
+macro_rules! error_table {
+    ($(
+        $(#[$meta:meta])*
+        $variant:ident = $value:expr, $kind:ident, $msg:literal;
+    )*) => {
+        /// Every failure the crate reports; each variant is exactly one HRESULT.
+        ///
+        /// The `WMDM_E_*` values are those of `mswmdm.h`; `WMDM_E_TOO_MANY_SESSIONS` and
+        /// `WMDM_E_CANTOPEN_PMSN_SERVICE_PIPE` share the value 0x80045013 in every header, so they
+        /// are one variant, [`Error::TooManySessions`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+        #[non_exhaustive]
+        pub enum Error {
+            $(
+                $(#[$meta])*
+                #[error($msg)]
+                $variant,
+            )*
+            /// Any other failure HRESULT, kept verbatim.
+            #[error("unrecognised failure HRESULT {0}")]
+            Other(Hresult),
+        }
+
+        impl Error {
+            /// Every named variant, in table order (not [`Error::Other`]).
+            pub const ALL: &'static [Error] = &[$(Error::$variant),*];
+
+            /// The HRESULT this error stands for.
+            pub const fn hresult(self) -> Hresult {
+                match self {
+                    $(Error::$variant => Hresult::from_u32($value),)*
+                    Error::Other(hr) => hr,
+                }
+            }
+
+            /// The error for a failure HRESULT. A value the crate does not name becomes
+            /// [`Error::Other`], so `Error::from_hresult(hr).hresult() == hr` for every failure
+            /// code. A success code is not an error: it becomes `Error::Other` too, which keeps
+            /// it, but callers should use [`Hresult::into_result`] instead.
+            pub const fn from_hresult(hr: Hresult) -> Error {
+                match hr.as_u32() {
+                    $(v if v == $value => Error::$variant,)*
+                    _ => Error::Other(hr),
+                }
+            }
+
+            /// The portable category of this error.
+            pub const fn kind(self) -> ErrorKind {
+                match self {
+                    $(Error::$variant => ErrorKind::$kind,)*
+                    Error::Other(_) => ErrorKind::Other,
+                }
+            }
+        }
+    };
+}
+
+error_table! {
+    /// `WMDM_E_BUSY`: the device or service is busy.
+    Busy = 0x8004_5000, Busy, "the device is busy (WMDM_E_BUSY)";
+    /// `WMDM_E_INTERFACEDEAD`: the object no longer exists (deleted, or its device is gone).
+    InterfaceDead = 0x8004_5001, NotFound, "the object no longer exists (WMDM_E_INTERFACEDEAD)";
+    /// `WMDM_E_INVALIDTYPE`: the object is of the wrong type for this call (a folder where a
+    /// file is needed, or the other way round).
+    InvalidType = 0x8004_5002, InvalidInput, "the object is of the wrong type for this operation (WMDM_E_INVALIDTYPE)";
+    /// `WMDM_E_PROCESSFAILED`: the operation failed on the device.
+    ProcessFailed = 0x8004_5003, Other, "the operation failed on the device (WMDM_E_PROCESSFAILED)";
+    /// `WMDM_E_NOTSUPPORTED`: this object does not support the operation.
+    NotSupported = 0x8004_5004, Unsupported, "the operation is not supported (WMDM_E_NOTSUPPORTED)";
+    /// `WMDM_E_NOTCERTIFIED`: the caller has not authenticated through the secure channel.
+    NotCertified = 0x8004_5005, Authentication, "the caller is not authenticated (WMDM_E_NOTCERTIFIED)";
+    /// `WMDM_E_NORIGHTS`: the content's rights forbid the operation.
+    NoRights = 0x8004_5006, Rights, "no rights to perform the operation (WMDM_E_NORIGHTS)";
+    /// `WMDM_E_CALL_OUT_OF_SEQUENCE`: the call is not valid in the current state.
+    CallOutOfSequence = 0x8004_5007, Sequence, "the call is out of sequence (WMDM_E_CALL_OUT_OF_SEQUENCE)";
+    /// `WMDM_E_BUFFERTOOSMALL`: the caller's buffer is too small.
+    BufferTooSmall = 0x8004_5008, Buffer, "the buffer is too small (WMDM_E_BUFFERTOOSMALL)";
+    /// `WMDM_E_MOREDATA`: more data is available than was returned.
+    MoreData = 0x8004_5009, Buffer, "more data is available (WMDM_E_MOREDATA)";
+    /// `WMDM_E_MAC_CHECK_FAILED`: a message authentication code did not match.
+    MacCheckFailed = 0x8004_500A, Authentication, "the message authentication code does not match (WMDM_E_MAC_CHECK_FAILED)";
+    /// `WMDM_E_USER_CANCELLED`: the user or a progress callback cancelled the operation.
+    UserCancelled = 0x8004_500B, Cancelled, "the operation was cancelled (WMDM_E_USER_CANCELLED)";
+    /// `WMDM_E_SDMI_TRIGGER`: SDMI content detected.
+    SdmiTrigger = 0x8004_500C, Rights, "SDMI content detected (WMDM_E_SDMI_TRIGGER)";
+    /// `WMDM_E_SDMI_NOMORECOPIES`: no more copies are allowed.
+    SdmiNoMoreCopies = 0x8004_500D, Rights, "no more copies are allowed (WMDM_E_SDMI_NOMORECOPIES)";
+    /// `WMDM_E_REVOKED`: a certificate in the chain has been revoked.
+    Revoked = 0x8004_500E, Authentication, "the component's certificate has been revoked (WMDM_E_REVOKED)";
+    /// `WMDM_E_LICENSE_NOTEXIST`: no licence exists for the content.
+    LicenseNotExist = 0x8004_500F, Rights, "no licence exists for the content (WMDM_E_LICENSE_NOTEXIST)";
+    /// `WMDM_E_INCORRECT_APPSEC`: the application's security level is too low.
+    IncorrectAppSec = 0x8004_5010, Authentication, "the application security level is too low (WMDM_E_INCORRECT_APPSEC)";
+    /// `WMDM_E_INCORRECT_RIGHTS`: the rights are not the expected ones.
+    IncorrectRights = 0x8004_5011, Rights, "incorrect rights (WMDM_E_INCORRECT_RIGHTS)";
+    /// `WMDM_E_LICENSE_EXPIRED`: the content's licence has expired.
+    LicenseExpired = 0x8004_5012, Rights, "the licence has expired (WMDM_E_LICENSE_EXPIRED)";
+    /// `WMDM_E_TOO_MANY_SESSIONS`, which has the same value as
+    /// `WMDM_E_CANTOPEN_PMSN_SERVICE_PIPE`.
+    TooManySessions = 0x8004_5013, ResourceExhausted, "too many sessions (WMDM_E_TOO_MANY_SESSIONS)";
+    /// `E_INVALIDARG`: an argument is not valid.
+    InvalidArg = 0x8007_0057, InvalidInput, "an argument is not valid (E_INVALIDARG)";
+    /// `E_NOTIMPL`: the method is not implemented.
+    NotImplemented = 0x8000_4001, Unsupported, "not implemented (E_NOTIMPL)";
+    /// `E_OUTOFMEMORY`: memory is exhausted.
+    OutOfMemory = 0x8007_000E, ResourceExhausted, "out of memory (E_OUTOFMEMORY)";
+    /// `E_ABORT`: the operation was aborted (for example, a cancelled estimate).
+    Abort = 0x8000_4004, Cancelled, "the operation was aborted (E_ABORT)";
+    /// `E_UNEXPECTED`: an unexpected failure, such as a call while a sync is running.
+    Unexpected = 0x8000_FFFF, Sequence, "unexpected failure (E_UNEXPECTED)";
+    /// `E_FAIL`: an unspecified failure.
+    Fail = 0x8000_4005, Other, "unspecified failure (E_FAIL)";
+    /// `E_NOINTERFACE`: the object does not implement the interface.
+    NoInterface = 0x8000_4002, Unsupported, "no such interface (E_NOINTERFACE)";
+    /// `E_POINTER`: a required pointer argument was null (COM layer).
+    NullPointer = 0x8000_4003, InvalidInput, "a required pointer is null (E_POINTER)";
+    /// `NS_E_PDA_INITIALIZINGDEVICES`: the player is still initialising its devices.
+    PdaInitializingDevices = 0xC00D_118D, Busy, "devices are still being initialised (NS_E_PDA_INITIALIZINGDEVICES)";
+    /// `NS_E_NO_PDA`: no device is connected.
+    NoPda = 0xC00D_1179, Disconnected, "no device is connected (NS_E_NO_PDA)";
+    /// `NS_E_PDA_MANUALDEVICE`: the device is a manual-transfer device and cannot be partnered.
+    PdaManualDevice = 0xC00D_1183, Unsupported, "the device supports manual transfer only and cannot be partnered (NS_E_PDA_MANUALDEVICE)";
+    /// `HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)`.
+    FileNotFound = 0x8007_0002, NotFound, "the file was not found (ERROR_FILE_NOT_FOUND)";
+    /// `HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)`.
+    PathNotFound = 0x8007_0003, NotFound, "the path was not found (ERROR_PATH_NOT_FOUND)";
+    /// `HRESULT_FROM_WIN32(ERROR_TOO_MANY_OPEN_FILES)`: also what a device that allows one open
+    /// file at a time returns from a second `Open`.
+    TooManyOpenFiles = 0x8007_0004, ResourceExhausted, "too many open files (ERROR_TOO_MANY_OPEN_FILES)";
+    /// `HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED)`.
+    AccessDenied = 0x8007_0005, PermissionDenied, "access is denied (ERROR_ACCESS_DENIED)";
+    /// `HRESULT_FROM_WIN32(ERROR_WRITE_PROTECT)`: the medium is read-only.
+    WriteProtected = 0x8007_0013, PermissionDenied, "the medium is write-protected (ERROR_WRITE_PROTECT)";
+    /// `HRESULT_FROM_WIN32(ERROR_NOT_READY)`.
+    NotReady = 0x8007_0015, Disconnected, "the device is not ready (ERROR_NOT_READY)";
+    /// `HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE)`: a move across devices or storages.
+    NotSameDevice = 0x8007_0011, InvalidInput, "cannot move to a different device (ERROR_NOT_SAME_DEVICE)";
+    /// `HRESULT_FROM_WIN32(ERROR_HANDLE_EOF)`: a read or seek past the end of the object.
+    EndOfFile = 0x8007_0026, InvalidInput, "reached the end of the file (ERROR_HANDLE_EOF)";
+    /// `HRESULT_FROM_WIN32(ERROR_DISK_FULL)`.
+    DiskFull = 0x8007_0070, StorageFull, "there is not enough space on the device (ERROR_DISK_FULL)";
+    /// `HRESULT_FROM_WIN32(ERROR_INVALID_NAME)`: a file or folder name is not valid.
+    InvalidName = 0x8007_007B, InvalidInput, "the file or folder name is not valid (ERROR_INVALID_NAME)";
+    /// `HRESULT_FROM_WIN32(ERROR_DIR_NOT_EMPTY)`: a non-recursive delete of a non-empty folder.
+    DirectoryNotEmpty = 0x8007_0091, InvalidInput, "the folder is not empty (ERROR_DIR_NOT_EMPTY)";
+    /// `HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS)`.
+    AlreadyExists = 0x8007_00B7, AlreadyExists, "an object with that name already exists (ERROR_ALREADY_EXISTS)";
+    /// `HRESULT_FROM_WIN32(ERROR_DEVICE_NOT_CONNECTED)`: the device was disconnected.
+    DeviceNotConnected = 0x8007_048F, Disconnected, "the device is not connected (ERROR_DEVICE_NOT_CONNECTED)";
+}
+
+impl Error {
+    /// True when retrying later may succeed (busy, not ready, disconnected).
+    pub const fn is_transient(self) -> bool {
+        matches!(
+            self.kind(),
+            ErrorKind::Busy | ErrorKind::Disconnected | ErrorKind::ResourceExhausted
+        )
+    }
+}
+
+impl From<Error> for Hresult {
+    fn from(e: Error) -> Hresult {
+        e.hresult()
+    }
+}
+
+/// The Win32 `ERROR_*` codes this crate maps, for converting a raw OS error on Windows.
+const WIN32_ENOSPC_LIKE: [i32; 2] = [39, 112]; // ERROR_HANDLE_DISK_FULL, ERROR_DISK_FULL
+
+impl From<io::Error> for Error {
+    /// Maps an I/O failure to the `HRESULT_FROM_WIN32` form WMDM expects.
+    ///
+    /// The raw OS code decides first where it is more precise than `io::ErrorKind` (disk full, too
+    /// many open files, no such device). An I/O failure with no better mapping becomes
+    /// [`Error::ProcessFailed`]: the operation failed on the device.
+    fn from(e: io::Error) -> Error {
+        if let Some(mapped) = e.raw_os_error().and_then(map_raw_os_error) {
+            return mapped;
+        }
+        match e.kind() {
+            io::ErrorKind::NotFound => Error::FileNotFound,
+            io::ErrorKind::PermissionDenied => Error::AccessDenied,
+            io::ErrorKind::AlreadyExists => Error::AlreadyExists,
+            io::ErrorKind::InvalidInput => Error::InvalidArg,
+            io::ErrorKind::InvalidData => Error::ProcessFailed,
+            io::ErrorKind::UnexpectedEof => Error::EndOfFile,
+            io::ErrorKind::OutOfMemory => Error::OutOfMemory,
+            io::ErrorKind::Interrupted => Error::UserCancelled,
+            io::ErrorKind::Unsupported => Error::NotSupported,
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Busy,
+            io::ErrorKind::NotConnected | io::ErrorKind::BrokenPipe => Error::DeviceNotConnected,
+            io::ErrorKind::StorageFull => Error::DiskFull,
+            io::ErrorKind::ReadOnlyFilesystem => Error::WriteProtected,
+            io::ErrorKind::DirectoryNotEmpty => Error::DirectoryNotEmpty,
+            io::ErrorKind::NotADirectory => Error::PathNotFound,
+            io::ErrorKind::IsADirectory => Error::InvalidType,
+            io::ErrorKind::InvalidFilename => Error::InvalidName,
+            io::ErrorKind::CrossesDevices => Error::NotSameDevice,
+            _ => Error::ProcessFailed,
+        }
+    }
+}
+
+/// Refines an OS error code where `io::ErrorKind` is too coarse.
+fn map_raw_os_error(code: i32) -> Option<Error> {
+    if cfg!(target_os = "windows") {
+        // On Windows the raw code is a Win32 error: keep it exactly when we name it, so the
+        // HRESULT is the one Windows itself would give.
+        if WIN32_ENOSPC_LIKE.contains(&code) {
+            return Some(Error::DiskFull);
+        }
+        let hr = Hresult::from_win32(code as u32);
+        return match Error::from_hresult(hr) {
+            Error::Other(_) => None,
+            named => Some(named),
+        };
+    }
+    // POSIX errno values shared by Linux, the BSDs and macOS.
+    match code {
+        2 => Some(Error::FileNotFound),    // ENOENT
+        5 => Some(Error::ProcessFailed),   // EIO
+        6 => Some(Error::NotReady),        // ENXIO
+        19 => Some(Error::DeviceNotConnected), // ENODEV
+        20 => Some(Error::PathNotFound),   // ENOTDIR
+        21 => Some(Error::InvalidType),    // EISDIR
+        23 | 24 => Some(Error::TooManyOpenFiles), // ENFILE, EMFILE
+        28 => Some(Error::DiskFull),       // ENOSPC
+        30 => Some(Error::WriteProtected), // EROFS
+        36 | 63 => Some(Error::InvalidName), // ENAMETOOLONG (Linux 36, BSD/macOS 63)
+        122 if cfg!(target_os = "linux") => Some(Error::DiskFull), // EDQUOT
+        _ => None,
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn values_match_the_headers() {
+        assert_eq!(Error::Busy.hresult().as_u32(), 0x8004_5000);
+        assert_eq!(Error::NotCertified.hresult().as_u32(), 0x8004_5005);
+        assert_eq!(Error::MacCheckFailed.hresult().as_u32(), 0x8004_500A);
+        assert_eq!(Error::TooManySessions.hresult().as_u32(), 0x8004_5013);
+        assert_eq!(Error::InvalidArg.hresult().as_u32(), 0x8007_0057);
+        assert_eq!(Error::Unexpected.hresult().as_u32(), 0x8000_FFFF);
+        assert_eq!(Error::PdaManualDevice.hresult().as_u32(), 0xC00D_1183);
+        assert_eq!(
+            Error::DiskFull.hresult(),
+            Hresult::from_win32(112),
+            "ERROR_DISK_FULL"
+        );
+        assert_eq!(
+            Error::DeviceNotConnected.hresult(),
+            Hresult::from_win32(1167)
+        );
+        assert_eq!(Status::NotAllPropertiesApplied.hresult().as_u32(), 0x0004_5001);
+        assert_eq!(
+            Status::NotAllPropertiesRetrieved.hresult().as_u32(),
+            0x0004_5002
+        );
+    }
+
+    #[test]
+    fn every_named_code_is_distinct_and_a_failure() {
+        let mut seen = std::collections::HashSet::new();
+        for e in Error::ALL {
+            assert!(!e.hresult().is_success(), "{e:?} must be a failure");
+            assert!(seen.insert(e.hresult()), "{e:?} shares its HRESULT");
+            assert_eq!(Error::from_hresult(e.hresult()), *e);
+        }
+    }
+
+    #[test]
+    fn success_codes_are_statuses() {
+        assert_eq!(
+            Hresult::from_u32(0x0004_5001).into_result(),
+            Ok(Status::NotAllPropertiesApplied)
+        );
+        assert_eq!(Hresult::S_FALSE.into_result(), Ok(Status::Other(Hresult::S_FALSE)));
+        assert_eq!(
+            Hresult::from_u32(0x8004_5005).into_result(),
+            Err(Error::NotCertified)
+        );
+    }
+
+    #[test]
+    fn io_errors_map_to_win32_forms() {
+        let e: Error = io::Error::from(io::ErrorKind::NotFound).into();
+        assert_eq!(e, Error::FileNotFound);
+        let e: Error = io::Error::from(io::ErrorKind::PermissionDenied).into();
+        assert_eq!(e, Error::AccessDenied);
+        let e: Error = io::Error::from(io::ErrorKind::StorageFull).into();
+        assert_eq!(e, Error::DiskFull);
+        let e: Error = io::Error::from(io::ErrorKind::AlreadyExists).into();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        #[cfg(unix)]
+        {
+            let e: Error = io::Error::from_raw_os_error(28).into();
+            assert_eq!(e, Error::DiskFull);
+            let e: Error = io::Error::from_raw_os_error(24).into();
+            assert_eq!(e, Error::TooManyOpenFiles);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn any_failure_hresult_round_trips(raw in proptest::num::i32::ANY) {
+            let hr = Hresult(raw);
+            match hr.into_result() {
+                Ok(status) => prop_assert_eq!(status.hresult(), hr),
+                Err(err) => prop_assert_eq!(err.hresult(), hr),
+            }
+        }
+
+        #[test]
+        fn every_named_error_round_trips(idx in 0..Error::ALL.len()) {
+            let e = Error::ALL[idx];
+            prop_assert_eq!(Error::from_hresult(e.hresult()), e);
+            prop_assert_eq!(e.hresult().into_result(), Err(e));
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! # wmdm
+//!
+//! A pure-Rust model of Windows Media Device Manager (WMDM) and of Windows Media Player's device
+//! synchronisation, usable on any operating system.
+//!
+//! ```text
+//!   application ──► manager (IWMDeviceManager, storage control, progress)
+//!                      │   authenticated, MAC'd and encrypted channel (sac)
+//!                      ▼
+//!   provider traits (IMDServiceProvider, IMDSPDevice, IMDSPStorage, IMDSPObject, ...)
+//!                      │
+//!        ┌─────────────┴──────────────┐
+//!        ▼                            ▼
+//!   providers::memory            providers::fs
+//!   (simulated device,           (a folder: USB stick,
+//!    fault injection)             SD card, player)
+//! ```
+//!
+//! * [`error`]: the one [`Error`] type and its mapping to and from HRESULT;
+//! * [`flags`]: WMDM's flag sets and enumerations with their exact values;
+//! * [`metadata`]: tag names, typed tag values, the metadata collection, format codes;
+//! * [`provider`]: the service-provider side as Rust traits;
+//! * [`providers::memory`]: an in-memory device with a deterministic [`FaultPlan`];
+//! * [`time`]: `WMDMDATETIME` and the replaceable [`Clock`].
+//!
+//! See `docs/architecture.md` for how the layers fit, and `docs/mapping.md` for the Rust item
+//! that carries each WMDM method.
+//!
+//! [`FaultPlan`]: providers::memory::FaultPlan
+//! [`Clock`]: time::Clock
+
+#![deny(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+pub mod error;
+pub mod flags;
+pub mod metadata;
+pub mod provider;
+pub mod providers;
+pub mod time;
+
+pub use error::{Error, ErrorKind, Hresult, Result, Status};

@@ -1,0 +1,5 @@
+//! Service providers that ship with the crate.
+//!
+//!   testing sync logic and providers' callers.
+
+
