@@ -40,3 +40,8 @@ pub mod providers;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Hresult, Result, Status};
+
+/// The README's code example, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

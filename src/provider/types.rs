@@ -184,7 +184,7 @@ impl fmt::Debug for WmdmId {
 impl WmdmId {
     /// `WMDMID_LENGTH`: the most serial bytes a WMDMID holds.
     pub const MAX_LEN: usize = 128;
-    /// `sizeof(WMDMID)`: cbSize, dwVendorID, pID[128], SerialNumberLength.
+    /// `sizeof(WMDMID)`: cbSize, dwVendorID, pID\[128\], SerialNumberLength.
     pub const STRUCT_SIZE: usize = 4 + 4 + Self::MAX_LEN + 4;
 
     /// A serial number.
@@ -498,7 +498,10 @@ mod tests {
         let mut bad = bytes;
         bad[136..140].copy_from_slice(&200u32.to_le_bytes());
         assert_eq!(WmdmId::from_struct_bytes(&bad), Err(Error::InvalidArg));
-        assert_eq!(WmdmId::from_struct_bytes(&bytes[..10]), Err(Error::InvalidArg));
+        assert_eq!(
+            WmdmId::from_struct_bytes(&bytes[..10]),
+            Err(Error::InvalidArg)
+        );
     }
 
     #[test]
