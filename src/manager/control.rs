@@ -6,7 +6,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::authenticated::AuthenticatedIo;
+use super::io::AuthenticatedIo;
 use super::objects::WmdmStorage;
 use crate::error::{Error, Result};
 use crate::flags::{OpenMode, Placement};

@@ -24,12 +24,13 @@
 mod authenticated;
 mod control;
 mod device_manager;
+mod io;
 mod objects;
 
 pub use authenticated::{
-    AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedIo, AuthenticatedProvider,
-    AuthenticatedStorage,
+    AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedProvider, AuthenticatedStorage,
 };
 pub use control::{InsertOptions, InsertSource, ReadTarget, TRANSFER_CHUNK};
 pub use device_manager::{DeviceManager, MANAGER_REVISION, Notification, SubscriptionId};
+pub use io::AuthenticatedIo;
 pub use objects::{WmdmDevice, WmdmStorage, WmdmStorageGlobals};
