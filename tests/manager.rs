@@ -275,7 +275,18 @@ fn a_bad_mac_on_write_is_rejected_and_nothing_is_written() {
         io.write_secure(&mut wire, &mac).unwrap_err(),
         Error::MacCheckFailed
     );
-    // And a good one.
+    // An opaque command with a wrong MAC never reaches the provider.
+    let dev = wrapped.devices().unwrap().remove(0);
+    let mut cmd = wmdm::provider::OpaqueCommand {
+        data: vec![1, 2, 3],
+        ..Default::default()
+    };
+    assert_eq!(
+        dev.send_opaque_command(&mut cmd).unwrap_err(),
+        Error::MacCheckFailed
+    );
+    assert_eq!(cmd.data, vec![1, 2, 3]);
+    // And a good write.
     let mut wire = plain.clone();
     session.encrypt_param(&mut wire).unwrap();
     assert_eq!(io.write_secure(&mut wire, &mac).unwrap(), plain.len());
@@ -486,6 +497,26 @@ fn delete_rename_move_metadata_parent_find() {
     let globals = root.globals().unwrap();
     assert_eq!(globals.total_bad().unwrap(), 0);
     assert_eq!(globals.serial_number().unwrap_err(), Error::NotSupported);
+}
+
+#[test]
+fn opaque_commands_travel_with_macs() {
+    let (mgr, _) = manager(&["a"], false);
+    let dev = mgr.devices().unwrap().remove(0);
+    let mut cmd = wmdm::provider::OpaqueCommand {
+        command: uuid::Uuid::from_u128(0x1234),
+        data: vec![1, 2, 3],
+        mac: [0; 20],
+    };
+    dev.send_opaque_command(&mut cmd).unwrap();
+    assert_eq!(cmd.data, vec![3, 2, 1], "the provider ran the command");
+    assert_ne!(cmd.mac, [0; 20], "the reply carries the provider's MAC");
+    let root = dev.storages().unwrap().remove(0);
+    assert_eq!(
+        root.send_opaque_command(&mut cmd).unwrap_err(),
+        Error::NotSupported,
+        "checked, then passed to a provider without opaque commands on storages"
+    );
 }
 
 #[test]

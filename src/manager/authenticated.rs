@@ -49,6 +49,45 @@ impl Shared {
     }
 }
 
+/// The MAC WMDM puts in `OPAQUECOMMAND.abMAC`: over the command GUID (in its Windows memory
+/// layout), the data length as a DWORD, then the data (wmdm-facts §4.3). The 8-byte MAC fills
+/// the start of the 20-byte field; the rest is zero.
+pub(crate) fn opaque_mac(session: &Session, command: &OpaqueCommand) -> Result<[u8; 20]> {
+    let len = u32::try_from(command.data.len()).map_err(|_| Error::InvalidArg)?;
+    let mac = session.mac(&[
+        &command.command.to_bytes_le(),
+        &len.to_le_bytes(),
+        &command.data,
+    ]);
+    let mut field = [0u8; 20];
+    field[..MAC_LEN].copy_from_slice(&mac);
+    Ok(field)
+}
+
+/// The provider side of SendOpaqueCommand: check the caller's MAC, run the command, MAC the
+/// reply.
+fn opaque(
+    shared: &Shared,
+    command: &mut OpaqueCommand,
+    run: impl FnOnce(&mut OpaqueCommand) -> Result<()>,
+) -> Result<()> {
+    shared.check()?;
+    let expected = shared.with_session(|s| opaque_mac(s, command))?;
+    if !constant_time_eq(&expected, &command.mac) {
+        return Err(Error::MacCheckFailed);
+    }
+    run(command)?;
+    command.mac = shared.with_session(|s| opaque_mac(s, command))?;
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8; 20], b: &[u8; 20]) -> bool {
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
 /// A service provider as the manager sees it: the provider's objects plus its
 /// IComponentAuthenticate side (a [`SecureChannelServer`] holding the provider's certificate
 /// and key).
@@ -203,8 +242,6 @@ impl AuthenticatedDevice {
         fn icon(&self) -> Icon;
         /// IMDSPDevice::GetFormatSupport / GetFormatSupport2.
         fn format_support(&self) -> FormatSupport;
-        /// IMDSPDevice::SendOpaqueCommand.
-        fn send_opaque_command(&self, command: &mut OpaqueCommand) -> ();
         /// IMDSPDevice2::GetCanonicalName.
         fn canonical_name(&self) -> String;
         /// IMDSPDevice3::GetProperty.
@@ -215,6 +252,18 @@ impl AuthenticatedDevice {
         fn format_capability(&self, format: FormatCode) -> FormatCapability;
         /// IMDSPDevice3::DeviceIoControl.
         fn io_control(&self, code: u32, input: &[u8], max_output: usize) -> Vec<u8>;
+    }
+
+    /// IMDSPDevice::SendOpaqueCommand: the caller's MAC over the command is checked before the
+    /// provider sees it, and the reply is MAC'd (see [`OpaqueCommand::mac`]).
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::MacCheckFailed`] when the
+    /// command's MAC does not match; the provider's errors.
+    pub fn send_opaque_command(&self, command: &mut OpaqueCommand) -> Result<()> {
+        opaque(&self.shared, command, |c| {
+            self.device.send_opaque_command(c)
+        })
     }
 
     fn storage_handle(&self, storage: StorageRef) -> AuthenticatedStorage {
@@ -306,12 +355,21 @@ impl AuthenticatedStorage {
         fn set_metadata(&self, metadata: &Metadata) -> Status;
         /// IMDSPStorage4::GetSpecifiedMetadata.
         fn specified_metadata(&self, names: &[&str]) -> (Metadata, Status);
-        /// IMDSPStorage::SendOpaqueCommand.
-        fn send_opaque_command(&self, command: &mut OpaqueCommand) -> ();
         /// IMDSPObject::Delete.
         fn delete(&self, recursive: bool, progress: &mut dyn Progress) -> ();
         /// IMDSPObject::Rename.
         fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> ();
+    }
+
+    /// IMDSPStorage::SendOpaqueCommand, with the same MAC checks as the device's.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::MacCheckFailed`]; the
+    /// provider's errors.
+    pub fn send_opaque_command(&self, command: &mut OpaqueCommand) -> Result<()> {
+        opaque(&self.shared, command, |c| {
+            self.storage.send_opaque_command(c)
+        })
     }
 
     fn wrap(&self, storage: StorageRef) -> AuthenticatedStorage {

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::authenticated::{AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedStorage};
+use super::authenticated::{
+    AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedStorage, opaque_mac,
+};
 use crate::error::{Error, Result, Status};
 use crate::flags::{DeviceStatus, DeviceType, FindScope, Mode, StorageCapabilities};
 use crate::metadata::{FormatCode, Metadata, PropValue};
@@ -68,6 +70,23 @@ impl Link {
 
     pub(crate) fn session(&self) -> Result<MutexGuard<'_, Session>> {
         self.session.lock().map_err(|_| Error::Fail)
+    }
+
+    /// SendOpaqueCommand through the channel: MAC the command with the manager's session, let
+    /// the provider side check it and MAC its reply, then check the reply's MAC.
+    pub(crate) fn opaque(
+        &self,
+        command: &mut OpaqueCommand,
+        send: impl FnOnce(&mut OpaqueCommand) -> Result<()>,
+    ) -> Result<()> {
+        self.check()?;
+        command.mac = opaque_mac(&*self.session()?, command)?;
+        send(command)?;
+        let expected = opaque_mac(&*self.session()?, command)?;
+        if expected != command.mac {
+            return Err(Error::MacCheckFailed);
+        }
+        Ok(())
     }
 }
 
@@ -138,8 +157,6 @@ impl WmdmDevice {
         fn icon(&self) -> Icon;
         /// IWMDMDevice::GetFormatSupport and IWMDMDevice2::GetFormatSupport2.
         fn format_support(&self) -> FormatSupport;
-        /// IWMDMDevice::SendOpaqueCommand.
-        fn send_opaque_command(&self, command: &mut OpaqueCommand) -> ();
         /// IWMDMDevice2::GetCanonicalName.
         fn canonical_name(&self) -> String;
         /// IWMDMDevice3::GetProperty.
@@ -150,6 +167,18 @@ impl WmdmDevice {
         fn format_capability(&self, format: FormatCode) -> FormatCapability;
         /// IWMDMDevice3::DeviceIoControl.
         fn io_control(&self, code: u32, input: &[u8], max_output: usize) -> Vec<u8>;
+    }
+
+    /// IWMDMDevice::SendOpaqueCommand. The command travels with a MAC over its GUID, length
+    /// and data, checked on the provider side; the reply comes back with the provider's MAC,
+    /// checked here. On return `command.mac` holds the provider's MAC.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::MacCheckFailed`] when either
+    /// MAC does not match; [`Error::InvalidArg`] for data over 4 GiB; the provider's errors.
+    pub fn send_opaque_command(&self, command: &mut OpaqueCommand) -> Result<()> {
+        self.link
+            .opaque(command, |c| self.device.send_opaque_command(c))
     }
 
     fn wrap(&self, storage: AuthenticatedStorage) -> WmdmStorage {
@@ -244,8 +273,16 @@ impl WmdmStorage {
         fn set_metadata(&self, metadata: &Metadata) -> Status;
         /// IWMDMStorage4::GetSpecifiedMetadata.
         fn specified_metadata(&self, names: &[&str]) -> (Metadata, Status);
-        /// IWMDMStorage::SendOpaqueCommand.
-        fn send_opaque_command(&self, command: &mut OpaqueCommand) -> ();
+    }
+
+    /// IWMDMStorage::SendOpaqueCommand, with the same MACs as
+    /// [`WmdmDevice::send_opaque_command`].
+    ///
+    /// # Errors
+    /// As [`WmdmDevice::send_opaque_command`].
+    pub fn send_opaque_command(&self, command: &mut OpaqueCommand) -> Result<()> {
+        self.link
+            .opaque(command, |c| self.storage.send_opaque_command(c))
     }
 
     pub(crate) fn wrap(&self, storage: AuthenticatedStorage) -> WmdmStorage {

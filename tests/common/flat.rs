@@ -137,6 +137,11 @@ impl wmdm::provider::Device for FlatDevice {
     fn canonical_name(&self) -> Result<String> {
         Ok(format!("flat:{}", self.name))
     }
+    /// An echo command: the reply is the data reversed.
+    fn send_opaque_command(&self, command: &mut wmdm::provider::OpaqueCommand) -> Result<()> {
+        command.data.reverse();
+        Ok(())
+    }
 }
 
 #[derive(Debug)]
