@@ -520,6 +520,46 @@ fn opaque_commands_travel_with_macs() {
 }
 
 #[test]
+fn insert_uses_direct_transfer_when_the_folder_offers_it() {
+    let (mgr, provider) = manager(&["a"], false);
+    provider.device("a").root.enable_direct_transfer();
+    let root = root_of(&mgr, "a");
+    let data = pattern(200_000);
+    let mut reader = Cursor::new(data.clone());
+    let mut rec = Recorder::new();
+    let obj = root
+        .insert(
+            InsertSource::Reader {
+                reader: &mut reader,
+                name: "d.mp3".into(),
+                size: data.len() as u64,
+            },
+            &InsertOptions::default(),
+            &mut rec,
+        )
+        .unwrap();
+    assert_eq!(obj.name().unwrap(), "d.mp3");
+    assert_eq!(provider.device("a").contents()[0].1, data);
+    assert_eq!(rec.last_progress(), Some(data.len() as u64));
+    // Cancelled direct transfers leave nothing either.
+    let mut reader = Cursor::new(data.clone());
+    let mut rec = Recorder::new().cancel_at(1);
+    let err = root
+        .insert(
+            InsertSource::Reader {
+                reader: &mut reader,
+                name: "e.mp3".into(),
+                size: data.len() as u64,
+            },
+            &InsertOptions::default(),
+            &mut rec,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::UserCancelled);
+    assert_eq!(provider.device("a").contents().len(), 1);
+}
+
+#[test]
 fn notifications_report_arrival_and_removal() {
     let (mgr, provider) = manager(&["a"], false);
     let seen: Arc<Mutex<Vec<(WmdmMessage, String)>>> = Arc::default();

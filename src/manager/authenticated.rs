@@ -18,7 +18,8 @@ use crate::flags::{
 use crate::metadata::{FormatCode, Metadata, PropValue};
 use crate::provider::{
     DeviceRef, FormatCapability, FormatSupport, GlobalsRef, Icon, ObjectAttributes, OpaqueCommand,
-    PowerInfo, Progress, RightsRecord, ServiceProvider, StorageRef, WmdmId,
+    PowerInfo, Progress, RightsRecord, ServiceProvider, StorageRef, TransferOptions,
+    TransferSource, WmdmId,
 };
 use crate::sac::{ComponentAuthenticate, MAC_LEN, SecureChannelServer, Session};
 use crate::time::WmdmDateTime;
@@ -382,6 +383,29 @@ impl AuthenticatedStorage {
     /// True when both handles go through the same provider wrapper.
     pub(crate) fn same_provider(&self, other: &AuthenticatedStorage) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Whether the object offers IMDSPDirectTransfer.
+    pub fn supports_direct_transfer(&self) -> bool {
+        self.storage.direct_transfer().is_some()
+    }
+
+    /// IMDSPDirectTransfer::TransferToDevice: the provider copies the content itself, into
+    /// this folder. Object data does not cross the channel's Read/Write then (WMDM hands the
+    /// provider raw control), but the call is still refused without authentication.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::NotSupported`] when the object
+    /// has no direct transfer; the provider's errors.
+    pub fn transfer_to_device(
+        &self,
+        source: TransferSource<'_>,
+        options: &TransferOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<AuthenticatedStorage> {
+        self.shared.check()?;
+        let direct = self.storage.direct_transfer().ok_or(Error::NotSupported)?;
+        Ok(self.wrap(direct.transfer_to_device(source, options, progress)?))
     }
 
     /// Whether the object offers IMDSPObject2 (the clear channel).

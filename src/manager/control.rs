@@ -11,7 +11,9 @@ use super::objects::WmdmStorage;
 use crate::error::{Error, Result};
 use crate::flags::{OpenMode, Placement};
 use crate::metadata::Metadata;
-use crate::provider::{CreateRequest, NoProgress, Progress, run_with_progress};
+use crate::provider::{
+    CreateRequest, NoProgress, Progress, TransferOptions, TransferSource, run_with_progress,
+};
 
 /// How many bytes cross the channel per Read or Write call.
 pub const TRANSFER_CHUNK: usize = 256 * 1024;
@@ -25,7 +27,7 @@ pub enum InsertSource<'a> {
     /// A stream: GetObjectName, GetObjectTotalSize and TransferObjectData of IWMDMOperation.
     Reader {
         /// The data (BeginRead / TransferObjectData).
-        reader: &'a mut dyn Read,
+        reader: &'a mut (dyn Read + Send),
         /// The object's name (GetObjectName).
         name: String,
         /// The expected size in bytes (GetObjectTotalSize); progress is measured against it.
@@ -155,7 +157,8 @@ impl WmdmStorage {
     }
 
     /// IWMDMStorageControl::Insert / Insert2 / Insert3: creates a file relative to this object
-    /// and copies the source into it. Progress ticks are bytes: `begin(size)`, `progress(done)`
+    /// and copies the source into it. When this folder offers IMDSPDirectTransfer and the
+    /// placement is `Into`, the provider copies the content itself. Progress ticks are bytes: `begin(size)`, `progress(done)`
     /// after every chunk, `end(result)`. When the progress sink cancels (or anything fails
     /// after creation), the new object is deleted, so no partial object is left.
     ///
@@ -172,7 +175,7 @@ impl WmdmStorage {
     ) -> Result<WmdmStorage> {
         self.link.check()?;
         let mut file;
-        let (reader, source_name, size): (&mut dyn Read, String, u64) = match source {
+        let (reader, source_name, size): (&mut (dyn Read + Send), String, u64) = match source {
             InsertSource::File(path) => {
                 let name = path
                     .file_name()
@@ -186,6 +189,19 @@ impl WmdmStorage {
             InsertSource::Reader { reader, name, size } => (reader, name, size),
         };
         let name = options.name.clone().unwrap_or(source_name);
+        // WMDM asks for IMDSPDirectTransfer on every transfer and, when the provider has it,
+        // lets the provider copy the content itself.
+        if options.placement == Placement::Into && self.storage.supports_direct_transfer() {
+            let transfer = TransferOptions {
+                destination_name: name,
+                overwrite: options.overwrite,
+                metadata: options.metadata.clone(),
+            };
+            return run_with_progress(progress, size, |p| {
+                let source = TransferSource::Reader { reader, size };
+                Ok(self.wrap(self.storage.transfer_to_device(source, &transfer, p)?))
+            });
+        }
         let mut request = CreateRequest::file(name)
             .placement(options.placement)
             .size_hint(size);
