@@ -560,6 +560,70 @@ fn insert_uses_direct_transfer_when_the_folder_offers_it() {
 }
 
 #[test]
+fn serial_numbers_arrive_with_a_checked_mac() {
+    let (mgr, _) = manager(&["player"], false);
+    let dev = mgr.devices().unwrap().remove(0);
+    let id = dev.serial_number().unwrap();
+    assert_eq!(id.vendor_id(), 0x045E);
+    assert_eq!(id.serial(), b"player");
+}
+
+#[test]
+fn a_provider_that_loses_its_session_is_authenticated_again() {
+    let clock = clock();
+    let provider = FlatProvider::new(&["a"], false);
+    let wrapped = wrap_provider(provider.clone(), &clock);
+    let mgr = DeviceManager::new(config(Role::Manager, 20, Role::Application, &clock)).unwrap();
+    mgr.add_provider(wrapped.clone()).unwrap();
+    mgr.authenticate(app_config(&clock)).unwrap();
+    let root = root_of(&mgr, "a");
+    insert_bytes(&root, "one.mp3", b"1");
+    wrapped.reset_channel();
+    let mut r = Cursor::new(b"2".to_vec());
+    let src = InsertSource::Reader {
+        reader: &mut r,
+        name: "two.mp3".into(),
+        size: 1,
+    };
+    assert_eq!(
+        root.insert(src, &InsertOptions::default(), &mut NoProgress)
+            .unwrap_err(),
+        Error::NotCertified
+    );
+    mgr.reinitialize().unwrap();
+    assert!(wrapped.is_authenticated());
+    // Handles taken before the new handshake share the new session.
+    insert_bytes(&root, "two.mp3", &pattern(70_000));
+    let names: Vec<String> = provider
+        .device("a")
+        .contents()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["one.mp3", "two.mp3"]);
+}
+
+#[test]
+fn concurrent_transfers_on_one_provider_keep_the_channel_in_step() {
+    let (mgr, provider) = manager(&["a"], false);
+    let root = root_of(&mgr, "a");
+    std::thread::scope(|scope| {
+        for t in 0..4u8 {
+            let root = root.clone();
+            scope.spawn(move || {
+                let data = vec![t; TRANSFER_CHUNK * 2 + usize::from(t)];
+                let obj = insert_bytes(&root, &format!("t{t}.mp3"), &data);
+                let mut out = Vec::new();
+                obj.read_to(ReadTarget::Writer(&mut out), &mut NoProgress)
+                    .unwrap();
+                assert_eq!(out, data);
+            });
+        }
+    });
+    assert_eq!(provider.device("a").contents().len(), 4);
+}
+
+#[test]
 fn notifications_report_arrival_and_removal() {
     let (mgr, provider) = manager(&["a"], false);
     let seen: Arc<Mutex<Vec<(WmdmMessage, String)>>> = Arc::default();

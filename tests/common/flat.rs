@@ -139,6 +139,9 @@ impl wmdm::provider::Device for FlatDevice {
     fn canonical_name(&self) -> Result<String> {
         Ok(format!("flat:{}", self.name))
     }
+    fn serial_number(&self) -> Result<wmdm::provider::WmdmId> {
+        wmdm::provider::WmdmId::new(0x045E, self.name.as_bytes().to_vec())
+    }
     /// An echo command: the reply is the data reversed.
     fn send_opaque_command(&self, command: &mut wmdm::provider::OpaqueCommand) -> Result<()> {
         command.data.reverse();
