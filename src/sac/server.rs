@@ -123,6 +123,7 @@ impl ExpectPass1 {
             .key
             .decrypt_blinded(&mut rng, Oaep::new::<Sha256>(), kx.encrypted_secret)
             .map_err(|_| Error::NotCertified)?;
+        let secret = zeroize::Zeroizing::new(secret);
         if secret.len() != SECRET_LEN {
             return Err(Error::NotCertified);
         }
