@@ -82,7 +82,7 @@ fn opaque(
     Ok(())
 }
 
-fn constant_time_eq(a: &[u8; 20], b: &[u8; 20]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8; 20], b: &[u8; 20]) -> bool {
     a.iter()
         .zip(b.iter())
         .fold(0u8, |acc, (x, y)| acc | (x ^ y))

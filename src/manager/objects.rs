@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::authenticated::{
-    AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedStorage, opaque_mac,
+    AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedStorage, constant_time_eq, opaque_mac,
 };
 use crate::error::{Error, Result, Status};
 use crate::flags::{DeviceStatus, DeviceType, FindScope, Mode, StorageCapabilities};
@@ -83,7 +83,7 @@ impl Link {
         command.mac = opaque_mac(&*self.session()?, command)?;
         send(command)?;
         let expected = opaque_mac(&*self.session()?, command)?;
-        if expected != command.mac {
+        if !constant_time_eq(&expected, &command.mac) {
             return Err(Error::MacCheckFailed);
         }
         Ok(())
