@@ -26,6 +26,7 @@ mod control;
 mod device_manager;
 mod io;
 mod objects;
+mod progress3;
 
 pub use authenticated::{
     AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedProvider, AuthenticatedStorage,
@@ -34,3 +35,4 @@ pub use control::{InsertOptions, InsertSource, ReadTarget, TRANSFER_CHUNK};
 pub use device_manager::{DeviceManager, MANAGER_REVISION, Notification, SubscriptionId};
 pub use io::AuthenticatedIo;
 pub use objects::{WmdmDevice, WmdmStorage, WmdmStorageGlobals};
+pub use progress3::{EVENT_WMDM_CONTENT_TRANSFER, EventProgress, Progress3};
