@@ -34,6 +34,7 @@
 
 pub mod error;
 pub mod flags;
+pub mod library;
 pub mod metadata;
 pub mod provider;
 pub mod providers;

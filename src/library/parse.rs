@@ -1,0 +1,589 @@
+//! The text form of auto playlist rules.
+//!
+//! ```text
+//! expr    := and ("or" and)*
+//! and     := unary ("and" unary)*
+//! unary   := "not" unary | "(" expr ")" | "all" | "none" | test
+//! test    := FIELD OP value
+//! ```
+//!
+//! | fields | operators | values |
+//! | --- | --- | --- |
+//! | `title artist album albumartist genre path ext` | `=` `!=` `~` (contains) `!~` `in (a, b)` | a bare word or a `"quoted string"` (`\"` and `\\` escape) |
+//! | `track disc year duration` (s) `bitrate` (kbit/s) `samplerate` `rating` (0-100) `playcount` `size` (bytes) | `=` `!=` `<` `<=` `>` `>=` `in 1990..1999` `in (1, 2)` | a whole number |
+//! | `added played` | `<` (within) `>` (longer ago) | a number with a unit: `s`, `h`, `d`, `w` |
+//!
+//! Keywords and field names ignore case. Examples: `genre=Jazz and rating>=80`,
+//! `artist~"Miles" or (year in 1955..1965 and not played<7d)`, `genre in (Jazz, Blues)`.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::rule::{DateField, DateTest, NumberField, NumberTest, Rule, TextField, TextTest};
+
+/// Why a rule text did not parse, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleParseError {
+    /// Byte offset in the input where the problem is.
+    pub position: usize,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl fmt::Display for RuleParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rule error at byte {}: {}", self.position, self.message)
+    }
+}
+
+impl std::error::Error for RuleParseError {}
+
+impl From<RuleParseError> for crate::Error {
+    /// A rule that does not parse is an invalid argument.
+    fn from(_: RuleParseError) -> crate::Error {
+        crate::Error::InvalidArg
+    }
+}
+
+/// Parses the text form of a rule.
+///
+/// ```
+/// use wmdm::library::parse_rule;
+///
+/// let rule = parse_rule("genre = Jazz and rating >= 80").unwrap();
+/// assert_eq!(rule.to_string(), "(genre = \"Jazz\" and rating >= 80)");
+/// let err = parse_rule("genre = ").unwrap_err();
+/// assert_eq!(err.position, 8);
+/// ```
+///
+/// # Errors
+/// A [`RuleParseError`] with the byte position and a message for an unknown field, an operator
+/// the field does not take, a malformed value, unbalanced parentheses, nesting deeper than 64
+/// levels, or trailing text.
+pub fn parse_rule(text: &str) -> Result<Rule, RuleParseError> {
+    let tokens = tokenize(text)?;
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        end: text.len(),
+        depth: 0,
+    };
+    let rule = p.expr()?;
+    match p.peek() {
+        None => Ok(rule),
+        Some(t) => Err(p.error_at(t.at, format!("unexpected {} after the rule", t.kind))),
+    }
+}
+
+const MAX_DEPTH: usize = 64;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Kind {
+    Word(String),
+    Quoted(String),
+    Op(&'static str),
+    Open,
+    Close,
+    Comma,
+    Range,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Word(w) => write!(f, "'{w}'"),
+            Kind::Quoted(w) => write!(f, "\"{w}\""),
+            Kind::Op(o) => write!(f, "'{o}'"),
+            Kind::Open => f.write_str("'('"),
+            Kind::Close => f.write_str("')'"),
+            Kind::Comma => f.write_str("','"),
+            Kind::Range => f.write_str("'..'"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Token {
+    kind: Kind,
+    at: usize,
+}
+
+fn is_word_char(c: char) -> bool {
+    !c.is_whitespace() && !"()\",=!~<>".contains(c)
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, RuleParseError> {
+    let mut out = Vec::new();
+    let mut it = text.char_indices().peekable();
+    while let Some(&(at, c)) = it.peek() {
+        if c.is_whitespace() {
+            it.next();
+            continue;
+        }
+        let simple = |kind| Token { kind, at };
+        match c {
+            '(' | ')' | ',' => {
+                it.next();
+                out.push(simple(match c {
+                    '(' => Kind::Open,
+                    ')' => Kind::Close,
+                    _ => Kind::Comma,
+                }));
+            }
+            '"' => {
+                it.next();
+                let mut s = String::new();
+                let mut closed = false;
+                while let Some((_, c)) = it.next() {
+                    match c {
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
+                        '\\' => match it.next() {
+                            Some((_, e @ ('"' | '\\'))) => s.push(e),
+                            Some((p, e)) => {
+                                return Err(RuleParseError {
+                                    position: p,
+                                    message: format!("unknown escape '\\{e}' (only \\\" and \\\\)"),
+                                });
+                            }
+                            None => break,
+                        },
+                        c => s.push(c),
+                    }
+                }
+                if !closed {
+                    return Err(RuleParseError {
+                        position: at,
+                        message: "unterminated quoted string".into(),
+                    });
+                }
+                out.push(simple(Kind::Quoted(s)));
+            }
+            '=' | '!' | '~' | '<' | '>' => {
+                it.next();
+                let next = it.peek().map(|&(_, c)| c);
+                let op = match (c, next) {
+                    ('!', Some('=')) => "!=",
+                    ('!', Some('~')) => "!~",
+                    ('<', Some('=')) => "<=",
+                    ('>', Some('=')) => ">=",
+                    ('!', _) => {
+                        return Err(RuleParseError {
+                            position: at,
+                            message: "'!' must be followed by '=' or '~'".into(),
+                        });
+                    }
+                    ('=', _) => "=",
+                    ('~', _) => "~",
+                    ('<', _) => "<",
+                    _ => ">",
+                };
+                if op.len() == 2 {
+                    it.next();
+                }
+                out.push(simple(Kind::Op(op)));
+            }
+            '.' if text.get(at..).is_some_and(|r| r.starts_with("..")) => {
+                it.next();
+                it.next();
+                out.push(simple(Kind::Range));
+            }
+            _ => {
+                // A word may hold single dots ("a.mp3") but stops before a range's "..".
+                let mut s = String::new();
+                while let Some(&(i, c)) = it.peek() {
+                    let range = text.get(i..).is_some_and(|r| r.starts_with(".."));
+                    if !is_word_char(c) || range {
+                        break;
+                    }
+                    s.push(c);
+                    it.next();
+                }
+                out.push(simple(Kind::Word(s)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+    end: usize,
+    depth: usize,
+}
+
+enum AnyField {
+    Text(TextField),
+    Number(NumberField),
+    Date(DateField),
+}
+
+fn field_named(name: &str) -> Option<AnyField> {
+    use AnyField::*;
+    Some(match name.to_ascii_lowercase().as_str() {
+        "title" => Text(TextField::Title),
+        "artist" => Text(TextField::Artist),
+        "album" => Text(TextField::Album),
+        "albumartist" => Text(TextField::AlbumArtist),
+        "genre" => Text(TextField::Genre),
+        "path" => Text(TextField::Path),
+        "ext" | "extension" | "format" => Text(TextField::Extension),
+        "track" | "tracknumber" => Number(NumberField::TrackNumber),
+        "disc" => Number(NumberField::Disc),
+        "year" => Number(NumberField::Year),
+        "duration" | "length" => Number(NumberField::Duration),
+        "bitrate" => Number(NumberField::Bitrate),
+        "samplerate" => Number(NumberField::SampleRate),
+        "rating" => Number(NumberField::Rating),
+        "playcount" | "plays" => Number(NumberField::PlayCount),
+        "size" => Number(NumberField::Size),
+        "added" => Date(DateField::Added),
+        "played" | "lastplayed" => Date(DateField::LastPlayed),
+        _ => return None,
+    })
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.pos).cloned();
+        self.pos += usize::from(t.is_some());
+        t
+    }
+
+    fn here(&self) -> usize {
+        self.peek().map_or(self.end, |t| t.at)
+    }
+
+    fn error_at(&self, position: usize, message: String) -> RuleParseError {
+        RuleParseError { position, message }
+    }
+
+    fn keyword(&self, word: &str) -> bool {
+        matches!(self.peek(), Some(Token { kind: Kind::Word(w), .. }) if w.eq_ignore_ascii_case(word))
+    }
+
+    fn expr(&mut self) -> Result<Rule, RuleParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error_at(
+                self.here(),
+                format!("rule nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let mut any = vec![self.and()?];
+        while self.keyword("or") {
+            self.next();
+            any.push(self.and()?);
+        }
+        self.depth -= 1;
+        Ok(if any.len() == 1 {
+            any.remove(0)
+        } else {
+            Rule::Any(any)
+        })
+    }
+
+    fn and(&mut self) -> Result<Rule, RuleParseError> {
+        let mut all = vec![self.unary()?];
+        while self.keyword("and") {
+            self.next();
+            all.push(self.unary()?);
+        }
+        Ok(if all.len() == 1 {
+            all.remove(0)
+        } else {
+            Rule::All(all)
+        })
+    }
+
+    fn unary(&mut self) -> Result<Rule, RuleParseError> {
+        let at = self.here();
+        let Some(tok) = self.next() else {
+            return Err(self.error_at(
+                at,
+                "expected a test such as genre=Jazz, found the end".into(),
+            ));
+        };
+        match tok.kind {
+            Kind::Open => {
+                let r = self.expr()?;
+                match self.next() {
+                    Some(Token {
+                        kind: Kind::Close, ..
+                    }) => Ok(r),
+                    Some(t) => Err(self.error_at(t.at, format!("expected ')', found {}", t.kind))),
+                    None => {
+                        Err(self.error_at(self.end, format!("'(' at byte {at} is never closed")))
+                    }
+                }
+            }
+            Kind::Word(w) if w.eq_ignore_ascii_case("not") => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(
+                        self.error_at(at, format!("rule nested deeper than {MAX_DEPTH} levels"))
+                    );
+                }
+                let r = self.unary()?;
+                self.depth -= 1;
+                Ok(Rule::Not(Box::new(r)))
+            }
+            Kind::Word(w) if w.eq_ignore_ascii_case("all") => Ok(Rule::All(Vec::new())),
+            Kind::Word(w) if w.eq_ignore_ascii_case("none") => Ok(Rule::Any(Vec::new())),
+            Kind::Word(w) => match field_named(&w) {
+                Some(f) => self.test(f),
+                None => Err(self.error_at(at, format!("unknown field '{w}'"))),
+            },
+            other => Err(self.error_at(at, format!("expected a field name, found {other}"))),
+        }
+    }
+
+    fn op(&mut self) -> Result<(&'static str, usize), RuleParseError> {
+        let at = self.here();
+        match self.next() {
+            Some(Token {
+                kind: Kind::Op(o), ..
+            }) => Ok((o, at)),
+            Some(Token {
+                kind: Kind::Word(w),
+                ..
+            }) if w.eq_ignore_ascii_case("in") => Ok(("in", at)),
+            Some(t) => Err(self.error_at(t.at, format!("expected an operator, found {}", t.kind))),
+            None => Err(self.error_at(at, "expected an operator, found the end".into())),
+        }
+    }
+
+    fn text_value(&mut self) -> Result<String, RuleParseError> {
+        let at = self.here();
+        match self.next() {
+            Some(Token {
+                kind: Kind::Word(w) | Kind::Quoted(w),
+                ..
+            }) => Ok(w),
+            Some(t) => Err(self.error_at(t.at, format!("expected a value, found {}", t.kind))),
+            None => Err(self.error_at(at, "expected a value, found the end".into())),
+        }
+    }
+
+    fn number(&mut self) -> Result<u64, RuleParseError> {
+        let at = self.here();
+        let w = self.text_value()?;
+        w.parse::<u64>()
+            .map_err(|_| self.error_at(at, format!("expected a whole number, found '{w}'")))
+    }
+
+    /// `( v, v, ... )` after the opening parenthesis has been seen.
+    fn list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<T, RuleParseError>,
+    ) -> Result<Vec<T>, RuleParseError> {
+        let mut v = vec![item(self)?];
+        loop {
+            let at = self.here();
+            match self.next() {
+                Some(Token {
+                    kind: Kind::Comma, ..
+                }) => v.push(item(self)?),
+                Some(Token {
+                    kind: Kind::Close, ..
+                }) => return Ok(v),
+                Some(t) => {
+                    return Err(
+                        self.error_at(t.at, format!("expected ',' or ')', found {}", t.kind))
+                    );
+                }
+                None => return Err(self.error_at(at, "unclosed list: expected ')'".into())),
+            }
+        }
+    }
+
+    fn open_paren(&mut self) -> Result<bool, RuleParseError> {
+        if matches!(
+            self.peek(),
+            Some(Token {
+                kind: Kind::Open,
+                ..
+            })
+        ) {
+            self.next();
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    fn test(&mut self, field: AnyField) -> Result<Rule, RuleParseError> {
+        let (op, op_at) = self.op()?;
+        let not = |r: Rule| Rule::Not(Box::new(r));
+        match field {
+            AnyField::Text(field) => {
+                let test = match op {
+                    "=" | "!=" => TextTest::Equals(self.text_value()?),
+                    "~" | "!~" => TextTest::Contains(self.text_value()?),
+                    "in" => {
+                        if !self.open_paren()? {
+                            return Err(self.error_at(
+                                self.here(),
+                                "expected '(' to start a list after 'in'".into(),
+                            ));
+                        }
+                        TextTest::OneOf(self.list(|p| p.text_value())?)
+                    }
+                    _ => {
+                        return Err(self.error_at(
+                            op_at,
+                            format!("'{op}' does not apply to the text field '{}' (use =, !=, ~, !~ or in)", field.name()),
+                        ));
+                    }
+                };
+                let r = Rule::Text { field, test };
+                Ok(if op.starts_with('!') { not(r) } else { r })
+            }
+            AnyField::Number(field) => {
+                let test = match op {
+                    "=" | "!=" => NumberTest::Equals(self.number()?),
+                    "<" => NumberTest::Less(self.number()?),
+                    "<=" => NumberTest::AtMost(self.number()?),
+                    ">" => NumberTest::Greater(self.number()?),
+                    ">=" => NumberTest::AtLeast(self.number()?),
+                    "in" => {
+                        if self.open_paren()? {
+                            NumberTest::OneOf(self.list(|p| p.number())?)
+                        } else {
+                            let lo = self.number()?;
+                            match self.next() {
+                                Some(Token {
+                                    kind: Kind::Range, ..
+                                }) => {}
+                                Some(t) => {
+                                    return Err(self.error_at(
+                                        t.at,
+                                        format!("expected '..' in a range, found {}", t.kind),
+                                    ));
+                                }
+                                None => {
+                                    return Err(
+                                        self.error_at(self.end, "expected '..' in a range".into())
+                                    );
+                                }
+                            }
+                            let at = self.here();
+                            let hi = self.number()?;
+                            if hi < lo {
+                                return Err(self.error_at(at, format!("empty range {lo}..{hi}")));
+                            }
+                            NumberTest::Between(lo, hi)
+                        }
+                    }
+                    _ => {
+                        return Err(self.error_at(
+                            op_at,
+                            format!(
+                                "'{op}' does not apply to the number field '{}'",
+                                field.name()
+                            ),
+                        ));
+                    }
+                };
+                let r = Rule::Number { field, test };
+                Ok(if op == "!=" { not(r) } else { r })
+            }
+            AnyField::Date(field) => {
+                let at = self.here();
+                let raw = self.text_value()?;
+                let d = parse_age(&raw).ok_or_else(|| {
+                    self.error_at(
+                        at,
+                        format!("expected an age such as 30d, 12h, 2w or 90s, found '{raw}'"),
+                    )
+                })?;
+                let test = match op {
+                    "<" | "<=" => DateTest::Within(d),
+                    ">" | ">=" => DateTest::OlderThan(d),
+                    _ => {
+                        return Err(self.error_at(
+                            op_at,
+                            format!(
+                                "'{op}' does not apply to '{}': use < (within) or > (longer ago)",
+                                field.name()
+                            ),
+                        ));
+                    }
+                };
+                Ok(Rule::Date { field, test })
+            }
+        }
+    }
+}
+
+fn parse_age(s: &str) -> Option<Duration> {
+    let unit = s.chars().last()?;
+    let n: u64 = s.get(..s.len() - unit.len_utf8())?.parse().ok()?;
+    let secs = match unit.to_ascii_lowercase() {
+        's' => n,
+        'h' => n.checked_mul(3600)?,
+        'd' => n.checked_mul(86_400)?,
+        'w' => n.checked_mul(7 * 86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn examples_from_the_brief() {
+        for s in [
+            "genre=Jazz and rating>=80",
+            "artist~\"Miles\"",
+            "added<30d",
+            "played<7d",
+            "year in 1990..1999",
+            "genre in (Jazz, Blues)",
+            "(genre = Jazz or genre = Blues) and not played < 7d",
+            "all",
+            "NONE or ext = mp3",
+        ] {
+            let r = parse_rule(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(parse_rule(&r.to_string()).unwrap(), r, "{s}");
+        }
+        assert_eq!(
+            parse_rule("year in 1990..1999").unwrap(),
+            Rule::Number {
+                field: NumberField::Year,
+                test: NumberTest::Between(1990, 1999)
+            }
+        );
+        assert_eq!(
+            parse_rule("played<7d").unwrap(),
+            Rule::played_within_days(7)
+        );
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let e = |s: &str| parse_rule(s).unwrap_err();
+        assert_eq!(e("colour = red").position, 0);
+        assert_eq!(e("genre < Jazz").position, 6);
+        assert_eq!(e("rating >= high").position, 10);
+        assert_eq!(e("(genre = a").position, 10);
+        assert!(e("(genre = a").message.contains("never closed"));
+        assert_eq!(e("genre = a b").position, 10);
+        assert_eq!(e("year in 1999..1990").position, 14);
+        assert_eq!(e("added < 30x").position, 8);
+        assert_eq!(e("title = \"open").position, 8);
+        assert_eq!(e("").position, 0);
+        assert_eq!(e("genre ! a").position, 6);
+        assert!(e(&"(".repeat(10_000)).message.contains("deeper"));
+        assert!(e(&"not ".repeat(10_000)).message.contains("deeper"));
+    }
+}
