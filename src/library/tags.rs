@@ -4,6 +4,11 @@
 use std::path::Path;
 
 use lofty::config::ParseOptions;
+use lofty::file::{FileType, TaggedFile};
+use lofty::id3::v2::{Frame, Id3v2Tag};
+use lofty::iff::aiff::AiffFile;
+use lofty::iff::wav::WavFile;
+use lofty::mpeg::MpegFile;
 use lofty::prelude::*;
 use lofty::probe::Probe;
 use lofty::tag::{ItemValue, Tag};
@@ -31,13 +36,39 @@ pub(crate) fn read_tags(path: &Path, track: &mut Track) -> Result<(), String> {
         return super::asf::read_asf_file(path, track);
     }
     let options = ParseOptions::new().read_cover_art(false);
-    let file = Probe::open(path)
+    let probe = Probe::open(path)
         .map_err(|e| format!("cannot open: {e}"))?
         .options(options)
         .guess_file_type()
-        .map_err(|e| format!("cannot read: {e}"))?
-        .read()
-        .map_err(|e| format!("unreadable audio file: {e}"))?;
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let unreadable = |e: lofty::error::LoftyError| format!("unreadable audio file: {e}");
+    // lofty keeps ID3v2 POPM frames out of its generic tag, so the formats that carry ID3v2 are
+    // read through their own types to reach the frame, in the same single parse.
+    let (file, popm): (TaggedFile, Option<(u8, u64)>) = match probe.file_type() {
+        Some(FileType::Mpeg) => {
+            let mut r = rewound(probe.into_inner())?;
+            let f = MpegFile::read_from(&mut r, options).map_err(unreadable)?;
+            let popm = f.id3v2().and_then(popm_of);
+            (f.into(), popm)
+        }
+        Some(FileType::Wav) => {
+            let mut r = rewound(probe.into_inner())?;
+            let f = WavFile::read_from(&mut r, options).map_err(unreadable)?;
+            let popm = f.id3v2().and_then(popm_of);
+            (f.into(), popm)
+        }
+        Some(FileType::Aiff) => {
+            let mut r = rewound(probe.into_inner())?;
+            let f = AiffFile::read_from(&mut r, options).map_err(unreadable)?;
+            let popm = f.id3v2().and_then(popm_of);
+            (f.into(), popm)
+        }
+        _ => (probe.read().map_err(unreadable)?, None),
+    };
+    if let Some((rating, count)) = popm {
+        track.rating = Rating::from_popm(rating);
+        track.play_count = u32::try_from(count).unwrap_or(u32::MAX);
+    }
     let props = file.properties();
     track.duration = props.duration();
     track.bitrate = props
@@ -90,6 +121,19 @@ pub(crate) fn read_tags(path: &Path, track: &mut Track) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn rewound<R: std::io::Seek>(mut r: R) -> Result<R, String> {
+    r.rewind().map_err(|e| format!("cannot read: {e}"))?;
+    Ok(r)
+}
+
+/// The first POPM frame's rating and counter.
+fn popm_of(tag: &Id3v2Tag) -> Option<(u8, u64)> {
+    tag.into_iter().find_map(|f| match f {
+        Frame::Popularimeter(p) => Some((p.rating, p.counter)),
+        _ => None,
+    })
 }
 
 fn fill_text(slot: &mut String, value: Option<std::borrow::Cow<'_, str>>) {
