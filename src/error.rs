@@ -375,15 +375,15 @@ fn map_raw_os_error(code: i32) -> Option<Error> {
     }
     // POSIX errno values shared by Linux, the BSDs and macOS.
     match code {
-        2 => Some(Error::FileNotFound),    // ENOENT
-        5 => Some(Error::ProcessFailed),   // EIO
-        6 => Some(Error::NotReady),        // ENXIO
-        19 => Some(Error::DeviceNotConnected), // ENODEV
-        20 => Some(Error::PathNotFound),   // ENOTDIR
-        21 => Some(Error::InvalidType),    // EISDIR
-        23 | 24 => Some(Error::TooManyOpenFiles), // ENFILE, EMFILE
-        28 => Some(Error::DiskFull),       // ENOSPC
-        30 => Some(Error::WriteProtected), // EROFS
+        2 => Some(Error::FileNotFound),                            // ENOENT
+        5 => Some(Error::ProcessFailed),                           // EIO
+        6 => Some(Error::NotReady),                                // ENXIO
+        19 => Some(Error::DeviceNotConnected),                     // ENODEV
+        20 => Some(Error::PathNotFound),                           // ENOTDIR
+        21 => Some(Error::InvalidType),                            // EISDIR
+        23 | 24 => Some(Error::TooManyOpenFiles),                  // ENFILE, EMFILE
+        28 => Some(Error::DiskFull),                               // ENOSPC
+        30 => Some(Error::WriteProtected),                         // EROFS
         36 | 63 => Some(Error::InvalidName), // ENAMETOOLONG (Linux 36, BSD/macOS 63)
         122 if cfg!(target_os = "linux") => Some(Error::DiskFull), // EDQUOT
         _ => None,
@@ -416,7 +416,10 @@ mod tests {
             Error::DeviceNotConnected.hresult(),
             Hresult::from_win32(1167)
         );
-        assert_eq!(Status::NotAllPropertiesApplied.hresult().as_u32(), 0x0004_5001);
+        assert_eq!(
+            Status::NotAllPropertiesApplied.hresult().as_u32(),
+            0x0004_5001
+        );
         assert_eq!(
             Status::NotAllPropertiesRetrieved.hresult().as_u32(),
             0x0004_5002
@@ -439,7 +442,10 @@ mod tests {
             Hresult::from_u32(0x0004_5001).into_result(),
             Ok(Status::NotAllPropertiesApplied)
         );
-        assert_eq!(Hresult::S_FALSE.into_result(), Ok(Status::Other(Hresult::S_FALSE)));
+        assert_eq!(
+            Hresult::S_FALSE.into_result(),
+            Ok(Status::Other(Hresult::S_FALSE))
+        );
         assert_eq!(
             Hresult::from_u32(0x8004_5005).into_result(),
             Err(Error::NotCertified)

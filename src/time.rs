@@ -89,7 +89,14 @@ impl WmdmDateTime {
     ///
     /// # Errors
     /// [`Error::InvalidArg`] when a field is out of range (month 13, 31 April, hour 24, ...).
-    pub fn new(year: u16, month: u16, day: u16, hour: u16, minute: u16, second: u16) -> Result<Self> {
+    pub fn new(
+        year: u16,
+        month: u16,
+        day: u16,
+        hour: u16,
+        minute: u16,
+        second: u16,
+    ) -> Result<Self> {
         let dt = WmdmDateTime {
             year,
             month,
@@ -98,7 +105,11 @@ impl WmdmDateTime {
             minute,
             second,
         };
-        if dt.is_valid() { Ok(dt) } else { Err(Error::InvalidArg) }
+        if dt.is_valid() {
+            Ok(dt)
+        } else {
+            Err(Error::InvalidArg)
+        }
     }
 
     /// True when every field is in range.

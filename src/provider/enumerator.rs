@@ -96,7 +96,11 @@ mod tests {
             }
         );
         assert_eq!(e.skip_n(3), 0);
-        assert_eq!(copy.next_n(1).items, vec![4], "a clone keeps its own position");
+        assert_eq!(
+            copy.next_n(1).items,
+            vec![4],
+            "a clone keeps its own position"
+        );
         e.reset();
         assert_eq!(e.remaining(), 5);
         assert_eq!(e.next_n(usize::MAX).items.len(), 5);

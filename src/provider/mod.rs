@@ -35,9 +35,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use enumerator::{Enumerator, Fetched};
-pub use progress::{
-    CancelToken, NoProgress, Progress, ProgressEvent, Recorder, run_with_progress,
-};
+pub use progress::{CancelToken, NoProgress, Progress, ProgressEvent, Recorder, run_with_progress};
 pub use types::{
     BitmapInfoHeader, CreateRequest, FormatCapability, FormatSupport, Icon, ObjectAttributes,
     OpaqueCommand, PowerInfo, PropConfig, PropDesc, Rect, RightsRecord, ValidValues, VideoFormat,
@@ -701,9 +699,10 @@ impl fmt::Debug for TransferSource<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TransferSource::File(p) => f.debug_tuple("File").field(p).finish(),
-            TransferSource::Reader { size, .. } => {
-                f.debug_struct("Reader").field("size", size).finish_non_exhaustive()
-            }
+            TransferSource::Reader { size, .. } => f
+                .debug_struct("Reader")
+                .field("size", size)
+                .finish_non_exhaustive(),
         }
     }
 }

@@ -498,7 +498,10 @@ mod tests {
         let mut bad = bytes;
         bad[136..140].copy_from_slice(&200u32.to_le_bytes());
         assert_eq!(WmdmId::from_struct_bytes(&bad), Err(Error::InvalidArg));
-        assert_eq!(WmdmId::from_struct_bytes(&bytes[..10]), Err(Error::InvalidArg));
+        assert_eq!(
+            WmdmId::from_struct_bytes(&bytes[..10]),
+            Err(Error::InvalidArg)
+        );
     }
 
     #[test]

@@ -1,5 +1,3 @@
 //! Service providers that ship with the crate.
 //!
 //!   testing sync logic and providers' callers.
-
-

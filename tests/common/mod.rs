@@ -47,7 +47,8 @@ pub fn flac() -> Vec<u8> {
     v.extend_from_slice(&4096u16.to_be_bytes());
     v.extend_from_slice(&4096u16.to_be_bytes());
     v.extend_from_slice(&[0; 6]); // min/max frame size unknown
-    let packed: u64 = (44_100u64 << 44) | (0 << 41) | (15 << 36) | 44_100;
+    // sample rate (20 bits), channels - 1 = 0 (3 bits), bits - 1 = 15 (5 bits), samples (36 bits)
+    let packed: u64 = (44_100u64 << 44) | (15 << 36) | 44_100;
     v.extend_from_slice(&packed.to_be_bytes());
     v.extend_from_slice(&[0; 16]); // MD5 unknown
     v.push(0x81); // last block, type 1 (PADDING)
