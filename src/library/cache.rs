@@ -48,11 +48,13 @@ pub(crate) fn to_nanos(t: SystemTime) -> i64 {
     }
 }
 
-pub(crate) fn from_nanos(n: i64) -> SystemTime {
+/// The time `n` nanoseconds from the epoch; `None` when the platform's time type cannot hold it.
+pub(crate) fn from_nanos(n: i64) -> Option<SystemTime> {
+    let d = Duration::from_nanos(n.unsigned_abs());
     if n >= 0 {
-        UNIX_EPOCH + Duration::from_nanos(n.unsigned_abs())
+        UNIX_EPOCH.checked_add(d)
     } else {
-        UNIX_EPOCH - Duration::from_nanos(n.unsigned_abs())
+        UNIX_EPOCH.checked_sub(d)
     }
 }
 
@@ -68,11 +70,13 @@ fn to_secs(t: SystemTime) -> i64 {
     }
 }
 
-fn from_secs(s: i64) -> SystemTime {
+/// The time `s` seconds from the epoch; `None` when the platform's time type cannot hold it.
+fn from_secs(s: i64) -> Option<SystemTime> {
+    let d = Duration::from_secs(s.unsigned_abs());
     if s >= 0 {
-        UNIX_EPOCH + Duration::from_secs(s.unsigned_abs())
+        UNIX_EPOCH.checked_add(d)
     } else {
-        UNIX_EPOCH - Duration::from_secs(s.unsigned_abs())
+        UNIX_EPOCH.checked_sub(d)
     }
 }
 
@@ -174,7 +178,8 @@ impl<'a> Reader<'a> {
 /// # Errors
 /// [`Error::InvalidArg`] when the bytes are not a version-[`CACHE_VERSION`] cache: a wrong
 /// magic or version, a checksum mismatch, a truncated record, invalid UTF-8, a rating over 100,
-/// or bytes left over. The folder library then discards the cache and rescans everything.
+/// a time the platform cannot represent, a non-zero value stored for an absent field, or bytes
+/// left over. The folder library then discards the cache and rescans everything.
 pub fn decode_cache(bytes: &[u8]) -> Result<Vec<CachedTrack>> {
     let split = bytes.len().checked_sub(8).ok_or(Error::InvalidArg)?;
     let (body, sum) = (
@@ -197,8 +202,8 @@ pub fn decode_cache(bytes: &[u8]) -> Result<Vec<CachedTrack>> {
         let id = TrackId(r.u64()?);
         let mut t = Track::new(id, relative_path);
         t.size = r.u64()?;
-        t.modified = from_nanos(r.i64()?);
-        t.date_added = from_secs(r.i64()?);
+        t.modified = from_nanos(r.i64()?).ok_or(Error::InvalidArg)?;
+        t.date_added = from_secs(r.i64()?).ok_or(Error::InvalidArg)?;
         t.format = FormatCode(r.u32()?);
         t.title = r.str()?;
         t.artist = r.str()?;
@@ -206,6 +211,9 @@ pub fn decode_cache(bytes: &[u8]) -> Result<Vec<CachedTrack>> {
         t.album_artist = r.str()?;
         t.genre = r.str()?;
         let present = r.u8()?;
+        if present & !0x1F != 0 {
+            return Err(Error::InvalidArg);
+        }
         let (track, disc, year) = (r.u32()?, r.u32()?, r.u32()?);
         t.track_number = (present & 1 != 0).then_some(track);
         t.disc = (present & 2 != 0).then_some(disc);
@@ -220,9 +228,22 @@ pub fn decode_cache(bytes: &[u8]) -> Result<Vec<CachedTrack>> {
         t.rating = Rating::new(rating);
         t.play_count = r.u32()?;
         let last = r.i64()?;
-        t.last_played = (present & 8 != 0).then(|| from_secs(last));
-        let hash = r.arr::<20>()?;
-        let hash = (present & 16 != 0).then_some(ContentHash(hash));
+        t.last_played = match present & 8 != 0 {
+            true => Some(from_secs(last).ok_or(Error::InvalidArg)?),
+            false => None,
+        };
+        let raw_hash = r.arr::<20>()?;
+        let hash = (present & 16 != 0).then_some(ContentHash(raw_hash));
+        // Absent values are stored as zero; anything else is not a file this code wrote, and
+        // refusing it keeps the encoding canonical (decode then encode gives the same bytes).
+        let absent_nonzero = (present & 1 == 0 && track != 0)
+            || (present & 2 == 0 && disc != 0)
+            || (present & 4 == 0 && year != 0)
+            || (present & 8 == 0 && last != 0)
+            || (present & 16 == 0 && raw_hash != [0; 20]);
+        if absent_nonzero {
+            return Err(Error::InvalidArg);
+        }
         out.push(CachedTrack { track: t, hash });
     }
     if !r.bytes.is_empty() {
@@ -267,15 +288,15 @@ mod tests {
                 )| {
                     let mut t = Track::new(TrackId(id), path);
                     t.size = size;
-                    t.modified = from_nanos(mtime);
-                    t.date_added = from_secs(added);
+                    t.modified = from_nanos(mtime).unwrap();
+                    t.date_added = from_secs(added).unwrap();
                     t.title = title;
                     t.genre = genre;
                     t.year = year;
                     t.disc = disc;
                     t.rating = Rating::new(rating);
                     t.play_count = plays;
-                    t.last_played = last.map(from_secs);
+                    t.last_played = last.map(|s| from_secs(s).unwrap());
                     t.duration = Duration::from_nanos(dur);
                     t.format = FormatCode(fmt);
                     CachedTrack {
@@ -291,6 +312,19 @@ mod tests {
         fn round_trip(records in proptest::collection::vec(arb_track(), 0..8)) {
             let bytes = encode_cache(&records);
             prop_assert_eq!(decode_cache(&bytes).unwrap(), records);
+        }
+
+        #[test]
+        fn checksummed_garbage_never_panics(body in proptest::collection::vec(any::<u8>(), 0..400), count in 0u32..4) {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&CACHE_VERSION.to_le_bytes());
+            bytes.extend_from_slice(&count.to_le_bytes());
+            bytes.extend(body);
+            let sum = fnv1a64(&bytes);
+            bytes.extend_from_slice(&sum.to_le_bytes());
+            if let Ok(records) = decode_cache(&bytes) {
+                prop_assert_eq!(encode_cache(&records), bytes);
+            }
         }
 
         #[test]
