@@ -232,14 +232,7 @@ impl FolderLibrary {
         }
         let mut audio = Vec::new();
         let mut lists = Vec::new();
-        walk(
-            &self.root,
-            &self.root,
-            &self.state_dir,
-            &mut audio,
-            &mut lists,
-            report,
-        );
+        walk(&self.root, &self.state_dir, &mut audio, &mut lists, report);
         audio.sort_by(|a, b| a.rel.cmp(&b.rel));
         report.files_seen = audio.len();
 
@@ -485,89 +478,107 @@ fn is_track_format(f: FormatCode) -> bool {
     f.is_audio() || f == FormatCode::MP4 || f == FormatCode::ASF
 }
 
+/// Lists the folder tree without recursion (no stack overflow on absurdly deep trees).
 fn walk(
     root: &Path,
-    dir: &Path,
     skip: &Path,
     audio: &mut Vec<Found>,
     lists: &mut Vec<Found>,
     report: &mut ScanReport,
 ) {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            report.problems.push(ScanProblem {
-                path: dir.to_path_buf(),
-                message: format!("cannot list folder: {e}"),
-            });
-            return;
-        }
-    };
-    for entry in entries {
-        let Ok(entry) = entry else { continue };
-        let path = entry.path();
-        let Ok(ft) = entry.file_type() else { continue };
-        if ft.is_dir() {
-            if path != skip {
-                walk(root, &path, skip, audio, lists, report);
-            }
-            continue;
-        }
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
-            report.problems.push(ScanProblem {
-                path,
-                message: "the file name is not valid Unicode".into(),
-            });
-            continue;
-        };
-        let format = FormatCode::from_file_name(name);
-        let is_list = matches!(format, FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST);
-        if !is_track_format(format) && !is_list {
-            continue;
-        }
-        // DirEntry::metadata does not follow links; fs::metadata does, for linked files.
-        let meta = if ft.is_symlink() {
-            fs::metadata(&path)
-        } else {
-            entry.metadata()
-        };
-        let meta = match meta {
-            Ok(m) if m.is_file() => m,
-            Ok(_) => continue,
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
             Err(e) => {
                 report.problems.push(ScanProblem {
-                    path,
-                    message: format!("cannot stat: {e}"),
+                    path: dir,
+                    message: format!("cannot list folder: {e}"),
                 });
                 continue;
             }
         };
-        let Some(rel) = path
-            .strip_prefix(root)
-            .ok()
-            .and_then(|r| r.to_str())
-            .map(|r| r.replace('\\', "/"))
-        else {
-            report.problems.push(ScanProblem {
-                path,
-                message: "the path is not valid Unicode".into(),
-            });
-            continue;
-        };
-        let found = Found {
-            rel,
-            abs: path,
-            size: meta.len(),
-            modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-            format,
-        };
-        if is_list {
-            lists.push(found)
-        } else {
-            audio.push(found)
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            let path = entry.path();
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                if path != skip {
+                    pending.push(path);
+                }
+                continue;
+            }
+            if let Some(found) = examine(root, &entry, path, ft, report) {
+                if matches!(
+                    found.format,
+                    FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST
+                ) {
+                    lists.push(found);
+                } else {
+                    audio.push(found);
+                }
+            }
         }
     }
+}
+
+/// A directory entry as a track or playlist file, or `None` for anything else.
+fn examine(
+    root: &Path,
+    entry: &fs::DirEntry,
+    path: PathBuf,
+    ft: fs::FileType,
+    report: &mut ScanReport,
+) -> Option<Found> {
+    let name = entry.file_name();
+    let Some(name) = name.to_str() else {
+        report.problems.push(ScanProblem {
+            path,
+            message: "the file name is not valid Unicode".into(),
+        });
+        return None;
+    };
+    let format = FormatCode::from_file_name(name);
+    let is_list = matches!(format, FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST);
+    if !is_track_format(format) && !is_list {
+        return None;
+    }
+    // DirEntry::metadata does not follow links; fs::metadata does, for linked files.
+    let meta = if ft.is_symlink() {
+        fs::metadata(&path)
+    } else {
+        entry.metadata()
+    };
+    let meta = match meta {
+        Ok(m) if m.is_file() => m,
+        Ok(_) => return None,
+        Err(e) => {
+            report.problems.push(ScanProblem {
+                path,
+                message: format!("cannot stat: {e}"),
+            });
+            return None;
+        }
+    };
+    let Some(rel) = path
+        .strip_prefix(root)
+        .ok()
+        .and_then(|r| r.to_str())
+        .map(|r| r.replace('\\', "/"))
+    else {
+        report.problems.push(ScanProblem {
+            path,
+            message: "the path is not valid Unicode".into(),
+        });
+        return None;
+    };
+    Some(Found {
+        rel,
+        abs: path,
+        size: meta.len(),
+        modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        format,
+    })
 }
 
 impl Library for FolderLibrary {
