@@ -244,7 +244,31 @@ proptest! {
     }
 
     #[test]
+    fn auto_playlist_text_round_trips(
+        rule in arb_rule(),
+        sort in proptest::collection::vec((prop::sample::select(&["title", "rating", "added", "ext", "year", "playcount"][..]), any::<bool>()), 0..3),
+        max_tracks in proptest::option::of(0usize..1000),
+        max_bytes in proptest::option::of(any::<u64>()),
+        max_secs in proptest::option::of(0u64..1_000_000),
+    ) {
+        let text = format!("{rule} order by title");
+        let base = wmdm::library::parse_auto_playlist(&text).unwrap();
+        let mut p = AutoPlaylist::new(rule);
+        p.sort = sort
+            .into_iter()
+            .map(|(name, descending)| {
+                let field = wmdm::library::parse_auto_playlist(&format!("all order by {name}")).unwrap().sort[0].field;
+                SortKey { field, descending }
+            })
+            .collect();
+        p.limits = Limits { max_tracks, max_bytes, max_duration: max_secs.map(Duration::from_secs) };
+        prop_assert_eq!(wmdm::library::parse_auto_playlist(&p.to_string()), Ok(p.clone()), "{}", p);
+        prop_assert_eq!(base.rule, p.rule);
+    }
+
+    #[test]
     fn the_parser_never_panics(s in "\\PC{0,60}") {
+        let _ = wmdm::library::parse_auto_playlist(&s);
         if let Err(e) = parse_rule(&s) {
             prop_assert!(e.position <= s.len());
             prop_assert!(!e.message.is_empty());

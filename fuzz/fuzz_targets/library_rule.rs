@@ -1,4 +1,4 @@
-//! The auto playlist rule parser: never panics; what parses prints back to the same rule.
+//! The auto playlist parsers: never panic; what parses prints back to the same value.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,5 +11,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(again.as_ref().ok(), Some(&rule));
         }
         Err(e) => assert!(e.position <= text.len()),
+    }
+    if let Ok(auto) = wmdm::library::parse_auto_playlist(text) {
+        let again = wmdm::library::parse_auto_playlist(&auto.to_string());
+        assert_eq!(again.as_ref().ok(), Some(&auto));
     }
 });

@@ -49,7 +49,7 @@ pub use cache::{CACHE_FILE_NAME, CACHE_VERSION, CachedTrack, decode_cache, encod
 pub use folder::{FolderLibrary, ScanOptions, ScanProblem, ScanReport};
 pub use m3u::{MAX_LINE_BYTES, read_m3u, write_m3u};
 pub use memory::MemoryLibrary;
-pub use parse::{RuleParseError, parse_rule};
+pub use parse::{RuleParseError, parse_auto_playlist, parse_rule};
 pub use playlist::{Playlist, PlaylistId, PlaylistKind, SyncSettings, selected_for};
 pub use playlist_file::{
     PathStyle, PlaylistEntry, PlaylistFile, PlaylistParseError, SkippedEntry, WriteEntry,

@@ -19,7 +19,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::rule::{DateField, DateTest, NumberField, NumberTest, Rule, TextField, TextTest};
+use super::rule::{
+    AutoPlaylist, DateField, DateTest, Field, Limits, NumberField, NumberTest, Rule, SortKey,
+    TextField, TextTest,
+};
 
 /// Why a rule text did not parse, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +75,84 @@ pub fn parse_rule(text: &str) -> Result<Rule, RuleParseError> {
     match p.peek() {
         None => Ok(rule),
         Some(t) => Err(p.error_at(t.at, format!("unexpected {} after the rule", t.kind))),
+    }
+}
+
+/// Parses an auto playlist: a rule, then optional `order by` and `limit` clauses.
+///
+/// ```text
+/// auto    := expr ["order" "by" FIELD ["asc"|"desc"] ("," FIELD ["asc"|"desc"])*] limit*
+/// limit   := "limit" NUMBER [UNIT]
+/// UNIT    := "tracks" | "items" (a count; the default) | "B" | "KB" | "MB" | "GB" (1024-based)
+///          | "s" | "min" | "h" (total playing time)
+/// ```
+///
+/// ```
+/// use wmdm::library::parse_auto_playlist;
+///
+/// let p = parse_auto_playlist("genre = Jazz order by rating desc, title limit 50 limit 2GB").unwrap();
+/// assert_eq!(p.sort.len(), 2);
+/// assert_eq!(p.limits.max_tracks, Some(50));
+/// assert_eq!(p.limits.max_bytes, Some(2 << 30));
+/// assert_eq!(parse_auto_playlist(&p.to_string()).unwrap(), p);
+/// ```
+///
+/// # Errors
+/// A [`RuleParseError`] as for [`parse_rule`], and for an unknown sort field, a limit without a
+/// number, an unknown unit, or a limit given twice.
+pub fn parse_auto_playlist(text: &str) -> Result<AutoPlaylist, RuleParseError> {
+    let tokens = tokenize(text)?;
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        end: text.len(),
+        depth: 0,
+    };
+    let mut auto = AutoPlaylist::new(p.expr()?);
+    if p.keyword("order") {
+        p.next();
+        if !p.keyword("by") {
+            return Err(p.error_at(p.here(), "expected 'by' after 'order'".into()));
+        }
+        p.next();
+        loop {
+            let at = p.here();
+            let name = p.text_value()?;
+            let field = match field_named(&name) {
+                Some(AnyField::Text(f)) => Field::Text(f),
+                Some(AnyField::Number(f)) => Field::Number(f),
+                Some(AnyField::Date(f)) => Field::Date(f),
+                None => return Err(p.error_at(at, format!("unknown sort field '{name}'"))),
+            };
+            let mut descending = false;
+            if p.keyword("desc") || p.keyword("asc") {
+                descending = p.keyword("desc");
+                p.next();
+            }
+            auto.sort.push(SortKey { field, descending });
+            if matches!(
+                p.peek(),
+                Some(Token {
+                    kind: Kind::Comma,
+                    ..
+                })
+            ) {
+                p.next();
+            } else {
+                break;
+            }
+        }
+    }
+    while p.keyword("limit") {
+        p.next();
+        p.limit(&mut auto.limits)?;
+    }
+    match p.peek() {
+        None => Ok(auto),
+        Some(t) => Err(p.error_at(
+            t.at,
+            format!("unexpected {} after the auto playlist", t.kind),
+        )),
     }
 }
 
@@ -267,6 +348,81 @@ impl Parser {
 
     fn keyword(&self, word: &str) -> bool {
         matches!(self.peek(), Some(Token { kind: Kind::Word(w), .. }) if w.eq_ignore_ascii_case(word))
+    }
+
+    /// `NUMBER [UNIT]` after `limit`, where the unit may be glued to the number (`2GB`).
+    fn limit(&mut self, limits: &mut Limits) -> Result<(), RuleParseError> {
+        let at = self.here();
+        let word = self.text_value()?;
+        let digits = word
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(word.len());
+        let (num, glued) = word.split_at(digits);
+        let n: u64 = num.parse().map_err(|_| {
+            self.error_at(
+                at,
+                format!("expected a number after 'limit', found '{word}'"),
+            )
+        })?;
+        let unit = if glued.is_empty() {
+            match self.peek() {
+                Some(Token {
+                    kind: Kind::Word(w),
+                    ..
+                }) if LIMIT_UNITS.iter().any(|u| u.eq_ignore_ascii_case(w)) => {
+                    let w = w.clone();
+                    self.next();
+                    w
+                }
+                _ => String::new(),
+            }
+        } else {
+            glued.to_owned()
+        };
+        let too_big = || self.error_at(at, format!("limit {word} is too large"));
+        let twice = |what: &str| self.error_at(at, format!("a {what} limit is given twice"));
+        match unit.to_ascii_lowercase().as_str() {
+            "" | "tracks" | "items" => {
+                let n = usize::try_from(n).map_err(|_| too_big())?;
+                if limits.max_tracks.replace(n).is_some() {
+                    return Err(twice("count"));
+                }
+            }
+            u @ ("b" | "kb" | "mb" | "gb") => {
+                let shift = match u {
+                    "b" => 0,
+                    "kb" => 10,
+                    "mb" => 20,
+                    _ => 30,
+                };
+                let bytes = n.checked_mul(1 << shift).ok_or_else(too_big)?;
+                if limits.max_bytes.replace(bytes).is_some() {
+                    return Err(twice("size"));
+                }
+            }
+            u @ ("s" | "min" | "h") => {
+                let mult = match u {
+                    "s" => 1,
+                    "min" => 60,
+                    _ => 3600,
+                };
+                let secs = n.checked_mul(mult).ok_or_else(too_big)?;
+                if limits
+                    .max_duration
+                    .replace(Duration::from_secs(secs))
+                    .is_some()
+                {
+                    return Err(twice("duration"));
+                }
+            }
+            other => {
+                return Err(self.error_at(
+                    at,
+                    format!("unknown limit unit '{other}' (tracks, B, KB, MB, GB, s, min, h)"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn expr(&mut self) -> Result<Rule, RuleParseError> {
@@ -523,6 +679,8 @@ impl Parser {
     }
 }
 
+const LIMIT_UNITS: [&str; 9] = ["tracks", "items", "b", "kb", "mb", "gb", "s", "min", "h"];
+
 fn parse_age(s: &str) -> Option<Duration> {
     let unit = s.chars().last()?;
     let n: u64 = s.get(..s.len() - unit.len_utf8())?.parse().ok()?;
@@ -567,6 +725,23 @@ mod tests {
             parse_rule("played<7d").unwrap(),
             Rule::played_within_days(7)
         );
+    }
+
+    #[test]
+    fn auto_playlists() {
+        let p =
+            parse_auto_playlist("all order by added desc limit 30 min limit 10 tracks").unwrap();
+        assert_eq!(p.limits.max_duration, Some(Duration::from_secs(1800)));
+        assert_eq!(p.limits.max_tracks, Some(10));
+        assert_eq!(parse_auto_playlist(&p.to_string()).unwrap(), p);
+        let e = |s: &str| parse_auto_playlist(s).unwrap_err();
+        assert_eq!(e("all order rating").position, 10);
+        assert_eq!(e("all order by colour").position, 13);
+        assert_eq!(e("all limit 5 limit 6").position, 18);
+        assert_eq!(e("all limit 5 parsecs").position, 12);
+        assert_eq!(e("all limit 5TB").position, 10);
+        assert_eq!(e("all limit").position, 9);
+        assert!(e("all limit 99999999999GB").message.contains("too large"));
     }
 
     #[test]

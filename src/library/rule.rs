@@ -393,6 +393,42 @@ impl AutoPlaylist {
     }
 }
 
+impl Field {
+    /// The name in the text form.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Field::Text(f) => f.name(),
+            Field::Number(f) => f.name(),
+            Field::Date(f) => f.name(),
+        }
+    }
+}
+
+/// The text form that [`parse_auto_playlist`](super::parse_auto_playlist) reads back: the rule,
+/// then `order by` and `limit` clauses (bytes as `B`, durations in whole seconds).
+impl fmt::Display for AutoPlaylist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.rule)?;
+        for (i, k) in self.sort.iter().enumerate() {
+            f.write_str(if i == 0 { " order by " } else { ", " })?;
+            f.write_str(k.field.name())?;
+            if k.descending {
+                f.write_str(" desc")?;
+            }
+        }
+        if let Some(n) = self.limits.max_tracks {
+            write!(f, " limit {n} tracks")?;
+        }
+        if let Some(n) = self.limits.max_bytes {
+            write!(f, " limit {n} B")?;
+        }
+        if let Some(d) = self.limits.max_duration {
+            write!(f, " limit {} s", d.as_secs())?;
+        }
+        Ok(())
+    }
+}
+
 fn compare(a: &Track, b: &Track, keys: &[SortKey]) -> Ordering {
     for k in keys {
         let o = match k.field {
