@@ -396,3 +396,51 @@ fn playlist_files_in_the_folder_join_the_library() {
     lib.rescan().unwrap();
     assert_eq!(lib.playlist(mix.id).unwrap().sync.priority(3), 7);
 }
+
+#[test]
+fn playlists_and_sync_settings_persist_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, state) = (dir.path().join("music"), dir.path().join("state"));
+    tagged_wav(&root.join("a.wav"), "A");
+    fs::write(root.join("list.m3u"), "a.wav\n").unwrap();
+    let clock = ManualClock::default();
+    let (mut lib, _) = open(&root, &state, &clock);
+    let file_list = lib.playlists()[0].id;
+    lib.playlist_mut(file_list)
+        .unwrap()
+        .sync
+        .set_priority(2, 5)
+        .unwrap();
+    let auto = wmdm::library::parse_auto_playlist("genre = rock order by title limit 10").unwrap();
+    let mut p = wmdm::library::Playlist::new_auto("Rock", auto.clone());
+    p.sync.set_priority(2, 1).unwrap();
+    p.sync.sync_only = true;
+    let auto_id = p.id;
+    lib.add_playlist(p);
+    lib.save_playlists().unwrap();
+    drop(lib);
+
+    let (lib, r) = open(&root, &state, &clock);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(lib.playlist(file_list).unwrap().sync.priority(2), 5);
+    let back = lib.playlist(auto_id).unwrap();
+    assert_eq!(back.kind, wmdm::library::PlaylistKind::Auto(auto));
+    assert!(back.sync.sync_only);
+    let order: Vec<_> = wmdm::library::selected_for(lib.playlists(), 2)
+        .iter()
+        .map(|(p, l)| (*p, l.id))
+        .collect();
+    assert_eq!(order, [(1, auto_id), (5, file_list)]);
+    let now = back.resolve(lib.tracks(), &clock);
+    assert_eq!(now, [by_name(&lib, "a.wav").id]);
+
+    // A damaged state file is reported, never fatal.
+    fs::write(
+        state.join(wmdm::library::PLAYLIST_STATE_FILE_NAME),
+        "garbage",
+    )
+    .unwrap();
+    let (lib, r) = open(&root, &state, &clock);
+    assert_eq!(r.problems.len(), 1);
+    assert_eq!(lib.playlists().len(), 1);
+}

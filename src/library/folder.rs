@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use super::cache::{CACHE_FILE_NAME, CachedTrack, decode_cache, encode_cache};
 use super::playlist::{Playlist, PlaylistId, PlaylistKind};
 use super::playlist_file::PlaylistFile;
+use super::state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
 use super::track::{ContentHash, Track, TrackId};
 use super::{Library, paths};
 use crate::metadata::FormatCode;
@@ -171,6 +172,7 @@ impl FolderLibrary {
             hashes_dirty: AtomicBool::new(false),
         };
         lib.reindex();
+        lib.load_playlist_state(&mut report);
         lib.scan_into(&mut report)?;
         Ok((lib, report))
     }
@@ -215,6 +217,40 @@ impl FolderLibrary {
     pub fn remove_playlist(&mut self, id: PlaylistId) -> Option<Playlist> {
         let i = self.playlists.iter().position(|p| p.id == id)?;
         Some(self.playlists.remove(i))
+    }
+
+    /// Restores the playlists the application added and every playlist's sync settings. A
+    /// damaged state file is reported and ignored (the playlist files themselves are still read).
+    fn load_playlist_state(&mut self, report: &mut ScanReport) {
+        let path = self.state_dir.join(PLAYLIST_STATE_FILE_NAME);
+        let problem = |message: String| ScanProblem {
+            path: path.clone(),
+            message,
+        };
+        match fs::read(&path) {
+            Ok(bytes) => match std::str::from_utf8(&bytes).map_err(|_| Error::InvalidArg).and_then(decode_playlist_state) {
+                Ok(lists) => self.playlists = lists,
+                Err(_) => report.problems.push(problem("the playlist state is damaged; playlists added by the application and sync settings were lost".into())),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => report.problems.push(problem(format!("cannot read the playlist state: {e}"))),
+        }
+    }
+
+    /// Writes the playlists the application added and every playlist's sync settings to the
+    /// state folder (temporary name, then rename). Scans do this too; call it after changing
+    /// playlists through [`FolderLibrary::add_playlist`], [`FolderLibrary::playlist_mut`] or
+    /// [`FolderLibrary::remove_playlist`] to keep the change across runs.
+    ///
+    /// # Errors
+    /// An I/O error when the file cannot be written or renamed.
+    pub fn save_playlists(&self) -> Result<()> {
+        let text = encode_playlist_state(&self.playlists);
+        let path = self.state_dir.join(PLAYLIST_STATE_FILE_NAME);
+        if fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+            return Ok(());
+        }
+        write_atomically(&self.state_dir, PLAYLIST_STATE_FILE_NAME, text.as_bytes())
     }
 
     fn reindex(&mut self) {
@@ -303,8 +339,11 @@ impl FolderLibrary {
         }
         if self.options.read_playlists {
             self.read_playlists(lists, report);
+        } else {
+            self.playlists.retain(|p| p.source.is_none());
         }
-        self.save_cache_if_stale()
+        self.save_cache_if_stale()?;
+        self.save_playlists()
     }
 
     /// Writes the cache when the tracks or the known hashes changed since the last write.
@@ -328,16 +367,7 @@ impl FolderLibrary {
                     .map(|(_, _, h)| *h),
             })
             .collect();
-        let bytes = encode_cache(&records);
-        let tmp = self.state_dir.join(format!("{CACHE_FILE_NAME}.tmp"));
-        let dst = self.state_dir.join(CACHE_FILE_NAME);
-        {
-            use std::io::Write;
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, &dst)?;
+        write_atomically(&self.state_dir, CACHE_FILE_NAME, &encode_cache(&records))?;
         self.cache_stale = false;
         Ok(())
     }
@@ -444,6 +474,20 @@ impl FolderLibrary {
         self.playlists.retain(|p| p.source.is_none());
         self.playlists.extend(fresh);
     }
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file renamed into place, so a crash leaves
+/// the old file or the new one, never half of one.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{name}.tmp"));
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, dir.join(name))?;
+    Ok(())
 }
 
 fn read_playlist_file(

@@ -37,6 +37,7 @@ mod paths;
 mod playlist;
 mod playlist_file;
 mod rule;
+mod state;
 mod tags;
 mod track;
 mod wpl;
@@ -58,6 +59,7 @@ pub use rule::{
     AutoPlaylist, DateField, DateTest, Field, Limits, NumberField, NumberTest, Rule, SortKey,
     TextField, TextTest,
 };
+pub use state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
 pub use track::{ContentHash, Rating, Track, TrackId};
 pub use wpl::{read_wpl, write_wpl};
 
