@@ -10,16 +10,12 @@ use std::time::SystemTime;
 
 use super::cache::{CACHE_FILE_NAME, CachedTrack, decode_cache, encode_cache};
 use super::playlist::{Playlist, PlaylistId, PlaylistKind};
-use super::playlist_file::PlaylistFile;
 use super::state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
 use super::track::{ContentHash, Track, TrackId};
+use super::walk::{Found, read_playlist_file, walk, write_atomically};
 use super::{Library, paths};
-use crate::metadata::FormatCode;
 use crate::time::Clock;
 use crate::{Error, Result};
-
-/// Playlist files larger than this are not read (no real playlist comes close).
-const MAX_PLAYLIST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What a scan should do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,25 +268,34 @@ impl FolderLibrary {
         audio.sort_by(|a, b| a.rel.cmp(&b.rel));
         report.files_seen = audio.len();
 
-        let mut old: HashMap<String, Track> = std::mem::take(&mut self.tracks)
-            .into_iter()
-            .map(|t| (t.relative_path.clone(), t))
-            .collect();
+        // Both lists are sorted by relative path (the cache is written in that order), so a
+        // merge join pairs each file with its cached track without hashing or cloning: this
+        // loop is the whole cost of a warm rescan besides the stat calls.
+        let mut old = std::mem::take(&mut self.tracks);
+        old.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
+        old.dedup_by(|a, b| a.relative_path == b.relative_path);
+        let old_ids: Vec<TrackId> = old.iter().map(|t| t.id).collect();
+        let mut taken: Option<HashSet<TrackId>> = None;
+        let mut old = old.into_iter().peekable();
         let now = self.clock.now();
-        let mut taken: HashSet<TrackId> = old.values().map(|t| t.id).collect();
         let mut tracks = Vec::with_capacity(audio.len());
         let mut dropped = 0usize;
+        let mut removed = 0usize;
         for f in audio {
-            let prior = old.remove(&f.rel);
-            if let Some(t) = prior
-                .as_ref()
-                .filter(|t| t.size == f.size && t.modified == f.modified)
-            {
-                report.unchanged += 1;
-                tracks.push(t.clone());
-                continue;
+            while old.next_if(|t| t.relative_path < f.rel).is_some() {
+                removed += 1;
             }
+            let prior = old.next_if(|t| t.relative_path == f.rel);
+            let prior = match prior {
+                Some(t) if t.size == f.size && t.modified == f.modified => {
+                    report.unchanged += 1;
+                    tracks.push(t);
+                    continue;
+                }
+                other => other,
+            };
             report.tags_read += 1;
+            let taken = taken.get_or_insert_with(|| old_ids.iter().copied().collect());
             let id = match &prior {
                 Some(t) => t.id,
                 None => {
@@ -301,7 +306,7 @@ impl FolderLibrary {
                     id
                 }
             };
-            let mut t = Track::new(id, f.rel.clone());
+            let mut t = Track::new(id, f.rel);
             t.path = f.abs.clone();
             t.size = f.size;
             t.modified = f.modified;
@@ -317,9 +322,7 @@ impl FolderLibrary {
                     tracks.push(t);
                 }
                 Err(message) => {
-                    if prior.is_none() {
-                        taken.remove(&id);
-                    } else {
+                    if prior.is_some() {
                         // A known file that became unreadable leaves the library.
                         dropped += 1;
                     }
@@ -330,7 +333,8 @@ impl FolderLibrary {
                 }
             }
         }
-        report.removed = old.len();
+        removed += old.count();
+        report.removed = removed;
         let changed = report.added + report.updated + report.removed + dropped > 0;
         self.tracks = tracks;
         self.reindex();
@@ -377,6 +381,10 @@ impl FolderLibrary {
     }
 
     fn read_playlists(&mut self, lists: Vec<Found>, report: &mut ScanReport) {
+        if lists.is_empty() {
+            self.playlists.retain(|p| p.source.is_none());
+            return;
+        }
         let by_path: HashMap<&str, TrackId> = self
             .tracks
             .iter()
@@ -415,7 +423,7 @@ impl FolderLibrary {
                     p.strip_prefix(&self.root)
                         .ok()
                         .and_then(|r| r.to_str())
-                        .map(|r| r.replace('\\', "/"))
+                        .map(super::walk::slash_path)
                 } else {
                     paths::join_relative(base, &e.path)
                 };
@@ -474,155 +482,6 @@ impl FolderLibrary {
         self.playlists.retain(|p| p.source.is_none());
         self.playlists.extend(fresh);
     }
-}
-
-/// Writes `bytes` to `dir/name` through a temporary file renamed into place, so a crash leaves
-/// the old file or the new one, never half of one.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = dir.join(format!("{name}.tmp"));
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, dir.join(name))?;
-    Ok(())
-}
-
-fn read_playlist_file(
-    path: &Path,
-    format: FormatCode,
-) -> std::result::Result<PlaylistFile, String> {
-    let f = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let mut bytes = Vec::new();
-    f.take(MAX_PLAYLIST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if bytes.len() as u64 > MAX_PLAYLIST_BYTES {
-        return Err(format!("playlist larger than {MAX_PLAYLIST_BYTES} bytes"));
-    }
-    let parsed = if format == FormatCode::WPL_PLAYLIST {
-        super::wpl::read_wpl(&bytes)
-    } else {
-        super::m3u::read_m3u(&bytes)
-    };
-    parsed.map_err(|e| e.to_string())
-}
-
-struct Found {
-    rel: String,
-    abs: PathBuf,
-    size: u64,
-    modified: SystemTime,
-    format: FormatCode,
-}
-
-fn is_track_format(f: FormatCode) -> bool {
-    f.is_audio() || f == FormatCode::MP4 || f == FormatCode::ASF
-}
-
-/// Lists the folder tree without recursion (no stack overflow on absurdly deep trees).
-fn walk(
-    root: &Path,
-    skip: &Path,
-    audio: &mut Vec<Found>,
-    lists: &mut Vec<Found>,
-    report: &mut ScanReport,
-) {
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) => {
-                report.problems.push(ScanProblem {
-                    path: dir,
-                    message: format!("cannot list folder: {e}"),
-                });
-                continue;
-            }
-        };
-        for entry in entries {
-            let Ok(entry) = entry else { continue };
-            let path = entry.path();
-            let Ok(ft) = entry.file_type() else { continue };
-            if ft.is_dir() {
-                if path != skip {
-                    pending.push(path);
-                }
-                continue;
-            }
-            if let Some(found) = examine(root, &entry, path, ft, report) {
-                if matches!(
-                    found.format,
-                    FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST
-                ) {
-                    lists.push(found);
-                } else {
-                    audio.push(found);
-                }
-            }
-        }
-    }
-}
-
-/// A directory entry as a track or playlist file, or `None` for anything else.
-fn examine(
-    root: &Path,
-    entry: &fs::DirEntry,
-    path: PathBuf,
-    ft: fs::FileType,
-    report: &mut ScanReport,
-) -> Option<Found> {
-    let name = entry.file_name();
-    let Some(name) = name.to_str() else {
-        report.problems.push(ScanProblem {
-            path,
-            message: "the file name is not valid Unicode".into(),
-        });
-        return None;
-    };
-    let format = FormatCode::from_file_name(name);
-    let is_list = matches!(format, FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST);
-    if !is_track_format(format) && !is_list {
-        return None;
-    }
-    // DirEntry::metadata does not follow links; fs::metadata does, for linked files.
-    let meta = if ft.is_symlink() {
-        fs::metadata(&path)
-    } else {
-        entry.metadata()
-    };
-    let meta = match meta {
-        Ok(m) if m.is_file() => m,
-        Ok(_) => return None,
-        Err(e) => {
-            report.problems.push(ScanProblem {
-                path,
-                message: format!("cannot stat: {e}"),
-            });
-            return None;
-        }
-    };
-    let Some(rel) = path
-        .strip_prefix(root)
-        .ok()
-        .and_then(|r| r.to_str())
-        .map(|r| r.replace('\\', "/"))
-    else {
-        report.problems.push(ScanProblem {
-            path,
-            message: "the path is not valid Unicode".into(),
-        });
-        return None;
-    };
-    Some(Found {
-        rel,
-        abs: path,
-        size: meta.len(),
-        modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        format,
-    })
 }
 
 impl Library for FolderLibrary {

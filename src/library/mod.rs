@@ -30,6 +30,7 @@
 mod asf;
 mod cache;
 mod folder;
+mod lex;
 mod m3u;
 mod memory;
 mod parse;
@@ -37,9 +38,11 @@ mod paths;
 mod playlist;
 mod playlist_file;
 mod rule;
+mod rule_text;
 mod state;
 mod tags;
 mod track;
+mod walk;
 mod wpl;
 
 use std::fmt;

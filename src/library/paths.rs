@@ -39,7 +39,13 @@ pub(crate) fn join_relative(base_dir: &str, entry: &str) -> Option<String> {
 pub(crate) fn relative_to(from_dir: &str, to: &str, sep: char) -> String {
     let from: Vec<&str> = components(from_dir).collect();
     let to: Vec<&str> = components(to).collect();
-    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    // Only `to`'s folders can be shared with `from`: its last component is the file itself.
+    let dirs = to.len().saturating_sub(1);
+    let common = from
+        .iter()
+        .zip(to.iter().take(dirs))
+        .take_while(|(a, b)| a == b)
+        .count();
     let ups = from.len().saturating_sub(common);
     let mut parts: Vec<&str> = std::iter::repeat_n("..", ups).collect();
     parts.extend(to.iter().skip(common));
@@ -80,6 +86,8 @@ mod tests {
         assert_eq!(relative_to("", "Music/a.mp3", '/'), "Music/a.mp3");
         assert_eq!(relative_to("Music/Jazz", "Music/Jazz/a.mp3", '/'), "a.mp3");
         assert_eq!(relative_to("a/b", "c", '/'), "../../c");
+        assert_eq!(relative_to("8", "8", '/'), "../8");
+        assert_eq!(relative_to("a/b", "a/b", '/'), "../b");
         assert_eq!(parent("a/b/c.m3u"), "a/b");
         assert_eq!(parent("c.m3u"), "");
     }
