@@ -431,7 +431,7 @@ fn playlists_and_sync_settings_persist_across_runs() {
         .map(|(p, l)| (*p, l.id))
         .collect();
     assert_eq!(order, [(1, auto_id), (5, file_list)]);
-    let now = back.resolve(lib.tracks(), &clock);
+    let now = back.resolve(&lib, &clock);
     assert_eq!(now, [by_name(&lib, "a.wav").id]);
 
     // A damaged state file is reported, never fatal.

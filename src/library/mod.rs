@@ -8,7 +8,8 @@
 //!   about it;
 //! * [`Library`]: what sync reads; [`MemoryLibrary`] for tests, [`FolderLibrary`] for a real
 //!   music folder scanned incrementally with real tag reading;
-//! * [`Playlist`], [`SyncSettings`] (WMP's `Sync01`..`Sync16`, `SyncOnly`), [`selected_for`];
+//! * [`Playlist`], [`SyncSettings`] (WMP's `Sync01`..`Sync16`, `SyncOnly`), [`selected_for`],
+//!   [`selection_for`] (a partnership's playlists in sync order, resolved now);
 //! * [`Rule`], [`AutoPlaylist`], [`parse_rule`]: auto playlists as a typed tree and as text;
 //! * [`read_m3u`], [`write_m3u`], [`read_wpl`], [`write_wpl`]: playlist files.
 //!
@@ -24,7 +25,7 @@
 //! jazz.sync.set_priority(1, 1).unwrap();
 //! lib.add_playlist(jazz);
 //! let p = &lib.playlists()[0];
-//! assert_eq!(p.resolve(lib.tracks(), &ManualClock::default()), [TrackId(1)]);
+//! assert_eq!(p.resolve(&lib, &ManualClock::default()), [TrackId(1)]);
 //! ```
 
 mod asf;
@@ -54,7 +55,9 @@ pub use folder::{FolderLibrary, ScanOptions, ScanProblem, ScanReport};
 pub use m3u::{MAX_LINE_BYTES, read_m3u, write_m3u};
 pub use memory::MemoryLibrary;
 pub use parse::{RuleParseError, parse_auto_playlist, parse_rule};
-pub use playlist::{Playlist, PlaylistId, PlaylistKind, SyncSettings, selected_for};
+pub use playlist::{
+    Playlist, PlaylistId, PlaylistKind, Selection, SyncSettings, selected_for, selection_for,
+};
 pub use playlist_file::{
     PathStyle, PlaylistEntry, PlaylistFile, PlaylistParseError, SkippedEntry, WriteEntry,
 };

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
+use super::Library;
 use super::rule::AutoPlaylist;
-use super::track::{Track, TrackId, fnv1a64};
+use super::track::{TrackId, fnv1a64};
 use crate::time::Clock;
 
 /// A playlist's stable id: 64-bit FNV-1a of its key (the relative path of a playlist file, or
@@ -170,21 +171,46 @@ impl Playlist {
         }
     }
 
-    /// The playlist's tracks now: a static list as it is (ids no longer in `tracks` dropped);
+    /// The playlist's tracks now: a static list as it is, less ids the library no longer has;
     /// an auto playlist evaluated at `clock.now()`.
-    pub fn resolve(&self, tracks: &[Track], clock: &dyn Clock) -> Vec<TrackId> {
+    pub fn resolve<L: Library + ?Sized>(&self, library: &L, clock: &dyn Clock) -> Vec<TrackId> {
         match &self.kind {
-            PlaylistKind::Auto(a) => a.evaluate(tracks, clock),
-            PlaylistKind::Static(ids) => {
-                let known: std::collections::HashSet<TrackId> =
-                    tracks.iter().map(|t| t.id).collect();
-                ids.iter()
-                    .copied()
-                    .filter(|id| known.contains(id))
-                    .collect()
-            }
+            PlaylistKind::Auto(a) => a.evaluate(library.tracks(), clock),
+            PlaylistKind::Static(ids) => ids
+                .iter()
+                .copied()
+                .filter(|id| library.track(*id).is_some())
+                .collect(),
         }
     }
+}
+
+/// One playlist of a partnership's selection, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selection {
+    /// Its priority for the partnership (1 syncs before 2; never 0).
+    pub priority: u32,
+    /// The playlist.
+    pub playlist: PlaylistId,
+    /// Its tracks now, in playlist order.
+    pub tracks: Vec<TrackId>,
+}
+
+/// What a partnership syncs, in order: the selected playlists (see [`selected_for`]), each
+/// resolved against the library at `clock.now()`. This is the planner's input.
+pub fn selection_for<L: Library + ?Sized>(
+    library: &L,
+    partnership: u8,
+    clock: &dyn Clock,
+) -> Vec<Selection> {
+    selected_for(library.playlists(), partnership)
+        .into_iter()
+        .map(|(priority, p)| Selection {
+            priority,
+            playlist: p.id,
+            tracks: p.resolve(library, clock),
+        })
+        .collect()
 }
 
 /// The playlists selected for a partnership, in sync order: by priority (lower first), then by
@@ -223,6 +249,32 @@ mod tests {
             .collect();
         assert_eq!(order, ["c", "a", "b"]);
         assert!(selected_for(&lists, 2).is_empty());
+    }
+
+    #[test]
+    fn selections_resolve_in_order() {
+        use crate::library::{MemoryLibrary, Track, parse_auto_playlist};
+        let mut lib = MemoryLibrary::new();
+        for i in 1..=3 {
+            let mut t = Track::new(TrackId(i), format!("{i}.mp3"));
+            t.genre = if i == 2 { "Jazz".into() } else { "Rock".into() };
+            lib.add_track(t, vec![0; 4]);
+        }
+        let mut a = Playlist::new_static("a", vec![TrackId(3), TrackId(99), TrackId(1)]);
+        a.sync.set_priority(4, 2).unwrap();
+        let mut b = Playlist::new_auto("b", parse_auto_playlist("genre = jazz").unwrap());
+        b.sync.set_priority(4, 1).unwrap();
+        lib.add_playlist(a);
+        lib.add_playlist(b);
+        let clock = crate::time::ManualClock::default();
+        let sel = selection_for(&lib, 4, &clock);
+        assert_eq!(sel.len(), 2);
+        assert_eq!(
+            (sel[0].priority, &sel[0].tracks[..]),
+            (1, &[TrackId(2)][..])
+        );
+        assert_eq!(&sel[1].tracks[..], &[TrackId(3), TrackId(1)]);
+        assert!(selection_for(&lib, 5, &clock).is_empty());
     }
 
     #[test]
