@@ -444,3 +444,30 @@ fn playlists_and_sync_settings_persist_across_runs() {
     assert_eq!(r.problems.len(), 1);
     assert_eq!(lib.playlists().len(), 1);
 }
+
+#[test]
+fn large_folders_are_scanned_on_several_threads_with_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, state) = (dir.path().join("music"), dir.path().join("state"));
+    tagged_wav(&dir.path().join("template.wav"), "T");
+    let template = fs::read(dir.path().join("template.wav")).unwrap();
+    for i in 0..700 {
+        let d = root.join(format!("d{}", i % 7));
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join(format!("t{i:03}.wav")), &template).unwrap();
+    }
+    fs::write(root.join("d0/broken.mp3"), b"nope").unwrap();
+    let clock = ManualClock::default();
+    let (mut lib, r) = open(&root, &state, &clock);
+    assert_eq!((r.files_seen, r.added, r.problems.len()), (701, 700, 1));
+    let paths: Vec<&str> = lib
+        .tracks()
+        .iter()
+        .map(|t| t.relative_path.as_str())
+        .collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted);
+    let r = lib.rescan().unwrap();
+    assert_eq!((r.unchanged, r.tags_read), (700, 1));
+}

@@ -79,6 +79,7 @@ pub struct ScanReport {
 ///   addition with a new id; sync recognises it by its [`ContentHash`].
 /// * **Robust.** A file whose tags cannot be read, a name that is not Unicode, or a bad
 ///   playlist entry is reported in [`ScanReport::problems`] and skipped; it never stops a scan.
+///   An unreadable file is tried again at every scan (it may have been repaired).
 /// * **Dates.** `date_added` is the clock's time when the scan first saw the file. Symbolic
 ///   links to files are followed; links to folders are not (no loops).
 /// * **Playlists** (`.m3u`, `.m3u8`, `.wpl`) join the library as static playlists whose

@@ -70,7 +70,20 @@ pub(super) fn slash_path(rel: &str) -> String {
     }
 }
 
-/// Lists the folder tree without recursion (no stack overflow on absurdly deep trees).
+/// A file whose name makes it a candidate, not yet stat'ed.
+struct Candidate {
+    entry: fs::DirEntry,
+    path: PathBuf,
+    symlink: bool,
+    format: FormatCode,
+}
+
+/// Below this many candidates, threads cost more than they save.
+const PARALLEL_MIN: usize = 512;
+
+/// Lists the folder tree without recursion (no stack overflow on absurdly deep trees), then
+/// stats the candidate files on a few threads: on a warm rescan the stat calls are nearly all
+/// of the work, and the kernel serves them in parallel.
 pub(super) fn walk(
     root: &Path,
     skip: &Path,
@@ -78,6 +91,7 @@ pub(super) fn walk(
     lists: &mut Vec<Found>,
     report: &mut ScanReport,
 ) {
+    let mut candidates = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries = match fs::read_dir(&dir) {
@@ -100,75 +114,106 @@ pub(super) fn walk(
                 }
                 continue;
             }
-            if let Some(found) = examine(root, &entry, path, ft, report) {
-                if matches!(
-                    found.format,
-                    FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST
-                ) {
-                    lists.push(found);
-                } else {
-                    audio.push(found);
-                }
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                report.problems.push(ScanProblem {
+                    path,
+                    message: "the file name is not valid Unicode".into(),
+                });
+                continue;
+            };
+            let format = FormatCode::from_file_name(name);
+            if is_track_format(format) || is_list_format(format) {
+                candidates.push(Candidate {
+                    entry,
+                    path,
+                    symlink: ft.is_symlink(),
+                    format,
+                });
             }
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let results: Vec<Result<Option<Found>, ScanProblem>> = if threads == 1
+        || candidates.len() < PARALLEL_MIN
+    {
+        candidates.into_iter().map(|c| stat(root, c)).collect()
+    } else {
+        let chunk = candidates.len().div_ceil(threads);
+        let mut chunks = Vec::new();
+        while !candidates.is_empty() {
+            let rest = candidates.split_off(chunk.min(candidates.len()));
+            chunks.push(std::mem::replace(&mut candidates, rest));
+        }
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|c| s.spawn(move || c.into_iter().map(|c| stat(root, c)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(ScanProblem {
+                            path: root.to_path_buf(),
+                            message: "a scan thread failed".into(),
+                        })]
+                    })
+                })
+                .collect()
+        })
+    };
+    for r in results {
+        match r {
+            Ok(Some(found)) if is_list_format(found.format) => lists.push(found),
+            Ok(Some(found)) => audio.push(found),
+            Ok(None) => {}
+            Err(problem) => report.problems.push(problem),
         }
     }
 }
 
-/// A directory entry as a track or playlist file, or `None` for anything else.
-fn examine(
-    root: &Path,
-    entry: &fs::DirEntry,
-    path: PathBuf,
-    ft: fs::FileType,
-    report: &mut ScanReport,
-) -> Option<Found> {
-    let name = entry.file_name();
-    let Some(name) = name.to_str() else {
-        report.problems.push(ScanProblem {
-            path,
-            message: "the file name is not valid Unicode".into(),
-        });
-        return None;
-    };
-    let format = FormatCode::from_file_name(name);
-    let is_list = matches!(format, FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST);
-    if !is_track_format(format) && !is_list {
-        return None;
-    }
+fn is_list_format(f: FormatCode) -> bool {
+    matches!(f, FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST)
+}
+
+/// A candidate's size and time; `None` when it is not a regular file (a link to a folder).
+fn stat(root: &Path, c: Candidate) -> Result<Option<Found>, ScanProblem> {
     // DirEntry::metadata does not follow links; fs::metadata does, for linked files.
-    let meta = if ft.is_symlink() {
-        fs::metadata(&path)
+    let meta = if c.symlink {
+        fs::metadata(&c.path)
     } else {
-        entry.metadata()
+        c.entry.metadata()
     };
     let meta = match meta {
         Ok(m) if m.is_file() => m,
-        Ok(_) => return None,
+        Ok(_) => return Ok(None),
         Err(e) => {
-            report.problems.push(ScanProblem {
-                path,
+            return Err(ScanProblem {
+                path: c.path,
                 message: format!("cannot stat: {e}"),
             });
-            return None;
         }
     };
-    let Some(rel) = path
+    let Some(rel) = c
+        .path
         .strip_prefix(root)
         .ok()
         .and_then(|r| r.to_str())
         .map(slash_path)
     else {
-        report.problems.push(ScanProblem {
-            path,
+        return Err(ScanProblem {
+            path: c.path,
             message: "the path is not valid Unicode".into(),
         });
-        return None;
     };
-    Some(Found {
+    Ok(Some(Found {
         rel,
-        abs: path,
+        abs: c.path,
         size: meta.len(),
         modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        format,
-    })
+        format: c.format,
+    }))
 }
