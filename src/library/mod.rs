@@ -10,7 +10,9 @@
 //!   music folder scanned incrementally with real tag reading;
 //! * [`Playlist`], [`SyncSettings`] (WMP's `Sync01`..`Sync16`, `SyncOnly`), [`selected_for`],
 //!   [`selection_for`] (a partnership's playlists in sync order, resolved now);
-//! * [`Rule`], [`AutoPlaylist`], [`parse_rule`]: auto playlists as a typed tree and as text;
+//! * [`Rule`], [`AutoPlaylist`], [`parse_rule`], [`parse_auto_playlist`]: auto playlists as a
+//!   typed tree and as text;
+//! * [`PathTemplate`]: `{albumartist}/{album}/{track:02} {title}.{ext}` filled from a track;
 //! * [`read_m3u`], [`write_m3u`], [`read_wpl`], [`write_wpl`]: playlist files.
 //!
 //! ```
@@ -42,6 +44,7 @@ mod rule;
 mod rule_text;
 mod state;
 mod tags;
+mod template;
 mod track;
 mod walk;
 mod wpl;
@@ -66,6 +69,7 @@ pub use rule::{
     TextField, TextTest,
 };
 pub use state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
+pub use template::{PathTemplate, TemplateError};
 pub use track::{ContentHash, Rating, Track, TrackId};
 pub use wpl::{read_wpl, write_wpl};
 
