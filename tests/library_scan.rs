@@ -471,3 +471,20 @@ fn large_folders_are_scanned_on_several_threads_with_the_same_result() {
     let r = lib.rescan().unwrap();
     assert_eq!((r.unchanged, r.tags_read), (700, 1));
 }
+
+#[test]
+fn a_cache_with_repeated_ids_is_not_trusted() {
+    use wmdm::library::{CACHE_FILE_NAME, decode_cache, encode_cache};
+    let dir = tempfile::tempdir().unwrap();
+    let (root, state) = (dir.path().join("music"), dir.path().join("state"));
+    tagged_wav(&root.join("a.wav"), "A");
+    tagged_wav(&root.join("b.wav"), "B");
+    let clock = ManualClock::default();
+    drop(open(&root, &state, &clock));
+    let mut records = decode_cache(&fs::read(state.join(CACHE_FILE_NAME)).unwrap()).unwrap();
+    records[1].track.id = records[0].track.id;
+    fs::write(state.join(CACHE_FILE_NAME), encode_cache(&records)).unwrap();
+    let (lib, r) = open(&root, &state, &clock);
+    assert!(r.cache_discarded.is_some());
+    assert_ne!(lib.tracks()[0].id, lib.tracks()[1].id);
+}

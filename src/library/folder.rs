@@ -132,7 +132,7 @@ impl FolderLibrary {
         let mut report = ScanReport::default();
         let mut hashes = HashMap::new();
         let tracks = match fs::read(canon_state.join(CACHE_FILE_NAME)) {
-            Ok(bytes) => match decode_cache(&bytes) {
+            Ok(bytes) => match decode_cache(&bytes).and_then(unique_ids) {
                 Ok(records) => {
                     let mut v = Vec::with_capacity(records.len());
                     for CachedTrack { mut track, hash } in records {
@@ -482,6 +482,17 @@ impl FolderLibrary {
         // Keep playlists added by the caller; replace those that came from files.
         self.playlists.retain(|p| p.source.is_none());
         self.playlists.extend(fresh);
+    }
+}
+
+/// Ids must be unique for the library to make sense; a cache that repeats one was not written
+/// by this code and is treated as corrupt.
+fn unique_ids(records: Vec<CachedTrack>) -> Result<Vec<CachedTrack>> {
+    let mut seen = HashSet::with_capacity(records.len());
+    if records.iter().all(|r| seen.insert(r.track.id)) {
+        Ok(records)
+    } else {
+        Err(Error::InvalidArg)
     }
 }
 
