@@ -446,7 +446,7 @@ fn playlists_and_sync_settings_persist_across_runs() {
 }
 
 #[test]
-fn large_folders_are_scanned_on_several_threads_with_the_same_result() {
+fn large_folders_scan_in_path_order_and_rescan_cheaply() {
     let dir = tempfile::tempdir().unwrap();
     let (root, state) = (dir.path().join("music"), dir.path().join("state"));
     tagged_wav(&dir.path().join("template.wav"), "T");

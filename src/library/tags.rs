@@ -29,6 +29,23 @@ use crate::metadata::FormatCode;
 /// A message naming what the tag reader could not read (a corrupt or truncated file, or a
 /// format it does not know).
 pub(crate) fn read_tags(path: &Path, track: &mut Track) -> Result<(), String> {
+    // A tag reader bug on one hostile file must not end the scan of the whole folder: a panic
+    // becomes this file's problem. On failure the track is discarded, so a half-filled one
+    // never escapes.
+    let mut scratch = track.clone();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_tags_inner(path, &mut scratch)
+    })) {
+        Ok(Ok(())) => {
+            *track = scratch;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err("the tag reader failed on this file (internal error)".into()),
+    }
+}
+
+fn read_tags_inner(path: &Path, track: &mut Track) -> Result<(), String> {
     if matches!(
         track.format,
         FormatCode::WMA | FormatCode::ASF | FormatCode::WMV

@@ -78,12 +78,10 @@ struct Candidate {
     format: FormatCode,
 }
 
-/// Below this many candidates, threads cost more than they save.
-const PARALLEL_MIN: usize = 512;
-
 /// Lists the folder tree without recursion (no stack overflow on absurdly deep trees), then
-/// stats the candidate files on a few threads: on a warm rescan the stat calls are nearly all
-/// of the work, and the kernel serves them in parallel.
+/// stats the candidate files. On a warm rescan the stat calls are nearly all of the work.
+/// Spreading them over threads was measured and made no gain on the 2-core reference machine,
+/// so this stays on one thread.
 pub(super) fn walk(
     root: &Path,
     skip: &Path,
@@ -133,38 +131,7 @@ pub(super) fn walk(
             }
         }
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
-    let results: Vec<Result<Option<Found>, ScanProblem>> = if threads == 1
-        || candidates.len() < PARALLEL_MIN
-    {
-        candidates.into_iter().map(|c| stat(root, c)).collect()
-    } else {
-        let chunk = candidates.len().div_ceil(threads);
-        let mut chunks = Vec::new();
-        while !candidates.is_empty() {
-            let rest = candidates.split_off(chunk.min(candidates.len()));
-            chunks.push(std::mem::replace(&mut candidates, rest));
-        }
-        std::thread::scope(|s| {
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|c| s.spawn(move || c.into_iter().map(|c| stat(root, c)).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(ScanProblem {
-                            path: root.to_path_buf(),
-                            message: "a scan thread failed".into(),
-                        })]
-                    })
-                })
-                .collect()
-        })
-    };
+    let results = candidates.into_iter().map(|c| stat(root, c));
     for r in results {
         match r {
             Ok(Some(found)) if is_list_format(found.format) => lists.push(found),
