@@ -44,6 +44,7 @@ pub mod metadata;
 pub mod provider;
 pub mod providers;
 pub mod sac;
+pub mod sync;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Hresult, Result, Status};

@@ -1,0 +1,910 @@
+//! The sync engine: one per device, shared by every handle. It plans, writes the journal, and
+//! applies the plan one step at a time ([`SyncEngine::step`]) so a host loop or a worker
+//! thread can drive it and tests stay deterministic.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+
+use super::device::{
+    FolderCache, JOURNAL_FILE, LEDGER_FILE, TEMP_SUFFIX, delete_state, is_not_found,
+    read_device_contents, read_state, resolve, split, write_state,
+};
+use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
+use super::journal::{Journal, JournalOp, Ledger, LedgerEntry, OwnedKind};
+use super::plan::{PlanInput, PlanSettings, SyncOp, SyncPlan, device_metadata, mtime_ns, plan};
+use super::stats::{RatingConflict, StatsStore, collect};
+use super::text::StateParseError;
+use crate::error::{Error, ErrorKind, Result};
+use crate::library::{ContentHash, Library, TrackId, selection_for};
+use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
+use crate::provider::{NoProgress, Progress};
+use crate::time::Clock;
+
+/// What one sync did: the counts a command-line tool prints.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// Tracks copied new.
+    pub copied: u32,
+    /// Tracks replaced or given new metadata.
+    pub updated: u32,
+    /// Objects deleted.
+    pub deleted: u32,
+    /// Selected tracks left out for a reason other than space.
+    pub skipped: u32,
+    /// Selected tracks that did not fit (LastSyncNoFitCount).
+    pub no_fit: u32,
+    /// Items that failed (LastSyncErrorCount).
+    pub errors: u32,
+    /// Playlist files written.
+    pub playlists_written: u32,
+    /// Bytes copied to the device.
+    pub bytes_copied: u64,
+    /// Tracks of the partnership on the device afterwards (SyncItemCount).
+    pub items_on_device: u32,
+    /// True when the ledger on the device could not be read and was treated as empty (so
+    /// nothing was deleted).
+    pub ledger_unreadable: bool,
+    /// True when the sync ran to the end (false after stop or disconnect).
+    pub completed: bool,
+    /// Ratings changed both in the library and on the device (the device's won).
+    pub rating_conflicts: Vec<RatingConflict>,
+}
+
+/// What a partnership's sync needs besides the device and the library.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncContext<'a> {
+    /// The library's id (the ledger's owner).
+    pub library_id: &'a str,
+    /// The partnership index, 1-16.
+    pub index: u8,
+    /// Layout and limits.
+    pub settings: &'a PlanSettings,
+    /// Time, for auto playlists and the stats store.
+    pub clock: &'a dyn Clock,
+    /// Where play counts and ratings read from the device go, when they should flow back.
+    pub stats: Option<&'a Mutex<StatsStore>>,
+}
+
+/// Engine tuning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Rewrite the ledger after at least this many finished steps (and at least a quarter of
+    /// the ledger's size, so checkpoints cost O(n) overall).
+    pub checkpoint_every: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            checkpoint_every: 64,
+        }
+    }
+}
+
+struct Run {
+    root: WmdmStorage,
+    plan: SyncPlan,
+    cursor: usize,
+    ledger: Ledger,
+    journaled: bool,
+    folders: FolderCache,
+    since_checkpoint: usize,
+    summary: SyncSummary,
+}
+
+#[derive(Default)]
+struct Core {
+    run: Option<Run>,
+    last: SyncSummary,
+    options: SyncOptions,
+}
+
+struct Shared {
+    key: String,
+    events: Arc<EventBus>,
+    state: AtomicI32,
+    stop: AtomicBool,
+    done: AtomicU64,
+    total: AtomicU64,
+    core: Mutex<Core>,
+    // A copy of the running (or last) summary, readable while a step holds `core`, so event
+    // subscribers can read it.
+    summary: Mutex<SyncSummary>,
+}
+
+/// One device's sync engine. Clones share the engine (WMP: "one instance per device, shared
+/// by WMP and every remoted control").
+#[derive(Clone)]
+pub struct SyncEngine {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("device", &self.shared.key)
+            .field("state", &self.state())
+            .field("progress", &self.progress())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Progress sink for one copy: adds to the engine's byte counter and cancels on stop.
+struct StepProgress<'a> {
+    shared: &'a Shared,
+    base: u64,
+}
+
+impl Progress for StepProgress<'_> {
+    fn begin(&mut self, _estimated: u64) -> Result<()> {
+        self.check()
+    }
+    fn progress(&mut self, done: u64) -> Result<()> {
+        self.shared.done.store(self.base + done, Ordering::Relaxed);
+        self.check()
+    }
+    fn end(&mut self, _result: Result<()>) {}
+}
+
+impl StepProgress<'_> {
+    fn check(&self) -> Result<()> {
+        if self.shared.stop.load(Ordering::Relaxed) {
+            Err(Error::UserCancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A reader that hashes what it yields, so a copy is verified against the planned hash.
+struct HashingReader<'a> {
+    inner: Box<dyn Read + Send + 'a>,
+    hasher: sha1::Sha1,
+}
+
+impl Read for HashingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha1::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+fn lock(m: &Mutex<Core>) -> MutexGuard<'_, Core> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn is_disconnect(e: &Error) -> bool {
+    e.kind() == ErrorKind::Disconnected
+}
+
+/// Hashes for the selected tracks: the ledger's hash when the library file's size and
+/// modification time are what they were when it was copied (the quick check rsync makes),
+/// otherwise the library computes it. A library that reports no modification time (the Unix
+/// epoch) is always hashed.
+fn gather_hashes(
+    library: &dyn Library,
+    selection: &[crate::library::Selection],
+    ledger: &Ledger,
+) -> HashMap<TrackId, ContentHash> {
+    let by_track: HashMap<TrackId, &LedgerEntry> = ledger
+        .entries
+        .values()
+        .filter_map(|e| e.track().map(|t| (t, e)))
+        .collect();
+    let mut out = HashMap::new();
+    for sel in selection {
+        for id in &sel.tracks {
+            if out.contains_key(id) {
+                continue;
+            }
+            let Some(track) = library.track(*id) else {
+                continue;
+            };
+            let mtime = mtime_ns(track);
+            let quick = by_track
+                .get(id)
+                .filter(|e| mtime != 0 && e.source_size == track.size && e.source_mtime == mtime);
+            let hash = match quick {
+                Some(e) => Some(e.content_hash()),
+                None => library.content_hash(*id).ok(),
+            };
+            if let Some(h) = hash {
+                out.insert(*id, h);
+            }
+        }
+    }
+    out
+}
+
+/// Reads the ledger, first completing or undoing what an interrupted sync's journal
+/// describes. Returns the ledger and, when the ledger was unreadable, why.
+pub(crate) fn load_ledger(
+    root: &WmdmStorage,
+    library_id: &str,
+    index: u8,
+) -> Result<(Ledger, Option<StateParseError>)> {
+    let bytes = read_state(root, LEDGER_FILE)?;
+    let (mut ledger, problem) = Ledger::parse_or_empty(bytes.as_deref(), library_id, index);
+    if let Some(p) = &problem {
+        tracing::warn!(error = %p, "the sync ledger is unreadable; treating it as empty");
+    }
+    let journal = read_state(root, JOURNAL_FILE)?.map(|b| Journal::parse(&b));
+    match journal {
+        // Nothing to recover: no write at all, so a no-op resync writes nothing.
+        None => return Ok((ledger, problem)),
+        Some(Err(e)) => tracing::warn!(error = %e, "the sync journal is unreadable; ignoring it"),
+        Some(Ok(j)) if j.library_id == library_id && j.index == index => {
+            recover(root, &j, &mut ledger)?;
+        }
+        Some(Ok(_)) => {}
+    }
+    write_state(root, LEDGER_FILE, &ledger.encode())?;
+    delete_state(root, JOURNAL_FILE)?;
+    Ok((ledger, problem))
+}
+
+/// Compares the journal with the device: temporary files go, finished copies join the
+/// ledger, finished deletes leave it.
+fn recover(root: &WmdmStorage, journal: &Journal, ledger: &mut Ledger) -> Result<()> {
+    for op in &journal.ops {
+        match op {
+            JournalOp::Put {
+                temp,
+                replaces,
+                entry,
+            } => {
+                if let Some(t) = resolve(root, temp)? {
+                    t.delete(false, &mut NoProgress)?;
+                }
+                let Some(obj) = resolve(root, &entry.path)? else {
+                    continue;
+                };
+                let uid = obj.unique_id().unwrap_or_default();
+                if replaces.as_deref() == Some(uid.as_str()) {
+                    continue; // the old object is still there; the ledger still has it
+                }
+                let owned = ledger.entries.get(&entry.path).map(|e| e.unique_id.clone());
+                if owned.as_deref() == Some(uid.as_str()) && !uid.is_empty() {
+                    continue;
+                }
+                if obj.size()? == entry.size {
+                    let mut e = entry.clone();
+                    e.unique_id = uid;
+                    ledger.insert(e);
+                }
+            }
+            JournalOp::Delete { path } => {
+                if resolve(root, path)?.is_none() {
+                    ledger.entries.remove(path);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn temp_for(path: &str) -> String {
+    format!("{path}{TEMP_SUFFIX}")
+}
+
+impl SyncEngine {
+    /// An idle engine for the device with this key, reporting to `events`.
+    pub fn new(device_key: impl Into<String>, events: Arc<EventBus>) -> SyncEngine {
+        SyncEngine {
+            shared: Arc::new(Shared {
+                key: device_key.into(),
+                events,
+                state: AtomicI32::new(SyncState::Unknown as i32),
+                stop: AtomicBool::new(false),
+                done: AtomicU64::new(0),
+                total: AtomicU64::new(0),
+                core: Mutex::new(Core::default()),
+                summary: Mutex::new(SyncSummary::default()),
+            }),
+        }
+    }
+
+    /// Sets the engine's tuning.
+    pub fn set_options(&self, options: SyncOptions) {
+        lock(&self.shared.core).options = options;
+    }
+
+    /// The device key.
+    pub fn device_key(&self) -> &str {
+        &self.shared.key
+    }
+
+    /// True when both handles are the same engine.
+    pub fn same_engine(&self, other: &SyncEngine) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// IWMPSyncDevice::get_syncState.
+    pub fn state(&self) -> SyncState {
+        match self.shared.state.load(Ordering::Relaxed) {
+            1 => SyncState::Synchronizing,
+            2 => SyncState::Stopped,
+            3 => SyncState::Estimating,
+            _ => SyncState::Unknown,
+        }
+    }
+
+    /// IWMPSyncDevice::get_progress: 0-100 for the whole device, by bytes.
+    pub fn progress(&self) -> u8 {
+        let total = self.shared.total.load(Ordering::Relaxed);
+        let done = self.shared.done.load(Ordering::Relaxed);
+        if total == 0 {
+            return if self.state() == SyncState::Synchronizing {
+                0
+            } else {
+                100
+            };
+        }
+        u8::try_from((u128::from(done.min(total)) * 100 / u128::from(total)).min(100))
+            .unwrap_or(100)
+    }
+
+    /// The summary of the sync running now, or of the last one.
+    pub fn summary(&self) -> SyncSummary {
+        self.shared
+            .summary
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn publish(&self, summary: &SyncSummary) {
+        *self
+            .shared
+            .summary
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = summary.clone();
+    }
+
+    fn set_state(&self, state: SyncState) {
+        let old = self.shared.state.swap(state as i32, Ordering::Relaxed);
+        if old != state as i32 {
+            self.shared.events.emit(SyncEvent::DeviceSyncStateChange {
+                device: self.shared.key.clone(),
+                state,
+            });
+        }
+    }
+
+    /// Plans without applying: recovers an interrupted sync's journal, reads the ledger and
+    /// the device, and plans. This is estimateSyncSize's work; the plan's totals are the
+    /// estimate.
+    ///
+    /// # Errors
+    /// [`Error::CallOutOfSequence`] while a sync runs; the manager's errors reading the device
+    /// ([`Error::DeviceNotConnected`], ...).
+    pub fn plan(
+        &self,
+        root: &WmdmStorage,
+        library: &dyn Library,
+        ctx: &SyncContext<'_>,
+    ) -> Result<SyncPlan> {
+        let core = lock(&self.shared.core);
+        if core.run.is_some() {
+            return Err(Error::CallOutOfSequence);
+        }
+        let (ledger, _) = load_ledger(root, ctx.library_id, ctx.index)?;
+        Ok(Self::make_plan(root, library, ctx, &ledger)?)
+    }
+
+    fn make_plan(
+        root: &WmdmStorage,
+        library: &dyn Library,
+        ctx: &SyncContext<'_>,
+        ledger: &Ledger,
+    ) -> Result<SyncPlan> {
+        let selection = selection_for(library, ctx.index, ctx.clock);
+        let hashes = gather_hashes(library, &selection, ledger);
+        let device = read_device_contents(root)?;
+        Ok(plan(&PlanInput {
+            library,
+            selection: &selection,
+            hashes: &hashes,
+            device: &device,
+            ledger,
+            settings: ctx.settings,
+        }))
+    }
+
+    /// Starts a sync: recovers from an interrupted one, plans, writes the journal, and moves
+    /// to Synchronizing (a DeviceSyncStateChange event). Returns at once when a sync is
+    /// already running. Apply the plan with [`step`](Self::step) or [`run`](Self::run).
+    ///
+    /// # Errors
+    /// The manager's errors reading or writing the device; the engine stays stopped.
+    pub fn start(
+        &self,
+        root: &WmdmStorage,
+        library: &dyn Library,
+        ctx: &SyncContext<'_>,
+    ) -> Result<()> {
+        let mut core = lock(&self.shared.core);
+        if core.run.is_some() {
+            return Ok(());
+        }
+        self.shared.stop.store(false, Ordering::Relaxed);
+        let (mut ledger, problem) = load_ledger(root, ctx.library_id, ctx.index)?;
+        let mut conflicts = Vec::new();
+        if let Some(store) = ctx.stats {
+            let now = ctx
+                .clock
+                .now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+            conflicts = collect(root, &mut ledger, library, &mut store, now)?;
+        }
+        let plan = Self::make_plan(root, library, ctx, &ledger)?;
+        let journal = Journal {
+            library_id: ctx.library_id.to_owned(),
+            index: ctx.index,
+            ops: journal_ops(&plan),
+        };
+        let journaled = !journal.ops.is_empty();
+        if journaled {
+            write_state(root, JOURNAL_FILE, &journal.encode())?;
+        }
+        let total: u64 = plan.ops.iter().map(|o| o.bytes().max(1)).sum();
+        self.shared.total.store(total, Ordering::Relaxed);
+        self.shared.done.store(0, Ordering::Relaxed);
+        let left = u32::try_from(plan.left_out.len()).unwrap_or(u32::MAX);
+        let no_fit = u32::try_from(plan.totals.no_fit).unwrap_or(u32::MAX);
+        let summary = SyncSummary {
+            no_fit,
+            skipped: left - no_fit.min(left),
+            ledger_unreadable: problem.is_some(),
+            rating_conflicts: conflicts,
+            ..SyncSummary::default()
+        };
+        self.publish(&summary);
+        core.run = Some(Run {
+            root: root.clone(),
+            plan,
+            cursor: 0,
+            ledger,
+            journaled,
+            folders: FolderCache::default(),
+            since_checkpoint: 0,
+            summary,
+        });
+        drop(core);
+        self.set_state(SyncState::Synchronizing);
+        Ok(())
+    }
+
+    /// Applies the next step. Returns `Ok(true)` while steps remain, `Ok(false)` when the sync
+    /// has ended (completed, stopped, or the device went away) or none is running. A failed
+    /// item is a DeviceSyncError event and the sync goes on; a disconnect stops it cleanly,
+    /// leaving the journal for the next start to resume from.
+    ///
+    /// # Errors
+    /// None today: every failure is reported through events and the summary. The `Result`
+    /// leaves room for failures that must reach the caller.
+    pub fn step(&self, library: &dyn Library) -> Result<bool> {
+        let mut core = lock(&self.shared.core);
+        let options = core.options.clone();
+        let Some(run) = core.run.as_mut() else {
+            return Ok(false);
+        };
+        if self.shared.stop.load(Ordering::Relaxed) {
+            self.finish(&mut core, false);
+            return Ok(false);
+        }
+        let Some(op) = run.plan.ops.get(run.cursor).cloned() else {
+            self.finish(&mut core, true);
+            return Ok(false);
+        };
+        let base = self.shared.done.load(Ordering::Relaxed);
+        match self.apply(run, library, &op, base) {
+            Ok(()) => {}
+            Err(e) if is_disconnect(&e) => {
+                self.abandon(&mut core);
+                return Ok(false);
+            }
+            Err(Error::UserCancelled) if self.shared.stop.load(Ordering::Relaxed) => {
+                self.finish(&mut core, false);
+                return Ok(false);
+            }
+            Err(e) => {
+                run.summary.errors += 1;
+                self.shared.events.emit(SyncEvent::DeviceSyncError {
+                    device: self.shared.key.clone(),
+                    item: item_of(&op),
+                    error: e,
+                });
+            }
+        }
+        self.shared
+            .done
+            .store(base + op.bytes().max(1), Ordering::Relaxed);
+        self.publish(&run.summary);
+        run.cursor += 1;
+        run.since_checkpoint += 1;
+        if run.since_checkpoint >= options.checkpoint_every.max(run.ledger.entries.len() / 4) {
+            run.since_checkpoint = 0;
+            if let Err(e) = write_state(&run.root, LEDGER_FILE, &run.ledger.encode()) {
+                if is_disconnect(&e) {
+                    self.abandon(&mut core);
+                    return Ok(false);
+                }
+            }
+        }
+        if run.cursor >= run.plan.ops.len() {
+            self.finish(&mut core, true);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Runs the sync to its end, calling `progress` with 0-100 after every step.
+    ///
+    /// # Errors
+    /// As [`step`](Self::step).
+    pub fn run(&self, library: &dyn Library, progress: &mut dyn FnMut(u8)) -> Result<SyncSummary> {
+        while self.step(library)? {
+            progress(self.progress());
+        }
+        progress(self.progress());
+        Ok(self.summary())
+    }
+
+    /// Stops the sync: the step in progress is cancelled (its temporary file removed), what
+    /// was copied stays, the ledger is written, and the state becomes Stopped. When a step is
+    /// running on another thread, the stop completes when it returns.
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let core = match self.shared.core.try_lock() {
+            Ok(c) => c,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        let mut core = core;
+        if core.run.is_some() {
+            self.finish(&mut core, false);
+        } else if self.state() == SyncState::Synchronizing {
+            self.set_state(SyncState::Stopped);
+        }
+    }
+
+    /// Moves to or from Estimating (estimateSyncSize), with its DeviceSyncStateChange.
+    pub(crate) fn set_estimating(&self, on: bool) {
+        self.set_state(if on {
+            SyncState::Estimating
+        } else {
+            SyncState::Stopped
+        });
+    }
+
+    /// True while a sync runs.
+    pub fn is_running(&self) -> bool {
+        self.state() == SyncState::Synchronizing
+    }
+
+    /// Forgets the running sync after a disconnect: the journal stays on the device for the
+    /// next start.
+    pub(crate) fn abandon_if_running(&self) {
+        let mut core = lock(&self.shared.core);
+        if core.run.is_some() {
+            self.abandon(&mut core);
+        }
+    }
+
+    fn abandon(&self, core: &mut Core) {
+        if let Some(run) = core.run.take() {
+            self.publish(&run.summary);
+            core.last = run.summary;
+        }
+        self.set_state(SyncState::Stopped);
+    }
+
+    fn finish(&self, core: &mut Core, completed: bool) {
+        let Some(mut run) = core.run.take() else {
+            return;
+        };
+        let result = write_state(&run.root, LEDGER_FILE, &run.ledger.encode()).and_then(|()| {
+            if run.journaled {
+                delete_state(&run.root, JOURNAL_FILE)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not write the sync ledger; the journal stays");
+        }
+        run.summary.completed = completed && result.is_ok();
+        run.summary.items_on_device = u32::try_from(
+            run.ledger
+                .entries
+                .values()
+                .filter(|e| e.kind == OwnedKind::Track)
+                .count(),
+        )
+        .unwrap_or(u32::MAX);
+        if completed {
+            self.shared
+                .done
+                .store(self.shared.total.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.publish(&run.summary);
+        core.last = run.summary;
+        self.shared.stop.store(false, Ordering::Relaxed);
+        self.set_state(SyncState::Stopped);
+    }
+
+    fn apply(&self, run: &mut Run, library: &dyn Library, op: &SyncOp, base: u64) -> Result<()> {
+        match op {
+            SyncOp::Forget { path } => {
+                run.ledger.entries.remove(path);
+            }
+            SyncOp::Rekey {
+                path,
+                track,
+                source_size,
+                source_mtime,
+            } => {
+                if let Some(e) = run.ledger.entries.get_mut(path) {
+                    e.id = track.0;
+                    e.source_size = *source_size;
+                    e.source_mtime = *source_mtime;
+                }
+            }
+            SyncOp::UpdateMetadata { track, path, meta } => {
+                let t = library.track(*track).ok_or(Error::FileNotFound)?;
+                let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
+                obj.set_metadata(&device_metadata(t))?;
+                if let Some(e) = run.ledger.entries.get_mut(path) {
+                    e.meta = *meta;
+                    e.source_size = t.size;
+                    e.source_mtime = mtime_ns(t);
+                }
+                run.summary.updated += 1;
+            }
+            SyncOp::Delete { path, .. } => {
+                if let Some(obj) = resolve(&run.root, path)? {
+                    let owned = run.ledger.entries.get(path).map(|e| e.unique_id.clone());
+                    let uid = obj.unique_id().unwrap_or_default();
+                    // The ledger said so at planning time; check again, since deleting the
+                    // user's file is the one thing sync must never do.
+                    if owned.is_some_and(|o| o.is_empty() || o == uid) {
+                        obj.delete(false, &mut NoProgress)?;
+                    }
+                }
+                run.ledger.entries.remove(path);
+                run.summary.deleted += 1;
+            }
+            SyncOp::Copy {
+                track,
+                path,
+                size,
+                hash,
+                meta,
+                source_mtime,
+                replaces,
+                ..
+            } => {
+                let t = library.track(*track).ok_or(Error::FileNotFound)?;
+                let reader = library.open(*track)?;
+                let mut hashing = HashingReader {
+                    inner: reader,
+                    hasher: <sha1::Sha1 as sha1::Digest>::new(),
+                };
+                let metadata = device_metadata(t);
+                let uid = self.put(
+                    run,
+                    path,
+                    &mut hashing,
+                    *size,
+                    Some(metadata),
+                    replaces.as_deref(),
+                    base,
+                    |h| {
+                        let got = ContentHash(sha1::Digest::finalize(h.hasher.clone()).into());
+                        got == *hash
+                    },
+                )?;
+                run.ledger.insert(LedgerEntry {
+                    path: path.clone(),
+                    unique_id: uid,
+                    kind: OwnedKind::Track,
+                    id: track.0,
+                    hash: hash.0,
+                    size: *size,
+                    meta: *meta,
+                    source_size: t.size,
+                    source_mtime: *source_mtime,
+                    plays: 0,
+                    rating: t.rating.value(),
+                });
+                run.summary.bytes_copied += size;
+                if replaces.is_some() {
+                    run.summary.updated += 1;
+                } else {
+                    run.summary.copied += 1;
+                }
+            }
+            SyncOp::WritePlaylist {
+                playlist,
+                path,
+                content,
+                replaces,
+                ..
+            } => {
+                let size = content.len() as u64;
+                let mut reader = std::io::Cursor::new(content.as_slice());
+                let uid = self.put(
+                    run,
+                    path,
+                    &mut reader,
+                    size,
+                    None,
+                    replaces.as_deref(),
+                    base,
+                    |_| true,
+                )?;
+                run.ledger.insert(LedgerEntry {
+                    path: path.clone(),
+                    unique_id: uid,
+                    kind: OwnedKind::Playlist,
+                    id: playlist.0,
+                    hash: ContentHash::of_bytes(content).0,
+                    size,
+                    meta: 0,
+                    source_size: 0,
+                    source_mtime: 0,
+                    plays: 0,
+                    rating: 0,
+                });
+                run.summary.bytes_copied += size;
+                run.summary.playlists_written += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `path` through its temporary name: insert (with progress), verify, delete the
+    /// replaced object, rename into place. Returns the new object's unique ID.
+    #[allow(clippy::too_many_arguments)]
+    fn put<R: Read + Send>(
+        &self,
+        run: &mut Run,
+        path: &str,
+        reader: &mut R,
+        size: u64,
+        metadata: Option<crate::metadata::Metadata>,
+        replaces: Option<&str>,
+        base: u64,
+        verify: impl FnOnce(&R) -> bool,
+    ) -> Result<String> {
+        let (dir, name) = split(path);
+        let folder = run.folders.ensure(&run.root, dir)?;
+        let temp = temp_for(name);
+        match folder.child(&temp) {
+            Ok(stale) => stale.delete(false, &mut NoProgress)?,
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e),
+        }
+        let mut progress = StepProgress {
+            shared: &self.shared,
+            base,
+        };
+        let created = folder.insert(
+            InsertSource::Reader {
+                reader,
+                name: temp,
+                size,
+            },
+            &InsertOptions {
+                metadata,
+                ..InsertOptions::default()
+            },
+            &mut progress,
+        )?;
+        let done = (|| -> Result<String> {
+            if !verify(reader) || created.size()? != size {
+                // The library file changed after planning; the next sync plans it again.
+                return Err(Error::ProcessFailed);
+            }
+            match folder.child(name) {
+                Ok(old) => {
+                    let uid = old.unique_id().unwrap_or_default();
+                    if replaces.is_some_and(|r| r.is_empty() || r == uid) {
+                        old.delete(false, &mut NoProgress)?;
+                    } else {
+                        // Someone else's object took the name: never overwrite it.
+                        return Err(Error::AlreadyExists);
+                    }
+                }
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(e),
+            }
+            created.rename(name, &mut NoProgress)?;
+            Ok(created.unique_id().unwrap_or_default())
+        })();
+        if done.is_err() {
+            if let Err(e) = created.delete(false, &mut NoProgress) {
+                tracing::warn!(error = %e, "could not remove a temporary file; the journal has it");
+            }
+        }
+        done
+    }
+}
+
+fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
+    plan.ops
+        .iter()
+        .filter_map(|op| match op {
+            SyncOp::Copy {
+                track,
+                path,
+                size,
+                hash,
+                meta,
+                source_mtime,
+                replaces,
+                ..
+            } => Some(JournalOp::Put {
+                temp: temp_for(path),
+                replaces: replaces.clone(),
+                entry: LedgerEntry {
+                    path: path.clone(),
+                    unique_id: String::new(),
+                    kind: OwnedKind::Track,
+                    id: track.0,
+                    hash: hash.0,
+                    size: *size,
+                    meta: *meta,
+                    source_size: *size,
+                    source_mtime: *source_mtime,
+                    plays: 0,
+                    rating: 0,
+                },
+            }),
+            SyncOp::WritePlaylist {
+                playlist,
+                path,
+                content,
+                replaces,
+                ..
+            } => Some(JournalOp::Put {
+                temp: temp_for(path),
+                replaces: replaces.clone(),
+                entry: LedgerEntry {
+                    path: path.clone(),
+                    unique_id: String::new(),
+                    kind: OwnedKind::Playlist,
+                    id: playlist.0,
+                    hash: ContentHash::of_bytes(content).0,
+                    size: content.len() as u64,
+                    meta: 0,
+                    source_size: 0,
+                    source_mtime: 0,
+                    plays: 0,
+                    rating: 0,
+                },
+            }),
+            SyncOp::Delete { path, .. } => Some(JournalOp::Delete { path: path.clone() }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn item_of(op: &SyncOp) -> SyncItem {
+    match op {
+        SyncOp::Copy { track, .. } | SyncOp::UpdateMetadata { track, .. } => {
+            SyncItem::Track(*track)
+        }
+        SyncOp::WritePlaylist { name, .. } => SyncItem::Playlist(name.clone()),
+        SyncOp::Forget { path } | SyncOp::Rekey { path, .. } | SyncOp::Delete { path, .. } => {
+            SyncItem::DeviceObject(path.clone())
+        }
+    }
+}

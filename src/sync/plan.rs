@@ -1,0 +1,700 @@
+//! The planner: a pure, deterministic function from (library, selection, device contents,
+//! ledger, settings) to a [`SyncPlan`].
+//!
+//! Rules (docs/sync.md has the reasoning):
+//!
+//! * **Identity** is the library's [`TrackId`] plus the [`ContentHash`] of the bytes. An owned
+//!   object whose track still has the same hash stays where it is; when only the tags changed
+//!   (the metadata hash differs) the plan updates the device's metadata, never re-copies. When
+//!   the bytes changed the object is replaced. A track whose id is gone but whose hash matches
+//!   an owned object (the file moved in the library) is re-keyed, not re-copied.
+//! * **Priorities**: the selection is walked in sync order (lower priority numbers first, then
+//!   playlist order); each track takes the priority of its first playlist. Tracks are admitted
+//!   while they fit in the budget; one that does not fit is left out with
+//!   [`LeftOutReason::NoFit`] and smaller later ones may still fit.
+//! * **Budget**: capacity times `(100 - PercentSpaceReserved) / 100`, minus what the partnership
+//!   does not own (user files, other data).
+//! * **Eviction and ownership**: an owned object that is not admitted is deleted
+//!   (`Unselected` or `Evicted`). Only ledger entries that still match the device (same path,
+//!   size and unique ID) can be deleted; anything else is the user's and is never touched.
+
+use std::collections::{HashMap, HashSet};
+
+use super::journal::{Ledger, LedgerEntry, OwnedKind};
+use super::names::{NameRule, numbered};
+use crate::library::{
+    ContentHash, Library, PathStyle, PathTemplate, PlaylistId, Selection, Track, TrackId,
+    WriteEntry, write_m3u, write_wpl,
+};
+use crate::metadata::{FormatCode, Metadata, tags};
+
+/// One file on the device, as the planner sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceFile {
+    /// Size in bytes.
+    pub size: u64,
+    /// Persistent unique ID (empty when the device has none).
+    pub unique_id: String,
+}
+
+/// The device's files (every path from the storage root, except sync's own state folder) and
+/// its space.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceContents {
+    /// Files by `/`-separated path.
+    pub files: HashMap<String, DeviceFile>,
+    /// Total bytes of the storage.
+    pub capacity: u64,
+    /// Free bytes now.
+    pub free: u64,
+}
+
+/// The playlist file format written on the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum PlaylistFormat {
+    /// UTF-8 M3U (`.m3u8`), the default.
+    #[default]
+    M3u8,
+    /// Windows Media Player's WPL (`.wpl`), for devices whose profile asks for it.
+    Wpl,
+}
+
+impl PlaylistFormat {
+    /// The file name extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            PlaylistFormat::M3u8 => "m3u8",
+            PlaylistFormat::Wpl => "wpl",
+        }
+    }
+}
+
+/// The default path template: `{albumartist}/{album}/{track:02} {title}.{ext}`.
+pub const DEFAULT_TEMPLATE: &str = "{albumartist}/{album}/{track:02} {title}.{ext}";
+
+/// How a partnership lays files out on its device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanSettings {
+    /// Where a new track goes, below `music_folder`.
+    pub template: PathTemplate,
+    /// The folder tracks go in (`""` for the root).
+    pub music_folder: String,
+    /// The folder playlists go in.
+    pub playlist_folder: String,
+    /// The playlist file format.
+    pub playlist_format: PlaylistFormat,
+    /// The separator written in playlist entries.
+    pub playlist_separator: char,
+    /// The device's name rules.
+    pub names: NameRule,
+    /// The formats the device plays; `None` takes everything.
+    pub formats: Option<Vec<FormatCode>>,
+    /// PercentSpaceReserved, 0-95 (larger values are taken as 95).
+    pub reserve_percent: u8,
+    /// True when the device stores metadata (IWMDMStorage3::SetMetadata): a tag edit is then a
+    /// metadata update. Without it tag edits leave the device object alone.
+    pub supports_metadata: bool,
+}
+
+impl Default for PlanSettings {
+    fn default() -> Self {
+        PlanSettings {
+            template: PathTemplate::parse(DEFAULT_TEMPLATE)
+                .expect("the default template is a valid constant"),
+            music_folder: "Music".into(),
+            playlist_folder: "Playlists".into(),
+            playlist_format: PlaylistFormat::M3u8,
+            playlist_separator: '/',
+            names: NameRule::Fat,
+            formats: None,
+            reserve_percent: 0,
+            supports_metadata: true,
+        }
+    }
+}
+
+/// Why an object is deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum DeleteReason {
+    /// Its track or playlist is no longer selected (or no longer in the library).
+    Unselected,
+    /// Still selected, but higher-priority items need the space.
+    Evicted,
+}
+
+/// Why a selected track is not on the device after the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum LeftOutReason {
+    /// It did not fit at its priority.
+    NoFit {
+        /// The priority it was selected at.
+        priority: u32,
+        /// Its size.
+        needed: u64,
+        /// Budget bytes left when it came up.
+        available: u64,
+    },
+    /// The device does not play its format.
+    FormatNotSupported,
+    /// The library has no such track, or its file cannot be read.
+    SourceMissing,
+}
+
+/// A selected track left out, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The track.
+    pub track: TrackId,
+    /// The first playlist that selected it.
+    pub playlist: PlaylistId,
+    /// Why.
+    pub reason: LeftOutReason,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncOp {
+    /// Drop a ledger entry that no longer matches the device (the user deleted or replaced the
+    /// object); nothing on the device changes.
+    Forget {
+        /// The entry's path.
+        path: String,
+    },
+    /// The track's file moved in the library (new id, same bytes): re-key the owned object.
+    Rekey {
+        /// The object's path.
+        path: String,
+        /// The track's new id.
+        track: TrackId,
+        /// The library file's size.
+        source_size: u64,
+        /// The library file's modification time, in ns since the epoch.
+        source_mtime: u64,
+    },
+    /// Write the track's tags as device metadata (a tag edit).
+    UpdateMetadata {
+        /// The track.
+        track: TrackId,
+        /// The object's path.
+        path: String,
+        /// The new metadata hash.
+        meta: u64,
+    },
+    /// Delete an owned object.
+    Delete {
+        /// Its path.
+        path: String,
+        /// Track or playlist.
+        kind: OwnedKind,
+        /// Its size.
+        size: u64,
+        /// Why.
+        reason: DeleteReason,
+    },
+    /// Copy a track (or replace the owned object at `path` when `replaces` is set).
+    Copy {
+        /// The track.
+        track: TrackId,
+        /// Where it goes.
+        path: String,
+        /// Bytes.
+        size: u64,
+        /// The bytes' SHA-1.
+        hash: ContentHash,
+        /// The metadata hash.
+        meta: u64,
+        /// The library file's modification time, in ns since the epoch.
+        source_mtime: u64,
+        /// The priority it was admitted at.
+        priority: u32,
+        /// The unique ID of the owned object this replaces.
+        replaces: Option<String>,
+    },
+    /// Write a playlist file.
+    WritePlaylist {
+        /// The playlist.
+        playlist: PlaylistId,
+        /// Its name.
+        name: String,
+        /// Where the file goes.
+        path: String,
+        /// The file's bytes.
+        content: Vec<u8>,
+        /// The unique ID of the owned file this replaces.
+        replaces: Option<String>,
+    },
+}
+
+impl SyncOp {
+    /// Bytes this step writes to the device.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            SyncOp::Copy { size, .. } => *size,
+            SyncOp::WritePlaylist { content, .. } => content.len() as u64,
+            _ => 0,
+        }
+    }
+}
+
+/// A plan's totals: what estimateSyncSize reports, and more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PlanTotals {
+    /// Bytes to copy (tracks and playlists).
+    pub bytes_to_copy: u64,
+    /// Bytes freed by deletes.
+    pub bytes_to_delete: u64,
+    /// Bytes the partnership will own on the device afterwards.
+    pub bytes_owned_after: u64,
+    /// Bytes the partnership may use (capacity after the reserve, minus what others use).
+    pub budget: u64,
+    /// Tracks copied new.
+    pub copies: usize,
+    /// Tracks replaced.
+    pub replaces: usize,
+    /// Metadata updates.
+    pub metadata_updates: usize,
+    /// Deletes.
+    pub deletes: usize,
+    /// Playlist files written.
+    pub playlists: usize,
+    /// Selected tracks that did not fit.
+    pub no_fit: usize,
+    /// Tracks that will be on the device.
+    pub tracks_on_device: usize,
+}
+
+/// The plan: ordered steps, totals, and a reason for every selected track left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncPlan {
+    /// The steps, in order: forget and re-key, metadata, deletes, copies by priority,
+    /// playlists.
+    pub ops: Vec<SyncOp>,
+    /// Totals.
+    pub totals: PlanTotals,
+    /// Selected tracks left out.
+    pub left_out: Vec<LeftOut>,
+    /// Where each admitted track is (or will be) on the device.
+    pub placed: HashMap<TrackId, String>,
+}
+
+impl SyncPlan {
+    /// True when applying the plan changes nothing on the device.
+    pub fn is_noop(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// What the planner reads.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInput<'a> {
+    /// The library (tracks and playlist names).
+    pub library: &'a dyn Library,
+    /// The partnership's playlists in sync order, resolved ([`selection_for`]).
+    ///
+    /// [`selection_for`]: crate::library::selection_for
+    pub selection: &'a [Selection],
+    /// The content hash of every selected track that could be read; a track without one is
+    /// left out as [`LeftOutReason::SourceMissing`].
+    pub hashes: &'a HashMap<TrackId, ContentHash>,
+    /// The device now.
+    pub device: &'a DeviceContents,
+    /// What the partnership owns.
+    pub ledger: &'a Ledger,
+    /// Layout and limits.
+    pub settings: &'a PlanSettings,
+}
+
+/// The hash of the tags sync writes as device metadata.
+pub fn metadata_hash(t: &Track) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |s: &str| {
+        for b in s.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    feed(&t.title);
+    feed(&t.artist);
+    feed(&t.album);
+    feed(&t.album_artist);
+    feed(&t.genre);
+    let n = |v: Option<u32>| v.map(|x| x.to_string()).unwrap_or_default();
+    feed(&n(t.track_number));
+    feed(&n(t.disc));
+    feed(&n(t.year));
+    h
+}
+
+/// The device metadata for a track (the round-trip set of wmdm-facts §5.6 and §5.7).
+pub fn device_metadata(t: &Track) -> Metadata {
+    let mut m = Metadata::new();
+    m.add(tags::TITLE, t.title.as_str());
+    m.add(tags::AUTHOR, t.artist.as_str());
+    m.add(tags::ALBUM_TITLE, t.album.as_str());
+    m.add(tags::ALBUM_ARTIST, t.album_artist.as_str());
+    m.add(tags::GENRE, t.genre.as_str());
+    if let Some(n) = t.track_number {
+        m.add(tags::TRACK, n);
+    }
+    m.add(
+        tags::YEAR,
+        t.year.map(|y| y.to_string()).unwrap_or_default(),
+    );
+    m
+}
+
+/// A library file's modification time in ns since the epoch (0 before it).
+pub fn mtime_ns(t: &Track) -> u64 {
+    t.modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+struct Names<'a> {
+    rule: NameRule,
+    device: &'a DeviceContents,
+    taken: Option<HashSet<String>>,
+}
+
+impl Names<'_> {
+    fn taken(&mut self) -> &mut HashSet<String> {
+        let (rule, device) = (self.rule, self.device);
+        // Built on first use: a no-op resync never renders a name.
+        self.taken
+            .get_or_insert_with(|| device.files.keys().map(|p| rule.collision_key(p)).collect())
+    }
+
+    /// A free path for `wanted`, reserving it.
+    fn claim(&mut self, wanted: &str) -> String {
+        let rule = self.rule;
+        let taken = self.taken();
+        let mut candidate = wanted.to_owned();
+        let mut n = 2;
+        while !taken.insert(rule.collision_key(&candidate)) {
+            candidate = numbered(wanted, n);
+            n += 1;
+        }
+        candidate
+    }
+
+    fn spell(&self, folder: &str, relative: &str) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for c in folder.split('/').chain(relative.split('/')) {
+            if !c.trim().is_empty() {
+                parts.push(self.rule.component(c));
+            }
+        }
+        if parts.is_empty() {
+            parts.push("_".into());
+        }
+        parts.join("/")
+    }
+}
+
+/// Plans a sync. Pure and deterministic: the same input gives the same plan.
+pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
+    let s = input.settings;
+    let dev = input.device;
+    let mut out = SyncPlan::default();
+    let mut forget = Vec::new();
+    let mut meta_ops = Vec::new();
+    let mut copies = Vec::new();
+
+    // Ledger entries that still match the device are owned; the rest are forgotten.
+    let mut owned_tracks: HashMap<TrackId, &LedgerEntry> = HashMap::new();
+    let mut owned_playlists: HashMap<&str, &LedgerEntry> = HashMap::new();
+    let mut owned_bytes = 0u64;
+    for e in input.ledger.entries.values() {
+        let valid = dev.files.get(&e.path).is_some_and(|f| {
+            f.size == e.size && (e.unique_id.is_empty() || f.unique_id == e.unique_id)
+        });
+        if !valid {
+            forget.push(SyncOp::Forget {
+                path: e.path.clone(),
+            });
+            continue;
+        }
+        owned_bytes += e.size;
+        match e.kind {
+            OwnedKind::Track => {
+                owned_tracks.insert(TrackId(e.id), e);
+            }
+            OwnedKind::Playlist => {
+                owned_playlists.insert(e.path.as_str(), e);
+            }
+        }
+    }
+    // Owned objects whose track left the library, by hash: candidates for a re-key.
+    let mut orphans_by_hash: HashMap<[u8; 20], Vec<&LedgerEntry>> = HashMap::new();
+    for (id, e) in &owned_tracks {
+        if input.library.track(*id).is_none() {
+            orphans_by_hash.entry(e.hash).or_default().push(e);
+        }
+    }
+    for v in orphans_by_hash.values_mut() {
+        v.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+
+    let reserve = u64::from(s.reserve_percent.min(95));
+    let usable = u128::from(dev.capacity) * u128::from(100 - reserve) / 100;
+    let usable = u64::try_from(usable).unwrap_or(u64::MAX);
+    let others = dev
+        .capacity
+        .saturating_sub(dev.free)
+        .saturating_sub(owned_bytes);
+    let budget = usable.saturating_sub(others);
+    out.totals.budget = budget;
+
+    let mut names = Names {
+        rule: s.names,
+        device: dev,
+        taken: None,
+    };
+    let mut used = 0u64;
+    let mut seen: HashSet<TrackId> = HashSet::new();
+    let mut kept: HashSet<&str> = HashSet::new();
+    let mut selected_but_out: HashSet<TrackId> = HashSet::new();
+
+    for sel in input.selection {
+        for &id in &sel.tracks {
+            if !seen.insert(id) {
+                continue;
+            }
+            let leave = |reason| LeftOut {
+                track: id,
+                playlist: sel.playlist,
+                reason,
+            };
+            let Some(track) = input.library.track(id) else {
+                out.left_out.push(leave(LeftOutReason::SourceMissing));
+                continue;
+            };
+            if let Some(formats) = &s.formats {
+                if !formats.contains(&track.format) {
+                    out.left_out.push(leave(LeftOutReason::FormatNotSupported));
+                    selected_but_out.insert(id);
+                    continue;
+                }
+            }
+            let Some(hash) = input.hashes.get(&id).copied() else {
+                out.left_out.push(leave(LeftOutReason::SourceMissing));
+                continue;
+            };
+            let mut existing = owned_tracks.get(&id).copied();
+            let mut rekeyed = false;
+            if existing.is_none() {
+                if let Some(list) = orphans_by_hash.get_mut(&hash.0) {
+                    if !list.is_empty() {
+                        existing = Some(list.remove(0));
+                        rekeyed = true;
+                    }
+                }
+            }
+            let same = existing.filter(|e| e.hash == hash.0);
+            let size = same.map_or(track.size, |e| e.size);
+            if used.saturating_add(size) > budget {
+                out.left_out.push(leave(LeftOutReason::NoFit {
+                    priority: sel.priority,
+                    needed: size,
+                    available: budget - used,
+                }));
+                out.totals.no_fit += 1;
+                selected_but_out.insert(id);
+                continue;
+            }
+            used += size;
+            let meta = metadata_hash(track);
+            match (existing, same) {
+                (Some(e), Some(_)) => {
+                    kept.insert(e.path.as_str());
+                    if rekeyed {
+                        forget.push(SyncOp::Rekey {
+                            path: e.path.clone(),
+                            track: id,
+                            source_size: track.size,
+                            source_mtime: mtime_ns(track),
+                        });
+                    }
+                    if e.meta != meta && s.supports_metadata {
+                        meta_ops.push(SyncOp::UpdateMetadata {
+                            track: id,
+                            path: e.path.clone(),
+                            meta,
+                        });
+                        out.totals.metadata_updates += 1;
+                    }
+                    out.placed.insert(id, e.path.clone());
+                }
+                (Some(e), None) => {
+                    kept.insert(e.path.as_str());
+                    copies.push(SyncOp::Copy {
+                        track: id,
+                        path: e.path.clone(),
+                        size,
+                        hash,
+                        meta,
+                        source_mtime: mtime_ns(track),
+                        priority: sel.priority,
+                        replaces: Some(e.unique_id.clone()),
+                    });
+                    out.totals.replaces += 1;
+                    out.totals.bytes_to_copy += size;
+                    out.placed.insert(id, e.path.clone());
+                }
+                (None, _) => {
+                    let wanted = names.spell(&s.music_folder, &s.template.render(track));
+                    let path = names.claim(&wanted);
+                    copies.push(SyncOp::Copy {
+                        track: id,
+                        path: path.clone(),
+                        size,
+                        hash,
+                        meta,
+                        source_mtime: mtime_ns(track),
+                        priority: sel.priority,
+                        replaces: None,
+                    });
+                    out.totals.copies += 1;
+                    out.totals.bytes_to_copy += size;
+                    out.placed.insert(id, path);
+                }
+            }
+        }
+    }
+
+    // Owned tracks not admitted are deleted.
+    let mut deletes: Vec<SyncOp> = Vec::new();
+    for (id, e) in &owned_tracks {
+        if kept.contains(e.path.as_str()) {
+            continue;
+        }
+        let reason = if selected_but_out.contains(id) {
+            DeleteReason::Evicted
+        } else {
+            DeleteReason::Unselected
+        };
+        deletes.push(SyncOp::Delete {
+            path: e.path.clone(),
+            kind: OwnedKind::Track,
+            size: e.size,
+            reason,
+        });
+        out.totals.bytes_to_delete += e.size;
+    }
+
+    // Playlists: only entries that are on the device, relative to the playlist's folder.
+    let mut playlist_ops = Vec::new();
+    let mut written: HashSet<String> = HashSet::new();
+    let style = PathStyle::relative(
+        names
+            .spell(&s.playlist_folder, "x")
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| d.to_owned()),
+        s.playlist_separator,
+    );
+    for sel in input.selection {
+        let name = input.library.playlist(sel.playlist).map_or_else(
+            || format!("Playlist {:016x}", sel.playlist.0),
+            |p| p.name.clone(),
+        );
+        let mut seen_here = HashSet::new();
+        let entries: Vec<WriteEntry<'_>> = sel
+            .tracks
+            .iter()
+            .filter(|id| seen_here.insert(**id))
+            .filter_map(|id| {
+                let path = out.placed.get(id)?;
+                let t = input.library.track(*id)?;
+                Some(WriteEntry {
+                    path,
+                    title: Some(t.title.as_str()),
+                    duration: Some(t.duration),
+                })
+            })
+            .collect();
+        let file = format!("{name}.{}", s.playlist_format.extension());
+        let wanted = names.spell(&s.playlist_folder, &file);
+        let content = match s.playlist_format {
+            PlaylistFormat::M3u8 => write_m3u(Some(&name), &entries, &style),
+            PlaylistFormat::Wpl => write_wpl(&name, &entries, &style),
+        };
+        // Paths come from the name rules, so they never hold line breaks; an error here would
+        // be a bug, and the playlist is skipped rather than written wrong.
+        let Ok(content) = content else { continue };
+        let content = content.into_bytes();
+        let hash = ContentHash::of_bytes(&content);
+        let owned = owned_playlists.get(wanted.as_str()).copied();
+        let path = match owned {
+            Some(e) => {
+                written.insert(e.path.clone());
+                if e.hash == hash.0 && e.id == sel.playlist.0 {
+                    continue;
+                }
+                e.path.clone()
+            }
+            None => {
+                let p = names.claim(&wanted);
+                written.insert(p.clone());
+                p
+            }
+        };
+        out.totals.bytes_to_copy += content.len() as u64;
+        out.totals.playlists += 1;
+        playlist_ops.push(SyncOp::WritePlaylist {
+            playlist: sel.playlist,
+            name,
+            path,
+            content,
+            replaces: owned.map(|e| e.unique_id.clone()),
+        });
+    }
+    for e in owned_playlists.values() {
+        if !written.contains(&e.path) {
+            deletes.push(SyncOp::Delete {
+                path: e.path.clone(),
+                kind: OwnedKind::Playlist,
+                size: e.size,
+                reason: DeleteReason::Unselected,
+            });
+            out.totals.bytes_to_delete += e.size;
+        }
+    }
+    deletes.sort_by(|a, b| match (a, b) {
+        (SyncOp::Delete { path: x, .. }, SyncOp::Delete { path: y, .. }) => x.cmp(y),
+        _ => std::cmp::Ordering::Equal,
+    });
+    forget.sort_by(|a, b| op_path(a).cmp(op_path(b)));
+    meta_ops.sort_by(|a, b| op_path(a).cmp(op_path(b)));
+
+    out.totals.deletes = deletes.len();
+    out.totals.tracks_on_device = out.placed.len();
+    out.totals.bytes_owned_after = used
+        + playlist_ops.iter().map(SyncOp::bytes).sum::<u64>()
+        + owned_playlists
+            .values()
+            .filter(|e| written.contains(&e.path))
+            .filter(|e| !playlist_ops.iter().any(|o| op_path(o) == e.path))
+            .map(|e| e.size)
+            .sum::<u64>();
+    out.ops = forget;
+    out.ops.extend(meta_ops);
+    out.ops.extend(deletes);
+    out.ops.extend(copies);
+    out.ops.extend(playlist_ops);
+    out
+}
+
+fn op_path(op: &SyncOp) -> &str {
+    match op {
+        SyncOp::Forget { path }
+        | SyncOp::Rekey { path, .. }
+        | SyncOp::UpdateMetadata { path, .. }
+        | SyncOp::Delete { path, .. }
+        | SyncOp::Copy { path, .. }
+        | SyncOp::WritePlaylist { path, .. } => path,
+    }
+}
