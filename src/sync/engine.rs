@@ -88,6 +88,8 @@ struct Run {
     plan: SyncPlan,
     cursor: usize,
     ledger: Ledger,
+    // The ledger as read, so a sync that changed nothing writes nothing.
+    initial: Ledger,
     journaled: bool,
     folders: FolderCache,
     since_checkpoint: usize,
@@ -393,7 +395,7 @@ impl SyncEngine {
             return Err(Error::CallOutOfSequence);
         }
         let (ledger, _) = load_ledger(root, ctx.library_id, ctx.index)?;
-        Ok(Self::make_plan(root, library, ctx, &ledger)?)
+        Self::make_plan(root, library, ctx, &ledger)
     }
 
     fn make_plan(
@@ -433,6 +435,7 @@ impl SyncEngine {
         }
         self.shared.stop.store(false, Ordering::Relaxed);
         let (mut ledger, problem) = load_ledger(root, ctx.library_id, ctx.index)?;
+        let initial = ledger.clone();
         let mut conflicts = Vec::new();
         if let Some(store) = ctx.stats {
             let now = ctx
@@ -470,6 +473,7 @@ impl SyncEngine {
             root: root.clone(),
             plan,
             cursor: 0,
+            initial,
             ledger,
             journaled,
             folders: FolderCache::default(),
@@ -610,7 +614,13 @@ impl SyncEngine {
         let Some(mut run) = core.run.take() else {
             return;
         };
-        let result = write_state(&run.root, LEDGER_FILE, &run.ledger.encode()).and_then(|()| {
+        let unchanged = run.ledger == run.initial;
+        let result = if unchanged {
+            Ok(())
+        } else {
+            write_state(&run.root, LEDGER_FILE, &run.ledger.encode())
+        }
+        .and_then(|()| {
             if run.journaled {
                 delete_state(&run.root, JOURNAL_FILE)
             } else {

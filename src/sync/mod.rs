@@ -36,8 +36,8 @@ pub use partnership::{
 };
 pub use plan::{
     DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, LeftOut, LeftOutReason, PlanInput,
-    PlanSettings, PlanTotals, PlaylistFormat, SyncOp, SyncPlan, device_metadata, metadata_hash,
-    mtime_ns, plan,
+    PlanSettings, PlanTotals, PlaylistFormat, STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncOp,
+    SyncPlan, device_metadata, metadata_hash, mtime_ns, plan,
 };
 pub use services::{SharedLibrary, SyncDevice, SyncServices};
 pub use stats::{RatingConflict, STATS_FILE_NAME, StatsStore, TrackStats};

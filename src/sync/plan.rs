@@ -73,6 +73,13 @@ impl PlaylistFormat {
 /// The default path template: `{albumartist}/{album}/{track:02} {title}.{ext}`.
 pub const DEFAULT_TEMPLATE: &str = "{albumartist}/{album}/{track:02} {title}.{ext}";
 
+/// Bytes of the budget kept for sync's own state files, plus [`STATE_ROOM_PER_ITEM`] for each
+/// selected track and ledger entry.
+pub const STATE_ROOM_BASE: u64 = 1024;
+
+/// Bytes of state room per item (a ledger line and a journal line).
+pub const STATE_ROOM_PER_ITEM: u64 = 256;
+
 /// How a partnership lays files out on its device.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanSettings {
