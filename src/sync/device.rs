@@ -34,11 +34,15 @@ pub(crate) fn is_not_found(e: &Error) -> bool {
 pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
     let globals = root.globals()?;
     let mut files = HashMap::new();
+    let mut state_bytes = 0;
     let mut stack: Vec<(String, WmdmStorage)> = vec![(String::new(), root.clone())];
     while let Some((prefix, folder)) = stack.pop() {
         for child in folder.children()? {
             let name = child.name()?;
             if prefix.is_empty() && name == SYNC_FOLDER {
+                for f in child.children()? {
+                    state_bytes += f.size().unwrap_or(0);
+                }
                 continue;
             }
             let path = if prefix.is_empty() {
@@ -59,6 +63,7 @@ pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
         files,
         capacity: globals.total_size()?,
         free: globals.total_free()?,
+        state_bytes,
     })
 }
 

@@ -90,6 +90,8 @@ struct Run {
     ledger: Ledger,
     // The ledger as read, so a sync that changed nothing writes nothing.
     initial: Ledger,
+    // Written just before the first copy, after the deletes have made room for it.
+    journal: Journal,
     journaled: bool,
     folders: FolderCache,
     since_checkpoint: usize,
@@ -452,10 +454,6 @@ impl SyncEngine {
             index: ctx.index,
             ops: journal_ops(&plan),
         };
-        let journaled = !journal.ops.is_empty();
-        if journaled {
-            write_state(root, JOURNAL_FILE, &journal.encode())?;
-        }
         let total: u64 = plan.ops.iter().map(|o| o.bytes().max(1)).sum();
         self.shared.total.store(total, Ordering::Relaxed);
         self.shared.done.store(0, Ordering::Relaxed);
@@ -475,7 +473,8 @@ impl SyncEngine {
             cursor: 0,
             initial,
             ledger,
-            journaled,
+            journal,
+            journaled: false,
             folders: FolderCache::default(),
             since_checkpoint: 0,
             summary,
@@ -508,7 +507,14 @@ impl SyncEngine {
             return Ok(false);
         };
         let base = self.shared.done.load(Ordering::Relaxed);
-        match self.apply(run, library, &op, base) {
+        let needs_journal = matches!(op, SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. });
+        let journal_result = if needs_journal && !run.journaled {
+            write_state(&run.root, JOURNAL_FILE, &run.journal.encode())
+                .map(|()| run.journaled = true)
+        } else {
+            Ok(())
+        };
+        match journal_result.and_then(|()| self.apply(run, library, &op, base)) {
             Ok(()) => {}
             Err(e) if is_disconnect(&e) => {
                 self.abandon(&mut core);
@@ -901,7 +907,8 @@ fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
                     rating: 0,
                 },
             }),
-            SyncOp::Delete { path, .. } => Some(JournalOp::Delete { path: path.clone() }),
+            // A delete needs no journal line: it is atomic, and an object that is gone is dropped
+            // from the ledger by the next plan (SyncOp::Forget).
             _ => None,
         })
         .collect()

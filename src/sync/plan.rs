@@ -47,6 +47,8 @@ pub struct DeviceContents {
     pub capacity: u64,
     /// Free bytes now.
     pub free: u64,
+    /// Bytes of sync's own state folder (counted in the state room, not as others' data).
+    pub state_bytes: u64,
 }
 
 /// The playlist file format written on the device.
@@ -74,11 +76,12 @@ impl PlaylistFormat {
 pub const DEFAULT_TEMPLATE: &str = "{albumartist}/{album}/{track:02} {title}.{ext}";
 
 /// Bytes of the budget kept for sync's own state files, plus [`STATE_ROOM_PER_ITEM`] for each
-/// selected track and ledger entry.
-pub const STATE_ROOM_BASE: u64 = 1024;
+/// selected track and playlist.
+pub const STATE_ROOM_BASE: u64 = 4096;
 
-/// Bytes of state room per item (a ledger line and a journal line).
-pub const STATE_ROOM_PER_ITEM: u64 = 256;
+/// Bytes of state room per selected track or playlist: a ledger line twice (the old and the
+/// new ledger exist for a moment), a journal line, and a playlist entry.
+pub const STATE_ROOM_PER_ITEM: u64 = 640;
 
 /// How a partnership lays files out on its device.
 #[derive(Clone, Debug, PartialEq)]
@@ -452,8 +455,18 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     let others = dev
         .capacity
         .saturating_sub(dev.free)
-        .saturating_sub(owned_bytes);
-    let budget = usable.saturating_sub(others);
+        .saturating_sub(owned_bytes)
+        .saturating_sub(dev.state_bytes);
+    // Room for sync's own files and the playlists (they grow with the selection), so a full
+    // device never fails on writing its journal or a playlist. It depends on the selection
+    // only, so a plan made right after a sync admits the same tracks: sync converges.
+    let selected: u64 = input
+        .selection
+        .iter()
+        .map(|s| s.tracks.len() as u64 + 1)
+        .sum();
+    let state_room = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM * selected;
+    let budget = usable.saturating_sub(others).saturating_sub(state_room);
     out.totals.budget = budget;
 
     let mut names = Names {
