@@ -752,6 +752,7 @@ impl SyncEngine {
                 path,
                 content,
                 replaces,
+                meta,
                 ..
             } => {
                 let size = content.len() as u64;
@@ -773,7 +774,7 @@ impl SyncEngine {
                     id: playlist.0,
                     hash: ContentHash::of_bytes(content).0,
                     size,
-                    meta: 0,
+                    meta: *meta,
                     source_size: 0,
                     source_mtime: 0,
                     plays: 0,
@@ -889,6 +890,7 @@ fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
                 path,
                 content,
                 replaces,
+                meta,
                 ..
             } => Some(JournalOp::Put {
                 temp: temp_for(path),
@@ -900,7 +902,7 @@ fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
                     id: playlist.0,
                     hash: ContentHash::of_bytes(content).0,
                     size: content.len() as u64,
-                    meta: 0,
+                    meta: *meta,
                     source_size: 0,
                     source_mtime: 0,
                     plays: 0,
