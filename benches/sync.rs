@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use criterion::{Criterion, criterion_group, criterion_main};
 use wmdm::sync::{PlanInput, PlanSettings, plan};
 
+#[path = "sync_data/mod.rs"]
 mod sync_plan_data;
 
 fn bench(c: &mut Criterion) {

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wmdm::sync::{PlanInput, PlanSettings, plan};
 
+#[path = "sync_data/mod.rs"]
 mod sync_plan_data;
 
 struct Counting;
