@@ -37,6 +37,7 @@ pub mod flags;
 pub mod metadata;
 pub mod provider;
 pub mod providers;
+pub mod sac;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Hresult, Result, Status};

@@ -1,0 +1,87 @@
+//! Shared fixtures: the fixed RSA keys under tests/data/keys, certificates issued from them,
+//! and channel configurations. Keys are never generated at test time.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod flat;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use rsa::RsaPrivateKey;
+use wmdm::sac::{
+    Certificate, CertificateRequest, ChannelConfig, Identity, Role, SeededRandom, TrustStore,
+    private_key_from_pem,
+};
+use wmdm::time::ManualClock;
+
+/// The ManualClock default: 2026-01-01T00:00:00Z.
+pub const NOW: i64 = 1_767_225_600;
+pub const DAY: i64 = 86_400;
+
+fn load(name: &str) -> RsaPrivateKey {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "data", "keys", name]
+        .iter()
+        .collect();
+    let pem = std::fs::read_to_string(path).expect("test key");
+    private_key_from_pem(&pem).expect("valid test key")
+}
+
+macro_rules! key_fn {
+    ($f:ident, $file:literal) => {
+        pub fn $f() -> &'static RsaPrivateKey {
+            static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+            KEY.get_or_init(|| load($file))
+        }
+    };
+}
+
+key_fn!(root_key, "root.pem");
+key_fn!(app_key, "app.pem");
+key_fn!(manager_key, "manager.pem");
+key_fn!(provider_key, "provider.pem");
+key_fn!(untrusted_root_key, "untrusted_root.pem");
+
+pub fn key_for(role: Role) -> &'static RsaPrivateKey {
+    match role {
+        Role::Application => app_key(),
+        Role::Manager => manager_key(),
+        Role::Provider => provider_key(),
+    }
+}
+
+/// A certificate request valid from a day ago for a year.
+pub fn request(role: Role, serial: u64) -> CertificateRequest {
+    CertificateRequest {
+        subject: format!("{role:?} #{serial}"),
+        role,
+        app_sec: 1000 + serial as u32,
+        serial,
+        not_before: NOW - DAY,
+        not_after: NOW + 365 * DAY,
+        public_key: key_for(role).to_public_key(),
+    }
+}
+
+pub fn issue(request: &CertificateRequest) -> Certificate {
+    Certificate::issue(request, "test root", root_key()).expect("issue")
+}
+
+pub fn clock() -> ManualClock {
+    ManualClock::default()
+}
+
+pub fn trust(clock: &ManualClock) -> TrustStore {
+    TrustStore::new(Arc::new(clock.clone()))
+        .with_root("test root", root_key().to_public_key())
+        .expect("root")
+}
+
+pub fn identity(role: Role, serial: u64) -> Identity {
+    Identity::new(issue(&request(role, serial)), key_for(role).clone()).expect("identity")
+}
+
+/// A configuration for `role` expecting a `peer`, with deterministic randomness.
+pub fn config(role: Role, serial: u64, peer: Role, clock: &ManualClock) -> ChannelConfig {
+    ChannelConfig::new(identity(role, serial), trust(clock), peer)
+        .with_random(Arc::new(SeededRandom::new([serial as u8; 32])))
+}
