@@ -32,6 +32,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+#[cfg(all(windows, feature = "com"))]
+pub mod com;
 pub mod error;
 pub mod flags;
 pub mod metadata;
