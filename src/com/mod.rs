@@ -10,6 +10,7 @@
 //!   (IMDSPStorage/2/3/4 with IMDSPObject/2, IMDSPObjectInfo and IMDSPDirectTransfer on the
 //!   same object) and globals (IMDSPStorageGlobals), created as the caller walks the tree;
 //! * [`ComChannel`]: the one secure-channel gate all of them share;
+//! * [`client`]: the other side of the handshake, over a provider's IComponentAuthenticate;
 //! * [`server`]: the class factory, the module lock count and registration for a DLL.
 //!
 //! The rules every method follows (`docs/com.md` has the full mapping):
@@ -30,6 +31,7 @@
 
 mod bridge;
 mod channel;
+pub mod client;
 mod convert;
 mod device;
 mod enums;
