@@ -20,6 +20,8 @@
 //! * [`flags`]: WMDM's flag sets and enumerations with their exact values;
 //! * [`metadata`]: tag names, typed tag values, the metadata collection, format codes;
 //! * [`provider`]: the service-provider side as Rust traits;
+//! * [`sac`]: the secure authenticated channel: certificates, the handshake, MACs, encryption;
+//! * [`manager`]: the application side: `DeviceManager`, devices, storages, storage control;
 //! * [`providers::memory`]: an in-memory device with a deterministic [`FaultPlan`];
 //! * [`time`]: `WMDMDATETIME` and the replaceable [`Clock`].
 //!
@@ -36,6 +38,7 @@
 pub mod com;
 pub mod error;
 pub mod flags;
+pub mod manager;
 pub mod metadata;
 pub mod provider;
 pub mod providers;

@@ -15,6 +15,7 @@ use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use sha1::{Digest, Sha1};
 
 use super::codec::{Reader, put_vec16};
+use super::rng::{Drbg, OsRandom};
 use crate::error::{Error, Result};
 use crate::time::{Clock, WmdmDateTime};
 
@@ -135,7 +136,8 @@ impl Certificate {
     ///
     /// # Errors
     /// [`Error::InvalidArg`] for an empty or over-long subject or issuer, a key outside 2048 to
-    /// 4096 bits, or `not_after` before `not_before`; [`Error::Fail`] if signing fails.
+    /// 4096 bits, or `not_after` before `not_before`; [`Error::Fail`] if signing fails or the
+    /// operating system's random generator is unavailable (it blinds the signature).
     pub fn issue(
         request: &CertificateRequest,
         issuer: &str,
@@ -163,11 +165,11 @@ impl Certificate {
         put_vec16(&mut signed, request.subject.as_bytes())?;
         put_vec16(&mut signed, issuer.as_bytes())?;
         put_vec16(&mut signed, der.as_bytes())?;
-        // PKCS#1 v1.5 signing is deterministic, so no randomness is needed; the rsa crate
-        // still blinds private-key operations internally only when given an RNG, which a
-        // one-off issuing step does not need.
+        // The rsa crate blinds a private-key operation only when given a generator
+        // (RUSTSEC-2023-0071, docs/security.md), so give it one even for this offline step.
+        let mut rng = Drbg::seeded(&OsRandom)?;
         let signature = issuer_key
-            .sign(Pkcs1v15Sign::new::<Sha1>(), &sha1_digest(&signed))
+            .sign_with_rng(&mut rng, Pkcs1v15Sign::new::<Sha1>(), &sha1_digest(&signed))
             .map_err(|_| Error::Fail)?;
         Ok(Certificate {
             fields: request.clone(),

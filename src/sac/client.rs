@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rsa::{Oaep, Pkcs1v15Sign};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 use super::cert::Certificate;
 use super::messages::{
@@ -39,7 +40,7 @@ pub struct AwaitPass1Reply {
     config: Arc<ChannelConfig>,
     transcript: Transcript,
     server_cert: Certificate,
-    secret: [u8; SECRET_LEN],
+    secret: Zeroizing<[u8; SECRET_LEN]>,
 }
 
 impl fmt::Debug for AwaitPass1Reply {
@@ -90,13 +91,13 @@ impl AwaitPass0Reply {
         let mut transcript = self.transcript;
         transcript.add(reply);
 
-        let mut secret = [0u8; SECRET_LEN];
-        self.config.random.fill(&mut secret)?;
+        let mut secret = Zeroizing::new([0u8; SECRET_LEN]);
+        self.config.random.fill(&mut *secret)?;
         let mut rng = Drbg::seeded(self.config.random.as_ref())?;
         let encrypted = hello
             .cert
             .public_key()
-            .encrypt(&mut rng, Oaep::new::<Sha256>(), &secret)
+            .encrypt(&mut rng, Oaep::new::<Sha256>(), &*secret)
             .map_err(|_| Error::Fail)?;
         let mut message = encode_key_exchange_unsigned(&encrypted)?;
         let digest = transcript.hash_with(b"client signature", &message);
@@ -133,7 +134,7 @@ impl AwaitPass1Reply {
     /// confirmation does not match (the server derived different keys).
     pub fn handle_reply(self, reply: &[u8]) -> Result<Session> {
         let finished = parse_server_finished(reply)?;
-        let keys = handshake_keys(&self.secret, &self.transcript.hash());
+        let keys = handshake_keys(&*self.secret, &self.transcript.hash());
         let expected = hmac(
             &keys.finished_key,
             &[b"server finished", &self.transcript.hash()],

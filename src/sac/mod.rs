@@ -178,6 +178,13 @@ impl ChannelConfig {
         self
     }
 
+    /// Replaces the role the peer's certificate must carry (the device manager uses one
+    /// identity toward applications and toward providers).
+    pub fn with_peer_role(mut self, role: Role) -> ChannelConfig {
+        self.peer_role = role;
+        self
+    }
+
     /// This side's identity.
     pub fn identity(&self) -> &Identity {
         &self.identity

@@ -37,6 +37,14 @@ pub(crate) struct HandshakeKeys {
     pub(crate) finished_key: [u8; 32],
 }
 
+impl Drop for HandshakeKeys {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.session_key.zeroize();
+        self.finished_key.zeroize();
+    }
+}
+
 pub(crate) fn handshake_keys(secret: &[u8], transcript_hash: &[u8; 32]) -> HandshakeKeys {
     let prk = hmac(transcript_hash, &[secret]);
     HandshakeKeys {
@@ -51,6 +59,15 @@ pub(crate) struct TrafficKeys {
     pub(crate) client_to_server: [u8; 32],
     pub(crate) server_to_client: [u8; 32],
     pub(crate) mac: [u8; 32],
+}
+
+impl TrafficKeys {
+    pub(crate) fn zeroize(&mut self) {
+        use zeroize::Zeroize;
+        self.client_to_server.zeroize();
+        self.server_to_client.zeroize();
+        self.mac.zeroize();
+    }
 }
 
 pub(crate) fn traffic_keys(session_key: &[u8; 32]) -> TrafficKeys {

@@ -123,6 +123,7 @@ impl ExpectPass1 {
             .key
             .decrypt_blinded(&mut rng, Oaep::new::<Sha256>(), kx.encrypted_secret)
             .map_err(|_| Error::NotCertified)?;
+        let secret = zeroize::Zeroizing::new(secret);
         if secret.len() != SECRET_LEN {
             return Err(Error::NotCertified);
         }
@@ -145,7 +146,7 @@ impl ExpectPass1 {
 
 enum State {
     Pass0(ExpectPass0),
-    Pass1(ExpectPass1),
+    Pass1(Box<ExpectPass1>),
     Done(Box<Session>),
 }
 
@@ -232,7 +233,7 @@ impl ComponentAuthenticate for SecureChannelServer {
         let fresh = State::Pass0(ExpectPass0::new(self.config.clone()));
         let (next, out) = match std::mem::replace(&mut self.state, fresh) {
             State::Pass0(s) => match s.handle_pass0(data) {
-                Ok((next, out)) => (State::Pass1(next), Ok(out)),
+                Ok((next, out)) => (State::Pass1(Box::new(next)), Ok(out)),
                 Err(e) => (State::Pass0(ExpectPass0::new(self.config.clone())), Err(e)),
             },
             State::Pass1(s) => match s.handle_pass1(data) {

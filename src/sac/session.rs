@@ -5,6 +5,7 @@ use std::fmt;
 use chacha20::ChaCha20;
 use chacha20::cipher::{KeyIvInit, StreamCipher};
 use hmac::Mac;
+use zeroize::Zeroize;
 
 use super::cert::Certificate;
 use super::schedule::{HmacSha256, TrafficKeys, traffic_keys};
@@ -71,6 +72,13 @@ impl fmt::Debug for Session {
     }
 }
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.session_key.zeroize();
+        self.keys.zeroize();
+    }
+}
+
 impl Session {
     pub(crate) fn new(
         side: Side,
@@ -121,6 +129,8 @@ impl Session {
     /// secure content provider). The traffic keys are derived again and both parameter
     /// counters restart at zero, so both ends must switch together.
     pub fn set_session_key(&mut self, key: [u8; SESSION_KEY_LEN]) {
+        self.session_key.zeroize();
+        self.keys.zeroize();
         self.session_key = key;
         self.keys = traffic_keys(&key);
         self.sent = 0;

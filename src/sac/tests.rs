@@ -118,3 +118,60 @@ fn set_session_key_keeps_both_ends_in_step() {
     server.decrypt_param(&mut data).unwrap();
     assert_eq!(data, vec![1, 2, 3]);
 }
+
+fn cheap_pair(key: [u8; 32]) -> (Session, Session) {
+    use std::sync::OnceLock;
+    static CERT: OnceLock<Certificate> = OnceLock::new();
+    let cert = CERT.get_or_init(|| {
+        let root = private_key_from_pem(ROOT).unwrap();
+        Certificate::issue(
+            &CertificateRequest {
+                subject: "peer".into(),
+                role: Role::Provider,
+                app_sec: 1,
+                serial: 1,
+                not_before: 0,
+                not_after: 1,
+                public_key: root.to_public_key(),
+            },
+            "root",
+            &root,
+        )
+        .unwrap()
+    });
+    (
+        Session::new(Side::Client, key, 0, cert.clone()),
+        Session::new(Side::Server, key, 0, cert.clone()),
+    )
+}
+
+proptest::proptest! {
+    #[test]
+    fn parameters_round_trip_and_any_flip_fails_the_mac(
+        key in proptest::array::uniform32(proptest::prelude::any::<u8>()),
+        chunks in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 1..300), 1..5),
+        flip in proptest::prelude::any::<proptest::sample::Index>(),
+    ) {
+        let (mut client, mut server) = cheap_pair(key);
+        for (i, plain) in chunks.iter().enumerate() {
+            let size = (plain.len() as u32).to_le_bytes();
+            let mac = client.mac(&[plain, &size]);
+            let mut wire = plain.clone();
+            client.encrypt_param(&mut wire).unwrap();
+            if i == chunks.len() - 1 {
+                // Tamper with the last one: the MAC over the decrypted data must fail.
+                let at = flip.index(wire.len());
+                wire[at] ^= 0x01;
+                server.decrypt_param(&mut wire).unwrap();
+                proptest::prop_assert_eq!(
+                    server.verify_mac(&[&wire, &size], &mac),
+                    Err(Error::MacCheckFailed)
+                );
+            } else {
+                server.decrypt_param(&mut wire).unwrap();
+                proptest::prop_assert_eq!(&wire, plain);
+                proptest::prop_assert!(server.verify_mac(&[&wire, &size], &mac).is_ok());
+            }
+        }
+    }
+}

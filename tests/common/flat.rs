@@ -11,8 +11,9 @@ use wmdm::flags::{
 };
 use wmdm::metadata::Metadata;
 use wmdm::provider::{
-    CreateRequest, DeviceRef, FormatSupport, GlobalsRef, Icon, ObjectAttributes, ObjectIo,
-    Progress, ServiceProvider, Storage, StorageGlobals, StorageRef,
+    CreateRequest, DeviceRef, DirectTransfer, FormatSupport, GlobalsRef, Icon, ObjectAttributes,
+    ObjectIo, Progress, ServiceProvider, Storage, StorageGlobals, StorageRef, TransferOptions,
+    TransferSource,
 };
 use wmdm::time::WmdmDateTime;
 
@@ -91,6 +92,7 @@ impl FlatDevice {
                 files: Mutex::new(Vec::new()),
                 next: AtomicU64::new(1),
                 clear_channel,
+                direct: AtomicBool::new(false),
             }),
         })
     }
@@ -137,6 +139,14 @@ impl wmdm::provider::Device for FlatDevice {
     fn canonical_name(&self) -> Result<String> {
         Ok(format!("flat:{}", self.name))
     }
+    fn serial_number(&self) -> Result<wmdm::provider::WmdmId> {
+        wmdm::provider::WmdmId::new(0x045E, self.name.as_bytes().to_vec())
+    }
+    /// An echo command: the reply is the data reversed.
+    fn send_opaque_command(&self, command: &mut wmdm::provider::OpaqueCommand) -> Result<()> {
+        command.data.reverse();
+        Ok(())
+    }
 }
 
 #[derive(Debug)]
@@ -146,9 +156,15 @@ pub struct FlatRoot {
     files: Mutex<Vec<Arc<FlatFile>>>,
     next: AtomicU64,
     clear_channel: bool,
+    direct: AtomicBool,
 }
 
 impl FlatRoot {
+    /// Makes the root offer IMDSPDirectTransfer.
+    pub fn enable_direct_transfer(&self) {
+        self.direct.store(true, Ordering::SeqCst);
+    }
+
     fn position(&self, id: u64) -> Result<usize> {
         self.files
             .lock()
@@ -233,6 +249,13 @@ impl Storage for FlatRoot {
     fn parent(&self) -> Result<Option<StorageRef>> {
         Ok(None)
     }
+    fn direct_transfer(&self) -> Option<&dyn DirectTransfer> {
+        if self.direct.load(Ordering::SeqCst) {
+            Some(self)
+        } else {
+            None
+        }
+    }
     fn open(&self, _mode: OpenMode) -> Result<Box<dyn ObjectIo>> {
         Err(Error::InvalidType)
     }
@@ -246,6 +269,44 @@ impl Storage for FlatRoot {
             progress.progress(i as u64 + 1)?;
         }
         Ok(())
+    }
+}
+
+impl DirectTransfer for FlatRoot {
+    fn transfer_to_device(
+        &self,
+        source: TransferSource<'_>,
+        options: &TransferOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<StorageRef> {
+        let TransferSource::Reader { reader, .. } = source else {
+            return Err(Error::NotSupported);
+        };
+        let mut request = CreateRequest::file(options.destination_name.clone());
+        if options.overwrite {
+            request = request.overwrite();
+        }
+        let file = self.create(&request)?;
+        let mut data = Vec::new();
+        let mut buf = [0u8; 64 * 1024];
+        let copied = (|| -> Result<()> {
+            loop {
+                let n = reader.read(&mut buf)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                data.extend_from_slice(&buf[..n]);
+                progress.progress(data.len() as u64)?;
+            }
+        })();
+        if let Err(e) = copied {
+            file.delete(false, &mut wmdm::provider::NoProgress)?;
+            return Err(e);
+        }
+        let mut io = file.open(OpenMode::WRITE)?;
+        io.write(&data)?;
+        io.close()?;
+        Ok(file)
     }
 }
 

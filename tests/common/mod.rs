@@ -85,3 +85,50 @@ pub fn config(role: Role, serial: u64, peer: Role, clock: &ManualClock) -> Chann
     ChannelConfig::new(identity(role, serial), trust(clock), peer)
         .with_random(Arc::new(SeededRandom::new([serial as u8; 32])))
 }
+
+/// A provider wrapped with its channel server (serial 50).
+pub fn wrap_provider(
+    provider: Arc<dyn wmdm::provider::ServiceProvider>,
+    clock: &ManualClock,
+) -> wmdm::manager::AuthenticatedProvider {
+    let server = wmdm::sac::SecureChannelServer::new(Arc::new(config(
+        Role::Provider,
+        50,
+        Role::Manager,
+        clock,
+    )));
+    wmdm::manager::AuthenticatedProvider::new(provider, server)
+}
+
+/// A device manager (serial 20) with the given flat provider registered, not yet
+/// authenticated by the application.
+pub fn unauthenticated_manager(
+    provider: Arc<flat::FlatProvider>,
+    clock: &ManualClock,
+) -> wmdm::manager::DeviceManager {
+    let mgr =
+        wmdm::manager::DeviceManager::new(config(Role::Manager, 20, Role::Application, clock))
+            .expect("manager");
+    mgr.add_provider(wrap_provider(provider, clock))
+        .expect("add");
+    mgr
+}
+
+/// The application's channel configuration (serial 10).
+pub fn app_config(clock: &ManualClock) -> Arc<ChannelConfig> {
+    Arc::new(config(Role::Application, 10, Role::Manager, clock))
+}
+
+/// A manager the application has authenticated to, with one flat provider holding the
+/// named devices.
+pub fn manager(
+    names: &[&str],
+    clear_channel: bool,
+) -> (wmdm::manager::DeviceManager, Arc<flat::FlatProvider>) {
+    let clock = clock();
+    let provider = flat::FlatProvider::new(names, clear_channel);
+    let mgr = unauthenticated_manager(provider.clone(), &clock);
+    mgr.authenticate(app_config(&clock))
+        .expect("app authenticates");
+    (mgr, provider)
+}

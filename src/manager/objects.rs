@@ -1,0 +1,439 @@
+//! IWMDMDevice/2/3, IWMDMStorage/2/3/4 and IWMDMStorageGlobals: the application's handles.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::authenticated::{
+    AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedStorage, constant_time_eq, opaque_mac,
+};
+use crate::error::{Error, Result, Status};
+use crate::flags::{DeviceStatus, DeviceType, FindScope, Mode, StorageCapabilities};
+use crate::metadata::{FormatCode, Metadata, PropValue};
+use crate::provider::{
+    FormatCapability, FormatSupport, Icon, ObjectAttributes, OpaqueCommand, PowerInfo, Progress,
+    RightsRecord, WmdmId,
+};
+use crate::sac::{ComponentAuthenticate, SecureChannelServer, Session};
+use crate::time::WmdmDateTime;
+
+/// The manager's IComponentAuthenticate toward applications: every handle checks it.
+pub(crate) struct Gate {
+    channel: Mutex<SecureChannelServer>,
+}
+
+impl Gate {
+    pub(crate) fn new(channel: SecureChannelServer) -> Gate {
+        Gate {
+            channel: Mutex::new(channel),
+        }
+    }
+
+    fn channel(&self) -> Result<MutexGuard<'_, SecureChannelServer>> {
+        self.channel.lock().map_err(|_| Error::Fail)
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.channel()?.is_authenticated() {
+            Ok(())
+        } else {
+            Err(Error::NotCertified)
+        }
+    }
+
+    pub(crate) fn reset(&self) {
+        if let Ok(mut c) = self.channel() {
+            c.reset();
+        }
+    }
+
+    pub(crate) fn sac_auth(&self, protocol: u32, pass: u32, data: &[u8]) -> Result<Vec<u8>> {
+        self.channel()?.sac_auth(protocol, pass, data)
+    }
+}
+
+/// What every application handle carries: the application gate and the manager's session
+/// with the provider behind the handle.
+#[derive(Clone)]
+pub(crate) struct Link {
+    gate: Arc<Gate>,
+    session: Arc<Mutex<Session>>,
+}
+
+impl Link {
+    pub(crate) fn new(gate: Arc<Gate>, session: Arc<Mutex<Session>>) -> Link {
+        Link { gate, session }
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        self.gate.check()
+    }
+
+    pub(crate) fn session(&self) -> Result<MutexGuard<'_, Session>> {
+        self.session.lock().map_err(|_| Error::Fail)
+    }
+
+    /// SendOpaqueCommand through the channel: MAC the command with the manager's session, let
+    /// the provider side check it and MAC its reply, then check the reply's MAC.
+    pub(crate) fn opaque(
+        &self,
+        command: &mut OpaqueCommand,
+        send: impl FnOnce(&mut OpaqueCommand) -> Result<()>,
+    ) -> Result<()> {
+        self.check()?;
+        command.mac = opaque_mac(&*self.session()?, command)?;
+        send(command)?;
+        let expected = opaque_mac(&*self.session()?, command)?;
+        if !constant_time_eq(&expected, &command.mac) {
+            return Err(Error::MacCheckFailed);
+        }
+        Ok(())
+    }
+}
+
+/// Declares methods that check the application gate, then delegate to the authenticated
+/// handle's method of the same name.
+macro_rules! gated {
+    ($field:ident; $( $(#[$m:meta])* fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
+        $(
+            $(#[$m])*
+            ///
+            /// # Errors
+            /// [`Error::NotCertified`] before the application has authenticated (or when the
+            /// provider's channel is not authenticated); otherwise the provider's errors.
+            pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
+                self.link.check()?;
+                self.$field.$name($($arg),*)
+            }
+        )*
+    };
+}
+
+/// IWMDMDevice, IWMDMDevice2, IWMDMDevice3: a device, as the application sees it.
+#[derive(Clone)]
+pub struct WmdmDevice {
+    link: Link,
+    device: AuthenticatedDevice,
+    provider: usize,
+}
+
+impl fmt::Debug for WmdmDevice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WmdmDevice")
+            .field("device", &self.device)
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WmdmDevice {
+    pub(crate) fn new(link: Link, device: AuthenticatedDevice, provider: usize) -> WmdmDevice {
+        WmdmDevice {
+            link,
+            device,
+            provider,
+        }
+    }
+
+    /// The index of the provider this device comes from (as returned by
+    /// [`DeviceManager::add_provider`](super::DeviceManager::add_provider)).
+    pub fn provider_index(&self) -> usize {
+        self.provider
+    }
+
+    gated! { device;
+        /// IWMDMDevice::GetName.
+        fn name(&self) -> String;
+        /// IWMDMDevice::GetManufacturer.
+        fn manufacturer(&self) -> String;
+        /// IWMDMDevice::GetVersion.
+        fn version(&self) -> u32;
+        /// IWMDMDevice::GetType.
+        fn device_type(&self) -> DeviceType;
+        /// IWMDMDevice::GetPowerSource.
+        fn power_source(&self) -> PowerInfo;
+        /// IWMDMDevice::GetStatus.
+        fn status(&self) -> DeviceStatus;
+        /// IWMDMDevice::GetDeviceIcon.
+        fn icon(&self) -> Icon;
+        /// IWMDMDevice::GetFormatSupport and IWMDMDevice2::GetFormatSupport2.
+        fn format_support(&self) -> FormatSupport;
+        /// IWMDMDevice2::GetCanonicalName.
+        fn canonical_name(&self) -> String;
+        /// IWMDMDevice3::GetProperty.
+        fn property(&self, name: &str) -> PropValue;
+        /// IWMDMDevice3::SetProperty.
+        fn set_property(&self, name: &str, value: &PropValue) -> ();
+        /// IWMDMDevice3::GetFormatCapability.
+        fn format_capability(&self, format: FormatCode) -> FormatCapability;
+        /// IWMDMDevice3::DeviceIoControl.
+        fn io_control(&self, code: u32, input: &[u8], max_output: usize) -> Vec<u8>;
+    }
+
+    /// IWMDMDevice::SendOpaqueCommand. The command travels with a MAC over its GUID, length
+    /// and data, checked on the provider side; the reply comes back with the provider's MAC,
+    /// checked here. On return `command.mac` holds the provider's MAC.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::MacCheckFailed`] when either
+    /// MAC does not match; [`Error::InvalidArg`] for data over 4 GiB; the provider's errors.
+    pub fn send_opaque_command(&self, command: &mut OpaqueCommand) -> Result<()> {
+        self.link
+            .opaque(command, |c| self.device.send_opaque_command(c))
+    }
+
+    fn wrap(&self, storage: AuthenticatedStorage) -> WmdmStorage {
+        WmdmStorage {
+            link: self.link.clone(),
+            storage,
+        }
+    }
+
+    /// IWMDMDevice::GetSerialNumber. The manager checks the provider's MAC over the WMDMID
+    /// before handing the serial on.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::MacCheckFailed`] when the
+    /// provider's MAC does not match; the provider's errors.
+    pub fn serial_number(&self) -> Result<WmdmId> {
+        self.link.check()?;
+        let (id, mac) = self.device.serial_number()?;
+        self.link
+            .session()?
+            .verify_mac(&[&id.to_struct_bytes()], &mac)?;
+        Ok(id)
+    }
+
+    /// IWMDMDevice::EnumStorage.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    pub fn storages(&self) -> Result<Vec<WmdmStorage>> {
+        self.link.check()?;
+        Ok(self
+            .device
+            .storages()?
+            .into_iter()
+            .map(|s| self.wrap(s))
+            .collect())
+    }
+
+    /// IWMDMDevice2::GetStorage.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    pub fn storage(&self, name: &str) -> Result<WmdmStorage> {
+        self.link.check()?;
+        Ok(self.wrap(self.device.storage(name)?))
+    }
+
+    /// IWMDMDevice3::FindStorage.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    pub fn find_storage(&self, scope: FindScope, unique_id: &str) -> Result<WmdmStorage> {
+        self.link.check()?;
+        Ok(self.wrap(self.device.find_storage(scope, unique_id)?))
+    }
+}
+
+/// IWMDMStorage, IWMDMStorage2/3/4 and IWMDMStorageControl/2/3: an object on a device, as the
+/// application sees it. The storage-control methods (insert, delete, rename, move, read) are
+/// in the `control` part of this module.
+#[derive(Clone)]
+pub struct WmdmStorage {
+    pub(crate) link: Link,
+    pub(crate) storage: AuthenticatedStorage,
+}
+
+impl fmt::Debug for WmdmStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WmdmStorage")
+            .field("storage", &self.storage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WmdmStorage {
+    gated! { storage;
+        /// The persistent unique ID (`WMDM/PersistentUniqueID`).
+        fn unique_id(&self) -> String;
+        /// IWMDMStorage::GetAttributes and IWMDMStorage2::GetAttributes2.
+        fn attributes(&self) -> ObjectAttributes;
+        /// IWMDMStorage::SetAttributes and IWMDMStorage2::SetAttributes2.
+        fn set_attributes(&self, attributes: &ObjectAttributes) -> ();
+        /// IWMDMStorage::GetName.
+        fn name(&self) -> String;
+        /// IWMDMStorage::GetDate.
+        fn date(&self) -> WmdmDateTime;
+        /// IWMDMStorage::GetSize.
+        fn size(&self) -> u64;
+        /// IWMDMStorage3::GetMetadata.
+        fn metadata(&self) -> Metadata;
+        /// IWMDMStorage3::SetMetadata.
+        fn set_metadata(&self, metadata: &Metadata) -> Status;
+        /// IWMDMStorage4::GetSpecifiedMetadata.
+        fn specified_metadata(&self, names: &[&str]) -> (Metadata, Status);
+    }
+
+    /// IWMDMStorage::SendOpaqueCommand, with the same MACs as
+    /// [`WmdmDevice::send_opaque_command`].
+    ///
+    /// # Errors
+    /// As [`WmdmDevice::send_opaque_command`].
+    pub fn send_opaque_command(&self, command: &mut OpaqueCommand) -> Result<()> {
+        self.link
+            .opaque(command, |c| self.storage.send_opaque_command(c))
+    }
+
+    pub(crate) fn wrap(&self, storage: AuthenticatedStorage) -> WmdmStorage {
+        WmdmStorage {
+            link: self.link.clone(),
+            storage,
+        }
+    }
+
+    /// IWMDMStorage::GetRights. The manager checks the provider's MAC over the rights and
+    /// their count.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::MacCheckFailed`]; the
+    /// provider's errors.
+    pub fn rights(&self) -> Result<Vec<RightsRecord>> {
+        self.link.check()?;
+        let (rights, mac) = self.storage.rights()?;
+        let mut bytes = Vec::with_capacity(rights.len() * RightsRecord::STRUCT_SIZE);
+        for r in &rights {
+            bytes.extend_from_slice(&r.to_struct_bytes());
+        }
+        let count = u32::try_from(rights.len()).map_err(|_| Error::InvalidArg)?;
+        self.link
+            .session()?
+            .verify_mac(&[&bytes, &count.to_le_bytes()], &mac)?;
+        Ok(rights)
+    }
+
+    /// IWMDMStorage::GetStorageGlobals.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    pub fn globals(&self) -> Result<WmdmStorageGlobals> {
+        self.link.check()?;
+        Ok(WmdmStorageGlobals {
+            link: self.link.clone(),
+            globals: self.storage.globals()?,
+        })
+    }
+
+    /// IWMDMStorage::EnumStorage.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    pub fn children(&self) -> Result<Vec<WmdmStorage>> {
+        self.link.check()?;
+        Ok(self
+            .storage
+            .children()?
+            .into_iter()
+            .map(|s| self.wrap(s))
+            .collect())
+    }
+
+    /// IWMDMStorage2::GetStorage.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    pub fn child(&self, name: &str) -> Result<WmdmStorage> {
+        self.link.check()?;
+        Ok(self.wrap(self.storage.child(name)?))
+    }
+
+    /// IWMDMStorage4::SetReferences.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::NotSameDevice`] for an object
+    /// from another provider; the provider's errors.
+    pub fn set_references(&self, references: &[WmdmStorage]) -> Result<()> {
+        self.link.check()?;
+        let refs: Vec<AuthenticatedStorage> =
+            references.iter().map(|r| r.storage.clone()).collect();
+        self.storage.set_references(&refs)
+    }
+
+    /// IWMDMStorage4::GetReferences.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    pub fn references(&self) -> Result<Vec<WmdmStorage>> {
+        self.link.check()?;
+        Ok(self
+            .storage
+            .references()?
+            .into_iter()
+            .map(|s| self.wrap(s))
+            .collect())
+    }
+
+    /// IWMDMStorage4::FindStorage.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    pub fn find_storage(&self, scope: FindScope, unique_id: &str) -> Result<WmdmStorage> {
+        self.link.check()?;
+        Ok(self.wrap(self.storage.find_storage(scope, unique_id)?))
+    }
+
+    /// IWMDMStorage4::GetParent; `None` for a root.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    pub fn parent(&self) -> Result<Option<WmdmStorage>> {
+        self.link.check()?;
+        Ok(self.storage.parent()?.map(|s| self.wrap(s)))
+    }
+}
+
+/// IWMDMStorageGlobals.
+#[derive(Clone)]
+pub struct WmdmStorageGlobals {
+    link: Link,
+    globals: AuthenticatedGlobals,
+}
+
+impl fmt::Debug for WmdmStorageGlobals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WmdmStorageGlobals")
+            .field("globals", &self.globals)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WmdmStorageGlobals {
+    gated! { globals;
+        /// IWMDMStorageGlobals::GetCapabilities.
+        fn capabilities(&self) -> StorageCapabilities;
+        /// IWMDMStorageGlobals::GetTotalSize.
+        fn total_size(&self) -> u64;
+        /// IWMDMStorageGlobals::GetTotalFree.
+        fn total_free(&self) -> u64;
+        /// IWMDMStorageGlobals::GetTotalBad.
+        fn total_bad(&self) -> u64;
+        /// IWMDMStorageGlobals::GetStatus.
+        fn status(&self) -> DeviceStatus;
+        /// IWMDMStorageGlobals::Initialize.
+        fn initialize(&self, mode: Mode, progress: &mut dyn Progress) -> ();
+    }
+
+    /// IWMDMStorageGlobals::GetSerialNumber, after checking the provider's MAC.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::MacCheckFailed`]; the
+    /// provider's errors.
+    pub fn serial_number(&self) -> Result<WmdmId> {
+        self.link.check()?;
+        let (id, mac) = self.globals.serial_number()?;
+        self.link
+            .session()?
+            .verify_mac(&[&id.to_struct_bytes()], &mac)?;
+        Ok(id)
+    }
+}
