@@ -12,7 +12,7 @@ mod bench {
     use windows::Win32::Media::DeviceManager::{IComponentAuthenticate, IMDSPDevice};
     use windows_core::Interface;
     use wmdm::com::{ComChannel, ComServiceProvider, client};
-    use wmdm::provider::{Device, ServiceProvider};
+    use wmdm::provider::ServiceProvider;
     use wmdm::providers::memory::{MemoryDevice, MemoryProvider};
     use wmdm::sac::{
         Certificate, CertificateRequest, ChannelConfig, Identity, Role, TrustStore,

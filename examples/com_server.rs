@@ -92,12 +92,15 @@ mod dll {
         Arc::new(|| Ok(ComServiceProvider::new(core()?, ComChannel::new(config()?))))
     }
 
-    pub(crate) fn get_class_object(
+    /// # Safety
+    /// As [`server::get_class_object`].
+    pub(crate) unsafe fn get_class_object(
         rclsid: *const GUID,
         riid: *const GUID,
         ppv: *mut *mut c_void,
     ) -> HRESULT {
-        server::get_class_object(rclsid, riid, ppv, &CLSID, make())
+        // SAFETY: the caller (COM) passes null or valid pointers.
+        unsafe { server::get_class_object(rclsid, riid, ppv, &CLSID, make()) }
     }
 
     pub(crate) fn can_unload_now() -> HRESULT {
@@ -117,7 +120,7 @@ mod dll {
 /// DllGetClassObject.
 ///
 /// # Safety
-/// COM calls it with valid or null pointers; `dll::get_class_object` checks them.
+/// COM calls it with null or valid pointers, which `server::get_class_object` checks.
 #[cfg(all(windows, feature = "com"))]
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn DllGetClassObject(
@@ -125,7 +128,8 @@ pub unsafe extern "system" fn DllGetClassObject(
     riid: *const windows_core::GUID,
     ppv: *mut *mut std::ffi::c_void,
 ) -> windows_core::HRESULT {
-    dll::get_class_object(rclsid, riid, ppv)
+    // SAFETY: forwarded unchanged; the caller upholds the contract.
+    unsafe { dll::get_class_object(rclsid, riid, ppv) }
 }
 
 /// DllCanUnloadNow.

@@ -66,7 +66,11 @@ pub use super::factory::{ClassFactory, MakeProvider};
 /// DllGetClassObject: a [`ClassFactory`] for `served`, queried for `*riid` into `*ppv`.
 ///
 /// Returns `CLASS_E_CLASSNOTAVAILABLE` for another CLSID, `E_POINTER` for null pointers.
-pub fn get_class_object(
+///
+/// # Safety
+/// Each pointer must be null or valid: `rclsid` and `riid` pointing at GUIDs, `ppv` at
+/// writable storage for one pointer (COM's contract for DllGetClassObject).
+pub unsafe fn get_class_object(
     rclsid: *const GUID,
     riid: *const GUID,
     ppv: *mut *mut c_void,
