@@ -4,16 +4,19 @@
 #![cfg(all(windows, feature = "com"))]
 #![allow(unsafe_code)]
 
+mod com_support;
 mod common;
+
+use com_support::*;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use windows::Win32::Media::DeviceManager::*;
 use windows_core::{GUID, HRESULT, IUnknown, Interface, PCWSTR, PWSTR, w};
-use wmdm::com::{ComChannel, ComServiceProvider, client};
+use wmdm::com::{ComServiceProvider, client};
 use wmdm::provider::{DeviceRef, ServiceProvider};
-use wmdm::providers::memory::{MemoryDevice, MemoryProvider};
+use wmdm::providers::memory::MemoryProvider;
 use wmdm::sac::{Role, Session};
 use wmdm::{Error, Result};
 
@@ -24,8 +27,6 @@ const E_POINTER: HRESULT = HRESULT(0x8000_4003_u32 as i32);
 const E_NOINTERFACE: HRESULT = HRESULT(0x8000_4002_u32 as i32);
 const E_UNEXPECTED: HRESULT = HRESULT(0x8000_FFFF_u32 as i32);
 const S_FALSE: HRESULT = HRESULT(1);
-
-const DEVICE_NAME: &str = "Test Player";
 
 /// A provider whose drop is observable, to see when the last COM reference lets it go.
 #[derive(Debug)]
@@ -60,65 +61,6 @@ impl ServiceProvider for Panicking {
     fn devices(&self) -> Result<Vec<DeviceRef>> {
         Err(Error::Fail)
     }
-}
-
-fn memory() -> MemoryProvider {
-    let device = MemoryDevice::builder(DEVICE_NAME)
-        .serial("SER-1")
-        .build()
-        .expect("device");
-    MemoryProvider::new().with_device(device)
-}
-
-fn channel() -> Arc<ComChannel> {
-    let clock = common::clock();
-    ComChannel::new(Arc::new(common::config(
-        Role::Provider,
-        3,
-        Role::Manager,
-        &clock,
-    )))
-}
-
-fn login(sp: &IMDServiceProvider) -> Session {
-    let clock = common::clock();
-    let config = Arc::new(common::config(Role::Manager, 2, Role::Provider, &clock));
-    let auth: IComponentAuthenticate = sp.cast().expect("IComponentAuthenticate");
-    client::authenticate(&auth, config).expect("handshake")
-}
-
-fn provider(core: Arc<dyn ServiceProvider>) -> (IMDServiceProvider, Arc<ComChannel>) {
-    let ch = channel();
-    (
-        ComServiceProvider::new(core, ch.clone()).into_interface(),
-        ch,
-    )
-}
-
-fn first_device(sp: &IMDServiceProvider) -> IMDSPDevice {
-    let e = unsafe { sp.EnumDevices() }.expect("EnumDevices");
-    let mut slot = [None];
-    unsafe { e.Next(&mut slot, std::ptr::null_mut()) }.expect("Next");
-    slot[0].take().expect("a device")
-}
-
-fn root(device: &IMDSPDevice) -> IMDSPStorage {
-    let e = unsafe { device.EnumStorage() }.expect("EnumStorage");
-    let mut slot = [None];
-    unsafe { e.Next(&mut slot, std::ptr::null_mut()) }.expect("Next");
-    slot[0].take().expect("a storage")
-}
-
-fn code<T>(r: windows_core::Result<T>) -> HRESULT {
-    match r {
-        Ok(_) => HRESULT(0),
-        Err(e) => e.code(),
-    }
-}
-
-fn wide_str(buf: &[u16]) -> String {
-    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-    String::from_utf16_lossy(&buf[..end])
 }
 
 #[test]
