@@ -1,5 +1,6 @@
 //! The one authentication gate that every COM object of a provider shares.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::server::ModuleRef;
@@ -16,6 +17,8 @@ use crate::sac::{ChannelConfig, ComponentAuthenticate, MAC_LEN, SecureChannelSer
 #[derive(Debug)]
 pub struct ComChannel {
     server: Mutex<SecureChannelServer>,
+    /// Mirrors the server's state so that the gate, which every call passes, takes no lock.
+    authenticated: AtomicBool,
     _module: ModuleRef,
 }
 
@@ -25,6 +28,7 @@ impl ComChannel {
     pub fn new(config: Arc<ChannelConfig>) -> Arc<ComChannel> {
         Arc::new(ComChannel {
             server: Mutex::new(SecureChannelServer::new(config)),
+            authenticated: AtomicBool::new(false),
             _module: ModuleRef::new(),
         })
     }
@@ -37,7 +41,7 @@ impl ComChannel {
 
     /// True once a handshake has succeeded (fIsAuthenticated).
     pub fn is_authenticated(&self) -> bool {
-        self.lock().is_authenticated()
+        self.authenticated.load(Ordering::Acquire)
     }
 
     /// The gate at the top of every provider method.
@@ -99,6 +103,10 @@ impl ComChannel {
     /// # Errors
     /// Those of [`ComponentAuthenticate::sac_auth`].
     pub fn sac_auth(&self, protocol: u32, pass: u32, data: &[u8]) -> Result<Vec<u8>> {
-        self.lock().sac_auth(protocol, pass, data)
+        let mut server = self.lock();
+        let reply = server.sac_auth(protocol, pass, data);
+        self.authenticated
+            .store(server.is_authenticated(), Ordering::Release);
+        reply
     }
 }

@@ -419,3 +419,37 @@ pub(crate) fn storage_object(s: StorageRef, channel: Arc<ComChannel>) -> IMDSPSt
     let s4: IMDSPStorage4 = ComStorage::new(s, channel).into();
     s4.into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placement_bits_are_split_from_the_attributes() {
+        let r = create_request("a".into(), 0x20).unwrap();
+        assert_eq!(
+            (r.placement, r.attributes),
+            (Placement::Into, Attributes::FILE)
+        );
+        let r = create_request("a".into(), 0x20 | 0x200).unwrap();
+        assert_eq!(
+            (r.placement, r.attributes),
+            (Placement::Before, Attributes::FILE)
+        );
+        let r = create_request("a".into(), 0x08 | 0x400 | 0x0010_0000).unwrap();
+        assert_eq!(r.placement, Placement::After);
+        assert!(r.is_folder() && r.is_overwrite());
+        assert_eq!(
+            create_request("a".into(), 0x20 | 0x200 | 0x800).err(),
+            Some(Error::InvalidArg)
+        );
+    }
+
+    #[test]
+    fn the_rights_mac_covers_the_array_then_the_count() {
+        let r = RightsRecord::default();
+        let bytes = rights_mac_parts(&[r, r]);
+        assert_eq!(bytes.len(), 2 * RightsRecord::STRUCT_SIZE + 4);
+        assert_eq!(&bytes[bytes.len() - 4..], &2u32.to_le_bytes());
+    }
+}

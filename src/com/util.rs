@@ -92,18 +92,19 @@ pub(crate) fn write_wstr(buf: PWSTR, max_chars: u32, s: &str) -> Result<()> {
     if buf.is_null() {
         return Err(Error::NullPointer);
     }
-    let wide: Vec<u16> = s.encode_utf16().chain(std::iter::once(0)).collect();
     let max = max_chars as usize;
-    if wide.len() > max {
+    let needed = s.encode_utf16().count() + 1;
+    if needed > max {
         if max > 0 {
             // SAFETY: the caller owns `max_chars` (> 0) units at `buf`.
             unsafe { buf.0.write(0) };
         }
         return Err(Error::BufferTooSmall);
     }
-    // SAFETY: `wide.len() <= max_chars`, the size of the caller's buffer; the regions cannot
-    // overlap (ours is a fresh Vec).
-    unsafe { std::ptr::copy_nonoverlapping(wide.as_ptr(), buf.0, wide.len()) };
+    for (i, unit) in s.encode_utf16().chain(std::iter::once(0)).enumerate() {
+        // SAFETY: `i < needed <= max_chars`, the size of the caller's buffer.
+        unsafe { buf.0.add(i).write(unit) };
+    }
     Ok(())
 }
 
@@ -170,4 +171,51 @@ pub(crate) fn put_u64(low: *mut u32, high: *mut u32, value: u64) -> Result<()> {
     require(high)?;
     put(low, value as u32)?;
     put(high, (value >> 32) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_need_room_for_their_terminator() {
+        let mut buf = [0xFFFFu16; 4];
+        assert_eq!(
+            write_wstr(PWSTR(buf.as_mut_ptr()), 3, "abc"),
+            Err(Error::BufferTooSmall)
+        );
+        assert_eq!(buf[0], 0);
+        assert_eq!(write_wstr(PWSTR(buf.as_mut_ptr()), 4, "abc"), Ok(()));
+        assert_eq!(buf, [97, 98, 99, 0]);
+        assert_eq!(write_wstr(PWSTR::null(), 4, "abc"), Err(Error::NullPointer));
+    }
+
+    #[test]
+    fn panics_and_errors_become_hresults() {
+        let hr = |r: windows_core::Result<()>| r.map_err(|e| e.code().0 as u32);
+        assert_eq!(hr(run(|| panic!("boom"))), Err(0x8000_FFFF));
+        assert_eq!(hr(run(|| Err(Error::DiskFull))), Err(0x8007_0070));
+        assert_eq!(hr(run(|| Ok(()))), Ok(()));
+    }
+
+    #[test]
+    fn sizes_split_into_low_and_high() {
+        let (mut lo, mut hi) = (0u32, 0u32);
+        put_u64(&mut lo, &mut hi, 0x1_0000_0002).unwrap();
+        assert_eq!((lo, hi), (2, 1));
+        assert_eq!(
+            put_u64(&mut lo, std::ptr::null_mut(), 5),
+            Err(Error::NullPointer)
+        );
+        assert_eq!(lo, 0, "zeroed before the check");
+    }
+
+    #[test]
+    fn arrays_are_cotaskmem_and_empty_is_null() {
+        assert!(co_array::<u32>(Vec::new()).unwrap().is_null());
+        let p = co_array(vec![1u32, 2, 3]).unwrap();
+        // SAFETY (test): three u32 were just written there.
+        assert_eq!(unsafe { std::slice::from_raw_parts(p, 3) }, &[1, 2, 3]);
+        co_free(p);
+    }
 }
