@@ -42,7 +42,24 @@ mod prop;
 mod provider;
 pub mod server;
 mod storage;
+mod transfer;
 mod util;
 
 pub use channel::ComChannel;
 pub use provider::ComServiceProvider;
+
+use std::sync::Arc;
+
+use windows::Win32::Media::DeviceManager::{IMDSPDevice, IMDSPStorage};
+
+/// A core device as a COM object (IMDSPDevice/2/3) guarded by `channel`, for providers that
+/// hand out devices of their own making.
+pub fn device_object(core: crate::provider::DeviceRef, channel: Arc<ComChannel>) -> IMDSPDevice {
+    device::device_object(core, channel)
+}
+
+/// A core storage as a COM object (IMDSPStorage/2/3/4, IMDSPObject/2, IMDSPObjectInfo,
+/// IMDSPDirectTransfer) guarded by `channel`.
+pub fn storage_object(core: crate::provider::StorageRef, channel: Arc<ComChannel>) -> IMDSPStorage {
+    storage::storage_object(core, channel)
+}

@@ -8,10 +8,11 @@ use windows::Win32::Media::DeviceManager::{
     IMDSPDirectTransfer_Impl, IMDSPObject_Impl, IMDSPObject2_Impl, IMDSPObjectInfo_Impl,
     IMDSPStorage, IWMDMMetaData, IWMDMOperation, IWMDMProgress,
 };
-use windows_core::{PCWSTR, Ref};
+use windows_core::{Interface, PCWSTR, Ref};
 
 use super::bridge::{self, ComProgress};
 use super::storage::{ComStorage, ComStorage_Impl};
+use super::transfer::OperationReader;
 use super::util::{call, put, read_wstr, require};
 use crate::error::{Error, Result};
 use crate::flags::{Attributes, Mode, OpenMode, SeekOrigin};
@@ -256,13 +257,6 @@ impl IMDSPDirectTransfer_Impl for ComStorage_Impl {
                 // Exactly one source: a file path or an operation interface.
                 return Err(Error::InvalidArg);
             }
-            if !has_path {
-                // Pulling data through IWMDMOperation needs the application-side channel
-                // (TransferObjectData's own MAC and encryption), which this layer does not
-                // hold; WMDM then falls back to IMDSPObject::Write.
-                return Err(Error::NotSupported);
-            }
-            let path = PathBuf::from(read_wstr(pwszsourcefilepath)?);
             let options = TransferOptions {
                 destination_name: read_wstr(pwszdestinationname)?,
                 overwrite: Attributes::from_bits_retain(fuflags)
@@ -273,8 +267,37 @@ impl IMDSPDirectTransfer_Impl for ComStorage_Impl {
                 },
             };
             let mut progress = ComProgress::new(ptransferprogress.cloned());
-            let created =
-                direct.transfer_to_device(TransferSource::File(&path), &options, &mut progress)?;
+            let created = match psourceoperation.as_ref() {
+                None => {
+                    let path = PathBuf::from(read_wstr(pwszsourcefilepath)?);
+                    direct.transfer_to_device(
+                        TransferSource::File(&path),
+                        &options,
+                        &mut progress,
+                    )?
+                }
+                Some(op) => {
+                    let (mut reader, size) = OperationReader::begin(op, &self.channel)?;
+                    let source = TransferSource::Reader {
+                        reader: &mut reader,
+                        size,
+                    };
+                    let result = direct.transfer_to_device(source, &options, &mut progress);
+                    // A failure inside the stream is reported as itself, not as the I/O
+                    // error the provider saw.
+                    let result = match (result, reader.failure) {
+                        (Err(_), Some(inner)) => Err(inner),
+                        (r, _) => r,
+                    };
+                    let created = result.as_ref().ok().map(|s| self.wrap(s.clone()));
+                    let unknown = created.as_ref().and_then(|c| c.cast().ok());
+                    reader.end(
+                        &result.as_ref().map(|_| ()).map_err(|e| *e),
+                        unknown.as_ref(),
+                    );
+                    result?
+                }
+            };
             Ok(self.wrap(created))
         })
     }
