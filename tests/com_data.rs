@@ -339,3 +339,51 @@ fn the_class_factory_serves_one_clsid_without_aggregation() {
         Err(HRESULT(0x8004_0110_u32 as i32))
     );
 }
+
+#[test]
+fn device_io_control_respects_the_callers_buffer() {
+    let (sp, _) = provider(std::sync::Arc::new(memory()));
+    let _session = login(&sp);
+    let device: IMDSPDevice3 = first_device(&sp).cast().unwrap();
+    let code = wmdm::providers::memory::IOCTL_WMP_DEVICE_CAN_SYNC;
+    let mut out = [0u8; 8];
+    let mut size = 2u32;
+    let r = unsafe { device.DeviceIoControl(code, &[], out.as_mut_ptr(), &mut size) };
+    assert_eq!(
+        r.map_err(|e| e.code()),
+        Err(HRESULT(0x8004_5008_u32 as i32))
+    );
+    size = 8;
+    unsafe { device.DeviceIoControl(code, &[], out.as_mut_ptr(), &mut size) }.unwrap();
+    assert_eq!(size, 4);
+}
+
+#[test]
+fn opaque_commands_need_a_valid_mac() {
+    let (sp, _) = provider(std::sync::Arc::new(memory()));
+    let session = login(&sp);
+    let device = first_device(&sp);
+    let guid = GUID::from_u128(0x42);
+    let mut data = *b"cmd!";
+    let mut cmd = OPAQUECOMMAND {
+        guidCommand: guid,
+        dwDataLen: 4,
+        pData: data.as_mut_ptr(),
+        abMAC: [0; 20],
+    };
+    let r = unsafe { device.SendOpaqueCommand(&mut cmd) };
+    assert_eq!(
+        r.map_err(|e| e.code().0),
+        Err(wmdm::Error::MacCheckFailed.hresult().0)
+    );
+
+    let uuid = uuid::Uuid::from_u128(0x42);
+    let mac = session.mac(&[&uuid.to_bytes_le(), &4u32.to_le_bytes(), b"cmd!"]);
+    cmd.abMAC[..8].copy_from_slice(&mac);
+    // The MAC is right; the memory device has no opaque commands.
+    let r = unsafe { device.SendOpaqueCommand(&mut cmd) };
+    assert_eq!(
+        r.map_err(|e| e.code().0),
+        Err(wmdm::Error::NotSupported.hresult().0)
+    );
+}

@@ -265,3 +265,33 @@ mod tests {
         assert_eq!(from_propvariant(std::ptr::null()), Err(Error::NullPointer));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn value() -> impl Strategy<Value = PropValue> {
+        prop_oneof![
+            Just(PropValue::Empty),
+            any::<bool>().prop_map(PropValue::Bool),
+            any::<u32>().prop_map(PropValue::U32),
+            any::<i32>().prop_map(PropValue::I32),
+            any::<u64>().prop_map(PropValue::U64),
+            "[^\u{0}]{0,20}".prop_map(PropValue::String),
+            any::<u128>().prop_map(|g| PropValue::Guid(uuid::Uuid::from_u128(g))),
+            proptest::collection::vec("[^\u{0}]{0,8}", 0..5).prop_map(PropValue::StringArray),
+            proptest::collection::vec(any::<u32>(), 0..8).prop_map(PropValue::U32Array),
+            proptest::collection::vec(any::<u8>(), 0..32).prop_map(PropValue::Binary),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_value_round_trips_through_a_propvariant(v in value()) {
+            let pv = to_propvariant(&v).unwrap();
+            prop_assert_eq!(from_propvariant(&pv).unwrap(), v);
+        }
+    }
+}

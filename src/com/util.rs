@@ -219,3 +219,33 @@ mod tests {
         co_free(p);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn write_wstr_fits_or_says_so(s in "\\PC{0,40}", max in 0u32..50) {
+            let mut buf = vec![0xFFFFu16; max as usize + 1];
+            let needed = s.encode_utf16().count() + 1;
+            match write_wstr(PWSTR(buf.as_mut_ptr()), max, &s) {
+                Ok(()) => {
+                    prop_assert!(needed <= max as usize);
+                    let back = String::from_utf16(&buf[..needed - 1]).unwrap();
+                    prop_assert_eq!(back, s);
+                    prop_assert_eq!(buf[needed - 1], 0);
+                    // Nothing past the terminator is touched.
+                    prop_assert!(buf[needed..].iter().all(|&u| u == 0xFFFF));
+                }
+                Err(e) => {
+                    prop_assert_eq!(e, Error::BufferTooSmall);
+                    prop_assert!(needed > max as usize);
+                    prop_assert!(buf[1..].iter().all(|&u| u == 0xFFFF));
+                }
+            }
+        }
+    }
+}
