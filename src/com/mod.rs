@@ -25,7 +25,11 @@
 //! * a panic never crosses the boundary: it becomes `E_UNEXPECTED`;
 //! * MACs and encryption as wmdm-facts §4.3: GetSerialNumber (device and globals) and
 //!   GetRights are MAC'd, Read is MAC'd then encrypted, Write is decrypted then MAC-checked,
-//!   SendOpaqueCommand's MAC is checked and renewed.
+//!   SendOpaqueCommand's MAC is checked and renewed, and IMDSPDirectTransfer decrypts and
+//!   checks each chunk it pulls from an IWMDMOperation.
+//!
+//! The Windows Media Player side (IWMPSyncServices, IWMPSyncDevice/2/3, IWMPEvents sinks) is
+//! not here yet: it waits for the sync engine.
 
 #![allow(unsafe_code)]
 
