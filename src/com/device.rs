@@ -147,6 +147,7 @@ impl IMDSPDevice_Impl for ComDevice_Impl {
             // SAFETY: non-null out-pointer.
             unsafe { pserialnumber.write(empty_id()) };
         }
+        zero(abmac.cast::<[u8; MAC_LEN]>());
         call(&self.channel, || {
             require(pserialnumber)?;
             require(abmac)?;

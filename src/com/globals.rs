@@ -41,6 +41,7 @@ impl IMDSPStorageGlobals_Impl for ComGlobals_Impl {
             // SAFETY: non-null out-pointer.
             unsafe { pserialnum.write(empty_id()) };
         }
+        zero(abmac.cast::<[u8; MAC_LEN]>());
         call(&self.channel, || {
             require(pserialnum)?;
             require(abmac)?;

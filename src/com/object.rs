@@ -13,7 +13,7 @@ use windows_core::{Interface, PCWSTR, Ref};
 use super::bridge::{self, ComProgress};
 use super::storage::{ComStorage, ComStorage_Impl};
 use super::transfer::OperationReader;
-use super::util::{call, put, read_wstr, require};
+use super::util::{call, put, read_wstr, require, zero};
 use crate::error::{Error, Result};
 use crate::flags::{Attributes, Mode, OpenMode, SeekOrigin};
 use crate::provider::{ObjectInfo, ObjectIo, TransferOptions, TransferSource};
@@ -97,6 +97,7 @@ impl IMDSPObject_Impl for ComStorage_Impl {
     }
 
     fn Read(&self, pdata: *mut u8, pdwsize: *mut u32, abmac: *mut u8) -> windows_core::Result<()> {
+        zero(abmac.cast::<[u8; MAC_LEN]>());
         call(&self.channel, || {
             require(abmac)?;
             let (n, _) = buffer(pdata, pdwsize)?;

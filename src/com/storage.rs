@@ -167,6 +167,7 @@ impl IMDSPStorage_Impl for ComStorage_Impl {
             unsafe { pprights.write(std::ptr::null_mut()) };
         }
         zero(pnrightscount);
+        zero(abmac.cast::<[u8; MAC_LEN]>());
         call(&self.channel, || {
             require(pprights)?;
             require(pnrightscount)?;
