@@ -18,6 +18,8 @@
 //!
 //! * [`error`]: the one [`Error`] type and its mapping to and from HRESULT;
 //! * [`flags`]: WMDM's flag sets and enumerations with their exact values;
+//! * [`library`]: tracks with real tags, playlists, auto playlists, M3U/WPL files, the folder
+//!   library sync reads from;
 //! * [`metadata`]: tag names, typed tag values, the metadata collection, format codes;
 //! * [`provider`]: the service-provider side as Rust traits;
 //! * [`sac`]: the secure authenticated channel: certificates, the handshake, MACs, encryption;
@@ -38,6 +40,7 @@
 pub mod com;
 pub mod error;
 pub mod flags;
+pub mod library;
 pub mod manager;
 pub mod metadata;
 pub mod provider;

@@ -1,8 +1,12 @@
 //! Shared fixtures: the fixed RSA keys under tests/data/keys, certificates issued from them,
-//! and channel configurations. Keys are never generated at test time.
-#![allow(dead_code, unreachable_pub)]
+//! and channel configurations (keys are never generated at test time); small audio files
+//! built at test time ([`audio`]).
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
+pub mod audio;
 pub mod flat;
+
+pub use audio::*;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

@@ -1,0 +1,13 @@
+//! The folder library's playlist state file: never panics; what decodes encodes back and
+//! decodes to the same playlists.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(lists) = wmdm::library::decode_playlist_state(text) {
+        let again = wmdm::library::decode_playlist_state(&wmdm::library::encode_playlist_state(&lists));
+        assert_eq!(again.ok(), Some(lists));
+    }
+});

@@ -1,0 +1,108 @@
+//! The media library: tracks with real tags, playlists, auto playlists and playlist files.
+//!
+//! Sync copies a selection of a user's library to a device; this module is the library side.
+//! It is read-only: nothing here writes to the user's music folder (the folder library keeps
+//! its scan cache under a separate state folder the caller names).
+//!
+//! * [`Track`], [`TrackId`], [`Rating`], [`ContentHash`]: one audio file and what is known
+//!   about it;
+//! * [`Library`]: what sync reads; [`MemoryLibrary`] for tests, [`FolderLibrary`] for a real
+//!   music folder scanned incrementally with real tag reading;
+//! * [`Playlist`], [`SyncSettings`] (WMP's `Sync01`..`Sync16`, `SyncOnly`), [`selected_for`],
+//!   [`selection_for`] (a partnership's playlists in sync order, resolved now);
+//! * [`Rule`], [`AutoPlaylist`], [`parse_rule`], [`parse_auto_playlist`]: auto playlists as a
+//!   typed tree and as text;
+//! * [`PathTemplate`]: `{albumartist}/{album}/{track:02} {title}.{ext}` filled from a track;
+//! * [`read_m3u`], [`write_m3u`], [`read_wpl`], [`write_wpl`]: playlist files.
+//!
+//! ```
+//! use wmdm::library::{Library, MemoryLibrary, Playlist, AutoPlaylist, Track, TrackId, parse_rule};
+//! use wmdm::time::ManualClock;
+//!
+//! let mut lib = MemoryLibrary::new();
+//! let mut t = Track::new(TrackId(1), "Jazz/So What.mp3");
+//! t.genre = "Jazz".into();
+//! lib.add_track(t, b"audio".to_vec());
+//! let mut jazz = Playlist::new_auto("Jazz", AutoPlaylist::new(parse_rule("genre = jazz").unwrap()));
+//! jazz.sync.set_priority(1, 1).unwrap();
+//! lib.add_playlist(jazz);
+//! let p = &lib.playlists()[0];
+//! assert_eq!(p.resolve(&lib, &ManualClock::default()), [TrackId(1)]);
+//! ```
+
+mod asf;
+mod cache;
+mod folder;
+mod lex;
+mod m3u;
+mod memory;
+mod parse;
+mod paths;
+mod playlist;
+mod playlist_file;
+mod rule;
+mod rule_text;
+mod state;
+mod tags;
+mod template;
+mod track;
+mod walk;
+mod wpl;
+
+use std::fmt;
+use std::io::Read;
+
+pub use asf::parse_asf_header;
+pub use cache::{CACHE_FILE_NAME, CACHE_VERSION, CachedTrack, decode_cache, encode_cache};
+pub use folder::{FolderLibrary, ScanOptions, ScanProblem, ScanReport};
+pub use m3u::{MAX_LINE_BYTES, read_m3u, write_m3u};
+pub use memory::MemoryLibrary;
+pub use parse::{RuleParseError, parse_auto_playlist, parse_rule};
+pub use playlist::{
+    Playlist, PlaylistId, PlaylistKind, Selection, SyncSettings, selected_for, selection_for,
+};
+pub use playlist_file::{
+    PathStyle, PlaylistEntry, PlaylistFile, PlaylistParseError, SkippedEntry, WriteEntry,
+};
+pub use rule::{
+    AutoPlaylist, DateField, DateTest, Field, Limits, NumberField, NumberTest, Rule, SortKey,
+    TextField, TextTest,
+};
+pub use state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
+pub use template::{PathTemplate, TemplateError};
+pub use track::{ContentHash, Rating, Track, TrackId};
+pub use wpl::{read_wpl, write_wpl};
+
+/// A library as sync sees it: tracks, playlists, and each track's bytes.
+///
+/// Implementations never modify the user's files.
+pub trait Library: Send + Sync + fmt::Debug {
+    /// Every track, in the library's order (a folder library orders by relative path).
+    fn tracks(&self) -> &[Track];
+
+    /// The track with this id.
+    fn track(&self, id: TrackId) -> Option<&Track>;
+
+    /// Every playlist.
+    fn playlists(&self) -> &[Playlist];
+
+    /// The playlist with this id.
+    fn playlist(&self, id: PlaylistId) -> Option<&Playlist> {
+        self.playlists().iter().find(|p| p.id == id)
+    }
+
+    /// The SHA-1 of the track's current bytes, computed on demand (implementations may cache
+    /// it while the file's size and modification time stay the same).
+    ///
+    /// # Errors
+    /// [`Error::FileNotFound`](crate::Error::FileNotFound) for an unknown id or a file that is
+    /// gone; an I/O error while reading.
+    fn content_hash(&self, id: TrackId) -> crate::Result<ContentHash>;
+
+    /// Opens the track's bytes for reading (to copy it to a device).
+    ///
+    /// # Errors
+    /// [`Error::FileNotFound`](crate::Error::FileNotFound) for an unknown id or a file that is
+    /// gone; another I/O error when the file cannot be opened.
+    fn open(&self, id: TrackId) -> crate::Result<Box<dyn Read + Send + '_>>;
+}
