@@ -180,10 +180,17 @@ fn query_interface_answers_every_implemented_iid_and_only_those() {
             IMDSPObject::IID,
             IMDSPObject2::IID,
             IMDSPObjectInfo::IID,
+        ],
+    );
+    // The memory device copies nothing itself, so WMDM must not be offered direct transfer.
+    assert_lacks(
+        &st_unk,
+        &[
+            IMDSPDevice::IID,
+            IMDSPStorageGlobals::IID,
             IMDSPDirectTransfer::IID,
         ],
     );
-    assert_lacks(&st_unk, &[IMDSPDevice::IID, IMDSPStorageGlobals::IID]);
 
     let globals: IUnknown = unsafe { storage.GetStorageGlobals() }
         .unwrap()

@@ -183,6 +183,8 @@ fn folder() -> (IMDSPDirectTransfer, IMDServiceProvider, Session, StorageRef) {
     let root_core = core.devices().unwrap()[0].storages().unwrap().remove(0);
     let copying: StorageRef = Arc::new(CopyingFolder(root_core.clone()));
     let storage = wmdm::com::storage_object(copying, ch);
+    // A folder that copies content itself answers for IMDSPDirectTransfer and the rest.
+    assert!(storage.cast::<IMDSPStorage4>().is_ok() && storage.cast::<IMDSPObject2>().is_ok());
     (storage.cast().unwrap(), sp, session, root_core)
 }
 

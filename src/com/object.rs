@@ -11,7 +11,7 @@ use windows::Win32::Media::DeviceManager::{
 use windows_core::{Interface, PCWSTR, Ref};
 
 use super::bridge::{self, ComProgress};
-use super::storage::{ComStorage, ComStorage_Impl};
+use super::storage::{ComStorage, ComStorage_Impl, ComStorageDirect_Impl};
 use super::transfer::OperationReader;
 use super::util::{call, put, read_wstr, require, zero};
 use crate::error::{Error, Result};
@@ -83,165 +83,190 @@ fn copy_out(pdata: *mut u8, data: &[u8]) {
     }
 }
 
-impl IMDSPObject_Impl for ComStorage_Impl {
-    fn Open(&self, fumode: u32) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            let mode = OpenMode(fumode).validate()?;
-            let mut guard = self.session();
-            if guard.is_some() {
-                return Err(Error::CallOutOfSequence);
+/// The object interfaces, for both storage object types.
+macro_rules! object_interfaces {
+    ($t:ty) => {
+        impl IMDSPObject_Impl for $t {
+            fn Open(&self, fumode: u32) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    let mode = OpenMode(fumode).validate()?;
+                    let mut guard = self.session();
+                    if guard.is_some() {
+                        return Err(Error::CallOutOfSequence);
+                    }
+                    *guard = Some(self.core.open(mode)?);
+                    Ok(())
+                })
             }
-            *guard = Some(self.core.open(mode)?);
-            Ok(())
-        })
-    }
 
-    fn Read(&self, pdata: *mut u8, pdwsize: *mut u32, abmac: *mut u8) -> windows_core::Result<()> {
-        zero(abmac.cast::<[u8; MAC_LEN]>());
-        call(&self.channel, || {
-            require(abmac)?;
-            let (n, _) = buffer(pdata, pdwsize)?;
-            let mut data = self.read_plain(n)?;
-            let size = (data.len() as u32).to_le_bytes();
-            // The MAC covers the plaintext and the size; the data then goes out encrypted.
-            let mac = self.channel.mac(&[&data, &size])?;
-            self.channel.encrypt(&mut data)?;
-            copy_out(pdata, &data);
-            put(pdwsize, data.len() as u32)?;
-            put(abmac.cast::<[u8; MAC_LEN]>(), mac)
-        })
-    }
-
-    fn Write(
-        &self,
-        pdata: *const u8,
-        pdwsize: *mut u32,
-        abmac: *mut u8,
-    ) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            require(abmac)?;
-            let (n, bytes) = buffer(pdata, pdwsize)?;
-            let mut data = bytes.to_vec();
-            self.channel.decrypt(&mut data)?;
-            // SAFETY: checked non-null; [in] the client's MAC of MAC_LEN bytes.
-            let mac = unsafe { abmac.cast::<[u8; MAC_LEN]>().read_unaligned() };
-            self.channel
-                .verify_mac(&[&data, &(n as u32).to_le_bytes()], &mac)?;
-            let written = self.write_plain(&data)?;
-            put(pdwsize, written as u32)
-        })
-    }
-
-    fn Delete(&self, fumode: u32, pprogress: Ref<IWMDMProgress>) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            let recursive = Mode::from_bits_retain(fumode).contains(Mode::RECURSIVE);
-            let mut progress = ComProgress::new(pprogress.cloned());
-            self.core.delete(recursive, &mut progress)
-        })
-    }
-
-    fn Seek(&self, fuflags: u32, dwoffset: u32) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            let origin = SeekOrigin(fuflags);
-            if !origin.is_known() {
-                return Err(Error::InvalidArg);
+            fn Read(
+                &self,
+                pdata: *mut u8,
+                pdwsize: *mut u32,
+                abmac: *mut u8,
+            ) -> windows_core::Result<()> {
+                zero(abmac.cast::<[u8; MAC_LEN]>());
+                call(&self.channel, || {
+                    require(abmac)?;
+                    let (n, _) = buffer(pdata, pdwsize)?;
+                    let mut data = self.read_plain(n)?;
+                    let size = (data.len() as u32).to_le_bytes();
+                    // The MAC covers the plaintext and the size; the data then goes out encrypted.
+                    let mac = self.channel.mac(&[&data, &size])?;
+                    self.channel.encrypt(&mut data)?;
+                    copy_out(pdata, &data);
+                    put(pdwsize, data.len() as u32)?;
+                    put(abmac.cast::<[u8; MAC_LEN]>(), mac)
+                })
             }
-            let mut guard = self.session();
-            let io = guard.as_mut().ok_or(Error::CallOutOfSequence)?;
-            io.seek(origin, u64::from(dwoffset)).map(|_| ())
-        })
-    }
 
-    fn Rename(
-        &self,
-        pwsznewname: &PCWSTR,
-        pprogress: Ref<IWMDMProgress>,
-    ) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            let name = read_wstr(pwsznewname)?;
-            let mut progress = ComProgress::new(pprogress.cloned());
-            self.core.rename(&name, &mut progress)
-        })
-    }
+            fn Write(
+                &self,
+                pdata: *const u8,
+                pdwsize: *mut u32,
+                abmac: *mut u8,
+            ) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    require(abmac)?;
+                    let (n, bytes) = buffer(pdata, pdwsize)?;
+                    let mut data = bytes.to_vec();
+                    self.channel.decrypt(&mut data)?;
+                    // SAFETY: checked non-null; [in] the client's MAC of MAC_LEN bytes.
+                    let mac = unsafe { abmac.cast::<[u8; MAC_LEN]>().read_unaligned() };
+                    self.channel
+                        .verify_mac(&[&data, &(n as u32).to_le_bytes()], &mac)?;
+                    let written = self.write_plain(&data)?;
+                    put(pdwsize, written as u32)
+                })
+            }
 
-    fn Move(
-        &self,
-        fumode: u32,
-        pprogress: Ref<IWMDMProgress>,
-        ptarget: Ref<IMDSPStorage>,
-    ) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            let placement = Mode::from_bits_retain(fumode).placement()?;
-            let target = ComStorage::core_of(ptarget.as_ref().ok_or(Error::NullPointer)?)?;
-            let mut progress = ComProgress::new(pprogress.cloned());
-            self.core.move_to(placement, target.as_ref(), &mut progress)
-        })
-    }
+            fn Delete(
+                &self,
+                fumode: u32,
+                pprogress: Ref<IWMDMProgress>,
+            ) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    let recursive = Mode::from_bits_retain(fumode).contains(Mode::RECURSIVE);
+                    let mut progress = ComProgress::new(pprogress.cloned());
+                    self.core.delete(recursive, &mut progress)
+                })
+            }
 
-    fn Close(&self) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            let io = self.session().take().ok_or(Error::CallOutOfSequence)?;
-            io.close()
-        })
-    }
+            fn Seek(&self, fuflags: u32, dwoffset: u32) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    let origin = SeekOrigin(fuflags);
+                    if !origin.is_known() {
+                        return Err(Error::InvalidArg);
+                    }
+                    let mut guard = self.session();
+                    let io = guard.as_mut().ok_or(Error::CallOutOfSequence)?;
+                    io.seek(origin, u64::from(dwoffset)).map(|_| ())
+                })
+            }
+
+            fn Rename(
+                &self,
+                pwsznewname: &PCWSTR,
+                pprogress: Ref<IWMDMProgress>,
+            ) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    let name = read_wstr(pwsznewname)?;
+                    let mut progress = ComProgress::new(pprogress.cloned());
+                    self.core.rename(&name, &mut progress)
+                })
+            }
+
+            fn Move(
+                &self,
+                fumode: u32,
+                pprogress: Ref<IWMDMProgress>,
+                ptarget: Ref<IMDSPStorage>,
+            ) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    let placement = Mode::from_bits_retain(fumode).placement()?;
+                    let target = ComStorage::core_of(ptarget.as_ref().ok_or(Error::NullPointer)?)?;
+                    let mut progress = ComProgress::new(pprogress.cloned());
+                    self.core.move_to(placement, target.as_ref(), &mut progress)
+                })
+            }
+
+            fn Close(&self) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    let io = self.session().take().ok_or(Error::CallOutOfSequence)?;
+                    io.close()
+                })
+            }
+        }
+
+        impl IMDSPObject2_Impl for $t {
+            fn ReadOnClearChannel(
+                &self,
+                pdata: *mut u8,
+                pdwsize: *mut u32,
+            ) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    if !self.core.supports_clear_channel() {
+                        return Err(Error::NotSupported);
+                    }
+                    let (n, _) = buffer(pdata, pdwsize)?;
+                    let data = self.read_plain(n)?;
+                    copy_out(pdata, &data);
+                    put(pdwsize, data.len() as u32)
+                })
+            }
+
+            fn WriteOnClearChannel(
+                &self,
+                pdata: *const u8,
+                pdwsize: *mut u32,
+            ) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    if !self.core.supports_clear_channel() {
+                        return Err(Error::NotSupported);
+                    }
+                    let (_, bytes) = buffer(pdata, pdwsize)?;
+                    let written = self.write_plain(bytes)?;
+                    put(pdwsize, written as u32)
+                })
+            }
+        }
+
+        impl IMDSPObjectInfo_Impl for $t {
+            fn GetPlayLength(&self) -> windows_core::Result<u32> {
+                call(&self.channel, || self.info()?.play_length())
+            }
+
+            fn SetPlayLength(&self, dwlength: u32) -> windows_core::Result<()> {
+                call(&self.channel, || self.info()?.set_play_length(dwlength))
+            }
+
+            fn GetPlayOffset(&self) -> windows_core::Result<u32> {
+                call(&self.channel, || self.info()?.play_offset())
+            }
+
+            fn SetPlayOffset(&self, dwoffset: u32) -> windows_core::Result<()> {
+                call(&self.channel, || self.info()?.set_play_offset(dwoffset))
+            }
+
+            fn GetTotalLength(&self) -> windows_core::Result<u32> {
+                call(&self.channel, || self.info()?.total_length())
+            }
+
+            fn GetLastPlayPosition(&self) -> windows_core::Result<u32> {
+                call(&self.channel, || self.info()?.last_play_position())
+            }
+
+            fn GetLongestPlayPosition(&self) -> windows_core::Result<u32> {
+                call(&self.channel, || self.info()?.longest_play_position())
+            }
+        }
+    };
 }
 
-impl IMDSPObject2_Impl for ComStorage_Impl {
-    fn ReadOnClearChannel(&self, pdata: *mut u8, pdwsize: *mut u32) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            if !self.core.supports_clear_channel() {
-                return Err(Error::NotSupported);
-            }
-            let (n, _) = buffer(pdata, pdwsize)?;
-            let data = self.read_plain(n)?;
-            copy_out(pdata, &data);
-            put(pdwsize, data.len() as u32)
-        })
-    }
+object_interfaces!(ComStorage_Impl);
+object_interfaces!(ComStorageDirect_Impl);
 
-    fn WriteOnClearChannel(&self, pdata: *const u8, pdwsize: *mut u32) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            if !self.core.supports_clear_channel() {
-                return Err(Error::NotSupported);
-            }
-            let (_, bytes) = buffer(pdata, pdwsize)?;
-            let written = self.write_plain(bytes)?;
-            put(pdwsize, written as u32)
-        })
-    }
-}
-
-impl IMDSPObjectInfo_Impl for ComStorage_Impl {
-    fn GetPlayLength(&self) -> windows_core::Result<u32> {
-        call(&self.channel, || self.info()?.play_length())
-    }
-
-    fn SetPlayLength(&self, dwlength: u32) -> windows_core::Result<()> {
-        call(&self.channel, || self.info()?.set_play_length(dwlength))
-    }
-
-    fn GetPlayOffset(&self) -> windows_core::Result<u32> {
-        call(&self.channel, || self.info()?.play_offset())
-    }
-
-    fn SetPlayOffset(&self, dwoffset: u32) -> windows_core::Result<()> {
-        call(&self.channel, || self.info()?.set_play_offset(dwoffset))
-    }
-
-    fn GetTotalLength(&self) -> windows_core::Result<u32> {
-        call(&self.channel, || self.info()?.total_length())
-    }
-
-    fn GetLastPlayPosition(&self) -> windows_core::Result<u32> {
-        call(&self.channel, || self.info()?.last_play_position())
-    }
-
-    fn GetLongestPlayPosition(&self) -> windows_core::Result<u32> {
-        call(&self.channel, || self.info()?.longest_play_position())
-    }
-}
-
-impl IMDSPDirectTransfer_Impl for ComStorage_Impl {
+impl IMDSPDirectTransfer_Impl for ComStorageDirect_Impl {
     fn TransferToDevice(
         &self,
         pwszsourcefilepath: &PCWSTR,
