@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use windows::Win32::Media::DeviceManager::*;
 use windows::Win32::System::Com::{
-    CLSCTX_INPROC_SERVER, COINIT_MULTITHREADED, CoCreateInstance, CoInitializeEx,
+    CLSCTX_INPROC_SERVER, COINIT_MULTITHREADED, CoCreateInstance, CoGetClassObject, CoInitializeEx,
+    IClassFactory,
 };
 use windows::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryW};
 use windows::Win32::System::Registry::{
@@ -213,6 +214,18 @@ fn register_create_authenticate_write_read_unregister() {
         auth, sp, devices, device, storages, root, file, obj, children, listed, reader,
     ));
     assert_eq!(can_unload(), HRESULT(0));
+
+    // LockServer keeps the module loaded with no object alive, until it is undone.
+    let factory: IClassFactory =
+        unsafe { CoGetClassObject(&CLSID, CLSCTX_INPROC_SERVER, None) }.expect("CoGetClassObject");
+    unsafe { factory.LockServer(true) }.expect("LockServer");
+    drop(factory);
+    assert_eq!(can_unload(), HRESULT(1), "locked");
+    let factory: IClassFactory =
+        unsafe { CoGetClassObject(&CLSID, CLSCTX_INPROC_SERVER, None) }.expect("CoGetClassObject");
+    unsafe { factory.LockServer(false) }.expect("LockServer");
+    drop(factory);
+    assert_eq!(can_unload(), HRESULT(0), "unlocked");
 
     regsvr32(&["/u", "/s"], &dll);
     assert!(!sp_key_exists(), "DllUnregisterServer removes the SP key");
