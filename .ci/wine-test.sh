@@ -18,4 +18,4 @@ echo "== the provider DLL (examples/com_server.rs)"
 cargo build --features com --target "$target" --example com_server
 
 echo "== cargo test --features com --target $target (under Wine)"
-cargo test --features com --target "$target"
+cargo test --no-fail-fast --features com --target "$target"
