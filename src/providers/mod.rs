@@ -2,4 +2,4 @@
 //!
 //!   testing sync logic and providers' callers.
 
-
+pub mod fs;

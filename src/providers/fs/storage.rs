@@ -1,0 +1,687 @@
+//! [`FsStorage`]: a file, folder or the root of a folder device.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use crate::error::{Error, Result, Status};
+use crate::flags::{Attributes, FindScope, OpenMode, Placement};
+use crate::metadata::{FormatCode, Metadata, tags};
+use crate::provider::{
+    CreateRequest, DirectTransfer, GlobalsRef, ObjectAttributes, ObjectInfo, ObjectIo, Progress,
+    Storage, StorageRef, run_with_progress,
+};
+use crate::time::WmdmDateTime;
+
+use super::globals::FsGlobals;
+use super::idmap::ROOT;
+use super::names::{NameMode, is_internal};
+use super::shared::{Shared, Snap, sync_dir};
+use super::{io, playlist, tagging};
+
+/// A file, folder or root on a folder device.
+///
+/// The handle names the object by its persistent ID, so it stays valid across renames and
+/// moves made through the provider. Attributes, size and date come from one `lstat`, taken when
+/// the handle was listed and kept until the provider next changes anything on the device;
+/// changes made behind the provider's back show up in the next listing.
+#[derive(Debug)]
+pub struct FsStorage {
+    shared: Arc<Shared>,
+    id: u64,
+    cache: Mutex<Option<(u64, Snap)>>,
+}
+
+impl FsStorage {
+    pub(crate) fn new(shared: Arc<Shared>, id: u64, snap: Option<Snap>) -> Arc<FsStorage> {
+        let cache = snap.map(|s| (shared.generation(), s));
+        Arc::new(FsStorage {
+            shared,
+            id,
+            cache: Mutex::new(cache),
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The object's absolute path on the host.
+    ///
+    /// # Errors
+    /// [`Error::InterfaceDead`] for a deleted object; [`Error::AccessDenied`] when a folder on
+    /// the way has been replaced by a symbolic link; [`Error::DeviceNotConnected`].
+    pub fn path(&self) -> Result<PathBuf> {
+        let inner = self.shared.lock();
+        self.shared.safe_path(&inner, self.id)
+    }
+
+    /// The object's `lstat`, from the cache when nothing has changed since.
+    pub(crate) fn snap(&self) -> Result<Snap> {
+        self.shared.check()?;
+        let generation = self.shared.generation();
+        if let Ok(guard) = self.cache.lock() {
+            if let Some((g, s)) = *guard {
+                if g == generation {
+                    return Ok(s);
+                }
+            }
+        }
+        let (path, pending) = {
+            let inner = self.shared.lock();
+            if !inner.ids.contains(self.id) {
+                return Err(Error::InterfaceDead);
+            }
+            (
+                self.shared.raw_path(&inner, self.id)?,
+                inner.pending.contains(&self.id),
+            )
+        };
+        let snap = match fs::symlink_metadata(&path) {
+            Ok(md) if md.file_type().is_symlink() => return Err(Error::InterfaceDead),
+            Ok(md) => Snap::of(&md),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if pending {
+                    Snap::reserved()
+                } else if !self.shared.root.exists() {
+                    return Err(Error::DeviceNotConnected);
+                } else {
+                    self.shared.lock().ids.remove(self.id);
+                    return Err(Error::InterfaceDead);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Ok(mut guard) = self.cache.lock() {
+            *guard = Some((generation, snap));
+        }
+        Ok(snap)
+    }
+
+    fn name_string(&self) -> Result<String> {
+        if self.id == ROOT {
+            return Ok(self
+                .shared
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "Storage".to_string()));
+        }
+        let inner = self.shared.lock();
+        let (_, name) = inner.ids.entry(self.id).ok_or(Error::InterfaceDead)?;
+        Ok(name.to_string())
+    }
+
+    pub(crate) fn format(&self) -> Result<FormatCode> {
+        if self.snap()?.is_dir {
+            return Ok(FormatCode::ASSOCIATION);
+        }
+        Ok(FormatCode::from_file_name(&self.name_string()?))
+    }
+
+    pub(crate) fn parent_id(&self) -> Result<Option<u64>> {
+        if self.id == ROOT {
+            return Ok(None);
+        }
+        let inner = self.shared.lock();
+        let (parent, _) = inner.ids.entry(self.id).ok_or(Error::InterfaceDead)?;
+        Ok(Some(parent))
+    }
+
+    fn handle(&self, id: u64) -> Arc<FsStorage> {
+        FsStorage::new(self.shared.clone(), id, None)
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.snap()?.readonly {
+            Err(Error::AccessDenied)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// An existing object in folder `parent` whose name counts as `name` under the policy,
+    /// other than `except`: its exact name and ID.
+    pub(crate) fn collision(
+        &self,
+        parent: u64,
+        name: &str,
+        except: Option<u64>,
+    ) -> Result<Option<(String, u64)>> {
+        let inner = self.shared.lock();
+        let dir = self.shared.safe_path(&inner, parent)?;
+        let policy = self.shared.options.policy;
+        let mut candidates: Vec<String> = Vec::new();
+        if fs::symlink_metadata(dir.join(name)).is_ok() {
+            candidates.push(name.to_string());
+        }
+        for &p in &inner.pending {
+            if let Some((pp, pname)) = inner.ids.entry(p) {
+                if pp == parent && policy.same_name(pname, name) {
+                    candidates.push(pname.to_string());
+                }
+            }
+        }
+        if policy.is_fat() {
+            // The host may be case-sensitive while the target medium is not: compare every
+            // sibling the way FAT would.
+            for entry in fs::read_dir(&dir)?.flatten() {
+                if let Ok(n) = entry.file_name().into_string() {
+                    if !is_internal(&n) && n != name && policy.same_name(&n, name) {
+                        candidates.push(n);
+                    }
+                }
+            }
+        }
+        drop(inner);
+        for c in candidates {
+            let id = match self.shared.lock().ids.lookup(parent, &c) {
+                Some(id) => id,
+                None => self.shared.id_under(parent, &[c.as_str()])?,
+            };
+            if Some(id) != except {
+                return Ok(Some((c, id)));
+            }
+        }
+        Ok(None)
+    }
+
+    pub(crate) fn create_impl(&self, request: &CreateRequest) -> Result<Arc<FsStorage>> {
+        self.shared.check()?;
+        let parent = match request.placement {
+            Placement::Into => {
+                if !self.snap()?.is_dir {
+                    return Err(Error::InvalidType);
+                }
+                self.id
+            }
+            Placement::Before | Placement::After => self.parent_id()?.ok_or(Error::InvalidArg)?,
+        };
+        let policy = self.shared.options.policy;
+        let mut name = policy.check(&request.name)?.into_owned();
+        let wants_playlist = request
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get_u32(tags::FORMAT_CODE))
+            .map(FormatCode)
+            .is_some_and(|f| f == FormatCode::ABSTRACT_AUDIO_VIDEO_PLAYLIST)
+            && !request.is_folder();
+        if wants_playlist && !playlist::is_playlist_name(&name) {
+            name.push_str(".m3u8");
+            name = policy.check(&name)?.into_owned();
+        }
+        if let Some(hint) = request.size_hint {
+            self.shared.check_quota(hint)?;
+        }
+        let mut reuse = None;
+        if let Some((existing, id)) = self.collision(parent, &name, None)? {
+            let existing_is_dir = self.handle(id).snap()?.is_dir;
+            if request.is_overwrite() && existing_is_dir == request.is_folder() {
+                name = existing;
+                reuse = Some(id);
+            } else if policy.mode() == NameMode::Sanitise {
+                let mut n = 2;
+                loop {
+                    let candidate = policy.numbered(&name, n);
+                    if self.collision(parent, &candidate, None)?.is_none() {
+                        name = candidate;
+                        break;
+                    }
+                    n += 1;
+                    if n > 10_000 {
+                        return Err(Error::AlreadyExists);
+                    }
+                }
+            } else {
+                return Err(Error::AlreadyExists);
+            }
+        }
+        let extra = request
+            .metadata
+            .as_ref()
+            .map(|m| {
+                let mut m = m.clone();
+                m.remove(tags::FORMAT_CODE);
+                m
+            })
+            .filter(|m| !m.is_empty());
+        let id = {
+            let mut inner = self.shared.lock();
+            let dir = self.shared.safe_path(&inner, parent)?;
+            let id = match reuse {
+                Some(id) => id,
+                None if request.is_folder() => {
+                    fs::create_dir(dir.join(&name))?;
+                    let id = inner.ids.insert(parent, &name);
+                    self.shared.save_ids(&mut inner)?;
+                    if self.shared.options.durable {
+                        sync_dir(&dir);
+                    }
+                    id
+                }
+                None => {
+                    let id = inner.ids.insert(parent, &name);
+                    inner.pending.insert(id);
+                    id
+                }
+            };
+            if let Some(m) = &extra {
+                if inner.pending.contains(&id) {
+                    inner.pending_meta.insert(id, m.clone());
+                }
+            }
+            id
+        };
+        self.shared.bump();
+        let created = self.handle(id);
+        if let Some(m) = extra {
+            if !created.shared.lock().pending.contains(&id) {
+                created.set_metadata_impl(&m)?;
+            }
+        }
+        Ok(created)
+    }
+
+    fn delete_impl(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()> {
+        if self.id == ROOT {
+            return Err(Error::AccessDenied);
+        }
+        let snap = self.snap()?;
+        if snap.readonly {
+            return Err(Error::AccessDenied);
+        }
+        let path = self.path()?;
+        let pending = self.shared.lock().pending.contains(&self.id);
+        let mut victims: Vec<(PathBuf, bool, u64)> = Vec::new();
+        if snap.is_dir {
+            collect_tree(&path, &mut victims)?;
+            if !victims.is_empty() && !recursive {
+                return Err(Error::DirectoryNotEmpty);
+            }
+        }
+        let total = victims.len() as u64 + 1;
+        let shared = self.shared.clone();
+        let id = self.id;
+        let result = run_with_progress(progress, total, |p| {
+            let mut done = 0u64;
+            for (vpath, is_dir, size) in &victims {
+                if *is_dir {
+                    fs::remove_dir(vpath)?;
+                } else {
+                    fs::remove_file(vpath)?;
+                    Shared::adjust_used(&mut shared.lock(), 0, *size);
+                }
+                done += 1;
+                p.progress(done)?;
+            }
+            if snap.is_dir {
+                fs::remove_dir(&path)?;
+            } else if !pending {
+                fs::remove_file(&path)?;
+                Shared::adjust_used(&mut shared.lock(), 0, snap.size);
+            }
+            p.progress(done + 1)?;
+            Ok(())
+        });
+        // Whatever was removed is gone; forget the IDs of what no longer exists either way.
+        {
+            let mut inner = self.shared.lock();
+            if result.is_ok() {
+                inner.ids.remove(id);
+                inner.pending.remove(&id);
+                inner.pending_meta.remove(&id);
+            }
+            self.shared.save_ids(&mut inner)?;
+        }
+        if result.is_ok() {
+            tagging::remove_sidecar(&self.shared, id);
+        }
+        self.shared.bump();
+        result
+    }
+
+    fn rename_impl(&self, new_name: &str) -> Result<()> {
+        if self.id == ROOT {
+            return Err(Error::AccessDenied);
+        }
+        self.check_writable()?;
+        let name = self.shared.options.policy.check(new_name)?.into_owned();
+        let parent = self.parent_id()?.ok_or(Error::InvalidArg)?;
+        if self.collision(parent, &name, Some(self.id))?.is_some() {
+            return Err(Error::AlreadyExists);
+        }
+        self.relocate(parent, &name)
+    }
+
+    /// Moves the object to `name` inside `parent` on disk and in the ID map.
+    fn relocate(&self, parent: u64, name: &str) -> Result<()> {
+        let mut inner = self.shared.lock();
+        let from = self.shared.safe_path(&inner, self.id)?;
+        let dir = self.shared.safe_path(&inner, parent)?;
+        let to = dir.join(name);
+        if !inner.pending.contains(&self.id) {
+            fs::rename(&from, &to)?;
+        }
+        inner.ids.set(self.id, parent, name);
+        self.shared.save_ids(&mut inner)?;
+        drop(inner);
+        if self.shared.options.durable {
+            sync_dir(&dir);
+            if let Some(old) = from.parent() {
+                sync_dir(old);
+            }
+        }
+        self.shared.bump();
+        Ok(())
+    }
+
+    fn move_impl(&self, placement: Placement, target: &dyn Storage) -> Result<()> {
+        if self.id == ROOT {
+            return Err(Error::AccessDenied);
+        }
+        self.check_writable()?;
+        let target_id = self.shared.parse_unique_id(&target.unique_id()?)?;
+        let target = self.handle(target_id);
+        let dest = match placement {
+            Placement::Into => {
+                if !target.snap()?.is_dir {
+                    return Err(Error::InvalidType);
+                }
+                target_id
+            }
+            Placement::Before | Placement::After => target.parent_id()?.ok_or(Error::InvalidArg)?,
+        };
+        if self.shared.lock().ids.is_within(dest, self.id) {
+            return Err(Error::InvalidArg);
+        }
+        let name = self.name_string()?;
+        if self.parent_id()? == Some(dest) {
+            return Ok(());
+        }
+        if self.collision(dest, &name, Some(self.id))?.is_some() {
+            return Err(Error::AlreadyExists);
+        }
+        // M3U entries are relative to the playlist, so a moved playlist is rewritten to keep
+        // pointing at the same objects.
+        let refs = if playlist::is_playlist_name(&name) && !self.snap()?.is_dir {
+            self.references_impl().ok()
+        } else {
+            None
+        };
+        self.relocate(dest, &name)?;
+        if let Some(refs) = refs {
+            playlist::write_references(self, &refs)?;
+        }
+        Ok(())
+    }
+
+    fn references_impl(&self) -> Result<Vec<StorageRef>> {
+        let refs = playlist::read_references(self)?;
+        Ok(refs.into_iter().map(|s| s as StorageRef).collect())
+    }
+
+    pub(crate) fn set_metadata_impl(&self, metadata: &Metadata) -> Result<Status> {
+        tagging::set_metadata(self, metadata)
+    }
+
+    /// Drops the name a created-but-never-written file reserved.
+    pub(crate) fn forget_reservation(&self) {
+        let mut inner = self.shared.lock();
+        if inner.pending.remove(&self.id) {
+            inner.ids.remove(self.id);
+            inner.pending_meta.remove(&self.id);
+        }
+        drop(inner);
+        self.shared.bump();
+    }
+
+    pub(crate) fn is_pending(&self) -> bool {
+        self.shared.lock().pending.contains(&self.id)
+    }
+}
+
+/// Everything under `dir`, deepest first, as (path, is folder, size).
+fn collect_tree(dir: &std::path::Path, out: &mut Vec<(PathBuf, bool, u64)>) -> Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let md = entry.metadata()?;
+        let path = entry.path();
+        if md.is_dir() {
+            collect_tree(&path, out)?;
+            out.push((path, true, 0));
+        } else {
+            out.push((path, false, md.len()));
+        }
+    }
+    Ok(())
+}
+
+impl Storage for FsStorage {
+    fn unique_id(&self) -> Result<String> {
+        self.shared.check()?;
+        if !self.shared.lock().ids.contains(self.id) {
+            return Err(Error::InterfaceDead);
+        }
+        Ok(self.shared.unique_id(self.id))
+    }
+
+    fn globals(&self) -> Result<GlobalsRef> {
+        self.shared.check()?;
+        Ok(Arc::new(FsGlobals::new(self.shared.clone())))
+    }
+
+    fn attributes(&self) -> Result<ObjectAttributes> {
+        let snap = self.snap()?;
+        if self.id == ROOT {
+            return Ok(ObjectAttributes::new(
+                Attributes::FOLDER
+                    | Attributes::STORAGE_FILESYSTEM
+                    | Attributes::STORAGE_FOLDERS
+                    | Attributes::STORAGE_IS_DEFAULT
+                    | Attributes::STORAGE_CANEDITMETADATA
+                    | Attributes::CANREAD,
+            ));
+        }
+        let name = self.name_string()?;
+        let mut a = Attributes::CANREAD;
+        if !snap.readonly {
+            a |= Attributes::CANDELETE | Attributes::CANRENAME | Attributes::CANMOVE;
+        } else {
+            a |= Attributes::READONLY;
+        }
+        if name.starts_with('.') {
+            a |= Attributes::HIDDEN;
+        }
+        if snap.is_dir {
+            a |= Attributes::FOLDER;
+        } else {
+            a |= Attributes::FILE;
+            let f = FormatCode::from_file_name(&name);
+            if f.is_audio() {
+                a |= Attributes::AUDIO | Attributes::MUSIC | Attributes::CANPLAY;
+            } else if f.is_video() {
+                a |= Attributes::VIDEO | Attributes::CANPLAY;
+            } else if !f.is_playlist() {
+                a |= Attributes::DATA;
+            }
+        }
+        Ok(ObjectAttributes::new(a))
+    }
+
+    fn set_attributes(&self, attributes: &ObjectAttributes) -> Result<()> {
+        let snap = self.snap()?;
+        if attributes.attributes.is_folder() != snap.is_dir || self.id == ROOT {
+            return Err(Error::InvalidArg);
+        }
+        let want_ro = attributes.attributes.contains(Attributes::READONLY);
+        if want_ro != snap.readonly && !self.is_pending() {
+            let path = self.path()?;
+            let mut perms = fs::metadata(&path)?.permissions();
+            perms.set_readonly(want_ro);
+            fs::set_permissions(&path, perms)?;
+            self.shared.bump();
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> Result<String> {
+        self.shared.check()?;
+        self.name_string()
+    }
+
+    fn date(&self) -> Result<WmdmDateTime> {
+        let snap = self.snap()?;
+        Ok(WmdmDateTime::from_system_time(
+            snap.modified.unwrap_or_else(SystemTime::now),
+        ))
+    }
+
+    fn size(&self) -> Result<u64> {
+        Ok(self.snap()?.size)
+    }
+
+    fn create(&self, request: &CreateRequest) -> Result<StorageRef> {
+        Ok(self.create_impl(request)?)
+    }
+
+    fn children(&self) -> Result<Vec<StorageRef>> {
+        self.shared.check()?;
+        if self.id != ROOT && !self.snap()?.is_dir {
+            return Err(Error::InvalidType);
+        }
+        Ok(self
+            .shared
+            .list(self.id)?
+            .into_iter()
+            .map(|(id, _, snap)| FsStorage::new(self.shared.clone(), id, Some(snap)) as StorageRef)
+            .collect())
+    }
+
+    fn child(&self, name: &str) -> Result<StorageRef> {
+        self.shared.check()?;
+        if is_internal(name) || name.contains(['/', '\0']) || name == "." || name == ".." {
+            return Err(Error::FileNotFound);
+        }
+        if !self.snap()?.is_dir {
+            return Err(Error::InvalidType);
+        }
+        let id = self.shared.id_under(self.id, &[name])?;
+        Ok(self.handle(id))
+    }
+
+    fn metadata(&self) -> Result<Metadata> {
+        tagging::get_metadata(self)
+    }
+
+    fn set_metadata(&self, metadata: &Metadata) -> Result<Status> {
+        self.set_metadata_impl(metadata)
+    }
+
+    fn set_references(&self, references: &[StorageRef]) -> Result<()> {
+        playlist::write_references(self, references)
+    }
+
+    fn references(&self) -> Result<Vec<StorageRef>> {
+        self.references_impl()
+    }
+
+    fn find_storage(&self, scope: FindScope, unique_id: &str) -> Result<StorageRef> {
+        self.shared.check()?;
+        let id = match self.shared.parse_unique_id(unique_id) {
+            Ok(id) => id,
+            Err(_) => return Err(Error::FileNotFound),
+        };
+        let found = {
+            let inner = self.shared.lock();
+            match inner.ids.entry(id) {
+                Some((parent, _)) if scope == FindScope::IMMEDIATE_CHILDREN => parent == self.id,
+                Some(_) => id != self.id && inner.ids.is_within(id, self.id),
+                None => false,
+            }
+        };
+        if !found {
+            return Err(Error::FileNotFound);
+        }
+        let h = self.handle(id);
+        match h.snap() {
+            Ok(_) => Ok(h),
+            Err(Error::InterfaceDead) => Err(Error::FileNotFound),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn parent(&self) -> Result<Option<StorageRef>> {
+        self.shared.check()?;
+        Ok(self.parent_id()?.map(|p| self.handle(p) as StorageRef))
+    }
+
+    fn open(&self, mode: OpenMode) -> Result<Box<dyn ObjectIo>> {
+        let mode = mode.validate()?;
+        let snap = self.snap()?;
+        if snap.is_dir {
+            return Err(Error::InvalidType);
+        }
+        if mode.can_write() {
+            if snap.readonly {
+                return Err(Error::AccessDenied);
+            }
+            Ok(Box::new(io::WriteSession::start(self, mode.can_read())?))
+        } else {
+            if self.is_pending() {
+                return Ok(Box::new(io::ReadSession::empty()));
+            }
+            Ok(Box::new(io::ReadSession::open(&self.path()?)?))
+        }
+    }
+
+    fn delete(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()> {
+        self.delete_impl(recursive, progress)
+    }
+
+    fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()> {
+        run_with_progress(progress, 1, |p| {
+            self.rename_impl(new_name)?;
+            p.progress(1)
+        })
+    }
+
+    fn move_to(
+        &self,
+        placement: Placement,
+        target: &dyn Storage,
+        progress: &mut dyn Progress,
+    ) -> Result<()> {
+        run_with_progress(progress, 1, |p| {
+            self.move_impl(placement, target)?;
+            p.progress(1)
+        })
+    }
+
+    fn object_info(&self) -> Option<&dyn ObjectInfo> {
+        Some(self)
+    }
+
+    fn direct_transfer(&self) -> Option<&dyn DirectTransfer> {
+        match self.snap() {
+            Ok(s) if s.is_dir => Some(self),
+            _ => None,
+        }
+    }
+}
+
+impl ObjectInfo for FsStorage {
+    /// The play length in milliseconds, from the audio stream.
+    fn play_length(&self) -> Result<u32> {
+        tagging::duration_ms(self)
+    }
+
+    /// The total length in milliseconds, from the audio stream.
+    fn total_length(&self) -> Result<u32> {
+        tagging::duration_ms(self)
+    }
+}
