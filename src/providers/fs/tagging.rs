@@ -163,7 +163,9 @@ fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
     shared.lock().active_temps.insert(tmp.clone());
     let result = (|| -> Result<()> {
         fs::copy(path, &tmp)?;
-        let mut tagged = lofty::read_from_path(&tmp).map_err(|_| Error::NotSupported)?;
+        // The temporary name has no telling extension, so the format is guessed from content.
+        let mut tagged =
+            lofty::read_from(&mut fs::File::open(&tmp)?).map_err(|_| Error::NotSupported)?;
         if tagged.primary_tag().is_none() {
             let kind = tagged.primary_tag_type();
             tagged.insert_tag(Tag::new(kind));
