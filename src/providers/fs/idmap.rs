@@ -81,7 +81,8 @@ impl IdMap {
         let mut raw: HashMap<u64, Entry> = HashMap::new();
         let mut next = map.next;
         let mut lines = text.lines();
-        if lines.next() != Some(HEADER) {
+        let recognised = lines.next() == Some(HEADER);
+        if !recognised {
             tracing::warn!(?path, "unrecognised id map; starting a new one");
         } else {
             for line in lines {
@@ -126,7 +127,12 @@ impl IdMap {
                 }
             }
         }
-        map.rewrite()?;
+        // A log that is mostly history, or one that did not parse, is compacted now; otherwise
+        // opening a device writes nothing.
+        if !recognised || map.log_records > 2 * map.entries.len() + 1024 || !text.ends_with('\n')
+        {
+            map.rewrite()?;
+        }
         Ok(map)
     }
 
