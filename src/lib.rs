@@ -21,6 +21,7 @@
 //! * [`metadata`]: tag names, typed tag values, the metadata collection, format codes;
 //! * [`provider`]: the service-provider side as Rust traits;
 //! * [`providers::memory`]: an in-memory device with a deterministic [`FaultPlan`];
+//! * [`providers::fs`]: a folder (a USB stick, an SD card) as a device;
 //! * [`time`]: `WMDMDATETIME` and the replaceable [`Clock`].
 //!
 //! See `docs/architecture.md` for how the layers fit, and `docs/mapping.md` for the Rust item

@@ -108,29 +108,38 @@ impl IdMap {
                 }
             }
         }
-        for (&id, e) in &raw {
-            next = next.max(id.saturating_add(1));
-            if reaches_root(&raw, id) {
-                map.entries.insert(id, e.clone());
-            }
+        let orphans: Vec<u64> = raw
+            .keys()
+            .copied()
+            .filter(|&id| !reaches_root(&raw, id))
+            .collect();
+        if let Some(&max) = raw.keys().max() {
+            next = next.max(max.saturating_add(1));
         }
+        for id in orphans {
+            raw.remove(&id);
+        }
+        map.entries = raw;
         map.next = next;
         // Two records may claim one (parent, name) if the log was damaged: the larger ID wins,
         // deterministically, and the other is forgotten.
         let mut ids: Vec<u64> = map.entries.keys().copied().collect();
         ids.sort_unstable();
+        let mut displaced = Vec::new();
         for id in ids {
-            if let Some(e) = map.entries.get(&id).cloned() {
+            if let Some(e) = map.entries.get(&id) {
                 let slot = map.children.entry(e.parent).or_default();
-                if let Some(old) = slot.insert(e.name, id) {
-                    map.entries.remove(&old);
+                if let Some(old) = slot.insert(e.name.clone(), id) {
+                    displaced.push(old);
                 }
             }
         }
+        for old in displaced {
+            map.entries.remove(&old);
+        }
         // A log that is mostly history, or one that did not parse, is compacted now; otherwise
         // opening a device writes nothing.
-        if !recognised || map.log_records > 2 * map.entries.len() + 1024 || !text.ends_with('\n')
-        {
+        if !recognised || map.log_records > 2 * map.entries.len() + 1024 || !text.ends_with('\n') {
             map.rewrite()?;
         }
         Ok(map)

@@ -250,6 +250,13 @@ impl WriteSession {
                     Err(e) => return Err(std::io::Error::from(e).into()),
                 }
             }
+            if done < self.len {
+                // The source shrank since it was measured: account for what was copied.
+                let extra = self.len - done;
+                let mut inner = self.shared.lock();
+                inner.inflight = inner.inflight.saturating_sub(extra);
+                self.len = done;
+            }
             self.pos = done;
             Ok(())
         }

@@ -30,12 +30,39 @@ use super::{io, playlist, tagging};
 pub struct FsStorage {
     shared: Arc<Shared>,
     id: u64,
-    cache: Mutex<Option<(u64, Snap)>>,
+    cache: Mutex<Option<Cached>>,
+}
+
+/// An `lstat` and the name it was taken under, valid while the device's generation stays the
+/// same.
+#[derive(Debug)]
+struct Cached {
+    generation: u64,
+    snap: Snap,
+    name: Option<String>,
 }
 
 impl FsStorage {
     pub(crate) fn new(shared: Arc<Shared>, id: u64, snap: Option<Snap>) -> Arc<FsStorage> {
-        let cache = snap.map(|s| (shared.generation(), s));
+        let cache = snap.map(|snap| Cached {
+            generation: shared.generation(),
+            snap,
+            name: None,
+        });
+        Arc::new(FsStorage {
+            shared,
+            id,
+            cache: Mutex::new(cache),
+        })
+    }
+
+    /// A handle fresh from a listing, which knows its `lstat` and name.
+    pub(crate) fn listed(shared: Arc<Shared>, id: u64, snap: Snap, name: String) -> Arc<FsStorage> {
+        let cache = Some(Cached {
+            generation: shared.generation(),
+            snap,
+            name: Some(name),
+        });
         Arc::new(FsStorage {
             shared,
             id,
@@ -66,9 +93,9 @@ impl FsStorage {
         self.shared.check()?;
         let generation = self.shared.generation();
         if let Ok(guard) = self.cache.lock() {
-            if let Some((g, s)) = *guard {
-                if g == generation {
-                    return Ok(s);
+            if let Some(c) = guard.as_ref() {
+                if c.generation == generation {
+                    return Ok(c.snap);
                 }
             }
         }
@@ -98,9 +125,30 @@ impl FsStorage {
             Err(e) => return Err(e.into()),
         };
         if let Ok(mut guard) = self.cache.lock() {
-            *guard = Some((generation, snap));
+            *guard = Some(Cached {
+                generation,
+                snap,
+                name: None,
+            });
         }
         Ok(snap)
+    }
+
+    /// Runs `f` on the object's name, from the listing's cache while it is valid.
+    fn with_name<R>(&self, f: impl FnOnce(&str) -> R) -> Result<R> {
+        if let Ok(guard) = self.cache.lock() {
+            if let Some(Cached {
+                generation,
+                name: Some(n),
+                ..
+            }) = guard.as_ref()
+            {
+                if *generation == self.shared.generation() {
+                    return Ok(f(n));
+                }
+            }
+        }
+        Ok(f(&self.name_string()?))
     }
 
     fn name_string(&self) -> Result<String> {
@@ -180,9 +228,14 @@ impl FsStorage {
         }
         drop(inner);
         for c in candidates {
-            let id = match self.shared.lock().ids.lookup(parent, &c) {
+            let known = self.shared.lock().ids.lookup(parent, &c);
+            let id = match known {
                 Some(id) => id,
-                None => self.shared.id_under(parent, &[c.as_str()])?,
+                // Something the provider does not list (a symbolic link) holds the name.
+                None => match self.shared.id_under(parent, &[c.as_str()]) {
+                    Ok(id) => id,
+                    Err(_) => return Err(Error::AlreadyExists),
+                },
             };
             if Some(id) != except {
                 return Ok(Some((c, id)));
@@ -487,21 +540,22 @@ impl Storage for FsStorage {
                     | Attributes::CANREAD,
             ));
         }
-        let name = self.name_string()?;
+        let (hidden, format) =
+            self.with_name(|n| (n.starts_with('.'), FormatCode::from_file_name(n)))?;
         let mut a = Attributes::CANREAD;
         if !snap.readonly {
             a |= Attributes::CANDELETE | Attributes::CANRENAME | Attributes::CANMOVE;
         } else {
             a |= Attributes::READONLY;
         }
-        if name.starts_with('.') {
+        if hidden {
             a |= Attributes::HIDDEN;
         }
         if snap.is_dir {
             a |= Attributes::FOLDER;
         } else {
             a |= Attributes::FILE;
-            let f = FormatCode::from_file_name(&name);
+            let f = format;
             if f.is_audio() {
                 a |= Attributes::AUDIO | Attributes::MUSIC | Attributes::CANPLAY;
             } else if f.is_video() {
@@ -531,7 +585,7 @@ impl Storage for FsStorage {
 
     fn name(&self) -> Result<String> {
         self.shared.check()?;
-        self.name_string()
+        self.with_name(str::to_string)
     }
 
     fn date(&self) -> Result<WmdmDateTime> {
@@ -558,7 +612,9 @@ impl Storage for FsStorage {
             .shared
             .list(self.id)?
             .into_iter()
-            .map(|(id, _, snap)| FsStorage::new(self.shared.clone(), id, Some(snap)) as StorageRef)
+            .map(|(id, name, snap)| {
+                FsStorage::listed(self.shared.clone(), id, snap, name) as StorageRef
+            })
             .collect())
     }
 
