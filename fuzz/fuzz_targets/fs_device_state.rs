@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wmdm::provider::{Storage, walk};
+use wmdm::provider::walk;
 use wmdm::providers::fs::{DeviceOptions, FsDevice};
 
 fuzz_target!(|data: &[u8]| {

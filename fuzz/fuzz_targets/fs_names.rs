@@ -9,7 +9,11 @@ use wmdm::providers::fs::{NameMode, NamePolicy};
 fuzz_target!(|data: &[u8]| {
     let name = String::from_utf8_lossy(data);
     let strict = NamePolicy::fat(NameMode::Reject);
-    for policy in [NamePolicy::permissive(), strict, NamePolicy::fat(NameMode::Sanitise)] {
+    for policy in [
+        NamePolicy::permissive(),
+        strict,
+        NamePolicy::fat(NameMode::Sanitise),
+    ] {
         match policy.check(&name) {
             Ok(out) => {
                 assert!(!out.is_empty() && !out.contains(['/', '\0']));
