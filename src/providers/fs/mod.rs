@@ -2,7 +2,8 @@
 //! mount point) as a WMDM device.
 //!
 //! ```
-//! use wmdm::provider::{CreateRequest, Device, OpenMode, Storage};
+//! use wmdm::flags::OpenMode;
+//! use wmdm::provider::{CreateRequest, Storage};
 //! use wmdm::providers::fs::{DeviceOptions, FsDevice};
 //!
 //! let dir = tempfile::tempdir()?;
