@@ -169,6 +169,19 @@ fn dropped_write_leaves_no_visible_object() {
         "temp removed: {:?}",
         visible_files(dir.path())
     );
+    // The session keeps the reservation alive after the creating handle is gone.
+    let mut io = root
+        .create(&CreateRequest::file("kept.mp3"))
+        .unwrap()
+        .open(OpenMode::WRITE)
+        .unwrap();
+    io.write(b"kept").unwrap();
+    io.close().unwrap();
+    assert_eq!(names(root.as_ref()), vec!["kept.mp3"]);
+    root.child("kept.mp3")
+        .unwrap()
+        .delete(false, &mut NoProgress)
+        .unwrap();
     // An existing object keeps its old content when a rewrite is abandoned.
     let old = write_file(root.as_ref(), "keep.mp3", b"old");
     let mut io = old.open(OpenMode::WRITE).unwrap();
@@ -205,10 +218,12 @@ fn create_collisions_and_overwrite() {
     io.close().unwrap();
     assert_eq!(names(root.as_ref()), vec!["Song.mp3"]);
     assert_eq!(read_all(a.as_ref()), b"two");
-    // A reserved name counts as taken.
-    let _r = root.create(&CreateRequest::file("pending.mp3")).unwrap();
+    // A reserved name that was never written is handed back, not refused.
+    let r = root.create(&CreateRequest::file("pending.mp3")).unwrap();
+    let again = root.create(&CreateRequest::file("pending.mp3")).unwrap();
+    assert_eq!(again.unique_id().unwrap(), r.unique_id().unwrap());
     assert_eq!(
-        root.create(&CreateRequest::file("pending.mp3")).err(),
+        root.create(&CreateRequest::folder("pending.mp3")).err(),
         Some(Error::AlreadyExists)
     );
     assert_eq!(

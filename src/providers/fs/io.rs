@@ -131,6 +131,8 @@ pub(crate) struct WriteSession {
     readable: bool,
     failed: Option<Error>,
     done: bool,
+    /// The session holds the reservation of the file it is writing for the first time.
+    holds: bool,
 }
 
 impl WriteSession {
@@ -158,7 +160,11 @@ impl WriteSession {
             shared.check_quota(old_size)?;
         }
         let tmp = dir.join(temp_name());
-        shared.lock().active_temps.insert(tmp.clone());
+        let holds = {
+            let mut inner = shared.lock();
+            inner.active_temps.insert(tmp.clone());
+            Shared::hold(&mut inner, id)
+        };
         let mut session = WriteSession {
             shared,
             id,
@@ -170,6 +176,7 @@ impl WriteSession {
             readable: keep,
             failed: None,
             done: false,
+            holds,
         };
         if keep && !pending {
             fs::copy(&target, &session.tmp)?;
@@ -412,6 +419,9 @@ impl ObjectIo for WriteSession {
 impl Drop for WriteSession {
     fn drop(&mut self) {
         self.discard();
+        if self.holds {
+            self.shared.release(self.id);
+        }
     }
 }
 

@@ -51,7 +51,11 @@
 //! writing writes into `.wmdm-tmp-<random>.part` in the same folder; `close` flushes, syncs
 //! and renames it into place. A write dropped before `close` removes its temporary file; a crash
 //! leaves it behind, and the next listing of that folder removes it. Listings never show
-//! temporary files, and a reserved name that was never written never shows up either.
+//! temporary files, and a reserved name that was never written never shows up either. A
+//! reservation lasts while the handle `create` returned, or a write session on it, is alive;
+//! creating the same name again meanwhile hands back the same reservation. Once the last of
+//! them is dropped without a completed write, the name is free again and the handle's ID is
+//! gone.
 //!
 //! # Metadata
 //!

@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     pub(crate) ids: IdMap,
     /// Files created but not yet written: they have an ID and a name, but no file.
     pub(crate) pending: HashSet<u64>,
+    /// How many handles and write sessions hold each reservation; the last to go releases it.
+    pub(crate) holders: HashMap<u64, usize>,
     /// Metadata given at creation to files not yet written, applied when the write closes.
     pub(crate) pending_meta: HashMap<u64, Metadata>,
     /// Folders already cleaned of stale temporary files this session.
@@ -112,6 +114,7 @@ impl Shared {
                 ids,
                 pending: HashSet::new(),
                 pending_meta: HashMap::new(),
+                holders: HashMap::new(),
                 cleaned: HashSet::new(),
                 active_temps: HashSet::new(),
                 used: None,
@@ -291,6 +294,38 @@ impl Shared {
         let total = tree_size(&self.root)?;
         self.lock().used = Some(total);
         Ok(total)
+    }
+
+    /// Takes a hold on the reservation of `id`, if it is one.
+    pub(crate) fn hold(inner: &mut Inner, id: u64) -> bool {
+        if inner.pending.contains(&id) {
+            *inner.holders.entry(id).or_insert(0) += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Drops a hold; a reservation nobody holds any more, and that was never written, is
+    /// forgotten, so an abandoned create leaves no trace.
+    pub(crate) fn release(&self, id: u64) {
+        let mut inner = self.lock();
+        let left = match inner.holders.get_mut(&id) {
+            Some(n) => {
+                *n = n.saturating_sub(1);
+                *n
+            }
+            None => return,
+        };
+        if left == 0 {
+            inner.holders.remove(&id);
+            if inner.pending.remove(&id) {
+                inner.ids.remove(id);
+                inner.pending_meta.remove(&id);
+                drop(inner);
+                self.bump();
+            }
+        }
     }
 
     /// Adjusts the used-bytes count after a write or delete.

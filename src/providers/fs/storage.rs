@@ -31,6 +31,16 @@ pub struct FsStorage {
     shared: Arc<Shared>,
     id: u64,
     cache: Mutex<Option<Cached>>,
+    /// This handle holds the reservation of a created file that has not been written yet.
+    holds: bool,
+}
+
+impl Drop for FsStorage {
+    fn drop(&mut self) {
+        if self.holds {
+            self.shared.release(self.id);
+        }
+    }
 }
 
 /// An `lstat` and the name it was taken under, valid while the device's generation stays the
@@ -53,6 +63,7 @@ impl FsStorage {
             shared,
             id,
             cache: Mutex::new(cache),
+            holds: false,
         })
     }
 
@@ -67,6 +78,7 @@ impl FsStorage {
             shared,
             id,
             cache: Mutex::new(cache),
+            holds: false,
         })
     }
 
@@ -274,7 +286,10 @@ impl FsStorage {
         let mut reuse = None;
         if let Some((existing, id)) = self.collision(parent, &name, None)? {
             let existing_is_dir = self.handle(id).snap()?.is_dir;
-            if request.is_overwrite() && existing_is_dir == request.is_folder() {
+            let reserved_only = self.shared.lock().pending.contains(&id);
+            // A name reserved by an earlier create that was never written holds no data:
+            // creating it again hands back that reservation.
+            if (request.is_overwrite() || reserved_only) && existing_is_dir == request.is_folder() {
                 name = existing;
                 reuse = Some(id);
             } else if policy.mode() == NameMode::Sanitise {
@@ -331,7 +346,13 @@ impl FsStorage {
             id
         };
         self.shared.bump();
-        let created = self.handle(id);
+        let holds = Shared::hold(&mut self.shared.lock(), id);
+        let created = Arc::new(FsStorage {
+            shared: self.shared.clone(),
+            id,
+            cache: Mutex::new(None),
+            holds,
+        });
         if let Some(m) = extra {
             if !created.shared.lock().pending.contains(&id) {
                 created.set_metadata_impl(&m)?;
