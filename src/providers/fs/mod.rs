@@ -96,6 +96,7 @@ mod identity;
 mod idmap;
 mod io;
 mod names;
+mod ops;
 mod playlist;
 mod provider;
 mod shared;
