@@ -123,14 +123,14 @@ impl IdMap {
         map.next = next;
         // Two records may claim one (parent, name) if the log was damaged: the larger ID wins,
         // deterministically, and the other is forgotten.
-        let mut ids: Vec<u64> = map.entries.keys().copied().collect();
-        ids.sort_unstable();
         let mut displaced = Vec::new();
-        for id in ids {
-            if let Some(e) = map.entries.get(&id) {
-                let slot = map.children.entry(e.parent).or_default();
-                if let Some(old) = slot.insert(e.name.clone(), id) {
-                    displaced.push(old);
+        for (&id, e) in &map.entries {
+            let slot = map.children.entry(e.parent).or_default();
+            match slot.get_mut(e.name.as_str()) {
+                Some(held) if *held > id => displaced.push(id),
+                Some(held) => displaced.push(std::mem::replace(held, id)),
+                None => {
+                    slot.insert(e.name.clone(), id);
                 }
             }
         }
@@ -425,5 +425,15 @@ mod tests {
         assert_eq!(m.lookup(ROOT, "ok"), Some(5));
         assert!(!m.contains(6) && !m.contains(7) && !m.contains(8));
         assert!(m.next >= 10);
+    }
+
+    #[test]
+    fn a_doubly_claimed_name_goes_to_the_larger_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids");
+        fs::write(&path, "wmdm-ids 1\nnext 1\n+ 9 0 x\n+ 5 0 x\n+ 7 0 x\n").unwrap();
+        let m = IdMap::load(&path, 1).unwrap();
+        assert_eq!(m.lookup(ROOT, "x"), Some(9));
+        assert!(!m.contains(5) && !m.contains(7));
     }
 }
