@@ -23,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -35,7 +36,7 @@ const MAX_DEPTH: usize = 4096;
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     parent: u64,
-    name: String,
+    name: Arc<str>,
 }
 
 /// The in-memory map and its log file.
@@ -43,7 +44,7 @@ struct Entry {
 pub(crate) struct IdMap {
     next: u64,
     entries: HashMap<u64, Entry>,
-    children: HashMap<u64, HashMap<String, u64>>,
+    children: HashMap<u64, HashMap<Arc<str>, u64>>,
     file: Option<PathBuf>,
     pending_log: String,
     log_records: usize,
@@ -98,7 +99,13 @@ impl IdMap {
                     let name = parts.next().and_then(unescape);
                     if let (Some(id), Some(parent), Some(name)) = (id, parent, name) {
                         if id != ROOT && !name.is_empty() {
-                            raw.insert(id, Entry { parent, name });
+                            raw.insert(
+                                id,
+                                Entry {
+                                    parent,
+                                    name: name.into(),
+                                },
+                            );
                         }
                     }
                 } else if let Some(hex) = line.strip_prefix("- ") {
@@ -126,7 +133,7 @@ impl IdMap {
         let mut displaced = Vec::new();
         for (&id, e) in &map.entries {
             let slot = map.children.entry(e.parent).or_default();
-            match slot.get_mut(e.name.as_str()) {
+            match slot.get_mut(&*e.name) {
                 Some(held) if *held > id => displaced.push(id),
                 Some(held) => displaced.push(std::mem::replace(held, id)),
                 None => {
@@ -157,7 +164,7 @@ impl IdMap {
 
     /// The parent and name of `id`.
     pub(crate) fn entry(&self, id: u64) -> Option<(u64, &str)> {
-        self.entries.get(&id).map(|e| (e.parent, e.name.as_str()))
+        self.entries.get(&id).map(|e| (e.parent, &*e.name))
     }
 
     /// How many children of `parent` the map knows.
@@ -169,7 +176,7 @@ impl IdMap {
     pub(crate) fn children_of(&self, parent: u64) -> Vec<(String, u64)> {
         self.children
             .get(&parent)
-            .map(|m| m.iter().map(|(n, &id)| (n.clone(), id)).collect())
+            .map(|m| m.iter().map(|(n, &id)| (n.to_string(), id)).collect())
             .unwrap_or_default()
     }
 
@@ -182,7 +189,7 @@ impl IdMap {
         let mut cur = id;
         while cur != ROOT {
             let e = self.entries.get(&cur).ok_or(Error::InterfaceDead)?;
-            out.push(e.name.as_str());
+            out.push(&*e.name);
             cur = e.parent;
             if out.len() > MAX_DEPTH {
                 return Err(Error::ProcessFailed);
@@ -230,8 +237,9 @@ impl IdMap {
                 m.remove(&old.name);
             }
         }
+        let name: Arc<str> = name.into();
         let slot = self.children.entry(parent).or_default();
-        if let Some(displaced) = slot.insert(name.to_string(), id) {
+        if let Some(displaced) = slot.insert(name.clone(), id) {
             if displaced != id {
                 self.forget(displaced);
             }
@@ -240,11 +248,11 @@ impl IdMap {
             id,
             Entry {
                 parent,
-                name: name.to_string(),
+                name: name.clone(),
             },
         );
         self.pending_log
-            .push_str(&format!("+ {id:x} {parent:x} {}\n", escape(name)));
+            .push_str(&format!("+ {id:x} {parent:x} {}\n", escape(&name)));
         self.log_records += 1;
     }
 
