@@ -119,6 +119,16 @@ fn bench_copy(c: &mut Criterion) {
         });
     };
     group.bench_function("cp -r", |b| run(b, &|dst| cp_r(&src, dst)));
+    group.bench_function("std::fs::copy loop", |b| {
+        run(b, &|dst| {
+            let out = dst.join("src");
+            fs::create_dir_all(&out).unwrap();
+            for e in fs::read_dir(&src).unwrap() {
+                let p = e.unwrap().path();
+                fs::copy(&p, out.join(p.file_name().unwrap())).unwrap();
+            }
+        })
+    });
     group.bench_function(BenchmarkId::new("provider", "fast"), |b| {
         run(b, &|dst| copy_through_provider(&src, dst, false))
     });

@@ -331,9 +331,9 @@ impl WriteSession {
         Shared::adjust_used(&mut inner, self.len, replaced);
         inner.pending.remove(&self.id);
         let meta = inner.pending_meta.remove(&self.id);
-        // The ID record is not synced: losing it in a power cut only means the file gets a new
-        // ID when next listed, while syncing it would cost a third flush per file.
-        inner.ids.save(false)?;
+        // The ID record is written with the next change that saves the map (or by flush, or
+        // when the device is dropped): losing it in a crash only means the file gets a new ID
+        // when next listed, while writing it here would cost an open and a write per file.
         drop(inner);
         if durable {
             if let Some(dir) = target.parent() {

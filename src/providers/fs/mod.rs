@@ -24,6 +24,8 @@
 //! [`FsProvider::poll`] reports arrivals and removals without any background thread.
 //!
 //! Objects are the files and folders under the root, listed in byte order of their names.
+//! One process should serve a root at a time: the ID map and the space accounting live in the
+//! [`FsDevice`] and are not shared with other processes.
 //! Symbolic links are never followed and never listed, and names that are not valid Unicode are
 //! not listed either (WMDM names are UTF-16 text).
 //!
@@ -77,6 +79,9 @@
 //! M3U8 file with `#EXTM3U` and one path per line, relative to the playlist's folder and
 //! separated by `/`; GetReferences reads one back, skipping entries that are not on the device.
 //! An abstract playlist created without a playlist extension gets `.m3u8` appended to its name.
+//! Moving a playlist through the provider rewrites its paths; moving or renaming a track does not
+//! rewrite the playlists that name it (their entries then no longer resolve). WPL files are not
+//! read or written yet.
 //!
 //! # Capacity
 //!
