@@ -1,0 +1,7 @@
+# Shared settings for the Wine test leg; sourced by wine-setup.sh, wine-runner.sh and wine-test.sh.
+# WMDM_WINEPREFIX may be set by the caller; the default keeps the project's prefix apart from ~/.wine.
+export WINEPREFIX="${WMDM_WINEPREFIX:-$HOME/.wine-wmdm}"
+export WINEDEBUG="${WINEDEBUG:--all}"
+export WINEARCH=win64
+# Our ProcessPrng shim is a native DLL; prefer it to any builtin of the same name.
+export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-bcryptprimitives=n,b;mscoree,mshtml=}"

@@ -1,0 +1,171 @@
+//! IMDSPEnumDevice and IMDSPEnumStorage over the core's [`Enumerator`].
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use windows::Win32::Media::DeviceManager::{
+    IMDSPDevice, IMDSPEnumDevice, IMDSPEnumDevice_Impl, IMDSPEnumStorage, IMDSPEnumStorage_Impl,
+    IMDSPStorage,
+};
+use windows_core::{HRESULT, implement};
+
+use super::channel::ComChannel;
+use super::device::device_object;
+use super::storage::storage_object;
+use super::util::{call, put, require};
+use crate::error::{Error, Result};
+use crate::provider::{DeviceRef, Enumerator, StorageRef};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Next's contract: up to `celt` items into the caller's array, the count into
+/// `pceltfetched` (which may be null only when `celt` is 1), `S_FALSE` when fewer came back.
+fn next<T: Clone, I>(
+    cursor: &Mutex<Enumerator<T>>,
+    celt: u32,
+    out: *mut Option<I>,
+    fetched: *mut u32,
+    wrap: impl Fn(T) -> I,
+) -> Result<bool> {
+    if !fetched.is_null() {
+        // SAFETY: non-null out-pointer to one u32.
+        unsafe { fetched.write(0) };
+    }
+    require(out)?;
+    if fetched.is_null() && celt != 1 {
+        return Err(Error::NullPointer);
+    }
+    let batch = lock(cursor).next_n(celt as usize);
+    let n = batch.items.len() as u32;
+    for (i, item) in batch.items.into_iter().enumerate() {
+        // SAFETY: the caller's array has room for `celt` pointers and `i < n <= celt`; the
+        // slots are uninitialised out-values, so `write` (no drop) is right.
+        unsafe { out.add(i).write(Some(wrap(item))) };
+    }
+    if !fetched.is_null() {
+        put(fetched, n)?;
+    }
+    Ok(batch.short)
+}
+
+fn short_to_result(short: bool) -> windows_core::Result<()> {
+    if short {
+        // S_FALSE is a success code; it travels in the error slot (see util::call_status).
+        Err(windows_core::Error::from_hresult(HRESULT(1)))
+    } else {
+        Ok(())
+    }
+}
+
+/// IMDSPEnumDevice over a snapshot of the provider's devices.
+#[implement(IMDSPEnumDevice)]
+#[derive(Debug)]
+pub(crate) struct ComEnumDevice {
+    cursor: Mutex<Enumerator<DeviceRef>>,
+    channel: Arc<ComChannel>,
+}
+
+impl ComEnumDevice {
+    pub(crate) fn new(items: Vec<DeviceRef>, channel: Arc<ComChannel>) -> ComEnumDevice {
+        ComEnumDevice {
+            cursor: Mutex::new(Enumerator::new(items)),
+            channel,
+        }
+    }
+}
+
+impl IMDSPEnumDevice_Impl for ComEnumDevice_Impl {
+    fn Next(
+        &self,
+        celt: u32,
+        ppdevice: *mut Option<IMDSPDevice>,
+        pceltfetched: *mut u32,
+    ) -> windows_core::Result<()> {
+        let short = call(&self.channel, || {
+            next(&self.cursor, celt, ppdevice, pceltfetched, |d| {
+                device_object(d, self.channel.clone())
+            })
+        })?;
+        short_to_result(short)
+    }
+
+    fn Skip(&self, celt: u32) -> windows_core::Result<u32> {
+        call(&self.channel, || {
+            Ok(lock(&self.cursor).skip_n(celt as usize) as u32)
+        })
+    }
+
+    fn Reset(&self) -> windows_core::Result<()> {
+        call(&self.channel, || {
+            lock(&self.cursor).reset();
+            Ok(())
+        })
+    }
+
+    fn Clone(&self) -> windows_core::Result<IMDSPEnumDevice> {
+        call(&self.channel, || {
+            Ok(ComEnumDevice {
+                cursor: Mutex::new(lock(&self.cursor).clone()),
+                channel: self.channel.clone(),
+            }
+            .into())
+        })
+    }
+}
+
+/// IMDSPEnumStorage over a snapshot of a device's media or a folder's children.
+#[implement(IMDSPEnumStorage)]
+#[derive(Debug)]
+pub(crate) struct ComEnumStorage {
+    cursor: Mutex<Enumerator<StorageRef>>,
+    channel: Arc<ComChannel>,
+}
+
+impl ComEnumStorage {
+    pub(crate) fn new(items: Vec<StorageRef>, channel: Arc<ComChannel>) -> ComEnumStorage {
+        ComEnumStorage {
+            cursor: Mutex::new(Enumerator::new(items)),
+            channel,
+        }
+    }
+}
+
+impl IMDSPEnumStorage_Impl for ComEnumStorage_Impl {
+    fn Next(
+        &self,
+        celt: u32,
+        ppstorage: *mut Option<IMDSPStorage>,
+        pceltfetched: *mut u32,
+    ) -> windows_core::Result<()> {
+        let short = call(&self.channel, || {
+            next(&self.cursor, celt, ppstorage, pceltfetched, |s| {
+                storage_object(s, self.channel.clone())
+            })
+        })?;
+        short_to_result(short)
+    }
+
+    fn Skip(&self, celt: u32) -> windows_core::Result<u32> {
+        call(&self.channel, || {
+            Ok(lock(&self.cursor).skip_n(celt as usize) as u32)
+        })
+    }
+
+    fn Reset(&self) -> windows_core::Result<()> {
+        call(&self.channel, || {
+            lock(&self.cursor).reset();
+            Ok(())
+        })
+    }
+
+    fn Clone(&self) -> windows_core::Result<IMDSPEnumStorage> {
+        call(&self.channel, || {
+            Ok(ComEnumStorage {
+                cursor: Mutex::new(lock(&self.cursor).clone()),
+                channel: self.channel.clone(),
+            }
+            .into())
+        })
+    }
+}

@@ -1,0 +1,276 @@
+//! The in-process server: a class factory, the module's lock count, and registration
+//! (wmdm-facts §6.2). A provider DLL's exports are thin shims over these functions; see
+//! `examples/com_server.rs`.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use windows::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_SUCCESS, HMODULE, WIN32_ERROR};
+use windows::Win32::System::Com::IClassFactory;
+use windows::Win32::System::LibraryLoader::{
+    GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+    GetModuleFileNameW, GetModuleHandleExW,
+};
+use windows::Win32::System::Registry::{
+    HKEY, HKEY_CLASSES_ROOT, HKEY_LOCAL_MACHINE, KEY_WRITE, REG_DWORD, REG_OPTION_NON_VOLATILE,
+    REG_SZ, RegCloseKey, RegCreateKeyExW, RegDeleteTreeW, RegSetValueExW,
+};
+use windows_core::{GUID, HRESULT, HSTRING, Interface, PCWSTR};
+
+use super::util::{put, run, to_win};
+use crate::error::{Error, Hresult, Result};
+
+/// `CLASS_E_NOAGGREGATION`: the provider cannot be aggregated.
+pub(super) const CLASS_E_NOAGGREGATION: u32 = 0x8004_0110;
+/// `CLASS_E_CLASSNOTAVAILABLE`: the DLL does not serve that CLSID.
+const CLASS_E_CLASSNOTAVAILABLE: u32 = 0x8004_0111;
+
+/// Where WMDM looks for service providers (wmdm-facts §6.2).
+pub const SP_PLUGINS_KEY: &str = r"SOFTWARE\Microsoft\Windows Media Device Manager\Plugins\SP";
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+pub(super) static LOCKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one live object of the module for as long as it exists (DllCanUnloadNow).
+#[derive(Debug)]
+pub(crate) struct ModuleRef(());
+
+impl ModuleRef {
+    pub(crate) fn new() -> ModuleRef {
+        LIVE.fetch_add(1, Ordering::SeqCst);
+        ModuleRef(())
+    }
+}
+
+impl Drop for ModuleRef {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// DllCanUnloadNow: true when no object of the module is alive and no LockServer lock is held.
+/// Every COM object of a provider holds its [`ComChannel`](super::ComChannel), which counts as
+/// one live object; so do class factories.
+pub fn can_unload_now() -> bool {
+    LIVE.load(Ordering::SeqCst) == 0 && LOCKS.load(Ordering::SeqCst) == 0
+}
+
+/// How many objects (channels and factories) are alive, for tests and diagnostics.
+pub fn live_objects() -> usize {
+    LIVE.load(Ordering::SeqCst)
+}
+
+pub use super::factory::{ClassFactory, MakeProvider};
+
+/// DllGetClassObject: a [`ClassFactory`] for `served`, queried for `*riid` into `*ppv`.
+///
+/// Returns `CLASS_E_CLASSNOTAVAILABLE` for another CLSID, `E_POINTER` for null pointers.
+///
+/// # Safety
+/// Each pointer must be null or valid: `rclsid` and `riid` pointing at GUIDs, `ppv` at
+/// writable storage for one pointer (COM's contract for DllGetClassObject).
+pub unsafe fn get_class_object(
+    rclsid: *const GUID,
+    riid: *const GUID,
+    ppv: *mut *mut c_void,
+    served: &GUID,
+    make: Arc<MakeProvider>,
+) -> HRESULT {
+    let r = run(|| {
+        if ppv.is_null() {
+            return Err(Error::NullPointer);
+        }
+        put(ppv, std::ptr::null_mut())?;
+        if rclsid.is_null() || riid.is_null() {
+            return Err(Error::NullPointer);
+        }
+        // SAFETY: checked non-null; COM passes valid GUIDs.
+        if unsafe { *rclsid } != *served {
+            return Err(Error::from_hresult(Hresult::from_u32(
+                CLASS_E_CLASSNOTAVAILABLE,
+            )));
+        }
+        let factory: IClassFactory = ClassFactory::new(make).into();
+        // SAFETY: as in CreateInstance.
+        unsafe { factory.query(riid, ppv) }
+            .ok()
+            .map_err(|e| Error::from_hresult(Hresult(e.code().0)))
+    });
+    match r {
+        Ok(()) => HRESULT(0),
+        Err(e) => e.code(),
+    }
+}
+
+/// What DllRegisterServer writes for a provider.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    /// The provider's CLSID.
+    pub clsid: GUID,
+    /// Its ProgID (`Vendor.Component`), which the SP key's `ProgID` value names.
+    pub prog_id: String,
+    /// The SP name: the subkey under [`SP_PLUGINS_KEY`].
+    pub name: String,
+    /// A human-readable description (the CLSID key's default value).
+    pub description: String,
+    /// Writes `PnPAware = 1`, for providers that implement IMDServiceProvider2::CreateDevice
+    /// for Plug and Play devices.
+    pub pnp_aware: bool,
+}
+
+fn win32(code: WIN32_ERROR) -> Result<()> {
+    if code == ERROR_SUCCESS {
+        Ok(())
+    } else {
+        Err(Error::from_hresult(Hresult::from_win32(code.0)))
+    }
+}
+
+struct Key(HKEY);
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        // SAFETY: a key this module opened and closes exactly once.
+        let _ = unsafe { RegCloseKey(self.0) };
+    }
+}
+
+fn create_key(root: HKEY, path: &str) -> Result<Key> {
+    let mut key = HKEY::default();
+    let path = HSTRING::from(path);
+    // SAFETY: `path` outlives the call; `key` is a valid out-location.
+    let code = unsafe {
+        RegCreateKeyExW(
+            root,
+            PCWSTR(path.as_ptr()),
+            None,
+            PCWSTR::null(),
+            REG_OPTION_NON_VOLATILE,
+            KEY_WRITE,
+            None,
+            &mut key,
+            None,
+        )
+    };
+    win32(code)?;
+    Ok(Key(key))
+}
+
+fn set_string(key: &Key, name: Option<&str>, value: &str) -> Result<()> {
+    let bytes: Vec<u8> = value
+        .encode_utf16()
+        .chain(std::iter::once(0))
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let name = name.map(HSTRING::from);
+    let name_ptr = name.as_ref().map_or(PCWSTR::null(), |n| PCWSTR(n.as_ptr()));
+    // SAFETY: an open key; the name and data outlive the call.
+    win32(unsafe { RegSetValueExW(key.0, name_ptr, None, REG_SZ, Some(&bytes)) })
+}
+
+fn set_dword(key: &Key, name: &str, value: u32) -> Result<()> {
+    let name = HSTRING::from(name);
+    // SAFETY: as in `set_string`.
+    win32(unsafe {
+        RegSetValueExW(
+            key.0,
+            PCWSTR(name.as_ptr()),
+            None,
+            REG_DWORD,
+            Some(&value.to_le_bytes()),
+        )
+    })
+}
+
+fn delete_tree(root: HKEY, path: &str) -> Result<()> {
+    let path = HSTRING::from(path);
+    // SAFETY: `path` outlives the call.
+    let code = unsafe { RegDeleteTreeW(root, PCWSTR(path.as_ptr())) };
+    if code == ERROR_FILE_NOT_FOUND {
+        return Ok(());
+    }
+    win32(code)
+}
+
+fn braced(clsid: &GUID) -> String {
+    format!("{{{clsid:?}}}")
+}
+
+/// DllRegisterServer: the COM class keys (`CLSID\{…}\InprocServer32` with
+/// `ThreadingModel = Both`, the ProgID and its `CLSID`), and the WMDM SP key with `ProgID`
+/// (and `PnPAware` when asked).
+///
+/// # Errors
+/// The registry's error as `HRESULT_FROM_WIN32` (typically [`Error::AccessDenied`] without
+/// administrator rights).
+pub fn register(reg: &Registration, dll_path: &str) -> Result<()> {
+    let clsid = braced(&reg.clsid);
+    let class = create_key(HKEY_CLASSES_ROOT, &format!(r"CLSID\{clsid}"))?;
+    set_string(&class, None, &reg.description)?;
+    let inproc = create_key(HKEY_CLASSES_ROOT, &format!(r"CLSID\{clsid}\InprocServer32"))?;
+    set_string(&inproc, None, dll_path)?;
+    set_string(&inproc, Some("ThreadingModel"), "Both")?;
+    let progid_of_class = create_key(HKEY_CLASSES_ROOT, &format!(r"CLSID\{clsid}\ProgID"))?;
+    set_string(&progid_of_class, None, &reg.prog_id)?;
+    let progid = create_key(HKEY_CLASSES_ROOT, &reg.prog_id)?;
+    set_string(&progid, None, &reg.description)?;
+    let progid_clsid = create_key(HKEY_CLASSES_ROOT, &format!(r"{}\CLSID", reg.prog_id))?;
+    set_string(&progid_clsid, None, &clsid)?;
+    let sp = create_key(
+        HKEY_LOCAL_MACHINE,
+        &format!(r"{SP_PLUGINS_KEY}\{}", reg.name),
+    )?;
+    set_string(&sp, Some("ProgID"), &reg.prog_id)?;
+    if reg.pnp_aware {
+        set_dword(&sp, "PnPAware", 1)?;
+    }
+    Ok(())
+}
+
+/// DllUnregisterServer: removes everything [`register`] wrote; keys already gone are fine.
+///
+/// # Errors
+/// As [`register`].
+pub fn unregister(reg: &Registration) -> Result<()> {
+    delete_tree(
+        HKEY_LOCAL_MACHINE,
+        &format!(r"{SP_PLUGINS_KEY}\{}", reg.name),
+    )?;
+    delete_tree(HKEY_CLASSES_ROOT, &reg.prog_id)?;
+    delete_tree(HKEY_CLASSES_ROOT, &format!(r"CLSID\{}", braced(&reg.clsid)))
+}
+
+/// The path of the module (DLL or EXE) this crate is linked into, for InprocServer32.
+///
+/// # Errors
+/// [`Error::Fail`] when Windows cannot name the module.
+pub fn module_path() -> Result<String> {
+    static ANCHOR: u8 = 0;
+    let mut module = HMODULE::default();
+    // SAFETY: FROM_ADDRESS takes any address inside the module (a static of this crate) in
+    // place of a name; UNCHANGED_REFCOUNT means no FreeLibrary is owed.
+    unsafe {
+        GetModuleHandleExW(
+            GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+            PCWSTR(std::ptr::addr_of!(ANCHOR).cast()),
+            &mut module,
+        )
+    }
+    .map_err(|_| Error::Fail)?;
+    let mut buf = vec![0u16; 1024];
+    // SAFETY: `buf` is a writable buffer of its length.
+    let n = unsafe { GetModuleFileNameW(Some(module), &mut buf) } as usize;
+    if n == 0 || n >= buf.len() {
+        return Err(Error::Fail);
+    }
+    String::from_utf16(&buf[..n]).map_err(|_| Error::Fail)
+}
+
+/// An HRESULT for a registration result, for the DLL's exports.
+pub fn hresult(r: Result<()>) -> HRESULT {
+    match r {
+        Ok(()) => HRESULT(0),
+        Err(e) => to_win(e).code(),
+    }
+}
