@@ -275,11 +275,12 @@ fn recover(root: &WmdmStorage, journal: &Journal, ledger: &mut Ledger) -> Result
                 if owned.as_deref() == Some(uid.as_str()) && !uid.is_empty() {
                     continue;
                 }
-                if obj.size()? == entry.size {
-                    let mut e = entry.clone();
-                    e.unique_id = uid;
-                    ledger.insert(e);
-                }
+                // The plan chose a path nothing occupied, so what is there now is this copy,
+                // finished; the device may hold it in a different size (tags written in).
+                let mut e = entry.clone();
+                e.unique_id = uid;
+                e.size = obj.size()?;
+                ledger.insert(e);
             }
             JournalOp::Delete { path } => {
                 if resolve(root, path)?.is_none() {
@@ -677,7 +678,13 @@ impl SyncEngine {
                 let t = library.track(*track).ok_or(Error::FileNotFound)?;
                 let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
                 obj.set_metadata(&device_metadata(t))?;
+                // A device that keeps tags in the file (the fs provider) rewrites it: record the
+                // object as it is now, so the ledger still matches it.
+                let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
+                let (stored, uid) = (obj.size()?, obj.unique_id().unwrap_or_default());
                 if let Some(e) = run.ledger.entries.get_mut(path) {
+                    e.size = stored;
+                    e.unique_id = uid;
                     e.meta = *meta;
                     e.source_size = t.size;
                     e.source_mtime = mtime_ns(t);
@@ -714,7 +721,7 @@ impl SyncEngine {
                     hasher: <sha1::Sha1 as sha1::Digest>::new(),
                 };
                 let metadata = device_metadata(t);
-                let uid = self.put(
+                let (uid, stored) = self.put(
                     run,
                     path,
                     &mut hashing,
@@ -733,7 +740,7 @@ impl SyncEngine {
                     kind: OwnedKind::Track,
                     id: track.0,
                     hash: hash.0,
-                    size: *size,
+                    size: stored,
                     meta: *meta,
                     source_size: t.size,
                     source_mtime: *source_mtime,
@@ -757,7 +764,7 @@ impl SyncEngine {
             } => {
                 let size = content.len() as u64;
                 let mut reader = std::io::Cursor::new(content.as_slice());
-                let uid = self.put(
+                let (uid, stored) = self.put(
                     run,
                     path,
                     &mut reader,
@@ -773,7 +780,7 @@ impl SyncEngine {
                     kind: OwnedKind::Playlist,
                     id: playlist.0,
                     hash: ContentHash::of_bytes(content).0,
-                    size,
+                    size: stored,
                     meta: *meta,
                     source_size: 0,
                     source_mtime: 0,
@@ -800,7 +807,7 @@ impl SyncEngine {
         replaces: Option<&str>,
         base: u64,
         verify: impl FnOnce(&R) -> bool,
-    ) -> Result<String> {
+    ) -> Result<(String, u64)> {
         let (dir, name) = split(path);
         let folder = run.folders.ensure(&run.root, dir)?;
         let temp = temp_for(name);
@@ -825,11 +832,14 @@ impl SyncEngine {
             },
             &mut progress,
         )?;
-        let done = (|| -> Result<String> {
-            if !verify(reader) || created.size()? != size {
+        let done = (|| -> Result<(String, u64)> {
+            if !verify(reader) {
                 // The library file changed after planning; the next sync plans it again.
                 return Err(Error::ProcessFailed);
             }
+            // A device that writes the metadata into the file (the fs provider tags it) may
+            // hold more or fewer bytes than were sent; the ledger records what it holds.
+            let stored = created.size()?;
             match folder.child(name) {
                 Ok(old) => {
                     let uid = old.unique_id().unwrap_or_default();
@@ -844,7 +854,7 @@ impl SyncEngine {
                 Err(e) => return Err(e),
             }
             created.rename(name, &mut NoProgress)?;
-            Ok(created.unique_id().unwrap_or_default())
+            Ok((created.unique_id().unwrap_or_default(), stored))
         })();
         if done.is_err() {
             if let Err(e) = created.delete(false, &mut NoProgress) {

@@ -3,7 +3,8 @@
 
 /// Which names a device takes.
 ///
-/// The fs provider enforces its own [`NamePolicy`](crate::providers) when a name is created;
+/// The fs provider enforces its own [`NamePolicy`](crate::providers::fs::NamePolicy) when a
+/// name is created (`NameRule::from(policy)` gives the matching rule);
 /// the planner applies the same rules beforehand, so a plan never names a file the device
 /// would refuse, and so two tracks never collide on a case-insensitive medium.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -87,6 +88,17 @@ fn truncate_utf16(s: &str, max: usize) -> String {
     }
     out.push_str(&ext);
     out
+}
+
+impl From<crate::providers::fs::NamePolicy> for NameRule {
+    /// The planner's rules for a folder device with this policy.
+    fn from(p: crate::providers::fs::NamePolicy) -> NameRule {
+        if p.is_fat() {
+            NameRule::Fat
+        } else {
+            NameRule::Permissive
+        }
+    }
 }
 
 /// `name (n).ext` for the n-th candidate of a path.

@@ -10,6 +10,20 @@ use wmdm::sac::Role;
 use wmdm::sync::{SyncDevice, SyncEvent, SyncServices};
 use wmdm::time::ManualClock;
 
+/// An authenticated manager serving one provider.
+pub fn manager_with(
+    provider: Arc<dyn wmdm::provider::ServiceProvider>,
+    clock: &ManualClock,
+) -> DeviceManager {
+    let mgr = DeviceManager::new(super::config(Role::Manager, 20, Role::Application, clock))
+        .expect("manager");
+    mgr.add_provider(super::wrap_provider(provider, clock))
+        .expect("add provider");
+    mgr.authenticate(super::app_config(clock))
+        .expect("app authenticates");
+    mgr
+}
+
 /// An authenticated manager serving one memory provider.
 pub fn memory_manager(provider: Arc<MemoryProvider>, clock: &ManualClock) -> DeviceManager {
     let mgr = DeviceManager::new(super::config(Role::Manager, 20, Role::Application, clock))
