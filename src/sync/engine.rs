@@ -440,7 +440,7 @@ impl SyncEngine {
         let (mut ledger, problem) = load_ledger(root, ctx.library_id, ctx.index)?;
         let initial = ledger.clone();
         let mut conflicts = Vec::new();
-        if let Some(store) = ctx.stats {
+        if let Some(store) = ctx.stats.filter(|_| ctx.settings.collect_stats) {
             let now = ctx
                 .clock
                 .now()

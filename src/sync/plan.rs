@@ -106,6 +106,9 @@ pub struct PlanSettings {
     /// True when the device stores metadata (IWMDMStorage3::SetMetadata): a tag edit is then a
     /// metadata update. Without it tag edits leave the device object alone.
     pub supports_metadata: bool,
+    /// Read play counts and ratings back from the device before each sync (one metadata read
+    /// per owned track; on a folder device that reads each file's tags). Not a planning input.
+    pub collect_stats: bool,
 }
 
 impl Default for PlanSettings {
@@ -121,6 +124,7 @@ impl Default for PlanSettings {
             formats: None,
             reserve_percent: 0,
             supports_metadata: true,
+            collect_stats: true,
         }
     }
 }
@@ -411,6 +415,9 @@ struct Names<'a> {
     rule: NameRule,
     device: &'a DeviceContents,
     taken: Option<FastSet<String>>,
+    // The next number to try per wanted path, so a thousand untagged tracks that all render
+    // to one name cost linear time, not quadratic.
+    next: FastMap<String, u32>,
 }
 
 impl Names<'_> {
@@ -424,13 +431,21 @@ impl Names<'_> {
     /// A free path for `wanted`, reserving it.
     fn claim(&mut self, wanted: &str) -> String {
         let rule = self.rule;
+        let key = rule.collision_key(wanted);
+        let mut n = self.next.get(&key).copied().unwrap_or(2);
         let taken = self.taken();
         let mut candidate = wanted.to_owned();
-        let mut n = 2;
-        while !taken.insert(rule.collision_key(&candidate)) {
+        if taken.insert(rule.collision_key(&candidate)) {
+            return candidate;
+        }
+        loop {
             candidate = numbered(wanted, n);
             n += 1;
+            if taken.insert(rule.collision_key(&candidate)) {
+                break;
+            }
         }
+        self.next.insert(key, n);
         candidate
     }
 
@@ -511,6 +526,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         rule: s.names,
         device: dev,
         taken: None,
+        next: FastMap::default(),
     };
     let mut used = 0u64;
     let mut seen: FastSet<TrackId> =
