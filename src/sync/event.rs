@@ -9,21 +9,9 @@ use super::partnership::SyncDeviceStatus;
 use crate::error::Error;
 use crate::library::TrackId;
 
-/// WMPSyncState: what a device's sync engine is doing. The discriminants are WMP's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[repr(i32)]
-pub enum SyncState {
-    /// `wmpssUnknown`.
-    #[default]
-    Unknown = 0,
-    /// `wmpssSynchronizing`.
-    Synchronizing = 1,
-    /// `wmpssStopped`.
-    Stopped = 2,
-    /// `wmpssEstimating` (WMP 12).
-    Estimating = 3,
-}
+/// WMPSyncState: what a device's sync engine is doing (the crate's one type for it,
+/// [`flags::WmpSyncState`](crate::flags::WmpSyncState), under the sync module's name).
+pub use crate::flags::WmpSyncState as SyncState;
 
 /// The item a [`SyncEvent::DeviceSyncError`] is about (WMP passes the media item).
 #[derive(Clone, Debug, PartialEq, Eq)]

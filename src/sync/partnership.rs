@@ -19,42 +19,9 @@ pub const MAX_PARTNERSHIPS: u8 = 16;
 /// The name of the library's partnership table in its state folder.
 pub const PARTNERSHIPS_FILE_NAME: &str = "partnerships.txt";
 
-/// WMPDeviceStatus: where a device stands with this library. The discriminants are WMP's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[repr(i32)]
-pub enum SyncDeviceStatus {
-    /// `wmpdsUnknown`: not a valid status (a device that is neither connected nor known).
-    #[default]
-    Unknown = 0,
-    /// `wmpdsPartnershipExists`: partnered with this library.
-    PartnershipExists = 1,
-    /// `wmpdsPartnershipDeclined`: the user declined, or the partnership was deleted.
-    PartnershipDeclined = 2,
-    /// `wmpdsPartnershipAnother`: partnered with another library.
-    PartnershipAnother = 3,
-    /// `wmpdsManualDevice`: manual transfer only; no partnership possible.
-    ManualDevice = 4,
-    /// `wmpdsNewDevice`: a device this library has not seen.
-    NewDevice = 5,
-}
-
-impl SyncDeviceStatus {
-    /// The status for a WMPDeviceStatus value; `None` outside 0-5.
-    pub fn from_i32(v: i32) -> Option<SyncDeviceStatus> {
-        use SyncDeviceStatus::*;
-        [
-            Unknown,
-            PartnershipExists,
-            PartnershipDeclined,
-            PartnershipAnother,
-            ManualDevice,
-            NewDevice,
-        ]
-        .into_iter()
-        .find(|s| *s as i32 == v)
-    }
-}
+/// WMPDeviceStatus: where a device stands with this library (the crate's one type for it,
+/// [`flags::WmpDeviceStatus`](crate::flags::WmpDeviceStatus), under the sync module's name).
+pub use crate::flags::WmpDeviceStatus as SyncDeviceStatus;
 
 /// The marker a partnered device carries (`.wmdm-sync/partnership.txt`), naming the library
 /// and the partnership slot.
