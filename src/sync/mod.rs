@@ -21,6 +21,8 @@ mod journal;
 mod names;
 mod partnership;
 mod plan;
+#[cfg(feature = "serde")]
+mod serde_impl;
 mod services;
 mod stats;
 mod text;

@@ -160,10 +160,16 @@ pub enum LeftOutReason {
 
 /// A selected track left out, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct LeftOut {
     /// The track.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
     pub track: TrackId,
     /// The first playlist that selected it.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "super::serde_impl::playlist")
+    )]
     pub playlist: PlaylistId,
     /// Why.
     pub reason: LeftOutReason,
@@ -171,6 +177,7 @@ pub struct LeftOut {
 
 /// One step of a plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum SyncOp {
     /// Drop a ledger entry that no longer matches the device (the user deleted or replaced the
     /// object); nothing on the device changes.
@@ -183,6 +190,7 @@ pub enum SyncOp {
         /// The object's path.
         path: String,
         /// The track's new id.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
         track: TrackId,
         /// The library file's size.
         source_size: u64,
@@ -192,6 +200,7 @@ pub enum SyncOp {
     /// Write the track's tags as device metadata (a tag edit).
     UpdateMetadata {
         /// The track.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
         track: TrackId,
         /// The object's path.
         path: String,
@@ -212,12 +221,14 @@ pub enum SyncOp {
     /// Copy a track (or replace the owned object at `path` when `replaces` is set).
     Copy {
         /// The track.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
         track: TrackId,
         /// Where it goes.
         path: String,
         /// Bytes.
         size: u64,
         /// The bytes' SHA-1.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::hash"))]
         hash: ContentHash,
         /// The metadata hash.
         meta: u64,
@@ -231,6 +242,10 @@ pub enum SyncOp {
     /// Write a playlist file.
     WritePlaylist {
         /// The playlist.
+        #[cfg_attr(
+            feature = "serde",
+            serde(serialize_with = "super::serde_impl::playlist")
+        )]
         playlist: PlaylistId,
         /// Its name.
         name: String,
@@ -284,8 +299,10 @@ pub struct PlanTotals {
     pub tracks_on_device: usize,
 }
 
-/// The plan: ordered steps, totals, and a reason for every selected track left out.
+/// The plan: ordered steps, totals, and a reason for every selected track left out. With the
+/// `serde` feature it serialises (ids as numbers, hashes as hex).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SyncPlan {
     /// The steps, in order: forget and re-key, metadata, deletes, copies by priority,
     /// playlists.
@@ -295,6 +312,7 @@ pub struct SyncPlan {
     /// Selected tracks left out.
     pub left_out: Vec<LeftOut>,
     /// Where each admitted track is (or will be) on the device.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::placed"))]
     pub placed: HashMap<TrackId, String>,
 }
 
