@@ -828,3 +828,176 @@ fn op_path(op: &SyncOp) -> &str {
         | SyncOp::WritePlaylist { path, .. } => path,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::MemoryLibrary;
+
+    fn lib(n: u64) -> (MemoryLibrary, HashMap<TrackId, ContentHash>) {
+        let mut l = MemoryLibrary::new();
+        let mut h = HashMap::new();
+        for i in 1..=n {
+            let mut t = Track::new(TrackId(i), format!("a/{i}.mp3"));
+            t.title = format!("T{i}");
+            l.add_track(t, vec![i as u8; 100]);
+            h.insert(TrackId(i), ContentHash::of_bytes(&[i as u8; 100]));
+        }
+        (l, h)
+    }
+
+    fn sel(tracks: &[u64], priority: u32, id: u64) -> Selection {
+        Selection {
+            priority,
+            playlist: PlaylistId(id),
+            tracks: tracks.iter().map(|t| TrackId(*t)).collect(),
+        }
+    }
+
+    fn device(capacity: u64) -> DeviceContents {
+        DeviceContents {
+            capacity,
+            free: capacity,
+            ..DeviceContents::default()
+        }
+    }
+
+    #[test]
+    fn plans_are_deterministic() {
+        let (l, h) = lib(20);
+        let s = [sel(&(1..=20).collect::<Vec<_>>(), 1, 1)];
+        let d = device(1 << 20);
+        let ledger = Ledger::new("x", 1);
+        let settings = PlanSettings::default();
+        let input = PlanInput {
+            library: &l,
+            selection: &s,
+            hashes: &h,
+            device: &d,
+            ledger: &ledger,
+            settings: &settings,
+        };
+        assert_eq!(plan(&input), plan(&input));
+        assert_eq!(plan(&input).totals.copies, 20);
+    }
+
+    #[test]
+    fn a_ledger_entry_the_device_no_longer_matches_is_forgotten_not_deleted() {
+        let (l, h) = lib(1);
+        let mut d = device(1 << 20);
+        d.files.insert(
+            "Music/x.mp3".into(),
+            DeviceFile {
+                size: 5,
+                unique_id: "other".into(),
+            },
+        );
+        let mut ledger = Ledger::new("x", 1);
+        ledger.insert(LedgerEntry {
+            path: "Music/x.mp3".into(),
+            unique_id: "mine".into(),
+            kind: OwnedKind::Track,
+            id: 99,
+            hash: [0; 20],
+            size: 5,
+            meta: 0,
+            source_size: 5,
+            source_mtime: 0,
+            plays: 0,
+            rating: 0,
+        });
+        let settings = PlanSettings::default();
+        let p = plan(&PlanInput {
+            library: &l,
+            selection: &[],
+            hashes: &h,
+            device: &d,
+            ledger: &ledger,
+            settings: &settings,
+        });
+        assert_eq!(
+            p.ops,
+            vec![SyncOp::Forget {
+                path: "Music/x.mp3".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_moved_library_file_is_rekeyed_not_copied() {
+        let (mut l, mut h) = lib(1);
+        let mut d = device(1 << 20);
+        d.files.insert(
+            "Music/a.mp3".into(),
+            DeviceFile {
+                size: 100,
+                unique_id: "u".into(),
+            },
+        );
+        let mut ledger = Ledger::new("x", 1);
+        let track = l.track(TrackId(1)).cloned().unwrap();
+        ledger.insert(LedgerEntry {
+            path: "Music/a.mp3".into(),
+            unique_id: "u".into(),
+            kind: OwnedKind::Track,
+            id: 1,
+            hash: h[&TrackId(1)].0,
+            size: 100,
+            meta: metadata_hash(&track),
+            source_size: 100,
+            source_mtime: 0,
+            plays: 0,
+            rating: 0,
+        });
+        // The file moves: a new id with the same bytes.
+        l.remove_track(TrackId(1));
+        let mut moved = track.clone();
+        moved.id = TrackId(2);
+        l.add_track(moved, vec![1u8; 100]);
+        h.insert(TrackId(2), h[&TrackId(1)]);
+        let settings = PlanSettings::default();
+        let p = plan(&PlanInput {
+            library: &l,
+            selection: &[sel(&[2], 1, 1)],
+            hashes: &h,
+            device: &d,
+            ledger: &ledger,
+            settings: &settings,
+        });
+        assert_eq!(p.totals.copies + p.totals.replaces + p.totals.deletes, 0);
+        assert!(matches!(
+            p.ops.first(),
+            Some(SyncOp::Rekey {
+                track: TrackId(2),
+                ..
+            })
+        ));
+        assert_eq!(p.placed[&TrackId(2)], "Music/a.mp3");
+    }
+
+    #[test]
+    fn unsupported_formats_and_missing_sources_have_reasons() {
+        let (l, mut h) = lib(2);
+        h.remove(&TrackId(2));
+        let settings = PlanSettings {
+            formats: Some(vec![FormatCode::WMA]),
+            ..PlanSettings::default()
+        };
+        let p = plan(&PlanInput {
+            library: &l,
+            selection: &[sel(&[1, 3], 1, 1)],
+            hashes: &h,
+            device: &device(1 << 20),
+            ledger: &Ledger::new("x", 1),
+            settings: &settings,
+        });
+        let reasons: Vec<LeftOutReason> = p.left_out.iter().map(|l| l.reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                LeftOutReason::FormatNotSupported,
+                LeftOutReason::SourceMissing
+            ]
+        );
+    }
+}
