@@ -602,3 +602,40 @@ fn play_counts_and_ratings_flow_back() {
     let stored = wmdm::sync::StatsStore::load(f.state.path()).unwrap();
     assert_eq!(stored.play_count(&*lib, TrackId(1)), 6);
 }
+
+#[test]
+fn the_device_profile_decides_formats_and_the_playlist_format() {
+    use wmdm::metadata::FormatCode;
+    let clock = common::clock();
+    let dev = MemoryDevice::builder("WMA player")
+        .serial("W1")
+        .formats(&[FormatCode::WMA, FormatCode::WPL_PLAYLIST])
+        .build()
+        .unwrap();
+    let manager = memory_manager(
+        Arc::new(MemoryProvider::new().with_device(dev.clone())),
+        &clock,
+    );
+    let mut lib = wmdm::library::MemoryLibrary::new();
+    lib.add_track(track(1, "A", "B"), content(1, 100));
+    let mut wma = track(2, "A", "B");
+    wma.relative_path = "A/B/02.wma".into();
+    wma.format = FormatCode::WMA;
+    lib.add_track(wma, content(2, 100));
+    let mut p = wmdm::library::Playlist::new_static("Mix", vec![TrackId(1), TrackId(2)]);
+    p.sync.set_priority(1, 1).unwrap();
+    lib.add_playlist(p);
+    let lib = Arc::new(std::sync::RwLock::new(lib));
+    let state = tempfile::tempdir().unwrap();
+    let s = services(&manager, &lib, state.path(), "Home", &clock);
+    let d = s.device(0).unwrap();
+    d.create_partnership(false).unwrap();
+    s.poll().unwrap();
+    let plan = d.plan().unwrap();
+    assert_eq!(plan.left_out.len(), 1);
+    assert_eq!(plan.left_out[0].reason, LeftOutReason::FormatNotSupported);
+    let summary = d.run(&mut |_| {}).unwrap();
+    assert_eq!((summary.copied, summary.skipped), (1, 1));
+    let wpl = String::from_utf8(dev.read_file("Playlists/Mix.wpl").unwrap()).unwrap();
+    assert!(wpl.contains("..\\Music\\A\\B\\02 Song 2.wma"), "{wpl}");
+}

@@ -16,11 +16,12 @@ use super::device::{MARKER_FILE, delete_state, read_state, write_state};
 use super::engine::{SyncContext, SyncEngine, SyncSummary};
 use super::event::{EventBus, SyncEvent, SyncState};
 use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus};
-use super::plan::{PlanSettings, SyncPlan};
+use super::plan::{PlanSettings, PlaylistFormat, SyncPlan};
 use super::stats::StatsStore;
 use crate::error::{Error, Result};
 use crate::library::Library;
 use crate::manager::{DeviceManager, WmdmDevice, WmdmStorage};
+use crate::metadata::{FormatCode, PropValue, device as props};
 use crate::time::Clock;
 
 /// IOCTL_WMP_DEVICE_CAN_SYNC ('WMP2', wmdm-facts §5.8).
@@ -103,6 +104,22 @@ fn serial_text(device: &WmdmDevice) -> String {
         },
         Err(_) => String::new(),
     }
+}
+
+/// The device's `WMDM/FormatsSupported`, applied to the plan settings.
+fn apply_profile(device: &WmdmDevice, settings: &mut PlanSettings) {
+    let Ok(PropValue::U32Array(codes)) = device.property(props::FORMATS_SUPPORTED) else {
+        return;
+    };
+    if codes.is_empty() {
+        return;
+    }
+    let formats: Vec<FormatCode> = codes.into_iter().map(FormatCode).collect();
+    if formats.contains(&FormatCode::WPL_PLAYLIST) && !formats.contains(&FormatCode::M3U_PLAYLIST) {
+        settings.playlist_format = PlaylistFormat::Wpl;
+        settings.playlist_separator = '\\';
+    }
+    settings.formats = Some(formats);
 }
 
 fn root_of(device: &WmdmDevice) -> Result<WmdmStorage> {
@@ -676,7 +693,7 @@ impl SyncDevice {
     }
 
     fn context_parts(&self) -> Result<(String, u8, PlanSettings)> {
-        let settings = self.settings();
+        let mut settings = self.settings();
         let st = self.services.lock();
         let k = st
             .devices
@@ -685,6 +702,13 @@ impl SyncDevice {
             .ok_or(Error::NoPda)?;
         if k.status != SyncDeviceStatus::PartnershipExists {
             return Err(Error::Unexpected);
+        }
+        // Without settings of its own, the partnership follows the device's profile: the
+        // formats it plays, and WPL playlists when it takes WPL but not M3U.
+        if !st.settings.contains_key(&self.key) {
+            if let Some(d) = &k.device {
+                apply_profile(d, &mut settings);
+            }
         }
         let p = st.table.for_device(&self.key).ok_or(Error::Unexpected)?;
         Ok((st.table.library_id.clone(), p.index, settings))
