@@ -639,3 +639,24 @@ fn the_device_profile_decides_formats_and_the_playlist_format() {
     let wpl = String::from_utf8(dev.read_file("Playlists/Mix.wpl").unwrap()).unwrap();
     assert!(wpl.contains("..\\Music\\A\\B\\02 Song 2.wma"), "{wpl}");
 }
+
+#[test]
+fn every_handle_shares_one_engine_and_stop_through_any_handle_stops_it() {
+    let f = fixture_partnered_device(4, 1000, 1 << 20);
+    f.select("All", &[1, 2, 3, 4], 1);
+    let a = f.sync_device();
+    let b = f.services.device(0).unwrap();
+    assert!(a.is_identical(&b));
+    assert!(a.engine().same_engine(&b.engine()));
+    a.start().unwrap();
+    assert_eq!(b.sync_state(), SyncState::Synchronizing);
+    assert!(b.step().unwrap());
+    let p = a.progress();
+    assert!(p > 0 && p < 100, "{p}");
+    // Stopping through one handle stops the engine every handle sees.
+    b.stop();
+    assert_eq!(a.sync_state(), SyncState::Stopped);
+    assert!(!a.step().unwrap());
+    assert_eq!(a.engine().summary().copied, 1);
+    assert!(!a.engine().summary().completed);
+}
