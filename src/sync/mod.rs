@@ -17,10 +17,13 @@
 mod device;
 mod engine;
 mod event;
+mod item_info;
 mod journal;
 mod names;
 mod partnership;
 mod plan;
+mod plan_types;
+mod resume;
 #[cfg(feature = "serde")]
 mod serde_impl;
 mod services;

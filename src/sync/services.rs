@@ -32,13 +32,13 @@ const IOCTL_CAN_SYNC: u32 = 0x3250_4D57;
 pub type SharedLibrary = Arc<RwLock<dyn Library>>;
 
 #[derive(Debug)]
-struct Known {
-    key: String,
-    device: Option<WmdmDevice>,
-    serial: String,
-    name: String,
-    friendly: String,
-    status: SyncDeviceStatus,
+pub(super) struct Known {
+    pub(super) key: String,
+    pub(super) device: Option<WmdmDevice>,
+    pub(super) serial: String,
+    pub(super) name: String,
+    pub(super) friendly: String,
+    pub(super) status: SyncDeviceStatus,
 }
 
 #[derive(Debug)]
@@ -48,18 +48,18 @@ enum Pending {
 }
 
 #[derive(Debug)]
-struct State {
-    table: PartnershipTable,
-    devices: Vec<Known>,
+pub(super) struct State {
+    pub(super) table: PartnershipTable,
+    pub(super) devices: Vec<Known>,
     engines: HashMap<String, SyncEngine>,
     settings: HashMap<String, PlanSettings>,
     pending: VecDeque<Pending>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     manager: DeviceManager,
     library: SharedLibrary,
-    state_dir: PathBuf,
+    pub(super) state_dir: PathBuf,
     clock: Arc<dyn Clock>,
     events: Arc<EventBus>,
     stats: Mutex<StatsStore>,
@@ -69,7 +69,7 @@ struct Inner {
 /// IWMPSyncServices: the devices this library knows, their partnerships, and their engines.
 #[derive(Clone)]
 pub struct SyncServices {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for SyncServices {
@@ -84,8 +84,8 @@ impl std::fmt::Debug for SyncServices {
 /// to a device shares its one engine.
 #[derive(Clone)]
 pub struct SyncDevice {
-    services: SyncServices,
-    key: String,
+    pub(super) services: SyncServices,
+    pub(super) key: String,
 }
 
 impl std::fmt::Debug for SyncDevice {
@@ -122,28 +122,8 @@ fn apply_profile(device: &WmdmDevice, settings: &mut PlanSettings) {
     settings.formats = Some(formats);
 }
 
-fn root_of(device: &WmdmDevice) -> Result<WmdmStorage> {
+pub(super) fn root_of(device: &WmdmDevice) -> Result<WmdmStorage> {
     device.storages()?.into_iter().next().ok_or(Error::NoPda)
-}
-
-fn bool_text(b: bool) -> String {
-    if b { "True".into() } else { "False".into() }
-}
-
-fn parse_bool(v: &str) -> Result<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(Error::InvalidArg),
-    }
-}
-
-fn parse_number(v: &str) -> Result<u32> {
-    let v = v.trim();
-    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).map_err(|_| Error::InvalidArg),
-        None => v.parse().map_err(|_| Error::InvalidArg),
-    }
 }
 
 impl SyncServices {
@@ -185,7 +165,7 @@ impl SyncServices {
         Ok(services)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         self.inner
             .state
             .lock()
@@ -524,7 +504,7 @@ impl SyncServices {
 }
 
 impl SyncDevice {
-    fn with<T>(&self, f: impl FnOnce(&Known, &PartnershipTable) -> T) -> Result<T> {
+    pub(super) fn with<T>(&self, f: impl FnOnce(&Known, &PartnershipTable) -> T) -> Result<T> {
         let st = self.services.lock();
         let k = st
             .devices
@@ -865,107 +845,5 @@ impl SyncDevice {
                 estimated_used: 0,
                 estimated_space: 0,
             });
-    }
-
-    /// IWMPSyncDevice::getItemInfo, with the attribute names of wmdm-facts §5.4: Connected,
-    /// FriendlyName, Name, SerialNumber, FreeSpace, TotalSpace, LastSyncTime (seconds since the
-    /// Unix epoch, empty before the first sync), LastSyncErrorCount, LastSyncNoFitCount,
-    /// SyncItemCount, SyncIndex, SyncRelationship, SyncPercentComplete, PercentSpaceReserved,
-    /// SyncOnConnect, SyncFilter, SupportsAudio, SupportsVideo, SupportsPhoto.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArg`] for an unknown name; [`Error::PdaManualDevice`] on a manual
-    /// device; [`Error::Unexpected`] for a partnership attribute without a partnership;
-    /// [`Error::NoPda`] for a space attribute while the device is away.
-    pub fn item_info(&self, name: &str) -> Result<String> {
-        let (known_status, friendly, dev_name, serial, device) = self.with(|k, _| {
-            (
-                k.status,
-                k.friendly.clone(),
-                k.name.clone(),
-                k.serial.clone(),
-                k.device.clone(),
-            )
-        })?;
-        if known_status == SyncDeviceStatus::ManualDevice {
-            return Err(Error::PdaManualDevice);
-        }
-        let partnership = {
-            let st = self.services.lock();
-            st.table.for_device(&self.key).cloned()
-        }
-        .filter(|_| known_status == SyncDeviceStatus::PartnershipExists);
-        let need_p = || partnership.clone().ok_or(Error::Unexpected);
-        let space = |total: bool| -> Result<String> {
-            let g = root_of(device.as_ref().ok_or(Error::NoPda)?)?.globals()?;
-            Ok(if total {
-                g.total_size()?
-            } else {
-                g.total_free()?
-            }
-            .to_string())
-        };
-        Ok(match name {
-            "Connected" => bool_text(device.is_some()),
-            "FriendlyName" => friendly,
-            "Name" => dev_name,
-            "SerialNumber" => serial,
-            "FreeSpace" => space(false)?,
-            "TotalSpace" => space(true)?,
-            "SyncIndex" => self.partnership_index().to_string(),
-            "SyncRelationship" => match known_status {
-                SyncDeviceStatus::PartnershipExists => "2",
-                SyncDeviceStatus::PartnershipAnother => "3",
-                _ => "0",
-            }
-            .into(),
-            "SyncPercentComplete" => self.progress().to_string(),
-            "SupportsAudio" => bool_text(true),
-            "SupportsVideo" | "SupportsPhoto" => bool_text(false),
-            "LastSyncTime" => need_p()?
-                .last
-                .time
-                .map(|t| t.to_string())
-                .unwrap_or_default(),
-            "LastSyncErrorCount" => need_p()?.last.errors.to_string(),
-            "LastSyncNoFitCount" => need_p()?.last.no_fit.to_string(),
-            "SyncItemCount" => need_p()?.last.items.to_string(),
-            "PercentSpaceReserved" => need_p()?.settings.reserve_percent.to_string(),
-            "SyncOnConnect" => bool_text(need_p()?.settings.sync_on_connect),
-            "SyncFilter" => format!("0x{:02X}", need_p()?.settings.sync_filter),
-            _ => return Err(Error::InvalidArg),
-        })
-    }
-
-    /// IWMPSyncDevice2::setItemInfo: PercentSpaceReserved ("0".."95"), SyncOnConnect
-    /// ("true"/"false"), SyncFilter (a number, decimal or `0x` hex). All need a partnership.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArg`] for an unknown name or a bad value; [`Error::Unexpected`]
-    /// without a partnership; I/O errors saving the table.
-    pub fn set_item_info(&self, name: &str, value: &str) -> Result<()> {
-        let mut st = self.services.lock();
-        let exists = st
-            .devices
-            .iter()
-            .any(|k| k.key == self.key && k.status == SyncDeviceStatus::PartnershipExists);
-        let p = st
-            .table
-            .for_device_mut(&self.key)
-            .filter(|_| exists)
-            .ok_or(Error::Unexpected)?;
-        match name {
-            "PercentSpaceReserved" => {
-                let v = parse_number(value)?;
-                if v > 95 {
-                    return Err(Error::InvalidArg);
-                }
-                p.settings.reserve_percent = u8::try_from(v).map_err(|_| Error::InvalidArg)?;
-            }
-            "SyncOnConnect" => p.settings.sync_on_connect = parse_bool(value)?,
-            "SyncFilter" => p.settings.sync_filter = parse_number(value)?,
-            _ => return Err(Error::InvalidArg),
-        }
-        st.table.save(&self.services.inner.state_dir)
     }
 }
