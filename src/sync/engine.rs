@@ -2,23 +2,21 @@
 //! applies the plan one step at a time ([`SyncEngine::step`]) so a host loop or a worker
 //! thread can drive it and tests stay deterministic.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use super::device::{
-    FolderCache, JOURNAL_FILE, LEDGER_FILE, delete_state, is_not_found, read_device_contents,
-    resolve, split, write_state,
+    FolderCache, JOURNAL_FILE, LEDGER_FILE, delete_state, read_device_contents, write_state,
 };
 use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
-use super::journal::{Journal, Ledger, LedgerEntry, OwnedKind};
-use super::plan::{PlanInput, PlanSettings, SyncOp, SyncPlan, device_metadata, mtime_ns, plan};
-use super::resume::{gather_hashes, journal_ops, load_ledger, temp_for};
+use super::journal::{Journal, Ledger, OwnedKind};
+use super::plan::{PlanInput, PlanSettings, SyncOp, SyncPlan, plan};
+use super::resume::{gather_hashes, journal_ops, load_ledger};
 use super::stats::{RatingConflict, StatsStore, collect};
 use crate::error::{Error, ErrorKind, Result};
-use crate::library::{ContentHash, Library, selection_for};
-use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
-use crate::provider::{NoProgress, Progress};
+use crate::library::{Library, selection_for};
+use crate::manager::WmdmStorage;
+
 use crate::time::Clock;
 
 /// What one sync did: the counts a command-line tool prints.
@@ -82,19 +80,19 @@ impl Default for SyncOptions {
     }
 }
 
-struct Run {
-    root: WmdmStorage,
-    plan: SyncPlan,
-    cursor: usize,
-    ledger: Ledger,
+pub(super) struct Run {
+    pub(super) root: WmdmStorage,
+    pub(super) plan: SyncPlan,
+    pub(super) cursor: usize,
+    pub(super) ledger: Ledger,
     // The ledger as read, so a sync that changed nothing writes nothing.
-    initial: Ledger,
+    pub(super) initial: Ledger,
     // Written just before the first copy, after the deletes have made room for it.
-    journal: Journal,
-    journaled: bool,
-    folders: FolderCache,
-    since_checkpoint: usize,
-    summary: SyncSummary,
+    pub(super) journal: Journal,
+    pub(super) journaled: bool,
+    pub(super) folders: FolderCache,
+    pub(super) since_checkpoint: usize,
+    pub(super) summary: SyncSummary,
 }
 
 #[derive(Default)]
@@ -104,24 +102,24 @@ struct Core {
     options: SyncOptions,
 }
 
-struct Shared {
-    key: String,
-    events: Arc<EventBus>,
-    state: AtomicI32,
-    stop: AtomicBool,
-    done: AtomicU64,
-    total: AtomicU64,
+pub(super) struct Shared {
+    pub(super) key: String,
+    pub(super) events: Arc<EventBus>,
+    pub(super) state: AtomicI32,
+    pub(super) stop: AtomicBool,
+    pub(super) done: AtomicU64,
+    pub(super) total: AtomicU64,
     core: Mutex<Core>,
     // A copy of the running (or last) summary, readable while a step holds `core`, so event
     // subscribers can read it.
-    summary: Mutex<SyncSummary>,
+    pub(super) summary: Mutex<SyncSummary>,
 }
 
 /// One device's sync engine. Clones share the engine (WMP: "one instance per device, shared
 /// by WMP and every remoted control").
 #[derive(Clone)]
 pub struct SyncEngine {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -131,48 +129,6 @@ impl std::fmt::Debug for SyncEngine {
             .field("state", &self.state())
             .field("progress", &self.progress())
             .finish_non_exhaustive()
-    }
-}
-
-/// Progress sink for one copy: adds to the engine's byte counter and cancels on stop.
-struct StepProgress<'a> {
-    shared: &'a Shared,
-    base: u64,
-}
-
-impl Progress for StepProgress<'_> {
-    fn begin(&mut self, _estimated: u64) -> Result<()> {
-        self.check()
-    }
-    fn progress(&mut self, done: u64) -> Result<()> {
-        self.shared.done.store(self.base + done, Ordering::Relaxed);
-        self.check()
-    }
-    fn end(&mut self, _result: Result<()>) {}
-}
-
-impl StepProgress<'_> {
-    fn check(&self) -> Result<()> {
-        if self.shared.stop.load(Ordering::Relaxed) {
-            Err(Error::UserCancelled)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// A reader that hashes what it yields, so a copy is verified against the planned hash.
-struct HashingReader<'a> {
-    inner: Box<dyn Read + Send + 'a>,
-    hasher: sha1::Sha1,
-}
-
-impl Read for HashingReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use sha1::Digest;
-        let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
-        Ok(n)
     }
 }
 
@@ -543,213 +499,6 @@ impl SyncEngine {
         core.last = run.summary;
         self.shared.stop.store(false, Ordering::Relaxed);
         self.set_state(SyncState::Stopped);
-    }
-
-    fn apply(&self, run: &mut Run, library: &dyn Library, op: &SyncOp, base: u64) -> Result<()> {
-        match op {
-            SyncOp::Forget { path } => {
-                run.ledger.entries.remove(path);
-            }
-            SyncOp::Rekey {
-                path,
-                track,
-                source_size,
-                source_mtime,
-            } => {
-                if let Some(e) = run.ledger.entries.get_mut(path) {
-                    e.id = track.0;
-                    e.source_size = *source_size;
-                    e.source_mtime = *source_mtime;
-                }
-            }
-            SyncOp::UpdateMetadata { track, path, meta } => {
-                let t = library.track(*track).ok_or(Error::FileNotFound)?;
-                let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
-                obj.set_metadata(&device_metadata(t))?;
-                // A device that keeps tags in the file (the fs provider) rewrites it: record the
-                // object as it is now, so the ledger still matches it.
-                let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
-                let (stored, uid) = (obj.size()?, obj.unique_id().unwrap_or_default());
-                if let Some(e) = run.ledger.entries.get_mut(path) {
-                    e.size = stored;
-                    e.unique_id = uid;
-                    e.meta = *meta;
-                    e.source_size = t.size;
-                    e.source_mtime = mtime_ns(t);
-                }
-                run.summary.updated += 1;
-            }
-            SyncOp::Delete { path, .. } => {
-                if let Some(obj) = resolve(&run.root, path)? {
-                    let owned = run.ledger.entries.get(path).map(|e| e.unique_id.clone());
-                    let uid = obj.unique_id().unwrap_or_default();
-                    // The ledger said so at planning time; check again, since deleting the
-                    // user's file is the one thing sync must never do.
-                    if owned.is_some_and(|o| o.is_empty() || o == uid) {
-                        obj.delete(false, &mut NoProgress)?;
-                    }
-                }
-                run.ledger.entries.remove(path);
-                run.summary.deleted += 1;
-            }
-            SyncOp::Copy {
-                track,
-                path,
-                size,
-                hash,
-                meta,
-                source_mtime,
-                replaces,
-                ..
-            } => {
-                let t = library.track(*track).ok_or(Error::FileNotFound)?;
-                let reader = library.open(*track)?;
-                let mut hashing = HashingReader {
-                    inner: reader,
-                    hasher: <sha1::Sha1 as sha1::Digest>::new(),
-                };
-                let metadata = device_metadata(t);
-                let (uid, stored) = self.put(
-                    run,
-                    path,
-                    &mut hashing,
-                    *size,
-                    Some(metadata),
-                    replaces.as_deref(),
-                    base,
-                    |h| {
-                        let got = ContentHash(sha1::Digest::finalize(h.hasher.clone()).into());
-                        got == *hash
-                    },
-                )?;
-                run.ledger.insert(LedgerEntry {
-                    path: path.clone(),
-                    unique_id: uid,
-                    kind: OwnedKind::Track,
-                    id: track.0,
-                    hash: hash.0,
-                    size: stored,
-                    meta: *meta,
-                    source_size: t.size,
-                    source_mtime: *source_mtime,
-                    plays: 0,
-                    rating: t.rating.value(),
-                });
-                run.summary.bytes_copied += size;
-                if replaces.is_some() {
-                    run.summary.updated += 1;
-                } else {
-                    run.summary.copied += 1;
-                }
-            }
-            SyncOp::WritePlaylist {
-                playlist,
-                path,
-                content,
-                replaces,
-                meta,
-                ..
-            } => {
-                let size = content.len() as u64;
-                let mut reader = std::io::Cursor::new(content.as_slice());
-                let (uid, stored) = self.put(
-                    run,
-                    path,
-                    &mut reader,
-                    size,
-                    None,
-                    replaces.as_deref(),
-                    base,
-                    |_| true,
-                )?;
-                run.ledger.insert(LedgerEntry {
-                    path: path.clone(),
-                    unique_id: uid,
-                    kind: OwnedKind::Playlist,
-                    id: playlist.0,
-                    hash: ContentHash::of_bytes(content).0,
-                    size: stored,
-                    meta: *meta,
-                    source_size: 0,
-                    source_mtime: 0,
-                    plays: 0,
-                    rating: 0,
-                });
-                run.summary.bytes_copied += size;
-                run.summary.playlists_written += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes `path` through its temporary name: insert (with progress), verify, delete the
-    /// replaced object, rename into place. Returns the new object's unique ID.
-    #[allow(clippy::too_many_arguments)]
-    fn put<R: Read + Send>(
-        &self,
-        run: &mut Run,
-        path: &str,
-        reader: &mut R,
-        size: u64,
-        metadata: Option<crate::metadata::Metadata>,
-        replaces: Option<&str>,
-        base: u64,
-        verify: impl FnOnce(&R) -> bool,
-    ) -> Result<(String, u64)> {
-        let (dir, name) = split(path);
-        let folder = run.folders.ensure(&run.root, dir)?;
-        let temp = temp_for(name);
-        match folder.child(&temp) {
-            Ok(stale) => stale.delete(false, &mut NoProgress)?,
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(e),
-        }
-        let mut progress = StepProgress {
-            shared: &self.shared,
-            base,
-        };
-        let created = folder.insert(
-            InsertSource::Reader {
-                reader,
-                name: temp,
-                size,
-            },
-            &InsertOptions {
-                metadata,
-                ..InsertOptions::default()
-            },
-            &mut progress,
-        )?;
-        let done = (|| -> Result<(String, u64)> {
-            if !verify(reader) {
-                // The library file changed after planning; the next sync plans it again.
-                return Err(Error::ProcessFailed);
-            }
-            // A device that writes the metadata into the file (the fs provider tags it) may
-            // hold more or fewer bytes than were sent; the ledger records what it holds.
-            let stored = created.size()?;
-            match folder.child(name) {
-                Ok(old) => {
-                    let uid = old.unique_id().unwrap_or_default();
-                    if replaces.is_some_and(|r| r.is_empty() || r == uid) {
-                        old.delete(false, &mut NoProgress)?;
-                    } else {
-                        // Someone else's object took the name: never overwrite it.
-                        return Err(Error::AlreadyExists);
-                    }
-                }
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(e),
-            }
-            created.rename(name, &mut NoProgress)?;
-            Ok((created.unique_id().unwrap_or_default(), stored))
-        })();
-        if done.is_err() {
-            if let Err(e) = created.delete(false, &mut NoProgress) {
-                tracing::warn!(error = %e, "could not remove a temporary file; the journal has it");
-            }
-        }
-        done
     }
 }
 

@@ -14,6 +14,7 @@
 //! See docs/sync.md for priorities, eviction, ownership, the journal and resume, and how
 //! statistics merge.
 
+mod apply;
 mod device;
 mod engine;
 mod event;
