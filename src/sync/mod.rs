@@ -16,7 +16,9 @@
 
 mod apply;
 mod device;
+mod discovery;
 mod engine;
+mod estimate;
 mod event;
 mod item_info;
 mod journal;

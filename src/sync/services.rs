@@ -24,9 +24,6 @@ use crate::manager::{DeviceManager, WmdmDevice, WmdmStorage};
 use crate::metadata::{FormatCode, PropValue, device as props};
 use crate::time::Clock;
 
-/// IOCTL_WMP_DEVICE_CAN_SYNC ('WMP2', wmdm-facts §5.8).
-const IOCTL_CAN_SYNC: u32 = 0x3250_4D57;
-
 /// The library a [`SyncServices`] reads, shared with the application (which may edit it
 /// between syncs).
 pub type SharedLibrary = Arc<RwLock<dyn Library>>;
@@ -42,7 +39,7 @@ pub(super) struct Known {
 }
 
 #[derive(Debug)]
-enum Pending {
+pub(super) enum Pending {
     Partnership(String),
     Estimate(String),
 }
@@ -51,17 +48,17 @@ enum Pending {
 pub(super) struct State {
     pub(super) table: PartnershipTable,
     pub(super) devices: Vec<Known>,
-    engines: HashMap<String, SyncEngine>,
-    settings: HashMap<String, PlanSettings>,
-    pending: VecDeque<Pending>,
+    pub(super) engines: HashMap<String, SyncEngine>,
+    pub(super) settings: HashMap<String, PlanSettings>,
+    pub(super) pending: VecDeque<Pending>,
 }
 
 pub(super) struct Inner {
-    manager: DeviceManager,
+    pub(super) manager: DeviceManager,
     library: SharedLibrary,
     pub(super) state_dir: PathBuf,
     clock: Arc<dyn Clock>,
-    events: Arc<EventBus>,
+    pub(super) events: Arc<EventBus>,
     stats: Mutex<StatsStore>,
     state: Mutex<State>,
 }
@@ -96,7 +93,7 @@ impl std::fmt::Debug for SyncDevice {
     }
 }
 
-fn serial_text(device: &WmdmDevice) -> String {
+pub(super) fn serial_text(device: &WmdmDevice) -> String {
     match device.serial_number() {
         Ok(id) => match std::str::from_utf8(id.serial()) {
             Ok(s) if s.chars().all(|c| !c.is_control()) => s.to_owned(),
@@ -252,145 +249,7 @@ impl SyncServices {
         Ok(())
     }
 
-    fn status_of(
-        &self,
-        table: &PartnershipTable,
-        key: &str,
-        device: &WmdmDevice,
-    ) -> SyncDeviceStatus {
-        if let Ok(out) = device.io_control(IOCTL_CAN_SYNC, &[], 4) {
-            if out.get(..4) == Some(&[0, 0, 0, 0][..]) {
-                return SyncDeviceStatus::ManualDevice;
-            }
-        }
-        let marker = root_of(device)
-            .and_then(|r| read_state(&r, MARKER_FILE))
-            .ok()
-            .flatten()
-            .and_then(|b| PartnershipMarker::parse(&b).ok());
-        let ours = table.for_device(key);
-        match (ours, marker) {
-            (Some(p), Some(m)) if m.library_id == table.library_id && m.index == p.index => {
-                SyncDeviceStatus::PartnershipExists
-            }
-            (Some(_), None) => SyncDeviceStatus::PartnershipExists,
-            (_, Some(m)) if m.library_id != table.library_id => {
-                SyncDeviceStatus::PartnershipAnother
-            }
-            _ if table.is_declined(key) => SyncDeviceStatus::PartnershipDeclined,
-            _ => SyncDeviceStatus::NewDevice,
-        }
-    }
-
-    fn refresh(&self, emit: bool) -> Result<()> {
-        let devices = self.inner.manager.devices()?;
-        let mut events = Vec::new();
-        let mut auto = Vec::new();
-        let mut abandoned: Vec<SyncEngine> = Vec::new();
-        {
-            let mut st = self.lock();
-            let mut present = Vec::new();
-            for d in devices {
-                let Ok(key) = d.canonical_name() else {
-                    continue;
-                };
-                present.push(key.clone());
-                let status = self.status_of(&st.table, &key, &d);
-                let name = d.name().unwrap_or_default();
-                let serial = serial_text(&d);
-                let partnered = st.table.for_device(&key).cloned();
-                match st.devices.iter_mut().find(|k| k.key == key) {
-                    Some(k) if k.device.is_some() => {
-                        k.device = Some(d);
-                        if k.status != status {
-                            k.status = status;
-                            events.push(SyncEvent::DeviceStatusChange {
-                                device: key.clone(),
-                                status,
-                            });
-                        }
-                    }
-                    found => {
-                        let friendly = partnered
-                            .as_ref()
-                            .map_or_else(|| name.clone(), |p| p.friendly_name.clone());
-                        let known = Known {
-                            key: key.clone(),
-                            device: Some(d),
-                            serial,
-                            name,
-                            friendly,
-                            status,
-                        };
-                        match found {
-                            Some(k) => *k = known,
-                            None => st.devices.push(known),
-                        }
-                        events.push(SyncEvent::DeviceConnect {
-                            device: key.clone(),
-                        });
-                        if status == SyncDeviceStatus::PartnershipExists
-                            && partnered.is_some_and(|p| p.settings.sync_on_connect)
-                        {
-                            auto.push(key.clone());
-                        }
-                    }
-                }
-            }
-            let table = st.table.clone();
-            let mut gone = Vec::new();
-            for k in st.devices.iter_mut() {
-                if k.device.is_some() && !present.contains(&k.key) {
-                    k.device = None;
-                    events.push(SyncEvent::DeviceDisconnect {
-                        device: k.key.clone(),
-                    });
-                    gone.push(k.key.clone());
-                }
-            }
-            for key in gone {
-                if let Some(e) = st.engines.get(&key) {
-                    abandoned.push(e.clone());
-                }
-            }
-            // Partnered devices that are away are still listed, as WMP lists them.
-            for p in table.partnerships() {
-                if !st.devices.iter().any(|k| k.key == p.device) {
-                    st.devices.push(Known {
-                        key: p.device.clone(),
-                        device: None,
-                        serial: p.serial.clone(),
-                        name: p.friendly_name.clone(),
-                        friendly: p.friendly_name.clone(),
-                        status: SyncDeviceStatus::PartnershipExists,
-                    });
-                }
-            }
-            st.devices
-                .retain(|k| k.device.is_some() || table.for_device(&k.key).is_some());
-        }
-        // Outside the lock: stopping an engine sends events, and subscribers may call back.
-        for e in abandoned {
-            e.abandon_if_running();
-        }
-        if emit {
-            for e in events {
-                self.inner.events.emit(e);
-            }
-            for key in auto {
-                let d = SyncDevice {
-                    services: self.clone(),
-                    key,
-                };
-                if let Err(e) = d.start() {
-                    tracing::warn!(error = %e, device = %d.key, "sync on connect did not start");
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn engine(&self, key: &str) -> SyncEngine {
+    pub(super) fn engine(&self, key: &str) -> SyncEngine {
         let mut st = self.lock();
         st.engines
             .entry(key.to_owned())
@@ -439,7 +298,7 @@ impl SyncServices {
             });
     }
 
-    fn set_status(&self, key: &str, status: SyncDeviceStatus) {
+    pub(super) fn set_status(&self, key: &str, status: SyncDeviceStatus) {
         let changed = {
             let mut st = self.lock();
             match st.devices.iter_mut().find(|k| k.key == key) {
@@ -458,7 +317,7 @@ impl SyncServices {
         }
     }
 
-    fn complete_estimate(&self, key: &str) {
+    pub(super) fn complete_estimate(&self, key: &str) {
         let d = SyncDevice {
             services: self.clone(),
             key: key.to_owned(),
@@ -514,7 +373,7 @@ impl SyncDevice {
         Ok(f(k, &st.table))
     }
 
-    fn connected_device(&self) -> Result<WmdmDevice> {
+    pub(super) fn connected_device(&self) -> Result<WmdmDevice> {
         self.with(|k, _| k.device.clone())?.ok_or(Error::NoPda)
     }
 
@@ -672,7 +531,7 @@ impl SyncDevice {
         Ok(())
     }
 
-    fn context_parts(&self) -> Result<(String, u8, PlanSettings)> {
+    pub(super) fn context_parts(&self) -> Result<(String, u8, PlanSettings)> {
         let mut settings = self.settings();
         let st = self.services.lock();
         let k = st
@@ -792,58 +651,5 @@ impl SyncDevice {
         if was_running && !engine.is_running() {
             self.services.record_finish(&self.key, &engine.summary());
         }
-    }
-
-    /// IWMPSyncDevice3::estimateSyncSize, for the current selection. Asynchronous: the engine
-    /// moves to Estimating and the next [`SyncServices::poll`] sends DeviceEstimation. A
-    /// second call cancels the first (its event carries E_ABORT).
-    ///
-    /// # Errors
-    /// [`Error::Unexpected`] while a sync runs or without a partnership; [`Error::NoPda`]
-    /// when the device is away.
-    pub fn estimate_sync_size(&self) -> Result<()> {
-        self.connected_device()?;
-        self.context_parts()?;
-        let engine = self.engine();
-        if engine.is_running() {
-            return Err(Error::Unexpected);
-        }
-        if self.remove_pending_estimate() {
-            self.abort_event();
-        }
-        engine.set_estimating(true);
-        self.services
-            .lock()
-            .pending
-            .push_back(Pending::Estimate(self.key.clone()));
-        Ok(())
-    }
-
-    /// IWMPSyncDevice3::cancelEstimation: DeviceEstimation with E_ABORT when one was pending.
-    pub fn cancel_estimation(&self) {
-        if self.remove_pending_estimate() {
-            self.engine().set_estimating(false);
-            self.abort_event();
-        }
-    }
-
-    fn remove_pending_estimate(&self) -> bool {
-        let mut st = self.services.lock();
-        let before = st.pending.len();
-        st.pending
-            .retain(|p| !matches!(p, Pending::Estimate(k) if *k == self.key));
-        st.pending.len() != before
-    }
-
-    fn abort_event(&self) {
-        self.services
-            .inner
-            .events
-            .emit(SyncEvent::DeviceEstimation {
-                device: self.key.clone(),
-                result: Err(Error::Abort),
-                estimated_used: 0,
-                estimated_space: 0,
-            });
     }
 }
