@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 impl SyncDevice {
     /// IWMPSyncDevice3::estimateSyncSize, for the current selection. Asynchronous: the engine
-    /// moves to Estimating and the next [`SyncServices::poll`] sends DeviceEstimation. A
+    /// moves to Estimating and the next [`SyncServices::poll`](super::SyncServices::poll) sends DeviceEstimation. A
     /// second call cancels the first (its event carries E_ABORT).
     ///
     /// # Errors
