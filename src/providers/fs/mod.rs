@@ -97,6 +97,7 @@
 
 mod device;
 mod globals;
+mod host;
 mod identity;
 mod idmap;
 mod io;

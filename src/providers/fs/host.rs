@@ -1,0 +1,162 @@
+//! File operations whose plain `std::fs` form behaves differently on Windows, wrapped so the
+//! provider gets the same results on every host.
+//!
+//! On Windows a file that some handle still has open (a read session, a media player, a virus
+//! scanner) keeps its name until the last handle closes: renaming another file over it fails
+//! with an access error, and deleting it only marks it for deletion, so the name stays taken
+//! and the entry stays listed. Volumes with POSIX rename and delete semantics (recent NTFS)
+//! hide this, but FAT and exFAT, the file systems of most players and memory cards, do not.
+//! Renaming an open file is allowed, though, as long as every handle shares delete access
+//! (the standard library opens files that way), so the file in the way is first moved aside to
+//! a temporary name, which listings never show and the next clean-up removes.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+#[cfg(windows)]
+use super::io::temp_name;
+
+/// Renames `from` to `to`, replacing the file at `to` if there is one.
+///
+/// # Errors
+/// The I/O error of the rename; on Windows a file in the way that cannot be moved aside (one
+/// opened without shared delete access, or a read-only one) gives the original access error.
+pub(crate) fn replace(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => replace_in_use(from, to, e),
+        Err(e) => Err(e),
+    }
+}
+
+/// The second try of [`replace`] on Windows: move the old file aside, put the new one in its
+/// place, then delete the old one (which vanishes once its last handle closes).
+#[cfg(windows)]
+fn replace_in_use(from: &Path, to: &Path, first: io::Error) -> io::Result<()> {
+    let Some(dir) = to.parent() else {
+        return Err(first);
+    };
+    match fs::symlink_metadata(to) {
+        // A read-only file refuses replacement on Windows, and that is a refusal to keep.
+        Ok(md) if md.is_file() && !md.permissions().readonly() => {}
+        _ => return Err(first),
+    }
+    let aside = dir.join(temp_name());
+    if fs::rename(to, &aside).is_err() {
+        return Err(first);
+    }
+    if let Err(e) = fs::rename(from, to) {
+        // Put the old data back where it was rather than leave the object missing.
+        let _ = fs::rename(&aside, to);
+        return Err(e);
+    }
+    if let Err(e) = fs::remove_file(&aside) {
+        tracing::debug!(?aside, ?e, "replaced file left for the next clean-up");
+    }
+    Ok(())
+}
+
+/// Renames (or moves) `from` to `to`, where nothing is in the way.
+///
+/// A change of case alone is a rename too: some case-insensitive hosts (Wine, some file system
+/// drivers on Windows) take the new name for the old file and leave the old spelling, so there
+/// the object goes through an intermediate name. That name is not a temporary file's, so an
+/// interruption between the two steps leaves the object listed under it rather than removed.
+///
+/// # Errors
+/// The I/O error of the rename.
+pub(crate) fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)?;
+    #[cfg(windows)]
+    if let (Some(dir), Some(old), Some(new)) = (
+        to.parent(),
+        from.file_name().and_then(|n| n.to_str()),
+        to.file_name().and_then(|n| n.to_str()),
+    ) {
+        let case_only =
+            from.parent() == Some(dir) && old != new && old.to_lowercase() == new.to_lowercase();
+        if case_only && super::shared::stored_name(dir, new).as_deref() != Some(new) {
+            let step = dir.join(format!(".wmdm-case-{:016x}", super::identity::random_u64()));
+            fs::rename(to, &step)?;
+            fs::rename(&step, to)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the file at `path`, freeing its name at once.
+///
+/// # Errors
+/// The I/O error of the delete; on Windows the file is left under its own name when it cannot
+/// be deleted (read-only, or opened without shared delete access).
+pub(crate) fn remove_file(path: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        // Moved aside first: deleting a file that is still open elsewhere would otherwise
+        // leave it listed, and its name taken, until that handle closes.
+        if let Some(dir) = path.parent() {
+            let aside = dir.join(temp_name());
+            if fs::rename(path, &aside).is_ok() {
+                return match fs::remove_file(&aside) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        let _ = fs::rename(&aside, path);
+                        Err(e)
+                    }
+                };
+            }
+        }
+    }
+    fs::remove_file(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn replace_and_remove_work_with_a_reader_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("song.mp3");
+        let new = dir.path().join("new.part");
+        fs::write(&target, b"old").unwrap();
+        fs::write(&new, b"new").unwrap();
+        let mut reader = fs::File::open(&target).unwrap();
+        replace(&new, &target).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        // The open handle still reads the data it opened.
+        let mut held = Vec::new();
+        reader.read_to_end(&mut held).unwrap();
+        assert_eq!(held, b"old");
+        let _second = fs::File::open(&target).unwrap();
+        remove_file(&target).unwrap();
+        assert!(!target.exists());
+        fs::write(&target, b"again").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"again");
+    }
+
+    #[test]
+    fn rename_changes_case() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("Song.mp3"), b"x").unwrap();
+        rename(&dir.path().join("Song.mp3"), &dir.path().join("SONG.mp3")).unwrap();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["SONG.mp3"]);
+    }
+
+    #[test]
+    fn replace_without_a_source_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("kept");
+        fs::write(&target, b"kept").unwrap();
+        assert!(replace(&dir.path().join("missing"), &target).is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"kept");
+        assert!(remove_file(&dir.path().join("missing")).is_err());
+    }
+}
