@@ -633,4 +633,20 @@ fn open_readers_and_case_variants_behave_alike_on_every_host() {
         root.child("SONG.mp3").unwrap().unique_id().unwrap(),
         again.unique_id().unwrap()
     );
+    // A folder goes away at once even while one of its files is being read.
+    let album = root.create(&CreateRequest::folder("Album")).unwrap();
+    let track = write_file(album.as_ref(), "t.mp3", b"track");
+    let mut reader = track.open(OpenMode::READ).unwrap();
+    album.delete(true, &mut NoProgress).unwrap();
+    assert_eq!(names(root.as_ref()), vec!["SONG.mp3"]);
+    assert_eq!(reader.read(&mut b).unwrap(), 5);
+    drop(reader);
+    assert_eq!(visible_files(dir.path()), vec!["SONG.mp3"]);
+    drop(d);
+    let leftovers: Vec<_> = fs::read_dir(dir.path().join(STATE_DIR))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

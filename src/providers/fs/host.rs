@@ -8,7 +8,9 @@
 //! hide this, but FAT and exFAT, the file systems of most players and memory cards, do not.
 //! Renaming an open file is allowed, though, as long as every handle shares delete access
 //! (the standard library opens files that way), so the file in the way is first moved aside to
-//! a temporary name, which listings never show and the next clean-up removes.
+//! a temporary name, which listings never show, and deleted there: it vanishes when its last
+//! handle closes. The aside folder is the device's state folder where possible, so that a
+//! folder whose files are still open elsewhere can be emptied and removed at once.
 
 use std::fs;
 use std::io;
@@ -17,43 +19,54 @@ use std::path::Path;
 #[cfg(windows)]
 use super::io::temp_name;
 
-/// Renames `from` to `to`, replacing the file at `to` if there is one.
+/// Renames `from` to `to`, replacing the file at `to` if there is one; on Windows a file in
+/// the way that is still open elsewhere goes to `aside` (a folder on the same volume) first.
 ///
 /// # Errors
 /// The I/O error of the rename; on Windows a file in the way that cannot be moved aside (one
 /// opened without shared delete access, or a read-only one) gives the original access error.
-pub(crate) fn replace(from: &Path, to: &Path) -> io::Result<()> {
+pub(crate) fn replace(from: &Path, to: &Path, aside: &Path) -> io::Result<()> {
     match fs::rename(from, to) {
         Ok(()) => Ok(()),
         #[cfg(windows)]
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => replace_in_use(from, to, e),
-        Err(e) => Err(e),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => replace_in_use(from, to, aside, e),
+        Err(e) => {
+            let _ = aside;
+            Err(e)
+        }
     }
+}
+
+/// Moves the file at `path` to a fresh temporary name in `aside`, or failing that (another
+/// volume, no state folder) beside itself; the new path, or `None` when it cannot be moved.
+#[cfg(windows)]
+fn move_aside(path: &Path, aside: &Path) -> Option<std::path::PathBuf> {
+    let beside = path.parent()?;
+    [aside, beside].into_iter().find_map(|dir| {
+        let to = dir.join(temp_name());
+        fs::rename(path, &to).ok().map(|()| to)
+    })
 }
 
 /// The second try of [`replace`] on Windows: move the old file aside, put the new one in its
 /// place, then delete the old one (which vanishes once its last handle closes).
 #[cfg(windows)]
-fn replace_in_use(from: &Path, to: &Path, first: io::Error) -> io::Result<()> {
-    let Some(dir) = to.parent() else {
-        return Err(first);
-    };
+fn replace_in_use(from: &Path, to: &Path, aside: &Path, first: io::Error) -> io::Result<()> {
     match fs::symlink_metadata(to) {
         // A read-only file refuses replacement on Windows, and that is a refusal to keep.
         Ok(md) if md.is_file() && !md.permissions().readonly() => {}
         _ => return Err(first),
     }
-    let aside = dir.join(temp_name());
-    if fs::rename(to, &aside).is_err() {
+    let Some(old) = move_aside(to, aside) else {
         return Err(first);
-    }
+    };
     if let Err(e) = fs::rename(from, to) {
         // Put the old data back where it was rather than leave the object missing.
-        let _ = fs::rename(&aside, to);
+        let _ = fs::rename(&old, to);
         return Err(e);
     }
-    if let Err(e) = fs::remove_file(&aside) {
-        tracing::debug!(?aside, ?e, "replaced file left for the next clean-up");
+    if let Err(e) = fs::remove_file(&old) {
+        tracing::debug!(?old, ?e, "replaced file left for the next clean-up");
     }
     Ok(())
 }
@@ -86,29 +99,28 @@ pub(crate) fn rename(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Deletes the file at `path`, freeing its name at once.
+/// Deletes the file at `path`, freeing its name at once; on Windows a file still open
+/// elsewhere is moved to `aside` (a folder on the same volume) and deleted there.
 ///
 /// # Errors
 /// The I/O error of the delete; on Windows the file is left under its own name when it cannot
 /// be deleted (read-only, or opened without shared delete access).
-pub(crate) fn remove_file(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_file(path: &Path, aside: &Path) -> io::Result<()> {
     #[cfg(windows)]
     {
-        // Moved aside first: deleting a file that is still open elsewhere would otherwise
-        // leave it listed, and its name taken, until that handle closes.
-        if let Some(dir) = path.parent() {
-            let aside = dir.join(temp_name());
-            if fs::rename(path, &aside).is_ok() {
-                return match fs::remove_file(&aside) {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        let _ = fs::rename(&aside, path);
-                        Err(e)
-                    }
-                };
-            }
+        // Deleting a file that is still open elsewhere would otherwise leave it listed, its
+        // name taken and its folder not empty, until that handle closes.
+        if let Some(moved) = move_aside(path, aside) {
+            return match fs::remove_file(&moved) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let _ = fs::rename(&moved, path);
+                    Err(e)
+                }
+            };
         }
     }
+    let _ = aside;
     fs::remove_file(path)
 }
 
@@ -125,17 +137,24 @@ mod tests {
         fs::write(&target, b"old").unwrap();
         fs::write(&new, b"new").unwrap();
         let mut reader = fs::File::open(&target).unwrap();
-        replace(&new, &target).unwrap();
+        replace(&new, &target, dir.path()).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
         // The open handle still reads the data it opened.
         let mut held = Vec::new();
         reader.read_to_end(&mut held).unwrap();
         assert_eq!(held, b"old");
         let _second = fs::File::open(&target).unwrap();
-        remove_file(&target).unwrap();
+        remove_file(&target, dir.path()).unwrap();
         assert!(!target.exists());
         fs::write(&target, b"again").unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"again");
+        // A folder whose file is open elsewhere can still be emptied and removed.
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        fs::write(sub.join("held"), b"held").unwrap();
+        let _third = fs::File::open(sub.join("held")).unwrap();
+        remove_file(&sub.join("held"), dir.path()).unwrap();
+        fs::remove_dir(&sub).unwrap();
     }
 
     #[test]
@@ -155,8 +174,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("kept");
         fs::write(&target, b"kept").unwrap();
-        assert!(replace(&dir.path().join("missing"), &target).is_err());
+        assert!(replace(&dir.path().join("missing"), &target, dir.path()).is_err());
         assert_eq!(fs::read(&target).unwrap(), b"kept");
-        assert!(remove_file(&dir.path().join("missing")).is_err());
+        assert!(remove_file(&dir.path().join("missing"), dir.path()).is_err());
     }
 }

@@ -384,7 +384,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
-        super::host::replace(&tmp, path)?;
+        super::host::replace(&tmp, path, dir)?;
         Ok(())
     })();
     if result.is_err() {

@@ -325,7 +325,7 @@ impl WriteSession {
         }
         let target = self.shared.safe_path(&inner, self.id)?;
         let replaced = fs::symlink_metadata(&target).map_or(0, |m| m.len());
-        host::replace(&self.tmp, &target)?;
+        host::replace(&self.tmp, &target, &self.shared.state_dir())?;
         self.done = true;
         inner.active_temps.remove(&self.tmp);
         inner.inflight = inner.inflight.saturating_sub(self.len);

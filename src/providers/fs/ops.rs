@@ -200,6 +200,7 @@ impl FsStorage {
         }
         let total = victims.len() as u64 + 1;
         let shared = self.shared.clone();
+        let aside = shared.state_dir();
         let id = self.id;
         let result = run_with_progress(progress, total, |p| {
             let mut done = 0u64;
@@ -207,7 +208,7 @@ impl FsStorage {
                 if *is_dir {
                     fs::remove_dir(vpath)?;
                 } else {
-                    host::remove_file(vpath)?;
+                    host::remove_file(vpath, &aside)?;
                     Shared::adjust_used(&mut shared.lock(), 0, *size);
                 }
                 done += 1;
@@ -216,7 +217,7 @@ impl FsStorage {
             if snap.is_dir {
                 fs::remove_dir(&path)?;
             } else if !pending {
-                host::remove_file(&path)?;
+                host::remove_file(&path, &aside)?;
                 Shared::adjust_used(&mut shared.lock(), 0, snap.size);
             }
             p.progress(done + 1)?;

@@ -96,6 +96,7 @@ impl Shared {
         };
         let (identity, ids, writable_state) = match made {
             Ok(()) => {
+                remove_stale_temps(&state_dir);
                 let identity = Identity::load_or_create(&state_dir.join("device.id"))?;
                 let ids = IdMap::load(&state_dir.join("ids"), random_u64() >> 24)?;
                 (identity, ids, true)
@@ -523,6 +524,19 @@ fn read_folder(dir: &Path) -> std::io::Result<Listing> {
         ));
     }
     Ok((found, stale))
+}
+
+/// Removes temporary files from the state folder: interrupted state writes, and files moved
+/// aside on Windows to be deleted (see the `host` module) by a run that ended before they were.
+fn remove_stale_temps(state_dir: &Path) {
+    let Ok(rd) = fs::read_dir(state_dir) else {
+        return;
+    };
+    for entry in rd.flatten() {
+        if entry.file_name().to_str().is_some_and(is_temp) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Sum of apparent file sizes under `dir`, not following symbolic links.

@@ -210,7 +210,7 @@ fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
         if new > old {
             shared.check_quota(new - old)?;
         }
-        host::replace(&tmp, path)?;
+        host::replace(&tmp, path, &shared.state_dir())?;
         Shared::adjust_used(&mut shared.lock(), new, old);
         if shared.options.durable {
             sync_dir(dir);
