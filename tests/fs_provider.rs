@@ -633,9 +633,20 @@ fn open_readers_and_case_variants_behave_alike_on_every_host() {
         root.child("SONG.mp3").unwrap().unique_id().unwrap(),
         again.unique_id().unwrap()
     );
-    // A folder goes away at once even while one of its files is being read.
+    // A folder goes away at once even while one of its files is being read, and whatever
+    // read-only files it holds.
     let album = root.create(&CreateRequest::folder("Album")).unwrap();
     let track = write_file(album.as_ref(), "t.mp3", b"track");
+    let locked = write_file(album.as_ref(), "locked.mp3", b"locked");
+    locked
+        .set_attributes(&wmdm::provider::ObjectAttributes::new(
+            Attributes::FILE | Attributes::READONLY,
+        ))
+        .unwrap();
+    assert_eq!(
+        locked.delete(false, &mut NoProgress),
+        Err(Error::AccessDenied)
+    );
     let mut reader = track.open(OpenMode::READ).unwrap();
     album.delete(true, &mut NoProgress).unwrap();
     assert_eq!(names(root.as_ref()), vec!["SONG.mp3"]);

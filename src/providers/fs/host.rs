@@ -124,6 +124,30 @@ pub(crate) fn remove_file(path: &Path, aside: &Path) -> io::Result<()> {
     fs::remove_file(path)
 }
 
+/// Deletes a file inside a folder that is being deleted as a whole. On Unix only the folder's
+/// permissions decide that; on Windows the file's read-only attribute would refuse it, so it is
+/// cleared, and the folder deletion means the same on both.
+///
+/// # Errors
+/// As [`remove_file`], and I/O errors clearing the attribute.
+pub(crate) fn remove_file_in_tree(path: &Path, aside: &Path) -> io::Result<()> {
+    match remove_file(path, aside) {
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let mut perms = fs::symlink_metadata(path)?.permissions();
+            if !perms.readonly() {
+                return Err(e);
+            }
+            // On Windows this clears only the read-only attribute; no permission bits exist.
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            fs::set_permissions(path, perms)?;
+            remove_file(path, aside)
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

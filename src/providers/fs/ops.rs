@@ -208,7 +208,7 @@ impl FsStorage {
                 if *is_dir {
                     fs::remove_dir(vpath)?;
                 } else {
-                    host::remove_file(vpath, &aside)?;
+                    host::remove_file_in_tree(vpath, &aside)?;
                     Shared::adjust_used(&mut shared.lock(), 0, *size);
                 }
                 done += 1;
