@@ -528,12 +528,23 @@ fn read_folder(dir: &Path) -> std::io::Result<Listing> {
 
 /// Removes temporary files from the state folder: interrupted state writes, and files moved
 /// aside on Windows to be deleted (see the `host` module) by a run that ended before they were.
+/// Files younger than a minute are left alone: they may belong to a write in progress by
+/// another handle on the same folder in this process.
 fn remove_stale_temps(state_dir: &Path) {
     let Ok(rd) = fs::read_dir(state_dir) else {
         return;
     };
     for entry in rd.flatten() {
-        if entry.file_name().to_str().is_some_and(is_temp) {
+        if !entry.file_name().to_str().is_some_and(is_temp) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() >= 60);
+        if old {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -572,4 +583,29 @@ pub(crate) fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn only_stale_state_temps_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let old = dir.path().join(".wmdm-tmp-0000000000000001.part");
+        let fresh = dir.path().join(".wmdm-tmp-0000000000000002.part");
+        let journal = dir.path().join("journal");
+        for p in [&old, &fresh, &journal] {
+            fs::write(p, b"x").unwrap();
+        }
+        for p in [&old, &journal] {
+            let f = fs::OpenOptions::new().write(true).open(p).unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
+        remove_stale_temps(dir.path());
+        assert!(!old.exists());
+        assert!(fresh.exists() && journal.exists());
+    }
 }
