@@ -45,7 +45,17 @@ fn fs_space(path: &Path) -> Option<(u64, u64)> {
         }
         Some((total, st.f_bavail.saturating_mul(unit)))
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        // GetDiskFreeSpaceExW through fs4: the caller's quota-free bytes and the volume's
+        // total.
+        let st = fs4::statvfs(path).ok()?;
+        if st.total_space() == 0 {
+            return None;
+        }
+        Some((st.total_space(), st.available_space()))
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = path;
         None

@@ -98,11 +98,11 @@
 //!
 //! # Capacity
 //!
-//! Without a quota, total and free space come from the file system (`statvfs` on Unix). With a
-//! quota, the total is the quota and the free space is the quota minus the bytes used under the
+//! Without a quota, total and free space come from the file system (`statvfs` on Unix,
+//! `GetDiskFreeSpaceExW` on Windows). With a quota, the total is the quota and the free space is the quota minus the bytes used under the
 //! root (apparent file sizes, counted once by walking the device and then kept up to date),
 //! never more than the file system has free. When neither is known (a FUSE mount that reports a
-//! zero total, or a host without `statvfs`), [`FsGlobals::capacity`] says `None`, and
+//! zero total, or a host that is neither Unix nor Windows), [`FsGlobals::capacity`] says `None`, and
 //! `total_size` and `total_free` both return 0, which is what WMDM shows for a medium it
 //! cannot measure; set a quota on such devices. A write that would pass the quota, or that runs
 //! out of space on the medium, fails with [`Error::DiskFull`](crate::Error::DiskFull) and leaves
