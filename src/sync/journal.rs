@@ -413,6 +413,27 @@ mod tests {
     }
 
     #[test]
+    fn change_markers_round_trip_and_older_ledgers_still_parse() {
+        let mut l = Ledger::new("lib", 2);
+        l.settled = Some(1_700_000_000);
+        l.insert(LedgerEntry {
+            seen: Some((10, -5)),
+            ..entry("a.mp3")
+        });
+        l.insert(entry("b.mp3"));
+        assert_eq!(Ledger::parse(&l.encode()), Ok(l.clone()));
+        // A ledger written before change markers existed: eleven fields, no `settled`.
+        let old = b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\ta.mp3\tS:1\t0000000000000007\t\
+            0303030303030303030303030303030303030303\t10\t0000000000000063\t10\t123\t2\t50\n";
+        let parsed = Ledger::parse(old).unwrap();
+        assert_eq!(parsed.settled, None);
+        assert_eq!(parsed.entries.get("a.mp3"), Some(&entry("a.mp3")));
+        let broken = b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\ta.mp3\tS:1\t0000000000000007\t\
+            0303030303030303030303030303030303030303\t10\t0000000000000063\t10\t123\t2\t50\t10\n";
+        assert!(Ledger::parse(broken).is_err(), "a marker without ':'");
+    }
+
+    #[test]
     fn ledger_rejects_escaping_paths() {
         let mut l = Ledger::new("lib", 1);
         l.insert(entry("../evil.mp3"));

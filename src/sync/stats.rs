@@ -7,6 +7,8 @@
 //! * Ratings are newest-wins: a rating changed on the device since the last sync replaces the
 //!   store's. When the library's rating also changed since then to a different value, the
 //!   device's (newer, since it is observed now) still wins and the conflict is reported.
+//! * Only objects that may have changed are read: the ledger keeps each object's size and date
+//!   as last read, and an object that still has them is skipped (see [`collect`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
