@@ -3,12 +3,13 @@
 //!
 //! * `noop_resync_10k/sync`: rescan the library folder (warm cache: every file stat'ed), then a
 //!   whole sync through the authenticated manager: read the ledger, walk the device (10,000
-//!   files), plan (the quick check reuses every content hash), apply nothing.
+//!   files), read play counts and ratings of the objects whose size or date changed since the
+//!   last sync (none), plan (the quick check reuses every content hash), apply nothing.
 //! * `noop_resync_10k/rsync_a`: `rsync -a library/ mirror/` where the mirror is already up to
 //!   date: rsync stats both trees and copies nothing.
 //!
-//! * `noop_resync_10k/sync_without_stats`: the same with statistics flow-back off (no metadata
-//!   read per owned file); `noop_resync_10k/rescan_only`: the library rescan alone.
+//! * `noop_resync_10k/sync_without_stats`: the same with statistics flow-back off;
+//!   `noop_resync_10k/rescan_only`: the library rescan alone.
 //!
 //! Bar: sync no slower than rsync.
 

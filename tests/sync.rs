@@ -116,6 +116,9 @@ fn a_noop_resync_copies_and_writes_nothing() {
     let d = f.sync_device();
     d.run(&mut |_| {}).unwrap();
     assert!(d.plan().unwrap().is_noop());
+    // The first resync reads every copied object's play count once and records its change
+    // marker in the ledger; from then on a resync writes nothing.
+    d.run(&mut |_| {}).unwrap();
     f.device.reset_stats();
     let s = d.run(&mut |_| {}).unwrap();
     assert_eq!(
@@ -601,6 +604,90 @@ fn play_counts_and_ratings_flow_back() {
     // The library's own bytes are untouched and the store persists.
     let stored = wmdm::sync::StatsStore::load(f.state.path()).unwrap();
     assert_eq!(stored.play_count(&*lib, TrackId(1)), 6);
+}
+
+#[test]
+fn a_resync_reads_statistics_only_of_objects_that_changed() {
+    // A device whose clock moves on between syncs (device dates have a resolution of a second).
+    let clock = common::clock();
+    let device = MemoryDevice::builder("Player T1")
+        .serial("T1")
+        .storage(wmdm::providers::memory::StorageConfig::new(
+            "Internal",
+            1 << 20,
+        ))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let manager = memory_manager(
+        Arc::new(MemoryProvider::new().with_device(device.clone())),
+        &clock,
+    );
+    let mut lib = wmdm::library::MemoryLibrary::new();
+    for i in 1..=4 {
+        lib.add_track(
+            track(i, &format!("Artist {}", i % 3), "Album"),
+            content(i, 100),
+        );
+    }
+    let ids = (1..=4).map(TrackId).collect();
+    let mut all = wmdm::library::Playlist::new_static("All", ids);
+    all.sync.set_priority(1, 1).unwrap();
+    lib.add_playlist(all);
+    let library = Arc::new(std::sync::RwLock::new(lib));
+    let state = tempfile::tempdir().unwrap();
+    let s = services(&manager, &library, state.path(), "Home", &clock);
+    let d = s.device(0).unwrap();
+    d.create_partnership(false).unwrap();
+    s.poll().unwrap();
+    d.run(&mut |_| {}).unwrap();
+    let tick = || clock.advance(std::time::Duration::from_secs(5));
+    let metadata_reads = || device.stats().calls(Operation::GetMetadata);
+    tick();
+    device.reset_stats();
+    d.run(&mut |_| {}).unwrap();
+    assert_eq!(
+        metadata_reads(),
+        4,
+        "the first resync reads every copied object once"
+    );
+    tick();
+    device.reset_stats();
+    d.run(&mut |_| {}).unwrap();
+    assert_eq!(metadata_reads(), 0, "unchanged objects are not read");
+    assert_eq!(device.stats().calls(Operation::Write), 0);
+    tick();
+    let path = "Music/Artist 1/Album/01 Song 1.mp3";
+    let mut m = Metadata::new();
+    m.add(tags::PLAY_COUNT, 3u32);
+    device.handle(path).unwrap().set_metadata(&m).unwrap();
+    tick();
+    device.reset_stats();
+    d.run(&mut |_| {}).unwrap();
+    assert_eq!(metadata_reads(), 1, "only the changed object is read");
+    let lib = library.read().unwrap();
+    assert_eq!(s.stats().play_count(&*lib, TrackId(1)), 3);
+}
+
+#[test]
+fn a_change_in_the_ledgers_own_second_is_not_missed() {
+    // The device's clock stands still: every object is dated in the ledger's second, so
+    // no change marker can be trusted and every object is read on every sync.
+    let f = fixture_partnered_device(2, 100, 1 << 20);
+    f.select("All", &[1, 2], 1);
+    let d = f.sync_device();
+    d.run(&mut |_| {}).unwrap();
+    d.run(&mut |_| {}).unwrap();
+    d.run(&mut |_| {}).unwrap();
+    let path = "Music/Artist 1/Album/01 Song 1.mp3";
+    let mut m = Metadata::new();
+    m.add(tags::PLAY_COUNT, 5u32);
+    f.device.handle(path).unwrap().set_metadata(&m).unwrap();
+    f.device.reset_stats();
+    d.run(&mut |_| {}).unwrap();
+    assert_eq!(f.device.stats().calls(Operation::GetMetadata), 2);
+    let lib = f.library.read().unwrap();
+    assert_eq!(f.services.stats().play_count(&*lib, TrackId(1)), 5);
 }
 
 #[test]

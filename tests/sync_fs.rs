@@ -16,6 +16,7 @@ struct Folder {
     _state: tempfile::TempDir,
     library: Arc<RwLock<MemoryLibrary>>,
     services: SyncServices,
+    provider: Arc<FsProvider>,
 }
 
 /// An MP3 of `frames` silent frames: distinct lengths give distinct bytes.
@@ -36,7 +37,7 @@ fn folder(n: u64) -> Folder {
     let provider = Arc::new(FsProvider::new(
         FsConfig::root(&root).options(DeviceOptions::default().durable(false)),
     ));
-    let manager = manager_with(provider, &clock);
+    let manager = manager_with(provider.clone(), &clock);
     let mut lib = MemoryLibrary::new();
     for i in 1..=n {
         lib.add_track(
@@ -56,6 +57,7 @@ fn folder(n: u64) -> Folder {
         _state: state,
         library,
         services,
+        provider,
     }
 }
 
@@ -215,4 +217,49 @@ fn stop_then_resume_on_a_folder_leaves_no_temporary_files() {
             .iter()
             .all(|p| !p.contains(".wmdm-sync-part") && !p.ends_with(".part"))
     );
+}
+
+/// The device's own handle on a file (as a player counting plays would change it).
+fn device_file(f: &Folder, path: &str) -> wmdm::provider::StorageRef {
+    let mut cur: wmdm::provider::StorageRef = f.provider.fs_devices()[0].root();
+    for c in path.split('/') {
+        cur = cur.child(c).unwrap();
+    }
+    cur
+}
+
+#[test]
+fn a_play_count_changed_on_a_folder_flows_back_on_the_next_sync() {
+    use wmdm::metadata::{Metadata, tags};
+    let f = folder(2);
+    f.select("Mix", &[1, 2], 1);
+    let d = f.device();
+    d.run(&mut |_| {}).unwrap();
+    // The first resync records every object's change marker; the next finds nothing new.
+    d.run(&mut |_| {}).unwrap();
+    d.run(&mut |_| {}).unwrap();
+    let path = f
+        .files()
+        .into_iter()
+        .find(|p| p.ends_with(".mp3") && p.contains("Song 1"))
+        .unwrap();
+    let mut m = Metadata::new();
+    m.add(tags::PLAY_COUNT, 7u32);
+    m.add(tags::USER_RATING, 60u32);
+    device_file(&f, &path).set_metadata(&m).unwrap();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.updated, s.errors), (0, 0, 0), "{s:?}");
+    let lib = f.library.read().unwrap();
+    let stats = f.services.stats();
+    assert_eq!(stats.play_count(&*lib, TrackId(1)), 7);
+    assert_eq!(stats.rating(&*lib, TrackId(1)).value(), 60);
+    assert_eq!(stats.play_count(&*lib, TrackId(2)), 0);
+    drop(lib);
+    // Two more plays: only the delta is added.
+    let mut m = Metadata::new();
+    m.add(tags::PLAY_COUNT, 9u32);
+    device_file(&f, &path).set_metadata(&m).unwrap();
+    d.run(&mut |_| {}).unwrap();
+    let lib = f.library.read().unwrap();
+    assert_eq!(f.services.stats().play_count(&*lib, TrackId(1)), 9);
 }

@@ -52,6 +52,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                 DeviceFile {
                     size: t.size,
                     unique_id: format!("S:{i}"),
+                    modified: 0,
                 },
             );
             ledger.insert(LedgerEntry {
@@ -66,6 +67,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                 source_mtime: mtime_ns(&t),
                 plays: 0,
                 rating: 0,
+                seen: None,
             });
         }
         library.add_track_metadata(t);
@@ -109,6 +111,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                     DeviceFile {
                         size: content.len() as u64,
                         unique_id: "S:pl".into(),
+                        modified: 0,
                     },
                 );
                 d.ledger.insert(LedgerEntry {
@@ -123,6 +126,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                     source_mtime: 0,
                     plays: 0,
                     rating: 0,
+                    seen: None,
                 });
             }
         }

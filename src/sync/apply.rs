@@ -152,6 +152,7 @@ impl SyncEngine {
                     source_mtime: *source_mtime,
                     plays: 0,
                     rating: t.rating.value(),
+                    seen: None,
                 });
                 run.summary.bytes_copied += size;
                 if replaces.is_some() {
@@ -192,6 +193,7 @@ impl SyncEngine {
                     source_mtime: 0,
                     plays: 0,
                     rating: 0,
+                    seen: None,
                 });
                 run.summary.bytes_copied += size;
                 run.summary.playlists_written += 1;

@@ -55,7 +55,19 @@ pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
             } else if !name.ends_with(TEMP_SUFFIX) {
                 let size = child.size()?;
                 let unique_id = child.unique_id().unwrap_or_default();
-                files.insert(path, DeviceFile { size, unique_id });
+                let modified = child
+                    .date()
+                    .ok()
+                    .and_then(|d| d.to_unix().ok())
+                    .unwrap_or(0);
+                files.insert(
+                    path,
+                    DeviceFile {
+                        size,
+                        unique_id,
+                        modified,
+                    },
+                );
             }
         }
     }
@@ -153,6 +165,25 @@ pub(crate) fn read_state(root: &WmdmStorage, name: &str) -> Result<Option<Vec<u8
     for candidate in [name.to_owned(), format!("{name}.new")] {
         match folder.child(&candidate) {
             Ok(f) => return read_all(&f).map(Some),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+/// The last-modified date of sync's state file `name` on the device, in seconds since the
+/// Unix epoch (`None` when it is absent or undated).
+///
+/// # Errors
+/// The manager's errors reading the device.
+pub(crate) fn state_date(root: &WmdmStorage, name: &str) -> Result<Option<i64>> {
+    let Some(folder) = resolve(root, SYNC_FOLDER)? else {
+        return Ok(None);
+    };
+    for candidate in [name.to_owned(), format!("{name}.new")] {
+        match folder.child(&candidate) {
+            Ok(f) => return Ok(f.date()?.to_unix().ok().filter(|&d| d != 0)),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(e),
         }

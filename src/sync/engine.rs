@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use super::device::{
-    FolderCache, JOURNAL_FILE, LEDGER_FILE, delete_state, read_device_contents, write_state,
+    FolderCache, JOURNAL_FILE, LEDGER_FILE, delete_state, read_device_contents, state_date,
+    write_state,
 };
 use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
 use super::journal::{Journal, Ledger, OwnedKind};
-use super::plan::{PlanInput, PlanSettings, SyncOp, SyncPlan, plan};
+use super::plan::{DeviceContents, PlanInput, PlanSettings, SyncOp, SyncPlan, plan};
 use super::resume::{gather_hashes, journal_ops, load_ledger};
 use super::stats::{RatingConflict, StatsStore, collect};
 use crate::error::{Error, ErrorKind, Result};
@@ -242,26 +243,26 @@ impl SyncEngine {
             return Err(Error::CallOutOfSequence);
         }
         let (ledger, _) = load_ledger(root, ctx.library_id, ctx.index)?;
-        Self::make_plan(root, library, ctx, &ledger)
+        let device = read_device_contents(root)?;
+        Ok(Self::make_plan(library, ctx, &ledger, &device))
     }
 
     fn make_plan(
-        root: &WmdmStorage,
         library: &dyn Library,
         ctx: &SyncContext<'_>,
         ledger: &Ledger,
-    ) -> Result<SyncPlan> {
+        device: &DeviceContents,
+    ) -> SyncPlan {
         let selection = selection_for(library, ctx.index, ctx.clock);
         let hashes = gather_hashes(library, &selection, ledger);
-        let device = read_device_contents(root)?;
-        Ok(plan(&PlanInput {
+        plan(&PlanInput {
             library,
             selection: &selection,
             hashes: &hashes,
-            device: &device,
+            device,
             ledger,
             settings: ctx.settings,
-        }))
+        })
     }
 
     /// Starts a sync: recovers from an interrupted one, plans, writes the journal, and moves
@@ -284,6 +285,8 @@ impl SyncEngine {
         let (mut ledger, problem) = load_ledger(root, ctx.library_id, ctx.index)?;
         let initial = ledger.clone();
         let mut conflicts = Vec::new();
+        // One listing serves both the stats' change markers and the plan.
+        let device = read_device_contents(root)?;
         if let Some(store) = ctx.stats.filter(|_| ctx.settings.collect_stats) {
             let now = ctx
                 .clock
@@ -291,9 +294,18 @@ impl SyncEngine {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-            conflicts = collect(root, &mut ledger, library, &mut store, now)?;
+            let ledger_date = state_date(root, LEDGER_FILE)?;
+            conflicts = collect(
+                root,
+                &device,
+                ledger_date,
+                &mut ledger,
+                library,
+                &mut store,
+                now,
+            )?;
         }
-        let plan = Self::make_plan(root, library, ctx, &ledger)?;
+        let plan = Self::make_plan(library, ctx, &ledger, &device);
         let journal = Journal {
             library_id: ctx.library_id.to_owned(),
             index: ctx.index,

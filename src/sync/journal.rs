@@ -48,6 +48,10 @@ pub struct LedgerEntry {
     pub plays: u32,
     /// The device's rating (0-100) as of the last sync.
     pub rating: u8,
+    /// The device object's size and last-modified date (seconds since the Unix epoch) when
+    /// its play count and rating were last read; `None` when they must be read again. An
+    /// object whose size and date still match (and are older than the ledger) is not read.
+    pub seen: Option<(u64, i64)>,
 }
 
 impl LedgerEntry {
@@ -79,6 +83,9 @@ impl LedgerEntry {
             self.plays,
             self.rating
         ));
+        if let Some((size, date)) = self.seen {
+            out.push_str(&format!("\t{size}:{date}"));
+        }
     }
 
     fn parse_fields<'a>(
@@ -112,6 +119,16 @@ impl LedgerEntry {
             source_mtime: number(n, next("source mtime")?)?,
             plays: number(n, next("plays")?)?,
             rating: number::<u8>(n, next("rating")?)?.min(100),
+            // Optional: ledgers written before it existed have no such field.
+            seen: match f.next() {
+                None => None,
+                Some(v) => {
+                    let (size, date) = v
+                        .split_once(':')
+                        .ok_or_else(|| bad(n, "a seen marker without ':'"))?;
+                    Some((number(n, size)?, number(n, date)?))
+                }
+            },
         })
     }
 }
@@ -124,7 +141,8 @@ impl LedgerEntry {
 /// wmdm-sync-ledger 1
 /// library=<library id>
 /// index=<partnership index>
-/// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>
+/// [settled=<ledger date, seconds since the Unix epoch>]
+/// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>[\t<seen size>:<seen date>]
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ledger {
@@ -134,6 +152,11 @@ pub struct Ledger {
     pub index: u8,
     /// Entries by device path.
     pub entries: BTreeMap<String, LedgerEntry>,
+    /// The ledger file's date on the device (seconds since the Unix epoch) when it was last
+    /// rewritten so that change markers dated in its second could be trusted afterwards (see
+    /// [`LedgerEntry::seen`]); remembered so a device whose clock stands still is not
+    /// rewritten on every sync.
+    pub settled: Option<i64>,
 }
 
 const LEDGER_KIND: &str = "wmdm-sync-ledger";
@@ -141,8 +164,8 @@ const JOURNAL_KIND: &str = "wmdm-sync-journal";
 
 fn parse_owner<'a>(
     lines: &mut std::iter::Peekable<impl Iterator<Item = (usize, &'a str)>>,
-) -> Result<(String, u8), StateParseError> {
-    let (mut lib, mut index) = (None, None);
+) -> Result<(String, u8, Option<i64>), StateParseError> {
+    let (mut lib, mut index, mut settled) = (None, None, None);
     while let Some((n, line)) = lines.peek().copied() {
         if line.contains('\t') {
             break;
@@ -152,12 +175,14 @@ fn parse_owner<'a>(
         match k {
             "library" => lib = Some(v),
             "index" => index = Some(number::<u8>(n, &v)?),
+            "settled" => settled = Some(number::<i64>(n, &v)?),
             _ => return Err(bad(n, format!("unexpected key {k:?}"))),
         }
     }
     Ok((
         lib.ok_or_else(|| bad(0, "no library"))?,
         index.ok_or_else(|| bad(0, "no index"))?,
+        settled,
     ))
 }
 
@@ -168,6 +193,7 @@ impl Ledger {
             library_id: library_id.into(),
             index,
             entries: BTreeMap::new(),
+            settled: None,
         }
     }
 
@@ -183,6 +209,9 @@ impl Ledger {
             escape(&self.library_id),
             self.index
         );
+        if let Some(d) = self.settled {
+            s.push_str(&format!("settled={d}\n"));
+        }
         s.reserve(self.entries.len() * 140);
         for e in self.entries.values() {
             e.encode_fields(&mut s);
@@ -198,8 +227,9 @@ impl Ledger {
     /// path.
     pub fn parse(bytes: &[u8]) -> Result<Ledger, StateParseError> {
         let mut lines = lines_after_header(bytes, LEDGER_KIND, 1)?.peekable();
-        let (library_id, index) = parse_owner(&mut lines)?;
+        let (library_id, index, settled) = parse_owner(&mut lines)?;
         let mut ledger = Ledger::new(library_id, index);
+        ledger.settled = settled;
         for (n, line) in lines {
             let e = LedgerEntry::parse_fields(n, &mut line.split('\t'))?;
             if ledger.entries.insert(e.path.clone(), e).is_some() {
@@ -307,7 +337,7 @@ impl Journal {
     /// A [`StateParseError`] for a wrong header or a malformed line.
     pub fn parse(bytes: &[u8]) -> Result<Journal, StateParseError> {
         let mut lines = lines_after_header(bytes, JOURNAL_KIND, 1)?.peekable();
-        let (library_id, index) = parse_owner(&mut lines)?;
+        let (library_id, index, _) = parse_owner(&mut lines)?;
         let mut ops = Vec::new();
         for (n, line) in lines {
             let mut f = line.split('\t');
@@ -360,6 +390,7 @@ mod tests {
             source_mtime: 123,
             plays: 2,
             rating: 50,
+            seen: None,
         }
     }
 
@@ -379,6 +410,27 @@ mod tests {
             2,
         );
         assert!(bad.entries.is_empty() && err.is_some());
+    }
+
+    #[test]
+    fn change_markers_round_trip_and_older_ledgers_still_parse() {
+        let mut l = Ledger::new("lib", 2);
+        l.settled = Some(1_700_000_000);
+        l.insert(LedgerEntry {
+            seen: Some((10, -5)),
+            ..entry("a.mp3")
+        });
+        l.insert(entry("b.mp3"));
+        assert_eq!(Ledger::parse(&l.encode()), Ok(l.clone()));
+        // A ledger written before change markers existed: eleven fields, no `settled`.
+        let old = b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\ta.mp3\tS:1\t0000000000000007\t\
+            0303030303030303030303030303030303030303\t10\t0000000000000063\t10\t123\t2\t50\n";
+        let parsed = Ledger::parse(old).unwrap();
+        assert_eq!(parsed.settled, None);
+        assert_eq!(parsed.entries.get("a.mp3"), Some(&entry("a.mp3")));
+        let broken = b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\ta.mp3\tS:1\t0000000000000007\t\
+            0303030303030303030303030303030303030303\t10\t0000000000000063\t10\t123\t2\t50\t10\n";
+        assert!(Ledger::parse(broken).is_err(), "a marker without ':'");
     }
 
     #[test]

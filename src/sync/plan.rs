@@ -577,6 +577,7 @@ mod tests {
             DeviceFile {
                 size: 5,
                 unique_id: "other".into(),
+                modified: 0,
             },
         );
         let mut ledger = Ledger::new("x", 1);
@@ -592,6 +593,7 @@ mod tests {
             source_mtime: 0,
             plays: 0,
             rating: 0,
+            seen: None,
         });
         let settings = PlanSettings::default();
         let p = plan(&PlanInput {
@@ -619,6 +621,7 @@ mod tests {
             DeviceFile {
                 size: 100,
                 unique_id: "u".into(),
+                modified: 0,
             },
         );
         let mut ledger = Ledger::new("x", 1);
@@ -635,6 +638,7 @@ mod tests {
             source_mtime: 0,
             plays: 0,
             rating: 0,
+            seen: None,
         });
         // The file moves: a new id with the same bytes.
         l.remove_track(TrackId(1));

@@ -153,6 +153,7 @@ pub(crate) fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
                     source_mtime: *source_mtime,
                     plays: 0,
                     rating: 0,
+                    seen: None,
                 },
             }),
             SyncOp::WritePlaylist {
@@ -177,6 +178,7 @@ pub(crate) fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
                     source_mtime: 0,
                     plays: 0,
                     rating: 0,
+                    seen: None,
                 },
             }),
             // A delete needs no journal line: it is atomic, and an object that is gone is dropped

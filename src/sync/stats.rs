@@ -7,12 +7,15 @@
 //! * Ratings are newest-wins: a rating changed on the device since the last sync replaces the
 //!   store's. When the library's rating also changed since then to a different value, the
 //!   device's (newer, since it is observed now) still wins and the conflict is reported.
+//! * Only objects that may have changed are read: the ledger keeps each object's size and date
+//!   as last read, and an object that still has them is skipped (see [`collect`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::journal::Ledger;
 use super::partnership::write_atomic;
+use super::plan::DeviceContents;
 use super::text::{StateParseError, bad, hex_u64, lines_after_header, number};
 use crate::error::{Error, Result};
 use crate::library::{Library, Rating, TrackId};
@@ -181,29 +184,57 @@ impl StatsStore {
     }
 }
 
-/// Reads play counts and ratings of every owned track on the device into `store`, moving the
+/// Reads play counts and ratings of owned tracks on the device into `store`, moving the
 /// ledger's bases forward. Returns the rating conflicts.
+///
+/// Like WMP's IOCTL_WMP_METADATA_ROUND_TRIP, which reports only the objects whose statistics
+/// changed, only objects that may have changed are read: an entry whose recorded
+/// [`seen`](super::journal::LedgerEntry::seen) marker (size and last-modified date) matches
+/// the device's listing is skipped, provided that date is older than `ledger_date` (the date
+/// of the ledger file on the device, in the device's own clock). Dates have a resolution of
+/// one second, so an object dated in the same second as the ledger (or later) may have
+/// changed again unseen in that second; such objects are read, and the ledger is marked
+/// [`settled`](Ledger::settled) at its current date, which makes the engine rewrite it once so
+/// that their markers become trustworthy next time (a device whose clock stands still is not
+/// rewritten again). Objects the device gives no date for are always read.
 ///
 /// # Errors
 /// The manager's errors reading the device.
 pub(crate) fn collect(
     root: &crate::manager::WmdmStorage,
+    device: &DeviceContents,
+    ledger_date: Option<i64>,
     ledger: &mut Ledger,
     library: &dyn Library,
     store: &mut StatsStore,
     now: u64,
 ) -> Result<Vec<RatingConflict>> {
     let mut conflicts = Vec::new();
+    let mut racy = false;
     for e in ledger.entries.values_mut() {
         let Some(track) = e.track() else { continue };
+        // Not on the device (any more): the plan forgets or recopies it.
+        let Some(file) = device.files.get(&e.path) else {
+            continue;
+        };
+        let marker = (file.modified != 0).then_some((file.size, file.modified));
+        let settled = ledger_date.is_some_and(|l| file.modified < l);
+        if marker.is_some() && e.seen == marker && settled {
+            continue;
+        }
+        racy |= marker.is_some() && !settled;
         let Some(obj) = super::device::resolve(root, &e.path)? else {
             continue;
         };
         let meta = match obj.specified_metadata(&[tags::PLAY_COUNT, tags::USER_RATING]) {
             Ok((m, _)) => m,
-            Err(Error::NotSupported) => continue,
+            Err(Error::NotSupported) => {
+                e.seen = marker;
+                continue;
+            }
             Err(err) => return Err(err),
         };
+        e.seen = marker;
         let plays = meta.get_u32(tags::PLAY_COUNT).unwrap_or(e.plays);
         let rating = meta
             .get_u32(tags::USER_RATING)
@@ -217,6 +248,9 @@ pub(crate) fn collect(
         ) {
             conflicts.push(c);
         }
+    }
+    if racy && ledger.settled != ledger_date {
+        ledger.settled = ledger_date;
     }
     Ok(conflicts)
 }

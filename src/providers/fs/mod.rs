@@ -83,7 +83,8 @@
 //! Musepack, ...); everything else, and everything for formats lofty cannot write (WMA, non-audio
 //! files), goes to the object's sidecar. Derived properties (size, dates, format, unique ID,
 //! duration and the stream properties of a tagged file) cannot be set and are reported as not
-//! applied.
+//! applied. A change that only touches the sidecar sets the file's modification time, so the
+//! object's date says it changed (sync's statistics flow-back relies on that).
 //!
 //! # Playlists
 //!

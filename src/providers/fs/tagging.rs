@@ -225,6 +225,17 @@ fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
     result
 }
 
+/// Dates the object now after a sidecar-only change: the sidecar is part of the object, and
+/// a host that remembers each object's date and size (sync's stats flow-back) must see the
+/// change. A failure only costs that host a missed shortcut, so it is logged, not returned.
+fn touch(shared: &Shared, path: &Path) {
+    let result = fs::File::open(path).and_then(|f| f.set_modified(SystemTime::now()));
+    if let Err(e) = result {
+        tracing::warn!(?e, path = %path.display(), "object not dated after a metadata change");
+    }
+    shared.bump();
+}
+
 /// IMDSPStorage3::SetMetadata: tags into the file where its format allows, the rest into the
 /// sidecar, derived properties dropped.
 pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<Status> {
@@ -273,6 +284,7 @@ pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<S
         let mut side = read_sidecar(shared, storage.id());
         side.merge(&for_sidecar);
         write_sidecar(shared, storage.id(), &side)?;
+        touch(shared, &storage.path()?);
     }
     let applied = metadata.len() - dropped;
     match (applied, dropped) {

@@ -275,15 +275,22 @@ impl Storage for MemoryStorage {
 
     /// Stores the items. `WMDM/FileName`, `WMDM/FileSize` and `WMDM/PersistentUniqueID` are
     /// the device's to say and are dropped; `WMDM/LastModifiedDate` and
-    /// `WMDM/FileCreationDate` set the object's dates.
+    /// `WMDM/FileCreationDate` set the object's dates. Without an explicit
+    /// `WMDM/LastModifiedDate`, a change dates the object now.
     ///
     /// # Errors
     /// [`Error::WriteProtected`]; [`Error::NotSupported`] when items were given and none
     /// could be kept.
     fn set_metadata(&self, metadata: &Metadata) -> Result<Status> {
+        let now = self.shared.now();
         let mut st = self.enter_write(Operation::SetMetadata)?;
         let node = st.tree_mut(self.storage)?.node_mut(self.node)?;
+        // A metadata change is a change of the object (as on MTP devices), so a host that
+        // remembers each object's date sees it; an explicit date below overrides this one.
         let (kept, dropped) = node.store_metadata(metadata);
+        if kept > 0 && metadata.get(tags::LAST_MODIFIED_DATE).is_none() {
+            node.modified = now;
+        }
         match (kept, dropped) {
             (_, 0) => Ok(Status::Ok),
             (0, _) => Err(Error::NotSupported),
