@@ -3,7 +3,7 @@
 //!
 //! These objects have no secure channel (WMP's interfaces are not SAC-protected; the
 //! [`SyncServices`] already sits on an authenticated manager), so their methods run under
-//! [`run`] rather than `call`.
+//! `util::run` rather than `util::call`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -352,7 +352,7 @@ impl Drop for WmpEventConnection {
 /// callable from every thread the caller drives the services from.
 ///
 /// # Errors
-/// [`Error::NoInterface`](crate::Error) (E_NOINTERFACE) when `sink` is not an IWMPEvents2.
+/// [`Error::NoInterface`] (E_NOINTERFACE) when `sink` is not an IWMPEvents2.
 pub fn advise(services: &SyncServices, sink: &IUnknown) -> Result<WmpEventConnection> {
     let events2: IWMPEvents2 = sink
         .cast()
