@@ -455,3 +455,67 @@ fn null_out_parameters_are_e_pointer() {
         assert!(out.is_empty(), "zeroed on failure");
     }
 }
+
+#[test]
+fn a_failed_item_reaches_the_sink_as_device_sync_error() {
+    use wmdm::providers::memory::{FaultPlan, Operation};
+    let f = fixture_partnered_device(3, 100, 1 << 20);
+    f.select("All", &[1, 2, 3], 1);
+    let log: Log = Arc::default();
+    let sink: IUnknown = Sink2 { log: log.clone() }.into();
+    let _conn = advise(&f.services, &sink).expect("advise");
+    // The second file's create fails; the sync goes on.
+    f.device.set_fault_plan(FaultPlan::new().fail_nth(
+        Operation::Create,
+        3,
+        wmdm::Error::ProcessFailed,
+    ));
+    let d = sync_device_object(f.sync_device());
+    unsafe { d.start() }.expect("start");
+    while f.sync_device().step().expect("step") {}
+    assert_eq!(
+        take(&log),
+        vec![
+            "SyncState Player S1 1".to_owned(),
+            "SyncError Player S1 true".to_owned(),
+            "SyncState Player S1 2".to_owned()
+        ],
+        "pMedia is null"
+    );
+    assert_eq!(item(&d, "LastSyncErrorCount").unwrap(), "1");
+}
+
+/// The reference count after an AddRef/Release pair (the value Release returns).
+fn refs(o: &IUnknown) -> u32 {
+    unsafe {
+        (o.vtable().AddRef)(o.as_raw());
+        (o.vtable().Release)(o.as_raw())
+    }
+}
+
+#[test]
+fn references_are_counted_and_a_connection_releases_its_sink() {
+    let f = fixture_new_device(1, 10, 1 << 20);
+    let sink: IUnknown = Sink4 {
+        log: Arc::default(),
+    }
+    .into();
+    assert_eq!(refs(&sink), 1);
+    let conn = advise(&f.services, &sink).expect("advise");
+    assert_eq!(
+        refs(&sink),
+        3,
+        "the connection holds IWMPEvents2 and IWMPEvents4"
+    );
+    drop(conn);
+    assert_eq!(refs(&sink), 1, "dropping the connection releases both");
+
+    let d: IUnknown = sync_device_object(f.sync_device())
+        .cast()
+        .expect("IUnknown");
+    assert_eq!(refs(&d), 1);
+    let d3: IWMPSyncDevice3 = d.cast().expect("IWMPSyncDevice3");
+    assert_eq!(refs(&d), 2, "one object behind every interface");
+    drop(d3);
+    assert_eq!(refs(&d), 1);
+}
