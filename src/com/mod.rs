@@ -28,8 +28,9 @@
 //!   SendOpaqueCommand's MAC is checked and renewed, and IMDSPDirectTransfer decrypts and
 //!   checks each chunk it pulls from an IWMDMOperation.
 //!
-//! The Windows Media Player side (IWMPSyncServices, IWMPSyncDevice/2/3, IWMPEvents sinks) is
-//! not here yet: it waits for the sync engine.
+//! The Windows Media Player side is in [`wmp`]: IWMPSyncServices and IWMPSyncDevice/2/3 over
+//! [`sync`](crate::sync)'s services, and IWMPEvents2/IWMPEvents4 sinks a caller registers with
+//! [`wmp::advise`].
 
 #![allow(unsafe_code)]
 
@@ -48,6 +49,7 @@ pub mod server;
 mod storage;
 mod transfer;
 mod util;
+pub mod wmp;
 
 pub use channel::ComChannel;
 pub use provider::ComServiceProvider;

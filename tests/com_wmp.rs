@@ -1,0 +1,521 @@
+//! The WMP objects in-process (Windows, or Wine through the cargo runner): IWMPSyncServices and
+//! IWMPSyncDevice/2/3 through their vtables over a memory device, library and partnership;
+//! IWMPEvents2/4 sinks; QueryInterface; null out-parameters.
+#![cfg(all(windows, feature = "com"))]
+#![allow(unsafe_code, non_snake_case)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::sync::*;
+use windows::Win32::Foundation::{VARIANT_BOOL, VARIANT_FALSE, VARIANT_TRUE};
+use windows::Win32::Media::DeviceManager::IMDSPDevice;
+use windows::Win32::Media::MediaPlayer::*;
+use windows::Win32::System::Com::IDispatch;
+use windows_core::{BSTR, HRESULT, IUnknown, Interface, Ref, implement};
+use wmdm::com::wmp::{advise, sync_device_object, sync_services_object};
+
+const E_POINTER: HRESULT = HRESULT(0x8000_4003_u32 as i32);
+const E_NOINTERFACE: HRESULT = HRESULT(0x8000_4002_u32 as i32);
+const E_INVALIDARG: HRESULT = HRESULT(0x8007_0057_u32 as i32);
+const E_UNEXPECTED: HRESULT = HRESULT(0x8000_FFFF_u32 as i32);
+const E_ABORT: HRESULT = HRESULT(0x8000_4004_u32 as i32);
+const WMDM_E_NOTSUPPORTED: HRESULT = HRESULT(0x8004_5004_u32 as i32);
+
+/// What a sink saw, one line per event; the device is named by its friendly name and whether
+/// it is the test's own device object (isIdentical).
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn describe(d: Ref<IWMPSyncDevice>) -> String {
+    match d.ok() {
+        Ok(d) => {
+            let mut name = BSTR::new();
+            unsafe { d.friendlyName(&mut name) }.expect("friendlyName from an event");
+            name.to_string()
+        }
+        Err(_) => "<null>".into(),
+    }
+}
+
+macro_rules! empty_wmp_events {
+    ($t:ident) => {
+        impl IWMPEvents_Impl for $t {
+            fn OpenStateChange(&self, _: i32) {}
+            fn PlayStateChange(&self, _: i32) {}
+            fn AudioLanguageChange(&self, _: i32) {}
+            fn StatusChange(&self) {}
+            fn ScriptCommand(&self, _: &BSTR, _: &BSTR) {}
+            fn NewStream(&self) {}
+            fn Disconnect(&self, _: i32) {}
+            fn Buffering(&self, _: VARIANT_BOOL) {}
+            fn Error(&self) {}
+            fn Warning(&self, _: i32, _: i32, _: &BSTR) {}
+            fn EndOfStream(&self, _: i32) {}
+            fn PositionChange(&self, _: f64, _: f64) {}
+            fn MarkerHit(&self, _: i32) {}
+            fn DurationUnitChange(&self, _: i32) {}
+            fn CdromMediaChange(&self, _: i32) {}
+            fn PlaylistChange(&self, _: Ref<IDispatch>, _: WMPPlaylistChangeEventType) {}
+            fn CurrentPlaylistChange(&self, _: WMPPlaylistChangeEventType) {}
+            fn CurrentPlaylistItemAvailable(&self, _: &BSTR) {}
+            fn MediaChange(&self, _: Ref<IDispatch>) {}
+            fn CurrentMediaItemAvailable(&self, _: &BSTR) {}
+            fn CurrentItemChange(&self, _: Ref<IDispatch>) {}
+            fn MediaCollectionChange(&self) {}
+            fn MediaCollectionAttributeStringAdded(&self, _: &BSTR, _: &BSTR) {}
+            fn MediaCollectionAttributeStringRemoved(&self, _: &BSTR, _: &BSTR) {}
+            fn MediaCollectionAttributeStringChanged(&self, _: &BSTR, _: &BSTR, _: &BSTR) {}
+            fn PlaylistCollectionChange(&self) {}
+            fn PlaylistCollectionPlaylistAdded(&self, _: &BSTR) {}
+            fn PlaylistCollectionPlaylistRemoved(&self, _: &BSTR) {}
+            fn PlaylistCollectionPlaylistSetAsDeleted(&self, _: &BSTR, _: VARIANT_BOOL) {}
+            fn ModeChange(&self, _: &BSTR, _: VARIANT_BOOL) {}
+            fn MediaError(&self, _: Ref<IDispatch>) {}
+            fn OpenPlaylistSwitch(&self, _: Ref<IDispatch>) {}
+            fn DomainChange(&self, _: &BSTR) {}
+            fn SwitchedToPlayerApplication(&self) {}
+            fn SwitchedToControl(&self) {}
+            fn PlayerDockedStateChange(&self) {}
+            fn PlayerReconnect(&self) {}
+            fn Click(&self, _: i16, _: i16, _: i32, _: i32) {}
+            fn DoubleClick(&self, _: i16, _: i16, _: i32, _: i32) {}
+            fn KeyDown(&self, _: i16, _: i16) {}
+            fn KeyPress(&self, _: i16) {}
+            fn KeyUp(&self, _: i16, _: i16) {}
+            fn MouseDown(&self, _: i16, _: i16, _: i32, _: i32) {}
+            fn MouseMove(&self, _: i16, _: i16, _: i32, _: i32) {}
+            fn MouseUp(&self, _: i16, _: i16, _: i32, _: i32) {}
+        }
+
+        impl IWMPEvents2_Impl for $t {
+            fn DeviceConnect(&self, d: Ref<IWMPSyncDevice>) {
+                self.push(format!("Connect {}", describe(d)));
+            }
+            fn DeviceDisconnect(&self, d: Ref<IWMPSyncDevice>) {
+                self.push(format!("Disconnect {}", describe(d)));
+            }
+            fn DeviceStatusChange(&self, d: Ref<IWMPSyncDevice>, s: WMPDeviceStatus) {
+                self.push(format!("Status {} {}", describe(d), s.0));
+            }
+            fn DeviceSyncStateChange(&self, d: Ref<IWMPSyncDevice>, s: WMPSyncState) {
+                self.push(format!("SyncState {} {}", describe(d), s.0));
+            }
+            fn DeviceSyncError(&self, d: Ref<IWMPSyncDevice>, m: Ref<IDispatch>) {
+                self.push(format!("SyncError {} {}", describe(d), m.is_null()));
+            }
+            fn CreatePartnershipComplete(&self, d: Ref<IWMPSyncDevice>, hr: HRESULT) {
+                self.push(format!("Partnership {} {:#010x}", describe(d), hr.0 as u32));
+            }
+        }
+    };
+}
+
+/// A sink implementing IWMPEvents4 (and so 2 and 3).
+#[implement(IWMPEvents4)]
+struct Sink4 {
+    log: Log,
+}
+
+impl Sink4_Impl {
+    fn push(&self, s: String) {
+        self.log.lock().unwrap().push(s);
+    }
+}
+
+empty_wmp_events!(Sink4_Impl);
+
+impl IWMPEvents3_Impl for Sink4_Impl {
+    fn CdromRipStateChange(&self, _: Ref<IWMPCdromRip>, _: WMPRipState) {}
+    fn CdromRipMediaError(&self, _: Ref<IWMPCdromRip>, _: Ref<IDispatch>) {}
+    fn CdromBurnStateChange(&self, _: Ref<IWMPCdromBurn>, _: WMPBurnState) {}
+    fn CdromBurnMediaError(&self, _: Ref<IWMPCdromBurn>, _: Ref<IDispatch>) {}
+    fn CdromBurnError(&self, _: Ref<IWMPCdromBurn>, _: HRESULT) {}
+    fn LibraryConnect(&self, _: Ref<IWMPLibrary>) {}
+    fn LibraryDisconnect(&self, _: Ref<IWMPLibrary>) {}
+    fn FolderScanStateChange(&self, _: WMPFolderScanState) {}
+    fn StringCollectionChange(
+        &self,
+        _: Ref<IDispatch>,
+        _: WMPStringCollectionChangeEventType,
+        _: i32,
+    ) {
+    }
+    fn MediaCollectionMediaAdded(&self, _: Ref<IDispatch>) {}
+    fn MediaCollectionMediaRemoved(&self, _: Ref<IDispatch>) {}
+}
+
+impl IWMPEvents4_Impl for Sink4_Impl {
+    fn DeviceEstimation(&self, d: Ref<IWMPSyncDevice>, hr: HRESULT, used: i64, space: i64) {
+        self.push(format!(
+            "Estimation {} {:#010x} {} {}",
+            describe(d),
+            hr.0 as u32,
+            used > 0,
+            space > 0
+        ));
+    }
+}
+
+/// A sink that only has IWMPEvents2: it gets no DeviceEstimation.
+#[implement(IWMPEvents2)]
+struct Sink2 {
+    log: Log,
+}
+
+impl Sink2_Impl {
+    fn push(&self, s: String) {
+        self.log.lock().unwrap().push(s);
+    }
+}
+
+empty_wmp_events!(Sink2_Impl);
+
+fn take(log: &Log) -> Vec<String> {
+    std::mem::take(&mut *log.lock().unwrap())
+}
+
+fn bstr_of(f: impl FnOnce(*mut BSTR) -> windows_core::Result<()>) -> String {
+    let mut b = BSTR::new();
+    f(&mut b).expect("BSTR getter");
+    b.to_string()
+}
+
+fn i32_of(f: impl FnOnce(*mut i32) -> windows_core::Result<()>) -> i32 {
+    let mut v = -7;
+    f(&mut v).expect("LONG getter");
+    v
+}
+
+fn status(d: &IWMPSyncDevice) -> i32 {
+    let mut s = WMPDeviceStatus(-1);
+    unsafe { d.status(&mut s) }.expect("status");
+    s.0
+}
+
+fn sync_state(d: &IWMPSyncDevice) -> i32 {
+    let mut s = WMPSyncState(-1);
+    unsafe { d.syncState(&mut s) }.expect("syncState");
+    s.0
+}
+
+fn item(d: &IWMPSyncDevice, name: &str) -> windows_core::Result<String> {
+    let mut b = BSTR::new();
+    unsafe { d.getItemInfo(&BSTR::from(name), &mut b) }?;
+    Ok(b.to_string())
+}
+
+#[test]
+fn every_device_method_through_the_vtable_with_events() {
+    let f = fixture_new_device(3, 1000, 1 << 20);
+    let services = sync_services_object(f.services.clone());
+    let log4: Log = Arc::default();
+    let log2: Log = Arc::default();
+    let sink4: IUnknown = Sink4 { log: log4.clone() }.into();
+    let sink2: IUnknown = Sink2 { log: log2.clone() }.into();
+    let _c4 = advise(&f.services, &sink4).expect("advise IWMPEvents4");
+    let _c2 = advise(&f.services, &sink2).expect("advise IWMPEvents2");
+
+    assert_eq!(i32_of(|p| unsafe { services.deviceCount(p) }), 1);
+    assert_eq!(
+        unsafe { services.getDevice(1) }
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        E_INVALIDARG
+    );
+    assert_eq!(
+        unsafe { services.getDevice(-1) }
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        E_INVALIDARG
+    );
+    let d = unsafe { services.getDevice(0) }.expect("getDevice(0)");
+
+    // A new device: no partnership, connected, nothing running.
+    assert_eq!(bstr_of(|p| unsafe { d.deviceName(p) }), "Player S1");
+    assert_eq!(bstr_of(|p| unsafe { d.deviceId(p) }), "S1");
+    assert_eq!(bstr_of(|p| unsafe { d.friendlyName(p) }), "Player S1");
+    unsafe { d.SetfriendlyName(&BSTR::from("Kitchen")) }.expect("put_friendlyName");
+    assert_eq!(bstr_of(|p| unsafe { d.friendlyName(p) }), "Kitchen");
+    assert_eq!(i32_of(|p| unsafe { d.partnershipIndex(p) }), 0);
+    let mut c = VARIANT_FALSE;
+    unsafe { d.connected(&mut c) }.expect("connected");
+    assert_eq!(c, VARIANT_TRUE);
+    assert_eq!(status(&d), WMPDeviceStatus(5).0, "wmpdsNewDevice");
+    assert_eq!(sync_state(&d), 0);
+    // Nothing is pending for a device that never synced: its engine reports 100.
+    assert_eq!(i32_of(|p| unsafe { d.progress(p) }), 100);
+    assert_eq!(item(&d, "Connected").unwrap(), "True");
+    assert_eq!(
+        item(&d, "NoSuchAttribute").unwrap_err().code(),
+        E_INVALIDARG
+    );
+    assert_eq!(unsafe { d.start() }.unwrap_err().code(), E_UNEXPECTED);
+    assert_eq!(
+        unsafe { d.showSettings() }.unwrap_err().code(),
+        WMDM_E_NOTSUPPORTED
+    );
+
+    // createPartnership returns at once; poll completes it.
+    unsafe { d.createPartnership(VARIANT_FALSE) }.expect("createPartnership");
+    assert!(take(&log4).is_empty());
+    f.services.poll().expect("poll");
+    let expected = vec![
+        "Status Kitchen 1".to_owned(),
+        "Partnership Kitchen 0x00000000".to_owned(),
+    ];
+    assert_eq!(take(&log4), expected);
+    assert_eq!(take(&log2), expected);
+    assert_eq!(i32_of(|p| unsafe { d.partnershipIndex(p) }), 1);
+    assert_eq!(status(&d), 1, "wmpdsPartnershipExists");
+
+    // IWMPSyncDevice2.
+    let d2: IWMPSyncDevice2 = d.cast().expect("IWMPSyncDevice2");
+    unsafe { d2.setItemInfo(&BSTR::from("PercentSpaceReserved"), &BSTR::from("10")) }
+        .expect("setItemInfo");
+    assert_eq!(item(&d, "PercentSpaceReserved").unwrap(), "10");
+    assert_eq!(
+        unsafe { d2.setItemInfo(&BSTR::from("PercentSpaceReserved"), &BSTR::from("x")) }
+            .unwrap_err()
+            .code(),
+        E_INVALIDARG
+    );
+
+    // IWMPSyncDevice3: an estimate needs a playlist argument; its result comes by event, to
+    // IWMPEvents4 sinks only.
+    let d3: IWMPSyncDevice3 = d.cast().expect("IWMPSyncDevice3");
+    f.select("Mix", &[1, 2], 1);
+    assert_eq!(
+        unsafe { d3.estimateSyncSize(None::<&IWMPPlaylist>, None::<&IWMPPlaylist>) }
+            .unwrap_err()
+            .code(),
+        E_INVALIDARG
+    );
+    // Any COM object stands in for the playlist: the crate only checks it for null.
+    let stand_in: IWMPPlaylist = unsafe { IWMPPlaylist::from_raw(sink2.clone().into_raw()) };
+    unsafe { d3.estimateSyncSize(&stand_in, None::<&IWMPPlaylist>) }.expect("estimate");
+    assert_eq!(sync_state(&d), 3, "wmpssEstimating");
+    f.services.poll().expect("poll");
+    assert_eq!(
+        take(&log4),
+        vec![
+            "SyncState Kitchen 3".to_owned(),
+            "SyncState Kitchen 2".to_owned(),
+            "Estimation Kitchen 0x00000000 true true".to_owned()
+        ]
+    );
+    assert_eq!(
+        take(&log2),
+        vec![
+            "SyncState Kitchen 3".to_owned(),
+            "SyncState Kitchen 2".to_owned()
+        ]
+    );
+    unsafe { d3.estimateSyncSize(None::<&IWMPPlaylist>, &stand_in) }.expect("estimate");
+    unsafe { d3.cancelEstimation() }.expect("cancelEstimation");
+    assert_eq!(
+        take(&log4),
+        vec![
+            "SyncState Kitchen 3".to_owned(),
+            "SyncState Kitchen 2".to_owned(),
+            format!("Estimation Kitchen {:#010x} false false", E_ABORT.0 as u32)
+        ]
+    );
+    take(&log2);
+
+    // start: Synchronizing, then the host steps it to the end.
+    unsafe { d.start() }.expect("start");
+    assert_eq!(sync_state(&d), 1, "wmpssSynchronizing");
+    assert_eq!(take(&log4), vec!["SyncState Kitchen 1".to_owned()]);
+    let core = f.sync_device();
+    while core.step().expect("step") {}
+    assert_eq!(sync_state(&d), 2, "wmpssStopped");
+    assert_eq!(i32_of(|p| unsafe { d.progress(p) }), 100);
+    assert_eq!(take(&log4), vec!["SyncState Kitchen 2".to_owned()]);
+    assert_eq!(item(&d, "SyncItemCount").unwrap(), "2");
+    assert_eq!(f.content_files().len(), 3, "two tracks and the playlist");
+    unsafe { d.stop() }.expect("stop when nothing runs");
+
+    // isIdentical: another object for the same device is identical; another device is not.
+    let again = unsafe { services.getDevice(0) }.expect("getDevice(0)");
+    let mut same = VARIANT_FALSE;
+    unsafe { d.isIdentical(&again, &mut same) }.expect("isIdentical");
+    assert_eq!(same, VARIANT_TRUE);
+
+    // deletePartnership: declined, with its event.
+    unsafe { d.deletePartnership() }.expect("deletePartnership");
+    assert_eq!(status(&d), 2, "wmpdsPartnershipDeclined");
+    assert_eq!(i32_of(|p| unsafe { d.partnershipIndex(p) }), 0);
+    assert_eq!(take(&log4), vec!["Status Kitchen 2".to_owned()]);
+    assert_eq!(take(&log2).len(), 3, "two sync states and the status");
+    drop(_c2);
+    unsafe { d.createPartnership(VARIANT_TRUE) }.expect("createPartnership");
+    f.services.poll().expect("poll");
+    assert_eq!(take(&log4).len(), 2);
+    assert!(take(&log2).is_empty(), "an unadvised sink hears nothing");
+}
+
+#[test]
+fn a_stop_mid_sync_and_a_device_leaving_are_reported() {
+    let f = fixture_partnered_device(4, 1000, 1 << 20);
+    f.select("Mix", &[1, 2, 3, 4], 1);
+    let log: Log = Arc::default();
+    let sink: IUnknown = Sink4 { log: log.clone() }.into();
+    let conn = advise(&f.services, &sink).expect("advise");
+    let d = sync_device_object(f.sync_device());
+    unsafe { d.start() }.expect("start");
+    assert!(f.sync_device().step().expect("one step"));
+    let p = i32_of(|p| unsafe { d.progress(p) });
+    assert!((0..100).contains(&p), "part-way: {p}");
+    unsafe { d.stop() }.expect("stop");
+    assert_eq!(sync_state(&d), 2);
+    assert_eq!(
+        take(&log),
+        vec![
+            "SyncState Player S1 1".to_owned(),
+            "SyncState Player S1 2".to_owned()
+        ]
+    );
+    f.provider.remove_device(&f.device.serial());
+    f.manager.reinitialize().expect("reinitialize");
+    f.services.poll().expect("poll");
+    assert_eq!(take(&log), vec!["Disconnect Player S1".to_owned()]);
+    let mut c = VARIANT_TRUE;
+    unsafe { d.connected(&mut c) }.expect("connected");
+    assert_eq!(c, VARIANT_FALSE);
+    assert_eq!(
+        unsafe { d.start() }.unwrap_err().code().0 as u32,
+        0xC00D_1179
+    );
+    conn.unadvise();
+}
+
+#[test]
+fn query_interface_answers_the_wmp_interfaces_only() {
+    let f = fixture_new_device(1, 10, 1 << 20);
+    let services = sync_services_object(f.services.clone());
+    let d = unsafe { services.getDevice(0) }.expect("device");
+    assert!(d.cast::<IWMPSyncDevice2>().is_ok());
+    assert!(d.cast::<IWMPSyncDevice3>().is_ok());
+    assert!(d.cast::<IUnknown>().is_ok());
+    for r in [
+        d.cast::<IWMPSyncServices>().map(|_| ()),
+        d.cast::<IMDSPDevice>().map(|_| ()),
+        d.cast::<IWMPEvents2>().map(|_| ()),
+        services.cast::<IWMPSyncDevice>().map(|_| ()),
+    ] {
+        assert_eq!(r.unwrap_err().code(), E_NOINTERFACE);
+    }
+    // A sink that is not an IWMPEvents2 is refused.
+    let not_a_sink: IUnknown = services.cast().expect("IUnknown");
+    assert_eq!(
+        advise(&f.services, &not_a_sink).unwrap_err(),
+        wmdm::Error::NoInterface
+    );
+}
+
+#[test]
+fn null_out_parameters_are_e_pointer() {
+    let f = fixture_new_device(1, 10, 1 << 20);
+    let services = sync_services_object(f.services.clone());
+    let d = unsafe { services.getDevice(0) }.expect("device");
+    let null: *mut std::ffi::c_void = std::ptr::null_mut();
+    let this = d.as_raw();
+    let v = d.vtable();
+    let name = BSTR::from("Connected");
+    unsafe {
+        assert_eq!(
+            (services.vtable().deviceCount)(services.as_raw(), null.cast()),
+            E_POINTER
+        );
+        assert_eq!((v.friendlyName)(this, null.cast()), E_POINTER);
+        assert_eq!((v.deviceName)(this, null.cast()), E_POINTER);
+        assert_eq!((v.deviceId)(this, null.cast()), E_POINTER);
+        assert_eq!((v.partnershipIndex)(this, null.cast()), E_POINTER);
+        assert_eq!((v.connected)(this, null.cast()), E_POINTER);
+        assert_eq!((v.status)(this, null.cast()), E_POINTER);
+        assert_eq!((v.syncState)(this, null.cast()), E_POINTER);
+        assert_eq!((v.progress)(this, null.cast()), E_POINTER);
+        assert_eq!(
+            (v.getItemInfo)(this, std::mem::transmute_copy(&name), null.cast()),
+            E_POINTER
+        );
+        assert_eq!((v.isIdentical)(this, this, null.cast()), E_POINTER);
+        let mut b = VARIANT_TRUE;
+        assert_eq!((v.isIdentical)(this, null, &mut b), E_POINTER);
+        assert_eq!(b, VARIANT_FALSE, "zeroed before the check");
+        // A null BSTR is the empty string, as COM defines it.
+        let mut out = BSTR::from("old");
+        assert_eq!(
+            (v.getItemInfo)(this, null, std::ptr::from_mut(&mut out).cast()),
+            E_INVALIDARG
+        );
+        assert!(out.is_empty(), "zeroed on failure");
+    }
+}
+
+#[test]
+fn a_failed_item_reaches_the_sink_as_device_sync_error() {
+    use wmdm::providers::memory::{FaultPlan, Operation};
+    let f = fixture_partnered_device(3, 100, 1 << 20);
+    f.select("All", &[1, 2, 3], 1);
+    let log: Log = Arc::default();
+    let sink: IUnknown = Sink2 { log: log.clone() }.into();
+    let _conn = advise(&f.services, &sink).expect("advise");
+    // The second file's create fails; the sync goes on.
+    f.device.set_fault_plan(FaultPlan::new().fail_nth(
+        Operation::Create,
+        3,
+        wmdm::Error::ProcessFailed,
+    ));
+    let d = sync_device_object(f.sync_device());
+    unsafe { d.start() }.expect("start");
+    while f.sync_device().step().expect("step") {}
+    assert_eq!(
+        take(&log),
+        vec![
+            "SyncState Player S1 1".to_owned(),
+            "SyncError Player S1 true".to_owned(),
+            "SyncState Player S1 2".to_owned()
+        ],
+        "pMedia is null"
+    );
+    assert_eq!(item(&d, "LastSyncErrorCount").unwrap(), "1");
+}
+
+/// The reference count after an AddRef/Release pair (the value Release returns).
+fn refs(o: &IUnknown) -> u32 {
+    unsafe {
+        (o.vtable().AddRef)(o.as_raw());
+        (o.vtable().Release)(o.as_raw())
+    }
+}
+
+#[test]
+fn references_are_counted_and_a_connection_releases_its_sink() {
+    let f = fixture_new_device(1, 10, 1 << 20);
+    let sink: IUnknown = Sink4 {
+        log: Arc::default(),
+    }
+    .into();
+    assert_eq!(refs(&sink), 1);
+    let conn = advise(&f.services, &sink).expect("advise");
+    assert_eq!(
+        refs(&sink),
+        3,
+        "the connection holds IWMPEvents2 and IWMPEvents4"
+    );
+    drop(conn);
+    assert_eq!(refs(&sink), 1, "dropping the connection releases both");
+
+    let d: IUnknown = sync_device_object(f.sync_device())
+        .cast()
+        .expect("IUnknown");
+    assert_eq!(refs(&d), 1);
+    let d3: IWMPSyncDevice3 = d.cast().expect("IWMPSyncDevice3");
+    assert_eq!(refs(&d), 2, "one object behind every interface");
+    drop(d3);
+    assert_eq!(refs(&d), 1);
+}
