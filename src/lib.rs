@@ -25,6 +25,7 @@
 //! * [`sac`]: the secure authenticated channel: certificates, the handshake, MACs, encryption;
 //! * [`manager`]: the application side: `DeviceManager`, devices, storages, storage control;
 //! * [`providers::memory`]: an in-memory device with a deterministic [`FaultPlan`];
+//! * [`providers::fs`]: a folder (a USB stick, an SD card) as a device;
 //! * [`time`]: `WMDMDATETIME` and the replaceable [`Clock`].
 //!
 //! See `docs/architecture.md` for how the layers fit, and `docs/mapping.md` for the Rust item

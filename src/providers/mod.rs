@@ -2,5 +2,7 @@
 //!
 //! * [`memory`]: a simulated device held in memory, with a deterministic fault plan, for
 //!   testing sync logic and providers' callers.
+//! * [`fs`]: a directory-backed mass-storage device (a folder, a USB stick, an SD card).
 
+pub mod fs;
 pub mod memory;

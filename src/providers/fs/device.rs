@@ -1,0 +1,249 @@
+//! [`FsDevice`]: a folder as a WMDM device.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::flags::{DeviceStatus, DeviceType, FindScope};
+use crate::metadata::{FormatCode, PropValue, device as props};
+use crate::provider::{Device, FormatSupport, Icon, StorageRef, WaveFormat, WmdmId};
+
+use super::DeviceOptions;
+use super::globals::FsGlobals;
+use super::idmap::ROOT;
+use super::shared::Shared;
+use super::storage::FsStorage;
+
+/// A folder device: IMDSPDevice over a root folder.
+///
+/// Clones of the handle (through [`FsDevice::clone`] or the trait objects the provider hands
+/// out) share one state, so every handle sees the same IDs and space accounting. Open each root
+/// through one `FsDevice` (or one [`FsProvider`](super::FsProvider)) at a time.
+#[derive(Clone, Debug)]
+pub struct FsDevice {
+    shared: Arc<Shared>,
+}
+
+impl FsDevice {
+    /// Opens the folder `root` as a device, creating `.wmdm/device.id` and `.wmdm/ids` on
+    /// first use. A read-only medium still opens; its IDs then last only as long as this
+    /// handle.
+    ///
+    /// # Errors
+    /// [`Error::PathNotFound`] when `root` is not a folder; I/O errors reading the state.
+    pub fn open(root: &Path, options: DeviceOptions) -> Result<FsDevice> {
+        Ok(FsDevice {
+            shared: Arc::new(Shared::open(root, options)?),
+        })
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> FsDevice {
+        FsDevice { shared }
+    }
+
+    /// The root folder (canonical path).
+    pub fn root_path(&self) -> &Path {
+        &self.shared.root
+    }
+
+    /// The root storage.
+    pub fn root(&self) -> Arc<FsStorage> {
+        FsStorage::new(self.shared.clone(), ROOT, None)
+    }
+
+    /// The medium's globals (capacity and status).
+    pub fn globals(&self) -> FsGlobals {
+        FsGlobals::new(self.shared.clone())
+    }
+
+    /// The serial number: 32 hexadecimal digits from `.wmdm/device.id`.
+    pub fn serial(&self) -> String {
+        self.shared.serial()
+    }
+
+    /// The options the device was opened with.
+    pub fn options(&self) -> &DeviceOptions {
+        &self.shared.options
+    }
+
+    /// Sets the friendly name and saves it in `.wmdm/device.id`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArg`] for an empty name; [`Error::WriteProtected`] when the device
+    /// cannot keep state; I/O errors.
+    pub fn set_friendly_name(&self, name: &str) -> Result<()> {
+        self.shared.check()?;
+        let clean: String = name.chars().filter(|c| !c.is_control()).collect();
+        if clean.trim().is_empty() {
+            return Err(Error::InvalidArg);
+        }
+        if !self.shared.writable_state {
+            return Err(Error::WriteProtected);
+        }
+        let mut id = self.shared.identity_lock();
+        id.name = Some(clean.trim().to_string());
+        id.save(&self.shared.state_dir().join("device.id"))
+    }
+
+    /// Saves any ID records not yet on the medium (IDs handed out to files seen for the first
+    /// time are written lazily).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn flush(&self) -> Result<()> {
+        let mut inner = self.shared.lock();
+        inner.ids.save(self.shared.options.durable)
+    }
+
+    /// True while the device is connected.
+    pub fn is_connected(&self) -> bool {
+        self.shared.is_connected()
+    }
+
+    /// Marks the device as gone: every handle then fails with
+    /// [`Error::DeviceNotConnected`]. The provider does this when the folder disappears.
+    pub fn disconnect(&self) {
+        let _ = self.flush();
+        self.shared.set_connected(false);
+    }
+
+    fn friendly(&self) -> String {
+        let id = self.shared.identity_lock();
+        id.name.clone().unwrap_or_else(|| {
+            self.shared
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "Folder device".to_string())
+        })
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        let _ = inner.ids.save(false);
+    }
+}
+
+fn wave_for(f: FormatCode) -> Option<WaveFormat> {
+    let tag = match f {
+        FormatCode::MP3 => WaveFormat::TAG_MP3,
+        FormatCode::WMA => WaveFormat::TAG_WMA,
+        FormatCode::AAC | FormatCode::M4A => WaveFormat::TAG_AAC,
+        FormatCode::FLAC => WaveFormat::TAG_FLAC,
+        FormatCode::WAVE => WaveFormat::TAG_PCM,
+        _ => return None,
+    };
+    Some(WaveFormat::new(tag, 2, 44_100, 16))
+}
+
+impl Device for FsDevice {
+    fn name(&self) -> Result<String> {
+        self.shared.check()?;
+        Ok(self.friendly())
+    }
+
+    fn manufacturer(&self) -> Result<String> {
+        self.shared.check()?;
+        Ok(self.shared.options.profile.manufacturer.clone())
+    }
+
+    fn version(&self) -> Result<u32> {
+        self.shared.check()?;
+        Ok(1)
+    }
+
+    fn device_type(&self) -> Result<DeviceType> {
+        self.shared.check()?;
+        Ok(DeviceType::STORAGE | DeviceType::PLAYBACK | DeviceType::NONSDMI)
+    }
+
+    fn serial_number(&self) -> Result<WmdmId> {
+        self.shared.check()?;
+        WmdmId::new(0, self.serial().into_bytes())
+    }
+
+    fn status(&self) -> Result<DeviceStatus> {
+        Ok(if self.shared.is_connected() && self.shared.root.is_dir() {
+            DeviceStatus::READY
+        } else {
+            DeviceStatus::DEVICE_NOTPRESENT
+        })
+    }
+
+    fn icon(&self) -> Result<Icon> {
+        self.shared.check()?;
+        Ok(Icon::generic([0x30, 0x70, 0xC0]))
+    }
+
+    fn storages(&self) -> Result<Vec<StorageRef>> {
+        self.shared.check()?;
+        Ok(vec![self.root() as StorageRef])
+    }
+
+    fn format_support(&self) -> Result<FormatSupport> {
+        self.shared.check()?;
+        let formats = &self.shared.options.profile.formats;
+        Ok(FormatSupport {
+            audio: formats.iter().filter_map(|&f| wave_for(f)).collect(),
+            video: Vec::new(),
+            mime_types: formats
+                .iter()
+                .filter_map(|f| f.mime_type().map(str::to_string))
+                .collect(),
+        })
+    }
+
+    fn canonical_name(&self) -> Result<String> {
+        self.shared.check()?;
+        Ok(self.shared.root.to_string_lossy().into_owned())
+    }
+
+    fn property(&self, name: &str) -> Result<PropValue> {
+        self.shared.check()?;
+        let profile = &self.shared.options.profile;
+        Ok(match name {
+            props::DEVICE_FRIENDLY_NAME => PropValue::String(self.friendly()),
+            props::DEVICE_MODEL_NAME => PropValue::String(profile.model.clone()),
+            props::FORMATS_SUPPORTED => {
+                PropValue::U32Array(profile.formats.iter().map(|f| f.0).collect())
+            }
+            props::FORMATS_SUPPORTED_ARE_ORDERED => PropValue::Bool(true),
+            props::DEVICE_PROTOCOL => PropValue::Guid(props::DEVICE_PROTOCOL_MSC),
+            props::SUPPORTED_DEVICE_PROPERTIES => PropValue::StringArray(
+                [
+                    props::DEVICE_FRIENDLY_NAME,
+                    props::DEVICE_MODEL_NAME,
+                    props::FORMATS_SUPPORTED,
+                    props::FORMATS_SUPPORTED_ARE_ORDERED,
+                    props::DEVICE_PROTOCOL,
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ),
+            _ => return Err(Error::NotSupported),
+        })
+    }
+
+    fn set_property(&self, name: &str, value: &PropValue) -> Result<()> {
+        if name != props::DEVICE_FRIENDLY_NAME {
+            return Err(Error::NotSupported);
+        }
+        let text = value.as_str().ok_or(Error::InvalidArg)?;
+        self.set_friendly_name(text)
+    }
+
+    fn find_storage(&self, scope: FindScope, unique_id: &str) -> Result<StorageRef> {
+        let root = self.root();
+        if crate::provider::Storage::unique_id(root.as_ref())? == unique_id {
+            return Ok(root);
+        }
+        if scope != FindScope::GLOBAL {
+            // The device's immediate children are its storages: only the root.
+            return Err(Error::FileNotFound);
+        }
+        crate::provider::Storage::find_storage(root.as_ref(), scope, unique_id)
+    }
+}

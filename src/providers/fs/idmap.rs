@@ -1,0 +1,447 @@
+//! Persistent unique IDs: an append-only log in the device's hidden folder.
+//!
+//! Every object gets a 64-bit number that names it for as long as it exists. The map records each
+//! object's parent and name, not its path, so renaming or moving a folder through the provider
+//! changes one entry, and everything below keeps its ID.
+//!
+//! The file `.wmdm/ids` is UTF-8 text, one record per line:
+//!
+//! ```text
+//! wmdm-ids 1                     header (first line)
+//! next <hex>                     the next number to hand out (header, second line)
+//! + <id hex> <parent hex> <name> the object <id> is called <name> inside <parent>
+//! - <id hex>                     the object <id> is gone
+//! ```
+//!
+//! The root is object 0 and has no record. Names escape `\` as `\\`, a line feed as `\n` and a
+//! carriage return as `\r`. Later records win. A line that does not parse is skipped (a torn last
+//! line after a crash is the usual case), and an entry whose parent chain does not reach the root
+//! is dropped on load. When the log holds many more records than objects it is rewritten whole,
+//! through a temporary file and a rename.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// The root folder's ID.
+pub(crate) const ROOT: u64 = 0;
+
+const HEADER: &str = "wmdm-ids 1";
+const MAX_DEPTH: usize = 4096;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    parent: u64,
+    name: Arc<str>,
+}
+
+/// The in-memory map and its log file.
+#[derive(Debug)]
+pub(crate) struct IdMap {
+    next: u64,
+    entries: HashMap<u64, Entry>,
+    children: HashMap<u64, HashMap<Arc<str>, u64>>,
+    file: Option<PathBuf>,
+    pending_log: String,
+    log_records: usize,
+}
+
+impl IdMap {
+    /// An empty map that is not saved anywhere (read-only media).
+    pub(crate) fn in_memory(first: u64) -> IdMap {
+        IdMap {
+            next: first.max(1),
+            entries: HashMap::new(),
+            children: HashMap::new(),
+            file: None,
+            pending_log: String::new(),
+            log_records: 0,
+        }
+    }
+
+    /// Loads the map from `path`, or starts a new one numbering from `first` when the file does
+    /// not exist.
+    ///
+    /// # Errors
+    /// I/O errors other than "not found" reading the file.
+    pub(crate) fn load(path: &Path, first: u64) -> Result<IdMap> {
+        let mut map = IdMap::in_memory(first);
+        map.file = Some(path.to_path_buf());
+        let text = match fs::read(path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                map.rewrite()?;
+                return Ok(map);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut raw: HashMap<u64, Entry> = HashMap::new();
+        let mut next = map.next;
+        let mut lines = text.lines();
+        let recognised = lines.next() == Some(HEADER);
+        if !recognised {
+            tracing::warn!(?path, "unrecognised id map; starting a new one");
+        } else {
+            for line in lines {
+                map.log_records += 1;
+                if let Some(hex) = line.strip_prefix("next ") {
+                    if let Ok(n) = u64::from_str_radix(hex, 16) {
+                        next = next.max(n);
+                    }
+                } else if let Some(rest) = line.strip_prefix("+ ") {
+                    let mut parts = rest.splitn(3, ' ');
+                    let id = parts.next().and_then(|s| u64::from_str_radix(s, 16).ok());
+                    let parent = parts.next().and_then(|s| u64::from_str_radix(s, 16).ok());
+                    let name = parts.next().and_then(unescape);
+                    if let (Some(id), Some(parent), Some(name)) = (id, parent, name) {
+                        if id != ROOT && !name.is_empty() {
+                            raw.insert(
+                                id,
+                                Entry {
+                                    parent,
+                                    name: name.into(),
+                                },
+                            );
+                        }
+                    }
+                } else if let Some(hex) = line.strip_prefix("- ") {
+                    if let Ok(id) = u64::from_str_radix(hex, 16) {
+                        raw.remove(&id);
+                    }
+                }
+            }
+        }
+        let orphans: Vec<u64> = raw
+            .keys()
+            .copied()
+            .filter(|&id| !reaches_root(&raw, id))
+            .collect();
+        if let Some(&max) = raw.keys().max() {
+            next = next.max(max.saturating_add(1));
+        }
+        for id in orphans {
+            raw.remove(&id);
+        }
+        map.entries = raw;
+        map.next = next;
+        // Two records may claim one (parent, name) if the log was damaged: the larger ID wins,
+        // deterministically, and the other is forgotten.
+        let mut displaced = Vec::new();
+        for (&id, e) in &map.entries {
+            let slot = map.children.entry(e.parent).or_default();
+            match slot.get_mut(&*e.name) {
+                Some(held) if *held > id => displaced.push(id),
+                Some(held) => displaced.push(std::mem::replace(held, id)),
+                None => {
+                    slot.insert(e.name.clone(), id);
+                }
+            }
+        }
+        for old in displaced {
+            map.entries.remove(&old);
+        }
+        // A log that is mostly history, or one that did not parse, is compacted now; otherwise
+        // opening a device writes nothing.
+        if !recognised || map.log_records > 2 * map.entries.len() + 1024 || !text.ends_with('\n') {
+            map.rewrite()?;
+        }
+        Ok(map)
+    }
+
+    /// The ID of `name` inside `parent`, if known.
+    pub(crate) fn lookup(&self, parent: u64, name: &str) -> Option<u64> {
+        self.children.get(&parent)?.get(name).copied()
+    }
+
+    /// True when `id` is the root or a known object.
+    pub(crate) fn contains(&self, id: u64) -> bool {
+        id == ROOT || self.entries.contains_key(&id)
+    }
+
+    /// The parent and name of `id`.
+    pub(crate) fn entry(&self, id: u64) -> Option<(u64, &str)> {
+        self.entries.get(&id).map(|e| (e.parent, &*e.name))
+    }
+
+    /// How many children of `parent` the map knows.
+    pub(crate) fn child_count(&self, parent: u64) -> usize {
+        self.children.get(&parent).map_or(0, HashMap::len)
+    }
+
+    /// The known children of `parent`: name and ID.
+    pub(crate) fn children_of(&self, parent: u64) -> Vec<(String, u64)> {
+        self.children
+            .get(&parent)
+            .map(|m| m.iter().map(|(n, &id)| (n.to_string(), id)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The path components of `id`, root first; empty for the root.
+    ///
+    /// # Errors
+    /// [`Error::InterfaceDead`] when `id` is unknown; [`Error::ProcessFailed`] for a cycle.
+    pub(crate) fn components(&self, id: u64) -> Result<Vec<&str>> {
+        let mut out = Vec::new();
+        let mut cur = id;
+        while cur != ROOT {
+            let e = self.entries.get(&cur).ok_or(Error::InterfaceDead)?;
+            out.push(&*e.name);
+            cur = e.parent;
+            if out.len() > MAX_DEPTH {
+                return Err(Error::ProcessFailed);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The path of `id` relative to the root.
+    ///
+    /// # Errors
+    /// As [`IdMap::components`].
+    pub(crate) fn rel_path(&self, id: u64) -> Result<PathBuf> {
+        Ok(self.components(id)?.iter().collect())
+    }
+
+    /// True when `ancestor` is `id` or one of its ancestors.
+    pub(crate) fn is_within(&self, id: u64, ancestor: u64) -> bool {
+        let mut cur = id;
+        for _ in 0..=MAX_DEPTH {
+            if cur == ancestor {
+                return true;
+            }
+            match self.entries.get(&cur) {
+                Some(e) => cur = e.parent,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Hands out a new ID for `name` inside `parent` and records it.
+    pub(crate) fn insert(&mut self, parent: u64, name: &str) -> u64 {
+        let id = self.next;
+        self.next = self.next.saturating_add(1);
+        self.set(id, parent, name);
+        id
+    }
+
+    /// Records that `id` is now `name` inside `parent` (a rename or a move).
+    pub(crate) fn set(&mut self, id: u64, parent: u64, name: &str) {
+        if let Some(old) = self.entries.remove(&id) {
+            if let Some(m) = self.children.get_mut(&old.parent) {
+                m.remove(&old.name);
+            }
+        }
+        let name: Arc<str> = name.into();
+        let slot = self.children.entry(parent).or_default();
+        if let Some(displaced) = slot.insert(name.clone(), id) {
+            if displaced != id {
+                self.forget(displaced);
+            }
+        }
+        self.entries.insert(
+            id,
+            Entry {
+                parent,
+                name: name.clone(),
+            },
+        );
+        self.pending_log
+            .push_str(&format!("+ {id:x} {parent:x} {}\n", escape(&name)));
+        self.log_records += 1;
+    }
+
+    /// Forgets `id` and everything below it.
+    pub(crate) fn remove(&mut self, id: u64) {
+        self.forget(id);
+    }
+
+    fn forget(&mut self, id: u64) {
+        let mut stack = vec![id];
+        let mut seen = HashSet::new();
+        while let Some(cur) = stack.pop() {
+            if !seen.insert(cur) {
+                continue;
+            }
+            if let Some(kids) = self.children.remove(&cur) {
+                stack.extend(kids.into_values());
+            }
+            if let Some(e) = self.entries.remove(&cur) {
+                if let Some(m) = self.children.get_mut(&e.parent) {
+                    if m.get(&e.name) == Some(&cur) {
+                        m.remove(&e.name);
+                    }
+                }
+                self.pending_log.push_str(&format!("- {cur:x}\n"));
+                self.log_records += 1;
+            }
+        }
+    }
+
+    /// Writes the records made since the last save; `durable` also syncs them to the medium.
+    ///
+    /// # Errors
+    /// I/O errors writing the log.
+    pub(crate) fn save(&mut self, durable: bool) -> Result<()> {
+        if self.pending_log.is_empty() {
+            return Ok(());
+        }
+        let Some(path) = self.file.clone() else {
+            self.pending_log.clear();
+            return Ok(());
+        };
+        if self.log_records > 2 * self.entries.len() + 1024 {
+            return self.rewrite();
+        }
+        let mut f = OpenOptions::new().append(true).create(true).open(&path)?;
+        f.write_all(self.pending_log.as_bytes())?;
+        if durable {
+            f.sync_data()?;
+        }
+        self.pending_log.clear();
+        Ok(())
+    }
+
+    /// Rewrites the whole log through a temporary file.
+    fn rewrite(&mut self) -> Result<()> {
+        self.pending_log.clear();
+        let Some(path) = self.file.clone() else {
+            return Ok(());
+        };
+        let mut text = format!("{HEADER}\nnext {:x}\n", self.next);
+        let mut ids: Vec<&u64> = self.entries.keys().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(e) = self.entries.get(id) {
+                text.push_str(&format!("+ {id:x} {:x} {}\n", e.parent, escape(&e.name)));
+            }
+        }
+        write_atomic(&path, text.as_bytes())?;
+        self.log_records = self.entries.len() + 1;
+        Ok(())
+    }
+}
+
+fn reaches_root(raw: &HashMap<u64, Entry>, id: u64) -> bool {
+    let mut cur = id;
+    for _ in 0..=MAX_DEPTH {
+        if cur == ROOT {
+            return true;
+        }
+        match raw.get(&cur) {
+            Some(e) => cur = e.parent,
+            None => return false,
+        }
+    }
+    false
+}
+
+fn escape(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next()? {
+                '\\' => out.push('\\'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                _ => return None,
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, synced, then renamed.
+///
+/// # Errors
+/// I/O errors; the temporary file is removed on failure.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().ok_or(Error::InvalidArg)?;
+    let tmp = dir.join(super::io::temp_name());
+    let result = (|| -> Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survives_reload_and_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids");
+        let mut m = IdMap::load(&path, 100).unwrap();
+        let a = m.insert(ROOT, "Music");
+        let b = m.insert(a, "x\ny\\z.mp3");
+        let c = m.insert(ROOT, "Other");
+        m.save(true).unwrap();
+        m.set(b, c, "renamed.mp3");
+        m.save(false).unwrap();
+        let m2 = IdMap::load(&path, 1).unwrap();
+        assert_eq!(m2.lookup(c, "renamed.mp3"), Some(b));
+        assert_eq!(m2.lookup(a, "x\ny\\z.mp3"), None);
+        assert_eq!(m2.rel_path(b).unwrap(), PathBuf::from("Other/renamed.mp3"));
+        let mut m3 = IdMap::load(&path, 1).unwrap();
+        let d = m3.insert(ROOT, "new");
+        assert!(d > c, "numbers are never reused");
+        m3.remove(c);
+        m3.save(false).unwrap();
+        let m4 = IdMap::load(&path, 1).unwrap();
+        assert!(!m4.contains(b) && !m4.contains(c) && m4.contains(a));
+    }
+
+    #[test]
+    fn garbage_lines_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids");
+        fs::write(
+            &path,
+            "wmdm-ids 1\nnext 10\n+ 5 0 ok\n+ zz 0 bad\n+ 6 99 orphan\n+ 7 0 bad\\q\n- \n+ 8 0",
+        )
+        .unwrap();
+        let m = IdMap::load(&path, 1).unwrap();
+        assert_eq!(m.lookup(ROOT, "ok"), Some(5));
+        assert!(!m.contains(6) && !m.contains(7) && !m.contains(8));
+        assert!(m.next >= 10);
+    }
+
+    #[test]
+    fn a_doubly_claimed_name_goes_to_the_larger_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids");
+        fs::write(&path, "wmdm-ids 1\nnext 1\n+ 9 0 x\n+ 5 0 x\n+ 7 0 x\n").unwrap();
+        let m = IdMap::load(&path, 1).unwrap();
+        assert_eq!(m.lookup(ROOT, "x"), Some(9));
+        assert!(!m.contains(5) && !m.contains(7));
+    }
+}

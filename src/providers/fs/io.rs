@@ -1,0 +1,452 @@
+//! Object data: reads straight from the file, writes through a temporary file that is renamed
+//! into place on close.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::flags::SeekOrigin;
+use crate::provider::{ObjectIo, Progress};
+
+use super::identity::random_u64;
+use super::names::{TEMP_PREFIX, TEMP_SUFFIX, is_temp};
+use super::shared::{Shared, sync_dir};
+use super::storage::FsStorage;
+
+/// Bytes per `copy_file_range` call: big enough to keep the kernel busy, small enough for
+/// progress and cancel to stay responsive.
+#[cfg(target_os = "linux")]
+const KERNEL_CHUNK: usize = 16 << 20;
+
+/// The copy buffer where the kernel cannot copy.
+const BUFFER: usize = 1 << 20;
+
+/// A fresh temporary file name.
+pub(crate) fn temp_name() -> String {
+    format!("{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}", random_u64())
+}
+
+/// The new position for a seek, or [`Error::InvalidArg`] outside `0..=len`.
+fn seek_target(origin: SeekOrigin, offset: u64, pos: u64, len: u64) -> Result<u64> {
+    let target = match origin {
+        SeekOrigin::BOF => Some(offset),
+        SeekOrigin::CUR => pos.checked_add(offset),
+        SeekOrigin::EOF => len.checked_sub(offset),
+        _ => None,
+    };
+    match target {
+        Some(t) if t <= len => Ok(t),
+        _ => Err(Error::InvalidArg),
+    }
+}
+
+/// Removes temporary files left in `dir` by interrupted writes, except those of writes still
+/// in progress. Each folder is cleaned once per session of the device.
+pub(crate) fn clean_folder(shared: &Shared, folder: u64, dir: &Path) {
+    let mut inner = shared.lock();
+    if !inner.cleaned.insert(folder) {
+        return;
+    }
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for entry in rd.flatten() {
+        let is_stale = entry.file_name().to_str().is_some_and(is_temp);
+        if is_stale {
+            let path = entry.path();
+            if !inner.active_temps.contains(&path) {
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+/// A read session on a file.
+#[derive(Debug)]
+pub(crate) struct ReadSession {
+    file: Option<File>,
+    pos: u64,
+    len: u64,
+}
+
+impl ReadSession {
+    pub(crate) fn open(path: &Path) -> Result<ReadSession> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(ReadSession {
+            file: Some(file),
+            pos: 0,
+            len,
+        })
+    }
+
+    /// A session on a created file that has no data yet.
+    pub(crate) fn empty() -> ReadSession {
+        ReadSession {
+            file: None,
+            pos: 0,
+            len: 0,
+        }
+    }
+}
+
+impl ObjectIo for ReadSession {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let Some(f) = self.file.as_mut() else {
+            return Ok(0);
+        };
+        let n = f.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn write(&mut self, _data: &[u8]) -> Result<usize> {
+        Err(Error::AccessDenied)
+    }
+
+    fn seek(&mut self, origin: SeekOrigin, offset: u64) -> Result<u64> {
+        let t = seek_target(origin, offset, self.pos, self.len)?;
+        if let Some(f) = self.file.as_mut() {
+            f.seek(SeekFrom::Start(t))?;
+        }
+        self.pos = t;
+        Ok(t)
+    }
+
+    fn close(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A write session: data goes to a temporary file beside the object.
+#[derive(Debug)]
+pub(crate) struct WriteSession {
+    shared: Arc<Shared>,
+    id: u64,
+    file: Option<File>,
+    tmp: PathBuf,
+    pos: u64,
+    len: u64,
+    old_size: u64,
+    readable: bool,
+    failed: Option<Error>,
+    done: bool,
+    /// The session holds the reservation of the file it is writing for the first time.
+    holds: bool,
+}
+
+impl WriteSession {
+    /// Starts writing `storage`. With `keep`, the session starts from a copy of the current
+    /// data (read-write mode); otherwise it starts empty and replaces the data on close.
+    pub(crate) fn start(storage: &FsStorage, keep: bool) -> Result<WriteSession> {
+        let shared = storage.shared().clone();
+        let id = storage.id();
+        let parent = storage.parent_id()?.ok_or(Error::InvalidType)?;
+        let (dir, target, pending) = {
+            let inner = shared.lock();
+            (
+                shared.safe_path(&inner, parent)?,
+                shared.safe_path(&inner, id)?,
+                inner.pending.contains(&id),
+            )
+        };
+        clean_folder(&shared, parent, &dir);
+        let old_size = if pending {
+            0
+        } else {
+            fs::symlink_metadata(&target).map_or(0, |m| m.len())
+        };
+        if keep {
+            shared.check_quota(old_size)?;
+        }
+        let tmp = dir.join(temp_name());
+        let holds = {
+            let mut inner = shared.lock();
+            inner.active_temps.insert(tmp.clone());
+            Shared::hold(&mut inner, id)
+        };
+        let mut session = WriteSession {
+            shared,
+            id,
+            file: None,
+            tmp,
+            pos: 0,
+            len: 0,
+            old_size,
+            readable: keep,
+            failed: None,
+            done: false,
+            holds,
+        };
+        if keep && !pending {
+            fs::copy(&target, &session.tmp)?;
+            session.len = old_size;
+            session.shared.lock().inflight += old_size;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(!keep)
+            .open(&session.tmp)?;
+        session.file = Some(file);
+        Ok(session)
+    }
+
+    /// Accounts for the data growing to `end` bytes, within the quota.
+    fn grow_to(&mut self, end: u64) -> Result<()> {
+        let growth = end.saturating_sub(self.len);
+        if growth > 0 {
+            if let Some(quota) = self.shared.options.quota {
+                let used = self.shared.used_bytes()?;
+                let mut inner = self.shared.lock();
+                let after = used
+                    .saturating_add(inner.inflight)
+                    .saturating_add(growth)
+                    .saturating_sub(self.old_size);
+                if after > quota {
+                    return Err(Error::DiskFull);
+                }
+                inner.inflight += growth;
+            } else {
+                self.shared.lock().inflight += growth;
+            }
+            self.len = end;
+        }
+        Ok(())
+    }
+
+    /// Writes through the session, keeping the quota and the in-flight count.
+    fn write_inner(&mut self, data: &[u8]) -> Result<usize> {
+        let end = self.pos.saturating_add(data.len() as u64);
+        self.grow_to(end)?;
+        let f = self.file.as_mut().ok_or(Error::InterfaceDead)?;
+        f.write_all(data)?;
+        self.pos = end;
+        Ok(data.len())
+    }
+
+    /// Fills the (empty) session from a host file, in the kernel where the OS allows
+    /// (`copy_file_range` on Linux), reporting progress in bytes.
+    pub(crate) fn fill_from_file(
+        &mut self,
+        src: &mut File,
+        size: u64,
+        progress: &mut dyn Progress,
+    ) -> Result<()> {
+        self.grow_to(size)?;
+        #[cfg(target_os = "linux")]
+        {
+            let mut done = 0u64;
+            let dst = self
+                .file
+                .as_ref()
+                .ok_or(Error::InterfaceDead)?
+                .try_clone()?;
+            loop {
+                match rustix::fs::copy_file_range(&*src, None, &dst, None, KERNEL_CHUNK) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        done += n as u64;
+                        self.grow_to(done)?;
+                        progress.progress(done)?;
+                    }
+                    // Not every pair of file systems supports it; fall back to copying
+                    // through a buffer from where the kernel stopped.
+                    Err(_) if done == 0 => return self.fill_from_reader(src, None, progress),
+                    Err(e) => return Err(std::io::Error::from(e).into()),
+                }
+            }
+            if done < self.len {
+                // The source shrank since it was measured: account for what was copied.
+                let extra = self.len - done;
+                let mut inner = self.shared.lock();
+                inner.inflight = inner.inflight.saturating_sub(extra);
+                self.len = done;
+            }
+            self.pos = done;
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            self.fill_from_reader(src, None, progress)
+        }
+    }
+
+    /// Fills the session from a reader; with `exact`, the reader must yield that many bytes.
+    pub(crate) fn fill_from_reader(
+        &mut self,
+        src: &mut dyn Read,
+        exact: Option<u64>,
+        progress: &mut dyn Progress,
+    ) -> Result<()> {
+        let mut buf = vec![0u8; BUFFER];
+        let mut done = self.pos;
+        loop {
+            let want = match exact {
+                Some(total) => usize::try_from(total - done).unwrap_or(BUFFER).min(BUFFER),
+                None => BUFFER,
+            };
+            if want == 0 {
+                break;
+            }
+            let slot = buf.get_mut(..want).ok_or(Error::InvalidArg)?;
+            let n = src.read(slot)?;
+            if n == 0 {
+                if exact.is_some() {
+                    return Err(Error::EndOfFile);
+                }
+                break;
+            }
+            self.write_inner(slot.get(..n).ok_or(Error::InvalidArg)?)?;
+            done += n as u64;
+            progress.progress(done)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the session and publishes the data.
+    pub(crate) fn finish(self) -> Result<()> {
+        ObjectIo::close(Box::new(self))
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let durable = self.shared.options.durable;
+        if let Some(mut f) = self.file.take() {
+            f.flush()?;
+            if durable {
+                f.sync_data()?;
+            }
+        }
+        let mut inner = self.shared.lock();
+        if !inner.ids.contains(self.id) {
+            return Err(Error::InterfaceDead);
+        }
+        let target = self.shared.safe_path(&inner, self.id)?;
+        let replaced = fs::symlink_metadata(&target).map_or(0, |m| m.len());
+        fs::rename(&self.tmp, &target)?;
+        self.done = true;
+        inner.active_temps.remove(&self.tmp);
+        inner.inflight = inner.inflight.saturating_sub(self.len);
+        Shared::adjust_used(&mut inner, self.len, replaced);
+        inner.pending.remove(&self.id);
+        let meta = inner.pending_meta.remove(&self.id);
+        // The ID record is written with the next change that saves the map (or by flush, or
+        // when the device is dropped): losing it in a crash only means the file gets a new ID
+        // when next listed, while writing it here would cost an open and a write per file.
+        drop(inner);
+        if durable {
+            if let Some(dir) = target.parent() {
+                sync_dir(dir);
+            }
+        }
+        self.shared.bump();
+        if let Some(m) = meta {
+            let handle = FsStorage::new(self.shared.clone(), self.id, None);
+            if let Err(e) = handle.set_metadata_impl(&m) {
+                tracing::warn!(?e, "metadata given at creation could not be applied");
+            }
+        }
+        Ok(())
+    }
+
+    fn discard(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.file = None;
+        let _ = fs::remove_file(&self.tmp);
+        let mut inner = self.shared.lock();
+        inner.active_temps.remove(&self.tmp);
+        inner.inflight = inner.inflight.saturating_sub(self.len);
+    }
+}
+
+impl ObjectIo for WriteSession {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if !self.readable {
+            return Err(Error::AccessDenied);
+        }
+        let f = self.file.as_mut().ok_or(Error::InterfaceDead)?;
+        let n = f.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<usize> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        self.shared.check()?;
+        match self.write_inner(data) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                // A failed write makes the session unusable: the data is incomplete, so close
+                // must not publish it.
+                self.failed = Some(e);
+                Err(e)
+            }
+        }
+    }
+
+    fn seek(&mut self, origin: SeekOrigin, offset: u64) -> Result<u64> {
+        let t = seek_target(origin, offset, self.pos, self.len)?;
+        if let Some(f) = self.file.as_mut() {
+            f.seek(SeekFrom::Start(t))?;
+        }
+        self.pos = t;
+        Ok(t)
+    }
+
+    fn close(mut self: Box<Self>) -> Result<()> {
+        if let Some(e) = self.failed {
+            self.discard();
+            return Err(e);
+        }
+        if let Err(e) = self.shared.check() {
+            self.discard();
+            return Err(e);
+        }
+        let result = self.commit();
+        if result.is_err() {
+            self.discard();
+        }
+        result
+    }
+}
+
+impl Drop for WriteSession {
+    fn drop(&mut self) {
+        self.discard();
+        if self.holds {
+            self.shared.release(self.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seek_bounds() {
+        assert_eq!(seek_target(SeekOrigin::BOF, 5, 0, 10), Ok(5));
+        assert_eq!(seek_target(SeekOrigin::CUR, 3, 5, 10), Ok(8));
+        assert_eq!(seek_target(SeekOrigin::EOF, 0, 5, 10), Ok(10));
+        assert_eq!(
+            seek_target(SeekOrigin::EOF, 11, 5, 10),
+            Err(Error::InvalidArg)
+        );
+        assert_eq!(
+            seek_target(SeekOrigin::BOF, 11, 5, 10),
+            Err(Error::InvalidArg)
+        );
+        assert_eq!(
+            seek_target(SeekOrigin::CUR, u64::MAX, 5, 10),
+            Err(Error::InvalidArg)
+        );
+        assert_eq!(seek_target(SeekOrigin(9), 0, 0, 0), Err(Error::InvalidArg));
+        assert!(is_temp(&temp_name()));
+    }
+}

@@ -1,0 +1,286 @@
+//! Name checks: the always-on safety rules and the FAT/exFAT [`NamePolicy`].
+
+use std::borrow::Cow;
+
+use crate::error::{Error, Result};
+
+/// The hidden folder the provider keeps its own state in, at the root of every device.
+pub const STATE_DIR: &str = ".wmdm";
+
+/// Every temporary file the provider writes starts with this prefix and ends with
+/// [`TEMP_SUFFIX`]; listings never show such names.
+pub const TEMP_PREFIX: &str = ".wmdm-tmp-";
+
+/// The suffix of temporary files.
+pub const TEMP_SUFFIX: &str = ".part";
+
+/// What a [`NamePolicy`] does with a name that breaks a FAT/exFAT rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum NameMode {
+    /// Refuse the name with [`Error::InvalidName`] (or [`Error::AlreadyExists`] for a
+    /// case-insensitive collision).
+    #[default]
+    Reject,
+    /// Rewrite the name so it is valid: reserved and control characters become `_`, trailing
+    /// dots and spaces are dropped, a DOS device name gets a `_` prefix, an overlong name is
+    /// shortened (keeping its extension), and a collision gets a ` (2)`, ` (3)`, ... suffix.
+    Sanitise,
+}
+
+/// Which names a device accepts.
+///
+/// Some checks are always on, whatever the policy, because they keep callers inside the device
+/// root: no empty name, no `.` or `..`, no `/` (nor `\` on Windows), no NUL, no drive-letter
+/// prefix such as `C:`, and none of the provider's own names ([`STATE_DIR`] and temporary files).
+/// Those are always rejected with [`Error::InvalidName`].
+///
+/// [`NamePolicy::fat`] adds the rules of FAT and exFAT media, where most players live: the
+/// reserved characters `"*/:<>?\|`, control characters, trailing dots and spaces, the DOS device
+/// names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without an extension), at most 255 UTF-16
+/// units per name, and names that differ only in case counting as the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NamePolicy {
+    fat: bool,
+    mode: NameMode,
+}
+
+impl Default for NamePolicy {
+    /// FAT rules, rejecting: the safe choice for a removable player.
+    fn default() -> Self {
+        NamePolicy::fat(NameMode::Reject)
+    }
+}
+
+const RESERVED_CHARS: &[char] = &['"', '*', '/', ':', '<', '>', '?', '\\', '|'];
+const MAX_UTF16_UNITS: usize = 255;
+
+impl NamePolicy {
+    /// Only the always-on checks: any name the host file system takes.
+    pub const fn permissive() -> NamePolicy {
+        NamePolicy {
+            fat: false,
+            mode: NameMode::Reject,
+        }
+    }
+
+    /// The FAT/exFAT rules, handled as `mode` says.
+    pub const fn fat(mode: NameMode) -> NamePolicy {
+        NamePolicy { fat: true, mode }
+    }
+
+    /// True when the FAT/exFAT rules apply.
+    pub const fn is_fat(&self) -> bool {
+        self.fat
+    }
+
+    /// What happens to a name that breaks a rule.
+    pub const fn mode(&self) -> NameMode {
+        self.mode
+    }
+
+    /// True when two names in one folder count as the same name (case-insensitive under FAT
+    /// rules).
+    pub fn same_name(&self, a: &str, b: &str) -> bool {
+        if self.fat {
+            a == b || a.to_lowercase() == b.to_lowercase()
+        } else {
+            a == b
+        }
+    }
+
+    /// Checks one name, returning it unchanged or sanitised.
+    ///
+    /// This does not look at siblings; the provider checks collisions with [`same_name`]
+    /// against the folder it creates in.
+    ///
+    /// [`same_name`]: NamePolicy::same_name
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] when an always-on check fails, or when a FAT rule fails and the
+    /// mode is [`NameMode::Reject`].
+    pub fn check<'a>(&self, name: &'a str) -> Result<Cow<'a, str>> {
+        check_always(name)?;
+        if !self.fat {
+            return Ok(Cow::Borrowed(name));
+        }
+        match self.mode {
+            NameMode::Reject => {
+                if fat_violation(name) {
+                    Err(Error::InvalidName)
+                } else {
+                    Ok(Cow::Borrowed(name))
+                }
+            }
+            NameMode::Sanitise => {
+                let clean = sanitise(name);
+                check_always(&clean)?;
+                if clean == name {
+                    Ok(Cow::Borrowed(name))
+                } else {
+                    Ok(Cow::Owned(clean))
+                }
+            }
+        }
+    }
+
+    /// A variant of `name` for the `n`th collision (`n` >= 2): `stem (n).ext`, shortened if
+    /// needed so it still fits the length limit.
+    pub fn numbered(&self, name: &str, n: u32) -> String {
+        let (stem, ext) = split_ext(name);
+        let tag = format!(" ({n})");
+        let budget = MAX_UTF16_UNITS.saturating_sub(utf16_len(&tag) + utf16_len(ext));
+        let stem = truncate_utf16(stem, budget);
+        format!("{}{tag}{ext}", stem.trim_end_matches([' ', '.']))
+    }
+}
+
+/// The checks every name passes, whatever the policy.
+fn check_always(name: &str) -> Result<()> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(Error::InvalidName);
+    }
+    if name.contains(['/', '\0']) || (cfg!(windows) && name.contains(['\\', ':'])) {
+        return Err(Error::InvalidName);
+    }
+    let mut chars = name.chars();
+    if let (Some(letter), Some(':')) = (chars.next(), chars.next()) {
+        if letter.is_ascii_alphabetic() {
+            return Err(Error::InvalidName);
+        }
+    }
+    if name.starts_with('\\') {
+        // `\\server\share` and `\foo` are absolute on Windows; refuse them everywhere so a name
+        // means the same thing on every host.
+        return Err(Error::InvalidName);
+    }
+    if is_internal(name) {
+        return Err(Error::InvalidName);
+    }
+    Ok(())
+}
+
+/// True for names the provider keeps for itself.
+pub(crate) fn is_internal(name: &str) -> bool {
+    name.eq_ignore_ascii_case(STATE_DIR) || is_temp(name)
+}
+
+/// True for the provider's temporary files.
+pub(crate) fn is_temp(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+}
+
+fn is_bad_char(c: char) -> bool {
+    RESERVED_CHARS.contains(&c) || c.is_control()
+}
+
+fn is_device_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    match upper.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" => true,
+        _ => {
+            let b = upper.as_bytes();
+            b.len() == 4
+                && (upper.starts_with("COM") || upper.starts_with("LPT"))
+                && matches!(b.get(3), Some(b'1'..=b'9'))
+        }
+    }
+}
+
+fn fat_violation(name: &str) -> bool {
+    name.chars().any(is_bad_char)
+        || name.ends_with(['.', ' '])
+        || is_device_name(name)
+        || utf16_len(name) > MAX_UTF16_UNITS
+}
+
+fn sanitise(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if is_bad_char(c) { '_' } else { c })
+        .collect();
+    if is_device_name(&out) {
+        out.insert(0, '_');
+    }
+    if utf16_len(&out) > MAX_UTF16_UNITS {
+        let (stem, ext) = split_ext(&out);
+        let ext = if utf16_len(ext) > 32 { "" } else { ext };
+        let budget = MAX_UTF16_UNITS.saturating_sub(utf16_len(ext));
+        out = format!("{}{ext}", truncate_utf16(stem, budget));
+    }
+    let trimmed = out.trim_end_matches(['.', ' ']);
+    if trimmed.is_empty() {
+        "_".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn split_ext(name: &str) -> (&str, &str) {
+    match name.rfind('.') {
+        Some(0) | None => (name, ""),
+        Some(i) => name.split_at(i),
+    }
+}
+
+fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+fn truncate_utf16(s: &str, max_units: usize) -> &str {
+    let mut units = 0;
+    for (i, c) in s.char_indices() {
+        units += c.len_utf16();
+        if units > max_units {
+            return s.get(..i).unwrap_or("");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn always_on_checks_hold_under_every_policy() {
+        for policy in [
+            NamePolicy::permissive(),
+            NamePolicy::fat(NameMode::Reject),
+            NamePolicy::fat(NameMode::Sanitise),
+        ] {
+            for bad in [
+                "", ".", "..", "a/b", "/etc", "a\0b", "C:", "c:evil", ".wmdm", ".WMDM",
+            ] {
+                assert_eq!(policy.check(bad), Err(Error::InvalidName), "{bad:?}");
+            }
+            assert_eq!(policy.check(".wmdm-tmp-0123.part"), Err(Error::InvalidName));
+            assert_eq!(policy.check("song.mp3").as_deref(), Ok("song.mp3"));
+        }
+    }
+
+    #[test]
+    fn sanitise_fixes_fat_names() {
+        let p = NamePolicy::fat(NameMode::Sanitise);
+        assert_eq!(p.check("a?b*c.mp3").as_deref(), Ok("a_b_c.mp3"));
+        assert_eq!(p.check("trailing. . ").as_deref(), Ok("trailing"));
+        assert_eq!(p.check("con.txt").as_deref(), Ok("_con.txt"));
+        assert_eq!(p.check("LPT9").as_deref(), Ok("_LPT9"));
+        assert_eq!(p.check("COM0").as_deref(), Ok("COM0"));
+        let long = format!("{}.mp3", "é".repeat(300));
+        let out = p.check(&long).unwrap();
+        assert!(utf16_len(&out) <= 255 && out.ends_with(".mp3"), "{out}");
+        let emoji = "😀".repeat(200);
+        let out = p.check(&emoji).unwrap();
+        assert!(utf16_len(&out) <= 255);
+    }
+
+    #[test]
+    fn numbered_names_keep_extension() {
+        let p = NamePolicy::default();
+        assert_eq!(p.numbered("Song.mp3", 2), "Song (2).mp3");
+        assert_eq!(p.numbered("Folder", 3), "Folder (3)");
+        assert!(p.same_name("ABC.mp3", "abc.MP3"));
+        assert!(!NamePolicy::permissive().same_name("ABC", "abc"));
+    }
+}

@@ -1,0 +1,324 @@
+//! The operations that change a folder device: create, delete, rename and move.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::flags::Placement;
+use crate::metadata::{FormatCode, tags};
+use crate::provider::{CreateRequest, Progress, Storage, run_with_progress};
+
+use super::idmap::ROOT;
+use super::names::{NameMode, is_internal};
+use super::playlist;
+use super::shared::{Shared, sync_dir};
+use super::storage::FsStorage;
+use super::tagging;
+
+impl FsStorage {
+    /// An existing object in folder `parent` whose name counts as `name` under the policy,
+    /// other than `except`: its exact name and ID.
+    pub(crate) fn collision(
+        &self,
+        parent: u64,
+        name: &str,
+        except: Option<u64>,
+    ) -> Result<Option<(String, u64)>> {
+        let inner = self.shared.lock();
+        let dir = self.shared.safe_path(&inner, parent)?;
+        let policy = self.shared.options.policy;
+        let mut candidates: Vec<String> = Vec::new();
+        if fs::symlink_metadata(dir.join(name)).is_ok() {
+            candidates.push(name.to_string());
+        }
+        for &p in &inner.pending {
+            if let Some((pp, pname)) = inner.ids.entry(p) {
+                if pp == parent && policy.same_name(pname, name) {
+                    candidates.push(pname.to_string());
+                }
+            }
+        }
+        if policy.is_fat() {
+            // The host may be case-sensitive while the target medium is not: compare every
+            // sibling the way FAT would.
+            for entry in fs::read_dir(&dir)?.flatten() {
+                if let Ok(n) = entry.file_name().into_string() {
+                    if !is_internal(&n) && n != name && policy.same_name(&n, name) {
+                        candidates.push(n);
+                    }
+                }
+            }
+        }
+        drop(inner);
+        for c in candidates {
+            let known = self.shared.lock().ids.lookup(parent, &c);
+            let id = match known {
+                Some(id) => id,
+                // Something the provider does not list (a symbolic link) holds the name.
+                None => match self.shared.id_under(parent, &[c.as_str()]) {
+                    Ok(id) => id,
+                    Err(_) => return Err(Error::AlreadyExists),
+                },
+            };
+            if Some(id) != except {
+                return Ok(Some((c, id)));
+            }
+        }
+        Ok(None)
+    }
+
+    pub(crate) fn create_impl(&self, request: &CreateRequest) -> Result<Arc<FsStorage>> {
+        self.shared.check()?;
+        let parent = match request.placement {
+            Placement::Into => {
+                if !self.snap()?.is_dir {
+                    return Err(Error::InvalidType);
+                }
+                self.id
+            }
+            Placement::Before | Placement::After => self.parent_id()?.ok_or(Error::InvalidArg)?,
+        };
+        let policy = self.shared.options.policy;
+        let mut name = policy.check(&request.name)?.into_owned();
+        let wants_playlist = request
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get_u32(tags::FORMAT_CODE))
+            .map(FormatCode)
+            .is_some_and(|f| f == FormatCode::ABSTRACT_AUDIO_VIDEO_PLAYLIST)
+            && !request.is_folder();
+        if wants_playlist && !playlist::is_playlist_name(&name) {
+            name.push_str(".m3u8");
+            name = policy.check(&name)?.into_owned();
+        }
+        if let Some(hint) = request.size_hint {
+            self.shared.check_quota(hint)?;
+        }
+        let mut reuse = None;
+        if let Some((existing, id)) = self.collision(parent, &name, None)? {
+            let existing_is_dir = self.handle(id).snap()?.is_dir;
+            let reserved_only = self.shared.lock().pending.contains(&id);
+            // A name reserved by an earlier create that was never written holds no data:
+            // creating it again hands back that reservation.
+            if (request.is_overwrite() || reserved_only) && existing_is_dir == request.is_folder() {
+                name = existing;
+                reuse = Some(id);
+            } else if policy.mode() == NameMode::Sanitise {
+                let mut n = 2;
+                loop {
+                    let candidate = policy.numbered(&name, n);
+                    if self.collision(parent, &candidate, None)?.is_none() {
+                        name = candidate;
+                        break;
+                    }
+                    n += 1;
+                    if n > 10_000 {
+                        return Err(Error::AlreadyExists);
+                    }
+                }
+            } else {
+                return Err(Error::AlreadyExists);
+            }
+        }
+        let extra = request
+            .metadata
+            .as_ref()
+            .map(|m| {
+                let mut m = m.clone();
+                m.remove(tags::FORMAT_CODE);
+                m
+            })
+            .filter(|m| !m.is_empty());
+        let id = {
+            let mut inner = self.shared.lock();
+            let dir = self.shared.safe_path(&inner, parent)?;
+            let id = match reuse {
+                Some(id) => id,
+                None if request.is_folder() => {
+                    fs::create_dir(dir.join(&name))?;
+                    let id = inner.ids.insert(parent, &name);
+                    self.shared.save_ids(&mut inner)?;
+                    if self.shared.options.durable {
+                        sync_dir(&dir);
+                    }
+                    id
+                }
+                None => {
+                    let id = inner.ids.insert(parent, &name);
+                    inner.pending.insert(id);
+                    id
+                }
+            };
+            if let Some(m) = &extra {
+                if inner.pending.contains(&id) {
+                    inner.pending_meta.insert(id, m.clone());
+                }
+            }
+            id
+        };
+        self.shared.bump();
+        let holds = Shared::hold(&mut self.shared.lock(), id);
+        let created = Arc::new(FsStorage {
+            shared: self.shared.clone(),
+            id,
+            cache: Mutex::new(None),
+            holds,
+        });
+        if let Some(m) = extra {
+            if !created.shared.lock().pending.contains(&id) {
+                created.set_metadata_impl(&m)?;
+            }
+        }
+        Ok(created)
+    }
+
+    pub(super) fn delete_impl(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()> {
+        if self.id == ROOT {
+            return Err(Error::AccessDenied);
+        }
+        let snap = self.snap()?;
+        if snap.readonly {
+            return Err(Error::AccessDenied);
+        }
+        let path = self.path()?;
+        let pending = self.shared.lock().pending.contains(&self.id);
+        let mut victims: Vec<(PathBuf, bool, u64)> = Vec::new();
+        if snap.is_dir {
+            collect_tree(&path, &mut victims)?;
+            if !victims.is_empty() && !recursive {
+                return Err(Error::DirectoryNotEmpty);
+            }
+        }
+        let total = victims.len() as u64 + 1;
+        let shared = self.shared.clone();
+        let id = self.id;
+        let result = run_with_progress(progress, total, |p| {
+            let mut done = 0u64;
+            for (vpath, is_dir, size) in &victims {
+                if *is_dir {
+                    fs::remove_dir(vpath)?;
+                } else {
+                    fs::remove_file(vpath)?;
+                    Shared::adjust_used(&mut shared.lock(), 0, *size);
+                }
+                done += 1;
+                p.progress(done)?;
+            }
+            if snap.is_dir {
+                fs::remove_dir(&path)?;
+            } else if !pending {
+                fs::remove_file(&path)?;
+                Shared::adjust_used(&mut shared.lock(), 0, snap.size);
+            }
+            p.progress(done + 1)?;
+            Ok(())
+        });
+        // Whatever was removed is gone; forget the IDs of what no longer exists either way.
+        {
+            let mut inner = self.shared.lock();
+            if result.is_ok() {
+                inner.ids.remove(id);
+                inner.pending.remove(&id);
+                inner.pending_meta.remove(&id);
+            }
+            self.shared.save_ids(&mut inner)?;
+        }
+        if result.is_ok() {
+            tagging::remove_sidecar(&self.shared, id);
+        }
+        self.shared.bump();
+        result
+    }
+
+    pub(super) fn rename_impl(&self, new_name: &str) -> Result<()> {
+        if self.id == ROOT {
+            return Err(Error::AccessDenied);
+        }
+        self.check_writable()?;
+        let name = self.shared.options.policy.check(new_name)?.into_owned();
+        let parent = self.parent_id()?.ok_or(Error::InvalidArg)?;
+        if self.collision(parent, &name, Some(self.id))?.is_some() {
+            return Err(Error::AlreadyExists);
+        }
+        self.relocate(parent, &name)
+    }
+
+    /// Moves the object to `name` inside `parent` on disk and in the ID map.
+    fn relocate(&self, parent: u64, name: &str) -> Result<()> {
+        let mut inner = self.shared.lock();
+        let from = self.shared.safe_path(&inner, self.id)?;
+        let dir = self.shared.safe_path(&inner, parent)?;
+        let to = dir.join(name);
+        if !inner.pending.contains(&self.id) {
+            fs::rename(&from, &to)?;
+        }
+        inner.ids.set(self.id, parent, name);
+        self.shared.save_ids(&mut inner)?;
+        drop(inner);
+        if self.shared.options.durable {
+            sync_dir(&dir);
+            if let Some(old) = from.parent() {
+                sync_dir(old);
+            }
+        }
+        self.shared.bump();
+        Ok(())
+    }
+
+    pub(super) fn move_impl(&self, placement: Placement, target: &dyn Storage) -> Result<()> {
+        if self.id == ROOT {
+            return Err(Error::AccessDenied);
+        }
+        self.check_writable()?;
+        let target_id = self.shared.parse_unique_id(&target.unique_id()?)?;
+        let target = self.handle(target_id);
+        let dest = match placement {
+            Placement::Into => {
+                if !target.snap()?.is_dir {
+                    return Err(Error::InvalidType);
+                }
+                target_id
+            }
+            Placement::Before | Placement::After => target.parent_id()?.ok_or(Error::InvalidArg)?,
+        };
+        if self.shared.lock().ids.is_within(dest, self.id) {
+            return Err(Error::InvalidArg);
+        }
+        let name = self.name_string()?;
+        if self.parent_id()? == Some(dest) {
+            return Ok(());
+        }
+        if self.collision(dest, &name, Some(self.id))?.is_some() {
+            return Err(Error::AlreadyExists);
+        }
+        // M3U entries are relative to the playlist, so a moved playlist is rewritten to keep
+        // pointing at the same objects.
+        let refs = if playlist::is_playlist_name(&name) && !self.snap()?.is_dir {
+            self.references_impl().ok()
+        } else {
+            None
+        };
+        self.relocate(dest, &name)?;
+        if let Some(refs) = refs {
+            playlist::write_references(self, &refs)?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything under `dir`, deepest first, as (path, is folder, size).
+fn collect_tree(dir: &std::path::Path, out: &mut Vec<(PathBuf, bool, u64)>) -> Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let md = entry.metadata()?;
+        let path = entry.path();
+        if md.is_dir() {
+            collect_tree(&path, out)?;
+            out.push((path, true, 0));
+        } else {
+            out.push((path, false, md.len()));
+        }
+    }
+    Ok(())
+}

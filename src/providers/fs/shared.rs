@@ -1,0 +1,524 @@
+//! The state one device's handles share: its root, identity, ID map and space accounting.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use crate::error::{Error, Result};
+use crate::metadata::Metadata;
+
+use super::DeviceOptions;
+use super::identity::{Identity, random_u64};
+use super::idmap::IdMap;
+use super::names::{STATE_DIR, is_internal, is_temp};
+
+/// What one `lstat` says about an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Snap {
+    pub(crate) is_dir: bool,
+    pub(crate) size: u64,
+    pub(crate) modified: Option<SystemTime>,
+    pub(crate) readonly: bool,
+}
+
+impl Snap {
+    pub(crate) fn of(md: &fs::Metadata) -> Snap {
+        Snap {
+            is_dir: md.is_dir(),
+            size: if md.is_dir() { 0 } else { md.len() },
+            modified: md.modified().ok(),
+            readonly: md.permissions().readonly(),
+        }
+    }
+
+    /// A created file that has not been written yet.
+    pub(crate) fn reserved() -> Snap {
+        Snap {
+            is_dir: false,
+            size: 0,
+            modified: None,
+            readonly: false,
+        }
+    }
+}
+
+/// Mutable state behind one lock.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) ids: IdMap,
+    /// Files created but not yet written: they have an ID and a name, but no file.
+    pub(crate) pending: HashSet<u64>,
+    /// How many handles and write sessions hold each reservation; the last to go releases it.
+    pub(crate) holders: HashMap<u64, usize>,
+    /// Metadata given at creation to files not yet written, applied when the write closes.
+    pub(crate) pending_meta: HashMap<u64, Metadata>,
+    /// Folders already cleaned of stale temporary files this session.
+    pub(crate) cleaned: HashSet<u64>,
+    /// Temporary files of writes in progress; folder scans leave these alone.
+    pub(crate) active_temps: HashSet<PathBuf>,
+    /// Bytes used on the device (apparent file sizes), once counted.
+    pub(crate) used: Option<u64>,
+    /// Bytes written to temporary files of writes in progress, beyond the objects they replace.
+    pub(crate) inflight: u64,
+}
+
+/// One device's shared state.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) root: PathBuf,
+    pub(crate) options: DeviceOptions,
+    pub(crate) identity: Mutex<Identity>,
+    pub(crate) inner: Mutex<Inner>,
+    generation: AtomicU64,
+    connected: AtomicBool,
+    pub(crate) writable_state: bool,
+}
+
+impl Shared {
+    /// Opens the device at `root`: canonicalises it, reads or creates the identity file and
+    /// loads the ID map.
+    ///
+    /// # Errors
+    /// [`Error::PathNotFound`] when `root` is not a folder; I/O errors.
+    pub(crate) fn open(root: &Path, options: DeviceOptions) -> Result<Shared> {
+        let root = fs::canonicalize(root).map_err(|_| Error::PathNotFound)?;
+        if !fs::metadata(&root)?.is_dir() {
+            return Err(Error::PathNotFound);
+        }
+        let state_dir = root.join(STATE_DIR);
+        let made = match fs::symlink_metadata(&state_dir) {
+            Ok(md) if md.is_dir() => Ok(()),
+            Ok(_) => Err(Error::AccessDenied),
+            Err(_) => fs::create_dir(&state_dir).map_err(Error::from),
+        };
+        let (identity, ids, writable_state) = match made {
+            Ok(()) => {
+                let identity = Identity::load_or_create(&state_dir.join("device.id"))?;
+                let ids = IdMap::load(&state_dir.join("ids"), random_u64() >> 24)?;
+                (identity, ids, true)
+            }
+            Err(e) => {
+                // A read-only medium still works as a device; its IDs last one session.
+                tracing::warn!(?root, ?e, "cannot keep state on the device");
+                (Identity::generate(), IdMap::in_memory(1), false)
+            }
+        };
+        Ok(Shared {
+            root,
+            options,
+            identity: Mutex::new(identity),
+            inner: Mutex::new(Inner {
+                ids,
+                pending: HashSet::new(),
+                pending_meta: HashMap::new(),
+                holders: HashMap::new(),
+                cleaned: HashSet::new(),
+                active_temps: HashSet::new(),
+                used: None,
+                inflight: 0,
+            }),
+            generation: AtomicU64::new(1),
+            connected: AtomicBool::new(true),
+            writable_state,
+        })
+    }
+
+    pub(crate) fn state_dir(&self) -> PathBuf {
+        self.root.join(STATE_DIR)
+    }
+
+    pub(crate) fn serial(&self) -> String {
+        self.identity_lock().serial.clone()
+    }
+
+    pub(crate) fn identity_lock(&self) -> MutexGuard<'_, Identity> {
+        self.identity.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state lock. A panic while holding it cannot leave the map half-updated in a way
+    /// that matters more than losing the device, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Invalidates every cached `lstat`.
+    pub(crate) fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_connected(&self, yes: bool) {
+        self.connected.store(yes, Ordering::Release);
+        self.bump();
+    }
+
+    /// # Errors
+    /// [`Error::DeviceNotConnected`] once the device is gone.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.is_connected() {
+            Ok(())
+        } else {
+            Err(Error::DeviceNotConnected)
+        }
+    }
+
+    /// The persistent unique ID string of object `id`.
+    pub(crate) fn unique_id(&self, id: u64) -> String {
+        format!("{}:{id:X}", self.serial())
+    }
+
+    /// The object number in a unique ID string of this device.
+    ///
+    /// # Errors
+    /// [`Error::NotSameDevice`] for another device's ID; [`Error::FileNotFound`] for a
+    /// malformed one.
+    pub(crate) fn parse_unique_id(&self, unique: &str) -> Result<u64> {
+        let (serial, num) = unique.split_once(':').ok_or(Error::FileNotFound)?;
+        if serial != self.serial() {
+            return Err(Error::NotSameDevice);
+        }
+        u64::from_str_radix(num, 16).map_err(|_| Error::FileNotFound)
+    }
+
+    /// The absolute path of `id`, checked: no component below the root is a symbolic link.
+    ///
+    /// # Errors
+    /// [`Error::InterfaceDead`] for an unknown ID; [`Error::AccessDenied`] when a component is
+    /// a symbolic link; [`Error::DeviceNotConnected`].
+    pub(crate) fn safe_path(&self, inner: &Inner, id: u64) -> Result<PathBuf> {
+        self.check()?;
+        let comps = inner.ids.components(id)?;
+        let mut p = self.root.clone();
+        for c in comps {
+            p.push(c);
+            if let Ok(md) = fs::symlink_metadata(&p) {
+                if md.file_type().is_symlink() {
+                    return Err(Error::AccessDenied);
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// The absolute path of `id`, unchecked (for `lstat`, which never follows links anyway).
+    pub(crate) fn raw_path(&self, inner: &Inner, id: u64) -> Result<PathBuf> {
+        self.check()?;
+        Ok(self.root.join(inner.ids.rel_path(id)?))
+    }
+
+    /// Lists folder `parent`: every visible entry with its ID and `lstat`, sorted by name.
+    ///
+    /// Entries the provider keeps for itself, symbolic links and names that are not valid
+    /// Unicode are skipped; stale temporary files are removed; IDs are handed out to entries
+    /// seen for the first time, and forgotten for entries that are gone.
+    ///
+    /// # Errors
+    /// [`Error::InvalidType`] when `parent` is a file; I/O errors.
+    pub(crate) fn list(&self, parent: u64) -> Result<Vec<(u64, String, Snap)>> {
+        let dir = {
+            let inner = self.lock();
+            self.safe_path(&inner, parent)?
+        };
+        let (mut found, stale) = match read_folder(&dir) {
+            Ok(x) => x,
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                return Err(Error::InvalidType);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(if self.root.exists() {
+                    Error::InterfaceDead
+                } else {
+                    Error::DeviceNotConnected
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut inner = self.lock();
+        for path in stale {
+            if !inner.active_temps.contains(&path) {
+                let _ = fs::remove_file(&path);
+            }
+        }
+        let mut out = Vec::with_capacity(found.len());
+        let check_pending = !inner.pending.is_empty();
+        for (name, snap) in found {
+            let id = match inner.ids.lookup(parent, &name) {
+                Some(id) => id,
+                None => inner.ids.insert(parent, &name),
+            };
+            if check_pending {
+                inner.pending.remove(&id);
+            }
+            out.push((id, name, snap));
+        }
+        // Every listed name now has an entry, so equal counts mean nothing is gone.
+        if inner.ids.child_count(parent) == out.len() {
+            inner.ids.save(false)?;
+            return Ok(out);
+        }
+        let seen: HashSet<u64> = out.iter().map(|(id, _, _)| *id).collect();
+        let gone: Vec<u64> = inner
+            .ids
+            .children_of(parent)
+            .into_iter()
+            .map(|(_, id)| id)
+            .filter(|id| !seen.contains(id) && !inner.pending.contains(id))
+            .collect();
+        for id in gone {
+            inner.ids.remove(id);
+        }
+        inner.ids.save(false)?;
+        Ok(out)
+    }
+
+    /// Bytes used on the device: apparent sizes of every file under the root, counted once and
+    /// then kept up to date by the provider's own writes and deletes.
+    ///
+    /// # Errors
+    /// I/O errors walking the device.
+    pub(crate) fn used_bytes(&self) -> Result<u64> {
+        if let Some(u) = self.lock().used {
+            return Ok(u);
+        }
+        let total = tree_size(&self.root)?;
+        self.lock().used = Some(total);
+        Ok(total)
+    }
+
+    /// Takes a hold on the reservation of `id`, if it is one.
+    pub(crate) fn hold(inner: &mut Inner, id: u64) -> bool {
+        if inner.pending.contains(&id) {
+            *inner.holders.entry(id).or_insert(0) += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Drops a hold; a reservation nobody holds any more, and that was never written, is
+    /// forgotten, so an abandoned create leaves no trace.
+    pub(crate) fn release(&self, id: u64) {
+        let mut inner = self.lock();
+        let left = match inner.holders.get_mut(&id) {
+            Some(n) => {
+                *n = n.saturating_sub(1);
+                *n
+            }
+            None => return,
+        };
+        if left == 0 {
+            inner.holders.remove(&id);
+            if inner.pending.remove(&id) {
+                inner.ids.remove(id);
+                inner.pending_meta.remove(&id);
+                drop(inner);
+                self.bump();
+            }
+        }
+    }
+
+    /// Adjusts the used-bytes count after a write or delete.
+    pub(crate) fn adjust_used(inner: &mut Inner, added: u64, removed: u64) {
+        if let Some(u) = inner.used.as_mut() {
+            *u = u.saturating_add(added).saturating_sub(removed);
+        }
+    }
+
+    /// Fails with [`Error::DiskFull`] when `extra` more bytes would not fit in the quota.
+    ///
+    /// # Errors
+    /// [`Error::DiskFull`]; I/O errors counting the used bytes.
+    pub(crate) fn check_quota(&self, extra: u64) -> Result<()> {
+        let Some(quota) = self.options.quota else {
+            return Ok(());
+        };
+        let used = self.used_bytes()?;
+        let inflight = self.lock().inflight;
+        if used.saturating_add(inflight).saturating_add(extra) > quota {
+            Err(Error::DiskFull)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Saves the ID map (durably when the options ask for it).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub(crate) fn save_ids(&self, inner: &mut Inner) -> Result<()> {
+        inner.ids.save(self.options.durable)
+    }
+
+    /// The object for a path relative to the root, given as components; IDs are handed out to
+    /// components seen for the first time.
+    ///
+    /// # Errors
+    /// [`Error::FileNotFound`] when a component does not exist or is a symbolic link.
+    pub(crate) fn id_under(&self, start: u64, comps: &[&str]) -> Result<u64> {
+        let mut inner = self.lock();
+        let mut cur = start;
+        let mut path = self.safe_path(&inner, start)?;
+        for c in comps {
+            if is_internal(c) {
+                return Err(Error::FileNotFound);
+            }
+            path.push(c);
+            let md = fs::symlink_metadata(&path).map_err(|_| Error::FileNotFound)?;
+            if md.file_type().is_symlink() {
+                return Err(Error::FileNotFound);
+            }
+            cur = match inner.ids.lookup(cur, c) {
+                Some(id) => id,
+                None => inner.ids.insert(cur, c),
+            };
+        }
+        inner.ids.save(false)?;
+        Ok(cur)
+    }
+}
+
+/// A folder's visible entries with their `lstat`, and the temporary files found in it.
+type Listing = (Vec<(String, Snap)>, Vec<PathBuf>);
+
+/// The visible entries of a folder with their `lstat`, and the temporary files in it.
+///
+/// Names the provider keeps for itself, symbolic links and names that are not valid Unicode
+/// are left out.
+#[cfg(not(target_os = "linux"))]
+fn read_folder(dir: &Path) -> std::io::Result<Listing> {
+    let mut found = Vec::new();
+    let mut stale = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if is_internal(&name) {
+            if is_temp(&name) {
+                stale.push(entry.path());
+            }
+            continue;
+        }
+        let Ok(md) = entry.metadata() else { continue };
+        if md.file_type().is_symlink() {
+            continue;
+        }
+        found.push((name, Snap::of(&md)));
+    }
+    Ok((found, stale))
+}
+
+/// As the portable version, with `getdents` and `fstatat` relative to the folder's descriptor:
+/// the same system calls `find` makes, and no path building per entry.
+#[cfg(target_os = "linux")]
+fn read_folder(dir: &Path) -> std::io::Result<Listing> {
+    use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    let fd = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        Mode::empty(),
+    )?;
+    let mut entries = Dir::read_from(&fd)?;
+    let mut found = Vec::new();
+    let mut stale = Vec::new();
+    while let Some(entry) = entries.read() {
+        let entry = entry?;
+        let cname = entry.file_name();
+        let bytes = cname.to_bytes();
+        if bytes == b"." || bytes == b".." || entry.file_type() == FileType::Symlink {
+            continue;
+        }
+        let Ok(name) = std::str::from_utf8(bytes) else {
+            continue;
+        };
+        if is_internal(name) {
+            if is_temp(name) {
+                stale.push(dir.join(name));
+            }
+            continue;
+        }
+        let Ok(st) = rustix::fs::statat(&fd, cname, AtFlags::SYMLINK_NOFOLLOW) else {
+            continue;
+        };
+        let kind = FileType::from_raw_mode(st.st_mode);
+        if kind == FileType::Symlink {
+            continue;
+        }
+        // The field types differ between architectures.
+        #[allow(clippy::unnecessary_cast)]
+        let (size, secs, nanos) = (
+            st.st_size as i64,
+            st.st_mtime as i64,
+            st.st_mtime_nsec as u64,
+        );
+        let nanos = u32::try_from(nanos.min(999_999_999)).unwrap_or(0);
+        let modified = if secs >= 0 {
+            UNIX_EPOCH.checked_add(Duration::new(secs.unsigned_abs(), nanos))
+        } else {
+            UNIX_EPOCH.checked_sub(Duration::new(secs.unsigned_abs(), 0))
+        };
+        let is_dir = kind == FileType::Directory;
+        found.push((
+            name.to_string(),
+            Snap {
+                is_dir,
+                size: if is_dir {
+                    0
+                } else {
+                    u64::try_from(size).unwrap_or(0)
+                },
+                modified,
+                readonly: st.st_mode & 0o222 == 0,
+            },
+        ));
+    }
+    Ok((found, stale))
+}
+
+/// Sum of apparent file sizes under `dir`, not following symbolic links.
+fn tree_size(dir: &Path) -> Result<u64> {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let rd = match fs::read_dir(&d) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e.into()),
+        };
+        for entry in rd.flatten() {
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(entry.path());
+            } else if ft.is_file() {
+                if let Ok(md) = entry.metadata() {
+                    total = total.saturating_add(md.len());
+                }
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Syncs a folder so a rename inside it survives a power cut (a no-op where folders cannot be
+/// opened, as on Windows).
+pub(crate) fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(f) = fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}

@@ -1,0 +1,459 @@
+//! [`FsStorage`]: a file, folder or the root of a folder device.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use crate::error::{Error, Result, Status};
+use crate::flags::{Attributes, FindScope, OpenMode, Placement};
+use crate::metadata::{FormatCode, Metadata};
+use crate::provider::{
+    CreateRequest, DirectTransfer, GlobalsRef, ObjectAttributes, ObjectInfo, ObjectIo, Progress,
+    Storage, StorageRef, run_with_progress,
+};
+use crate::time::WmdmDateTime;
+
+use super::globals::FsGlobals;
+use super::idmap::ROOT;
+use super::names::is_internal;
+use super::shared::{Shared, Snap};
+use super::{io, playlist, tagging};
+
+/// A file, folder or root on a folder device.
+///
+/// The handle names the object by its persistent ID, so it stays valid across renames and
+/// moves made through the provider. Attributes, size and date come from one `lstat`, taken when
+/// the handle was listed and kept until the provider next changes anything on the device;
+/// changes made behind the provider's back show up in the next listing.
+#[derive(Debug)]
+pub struct FsStorage {
+    pub(super) shared: Arc<Shared>,
+    pub(super) id: u64,
+    pub(super) cache: Mutex<Option<Cached>>,
+    /// This handle holds the reservation of a created file that has not been written yet.
+    pub(super) holds: bool,
+}
+
+impl Drop for FsStorage {
+    fn drop(&mut self) {
+        if self.holds {
+            self.shared.release(self.id);
+        }
+    }
+}
+
+/// An `lstat` and the name it was taken under, valid while the device's generation stays the
+/// same.
+#[derive(Debug)]
+pub(super) struct Cached {
+    generation: u64,
+    snap: Snap,
+    name: Option<String>,
+}
+
+impl FsStorage {
+    pub(crate) fn new(shared: Arc<Shared>, id: u64, snap: Option<Snap>) -> Arc<FsStorage> {
+        let cache = snap.map(|snap| Cached {
+            generation: shared.generation(),
+            snap,
+            name: None,
+        });
+        Arc::new(FsStorage {
+            shared,
+            id,
+            cache: Mutex::new(cache),
+            holds: false,
+        })
+    }
+
+    /// A handle fresh from a listing, which knows its `lstat` and name.
+    pub(crate) fn listed(shared: Arc<Shared>, id: u64, snap: Snap, name: String) -> Arc<FsStorage> {
+        let cache = Some(Cached {
+            generation: shared.generation(),
+            snap,
+            name: Some(name),
+        });
+        Arc::new(FsStorage {
+            shared,
+            id,
+            cache: Mutex::new(cache),
+            holds: false,
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The object's absolute path on the host.
+    ///
+    /// # Errors
+    /// [`Error::InterfaceDead`] for a deleted object; [`Error::AccessDenied`] when a folder on
+    /// the way has been replaced by a symbolic link; [`Error::DeviceNotConnected`].
+    pub fn path(&self) -> Result<PathBuf> {
+        let inner = self.shared.lock();
+        self.shared.safe_path(&inner, self.id)
+    }
+
+    /// The object's `lstat`, from the cache when nothing has changed since.
+    pub(crate) fn snap(&self) -> Result<Snap> {
+        self.shared.check()?;
+        let generation = self.shared.generation();
+        if let Ok(guard) = self.cache.lock() {
+            if let Some(c) = guard.as_ref() {
+                if c.generation == generation {
+                    return Ok(c.snap);
+                }
+            }
+        }
+        let (path, pending) = {
+            let inner = self.shared.lock();
+            if !inner.ids.contains(self.id) {
+                return Err(Error::InterfaceDead);
+            }
+            (
+                self.shared.raw_path(&inner, self.id)?,
+                inner.pending.contains(&self.id),
+            )
+        };
+        let snap = match fs::symlink_metadata(&path) {
+            Ok(md) if md.file_type().is_symlink() => return Err(Error::InterfaceDead),
+            Ok(md) => Snap::of(&md),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if pending {
+                    Snap::reserved()
+                } else if !self.shared.root.exists() {
+                    return Err(Error::DeviceNotConnected);
+                } else {
+                    self.shared.lock().ids.remove(self.id);
+                    return Err(Error::InterfaceDead);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Ok(mut guard) = self.cache.lock() {
+            *guard = Some(Cached {
+                generation,
+                snap,
+                name: None,
+            });
+        }
+        Ok(snap)
+    }
+
+    /// Runs `f` on the object's name, from the listing's cache while it is valid.
+    fn with_name<R>(&self, f: impl FnOnce(&str) -> R) -> Result<R> {
+        if let Ok(guard) = self.cache.lock() {
+            if let Some(Cached {
+                generation,
+                name: Some(n),
+                ..
+            }) = guard.as_ref()
+            {
+                if *generation == self.shared.generation() {
+                    return Ok(f(n));
+                }
+            }
+        }
+        Ok(f(&self.name_string()?))
+    }
+
+    pub(super) fn name_string(&self) -> Result<String> {
+        if self.id == ROOT {
+            return Ok(self
+                .shared
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "Storage".to_string()));
+        }
+        let inner = self.shared.lock();
+        let (_, name) = inner.ids.entry(self.id).ok_or(Error::InterfaceDead)?;
+        Ok(name.to_string())
+    }
+
+    pub(crate) fn format(&self) -> Result<FormatCode> {
+        if self.snap()?.is_dir {
+            return Ok(FormatCode::ASSOCIATION);
+        }
+        Ok(FormatCode::from_file_name(&self.name_string()?))
+    }
+
+    pub(crate) fn parent_id(&self) -> Result<Option<u64>> {
+        if self.id == ROOT {
+            return Ok(None);
+        }
+        let inner = self.shared.lock();
+        let (parent, _) = inner.ids.entry(self.id).ok_or(Error::InterfaceDead)?;
+        Ok(Some(parent))
+    }
+
+    pub(super) fn handle(&self, id: u64) -> Arc<FsStorage> {
+        FsStorage::new(self.shared.clone(), id, None)
+    }
+
+    pub(super) fn check_writable(&self) -> Result<()> {
+        if self.snap()?.readonly {
+            Err(Error::AccessDenied)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(super) fn references_impl(&self) -> Result<Vec<StorageRef>> {
+        let refs = playlist::read_references(self)?;
+        Ok(refs.into_iter().map(|s| s as StorageRef).collect())
+    }
+
+    pub(crate) fn set_metadata_impl(&self, metadata: &Metadata) -> Result<Status> {
+        tagging::set_metadata(self, metadata)
+    }
+
+    /// Drops the name a created-but-never-written file reserved.
+    pub(crate) fn forget_reservation(&self) {
+        let mut inner = self.shared.lock();
+        if inner.pending.remove(&self.id) {
+            inner.ids.remove(self.id);
+            inner.pending_meta.remove(&self.id);
+        }
+        drop(inner);
+        self.shared.bump();
+    }
+
+    pub(crate) fn is_pending(&self) -> bool {
+        self.shared.lock().pending.contains(&self.id)
+    }
+}
+
+impl Storage for FsStorage {
+    fn unique_id(&self) -> Result<String> {
+        self.shared.check()?;
+        if !self.shared.lock().ids.contains(self.id) {
+            return Err(Error::InterfaceDead);
+        }
+        Ok(self.shared.unique_id(self.id))
+    }
+
+    fn globals(&self) -> Result<GlobalsRef> {
+        self.shared.check()?;
+        Ok(Arc::new(FsGlobals::new(self.shared.clone())))
+    }
+
+    fn attributes(&self) -> Result<ObjectAttributes> {
+        let snap = self.snap()?;
+        if self.id == ROOT {
+            return Ok(ObjectAttributes::new(
+                Attributes::FOLDER
+                    | Attributes::STORAGE_FILESYSTEM
+                    | Attributes::STORAGE_FOLDERS
+                    | Attributes::STORAGE_IS_DEFAULT
+                    | Attributes::STORAGE_CANEDITMETADATA
+                    | Attributes::CANREAD,
+            ));
+        }
+        let (hidden, format) =
+            self.with_name(|n| (n.starts_with('.'), FormatCode::from_file_name(n)))?;
+        let mut a = Attributes::CANREAD;
+        if !snap.readonly {
+            a |= Attributes::CANDELETE | Attributes::CANRENAME | Attributes::CANMOVE;
+        } else {
+            a |= Attributes::READONLY;
+        }
+        if hidden {
+            a |= Attributes::HIDDEN;
+        }
+        if snap.is_dir {
+            a |= Attributes::FOLDER;
+        } else {
+            a |= Attributes::FILE;
+            let f = format;
+            if f.is_audio() {
+                a |= Attributes::AUDIO | Attributes::MUSIC | Attributes::CANPLAY;
+            } else if f.is_video() {
+                a |= Attributes::VIDEO | Attributes::CANPLAY;
+            } else if !f.is_playlist() {
+                a |= Attributes::DATA;
+            }
+        }
+        Ok(ObjectAttributes::new(a))
+    }
+
+    fn set_attributes(&self, attributes: &ObjectAttributes) -> Result<()> {
+        let snap = self.snap()?;
+        if attributes.attributes.is_folder() != snap.is_dir || self.id == ROOT {
+            return Err(Error::InvalidArg);
+        }
+        let want_ro = attributes.attributes.contains(Attributes::READONLY);
+        if want_ro != snap.readonly && !self.is_pending() {
+            let path = self.path()?;
+            let mut perms = fs::metadata(&path)?.permissions();
+            perms.set_readonly(want_ro);
+            fs::set_permissions(&path, perms)?;
+            self.shared.bump();
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> Result<String> {
+        self.shared.check()?;
+        self.with_name(str::to_string)
+    }
+
+    fn date(&self) -> Result<WmdmDateTime> {
+        let snap = self.snap()?;
+        Ok(WmdmDateTime::from_system_time(
+            snap.modified.unwrap_or_else(SystemTime::now),
+        ))
+    }
+
+    fn size(&self) -> Result<u64> {
+        Ok(self.snap()?.size)
+    }
+
+    fn create(&self, request: &CreateRequest) -> Result<StorageRef> {
+        Ok(self.create_impl(request)?)
+    }
+
+    fn children(&self) -> Result<Vec<StorageRef>> {
+        self.shared.check()?;
+        if self.id != ROOT && !self.snap()?.is_dir {
+            return Err(Error::InvalidType);
+        }
+        Ok(self
+            .shared
+            .list(self.id)?
+            .into_iter()
+            .map(|(id, name, snap)| {
+                FsStorage::listed(self.shared.clone(), id, snap, name) as StorageRef
+            })
+            .collect())
+    }
+
+    fn child(&self, name: &str) -> Result<StorageRef> {
+        self.shared.check()?;
+        if is_internal(name) || name.contains(['/', '\0']) || name == "." || name == ".." {
+            return Err(Error::FileNotFound);
+        }
+        if !self.snap()?.is_dir {
+            return Err(Error::InvalidType);
+        }
+        let id = self.shared.id_under(self.id, &[name])?;
+        Ok(self.handle(id))
+    }
+
+    fn metadata(&self) -> Result<Metadata> {
+        tagging::get_metadata(self)
+    }
+
+    fn set_metadata(&self, metadata: &Metadata) -> Result<Status> {
+        self.set_metadata_impl(metadata)
+    }
+
+    fn set_references(&self, references: &[StorageRef]) -> Result<()> {
+        playlist::write_references(self, references)
+    }
+
+    fn references(&self) -> Result<Vec<StorageRef>> {
+        self.references_impl()
+    }
+
+    fn find_storage(&self, scope: FindScope, unique_id: &str) -> Result<StorageRef> {
+        self.shared.check()?;
+        let id = match self.shared.parse_unique_id(unique_id) {
+            Ok(id) => id,
+            Err(_) => return Err(Error::FileNotFound),
+        };
+        let found = {
+            let inner = self.shared.lock();
+            match inner.ids.entry(id) {
+                Some((parent, _)) if scope == FindScope::IMMEDIATE_CHILDREN => parent == self.id,
+                Some(_) => id != self.id && inner.ids.is_within(id, self.id),
+                None => false,
+            }
+        };
+        if !found {
+            return Err(Error::FileNotFound);
+        }
+        let h = self.handle(id);
+        match h.snap() {
+            Ok(_) => Ok(h),
+            Err(Error::InterfaceDead) => Err(Error::FileNotFound),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn parent(&self) -> Result<Option<StorageRef>> {
+        self.shared.check()?;
+        Ok(self.parent_id()?.map(|p| self.handle(p) as StorageRef))
+    }
+
+    fn open(&self, mode: OpenMode) -> Result<Box<dyn ObjectIo>> {
+        let mode = mode.validate()?;
+        let snap = self.snap()?;
+        if snap.is_dir {
+            return Err(Error::InvalidType);
+        }
+        if mode.can_write() {
+            if snap.readonly {
+                return Err(Error::AccessDenied);
+            }
+            Ok(Box::new(io::WriteSession::start(self, mode.can_read())?))
+        } else {
+            if self.is_pending() {
+                return Ok(Box::new(io::ReadSession::empty()));
+            }
+            Ok(Box::new(io::ReadSession::open(&self.path()?)?))
+        }
+    }
+
+    fn delete(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()> {
+        self.delete_impl(recursive, progress)
+    }
+
+    fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()> {
+        run_with_progress(progress, 1, |p| {
+            self.rename_impl(new_name)?;
+            p.progress(1)
+        })
+    }
+
+    fn move_to(
+        &self,
+        placement: Placement,
+        target: &dyn Storage,
+        progress: &mut dyn Progress,
+    ) -> Result<()> {
+        run_with_progress(progress, 1, |p| {
+            self.move_impl(placement, target)?;
+            p.progress(1)
+        })
+    }
+
+    fn object_info(&self) -> Option<&dyn ObjectInfo> {
+        Some(self)
+    }
+
+    fn direct_transfer(&self) -> Option<&dyn DirectTransfer> {
+        match self.snap() {
+            Ok(s) if s.is_dir => Some(self),
+            _ => None,
+        }
+    }
+}
+
+impl ObjectInfo for FsStorage {
+    /// The play length in milliseconds, from the audio stream.
+    fn play_length(&self) -> Result<u32> {
+        tagging::duration_ms(self)
+    }
+
+    /// The total length in milliseconds, from the audio stream.
+    fn total_length(&self) -> Result<u32> {
+        tagging::duration_ms(self)
+    }
+}

@@ -1,0 +1,293 @@
+//! Metadata: tags read and written with lofty, and the per-object sidecar for the rest.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use lofty::config::WriteOptions;
+use lofty::prelude::{Accessor, AudioFile, ItemKey, TagExt, TaggedFileExt};
+use lofty::tag::Tag;
+
+use crate::error::{Error, Result, Status};
+use crate::metadata::{Metadata, tags};
+use crate::time::WmdmDateTime;
+
+use super::idmap::write_atomic;
+use super::io::temp_name;
+use super::shared::{Shared, sync_dir};
+use super::storage::FsStorage;
+
+/// Properties the file system or the stream decide; SetMetadata cannot change them.
+const DERIVED: &[&str] = &[
+    tags::FILE_NAME,
+    tags::FILE_SIZE,
+    tags::LAST_MODIFIED_DATE,
+    tags::FILE_CREATION_DATE,
+    tags::FORMAT_CODE,
+    tags::PERSISTENT_UNIQUE_ID,
+    tags::FILE_ATTRIBUTES,
+];
+
+/// Stream properties: derived for files lofty can read, sidecar otherwise.
+const STREAM: &[&str] = &[
+    tags::DURATION,
+    tags::BITRATE,
+    tags::SAMPLE_RATE,
+    tags::NUM_CHANNELS,
+];
+
+/// Properties written into the file's own tags where the format allows.
+const TAGGABLE: &[&str] = &[
+    tags::TITLE,
+    tags::AUTHOR,
+    tags::ALBUM_TITLE,
+    tags::ALBUM_ARTIST,
+    tags::GENRE,
+    tags::TRACK,
+    tags::YEAR,
+    tags::COMPOSER,
+];
+
+fn sidecar_path(shared: &Shared, id: u64) -> PathBuf {
+    shared.state_dir().join("meta").join(format!("{id:x}.wmdm"))
+}
+
+fn read_sidecar(shared: &Shared, id: u64) -> Metadata {
+    match fs::read(sidecar_path(shared, id)) {
+        Ok(bytes) => Metadata::from_bytes(&bytes).unwrap_or_else(|e| {
+            tracing::warn!(?e, id, "damaged metadata sidecar ignored");
+            Metadata::new()
+        }),
+        Err(_) => Metadata::new(),
+    }
+}
+
+fn write_sidecar(shared: &Shared, id: u64, m: &Metadata) -> Result<()> {
+    if !shared.writable_state {
+        return Err(Error::WriteProtected);
+    }
+    let path = sidecar_path(shared, id);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    write_atomic(&path, &m.to_bytes())
+}
+
+/// Removes an object's sidecar, if any.
+pub(crate) fn remove_sidecar(shared: &Shared, id: u64) {
+    let _ = fs::remove_file(sidecar_path(shared, id));
+}
+
+/// What lofty reads from an audio file, as WMDM properties.
+fn read_tags(path: &Path) -> Option<Metadata> {
+    let tagged = lofty::read_from_path(path).ok()?;
+    let mut m = Metadata::new();
+    if let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) {
+        let mut text = |name: &str, v: Option<String>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                m.add(name, v);
+            }
+        };
+        text(tags::TITLE, tag.title().map(|s| s.into_owned()));
+        text(tags::AUTHOR, tag.artist().map(|s| s.into_owned()));
+        text(tags::ALBUM_TITLE, tag.album().map(|s| s.into_owned()));
+        text(
+            tags::ALBUM_ARTIST,
+            tag.get_string(&ItemKey::AlbumArtist).map(str::to_string),
+        );
+        text(tags::GENRE, tag.genre().map(|s| s.into_owned()));
+        text(
+            tags::COMPOSER,
+            tag.get_string(&ItemKey::Composer).map(str::to_string),
+        );
+        text(tags::YEAR, tag.year().map(|y| y.to_string()));
+        if let Some(t) = tag.track() {
+            m.add(tags::TRACK, t);
+        }
+    }
+    let p = tagged.properties();
+    let hundred_ns = u64::try_from(p.duration().as_nanos() / 100).unwrap_or(u64::MAX);
+    m.add(tags::DURATION, hundred_ns);
+    if let Some(kbps) = p.audio_bitrate().or(p.overall_bitrate()) {
+        m.add(tags::BITRATE, kbps.saturating_mul(1000));
+    }
+    if let Some(hz) = p.sample_rate() {
+        m.add(tags::SAMPLE_RATE, hz);
+    }
+    if let Some(ch) = p.channels() {
+        m.add(tags::NUM_CHANNELS, u32::from(ch));
+    }
+    Some(m)
+}
+
+fn audio_path(storage: &FsStorage) -> Result<Option<PathBuf>> {
+    if storage.is_pending() || !storage.format()?.is_audio() {
+        return Ok(None);
+    }
+    Ok(Some(storage.path()?))
+}
+
+/// IMDSPStorage3::GetMetadata.
+pub(crate) fn get_metadata(storage: &FsStorage) -> Result<Metadata> {
+    let snap = storage.snap()?;
+    let shared = storage.shared();
+    let mut m = read_sidecar(shared, storage.id());
+    if let Some(path) = audio_path(storage)? {
+        if let Some(t) = read_tags(&path) {
+            m.merge(&t);
+        }
+    }
+    m.add(tags::FILE_NAME, crate::provider::Storage::name(storage)?);
+    m.add(tags::FILE_SIZE, snap.size);
+    m.add(
+        tags::LAST_MODIFIED_DATE,
+        WmdmDateTime::from_system_time(snap.modified.unwrap_or_else(SystemTime::now)),
+    );
+    m.add(tags::FORMAT_CODE, storage.format()?);
+    m.add(tags::PERSISTENT_UNIQUE_ID, shared.unique_id(storage.id()));
+    Ok(m)
+}
+
+/// The play length in milliseconds.
+pub(crate) fn duration_ms(storage: &FsStorage) -> Result<u32> {
+    let path = audio_path(storage)?.ok_or(Error::NotSupported)?;
+    let m = read_tags(&path).ok_or(Error::NotSupported)?;
+    let d = m.get_u64(tags::DURATION).ok_or(Error::NotSupported)?;
+    Ok(u32::try_from(d / 10_000).unwrap_or(u32::MAX))
+}
+
+/// Writes `fields` into a copy of the file's tags and renames the copy over it.
+fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
+    let dir = path.parent().ok_or(Error::InvalidArg)?;
+    let tmp = dir.join(temp_name());
+    shared.lock().active_temps.insert(tmp.clone());
+    let result = (|| -> Result<()> {
+        fs::copy(path, &tmp)?;
+        // The temporary name has no telling extension, so the format is guessed from content.
+        let mut tagged =
+            lofty::read_from(&mut fs::File::open(&tmp)?).map_err(|_| Error::NotSupported)?;
+        if tagged.primary_tag().is_none() {
+            let kind = tagged.primary_tag_type();
+            tagged.insert_tag(Tag::new(kind));
+        }
+        let tag = tagged.primary_tag_mut().ok_or(Error::NotSupported)?;
+        for (name, value) in fields.iter() {
+            let text = value.as_str().map(str::to_string);
+            match (name, text) {
+                (tags::TITLE, Some(s)) => tag.set_title(s),
+                (tags::AUTHOR, Some(s)) => tag.set_artist(s),
+                (tags::ALBUM_TITLE, Some(s)) => tag.set_album(s),
+                (tags::GENRE, Some(s)) => tag.set_genre(s),
+                (tags::ALBUM_ARTIST, Some(s)) => {
+                    tag.insert_text(ItemKey::AlbumArtist, s);
+                }
+                (tags::COMPOSER, Some(s)) => {
+                    tag.insert_text(ItemKey::Composer, s);
+                }
+                (tags::YEAR, Some(s)) => match s.trim().parse::<u32>() {
+                    Ok(y) => tag.set_year(y),
+                    Err(_) => {
+                        tag.insert_text(ItemKey::Year, s);
+                    }
+                },
+                (tags::TRACK, _) => {
+                    let n = value.as_u32().ok_or(Error::InvalidArg)?;
+                    tag.set_track(n);
+                }
+                _ => return Err(Error::InvalidArg),
+            }
+        }
+        tag.save_to_path(&tmp, WriteOptions::default())
+            .map_err(|_| Error::NotSupported)?;
+        let f = fs::OpenOptions::new().write(true).open(&tmp)?;
+        if shared.options.durable {
+            f.sync_all()?;
+        }
+        let old = fs::metadata(path)?.len();
+        let new = fs::metadata(&tmp)?.len();
+        if new > old {
+            shared.check_quota(new - old)?;
+        }
+        fs::rename(&tmp, path)?;
+        Shared::adjust_used(&mut shared.lock(), new, old);
+        if shared.options.durable {
+            sync_dir(dir);
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    shared.lock().active_temps.remove(&tmp);
+    shared.bump();
+    result
+}
+
+/// IMDSPStorage3::SetMetadata: tags into the file where its format allows, the rest into the
+/// sidecar, derived properties dropped.
+pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<Status> {
+    let snap = storage.snap()?;
+    let shared = storage.shared();
+    if storage.is_pending() {
+        let mut inner = shared.lock();
+        inner
+            .pending_meta
+            .entry(storage.id())
+            .or_default()
+            .merge(metadata);
+        return Ok(Status::Ok);
+    }
+    if snap.readonly {
+        return Err(Error::AccessDenied);
+    }
+    let audio = audio_path(storage)?;
+    let readable = audio.as_deref().is_some_and(|p| read_tags(p).is_some());
+    let mut dropped = 0usize;
+    let mut for_file = Metadata::new();
+    let mut for_sidecar = Metadata::new();
+    for (name, value) in metadata.iter() {
+        let typed_ok = match tags::expected_type(name) {
+            Some(ty) => ty == value.data_type(),
+            None => true,
+        };
+        if DERIVED.contains(&name) || (readable && STREAM.contains(&name)) || !typed_ok {
+            dropped += 1;
+        } else if readable && TAGGABLE.contains(&name) {
+            for_file.add(name, value.clone());
+        } else {
+            for_sidecar.add(name, value.clone());
+        }
+    }
+    if let (Some(path), false) = (audio.as_deref(), for_file.is_empty()) {
+        if let Err(e) = write_tags(shared, path, &for_file) {
+            if e == Error::DiskFull {
+                return Err(e);
+            }
+            tracing::debug!(?e, "tags not writable into the file; using the sidecar");
+            for_sidecar.merge(&for_file);
+        }
+    }
+    if !for_sidecar.is_empty() {
+        let mut side = read_sidecar(shared, storage.id());
+        side.merge(&for_sidecar);
+        write_sidecar(shared, storage.id(), &side)?;
+    }
+    let applied = metadata.len() - dropped;
+    match (applied, dropped) {
+        (_, 0) => Ok(Status::Ok),
+        (0, _) => Err(Error::NotSupported),
+        _ => Ok(Status::NotAllPropertiesApplied),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_lists_do_not_overlap() {
+        for t in TAGGABLE {
+            assert!(!DERIVED.contains(t) && !STREAM.contains(t));
+        }
+    }
+}
