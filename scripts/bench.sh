@@ -91,10 +91,10 @@ fi
 # first; then each no-op run is timed the same way (wall clock of the whole process, best of 3).
 resync_ns=""
 rsync_ns=""
-if grep -q -- '--json' examples/sync.rs && ensure_rsync; then
+if grep -q 'make_demo' examples/sync.rs && ensure_rsync; then
     work=target/bench-resync
     rm -rf "$work"
-    mkdir -p "$work"
+    mkdir -p "$work/device"
     log "resync: making a ${RESYNC_FILES}-file library from the demo"
     target/release/examples/sync --make-demo "$work/library" --tracks "$RESYNC_FILES" >/dev/null
     best() {
@@ -109,7 +109,7 @@ if grep -q -- '--json' examples/sync.rs && ensure_rsync; then
         echo "$best"
     }
     sync_cmd=(target/release/examples/sync --library "$work/library" --device "$work/device"
-        --capacity 100000000000 --json)
+        --state "$work/state" --capacity 100000000000 --json)
     "${sync_cmd[@]}" >/dev/null
     rsync -a "$work/library/" "$work/rsync-copy/"
     log "resync: timing the no-op runs"
