@@ -24,6 +24,8 @@
 //! * [`provider`]: the service-provider side as Rust traits;
 //! * [`sac`]: the secure authenticated channel: certificates, the handshake, MACs, encryption;
 //! * [`manager`]: the application side: `DeviceManager`, devices, storages, storage control;
+//! * [`sync`]: Windows Media Player sync: partnerships, the planner, the engine with its journal
+//!   and ownership ledger, statistics flow-back, events, and the WMP-shaped facade;
 //! * [`providers::memory`]: an in-memory device with a deterministic [`FaultPlan`];
 //! * [`providers::fs`]: a folder (a USB stick, an SD card) as a device;
 //! * [`time`]: `WMDMDATETIME` and the replaceable [`Clock`].
@@ -47,6 +49,7 @@ pub mod metadata;
 pub mod provider;
 pub mod providers;
 pub mod sac;
+pub mod sync;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Hresult, Result, Status};

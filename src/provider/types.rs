@@ -39,6 +39,21 @@ impl WaveFormat {
     /// `WAVE_FORMAT_FLAC`.
     pub const TAG_FLAC: u16 = 0xF1AC;
 
+    /// A representative format for a file of `format`: stereo, 44.1 kHz, 16-bit, with the
+    /// codec's format tag; `None` for formats that are not audio codecs this crate knows.
+    pub fn typical_for(format: crate::metadata::FormatCode) -> Option<WaveFormat> {
+        use crate::metadata::FormatCode;
+        let tag = match format {
+            FormatCode::MP3 => WaveFormat::TAG_MP3,
+            FormatCode::WMA => WaveFormat::TAG_WMA,
+            FormatCode::AAC | FormatCode::M4A => WaveFormat::TAG_AAC,
+            FormatCode::FLAC => WaveFormat::TAG_FLAC,
+            FormatCode::WAVE => WaveFormat::TAG_PCM,
+            _ => return None,
+        };
+        Some(WaveFormat::new(tag, 2, 44_100, 16))
+    }
+
     /// A format with the common fields filled in; `block_align` and `avg_bytes_per_sec` follow
     /// from PCM arithmetic.
     pub fn new(format_tag: u16, channels: u16, samples_per_sec: u32, bits_per_sample: u16) -> Self {

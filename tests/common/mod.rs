@@ -5,6 +5,7 @@
 
 pub mod audio;
 pub mod flat;
+pub mod sync;
 
 pub use audio::*;
 

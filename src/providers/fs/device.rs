@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::flags::{DeviceStatus, DeviceType, FindScope};
-use crate::metadata::{FormatCode, PropValue, device as props};
+use crate::metadata::{PropValue, device as props};
 use crate::provider::{Device, FormatSupport, Icon, StorageRef, WaveFormat, WmdmId};
 
 use super::DeviceOptions;
@@ -126,18 +126,6 @@ impl Drop for Shared {
     }
 }
 
-fn wave_for(f: FormatCode) -> Option<WaveFormat> {
-    let tag = match f {
-        FormatCode::MP3 => WaveFormat::TAG_MP3,
-        FormatCode::WMA => WaveFormat::TAG_WMA,
-        FormatCode::AAC | FormatCode::M4A => WaveFormat::TAG_AAC,
-        FormatCode::FLAC => WaveFormat::TAG_FLAC,
-        FormatCode::WAVE => WaveFormat::TAG_PCM,
-        _ => return None,
-    };
-    Some(WaveFormat::new(tag, 2, 44_100, 16))
-}
-
 impl Device for FsDevice {
     fn name(&self) -> Result<String> {
         self.shared.check()?;
@@ -186,7 +174,10 @@ impl Device for FsDevice {
         self.shared.check()?;
         let formats = &self.shared.options.profile.formats;
         Ok(FormatSupport {
-            audio: formats.iter().filter_map(|&f| wave_for(f)).collect(),
+            audio: formats
+                .iter()
+                .filter_map(|&f| WaveFormat::typical_for(f))
+                .collect(),
             video: Vec::new(),
             mime_types: formats
                 .iter()

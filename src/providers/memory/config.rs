@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, Result};
 use crate::flags::{DeviceType, PowerSource};
 use crate::metadata::{FormatCode, PropValue, tags};
-use crate::provider::{
-    FormatCapability, PowerInfo, PropConfig, PropDesc, ValidValues, WaveFormat, WmdmId,
-};
+use crate::provider::{FormatCapability, PowerInfo, PropConfig, PropDesc, ValidValues, WmdmId};
 use crate::time::{Clock, ManualClock};
 
 use super::MemoryDevice;
@@ -468,19 +466,6 @@ pub(super) fn default_audio_capability(format: FormatCode) -> FormatCapability {
     }
 }
 
-/// A representative `WAVEFORMATEX` for an audio format the device plays, if there is one.
-pub(super) fn wave_format_for(format: FormatCode) -> Option<WaveFormat> {
-    let tag = match format {
-        FormatCode::MP3 => WaveFormat::TAG_MP3,
-        FormatCode::WMA => WaveFormat::TAG_WMA,
-        FormatCode::AAC | FormatCode::M4A => WaveFormat::TAG_AAC,
-        FormatCode::FLAC => WaveFormat::TAG_FLAC,
-        FormatCode::WAVE => WaveFormat::TAG_PCM,
-        _ => return None,
-    };
-    Some(WaveFormat::new(tag, 2, 44_100, 16))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,6 +512,6 @@ mod tests {
             names,
             [tags::SAMPLE_RATE, tags::NUM_CHANNELS, tags::BITRATE]
         );
-        assert!(wave_format_for(FormatCode::M3U_PLAYLIST).is_none());
+        assert!(crate::provider::WaveFormat::typical_for(FormatCode::M3U_PLAYLIST).is_none());
     }
 }

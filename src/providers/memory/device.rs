@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::flags::{DeviceStatus, DeviceType, FindScope};
 use crate::metadata::{FormatCode, PropValue, device as props};
+use crate::provider::WaveFormat;
 use crate::provider::{
     Device, FormatCapability, FormatSupport, Icon, PowerInfo, StorageRef, WmdmId,
 };
@@ -15,7 +16,6 @@ use crate::time::{Clock, WmdmDateTime};
 
 use super::config::{
     DeviceConfig, DeviceParts, MemoryDeviceBuilder, Seed, StorageConfig, default_audio_capability,
-    wave_format_for,
 };
 use super::fault::{DeviceStats, FaultPlan, FaultState, Operation};
 use super::node::{NodeId, same_name};
@@ -336,7 +336,7 @@ impl Device for MemoryDevice {
         let formats = &self.shared.config.formats;
         let mut support = FormatSupport::default();
         for &f in formats {
-            if let Some(w) = wave_format_for(f) {
+            if let Some(w) = WaveFormat::typical_for(f) {
                 if !support.audio.contains(&w) {
                     support.audio.push(w);
                 }

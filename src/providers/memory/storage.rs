@@ -7,13 +7,13 @@ use std::sync::{Arc, MutexGuard};
 use crate::error::{Error, Result, Status};
 use crate::flags::{Attributes, FindScope, OpenMode, Placement};
 use crate::metadata::{Metadata, tags};
+use crate::provider::WaveFormat;
 use crate::provider::{
     CreateRequest, GlobalsRef, ObjectAttributes, ObjectInfo, ObjectIo, Progress, Storage,
     StorageRef,
 };
 use crate::time::WmdmDateTime;
 
-use super::config::wave_format_for;
 use super::fault::Operation;
 use super::globals::MemoryGlobals;
 use super::io::MemoryObjectIo;
@@ -151,7 +151,7 @@ impl Storage for MemoryStorage {
             };
             let audio = match &node.audio {
                 Some(a) => Some(a.clone()),
-                None if !node.is_folder() => wave_format_for(node.format()),
+                None if !node.is_folder() => WaveFormat::typical_for(node.format()),
                 None => None,
             };
             Ok(ObjectAttributes {

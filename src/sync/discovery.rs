@@ -1,0 +1,153 @@
+//! Device discovery for [`SyncServices`]: arrivals, removals, status from the partnership
+//! table and the device's marker, and sync on connect.
+
+use super::device::{MARKER_FILE, read_state};
+use super::engine::SyncEngine;
+use super::event::SyncEvent;
+use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus};
+use super::services::{Known, SyncDevice, SyncServices, root_of, serial_text};
+use crate::error::Result;
+use crate::manager::WmdmDevice;
+
+/// IOCTL_WMP_DEVICE_CAN_SYNC ('WMP2', wmdm-facts §5.8).
+const IOCTL_CAN_SYNC: u32 = 0x3250_4D57;
+
+impl SyncServices {
+    pub(super) fn status_of(
+        &self,
+        table: &PartnershipTable,
+        key: &str,
+        device: &WmdmDevice,
+    ) -> SyncDeviceStatus {
+        if let Ok(out) = device.io_control(IOCTL_CAN_SYNC, &[], 4) {
+            if out.get(..4) == Some(&[0, 0, 0, 0][..]) {
+                return SyncDeviceStatus::ManualDevice;
+            }
+        }
+        let marker = root_of(device)
+            .and_then(|r| read_state(&r, MARKER_FILE))
+            .ok()
+            .flatten()
+            .and_then(|b| PartnershipMarker::parse(&b).ok());
+        let ours = table.for_device(key);
+        match (ours, marker) {
+            (Some(p), Some(m)) if m.library_id == table.library_id && m.index == p.index => {
+                SyncDeviceStatus::PartnershipExists
+            }
+            (Some(_), None) => SyncDeviceStatus::PartnershipExists,
+            (_, Some(m)) if m.library_id != table.library_id => {
+                SyncDeviceStatus::PartnershipAnother
+            }
+            _ if table.is_declined(key) => SyncDeviceStatus::PartnershipDeclined,
+            _ => SyncDeviceStatus::NewDevice,
+        }
+    }
+
+    pub(super) fn refresh(&self, emit: bool) -> Result<()> {
+        let devices = self.inner.manager.devices()?;
+        let mut events = Vec::new();
+        let mut auto = Vec::new();
+        let mut abandoned: Vec<SyncEngine> = Vec::new();
+        {
+            let mut st = self.lock();
+            let mut present = Vec::new();
+            for d in devices {
+                let Ok(key) = d.canonical_name() else {
+                    continue;
+                };
+                present.push(key.clone());
+                let status = self.status_of(&st.table, &key, &d);
+                let name = d.name().unwrap_or_default();
+                let serial = serial_text(&d);
+                let partnered = st.table.for_device(&key).cloned();
+                match st.devices.iter_mut().find(|k| k.key == key) {
+                    Some(k) if k.device.is_some() => {
+                        k.device = Some(d);
+                        if k.status != status {
+                            k.status = status;
+                            events.push(SyncEvent::DeviceStatusChange {
+                                device: key.clone(),
+                                status,
+                            });
+                        }
+                    }
+                    found => {
+                        let friendly = partnered
+                            .as_ref()
+                            .map_or_else(|| name.clone(), |p| p.friendly_name.clone());
+                        let known = Known {
+                            key: key.clone(),
+                            device: Some(d),
+                            serial,
+                            name,
+                            friendly,
+                            status,
+                        };
+                        match found {
+                            Some(k) => *k = known,
+                            None => st.devices.push(known),
+                        }
+                        events.push(SyncEvent::DeviceConnect {
+                            device: key.clone(),
+                        });
+                        if status == SyncDeviceStatus::PartnershipExists
+                            && partnered.is_some_and(|p| p.settings.sync_on_connect)
+                        {
+                            auto.push(key.clone());
+                        }
+                    }
+                }
+            }
+            let table = st.table.clone();
+            let mut gone = Vec::new();
+            for k in st.devices.iter_mut() {
+                if k.device.is_some() && !present.contains(&k.key) {
+                    k.device = None;
+                    events.push(SyncEvent::DeviceDisconnect {
+                        device: k.key.clone(),
+                    });
+                    gone.push(k.key.clone());
+                }
+            }
+            for key in gone {
+                if let Some(e) = st.engines.get(&key) {
+                    abandoned.push(e.clone());
+                }
+            }
+            // Partnered devices that are away are still listed, as WMP lists them.
+            for p in table.partnerships() {
+                if !st.devices.iter().any(|k| k.key == p.device) {
+                    st.devices.push(Known {
+                        key: p.device.clone(),
+                        device: None,
+                        serial: p.serial.clone(),
+                        name: p.friendly_name.clone(),
+                        friendly: p.friendly_name.clone(),
+                        status: SyncDeviceStatus::PartnershipExists,
+                    });
+                }
+            }
+            st.devices
+                .retain(|k| k.device.is_some() || table.for_device(&k.key).is_some());
+        }
+        // Outside the lock: stopping an engine sends events, and subscribers may call back.
+        for e in abandoned {
+            e.abandon_if_running();
+        }
+        if emit {
+            for e in events {
+                self.inner.events.emit(e);
+            }
+            for key in auto {
+                let d = SyncDevice {
+                    services: self.clone(),
+                    key,
+                };
+                if let Err(e) = d.start() {
+                    tracing::warn!(error = %e, device = %d.key, "sync on connect did not start");
+                }
+            }
+        }
+        Ok(())
+    }
+}

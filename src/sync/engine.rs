@@ -1,0 +1,515 @@
+//! The sync engine: one per device, shared by every handle. It plans, writes the journal, and
+//! applies the plan one step at a time ([`SyncEngine::step`]) so a host loop or a worker
+//! thread can drive it and tests stay deterministic.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+
+use super::device::{
+    FolderCache, JOURNAL_FILE, LEDGER_FILE, delete_state, read_device_contents, write_state,
+};
+use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
+use super::journal::{Journal, Ledger, OwnedKind};
+use super::plan::{PlanInput, PlanSettings, SyncOp, SyncPlan, plan};
+use super::resume::{gather_hashes, journal_ops, load_ledger};
+use super::stats::{RatingConflict, StatsStore, collect};
+use crate::error::{Error, ErrorKind, Result};
+use crate::library::{Library, selection_for};
+use crate::manager::WmdmStorage;
+
+use crate::time::Clock;
+
+/// What one sync did: the counts a command-line tool prints.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// Tracks copied new.
+    pub copied: u32,
+    /// Tracks replaced or given new metadata.
+    pub updated: u32,
+    /// Objects deleted.
+    pub deleted: u32,
+    /// Selected tracks left out for a reason other than space.
+    pub skipped: u32,
+    /// Selected tracks that did not fit (LastSyncNoFitCount).
+    pub no_fit: u32,
+    /// Items that failed (LastSyncErrorCount).
+    pub errors: u32,
+    /// Playlist files written.
+    pub playlists_written: u32,
+    /// Bytes copied to the device.
+    pub bytes_copied: u64,
+    /// Tracks of the partnership on the device afterwards (SyncItemCount).
+    pub items_on_device: u32,
+    /// True when the ledger on the device could not be read and was treated as empty (so
+    /// nothing was deleted).
+    pub ledger_unreadable: bool,
+    /// True when the sync ran to the end (false after stop or disconnect).
+    pub completed: bool,
+    /// Ratings changed both in the library and on the device (the device's won).
+    pub rating_conflicts: Vec<RatingConflict>,
+}
+
+/// What a partnership's sync needs besides the device and the library.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncContext<'a> {
+    /// The library's id (the ledger's owner).
+    pub library_id: &'a str,
+    /// The partnership index, 1-16.
+    pub index: u8,
+    /// Layout and limits.
+    pub settings: &'a PlanSettings,
+    /// Time, for auto playlists and the stats store.
+    pub clock: &'a dyn Clock,
+    /// Where play counts and ratings read from the device go, when they should flow back.
+    pub stats: Option<&'a Mutex<StatsStore>>,
+}
+
+/// Engine tuning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Rewrite the ledger after at least this many finished steps (and at least a quarter of
+    /// the ledger's size, so checkpoints cost O(n) overall).
+    pub checkpoint_every: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            checkpoint_every: 64,
+        }
+    }
+}
+
+pub(super) struct Run {
+    pub(super) root: WmdmStorage,
+    pub(super) plan: SyncPlan,
+    pub(super) cursor: usize,
+    pub(super) ledger: Ledger,
+    // The ledger as read, so a sync that changed nothing writes nothing.
+    pub(super) initial: Ledger,
+    // Written just before the first copy, after the deletes have made room for it.
+    pub(super) journal: Journal,
+    pub(super) journaled: bool,
+    pub(super) folders: FolderCache,
+    pub(super) since_checkpoint: usize,
+    pub(super) summary: SyncSummary,
+}
+
+#[derive(Default)]
+struct Core {
+    run: Option<Run>,
+    last: SyncSummary,
+    options: SyncOptions,
+}
+
+pub(super) struct Shared {
+    pub(super) key: String,
+    pub(super) events: Arc<EventBus>,
+    pub(super) state: AtomicI32,
+    pub(super) stop: AtomicBool,
+    pub(super) done: AtomicU64,
+    pub(super) total: AtomicU64,
+    core: Mutex<Core>,
+    // A copy of the running (or last) summary, readable while a step holds `core`, so event
+    // subscribers can read it.
+    pub(super) summary: Mutex<SyncSummary>,
+}
+
+/// One device's sync engine. Clones share the engine (WMP: "one instance per device, shared
+/// by WMP and every remoted control").
+#[derive(Clone)]
+pub struct SyncEngine {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("device", &self.shared.key)
+            .field("state", &self.state())
+            .field("progress", &self.progress())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(m: &Mutex<Core>) -> MutexGuard<'_, Core> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn is_disconnect(e: &Error) -> bool {
+    e.kind() == ErrorKind::Disconnected
+}
+
+impl SyncEngine {
+    /// An idle engine for the device with this key, reporting to `events`.
+    pub fn new(device_key: impl Into<String>, events: Arc<EventBus>) -> SyncEngine {
+        SyncEngine {
+            shared: Arc::new(Shared {
+                key: device_key.into(),
+                events,
+                state: AtomicI32::new(SyncState::Unknown as i32),
+                stop: AtomicBool::new(false),
+                done: AtomicU64::new(0),
+                total: AtomicU64::new(0),
+                core: Mutex::new(Core::default()),
+                summary: Mutex::new(SyncSummary::default()),
+            }),
+        }
+    }
+
+    /// Sets the engine's tuning.
+    pub fn set_options(&self, options: SyncOptions) {
+        lock(&self.shared.core).options = options;
+    }
+
+    /// The device key.
+    pub fn device_key(&self) -> &str {
+        &self.shared.key
+    }
+
+    /// True when both handles are the same engine.
+    pub fn same_engine(&self, other: &SyncEngine) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// IWMPSyncDevice::get_syncState.
+    pub fn state(&self) -> SyncState {
+        match self.shared.state.load(Ordering::Relaxed) {
+            1 => SyncState::Synchronizing,
+            2 => SyncState::Stopped,
+            3 => SyncState::Estimating,
+            _ => SyncState::Unknown,
+        }
+    }
+
+    /// IWMPSyncDevice::get_progress: 0-100 for the whole device, by bytes.
+    pub fn progress(&self) -> u8 {
+        let total = self.shared.total.load(Ordering::Relaxed);
+        let done = self.shared.done.load(Ordering::Relaxed);
+        if total == 0 {
+            return if self.state() == SyncState::Synchronizing {
+                0
+            } else {
+                100
+            };
+        }
+        u8::try_from((u128::from(done.min(total)) * 100 / u128::from(total)).min(100))
+            .unwrap_or(100)
+    }
+
+    /// The summary of the sync running now, or of the last one.
+    pub fn summary(&self) -> SyncSummary {
+        self.shared
+            .summary
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn publish(&self, summary: &SyncSummary) {
+        *self
+            .shared
+            .summary
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = summary.clone();
+    }
+
+    fn set_state(&self, state: SyncState) {
+        let old = self.shared.state.swap(state as i32, Ordering::Relaxed);
+        if old != state as i32 {
+            self.shared.events.emit(SyncEvent::DeviceSyncStateChange {
+                device: self.shared.key.clone(),
+                state,
+            });
+        }
+    }
+
+    /// Plans without applying: recovers an interrupted sync's journal, reads the ledger and
+    /// the device, and plans. This is estimateSyncSize's work; the plan's totals are the
+    /// estimate.
+    ///
+    /// # Errors
+    /// [`Error::CallOutOfSequence`] while a sync runs; the manager's errors reading the device
+    /// ([`Error::DeviceNotConnected`], ...).
+    pub fn plan(
+        &self,
+        root: &WmdmStorage,
+        library: &dyn Library,
+        ctx: &SyncContext<'_>,
+    ) -> Result<SyncPlan> {
+        let core = lock(&self.shared.core);
+        if core.run.is_some() {
+            return Err(Error::CallOutOfSequence);
+        }
+        let (ledger, _) = load_ledger(root, ctx.library_id, ctx.index)?;
+        Self::make_plan(root, library, ctx, &ledger)
+    }
+
+    fn make_plan(
+        root: &WmdmStorage,
+        library: &dyn Library,
+        ctx: &SyncContext<'_>,
+        ledger: &Ledger,
+    ) -> Result<SyncPlan> {
+        let selection = selection_for(library, ctx.index, ctx.clock);
+        let hashes = gather_hashes(library, &selection, ledger);
+        let device = read_device_contents(root)?;
+        Ok(plan(&PlanInput {
+            library,
+            selection: &selection,
+            hashes: &hashes,
+            device: &device,
+            ledger,
+            settings: ctx.settings,
+        }))
+    }
+
+    /// Starts a sync: recovers from an interrupted one, plans, writes the journal, and moves
+    /// to Synchronizing (a DeviceSyncStateChange event). Returns at once when a sync is
+    /// already running. Apply the plan with [`step`](Self::step) or [`run`](Self::run).
+    ///
+    /// # Errors
+    /// The manager's errors reading or writing the device; the engine stays stopped.
+    pub fn start(
+        &self,
+        root: &WmdmStorage,
+        library: &dyn Library,
+        ctx: &SyncContext<'_>,
+    ) -> Result<()> {
+        let mut core = lock(&self.shared.core);
+        if core.run.is_some() {
+            return Ok(());
+        }
+        self.shared.stop.store(false, Ordering::Relaxed);
+        let (mut ledger, problem) = load_ledger(root, ctx.library_id, ctx.index)?;
+        let initial = ledger.clone();
+        let mut conflicts = Vec::new();
+        if let Some(store) = ctx.stats.filter(|_| ctx.settings.collect_stats) {
+            let now = ctx
+                .clock
+                .now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+            conflicts = collect(root, &mut ledger, library, &mut store, now)?;
+        }
+        let plan = Self::make_plan(root, library, ctx, &ledger)?;
+        let journal = Journal {
+            library_id: ctx.library_id.to_owned(),
+            index: ctx.index,
+            ops: journal_ops(&plan),
+        };
+        let total: u64 = plan.ops.iter().map(|o| o.bytes().max(1)).sum();
+        self.shared.total.store(total, Ordering::Relaxed);
+        self.shared.done.store(0, Ordering::Relaxed);
+        let left = u32::try_from(plan.left_out.len()).unwrap_or(u32::MAX);
+        let no_fit = u32::try_from(plan.totals.no_fit).unwrap_or(u32::MAX);
+        let summary = SyncSummary {
+            no_fit,
+            skipped: left - no_fit.min(left),
+            ledger_unreadable: problem.is_some(),
+            rating_conflicts: conflicts,
+            ..SyncSummary::default()
+        };
+        self.publish(&summary);
+        core.run = Some(Run {
+            root: root.clone(),
+            plan,
+            cursor: 0,
+            initial,
+            ledger,
+            journal,
+            journaled: false,
+            folders: FolderCache::default(),
+            since_checkpoint: 0,
+            summary,
+        });
+        drop(core);
+        self.set_state(SyncState::Synchronizing);
+        Ok(())
+    }
+
+    /// Applies the next step. Returns `Ok(true)` while steps remain, `Ok(false)` when the sync
+    /// has ended (completed, stopped, or the device went away) or none is running. A failed
+    /// item is a DeviceSyncError event and the sync goes on; a disconnect stops it cleanly,
+    /// leaving the journal for the next start to resume from.
+    ///
+    /// # Errors
+    /// None today: every failure is reported through events and the summary. The `Result`
+    /// leaves room for failures that must reach the caller.
+    pub fn step(&self, library: &dyn Library) -> Result<bool> {
+        let mut core = lock(&self.shared.core);
+        let options = core.options.clone();
+        let Some(run) = core.run.as_mut() else {
+            return Ok(false);
+        };
+        if self.shared.stop.load(Ordering::Relaxed) {
+            self.finish(&mut core, false);
+            return Ok(false);
+        }
+        let Some(op) = run.plan.ops.get(run.cursor).cloned() else {
+            self.finish(&mut core, true);
+            return Ok(false);
+        };
+        let base = self.shared.done.load(Ordering::Relaxed);
+        let needs_journal = matches!(op, SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. });
+        let journal_result = if needs_journal && !run.journaled {
+            write_state(&run.root, JOURNAL_FILE, &run.journal.encode())
+                .map(|()| run.journaled = true)
+        } else {
+            Ok(())
+        };
+        match journal_result.and_then(|()| self.apply(run, library, &op, base)) {
+            Ok(()) => {}
+            Err(e) if is_disconnect(&e) => {
+                self.abandon(&mut core);
+                return Ok(false);
+            }
+            Err(Error::UserCancelled) if self.shared.stop.load(Ordering::Relaxed) => {
+                self.finish(&mut core, false);
+                return Ok(false);
+            }
+            Err(e) => {
+                run.summary.errors += 1;
+                self.shared.events.emit(SyncEvent::DeviceSyncError {
+                    device: self.shared.key.clone(),
+                    item: item_of(&op),
+                    error: e,
+                });
+            }
+        }
+        self.shared
+            .done
+            .store(base + op.bytes().max(1), Ordering::Relaxed);
+        self.publish(&run.summary);
+        run.cursor += 1;
+        run.since_checkpoint += 1;
+        if run.since_checkpoint >= options.checkpoint_every.max(run.ledger.entries.len() / 4) {
+            run.since_checkpoint = 0;
+            if let Err(e) = write_state(&run.root, LEDGER_FILE, &run.ledger.encode()) {
+                if is_disconnect(&e) {
+                    self.abandon(&mut core);
+                    return Ok(false);
+                }
+            }
+        }
+        if run.cursor >= run.plan.ops.len() {
+            self.finish(&mut core, true);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Runs the sync to its end, calling `progress` with 0-100 after every step.
+    ///
+    /// # Errors
+    /// As [`step`](Self::step).
+    pub fn run(&self, library: &dyn Library, progress: &mut dyn FnMut(u8)) -> Result<SyncSummary> {
+        while self.step(library)? {
+            progress(self.progress());
+        }
+        progress(self.progress());
+        Ok(self.summary())
+    }
+
+    /// Stops the sync: the step in progress is cancelled (its temporary file removed), what
+    /// was copied stays, the ledger is written, and the state becomes Stopped. When a step is
+    /// running on another thread, the stop completes when it returns.
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let core = match self.shared.core.try_lock() {
+            Ok(c) => c,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        let mut core = core;
+        if core.run.is_some() {
+            self.finish(&mut core, false);
+        } else if self.state() == SyncState::Synchronizing {
+            self.set_state(SyncState::Stopped);
+        }
+    }
+
+    /// Moves to or from Estimating (estimateSyncSize), with its DeviceSyncStateChange.
+    pub(crate) fn set_estimating(&self, on: bool) {
+        self.set_state(if on {
+            SyncState::Estimating
+        } else {
+            SyncState::Stopped
+        });
+    }
+
+    /// True while a sync runs.
+    pub fn is_running(&self) -> bool {
+        self.state() == SyncState::Synchronizing
+    }
+
+    /// Forgets the running sync after a disconnect: the journal stays on the device for the
+    /// next start.
+    pub(crate) fn abandon_if_running(&self) {
+        let mut core = lock(&self.shared.core);
+        if core.run.is_some() {
+            self.abandon(&mut core);
+        }
+    }
+
+    fn abandon(&self, core: &mut Core) {
+        if let Some(run) = core.run.take() {
+            self.publish(&run.summary);
+            core.last = run.summary;
+        }
+        self.set_state(SyncState::Stopped);
+    }
+
+    fn finish(&self, core: &mut Core, completed: bool) {
+        let Some(mut run) = core.run.take() else {
+            return;
+        };
+        let unchanged = run.ledger == run.initial;
+        let result = if unchanged {
+            Ok(())
+        } else {
+            write_state(&run.root, LEDGER_FILE, &run.ledger.encode())
+        }
+        .and_then(|()| {
+            if run.journaled {
+                delete_state(&run.root, JOURNAL_FILE)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not write the sync ledger; the journal stays");
+        }
+        run.summary.completed = completed && result.is_ok();
+        run.summary.items_on_device = u32::try_from(
+            run.ledger
+                .entries
+                .values()
+                .filter(|e| e.kind == OwnedKind::Track)
+                .count(),
+        )
+        .unwrap_or(u32::MAX);
+        if completed {
+            self.shared
+                .done
+                .store(self.shared.total.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.publish(&run.summary);
+        core.last = run.summary;
+        self.shared.stop.store(false, Ordering::Relaxed);
+        self.set_state(SyncState::Stopped);
+    }
+}
+
+fn item_of(op: &SyncOp) -> SyncItem {
+    match op {
+        SyncOp::Copy { track, .. } | SyncOp::UpdateMetadata { track, .. } => {
+            SyncItem::Track(*track)
+        }
+        SyncOp::WritePlaylist { name, .. } => SyncItem::Playlist(name.clone()),
+        SyncOp::Forget { path } | SyncOp::Rekey { path, .. } | SyncOp::Delete { path, .. } => {
+            SyncItem::DeviceObject(path.clone())
+        }
+    }
+}

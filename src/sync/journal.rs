@@ -1,0 +1,413 @@
+//! The state a partnership keeps on the device, in `.wmdm-sync/`: the ownership ledger (every
+//! object this partnership put there) and the write-ahead journal of the sync in progress.
+//!
+//! Both are tab-separated text with an escaped field per column (see the `text` module), so a
+//! damaged file is found out by the parser; a ledger that cannot be read is treated as empty,
+//! which makes sync delete nothing (see [`Ledger::parse_or_empty`]).
+
+use std::collections::BTreeMap;
+
+use super::text::{
+    StateParseError, bad, escape, hex_u64, hex20, key_value, lines_after_header, number, unescape,
+};
+use crate::library::{ContentHash, TrackId};
+
+/// What an owned object is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum OwnedKind {
+    /// A track; `id` is its [`TrackId`].
+    Track,
+    /// A playlist file; `id` is its [`PlaylistId`](crate::library::PlaylistId).
+    Playlist,
+}
+
+/// One object this partnership put on the device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct LedgerEntry {
+    /// Its path from the storage root, `/`-separated.
+    pub path: String,
+    /// Its persistent unique ID on the device (empty when the device gave none).
+    pub unique_id: String,
+    /// Track or playlist.
+    pub kind: OwnedKind,
+    /// The library id of the track or playlist.
+    pub id: u64,
+    /// SHA-1 of the bytes written.
+    pub hash: [u8; 20],
+    /// Bytes written.
+    pub size: u64,
+    /// Hash of the tags last written as device metadata.
+    pub meta: u64,
+    /// The library file's size when it was copied (the quick check that skips rehashing).
+    pub source_size: u64,
+    /// The library file's modification time then, in nanoseconds since the Unix epoch.
+    pub source_mtime: u64,
+    /// The device's play count as of the last sync (the base for the next delta).
+    pub plays: u32,
+    /// The device's rating (0-100) as of the last sync.
+    pub rating: u8,
+}
+
+impl LedgerEntry {
+    /// The track id, for a track entry.
+    pub fn track(&self) -> Option<TrackId> {
+        (self.kind == OwnedKind::Track).then_some(TrackId(self.id))
+    }
+
+    /// The content hash.
+    pub fn content_hash(&self) -> ContentHash {
+        ContentHash(self.hash)
+    }
+
+    fn encode_fields(&self, out: &mut String) {
+        let kind = match self.kind {
+            OwnedKind::Track => 't',
+            OwnedKind::Playlist => 'p',
+        };
+        let hash: String = self.hash.iter().map(|b| format!("{b:02x}")).collect();
+        out.push_str(&format!(
+            "{kind}\t{}\t{}\t{:016x}\t{hash}\t{}\t{:016x}\t{}\t{}\t{}\t{}",
+            escape(&self.path),
+            escape(&self.unique_id),
+            self.id,
+            self.size,
+            self.meta,
+            self.source_size,
+            self.source_mtime,
+            self.plays,
+            self.rating
+        ));
+    }
+
+    fn parse_fields<'a>(
+        n: usize,
+        f: &mut impl Iterator<Item = &'a str>,
+    ) -> Result<LedgerEntry, StateParseError> {
+        let mut next = |what: &str| f.next().ok_or_else(|| bad(n, format!("missing {what}")));
+        let kind = match next("kind")? {
+            "t" => OwnedKind::Track,
+            "p" => OwnedKind::Playlist,
+            k => return Err(bad(n, format!("unknown kind {k:?}"))),
+        };
+        let path = unescape(next("path")?).ok_or_else(|| bad(n, "bad escape"))?;
+        if path.is_empty()
+            || path.starts_with('/')
+            || path
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(bad(n, "a path that is not a plain relative path"));
+        }
+        Ok(LedgerEntry {
+            path,
+            unique_id: unescape(next("unique id")?).ok_or_else(|| bad(n, "bad escape"))?,
+            kind,
+            id: hex_u64(n, next("id")?)?,
+            hash: hex20(n, next("hash")?)?,
+            size: number(n, next("size")?)?,
+            meta: hex_u64(n, next("meta")?)?,
+            source_size: number(n, next("source size")?)?,
+            source_mtime: number(n, next("source mtime")?)?,
+            plays: number(n, next("plays")?)?,
+            rating: number::<u8>(n, next("rating")?)?.min(100),
+        })
+    }
+}
+
+/// The ownership ledger: every object the partnership put on the device, by path.
+///
+/// Format (`.wmdm-sync/ledger.txt`):
+///
+/// ```text
+/// wmdm-sync-ledger 1
+/// library=<library id>
+/// index=<partnership index>
+/// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ledger {
+    /// The library the ledger belongs to.
+    pub library_id: String,
+    /// The partnership index.
+    pub index: u8,
+    /// Entries by device path.
+    pub entries: BTreeMap<String, LedgerEntry>,
+}
+
+const LEDGER_KIND: &str = "wmdm-sync-ledger";
+const JOURNAL_KIND: &str = "wmdm-sync-journal";
+
+fn parse_owner<'a>(
+    lines: &mut std::iter::Peekable<impl Iterator<Item = (usize, &'a str)>>,
+) -> Result<(String, u8), StateParseError> {
+    let (mut lib, mut index) = (None, None);
+    while let Some((n, line)) = lines.peek().copied() {
+        if line.contains('\t') {
+            break;
+        }
+        lines.next();
+        let (k, v) = key_value(n, line)?;
+        match k {
+            "library" => lib = Some(v),
+            "index" => index = Some(number::<u8>(n, &v)?),
+            _ => return Err(bad(n, format!("unexpected key {k:?}"))),
+        }
+    }
+    Ok((
+        lib.ok_or_else(|| bad(0, "no library"))?,
+        index.ok_or_else(|| bad(0, "no index"))?,
+    ))
+}
+
+impl Ledger {
+    /// An empty ledger for a partnership.
+    pub fn new(library_id: impl Into<String>, index: u8) -> Ledger {
+        Ledger {
+            library_id: library_id.into(),
+            index,
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Adds or replaces an entry.
+    pub fn insert(&mut self, entry: LedgerEntry) {
+        self.entries.insert(entry.path.clone(), entry);
+    }
+
+    /// The file's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut s = format!(
+            "{LEDGER_KIND} 1\nlibrary={}\nindex={}\n",
+            escape(&self.library_id),
+            self.index
+        );
+        s.reserve(self.entries.len() * 140);
+        for e in self.entries.values() {
+            e.encode_fields(&mut s);
+            s.push('\n');
+        }
+        s.into_bytes()
+    }
+
+    /// Reads a ledger.
+    ///
+    /// # Errors
+    /// A [`StateParseError`] for a wrong header, a malformed line, or two entries with one
+    /// path.
+    pub fn parse(bytes: &[u8]) -> Result<Ledger, StateParseError> {
+        let mut lines = lines_after_header(bytes, LEDGER_KIND, 1)?.peekable();
+        let (library_id, index) = parse_owner(&mut lines)?;
+        let mut ledger = Ledger::new(library_id, index);
+        for (n, line) in lines {
+            let e = LedgerEntry::parse_fields(n, &mut line.split('\t'))?;
+            if ledger.entries.insert(e.path.clone(), e).is_some() {
+                return Err(bad(n, "a path given twice"));
+            }
+        }
+        Ok(ledger)
+    }
+
+    /// The ledger of partnership `index` of library `library_id`, from the device's bytes.
+    ///
+    /// Never fails: a ledger that cannot be parsed is reported (the second value) and replaced
+    /// by an empty one, and a ledger of another partnership (the device changed hands) is
+    /// empty too. An empty ledger owns nothing, so sync deletes nothing.
+    pub fn parse_or_empty(
+        bytes: Option<&[u8]>,
+        library_id: &str,
+        index: u8,
+    ) -> (Ledger, Option<StateParseError>) {
+        match bytes.map(Ledger::parse) {
+            None => (Ledger::new(library_id, index), None),
+            Some(Ok(l)) if l.library_id == library_id && l.index == index => (l, None),
+            Some(Ok(_)) => (Ledger::new(library_id, index), None),
+            Some(Err(e)) => (Ledger::new(library_id, index), Some(e)),
+        }
+    }
+}
+
+/// One step of a sync as the journal records it before doing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JournalOp {
+    /// Write `entry.path` through the temporary name `temp` (and, when `replaces` holds the old
+    /// object's unique ID, delete the old object before renaming `temp` into place).
+    Put {
+        /// The temporary name, a sibling of the final path.
+        temp: String,
+        /// The old object's unique ID when this replaces one.
+        replaces: Option<String>,
+        /// The ledger entry once done (its unique ID is filled in from the device).
+        entry: LedgerEntry,
+    },
+    /// Delete an owned object.
+    Delete {
+        /// Its path.
+        path: String,
+    },
+}
+
+/// The write-ahead journal (`.wmdm-sync/journal.txt`): every step of the sync in progress,
+/// written before the first step. Each step's commit point is on the device itself (the
+/// rename of a temporary file into place, or a delete), so after an interruption the engine
+/// compares the journal with the device to tell finished steps from unfinished ones, removes
+/// temporary files, and adopts finished copies into the ledger: no orphans, no partial files,
+/// nothing copied twice.
+///
+/// ```text
+/// wmdm-sync-journal 1
+/// library=<library id>
+/// index=<partnership index>
+/// put\t<temp path>\t<old unique id or empty>\t<ledger entry fields>
+/// del\t<path>
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Journal {
+    /// The library the sync belongs to.
+    pub library_id: String,
+    /// The partnership index.
+    pub index: u8,
+    /// The steps.
+    pub ops: Vec<JournalOp>,
+}
+
+impl Journal {
+    /// The file's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut s = format!(
+            "{JOURNAL_KIND} 1\nlibrary={}\nindex={}\n",
+            escape(&self.library_id),
+            self.index
+        );
+        for op in &self.ops {
+            match op {
+                JournalOp::Put {
+                    temp,
+                    replaces,
+                    entry,
+                } => {
+                    s.push_str(&format!(
+                        "put\t{}\t{}\t",
+                        escape(temp),
+                        escape(replaces.as_deref().unwrap_or(""))
+                    ));
+                    entry.encode_fields(&mut s);
+                }
+                JournalOp::Delete { path } => s.push_str(&format!("del\t{}", escape(path))),
+            }
+            s.push('\n');
+        }
+        s.into_bytes()
+    }
+
+    /// Reads a journal.
+    ///
+    /// # Errors
+    /// A [`StateParseError`] for a wrong header or a malformed line.
+    pub fn parse(bytes: &[u8]) -> Result<Journal, StateParseError> {
+        let mut lines = lines_after_header(bytes, JOURNAL_KIND, 1)?.peekable();
+        let (library_id, index) = parse_owner(&mut lines)?;
+        let mut ops = Vec::new();
+        for (n, line) in lines {
+            let mut f = line.split('\t');
+            let esc = |s: Option<&str>| -> Result<String, StateParseError> {
+                unescape(s.ok_or_else(|| bad(n, "missing field"))?)
+                    .ok_or_else(|| bad(n, "bad escape"))
+            };
+            match f.next() {
+                Some("put") => {
+                    let temp = esc(f.next())?;
+                    let replaces = esc(f.next())?;
+                    let entry = LedgerEntry::parse_fields(n, &mut f)?;
+                    if temp.is_empty() || temp.split('/').any(|c| c.is_empty() || c == "..") {
+                        return Err(bad(n, "bad temporary path"));
+                    }
+                    ops.push(JournalOp::Put {
+                        temp,
+                        replaces: (!replaces.is_empty()).then_some(replaces),
+                        entry,
+                    });
+                }
+                Some("del") => ops.push(JournalOp::Delete {
+                    path: esc(f.next())?,
+                }),
+                _ => return Err(bad(n, "unknown step")),
+            }
+        }
+        Ok(Journal {
+            library_id,
+            index,
+            ops,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str) -> LedgerEntry {
+        LedgerEntry {
+            path: path.into(),
+            unique_id: "S:1".into(),
+            kind: OwnedKind::Track,
+            id: 7,
+            hash: [3; 20],
+            size: 10,
+            meta: 99,
+            source_size: 10,
+            source_mtime: 123,
+            plays: 2,
+            rating: 50,
+        }
+    }
+
+    #[test]
+    fn ledger_round_trip() {
+        let mut l = Ledger::new("lib", 2);
+        l.insert(entry("Music/a\tb.mp3"));
+        l.insert(entry("x.mp3"));
+        assert_eq!(Ledger::parse(&l.encode()), Ok(l.clone()));
+        let (same, err) = Ledger::parse_or_empty(Some(&l.encode()), "lib", 2);
+        assert_eq!((same, err), (l.clone(), None));
+        let (other, err) = Ledger::parse_or_empty(Some(&l.encode()), "lib", 3);
+        assert!(other.entries.is_empty() && err.is_none());
+        let (bad, err) = Ledger::parse_or_empty(
+            Some(b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\tx"),
+            "lib",
+            2,
+        );
+        assert!(bad.entries.is_empty() && err.is_some());
+    }
+
+    #[test]
+    fn ledger_rejects_escaping_paths() {
+        let mut l = Ledger::new("lib", 1);
+        l.insert(entry("../evil.mp3"));
+        assert!(Ledger::parse(&l.encode()).is_err());
+    }
+
+    #[test]
+    fn journal_round_trip() {
+        let j = Journal {
+            library_id: "lib".into(),
+            index: 1,
+            ops: vec![
+                JournalOp::Put {
+                    temp: "a/.x.partial".into(),
+                    replaces: Some("S:9".into()),
+                    entry: entry("a/x"),
+                },
+                JournalOp::Put {
+                    temp: "b/.y.partial".into(),
+                    replaces: None,
+                    entry: entry("b/y"),
+                },
+                JournalOp::Delete { path: "c/z".into() },
+            ],
+        };
+        assert_eq!(Journal::parse(&j.encode()), Ok(j));
+        assert!(Journal::parse(b"wmdm-sync-journal 1\nlibrary=l\nindex=1\nzap\tx\n").is_err());
+    }
+}

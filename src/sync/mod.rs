@@ -1,0 +1,52 @@
+//! Windows Media Player device sync: partnerships, the planner, the engine, the journal and
+//! ownership ledger, statistics flowing back, and the WMP-shaped facade.
+//!
+//! ```text
+//!   Library ──selection_for──► plan() ◄── DeviceContents + Ledger (from the device)
+//!                                 │ SyncPlan (ops, totals, reasons)
+//!                                 ▼
+//!                     SyncEngine::step() ──manager (authenticated)──► device
+//!                                 │ journal + ledger in .wmdm-sync/
+//!                                 ▼
+//!                      SyncEvent to every subscriber
+//! ```
+//!
+//! See docs/sync.md for priorities, eviction, ownership, the journal and resume, and how
+//! statistics merge.
+
+mod apply;
+mod device;
+mod discovery;
+mod engine;
+mod estimate;
+mod event;
+mod item_info;
+mod journal;
+mod names;
+mod partnership;
+mod plan;
+mod plan_types;
+mod resume;
+#[cfg(feature = "serde")]
+mod serde_impl;
+mod services;
+mod stats;
+mod text;
+
+pub use device::{SYNC_FOLDER, read_device_contents};
+pub use engine::{SyncContext, SyncEngine, SyncOptions, SyncSummary};
+pub use event::{EventBus, EventSubscription, SyncEvent, SyncEventSink, SyncItem, SyncState};
+pub use journal::{Journal, JournalOp, Ledger, LedgerEntry, OwnedKind};
+pub use names::NameRule;
+pub use partnership::{
+    LastSync, MAX_PARTNERSHIPS, PARTNERSHIPS_FILE_NAME, Partnership, PartnershipMarker,
+    PartnershipSettings, PartnershipTable, SyncDeviceStatus,
+};
+pub use plan::{
+    DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, LeftOut, LeftOutReason, PlanInput,
+    PlanSettings, PlanTotals, PlaylistFormat, STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncOp,
+    SyncPlan, device_metadata, metadata_hash, mtime_ns, plan,
+};
+pub use services::{SharedLibrary, SyncDevice, SyncServices};
+pub use stats::{RatingConflict, STATS_FILE_NAME, StatsStore, TrackStats};
+pub use text::StateParseError;

@@ -1,0 +1,454 @@
+//! Partnerships: the library's sixteen slots, WMP's device status, and the on-device marker.
+//!
+//! A library has sixteen partnership slots, indexes 1-16 (0 means "no partnership"), as WMP's
+//! `Sync01`..`Sync16` playlist attributes do (wmdm-facts §5.5). A device is partnered with at
+//! most one library: the device carries a [`PartnershipMarker`] (WMP keeps the same facts in
+//! `WMPInfo.xml`), and creating a partnership elsewhere replaces it.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use super::text::{StateParseError, bad, escape, key_value, lines_after_header, number};
+use crate::error::{Error, Result};
+
+/// How many partnerships one library can hold (WMP's limit).
+pub const MAX_PARTNERSHIPS: u8 = 16;
+
+/// The name of the library's partnership table in its state folder.
+pub const PARTNERSHIPS_FILE_NAME: &str = "partnerships.txt";
+
+/// WMPDeviceStatus: where a device stands with this library (the crate's one type for it,
+/// [`flags::WmpDeviceStatus`](crate::flags::WmpDeviceStatus), under the sync module's name).
+pub use crate::flags::WmpDeviceStatus as SyncDeviceStatus;
+
+/// The marker a partnered device carries (`.wmdm-sync/partnership.txt`), naming the library
+/// and the partnership slot.
+///
+/// Format (UTF-8, LF line ends):
+///
+/// ```text
+/// wmdm-sync-partnership 1
+/// library=<32 hex digits>
+/// index=<1-16>
+/// name=<library name, escaped>
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnershipMarker {
+    /// The owning library's id.
+    pub library_id: String,
+    /// The partnership's slot in that library, 1-16.
+    pub index: u8,
+    /// The owning library's display name.
+    pub library_name: String,
+}
+
+const MARKER_KIND: &str = "wmdm-sync-partnership";
+
+impl PartnershipMarker {
+    /// The file's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        format!(
+            "{MARKER_KIND} 1\nlibrary={}\nindex={}\nname={}\n",
+            escape(&self.library_id),
+            self.index,
+            escape(&self.library_name)
+        )
+        .into_bytes()
+    }
+
+    /// Reads a marker.
+    ///
+    /// # Errors
+    /// A [`StateParseError`] for a wrong header, a missing or repeated field, an index
+    /// outside 1-16, or text that is not UTF-8.
+    pub fn parse(bytes: &[u8]) -> std::result::Result<PartnershipMarker, StateParseError> {
+        let (mut library, mut index, mut name) = (None, None, None);
+        for (n, line) in lines_after_header(bytes, MARKER_KIND, 1)? {
+            let (k, v) = key_value(n, line)?;
+            let slot = match k {
+                "library" => &mut library,
+                "index" => &mut index,
+                "name" => &mut name,
+                _ => continue, // newer writers may add fields
+            };
+            if slot.replace(v).is_some() {
+                return Err(bad(n, format!("{k} given twice")));
+            }
+        }
+        let index: u8 = number(0, &index.ok_or_else(|| bad(0, "no index"))?)?;
+        if !(1..=MAX_PARTNERSHIPS).contains(&index) {
+            return Err(bad(0, "index outside 1-16"));
+        }
+        let library_id = library.ok_or_else(|| bad(0, "no library"))?;
+        if library_id.is_empty() {
+            return Err(bad(0, "empty library id"));
+        }
+        Ok(PartnershipMarker {
+            library_id,
+            index,
+            library_name: name.unwrap_or_default(),
+        })
+    }
+}
+
+/// Per-partnership settings (the item-info attributes WMP stores per device).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnershipSettings {
+    /// PercentSpaceReserved, 0-95.
+    pub reserve_percent: u8,
+    /// SyncOnConnect.
+    pub sync_on_connect: bool,
+    /// SyncFilter (1 music, 2 video, 4 pictures, 8 write-only; 0xFF none).
+    pub sync_filter: u32,
+}
+
+impl Default for PartnershipSettings {
+    fn default() -> Self {
+        PartnershipSettings {
+            reserve_percent: 0,
+            sync_on_connect: true,
+            sync_filter: 0xFF,
+        }
+    }
+}
+
+/// What the last sync of a partnership left behind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LastSync {
+    /// When it ended, in seconds since the Unix epoch (`None` before the first sync).
+    pub time: Option<u64>,
+    /// LastSyncErrorCount.
+    pub errors: u32,
+    /// LastSyncNoFitCount.
+    pub no_fit: u32,
+    /// SyncItemCount: tracks of this partnership on the device.
+    pub items: u32,
+}
+
+/// One occupied slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partnership {
+    /// The slot, 1-16.
+    pub index: u8,
+    /// The device's key: its canonical name.
+    pub device: String,
+    /// The device's serial number (IWMPSyncDevice::get_deviceId), as text.
+    pub serial: String,
+    /// The user's name for the device.
+    pub friendly_name: String,
+    /// Settings.
+    pub settings: PartnershipSettings,
+    /// The last sync's counters.
+    pub last: LastSync,
+}
+
+/// A library's partnership table: its identity, sixteen slots, and the devices declined.
+///
+/// Stored in the library's state folder as [`PARTNERSHIPS_FILE_NAME`]:
+///
+/// ```text
+/// wmdm-sync-partnerships 1
+/// library=<32 hex digits>
+/// name=<library name>
+/// declined=<device key>          (any number)
+/// slot=<1-16>                    (starts a partnership; the keys below belong to it)
+/// device=<canonical name>
+/// serial=<serial>
+/// friendly=<friendly name>
+/// reserve=<0-95>
+/// sync_on_connect=<0|1>
+/// sync_filter=<number>
+/// last_sync=<seconds since the epoch, or empty>
+/// last_errors=<n>
+/// last_no_fit=<n>
+/// items=<n>
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnershipTable {
+    /// This library's id (32 hex digits), written into every device marker.
+    pub library_id: String,
+    /// The library's display name.
+    pub library_name: String,
+    slots: Vec<Partnership>,
+    declined: BTreeSet<String>,
+}
+
+const TABLE_KIND: &str = "wmdm-sync-partnerships";
+
+impl PartnershipTable {
+    /// An empty table for a library with this id and name.
+    pub fn new(library_id: impl Into<String>, library_name: impl Into<String>) -> Self {
+        PartnershipTable {
+            library_id: library_id.into(),
+            library_name: library_name.into(),
+            slots: Vec::new(),
+            declined: BTreeSet::new(),
+        }
+    }
+
+    /// A fresh random library id (32 hex digits).
+    pub fn random_library_id() -> String {
+        use rand_core::{OsRng, RngCore};
+        let mut b = [0u8; 16];
+        OsRng.fill_bytes(&mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// Every partnership, by index.
+    pub fn partnerships(&self) -> &[Partnership] {
+        &self.slots
+    }
+
+    /// The partnership with this device, if any.
+    pub fn for_device(&self, device: &str) -> Option<&Partnership> {
+        self.slots.iter().find(|p| p.device == device)
+    }
+
+    /// Mutable access to the partnership with this device.
+    pub fn for_device_mut(&mut self, device: &str) -> Option<&mut Partnership> {
+        self.slots.iter_mut().find(|p| p.device == device)
+    }
+
+    /// The partnership in slot `index`.
+    pub fn by_index(&self, index: u8) -> Option<&Partnership> {
+        self.slots.iter().find(|p| p.index == index)
+    }
+
+    /// True when the user declined (or deleted) a partnership with this device.
+    pub fn is_declined(&self, device: &str) -> bool {
+        self.declined.contains(device)
+    }
+
+    /// Takes the lowest free slot for a device, or returns its existing slot.
+    ///
+    /// # Errors
+    /// [`Error::TooManySessions`] when all sixteen slots are taken.
+    pub fn add(&mut self, device: &str, serial: &str, friendly_name: &str) -> Result<u8> {
+        if let Some(p) = self.for_device(device) {
+            return Ok(p.index);
+        }
+        let index = (1..=MAX_PARTNERSHIPS)
+            .find(|i| self.by_index(*i).is_none())
+            .ok_or(Error::TooManySessions)?;
+        self.declined.remove(device);
+        self.slots.push(Partnership {
+            index,
+            device: device.to_owned(),
+            serial: serial.to_owned(),
+            friendly_name: friendly_name.to_owned(),
+            settings: PartnershipSettings::default(),
+            last: LastSync::default(),
+        });
+        self.slots.sort_by_key(|p| p.index);
+        Ok(index)
+    }
+
+    /// Frees the device's slot and records the device as declined; returns the freed slot.
+    pub fn remove(&mut self, device: &str) -> Option<u8> {
+        self.declined.insert(device.to_owned());
+        let at = self.slots.iter().position(|p| p.device == device)?;
+        Some(self.slots.remove(at).index)
+    }
+
+    /// Forgets a slot without declining the device (another library took it over).
+    pub fn release(&mut self, device: &str) -> Option<u8> {
+        let at = self.slots.iter().position(|p| p.device == device)?;
+        Some(self.slots.remove(at).index)
+    }
+
+    /// The file's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut s = format!(
+            "{TABLE_KIND} 1\nlibrary={}\nname={}\n",
+            escape(&self.library_id),
+            escape(&self.library_name)
+        );
+        for d in &self.declined {
+            s.push_str(&format!("declined={}\n", escape(d)));
+        }
+        for p in &self.slots {
+            s.push_str(&format!(
+                "slot={}\ndevice={}\nserial={}\nfriendly={}\nreserve={}\nsync_on_connect={}\nsync_filter={}\nlast_sync={}\nlast_errors={}\nlast_no_fit={}\nitems={}\n",
+                p.index,
+                escape(&p.device),
+                escape(&p.serial),
+                escape(&p.friendly_name),
+                p.settings.reserve_percent,
+                u8::from(p.settings.sync_on_connect),
+                p.settings.sync_filter,
+                p.last.time.map(|t| t.to_string()).unwrap_or_default(),
+                p.last.errors,
+                p.last.no_fit,
+                p.last.items,
+            ));
+        }
+        s.into_bytes()
+    }
+
+    /// Reads a table.
+    ///
+    /// # Errors
+    /// A [`StateParseError`] for a wrong header, an unknown key, a bad number, a slot outside
+    /// 1-16, a slot or device given twice, or a slot without a device.
+    pub fn parse(bytes: &[u8]) -> std::result::Result<PartnershipTable, StateParseError> {
+        let mut t = PartnershipTable::new("", "");
+        let mut cur: Option<Partnership> = None;
+        let finish = |t: &mut PartnershipTable, p: Option<Partnership>, n: usize| {
+            if let Some(p) = p {
+                if p.device.is_empty() {
+                    return Err(bad(n, "a slot without a device"));
+                }
+                if t.by_index(p.index).is_some() || t.for_device(&p.device).is_some() {
+                    return Err(bad(n, "a slot or device given twice"));
+                }
+                t.slots.push(p);
+            }
+            Ok(())
+        };
+        for (n, line) in lines_after_header(bytes, TABLE_KIND, 1)? {
+            let (k, v) = key_value(n, line)?;
+            match (k, cur.as_mut()) {
+                ("library", _) => t.library_id = v,
+                ("name", _) => t.library_name = v,
+                ("declined", _) => {
+                    t.declined.insert(v);
+                }
+                ("slot", _) => {
+                    let index: u8 = number(n, &v)?;
+                    if !(1..=MAX_PARTNERSHIPS).contains(&index) {
+                        return Err(bad(n, "slot outside 1-16"));
+                    }
+                    finish(&mut t, cur.take(), n)?;
+                    cur = Some(Partnership {
+                        index,
+                        device: String::new(),
+                        serial: String::new(),
+                        friendly_name: String::new(),
+                        settings: PartnershipSettings::default(),
+                        last: LastSync::default(),
+                    });
+                }
+                ("device", Some(p)) => p.device = v,
+                ("serial", Some(p)) => p.serial = v,
+                ("friendly", Some(p)) => p.friendly_name = v,
+                ("reserve", Some(p)) => {
+                    p.settings.reserve_percent = number::<u8>(n, &v)?.min(95);
+                }
+                ("sync_on_connect", Some(p)) => p.settings.sync_on_connect = v == "1",
+                ("sync_filter", Some(p)) => p.settings.sync_filter = number(n, &v)?,
+                ("last_sync", Some(p)) => {
+                    p.last.time = if v.is_empty() {
+                        None
+                    } else {
+                        Some(number(n, &v)?)
+                    };
+                }
+                ("last_errors", Some(p)) => p.last.errors = number(n, &v)?,
+                ("last_no_fit", Some(p)) => p.last.no_fit = number(n, &v)?,
+                ("items", Some(p)) => p.last.items = number(n, &v)?,
+                _ => return Err(bad(n, format!("unexpected key {k:?}"))),
+            }
+        }
+        finish(&mut t, cur.take(), 0)?;
+        if t.library_id.is_empty() {
+            return Err(bad(0, "no library id"));
+        }
+        t.slots.sort_by_key(|p| p.index);
+        Ok(t)
+    }
+
+    /// Loads the table from a state folder, or starts a new one (with a random library id and
+    /// `default_name`) when the folder has none.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArg`] when the file exists but cannot be parsed (the table is never
+    /// silently replaced, since that would orphan every device's partnership); I/O errors.
+    pub fn load_or_create(state_dir: &Path, default_name: &str) -> Result<PartnershipTable> {
+        match fs::read(state_dir.join(PARTNERSHIPS_FILE_NAME)) {
+            Ok(bytes) => PartnershipTable::parse(&bytes).map_err(|e| {
+                tracing::error!(error = %e, "the partnership table cannot be read");
+                Error::InvalidArg
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PartnershipTable::new(
+                PartnershipTable::random_library_id(),
+                default_name,
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Saves the table atomically (a temporary file, synced, then renamed into place).
+    ///
+    /// # Errors
+    /// I/O errors creating the folder or writing the file.
+    pub fn save(&self, state_dir: &Path) -> Result<()> {
+        write_atomic(&state_dir.join(PARTNERSHIPS_FILE_NAME), &self.encode())
+    }
+}
+
+/// Writes a host file atomically: a sibling temporary file, synced, renamed into place.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let result = (|| -> Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_round_trip_and_errors() {
+        let m = PartnershipMarker {
+            library_id: "ab".repeat(16),
+            index: 3,
+            library_name: "Home\tPC".into(),
+        };
+        assert_eq!(PartnershipMarker::parse(&m.encode()), Ok(m));
+        assert!(
+            PartnershipMarker::parse(b"wmdm-sync-partnership 1\nlibrary=x\nindex=17\n").is_err()
+        );
+        assert!(PartnershipMarker::parse(b"wmdm-sync-partnership 1\nindex=1\n").is_err());
+        assert!(PartnershipMarker::parse(b"").is_err());
+    }
+
+    #[test]
+    fn sixteen_slots_then_a_clear_error() {
+        let mut t = PartnershipTable::new("id", "lib");
+        for i in 0..16 {
+            assert_eq!(t.add(&format!("d{i}"), "s", "f"), Ok(i as u8 + 1));
+        }
+        assert_eq!(t.add("d16", "s", "f"), Err(Error::TooManySessions));
+        assert_eq!(t.add("d3", "s", "f"), Ok(4));
+        assert_eq!(t.remove("d3"), Some(4));
+        assert!(t.is_declined("d3"));
+        assert_eq!(t.add("d16", "s", "f"), Ok(4));
+        assert_eq!(PartnershipTable::parse(&t.encode()), Ok(t));
+    }
+
+    #[test]
+    fn statuses_have_wmp_values() {
+        assert_eq!(SyncDeviceStatus::NewDevice as i32, 5);
+        assert_eq!(
+            SyncDeviceStatus::from_i32(3),
+            Some(SyncDeviceStatus::PartnershipAnother)
+        );
+        assert_eq!(SyncDeviceStatus::from_i32(6), None);
+    }
+}

@@ -1,0 +1,323 @@
+//! The planner's inputs and outputs: device contents, settings, the plan, its steps, totals and
+//! reasons. The planner itself is in `plan`.
+
+use std::collections::HashMap;
+
+use super::journal::{Ledger, OwnedKind};
+use super::names::NameRule;
+use crate::library::{ContentHash, Library, PathTemplate, PlaylistId, Selection, TrackId};
+use crate::metadata::FormatCode;
+
+/// One file on the device, as the planner sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceFile {
+    /// Size in bytes.
+    pub size: u64,
+    /// Persistent unique ID (empty when the device has none).
+    pub unique_id: String,
+}
+
+/// The device's files (every path from the storage root, except sync's own state folder) and
+/// its space.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceContents {
+    /// Files by `/`-separated path.
+    pub files: HashMap<String, DeviceFile>,
+    /// Total bytes of the storage.
+    pub capacity: u64,
+    /// Free bytes now.
+    pub free: u64,
+    /// Bytes of sync's own state folder (counted in the state room, not as others' data).
+    pub state_bytes: u64,
+}
+
+/// The playlist file format written on the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum PlaylistFormat {
+    /// UTF-8 M3U (`.m3u8`), the default.
+    #[default]
+    M3u8,
+    /// Windows Media Player's WPL (`.wpl`), for devices whose profile asks for it.
+    Wpl,
+}
+
+impl PlaylistFormat {
+    /// The file name extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            PlaylistFormat::M3u8 => "m3u8",
+            PlaylistFormat::Wpl => "wpl",
+        }
+    }
+}
+
+/// The default path template: `{albumartist}/{album}/{track:02} {title}.{ext}`.
+pub const DEFAULT_TEMPLATE: &str = "{albumartist}/{album}/{track:02} {title}.{ext}";
+
+/// Bytes of the budget kept for sync's own state files, plus [`STATE_ROOM_PER_ITEM`] for each
+/// selected track and playlist.
+pub const STATE_ROOM_BASE: u64 = 4096;
+
+/// Bytes of state room per selected track or playlist: a ledger line twice (the old and the
+/// new ledger exist for a moment), a journal line, and a playlist entry.
+pub const STATE_ROOM_PER_ITEM: u64 = 640;
+
+/// How a partnership lays files out on its device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanSettings {
+    /// Where a new track goes, below `music_folder`.
+    pub template: PathTemplate,
+    /// The folder tracks go in (`""` for the root).
+    pub music_folder: String,
+    /// The folder playlists go in.
+    pub playlist_folder: String,
+    /// The playlist file format.
+    pub playlist_format: PlaylistFormat,
+    /// The separator written in playlist entries.
+    pub playlist_separator: char,
+    /// The device's name rules.
+    pub names: NameRule,
+    /// The formats the device plays; `None` takes everything.
+    pub formats: Option<Vec<FormatCode>>,
+    /// PercentSpaceReserved, 0-95 (larger values are taken as 95).
+    pub reserve_percent: u8,
+    /// True when the device stores metadata (IWMDMStorage3::SetMetadata): a tag edit is then a
+    /// metadata update. Without it tag edits leave the device object alone.
+    pub supports_metadata: bool,
+    /// Read play counts and ratings back from the device before each sync (one metadata read
+    /// per owned track; on a folder device that reads each file's tags). Not a planning input.
+    pub collect_stats: bool,
+}
+
+impl Default for PlanSettings {
+    fn default() -> Self {
+        PlanSettings {
+            template: PathTemplate::parse(DEFAULT_TEMPLATE)
+                .expect("the default template is a valid constant"),
+            music_folder: "Music".into(),
+            playlist_folder: "Playlists".into(),
+            playlist_format: PlaylistFormat::M3u8,
+            playlist_separator: '/',
+            names: NameRule::Fat,
+            formats: None,
+            reserve_percent: 0,
+            supports_metadata: true,
+            collect_stats: true,
+        }
+    }
+}
+
+/// Why an object is deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum DeleteReason {
+    /// Its track or playlist is no longer selected (or no longer in the library).
+    Unselected,
+    /// Still selected, but higher-priority items need the space.
+    Evicted,
+}
+
+/// Why a selected track is not on the device after the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum LeftOutReason {
+    /// It did not fit at its priority.
+    NoFit {
+        /// The priority it was selected at.
+        priority: u32,
+        /// Its size.
+        needed: u64,
+        /// Budget bytes left when it came up.
+        available: u64,
+    },
+    /// The device does not play its format.
+    FormatNotSupported,
+    /// The library has no such track, or its file cannot be read.
+    SourceMissing,
+}
+
+/// A selected track left out, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct LeftOut {
+    /// The track.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
+    pub track: TrackId,
+    /// The first playlist that selected it.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "super::serde_impl::playlist")
+    )]
+    pub playlist: PlaylistId,
+    /// Why.
+    pub reason: LeftOutReason,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum SyncOp {
+    /// Drop a ledger entry that no longer matches the device (the user deleted or replaced the
+    /// object); nothing on the device changes.
+    Forget {
+        /// The entry's path.
+        path: String,
+    },
+    /// The track's file moved in the library (new id, same bytes): re-key the owned object.
+    Rekey {
+        /// The object's path.
+        path: String,
+        /// The track's new id.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
+        track: TrackId,
+        /// The library file's size.
+        source_size: u64,
+        /// The library file's modification time, in ns since the epoch.
+        source_mtime: u64,
+    },
+    /// Write the track's tags as device metadata (a tag edit).
+    UpdateMetadata {
+        /// The track.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
+        track: TrackId,
+        /// The object's path.
+        path: String,
+        /// The new metadata hash.
+        meta: u64,
+    },
+    /// Delete an owned object.
+    Delete {
+        /// Its path.
+        path: String,
+        /// Track or playlist.
+        kind: OwnedKind,
+        /// Its size.
+        size: u64,
+        /// Why.
+        reason: DeleteReason,
+    },
+    /// Copy a track (or replace the owned object at `path` when `replaces` is set).
+    Copy {
+        /// The track.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
+        track: TrackId,
+        /// Where it goes.
+        path: String,
+        /// Bytes.
+        size: u64,
+        /// The bytes' SHA-1.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::hash"))]
+        hash: ContentHash,
+        /// The metadata hash.
+        meta: u64,
+        /// The library file's modification time, in ns since the epoch.
+        source_mtime: u64,
+        /// The priority it was admitted at.
+        priority: u32,
+        /// The unique ID of the owned object this replaces.
+        replaces: Option<String>,
+    },
+    /// Write a playlist file.
+    WritePlaylist {
+        /// The playlist.
+        #[cfg_attr(
+            feature = "serde",
+            serde(serialize_with = "super::serde_impl::playlist")
+        )]
+        playlist: PlaylistId,
+        /// Its name.
+        name: String,
+        /// Where the file goes.
+        path: String,
+        /// The hash of what the file is made of (entries, titles, format), kept in the ledger.
+        meta: u64,
+        /// The file's bytes.
+        content: Vec<u8>,
+        /// The unique ID of the owned file this replaces.
+        replaces: Option<String>,
+    },
+}
+
+impl SyncOp {
+    /// Bytes this step writes to the device.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            SyncOp::Copy { size, .. } => *size,
+            SyncOp::WritePlaylist { content, .. } => content.len() as u64,
+            _ => 0,
+        }
+    }
+}
+
+/// A plan's totals: what estimateSyncSize reports, and more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PlanTotals {
+    /// Bytes to copy (tracks and playlists).
+    pub bytes_to_copy: u64,
+    /// Bytes freed by deletes.
+    pub bytes_to_delete: u64,
+    /// Bytes the partnership will own on the device afterwards.
+    pub bytes_owned_after: u64,
+    /// Bytes the partnership may use (capacity after the reserve, minus what others use).
+    pub budget: u64,
+    /// Tracks copied new.
+    pub copies: usize,
+    /// Tracks replaced.
+    pub replaces: usize,
+    /// Metadata updates.
+    pub metadata_updates: usize,
+    /// Deletes.
+    pub deletes: usize,
+    /// Playlist files written.
+    pub playlists: usize,
+    /// Selected tracks that did not fit.
+    pub no_fit: usize,
+    /// Tracks that will be on the device.
+    pub tracks_on_device: usize,
+}
+
+/// The plan: ordered steps, totals, and a reason for every selected track left out. With the
+/// `serde` feature it serialises (ids as numbers, hashes as hex).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct SyncPlan {
+    /// The steps, in order: forget and re-key, metadata, deletes, copies by priority,
+    /// playlists.
+    pub ops: Vec<SyncOp>,
+    /// Totals.
+    pub totals: PlanTotals,
+    /// Selected tracks left out.
+    pub left_out: Vec<LeftOut>,
+    /// Where each admitted track is (or will be) on the device.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::placed"))]
+    pub placed: HashMap<TrackId, String>,
+}
+
+impl SyncPlan {
+    /// True when applying the plan changes nothing on the device.
+    pub fn is_noop(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// What the planner reads.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInput<'a> {
+    /// The library (tracks and playlist names).
+    pub library: &'a dyn Library,
+    /// The partnership's playlists in sync order, resolved ([`selection_for`]).
+    ///
+    /// [`selection_for`]: crate::library::selection_for
+    pub selection: &'a [Selection],
+    /// The content hash of every selected track that could be read; a track without one is
+    /// left out as [`LeftOutReason::SourceMissing`].
+    pub hashes: &'a HashMap<TrackId, ContentHash>,
+    /// The device now.
+    pub device: &'a DeviceContents,
+    /// What the partnership owns.
+    pub ledger: &'a Ledger,
+    /// Layout and limits.
+    pub settings: &'a PlanSettings,
+}

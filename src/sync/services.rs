@@ -1,0 +1,655 @@
+//! The WMP-shaped facade: [`SyncServices`] (IWMPSyncServices) and [`SyncDevice`]
+//! (IWMPSyncDevice/2/3), over the partnership table, one [`SyncEngine`] per device, and the
+//! event bus (IWMPEvents2/4).
+//!
+//! Everything is sans-IO in the quinn style: asynchronous WMP calls (createPartnership,
+//! estimateSyncSize) queue their work and return at once; [`SyncServices::poll`] does it and
+//! sends the completion events, together with device arrivals and removals and sync on
+//! connect. A host calls `poll` from its loop (or a timer), and drives running syncs with
+//! [`SyncDevice::step`] or [`SyncDevice::run`].
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use super::device::{MARKER_FILE, delete_state, read_state, write_state};
+use super::engine::{SyncContext, SyncEngine, SyncSummary};
+use super::event::{EventBus, SyncEvent, SyncState};
+use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus};
+use super::plan::{PlanSettings, PlaylistFormat, SyncPlan};
+use super::stats::StatsStore;
+use crate::error::{Error, Result};
+use crate::library::Library;
+use crate::manager::{DeviceManager, WmdmDevice, WmdmStorage};
+use crate::metadata::{FormatCode, PropValue, device as props};
+use crate::time::Clock;
+
+/// The library a [`SyncServices`] reads, shared with the application (which may edit it
+/// between syncs).
+pub type SharedLibrary = Arc<RwLock<dyn Library>>;
+
+#[derive(Debug)]
+pub(super) struct Known {
+    pub(super) key: String,
+    pub(super) device: Option<WmdmDevice>,
+    pub(super) serial: String,
+    pub(super) name: String,
+    pub(super) friendly: String,
+    pub(super) status: SyncDeviceStatus,
+}
+
+#[derive(Debug)]
+pub(super) enum Pending {
+    Partnership(String),
+    Estimate(String),
+}
+
+#[derive(Debug)]
+pub(super) struct State {
+    pub(super) table: PartnershipTable,
+    pub(super) devices: Vec<Known>,
+    pub(super) engines: HashMap<String, SyncEngine>,
+    pub(super) settings: HashMap<String, PlanSettings>,
+    pub(super) pending: VecDeque<Pending>,
+}
+
+pub(super) struct Inner {
+    pub(super) manager: DeviceManager,
+    library: SharedLibrary,
+    pub(super) state_dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    pub(super) events: Arc<EventBus>,
+    stats: Mutex<StatsStore>,
+    state: Mutex<State>,
+}
+
+/// IWMPSyncServices: the devices this library knows, their partnerships, and their engines.
+#[derive(Clone)]
+pub struct SyncServices {
+    pub(super) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SyncServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncServices")
+            .field("state_dir", &self.inner.state_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// IWMPSyncDevice/2/3: one device as this library sees it. Handles are cheap; every handle
+/// to a device shares its one engine.
+#[derive(Clone)]
+pub struct SyncDevice {
+    pub(super) services: SyncServices,
+    pub(super) key: String,
+}
+
+impl std::fmt::Debug for SyncDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncDevice")
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+pub(super) fn serial_text(device: &WmdmDevice) -> String {
+    match device.serial_number() {
+        Ok(id) => match std::str::from_utf8(id.serial()) {
+            Ok(s) if s.chars().all(|c| !c.is_control()) => s.to_owned(),
+            _ => id.serial().iter().map(|b| format!("{b:02X}")).collect(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+/// The device's `WMDM/FormatsSupported`, applied to the plan settings.
+fn apply_profile(device: &WmdmDevice, settings: &mut PlanSettings) {
+    let Ok(PropValue::U32Array(codes)) = device.property(props::FORMATS_SUPPORTED) else {
+        return;
+    };
+    if codes.is_empty() {
+        return;
+    }
+    let formats: Vec<FormatCode> = codes.into_iter().map(FormatCode).collect();
+    if formats.contains(&FormatCode::WPL_PLAYLIST) && !formats.contains(&FormatCode::M3U_PLAYLIST) {
+        settings.playlist_format = PlaylistFormat::Wpl;
+        settings.playlist_separator = '\\';
+    }
+    settings.formats = Some(formats);
+}
+
+pub(super) fn root_of(device: &WmdmDevice) -> Result<WmdmStorage> {
+    device.storages()?.into_iter().next().ok_or(Error::NoPda)
+}
+
+impl SyncServices {
+    /// Opens the sync services of a library: loads (or starts) its partnership table and
+    /// stats store from `state_dir`, and lists the devices the manager has now.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArg`] when the state folder holds a table or store that cannot be read;
+    /// I/O errors; the manager's errors ([`Error::NotCertified`] before the application has
+    /// authenticated).
+    pub fn open(
+        manager: DeviceManager,
+        library: SharedLibrary,
+        state_dir: &Path,
+        library_name: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SyncServices> {
+        let table = PartnershipTable::load_or_create(state_dir, library_name)?;
+        table.save(state_dir)?;
+        let stats = StatsStore::load(state_dir)?;
+        let services = SyncServices {
+            inner: Arc::new(Inner {
+                manager,
+                library,
+                state_dir: state_dir.to_owned(),
+                clock,
+                events: Arc::new(EventBus::default()),
+                stats: Mutex::new(stats),
+                state: Mutex::new(State {
+                    table,
+                    devices: Vec::new(),
+                    engines: HashMap::new(),
+                    settings: HashMap::new(),
+                    pending: VecDeque::new(),
+                }),
+            }),
+        };
+        services.refresh(false)?;
+        Ok(services)
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The event bus: subscribe here for IWMPEvents2/4 events.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
+    /// This library's id, as written in device markers.
+    pub fn library_id(&self) -> String {
+        self.lock().table.library_id.clone()
+    }
+
+    /// A copy of the partnership table.
+    pub fn partnerships(&self) -> PartnershipTable {
+        self.lock().table.clone()
+    }
+
+    /// A copy of the stats store.
+    pub fn stats(&self) -> StatsStore {
+        self.inner
+            .stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// IWMPSyncServices::get_deviceCount: connected devices plus partnered ones that are away.
+    pub fn device_count(&self) -> usize {
+        self.lock().devices.len()
+    }
+
+    /// IWMPSyncServices::getDevice, 0-based.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArg`] for an index past the end.
+    pub fn device(&self, index: usize) -> Result<SyncDevice> {
+        let key = self
+            .lock()
+            .devices
+            .get(index)
+            .map(|d| d.key.clone())
+            .ok_or(Error::InvalidArg)?;
+        Ok(SyncDevice {
+            services: self.clone(),
+            key,
+        })
+    }
+
+    /// The device with this key (its canonical name), as events name it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArg`] when no such device is known.
+    pub fn device_by_key(&self, key: &str) -> Result<SyncDevice> {
+        if self.lock().devices.iter().any(|d| d.key == key) {
+            Ok(SyncDevice {
+                services: self.clone(),
+                key: key.to_owned(),
+            })
+        } else {
+            Err(Error::InvalidArg)
+        }
+    }
+
+    /// Does the queued work and notices arrivals and removals: DeviceConnect and
+    /// DeviceDisconnect events, CreatePartnershipComplete, DeviceEstimation, and sync on
+    /// connect for partnered devices that ask for it (the sync then runs as the host steps it).
+    ///
+    /// # Errors
+    /// The manager's errors listing devices.
+    pub fn poll(&self) -> Result<()> {
+        self.refresh(true)?;
+        loop {
+            let next = self.lock().pending.pop_front();
+            match next {
+                None => break,
+                Some(Pending::Partnership(key)) => self.complete_partnership(&key),
+                Some(Pending::Estimate(key)) => self.complete_estimate(&key),
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn engine(&self, key: &str) -> SyncEngine {
+        let mut st = self.lock();
+        st.engines
+            .entry(key.to_owned())
+            .or_insert_with(|| SyncEngine::new(key, self.inner.events.clone()))
+            .clone()
+    }
+
+    fn complete_partnership(&self, key: &str) {
+        let result = (|| -> Result<()> {
+            let (device, serial, friendly) = {
+                let st = self.lock();
+                let k = st
+                    .devices
+                    .iter()
+                    .find(|k| k.key == key)
+                    .ok_or(Error::NoPda)?;
+                (
+                    k.device.clone().ok_or(Error::NoPda)?,
+                    k.serial.clone(),
+                    k.friendly.clone(),
+                )
+            };
+            let root = root_of(&device)?;
+            let mut st = self.lock();
+            let index = st.table.add(key, &serial, &friendly)?;
+            let marker = PartnershipMarker {
+                library_id: st.table.library_id.clone(),
+                index,
+                library_name: st.table.library_name.clone(),
+            };
+            if let Err(e) = write_state(&root, MARKER_FILE, &marker.encode()) {
+                st.table.release(key);
+                return Err(e);
+            }
+            st.table.save(&self.inner.state_dir)?;
+            Ok(())
+        })();
+        if result.is_ok() {
+            self.set_status(key, SyncDeviceStatus::PartnershipExists);
+        }
+        self.inner
+            .events
+            .emit(SyncEvent::CreatePartnershipComplete {
+                device: key.to_owned(),
+                result,
+            });
+    }
+
+    pub(super) fn set_status(&self, key: &str, status: SyncDeviceStatus) {
+        let changed = {
+            let mut st = self.lock();
+            match st.devices.iter_mut().find(|k| k.key == key) {
+                Some(k) if k.status != status => {
+                    k.status = status;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if changed {
+            self.inner.events.emit(SyncEvent::DeviceStatusChange {
+                device: key.to_owned(),
+                status,
+            });
+        }
+    }
+
+    pub(super) fn complete_estimate(&self, key: &str) {
+        let d = SyncDevice {
+            services: self.clone(),
+            key: key.to_owned(),
+        };
+        let engine = self.engine(key);
+        let result = d.plan();
+        engine.set_estimating(false);
+        let (result, used, space) = match result {
+            Ok(p) => (Ok(()), p.totals.bytes_owned_after, p.totals.budget),
+            Err(e) => (Err(e), 0, 0),
+        };
+        self.inner.events.emit(SyncEvent::DeviceEstimation {
+            device: key.to_owned(),
+            result,
+            estimated_used: used,
+            estimated_space: space,
+        });
+    }
+
+    fn record_finish(&self, key: &str, summary: &SyncSummary) {
+        let now = self
+            .inner
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut st = self.lock();
+        if let Some(p) = st.table.for_device_mut(key) {
+            p.last.time = Some(now);
+            p.last.errors = summary.errors;
+            p.last.no_fit = summary.no_fit;
+            p.last.items = summary.items_on_device;
+        }
+        if let Err(e) = st.table.save(&self.inner.state_dir) {
+            tracing::warn!(error = %e, "could not save the partnership table");
+        }
+        drop(st);
+        let stats = self.stats();
+        if let Err(e) = stats.save(&self.inner.state_dir) {
+            tracing::warn!(error = %e, "could not save the stats store");
+        }
+    }
+}
+
+impl SyncDevice {
+    pub(super) fn with<T>(&self, f: impl FnOnce(&Known, &PartnershipTable) -> T) -> Result<T> {
+        let st = self.services.lock();
+        let k = st
+            .devices
+            .iter()
+            .find(|k| k.key == self.key)
+            .ok_or(Error::NoPda)?;
+        Ok(f(k, &st.table))
+    }
+
+    pub(super) fn connected_device(&self) -> Result<WmdmDevice> {
+        self.with(|k, _| k.device.clone())?.ok_or(Error::NoPda)
+    }
+
+    /// The device's key (its canonical name).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// IWMPSyncDevice::get_friendlyName.
+    pub fn friendly_name(&self) -> String {
+        self.with(|k, _| k.friendly.clone()).unwrap_or_default()
+    }
+
+    /// IWMPSyncDevice::put_friendlyName (kept in the partnership when there is one).
+    ///
+    /// # Errors
+    /// [`Error::NoPda`] for a device no longer known; I/O errors saving the table.
+    pub fn set_friendly_name(&self, name: &str) -> Result<()> {
+        let mut st = self.services.lock();
+        let k = st
+            .devices
+            .iter_mut()
+            .find(|k| k.key == self.key)
+            .ok_or(Error::NoPda)?;
+        k.friendly = name.to_owned();
+        if let Some(p) = st.table.for_device_mut(&self.key) {
+            p.friendly_name = name.to_owned();
+            st.table.save(&self.services.inner.state_dir)?;
+        }
+        Ok(())
+    }
+
+    /// IWMPSyncDevice::get_deviceName.
+    pub fn device_name(&self) -> String {
+        self.with(|k, _| k.name.clone()).unwrap_or_default()
+    }
+
+    /// IWMPSyncDevice::get_deviceId: the serial number.
+    pub fn device_id(&self) -> String {
+        self.with(|k, _| k.serial.clone()).unwrap_or_default()
+    }
+
+    /// IWMPSyncDevice::get_partnershipIndex: 1-16, or 0.
+    pub fn partnership_index(&self) -> u8 {
+        self.with(|k, t| {
+            if k.status == SyncDeviceStatus::PartnershipExists {
+                t.for_device(&self.key).map_or(0, |p| p.index)
+            } else {
+                0
+            }
+        })
+        .unwrap_or(0)
+    }
+
+    /// IWMPSyncDevice::get_connected.
+    pub fn connected(&self) -> bool {
+        self.with(|k, _| k.device.is_some()).unwrap_or(false)
+    }
+
+    /// IWMPSyncDevice::get_status.
+    pub fn status(&self) -> SyncDeviceStatus {
+        self.with(|k, _| k.status).unwrap_or_default()
+    }
+
+    /// IWMPSyncDevice::get_syncState.
+    pub fn sync_state(&self) -> SyncState {
+        self.services.engine(&self.key).state()
+    }
+
+    /// IWMPSyncDevice::get_progress: 0-100 for the whole device.
+    pub fn progress(&self) -> u8 {
+        self.services.engine(&self.key).progress()
+    }
+
+    /// The device's engine (shared by every handle).
+    pub fn engine(&self) -> SyncEngine {
+        self.services.engine(&self.key)
+    }
+
+    /// IWMPSyncDevice::isIdentical.
+    pub fn is_identical(&self, other: &SyncDevice) -> bool {
+        self.key == other.key && Arc::ptr_eq(&self.services.inner, &other.services.inner)
+    }
+
+    /// The layout this partnership uses (template, folders, formats, name rules). The reserve
+    /// comes from PercentSpaceReserved.
+    pub fn settings(&self) -> PlanSettings {
+        let st = self.services.lock();
+        let mut s = st.settings.get(&self.key).cloned().unwrap_or_default();
+        if let Some(p) = st.table.for_device(&self.key) {
+            s.reserve_percent = p.settings.reserve_percent;
+        }
+        s
+    }
+
+    /// Sets the layout (the reserve is set through PercentSpaceReserved instead).
+    pub fn set_settings(&self, settings: PlanSettings) {
+        self.services
+            .lock()
+            .settings
+            .insert(self.key.clone(), settings);
+    }
+
+    /// IWMPSyncDevice::createPartnership. Asynchronous: returns at once, and the next
+    /// [`SyncServices::poll`] sends CreatePartnershipComplete (and DeviceStatusChange). When a
+    /// partnership exists already it returns `Ok` and sends nothing. A partnership this
+    /// creates replaces any other library's marker on the device.
+    ///
+    /// # Errors
+    /// [`Error::NoPda`] when the device is not connected; [`Error::PdaManualDevice`] for a
+    /// manual device. A full table (sixteen partnerships) is reported by the completion event
+    /// as [`Error::TooManySessions`].
+    pub fn create_partnership(&self, _show_ui: bool) -> Result<()> {
+        let (connected, status) = self.with(|k, _| (k.device.is_some(), k.status))?;
+        if !connected {
+            return Err(Error::NoPda);
+        }
+        match status {
+            SyncDeviceStatus::ManualDevice => Err(Error::PdaManualDevice),
+            SyncDeviceStatus::PartnershipExists => Ok(()),
+            _ => {
+                self.services
+                    .lock()
+                    .pending
+                    .push_back(Pending::Partnership(self.key.clone()));
+                Ok(())
+            }
+        }
+    }
+
+    /// IWMPSyncDevice::deletePartnership: frees the slot, removes the marker when the device
+    /// is here, and the status becomes PartnershipDeclined. What was copied stays.
+    ///
+    /// # Errors
+    /// I/O errors saving the table; the manager's errors removing the marker.
+    pub fn delete_partnership(&self) -> Result<()> {
+        self.engine().stop();
+        let device = self.with(|k, _| k.device.clone())?;
+        {
+            let mut st = self.services.lock();
+            st.table.remove(&self.key);
+            st.table.save(&self.services.inner.state_dir)?;
+        }
+        if let Some(d) = device {
+            let root = root_of(&d)?;
+            let ours = read_state(&root, MARKER_FILE)?
+                .and_then(|b| PartnershipMarker::parse(&b).ok())
+                .is_some_and(|m| m.library_id == self.services.library_id());
+            if ours {
+                delete_state(&root, MARKER_FILE)?;
+            }
+        }
+        self.services
+            .set_status(&self.key, SyncDeviceStatus::PartnershipDeclined);
+        Ok(())
+    }
+
+    pub(super) fn context_parts(&self) -> Result<(String, u8, PlanSettings)> {
+        let mut settings = self.settings();
+        let st = self.services.lock();
+        let k = st
+            .devices
+            .iter()
+            .find(|k| k.key == self.key)
+            .ok_or(Error::NoPda)?;
+        if k.status != SyncDeviceStatus::PartnershipExists {
+            return Err(Error::Unexpected);
+        }
+        // Without settings of its own, the partnership follows the device's profile: the
+        // formats it plays, and WPL playlists when it takes WPL but not M3U.
+        if !st.settings.contains_key(&self.key) {
+            if let Some(d) = &k.device {
+                apply_profile(d, &mut settings);
+            }
+        }
+        let p = st.table.for_device(&self.key).ok_or(Error::Unexpected)?;
+        Ok((st.table.library_id.clone(), p.index, settings))
+    }
+
+    /// Plans a sync of this partnership now, without applying it.
+    ///
+    /// # Errors
+    /// [`Error::NoPda`] when the device is away; [`Error::Unexpected`] without a partnership;
+    /// [`Error::CallOutOfSequence`] while a sync runs; the manager's errors.
+    pub fn plan(&self) -> Result<SyncPlan> {
+        let device = self.connected_device()?;
+        let (library_id, index, settings) = self.context_parts()?;
+        let root = root_of(&device)?;
+        let library = self
+            .services
+            .inner
+            .library
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let ctx = SyncContext {
+            library_id: &library_id,
+            index,
+            settings: &settings,
+            clock: &*self.services.inner.clock,
+            stats: None,
+        };
+        self.engine().plan(&root, &*library, &ctx)
+    }
+
+    /// IWMPSyncDevice::start: starts the engine (plans, journals, Synchronizing). Drive it
+    /// with [`step`](Self::step) or [`run`](Self::run). Starting a running sync does nothing.
+    ///
+    /// # Errors
+    /// [`Error::NoPda`] when the device is away; [`Error::Unexpected`] without a partnership;
+    /// the manager's errors.
+    pub fn start(&self) -> Result<()> {
+        let device = self.connected_device()?;
+        let (library_id, index, settings) = self.context_parts()?;
+        let root = root_of(&device)?;
+        let library = self
+            .services
+            .inner
+            .library
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let ctx = SyncContext {
+            library_id: &library_id,
+            index,
+            settings: &settings,
+            clock: &*self.services.inner.clock,
+            stats: Some(&self.services.inner.stats),
+        };
+        self.engine().start(&root, &*library, &ctx)
+    }
+
+    /// Applies one step of the running sync; `Ok(false)` once it has ended. When it ends the
+    /// partnership's LastSyncTime, LastSyncErrorCount, LastSyncNoFitCount and SyncItemCount
+    /// are recorded and the stats store is saved.
+    ///
+    /// # Errors
+    /// As [`SyncEngine::step`].
+    pub fn step(&self) -> Result<bool> {
+        let engine = self.engine();
+        let was_running = engine.is_running();
+        let more = {
+            let library = self
+                .services
+                .inner
+                .library
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            engine.step(&*library)?
+        };
+        if was_running && !more {
+            self.services.record_finish(&self.key, &engine.summary());
+        }
+        Ok(more)
+    }
+
+    /// Runs the sync to its end (starting it when none runs), calling `progress` with 0-100.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn run(&self, progress: &mut dyn FnMut(u8)) -> Result<SyncSummary> {
+        if !self.engine().is_running() {
+            self.start()?;
+        }
+        while self.step()? {
+            progress(self.progress());
+        }
+        progress(self.progress());
+        Ok(self.engine().summary())
+    }
+
+    /// IWMPSyncDevice::stop. What was copied stays.
+    pub fn stop(&self) {
+        let engine = self.engine();
+        let was_running = engine.is_running();
+        engine.stop();
+        if was_running && !engine.is_running() {
+            self.services.record_finish(&self.key, &engine.summary());
+        }
+    }
+}

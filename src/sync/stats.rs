@@ -1,0 +1,273 @@
+//! Statistics flowing back: play counts and ratings changed on the device go into a stats store
+//! on the library side. The user's files are never modified.
+//!
+//! * Play counts merge as base plus the sum of deltas: each sync reads the device's play
+//!   count, subtracts what the ledger recorded at the previous sync, and adds the difference
+//!   to the store; the merged count is the library's own count plus every delta recorded.
+//! * Ratings are newest-wins: a rating changed on the device since the last sync replaces the
+//!   store's. When the library's rating also changed since then to a different value, the
+//!   device's (newer, since it is observed now) still wins and the conflict is reported.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::journal::Ledger;
+use super::partnership::write_atomic;
+use super::text::{StateParseError, bad, hex_u64, lines_after_header, number};
+use crate::error::{Error, Result};
+use crate::library::{Library, Rating, TrackId};
+use crate::metadata::tags;
+
+/// The name of the stats store in the library's state folder.
+pub const STATS_FILE_NAME: &str = "stats.txt";
+
+/// What the store knows about one track.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrackStats {
+    /// Plays counted on devices, summed over every sync.
+    pub device_plays: u64,
+    /// The newest rating seen on a device, 0-100, with the sync time (seconds since the
+    /// epoch) it was seen at.
+    pub rating: Option<(u8, u64)>,
+}
+
+/// A rating that changed on both sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RatingConflict {
+    /// The track.
+    pub track: TrackId,
+    /// The library's rating.
+    pub library: Rating,
+    /// The device's rating, which won.
+    pub device: Rating,
+}
+
+/// The library-side stats store.
+///
+/// Format (`stats.txt`): a `wmdm-sync-stats 1` header, then one line per track:
+/// `<track id, 16 hex>\t<device plays>\t<rating or empty>\t<rating time or empty>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatsStore {
+    tracks: BTreeMap<TrackId, TrackStats>,
+}
+
+const KIND: &str = "wmdm-sync-stats";
+
+impl StatsStore {
+    /// An empty store.
+    pub fn new() -> StatsStore {
+        StatsStore::default()
+    }
+
+    /// What the store knows about a track.
+    pub fn get(&self, track: TrackId) -> TrackStats {
+        self.tracks.get(&track).copied().unwrap_or_default()
+    }
+
+    /// The merged play count: the library's count plus every device delta.
+    pub fn play_count(&self, library: &dyn Library, track: TrackId) -> u64 {
+        let base = library.track(track).map_or(0, |t| u64::from(t.play_count));
+        base + self.get(track).device_plays
+    }
+
+    /// The merged rating: the newest device rating, else the library's.
+    pub fn rating(&self, library: &dyn Library, track: TrackId) -> Rating {
+        match self.get(track).rating {
+            Some((r, _)) => Rating::new(r),
+            None => library.track(track).map_or(Rating::UNRATED, |t| t.rating),
+        }
+    }
+
+    /// Records a device's play count and rating for a track at sync time `now`, against the
+    /// ledger's base (`plays`, `rating` as of the last sync), which it moves forward. Returns a
+    /// conflict when both sides changed the rating.
+    pub fn record(
+        &mut self,
+        library: &dyn Library,
+        track: TrackId,
+        base: (&mut u32, &mut u8),
+        device: (u32, Option<u8>),
+        now: u64,
+    ) -> Option<RatingConflict> {
+        let (base_plays, base_rating) = base;
+        let (plays, rating) = device;
+        let entry = self.tracks.entry(track).or_default();
+        // A device count below the base means the device was reset: count from zero.
+        let delta = if plays >= *base_plays {
+            plays - *base_plays
+        } else {
+            plays
+        };
+        entry.device_plays += u64::from(delta);
+        *base_plays = plays;
+        let mut conflict = None;
+        if let Some(r) = rating.map(|r| r.min(100)) {
+            if r != *base_rating {
+                let lib = library.track(track).map_or(Rating::UNRATED, |t| t.rating);
+                if lib.value() != *base_rating && lib.value() != r {
+                    conflict = Some(RatingConflict {
+                        track,
+                        library: lib,
+                        device: Rating::new(r),
+                    });
+                }
+                entry.rating = Some((r, now));
+                *base_rating = r;
+            }
+        }
+        conflict
+    }
+
+    /// The file's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut s = format!("{KIND} 1\n");
+        for (id, t) in &self.tracks {
+            let (r, at) = t.rating.map_or((String::new(), String::new()), |(r, at)| {
+                (r.to_string(), at.to_string())
+            });
+            s.push_str(&format!("{:016x}\t{}\t{r}\t{at}\n", id.0, t.device_plays));
+        }
+        s.into_bytes()
+    }
+
+    /// Reads a store.
+    ///
+    /// # Errors
+    /// A [`StateParseError`] for a wrong header or a malformed line.
+    pub fn parse(bytes: &[u8]) -> std::result::Result<StatsStore, StateParseError> {
+        let mut store = StatsStore::new();
+        for (n, line) in lines_after_header(bytes, KIND, 1)? {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [id, plays, r, at] = f.as_slice() else {
+                return Err(bad(n, "expected four fields"));
+            };
+            let rating = if r.is_empty() {
+                None
+            } else {
+                Some((number::<u8>(n, r)?.min(100), number(n, at)?))
+            };
+            store.tracks.insert(
+                TrackId(hex_u64(n, id)?),
+                TrackStats {
+                    device_plays: number(n, plays)?,
+                    rating,
+                },
+            );
+        }
+        Ok(store)
+    }
+
+    /// Loads the store from a state folder (empty when there is none).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArg`] for a file that cannot be parsed; I/O errors.
+    pub fn load(state_dir: &Path) -> Result<StatsStore> {
+        match std::fs::read(state_dir.join(STATS_FILE_NAME)) {
+            Ok(b) => StatsStore::parse(&b).map_err(|e| {
+                tracing::error!(error = %e, "the stats store cannot be read");
+                Error::InvalidArg
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StatsStore::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Saves the store atomically.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn save(&self, state_dir: &Path) -> Result<()> {
+        write_atomic(&state_dir.join(STATS_FILE_NAME), &self.encode())
+    }
+}
+
+/// Reads play counts and ratings of every owned track on the device into `store`, moving the
+/// ledger's bases forward. Returns the rating conflicts.
+///
+/// # Errors
+/// The manager's errors reading the device.
+pub(crate) fn collect(
+    root: &crate::manager::WmdmStorage,
+    ledger: &mut Ledger,
+    library: &dyn Library,
+    store: &mut StatsStore,
+    now: u64,
+) -> Result<Vec<RatingConflict>> {
+    let mut conflicts = Vec::new();
+    for e in ledger.entries.values_mut() {
+        let Some(track) = e.track() else { continue };
+        let Some(obj) = super::device::resolve(root, &e.path)? else {
+            continue;
+        };
+        let meta = match obj.specified_metadata(&[tags::PLAY_COUNT, tags::USER_RATING]) {
+            Ok((m, _)) => m,
+            Err(Error::NotSupported) => continue,
+            Err(err) => return Err(err),
+        };
+        let plays = meta.get_u32(tags::PLAY_COUNT).unwrap_or(e.plays);
+        let rating = meta
+            .get_u32(tags::USER_RATING)
+            .map(|r| u8::try_from(r.min(100)).unwrap_or(100));
+        if let Some(c) = store.record(
+            library,
+            track,
+            (&mut e.plays, &mut e.rating),
+            (plays, rating),
+            now,
+        ) {
+            conflicts.push(c);
+        }
+    }
+    Ok(conflicts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::{MemoryLibrary, Track};
+
+    #[test]
+    fn deltas_sum_and_ratings_newest_win() {
+        let mut lib = MemoryLibrary::new();
+        let mut t = Track::new(TrackId(1), "a.mp3");
+        t.play_count = 10;
+        t.rating = Rating::new(50);
+        lib.add_track(t, vec![1]);
+        let mut s = StatsStore::new();
+        let (mut plays, mut rating) = (0u32, 50u8);
+        assert_eq!(
+            s.record(
+                &lib,
+                TrackId(1),
+                (&mut plays, &mut rating),
+                (3, Some(50)),
+                1
+            ),
+            None
+        );
+        assert_eq!(
+            s.record(
+                &lib,
+                TrackId(1),
+                (&mut plays, &mut rating),
+                (5, Some(75)),
+                2
+            ),
+            None
+        );
+        assert_eq!(s.play_count(&lib, TrackId(1)), 15);
+        assert_eq!(s.rating(&lib, TrackId(1)), Rating::new(75));
+        // The library changes to 25 while the device changes to 99: conflict, device wins.
+        lib.track_mut(TrackId(1)).unwrap().rating = Rating::new(25);
+        let c = s.record(
+            &lib,
+            TrackId(1),
+            (&mut plays, &mut rating),
+            (5, Some(99)),
+            3,
+        );
+        assert_eq!(c.map(|c| c.device), Some(Rating::new(99)));
+        assert_eq!(s.rating(&lib, TrackId(1)), Rating::new(99));
+        assert_eq!(StatsStore::parse(&s.encode()), Ok(s));
+    }
+}

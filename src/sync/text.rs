@@ -1,0 +1,153 @@
+//! The small text codec every sync state file shares: UTF-8 lines, a header line naming the
+//! file kind and its version, then `key=value` lines or tab-separated records. Values escape
+//! `\`, tab, CR and LF as `\\`, `\t`, `\r`, `\n`, so any name survives a round trip.
+
+use std::fmt;
+
+/// Why a state file could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateParseError {
+    /// The 1-based line where the problem is (0 for the file as a whole).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for StateParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for StateParseError {}
+
+pub(crate) fn bad(line: usize, message: impl Into<String>) -> StateParseError {
+    StateParseError {
+        line,
+        message: message.into(),
+    }
+}
+
+/// Escapes a value so it holds no tab and no line break.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Undoes [`escape`]; `None` for a dangling or unknown escape.
+pub(crate) fn unescape(s: &str) -> Option<String> {
+    if !s.contains('\\') {
+        return Some(s.to_owned());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            out.push(match it.next()? {
+                '\\' => '\\',
+                't' => '\t',
+                'n' => '\n',
+                'r' => '\r',
+                _ => return None,
+            });
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// Splits a file into its lines after checking the header `"<kind> <version>"`.
+pub(crate) fn lines_after_header<'a>(
+    bytes: &'a [u8],
+    kind: &str,
+    version: u32,
+) -> Result<impl Iterator<Item = (usize, &'a str)>, StateParseError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| bad(0, format!("not UTF-8: {e}")))?;
+    let mut lines = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
+    let header = lines.next().map(|(_, l)| l).unwrap_or_default();
+    let expected = format!("{kind} {version}");
+    if header != expected {
+        return Err(bad(1, format!("expected the header {expected:?}")));
+    }
+    Ok(lines.filter(|(_, l)| !l.is_empty()))
+}
+
+/// Splits `key=value`, unescaping the value.
+pub(crate) fn key_value(line_no: usize, line: &str) -> Result<(&str, String), StateParseError> {
+    let (k, v) = line
+        .split_once('=')
+        .ok_or_else(|| bad(line_no, "expected key=value"))?;
+    let v = unescape(v).ok_or_else(|| bad(line_no, "bad escape"))?;
+    Ok((k, v))
+}
+
+/// Parses a decimal number field.
+pub(crate) fn number<T: std::str::FromStr>(line_no: usize, s: &str) -> Result<T, StateParseError> {
+    s.parse()
+        .map_err(|_| bad(line_no, format!("{s:?} is not a number")))
+}
+
+/// Parses 16 lower-case hex digits as a `u64`.
+pub(crate) fn hex_u64(line_no: usize, s: &str) -> Result<u64, StateParseError> {
+    if s.len() != 16 {
+        return Err(bad(line_no, "expected 16 hex digits"));
+    }
+    u64::from_str_radix(s, 16).map_err(|_| bad(line_no, "expected 16 hex digits"))
+}
+
+/// Parses 40 hex digits as 20 bytes.
+pub(crate) fn hex20(line_no: usize, s: &str) -> Result<[u8; 20], StateParseError> {
+    let b = s.as_bytes();
+    if b.len() != 40 {
+        return Err(bad(line_no, "expected 40 hex digits"));
+    }
+    let mut out = [0u8; 20];
+    for (i, o) in out.iter_mut().enumerate() {
+        let pair = s
+            .get(2 * i..2 * i + 2)
+            .ok_or_else(|| bad(line_no, "bad hex"))?;
+        *o = u8::from_str_radix(pair, 16).map_err(|_| bad(line_no, "bad hex"))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn escape_round_trips(s in ".*") {
+            let e = escape(&s);
+            prop_assert!(!e.contains(['\t', '\n', '\r']));
+            prop_assert_eq!(unescape(&e), Some(s));
+        }
+    }
+
+    #[test]
+    fn header_is_checked() {
+        assert!(lines_after_header(b"x 1\na=b", "x", 1).is_ok());
+        assert_eq!(
+            lines_after_header(b"x 2\n", "x", 1).err().map(|e| e.line),
+            Some(1)
+        );
+        assert!(lines_after_header(&[0xff], "x", 1).is_err());
+        assert_eq!(hex20(1, &"ab".repeat(20)).unwrap(), [0xab; 20]);
+        assert!(hex20(1, "zz").is_err());
+        assert_eq!(unescape("a\\q"), None);
+    }
+}
