@@ -11,7 +11,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, mpsc};
@@ -28,9 +28,9 @@ use wmdm::sync::{
 };
 use wmdm::time::SystemClock;
 
-use support::demo;
 use support::report::{self, Failure, human_bytes};
 use support::selection::{self, Choice, Layout};
+use support::{demo, device};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -155,7 +155,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         parse_auto_playlist(text).map_err(|e| Failure::usage(format!("--auto {text:?}: {e}")))?;
     }
     let setup = prepare(cli)?;
-    check_device(&setup.device)?;
+    device::check_device(&setup.device)?;
     let say = |s: String| {
         if !cli.json {
             println!("{s}");
@@ -287,7 +287,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         say("(no partnership yet: nothing was copied, and none was made)".into());
         return Ok(0);
     }
-    partner(&services, &device, &events, &say)?;
+    device::partner(&services, &device, &events, &say)?;
     let index = device.partnership_index();
     let lines = selection::select(
         &mut library.write().unwrap_or_else(PoisonError::into_inner),
@@ -438,70 +438,6 @@ fn prepare(cli: &Cli) -> Result<Setup, Failure> {
         auto,
         demo: Some(base),
     })
-}
-
-/// Exit 4 unless the device folder exists and takes a new file.
-fn check_device(device: &Path) -> Result<(), Failure> {
-    if !device.is_dir() {
-        return Err(Failure::device(format!(
-            "the device folder {} does not exist (is the player mounted?)",
-            device.display()
-        )));
-    }
-    tempfile::Builder::new()
-        .prefix(".wmdm-probe")
-        .tempfile_in(device)
-        .map(drop)
-        .map_err(|e| {
-            Failure::device(format!(
-                "the device folder {} is not writable: {e}",
-                device.display()
-            ))
-        })
-}
-
-/// Makes sure this library has a partnership with the device (createPartnership, then poll
-/// for its completion).
-fn partner(
-    services: &SyncServices,
-    device: &SyncDevice,
-    events: &mpsc::Receiver<SyncEvent>,
-    say: &dyn Fn(String),
-) -> Result<(), Failure> {
-    if device.status() == SyncDeviceStatus::PartnershipExists {
-        say(format!(
-            "device {}: partnership {} (existing)",
-            device.device_name(),
-            device.partnership_index()
-        ));
-        return Ok(());
-    }
-    if device.status() == SyncDeviceStatus::PartnershipAnother {
-        say("the device is partnered with another library; this library takes it over".into());
-    }
-    device
-        .create_partnership(false)
-        .map_err(|e| Failure::other("creating the partnership", e))?;
-    services
-        .poll()
-        .map_err(|e| Failure::other("creating the partnership", e))?;
-    for event in events.try_iter() {
-        if let SyncEvent::CreatePartnershipComplete { result: Err(e), .. } = event {
-            return Err(Failure::other("creating the partnership", e));
-        }
-    }
-    if device.status() != SyncDeviceStatus::PartnershipExists {
-        return Err(Failure::other(
-            "creating the partnership",
-            Error::Unexpected,
-        ));
-    }
-    say(format!(
-        "device {}: partnership {} (new)",
-        device.device_name(),
-        device.partnership_index()
-    ));
-    Ok(())
 }
 
 /// `--dry-run`'s output: the selection (when not printed yet), then the plan.

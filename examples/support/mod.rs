@@ -1,6 +1,7 @@
 //! Pieces of the sync example: the demo library, the device manager set-up, and the output.
 
 pub mod demo;
+pub mod device;
 pub mod report;
 pub mod selection;
 
