@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # One command for every speed bar the issues set: builds in release, makes its own data, runs
-# the criterion benches with short measurement times, times a no-op resync against `rsync -a`
-# (in process, and as a whole run of the sync example),
+# the criterion benches with short measurement times (a no-op resync against `rsync -a` among
+# them),
 # and prints one table of ratios, each measured against its baseline in this same run.
 #
 #   scripts/bench.sh                  # everything (a few minutes on two cores)
 #   WMDM_BENCH_COPY_MIB=1024 scripts/bench.sh   # the full 1 GiB copy bar (default 256 MiB)
-#   WMDM_BENCH_RESYNC_FILES=10000 ...           # files in the no-op resync (default 10000)
+#   WMDM_BENCH_CLI_RESYNC=1 scripts/bench.sh    # also time whole runs of the sync example
+#   WMDM_BENCH_RESYNC_FILES=10000 ...           # files in that run (default 10000)
+#
+# About 5 minutes on an idle two-core machine; twice that when others are compiling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +17,7 @@ export CARGO_TERM_COLOR=never
 export WMDM_BENCH_COPY_MIB="${WMDM_BENCH_COPY_MIB:-256}"
 RESYNC_FILES="${WMDM_BENCH_RESYNC_FILES:-10000}"
 CRIT=target/criterion
-SHORT=(--warm-up-time 1 --measurement-time 3)
+SHORT=(--warm-up-time 1 --measurement-time 2)
 ROWS=()
 
 log() { printf '== %s\n' "$*" >&2; }
@@ -96,7 +99,7 @@ fi
 # first; then each no-op run is timed the same way (wall clock of the whole process, best of 3).
 resync_ns=""
 rsync_ns=""
-if grep -q 'make_demo' examples/sync.rs && ensure_rsync; then
+if [[ "${WMDM_BENCH_CLI_RESYNC:-0}" == 1 ]] && grep -q 'make_demo' examples/sync.rs && ensure_rsync; then
     work=target/bench-resync
     rm -rf "$work"
     mkdir -p "$work/device"
@@ -134,8 +137,10 @@ row "no-op resync 10k (rescan + sync, in process)" "$(mean_ns "$r/sync")" \
     "rsync -a" "$(mean_ns "$r/rsync_a")" "bar: <= 1.00x rsync -a"
 row "  the same without statistics read-back" "$(mean_ns "$r/sync_without_stats")" \
     "rsync -a" "$(mean_ns "$r/rsync_a")" ""
-row "no-op resync ${RESYNC_FILES} (sync example process)" "$resync_ns" "rsync -a" "$rsync_ns" \
-    "(whole process: keys, scan, plan)"
+if [[ -n "$resync_ns" ]]; then
+    row "no-op resync ${RESYNC_FILES} (sync example process)" "$resync_ns" "rsync -a" "$rsync_ns" \
+        "(whole process: keys, scan, plan)"
+fi
 row "full SAC handshake" "$(mean_ns "handshake/full handshake")" \
     "its RSA ops" "$(mean_ns "handshake/rsa operations alone")" "bar: <= 1.2x"
 t="transfer 100 MiB"
