@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # One command for every speed bar the issues set: builds in release, makes its own data, runs
 # the criterion benches with short measurement times (a no-op resync against `rsync -a` among
-# them),
-# and prints one table of ratios, each measured against its baseline in this same run.
+# them), and prints one table of ratios, each measured against its baseline in this same run.
 #
-#   scripts/bench.sh                  # everything (a few minutes on two cores)
+#   scripts/bench.sh                            # everything
 #   WMDM_BENCH_COPY_MIB=1024 scripts/bench.sh   # the full 1 GiB copy bar (default 256 MiB)
 #   WMDM_BENCH_CLI_RESYNC=1 scripts/bench.sh    # also time whole runs of the sync example
 #   WMDM_BENCH_RESYNC_FILES=10000 ...           # files in that run (default 10000)
