@@ -591,3 +591,73 @@ fn device_properties() {
     assert_eq!(g.device().unwrap().name().unwrap(), "Car stick");
     let _: Arc<dyn Device> = Arc::new(d);
 }
+
+#[test]
+fn open_readers_and_case_variants_behave_alike_on_every_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = open(dir.path());
+    let root = d.root();
+    let song = write_file(root.as_ref(), "Song.mp3", b"one");
+    // A reader stays open across a rewrite and a delete: Windows keeps the name of an open
+    // file taken, which must not show through.
+    let mut reader = song.open(OpenMode::READ).unwrap();
+    let mut io = song.open(OpenMode::WRITE).unwrap();
+    io.write(b"two").unwrap();
+    io.close().unwrap();
+    assert_eq!(read_all(song.as_ref()), b"two");
+    let mut b = [0u8; 8];
+    assert_eq!(reader.read(&mut b).unwrap(), 3);
+    assert_eq!(&b[..3], b"one", "an open reader keeps the data it opened");
+    song.delete(false, &mut NoProgress).unwrap();
+    assert!(names(root.as_ref()).is_empty());
+    let again = write_file(root.as_ref(), "Song.mp3", b"three");
+    assert_eq!(names(root.as_ref()), vec!["Song.mp3"]);
+    drop(reader);
+    assert_eq!(read_all(again.as_ref()), b"three");
+    assert_eq!(visible_files(dir.path()), vec!["Song.mp3"]);
+    // A case variant opens the same file on Windows, so it is the same object there; a
+    // case-sensitive host has no such file.
+    match root.child("SONG.MP3") {
+        Ok(upper) if cfg!(windows) => {
+            assert_eq!(upper.unique_id().unwrap(), again.unique_id().unwrap());
+            assert_eq!(upper.name().unwrap(), "Song.mp3");
+        }
+        other => assert_eq!(other.err(), Some(Error::FileNotFound)),
+    }
+    assert_eq!(root.child("Song.mp3\\x").err(), Some(Error::FileNotFound));
+    // Changing only the case of a name is a rename like any other.
+    again.rename("SONG.mp3", &mut NoProgress).unwrap();
+    assert_eq!(names(root.as_ref()), vec!["SONG.mp3"]);
+    assert_eq!(visible_files(dir.path()), vec!["SONG.mp3"]);
+    assert_eq!(
+        root.child("SONG.mp3").unwrap().unique_id().unwrap(),
+        again.unique_id().unwrap()
+    );
+    // A folder goes away at once even while one of its files is being read, and whatever
+    // read-only files it holds.
+    let album = root.create(&CreateRequest::folder("Album")).unwrap();
+    let track = write_file(album.as_ref(), "t.mp3", b"track");
+    let locked = write_file(album.as_ref(), "locked.mp3", b"locked");
+    locked
+        .set_attributes(&wmdm::provider::ObjectAttributes::new(
+            Attributes::FILE | Attributes::READONLY,
+        ))
+        .unwrap();
+    assert_eq!(
+        locked.delete(false, &mut NoProgress),
+        Err(Error::AccessDenied)
+    );
+    let mut reader = track.open(OpenMode::READ).unwrap();
+    album.delete(true, &mut NoProgress).unwrap();
+    assert_eq!(names(root.as_ref()), vec!["SONG.mp3"]);
+    assert_eq!(reader.read(&mut b).unwrap(), 5);
+    drop(reader);
+    assert_eq!(visible_files(dir.path()), vec!["SONG.mp3"]);
+    drop(d);
+    let leftovers: Vec<_> = fs::read_dir(dir.path().join(STATE_DIR))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

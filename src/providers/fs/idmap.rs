@@ -383,7 +383,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)?;
+        drop(f);
+        super::host::replace(&tmp, path, dir)?;
         Ok(())
     })();
     if result.is_err() {

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::flags::SeekOrigin;
 use crate::provider::{ObjectIo, Progress};
 
+use super::host;
 use super::identity::random_u64;
 use super::names::{TEMP_PREFIX, TEMP_SUFFIX, is_temp};
 use super::shared::{Shared, sync_dir};
@@ -324,7 +325,7 @@ impl WriteSession {
         }
         let target = self.shared.safe_path(&inner, self.id)?;
         let replaced = fs::symlink_metadata(&target).map_or(0, |m| m.len());
-        fs::rename(&self.tmp, &target)?;
+        host::replace(&self.tmp, &target, &self.shared.state_dir())?;
         self.done = true;
         inner.active_temps.remove(&self.tmp);
         inner.inflight = inner.inflight.saturating_sub(self.len);

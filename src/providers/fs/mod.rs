@@ -59,6 +59,19 @@
 //! them is dropped without a completed write, the name is free again and the handle's ID is
 //! gone.
 //!
+//! # Windows
+//!
+//! Windows is the provider's home platform, and it keeps the same guarantees there. A file
+//! that another handle still has open (a read session, a player, a virus scanner) can be
+//! rewritten, deleted and have its folder deleted: the old file is moved aside into `.wmdm/`
+//! under a temporary name and deleted there, vanishing when its last handle closes (files
+//! opened without shared delete access cannot be moved and give
+//! [`Error::AccessDenied`](crate::Error::AccessDenied)). Names that differ only in case are the
+//! same name, whatever the [`NamePolicy`], and a name is always taken as the folder spells it,
+//! so a case variant never gets an ID of its own; changing only the case of a name is an
+//! ordinary rename. The permissive policy still refuses the names Windows cannot store (see
+//! [`NamePolicy`]). Volume mount points are what [`FsConfig::mounts_only`] discovers.
+//!
 //! # Metadata
 //!
 //! GetMetadata reads the file system (name, size, date, format, unique ID) and, for audio
@@ -97,6 +110,7 @@
 
 mod device;
 mod globals;
+mod host;
 mod identity;
 mod idmap;
 mod io;

@@ -30,14 +30,20 @@ pub enum NameMode {
 /// Which names a device accepts.
 ///
 /// Some checks are always on, whatever the policy, because they keep callers inside the device
-/// root: no empty name, no `.` or `..`, no `/` (nor `\` on Windows), no NUL, no drive-letter
-/// prefix such as `C:`, and none of the provider's own names ([`STATE_DIR`] and temporary files).
+/// root: no empty name, no `.` or `..`, no `/`, no NUL, no leading `\`, no drive-letter prefix
+/// such as `C:`, and none of the provider's own names ([`STATE_DIR`] and temporary files).
 /// Those are always rejected with [`Error::InvalidName`].
 ///
 /// [`NamePolicy::fat`] adds the rules of FAT and exFAT media, where most players live: the
 /// reserved characters `"*/:<>?\|`, control characters, trailing dots and spaces, the DOS device
-/// names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without an extension), at most 255 UTF-16
-/// units per name, and names that differ only in case counting as the same name.
+/// names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, CONIN$, CONOUT$, with or without an extension),
+/// at most 255 UTF-16 units per name, and names that differ only in case counting as the same
+/// name. These rules, and so their outcome under either mode, are the same on every host.
+///
+/// On Windows the host file systems themselves follow those rules (a `\` would split the name
+/// into a path and a `:` would name a data stream), so there [`NamePolicy::permissive`] refuses
+/// the names FAT forbids as well, and names that differ only in case always count as the same
+/// name. No `\` or `:` ever reaches a path on Windows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NamePolicy {
     fat: bool,
@@ -54,8 +60,19 @@ impl Default for NamePolicy {
 const RESERVED_CHARS: &[char] = &['"', '*', '/', ':', '<', '>', '?', '\\', '|'];
 const MAX_UTF16_UNITS: usize = 255;
 
+/// Whether the host's file systems ignore case in names. Windows' do (NTFS, FAT and exFAT
+/// alike); treating a case-sensitive one as case-insensitive only refuses a few names, while
+/// the reverse would let one file silently replace another.
+const HOST_FOLDS_CASE: bool = cfg!(windows);
+
+/// Whether the host refuses (or silently alters) the names FAT forbids whatever the medium:
+/// Win32 rejects the reserved characters, opens a device for CON or NUL, and drops trailing
+/// dots and spaces.
+const HOST_HAS_FAT_RULES: bool = cfg!(windows);
+
 impl NamePolicy {
-    /// Only the always-on checks: any name the host file system takes.
+    /// Only the always-on checks: any name the host file system takes. On Windows that means
+    /// the FAT rules too (see [`NamePolicy`]), always rejecting.
     pub const fn permissive() -> NamePolicy {
         NamePolicy {
             fat: false,
@@ -79,9 +96,9 @@ impl NamePolicy {
     }
 
     /// True when two names in one folder count as the same name (case-insensitive under FAT
-    /// rules).
+    /// rules, and always on Windows).
     pub fn same_name(&self, a: &str, b: &str) -> bool {
-        if self.fat {
+        if self.fat || HOST_FOLDS_CASE {
             a == b || a.to_lowercase() == b.to_lowercase()
         } else {
             a == b
@@ -97,10 +114,13 @@ impl NamePolicy {
     ///
     /// # Errors
     /// [`Error::InvalidName`] when an always-on check fails, or when a FAT rule fails and the
-    /// mode is [`NameMode::Reject`].
+    /// mode is [`NameMode::Reject`] (or, on Windows, the policy is permissive).
     pub fn check<'a>(&self, name: &'a str) -> Result<Cow<'a, str>> {
         check_always(name)?;
         if !self.fat {
+            if HOST_HAS_FAT_RULES && fat_violation(name) {
+                return Err(Error::InvalidName);
+            }
             return Ok(Cow::Borrowed(name));
         }
         match self.mode {
@@ -139,7 +159,9 @@ fn check_always(name: &str) -> Result<()> {
     if name.is_empty() || name == "." || name == ".." {
         return Err(Error::InvalidName);
     }
-    if name.contains(['/', '\0']) || (cfg!(windows) && name.contains(['\\', ':'])) {
+    // `\` and `:`, which mean something to Windows paths, are the policy's to refuse or
+    // replace: every policy does one or the other on Windows (see `NamePolicy`).
+    if name.contains(['/', '\0']) {
         return Err(Error::InvalidName);
     }
     let mut chars = name.chars();
@@ -157,6 +179,18 @@ fn check_always(name: &str) -> Result<()> {
         return Err(Error::InvalidName);
     }
     Ok(())
+}
+
+/// True when `name` can only mean one entry of a folder on this host: not empty, not `.` or
+/// `..`, and without a separator (`/`, and on Windows `\` and the stream separator `:`) or NUL.
+/// Names that come from outside without passing a [`NamePolicy`] (lookups, playlist entries)
+/// must pass this before they are joined to a path.
+pub(crate) fn is_component(name: &str) -> bool {
+    !(name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.contains(['/', '\0'])
+        || (cfg!(windows) && name.contains(['\\', ':'])))
 }
 
 /// True for names the provider keeps for itself.
@@ -177,12 +211,17 @@ fn is_device_name(name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
     let upper = stem.to_ascii_uppercase();
     match upper.as_str() {
-        "CON" | "PRN" | "AUX" | "NUL" => true,
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$" => true,
         _ => {
-            let b = upper.as_bytes();
-            b.len() == 4
-                && (upper.starts_with("COM") || upper.starts_with("LPT"))
-                && matches!(b.get(3), Some(b'1'..=b'9'))
+            let port = upper
+                .strip_prefix("COM")
+                .or_else(|| upper.strip_prefix("LPT"));
+            let mut digits = port.unwrap_or_default().chars();
+            // Windows counts the superscript digits as port numbers too.
+            matches!(
+                (digits.next(), digits.next()),
+                (Some('1'..='9' | '\u{b9}' | '\u{b2}' | '\u{b3}'), None)
+            )
         }
     }
 }
@@ -267,6 +306,10 @@ mod tests {
         assert_eq!(p.check("con.txt").as_deref(), Ok("_con.txt"));
         assert_eq!(p.check("LPT9").as_deref(), Ok("_LPT9"));
         assert_eq!(p.check("COM0").as_deref(), Ok("COM0"));
+        assert_eq!(p.check("COM10").as_deref(), Ok("COM10"));
+        assert_eq!(p.check("conout$.log").as_deref(), Ok("_conout$.log"));
+        assert_eq!(p.check("lpt\u{b2}.txt").as_deref(), Ok("_lpt\u{b2}.txt"));
+        assert_eq!(p.check("back\\slash:x").as_deref(), Ok("back_slash_x"));
         let long = format!("{}.mp3", "é".repeat(300));
         let out = p.check(&long).unwrap();
         assert!(utf16_len(&out) <= 255 && out.ends_with(".mp3"), "{out}");
@@ -276,11 +319,34 @@ mod tests {
     }
 
     #[test]
+    fn permissive_refuses_what_the_host_cannot_store() {
+        let p = NamePolicy::permissive();
+        for name in ["what?", "a\\b", "ab:c", "CON", "dot.", "x\u{1}"] {
+            let expected = if cfg!(windows) {
+                Err(Error::InvalidName)
+            } else {
+                Ok(name)
+            };
+            assert_eq!(p.check(name).as_deref(), expected.as_deref(), "{name:?}");
+        }
+        assert_eq!(p.same_name("ABC", "abc"), cfg!(windows));
+        assert!(is_component("song.mp3"));
+        for bad in ["", ".", "..", "a/b", "a\0b"] {
+            assert!(!is_component(bad), "{bad:?}");
+        }
+        assert_eq!(is_component("a\\b"), !cfg!(windows));
+        assert_eq!(is_component("a.mp3::$DATA"), !cfg!(windows));
+    }
+
+    #[test]
     fn numbered_names_keep_extension() {
         let p = NamePolicy::default();
         assert_eq!(p.numbered("Song.mp3", 2), "Song (2).mp3");
         assert_eq!(p.numbered("Folder", 3), "Folder (3)");
         assert!(p.same_name("ABC.mp3", "abc.MP3"));
-        assert!(!NamePolicy::permissive().same_name("ABC", "abc"));
+        assert_eq!(
+            NamePolicy::permissive().same_name("ABC", "abc"),
+            cfg!(windows)
+        );
     }
 }

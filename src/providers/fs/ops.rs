@@ -9,10 +9,11 @@ use crate::flags::Placement;
 use crate::metadata::{FormatCode, tags};
 use crate::provider::{CreateRequest, Progress, Storage, run_with_progress};
 
+use super::host;
 use super::idmap::ROOT;
 use super::names::{NameMode, is_internal};
 use super::playlist;
-use super::shared::{Shared, sync_dir};
+use super::shared::{Shared, stored_name, sync_dir};
 use super::storage::FsStorage;
 use super::tagging;
 
@@ -30,7 +31,14 @@ impl FsStorage {
         let policy = self.shared.options.policy;
         let mut candidates: Vec<String> = Vec::new();
         if fs::symlink_metadata(dir.join(name)).is_ok() {
-            candidates.push(name.to_string());
+            // On a host that ignores case (Windows, or a FAT medium anywhere) the entry found
+            // may be spelt differently; it is that entry, under its own name, that collides.
+            match stored_name(&dir, name) {
+                Some(stored) => candidates.push(stored),
+                // The host opens something for this name that no entry is called (a Windows
+                // short name): writing there would replace a file under another name.
+                None => return Err(Error::AlreadyExists),
+            }
         }
         for &p in &inner.pending {
             if let Some((pp, pname)) = inner.ids.entry(p) {
@@ -192,6 +200,7 @@ impl FsStorage {
         }
         let total = victims.len() as u64 + 1;
         let shared = self.shared.clone();
+        let aside = shared.state_dir();
         let id = self.id;
         let result = run_with_progress(progress, total, |p| {
             let mut done = 0u64;
@@ -199,7 +208,7 @@ impl FsStorage {
                 if *is_dir {
                     fs::remove_dir(vpath)?;
                 } else {
-                    fs::remove_file(vpath)?;
+                    host::remove_file_in_tree(vpath, &aside)?;
                     Shared::adjust_used(&mut shared.lock(), 0, *size);
                 }
                 done += 1;
@@ -208,7 +217,7 @@ impl FsStorage {
             if snap.is_dir {
                 fs::remove_dir(&path)?;
             } else if !pending {
-                fs::remove_file(&path)?;
+                host::remove_file(&path, &aside)?;
                 Shared::adjust_used(&mut shared.lock(), 0, snap.size);
             }
             p.progress(done + 1)?;
@@ -251,7 +260,7 @@ impl FsStorage {
         let dir = self.shared.safe_path(&inner, parent)?;
         let to = dir.join(name);
         if !inner.pending.contains(&self.id) {
-            fs::rename(&from, &to)?;
+            host::rename(&from, &to)?;
         }
         inner.ids.set(self.id, parent, name);
         self.shared.save_ids(&mut inner)?;

@@ -20,8 +20,9 @@ pub struct FsConfig {
     /// `/run/media/USER`).
     pub discover_under: Option<PathBuf>,
     /// Only count subfolders of [`discover_under`](FsConfig::discover_under) that are mount
-    /// points (on another file system than the parent). Unix only; elsewhere every subfolder
-    /// counts.
+    /// points: on Unix, folders on another file system than the parent; on Windows, volume
+    /// mount points (folders that open the root of another volume; a junction to a folder on
+    /// some volume is not one). Elsewhere every subfolder counts.
     pub mounts_only: bool,
     /// Options for every device.
     pub options: DeviceOptions,
@@ -97,11 +98,39 @@ fn is_mount_point(path: &Path, parent: &Path) -> bool {
             _ => false,
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        // The final path of a volume mount point is the root of the volume it opens
+        // (`\\?\E:\` or `\\?\Volume{...}\`); a plain folder's, or a junction's to a folder, has
+        // components below a root. A link back to the parent's own volume root is no device.
+        match (fs::canonicalize(path), fs::canonicalize(parent)) {
+            (Ok(p), Ok(up)) => p.parent().is_none() && p != up,
+            _ => false,
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = (path, parent);
         true
     }
+}
+
+/// Subfolders discovery skips: dot folders, and on Windows hidden or system ones such as
+/// `System Volume Information` and `$RECYCLE.BIN`.
+fn is_hidden(entry: &fs::DirEntry) -> bool {
+    if entry.file_name().to_string_lossy().starts_with('.') {
+        return true;
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::MetadataExt;
+        const HIDDEN: u32 = 0x2;
+        const SYSTEM: u32 = 0x4;
+        if let Ok(md) = entry.metadata() {
+            return md.file_attributes() & (HIDDEN | SYSTEM) != 0;
+        }
+    }
+    false
 }
 
 impl FsProvider {
@@ -127,9 +156,8 @@ impl FsProvider {
         if let Some(parent) = &self.config.discover_under {
             if let Ok(rd) = fs::read_dir(parent) {
                 for entry in rd.flatten() {
-                    let hidden = entry.file_name().to_string_lossy().starts_with('.');
                     let path = entry.path();
-                    if hidden || !path.is_dir() {
+                    if is_hidden(&entry) || !path.is_dir() {
                         continue;
                     }
                     if self.config.mounts_only && !is_mount_point(&path, parent) {

@@ -13,7 +13,7 @@ use crate::metadata::Metadata;
 use super::DeviceOptions;
 use super::identity::{Identity, random_u64};
 use super::idmap::IdMap;
-use super::names::{STATE_DIR, is_internal, is_temp};
+use super::names::{STATE_DIR, is_component, is_internal, is_temp};
 
 /// What one `lstat` says about an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +96,7 @@ impl Shared {
         };
         let (identity, ids, writable_state) = match made {
             Ok(()) => {
+                remove_stale_temps(&state_dir);
                 let identity = Identity::load_or_create(&state_dir.join("device.id"))?;
                 let ids = IdMap::load(&state_dir.join("ids"), random_u64() >> 24)?;
                 (identity, ids, true)
@@ -369,23 +370,60 @@ impl Shared {
         let mut inner = self.lock();
         let mut cur = start;
         let mut path = self.safe_path(&inner, start)?;
-        for c in comps {
-            if is_internal(c) {
+        for &c in comps {
+            if is_internal(c) || !is_component(c) {
                 return Err(Error::FileNotFound);
             }
-            path.push(c);
+            let known = inner.ids.lookup(cur, c);
+            // A name seen for the first time is taken as the folder spells it: a host that
+            // ignores case would otherwise give one file a second ID under another spelling.
+            // Whether `c` names anything at all is the host's call, so a case-sensitive one
+            // still finds nothing for a case variant.
+            let name = match known {
+                Some(_) => c.to_string(),
+                None if fs::symlink_metadata(path.join(c)).is_err() => {
+                    return Err(Error::FileNotFound);
+                }
+                None => stored_name(&path, c).ok_or(Error::FileNotFound)?,
+            };
+            if is_internal(&name) {
+                return Err(Error::FileNotFound);
+            }
+            path.push(&name);
             let md = fs::symlink_metadata(&path).map_err(|_| Error::FileNotFound)?;
             if md.file_type().is_symlink() {
                 return Err(Error::FileNotFound);
             }
-            cur = match inner.ids.lookup(cur, c) {
+            cur = match known.or_else(|| inner.ids.lookup(cur, &name)) {
                 Some(id) => id,
-                None => inner.ids.insert(cur, c),
+                None => inner.ids.insert(cur, &name),
             };
         }
         inner.ids.save(false)?;
         Ok(cur)
     }
+}
+
+/// The entry of folder `dir` that `name` refers to, spelt as the folder stores it: `name`
+/// itself when an entry has exactly that name, otherwise one whose name differs only in case
+/// (which is what a case-insensitive host, or a FAT medium mounted anywhere, opens for `name`).
+/// `None` when there is neither, even if the host would open something for `name` (a Windows
+/// short name such as `LONGNA~1.MP3`).
+pub(crate) fn stored_name(dir: &Path, name: &str) -> Option<String> {
+    let mut folded = None;
+    let lower = name.to_lowercase();
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let Ok(n) = entry.file_name().into_string() else {
+            continue;
+        };
+        if n == name {
+            return Some(n);
+        }
+        if folded.is_none() && n.to_lowercase() == lower {
+            folded = Some(n);
+        }
+    }
+    folded
 }
 
 /// A folder's visible entries with their `lstat`, and the temporary files found in it.
@@ -488,6 +526,30 @@ fn read_folder(dir: &Path) -> std::io::Result<Listing> {
     Ok((found, stale))
 }
 
+/// Removes temporary files from the state folder: interrupted state writes, and files moved
+/// aside on Windows to be deleted (see the `host` module) by a run that ended before they were.
+/// Files younger than a minute are left alone: they may belong to a write in progress by
+/// another handle on the same folder in this process.
+fn remove_stale_temps(state_dir: &Path) {
+    let Ok(rd) = fs::read_dir(state_dir) else {
+        return;
+    };
+    for entry in rd.flatten() {
+        if !entry.file_name().to_str().is_some_and(is_temp) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() >= 60);
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Sum of apparent file sizes under `dir`, not following symbolic links.
 fn tree_size(dir: &Path) -> Result<u64> {
     let mut total = 0u64;
@@ -521,4 +583,29 @@ pub(crate) fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn only_stale_state_temps_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let old = dir.path().join(".wmdm-tmp-0000000000000001.part");
+        let fresh = dir.path().join(".wmdm-tmp-0000000000000002.part");
+        let journal = dir.path().join("journal");
+        for p in [&old, &fresh, &journal] {
+            fs::write(p, b"x").unwrap();
+        }
+        for p in [&old, &journal] {
+            let f = fs::OpenOptions::new().write(true).open(p).unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
+        remove_stale_temps(dir.path());
+        assert!(!old.exists());
+        assert!(fresh.exists() && journal.exists());
+    }
 }

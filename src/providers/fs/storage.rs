@@ -16,7 +16,7 @@ use crate::time::WmdmDateTime;
 
 use super::globals::FsGlobals;
 use super::idmap::ROOT;
-use super::names::is_internal;
+use super::names::{is_component, is_internal};
 use super::shared::{Shared, Snap};
 use super::{io, playlist, tagging};
 
@@ -336,7 +336,7 @@ impl Storage for FsStorage {
 
     fn child(&self, name: &str) -> Result<StorageRef> {
         self.shared.check()?;
-        if is_internal(name) || name.contains(['/', '\0']) || name == "." || name == ".." {
+        if is_internal(name) || !is_component(name) {
             return Err(Error::FileNotFound);
         }
         if !self.snap()?.is_dir {

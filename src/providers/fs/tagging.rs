@@ -12,6 +12,7 @@ use crate::error::{Error, Result, Status};
 use crate::metadata::{Metadata, tags};
 use crate::time::WmdmDateTime;
 
+use super::host;
 use super::idmap::write_atomic;
 use super::io::temp_name;
 use super::shared::{Shared, sync_dir};
@@ -203,12 +204,13 @@ fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
         if shared.options.durable {
             f.sync_all()?;
         }
+        drop(f);
         let old = fs::metadata(path)?.len();
         let new = fs::metadata(&tmp)?.len();
         if new > old {
             shared.check_quota(new - old)?;
         }
-        fs::rename(&tmp, path)?;
+        host::replace(&tmp, path, &shared.state_dir())?;
         Shared::adjust_used(&mut shared.lock(), new, old);
         if shared.options.durable {
             sync_dir(dir);
