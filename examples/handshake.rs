@@ -62,18 +62,30 @@ fn main() -> wmdm::Result<()> {
 
     // Pass 0 and pass 1, each one message in and one message out on the server side.
     let (client_state, pass0) = client::begin(manager)?;
+    println!(
+        "pass 0  manager -> provider: {:4} bytes (its certificate, a fresh challenge)",
+        pass0.len()
+    );
     let (server_state, reply0) = ExpectPass0::new(provider).handle_pass0(&pass0)?;
+    println!(
+        "reply 0 provider -> manager: {:4} bytes (its certificate, its challenge, a signature over both)",
+        reply0.len()
+    );
     let (client_state, pass1) = client_state.handle_reply(&reply0)?;
+    println!(
+        "pass 1  manager -> provider: {:4} bytes (a session secret under the provider's key, signed)",
+        pass1.len()
+    );
     let (mut server, reply1) = server_state.handle_pass1(&pass1)?;
+    println!(
+        "reply 1 provider -> manager: {:4} bytes (a confirmation of the derived keys)",
+        reply1.len()
+    );
     let mut client = client_state.handle_reply(&reply1)?;
     println!(
-        "authenticated: {} <-> {}; message sizes {} / {} / {} / {} bytes",
+        "authenticated: {} <-> {}",
         server.peer_certificate().subject(),
         client.peer_certificate().subject(),
-        pass0.len(),
-        reply0.len(),
-        pass1.len(),
-        reply1.len()
     );
 
     // IMDSPObject::Write: MAC over the plaintext then its size, encrypt, send; the provider

@@ -1,147 +1,576 @@
-//! The main job of the crate, in its interim form.
+//! The main job: sync a music library to a device, the way Windows Media Player does.
 //!
-//! Until the sync engine lands, this example does an honest smaller job on the simulated
-//! device: it plugs a memory device into a provider, enumerates devices and storages, creates a
-//! folder, writes a file in chunks, reads it back through the WMDM object calls, checks the
-//! bytes, and prints what it did and how much space it used.
+//! `cargo run --release --example sync` with no arguments builds a demo library of a few
+//! hundred real, tagged audio files under `target/wmdm-demo/`, with static playlists and an auto
+//! playlist, and a demo device folder smaller than the library; it partners the device, syncs
+//! with a progress bar, prints what happened, then syncs again to show a resync copies nothing.
 //!
-//! Run it with `cargo run --release --example sync`.
+//! On real folders: `--library ~/Music --device /media/me/PLAYER`. `--help` lists every option.
+//! Exit status: 0 success, 2 bad arguments, 3 the sync finished with item errors, 4 the device
+//! is missing or not writable, 130 stopped by Ctrl-C (run again to resume), 1 anything else.
 
+mod support;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, mpsc};
+use std::time::{Duration, Instant};
 
-use wmdm::flags::{OpenMode, SeekOrigin};
-use wmdm::metadata::{FormatCode, Metadata, tags};
-use wmdm::provider::{CreateRequest, ServiceProvider, StorageRef};
-use wmdm::providers::memory::{MemoryDevice, MemoryProvider, StorageConfig};
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use wmdm::Error;
+use wmdm::library::{FolderLibrary, Library, PathTemplate, ScanOptions, parse_auto_playlist};
+use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider, NameMode, NamePolicy};
+use wmdm::sync::{
+    PlanSettings, SharedLibrary, SyncDevice, SyncDeviceStatus, SyncEvent, SyncItem, SyncPlan,
+    SyncServices, SyncSummary,
+};
+use wmdm::time::SystemClock;
+
+use support::report::{self, Failure, human_bytes};
+use support::selection::{self, Choice, Layout};
+use support::{demo, device};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    M3u8,
+    Wpl,
+}
+
+/// Sync a music library to a device (a folder: a mounted player, an SD card), the way Windows
+/// Media Player does. With no arguments: a demo on generated files under target/.
+#[derive(Debug, Parser)]
+#[command(name = "sync", version)]
+struct Cli {
+    /// The music folder to sync from.
+    #[arg(long, value_name = "DIR", requires = "device")]
+    library: Option<PathBuf>,
+    /// The device folder to sync to (a mounted player or SD card).
+    #[arg(long, value_name = "DIR", requires = "library")]
+    device: Option<PathBuf>,
+    /// A playlist to sync (repeatable; the order given is the priority order). Default: every
+    /// playlist in the library, then the whole library.
+    #[arg(long = "playlist", value_name = "NAME")]
+    playlists: Vec<String>,
+    /// An auto playlist to sync, as text: `genre = Jazz and rating >= 80 limit 1GB`.
+    #[arg(long, value_name = "RULE")]
+    auto: Option<String>,
+    /// Space to leave free on the device, in percent (0-95).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=95))]
+    reserve_percent: Option<u8>,
+    /// The device's usable size (a quota), in bytes or with a unit: 500MB, 2GB. Needed where
+    /// the file system reports no size.
+    #[arg(long, value_name = "BYTES", value_parser = report::parse_bytes)]
+    capacity: Option<u64>,
+    /// Where tracks go on the device, below Music/.
+    #[arg(long, value_name = "STR", default_value = wmdm::sync::DEFAULT_TEMPLATE)]
+    template: String,
+    /// FAT/exFAT name rules (most players): reserved characters become `_`, names compare
+    /// without case.
+    #[arg(long)]
+    fat: bool,
+    /// The playlist file format written on the device.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "m3u8")]
+    playlist_format: Format,
+    /// Print the plan and the estimate; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print exactly one JSON object (the sync's counts) instead of the human summary.
+    #[arg(long)]
+    json: bool,
+    /// Delete this library's partnership with the device (what was copied stays) and exit.
+    #[arg(long)]
+    delete_partnership: bool,
+    /// Where the library cache and the partnership table live. Default: a folder per library
+    /// under $XDG_STATE_HOME (or ~/.local/state) named wmdm-sync.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Only build a demo library of --tracks tracks in DIR, and exit (for scripts/bench.sh).
+    #[arg(long, value_name = "DIR", hide = true)]
+    make_demo: Option<PathBuf>,
+    /// Tracks in the demo library.
+    #[arg(long, value_name = "N", default_value_t = 300, hide = true)]
+    tracks: usize,
+}
+
+/// Where one run reads and writes.
+struct Setup {
+    library: PathBuf,
+    device: PathBuf,
+    state: PathBuf,
+    capacity: Option<u64>,
+    auto: Option<String>,
+    demo: Option<PathBuf>,
+}
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            eprintln!("sync: {e} ({})", e.hresult());
-            ExitCode::FAILURE
+            // clap's first paragraph, on one line ("invalid value ... [possible values: ...]").
+            let text = e.to_string();
+            let first = text.split("\n\n").next().unwrap_or("bad arguments");
+            let line: Vec<&str> = first
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("sync: {}", line.join(" ").trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("sync: {}", failure.message());
+            ExitCode::from(failure.code())
         }
     }
 }
 
-fn run() -> wmdm::Result<()> {
-    let player = MemoryDevice::builder("Demo Player")
-        .manufacturer("wmdm examples")
-        .serial("DEMO-0001")
-        .storage(
-            StorageConfig::new("Internal", 8 * 1024 * 1024)
-                .file("Notes/readme.txt", "the user's own file"),
-        )
-        .build()?;
-    let provider = MemoryProvider::new().with_device(player.clone());
-
-    println!("provider exposes {} device(s)", provider.device_count()?);
-    let device = provider
-        .devices()?
-        .into_iter()
-        .next()
-        .ok_or(wmdm::Error::NoPda)?;
-    println!(
-        "device: {} by {} (type {:?}, status {:?})",
-        device.name()?,
-        device.manufacturer()?,
-        device.device_type()?,
-        device.status()?
-    );
-    let root = device
-        .storages()?
-        .into_iter()
-        .next()
-        .ok_or(wmdm::Error::FileNotFound)?;
-    let globals = root.globals()?;
-    let free_before = globals.total_free()?;
-    println!(
-        "storage {:?}: {} bytes total, {} free",
-        root.name()?,
-        globals.total_size()?,
-        free_before
-    );
-    list(&root, 1)?;
-
-    // Create Music/ and a file in it, with metadata, the way a transfer would.
-    let music = root.create(&CreateRequest::folder("Music"))?;
-    let mut meta = Metadata::new();
-    meta.add(tags::TITLE, "Interim Demo Track");
-    meta.add(tags::AUTHOR, "wmdm");
-    meta.add(tags::FORMAT_CODE, FormatCode::MP3);
-    let payload: Vec<u8> = (0..300_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    let song = music.create(
-        &CreateRequest::file("demo.mp3")
-            .metadata(meta)
-            .size_hint(payload.len() as u64),
-    )?;
-    let mut io = song.open(OpenMode::WRITE)?;
-    for chunk in payload.chunks(64 * 1024) {
-        io.write(chunk)?;
+fn run(cli: &Cli) -> Result<u8, Failure> {
+    if let Some(dir) = &cli.make_demo {
+        let made = demo::build(dir, cli.tracks)
+            .map_err(|e| Failure::other("building the demo library", e))?;
+        println!(
+            "{} tracks, {} in {}",
+            made.tracks,
+            human_bytes(made.bytes),
+            dir.display()
+        );
+        return Ok(0);
     }
-    io.close()?;
-    println!(
-        "wrote {} bytes to Music/demo.mp3 in 64 KiB chunks",
-        payload.len()
-    );
+    // Arguments are checked before anything is touched.
+    PathTemplate::parse(&cli.template)
+        .map_err(|e| Failure::usage(format!("--template {:?}: {e}", cli.template)))?;
+    if let Some(text) = &cli.auto {
+        parse_auto_playlist(text).map_err(|e| Failure::usage(format!("--auto {text:?}: {e}")))?;
+    }
+    let setup = prepare(cli)?;
+    device::check_device(&setup.device)?;
+    let say = |s: String| {
+        if !cli.json {
+            println!("{s}");
+        }
+    };
 
-    // Read it back through Open/Seek/Read/Close and compare.
-    let mut io = song.open(OpenMode::READ)?;
-    io.seek(SeekOrigin::BOF, 0)?;
-    let mut back = Vec::with_capacity(payload.len());
-    let mut buf = vec![0u8; 48 * 1024];
-    loop {
-        let n = io.read(&mut buf)?;
-        if n == 0 {
+    // The library: a folder scanned incrementally (the cache lives in the state folder).
+    let started = Instant::now();
+    let (library, scan) = FolderLibrary::open(
+        &setup.library,
+        setup.state.join("library"),
+        Arc::new(SystemClock),
+        ScanOptions::default(),
+    )
+    .map_err(|e| match e {
+        Error::PathNotFound => Failure::usage(format!(
+            "the library folder {} does not exist",
+            setup.library.display()
+        )),
+        e => Failure::other("opening the library", e),
+    })?;
+    say(format!(
+        "library {}: {} tracks, {} playlists (scanned in {} ms: {} read, {} from the cache{})",
+        setup.library.display(),
+        library.tracks().len(),
+        library.playlists().len(),
+        started.elapsed().as_millis(),
+        scan.tags_read,
+        scan.unchanged,
+        if scan.problems.is_empty() {
+            String::new()
+        } else {
+            format!(", {} files skipped", scan.problems.len())
+        },
+    ));
+    for name in &cli.playlists {
+        if !library
+            .playlists()
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case(name))
+        {
+            let names: Vec<&str> = library
+                .playlists()
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect();
+            let known = if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            };
+            return Err(Failure::usage(format!(
+                "no playlist named {name:?} in the library (it has: {known})"
+            )));
+        }
+    }
+    let library = Arc::new(RwLock::new(library));
+    let shared: SharedLibrary = library.clone();
+
+    // The device: the folder through the fs provider, behind an authenticated manager.
+    let policy = if cli.fat {
+        NamePolicy::fat(NameMode::Reject)
+    } else {
+        NamePolicy::permissive()
+    };
+    let mut options = DeviceOptions::default().policy(policy);
+    if let Some(bytes) = setup.capacity {
+        options = options.quota(bytes);
+    }
+    let provider = FsProvider::new(FsConfig::root(&setup.device).options(options));
+    let manager = support::manager(Arc::new(provider))
+        .map_err(|e| Failure::other("starting the device manager", e))?;
+    let services = SyncServices::open(
+        manager.clone(),
+        shared,
+        &setup.state.join("sync"),
+        "wmdm example",
+        Arc::new(SystemClock),
+    )
+    .map_err(|e| Failure::other("opening the partnership table", e))?;
+    if services.device_count() == 0 {
+        return Err(Failure::device(format!(
+            "no device at {}",
+            setup.device.display()
+        )));
+    }
+    let device = services
+        .device(0)
+        .map_err(|e| Failure::device_error(&setup.device, e))?;
+    let events = services.events().channel();
+
+    if cli.delete_partnership {
+        device
+            .delete_partnership()
+            .map_err(|e| Failure::device_error(&setup.device, e))?;
+        say(format!(
+            "deleted the partnership with {}; its files stay on the device",
+            device.device_name()
+        ));
+        return Ok(0);
+    }
+    let choice = Choice {
+        playlists: &cli.playlists,
+        auto: setup.auto.as_deref(),
+        defaults: cli.playlists.is_empty() && cli.auto.is_none(),
+    };
+    let layout = Layout {
+        template: &cli.template,
+        fat: cli.fat,
+        wpl: cli.playlist_format == Format::Wpl,
+    };
+    if cli.dry_run && device.status() != SyncDeviceStatus::PartnershipExists {
+        // No partnership yet, and a dry run must not make one: plan from the device as it is.
+        let index = (1..=16u8)
+            .find(|i| services.partnerships().by_index(*i).is_none())
+            .ok_or_else(|| Failure::other("planning", Error::TooManySessions))?;
+        let mut lib = library.write().unwrap_or_else(PoisonError::into_inner);
+        let lines = selection::select(&mut lib, &choice, index)?;
+        let mut settings = selection::layout(PlanSettings::default(), &layout)?;
+        settings.reserve_percent = cli.reserve_percent.unwrap_or(0);
+        let root = manager
+            .devices()
+            .and_then(|d| d.into_iter().next().ok_or(Error::NoPda))
+            .and_then(|d| d.storages()?.into_iter().next().ok_or(Error::NoPda))
+            .map_err(|e| Failure::device_error(&setup.device, e))?;
+        let plan = selection::preview(&root, &*lib, index, &settings)
+            .map_err(|e| Failure::device_error(&setup.device, e))?;
+        print_dry_run(cli, &say, lines, &plan, &*lib);
+        say("(no partnership yet: nothing was copied, and none was made)".into());
+        return Ok(0);
+    }
+    device::partner(&services, &device, &events, &say)?;
+    let index = device.partnership_index();
+    let lines = selection::select(
+        &mut library.write().unwrap_or_else(PoisonError::into_inner),
+        &choice,
+        index,
+    )?;
+    device.set_settings(selection::layout(device.settings(), &layout)?);
+    if let Some(n) = cli.reserve_percent {
+        device
+            .set_item_info("PercentSpaceReserved", &n.to_string())
+            .map_err(|e| Failure::other("setting the reserve", e))?;
+    }
+    let quota = setup
+        .capacity
+        .map_or_else(String::new, |c| format!(", quota {}", human_bytes(c)));
+    say(format!("selection, in priority order{quota}:"));
+    for line in &lines {
+        say(line.clone());
+    }
+
+    // Ctrl-C only raises a flag: the loop stops the engine between two steps, so the ledger
+    // is written and the next run resumes. A second Ctrl-C leaves at once (the journal still
+    // lets the next run finish the job).
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+
+    if cli.dry_run {
+        let plan = device
+            .plan()
+            .map_err(|e| Failure::device_error(&setup.device, e))?;
+        let lib = library.read().unwrap_or_else(PoisonError::into_inner);
+        print_dry_run(cli, &say, Vec::new(), &plan, &*lib);
+        return Ok(0);
+    }
+
+    let first = sync_once(
+        &device,
+        &library,
+        &events,
+        cli,
+        &setup,
+        if setup.demo.is_some() {
+            "first sync"
+        } else {
+            "sync"
+        },
+    )?;
+    if first.interrupted {
+        return Ok(130);
+    }
+    let mut last = first;
+    if setup.demo.is_some() && !cli.json {
+        let second = sync_once(
+            &device,
+            &library,
+            &events,
+            cli,
+            &setup,
+            "second sync (nothing changed)",
+        )?;
+        if second.interrupted {
+            return Ok(130);
+        }
+        last = second;
+        if let Some(base) = &setup.demo {
+            // The next demo run starts from an empty device again.
+            std::fs::write(base.join("demo.done"), b"")
+                .map_err(|e| Failure::other("writing the demo marker", e.into()))?;
+            say(format!(
+                "\ndemo files: {}  (run again for a fresh demo; --help for real folders)",
+                base.display()
+            ));
+        }
+    }
+    Ok(if last.summary.errors > 0 { 3 } else { 0 })
+}
+
+/// Resolves where the library, device and state are; in demo mode builds the demo library.
+fn prepare(cli: &Cli) -> Result<Setup, Failure> {
+    if let (Some(library), Some(device)) = (&cli.library, &cli.device) {
+        let state = match &cli.state {
+            Some(s) => s.clone(),
+            None => report::default_state_dir(library)?,
+        };
+        return Ok(Setup {
+            library: library.clone(),
+            device: device.clone(),
+            state,
+            capacity: cli.capacity,
+            auto: cli.auto.clone(),
+            demo: None,
+        });
+    }
+    let base = support::target_dir().join("wmdm-demo");
+    let library = base.join("library");
+    let device = base.join("Demo Player");
+    let state = cli.state.clone().unwrap_or_else(|| base.join("state"));
+    let io = |what: &'static str| move |e: std::io::Error| Failure::other(what, e.into());
+    let made = base.join("library.done");
+    let bytes = if made.exists() {
+        std::fs::read_to_string(&made)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+    } else {
+        None
+    };
+    let bytes = match bytes {
+        Some(b) => b,
+        None => {
+            if !cli.json {
+                println!(
+                    "building the demo library ({} tracks) in {}",
+                    cli.tracks,
+                    library.display()
+                );
+            }
+            let made_now = demo::build(&library, cli.tracks)
+                .map_err(|e| Failure::other("building the demo library", e))?;
+            std::fs::write(&made, made_now.bytes.to_string())
+                .map_err(io("writing the demo marker"))?;
+            made_now.bytes
+        }
+    };
+    // A finished demo starts over; an interrupted one resumes.
+    if base.join("demo.done").exists() {
+        for dir in [&device, &state.join("sync")] {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).map_err(io("resetting the demo device"))?;
+            }
+        }
+        std::fs::remove_file(base.join("demo.done")).map_err(io("resetting the demo"))?;
+    }
+    std::fs::create_dir_all(&device).map_err(io("creating the demo device"))?;
+    // The device holds about 60% of the library, so priorities decide what goes.
+    let capacity = cli.capacity.unwrap_or(bytes / 10 * 6);
+    let auto = cli
+        .auto
+        .clone()
+        .or_else(|| cli.playlists.is_empty().then(|| demo::DEMO_AUTO.to_owned()));
+    Ok(Setup {
+        library,
+        device,
+        state,
+        capacity: Some(capacity),
+        auto,
+        demo: Some(base),
+    })
+}
+
+/// `--dry-run`'s output: the selection (when not printed yet), then the plan.
+fn print_dry_run(
+    cli: &Cli,
+    say: &dyn Fn(String),
+    lines: Vec<String>,
+    plan: &SyncPlan,
+    lib: &dyn Library,
+) {
+    if cli.json {
+        println!("{}", report::plan_json(plan));
+        return;
+    }
+    if !lines.is_empty() {
+        say("selection, in priority order:".into());
+    }
+    for line in lines {
+        say(line);
+    }
+    report::print_plan(plan, lib);
+}
+
+struct Outcome {
+    summary: SyncSummary,
+    interrupted: bool,
+}
+
+/// One sync: plan (for the reasons shown), start, step with a progress bar until done or
+/// Ctrl-C, then the summary.
+fn sync_once(
+    device: &SyncDevice,
+    library: &Arc<RwLock<FolderLibrary>>,
+    events: &mpsc::Receiver<SyncEvent>,
+    cli: &Cli,
+    setup: &Setup,
+    title: &str,
+) -> Result<Outcome, Failure> {
+    let failed = |e| Failure::device_error(&setup.device, e);
+    // The reasons for what is left out come from the plan; the sync plans again when it starts
+    // (after recovering an interrupted run), which costs little: hashes are cached.
+    let plan: Option<SyncPlan> = if cli.json {
+        None
+    } else {
+        Some(device.plan().map_err(failed)?)
+    };
+    let started = Instant::now();
+    device.start().map_err(failed)?;
+    let engine = device.engine();
+    let bar = if cli.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr())
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix} [{wide_bar}] {pos:>3}% {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(title.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let mut interrupted = false;
+    let mut errors: Vec<String> = Vec::new();
+    while device.step().map_err(failed)? {
+        let s = engine.summary();
+        bar.set_position(u64::from(device.progress()));
+        bar.set_message(format!(
+            "{} copied, {} deleted, {}",
+            s.copied,
+            s.deleted,
+            human_bytes(s.bytes_copied)
+        ));
+        collect_errors(
+            events,
+            &library.read().unwrap_or_else(PoisonError::into_inner),
+            &mut errors,
+        );
+        if STOP.load(Ordering::SeqCst) {
+            device.stop();
+            interrupted = true;
             break;
         }
-        back.extend_from_slice(buf.get(..n).unwrap_or_default());
     }
-    io.close()?;
-    if back != payload {
-        return Err(wmdm::Error::ProcessFailed);
+    bar.finish_and_clear();
+    collect_errors(
+        events,
+        &library.read().unwrap_or_else(PoisonError::into_inner),
+        &mut errors,
+    );
+    let elapsed = started.elapsed();
+    let summary = engine.summary();
+    if !summary.completed && !interrupted {
+        // The engine stops by itself only when the device goes away.
+        return Err(Failure::device(format!(
+            "the device {} went away during the sync; reconnect it and run again to resume",
+            setup.device.display()
+        )));
     }
-    println!("read back {} bytes: identical", back.len());
-
-    let title = song.metadata()?.get_str(tags::TITLE).map(str::to_owned);
-    println!(
-        "metadata title on the device: {}",
-        title.unwrap_or_default()
-    );
-    let free_after = globals.total_free()?;
-    println!(
-        "free space: {} -> {} bytes ({} used by the transfer)",
-        free_before,
-        free_after,
-        free_before - free_after
-    );
-    list(&root, 1)?;
-    println!(
-        "device calls made: {} (bytes written {}, read {})",
-        player.stats().total_calls(),
-        player.stats().bytes_written,
-        player.stats().bytes_read
-    );
-    Ok(())
-}
-
-/// Prints a storage tree, one object per line.
-fn list(storage: &StorageRef, depth: usize) -> wmdm::Result<()> {
-    for child in storage.children()? {
-        let attrs = child.attributes()?.attributes;
-        let kind = if attrs.is_folder() { "dir " } else { "file" };
-        println!(
-            "{:indent$}{kind} {} ({} bytes)",
-            "",
-            child.name()?,
-            child.size()?,
-            indent = depth * 2
-        );
-        if attrs.is_folder() {
-            list(&child, depth + 1)?;
+    for e in errors.iter().take(20) {
+        eprintln!("sync: {e}");
+    }
+    if errors.len() > 20 {
+        eprintln!("sync: ... and {} more item errors", errors.len() - 20);
+    }
+    if cli.json {
+        println!("{}", report::summary_json(&summary, elapsed));
+    } else {
+        let lib = library.read().unwrap_or_else(PoisonError::into_inner);
+        report::print_summary(title, &summary, plan.as_ref(), &*lib, elapsed, device);
+        if interrupted {
+            println!(
+                "stopped by Ctrl-C: what was copied stays; run the same command again to finish"
+            );
         }
     }
-    Ok(())
+    Ok(Outcome {
+        summary,
+        interrupted,
+    })
+}
+
+/// Turns DeviceSyncError events into one line each.
+fn collect_errors(events: &mpsc::Receiver<SyncEvent>, lib: &FolderLibrary, out: &mut Vec<String>) {
+    for event in events.try_iter() {
+        if let SyncEvent::DeviceSyncError { item, error, .. } = event {
+            let what = match item {
+                SyncItem::Track(id) => lib
+                    .track(id)
+                    .map_or_else(|| format!("track {}", id.0), |t| t.relative_path.clone()),
+                SyncItem::Playlist(name) => format!("playlist {name}"),
+                SyncItem::DeviceObject(path) => path,
+            };
+            out.push(format!("{what}: {error}"));
+        }
+    }
 }

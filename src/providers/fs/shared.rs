@@ -97,6 +97,8 @@ impl Shared {
         let (identity, ids, writable_state) = match made {
             Ok(()) => {
                 remove_stale_temps(&state_dir);
+                // Metadata sidecars are written the same way, one folder down.
+                remove_stale_temps(&state_dir.join("meta"));
                 let identity = Identity::load_or_create(&state_dir.join("device.id"))?;
                 let ids = IdMap::load(&state_dir.join("ids"), random_u64() >> 24)?;
                 (identity, ids, true)
@@ -607,5 +609,22 @@ mod tests {
         remove_stale_temps(dir.path());
         assert!(!old.exists());
         assert!(fresh.exists() && journal.exists());
+    }
+
+    #[test]
+    fn a_sidecar_write_killed_midway_is_removed_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = super::super::DeviceOptions::default();
+        drop(super::super::FsDevice::open(dir.path(), opts.clone()).unwrap());
+        let meta = dir.path().join(super::super::STATE_DIR).join("meta");
+        fs::create_dir_all(&meta).unwrap();
+        let stale = meta.join(".wmdm-tmp-00000000000000ab.part");
+        fs::write(&stale, b"half a sidecar").unwrap();
+        let f = fs::OpenOptions::new().write(true).open(&stale).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
+        drop(f);
+        drop(super::super::FsDevice::open(dir.path(), opts).unwrap());
+        assert!(!stale.exists());
     }
 }

@@ -1,0 +1,307 @@
+//! What the sync example prints, and how it fails: one line on stderr and an exit status.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wmdm::Error;
+use wmdm::library::Library;
+use wmdm::sync::{DeleteReason, LeftOutReason, SyncDevice, SyncOp, SyncPlan, SyncSummary};
+
+/// Why the command stops, with its exit status.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad arguments: exit 2.
+    Usage(String),
+    /// The device is missing or not writable: exit 4.
+    Device(String),
+    /// Anything else: exit 1.
+    Other(String),
+}
+
+impl Failure {
+    pub fn usage(message: String) -> Failure {
+        Failure::Usage(message)
+    }
+
+    pub fn device(message: String) -> Failure {
+        Failure::Device(message)
+    }
+
+    pub fn other(doing: &str, e: Error) -> Failure {
+        Failure::Other(format!("{doing}: {e}"))
+    }
+
+    /// An error from the device side: the device's fault (exit 4) when it is gone, full of
+    /// nothing writable, or refuses access; otherwise exit 1.
+    pub fn device_error(device: &Path, e: Error) -> Failure {
+        use wmdm::ErrorKind as K;
+        match e.kind() {
+            K::Disconnected | K::PermissionDenied | K::NotFound => {
+                Failure::Device(format!("device {}: {e}", device.display()))
+            }
+            _ => Failure::Other(format!("device {}: {e}", device.display())),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Usage(m) | Failure::Device(m) | Failure::Other(m) => m,
+        }
+    }
+
+    pub fn code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Device(_) => 4,
+            Failure::Other(_) => 1,
+        }
+    }
+}
+
+/// `123`, `500MB`, `2GB`, `1.5GiB`, `700k`: decimal units (k, M, G, T) and binary ones (KiB,
+/// MiB, GiB, TiB); a trailing `B` is optional.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (try 2GB or 500000000)"))?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let scale: f64 = match unit.trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        "t" => 1e12,
+        "ki" => 1024.0,
+        "mi" => 1024.0 * 1024.0,
+        "gi" => 1024.0 * 1024.0 * 1024.0,
+        "ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "unknown unit in {text:?} (use k, M, G, T, KiB, MiB, GiB or TiB)"
+            ));
+        }
+    };
+    let bytes = value * scale;
+    if !bytes.is_finite() || !(1.0..=1e18).contains(&bytes) {
+        return Err(format!("{text:?} is out of range"));
+    }
+    Ok(bytes as u64)
+}
+
+/// `12.3 MB`.
+pub fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.2} GB", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.1} kB", n / 1e3)
+    } else {
+        format!("{n} B")
+    }
+}
+
+/// The state folder for a library: `$XDG_STATE_HOME/wmdm-sync/<name>-<hash>` (or
+/// `~/.local/state/...`; `%LOCALAPPDATA%\wmdm-sync\...` on Windows), so two libraries never
+/// share a partnership table.
+pub fn default_state_dir(library: &Path) -> Result<PathBuf, Failure> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))
+        .ok_or_else(|| Failure::usage("no home folder for the state; give --state DIR".into()))?;
+    let canonical = std::fs::canonicalize(library).map_err(|_| {
+        Failure::usage(format!(
+            "the library folder {} does not exist",
+            library.display()
+        ))
+    })?;
+    // FNV-1a of the path: stable across runs, and short.
+    let hash = canonical
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    let name: String = canonical
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .take(24)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(base.join("wmdm-sync").join(format!("{name}-{hash:016x}")))
+}
+
+/// The one JSON object `--json` prints.
+pub fn summary_json(s: &SyncSummary, elapsed: Duration) -> String {
+    format!(
+        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":{},\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":{}}}",
+        s.copied,
+        s.updated,
+        s.deleted,
+        s.skipped,
+        s.no_fit,
+        s.errors,
+        s.playlists_written,
+        s.bytes_copied,
+        elapsed.as_millis()
+    )
+}
+
+/// `--dry-run --json`: the same fields, for what the sync would do.
+pub fn plan_json(plan: &SyncPlan) -> String {
+    let t = &plan.totals;
+    let skipped = plan.left_out.len().saturating_sub(t.no_fit);
+    format!(
+        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":0,\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":0}}",
+        t.copies,
+        t.replaces + t.metadata_updates,
+        t.deletes,
+        skipped,
+        t.no_fit,
+        t.playlists,
+        t.bytes_to_copy
+    )
+}
+
+/// Reasons selected tracks were left out, counted.
+fn left_out_reasons(plan: &SyncPlan, lib: &dyn Library) -> BTreeMap<String, usize> {
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for l in &plan.left_out {
+        let list = lib.playlist(l.playlist).map_or("?", |p| p.name.as_str());
+        let why = match l.reason {
+            LeftOutReason::NoFit { priority, .. } => {
+                format!("no room left at priority {priority} ({list})")
+            }
+            LeftOutReason::FormatNotSupported => "the device does not play the format".to_owned(),
+            LeftOutReason::SourceMissing => "the library file is missing or unreadable".to_owned(),
+        };
+        *by.entry(why).or_default() += 1;
+    }
+    by
+}
+
+/// The human summary of one sync.
+pub fn print_summary(
+    title: &str,
+    s: &SyncSummary,
+    plan: Option<&SyncPlan>,
+    lib: &dyn Library,
+    elapsed: Duration,
+    device: &SyncDevice,
+) {
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    println!(
+        "\n{title}: {}",
+        if s.completed { "done" } else { "stopped" }
+    );
+    println!(
+        "  copied {}  updated {}  deleted {}  playlists written {}  errors {}",
+        s.copied, s.updated, s.deleted, s.playlists_written, s.errors
+    );
+    println!(
+        "  skipped {} (no room: {}, other reasons: {})",
+        s.skipped + s.no_fit,
+        s.no_fit,
+        s.skipped
+    );
+    if let Some(plan) = plan {
+        for (why, n) in left_out_reasons(plan, lib) {
+            println!("    {n:>5}  {why}");
+        }
+    }
+    println!(
+        "  {} in {:.2} s ({}/s); {} tracks of this library on the device, {} free",
+        human_bytes(s.bytes_copied),
+        secs,
+        human_bytes((s.bytes_copied as f64 / secs) as u64),
+        s.items_on_device,
+        device
+            .item_info("FreeSpace")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or_else(|| "?".to_owned(), human_bytes)
+    );
+    if s.ledger_unreadable {
+        println!(
+            "  note: the device's record of what this library owns was unreadable, so nothing was deleted"
+        );
+    }
+}
+
+/// `--dry-run`: the plan's steps by kind, what is left out and why, and the estimate.
+pub fn print_plan(plan: &SyncPlan, lib: &dyn Library) {
+    let t = &plan.totals;
+    println!("plan ({} steps):", plan.ops.len());
+    let mut shown = 0;
+    for op in &plan.ops {
+        let line = match op {
+            SyncOp::Copy {
+                path,
+                size,
+                priority,
+                replaces,
+                ..
+            } => format!(
+                "{} {path} ({}, priority {priority})",
+                if replaces.is_some() {
+                    "replace"
+                } else {
+                    "copy   "
+                },
+                human_bytes(*size)
+            ),
+            SyncOp::Delete { path, reason, .. } => format!(
+                "delete  {path} ({})",
+                match reason {
+                    DeleteReason::Unselected => "no longer selected",
+                    DeleteReason::Evicted => "room for higher priorities",
+                }
+            ),
+            SyncOp::UpdateMetadata { path, .. } => format!("tags    {path}"),
+            SyncOp::WritePlaylist { path, .. } => format!("list    {path}"),
+            SyncOp::Rekey { path, .. } => format!("moved   {path} (same bytes, new library path)"),
+            SyncOp::Forget { path } => {
+                format!("forget  {path} (changed or removed by someone else)")
+            }
+        };
+        if shown < 40 {
+            println!("  {line}");
+        }
+        shown += 1;
+    }
+    if shown > 40 {
+        println!("  ... {} more steps", shown - 40);
+    }
+    for (why, n) in left_out_reasons(plan, lib) {
+        println!("  left out {n:>5}: {why}");
+    }
+    println!(
+        "estimate: copy {} ({} new, {} replaced), {} tag updates, delete {} ({} files), {} playlists;",
+        human_bytes(t.bytes_to_copy),
+        t.copies,
+        t.replaces,
+        t.metadata_updates,
+        human_bytes(t.bytes_to_delete),
+        t.deletes,
+        t.playlists
+    );
+    println!(
+        "          afterwards {} tracks using {} of a {} budget; {} did not fit",
+        t.tracks_on_device,
+        human_bytes(t.bytes_owned_after),
+        human_bytes(t.budget),
+        t.no_fit
+    );
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# One command for every speed bar the issues set: builds in release, makes its own data, runs
+# the criterion benches with short measurement times (a no-op resync against `rsync -a` among
+# them), and prints one table of ratios, each measured against its baseline in this same run.
+#
+#   scripts/bench.sh                            # everything
+#   WMDM_BENCH_COPY_MIB=1024 scripts/bench.sh   # the full 1 GiB copy bar (default 256 MiB)
+#   WMDM_BENCH_CLI_RESYNC=1 scripts/bench.sh    # also time whole runs of the sync example
+#   WMDM_BENCH_RESYNC_FILES=10000 ...           # files in that run (default 10000)
+#
+# About 5 minutes on an idle two-core machine; twice that when others are compiling.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR=never
+export WMDM_BENCH_COPY_MIB="${WMDM_BENCH_COPY_MIB:-256}"
+RESYNC_FILES="${WMDM_BENCH_RESYNC_FILES:-10000}"
+CRIT=target/criterion
+SHORT=(--warm-up-time 1 --measurement-time 2)
+ROWS=()
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# The mean of one criterion benchmark, in nanoseconds, from its estimates.json (no jq needed:
+# the file is one line and "mean" comes first).
+mean_ns() {
+    local file="$CRIT/$1/new/estimates.json"
+    [[ -f "$file" ]] || { echo ""; return; }
+    sed -E 's/.*"mean":\{"confidence_interval":\{[^}]*\},"point_estimate":([0-9.eE+-]+).*/\1/' "$file"
+}
+
+# A human duration for nanoseconds.
+human() {
+    awk -v n="$1" 'BEGIN {
+        if (n >= 1e9) printf "%.2f s", n / 1e9;
+        else if (n >= 1e6) printf "%.1f ms", n / 1e6;
+        else if (n >= 1e3) printf "%.1f us", n / 1e3;
+        else printf "%.0f ns", n }'
+}
+
+# row LABEL MEASURED_NS BASELINE_LABEL BASELINE_NS BAR
+row() {
+    local label="$1" a="$2" base_label="$3" b="$4" bar="$5"
+    if [[ -z "$a" || -z "$b" ]]; then
+        ROWS+=("$(printf '%-44s %-12s %-30s %-8s %s' "$label" "n/a" "$base_label" "-" "$bar (not measured)")")
+        return
+    fi
+    local ratio
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
+    ROWS+=("$(printf '%-44s %-12s %-30s %-8s %s' "$label" "$(human "$a")" "$base_label $(human "$b")" "$ratio" "$bar")")
+}
+
+# row_abs LABEL MEASURED_NS BAR: a figure with an absolute bar rather than a baseline.
+row_abs() {
+    local value="n/a"
+    [[ -n "$2" ]] && value="$(human "$2")"
+    ROWS+=("$(printf '%-44s %-12s %-30s %-8s %s' "$1" "$value" "-" "-" "$3")")
+}
+
+ensure_rsync() {
+    command -v rsync >/dev/null 2>&1 && return 0
+    log "rsync is missing; installing it"
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync >/dev/null
+    elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+        sudo -n apt-get update -qq >/dev/null && sudo -n apt-get install -y -qq rsync >/dev/null
+    fi
+    command -v rsync >/dev/null 2>&1 || { log "could not install rsync; its row is skipped"; return 1; }
+}
+
+has_bench() { [[ -f "benches/$1.rs" ]] && grep -q "name = \"$1\"" Cargo.toml; }
+
+log "building benches and examples in release"
+cargo bench --no-run -q
+cargo build --release --examples -q
+rm -rf "$CRIT"
+
+log "sac: handshake, channel transfers"
+cargo bench -q --bench sac -- "${SHORT[@]}" >/dev/null
+log "library: scan 10k cold/warm, auto playlists over 1M tracks"
+cargo bench -q --bench library -- "${SHORT[@]}" >/dev/null
+if has_bench fs_provider; then
+    log "fs provider: copy ${WMDM_BENCH_COPY_MIB} MiB, enumerate 100k"
+    cargo bench -q --bench fs_provider -- "${SHORT[@]}" >/dev/null
+fi
+if has_bench sync; then
+    log "sync: plan 100k tracks"
+    cargo bench -q --bench sync -- "${SHORT[@]}" >/dev/null
+fi
+if has_bench sync_resync && ensure_rsync; then
+    log "sync: no-op resync of 10,000 files against rsync -a"
+    cargo bench -q --bench sync_resync -- "${SHORT[@]}" >/dev/null
+fi
+
+# A no-op resync of a real library to a real folder, end to end (scan, plan, check the device),
+# against `rsync -a` of the same tree when nothing changed. Both run once to fill the device
+# first; then each no-op run is timed the same way (wall clock of the whole process, best of 3).
+resync_ns=""
+rsync_ns=""
+if [[ "${WMDM_BENCH_CLI_RESYNC:-0}" == 1 ]] && grep -q 'make_demo' examples/sync.rs && ensure_rsync; then
+    work=target/bench-resync
+    rm -rf "$work"
+    mkdir -p "$work/device"
+    log "resync: making a ${RESYNC_FILES}-file library from the demo"
+    target/release/examples/sync --make-demo "$work/library" --tracks "$RESYNC_FILES" >/dev/null
+    best() {
+        local best="" t0 t1 d
+        for _ in 1 2 3; do
+            t0=$(date +%s%N)
+            "$@" >/dev/null
+            t1=$(date +%s%N)
+            d=$((t1 - t0))
+            if [[ -z "$best" || "$d" -lt "$best" ]]; then best=$d; fi
+        done
+        echo "$best"
+    }
+    sync_cmd=(target/release/examples/sync --library "$work/library" --device "$work/device"
+        --state "$work/state" --capacity 100000000000 --json)
+    "${sync_cmd[@]}" >/dev/null
+    rsync -a "$work/library/" "$work/rsync-copy/"
+    log "resync: timing the no-op runs"
+    resync_ns=$(best "${sync_cmd[@]}")
+    rsync_ns=$(best rsync -a "$work/library/" "$work/rsync-copy/")
+fi
+
+copy="copy_1gib"
+row "provider copy ${WMDM_BENCH_COPY_MIB} MiB (fast)" "$(mean_ns "$copy/provider/fast")" \
+    "cp -r" "$(mean_ns "$copy/cp -r")" "bar: <= 1.11x (>= 0.9x throughput)"
+row "provider copy ${WMDM_BENCH_COPY_MIB} MiB (durable)" "$(mean_ns "$copy/provider/durable")" \
+    "cp -r" "$(mean_ns "$copy/cp -r")" "(fsync per file)"
+row "provider enumerate 100k" "$(mean_ns "enumerate_100k/provider/walk")" \
+    "find -printf" "$(mean_ns "enumerate_100k/find -printf %s")" "bar: <= 1.5x"
+r="noop_resync_10k"
+row "no-op resync 10k (rescan + sync, in process)" "$(mean_ns "$r/sync")" \
+    "rsync -a" "$(mean_ns "$r/rsync_a")" "bar: <= 1.00x rsync -a"
+row "  the same without statistics read-back" "$(mean_ns "$r/sync_without_stats")" \
+    "rsync -a" "$(mean_ns "$r/rsync_a")" ""
+if [[ -n "$resync_ns" ]]; then
+    row "no-op resync ${RESYNC_FILES} (sync example process)" "$resync_ns" "rsync -a" "$rsync_ns" \
+        "(whole process: keys, scan, plan)"
+fi
+row "full SAC handshake" "$(mean_ns "handshake/full handshake")" \
+    "its RSA ops" "$(mean_ns "handshake/rsa operations alone")" "bar: <= 1.2x"
+t="transfer 100 MiB"
+row "100 MiB, manager, secure channel" "$(mean_ns "$t/manager, secure channel")" \
+    "direct writes" "$(mean_ns "$t/direct write loop on the provider")" ""
+row "100 MiB, manager, clear channel" "$(mean_ns "$t/manager, clear channel")" \
+    "direct writes" "$(mean_ns "$t/direct write loop on the provider")" \
+    "bar: <= 1.25x (>= 0.8x throughput)"
+row "100 MiB, secure channel" "$(mean_ns "$t/manager, secure channel")" \
+    "clear channel" "$(mean_ns "$t/manager, clear channel")" ""
+row_abs "plan 100k tracks, no-op resync" "$(mean_ns "plan_100k/resync")" "bar: <= 200 ms"
+row "plan 100k tracks, first sync" "$(mean_ns "plan_100k/first_sync")" \
+    "HashMap build" "$(mean_ns "plan_100k/baseline_hashmap_build")" ""
+row "library scan 10k, cold" "$(mean_ns "scan_10k/cold")" \
+    "stat walk" "$(mean_ns "scan_10k/baseline_stat_walk")" ""
+row "library scan 10k, warm (cache)" "$(mean_ns "scan_10k/warm")" \
+    "cold scan" "$(mean_ns "scan_10k/cold")" "bar: <= 0.05x (20x faster)"
+row "auto playlist, 3 rules over 1M tracks" "$(mean_ns "auto_1m/three_rules")" \
+    "genre loop" "$(mean_ns "auto_1m/baseline_genre_loop")" "bar: <= 0.5 s"
+
+echo
+printf '%-44s %-12s %-30s %-8s %s\n' "measurement" "time" "baseline (same run)" "ratio" "bar"
+printf '%s\n' "${ROWS[@]}"

@@ -1,0 +1,173 @@
+//! The sync example's pieces, end to end on real folders: the demo library generator, a folder
+//! library scan, a quota-limited folder device behind the authenticated manager, a partnership,
+//! a priority-ordered selection, a sync whose playlists all open files on the device, a resync
+//! that copies nothing, and a stop mid-way that the next sync finishes without temporary files.
+
+#[allow(dead_code)]
+#[path = "../examples/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use wmdm::library::{AutoPlaylist, parse_auto_playlist};
+use wmdm::library::{FolderLibrary, Library, Playlist, Rule, ScanOptions};
+use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider};
+use wmdm::sync::{SharedLibrary, SyncDevice, SyncServices};
+use wmdm::time::SystemClock;
+
+struct Run {
+    library: Arc<RwLock<FolderLibrary>>,
+    services: SyncServices,
+}
+
+fn open(lib_dir: &Path, device: &Path, state: &Path, quota: u64) -> Run {
+    let (library, report) = FolderLibrary::open(
+        lib_dir,
+        state.join("library"),
+        Arc::new(SystemClock),
+        ScanOptions::default(),
+    )
+    .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let library = Arc::new(RwLock::new(library));
+    let shared: SharedLibrary = library.clone();
+    let options = DeviceOptions::default().durable(false).quota(quota);
+    let provider = FsProvider::new(FsConfig::root(device).options(options));
+    let manager = support::manager(Arc::new(provider)).unwrap();
+    let services = SyncServices::open(
+        manager,
+        shared,
+        &state.join("sync"),
+        "test",
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    Run { library, services }
+}
+
+fn partnered(run: &Run) -> SyncDevice {
+    let d = run.services.device(0).unwrap();
+    d.create_partnership(false).unwrap();
+    run.services.poll().unwrap();
+    let index = d.partnership_index();
+    assert_eq!(index, 1);
+    // Every playlist file in priority order, then an auto playlist, then the whole library.
+    let mut lib = run.library.write().unwrap();
+    let mut ids: Vec<(String, _)> = lib
+        .playlists()
+        .iter()
+        .map(|p| (p.name.clone(), p.id))
+        .collect();
+    ids.sort();
+    let auto = Playlist::new_auto(
+        "Auto playlist",
+        parse_auto_playlist(support::demo::DEMO_AUTO).unwrap(),
+    );
+    let all = Playlist::new_auto("Whole library", AutoPlaylist::new(Rule::All(Vec::new())));
+    ids.push((auto.name.clone(), auto.id));
+    ids.push((all.name.clone(), all.id));
+    lib.add_playlist(auto);
+    lib.add_playlist(all);
+    for (n, (_, id)) in ids.iter().enumerate() {
+        lib.playlist_mut(*id)
+            .unwrap()
+            .sync
+            .set_priority(index, n as u32 + 1)
+            .unwrap();
+    }
+    d
+}
+
+/// Every entry of every playlist file on the device names a file that opens.
+fn check_playlists(device: &Path) -> usize {
+    let mut entries = 0;
+    let lists = device.join("Playlists");
+    for e in std::fs::read_dir(&lists).unwrap() {
+        let path = e.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let target = lists.join(line.replace('\\', "/"));
+            std::fs::File::open(&target)
+                .unwrap_or_else(|e| panic!("{}: {line}: {e}", path.display()));
+            entries += 1;
+        }
+    }
+    entries
+}
+
+fn leftovers(dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.is_dir() {
+            leftovers(&p, out);
+        } else if name.contains(".part") || name.contains("wmdm-tmp") {
+            out.push(p.display().to_string());
+        }
+    }
+}
+
+#[test]
+fn the_demo_syncs_by_priority_resyncs_nothing_and_resumes_after_a_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib_dir, device, state) = (
+        dir.path().join("library"),
+        dir.path().join("device"),
+        dir.path().join("state"),
+    );
+    let made = support::demo::build(&lib_dir, 60).unwrap();
+    assert_eq!(made.tracks, 60);
+    assert_eq!(made.playlists.len(), 3);
+    std::fs::create_dir(&device).unwrap();
+    let quota = made.bytes / 10 * 6;
+
+    // First run: stopped after a few steps, as Ctrl-C does.
+    let run = open(&lib_dir, &device, &state, quota);
+    assert_eq!(run.library.read().unwrap().tracks().len(), 60);
+    assert_eq!(run.library.read().unwrap().playlists().len(), 3);
+    let d = partnered(&run);
+    d.start().unwrap();
+    for _ in 0..5 {
+        assert!(d.step().unwrap());
+    }
+    d.stop();
+    let stopped = d.engine().summary();
+    assert!(!stopped.completed);
+    assert!(stopped.copied > 0);
+    drop(run);
+
+    // Second run (a new process would do the same): finishes the job.
+    let run = open(&lib_dir, &device, &state, quota);
+    let d = partnered(&run);
+    let done = d.run(&mut |_| {}).unwrap();
+    assert!(done.completed);
+    assert_eq!(done.errors, 0);
+    assert!(done.no_fit > 0, "the quota is smaller than the library");
+    assert_eq!(stopped.copied + done.copied, done.items_on_device);
+    assert!(check_playlists(&device) > 0);
+    let mut left = Vec::new();
+    leftovers(&device, &mut left);
+    assert!(left.is_empty(), "{left:?}");
+
+    // Third: nothing changed, nothing copied.
+    let again = d.run(&mut |_| {}).unwrap();
+    assert_eq!((again.copied, again.updated, again.errors), (0, 0, 0));
+    assert_eq!(again.playlists_written, 0);
+    assert_eq!(again.items_on_device, done.items_on_device);
+}
+
+#[test]
+fn sizes_on_the_command_line() {
+    use support::report::parse_bytes;
+    assert_eq!(parse_bytes("123"), Ok(123));
+    assert_eq!(parse_bytes("2GB"), Ok(2_000_000_000));
+    assert_eq!(parse_bytes("1.5GiB"), Ok(1_610_612_736));
+    assert_eq!(parse_bytes("700k"), Ok(700_000));
+    assert!(parse_bytes("12XB").is_err());
+    assert!(parse_bytes("").is_err());
+    assert!(parse_bytes("0").is_err());
+}
