@@ -14,6 +14,9 @@
 //!   [`LeftOutReason::NoFit`] and smaller later ones may still fit.
 //! * **Budget**: capacity times `(100 - PercentSpaceReserved) / 100`, minus what the partnership
 //!   does not own (user files, other data).
+//! * **Stability**: a file already on the device that is still selected and unchanged is
+//!   kept while the admitted total stays within the budget plus 1% (free space drifts down as
+//!   file-system and provider bookkeeping grow); new copies must fit the budget itself.
 //! * **Eviction and ownership**: an owned object that is not admitted is deleted
 //!   (`Unselected` or `Evicted`). Only ledger entries that still match the device (same path,
 //!   size and unique ID) can be deleted; anything else is the user's and is never touched.
@@ -27,6 +30,9 @@ use crate::library::{Library, PathStyle, Track, TrackId, WriteEntry, write_m3u, 
 use crate::metadata::{Metadata, tags};
 
 pub use super::plan_types::*;
+
+/// A kept file may overrun the budget by `budget / KEEP_TOLERANCE_DIVISOR` (1%).
+const KEEP_TOLERANCE_DIVISOR: u64 = 100;
 
 /// The hash of the tags sync writes as device metadata.
 pub fn metadata_hash(t: &Track) -> u64 {
@@ -224,6 +230,11 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     let state_room = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM * selected;
     let budget = usable.saturating_sub(others).saturating_sub(state_room);
     out.totals.budget = budget;
+    // Free space drifts down a little between syncs without anyone adding content: the file
+    // system's and the provider's own bookkeeping grow (directory entries, metadata sidecars).
+    // Without a tolerance, the last file that fit would be evicted at the next sync and a
+    // smaller one copied in its place, so a resync would not be a no-op.
+    let keep_tolerance = budget / KEEP_TOLERANCE_DIVISOR;
 
     let mut names = Names {
         rule: s.names,
@@ -278,11 +289,18 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             }
             let same = existing.filter(|e| e.hash == hash.0);
             let size = same.map_or(track.size, |e| e.size);
-            if used.saturating_add(size) > budget {
+            // A file already on the device may stay within the tolerance; a new copy must fit
+            // the budget itself, so the tolerance never lets sync fill the device further.
+            let limit = if same.is_some() {
+                budget.saturating_add(keep_tolerance)
+            } else {
+                budget
+            };
+            if used.saturating_add(size) > limit {
                 out.left_out.push(leave(LeftOutReason::NoFit {
                     priority: sel.priority,
                     needed: size,
-                    available: budget - used,
+                    available: budget.saturating_sub(used),
                 }));
                 out.totals.no_fit += 1;
                 selected_but_out.insert(id);
@@ -609,6 +627,77 @@ mod tests {
             vec![SyncOp::Forget {
                 path: "Music/x.mp3".into()
             }]
+        );
+    }
+
+    #[test]
+    fn a_little_lost_free_space_does_not_churn_a_full_device() {
+        // Tracks 1..=10 of 100 bytes; the first sync admits what fits.
+        let (l, h) = lib(10);
+        let s = [sel(&(1..=10).collect::<Vec<_>>(), 1, 1)];
+        let settings = PlanSettings::default();
+        let state_room = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM * 11;
+        let capacity = state_room + 650;
+        let empty = device(capacity);
+        let ledger = Ledger::new("x", 1);
+        let first = plan(&PlanInput {
+            library: &l,
+            selection: &s,
+            hashes: &h,
+            device: &empty,
+            ledger: &ledger,
+            settings: &settings,
+        });
+        assert_eq!(first.totals.copies, 6);
+        // The device now holds those six, and 5 bytes of provider bookkeeping appeared.
+        let mut d = device(capacity);
+        let mut ledger = Ledger::new("x", 1);
+        for op in &first.ops {
+            if let SyncOp::Copy {
+                track, path, hash, ..
+            } = op
+            {
+                d.files.insert(
+                    path.clone(),
+                    DeviceFile {
+                        size: 100,
+                        unique_id: format!("u{}", track.0),
+                        modified: 0,
+                    },
+                );
+                ledger.insert(LedgerEntry {
+                    path: path.clone(),
+                    unique_id: format!("u{}", track.0),
+                    kind: OwnedKind::Track,
+                    id: track.0,
+                    hash: hash.0,
+                    size: 100,
+                    meta: metadata_hash(l.track(*track).unwrap()),
+                    source_size: 100,
+                    source_mtime: 0,
+                    plays: 0,
+                    rating: 0,
+                    seen: None,
+                });
+            }
+        }
+        d.free = capacity - 600 - 5 - 50;
+        let second = plan(&PlanInput {
+            library: &l,
+            selection: &s,
+            hashes: &h,
+            device: &d,
+            ledger: &ledger,
+            settings: &settings,
+        });
+        assert_eq!(second.totals.copies, 0, "{:?}", second.ops);
+        assert!(
+            !second
+                .ops
+                .iter()
+                .any(|op| matches!(op, SyncOp::Delete { .. })),
+            "{:?}",
+            second.ops
         );
     }
 
