@@ -373,11 +373,27 @@ impl AuthenticatedStorage {
         })
     }
 
-    fn wrap(&self, storage: StorageRef) -> AuthenticatedStorage {
+    pub(crate) fn wrap(&self, storage: StorageRef) -> AuthenticatedStorage {
         AuthenticatedStorage {
             shared: self.shared.clone(),
             storage,
         }
+    }
+
+    /// `fIsAuthenticated()` or `WMDM_E_NOTCERTIFIED`.
+    pub(crate) fn check(&self) -> Result<()> {
+        self.shared.check()
+    }
+
+    /// The provider's object behind the handle.
+    pub(crate) fn raw(&self) -> &StorageRef {
+        &self.storage
+    }
+
+    /// The type flags of the device this object lives on.
+    pub(crate) fn device_type(&self) -> Result<DeviceType> {
+        self.shared.check()?;
+        self.storage.globals()?.device()?.device_type()
     }
 
     /// True when both handles go through the same provider wrapper.

@@ -18,6 +18,10 @@
 //! * Object data crossing to a provider is MAC'd and encrypted per §4.3, unless the object
 //!   offers the clear channel ([`Storage::supports_clear_channel`]).
 //!
+//! * A storage handle lists its content in the file-system layout, or, after
+//!   [`WmdmStorage::set_enum_preference`], as metadata views: read-only virtual folders
+//!   grouping the real files by tag values (see [`MetadataView`]).
+//!
 //! [`ComponentAuthenticate`]: crate::sac::ComponentAuthenticate
 //! [`Storage::supports_clear_channel`]: crate::provider::Storage::supports_clear_channel
 
@@ -27,6 +31,7 @@ mod device_manager;
 mod io;
 mod objects;
 mod progress3;
+mod views;
 
 pub use authenticated::{
     AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedProvider, AuthenticatedStorage,
@@ -36,3 +41,4 @@ pub use device_manager::{DeviceManager, MANAGER_REVISION, Notification, Subscrip
 pub use io::AuthenticatedIo;
 pub use objects::{WmdmDevice, WmdmStorage, WmdmStorageGlobals};
 pub use progress3::{EVENT_WMDM_CONTENT_TRANSFER, EventProgress, Progress3};
+pub use views::{MetadataView, UNKNOWN_VALUE_FOLDER};

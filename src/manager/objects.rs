@@ -6,12 +6,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::authenticated::{
     AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedStorage, constant_time_eq, opaque_mac,
 };
+use super::progress3::{EventProgress, Progress3};
+use super::views::{EnumPreference, MetadataView, build_views, wants_views};
 use crate::error::{Error, Result, Status};
-use crate::flags::{DeviceStatus, DeviceType, FindScope, Mode, StorageCapabilities};
+use crate::flags::{
+    DeviceStatus, DeviceType, FindScope, Mode, StorageCapabilities, StorageEnumMode,
+};
 use crate::metadata::{FormatCode, Metadata, PropValue};
 use crate::provider::{
     FormatCapability, FormatSupport, Icon, ObjectAttributes, OpaqueCommand, PowerInfo, Progress,
-    RightsRecord, WmdmId,
+    RightsRecord, WmdmId, run_with_progress,
 };
 use crate::sac::{ComponentAuthenticate, SecureChannelServer, Session};
 use crate::time::WmdmDateTime;
@@ -185,6 +189,7 @@ impl WmdmDevice {
         WmdmStorage {
             link: self.link.clone(),
             storage,
+            preference: Arc::default(),
         }
     }
 
@@ -243,6 +248,8 @@ impl WmdmDevice {
 pub struct WmdmStorage {
     pub(crate) link: Link,
     pub(crate) storage: AuthenticatedStorage,
+    /// SetEnumPreference's choice, shared by clones of this handle only.
+    preference: Arc<Mutex<EnumPreference>>,
 }
 
 impl fmt::Debug for WmdmStorage {
@@ -289,6 +296,7 @@ impl WmdmStorage {
         WmdmStorage {
             link: self.link.clone(),
             storage,
+            preference: Arc::default(),
         }
     }
 
@@ -312,6 +320,23 @@ impl WmdmStorage {
         Ok(rights)
     }
 
+    /// IWMDMStorage4::GetRightsWithProgress: the same rights as [`rights`](WmdmStorage::rights)
+    /// (with the same MAC check), reported between `begin3(.., 1, ..)` and `end3` as
+    /// [`EVENT_WMDM_CONTENT_TRANSFER`](super::EVENT_WMDM_CONTENT_TRANSFER) with an empty
+    /// context, with one `progress3(.., 1, ..)` once the rights are in.
+    ///
+    /// # Errors
+    /// As [`rights`](WmdmStorage::rights); [`Error::UserCancelled`] (or the callback's own
+    /// error) when `begin3` or `progress3` fails; `end3` then gets that error.
+    pub fn rights_with_progress(&self, progress: &mut dyn Progress3) -> Result<Vec<RightsRecord>> {
+        let mut events = EventProgress::transfer(progress);
+        run_with_progress(&mut events, 1, |p| {
+            let rights = self.rights()?;
+            p.progress(1)?;
+            Ok(rights)
+        })
+    }
+
     /// IWMDMStorage::GetStorageGlobals.
     ///
     /// # Errors
@@ -324,18 +349,48 @@ impl WmdmStorage {
         })
     }
 
-    /// IWMDMStorage::EnumStorage.
+    /// IWMDMStorage::EnumStorage, laid out as this handle's
+    /// [`set_enum_preference`](WmdmStorage::set_enum_preference) asks: the file-system layout
+    /// (the default), or the virtual folders of metadata views (see
+    /// [`MetadataView`]).
     ///
     /// # Errors
-    /// [`Error::NotCertified`] before authentication; the provider's errors.
+    /// [`Error::NotCertified`] before authentication; the provider's errors (for views, those
+    /// of walking the tree and reading each file's metadata; a file whose provider does not
+    /// support metadata counts as having none).
     pub fn children(&self) -> Result<Vec<WmdmStorage>> {
         self.link.check()?;
-        Ok(self
-            .storage
-            .children()?
-            .into_iter()
-            .map(|s| self.wrap(s))
-            .collect())
+        let preference = self.preference.lock().map_err(|_| Error::Fail)?.clone();
+        let raw = if wants_views(&preference, || self.storage.device_type())? {
+            self.storage.check()?;
+            build_views(self.storage.raw(), &preference.views)?
+                .into_iter()
+                .map(|s| self.storage.wrap(s))
+                .collect()
+        } else {
+            self.storage.children()?
+        };
+        Ok(raw.into_iter().map(|s| self.wrap(s)).collect())
+    }
+
+    /// IWMDMStorage3::SetEnumPreference: how [`children`](WmdmStorage::children) lists this
+    /// object's content from now on. [`StorageEnumMode::RAW`] is the file-system layout;
+    /// [`StorageEnumMode::METADATA_VIEWS`] lists one virtual folder per view (`views`);
+    /// [`StorageEnumMode::USE_DEVICE_PREF`] uses the views when the device's type has
+    /// [`DeviceType::VIEW_PREF_METADATAVIEW`] (and views were given), else the raw layout.
+    ///
+    /// As in WMDM, the preference belongs to this storage object: it applies to this handle
+    /// and its clones, not to other handles of the same object, nor to the handles
+    /// `children()` returns (each starts raw).
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] before authentication; [`Error::InvalidArg`] for an unknown
+    /// mode, for `METADATA_VIEWS` without views, or for a view without tags.
+    pub fn set_enum_preference(&self, mode: StorageEnumMode, views: &[MetadataView]) -> Result<()> {
+        self.link.check()?;
+        let preference = EnumPreference::new(mode, views)?;
+        *self.preference.lock().map_err(|_| Error::Fail)? = preference;
+        Ok(())
     }
 
     /// IWMDMStorage2::GetStorage.
