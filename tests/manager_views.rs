@@ -476,3 +476,19 @@ fn rights_with_progress_reports_the_providers_error() -> R {
     assert_eq!(log.lines(), ["begin 1", "end Err(NotSupported)"]);
     Ok(())
 }
+
+#[test]
+fn nothing_moves_into_a_virtual_folder() -> R {
+    let dev = device(DeviceType::STORAGE)?;
+    let root = dev.storage("Card")?;
+    let views_root = dev.storage("Card")?;
+    views_root.set_enum_preference(StorageEnumMode::METADATA_VIEWS, &views())?;
+    let alpha = child_named(&child_named(&views_root, "Artists")?, "Alpha")?;
+    let notes = root.child("notes.txt")?;
+    let err = notes
+        .move_to(Placement::Into, &alpha, &mut NoProgress)
+        .unwrap_err();
+    assert_eq!(err, Error::AccessDenied);
+    assert_eq!(names(&root.children()?)?, ["Music", "notes.txt"]);
+    Ok(())
+}

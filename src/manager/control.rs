@@ -266,8 +266,9 @@ impl WmdmStorage {
     ///
     /// # Errors
     /// [`Error::NotCertified`] before authentication; [`Error::NotSameDevice`] for a target
-    /// on another provider; [`Error::UserCancelled`] when the sink cancels at `begin`; the
-    /// provider's errors.
+    /// on another provider; [`Error::AccessDenied`] for a target that is a virtual folder of a
+    /// metadata view (see [`WmdmStorage::set_enum_preference`]); [`Error::UserCancelled`]
+    /// when the sink cancels at `begin`; the provider's errors.
     pub fn move_to(
         &self,
         placement: Placement,
@@ -276,6 +277,9 @@ impl WmdmStorage {
     ) -> Result<()> {
         self.link.check()?;
         run_with_progress(progress, 1, |p| {
+            if super::views::is_view_folder(target.storage.raw()) {
+                return Err(Error::AccessDenied);
+            }
             self.storage.move_to(placement, &target.storage, p)?;
             p.progress(1)
         })

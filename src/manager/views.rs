@@ -14,7 +14,8 @@
 //!   folder attribute) are grouped; real folders are walked, never listed.
 //! * Virtual folders are read-only: they report `FOLDER | STORAGE_VIRTUAL`, have no data
 //!   (open → [`Error::NotSupported`]), and creating objects in them or deleting them gives
-//!   [`Error::AccessDenied`]; renaming, moving and metadata give [`Error::NotSupported`].
+//!   [`Error::AccessDenied`], as does moving a real object into one; renaming or moving a
+//!   virtual folder and its metadata give [`Error::NotSupported`].
 //!   Their parent is not tracked ([`Error::NotSupported`]).
 //! * The views are built when `children()` is called, from the tree as it is then: one walk
 //!   and one metadata read per file, shared by all views.
@@ -29,6 +30,17 @@ use crate::provider::{
     CreateRequest, GlobalsRef, ObjectAttributes, ObjectIo, Progress, Storage, StorageRef,
 };
 use crate::time::WmdmDateTime;
+
+/// Every virtual folder's persistent unique ID starts with this, which is how the manager
+/// recognises one as a move target.
+const VIEW_ID_PREFIX: &str = "wmdm-view:";
+
+/// True when `storage` is a virtual folder of a metadata view.
+pub(crate) fn is_view_folder(storage: &StorageRef) -> bool {
+    storage
+        .unique_id()
+        .is_ok_and(|id| id.starts_with(VIEW_ID_PREFIX))
+}
 
 /// The name of the virtual folder that holds files without a value for the level's tag.
 pub const UNKNOWN_VALUE_FOLDER: &str = "Unknown";
@@ -134,7 +146,7 @@ fn files_with_metadata(base: &StorageRef) -> Result<Vec<(StorageRef, Metadata)>>
 /// The top level of `views` over the files under `base`: one virtual folder per view.
 pub(crate) fn build_views(base: &StorageRef, views: &[MetadataView]) -> Result<Vec<StorageRef>> {
     let files = files_with_metadata(base)?;
-    let root_id = format!("wmdm-view:{}", base.unique_id()?);
+    let root_id = format!("{VIEW_ID_PREFIX}{}", base.unique_id()?);
     let mut out: Vec<StorageRef> = Vec::with_capacity(views.len());
     for view in views {
         let mut top = Group::default();
