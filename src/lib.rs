@@ -42,6 +42,7 @@
 #[cfg(all(windows, feature = "com"))]
 pub mod com;
 pub mod error;
+mod escape;
 pub mod flags;
 pub mod library;
 pub mod manager;

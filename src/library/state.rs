@@ -24,45 +24,17 @@ use std::path::PathBuf;
 use super::parse::parse_auto_playlist;
 use super::playlist::{Playlist, PlaylistId, PlaylistKind, SyncSettings};
 use super::track::TrackId;
+use crate::escape::escape;
 use crate::{Error, Result};
+
+fn unescape(s: &str) -> Result<String> {
+    crate::escape::unescape(s).ok_or(Error::InvalidArg)
+}
 
 /// The playlist state file's name inside the state folder.
 pub const PLAYLIST_STATE_FILE_NAME: &str = "library-playlists.txt";
 
 const HEADER: &str = "wmdm-library-playlists 1";
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn unescape(s: &str) -> Result<String> {
-    let mut out = String::with_capacity(s.len());
-    let mut it = s.chars();
-    while let Some(c) = it.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match it.next() {
-            Some('\\') => '\\',
-            Some('t') => '\t',
-            Some('n') => '\n',
-            Some('r') => '\r',
-            _ => return Err(Error::InvalidArg),
-        });
-    }
-    Ok(out)
-}
 
 /// Encodes playlists: a playlist with a `source` is a `file` record, others are `static` or
 /// `auto` records.

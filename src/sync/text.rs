@@ -2,6 +2,8 @@
 //! file kind and its version, then `key=value` lines or tab-separated records. Values escape
 //! `\`, tab, CR and LF as `\\`, `\t`, `\r`, `\n`, so any name survives a round trip.
 
+pub(crate) use crate::escape::{escape, unescape};
+
 use std::fmt;
 
 /// Why a state file could not be read.
@@ -26,44 +28,6 @@ pub(crate) fn bad(line: usize, message: impl Into<String>) -> StateParseError {
         line,
         message: message.into(),
     }
-}
-
-/// Escapes a value so it holds no tab and no line break.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Undoes [`escape`]; `None` for a dangling or unknown escape.
-pub(crate) fn unescape(s: &str) -> Option<String> {
-    if !s.contains('\\') {
-        return Some(s.to_owned());
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut it = s.chars();
-    while let Some(c) = it.next() {
-        if c == '\\' {
-            out.push(match it.next()? {
-                '\\' => '\\',
-                't' => '\t',
-                'n' => '\n',
-                'r' => '\r',
-                _ => return None,
-            });
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
 }
 
 /// Splits a file into its lines after checking the header `"<kind> <version>"`.
