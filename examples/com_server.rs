@@ -1,4 +1,18 @@
-//! A WMDM service provider DLL serving the in-memory provider.
+//! A WMDM service provider DLL serving the folder provider (`wmdm::providers::fs`): every
+//! configured folder is a device.
+//!
+//! The folders come from, in this order:
+//!
+//! 1. the `Folders` value under the SP key
+//!    `HKLM\SOFTWARE\Microsoft\Windows Media Device Manager\Plugins\SP\WmdmRsFolders`, a
+//!    `REG_MULTI_SZ` with one folder per string (a `REG_SZ` with `;` between folders works too).
+//!    DllRegisterServer writes it from `WMDM_SP_FOLDERS` when that variable is set at
+//!    registration time;
+//! 2. the environment variable `WMDM_SP_FOLDERS` of the process loading the DLL, folders
+//!    separated by `;`;
+//! 3. nothing: the provider then lists no devices.
+//!
+//! They are read once per process, when the first provider object is created.
 //!
 //! Build and register (under Wine, or on Windows from an elevated prompt):
 //!
@@ -24,7 +38,7 @@ mod dll {
     use wmdm::com::server::{self, MakeProvider, Registration};
     use wmdm::com::{ComChannel, ComServiceProvider};
     use wmdm::provider::ServiceProvider;
-    use wmdm::providers::memory::{MemoryDevice, MemoryProvider};
+    use wmdm::providers::fs::{FsConfig, FsProvider};
     use wmdm::sac::{
         Certificate, CertificateRequest, ChannelConfig, Identity, Role, TrustStore,
         private_key_from_pem,
@@ -35,17 +49,38 @@ mod dll {
     /// The example provider's CLSID.
     pub(crate) const CLSID: GUID = GUID::from_u128(0x6b1c5a3e_2f0d_4c8b_9e7a_3d5f1a2b4c6d);
 
+    /// The SP name: the subkey under `server::SP_PLUGINS_KEY`.
+    const NAME: &str = "WmdmRsFolders";
+
+    /// The environment variable listing folders, `;`-separated.
+    const FOLDERS_ENV: &str = "WMDM_SP_FOLDERS";
+
     const ROOT_PEM: &str = include_str!("../tests/data/keys/root.pem");
     const PROVIDER_PEM: &str = include_str!("../tests/data/keys/provider.pem");
 
     fn registration() -> Registration {
         Registration {
             clsid: CLSID,
-            prog_id: "Wmdm.MemoryProvider.1".to_owned(),
-            name: "WmdmRsMemory".to_owned(),
-            description: "wmdm in-memory service provider (Rust)".to_owned(),
+            prog_id: "Wmdm.FolderProvider.1".to_owned(),
+            name: NAME.to_owned(),
+            description: "wmdm folder service provider (Rust)".to_owned(),
             pnp_aware: false,
+            folders: env_folders().unwrap_or_default(),
         }
+    }
+
+    fn env_folders() -> Option<Vec<String>> {
+        std::env::var(FOLDERS_ENV)
+            .ok()
+            .map(|v| server::split_folder_list(&v))
+    }
+
+    /// The registry's folder list, else the environment's, else none.
+    fn folders() -> Result<Vec<String>> {
+        Ok(match server::read_folders(NAME)? {
+            Some(list) => list,
+            None => env_folders().unwrap_or_default(),
+        })
     }
 
     /// The provider's channel configuration, made once per process.
@@ -56,7 +91,7 @@ mod dll {
                 let root = private_key_from_pem(ROOT_PEM)?;
                 let key = private_key_from_pem(PROVIDER_PEM)?;
                 let request = CertificateRequest {
-                    subject: "wmdm memory provider".to_owned(),
+                    subject: "wmdm folder provider".to_owned(),
                     role: Role::Provider,
                     app_sec: 1000,
                     serial: 1,
@@ -73,16 +108,17 @@ mod dll {
             .clone()
     }
 
-    /// One in-memory player per process, shared by every instance, so data written through
-    /// one instance is there for the next.
+    /// One folder provider per process, shared by every instance: a folder is served by one
+    /// provider at a time (its ID map lives in the provider).
     fn core() -> Result<Arc<dyn ServiceProvider>> {
-        static CORE: OnceLock<std::result::Result<Arc<MemoryProvider>, Error>> = OnceLock::new();
+        static CORE: OnceLock<std::result::Result<Arc<FsProvider>, Error>> = OnceLock::new();
         let p = CORE
             .get_or_init(|| {
-                let device = MemoryDevice::builder("wmdm Memory Player")
-                    .serial("WMDM-RS-0001")
-                    .build()?;
-                Ok(Arc::new(MemoryProvider::new().with_device(device)))
+                let config = FsConfig {
+                    roots: folders()?.into_iter().map(Into::into).collect(),
+                    ..FsConfig::default()
+                };
+                Ok(Arc::new(FsProvider::new(config)))
             })
             .clone()?;
         Ok(p)

@@ -1,7 +1,7 @@
-//! End to end through COM itself: register the example provider DLL with regsvr32, create it
-//! by CLSID, authenticate through IComponentAuthenticate, walk devices and storages, write a
-//! file through IMDSPObject::Write with MAC and encryption, read it back, check the bytes, and
-//! unregister. Runs under Wine through the cargo runner (`.ci/wine-test.sh`).
+//! End to end through COM itself: configure a folder, register the example folder provider DLL
+//! with regsvr32, create it by CLSID, authenticate through IComponentAuthenticate, walk devices
+//! and storages, write a file through IMDSPObject::Write with MAC and encryption, read it back,
+//! check the bytes in the folder on disk, and unregister. Runs under Wine through the cargo runner (`.ci/wine-test.sh`).
 //!
 //! The DLL is `examples/com_server.rs`, built into `<target>/<profile>/examples/` by
 //! `cargo test` (or `cargo build --example com_server`).
@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ use wmdm::com::client;
 use wmdm::sac::{CertificateRequest, ChannelConfig, Identity, Role, Session};
 
 const CLSID: GUID = GUID::from_u128(0x6b1c5a3e_2f0d_4c8b_9e7a_3d5f1a2b4c6d);
-const SP_KEY: &str = r"SOFTWARE\Microsoft\Windows Media Device Manager\Plugins\SP\WmdmRsMemory";
+const SP_KEY: &str = r"SOFTWARE\Microsoft\Windows Media Device Manager\Plugins\SP\WmdmRsFolders";
 const NOTCERTIFIED: HRESULT = HRESULT(0x8004_5005_u32 as i32);
 
 fn dll_path() -> PathBuf {
@@ -47,12 +47,16 @@ fn dll_path() -> PathBuf {
     dll
 }
 
-fn regsvr32(args: &[&str], dll: &PathBuf) {
-    let status = Command::new("regsvr32")
-        .args(args)
-        .arg(dll)
-        .status()
-        .expect("run regsvr32");
+fn regsvr32(args: &[&str], dll: &PathBuf, folders: Option<&Path>) {
+    let mut cmd = Command::new("regsvr32");
+    cmd.args(args).arg(dll);
+    // DllRegisterServer copies WMDM_SP_FOLDERS into the SP key's `Folders` value; this test
+    // process never sets the variable itself, so the DLL finds the folder through the registry.
+    match folders {
+        Some(f) => cmd.env("WMDM_SP_FOLDERS", f),
+        None => cmd.env_remove("WMDM_SP_FOLDERS"),
+    };
+    let status = cmd.status().expect("run regsvr32");
     assert!(status.success(), "regsvr32 {args:?} failed: {status:?}");
 }
 
@@ -134,8 +138,16 @@ fn read(obj: &IMDSPObject, session: &mut Session, want: usize) -> Vec<u8> {
 #[test]
 fn register_create_authenticate_write_read_unregister() {
     let dll = dll_path();
-    regsvr32(&["/s"], &dll);
+    let dir = tempfile::tempdir().expect("temp folder");
+    let player = dir.path().join("E2E Player");
+    std::fs::create_dir(&player).expect("device folder");
+    regsvr32(&["/s"], &dll, Some(&player));
     assert!(sp_key_exists(), "DllRegisterServer writes the WMDM SP key");
+    assert_eq!(
+        wmdm::com::server::read_folders("WmdmRsFolders").expect("read Folders"),
+        Some(vec![player.to_string_lossy().into_owned()]),
+        "the SP key's Folders value names the folder"
+    );
 
     unsafe { CoInitializeEx(None, COINIT_MULTITHREADED) }
         .ok()
@@ -157,14 +169,11 @@ fn register_create_authenticate_write_read_unregister() {
     let mut slot = [None];
     unsafe { devices.Next(&mut slot, std::ptr::null_mut()) }.expect("Next");
     let device: IMDSPDevice = slot[0].take().expect("one device");
-    assert_eq!(
-        name_of(|b| unsafe { device.GetName(b) }),
-        "wmdm Memory Player"
-    );
+    assert_eq!(name_of(|b| unsafe { device.GetName(b) }), "E2E Player");
 
     let storages = unsafe { device.EnumStorage() }.expect("EnumStorage");
-    let root = next_storage(&storages).expect("a medium");
-    assert_eq!(name_of(|b| unsafe { root.GetName(b) }), "Internal");
+    let root = next_storage(&storages).expect("the folder's storage");
+    assert_eq!(name_of(|b| unsafe { root.GetName(b) }), "E2E Player");
 
     let file = unsafe { root.CreateStorage(0x20 | 0x800 | 0x0010_0000, None, w!("e2e.bin")) }
         .expect("CreateStorage");
@@ -177,6 +186,10 @@ fn register_create_authenticate_write_read_unregister() {
         write(&obj, &mut session, chunk);
     }
     unsafe { obj.Close() }.expect("Close");
+
+    // The bytes on disk are the plaintext: the provider decrypted and checked each MAC.
+    let on_disk = std::fs::read(player.join("e2e.bin")).expect("e2e.bin on disk");
+    assert!(on_disk == data, "the file on disk holds the written bytes");
 
     // The new file is listed with its size.
     let children = unsafe { root.EnumStorage() }.expect("EnumStorage");
@@ -227,6 +240,6 @@ fn register_create_authenticate_write_read_unregister() {
     drop(factory);
     assert_eq!(can_unload(), HRESULT(0), "unlocked");
 
-    regsvr32(&["/u", "/s"], &dll);
+    regsvr32(&["/u", "/s"], &dll, None);
     assert!(!sp_key_exists(), "DllUnregisterServer removes the SP key");
 }

@@ -6,15 +6,18 @@ use std::ffi::c_void;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use windows::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_SUCCESS, HMODULE, WIN32_ERROR};
+use windows::Win32::Foundation::{
+    ERROR_FILE_NOT_FOUND, ERROR_MORE_DATA, ERROR_SUCCESS, HMODULE, WIN32_ERROR,
+};
 use windows::Win32::System::Com::IClassFactory;
 use windows::Win32::System::LibraryLoader::{
     GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
     GetModuleFileNameW, GetModuleHandleExW,
 };
 use windows::Win32::System::Registry::{
-    HKEY, HKEY_CLASSES_ROOT, HKEY_LOCAL_MACHINE, KEY_WRITE, REG_DWORD, REG_OPTION_NON_VOLATILE,
-    REG_SZ, RegCloseKey, RegCreateKeyExW, RegDeleteTreeW, RegSetValueExW,
+    HKEY, HKEY_CLASSES_ROOT, HKEY_LOCAL_MACHINE, KEY_WRITE, REG_DWORD, REG_MULTI_SZ,
+    REG_OPTION_NON_VOLATILE, REG_ROUTINE_FLAGS, REG_SZ, REG_VALUE_TYPE, RRF_RT_REG_MULTI_SZ,
+    RRF_RT_REG_SZ, RegCloseKey, RegCreateKeyExW, RegDeleteTreeW, RegGetValueW, RegSetValueExW,
 };
 use windows_core::{GUID, HRESULT, HSTRING, Interface, PCWSTR};
 
@@ -28,6 +31,10 @@ const CLASS_E_CLASSNOTAVAILABLE: u32 = 0x8004_0111;
 
 /// Where WMDM looks for service providers (wmdm-facts §6.2).
 pub const SP_PLUGINS_KEY: &str = r"SOFTWARE\Microsoft\Windows Media Device Manager\Plugins\SP";
+
+/// The SP key's value listing the folders a folder provider serves: a `REG_MULTI_SZ` with one
+/// folder per string (a `REG_SZ` with `;` between folders is read too). See [`read_folders`].
+pub const FOLDERS_VALUE: &str = "Folders";
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 pub(super) static LOCKS: AtomicUsize = AtomicUsize::new(0);
@@ -117,6 +124,10 @@ pub struct Registration {
     /// Writes `PnPAware = 1`, for providers that implement IMDServiceProvider2::CreateDevice
     /// for Plug and Play devices.
     pub pnp_aware: bool,
+    /// The folders a folder provider serves, written as the SP key's [`FOLDERS_VALUE`]
+    /// (`REG_MULTI_SZ`) when not empty. Empty strings are skipped: REG_MULTI_SZ cannot hold
+    /// them.
+    pub folders: Vec<String>,
 }
 
 fn win32(code: WIN32_ERROR) -> Result<()> {
@@ -167,6 +178,28 @@ fn set_string(key: &Key, name: Option<&str>, value: &str) -> Result<()> {
     let name_ptr = name.as_ref().map_or(PCWSTR::null(), |n| PCWSTR(n.as_ptr()));
     // SAFETY: an open key; the name and data outlive the call.
     win32(unsafe { RegSetValueExW(key.0, name_ptr, None, REG_SZ, Some(&bytes)) })
+}
+
+fn set_multi_string(key: &Key, name: &str, values: &[String]) -> Result<()> {
+    // REG_MULTI_SZ: each string NUL-terminated, then one more NUL ending the list.
+    let mut units: Vec<u16> = Vec::new();
+    for v in values.iter().filter(|v| !v.is_empty()) {
+        units.extend(v.encode_utf16());
+        units.push(0);
+    }
+    units.push(0);
+    let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+    let name = HSTRING::from(name);
+    // SAFETY: as in `set_string`.
+    win32(unsafe {
+        RegSetValueExW(
+            key.0,
+            PCWSTR(name.as_ptr()),
+            None,
+            REG_MULTI_SZ,
+            Some(&bytes),
+        )
+    })
 }
 
 fn set_dword(key: &Key, name: &str, value: u32) -> Result<()> {
@@ -225,7 +258,97 @@ pub fn register(reg: &Registration, dll_path: &str) -> Result<()> {
     if reg.pnp_aware {
         set_dword(&sp, "PnPAware", 1)?;
     }
+    if reg.folders.iter().any(|f| !f.is_empty()) {
+        set_multi_string(&sp, FOLDERS_VALUE, &reg.folders)?;
+    }
     Ok(())
+}
+
+/// Splits a `;`-separated folder list (the `REG_SZ` form of [`FOLDERS_VALUE`], or an
+/// environment variable), trimming blanks and skipping empty entries.
+pub fn split_folder_list(list: &str) -> Vec<String> {
+    list.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The folders configured for the SP `name`: its key's [`FOLDERS_VALUE`], one folder per string
+/// of a `REG_MULTI_SZ`, or `;`-separated in a `REG_SZ`. `Ok(None)` when the key or the value
+/// does not exist; `Ok(Some(vec![]))` when it exists but lists nothing.
+///
+/// # Errors
+/// The registry's error as `HRESULT_FROM_WIN32` (for example a value of another type, or
+/// [`Error::AccessDenied`]); [`Error::Fail`] for text that is not valid UTF-16.
+pub fn read_folders(name: &str) -> Result<Option<Vec<String>>> {
+    let subkey = HSTRING::from(format!(r"{SP_PLUGINS_KEY}\{name}"));
+    let value = HSTRING::from(FOLDERS_VALUE);
+    let flags = REG_ROUTINE_FLAGS(RRF_RT_REG_MULTI_SZ.0 | RRF_RT_REG_SZ.0);
+    // The value may grow between the size query and the read; a few rounds settle it.
+    for _ in 0..4 {
+        let mut ty = REG_VALUE_TYPE::default();
+        let mut size = 0u32;
+        // SAFETY: the names outlive the call; `ty` and `size` are valid out-locations.
+        let code = unsafe {
+            RegGetValueW(
+                HKEY_LOCAL_MACHINE,
+                PCWSTR(subkey.as_ptr()),
+                PCWSTR(value.as_ptr()),
+                flags,
+                Some(&mut ty),
+                None,
+                Some(&mut size),
+            )
+        };
+        if code == ERROR_FILE_NOT_FOUND {
+            return Ok(None);
+        }
+        win32(code)?;
+        let mut buf = vec![0u16; (size as usize).div_ceil(2) + 1];
+        let mut size = u32::try_from(buf.len() * 2).map_err(|_| Error::Fail)?;
+        // SAFETY: `buf` is writable for `size` bytes.
+        let code = unsafe {
+            RegGetValueW(
+                HKEY_LOCAL_MACHINE,
+                PCWSTR(subkey.as_ptr()),
+                PCWSTR(value.as_ptr()),
+                flags,
+                Some(&mut ty),
+                Some(buf.as_mut_ptr().cast()),
+                Some(&mut size),
+            )
+        };
+        if code == ERROR_MORE_DATA {
+            continue;
+        }
+        if code == ERROR_FILE_NOT_FOUND {
+            return Ok(None);
+        }
+        win32(code)?;
+        buf.truncate((size as usize / 2).min(buf.len()));
+        return parse_folders(&buf, ty == REG_MULTI_SZ).map(Some);
+    }
+    Err(Error::Fail)
+}
+
+/// The folders in a `REG_MULTI_SZ` (`multi`) or `;`-separated `REG_SZ` value's UTF-16 data.
+fn parse_folders(units: &[u16], multi: bool) -> Result<Vec<String>> {
+    if multi {
+        let mut out = Vec::new();
+        for part in units.split(|&u| u == 0) {
+            let text = String::from_utf16(part).map_err(|_| Error::Fail)?;
+            let text = text.trim();
+            if !text.is_empty() {
+                out.push(text.to_owned());
+            }
+        }
+        Ok(out)
+    } else {
+        let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());
+        let text = String::from_utf16(&units[..end]).map_err(|_| Error::Fail)?;
+        Ok(split_folder_list(&text))
+    }
 }
 
 /// DllUnregisterServer: removes everything [`register`] wrote; keys already gone are fine.
@@ -272,5 +395,30 @@ pub fn hresult(r: Result<()>) -> HRESULT {
     match r {
         Ok(()) => HRESULT(0),
         Err(e) => to_win(e).code(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(s: &str) -> Vec<u16> {
+        s.encode_utf16().collect()
+    }
+
+    #[test]
+    fn folder_lists_parse_in_both_forms() {
+        let multi = utf16("C:\\a\0 D:\\b c \0\0");
+        assert_eq!(
+            parse_folders(&multi, true).unwrap(),
+            vec!["C:\\a".to_owned(), "D:\\b c".to_owned()]
+        );
+        let single = utf16("C:\\a; ;D:\\b\0junk");
+        assert_eq!(
+            parse_folders(&single, false).unwrap(),
+            vec!["C:\\a".to_owned(), "D:\\b".to_owned()]
+        );
+        assert!(parse_folders(&[], true).unwrap().is_empty());
+        assert!(parse_folders(&[0xD800], false).is_err());
     }
 }
