@@ -198,10 +198,7 @@ impl FolderLibrary {
     /// Adds a playlist (an auto playlist, say) beside those read from files, replacing one
     /// with the same id.
     pub fn add_playlist(&mut self, playlist: Playlist) {
-        match self.playlists.iter_mut().find(|p| p.id == playlist.id) {
-            Some(slot) => *slot = playlist,
-            None => self.playlists.push(playlist),
-        }
+        super::playlist::upsert_playlist(&mut self.playlists, playlist);
     }
 
     /// Mutable access to a playlist, to change its sync settings.
@@ -212,8 +209,7 @@ impl FolderLibrary {
     /// Removes a playlist from the library (a playlist file stays on disk and comes back at
     /// the next rescan).
     pub fn remove_playlist(&mut self, id: PlaylistId) -> Option<Playlist> {
-        let i = self.playlists.iter().position(|p| p.id == id)?;
-        Some(self.playlists.remove(i))
+        super::playlist::remove_playlist(&mut self.playlists, id)
     }
 
     /// Restores the playlists the application added and every playlist's sync settings. A

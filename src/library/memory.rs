@@ -93,10 +93,7 @@ impl MemoryLibrary {
 
     /// Adds a playlist, replacing one with the same id.
     pub fn add_playlist(&mut self, playlist: Playlist) {
-        match self.playlists.iter_mut().find(|p| p.id == playlist.id) {
-            Some(slot) => *slot = playlist,
-            None => self.playlists.push(playlist),
-        }
+        super::playlist::upsert_playlist(&mut self.playlists, playlist);
     }
 
     /// Mutable access to a playlist (to change its priorities or rule).
@@ -106,8 +103,7 @@ impl MemoryLibrary {
 
     /// Removes a playlist.
     pub fn remove_playlist(&mut self, id: PlaylistId) -> Option<Playlist> {
-        let i = self.playlists.iter().position(|p| p.id == id)?;
-        Some(self.playlists.remove(i))
+        super::playlist::remove_playlist(&mut self.playlists, id)
     }
 }
 

@@ -196,6 +196,20 @@ pub struct Selection {
     pub tracks: Vec<TrackId>,
 }
 
+/// Adds `playlist` to `list`, replacing one with the same id (shared by the libraries).
+pub(crate) fn upsert_playlist(list: &mut Vec<Playlist>, playlist: Playlist) {
+    match list.iter_mut().find(|p| p.id == playlist.id) {
+        Some(slot) => *slot = playlist,
+        None => list.push(playlist),
+    }
+}
+
+/// Removes the playlist with `id` from `list`.
+pub(crate) fn remove_playlist(list: &mut Vec<Playlist>, id: PlaylistId) -> Option<Playlist> {
+    let i = list.iter().position(|p| p.id == id)?;
+    Some(list.remove(i))
+}
+
 /// What a partnership syncs, in order: the selected playlists (see [`selected_for`]), each
 /// resolved against the library at `clock.now()`. This is the planner's input.
 pub fn selection_for<L: Library + ?Sized>(
