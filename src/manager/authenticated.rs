@@ -226,34 +226,7 @@ macro_rules! checked {
 }
 
 impl AuthenticatedDevice {
-    checked! { device;
-        /// IMDSPDevice::GetName.
-        fn name(&self) -> String;
-        /// IMDSPDevice::GetManufacturer.
-        fn manufacturer(&self) -> String;
-        /// IMDSPDevice::GetVersion.
-        fn version(&self) -> u32;
-        /// IMDSPDevice::GetType.
-        fn device_type(&self) -> DeviceType;
-        /// IMDSPDevice::GetPowerSource.
-        fn power_source(&self) -> PowerInfo;
-        /// IMDSPDevice::GetStatus.
-        fn status(&self) -> DeviceStatus;
-        /// IMDSPDevice::GetDeviceIcon.
-        fn icon(&self) -> Icon;
-        /// IMDSPDevice::GetFormatSupport / GetFormatSupport2.
-        fn format_support(&self) -> FormatSupport;
-        /// IMDSPDevice2::GetCanonicalName.
-        fn canonical_name(&self) -> String;
-        /// IMDSPDevice3::GetProperty.
-        fn property(&self, name: &str) -> PropValue;
-        /// IMDSPDevice3::SetProperty.
-        fn set_property(&self, name: &str, value: &PropValue) -> ();
-        /// IMDSPDevice3::GetFormatCapability.
-        fn format_capability(&self, format: FormatCode) -> FormatCapability;
-        /// IMDSPDevice3::DeviceIoControl.
-        fn io_control(&self, code: u32, input: &[u8], max_output: usize) -> Vec<u8>;
-    }
+    device_methods!(checked, device, "IMDSP");
 
     /// IMDSPDevice::SendOpaqueCommand: the caller's MAC over the command is checked before the
     /// provider sees it, and the reply is MAC'd (see [`OpaqueCommand::mac`]).
@@ -337,25 +310,9 @@ impl fmt::Debug for AuthenticatedStorage {
 }
 
 impl AuthenticatedStorage {
+    storage_methods!(checked, storage, "IMDSP");
+
     checked! { storage;
-        /// The persistent unique ID.
-        fn unique_id(&self) -> String;
-        /// IMDSPStorage::GetAttributes / GetAttributes2.
-        fn attributes(&self) -> ObjectAttributes;
-        /// IMDSPStorage::SetAttributes / SetAttributes2.
-        fn set_attributes(&self, attributes: &ObjectAttributes) -> ();
-        /// IMDSPStorage::GetName.
-        fn name(&self) -> String;
-        /// IMDSPStorage::GetDate.
-        fn date(&self) -> WmdmDateTime;
-        /// IMDSPStorage::GetSize.
-        fn size(&self) -> u64;
-        /// IMDSPStorage3::GetMetadata.
-        fn metadata(&self) -> Metadata;
-        /// IMDSPStorage3::SetMetadata.
-        fn set_metadata(&self, metadata: &Metadata) -> Status;
-        /// IMDSPStorage4::GetSpecifiedMetadata.
-        fn specified_metadata(&self, names: &[&str]) -> (Metadata, Status);
         /// IMDSPObject::Delete.
         fn delete(&self, recursive: bool, progress: &mut dyn Progress) -> ();
         /// IMDSPObject::Rename.
@@ -586,20 +543,7 @@ impl fmt::Debug for AuthenticatedGlobals {
 }
 
 impl AuthenticatedGlobals {
-    checked! { globals;
-        /// IMDSPStorageGlobals::GetCapabilities.
-        fn capabilities(&self) -> StorageCapabilities;
-        /// IMDSPStorageGlobals::GetTotalSize.
-        fn total_size(&self) -> u64;
-        /// IMDSPStorageGlobals::GetTotalFree.
-        fn total_free(&self) -> u64;
-        /// IMDSPStorageGlobals::GetTotalBad.
-        fn total_bad(&self) -> u64;
-        /// IMDSPStorageGlobals::GetStatus.
-        fn status(&self) -> DeviceStatus;
-        /// IMDSPStorageGlobals::Initialize.
-        fn initialize(&self, mode: Mode, progress: &mut dyn Progress) -> ();
-    }
+    globals_methods!(checked, globals, "IMDSP");
 
     /// IMDSPStorageGlobals::GetSerialNumber, with the provider's MAC over the WMDMID.
     ///

@@ -25,6 +25,8 @@
 //! [`ComponentAuthenticate`]: crate::sac::ComponentAuthenticate
 //! [`Storage::supports_clear_channel`]: crate::provider::Storage::supports_clear_channel
 
+#[macro_use]
+mod delegate;
 mod authenticated;
 mod control;
 mod device_manager;

@@ -144,34 +144,7 @@ impl WmdmDevice {
         self.provider
     }
 
-    gated! { device;
-        /// IWMDMDevice::GetName.
-        fn name(&self) -> String;
-        /// IWMDMDevice::GetManufacturer.
-        fn manufacturer(&self) -> String;
-        /// IWMDMDevice::GetVersion.
-        fn version(&self) -> u32;
-        /// IWMDMDevice::GetType.
-        fn device_type(&self) -> DeviceType;
-        /// IWMDMDevice::GetPowerSource.
-        fn power_source(&self) -> PowerInfo;
-        /// IWMDMDevice::GetStatus.
-        fn status(&self) -> DeviceStatus;
-        /// IWMDMDevice::GetDeviceIcon.
-        fn icon(&self) -> Icon;
-        /// IWMDMDevice::GetFormatSupport and IWMDMDevice2::GetFormatSupport2.
-        fn format_support(&self) -> FormatSupport;
-        /// IWMDMDevice2::GetCanonicalName.
-        fn canonical_name(&self) -> String;
-        /// IWMDMDevice3::GetProperty.
-        fn property(&self, name: &str) -> PropValue;
-        /// IWMDMDevice3::SetProperty.
-        fn set_property(&self, name: &str, value: &PropValue) -> ();
-        /// IWMDMDevice3::GetFormatCapability.
-        fn format_capability(&self, format: FormatCode) -> FormatCapability;
-        /// IWMDMDevice3::DeviceIoControl.
-        fn io_control(&self, code: u32, input: &[u8], max_output: usize) -> Vec<u8>;
-    }
+    device_methods!(gated, device, "IWMDM");
 
     /// IWMDMDevice::SendOpaqueCommand. The command travels with a MAC over its GUID, length
     /// and data, checked on the provider side; the reply comes back with the provider's MAC,
@@ -261,26 +234,7 @@ impl fmt::Debug for WmdmStorage {
 }
 
 impl WmdmStorage {
-    gated! { storage;
-        /// The persistent unique ID (`WMDM/PersistentUniqueID`).
-        fn unique_id(&self) -> String;
-        /// IWMDMStorage::GetAttributes and IWMDMStorage2::GetAttributes2.
-        fn attributes(&self) -> ObjectAttributes;
-        /// IWMDMStorage::SetAttributes and IWMDMStorage2::SetAttributes2.
-        fn set_attributes(&self, attributes: &ObjectAttributes) -> ();
-        /// IWMDMStorage::GetName.
-        fn name(&self) -> String;
-        /// IWMDMStorage::GetDate.
-        fn date(&self) -> WmdmDateTime;
-        /// IWMDMStorage::GetSize.
-        fn size(&self) -> u64;
-        /// IWMDMStorage3::GetMetadata.
-        fn metadata(&self) -> Metadata;
-        /// IWMDMStorage3::SetMetadata.
-        fn set_metadata(&self, metadata: &Metadata) -> Status;
-        /// IWMDMStorage4::GetSpecifiedMetadata.
-        fn specified_metadata(&self, names: &[&str]) -> (Metadata, Status);
-    }
+    storage_methods!(gated, storage, "IWMDM");
 
     /// IWMDMStorage::SendOpaqueCommand, with the same MACs as
     /// [`WmdmDevice::send_opaque_command`].
@@ -463,20 +417,7 @@ impl fmt::Debug for WmdmStorageGlobals {
 }
 
 impl WmdmStorageGlobals {
-    gated! { globals;
-        /// IWMDMStorageGlobals::GetCapabilities.
-        fn capabilities(&self) -> StorageCapabilities;
-        /// IWMDMStorageGlobals::GetTotalSize.
-        fn total_size(&self) -> u64;
-        /// IWMDMStorageGlobals::GetTotalFree.
-        fn total_free(&self) -> u64;
-        /// IWMDMStorageGlobals::GetTotalBad.
-        fn total_bad(&self) -> u64;
-        /// IWMDMStorageGlobals::GetStatus.
-        fn status(&self) -> DeviceStatus;
-        /// IWMDMStorageGlobals::Initialize.
-        fn initialize(&self, mode: Mode, progress: &mut dyn Progress) -> ();
-    }
+    globals_methods!(gated, globals, "IWMDM");
 
     /// IWMDMStorageGlobals::GetSerialNumber, after checking the provider's MAC.
     ///
