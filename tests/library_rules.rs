@@ -178,6 +178,7 @@ fn reference(rule: &Rule, t: &Track, now: SystemTime) -> bool {
             NumberField::Disc => t.disc.map(u64::from),
             NumberField::Bitrate => Some((t.bitrate / 1000).into()),
             NumberField::SampleRate => Some(t.sample_rate.into()),
+            NumberField::Channels => Some(t.channels.into()),
         }
     };
     match rule {

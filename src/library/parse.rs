@@ -188,6 +188,7 @@ fn field_named(name: &str) -> Option<AnyField> {
         "duration" | "length" => Number(NumberField::Duration),
         "bitrate" => Number(NumberField::Bitrate),
         "samplerate" => Number(NumberField::SampleRate),
+        "channels" => Number(NumberField::Channels),
         "rating" => Number(NumberField::Rating),
         "playcount" | "plays" => Number(NumberField::PlayCount),
         "size" => Number(NumberField::Size),

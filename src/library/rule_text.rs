@@ -72,6 +72,7 @@ impl NumberField {
             NumberField::Duration => "duration",
             NumberField::Bitrate => "bitrate",
             NumberField::SampleRate => "samplerate",
+            NumberField::Channels => "channels",
             NumberField::Rating => "rating",
             NumberField::PlayCount => "playcount",
             NumberField::Size => "size",
