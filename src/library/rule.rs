@@ -62,6 +62,8 @@ pub enum DateField {
     Added,
     /// [`Track::last_played`] (absent when never played).
     LastPlayed,
+    /// [`Track::modified`], the file's modification time.
+    Modified,
 }
 
 /// Any field, for sort keys.
@@ -222,6 +224,7 @@ pub(crate) fn date_of(track: &Track, field: DateField) -> Option<SystemTime> {
     match field {
         DateField::Added => Some(track.date_added),
         DateField::LastPlayed => track.last_played,
+        DateField::Modified => Some(track.modified),
     }
 }
 

@@ -86,6 +86,7 @@ impl DateField {
         match self {
             DateField::Added => "added",
             DateField::LastPlayed => "played",
+            DateField::Modified => "modified",
         }
     }
 }
