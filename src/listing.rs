@@ -1,5 +1,5 @@
 //! Listing folders fast on Linux, shared by the folder library's scan and the fs provider:
-//! `getdents64` into a buffer the caller reuses, and `fstatat` relative to the folder's
+//! `getdents64` into a buffer the caller reuses, and `statx` relative to the folder's
 //! descriptor. That is what `find` does, with no allocation and no path building per entry.
 
 use std::ffi::CStr;
@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, Stat};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir};
 
 /// Opens the folder `path` (relative to `at`, or absolute) for listing. A symbolic link is not
 /// followed: the open fails.
@@ -58,32 +58,62 @@ impl Lister {
     }
 }
 
-/// `fstatat` of `name` in the folder `dir`, following a final symbolic link when `follow`.
-pub(crate) fn stat_at(dir: &OwnedFd, name: &CStr, follow: bool) -> io::Result<Stat> {
+/// What a scan needs to know about a folder entry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Meta {
+    pub(crate) kind: FileType,
+    pub(crate) size: u64,
+    /// The modification time to the nanosecond; `None` when `SystemTime` cannot hold it.
+    pub(crate) modified: Option<SystemTime>,
+    /// The permission bits.
+    pub(crate) mode: u32,
+}
+
+/// `statx` of `name` in the folder `dir`, asking only for type, mode, size and modification
+/// time, and following a final symbolic link when `follow`. Kernels older than 4.11 lack
+/// `statx`; there it is `fstatat`.
+pub(crate) fn stat_at(dir: &OwnedFd, name: &CStr, follow: bool) -> io::Result<Meta> {
+    use rustix::fs::StatxFlags;
     let flags = if follow {
         AtFlags::empty()
     } else {
         AtFlags::SYMLINK_NOFOLLOW
     };
-    Ok(rustix::fs::statat(dir, name, flags)?)
+    let want = StatxFlags::TYPE | StatxFlags::MODE | StatxFlags::SIZE | StatxFlags::MTIME;
+    match rustix::fs::statx(dir, name, flags, want) {
+        Ok(x) => {
+            let mode = u32::from(x.stx_mode);
+            Ok(Meta {
+                kind: FileType::from_raw_mode(mode as _),
+                size: x.stx_size,
+                modified: time(x.stx_mtime.tv_sec, u64::from(x.stx_mtime.tv_nsec)),
+                mode,
+            })
+        }
+        Err(rustix::io::Errno::NOSYS) => {
+            let st = rustix::fs::statat(dir, name, flags)?;
+            // The field types differ between architectures.
+            #[allow(clippy::unnecessary_cast)]
+            let (size, secs, nanos, mode) = (
+                st.st_size as i64,
+                st.st_mtime as i64,
+                st.st_mtime_nsec as u64,
+                st.st_mode as u32,
+            );
+            Ok(Meta {
+                kind: FileType::from_raw_mode(st.st_mode),
+                size: u64::try_from(size).unwrap_or(0),
+                modified: time(secs, nanos),
+                mode,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// The entry's type from its mode bits.
-pub(crate) fn kind(st: &Stat) -> FileType {
-    FileType::from_raw_mode(st.st_mode)
-}
-
-/// The size in bytes (0 for the odd negative value).
-pub(crate) fn size(st: &Stat) -> u64 {
-    // The field types differ between architectures.
-    #[allow(clippy::unnecessary_cast)]
-    u64::try_from(st.st_size as i64).unwrap_or(0)
-}
-
-/// The modification time to the nanosecond; `None` when `SystemTime` cannot hold it.
-pub(crate) fn modified(st: &Stat) -> Option<SystemTime> {
-    #[allow(clippy::unnecessary_cast)]
-    let (secs, nanos) = (st.st_mtime as i64, st.st_mtime_nsec as u64);
+/// A time from seconds and nanoseconds around the epoch; `None` when `SystemTime` cannot
+/// hold it.
+fn time(secs: i64, nanos: u64) -> Option<SystemTime> {
     let nanos = u32::try_from(nanos.min(999_999_999)).unwrap_or(0);
     if secs >= 0 {
         UNIX_EPOCH.checked_add(Duration::new(secs.unsigned_abs(), nanos))
@@ -116,22 +146,35 @@ mod tests {
         let names: Vec<&str> = seen.keys().map(String::as_str).collect();
         assert_eq!(names, ["a.mp3", "link", "sub"]);
         let st = stat_at(&fd, c"a.mp3", false).unwrap();
-        assert_eq!((kind(&st), size(&st)), (FileType::RegularFile, 5));
-        let std_time = std::fs::metadata(dir.path().join("a.mp3"))
-            .unwrap()
-            .modified()
-            .unwrap();
-        assert_eq!(modified(&st), Some(std_time));
+        assert_eq!((st.kind, st.size), (FileType::RegularFile, 5));
+        let std_meta = std::fs::metadata(dir.path().join("a.mp3")).unwrap();
+        assert_eq!(st.modified, Some(std_meta.modified().unwrap()));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(st.mode & 0o7777, std_meta.permissions().mode() & 0o7777);
         assert_eq!(
-            kind(&stat_at(&fd, c"link", false).unwrap()),
+            stat_at(&fd, c"link", false).unwrap().kind,
             FileType::Symlink
         );
         assert_eq!(
-            kind(&stat_at(&fd, c"link", true).unwrap()),
+            stat_at(&fd, c"link", true).unwrap().kind,
             FileType::RegularFile
         );
+        assert!(stat_at(&fd, c"missing", false).is_err());
         assert!(open_folder(&fd, c"link").is_err());
         assert!(open_folder(&fd, c"sub").is_ok());
+    }
+
+    #[test]
+    fn times_around_the_epoch() {
+        assert_eq!(time(0, 0), Some(UNIX_EPOCH));
+        assert_eq!(
+            time(-1, 500_000_000),
+            UNIX_EPOCH.checked_sub(Duration::from_millis(500))
+        );
+        assert_eq!(
+            time(5, 2_000_000_000),
+            UNIX_EPOCH.checked_add(Duration::new(5, 999_999_999))
+        );
     }
 
     #[test]

@@ -241,7 +241,7 @@ fn walk_tree(ctx: &Walk<'_>) -> Walked {
 
 #[cfg(target_os = "linux")]
 fn walk_worker(ctx: &Walk<'_>, root_fd: &std::os::fd::OwnedFd, queue: &Queue) -> Walked {
-    use crate::listing::{Lister, kind, modified, open_folder, size, stat_at};
+    use crate::listing::{Lister, open_folder, stat_at};
     use rustix::fs::FileType;
     use std::os::unix::ffi::OsStrExt;
 
@@ -264,8 +264,8 @@ fn walk_worker(ctx: &Walk<'_>, root_fd: &std::os::fd::OwnedFd, queue: &Queue) ->
             let base = rel.len();
             let stat = |name: &std::ffi::CStr, follow: bool| {
                 stat_at(&fd, name, follow).map(|st| {
-                    (kind(&st) == FileType::RegularFile)
-                        .then(|| (size(&st), modified(&st).unwrap_or(SystemTime::UNIX_EPOCH)))
+                    (st.kind == FileType::RegularFile)
+                        .then(|| (st.size, st.modified.unwrap_or(SystemTime::UNIX_EPOCH)))
                 })
             };
             lister.for_each(&fd, |cname, mut ft| {
@@ -282,7 +282,7 @@ fn walk_worker(ctx: &Walk<'_>, root_fd: &std::os::fd::OwnedFd, queue: &Queue) ->
                 if ft == FileType::Unknown {
                     // Some file systems do not report types in folder listings.
                     match stat_at(&fd, cname, false) {
-                        Ok(st) => ft = kind(&st),
+                        Ok(st) => ft = st.kind,
                         Err(e) => {
                             out.problems.push(ScanProblem {
                                 path: ctx.root.join(&rel),

@@ -459,11 +459,11 @@ fn read_folder(dir: &Path) -> std::io::Result<Listing> {
     Ok((found, stale))
 }
 
-/// As the portable version, with `getdents` and `fstatat` relative to the folder's descriptor
+/// As the portable version, with `getdents` and `statx` relative to the folder's descriptor
 /// (see [`crate::listing`]): the same system calls `find` makes, and no path building per entry.
 #[cfg(target_os = "linux")]
 fn read_folder(dir: &Path) -> std::io::Result<Listing> {
-    use crate::listing::{Lister, kind, modified, open_folder, size, stat_at};
+    use crate::listing::{Lister, open_folder, stat_at};
     use rustix::fs::FileType;
 
     let fd = open_folder(rustix::fs::CWD, dir)?;
@@ -485,18 +485,17 @@ fn read_folder(dir: &Path) -> std::io::Result<Listing> {
         let Ok(st) = stat_at(&fd, cname, false) else {
             return;
         };
-        let kind = kind(&st);
-        if kind == FileType::Symlink {
+        if st.kind == FileType::Symlink {
             return;
         }
-        let is_dir = kind == FileType::Directory;
+        let is_dir = st.kind == FileType::Directory;
         found.push((
             name.to_string(),
             Snap {
                 is_dir,
-                size: if is_dir { 0 } else { size(&st) },
-                modified: modified(&st),
-                readonly: st.st_mode & 0o222 == 0,
+                size: if is_dir { 0 } else { st.size },
+                modified: st.modified,
+                readonly: st.mode & 0o222 == 0,
             },
         ));
     })?;
