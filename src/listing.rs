@@ -1,6 +1,6 @@
 //! Listing folders fast on Linux, shared by the folder library's scan and the fs provider:
 //! `getdents64` into a buffer the caller reuses, and `statx` relative to the folder's
-//! descriptor. That is what `find` does, with no allocation and no path building per entry.
+//! descriptor: the work `find` does, with no allocation and no path building per entry.
 
 use std::ffi::CStr;
 use std::io;
