@@ -5,8 +5,9 @@
 //!   `library_data`). Bar: a warm rescan at least 20x faster than the cold scan.
 //!   * `cold`: a library's first scan, as it really happens: no scan cache, and the files not
 //!     in the OS page cache (each file is dropped from it with `posix_fadvise(DONTNEED)` before
-//!     every iteration, untimed), so the tags come from the disk. Folder entries and inodes stay
-//!     cached (only root can drop those), so this still flatters the cold scan.
+//!     every iteration, untimed), so the tags come from the disk; it ends by writing the scan
+//!     cache (with an fsync), as a first scan does. Folder entries and inodes stay cached (only
+//!     root can drop those), so this still flatters the cold scan.
 //!   * `cold_page_cached`: the same first scan with the files already in memory: tag parsing
 //!     without the disk, a lower bound for any cold scan.
 //!   * `warm_rescan`: [`FolderLibrary::rescan`] of an open library when nothing changed.
