@@ -45,6 +45,8 @@ pub mod error;
 mod escape;
 pub mod flags;
 pub mod library;
+#[cfg(target_os = "linux")]
+mod listing;
 pub mod manager;
 pub mod metadata;
 pub mod provider;

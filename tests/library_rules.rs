@@ -56,6 +56,8 @@ fn arb_track() -> impl Strategy<Value = Track> {
                 t.play_count = plays;
                 t.last_played = played.map(|d| UNIX_EPOCH + Duration::from_secs(d as u64 * 86_400));
                 t.date_added = UNIX_EPOCH + Duration::from_secs(added as u64 * 86_400);
+                // Modified after it was added, by a spread of days.
+                t.modified = t.date_added + Duration::from_secs(size % 40 * 86_400);
                 t.size = size;
                 t.duration = Duration::from_secs(secs);
                 t
@@ -116,7 +118,9 @@ fn leaf() -> impl Strategy<Value = Rule> {
             },
         }),
         (
-            prop::sample::select(&[DateField::Added, DateField::LastPlayed][..]),
+            prop::sample::select(
+                &[DateField::Added, DateField::LastPlayed, DateField::Modified][..]
+            ),
             0u64..120,
             any::<bool>()
         )
@@ -178,6 +182,7 @@ fn reference(rule: &Rule, t: &Track, now: SystemTime) -> bool {
             NumberField::Disc => t.disc.map(u64::from),
             NumberField::Bitrate => Some((t.bitrate / 1000).into()),
             NumberField::SampleRate => Some(t.sample_rate.into()),
+            NumberField::Channels => Some(t.channels.into()),
         }
     };
     match rule {
@@ -208,6 +213,7 @@ fn reference(rule: &Rule, t: &Track, now: SystemTime) -> bool {
             let when = match field {
                 DateField::Added => Some(t.date_added),
                 DateField::LastPlayed => t.last_played,
+                DateField::Modified => Some(t.modified),
             };
             match when {
                 None => false,

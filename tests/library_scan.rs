@@ -488,3 +488,113 @@ fn a_cache_with_repeated_ids_is_not_trusted() {
     assert!(r.cache_discarded.is_some());
     assert_ne!(lib.tracks()[0].id, lib.tracks()[1].id);
 }
+
+#[cfg(unix)]
+#[test]
+fn links_to_files_are_followed_links_to_folders_are_not_and_odd_names_are_reported() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (root, state) = (dir.path().join("music"), dir.path().join("state"));
+    tagged_wav(&root.join("a/real.wav"), "Real");
+    tagged_wav(&dir.path().join("outside/far.wav"), "Far");
+    std::os::unix::fs::symlink(root.join("a/real.wav"), root.join("a/link.wav")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("outside"), root.join("linked folder")).unwrap();
+    std::os::unix::fs::symlink(root.join("a"), root.join("a/loop")).unwrap();
+    std::os::unix::fs::symlink(root.join("gone.wav"), root.join("dangling.wav")).unwrap();
+    let odd = root.join(std::ffi::OsStr::from_bytes(b"caf\xe9.wav"));
+    fs::write(&odd, common::wav()).unwrap();
+    let clock = ManualClock::default();
+    let (mut lib, r) = open(&root, &state, &clock);
+    let paths: Vec<&str> = lib
+        .tracks()
+        .iter()
+        .map(|t| t.relative_path.as_str())
+        .collect();
+    assert_eq!(paths, ["a/link.wav", "a/real.wav"]);
+    assert_eq!(by_name(&lib, "a/link.wav").title, "Real");
+    let mut problems: Vec<(String, &str)> = r
+        .problems
+        .iter()
+        .map(|p| {
+            let rel = p.path.strip_prefix(lib.root()).unwrap();
+            (rel.to_string_lossy().into_owned(), p.message.as_str())
+        })
+        .collect();
+    problems.sort();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(problems[0].0, "caf\u{FFFD}.wav");
+    assert!(problems[0].1.contains("not valid Unicode"));
+    assert_eq!(problems[1].0, "dangling.wav");
+    assert!(
+        problems[1].1.starts_with("cannot stat"),
+        "{}",
+        problems[1].1
+    );
+
+    // The linked file changes through its target: the link's track is read again.
+    clock.advance(Duration::from_secs(60));
+    tagged_wav(&root.join("a/real.wav"), "Real, retagged");
+    let r = lib.rescan().unwrap();
+    assert_eq!((r.updated, r.unchanged, r.removed), (2, 0, 0));
+    assert_eq!(by_name(&lib, "a/link.wav").title, "Real, retagged");
+}
+
+#[test]
+fn a_rescan_across_many_folders_sees_every_kind_of_change_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, state) = (dir.path().join("music"), dir.path().join("state"));
+    tagged_wav(&dir.path().join("template.wav"), "T");
+    let template = fs::read(dir.path().join("template.wav")).unwrap();
+    // Deep and wide, so both walkers have folders to take.
+    for i in 0..300 {
+        let d = root.join(format!("a{}/b{}/c{}", i % 5, i % 15, i % 30));
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join(format!("t{i:03}.wav")), &template).unwrap();
+        fs::write(d.join("cover.jpg"), b"not audio").unwrap();
+    }
+    let clock = ManualClock::default();
+    let (mut lib, r) = open(&root, &state, &clock);
+    assert_eq!((r.added, r.problems.len()), (300, 0));
+    let before: Vec<(String, wmdm::library::TrackId)> = lib
+        .tracks()
+        .iter()
+        .map(|t| (t.relative_path.clone(), t.id))
+        .collect();
+
+    fs::remove_file(root.join("a0/b0/c0/t000.wav")).unwrap();
+    fs::remove_dir_all(root.join("a4/b14/c29")).unwrap();
+    tagged_wav(&root.join("a1/b1/c1/t001.wav"), "Retagged");
+    tagged_wav(&root.join("a2/new.wav"), "New");
+    let r = lib.rescan().unwrap();
+    let gone = before
+        .iter()
+        .filter(|(p, _)| p.starts_with("a4/b14/c29/"))
+        .count();
+    assert_eq!(
+        (r.added, r.updated, r.removed, r.unchanged),
+        (1, 1, 1 + gone, 300 - 2 - gone)
+    );
+    let paths: Vec<&str> = lib
+        .tracks()
+        .iter()
+        .map(|t| t.relative_path.as_str())
+        .collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted);
+    assert_eq!(by_name(&lib, "a1/b1/c1/t001.wav").title, "Retagged");
+    for (rel, id) in &before {
+        if let Some(t) = lib.tracks().iter().find(|t| &t.relative_path == rel) {
+            assert_eq!(t.id, *id, "{rel}");
+        }
+    }
+    for t in lib.tracks() {
+        assert_eq!(
+            lib.track(t.id).map(|x| &x.relative_path),
+            Some(&t.relative_path)
+        );
+    }
+    // And nothing more to do after that.
+    let r = lib.rescan().unwrap();
+    assert_eq!((r.unchanged, r.tags_read), (lib.tracks().len(), 0));
+}

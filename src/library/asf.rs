@@ -2,10 +2,11 @@
 //! needs. `lofty` does not read ASF, and WMA is Windows Media's own format, so this is the
 //! "whatever can be read" for it.
 //!
-//! Only the top-level header object is parsed: the File Properties object (duration, bitrate),
-//! the Content Description object (title, author) and the Extended Content Description object
-//! (`WM/AlbumTitle`, `WM/AlbumArtist`, `WM/Genre`, `WM/TrackNumber`, `WM/Year`,
-//! `WM/PartOfSet`, `WM/SharedUserRating`).
+//! Only the top-level header object is parsed: the File Properties object (duration, overall
+//! bitrate), the first audio Stream Properties object (its `WAVEFORMATEX`: sample rate,
+//! channels, average bitrate), the Content Description object (title, author) and the Extended
+//! Content Description object (`WM/AlbumTitle`, `WM/AlbumArtist`, `WM/Genre`,
+//! `WM/TrackNumber`, `WM/Year`, `WM/PartOfSet`, `WM/SharedUserRating`).
 
 use std::io::Read;
 use std::path::Path;
@@ -28,6 +29,15 @@ const EXTENDED: [u8; 16] = [
 /// File Properties object, 8CABDCA1-A947-11CF-8EE4-00C00C205365.
 const FILE_PROPS: [u8; 16] = [
     0xA1, 0xDC, 0xAB, 0x8C, 0x47, 0xA9, 0xCF, 0x11, 0x8E, 0xE4, 0x00, 0xC0, 0x0C, 0x20, 0x53, 0x65,
+];
+
+/// Stream Properties object, B7DC0791-A9B7-11CF-8EE6-00C00C205365.
+const STREAM_PROPS: [u8; 16] = [
+    0x91, 0x07, 0xDC, 0xB7, 0xB7, 0xA9, 0xCF, 0x11, 0x8E, 0xE6, 0x00, 0xC0, 0x0C, 0x20, 0x53, 0x65,
+];
+/// The audio stream type, F8699E40-5B4D-11CF-A8FD-00805F5C442B.
+const AUDIO_MEDIA: [u8; 16] = [
+    0x40, 0x9E, 0x69, 0xF8, 0x4D, 0x5B, 0xCF, 0x11, 0xA8, 0xFD, 0x00, 0x80, 0x5F, 0x5C, 0x44, 0x2B,
 ];
 
 /// The header of a real file is a few KiB (more with embedded pictures); refusing more bounds
@@ -100,6 +110,7 @@ pub fn parse_asf_header(bytes: &[u8], track: &mut Track) -> Result<(), String> {
     let _size = c.u64().ok_or("truncated ASF header")?;
     let count = c.u32().ok_or("truncated ASF header")?;
     c.take(2).ok_or("truncated ASF header")?;
+    let mut audio_bitrate = None;
     for _ in 0..count {
         if c.0.is_empty() {
             break;
@@ -116,13 +127,40 @@ pub fn parse_asf_header(bytes: &[u8], track: &mut Track) -> Result<(), String> {
             .ok_or("ASF object runs past the end of the header")?;
         if guid == FILE_PROPS {
             file_properties(body, track);
+        } else if guid == STREAM_PROPS && audio_bitrate.is_none() {
+            audio_bitrate = audio_stream(body, track);
         } else if guid == CONTENT {
             content_description(body, track);
         } else if guid == EXTENDED {
             extended_description(body, track);
         }
     }
+    // The audio stream's own rate beats the file's maximum (which counts every stream and the
+    // container), whichever object came first.
+    if let Some(bps) = audio_bitrate.filter(|&b| b > 0) {
+        track.bitrate = bps;
+    }
     Ok(())
+}
+
+/// Reads an audio stream's `WAVEFORMATEX` (sample rate, channels) and returns its average
+/// bitrate in bits per second; `None` for other streams or a truncated object.
+fn audio_stream(body: &[u8], track: &mut Track) -> Option<u32> {
+    let mut c = Cursor(body);
+    if c.take(16)? != AUDIO_MEDIA {
+        return None;
+    }
+    c.take(16 + 8)?; // error correction type, time offset
+    let specific_len = usize::try_from(c.u32()?).ok()?;
+    c.take(4 + 2 + 4)?; // error correction data length, flags, reserved
+    let mut w = Cursor(c.take(specific_len)?);
+    let _format_tag = w.u16()?;
+    let channels = w.u16()?;
+    let sample_rate = w.u32()?;
+    let avg_bytes = w.u32()?;
+    track.channels = u8::try_from(channels).unwrap_or(u8::MAX);
+    track.sample_rate = sample_rate;
+    Some(avg_bytes.saturating_mul(8))
 }
 
 fn file_properties(body: &[u8], track: &mut Track) -> Option<()> {
@@ -255,6 +293,21 @@ mod tests {
             ext.extend_from_slice(&(val.len() as u16).to_le_bytes());
             ext.extend(val);
         }
+        // WAVEFORMATEX: WMA 2, stereo, 44.1 kHz, 8000 bytes/s (64 kbit/s), align, bits, cb.
+        let mut wfx = Vec::new();
+        for v in [0x0161u16, 2] {
+            wfx.extend_from_slice(&v.to_le_bytes());
+        }
+        wfx.extend_from_slice(&44_100u32.to_le_bytes());
+        wfx.extend_from_slice(&8_000u32.to_le_bytes());
+        for v in [2973u16, 16, 0] {
+            wfx.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut sp = AUDIO_MEDIA.to_vec();
+        sp.extend_from_slice(&[0; 16 + 8]);
+        sp.extend_from_slice(&(wfx.len() as u32).to_le_bytes());
+        sp.extend_from_slice(&[0; 4 + 2 + 4]);
+        sp.extend(wfx);
         let mut fp = vec![0u8; 40];
         fp.extend_from_slice(&(30_000_000u64 + 30_000_000).to_le_bytes()); // 6 s incl. preroll
         fp.extend_from_slice(&0u64.to_le_bytes());
@@ -262,6 +315,7 @@ mod tests {
         fp.extend_from_slice(&[0; 12]);
         fp.extend_from_slice(&128_000u32.to_le_bytes());
         let objects = [
+            object(STREAM_PROPS, &sp),
             object(CONTENT, &cd),
             object(EXTENDED, &ext),
             object(FILE_PROPS, &fp),
@@ -269,7 +323,7 @@ mod tests {
         let body: Vec<u8> = objects.concat();
         let mut v = HEADER.to_vec();
         v.extend_from_slice(&(body.len() as u64 + 30).to_le_bytes());
-        v.extend_from_slice(&3u32.to_le_bytes());
+        v.extend_from_slice(&4u32.to_le_bytes());
         v.extend_from_slice(&[1, 2]);
         v.extend(body);
         v
@@ -286,7 +340,18 @@ mod tests {
         assert_eq!(t.track_number, Some(7));
         assert_eq!(t.rating, Rating::new(75));
         assert_eq!(t.duration, Duration::from_secs(3));
-        assert_eq!(t.bitrate, 128_000);
+        assert_eq!((t.bitrate, t.sample_rate, t.channels), (64_000, 44_100, 2));
+    }
+
+    #[test]
+    fn without_a_stream_the_file_bitrate_stays() {
+        let mut h = sample_header();
+        // Turn the stream object into an unknown one: its GUID's first byte changes.
+        let at = HEADER.len() + 14;
+        h[at] ^= 0xFF;
+        let mut t = Track::new(TrackId(1), "a.wma");
+        parse_asf_header(&h, &mut t).unwrap();
+        assert_eq!((t.bitrate, t.sample_rate, t.channels), (128_000, 0, 0));
     }
 
     #[test]

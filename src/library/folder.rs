@@ -156,6 +156,11 @@ impl FolderLibrary {
                 Vec::new()
             }
         };
+        // Scans keep the tracks in path order; a cache from elsewhere might not be.
+        let mut tracks = tracks;
+        if !tracks.is_sorted_by(|a, b| a.relative_path <= b.relative_path) {
+            tracks.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
+        }
         let mut lib = FolderLibrary {
             root: canon_root,
             state_dir: canon_state,
@@ -259,42 +264,41 @@ impl FolderLibrary {
         if !self.root.is_dir() {
             return Err(Error::PathNotFound);
         }
-        let mut audio = Vec::new();
-        let mut lists = Vec::new();
-        walk(&self.root, &self.state_dir, &mut audio, &mut lists, report);
-        audio.sort_by(|a, b| a.rel.cmp(&b.rel));
-        report.files_seen = audio.len();
+        let old = std::mem::take(&mut self.tracks);
+        let walked = walk(&self.root, &self.state_dir, &old, report);
+        report.files_seen = walked.unchanged.len() + walked.changed.len();
+        report.unchanged = walked.unchanged.len();
+        if walked.changed.is_empty() && walked.unchanged.len() == old.len() {
+            // Nothing changed (each index appears once): the tracks, their order and the
+            // index stay as they are. This is the common rescan; it allocates nothing per
+            // track.
+            self.tracks = old;
+            return self.finish_scan(walked.lists, report);
+        }
 
-        // Both lists are sorted by relative path (the cache is written in that order), so a
-        // merge join pairs each file with its cached track without hashing or cloning: this
-        // loop is the whole cost of a warm rescan besides the stat calls.
-        let mut old = std::mem::take(&mut self.tracks);
-        old.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
-        old.dedup_by(|a, b| a.relative_path == b.relative_path);
-        let old_ids: Vec<TrackId> = old.iter().map(|t| t.id).collect();
-        let mut taken: Option<HashSet<TrackId>> = None;
-        let mut old = old.into_iter().peekable();
-        let now = self.clock.now();
-        let mut tracks = Vec::with_capacity(audio.len());
-        let mut dropped = 0usize;
-        let mut removed = 0usize;
-        for f in audio {
-            while old.next_if(|t| t.relative_path < f.rel).is_some() {
-                removed += 1;
+        let mut keep = vec![false; old.len()];
+        for &i in &walked.unchanged {
+            if let Some(k) = keep.get_mut(i) {
+                *k = true;
             }
-            let prior = old.next_if(|t| t.relative_path == f.rel);
-            let prior = match prior {
-                Some(t) if t.size == f.size && t.modified == f.modified => {
-                    report.unchanged += 1;
-                    tracks.push(t);
-                    continue;
-                }
-                other => other,
-            };
+        }
+        let mut read_again = vec![false; old.len()];
+        let mut taken: HashSet<TrackId> = old.iter().map(|t| t.id).collect();
+        let now = self.clock.now();
+        let mut fresh = Vec::with_capacity(walked.changed.len());
+        let mut dropped = 0usize;
+        // Changed files come sorted by path, so new ids are handed out in path order and a
+        // collision resolves the same way on every machine.
+        for f in walked.changed {
             report.tags_read += 1;
-            let taken = taken.get_or_insert_with(|| old_ids.iter().copied().collect());
-            let id = match &prior {
-                Some(t) => t.id,
+            let prior = f.prior.and_then(|i| old.get(i).map(|t| (i, t)));
+            if let Some((i, _)) = prior {
+                if let Some(r) = read_again.get_mut(i) {
+                    *r = true;
+                }
+            }
+            let id = match prior {
+                Some((_, t)) => t.id,
                 None => {
                     let mut id = TrackId::from_relative_path(&f.rel);
                     while taken.contains(&id) {
@@ -304,10 +308,11 @@ impl FolderLibrary {
                 }
             };
             let mut t = Track::new(id, f.rel);
-            t.path = f.abs.clone();
+            t.path.clone_from(&f.abs);
             t.size = f.size;
             t.modified = f.modified;
-            t.date_added = prior.as_ref().map_or(now, |p| p.date_added);
+            t.format = f.format;
+            t.date_added = prior.map_or(now, |(_, p)| p.date_added);
             match super::tags::read_tags(&f.abs, &mut t) {
                 Ok(()) => {
                     taken.insert(id);
@@ -316,7 +321,7 @@ impl FolderLibrary {
                     } else {
                         report.added += 1;
                     }
-                    tracks.push(t);
+                    fresh.push(t);
                 }
                 Err(message) => {
                     if prior.is_some() {
@@ -330,7 +335,17 @@ impl FolderLibrary {
                 }
             }
         }
-        removed += old.count();
+        let mut removed = 0usize;
+        let mut tracks = Vec::with_capacity(walked.unchanged.len() + fresh.len());
+        for (i, t) in old.into_iter().enumerate() {
+            if keep.get(i).copied().unwrap_or(false) {
+                tracks.push(t);
+            } else if !read_again.get(i).copied().unwrap_or(false) {
+                removed += 1;
+            }
+        }
+        tracks.extend(fresh);
+        tracks.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
         report.removed = removed;
         let changed = report.added + report.updated + report.removed + dropped > 0;
         self.tracks = tracks;
@@ -338,6 +353,11 @@ impl FolderLibrary {
         if changed {
             self.cache_stale = true;
         }
+        self.finish_scan(walked.lists, report)
+    }
+
+    /// Reads the playlist files and saves what changed.
+    fn finish_scan(&mut self, lists: Vec<Found>, report: &mut ScanReport) -> Result<()> {
         if self.options.read_playlists {
             self.read_playlists(lists, report);
         } else {

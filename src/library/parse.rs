@@ -10,8 +10,8 @@
 //! | fields | operators | values |
 //! | --- | --- | --- |
 //! | `title artist album albumartist genre path ext` | `=` `!=` `~` (contains) `!~` `in (a, b)` | a bare word or a `"quoted string"` (`\"` and `\\` escape) |
-//! | `track disc year duration` (s) `bitrate` (kbit/s) `samplerate` `rating` (0-100) `playcount` `size` (bytes) | `=` `!=` `<` `<=` `>` `>=` `in 1990..1999` `in (1, 2)` | a whole number |
-//! | `added played` | `<` (within) `>` (longer ago) | a number with a unit: `s`, `h`, `d`, `w` |
+//! | `track disc year duration` (s) `bitrate` (kbit/s) `samplerate` `channels` `rating` (0-100) `playcount` `size` (bytes) | `=` `!=` `<` `<=` `>` `>=` `in 1990..1999` `in (1, 2)` | a whole number |
+//! | `added played modified` | `<` (within) `>` (longer ago) | a number with a unit: `s`, `h`, `d`, `w` |
 //!
 //! Keywords and field names ignore case. Examples: `genre=Jazz and rating>=80`,
 //! `artist~"Miles" or (year in 1955..1965 and not played<7d)`, `genre in (Jazz, Blues)`.
@@ -188,11 +188,13 @@ fn field_named(name: &str) -> Option<AnyField> {
         "duration" | "length" => Number(NumberField::Duration),
         "bitrate" => Number(NumberField::Bitrate),
         "samplerate" => Number(NumberField::SampleRate),
+        "channels" => Number(NumberField::Channels),
         "rating" => Number(NumberField::Rating),
         "playcount" | "plays" => Number(NumberField::PlayCount),
         "size" => Number(NumberField::Size),
         "added" => Date(DateField::Added),
         "played" | "lastplayed" => Date(DateField::LastPlayed),
+        "modified" => Date(DateField::Modified),
         _ => return None,
     })
 }

@@ -45,6 +45,8 @@ pub enum NumberField {
     Bitrate,
     /// [`Track::sample_rate`] in hertz.
     SampleRate,
+    /// [`Track::channels`].
+    Channels,
     /// [`Track::rating`], 0-100.
     Rating,
     /// [`Track::play_count`].
@@ -60,6 +62,8 @@ pub enum DateField {
     Added,
     /// [`Track::last_played`] (absent when never played).
     LastPlayed,
+    /// [`Track::modified`], the file's modification time.
+    Modified,
 }
 
 /// Any field, for sort keys.
@@ -209,6 +213,7 @@ pub(crate) fn number_of(track: &Track, field: NumberField) -> Option<u64> {
         NumberField::Duration => Some(track.duration.as_secs()),
         NumberField::Bitrate => Some(u64::from(track.bitrate / 1000)),
         NumberField::SampleRate => Some(u64::from(track.sample_rate)),
+        NumberField::Channels => Some(u64::from(track.channels)),
         NumberField::Rating => Some(u64::from(track.rating.value())),
         NumberField::PlayCount => Some(u64::from(track.play_count)),
         NumberField::Size => Some(track.size),
@@ -219,6 +224,7 @@ pub(crate) fn date_of(track: &Track, field: DateField) -> Option<SystemTime> {
     match field {
         DateField::Added => Some(track.date_added),
         DateField::LastPlayed => track.last_played,
+        DateField::Modified => Some(track.modified),
     }
 }
 

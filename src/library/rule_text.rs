@@ -72,6 +72,7 @@ impl NumberField {
             NumberField::Duration => "duration",
             NumberField::Bitrate => "bitrate",
             NumberField::SampleRate => "samplerate",
+            NumberField::Channels => "channels",
             NumberField::Rating => "rating",
             NumberField::PlayCount => "playcount",
             NumberField::Size => "size",
@@ -85,6 +86,7 @@ impl DateField {
         match self {
             DateField::Added => "added",
             DateField::LastPlayed => "played",
+            DateField::Modified => "modified",
         }
     }
 }

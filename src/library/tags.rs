@@ -94,6 +94,7 @@ fn read_tags_inner(path: &Path, track: &mut Track) -> Result<(), String> {
         .unwrap_or(0)
         .saturating_mul(1000);
     track.sample_rate = props.sample_rate().unwrap_or(0);
+    track.channels = props.channels().unwrap_or(0);
     let mut tags: Vec<&Tag> = Vec::new();
     if let Some(t) = file.primary_tag() {
         tags.push(t);

@@ -216,6 +216,8 @@ pub struct Track {
     pub bitrate: u32,
     /// Sample rate in hertz (0 when unknown).
     pub sample_rate: u32,
+    /// Audio channels (0 when unknown).
+    pub channels: u8,
     /// User rating.
     pub rating: Rating,
     /// How often the track was played.
@@ -250,6 +252,7 @@ impl Track {
             duration: Duration::ZERO,
             bitrate: 0,
             sample_rate: 0,
+            channels: 0,
             rating: Rating::UNRATED,
             play_count: 0,
             last_played: None,

@@ -1,6 +1,7 @@
 //! The folder library's file system side: listing the folder, reading playlist files, and
 //! writing state files atomically.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::time::SystemTime;
 
 use super::folder::{ScanProblem, ScanReport};
 use super::playlist_file::PlaylistFile;
+use super::track::Track;
 use crate::Result;
 use crate::metadata::FormatCode;
 
@@ -48,16 +50,36 @@ pub(super) fn read_playlist_file(
     parsed.map_err(|e| e.to_string())
 }
 
+/// A file the walk found: a new or changed track, or a playlist file.
 pub(super) struct Found {
     pub(super) rel: String,
     pub(super) abs: PathBuf,
     pub(super) size: u64,
     pub(super) modified: SystemTime,
     pub(super) format: FormatCode,
+    /// The index of the file's track in the previous scan's list, when it had one.
+    pub(super) prior: Option<usize>,
+}
+
+/// What a walk of the music folder found.
+#[derive(Default)]
+pub(super) struct Walked {
+    /// Indices into the previous tracks whose file has the same size and time: these tracks
+    /// are kept as they are. Each index appears once; the order is arbitrary.
+    pub(super) unchanged: Vec<usize>,
+    /// Audio files that are new or whose size or time changed, sorted by relative path.
+    pub(super) changed: Vec<Found>,
+    /// Playlist files, sorted by relative path.
+    pub(super) lists: Vec<Found>,
+    problems: Vec<ScanProblem>,
 }
 
 fn is_track_format(f: FormatCode) -> bool {
     f.is_audio() || f == FormatCode::MP4 || f == FormatCode::ASF
+}
+
+fn is_list_format(f: FormatCode) -> bool {
+    matches!(f, FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST)
 }
 
 /// A relative path with `/` separators. Only Windows uses `\\` as a separator; elsewhere it is
@@ -70,117 +92,399 @@ pub(super) fn slash_path(rel: &str) -> String {
     }
 }
 
-/// A file whose name makes it a candidate, not yet stat'ed.
-struct Candidate {
-    entry: fs::DirEntry,
-    path: PathBuf,
-    symlink: bool,
-    format: FormatCode,
+/// A file's size and time, or `None` when it is not a regular file (a link to a folder).
+type Stat = Option<(u64, SystemTime)>;
+
+/// A hasher for relative paths, eight bytes per step (std's SipHash goes one block of eight
+/// at a time too, but with four rounds of mixing per block; on a warm rescan the lookup is most
+/// of the work besides the stat call). The seed comes from std's per-process random keys, so
+/// file names cannot be chosen to collide.
+#[derive(Clone, Copy)]
+struct PathHasher(u64);
+
+impl std::hash::Hasher for PathHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        if let Some(t) = tail.get_mut(..rest.len()) {
+            t.copy_from_slice(rest);
+        }
+        self.0 =
+            (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ bytes.len() as u64).wrapping_mul(K);
+    }
+
+    fn finish(&self) -> u64 {
+        // Fold the high bits down: hashbrown takes the bucket from the low ones.
+        self.0 ^ (self.0 >> 29)
+    }
 }
 
-/// Lists the folder tree without recursion (no stack overflow on absurdly deep trees), then
-/// stats the candidate files. On a warm rescan the stat calls are nearly all of the work.
-/// Spreading them over threads was measured and made no gain on the 2-core reference machine,
-/// so this stays on one thread.
-pub(super) fn walk(
-    root: &Path,
-    skip: &Path,
-    audio: &mut Vec<Found>,
-    lists: &mut Vec<Found>,
-    report: &mut ScanReport,
-) {
-    let mut candidates = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
+#[derive(Clone, Copy)]
+struct PathHashing(u64);
+
+impl PathHashing {
+    fn new() -> PathHashing {
+        use std::hash::BuildHasher;
+        PathHashing(std::collections::hash_map::RandomState::new().hash_one(0u8))
+    }
+}
+
+impl std::hash::BuildHasher for PathHashing {
+    type Hasher = PathHasher;
+    fn build_hasher(&self) -> PathHasher {
+        PathHasher(self.0)
+    }
+}
+
+/// What every walker shares: the previous scan's tracks by relative path.
+struct Walk<'a> {
+    root: &'a Path,
+    /// The state folder's relative path, when it is inside the music folder.
+    skip: Option<String>,
+    old: &'a [Track],
+    known: HashMap<&'a str, usize, PathHashing>,
+}
+
+impl Walk<'_> {
+    /// Looks at the file `rel`; `stat` is called only for a file that may be a track or a
+    /// playlist. On a warm rescan this is the whole per-file cost besides the stat call: one
+    /// hash lookup and two comparisons, no allocation.
+    fn file(&self, rel: &str, stat: impl FnOnce() -> std::io::Result<Stat>, out: &mut Walked) {
+        let prior = self.known.get(rel).copied();
+        let format = match prior.and_then(|i| self.old.get(i)) {
+            Some(t) => t.format,
+            None => {
+                let f = FormatCode::from_file_name(rel);
+                if !is_track_format(f) && !is_list_format(f) {
+                    return;
+                }
+                f
+            }
+        };
+        let (size, modified) = match stat() {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
+            Err(e) => {
+                out.problems.push(ScanProblem {
+                    path: self.root.join(rel),
+                    message: format!("cannot stat: {e}"),
+                });
+                return;
+            }
+        };
+        if let Some(i) = prior {
+            if self
+                .old
+                .get(i)
+                .is_some_and(|t| t.size == size && t.modified == modified)
+            {
+                out.unchanged.push(i);
+                return;
+            }
+        }
+        let found = Found {
+            rel: rel.to_owned(),
+            abs: self.root.join(rel),
+            size,
+            modified,
+            format,
+            prior,
+        };
+        if is_list_format(format) {
+            out.lists.push(found);
+        } else {
+            out.changed.push(found);
+        }
+    }
+
+    fn bad_name(&self, rel_dir: &str, name: &std::ffi::OsStr, out: &mut Walked) {
+        out.problems.push(ScanProblem {
+            path: self.root.join(rel_dir).join(name),
+            message: "the file name is not valid Unicode".into(),
+        });
+    }
+
+    fn bad_folder(&self, rel_dir: &str, e: &std::io::Error, out: &mut Walked) {
+        out.problems.push(ScanProblem {
+            path: self.root.join(rel_dir),
+            message: format!("cannot list folder: {e}"),
+        });
+    }
+}
+
+/// Walks the music folder. `old` is the previous scan's tracks; the result says which of them
+/// are unchanged and lists the audio files that are new or changed, plus the playlist files.
+/// Folders that cannot be listed and names that are not Unicode are added to `report`.
+/// Symbolic links to files are followed, links to folders are not (no loops).
+pub(super) fn walk(root: &Path, skip: &Path, old: &[Track], report: &mut ScanReport) -> Walked {
+    let mut known = HashMap::with_capacity_and_hasher(old.len(), PathHashing::new());
+    known.extend(
+        old.iter()
+            .enumerate()
+            .map(|(i, t)| (t.relative_path.as_str(), i)),
+    );
+    let ctx = Walk {
+        root,
+        skip: skip
+            .strip_prefix(root)
+            .ok()
+            .and_then(|r| r.to_str())
+            .map(slash_path),
+        old,
+        known,
+    };
+    let mut out = walk_tree(&ctx);
+    out.changed.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    out.lists.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    // Workers finish in any order; the report should not.
+    out.problems.sort_by(|a, b| a.path.cmp(&b.path));
+    report.problems.append(&mut out.problems);
+    out
+}
+
+/// Linux: folders are listed with `getdents64` and files stat'ed relative to their folder's
+/// descriptor (see [`crate::listing`]), on up to two threads taking folders from a shared
+/// queue.
+#[cfg(target_os = "linux")]
+fn walk_tree(ctx: &Walk<'_>) -> Walked {
+    let root_fd = match crate::listing::open_folder(rustix::fs::CWD, ctx.root) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let mut out = Walked::default();
+            ctx.bad_folder("", &e, &mut out);
+            return out;
+        }
+    };
+    let queue = Queue::new(String::new());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    if threads < 2 {
+        return walk_worker(ctx, &root_fd, &queue);
+    }
+    std::thread::scope(|s| {
+        let helper = s.spawn(|| walk_worker(ctx, &root_fd, &queue));
+        let mut out = walk_worker(ctx, &root_fd, &queue);
+        // The helper cannot panic short of a bug; its part of the tree is then reported
+        // missing rather than taking the scan down.
+        match helper.join() {
+            Ok(mut other) => {
+                out.unchanged.append(&mut other.unchanged);
+                out.changed.append(&mut other.changed);
+                out.lists.append(&mut other.lists);
+                out.problems.append(&mut other.problems);
+            }
+            Err(_) => out.problems.push(ScanProblem {
+                path: ctx.root.to_path_buf(),
+                message: "a folder walker failed; part of the folder was not scanned".into(),
+            }),
+        }
+        out
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn walk_worker(ctx: &Walk<'_>, root_fd: &std::os::fd::OwnedFd, queue: &Queue) -> Walked {
+    use crate::listing::{Lister, open_folder, stat_at};
+    use rustix::fs::FileType;
+    use std::os::unix::ffi::OsStrExt;
+
+    let mut out = Walked::default();
+    let mut lister = Lister::new();
+    let mut rel = String::new();
+    while let Some(dir) = queue.next() {
+        let mut subdirs = Vec::new();
+        let fd = if dir.is_empty() {
+            open_folder(root_fd, c".")
+        } else {
+            open_folder(root_fd, dir.as_str())
+        };
+        let listed = fd.and_then(|fd| {
+            rel.clear();
+            rel.push_str(&dir);
+            if !dir.is_empty() {
+                rel.push('/');
+            }
+            let base = rel.len();
+            let stat = |name: &std::ffi::CStr, follow: bool| {
+                stat_at(&fd, name, follow).map(|st| {
+                    (st.kind == FileType::RegularFile)
+                        .then(|| (st.size, st.modified.unwrap_or(SystemTime::UNIX_EPOCH)))
+                })
+            };
+            lister.for_each(&fd, |cname, mut ft| {
+                let Ok(name) = cname.to_str() else {
+                    ctx.bad_name(
+                        &dir,
+                        std::ffi::OsStr::from_bytes(cname.to_bytes()),
+                        &mut out,
+                    );
+                    return;
+                };
+                rel.truncate(base);
+                rel.push_str(name);
+                if ft == FileType::Unknown {
+                    // Some file systems do not report types in folder listings.
+                    match stat_at(&fd, cname, false) {
+                        Ok(st) => ft = st.kind,
+                        Err(e) => {
+                            out.problems.push(ScanProblem {
+                                path: ctx.root.join(&rel),
+                                message: format!("cannot stat: {e}"),
+                            });
+                            return;
+                        }
+                    }
+                }
+                match ft {
+                    FileType::Directory if ctx.skip.as_deref() != Some(rel.as_str()) => {
+                        subdirs.push(rel.clone());
+                    }
+                    FileType::RegularFile => ctx.file(&rel, || stat(cname, false), &mut out),
+                    FileType::Symlink => ctx.file(&rel, || stat(cname, true), &mut out),
+                    _ => {}
+                }
+            })
+        });
+        if let Err(e) = listed {
+            ctx.bad_folder(&dir, &e, &mut out);
+        }
+        queue.done(subdirs);
+    }
+    out
+}
+
+/// Folders waiting to be listed, and how many workers are listing one (a worker with an empty
+/// queue waits while others may still add folders).
+#[cfg(target_os = "linux")]
+struct Queue {
+    state: std::sync::Mutex<(Vec<String>, usize)>,
+    more: std::sync::Condvar,
+}
+
+#[cfg(target_os = "linux")]
+impl Queue {
+    fn new(first: String) -> Queue {
+        Queue {
+            state: std::sync::Mutex::new((vec![first], 0)),
+            more: std::sync::Condvar::new(),
+        }
+    }
+
+    /// The next folder to list; `None` once every folder has been listed.
+    fn next(&self) -> Option<String> {
+        let mut g = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            if let Some(dir) = g.0.pop() {
+                g.1 += 1;
+                return Some(dir);
+            }
+            if g.1 == 0 {
+                return None;
+            }
+            g = self
+                .more
+                .wait(g)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// Ends the listing of one folder, queueing its subfolders.
+    fn done(&self, subdirs: Vec<String>) {
+        let mut g = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        g.0.extend(subdirs);
+        g.1 = g.1.saturating_sub(1);
+        self.more.notify_all();
+    }
+}
+
+/// Elsewhere: `std::fs`, one thread, without recursion (no stack overflow on absurdly deep
+/// trees).
+#[cfg(not(target_os = "linux"))]
+fn walk_tree(ctx: &Walk<'_>) -> Walked {
+    let mut out = Walked::default();
+    let mut pending = vec![String::new()];
     while let Some(dir) = pending.pop() {
-        let entries = match fs::read_dir(&dir) {
+        let entries = match fs::read_dir(ctx.root.join(&dir)) {
             Ok(e) => e,
             Err(e) => {
-                report.problems.push(ScanProblem {
-                    path: dir,
-                    message: format!("cannot list folder: {e}"),
-                });
+                ctx.bad_folder(&dir, &e, &mut out);
                 continue;
             }
         };
         for entry in entries {
             let Ok(entry) = entry else { continue };
-            let path = entry.path();
             let Ok(ft) = entry.file_type() else { continue };
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                ctx.bad_name(&dir, &entry.file_name(), &mut out);
+                continue;
+            };
+            // Names cannot hold `/` (nor `\\` on Windows), so this is the slash form.
+            let rel = if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            };
             if ft.is_dir() {
-                if path != skip {
-                    pending.push(path);
+                if ctx.skip.as_deref() != Some(rel.as_str()) {
+                    pending.push(rel);
                 }
                 continue;
             }
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else {
-                report.problems.push(ScanProblem {
-                    path,
-                    message: "the file name is not valid Unicode".into(),
-                });
-                continue;
+            let stat = || {
+                // DirEntry::metadata does not follow links; fs::metadata does, for linked files.
+                let meta = if ft.is_symlink() {
+                    fs::metadata(entry.path())
+                } else {
+                    entry.metadata()
+                }?;
+                Ok(meta.is_file().then(|| {
+                    (
+                        meta.len(),
+                        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    )
+                }))
             };
-            let format = FormatCode::from_file_name(name);
-            if is_track_format(format) || is_list_format(format) {
-                candidates.push(Candidate {
-                    entry,
-                    path,
-                    symlink: ft.is_symlink(),
-                    format,
-                });
-            }
+            ctx.file(&rel, stat, &mut out);
         }
     }
-    let results = candidates.into_iter().map(|c| stat(root, c));
-    for r in results {
-        match r {
-            Ok(Some(found)) if is_list_format(found.format) => lists.push(found),
-            Ok(Some(found)) => audio.push(found),
-            Ok(None) => {}
-            Err(problem) => report.problems.push(problem),
-        }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn path_hashes_see_every_byte_and_the_length() {
+        let h = PathHashing(1);
+        let paths = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "a/b.mp3",
+            "a/b.mp4",
+            "a/b.mp3\0",
+            "12345678",
+            "123456789",
+            "12345679",
+        ];
+        let hashes: std::collections::HashSet<u64> = paths.iter().map(|p| h.hash_one(p)).collect();
+        assert_eq!(hashes.len(), paths.len());
+        assert_eq!(h.hash_one("x/y"), h.hash_one("x/y"));
+        assert_ne!(PathHashing(2).hash_one("x/y"), h.hash_one("x/y"));
     }
-}
-
-fn is_list_format(f: FormatCode) -> bool {
-    matches!(f, FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST)
-}
-
-/// A candidate's size and time; `None` when it is not a regular file (a link to a folder).
-fn stat(root: &Path, c: Candidate) -> Result<Option<Found>, ScanProblem> {
-    // DirEntry::metadata does not follow links; fs::metadata does, for linked files.
-    let meta = if c.symlink {
-        fs::metadata(&c.path)
-    } else {
-        c.entry.metadata()
-    };
-    let meta = match meta {
-        Ok(m) if m.is_file() => m,
-        Ok(_) => return Ok(None),
-        Err(e) => {
-            return Err(ScanProblem {
-                path: c.path,
-                message: format!("cannot stat: {e}"),
-            });
-        }
-    };
-    let Some(rel) = c
-        .path
-        .strip_prefix(root)
-        .ok()
-        .and_then(|r| r.to_str())
-        .map(slash_path)
-    else {
-        return Err(ScanProblem {
-            path: c.path,
-            message: "the path is not valid Unicode".into(),
-        });
-    };
-    Ok(Some(Found {
-        rel,
-        abs: c.path,
-        size: meta.len(),
-        modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        format: c.format,
-    }))
 }

@@ -459,72 +459,46 @@ fn read_folder(dir: &Path) -> std::io::Result<Listing> {
     Ok((found, stale))
 }
 
-/// As the portable version, with `getdents` and `fstatat` relative to the folder's descriptor:
-/// the same system calls `find` makes, and no path building per entry.
+/// As the portable version, with `getdents` and `statx` relative to the folder's descriptor
+/// (see [`crate::listing`]): the same system calls `find` makes, and no path building per entry.
 #[cfg(target_os = "linux")]
 fn read_folder(dir: &Path) -> std::io::Result<Listing> {
-    use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
-    use std::time::{Duration, UNIX_EPOCH};
+    use crate::listing::{Lister, open_folder, stat_at};
+    use rustix::fs::FileType;
 
-    let fd = rustix::fs::open(
-        dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-        Mode::empty(),
-    )?;
-    let mut entries = Dir::read_from(&fd)?;
+    let fd = open_folder(rustix::fs::CWD, dir)?;
     let mut found = Vec::new();
     let mut stale = Vec::new();
-    while let Some(entry) = entries.read() {
-        let entry = entry?;
-        let cname = entry.file_name();
-        let bytes = cname.to_bytes();
-        if bytes == b"." || bytes == b".." || entry.file_type() == FileType::Symlink {
-            continue;
+    Lister::new().for_each(&fd, |cname, entry_kind| {
+        if entry_kind == FileType::Symlink {
+            return;
         }
-        let Ok(name) = std::str::from_utf8(bytes) else {
-            continue;
+        let Ok(name) = cname.to_str() else {
+            return;
         };
         if is_internal(name) {
             if is_temp(name) {
                 stale.push(dir.join(name));
             }
-            continue;
+            return;
         }
-        let Ok(st) = rustix::fs::statat(&fd, cname, AtFlags::SYMLINK_NOFOLLOW) else {
-            continue;
+        let Ok(st) = stat_at(&fd, cname, false) else {
+            return;
         };
-        let kind = FileType::from_raw_mode(st.st_mode);
-        if kind == FileType::Symlink {
-            continue;
+        if st.kind == FileType::Symlink {
+            return;
         }
-        // The field types differ between architectures.
-        #[allow(clippy::unnecessary_cast)]
-        let (size, secs, nanos) = (
-            st.st_size as i64,
-            st.st_mtime as i64,
-            st.st_mtime_nsec as u64,
-        );
-        let nanos = u32::try_from(nanos.min(999_999_999)).unwrap_or(0);
-        let modified = if secs >= 0 {
-            UNIX_EPOCH.checked_add(Duration::new(secs.unsigned_abs(), nanos))
-        } else {
-            UNIX_EPOCH.checked_sub(Duration::new(secs.unsigned_abs(), 0))
-        };
-        let is_dir = kind == FileType::Directory;
+        let is_dir = st.kind == FileType::Directory;
         found.push((
             name.to_string(),
             Snap {
                 is_dir,
-                size: if is_dir {
-                    0
-                } else {
-                    u64::try_from(size).unwrap_or(0)
-                },
-                modified,
-                readonly: st.st_mode & 0o222 == 0,
+                size: if is_dir { 0 } else { st.size },
+                modified: st.modified,
+                readonly: st.mode & 0o222 == 0,
             },
         ));
-    }
+    })?;
     Ok((found, stale))
 }
 
