@@ -96,6 +96,7 @@ pub fn data(n: u64, synced: bool) -> Data {
             device: &d.device,
             ledger: &d.ledger,
             settings: &PlanSettings::default(),
+            skipped: &Default::default(),
         });
         for op in p.ops {
             if let SyncOp::WritePlaylist {

@@ -94,6 +94,11 @@ fn recover(root: &WmdmStorage, journal: &Journal, ledger: &mut Ledger) -> Result
                     t.delete(false, &mut NoProgress)?;
                 }
                 let Some(obj) = resolve(root, &entry.path)? else {
+                    // Interrupted between deleting the replaced object and the rename: the
+                    // sync removed it, so it leaves the ledger (it is not a skipped file).
+                    if replaces.is_some() {
+                        ledger.entries.remove(&entry.path);
+                    }
                     continue;
                 };
                 let uid = obj.unique_id().unwrap_or_default();
@@ -181,8 +186,9 @@ pub(crate) fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
                     seen: None,
                 },
             }),
-            // A delete needs no journal line: it is atomic, and an object that is gone is dropped
-            // from the ledger by the next plan (SyncOp::Forget).
+            // A delete is atomic; its line tells recovery that an owned object gone from the
+            // device was deleted by the sync, not by the user (who makes it a skipped file).
+            SyncOp::Delete { path, .. } => Some(JournalOp::Delete { path: path.clone() }),
             _ => None,
         })
         .collect()
