@@ -463,6 +463,10 @@ mod tests {
         assert_eq!(t.remove("d3"), Some(4));
         assert!(t.is_declined("d3"));
         assert_eq!(t.add("d16", "s", "f"), Ok(4));
+        let p = t.for_device_mut("d16").unwrap();
+        p.settings.default_rules = true;
+        p.settings.sync_filter = 0x0A;
+        p.skipped.extend([TrackId(5), TrackId(u64::MAX)]);
         assert_eq!(PartnershipTable::parse(&t.encode()), Ok(t));
     }
 
