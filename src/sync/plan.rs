@@ -304,7 +304,13 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                     continue;
                 }
             }
-            if let Some(e) = owned_tracks.get(&id).filter(|e| pinned.contains_key(&e.id)) {
+            // Only a filtered session has pinned tracks; the common case skips the lookup.
+            let pinned_here = if pinned.is_empty() {
+                None
+            } else {
+                owned_tracks.get(&id).filter(|e| pinned.contains_key(&e.id))
+            };
+            if let Some(e) = pinned_here {
                 kept.insert(e.id);
                 out.placed.insert(id, e.path.clone());
                 let hash = input.hashes.get(&id);
