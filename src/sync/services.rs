@@ -131,6 +131,19 @@ pub(super) fn root_of(device: &WmdmDevice) -> Result<WmdmStorage> {
     device.storages()?.into_iter().next().ok_or(Error::NoPda)
 }
 
+impl State {
+    /// The device with this key.
+    ///
+    /// # Errors
+    /// [`Error::NoPda`] when no such device is known.
+    pub(super) fn known(&self, key: &str) -> Result<&Known> {
+        self.devices
+            .iter()
+            .find(|k| k.key == key)
+            .ok_or(Error::NoPda)
+    }
+}
+
 impl SyncServices {
     /// Opens the sync services of a library: loads (or starts) its partnership table and
     /// stats store from `state_dir`, and lists the devices the manager has now.
@@ -359,12 +372,7 @@ impl SyncServices {
 impl SyncDevice {
     pub(super) fn with<T>(&self, f: impl FnOnce(&Known, &PartnershipTable) -> T) -> Result<T> {
         let st = self.services.lock();
-        let k = st
-            .devices
-            .iter()
-            .find(|k| k.key == self.key)
-            .ok_or(Error::NoPda)?;
-        Ok(f(k, &st.table))
+        Ok(f(st.known(&self.key)?, &st.table))
     }
 
     pub(super) fn connected_device(&self) -> Result<WmdmDevice> {

@@ -3,7 +3,7 @@
 //! and what a session leaves in the partnership table.
 
 use std::collections::HashSet;
-use std::sync::PoisonError;
+use std::sync::{Mutex, PoisonError};
 
 use super::engine::{SyncContext, SyncSummary};
 use super::filter::SyncFilter;
@@ -11,8 +11,11 @@ use super::partnership::SyncDeviceStatus;
 use super::plan::{PlanSettings, SyncPlan};
 use super::selection::{estimate_selection, partnership_selection};
 use super::services::{SyncDevice, SyncServices, apply_profile, root_of};
+use super::stats::StatsStore;
 use crate::error::{Error, Result};
-use crate::library::{Playlist, TrackId};
+use crate::library::{Playlist, Selection, TrackId};
+use crate::manager::WmdmStorage;
+use crate::time::Clock;
 
 /// What a partnership's session works from, read from the table in one go.
 pub(super) struct SessionParts {
@@ -21,6 +24,25 @@ pub(super) struct SessionParts {
     pub(super) settings: PlanSettings,
     pub(super) default_rules: bool,
     pub(super) skipped: HashSet<TrackId>,
+}
+
+impl SessionParts {
+    fn context<'a>(
+        &'a self,
+        selection: &'a [Selection],
+        clock: &'a dyn Clock,
+        stats: Option<&'a Mutex<StatsStore>>,
+    ) -> SyncContext<'a> {
+        SyncContext {
+            library_id: &self.library_id,
+            index: self.index,
+            settings: &self.settings,
+            clock,
+            stats,
+            selection: Some(selection),
+            skipped: Some(&self.skipped),
+        }
+    }
 }
 
 /// What to plan: the partnership's own selection, or an estimate's.
@@ -41,11 +63,7 @@ impl SyncDevice {
     pub(super) fn session_parts(&self) -> Result<SessionParts> {
         let mut settings = self.settings();
         let st = self.services.lock();
-        let k = st
-            .devices
-            .iter()
-            .find(|k| k.key == self.key)
-            .ok_or(Error::NoPda)?;
+        let k = st.known(&self.key)?;
         if k.status != SyncDeviceStatus::PartnershipExists {
             return Err(Error::Unexpected);
         }
@@ -66,10 +84,15 @@ impl SyncDevice {
         })
     }
 
-    fn plan_scope(&self, scope: Scope<'_>) -> Result<SyncPlan> {
+    /// The connected device's storage root and the partnership's parameters.
+    fn open_session(&self) -> Result<(WmdmStorage, SessionParts)> {
         let device = self.connected_device()?;
         let parts = self.session_parts()?;
-        let root = root_of(&device)?;
+        Ok((root_of(&device)?, parts))
+    }
+
+    fn plan_scope(&self, scope: Scope<'_>) -> Result<SyncPlan> {
+        let (root, parts) = self.open_session()?;
         let inner = &self.services.inner;
         let library = inner.library.read().unwrap_or_else(PoisonError::into_inner);
         let clock = &*inner.clock;
@@ -80,15 +103,7 @@ impl SyncDevice {
                 estimate_selection(&*library, current, non_rule, rules, clock)
             }
         };
-        let ctx = SyncContext {
-            library_id: &parts.library_id,
-            index: parts.index,
-            settings: &parts.settings,
-            clock,
-            stats: None,
-            selection: Some(&selection),
-            skipped: Some(&parts.skipped),
-        };
+        let ctx = parts.context(&selection, clock, None);
         self.engine().plan(&root, &*library, &ctx)
     }
 
@@ -128,9 +143,7 @@ impl SyncDevice {
     /// [`Error::NoPda`] when the device is away; [`Error::Unexpected`] without a partnership;
     /// the manager's errors.
     pub fn start(&self) -> Result<()> {
-        let device = self.connected_device()?;
-        let parts = self.session_parts()?;
-        let root = root_of(&device)?;
+        let (root, parts) = self.open_session()?;
         let inner = &self.services.inner;
         let library = inner.library.read().unwrap_or_else(PoisonError::into_inner);
         let clock = &*inner.clock;
@@ -139,15 +152,7 @@ impl SyncDevice {
             return Ok(());
         }
         let selection = partnership_selection(&*library, parts.index, parts.default_rules, clock);
-        let ctx = SyncContext {
-            library_id: &parts.library_id,
-            index: parts.index,
-            settings: &parts.settings,
-            clock,
-            stats: Some(&inner.stats),
-            selection: Some(&selection),
-            skipped: Some(&parts.skipped),
-        };
+        let ctx = parts.context(&selection, clock, Some(&inner.stats));
         engine.start(&root, &*library, &ctx)?;
         let summary = engine.summary();
         let mut st = self.services.lock();
