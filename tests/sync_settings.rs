@@ -362,3 +362,28 @@ fn estimates_add_a_playlist_or_replace_the_rules_without_changing_the_selection(
     assert_eq!(used(d.plan().unwrap()), base, "the selection is unchanged");
     assert!(f.content_files().is_empty());
 }
+
+#[test]
+fn a_noop_resync_rewrites_neither_the_stats_store_nor_the_settings() {
+    let f = fixture_partnered_device(1, 100, 1 << 20);
+    f.select("A", &[1], 1);
+    let d = f.sync_device();
+    d.run(&mut |_| {}).unwrap();
+    d.run(&mut |_| {}).unwrap();
+    let stats = f.state.path().join(wmdm::sync::STATS_FILE_NAME);
+    let _ = std::fs::remove_file(&stats);
+    d.run(&mut |_| {}).unwrap();
+    assert!(
+        !stats.exists(),
+        "nothing new was read: the store is not rewritten"
+    );
+    let mut m = Metadata::new();
+    m.add(tags::PLAY_COUNT, 2u32);
+    f.device
+        .handle("Music/Artist 1/Album/01 Song 1.mp3")
+        .unwrap()
+        .set_metadata(&m)
+        .unwrap();
+    d.run(&mut |_| {}).unwrap();
+    assert!(stats.exists(), "a new play count is saved");
+}

@@ -68,6 +68,8 @@ pub(super) struct Inner {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) events: Arc<EventBus>,
     pub(super) stats: Mutex<StatsStore>,
+    // The store as last saved, so a sync that read nothing new writes nothing.
+    pub(super) stats_saved: Mutex<StatsStore>,
     state: Mutex<State>,
 }
 
@@ -169,6 +171,7 @@ impl SyncServices {
                 state_dir: state_dir.to_owned(),
                 clock,
                 events: Arc::new(EventBus::default()),
+                stats_saved: Mutex::new(stats.clone()),
                 stats: Mutex::new(stats),
                 state: Mutex::new(State {
                     table,

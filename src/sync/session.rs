@@ -156,18 +156,27 @@ impl SyncDevice {
         engine.start(&root, &*library, &ctx)?;
         let summary = engine.summary();
         let mut st = self.services.lock();
+        let mut changed = false;
         if let Some(p) = st.table.for_device_mut(&self.key) {
             // The filter was for this session only. A filter set since this session read it
             // is for the next one and stays.
-            if p.settings.sync_filter == parts.settings.filter.0 {
+            if p.settings.sync_filter == parts.settings.filter.0 && !parts.settings.filter.is_none()
+            {
                 p.settings.sync_filter = SyncFilter::NONE.0;
+                changed = true;
             }
+            let before = p.skipped.len();
             p.skipped.extend(summary.newly_skipped.iter().copied());
             // A skipped track that left the library can never come back as itself.
             p.skipped.retain(|t| library.track(*t).is_some());
+            changed |= p.skipped.len() != before || !summary.newly_skipped.is_empty();
         }
-        if let Err(e) = st.table.save(&inner.state_dir) {
-            tracing::warn!(error = %e, "could not save the partnership table");
+        // The table is written (and synced) only when the session changed it, so a no-op
+        // resync costs no write on the library side either.
+        if changed {
+            if let Err(e) = st.table.save(&inner.state_dir) {
+                tracing::warn!(error = %e, "could not save the partnership table");
+            }
         }
         Ok(())
     }
@@ -243,8 +252,16 @@ impl SyncServices {
         }
         drop(st);
         let stats = self.stats();
-        if let Err(e) = stats.save(&self.inner.state_dir) {
-            tracing::warn!(error = %e, "could not save the stats store");
+        let mut saved = self
+            .inner
+            .stats_saved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *saved != stats {
+            match stats.save(&self.inner.state_dir) {
+                Ok(()) => *saved = stats,
+                Err(e) => tracing::warn!(error = %e, "could not save the stats store"),
+            }
         }
     }
 }
