@@ -26,6 +26,7 @@ mod journal;
 mod names;
 mod partnership;
 mod plan;
+mod plan_names;
 mod plan_types;
 mod resume;
 mod selection;

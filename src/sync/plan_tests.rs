@@ -1,5 +1,7 @@
 //! Unit tests of the planner (kept beside `plan.rs` so the planner stays small).
 
+use std::collections::HashMap;
+
 use super::*;
 use crate::library::{ContentHash, MemoryLibrary, PlaylistId, Selection};
 use crate::metadata::FormatCode;
