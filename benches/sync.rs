@@ -29,6 +29,7 @@ fn bench(c: &mut Criterion) {
                 device: &synced.device,
                 ledger: &synced.ledger,
                 settings: &settings,
+                skipped: &Default::default(),
             });
             assert!(p.is_noop());
             p
@@ -43,6 +44,7 @@ fn bench(c: &mut Criterion) {
                 device: &empty.device,
                 ledger: &empty.ledger,
                 settings: &settings,
+                skipped: &Default::default(),
             });
             assert_eq!(p.totals.copies, 100_000);
             p

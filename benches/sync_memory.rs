@@ -52,6 +52,7 @@ fn measure(name: &str, synced: bool) {
         device: &d.device,
         ledger: &d.ledger,
         settings: &settings,
+        skipped: &Default::default(),
     });
     let elapsed = t.elapsed();
     let peak = PEAK.load(Ordering::Relaxed) - base;

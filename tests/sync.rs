@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::sync::*;
 use wmdm::Error;
-use wmdm::library::{Library, TrackId};
+use wmdm::library::{Library, Playlist, TrackId};
 use wmdm::metadata::{Metadata, tags};
 use wmdm::providers::memory::{FaultPlan, MemoryDevice, MemoryProvider, Operation};
 use wmdm::sync::{LeftOutReason, SyncDeviceStatus, SyncEvent, SyncItem, SyncState};
@@ -515,9 +515,11 @@ fn sync_on_connect_and_connect_events() {
 #[test]
 fn estimation_reports_totals_and_can_be_cancelled() {
     let f = fixture_partnered_device(3, 1000, 1 << 20);
-    f.select("Mix", &[1, 2, 3], 1);
+    f.select("Mix", &[1, 2], 1);
     let d = f.sync_device();
-    d.estimate_sync_size().unwrap();
+    // Track 3 is not selected: the estimate is for the selection plus this playlist.
+    let extra = Playlist::new_static("Extra", vec![TrackId(3)]);
+    d.estimate_sync_size(Some(&extra), None).unwrap();
     assert_eq!(d.sync_state(), SyncState::Estimating);
     f.services.poll().unwrap();
     let ev = f.drain();
@@ -547,7 +549,12 @@ fn estimation_reports_totals_and_can_be_cancelled() {
         e => panic!("unexpected {e:?}"),
     }
     assert!(f.content_files().is_empty(), "estimation changes nothing");
-    d.estimate_sync_size().unwrap();
+    assert_eq!(
+        d.plan().unwrap().totals.copies,
+        2,
+        "the selection is unchanged"
+    );
+    d.estimate_sync_size(Some(&extra), None).unwrap();
     d.cancel_estimation();
     f.services.poll().unwrap();
     assert!(f.drain().iter().any(|e| matches!(

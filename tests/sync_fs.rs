@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use common::sync::*;
-use wmdm::library::{MemoryLibrary, Playlist, TrackId};
+use wmdm::library::{MemoryLibrary, Playlist, Rating, Track, TrackId};
 use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider};
-use wmdm::sync::{SyncDevice, SyncServices};
+use wmdm::sync::{LeftOutReason, PlanSettings, SyncDevice, SyncOp, SyncServices};
 
 struct Folder {
     _dir: tempfile::TempDir,
@@ -17,6 +17,9 @@ struct Folder {
     library: Arc<RwLock<MemoryLibrary>>,
     services: SyncServices,
     provider: Arc<FsProvider>,
+    manager: wmdm::manager::DeviceManager,
+    clock: wmdm::time::ManualClock,
+    state_path: std::path::PathBuf,
 }
 
 /// An MP3 of `frames` silent frames: distinct lengths give distinct bytes.
@@ -54,16 +57,31 @@ fn folder(n: u64) -> Folder {
     Folder {
         _dir: dir,
         root,
+        state_path: state.path().to_owned(),
         _state: state,
         library,
         services,
         provider,
+        manager,
+        clock,
     }
 }
 
 impl Folder {
     fn device(&self) -> SyncDevice {
         self.services.device(0).unwrap()
+    }
+    /// The same device seen by a new process (services reopened from the state folder).
+    fn reopened_device(&self) -> SyncDevice {
+        services(
+            &self.manager,
+            &self.library,
+            &self.state_path,
+            "Home",
+            &self.clock,
+        )
+        .device(0)
+        .unwrap()
     }
     fn select(&self, name: &str, tracks: &[u64], priority: u32) -> wmdm::library::PlaylistId {
         let mut p = Playlist::new_static(name, tracks.iter().map(|i| TrackId(*i)).collect());
@@ -262,4 +280,91 @@ fn a_play_count_changed_on_a_folder_flows_back_on_the_next_sync() {
     d.run(&mut |_| {}).unwrap();
     let lib = f.library.read().unwrap();
     assert_eq!(f.services.stats().play_count(&*lib, TrackId(1)), 9);
+}
+
+#[test]
+fn a_file_deleted_from_a_folder_is_skipped_until_include_skipped_files() {
+    let f = folder(3);
+    f.select("Mix", &[1, 2, 3], 1);
+    let d = f.device();
+    d.run(&mut |_| {}).unwrap();
+    let victim = f
+        .files()
+        .into_iter()
+        .find(|p| p.contains("Song 2"))
+        .unwrap();
+    std::fs::remove_file(f.root.join(&victim)).unwrap();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.newly_skipped.clone()), (0, vec![TrackId(2)]));
+    assert!(!f.root.join(&victim).exists());
+    assert_eq!(f.reopened_device().item_info("SkippedFiles").unwrap(), "1");
+    assert_eq!(d.plan().unwrap().left_out[0].reason, LeftOutReason::Skipped);
+    d.set_item_info("IncludeSkippedFiles", "").unwrap();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!(s.copied, 1);
+    assert!(f.root.join(&victim).is_file());
+    assert_eq!(d.item_info("SkippedFiles").unwrap(), "0");
+}
+
+#[test]
+fn a_sync_filter_on_a_folder_holds_one_session_back() {
+    let f = folder(2);
+    let clip = {
+        let mut t = Track::new(TrackId(10), "Clips/clip.wmv");
+        t.title = "Clip".into();
+        t.track_number = Some(1);
+        t
+    };
+    f.library
+        .write()
+        .unwrap()
+        .add_track(clip, b"not really a video".to_vec());
+    let mix = f.select("Mix", &[1, 2, 10], 1);
+    let d = f.device();
+    d.set_settings(PlanSettings::default());
+    // Pictures only: nothing in the selection moves.
+    d.set_item_info("SyncFilter", "4").unwrap();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.skipped), (0, 3), "{s:?}");
+    assert_eq!(f.files(), ["Playlists/Mix.m3u8"]);
+    assert_eq!(d.item_info("SyncFilter").unwrap(), "0xFF");
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!(s.copied, 3);
+    // Music only while the playlist goes: the clip stays for this session.
+    f.library.write().unwrap().remove_playlist(mix);
+    d.set_item_info("SyncFilter", "0x1").unwrap();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.deleted, s.held_back), (3, 1), "{s:?}");
+    assert_eq!(f.files().len(), 1, "{:?}", f.files());
+    assert!(f.files()[0].ends_with("01 Clip.wmv"));
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!(s.deleted, 1);
+    assert!(f.files().is_empty());
+}
+
+#[test]
+fn default_rules_and_background_state_on_a_folder() {
+    let f = folder(3);
+    f.library
+        .write()
+        .unwrap()
+        .track_mut(TrackId(3))
+        .unwrap()
+        .rating = Rating::new(100);
+    let d = f.device();
+    d.set_item_info("AutoSyncDefaultRules", "True").unwrap();
+    d.set_item_info("BackgroundSyncState", "3").unwrap();
+    let again = f.reopened_device();
+    assert_eq!(again.item_info("AutoSyncDefaultRules").unwrap(), "True");
+    assert_eq!(again.item_info("BackgroundSyncState").unwrap(), "255");
+    assert_eq!(d.item_info("BackgroundSyncState").unwrap(), "3");
+    let plan = d.plan().unwrap();
+    let first = plan.ops.iter().find_map(|op| match op {
+        SyncOp::Copy { track, .. } => Some(*track),
+        _ => None,
+    });
+    assert_eq!(first, Some(TrackId(3)), "the favourite first");
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.playlists_written), (3, 0));
+    assert_eq!(f.files().len(), 3, "no playlist file: {:?}", f.files());
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
-use wmdm::library::{ContentHash, MemoryLibrary, PlaylistId, Selection, Track, TrackId};
+use wmdm::library::{ContentHash, MemoryLibrary, Playlist, Selection, Track, TrackId};
 use wmdm::sync::{
     DeviceContents, DeviceFile, Ledger, LedgerEntry, OwnedKind, PlanInput, PlanSettings, SyncOp,
     metadata_hash, mtime_ns, plan,
@@ -75,11 +75,14 @@ pub fn data(n: u64, synced: bool) -> Data {
     if synced {
         device.free -= n * 4_000_000;
     }
+    // A library playlist: the planner writes playlist files for library playlists only.
+    let all = Playlist::new_static("All", (1..=n).map(TrackId).collect());
     let selection = vec![Selection {
         priority: 1,
-        playlist: PlaylistId(1),
+        playlist: all.id,
         tracks: (1..=n).map(TrackId).collect(),
     }];
+    library.add_playlist(all);
     let mut d = Data {
         library,
         selection,
@@ -96,6 +99,7 @@ pub fn data(n: u64, synced: bool) -> Data {
             device: &d.device,
             ledger: &d.ledger,
             settings: &PlanSettings::default(),
+            skipped: &Default::default(),
         });
         for op in p.ops {
             if let SyncOp::WritePlaylist {

@@ -186,6 +186,8 @@ fn left_out_reasons(plan: &SyncPlan, lib: &dyn Library) -> BTreeMap<String, usiz
             }
             LeftOutReason::FormatNotSupported => "the device does not play the format".to_owned(),
             LeftOutReason::SourceMissing => "the library file is missing or unreadable".to_owned(),
+            LeftOutReason::Filtered { kind } => format!("{kind:?} is filtered out this session"),
+            LeftOutReason::Skipped => "deleted from the device by the user (skipped)".to_owned(),
         };
         *by.entry(why).or_default() += 1;
     }

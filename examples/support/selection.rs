@@ -163,5 +163,6 @@ pub fn preview(
         device: &device,
         ledger: &Ledger::default(),
         settings,
+        skipped: &Default::default(),
     }))
 }

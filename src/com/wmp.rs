@@ -19,6 +19,7 @@ use windows_core::{BSTR, HRESULT, IUnknown, Interface, Ref, implement};
 use super::server::ModuleRef;
 use super::util::{put, run, zero};
 use crate::error::{Error, Result};
+use crate::library::Playlist;
 use crate::sync::{EventSubscription, SyncDevice, SyncEvent, SyncEventSink, SyncServices};
 
 /// IWMPSyncServices over a [`SyncServices`].
@@ -183,12 +184,12 @@ impl IWMPSyncDevice3_Impl for ComSyncDevice_Impl {
         prulesplaylist: Ref<IWMPPlaylist>,
     ) -> windows_core::Result<()> {
         run(|| {
-            // wmdm-facts §5.1: at least one playlist. The estimate covers the partnership's
-            // current selection; the playlists' own items are not read (docs/com.md).
-            if pnonruleplaylist.is_null() && prulesplaylist.is_null() {
-                return Err(Error::InvalidArg);
-            }
-            self.core.estimate_sync_size()
+            // wmdm-facts §5.1: at least one playlist (estimate_sync_size checks). A playlist
+            // is matched to the library's by name; its own items are not read (docs/com.md).
+            let non_rule = self.playlist_of(&pnonruleplaylist)?;
+            let rules = self.playlist_of(&prulesplaylist)?;
+            self.core
+                .estimate_sync_size(non_rule.as_ref(), rules.as_ref())
         })
     }
 
@@ -197,6 +198,25 @@ impl IWMPSyncDevice3_Impl for ComSyncDevice_Impl {
             self.core.cancel_estimation();
             Ok(())
         })
+    }
+}
+
+impl ComSyncDevice {
+    /// The library playlist named as `p` is, or an empty one of that name; `None` for null.
+    fn playlist_of(&self, p: &Ref<IWMPPlaylist>) -> Result<Option<Playlist>> {
+        let Ok(p) = p.ok() else {
+            return Ok(None);
+        };
+        let mut name = BSTR::new();
+        // SAFETY: `p` is a live interface pointer the caller passed for this call, and `name`
+        // is a valid BSTR out pointer.
+        unsafe { p.name(&mut name) }.map_err(|_| Error::InvalidArg)?;
+        let name = name.to_string();
+        Ok(Some(
+            self.core
+                .library_playlist_named(&name)
+                .unwrap_or_else(|| Playlist::new_static(name, Vec::new())),
+        ))
     }
 }
 

@@ -6,9 +6,8 @@ use std::sync::atomic::Ordering;
 
 use super::device::{is_not_found, resolve, split};
 use super::engine::{Run, Shared, SyncEngine};
-use super::journal::{LedgerEntry, OwnedKind};
 use super::plan::{SyncOp, device_metadata, mtime_ns};
-use super::resume::temp_for;
+use super::resume::{planned_entry, temp_for};
 use crate::error::{Error, Result};
 use crate::library::{ContentHash, Library};
 use crate::manager::{InsertOptions, InsertSource};
@@ -115,8 +114,6 @@ impl SyncEngine {
                 path,
                 size,
                 hash,
-                meta,
-                source_mtime,
                 replaces,
                 ..
             } => {
@@ -140,20 +137,13 @@ impl SyncEngine {
                         got == *hash
                     },
                 )?;
-                run.ledger.insert(LedgerEntry {
-                    path: path.clone(),
-                    unique_id: uid,
-                    kind: OwnedKind::Track,
-                    id: track.0,
-                    hash: hash.0,
-                    size: stored,
-                    meta: *meta,
-                    source_size: t.size,
-                    source_mtime: *source_mtime,
-                    plays: 0,
-                    rating: t.rating.value(),
-                    seen: None,
-                });
+                if let Some(mut e) = planned_entry(op) {
+                    e.unique_id = uid;
+                    e.size = stored;
+                    e.source_size = t.size;
+                    e.rating = t.rating.value();
+                    run.ledger.insert(e);
+                }
                 run.summary.bytes_copied += size;
                 if replaces.is_some() {
                     run.summary.updated += 1;
@@ -162,11 +152,9 @@ impl SyncEngine {
                 }
             }
             SyncOp::WritePlaylist {
-                playlist,
                 path,
                 content,
                 replaces,
-                meta,
                 ..
             } => {
                 let size = content.len() as u64;
@@ -181,20 +169,11 @@ impl SyncEngine {
                     base,
                     |_| true,
                 )?;
-                run.ledger.insert(LedgerEntry {
-                    path: path.clone(),
-                    unique_id: uid,
-                    kind: OwnedKind::Playlist,
-                    id: playlist.0,
-                    hash: ContentHash::of_bytes(content).0,
-                    size: stored,
-                    meta: *meta,
-                    source_size: 0,
-                    source_mtime: 0,
-                    plays: 0,
-                    rating: 0,
-                    seen: None,
-                });
+                if let Some(mut e) = planned_entry(op) {
+                    e.unique_id = uid;
+                    e.size = stored;
+                    run.ledger.insert(e);
+                }
                 run.summary.bytes_copied += size;
                 run.summary.playlists_written += 1;
             }

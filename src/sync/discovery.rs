@@ -4,6 +4,7 @@
 use super::device::{MARKER_FILE, read_state};
 use super::engine::SyncEngine;
 use super::event::SyncEvent;
+use super::item_info::BACKGROUND_SYNC;
 use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus};
 use super::services::{Known, SyncDevice, SyncServices, root_of, serial_text};
 use crate::error::Result;
@@ -90,7 +91,13 @@ impl SyncServices {
                         events.push(SyncEvent::DeviceConnect {
                             device: key.clone(),
                         });
+                        // BackgroundSyncState without bit 1: the user syncs it by hand.
+                        let background = st
+                            .background
+                            .get(&key)
+                            .is_none_or(|b| b & BACKGROUND_SYNC != 0);
                         if status == SyncDeviceStatus::PartnershipExists
+                            && background
                             && partnered.is_some_and(|p| p.settings.sync_on_connect)
                         {
                             auto.push(key.clone());

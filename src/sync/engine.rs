@@ -2,6 +2,8 @@
 //! applies the plan one step at a time ([`SyncEngine::step`]) so a host loop or a worker
 //! thread can drive it and tests stay deterministic.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
@@ -15,7 +17,7 @@ use super::plan::{DeviceContents, PlanInput, PlanSettings, SyncOp, SyncPlan, pla
 use super::resume::{gather_hashes, journal_ops, load_ledger};
 use super::stats::{RatingConflict, StatsStore, collect};
 use crate::error::{Error, ErrorKind, Result};
-use crate::library::{Library, selection_for};
+use crate::library::{Library, Selection, TrackId, selection_for};
 use crate::manager::WmdmStorage;
 
 use crate::time::Clock;
@@ -48,6 +50,11 @@ pub struct SyncSummary {
     pub completed: bool,
     /// Ratings changed both in the library and on the device (the device's won).
     pub rating_conflicts: Vec<RatingConflict>,
+    /// Tracks the user deleted from the device since the last sync: skipped files from now on
+    /// ([`SyncPlan::newly_skipped`]).
+    pub newly_skipped: Vec<TrackId>,
+    /// Owned objects the session's SyncFilter kept as they were ([`SyncPlan::held_back`]).
+    pub held_back: u32,
 }
 
 /// What a partnership's sync needs besides the device and the library.
@@ -61,8 +68,14 @@ pub struct SyncContext<'a> {
     pub settings: &'a PlanSettings,
     /// Time, for auto playlists and the stats store.
     pub clock: &'a dyn Clock,
-    /// Where play counts and ratings read from the device go, when they should flow back.
+    /// Where play counts and ratings read from the device go, when they should flow back
+    /// (never when the settings' SyncFilter is write-only).
     pub stats: Option<&'a Mutex<StatsStore>>,
+    /// What to sync; `None` for the playlists selected for partnership `index`
+    /// ([`selection_for`]). See [`partnership_selection`](super::partnership_selection).
+    pub selection: Option<&'a [Selection]>,
+    /// The partnership's skipped files (not copied again); `None` for none.
+    pub skipped: Option<&'a HashSet<TrackId>>,
 }
 
 /// Engine tuning.
@@ -88,7 +101,7 @@ pub(super) struct Run {
     pub(super) ledger: Ledger,
     // The ledger as read, so a sync that changed nothing writes nothing.
     pub(super) initial: Ledger,
-    // Written just before the first copy, after the deletes have made room for it.
+    // Written just before the first delete or copy.
     pub(super) journal: Journal,
     pub(super) journaled: bool,
     pub(super) folders: FolderCache,
@@ -253,8 +266,12 @@ impl SyncEngine {
         ledger: &Ledger,
         device: &DeviceContents,
     ) -> SyncPlan {
-        let selection = selection_for(library, ctx.index, ctx.clock);
+        let selection = ctx.selection.map_or_else(
+            || Cow::Owned(selection_for(library, ctx.index, ctx.clock)),
+            Cow::Borrowed,
+        );
         let hashes = gather_hashes(library, &selection, ledger);
+        let none = HashSet::new();
         plan(&PlanInput {
             library,
             selection: &selection,
@@ -262,6 +279,7 @@ impl SyncEngine {
             device,
             ledger,
             settings: ctx.settings,
+            skipped: ctx.skipped.unwrap_or(&none),
         })
     }
 
@@ -287,7 +305,8 @@ impl SyncEngine {
         let mut conflicts = Vec::new();
         // One listing serves both the stats' change markers and the plan.
         let device = read_device_contents(root)?;
-        if let Some(store) = ctx.stats.filter(|_| ctx.settings.collect_stats) {
+        let acquire = ctx.settings.collect_stats && ctx.settings.filter.acquires();
+        if let Some(store) = ctx.stats.filter(|_| acquire) {
             let now = ctx
                 .clock
                 .now()
@@ -321,6 +340,8 @@ impl SyncEngine {
             skipped: left - no_fit.min(left),
             ledger_unreadable: problem.is_some(),
             rating_conflicts: conflicts,
+            newly_skipped: plan.newly_skipped.clone(),
+            held_back: u32::try_from(plan.held_back.len()).unwrap_or(u32::MAX),
             ..SyncSummary::default()
         };
         self.publish(&summary);
@@ -364,10 +385,21 @@ impl SyncEngine {
             return Ok(false);
         };
         let base = self.shared.done.load(Ordering::Relaxed);
-        let needs_journal = matches!(op, SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. });
+        let is_delete = matches!(op, SyncOp::Delete { .. });
+        let needs_journal =
+            is_delete || matches!(op, SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. });
         let journal_result = if needs_journal && !run.journaled {
-            write_state(&run.root, JOURNAL_FILE, &run.journal.encode())
-                .map(|()| run.journaled = true)
+            match write_state(&run.root, JOURNAL_FILE, &run.journal.encode()) {
+                Ok(()) => {
+                    run.journaled = true;
+                    Ok(())
+                }
+                // Deletes are journaled only so that an interrupted sync's deletes are not
+                // taken for the user's (skipped files); on a device too full for the journal,
+                // making room comes first, and the journal is tried again before the copies.
+                Err(e) if is_delete && !is_disconnect(&e) => Ok(()),
+                Err(e) => Err(e),
+            }
         } else {
             Ok(())
         };

@@ -1,6 +1,7 @@
 //! IWMPSyncDevice::getItemInfo and IWMPSyncDevice2::setItemInfo, with the attribute names of
 //! wmdm-facts §5.4.
 
+use super::filter::{SyncFilter, parse_number};
 use super::partnership::SyncDeviceStatus;
 use super::services::{SyncDevice, root_of};
 use crate::error::{Error, Result};
@@ -17,20 +18,17 @@ fn parse_bool(v: &str) -> Result<bool> {
     }
 }
 
-fn parse_number(v: &str) -> Result<u32> {
-    let v = v.trim();
-    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).map_err(|_| Error::InvalidArg),
-        None => v.parse().map_err(|_| Error::InvalidArg),
-    }
-}
+/// BackgroundSyncState bit 1: the device may sync in the background (on connect).
+pub(super) const BACKGROUND_SYNC: u8 = 0x01;
 
 impl SyncDevice {
     /// IWMPSyncDevice::getItemInfo, with the attribute names of wmdm-facts §5.4: Connected,
     /// FriendlyName, Name, SerialNumber, FreeSpace, TotalSpace, LastSyncTime (seconds since the
     /// Unix epoch, empty before the first sync), LastSyncErrorCount, LastSyncNoFitCount,
     /// SyncItemCount, SyncIndex, SyncRelationship, SyncPercentComplete, PercentSpaceReserved,
-    /// SyncOnConnect, SyncFilter, SupportsAudio, SupportsVideo, SupportsPhoto.
+    /// SyncOnConnect, SyncFilter (`0x` and two hex digits), AutoSyncDefaultRules,
+    /// BackgroundSyncState (decimal, 255 unless set), SkippedFiles (`"1"` when the
+    /// partnership has skipped files), SupportsAudio, SupportsVideo, SupportsPhoto.
     ///
     /// # Errors
     /// [`Error::InvalidArg`] for an unknown name; [`Error::PdaManualDevice`] on a manual
@@ -92,12 +90,37 @@ impl SyncDevice {
             "PercentSpaceReserved" => need_p()?.settings.reserve_percent.to_string(),
             "SyncOnConnect" => bool_text(need_p()?.settings.sync_on_connect),
             "SyncFilter" => format!("0x{:02X}", need_p()?.settings.sync_filter),
+            "AutoSyncDefaultRules" => bool_text(need_p()?.settings.default_rules),
+            "SkippedFiles" => if need_p()?.skipped.is_empty() {
+                "0"
+            } else {
+                "1"
+            }
+            .into(),
+            "BackgroundSyncState" => {
+                need_p()?;
+                self.background_state().to_string()
+            }
             _ => return Err(Error::InvalidArg),
         })
     }
 
-    /// IWMPSyncDevice2::setItemInfo: PercentSpaceReserved ("0".."95"), SyncOnConnect
-    /// ("true"/"false"), SyncFilter (a number, decimal or `0x` hex). All need a partnership.
+    /// IWMPSyncDevice2::setItemInfo, with the names of wmdm-facts §5.4. All need a
+    /// partnership. Numbers are decimal or `0x` hexadecimal; booleans `true`/`false` in any
+    /// case (or `1`/`0`).
+    ///
+    /// * PercentSpaceReserved: `0`..`95`.
+    /// * SyncOnConnect: a boolean.
+    /// * SyncFilter: a [`SyncFilter`] bit set up to `0xFF`, for the next sync session only.
+    /// * AutoSyncDefaultRules: a boolean, saved with the partnership. When true the
+    ///   partnership syncs [`default_selection`](super::default_selection) instead of its
+    ///   playlists.
+    /// * BackgroundSyncState: `0`..`255`; bit 1 lets a device with SyncOnConnect start
+    ///   syncing by itself when it arrives, bit 2 allows background transcoding (the crate
+    ///   has no transcoding, so bit 2 is only kept). Held in memory for the life of the
+    ///   [`SyncServices`](super::SyncServices), never saved.
+    /// * IncludeSkippedFiles: the empty string. The skipped files are forgotten, so the next
+    ///   sync copies them again.
     ///
     /// # Errors
     /// [`Error::InvalidArg`] for an unknown name or a bad value; [`Error::Unexpected`]
@@ -122,9 +145,34 @@ impl SyncDevice {
                 p.settings.reserve_percent = u8::try_from(v).map_err(|_| Error::InvalidArg)?;
             }
             "SyncOnConnect" => p.settings.sync_on_connect = parse_bool(value)?,
-            "SyncFilter" => p.settings.sync_filter = parse_number(value)?,
+            "SyncFilter" => p.settings.sync_filter = SyncFilter::parse(value)?.0,
+            "AutoSyncDefaultRules" => p.settings.default_rules = parse_bool(value)?,
+            "IncludeSkippedFiles" => {
+                if !value.is_empty() {
+                    return Err(Error::InvalidArg);
+                }
+                p.skipped.clear();
+            }
+            "BackgroundSyncState" => {
+                let v = u8::try_from(parse_number(value)?).map_err(|_| Error::InvalidArg)?;
+                // In memory only: nothing to save.
+                st.background.insert(self.key.clone(), v);
+                return Ok(());
+            }
             _ => return Err(Error::InvalidArg),
         }
         st.table.save(&self.services.inner.state_dir)
+    }
+}
+
+impl SyncDevice {
+    /// BackgroundSyncState as set in this process (255 until set).
+    pub(super) fn background_state(&self) -> u8 {
+        self.services
+            .lock()
+            .background
+            .get(&self.key)
+            .copied()
+            .unwrap_or(0xFF)
     }
 }

@@ -20,22 +20,27 @@ mod discovery;
 mod engine;
 mod estimate;
 mod event;
+mod filter;
 mod item_info;
 mod journal;
 mod names;
 mod partnership;
 mod plan;
+mod plan_names;
 mod plan_types;
 mod resume;
+mod selection;
 #[cfg(feature = "serde")]
 mod serde_impl;
 mod services;
+mod session;
 mod stats;
 mod text;
 
 pub use device::{SYNC_FOLDER, read_device_contents};
 pub use engine::{SyncContext, SyncEngine, SyncOptions, SyncSummary};
 pub use event::{EventBus, EventSubscription, SyncEvent, SyncEventSink, SyncItem, SyncState};
+pub use filter::{MediaKind, SyncFilter};
 pub use journal::{Journal, JournalOp, Ledger, LedgerEntry, OwnedKind};
 pub use names::NameRule;
 pub use partnership::{
@@ -43,10 +48,11 @@ pub use partnership::{
     PartnershipSettings, PartnershipTable, SyncDeviceStatus,
 };
 pub use plan::{
-    DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, LeftOut, LeftOutReason, PlanInput,
-    PlanSettings, PlanTotals, PlaylistFormat, STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncOp,
-    SyncPlan, device_metadata, metadata_hash, mtime_ns, plan,
+    DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, HeldBack, HeldChange, HoldReason,
+    LeftOut, LeftOutReason, PlanInput, PlanSettings, PlanTotals, PlaylistFormat, STATE_ROOM_BASE,
+    STATE_ROOM_PER_ITEM, SyncOp, SyncPlan, device_metadata, metadata_hash, mtime_ns, plan,
 };
+pub use selection::{default_rules_playlist, default_selection, partnership_selection};
 pub use services::{SharedLibrary, SyncDevice, SyncServices};
 pub use stats::{RatingConflict, STATS_FILE_NAME, StatsStore, TrackStats};
 pub use text::StateParseError;

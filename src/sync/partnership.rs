@@ -10,8 +10,9 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use super::text::{StateParseError, bad, escape, key_value, lines_after_header, number};
+use super::text::{StateParseError, bad, escape, hex_u64, key_value, lines_after_header, number};
 use crate::error::{Error, Result};
+use crate::library::TrackId;
 
 /// How many partnerships one library can hold (WMP's limit).
 pub const MAX_PARTNERSHIPS: u8 = 16;
@@ -100,8 +101,13 @@ pub struct PartnershipSettings {
     pub reserve_percent: u8,
     /// SyncOnConnect.
     pub sync_on_connect: bool,
-    /// SyncFilter (1 music, 2 video, 4 pictures, 8 write-only; 0xFF none).
+    /// SyncFilter (1 music, 2 video, 4 pictures, 8 write-only; 0xFF none): applies to the
+    /// next sync session only, which puts it back to 0xFF (see [`SyncFilter`](super::SyncFilter)).
     pub sync_filter: u32,
+    /// AutoSyncDefaultRules: sync the library's default selection (see
+    /// [`default_selection`](super::default_selection)) instead of the playlists selected for
+    /// this partnership.
+    pub default_rules: bool,
 }
 
 impl Default for PartnershipSettings {
@@ -110,6 +116,7 @@ impl Default for PartnershipSettings {
             reserve_percent: 0,
             sync_on_connect: true,
             sync_filter: 0xFF,
+            default_rules: false,
         }
     }
 }
@@ -142,6 +149,9 @@ pub struct Partnership {
     pub settings: PartnershipSettings,
     /// The last sync's counters.
     pub last: LastSync,
+    /// Skipped files (WMP 12): tracks this partnership copied that the user then deleted from
+    /// the device. Later syncs do not copy them again until IncludeSkippedFiles clears this.
+    pub skipped: BTreeSet<TrackId>,
 }
 
 /// A library's partnership table: its identity, sixteen slots, and the devices declined.
@@ -160,10 +170,12 @@ pub struct Partnership {
 /// reserve=<0-95>
 /// sync_on_connect=<0|1>
 /// sync_filter=<number>
+/// default_rules=<0|1>            (optional; 0 when absent)
 /// last_sync=<seconds since the epoch, or empty>
 /// last_errors=<n>
 /// last_no_fit=<n>
 /// items=<n>
+/// skipped=<track id, 16 hex>     (any number)
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartnershipTable {
@@ -240,6 +252,7 @@ impl PartnershipTable {
             friendly_name: friendly_name.to_owned(),
             settings: PartnershipSettings::default(),
             last: LastSync::default(),
+            skipped: BTreeSet::new(),
         });
         self.slots.sort_by_key(|p| p.index);
         Ok(index)
@@ -283,6 +296,12 @@ impl PartnershipTable {
                 p.last.no_fit,
                 p.last.items,
             ));
+            if p.settings.default_rules {
+                s.push_str("default_rules=1\n");
+            }
+            for t in &p.skipped {
+                s.push_str(&format!("skipped={:016x}\n", t.0));
+            }
         }
         s.into_bytes()
     }
@@ -328,6 +347,7 @@ impl PartnershipTable {
                         friendly_name: String::new(),
                         settings: PartnershipSettings::default(),
                         last: LastSync::default(),
+                        skipped: BTreeSet::new(),
                     });
                 }
                 ("device", Some(p)) => p.device = v,
@@ -338,6 +358,10 @@ impl PartnershipTable {
                 }
                 ("sync_on_connect", Some(p)) => p.settings.sync_on_connect = v == "1",
                 ("sync_filter", Some(p)) => p.settings.sync_filter = number(n, &v)?,
+                ("default_rules", Some(p)) => p.settings.default_rules = v == "1",
+                ("skipped", Some(p)) => {
+                    p.skipped.insert(TrackId(hex_u64(n, &v)?));
+                }
                 ("last_sync", Some(p)) => {
                     p.last.time = if v.is_empty() {
                         None
@@ -439,6 +463,10 @@ mod tests {
         assert_eq!(t.remove("d3"), Some(4));
         assert!(t.is_declined("d3"));
         assert_eq!(t.add("d16", "s", "f"), Ok(4));
+        let p = t.for_device_mut("d16").unwrap();
+        p.settings.default_rules = true;
+        p.settings.sync_filter = 0x0A;
+        p.skipped.extend([TrackId(5), TrackId(u64::MAX)]);
         assert_eq!(PartnershipTable::parse(&t.encode()), Ok(t));
     }
 

@@ -20,12 +20,18 @@
 //! * **Eviction and ownership**: an owned object that is not admitted is deleted
 //!   (`Unselected` or `Evicted`). Only ledger entries that still match the device (same path,
 //!   size and unique ID) can be deleted; anything else is the user's and is never touched.
+//! * **SyncFilter**: owned objects of a media type the session's filter excludes stay as they
+//!   are (their changes are [`SyncPlan::held_back`]) and keep their space; selected tracks of
+//!   such a type are not copied ([`LeftOutReason::Filtered`]).
+//! * **Skipped files**: an owned track whose object is gone from the device was deleted by the
+//!   user; it is reported in [`SyncPlan::newly_skipped`] and, like every track in
+//!   [`PlanInput::skipped`], not copied again ([`LeftOutReason::Skipped`]).
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
+use super::filter::MediaKind;
 use super::journal::{LedgerEntry, OwnedKind};
-use super::names::{NameRule, numbered};
+use super::plan_names::{FastMap, FastSet, Fnv, Names};
 use crate::library::{Library, PathStyle, Track, TrackId, WriteEntry, write_m3u, write_wpl};
 use crate::metadata::{Metadata, tags};
 
@@ -80,98 +86,6 @@ pub fn mtime_ns(t: &Track) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// FNV-1a for the planner's internal maps: their keys are track ids (already hashes of a path)
-/// and paths, from the user's own library and device, so SipHash's flood resistance buys
-/// nothing and costs a third of a resync's planning time.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // FNV-1a's shape, eight bytes at a time.
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h ^ u64::from_le_bytes(w))
-                .wrapping_mul(0x0000_0100_0000_01b3)
-                .rotate_left(23);
-        }
-        for &b in chunks.remainder() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h ^ bytes.len() as u64;
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0 ^ v)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
-
-struct Names<'a> {
-    rule: NameRule,
-    device: &'a DeviceContents,
-    taken: Option<FastSet<String>>,
-    // The next number to try per wanted path, so a thousand untagged tracks that all render
-    // to one name cost linear time, not quadratic.
-    next: FastMap<String, u32>,
-}
-
-impl Names<'_> {
-    fn taken(&mut self) -> &mut FastSet<String> {
-        let (rule, device) = (self.rule, self.device);
-        // Built on first use: a no-op resync never renders a name.
-        self.taken
-            .get_or_insert_with(|| device.files.keys().map(|p| rule.collision_key(p)).collect())
-    }
-
-    /// A free path for `wanted`, reserving it.
-    fn claim(&mut self, wanted: &str) -> String {
-        let rule = self.rule;
-        let key = rule.collision_key(wanted);
-        let mut n = self.next.get(&key).copied().unwrap_or(2);
-        let taken = self.taken();
-        let mut candidate = wanted.to_owned();
-        if taken.insert(rule.collision_key(&candidate)) {
-            return candidate;
-        }
-        loop {
-            candidate = numbered(wanted, n);
-            n += 1;
-            if taken.insert(rule.collision_key(&candidate)) {
-                break;
-            }
-        }
-        self.next.insert(key, n);
-        candidate
-    }
-
-    fn spell(&self, folder: &str, relative: &str) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        for c in folder.split('/').chain(relative.split('/')) {
-            if !c.trim().is_empty() {
-                parts.push(self.rule.component(c));
-            }
-        }
-        if parts.is_empty() {
-            parts.push("_".into());
-        }
-        parts.join("/")
-    }
-}
-
 /// Plans a sync. Pure and deterministic: the same input gives the same plan.
 pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     let s = input.settings;
@@ -188,11 +102,23 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         FastMap::with_capacity_and_hasher(n_ledger, Default::default());
     let mut owned_playlists: FastMap<&str, &LedgerEntry> = FastMap::default();
     let mut owned_bytes = 0u64;
+    // Tracks the user deleted from the device since the last sync, and the ones remembered.
+    let mut skipped_now: FastSet<TrackId> = FastSet::default();
     for e in input.ledger.entries.values() {
-        let valid = dev.files.get(&e.path).is_some_and(|f| {
+        let on_device = dev.files.get(&e.path);
+        let valid = on_device.is_some_and(|f| {
             f.size == e.size && (e.unique_id.is_empty() || f.unique_id == e.unique_id)
         });
         if !valid {
+            // Gone, not replaced: the user deleted it (the sync's own deletes leave the
+            // ledger, through the journal when interrupted). A replaced object is the user's
+            // file now and the track may be copied beside it.
+            if on_device.is_none() && e.kind == OwnedKind::Track {
+                let id = TrackId(e.id);
+                if input.library.track(id).is_some() && skipped_now.insert(id) {
+                    out.newly_skipped.push(id);
+                }
+            }
             forget.push(SyncOp::Forget {
                 path: e.path.clone(),
             });
@@ -243,6 +169,20 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         next: FastMap::default(),
     };
     let mut used = 0u64;
+    // Owned tracks the filter excludes stay whatever happens, so their bytes are spent first.
+    let mut pinned: FastMap<u64, MediaKind> = FastMap::default();
+    if !s.filter.is_none() {
+        for e in owned_tracks.values() {
+            let kind = input.library.track(TrackId(e.id)).map_or_else(
+                || MediaKind::of_file_name(&e.path),
+                |t| MediaKind::of(t.format),
+            );
+            if !s.filter.includes(kind) {
+                pinned.insert(e.id, kind);
+                used += e.size;
+            }
+        }
+    }
     let mut seen: FastSet<TrackId> =
         FastSet::with_capacity_and_hasher(n_selected, Default::default());
     // Owned tracks that stay, by their ledger id.
@@ -271,6 +211,39 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                     continue;
                 }
             }
+            // Only a filtered session has pinned tracks; the common case skips the lookup.
+            let pinned_here = if pinned.is_empty() {
+                None
+            } else {
+                owned_tracks.get(&id).filter(|e| pinned.contains_key(&e.id))
+            };
+            if let Some(e) = pinned_here {
+                kept.insert(e.id);
+                out.placed.insert(id, e.path.clone());
+                let hash = input.hashes.get(&id);
+                let change = if hash.is_some_and(|h| h.0 != e.hash) {
+                    Some(HeldChange::Replace)
+                } else if hash.is_some() && s.supports_metadata && e.meta != metadata_hash(track) {
+                    Some(HeldChange::UpdateMetadata)
+                } else {
+                    None
+                };
+                if let Some(change) = change {
+                    let kind = pinned.get(&e.id).copied().unwrap_or(MediaKind::Music);
+                    out.held_back.push(HeldBack {
+                        path: e.path.clone(),
+                        track: id,
+                        change,
+                        reason: HoldReason::Filtered { kind },
+                    });
+                }
+                continue;
+            }
+            let kind = MediaKind::of(track.format);
+            if !s.filter.includes(kind) {
+                out.left_out.push(leave(LeftOutReason::Filtered { kind }));
+                continue;
+            }
             let Some(hash) = input.hashes.get(&id).copied() else {
                 out.left_out.push(leave(LeftOutReason::SourceMissing));
                 continue;
@@ -281,11 +254,16 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 let orphans = orphans_by_hash
                     .get_or_insert_with(|| find_orphans(input.library, &owned_tracks));
                 if let Some(list) = orphans.get_mut(&hash.0) {
-                    if !list.is_empty() {
-                        existing = Some(list.remove(0));
+                    // A pinned object stays what it is: it is not re-keyed to another track.
+                    if let Some(at) = list.iter().position(|e| !pinned.contains_key(&e.id)) {
+                        existing = Some(list.remove(at));
                         rekeyed = true;
                     }
                 }
+            }
+            if existing.is_none() && (skipped_now.contains(&id) || input.skipped.contains(&id)) {
+                out.left_out.push(leave(LeftOutReason::Skipped));
+                continue;
             }
             let same = existing.filter(|e| e.hash == hash.0);
             let size = same.map_or(track.size, |e| e.size);
@@ -372,6 +350,15 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         if kept.contains(&e.id) {
             continue;
         }
+        if let Some(kind) = pinned.get(&e.id) {
+            out.held_back.push(HeldBack {
+                path: e.path.clone(),
+                track: *id,
+                change: HeldChange::Delete,
+                reason: HoldReason::Filtered { kind: *kind },
+            });
+            continue;
+        }
         let reason = if selected_but_out.contains(id) {
             DeleteReason::Evicted
         } else {
@@ -397,10 +384,11 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         s.playlist_separator,
     );
     for sel in input.selection {
-        let name = input.library.playlist(sel.playlist).map_or_else(
-            || format!("Playlist {:016x}", sel.playlist.0),
-            |p| p.name.clone(),
-        );
+        // A selection without a library playlist (the default rules' implicit playlist, a
+        // playlist being estimated) has no file on the device.
+        let Some(name) = input.library.playlist(sel.playlist).map(|p| p.name.clone()) else {
+            continue;
+        };
         let mut seen_here = FastSet::default();
         let entries: Vec<WriteEntry<'_>> = sel
             .tracks
@@ -488,7 +476,15 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     meta_ops.sort_by(|a, b| op_path(a).cmp(op_path(b)));
 
     out.totals.deletes = deletes.len();
-    out.totals.tracks_on_device = out.placed.len();
+    out.held_back.sort_by(|a, b| a.path.cmp(&b.path));
+    out.newly_skipped.sort();
+    // Pinned tracks no longer selected stay on the device without a place in the selection.
+    out.totals.tracks_on_device = out.placed.len()
+        + out
+            .held_back
+            .iter()
+            .filter(|h| h.change == HeldChange::Delete)
+            .count();
     out.totals.bytes_owned_after = used
         + playlist_ops.iter().map(SyncOp::bytes).sum::<u64>()
         + owned_playlists
@@ -533,251 +529,5 @@ fn op_path(op: &SyncOp) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::library::{ContentHash, MemoryLibrary, PlaylistId, Selection};
-    use crate::metadata::FormatCode;
-    use crate::sync::journal::Ledger;
-
-    fn lib(n: u64) -> (MemoryLibrary, HashMap<TrackId, ContentHash>) {
-        let mut l = MemoryLibrary::new();
-        let mut h = HashMap::new();
-        for i in 1..=n {
-            let mut t = Track::new(TrackId(i), format!("a/{i}.mp3"));
-            t.title = format!("T{i}");
-            l.add_track(t, vec![i as u8; 100]);
-            h.insert(TrackId(i), ContentHash::of_bytes(&[i as u8; 100]));
-        }
-        (l, h)
-    }
-
-    fn sel(tracks: &[u64], priority: u32, id: u64) -> Selection {
-        Selection {
-            priority,
-            playlist: PlaylistId(id),
-            tracks: tracks.iter().map(|t| TrackId(*t)).collect(),
-        }
-    }
-
-    fn device(capacity: u64) -> DeviceContents {
-        DeviceContents {
-            capacity,
-            free: capacity,
-            ..DeviceContents::default()
-        }
-    }
-
-    #[test]
-    fn plans_are_deterministic() {
-        let (l, h) = lib(20);
-        let s = [sel(&(1..=20).collect::<Vec<_>>(), 1, 1)];
-        let d = device(1 << 20);
-        let ledger = Ledger::new("x", 1);
-        let settings = PlanSettings::default();
-        let input = PlanInput {
-            library: &l,
-            selection: &s,
-            hashes: &h,
-            device: &d,
-            ledger: &ledger,
-            settings: &settings,
-        };
-        assert_eq!(plan(&input), plan(&input));
-        assert_eq!(plan(&input).totals.copies, 20);
-    }
-
-    #[test]
-    fn a_ledger_entry_the_device_no_longer_matches_is_forgotten_not_deleted() {
-        let (l, h) = lib(1);
-        let mut d = device(1 << 20);
-        d.files.insert(
-            "Music/x.mp3".into(),
-            DeviceFile {
-                size: 5,
-                unique_id: "other".into(),
-                modified: 0,
-            },
-        );
-        let mut ledger = Ledger::new("x", 1);
-        ledger.insert(LedgerEntry {
-            path: "Music/x.mp3".into(),
-            unique_id: "mine".into(),
-            kind: OwnedKind::Track,
-            id: 99,
-            hash: [0; 20],
-            size: 5,
-            meta: 0,
-            source_size: 5,
-            source_mtime: 0,
-            plays: 0,
-            rating: 0,
-            seen: None,
-        });
-        let settings = PlanSettings::default();
-        let p = plan(&PlanInput {
-            library: &l,
-            selection: &[],
-            hashes: &h,
-            device: &d,
-            ledger: &ledger,
-            settings: &settings,
-        });
-        assert_eq!(
-            p.ops,
-            vec![SyncOp::Forget {
-                path: "Music/x.mp3".into()
-            }]
-        );
-    }
-
-    #[test]
-    fn a_little_lost_free_space_does_not_churn_a_full_device() {
-        // Tracks 1..=10 of 100 bytes; the first sync admits what fits.
-        let (l, h) = lib(10);
-        let s = [sel(&(1..=10).collect::<Vec<_>>(), 1, 1)];
-        let settings = PlanSettings::default();
-        let state_room = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM * 11;
-        let capacity = state_room + 650;
-        let empty = device(capacity);
-        let ledger = Ledger::new("x", 1);
-        let first = plan(&PlanInput {
-            library: &l,
-            selection: &s,
-            hashes: &h,
-            device: &empty,
-            ledger: &ledger,
-            settings: &settings,
-        });
-        assert_eq!(first.totals.copies, 6);
-        // The device now holds those six, and 5 bytes of provider bookkeeping appeared.
-        let mut d = device(capacity);
-        let mut ledger = Ledger::new("x", 1);
-        for op in &first.ops {
-            if let SyncOp::Copy {
-                track, path, hash, ..
-            } = op
-            {
-                d.files.insert(
-                    path.clone(),
-                    DeviceFile {
-                        size: 100,
-                        unique_id: format!("u{}", track.0),
-                        modified: 0,
-                    },
-                );
-                ledger.insert(LedgerEntry {
-                    path: path.clone(),
-                    unique_id: format!("u{}", track.0),
-                    kind: OwnedKind::Track,
-                    id: track.0,
-                    hash: hash.0,
-                    size: 100,
-                    meta: metadata_hash(l.track(*track).unwrap()),
-                    source_size: 100,
-                    source_mtime: 0,
-                    plays: 0,
-                    rating: 0,
-                    seen: None,
-                });
-            }
-        }
-        d.free = capacity - 600 - 5 - 50;
-        let second = plan(&PlanInput {
-            library: &l,
-            selection: &s,
-            hashes: &h,
-            device: &d,
-            ledger: &ledger,
-            settings: &settings,
-        });
-        assert_eq!(second.totals.copies, 0, "{:?}", second.ops);
-        assert!(
-            !second
-                .ops
-                .iter()
-                .any(|op| matches!(op, SyncOp::Delete { .. })),
-            "{:?}",
-            second.ops
-        );
-    }
-
-    #[test]
-    fn a_moved_library_file_is_rekeyed_not_copied() {
-        let (mut l, mut h) = lib(1);
-        let mut d = device(1 << 20);
-        d.files.insert(
-            "Music/a.mp3".into(),
-            DeviceFile {
-                size: 100,
-                unique_id: "u".into(),
-                modified: 0,
-            },
-        );
-        let mut ledger = Ledger::new("x", 1);
-        let track = l.track(TrackId(1)).cloned().unwrap();
-        ledger.insert(LedgerEntry {
-            path: "Music/a.mp3".into(),
-            unique_id: "u".into(),
-            kind: OwnedKind::Track,
-            id: 1,
-            hash: h[&TrackId(1)].0,
-            size: 100,
-            meta: metadata_hash(&track),
-            source_size: 100,
-            source_mtime: 0,
-            plays: 0,
-            rating: 0,
-            seen: None,
-        });
-        // The file moves: a new id with the same bytes.
-        l.remove_track(TrackId(1));
-        let mut moved = track.clone();
-        moved.id = TrackId(2);
-        l.add_track(moved, vec![1u8; 100]);
-        h.insert(TrackId(2), h[&TrackId(1)]);
-        let settings = PlanSettings::default();
-        let p = plan(&PlanInput {
-            library: &l,
-            selection: &[sel(&[2], 1, 1)],
-            hashes: &h,
-            device: &d,
-            ledger: &ledger,
-            settings: &settings,
-        });
-        assert_eq!(p.totals.copies + p.totals.replaces + p.totals.deletes, 0);
-        assert!(matches!(
-            p.ops.first(),
-            Some(SyncOp::Rekey {
-                track: TrackId(2),
-                ..
-            })
-        ));
-        assert_eq!(p.placed[&TrackId(2)], "Music/a.mp3");
-    }
-
-    #[test]
-    fn unsupported_formats_and_missing_sources_have_reasons() {
-        let (l, mut h) = lib(2);
-        h.remove(&TrackId(2));
-        let settings = PlanSettings {
-            formats: Some(vec![FormatCode::WMA]),
-            ..PlanSettings::default()
-        };
-        let p = plan(&PlanInput {
-            library: &l,
-            selection: &[sel(&[1, 3], 1, 1)],
-            hashes: &h,
-            device: &device(1 << 20),
-            ledger: &Ledger::new("x", 1),
-            settings: &settings,
-        });
-        let reasons: Vec<LeftOutReason> = p.left_out.iter().map(|l| l.reason).collect();
-        assert_eq!(
-            reasons,
-            [
-                LeftOutReason::FormatNotSupported,
-                LeftOutReason::SourceMissing
-            ]
-        );
-    }
-}
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,8 +1,9 @@
 //! The planner's inputs and outputs: device contents, settings, the plan, its steps, totals and
 //! reasons. The planner itself is in `plan`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use super::filter::{MediaKind, SyncFilter};
 use super::journal::{Ledger, OwnedKind};
 use super::names::NameRule;
 use crate::library::{ContentHash, Library, PathTemplate, PlaylistId, Selection, TrackId};
@@ -91,6 +92,9 @@ pub struct PlanSettings {
     /// Read play counts and ratings back from the device before each sync (one metadata read
     /// per owned track; on a folder device that reads each file's tags). Not a planning input.
     pub collect_stats: bool,
+    /// SyncFilter for this session: items of an excluded media type are neither copied nor
+    /// deleted; without the write-only bit's acquisition, stats do not flow back.
+    pub filter: SyncFilter,
 }
 
 impl Default for PlanSettings {
@@ -107,6 +111,7 @@ impl Default for PlanSettings {
             reserve_percent: 0,
             supports_metadata: true,
             collect_stats: true,
+            filter: SyncFilter::NONE,
         }
     }
 }
@@ -138,6 +143,52 @@ pub enum LeftOutReason {
     FormatNotSupported,
     /// The library has no such track, or its file cannot be read.
     SourceMissing,
+    /// This session's SyncFilter excludes its media type.
+    Filtered {
+        /// The track's media type.
+        kind: MediaKind,
+    },
+    /// A skipped file (WMP 12): this partnership copied it before and the user deleted it
+    /// from the device, so it is not copied again until IncludeSkippedFiles.
+    Skipped,
+}
+
+/// A change to an owned object that the plan holds back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum HeldChange {
+    /// Replacing it with the track's new bytes.
+    Replace,
+    /// Writing the track's new tags.
+    UpdateMetadata,
+    /// Deleting it (unselected or evicted).
+    Delete,
+}
+
+/// Why a change to an owned object is held back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum HoldReason {
+    /// This session's SyncFilter excludes the object's media type.
+    Filtered {
+        /// The object's media type.
+        kind: MediaKind,
+    },
+}
+
+/// An owned object that stays as it is although the plan would otherwise change it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct HeldBack {
+    /// The object's path on the device.
+    pub path: String,
+    /// The track it holds (by the ledger).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
+    pub track: TrackId,
+    /// The change held back.
+    pub change: HeldChange,
+    /// Why.
+    pub reason: HoldReason,
 }
 
 /// A selected track left out, and why.
@@ -296,6 +347,12 @@ pub struct SyncPlan {
     /// Where each admitted track is (or will be) on the device.
     #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::placed"))]
     pub placed: HashMap<TrackId, String>,
+    /// Owned objects the SyncFilter keeps as they are, with the change held back.
+    pub held_back: Vec<HeldBack>,
+    /// Tracks this partnership had copied that are gone from the device (the user deleted
+    /// them): the caller remembers them as skipped files. Sorted.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::tracks"))]
+    pub newly_skipped: Vec<TrackId>,
 }
 
 impl SyncPlan {
@@ -323,4 +380,7 @@ pub struct PlanInput<'a> {
     pub ledger: &'a Ledger,
     /// Layout and limits.
     pub settings: &'a PlanSettings,
+    /// The partnership's skipped files: selected tracks here are left out as
+    /// [`LeftOutReason::Skipped`] unless they are on the device.
+    pub skipped: &'a HashSet<TrackId>,
 }

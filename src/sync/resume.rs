@@ -94,6 +94,11 @@ fn recover(root: &WmdmStorage, journal: &Journal, ledger: &mut Ledger) -> Result
                     t.delete(false, &mut NoProgress)?;
                 }
                 let Some(obj) = resolve(root, &entry.path)? else {
+                    // Interrupted between deleting the replaced object and the rename: the
+                    // sync removed it, so it leaves the ledger (it is not a skipped file).
+                    if replaces.is_some() {
+                        ledger.entries.remove(&entry.path);
+                    }
                     continue;
                 };
                 let uid = obj.unique_id().unwrap_or_default();
@@ -125,64 +130,75 @@ pub(crate) fn temp_for(path: &str) -> String {
     format!("{path}{TEMP_SUFFIX}")
 }
 
+/// The ledger entry a copy or playlist write becomes once done, as planned: the device's
+/// unique ID is not known yet (empty) and the size is the planned one.
+pub(crate) fn planned_entry(op: &SyncOp) -> Option<LedgerEntry> {
+    let (path, kind, id, hash, size, meta, source_mtime) = match op {
+        SyncOp::Copy {
+            track,
+            path,
+            size,
+            hash,
+            meta,
+            source_mtime,
+            ..
+        } => (
+            path,
+            OwnedKind::Track,
+            track.0,
+            hash.0,
+            *size,
+            *meta,
+            *source_mtime,
+        ),
+        SyncOp::WritePlaylist {
+            playlist,
+            path,
+            content,
+            meta,
+            ..
+        } => (
+            path,
+            OwnedKind::Playlist,
+            playlist.0,
+            ContentHash::of_bytes(content).0,
+            content.len() as u64,
+            *meta,
+            0,
+        ),
+        _ => return None,
+    };
+    Some(LedgerEntry {
+        path: path.clone(),
+        unique_id: String::new(),
+        kind,
+        id,
+        hash,
+        size,
+        meta,
+        // A track's source is the library file copied; a playlist has none.
+        source_size: if kind == OwnedKind::Track { size } else { 0 },
+        source_mtime,
+        plays: 0,
+        rating: 0,
+        seen: None,
+    })
+}
+
 pub(crate) fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
     plan.ops
         .iter()
         .filter_map(|op| match op {
-            SyncOp::Copy {
-                track,
-                path,
-                size,
-                hash,
-                meta,
-                source_mtime,
-                replaces,
-                ..
-            } => Some(JournalOp::Put {
-                temp: temp_for(path),
-                replaces: replaces.clone(),
-                entry: LedgerEntry {
-                    path: path.clone(),
-                    unique_id: String::new(),
-                    kind: OwnedKind::Track,
-                    id: track.0,
-                    hash: hash.0,
-                    size: *size,
-                    meta: *meta,
-                    source_size: *size,
-                    source_mtime: *source_mtime,
-                    plays: 0,
-                    rating: 0,
-                    seen: None,
-                },
-            }),
-            SyncOp::WritePlaylist {
-                playlist,
-                path,
-                content,
-                replaces,
-                meta,
-                ..
-            } => Some(JournalOp::Put {
-                temp: temp_for(path),
-                replaces: replaces.clone(),
-                entry: LedgerEntry {
-                    path: path.clone(),
-                    unique_id: String::new(),
-                    kind: OwnedKind::Playlist,
-                    id: playlist.0,
-                    hash: ContentHash::of_bytes(content).0,
-                    size: content.len() as u64,
-                    meta: *meta,
-                    source_size: 0,
-                    source_mtime: 0,
-                    plays: 0,
-                    rating: 0,
-                    seen: None,
-                },
-            }),
-            // A delete needs no journal line: it is atomic, and an object that is gone is dropped
-            // from the ledger by the next plan (SyncOp::Forget).
+            SyncOp::Copy { replaces, .. } | SyncOp::WritePlaylist { replaces, .. } => {
+                planned_entry(op).map(|entry| JournalOp::Put {
+                    temp: temp_for(&entry.path),
+                    replaces: replaces.clone(),
+                    entry,
+                })
+            }
+            // A delete is atomic; its line tells recovery that an owned object gone from the
+            // device was deleted by the sync, not by the user (who makes it a skipped file).
+            SyncOp::Delete { path, .. } => Some(JournalOp::Delete { path: path.clone() }),
             _ => None,
         })
         .collect()

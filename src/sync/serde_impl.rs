@@ -23,3 +23,7 @@ pub(crate) fn placed<S: Serializer>(m: &HashMap<TrackId, String>, s: S) -> Resul
     let ordered: BTreeMap<u64, &String> = m.iter().map(|(k, v)| (k.0, v)).collect();
     s.collect_map(ordered)
 }
+
+pub(crate) fn tracks<S: Serializer>(v: &[TrackId], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|t| t.0))
+}

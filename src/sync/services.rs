@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use super::device::{MARKER_FILE, delete_state, read_state, write_state};
-use super::engine::{SyncContext, SyncEngine, SyncSummary};
+use super::engine::SyncEngine;
 use super::event::{EventBus, SyncEvent, SyncState};
+use super::filter::SyncFilter;
 use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus};
-use super::plan::{PlanSettings, PlaylistFormat, SyncPlan};
+use super::plan::{PlanSettings, PlaylistFormat};
 use super::stats::StatsStore;
 use crate::error::{Error, Result};
-use crate::library::Library;
+use crate::library::{Library, Playlist};
 use crate::manager::{DeviceManager, WmdmDevice, WmdmStorage};
 use crate::metadata::{FormatCode, PropValue, device as props};
 use crate::time::Clock;
@@ -41,7 +42,11 @@ pub(super) struct Known {
 #[derive(Debug)]
 pub(super) enum Pending {
     Partnership(String),
-    Estimate(String),
+    Estimate {
+        key: String,
+        non_rule: Option<Box<Playlist>>,
+        rules: Option<Box<Playlist>>,
+    },
 }
 
 #[derive(Debug)]
@@ -51,15 +56,20 @@ pub(super) struct State {
     pub(super) engines: HashMap<String, SyncEngine>,
     pub(super) settings: HashMap<String, PlanSettings>,
     pub(super) pending: VecDeque<Pending>,
+    // BackgroundSyncState per device: this process's lifetime only, never saved (WMP keeps
+    // it for the player's lifetime). Absent means 0xFF, everything allowed.
+    pub(super) background: HashMap<String, u8>,
 }
 
 pub(super) struct Inner {
     pub(super) manager: DeviceManager,
-    library: SharedLibrary,
+    pub(super) library: SharedLibrary,
     pub(super) state_dir: PathBuf,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     pub(super) events: Arc<EventBus>,
-    stats: Mutex<StatsStore>,
+    pub(super) stats: Mutex<StatsStore>,
+    // The store as last saved, so a sync that read nothing new writes nothing.
+    pub(super) stats_saved: Mutex<StatsStore>,
     state: Mutex<State>,
 }
 
@@ -104,7 +114,7 @@ pub(super) fn serial_text(device: &WmdmDevice) -> String {
 }
 
 /// The device's `WMDM/FormatsSupported`, applied to the plan settings.
-fn apply_profile(device: &WmdmDevice, settings: &mut PlanSettings) {
+pub(super) fn apply_profile(device: &WmdmDevice, settings: &mut PlanSettings) {
     let Ok(PropValue::U32Array(codes)) = device.property(props::FORMATS_SUPPORTED) else {
         return;
     };
@@ -121,6 +131,19 @@ fn apply_profile(device: &WmdmDevice, settings: &mut PlanSettings) {
 
 pub(super) fn root_of(device: &WmdmDevice) -> Result<WmdmStorage> {
     device.storages()?.into_iter().next().ok_or(Error::NoPda)
+}
+
+impl State {
+    /// The device with this key.
+    ///
+    /// # Errors
+    /// [`Error::NoPda`] when no such device is known.
+    pub(super) fn known(&self, key: &str) -> Result<&Known> {
+        self.devices
+            .iter()
+            .find(|k| k.key == key)
+            .ok_or(Error::NoPda)
+    }
 }
 
 impl SyncServices {
@@ -148,6 +171,7 @@ impl SyncServices {
                 state_dir: state_dir.to_owned(),
                 clock,
                 events: Arc::new(EventBus::default()),
+                stats_saved: Mutex::new(stats.clone()),
                 stats: Mutex::new(stats),
                 state: Mutex::new(State {
                     table,
@@ -155,6 +179,7 @@ impl SyncServices {
                     engines: HashMap::new(),
                     settings: HashMap::new(),
                     pending: VecDeque::new(),
+                    background: HashMap::new(),
                 }),
             }),
         };
@@ -243,7 +268,11 @@ impl SyncServices {
             match next {
                 None => break,
                 Some(Pending::Partnership(key)) => self.complete_partnership(&key),
-                Some(Pending::Estimate(key)) => self.complete_estimate(&key),
+                Some(Pending::Estimate {
+                    key,
+                    non_rule,
+                    rules,
+                }) => self.complete_estimate(&key, non_rule.as_deref(), rules.as_deref()),
             }
         }
         Ok(())
@@ -317,13 +346,18 @@ impl SyncServices {
         }
     }
 
-    pub(super) fn complete_estimate(&self, key: &str) {
+    pub(super) fn complete_estimate(
+        &self,
+        key: &str,
+        non_rule: Option<&Playlist>,
+        rules: Option<&Playlist>,
+    ) {
         let d = SyncDevice {
             services: self.clone(),
             key: key.to_owned(),
         };
         let engine = self.engine(key);
-        let result = d.plan();
+        let result = d.plan_estimate(non_rule, rules);
         engine.set_estimating(false);
         let (result, used, space) = match result {
             Ok(p) => (Ok(()), p.totals.bytes_owned_after, p.totals.budget),
@@ -336,41 +370,12 @@ impl SyncServices {
             estimated_space: space,
         });
     }
-
-    fn record_finish(&self, key: &str, summary: &SyncSummary) {
-        let now = self
-            .inner
-            .clock
-            .now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let mut st = self.lock();
-        if let Some(p) = st.table.for_device_mut(key) {
-            p.last.time = Some(now);
-            p.last.errors = summary.errors;
-            p.last.no_fit = summary.no_fit;
-            p.last.items = summary.items_on_device;
-        }
-        if let Err(e) = st.table.save(&self.inner.state_dir) {
-            tracing::warn!(error = %e, "could not save the partnership table");
-        }
-        drop(st);
-        let stats = self.stats();
-        if let Err(e) = stats.save(&self.inner.state_dir) {
-            tracing::warn!(error = %e, "could not save the stats store");
-        }
-    }
 }
 
 impl SyncDevice {
     pub(super) fn with<T>(&self, f: impl FnOnce(&Known, &PartnershipTable) -> T) -> Result<T> {
         let st = self.services.lock();
-        let k = st
-            .devices
-            .iter()
-            .find(|k| k.key == self.key)
-            .ok_or(Error::NoPda)?;
-        Ok(f(k, &st.table))
+        Ok(f(st.known(&self.key)?, &st.table))
     }
 
     pub(super) fn connected_device(&self) -> Result<WmdmDevice> {
@@ -459,17 +464,19 @@ impl SyncDevice {
     }
 
     /// The layout this partnership uses (template, folders, formats, name rules). The reserve
-    /// comes from PercentSpaceReserved.
+    /// comes from PercentSpaceReserved and the filter from SyncFilter.
     pub fn settings(&self) -> PlanSettings {
         let st = self.services.lock();
         let mut s = st.settings.get(&self.key).cloned().unwrap_or_default();
         if let Some(p) = st.table.for_device(&self.key) {
             s.reserve_percent = p.settings.reserve_percent;
+            s.filter = SyncFilter(p.settings.sync_filter);
         }
         s
     }
 
-    /// Sets the layout (the reserve is set through PercentSpaceReserved instead).
+    /// Sets the layout (the reserve is set through PercentSpaceReserved and the filter
+    /// through SyncFilter instead).
     pub fn set_settings(&self, settings: PlanSettings) {
         self.services
             .lock()
@@ -515,6 +522,7 @@ impl SyncDevice {
         {
             let mut st = self.services.lock();
             st.table.remove(&self.key);
+            st.background.remove(&self.key);
             st.table.save(&self.services.inner.state_dir)?;
         }
         if let Some(d) = device {
@@ -529,127 +537,5 @@ impl SyncDevice {
         self.services
             .set_status(&self.key, SyncDeviceStatus::PartnershipDeclined);
         Ok(())
-    }
-
-    pub(super) fn context_parts(&self) -> Result<(String, u8, PlanSettings)> {
-        let mut settings = self.settings();
-        let st = self.services.lock();
-        let k = st
-            .devices
-            .iter()
-            .find(|k| k.key == self.key)
-            .ok_or(Error::NoPda)?;
-        if k.status != SyncDeviceStatus::PartnershipExists {
-            return Err(Error::Unexpected);
-        }
-        // Without settings of its own, the partnership follows the device's profile: the
-        // formats it plays, and WPL playlists when it takes WPL but not M3U.
-        if !st.settings.contains_key(&self.key) {
-            if let Some(d) = &k.device {
-                apply_profile(d, &mut settings);
-            }
-        }
-        let p = st.table.for_device(&self.key).ok_or(Error::Unexpected)?;
-        Ok((st.table.library_id.clone(), p.index, settings))
-    }
-
-    /// Plans a sync of this partnership now, without applying it.
-    ///
-    /// # Errors
-    /// [`Error::NoPda`] when the device is away; [`Error::Unexpected`] without a partnership;
-    /// [`Error::CallOutOfSequence`] while a sync runs; the manager's errors.
-    pub fn plan(&self) -> Result<SyncPlan> {
-        let device = self.connected_device()?;
-        let (library_id, index, settings) = self.context_parts()?;
-        let root = root_of(&device)?;
-        let library = self
-            .services
-            .inner
-            .library
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        let ctx = SyncContext {
-            library_id: &library_id,
-            index,
-            settings: &settings,
-            clock: &*self.services.inner.clock,
-            stats: None,
-        };
-        self.engine().plan(&root, &*library, &ctx)
-    }
-
-    /// IWMPSyncDevice::start: starts the engine (plans, journals, Synchronizing). Drive it
-    /// with [`step`](Self::step) or [`run`](Self::run). Starting a running sync does nothing.
-    ///
-    /// # Errors
-    /// [`Error::NoPda`] when the device is away; [`Error::Unexpected`] without a partnership;
-    /// the manager's errors.
-    pub fn start(&self) -> Result<()> {
-        let device = self.connected_device()?;
-        let (library_id, index, settings) = self.context_parts()?;
-        let root = root_of(&device)?;
-        let library = self
-            .services
-            .inner
-            .library
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        let ctx = SyncContext {
-            library_id: &library_id,
-            index,
-            settings: &settings,
-            clock: &*self.services.inner.clock,
-            stats: Some(&self.services.inner.stats),
-        };
-        self.engine().start(&root, &*library, &ctx)
-    }
-
-    /// Applies one step of the running sync; `Ok(false)` once it has ended. When it ends the
-    /// partnership's LastSyncTime, LastSyncErrorCount, LastSyncNoFitCount and SyncItemCount
-    /// are recorded and the stats store is saved.
-    ///
-    /// # Errors
-    /// As [`SyncEngine::step`].
-    pub fn step(&self) -> Result<bool> {
-        let engine = self.engine();
-        let was_running = engine.is_running();
-        let more = {
-            let library = self
-                .services
-                .inner
-                .library
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            engine.step(&*library)?
-        };
-        if was_running && !more {
-            self.services.record_finish(&self.key, &engine.summary());
-        }
-        Ok(more)
-    }
-
-    /// Runs the sync to its end (starting it when none runs), calling `progress` with 0-100.
-    ///
-    /// # Errors
-    /// As [`start`](Self::start).
-    pub fn run(&self, progress: &mut dyn FnMut(u8)) -> Result<SyncSummary> {
-        if !self.engine().is_running() {
-            self.start()?;
-        }
-        while self.step()? {
-            progress(self.progress());
-        }
-        progress(self.progress());
-        Ok(self.engine().summary())
-    }
-
-    /// IWMPSyncDevice::stop. What was copied stays.
-    pub fn stop(&self) {
-        let engine = self.engine();
-        let was_running = engine.is_running();
-        engine.stop();
-        if was_running && !engine.is_running() {
-            self.services.record_finish(&self.key, &engine.summary());
-        }
     }
 }

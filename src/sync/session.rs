@@ -1,0 +1,267 @@
+//! A partnership's sync session through [`SyncDevice`]: what it syncs (the selection or the
+//! default rules, the skipped files, this session's SyncFilter), planning, start, steps, stop,
+//! and what a session leaves in the partnership table.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
+use super::engine::{SyncContext, SyncSummary};
+use super::filter::SyncFilter;
+use super::partnership::SyncDeviceStatus;
+use super::plan::{PlanSettings, SyncPlan};
+use super::selection::{estimate_selection, partnership_selection};
+use super::services::{SyncDevice, SyncServices, apply_profile, root_of};
+use super::stats::StatsStore;
+use crate::error::{Error, Result};
+use crate::library::{Playlist, Selection, TrackId};
+use crate::manager::WmdmStorage;
+use crate::time::Clock;
+
+/// What a partnership's session works from, read from the table in one go.
+pub(super) struct SessionParts {
+    pub(super) library_id: String,
+    pub(super) index: u8,
+    pub(super) settings: PlanSettings,
+    pub(super) default_rules: bool,
+    pub(super) skipped: HashSet<TrackId>,
+}
+
+impl SessionParts {
+    fn context<'a>(
+        &'a self,
+        selection: &'a [Selection],
+        clock: &'a dyn Clock,
+        stats: Option<&'a Mutex<StatsStore>>,
+    ) -> SyncContext<'a> {
+        SyncContext {
+            library_id: &self.library_id,
+            index: self.index,
+            settings: &self.settings,
+            clock,
+            stats,
+            selection: Some(selection),
+            skipped: Some(&self.skipped),
+        }
+    }
+}
+
+/// What to plan: the partnership's own selection, or an estimate's.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Sync,
+    Estimate {
+        non_rule: Option<&'a Playlist>,
+        rules: Option<&'a Playlist>,
+    },
+}
+
+impl SyncDevice {
+    /// The partnership's parameters for a session.
+    ///
+    /// # Errors
+    /// [`Error::NoPda`] for an unknown device; [`Error::Unexpected`] without a partnership.
+    pub(super) fn session_parts(&self) -> Result<SessionParts> {
+        let mut settings = self.settings();
+        let st = self.services.lock();
+        let k = st.known(&self.key)?;
+        if k.status != SyncDeviceStatus::PartnershipExists {
+            return Err(Error::Unexpected);
+        }
+        // Without settings of its own, the partnership follows the device's profile: the
+        // formats it plays, and WPL playlists when it takes WPL but not M3U.
+        if !st.settings.contains_key(&self.key) {
+            if let Some(d) = &k.device {
+                apply_profile(d, &mut settings);
+            }
+        }
+        let p = st.table.for_device(&self.key).ok_or(Error::Unexpected)?;
+        Ok(SessionParts {
+            library_id: st.table.library_id.clone(),
+            index: p.index,
+            settings,
+            default_rules: p.settings.default_rules,
+            skipped: p.skipped.iter().copied().collect(),
+        })
+    }
+
+    /// The connected device's storage root and the partnership's parameters.
+    fn open_session(&self) -> Result<(WmdmStorage, SessionParts)> {
+        let device = self.connected_device()?;
+        let parts = self.session_parts()?;
+        Ok((root_of(&device)?, parts))
+    }
+
+    fn plan_scope(&self, scope: Scope<'_>) -> Result<SyncPlan> {
+        let (root, parts) = self.open_session()?;
+        let inner = &self.services.inner;
+        let library = inner.library.read().unwrap_or_else(PoisonError::into_inner);
+        let clock = &*inner.clock;
+        let current = partnership_selection(&*library, parts.index, parts.default_rules, clock);
+        let selection = match scope {
+            Scope::Sync => current,
+            Scope::Estimate { non_rule, rules } => {
+                estimate_selection(&*library, current, non_rule, rules, clock)
+            }
+        };
+        let ctx = parts.context(&selection, clock, None);
+        self.engine().plan(&root, &*library, &ctx)
+    }
+
+    /// Plans a sync of this partnership now, without applying it: the selected playlists (or
+    /// the default rules, with AutoSyncDefaultRules), less the skipped files, under the
+    /// SyncFilter set for the next session.
+    ///
+    /// # Errors
+    /// [`Error::NoPda`] when the device is away; [`Error::Unexpected`] without a partnership;
+    /// [`Error::CallOutOfSequence`] while a sync runs; the manager's errors.
+    pub fn plan(&self) -> Result<SyncPlan> {
+        self.plan_scope(Scope::Sync)
+    }
+
+    /// Plans the sync estimateSyncSize describes: `rules` in place of the partnership's
+    /// current selection, and `non_rule` added after it (see
+    /// [`estimate_sync_size`](Self::estimate_sync_size)). Nothing changes.
+    ///
+    /// # Errors
+    /// As [`plan`](Self::plan).
+    pub fn plan_estimate(
+        &self,
+        non_rule: Option<&Playlist>,
+        rules: Option<&Playlist>,
+    ) -> Result<SyncPlan> {
+        self.plan_scope(Scope::Estimate { non_rule, rules })
+    }
+
+    /// IWMPSyncDevice::start: starts the engine (plans, journals, Synchronizing). Drive it
+    /// with [`step`](Self::step) or [`run`](Self::run). Starting a running sync does nothing.
+    ///
+    /// The session takes the SyncFilter set for it (the partnership's filter is back to
+    /// 0xFF once the session has started), and tracks the user deleted from the device since
+    /// the last sync join the partnership's skipped files.
+    ///
+    /// # Errors
+    /// [`Error::NoPda`] when the device is away; [`Error::Unexpected`] without a partnership;
+    /// the manager's errors.
+    pub fn start(&self) -> Result<()> {
+        let (root, parts) = self.open_session()?;
+        let inner = &self.services.inner;
+        let library = inner.library.read().unwrap_or_else(PoisonError::into_inner);
+        let clock = &*inner.clock;
+        let engine = self.engine();
+        if engine.is_running() {
+            return Ok(());
+        }
+        let selection = partnership_selection(&*library, parts.index, parts.default_rules, clock);
+        let ctx = parts.context(&selection, clock, Some(&inner.stats));
+        engine.start(&root, &*library, &ctx)?;
+        let summary = engine.summary();
+        let mut st = self.services.lock();
+        let mut changed = false;
+        if let Some(p) = st.table.for_device_mut(&self.key) {
+            // The filter was for this session only. A filter set since this session read it
+            // is for the next one and stays.
+            if p.settings.sync_filter == parts.settings.filter.0 && !parts.settings.filter.is_none()
+            {
+                p.settings.sync_filter = SyncFilter::NONE.0;
+                changed = true;
+            }
+            let before = p.skipped.len();
+            p.skipped.extend(summary.newly_skipped.iter().copied());
+            // A skipped track that left the library can never come back as itself.
+            p.skipped.retain(|t| library.track(*t).is_some());
+            changed |= p.skipped.len() != before || !summary.newly_skipped.is_empty();
+        }
+        // The table is written (and synced) only when the session changed it, so a no-op
+        // resync costs no write on the library side either.
+        if changed {
+            if let Err(e) = st.table.save(&inner.state_dir) {
+                tracing::warn!(error = %e, "could not save the partnership table");
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one step of the running sync; `Ok(false)` once it has ended. When it ends the
+    /// partnership's LastSyncTime, LastSyncErrorCount, LastSyncNoFitCount and SyncItemCount
+    /// are recorded and the stats store is saved.
+    ///
+    /// # Errors
+    /// As [`SyncEngine::step`](super::SyncEngine::step).
+    pub fn step(&self) -> Result<bool> {
+        let engine = self.engine();
+        let was_running = engine.is_running();
+        let more = {
+            let library = self
+                .services
+                .inner
+                .library
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            engine.step(&*library)?
+        };
+        if was_running && !more {
+            self.services.record_finish(&self.key, &engine.summary());
+        }
+        Ok(more)
+    }
+
+    /// Runs the sync to its end (starting it when none runs), calling `progress` with 0-100.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn run(&self, progress: &mut dyn FnMut(u8)) -> Result<SyncSummary> {
+        if !self.engine().is_running() {
+            self.start()?;
+        }
+        while self.step()? {
+            progress(self.progress());
+        }
+        progress(self.progress());
+        Ok(self.engine().summary())
+    }
+
+    /// IWMPSyncDevice::stop. What was copied stays.
+    pub fn stop(&self) {
+        let engine = self.engine();
+        let was_running = engine.is_running();
+        engine.stop();
+        if was_running && !engine.is_running() {
+            self.services.record_finish(&self.key, &engine.summary());
+        }
+    }
+}
+
+impl SyncServices {
+    /// Records what a finished session leaves in the table, and saves the stats store.
+    pub(super) fn record_finish(&self, key: &str, summary: &SyncSummary) {
+        let now = self
+            .inner
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut st = self.lock();
+        if let Some(p) = st.table.for_device_mut(key) {
+            p.last.time = Some(now);
+            p.last.errors = summary.errors;
+            p.last.no_fit = summary.no_fit;
+            p.last.items = summary.items_on_device;
+        }
+        if let Err(e) = st.table.save(&self.inner.state_dir) {
+            tracing::warn!(error = %e, "could not save the partnership table");
+        }
+        drop(st);
+        let stats = self.stats();
+        let mut saved = self
+            .inner
+            .stats_saved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *saved != stats {
+            match stats.save(&self.inner.state_dir) {
+                Ok(()) => *saved = stats,
+                Err(e) => tracing::warn!(error = %e, "could not save the stats store"),
+            }
+        }
+    }
+}
