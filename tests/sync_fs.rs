@@ -368,3 +368,35 @@ fn default_rules_and_background_state_on_a_folder() {
     assert_eq!((s.copied, s.playlists_written), (3, 0));
     assert_eq!(f.files().len(), 3, "no playlist file: {:?}", f.files());
 }
+
+#[test]
+fn a_sync_that_dies_right_after_a_retag_does_not_copy_the_track_again() {
+    let f = folder(2);
+    f.select("Mix", &[1, 2], 1);
+    f.device().run(&mut |_| {}).unwrap();
+    let before = f.files();
+    f.library
+        .write()
+        .unwrap()
+        .track_mut(TrackId(2))
+        .unwrap()
+        .title = "New title".into();
+    let d = f.device();
+    let plan = d.plan().unwrap();
+    let retag = plan
+        .ops
+        .iter()
+        .position(|op| matches!(op, SyncOp::UpdateMetadata { .. }))
+        .expect("a tag edit is a metadata update");
+    d.start().unwrap();
+    for _ in 0..=retag {
+        assert!(d.step().unwrap());
+    }
+    // The process dies here: the file is rewritten with its new tags, the ledger on the
+    // device still describes the file as it was. A new process must know the file as its own.
+    let again = f.reopened_device();
+    let s = again.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.errors), (0, 0), "{s:?}");
+    assert_eq!(f.files(), before, "no second copy beside the retagged file");
+    assert!(again.plan().unwrap().is_noop());
+}

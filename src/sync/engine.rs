@@ -328,7 +328,7 @@ impl SyncEngine {
         let journal = Journal {
             library_id: ctx.library_id.to_owned(),
             index: ctx.index,
-            ops: journal_ops(&plan),
+            ops: journal_ops(&plan, &ledger),
         };
         let total: u64 = plan.ops.iter().map(|o| o.bytes().max(1)).sum();
         self.shared.total.store(total, Ordering::Relaxed);
@@ -386,8 +386,11 @@ impl SyncEngine {
         };
         let base = self.shared.done.load(Ordering::Relaxed);
         let is_delete = matches!(op, SyncOp::Delete { .. });
-        let needs_journal =
-            is_delete || matches!(op, SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. });
+        let needs_journal = is_delete
+            || matches!(
+                op,
+                SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. } | SyncOp::UpdateMetadata { .. }
+            );
         let journal_result = if needs_journal && !run.journaled {
             match write_state(&run.root, JOURNAL_FILE, &run.journal.encode()) {
                 Ok(()) => {

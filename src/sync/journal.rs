@@ -276,6 +276,17 @@ pub enum JournalOp {
         /// Its path.
         path: String,
     },
+    /// Write new tags into an owned object. A device that keeps tags inside the file rewrites
+    /// it, so its size (and on some devices its unique ID) changes: recovery uses the object
+    /// as the ledger knew it to tell the sync's own rewrite from a file the user replaced.
+    Retag {
+        /// Its path.
+        path: String,
+        /// Its unique ID before the rewrite.
+        unique_id: String,
+        /// Its size before the rewrite.
+        size: u64,
+    },
 }
 
 /// The write-ahead journal (`.wmdm-sync/journal.txt`): every step of the sync in progress,
@@ -291,6 +302,7 @@ pub enum JournalOp {
 /// index=<partnership index>
 /// put\t<temp path>\t<old unique id or empty>\t<ledger entry fields>
 /// del\t<path>
+/// tag\t<path>\t<unique id before>\t<size before>
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Journal {
@@ -325,6 +337,15 @@ impl Journal {
                     entry.encode_fields(&mut s);
                 }
                 JournalOp::Delete { path } => s.push_str(&format!("del\t{}", escape(path))),
+                JournalOp::Retag {
+                    path,
+                    unique_id,
+                    size,
+                } => s.push_str(&format!(
+                    "tag\t{}\t{}\t{size}",
+                    escape(path),
+                    escape(unique_id)
+                )),
             }
             s.push('\n');
         }
@@ -361,6 +382,14 @@ impl Journal {
                 }
                 Some("del") => ops.push(JournalOp::Delete {
                     path: esc(f.next())?,
+                }),
+                Some("tag") => ops.push(JournalOp::Retag {
+                    path: esc(f.next())?,
+                    unique_id: esc(f.next())?,
+                    size: f
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .ok_or_else(|| bad(n, "bad size"))?,
                 }),
                 _ => return Err(bad(n, "unknown step")),
             }
@@ -457,6 +486,11 @@ mod tests {
                     entry: entry("b/y"),
                 },
                 JournalOp::Delete { path: "c/z".into() },
+                JournalOp::Retag {
+                    path: "d/\tw".into(),
+                    unique_id: "S:7".into(),
+                    size: 4096,
+                },
             ],
         };
         assert_eq!(Journal::parse(&j.encode()), Ok(j));

@@ -121,6 +121,30 @@ fn recover(root: &WmdmStorage, journal: &Journal, ledger: &mut Ledger) -> Result
                     ledger.entries.remove(path);
                 }
             }
+            JournalOp::Retag {
+                path,
+                unique_id,
+                size,
+            } => {
+                let Some(obj) = resolve(root, path)? else {
+                    continue; // gone: the planner's usual rules apply
+                };
+                let Some(e) = ledger.entries.get_mut(path) else {
+                    continue;
+                };
+                // Only when the ledger still describes the object as it was before this sync
+                // rewrote it: then what is there now is the sync's own rewrite (the path was
+                // ours and the sync held it), not a file the user put in its place.
+                if e.unique_id == *unique_id && e.size == *size {
+                    let now = (obj.unique_id().unwrap_or_default(), obj.size()?);
+                    if (e.unique_id.as_str(), e.size) != (now.0.as_str(), now.1) {
+                        e.unique_id = now.0;
+                        e.size = now.1;
+                        // The tags written are not known to be complete: retag next time.
+                        e.meta = Default::default();
+                    }
+                }
+            }
         }
     }
     Ok(())
@@ -185,7 +209,7 @@ pub(crate) fn planned_entry(op: &SyncOp) -> Option<LedgerEntry> {
     })
 }
 
-pub(crate) fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
+pub(crate) fn journal_ops(plan: &SyncPlan, ledger: &Ledger) -> Vec<JournalOp> {
     plan.ops
         .iter()
         .filter_map(|op| match op {
@@ -199,6 +223,13 @@ pub(crate) fn journal_ops(plan: &SyncPlan) -> Vec<JournalOp> {
             // A delete is atomic; its line tells recovery that an owned object gone from the
             // device was deleted by the sync, not by the user (who makes it a skipped file).
             SyncOp::Delete { path, .. } => Some(JournalOp::Delete { path: path.clone() }),
+            SyncOp::UpdateMetadata { path, .. } => {
+                ledger.entries.get(path).map(|e| JournalOp::Retag {
+                    path: path.clone(),
+                    unique_id: e.unique_id.clone(),
+                    size: e.size,
+                })
+            }
             _ => None,
         })
         .collect()
