@@ -1,7 +1,9 @@
 //! Folder-device bars, each against a baseline measured in the same run:
 //!
 //! * copying ~1 GiB of files (average 5 MiB) into a device folder through direct transfer,
-//!   against `cp -r` of the same files on the same file system;
+//!   durable (each file synced before it is renamed into place, the default) and not, against
+//!   `cp -r` of the same files on the same file system, and against `cp -r && sync`, which
+//!   gives the same durability as the durable provider copy;
 //! * enumerating 100,000 files with their sizes, against `find DIR -printf '%s\n'`.
 //!
 //! Data is generated under the system temporary folder and deleted afterwards. Set
@@ -119,6 +121,12 @@ fn bench_copy(c: &mut Criterion) {
         });
     };
     group.bench_function("cp -r", |b| run(b, &|dst| cp_r(&src, dst)));
+    group.bench_function("cp -r && sync", |b| {
+        run(b, &|dst| {
+            cp_r(&src, dst);
+            assert!(Command::new("sync").status().unwrap().success());
+        })
+    });
     group.bench_function("std::fs::copy loop", |b| {
         run(b, &|dst| {
             let out = dst.join("src");
