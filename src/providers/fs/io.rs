@@ -393,14 +393,55 @@ impl WriteSession {
         ObjectIo::close(Box::new(self))
     }
 
-    fn commit(&mut self) -> Result<()> {
-        let durable = self.shared.options.durable;
+    /// The bytes written so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// The first half of a batched close: flushes the data, syncs it to the medium on a durable
+    /// device, and closes the temporary file. The object does not appear yet.
+    ///
+    /// # Errors
+    /// The error a failed write left; [`Error::DeviceNotConnected`]; I/O errors of the sync.
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        self.shared.check()?;
+        self.sync_file()
+    }
+
+    /// The second half of a batched close: the synced file takes its name. Its folder is not
+    /// synced: the batch syncs each folder once, after the last rename in it. Returns that
+    /// folder. Dropping the session instead discards the data.
+    ///
+    /// # Errors
+    /// As [`WriteSession::sync`]; [`Error::InterfaceDead`] when the object was deleted
+    /// meanwhile; I/O errors of the rename.
+    pub(crate) fn publish_in_batch(mut self) -> Result<PathBuf> {
+        self.sync()?;
+        self.publish(false)
+    }
+
+    fn sync_file(&mut self) -> Result<()> {
         if let Some(mut f) = self.file.take() {
             f.flush()?;
-            if durable {
+            if self.shared.options.durable {
                 f.sync_data()?;
             }
         }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.sync_file()?;
+        self.publish(true).map(|_| ())
+    }
+
+    /// Renames the synced temporary file into place; returns the object's folder, synced when
+    /// `sync_folder` asks for it on a durable device.
+    fn publish(&mut self, sync_folder: bool) -> Result<PathBuf> {
+        let durable = self.shared.options.durable;
         let mut inner = self.shared.lock();
         if !inner.ids.contains(self.id) {
             return Err(Error::InterfaceDead);
@@ -418,10 +459,9 @@ impl WriteSession {
         // when the device is dropped): losing it in a crash only means the file gets a new ID
         // when next listed, while writing it here would cost an open and a write per file.
         drop(inner);
-        if durable {
-            if let Some(dir) = target.parent() {
-                sync_dir(dir);
-            }
+        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        if durable && sync_folder {
+            sync_dir(&dir);
         }
         self.shared.bump();
         if let Some(m) = meta {
@@ -430,7 +470,7 @@ impl WriteSession {
                 tracing::warn!(?e, "metadata given at creation could not be applied");
             }
         }
-        Ok(())
+        Ok(dir)
     }
 
     fn discard(&mut self) {

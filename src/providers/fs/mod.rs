@@ -54,7 +54,10 @@
 //! and renames it into place (and syncs the folder), unless [`DeviceOptions::durable`] is
 //! off. A durable write hands its data to the kernel's writeback every 4 MiB as it goes (on
 //! Linux, `posix_fadvise(DONTNEED)` on the range just written), so the disk writes while the
-//! data is still coming and the sync at `close` waits only for the tail. A write dropped before `close` removes its temporary file; a crash
+//! data is still coming and the sync at `close` waits only for the tail.
+//! [`FsStorage::transfer_files`] copies many host files as one batch: each file still appears
+//! only once its data is complete and synced, but a group of files shares the syncs (the disk
+//! cache flushes and journal commits that dominate a per-file durable copy of small files). A write dropped before `close` removes its temporary file; a crash
 //! leaves it behind, and the next listing of that folder removes it. Listings never show
 //! temporary files, and a reserved name that was never written never shows up either. A
 //! reservation lasts while the handle `create` returned, or a write session on it, is alive;
@@ -167,6 +170,7 @@ pub use globals::{Capacity, FsGlobals};
 pub use names::{NameMode, NamePolicy, STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX};
 pub use provider::{DeviceEvent, FsConfig, FsProvider};
 pub use storage::FsStorage;
+pub use transfer::FileCopy;
 
 use crate::metadata::FormatCode;
 pub use crate::sync::PlaylistFormat;
