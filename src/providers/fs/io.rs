@@ -173,6 +173,7 @@ pub(crate) struct WriteSession {
     /// The session holds the reservation of the file it is writing for the first time.
     holds: bool,
     /// Data before this offset has been handed to the kernel's writeback (durable sessions).
+    #[cfg(target_os = "linux")]
     kicked: u64,
     _mark: OpenMark,
 }
@@ -220,6 +221,7 @@ impl WriteSession {
             failed: None,
             done: false,
             holds,
+            #[cfg(target_os = "linux")]
             kicked: 0,
             _mark: mark,
         };
