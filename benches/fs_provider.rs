@@ -1,7 +1,10 @@
 //! Folder-device bars, each against a baseline measured in the same run:
 //!
 //! * copying ~1 GiB of files (average 5 MiB) into a device folder through direct transfer,
-//!   against `cp -r` of the same files on the same file system;
+//!   durable (each file synced before it is renamed into place, the default) and not, against
+//!   `cp -r` of the same files on the same file system, and against `cp -r && sync`, which
+//!   gives the same durability as the durable provider copy; and the durable copy as one batch
+//!   (`FsStorage::transfer_files`), which syncs the files in groups;
 //! * enumerating 100,000 files with their sizes, against `find DIR -printf '%s\n'`.
 //!
 //! Data is generated under the system temporary folder and deleted afterwards. Set
@@ -15,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use wmdm::provider::{CreateRequest, NoProgress, Storage, TransferOptions, TransferSource, walk};
-use wmdm::providers::fs::{DeviceOptions, FsDevice};
+use wmdm::providers::fs::{DeviceOptions, FileCopy, FsDevice};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -78,6 +81,31 @@ fn copy_through_provider(src: &Path, dst: &Path, durable: bool) {
     }
 }
 
+/// The same copy as one batch (`FsStorage::transfer_files`), which syncs files in groups.
+fn copy_batch_through_provider(src: &Path, dst: &Path, durable: bool) {
+    fs::create_dir_all(dst).unwrap();
+    let dev = FsDevice::open(dst, DeviceOptions::default().durable(durable)).unwrap();
+    let folder = dev.root().create(&CreateRequest::folder("src")).unwrap();
+    let folder = dev.object(&folder.unique_id().unwrap()).unwrap();
+    let mut paths: Vec<PathBuf> = fs::read_dir(src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let files: Vec<FileCopy<'_>> = paths
+        .iter()
+        .zip(&names)
+        .map(|(source, name)| FileCopy { source, name })
+        .collect();
+    folder
+        .transfer_files(&files, false, &mut NoProgress)
+        .unwrap();
+}
+
 fn cp_r(src: &Path, dst: &Path) {
     fs::create_dir_all(dst).unwrap();
     let st = Command::new("cp")
@@ -119,6 +147,12 @@ fn bench_copy(c: &mut Criterion) {
         });
     };
     group.bench_function("cp -r", |b| run(b, &|dst| cp_r(&src, dst)));
+    group.bench_function("cp -r && sync", |b| {
+        run(b, &|dst| {
+            cp_r(&src, dst);
+            assert!(Command::new("sync").status().unwrap().success());
+        })
+    });
     group.bench_function("std::fs::copy loop", |b| {
         run(b, &|dst| {
             let out = dst.join("src");
@@ -134,6 +168,9 @@ fn bench_copy(c: &mut Criterion) {
     });
     group.bench_function(BenchmarkId::new("provider", "durable"), |b| {
         run(b, &|dst| copy_through_provider(&src, dst, true))
+    });
+    group.bench_function(BenchmarkId::new("provider", "durable batch"), |b| {
+        run(b, &|dst| copy_batch_through_provider(&src, dst, true))
     });
     group.finish();
 }

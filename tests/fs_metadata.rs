@@ -157,7 +157,7 @@ fn playlists_hold_relative_references() {
     assert!(pl.references().unwrap().is_empty());
     pl.set_references(&[a.clone(), b.clone()]).unwrap();
     let text = fs::read_to_string(dir.path().join("Playlists/Road trip.m3u8")).unwrap();
-    assert_eq!(text, "#EXTM3U\n../Music/Album/01 A.mp3\n../b.mp3\n");
+    assert_eq!(text, "#EXTM3U\r\n../Music/Album/01 A.mp3\r\n../b.mp3\r\n");
     let refs: Vec<String> = pl
         .references()
         .unwrap()
@@ -173,7 +173,7 @@ fn playlists_hold_relative_references() {
     )
     .unwrap();
     let text = fs::read_to_string(dir.path().join("Music/Album/Road trip.m3u8")).unwrap();
-    assert_eq!(text, "#EXTM3U\n01 A.mp3\n../../b.mp3\n");
+    assert_eq!(text, "#EXTM3U\r\n01 A.mp3\r\n../../b.mp3\r\n");
     // Entries that leave the device or do not exist are skipped.
     fs::write(
         dir.path().join("x.m3u"),

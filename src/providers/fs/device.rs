@@ -51,6 +51,28 @@ impl FsDevice {
         FsStorage::new(self.shared.clone(), ROOT, None)
     }
 
+    /// The object with persistent unique ID `unique_id` (from
+    /// [`Storage::unique_id`](crate::provider::Storage::unique_id)) as an [`FsStorage`], for
+    /// the folder provider's own methods such as [`FsStorage::transfer_files`].
+    ///
+    /// # Errors
+    /// [`Error::NotSameDevice`](crate::Error::NotSameDevice) for another device's ID;
+    /// [`Error::FileNotFound`](crate::Error::FileNotFound) for a malformed ID or one that names
+    /// no object any more; [`Error::DeviceNotConnected`](crate::Error::DeviceNotConnected).
+    pub fn object(&self, unique_id: &str) -> Result<Arc<FsStorage>> {
+        self.shared.check()?;
+        let id = self.shared.parse_unique_id(unique_id)?;
+        if !self.shared.lock().ids.contains(id) {
+            return Err(crate::Error::FileNotFound);
+        }
+        let handle = FsStorage::new(self.shared.clone(), id, None);
+        match handle.snap() {
+            Ok(_) => Ok(handle),
+            Err(crate::Error::InterfaceDead) => Err(crate::Error::FileNotFound),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The medium's globals (capacity and status).
     pub fn globals(&self) -> FsGlobals {
         FsGlobals::new(self.shared.clone())

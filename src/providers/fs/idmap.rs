@@ -256,6 +256,15 @@ impl IdMap {
         self.log_records += 1;
     }
 
+    /// Every known object whose name satisfies `pred`.
+    pub(crate) fn ids_where(&self, pred: impl Fn(&str) -> bool) -> HashSet<u64> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| pred(&e.name))
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
     /// Forgets `id` and everything below it.
     pub(crate) fn remove(&mut self, id: u64) {
         self.forget(id);

@@ -24,6 +24,13 @@ const KERNEL_CHUNK: usize = 16 << 20;
 /// The copy buffer where the kernel cannot copy.
 const BUFFER: usize = 1 << 20;
 
+/// How much written data a durable session lets pile up before asking the kernel to start
+/// writing it out. The sync at close then waits only for the last few MiB instead of the whole
+/// file, and the disk works while the caller is still producing data rather than idling until
+/// the close drains everything at once.
+#[cfg(target_os = "linux")]
+const WRITEBACK_STEP: u64 = 4 << 20;
+
 /// A fresh temporary file name.
 pub(crate) fn temp_name() -> String {
     format!("{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}", random_u64())
@@ -62,31 +69,62 @@ pub(crate) fn clean_folder(shared: &Shared, folder: u64, dir: &Path) {
     }
 }
 
+/// Marks an object as open for as long as it lives: a folder holding an open object cannot be
+/// renamed or moved (see `FsStorage::check_nothing_open_within`).
+#[derive(Debug)]
+pub(crate) struct OpenMark {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl OpenMark {
+    pub(crate) fn new(shared: Arc<Shared>, id: u64) -> OpenMark {
+        *shared.lock().open.entry(id).or_insert(0) += 1;
+        OpenMark { shared, id }
+    }
+}
+
+impl Drop for OpenMark {
+    fn drop(&mut self) {
+        let mut inner = self.shared.lock();
+        if let Some(n) = inner.open.get_mut(&self.id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                inner.open.remove(&self.id);
+            }
+        }
+    }
+}
+
 /// A read session on a file.
 #[derive(Debug)]
 pub(crate) struct ReadSession {
     file: Option<File>,
     pos: u64,
     len: u64,
+    _mark: OpenMark,
 }
 
 impl ReadSession {
-    pub(crate) fn open(path: &Path) -> Result<ReadSession> {
-        let file = File::open(path)?;
+    pub(crate) fn open(storage: &FsStorage) -> Result<ReadSession> {
+        let mark = OpenMark::new(storage.shared().clone(), storage.id());
+        let file = File::open(storage.path()?)?;
         let len = file.metadata()?.len();
         Ok(ReadSession {
             file: Some(file),
             pos: 0,
             len,
+            _mark: mark,
         })
     }
 
     /// A session on a created file that has no data yet.
-    pub(crate) fn empty() -> ReadSession {
+    pub(crate) fn empty(storage: &FsStorage) -> ReadSession {
         ReadSession {
             file: None,
             pos: 0,
             len: 0,
+            _mark: OpenMark::new(storage.shared().clone(), storage.id()),
         }
     }
 }
@@ -134,6 +172,10 @@ pub(crate) struct WriteSession {
     done: bool,
     /// The session holds the reservation of the file it is writing for the first time.
     holds: bool,
+    /// Data before this offset has been handed to the kernel's writeback (durable sessions).
+    #[cfg(target_os = "linux")]
+    kicked: u64,
+    _mark: OpenMark,
 }
 
 impl WriteSession {
@@ -161,6 +203,7 @@ impl WriteSession {
             shared.check_quota(old_size)?;
         }
         let tmp = dir.join(temp_name());
+        let mark = OpenMark::new(shared.clone(), id);
         let holds = {
             let mut inner = shared.lock();
             inner.active_temps.insert(tmp.clone());
@@ -178,6 +221,9 @@ impl WriteSession {
             failed: None,
             done: false,
             holds,
+            #[cfg(target_os = "linux")]
+            kicked: 0,
+            _mark: mark,
         };
         if keep && !pending {
             fs::copy(&target, &session.tmp)?;
@@ -224,7 +270,36 @@ impl WriteSession {
         let f = self.file.as_mut().ok_or(Error::InterfaceDead)?;
         f.write_all(data)?;
         self.pos = end;
+        self.start_writeback();
         Ok(data.len())
+    }
+
+    /// Starts writing the data written so far to the medium, without waiting for it, once at
+    /// least `WRITEBACK_STEP` bytes are waiting. Only
+    /// durable sessions do it: the others leave writeback to the kernel's own pace.
+    ///
+    /// `posix_fadvise(DONTNEED)` is the portable request that does this on Linux: it starts
+    /// asynchronous writeback of the dirty pages in the range (and drops the pages already
+    /// clean, which a write session never reads again). It is only advice: a failure changes
+    /// nothing about correctness, since the sync at close still writes everything.
+    fn start_writeback(&mut self) {
+        #[cfg(target_os = "linux")]
+        {
+            let upto = self.pos.max(self.kicked);
+            let waiting = upto - self.kicked;
+            if !self.shared.options.durable || waiting < WRITEBACK_STEP {
+                return;
+            }
+            if let Some(f) = self.file.as_ref() {
+                let _ = rustix::fs::fadvise(
+                    f,
+                    self.kicked,
+                    std::num::NonZeroU64::new(waiting),
+                    rustix::fs::Advice::DontNeed,
+                );
+            }
+            self.kicked = upto;
+        }
     }
 
     /// Fills the (empty) session from a host file, in the kernel where the OS allows
@@ -244,12 +319,21 @@ impl WriteSession {
                 .as_ref()
                 .ok_or(Error::InterfaceDead)?
                 .try_clone()?;
+            // A durable copy goes in steps, each handed to writeback as soon as it is copied,
+            // so the disk writes one step while the kernel copies the next.
+            let chunk = if self.shared.options.durable {
+                WRITEBACK_STEP as usize
+            } else {
+                KERNEL_CHUNK
+            };
             loop {
-                match rustix::fs::copy_file_range(&*src, None, &dst, None, KERNEL_CHUNK) {
+                match rustix::fs::copy_file_range(&*src, None, &dst, None, chunk) {
                     Ok(0) => break,
                     Ok(n) => {
                         done += n as u64;
                         self.grow_to(done)?;
+                        self.pos = done;
+                        self.start_writeback();
                         progress.progress(done)?;
                     }
                     // Not every pair of file systems supports it; fall back to copying
@@ -311,14 +395,55 @@ impl WriteSession {
         ObjectIo::close(Box::new(self))
     }
 
-    fn commit(&mut self) -> Result<()> {
-        let durable = self.shared.options.durable;
+    /// The bytes written so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// The first half of a batched close: flushes the data, syncs it to the medium on a durable
+    /// device, and closes the temporary file. The object does not appear yet.
+    ///
+    /// # Errors
+    /// The error a failed write left; [`Error::DeviceNotConnected`]; I/O errors of the sync.
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        self.shared.check()?;
+        self.sync_file()
+    }
+
+    /// The second half of a batched close: the synced file takes its name. Its folder is not
+    /// synced: the batch syncs each folder once, after the last rename in it. Returns that
+    /// folder. Dropping the session instead discards the data.
+    ///
+    /// # Errors
+    /// As [`WriteSession::sync`]; [`Error::InterfaceDead`] when the object was deleted
+    /// meanwhile; I/O errors of the rename.
+    pub(crate) fn publish_in_batch(mut self) -> Result<PathBuf> {
+        self.sync()?;
+        self.publish(false)
+    }
+
+    fn sync_file(&mut self) -> Result<()> {
         if let Some(mut f) = self.file.take() {
             f.flush()?;
-            if durable {
+            if self.shared.options.durable {
                 f.sync_data()?;
             }
         }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.sync_file()?;
+        self.publish(true).map(|_| ())
+    }
+
+    /// Renames the synced temporary file into place; returns the object's folder, synced when
+    /// `sync_folder` asks for it on a durable device.
+    fn publish(&mut self, sync_folder: bool) -> Result<PathBuf> {
+        let durable = self.shared.options.durable;
         let mut inner = self.shared.lock();
         if !inner.ids.contains(self.id) {
             return Err(Error::InterfaceDead);
@@ -336,10 +461,9 @@ impl WriteSession {
         // when the device is dropped): losing it in a crash only means the file gets a new ID
         // when next listed, while writing it here would cost an open and a write per file.
         drop(inner);
-        if durable {
-            if let Some(dir) = target.parent() {
-                sync_dir(dir);
-            }
+        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        if durable && sync_folder {
+            sync_dir(&dir);
         }
         self.shared.bump();
         if let Some(m) = meta {
@@ -348,7 +472,7 @@ impl WriteSession {
                 tracing::warn!(?e, "metadata given at creation could not be applied");
             }
         }
-        Ok(())
+        Ok(dir)
     }
 
     fn discard(&mut self) {

@@ -51,7 +51,13 @@
 //! [`Storage::create`](crate::provider::Storage::create) of a file reserves the name and returns
 //! a handle, but nothing appears on disk. [`Storage::open`](crate::provider::Storage::open) for
 //! writing writes into `.wmdm-tmp-<random>.part` in the same folder; `close` flushes, syncs
-//! and renames it into place. A write dropped before `close` removes its temporary file; a crash
+//! and renames it into place (and syncs the folder), unless [`DeviceOptions::durable`] is
+//! off. A durable write hands its data to the kernel's writeback every 4 MiB as it goes (on
+//! Linux, `posix_fadvise(DONTNEED)` on the range just written), so the disk writes while the
+//! data is still coming and the sync at `close` waits only for the tail.
+//! [`FsStorage::transfer_files`] copies many host files as one batch: each file still appears
+//! only once its data is complete and synced, but a group of files shares the syncs (the disk
+//! cache flushes and journal commits that dominate a per-file durable copy of small files). A write dropped before `close` removes its temporary file; a crash
 //! leaves it behind, and the next listing of that folder removes it. Listings never show
 //! temporary files, and a reserved name that was never written never shows up either. A
 //! reservation lasts while the handle `create` returned, or a write session on it, is alive;
@@ -88,14 +94,49 @@
 //!
 //! # Playlists
 //!
-//! An object whose format is a playlist (created with `WMDM/FormatCode` set to the abstract
-//! playlist or M3U code, or any `.m3u`/`.m3u8` file) holds references: SetReferences writes an
-//! M3U8 file with `#EXTM3U` and one path per line, relative to the playlist's folder and
-//! separated by `/`; GetReferences reads one back, skipping entries that are not on the device.
-//! An abstract playlist created without a playlist extension gets `.m3u8` appended to its name.
-//! Moving a playlist through the provider rewrites its paths; moving or renaming a track does not
-//! rewrite the playlists that name it (their entries then no longer resolve). WPL files are not
-//! read or written yet.
+//! An object whose format is a playlist holds references (SetReferences/GetReferences). It is
+//! stored as an M3U8 file (`#EXTM3U`, one path per line, UTF-8) or a WPL file (Windows Media
+//! Player's SMIL playlist), read and written with the library's
+//! [`read_m3u`](crate::library::read_m3u)/[`write_m3u`](crate::library::write_m3u) and
+//! [`read_wpl`](crate::library::read_wpl)/[`write_wpl`](crate::library::write_wpl). Which one:
+//!
+//! * the file's name decides for an existing playlist and for a name given with an extension:
+//!   `.m3u8` and `.m3u` are M3U8, `.wpl` is WPL;
+//! * a playlist created with `WMDM/FormatCode` set to the M3U or WPL code, and no playlist
+//!   extension in its name, gets `.m3u8` or `.wpl` appended;
+//! * one created as the abstract playlist gets the extension of the device profile's
+//!   [`DeviceProfile::playlist_format`] (M3U8 unless the profile asks for WPL).
+//!
+//! Entries are paths relative to the playlist's own folder, separated by
+//! [`DeviceProfile::playlist_separator`] (by default `/` in M3U8 and `\` in WPL files, as
+//! Windows Media Player writes them). Reading accepts either separator, a BOM, UTF-16 and
+//! Latin-1 text, and skips entries that are absolute, URLs, leave the device or name nothing on
+//! it. A file that does not parse as its format (a `.wpl` that is not XML) gives
+//! [`Error::InvalidArg`](crate::Error::InvalidArg). Renaming a playlist to the other extension
+//! rewrites it in that format.
+//!
+//! References resolve by persistent ID; the file is their rendering. Moving or renaming an
+//! object through the provider, or a folder holding objects, rewrites every playlist that lists
+//! any of them (and every playlist inside a moved folder, whose relative paths change), so the
+//! entries keep naming the same objects; deleting an object removes it from every playlist that
+//! lists it, as WMDM drops a reference to a deleted object. This covers the playlists the
+//! provider knows: those created, written or listed through it in this or an earlier session
+//! (the ID map remembers them). What each playlist resolves to is cached per device, keyed by
+//! the file's size and date, so a change costs one `lstat` per known playlist, and a parse only
+//! for playlists whose file changed. A playlist that cannot be rewritten (read-only, unreadable)
+//! is logged and left as it was; the move or delete itself still succeeds.
+//!
+//! # Open objects and moving folders
+//!
+//! A folder holding an object that is open for reading or writing (at any depth) cannot be
+//! renamed or moved: [`Storage::rename`](crate::provider::Storage::rename) and
+//! [`Storage::move_to`](crate::provider::Storage::move_to) fail with
+//! [`Error::Busy`](crate::Error::Busy) (`WMDM_E_BUSY`) on every host until the session is
+//! closed or dropped. Windows refuses such a rename itself, and everywhere a write session's
+//! temporary file sits in the folder under the path the write began with; one rule on every
+//! host means a caller meets it in tests on Linux too. The memory provider follows the same
+//! rule. The open object itself may be renamed or moved, and deleting a folder is unaffected
+//! (see Windows above).
 //!
 //! # Capacity
 //!
@@ -129,8 +170,10 @@ pub use globals::{Capacity, FsGlobals};
 pub use names::{NameMode, NamePolicy, STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX};
 pub use provider::{DeviceEvent, FsConfig, FsProvider};
 pub use storage::FsStorage;
+pub use transfer::FileCopy;
 
 use crate::metadata::FormatCode;
+pub use crate::sync::PlaylistFormat;
 
 /// What a device is and plays.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,6 +184,13 @@ pub struct DeviceProfile {
     pub model: String,
     /// The formats the device plays, most preferred first (`WMDM/FormatsSupported`).
     pub formats: Vec<FormatCode>,
+    /// The file format of a playlist created as the abstract playlist without a playlist
+    /// extension in its name (M3U8 by default). A name with `.m3u8`, `.m3u` or `.wpl`, or the
+    /// M3U or WPL format code, chooses for itself, and an existing playlist file keeps its format.
+    pub playlist_format: PlaylistFormat,
+    /// The separator written between the components of playlist entries; `None` (the
+    /// default) writes `/` in M3U8 files and `\` in WPL files, as Windows Media Player does.
+    pub playlist_separator: Option<char>,
 }
 
 impl Default for DeviceProfile {
@@ -152,6 +202,8 @@ impl Default for DeviceProfile {
             manufacturer: "Generic".to_string(),
             model: "Mass storage player".to_string(),
             formats,
+            playlist_format: PlaylistFormat::M3u8,
+            playlist_separator: None,
         }
     }
 }

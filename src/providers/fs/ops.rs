@@ -93,12 +93,19 @@ impl FsStorage {
             .metadata
             .as_ref()
             .and_then(|m| m.get_u32(tags::FORMAT_CODE))
-            .map(FormatCode)
-            .is_some_and(|f| f == FormatCode::ABSTRACT_AUDIO_VIDEO_PLAYLIST)
-            && !request.is_folder();
-        if wants_playlist && !playlist::is_playlist_name(&name) {
-            name.push_str(".m3u8");
-            name = policy.check(&name)?.into_owned();
+            .and_then(|f| {
+                playlist::format_for_code(
+                    FormatCode(f),
+                    self.shared.options.profile.playlist_format,
+                )
+            })
+            .filter(|_| !request.is_folder());
+        if let Some(format) = wants_playlist {
+            if !playlist::is_playlist_name(&name) {
+                name.push('.');
+                name.push_str(format.extension());
+                name = policy.check(&name)?.into_owned();
+            }
         }
         if let Some(hint) = request.size_hint {
             self.shared.check_quota(hint)?;
@@ -200,6 +207,7 @@ impl FsStorage {
         }
         let total = victims.len() as u64 + 1;
         let shared = self.shared.clone();
+        let playlists = playlist::affected(&shared, self.id, true);
         let aside = shared.state_dir();
         let id = self.id;
         let result = run_with_progress(progress, total, |p| {
@@ -237,7 +245,27 @@ impl FsStorage {
             tagging::remove_sidecar(&self.shared, id);
         }
         self.shared.bump();
+        if result.is_ok() {
+            playlist::rewrite(&self.shared, playlists);
+        }
         result
+    }
+
+    /// Fails with [`Error::Busy`] when an object below this one (a folder) is open for reading
+    /// or writing.
+    ///
+    /// Such a folder cannot be renamed or moved: on Windows the host refuses it while a file
+    /// inside is open, and everywhere a write session's temporary file sits in the folder under
+    /// the path it had when the write began. The rule is the same on every host so that a caller
+    /// meets it in tests on any of them. The object itself may be open: a file being read or
+    /// written can be renamed or moved.
+    pub(super) fn check_nothing_open_within(&self) -> Result<()> {
+        let inner = self.shared.lock();
+        let busy = inner
+            .open
+            .keys()
+            .any(|&o| o != self.id && inner.ids.is_within(o, self.id));
+        if busy { Err(Error::Busy) } else { Ok(()) }
     }
 
     pub(super) fn rename_impl(&self, new_name: &str) -> Result<()> {
@@ -245,12 +273,16 @@ impl FsStorage {
             return Err(Error::AccessDenied);
         }
         self.check_writable()?;
+        self.check_nothing_open_within()?;
         let name = self.shared.options.policy.check(new_name)?.into_owned();
         let parent = self.parent_id()?.ok_or(Error::InvalidArg)?;
         if self.collision(parent, &name, Some(self.id))?.is_some() {
             return Err(Error::AlreadyExists);
         }
-        self.relocate(parent, &name)
+        let playlists = playlist::affected(&self.shared, self.id, false);
+        self.relocate(parent, &name)?;
+        playlist::rewrite(&self.shared, playlists);
+        Ok(())
     }
 
     /// Moves the object to `name` inside `parent` on disk and in the ID map.
@@ -280,6 +312,7 @@ impl FsStorage {
             return Err(Error::AccessDenied);
         }
         self.check_writable()?;
+        self.check_nothing_open_within()?;
         let target_id = self.shared.parse_unique_id(&target.unique_id()?)?;
         let target = self.handle(target_id);
         let dest = match placement {
@@ -301,17 +334,11 @@ impl FsStorage {
         if self.collision(dest, &name, Some(self.id))?.is_some() {
             return Err(Error::AlreadyExists);
         }
-        // M3U entries are relative to the playlist, so a moved playlist is rewritten to keep
-        // pointing at the same objects.
-        let refs = if playlist::is_playlist_name(&name) && !self.snap()?.is_dir {
-            self.references_impl().ok()
-        } else {
-            None
-        };
+        // Playlist entries are relative to the playlist: a moved playlist, and every playlist
+        // listing a moved object, is rewritten to keep pointing at the same objects.
+        let playlists = playlist::affected(&self.shared, self.id, false);
         self.relocate(dest, &name)?;
-        if let Some(refs) = refs {
-            playlist::write_references(self, &refs)?;
-        }
+        playlist::rewrite(&self.shared, playlists);
         Ok(())
     }
 }

@@ -1,79 +1,107 @@
-//! Playlists as M3U8 files holding references.
+//! Playlists as M3U8 or WPL files holding references, read and written with the library's
+//! playlist readers and writers.
 //!
-//! The reader and writer here are the minimum the provider needs; they should move to the
-//! library's playlist module once that exists, so that one parser serves both.
+//! A playlist's references are object IDs; the file is their rendering as paths relative to the
+//! playlist's folder. When an object a playlist lists is moved, renamed or deleted through the
+//! provider (or a folder holding it is), the playlist file is rewritten from the IDs, so its
+//! entries keep resolving to the same objects, and a deleted object drops out of it.
 
+use std::collections::HashMap;
+use std::fs;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::flags::OpenMode;
+use crate::library::{
+    PathStyle, PlaylistFile, WriteEntry, read_m3u, read_wpl, write_m3u, write_wpl,
+};
+use crate::metadata::FormatCode;
 use crate::provider::{Storage, StorageRef};
+use crate::sync::PlaylistFormat;
 
 use super::idmap::ROOT;
+use super::shared::Shared;
 use super::storage::FsStorage;
+
+/// The playlist format a file name asks for: `.m3u8` and `.m3u` are M3U8 (written as UTF-8),
+/// `.wpl` is WPL; `None` for anything else.
+pub(crate) fn format_of_name(name: &str) -> Option<PlaylistFormat> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    if stem.is_empty() {
+        return None;
+    }
+    match ext.to_ascii_lowercase().as_str() {
+        "m3u8" | "m3u" => Some(PlaylistFormat::M3u8),
+        "wpl" => Some(PlaylistFormat::Wpl),
+        _ => None,
+    }
+}
 
 /// True for names the provider treats as playlists.
 pub(crate) fn is_playlist_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    (lower.ends_with(".m3u8") && lower.len() > 5) || (lower.ends_with(".m3u") && lower.len() > 4)
+    format_of_name(name).is_some()
 }
 
-/// The entries of an M3U or M3U8 playlist: every line that is not blank or a `#` directive.
-fn parse_m3u(text: &str) -> Vec<String> {
-    text.trim_start_matches('\u{feff}')
-        .lines()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
-}
-
-/// An M3U8 playlist of `entries`.
-fn render_m3u(entries: &[String]) -> String {
-    let mut out = String::from("#EXTM3U\n");
-    for e in entries {
-        out.push_str(e);
-        out.push('\n');
+/// The file format a created object with format code `code` gets: the code's own for M3U and
+/// WPL, the profile's for the abstract playlist; `None` for codes that are not these.
+pub(crate) fn format_for_code(
+    code: FormatCode,
+    profile_format: PlaylistFormat,
+) -> Option<PlaylistFormat> {
+    match code {
+        FormatCode::ABSTRACT_AUDIO_VIDEO_PLAYLIST => Some(profile_format),
+        FormatCode::M3U_PLAYLIST => Some(PlaylistFormat::M3u8),
+        FormatCode::WPL_PLAYLIST => Some(PlaylistFormat::Wpl),
+        _ => None,
     }
-    out
 }
 
-fn check_playlist(storage: &FsStorage) -> Result<String> {
+/// What a playlist file resolved to when last read, valid while its size and date stay the same.
+#[derive(Clone, Debug)]
+pub(crate) struct CachedRefs {
+    stamp: (u64, Option<SystemTime>),
+    ids: Vec<u64>,
+}
+
+/// Resolved playlists by object ID.
+pub(crate) type RefCache = HashMap<u64, CachedRefs>;
+
+fn check_playlist(storage: &FsStorage) -> Result<PlaylistFormat> {
     let name = storage.name()?;
-    if storage.snap()?.is_dir || !is_playlist_name(&name) {
+    if storage.snap()?.is_dir {
         return Err(Error::InvalidType);
     }
-    Ok(name)
+    format_of_name(&name).ok_or(Error::InvalidType)
 }
 
-fn folder_components(storage: &FsStorage) -> Result<Vec<String>> {
-    let parent = storage.parent_id()?.ok_or(Error::InvalidType)?;
-    let inner = storage.shared().lock();
-    Ok(inner
-        .ids
-        .components(parent)?
-        .into_iter()
-        .map(str::to_string)
-        .collect())
+/// The playlist's folder, root-relative and `/`-separated.
+fn base_folder(shared: &Shared, playlist: u64) -> Result<String> {
+    let inner = shared.lock();
+    let (parent, _) = inner.ids.entry(playlist).ok_or(Error::InterfaceDead)?;
+    Ok(inner.ids.components(parent)?.join("/"))
 }
 
-/// IMDSPStorage4::GetReferences: the playlist's entries that resolve to objects on the device.
-pub(crate) fn read_references(storage: &FsStorage) -> Result<Vec<Arc<FsStorage>>> {
-    check_playlist(storage)?;
-    if storage.is_pending() {
-        return Ok(Vec::new());
-    }
-    let bytes = std::fs::read(storage.path()?)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let base = folder_components(storage)?;
-    let mut out = Vec::new();
-    for entry in parse_m3u(&text) {
-        if entry.contains("://") || entry.starts_with(['/', '\\']) || entry.get(1..2) == Some(":") {
+fn stamp_of(md: &fs::Metadata) -> (u64, Option<SystemTime>) {
+    (md.len(), md.modified().ok())
+}
+
+/// True for entries that name something off the device: absolute paths, drive letters, URLs.
+fn is_foreign(entry: &str) -> bool {
+    entry.starts_with(['/', '\\']) || entry.get(1..2) == Some(":") || entry.contains("://")
+}
+
+/// The IDs a playlist file's entries resolve to, in order, skipping entries that leave the
+/// device or name nothing on it.
+fn resolve(shared: &Shared, base: &str, list: &PlaylistFile) -> Vec<u64> {
+    let mut out = Vec::with_capacity(list.entries.len());
+    for entry in &list.entries {
+        if is_foreign(&entry.path) {
             continue;
         }
-        let mut comps: Vec<&str> = base.iter().map(String::as_str).collect();
+        let mut comps: Vec<&str> = base.split('/').filter(|c| !c.is_empty()).collect();
         let mut escaped = false;
-        for part in entry.split(['/', '\\']) {
+        for part in entry.path.split(['/', '\\']) {
             match part {
                 "" | "." => {}
                 ".." => escaped |= comps.pop().is_none(),
@@ -83,36 +111,181 @@ pub(crate) fn read_references(storage: &FsStorage) -> Result<Vec<Arc<FsStorage>>
         if escaped || comps.is_empty() {
             continue;
         }
-        if let Ok(id) = storage.shared().id_under(ROOT, &comps) {
-            out.push(FsStorage::new(storage.shared().clone(), id, None));
+        if let Ok(id) = shared.id_under(ROOT, &comps) {
+            out.push(id);
         }
     }
-    Ok(out)
+    out
+}
+
+/// The object IDs the playlist references, from the cache while the file is unchanged.
+///
+/// # Errors
+/// [`Error::InvalidType`] when the object is not a playlist; [`Error::InvalidArg`] when the file
+/// does not parse as its format; I/O errors.
+fn read_ids(storage: &FsStorage) -> Result<Vec<u64>> {
+    let format = check_playlist(storage)?;
+    if storage.is_pending() {
+        return Ok(Vec::new());
+    }
+    let shared = storage.shared();
+    let path = storage.path()?;
+    let stamp = stamp_of(&fs::symlink_metadata(&path)?);
+    if let Some(c) = shared.lock().playlists.get(&storage.id()) {
+        if c.stamp == stamp {
+            return Ok(c.ids.clone());
+        }
+    }
+    let bytes = fs::read(&path)?;
+    let list = match format {
+        PlaylistFormat::M3u8 => read_m3u(&bytes)?,
+        PlaylistFormat::Wpl => read_wpl(&bytes)?,
+    };
+    let ids = resolve(shared, &base_folder(shared, storage.id())?, &list);
+    shared.lock().playlists.insert(
+        storage.id(),
+        CachedRefs {
+            stamp,
+            ids: ids.clone(),
+        },
+    );
+    Ok(ids)
+}
+
+/// IMDSPStorage4::GetReferences: the playlist's entries that resolve to objects on the device.
+pub(crate) fn read_references(storage: &FsStorage) -> Result<Vec<Arc<FsStorage>>> {
+    let shared = storage.shared();
+    let ids = read_ids(storage)?;
+    let inner = shared.lock();
+    Ok(ids
+        .into_iter()
+        .filter(|id| inner.ids.contains(*id))
+        .map(|id| FsStorage::new(shared.clone(), id, None))
+        .collect())
 }
 
 /// IMDSPStorage4::SetReferences: rewrites the playlist file with paths relative to it.
 pub(crate) fn write_references(storage: &FsStorage, refs: &[StorageRef]) -> Result<()> {
     check_playlist(storage)?;
-    let base = folder_components(storage)?;
     let shared = storage.shared();
-    let mut entries = Vec::with_capacity(refs.len());
-    for r in refs {
-        let id = shared.parse_unique_id(&r.unique_id()?)?;
+    let ids = refs
+        .iter()
+        .map(|r| shared.parse_unique_id(&r.unique_id()?))
+        .collect::<Result<Vec<u64>>>()?;
+    write_ids(storage, &ids)
+}
+
+/// Writes the playlist file from object IDs, in the format its name says, with the device
+/// profile's separator.
+///
+/// # Errors
+/// [`Error::InterfaceDead`] for an ID that names no object; [`Error::InvalidType`] when the
+/// object is not a playlist; errors of the write.
+fn write_ids(storage: &FsStorage, ids: &[u64]) -> Result<()> {
+    let format = check_playlist(storage)?;
+    let shared = storage.shared();
+    let base = base_folder(shared, storage.id())?;
+    let paths = {
         let inner = shared.lock();
-        let target = inner.ids.components(id)?;
-        let common = base
-            .iter()
-            .zip(&target)
-            .take_while(|(a, b)| a.as_str() == **b)
-            .count();
-        let mut parts: Vec<&str> = vec![".."; base.len() - common];
-        parts.extend(target.iter().skip(common).copied());
-        entries.push(parts.join("/"));
-    }
-    let text = render_m3u(&entries);
+        ids.iter()
+            .map(|&id| {
+                if id == ROOT {
+                    return Err(Error::InvalidArg);
+                }
+                Ok(inner.ids.components(id)?.join("/"))
+            })
+            .collect::<Result<Vec<String>>>()?
+    };
+    let profile = &shared.options.profile;
+    let separator = profile.playlist_separator.unwrap_or(match format {
+        PlaylistFormat::M3u8 => '/',
+        PlaylistFormat::Wpl => '\\',
+    });
+    let style = PathStyle::relative(base, separator);
+    let entries: Vec<WriteEntry<'_>> = paths
+        .iter()
+        .map(|p| WriteEntry {
+            path: p,
+            title: None,
+            duration: None,
+        })
+        .collect();
+    let text = match format {
+        PlaylistFormat::M3u8 => write_m3u(None, &entries, &style)?,
+        PlaylistFormat::Wpl => {
+            let name = storage.name()?;
+            let title = name
+                .rsplit_once('.')
+                .map_or(name.as_str(), |(stem, _)| stem);
+            write_wpl(title, &entries, &style)?
+        }
+    };
     let mut io = storage.open(OpenMode::WRITE)?;
     io.write(text.as_bytes())?;
-    io.close()
+    io.close()?;
+    let stamp = stamp_of(&fs::symlink_metadata(storage.path()?)?);
+    shared.lock().playlists.insert(
+        storage.id(),
+        CachedRefs {
+            stamp,
+            ids: ids.to_vec(),
+        },
+    );
+    Ok(())
+}
+
+/// The playlists a change to `subject` (and everything below it) touches, with the IDs each
+/// references now: every playlist on the device the provider knows that lists something at or
+/// below `subject`, and, unless `deleting`, every playlist at or below `subject` itself (its
+/// relative paths change when it moves). Playlists whose file cannot be read are left out.
+pub(crate) fn affected(shared: &Arc<Shared>, subject: u64, deleting: bool) -> Vec<(u64, Vec<u64>)> {
+    let candidates = {
+        let mut inner = shared.lock();
+        let known = inner.ids.ids_where(is_playlist_name);
+        // Forget what the cache holds for playlists that are gone.
+        inner.playlists.retain(|id, _| known.contains(id));
+        known
+            .into_iter()
+            .filter(|id| !inner.pending.contains(id))
+            .collect::<Vec<u64>>()
+    };
+    let mut out = Vec::new();
+    for p in candidates {
+        let inside = shared.lock().ids.is_within(p, subject);
+        if inside && deleting {
+            continue;
+        }
+        let handle = FsStorage::new(shared.clone(), p, None);
+        let Ok(ids) = read_ids(&handle) else {
+            continue;
+        };
+        let touched = inside || {
+            let inner = shared.lock();
+            ids.iter().any(|&id| inner.ids.is_within(id, subject))
+        };
+        if touched {
+            out.push((p, ids));
+        }
+    }
+    out
+}
+
+/// Rewrites the playlists [`affected`] returned, after the change: their references keep the
+/// same objects, less those that no longer exist. A playlist that cannot be rewritten is logged
+/// and left as it was: the change itself has already happened.
+pub(crate) fn rewrite(shared: &Arc<Shared>, playlists: Vec<(u64, Vec<u64>)>) {
+    for (p, ids) in playlists {
+        let handle = FsStorage::new(shared.clone(), p, None);
+        let kept: Vec<u64> = {
+            let inner = shared.lock();
+            ids.into_iter()
+                .filter(|&id| inner.ids.contains(id))
+                .collect()
+        };
+        if let Err(e) = write_ids(&handle, &kept) {
+            tracing::warn!(?e, playlist = p, "a playlist could not be updated");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -120,14 +293,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn m3u_round_trip() {
-        let entries = vec!["a/b.mp3".to_string(), "../c d.flac".to_string()];
-        assert_eq!(parse_m3u(&render_m3u(&entries)), entries);
-        assert_eq!(
-            parse_m3u("\u{feff}#EXTM3U\r\n#EXTINF:1,x\r\n  song.mp3 \r\n\r\n"),
-            vec!["song.mp3".to_string()]
-        );
+    fn playlist_names_and_codes() {
         assert!(is_playlist_name("x.M3U8") && is_playlist_name("y.m3u"));
+        assert_eq!(format_of_name("Mix.WPL"), Some(PlaylistFormat::Wpl));
         assert!(!is_playlist_name(".m3u") && !is_playlist_name("a.mp3"));
+        assert!(!is_playlist_name("wpl"));
+        let wpl = PlaylistFormat::Wpl;
+        assert_eq!(
+            format_for_code(FormatCode::ABSTRACT_AUDIO_VIDEO_PLAYLIST, wpl),
+            Some(wpl)
+        );
+        assert_eq!(
+            format_for_code(FormatCode::M3U_PLAYLIST, wpl),
+            Some(PlaylistFormat::M3u8)
+        );
+        assert_eq!(format_for_code(FormatCode::MP3, wpl), None);
+        assert!(is_foreign("C:\\a.mp3") && is_foreign("http://x/a") && is_foreign("/a"));
+        assert!(!is_foreign("../a.mp3"));
     }
 }

@@ -14,6 +14,7 @@ use super::DeviceOptions;
 use super::identity::{Identity, random_u64};
 use super::idmap::IdMap;
 use super::names::{STATE_DIR, is_component, is_internal, is_temp};
+use super::playlist::RefCache;
 
 /// What one `lstat` says about an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +64,10 @@ pub(crate) struct Inner {
     pub(crate) used: Option<u64>,
     /// Bytes written to temporary files of writes in progress, beyond the objects they replace.
     pub(crate) inflight: u64,
+    /// How many read and write sessions each object has open.
+    pub(crate) open: HashMap<u64, usize>,
+    /// What each playlist file resolved to when last read.
+    pub(crate) playlists: RefCache,
 }
 
 /// One device's shared state.
@@ -122,6 +127,8 @@ impl Shared {
                 active_temps: HashSet::new(),
                 used: None,
                 inflight: 0,
+                open: HashMap::new(),
+                playlists: RefCache::new(),
             }),
             generation: AtomicU64::new(1),
             connected: AtomicBool::new(true),

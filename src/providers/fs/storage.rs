@@ -405,9 +405,9 @@ impl Storage for FsStorage {
             Ok(Box::new(io::WriteSession::start(self, mode.can_read())?))
         } else {
             if self.is_pending() {
-                return Ok(Box::new(io::ReadSession::empty()));
+                return Ok(Box::new(io::ReadSession::empty(self)));
             }
-            Ok(Box::new(io::ReadSession::open(&self.path()?)?))
+            Ok(Box::new(io::ReadSession::open(self)?))
         }
     }
 

@@ -446,7 +446,8 @@ impl Storage for MemoryStorage {
     /// # Errors
     /// In this order: [`Error::WriteProtected`]; [`Error::InvalidArg`] for a medium's root;
     /// [`Error::InvalidName`]; [`Error::AlreadyExists`] when a sibling has the name in any
-    /// case; an error from `progress`.
+    /// case; [`Error::Busy`] for a folder holding an open file (the file itself may be open);
+    /// an error from `progress`.
     fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()> {
         let st = self.enter_write(Operation::Rename)?;
         st.tree(self.storage)?.check_rename(self.node, new_name)?;
@@ -465,7 +466,8 @@ impl Storage for MemoryStorage {
     /// [`Error::InvalidArg`] for a medium's root; [`Error::NotSameDevice`] for a target on
     /// another device or medium; then [`Error::InvalidType`] for `Into` a file,
     /// [`Error::InvalidArg`] for `Before`/`After` a root, for the object itself as target and
-    /// for a destination inside its own subtree, and [`Error::AlreadyExists`].
+    /// for a destination inside its own subtree, [`Error::AlreadyExists`], and [`Error::Busy`]
+    /// for a folder holding an open file (the file itself may be open).
     fn move_to(
         &self,
         placement: Placement,

@@ -311,14 +311,27 @@ impl Tree {
     ///
     /// # Errors
     /// [`Error::InvalidArg`] for the root; [`Error::InvalidName`]; [`Error::AlreadyExists`]
-    /// when a sibling has the name (in any case).
+    /// when a sibling has the name (in any case); [`Error::Busy`] for a folder holding an open
+    /// file.
     pub(super) fn check_rename(&self, id: NodeId, name: &str) -> Result<()> {
         let parent = self.node(id)?.parent.ok_or(Error::InvalidArg)?;
         validate_name(name)?;
         if self.child_named(parent, name, Some(id)).is_some() {
             return Err(Error::AlreadyExists);
         }
-        Ok(())
+        self.check_nothing_open_below(id)
+    }
+
+    /// [`Error::Busy`] when a file below `id` (not `id` itself) is open: a folder holding an
+    /// open file keeps its name and place, as on a Windows mass-storage device (and the folder
+    /// provider on every host). An open file itself may be renamed or moved.
+    fn check_nothing_open_below(&self, id: NodeId) -> Result<()> {
+        let busy = self
+            .subtree(id)
+            .into_iter()
+            .filter(|&n| n != id)
+            .any(|n| self.nodes.get(&n).is_some_and(Node::is_open));
+        if busy { Err(Error::Busy) } else { Ok(()) }
     }
 
     /// Renames a node, after [`Tree::check_rename`].
@@ -334,7 +347,8 @@ impl Tree {
     /// In this order: [`Error::InvalidArg`] for the root; [`Error::InvalidType`] for `Into` a
     /// file; [`Error::InvalidArg`] for `Before` / `After` the root, for the node itself as the
     /// target, and for a destination inside the node's own subtree; [`Error::AlreadyExists`]
-    /// when the destination folder has a child of the same name.
+    /// when the destination folder has a child of the same name; [`Error::Busy`] for a folder
+    /// holding an open file.
     pub(super) fn check_move(
         &self,
         id: NodeId,
@@ -352,7 +366,7 @@ impl Tree {
         if self.child_named(new_parent, &node.name, Some(id)).is_some() {
             return Err(Error::AlreadyExists);
         }
-        Ok(())
+        self.check_nothing_open_below(id)
     }
 
     /// Moves a node, after [`Tree::check_move`].
@@ -810,6 +824,30 @@ mod tests {
         assert_eq!(t.remove_subtree(music).len(), 3);
         assert_eq!((t.used(), t.object_count()), (0, 0));
         assert_eq!(t.find_uid("S:0:3"), None);
+    }
+
+    #[test]
+    fn a_folder_holding_an_open_file_keeps_its_name_and_place() {
+        let mut t = tree(1000);
+        let root = t.root();
+        let album = t.put_folder("Music/Album", now()).unwrap();
+        let song = t.put_file("Music/Album/1.mp3", vec![1], now()).unwrap();
+        let music = t.resolve("music").unwrap();
+        let other = t.put_folder("Other", now()).unwrap();
+        t.node_mut(song).unwrap().writer = true;
+        for folder in [music, album] {
+            assert_eq!(t.check_rename(folder, "New"), Err(Error::Busy));
+            assert_eq!(
+                t.check_move(folder, Placement::Into, other),
+                Err(Error::Busy)
+            );
+        }
+        // The open file itself may go, and folders beside it are free.
+        assert_eq!(t.check_rename(song, "2.mp3"), Ok(()));
+        assert_eq!(t.check_move(song, Placement::Into, root), Ok(()));
+        assert_eq!(t.check_rename(other, "Else"), Ok(()));
+        t.node_mut(song).unwrap().writer = false;
+        assert_eq!(t.check_rename(music, "Songs"), Ok(()));
     }
 
     #[test]
