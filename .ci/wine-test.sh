@@ -18,7 +18,6 @@ echo "== the provider DLL (examples/com_server.rs)"
 cargo build --features com --target "$target" --example com_server
 
 echo "== cargo test --features com --target $target (under Wine)"
-# Tests run in parallel. Wine 8.0's heap corrupts itself when threads allocate at once (a
-# Wine bug, reproduced without the crate by tests/c/heap_race.c); every test binary therefore
-# installs tests/common/serial_heap.rs, a global allocator that serializes heap calls.
+# Tests run in parallel (the crash that once made this leg single-threaded was a double free in
+# a test: docs/com.md, "Debugging under Wine").
 cargo test --no-fail-fast --features com --target "$target"

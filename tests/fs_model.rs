@@ -1,11 +1,6 @@
 //! The folder device against a trivially correct model: random sequences of writes, abandoned
 //! writes, renames, deletes and reopenings leave exactly the model's files, contents and IDs.
 
-// Wine 8.0's heap corrupts itself under concurrent use; see common/serial_heap.rs.
-#[cfg(windows)]
-#[path = "common/serial_heap.rs"]
-mod serial_heap;
-
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;

@@ -1,10 +1,5 @@
 //! Hostile names, through the provider, under both policy modes.
 
-// Wine 8.0's heap corrupts itself under concurrent use; see common/serial_heap.rs.
-#[cfg(windows)]
-#[path = "common/serial_heap.rs"]
-mod serial_heap;
-
 use std::fs;
 
 use proptest::prelude::*;

@@ -1,10 +1,5 @@
 //! Scenario tests of the folder device on real temporary folders.
 
-// Wine 8.0's heap corrupts itself under concurrent use; see common/serial_heap.rs.
-#[cfg(windows)]
-#[path = "common/serial_heap.rs"]
-mod serial_heap;
-
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;

@@ -1,10 +1,5 @@
 //! Playlist files: round trips as properties, hostile input never panics.
 
-// Wine 8.0's heap corrupts itself under concurrent use; see common/serial_heap.rs.
-#[cfg(windows)]
-#[path = "common/serial_heap.rs"]
-mod serial_heap;
-
 use std::time::Duration;
 
 use proptest::prelude::*;

@@ -1,11 +1,6 @@
 //! Scenarios for the in-memory device, driven through the provider traits only, the way a sync
 //! engine or a device manager would drive a real player.
 
-// Wine 8.0's heap corrupts itself under concurrent use; see common/serial_heap.rs.
-#[cfg(windows)]
-#[path = "common/serial_heap.rs"]
-mod serial_heap;
-
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -5,11 +5,6 @@
 //! wrong object types, moves into a subtree, full media, deleted objects), and after every
 //! step the device's content and free space must match it.
 
-// Wine 8.0's heap corrupts itself under concurrent use; see common/serial_heap.rs.
-#[cfg(windows)]
-#[path = "common/serial_heap.rs"]
-mod serial_heap;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;

@@ -3,11 +3,6 @@
 //! a priority-ordered selection, a sync whose playlists all open files on the device, a resync
 //! that copies nothing, and a stop mid-way that the next sync finishes without temporary files.
 
-// Wine 8.0's heap corrupts itself under concurrent use; see common/serial_heap.rs.
-#[cfg(windows)]
-#[path = "common/serial_heap.rs"]
-mod serial_heap;
-
 #[allow(dead_code)]
 #[path = "../examples/support/mod.rs"]
 mod support;

@@ -34,12 +34,6 @@
 
 #![allow(unsafe_code)]
 
-// Wine 8.0's heap corrupts itself under concurrent use (the unit tests run in parallel there);
-// see tests/common/serial_heap.rs.
-#[cfg(test)]
-#[path = "../../tests/common/serial_heap.rs"]
-mod serial_heap;
-
 mod bridge;
 mod channel;
 pub mod client;

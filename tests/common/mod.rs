@@ -7,10 +7,6 @@ pub mod audio;
 pub mod flat;
 pub mod sync;
 
-// Wine 8.0's heap corrupts itself under concurrent use; see serial_heap.rs.
-#[cfg(windows)]
-mod serial_heap;
-
 pub use audio::*;
 
 use std::path::PathBuf;
