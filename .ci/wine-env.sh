@@ -4,5 +4,6 @@ export WINEPREFIX="${WMDM_WINEPREFIX:-$HOME/.wine-wmdm}"
 export WINEDEBUG="${WINEDEBUG:--all}"
 export WINEARCH=win64
 # Our ProcessPrng shim is a native DLL; prefer it to any builtin of the same name.
-# winedbg is disabled so that a crash fails the test at once instead of waiting for a debugger.
+# winedbg is disabled so that a crash fails the test at once instead of waiting for a debugger
+# (set WINEDLLOVERRIDES without winedbg.exe=d to get its backtraces).
 export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-bcryptprimitives=n,b;mscoree,mshtml=;winedbg.exe=d}"

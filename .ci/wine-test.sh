@@ -18,7 +18,6 @@ echo "== the provider DLL (examples/com_server.rs)"
 cargo build --features com --target "$target" --example com_server
 
 echo "== cargo test --features com --target $target (under Wine)"
-# One test thread: with tests in parallel, the COM tests crash about one run in ten inside a
-# module loaded at 0x170000000 (seen in com_data); single-threaded, 0 failures in 40 runs. The
-# cause is not found yet (see the note on issue #8).
-cargo test --no-fail-fast --features com --target "$target" -- --test-threads=1
+# Tests run in parallel (the crash that once made this leg single-threaded was a double free in
+# a test: docs/com.md, "Debugging under Wine").
+cargo test --no-fail-fast --features com --target "$target"

@@ -66,54 +66,6 @@ pub(crate) struct ComEnumDevice {
     channel: Arc<ComChannel>,
 }
 
-impl ComEnumDevice {
-    pub(crate) fn new(items: Vec<DeviceRef>, channel: Arc<ComChannel>) -> ComEnumDevice {
-        ComEnumDevice {
-            cursor: Mutex::new(Enumerator::new(items)),
-            channel,
-        }
-    }
-}
-
-impl IMDSPEnumDevice_Impl for ComEnumDevice_Impl {
-    fn Next(
-        &self,
-        celt: u32,
-        ppdevice: *mut Option<IMDSPDevice>,
-        pceltfetched: *mut u32,
-    ) -> windows_core::Result<()> {
-        let short = call(&self.channel, || {
-            next(&self.cursor, celt, ppdevice, pceltfetched, |d| {
-                device_object(d, self.channel.clone())
-            })
-        })?;
-        short_to_result(short)
-    }
-
-    fn Skip(&self, celt: u32) -> windows_core::Result<u32> {
-        call(&self.channel, || {
-            Ok(lock(&self.cursor).skip_n(celt as usize) as u32)
-        })
-    }
-
-    fn Reset(&self) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            lock(&self.cursor).reset();
-            Ok(())
-        })
-    }
-
-    fn Clone(&self) -> windows_core::Result<IMDSPEnumDevice> {
-        call(&self.channel, || {
-            Ok(ComEnumDevice {
-                cursor: Mutex::new(lock(&self.cursor).clone()),
-                channel: self.channel.clone(),
-            }
-            .into())
-        })
-    }
-}
-
 /// IMDSPEnumStorage over a snapshot of a device's media or a folder's children.
 #[implement(IMDSPEnumStorage)]
 #[derive(Debug)]
@@ -122,50 +74,63 @@ pub(crate) struct ComEnumStorage {
     channel: Arc<ComChannel>,
 }
 
-impl ComEnumStorage {
-    pub(crate) fn new(items: Vec<StorageRef>, channel: Arc<ComChannel>) -> ComEnumStorage {
-        ComEnumStorage {
-            cursor: Mutex::new(Enumerator::new(items)),
-            channel,
-        }
-    }
-}
-
-impl IMDSPEnumStorage_Impl for ComEnumStorage_Impl {
-    fn Next(
-        &self,
-        celt: u32,
-        ppstorage: *mut Option<IMDSPStorage>,
-        pceltfetched: *mut u32,
-    ) -> windows_core::Result<()> {
-        let short = call(&self.channel, || {
-            next(&self.cursor, celt, ppstorage, pceltfetched, |s| {
-                storage_object(s, self.channel.clone())
-            })
-        })?;
-        short_to_result(short)
-    }
-
-    fn Skip(&self, celt: u32) -> windows_core::Result<u32> {
-        call(&self.channel, || {
-            Ok(lock(&self.cursor).skip_n(celt as usize) as u32)
-        })
-    }
-
-    fn Reset(&self) -> windows_core::Result<()> {
-        call(&self.channel, || {
-            lock(&self.cursor).reset();
-            Ok(())
-        })
-    }
-
-    fn Clone(&self) -> windows_core::Result<IMDSPEnumStorage> {
-        call(&self.channel, || {
-            Ok(ComEnumStorage {
-                cursor: Mutex::new(lock(&self.cursor).clone()),
-                channel: self.channel.clone(),
+/// The two enumerators' code: IMDSPEnumDevice and IMDSPEnumStorage have the same four methods
+/// over different item types. (`#[implement]` stays outside the macro: its generated code does
+/// not survive macro hygiene.)
+macro_rules! enumerator {
+    ($name:ident, $impl_ty:ident: $iface:ident, $impl_trait:ident, $item_iface:ident,
+     $item:ty, $wrap:path) => {
+        impl $name {
+            pub(crate) fn new(items: Vec<$item>, channel: Arc<ComChannel>) -> $name {
+                $name {
+                    cursor: Mutex::new(Enumerator::new(items)),
+                    channel,
+                }
             }
-            .into())
-        })
-    }
+        }
+
+        impl $impl_trait for $impl_ty {
+            fn Next(
+                &self,
+                celt: u32,
+                items: *mut Option<$item_iface>,
+                pceltfetched: *mut u32,
+            ) -> windows_core::Result<()> {
+                let short = call(&self.channel, || {
+                    next(&self.cursor, celt, items, pceltfetched, |item| {
+                        $wrap(item, self.channel.clone())
+                    })
+                })?;
+                short_to_result(short)
+            }
+
+            fn Skip(&self, celt: u32) -> windows_core::Result<u32> {
+                call(&self.channel, || {
+                    Ok(lock(&self.cursor).skip_n(celt as usize) as u32)
+                })
+            }
+
+            fn Reset(&self) -> windows_core::Result<()> {
+                call(&self.channel, || {
+                    lock(&self.cursor).reset();
+                    Ok(())
+                })
+            }
+
+            fn Clone(&self) -> windows_core::Result<$iface> {
+                call(&self.channel, || {
+                    Ok($name {
+                        cursor: Mutex::new(lock(&self.cursor).clone()),
+                        channel: self.channel.clone(),
+                    }
+                    .into())
+                })
+            }
+        }
+    };
 }
+
+enumerator!(ComEnumDevice, ComEnumDevice_Impl: IMDSPEnumDevice, IMDSPEnumDevice_Impl,
+    IMDSPDevice, DeviceRef, device_object);
+enumerator!(ComEnumStorage, ComEnumStorage_Impl: IMDSPEnumStorage, IMDSPEnumStorage_Impl,
+    IMDSPStorage, StorageRef, storage_object);
