@@ -171,6 +171,102 @@ impl Sink2_Impl {
 
 empty_wmp_events!(Sink2_Impl);
 
+/// An IWMPPlaylist that has only a name (all the crate reads of a caller's playlist).
+#[implement(IWMPPlaylist)]
+struct NamedPlaylist(&'static str);
+
+const E_NOTIMPL: HRESULT = HRESULT(0x8000_4001_u32 as i32);
+
+fn not_impl<T>() -> windows_core::Result<T> {
+    Err(E_NOTIMPL.into())
+}
+
+impl windows::Win32::System::Com::IDispatch_Impl for NamedPlaylist_Impl {
+    fn GetTypeInfoCount(&self) -> windows_core::Result<u32> {
+        Ok(0)
+    }
+    fn GetTypeInfo(
+        &self,
+        _: u32,
+        _: u32,
+    ) -> windows_core::Result<windows::Win32::System::Com::ITypeInfo> {
+        not_impl()
+    }
+    fn GetIDsOfNames(
+        &self,
+        _: *const windows_core::GUID,
+        _: *const windows_core::PCWSTR,
+        _: u32,
+        _: u32,
+        _: *mut i32,
+    ) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn Invoke(
+        &self,
+        _: i32,
+        _: *const windows_core::GUID,
+        _: u32,
+        _: windows::Win32::System::Com::DISPATCH_FLAGS,
+        _: *const windows::Win32::System::Com::DISPPARAMS,
+        _: *mut windows::Win32::System::Variant::VARIANT,
+        _: *mut windows::Win32::System::Com::EXCEPINFO,
+        _: *mut u32,
+    ) -> windows_core::Result<()> {
+        not_impl()
+    }
+}
+
+impl IWMPPlaylist_Impl for NamedPlaylist_Impl {
+    fn count(&self, _: *mut i32) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn name(&self, p: *mut BSTR) -> windows_core::Result<()> {
+        unsafe { p.write(BSTR::from(self.0)) };
+        Ok(())
+    }
+    fn Setname(&self, _: &BSTR) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn attributeCount(&self, _: *mut i32) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn get_attributeName(&self, _: i32, _: *mut BSTR) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn get_item(&self, _: i32) -> windows_core::Result<IWMPMedia> {
+        not_impl()
+    }
+    fn getItemInfo(&self, _: &BSTR, _: *mut BSTR) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn setItemInfo(&self, _: &BSTR, _: &BSTR) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn get_isIdentical(
+        &self,
+        _: Ref<IWMPPlaylist>,
+        _: *mut VARIANT_BOOL,
+    ) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn clear(&self) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn insertItem(&self, _: i32, _: Ref<IWMPMedia>) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn appendItem(&self, _: Ref<IWMPMedia>) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn removeItem(&self, _: Ref<IWMPMedia>) -> windows_core::Result<()> {
+        not_impl()
+    }
+    fn moveItem(&self, _: i32, _: i32) -> windows_core::Result<()> {
+        not_impl()
+    }
+}
+
 fn take(log: &Log) -> Vec<String> {
     std::mem::take(&mut *log.lock().unwrap())
 }
@@ -293,8 +389,9 @@ fn every_device_method_through_the_vtable_with_events() {
             .code(),
         E_INVALIDARG
     );
-    // Any COM object stands in for the playlist: the crate only checks it for null.
-    let stand_in: IWMPPlaylist = unsafe { IWMPPlaylist::from_raw(sink2.clone().into_raw()) };
+    // A playlist object that only answers `name`: the crate matches it to the library's
+    // playlist of that name.
+    let stand_in: IWMPPlaylist = NamedPlaylist("Mix").into();
     unsafe { d3.estimateSyncSize(&stand_in, None::<&IWMPPlaylist>) }.expect("estimate");
     assert_eq!(sync_state(&d), 3, "wmpssEstimating");
     f.services.poll().expect("poll");
@@ -518,4 +615,175 @@ fn references_are_counted_and_a_connection_releases_its_sink() {
     assert_eq!(refs(&d), 2, "one object behind every interface");
     drop(d3);
     assert_eq!(refs(&d), 1);
+}
+
+const CONNECT_E_NOCONNECTION: HRESULT = HRESULT(0x8004_0200_u32 as i32);
+const CONNECT_E_CANNOTCONNECT: HRESULT = HRESULT(0x8004_0202_u32 as i32);
+const S_FALSE: HRESULT = HRESULT(1);
+
+fn same_object(a: &impl Interface, b: &impl Interface) -> bool {
+    let a: IUnknown = a.cast().expect("IUnknown");
+    let b: IUnknown = b.cast().expect("IUnknown");
+    a.as_raw() == b.as_raw()
+}
+
+#[test]
+fn the_services_object_is_a_connection_point_container() {
+    use windows::Win32::System::Com::{IConnectionPoint, IConnectionPointContainer};
+    let f = fixture_new_device(1, 10, 1 << 20);
+    let services = sync_services_object(f.services.clone());
+    let cpc: IConnectionPointContainer = services.cast().expect("IConnectionPointContainer");
+    assert!(same_object(&cpc, &services));
+
+    let points = unsafe { cpc.EnumConnectionPoints() }.expect("EnumConnectionPoints");
+    let mut got: [Option<IConnectionPoint>; 4] = Default::default();
+    let mut n = 0;
+    assert_eq!(unsafe { points.Next(&mut got, &mut n) }, S_FALSE);
+    assert_eq!(n, 3);
+    assert!(got[3].is_none());
+    let iids: Vec<_> = got[..3]
+        .iter()
+        .map(|p| {
+            let p = p.as_ref().expect("a point");
+            let back = unsafe { p.GetConnectionPointContainer() }.expect("container");
+            assert!(same_object(&back, &services), "points lead back to it");
+            unsafe { p.GetConnectionInterface() }.expect("GetConnectionInterface")
+        })
+        .collect();
+    assert_eq!(iids, [IWMPEvents2::IID, IWMPEvents3::IID, IWMPEvents4::IID]);
+    // The cursor is at the end; Reset, Skip and Clone move and copy it.
+    let mut one: [Option<IConnectionPoint>; 1] = Default::default();
+    assert_eq!(
+        unsafe { points.Next(&mut one, std::ptr::null_mut()) },
+        S_FALSE
+    );
+    unsafe { points.Reset() }.expect("Reset");
+    unsafe { points.Skip(2) }.expect("Skip");
+    let copy = unsafe { points.Clone() }.expect("Clone");
+    assert_eq!(
+        unsafe { copy.Next(&mut one, std::ptr::null_mut()) },
+        HRESULT(0)
+    );
+    let last = one[0].take().expect("the third point");
+    assert_eq!(
+        unsafe { last.GetConnectionInterface() }.expect("iid"),
+        IWMPEvents4::IID
+    );
+    // pcFetched may be null only when one item is asked for.
+    assert_eq!(
+        unsafe { points.Next(&mut got, std::ptr::null_mut()) },
+        E_POINTER
+    );
+
+    for iid in [IWMPEvents2::IID, IWMPEvents3::IID, IWMPEvents4::IID] {
+        let p = unsafe { cpc.FindConnectionPoint(&iid) }.expect("FindConnectionPoint");
+        assert_eq!(unsafe { p.GetConnectionInterface() }.expect("iid"), iid);
+    }
+    for iid in [IWMPEvents::IID, IWMPSyncDevice::IID, IUnknown::IID] {
+        assert_eq!(
+            unsafe { cpc.FindConnectionPoint(&iid) }
+                .map(|_| ())
+                .unwrap_err()
+                .code(),
+            CONNECT_E_NOCONNECTION
+        );
+    }
+    assert_eq!(
+        unsafe { cpc.FindConnectionPoint(std::ptr::null()) }
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        E_POINTER
+    );
+}
+
+#[test]
+fn events_arrive_through_a_connection_point_until_unadvised() {
+    use windows::Win32::System::Com::{CONNECTDATA, IConnectionPointContainer};
+    let f = fixture_new_device(1, 10, 1 << 20);
+    let services = sync_services_object(f.services.clone());
+    let cpc: IConnectionPointContainer = services.cast().expect("IConnectionPointContainer");
+    let p4 = unsafe { cpc.FindConnectionPoint(&IWMPEvents4::IID) }.expect("IWMPEvents4 point");
+    let p2 = unsafe { cpc.FindConnectionPoint(&IWMPEvents2::IID) }.expect("IWMPEvents2 point");
+    let log4: Log = Arc::default();
+    let log2: Log = Arc::default();
+    let sink4: IUnknown = Sink4 { log: log4.clone() }.into();
+    let sink2: IUnknown = Sink2 { log: log2.clone() }.into();
+    assert_eq!((refs(&sink4), refs(&sink2)), (1, 1));
+
+    // A sink without the point's interface cannot connect; a null sink is E_POINTER.
+    assert_eq!(
+        unsafe { p4.Advise(&sink2) }.unwrap_err().code(),
+        CONNECT_E_CANNOTCONNECT
+    );
+    assert_eq!(
+        unsafe { p4.Advise(None::<&IUnknown>) }.unwrap_err().code(),
+        E_POINTER
+    );
+    assert_eq!(refs(&sink2), 1, "a refused sink is not kept");
+    let c4 = unsafe { p4.Advise(&sink4) }.expect("Advise IWMPEvents4");
+    let c2 = unsafe { p2.Advise(&sink2) }.expect("Advise IWMPEvents2");
+    assert!(c4 != 0 && c2 != 0 && c4 != c2, "cookies {c4} {c2}");
+
+    // EnumConnections: the point's own connections, each with an AddRef'd sink.
+    let conns = unsafe { p4.EnumConnections() }.expect("EnumConnections");
+    let mut cd: [CONNECTDATA; 2] = Default::default();
+    let mut n = 0;
+    assert_eq!(unsafe { conns.Next(&mut cd, &mut n) }, S_FALSE);
+    assert_eq!(n, 1);
+    assert_eq!(cd[0].dwCookie, c4);
+    let held = unsafe { std::mem::ManuallyDrop::take(&mut cd[0].pUnk) }.expect("pUnk");
+    assert_eq!(held.as_raw(), sink4.as_raw());
+    drop(held);
+    assert_eq!(
+        unsafe { conns.Next(&mut cd, std::ptr::null_mut()) },
+        E_POINTER
+    );
+    drop(conns);
+
+    // An event reaches both sinks through their points.
+    let d = unsafe { services.getDevice(0) }.expect("device");
+    unsafe { d.createPartnership(VARIANT_FALSE) }.expect("createPartnership");
+    f.services.poll().expect("poll");
+    let expected = vec![
+        "Status Player S1 1".to_owned(),
+        "Partnership Player S1 0x00000000".to_owned(),
+    ];
+    assert_eq!(take(&log4), expected);
+    assert_eq!(take(&log2), expected);
+
+    // Unadvise: unknown cookies, and another point's cookie, are CONNECT_E_NOCONNECTION.
+    for bad in [0, c4 + c2 + 100, c2] {
+        assert_eq!(
+            unsafe { p4.Unadvise(bad) }.unwrap_err().code(),
+            CONNECT_E_NOCONNECTION,
+            "cookie {bad}"
+        );
+    }
+    unsafe { p4.Unadvise(c4) }.expect("Unadvise");
+    assert_eq!(
+        unsafe { p4.Unadvise(c4) }.unwrap_err().code(),
+        CONNECT_E_NOCONNECTION,
+        "twice"
+    );
+    assert_eq!(refs(&sink4), 1, "Unadvise releases the sink");
+    unsafe { d.deletePartnership() }.expect("deletePartnership");
+    assert!(take(&log4).is_empty(), "an unadvised sink hears nothing");
+    assert_eq!(take(&log2), vec!["Status Player S1 2".to_owned()]);
+    let mut none: [CONNECTDATA; 1] = Default::default();
+    let empty = unsafe { p4.EnumConnections() }.expect("EnumConnections");
+    assert_eq!(
+        unsafe { empty.Next(&mut none, std::ptr::null_mut()) },
+        S_FALSE
+    );
+
+    // The last reference to the container and its points ends what is still advised.
+    assert!(refs(&sink2) > 1);
+    drop((p4, p2, cpc, services, empty, d));
+    assert_eq!(refs(&sink2), 1, "released with the container");
+    f.sync_device()
+        .create_partnership(false)
+        .expect("create_partnership");
+    f.services.poll().expect("poll");
+    assert!(take(&log2).is_empty());
 }

@@ -29,7 +29,8 @@
 //!   checks each chunk it pulls from an IWMDMOperation.
 //!
 //! The Windows Media Player side is in [`wmp`]: IWMPSyncServices and IWMPSyncDevice/2/3 over
-//! [`sync`](crate::sync)'s services, and IWMPEvents2/IWMPEvents4 sinks a caller registers with
+//! [`sync`](crate::sync)'s services, and IWMPEvents2/IWMPEvents4 sinks a caller registers
+//! through the services object's connection points (IConnectionPointContainer) or with
 //! [`wmp::advise`].
 
 #![allow(unsafe_code)]
@@ -38,6 +39,7 @@ mod bridge;
 mod channel;
 pub mod client;
 mod convert;
+mod cpoint;
 mod device;
 mod enums;
 mod factory;

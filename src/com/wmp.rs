@@ -14,20 +14,39 @@ use windows::Win32::Media::MediaPlayer::{
     IWMPSyncDevice2_Impl, IWMPSyncDevice3, IWMPSyncDevice3_Impl, IWMPSyncServices,
     IWMPSyncServices_Impl, WMPDeviceStatus, WMPSyncState,
 };
-use windows_core::{BSTR, HRESULT, IUnknown, Interface, Ref, implement};
+use windows::Win32::System::Com::{
+    IConnectionPoint, IConnectionPointContainer, IConnectionPointContainer_Impl,
+    IEnumConnectionPoints,
+};
+use windows_core::{BSTR, GUID, HRESULT, IUnknown, IUnknownImpl, Interface, Ref, implement};
 
+use super::cpoint::{Registry, enum_points, find_point};
 use super::server::ModuleRef;
 use super::util::{put, run, zero};
 use crate::error::{Error, Result};
 use crate::library::Playlist;
 use crate::sync::{EventSubscription, SyncDevice, SyncEvent, SyncEventSink, SyncServices};
 
-/// IWMPSyncServices over a [`SyncServices`].
-#[implement(IWMPSyncServices)]
+/// IWMPSyncServices over a [`SyncServices`], with IConnectionPointContainer for its events.
+#[implement(IWMPSyncServices, IConnectionPointContainer)]
 #[derive(Debug)]
 pub(crate) struct ComSyncServices {
     core: SyncServices,
+    registry: Arc<Registry>,
     _module: ModuleRef,
+}
+
+impl IConnectionPointContainer_Impl for ComSyncServices_Impl {
+    fn EnumConnectionPoints(&self) -> windows_core::Result<IEnumConnectionPoints> {
+        run(|| {
+            let me: IConnectionPointContainer = self.to_interface();
+            Ok(enum_points(&me, &self.registry))
+        })
+    }
+
+    fn FindConnectionPoint(&self, riid: *const GUID) -> windows_core::Result<IConnectionPoint> {
+        run(|| find_point(self.to_interface(), &self.registry, riid))
+    }
 }
 
 impl IWMPSyncServices_Impl for ComSyncServices_Impl {
@@ -220,9 +239,11 @@ impl ComSyncDevice {
     }
 }
 
-/// A sync services object as IWMPSyncServices.
+/// A sync services object as IWMPSyncServices; it also answers IConnectionPointContainer,
+/// with a connection point for each of IWMPEvents2, IWMPEvents3 and IWMPEvents4.
 pub fn sync_services_object(core: SyncServices) -> IWMPSyncServices {
     ComSyncServices {
+        registry: Registry::new(core.clone()),
         core,
         _module: ModuleRef::new(),
     }
@@ -378,18 +399,28 @@ pub fn advise(services: &SyncServices, sink: &IUnknown) -> Result<WmpEventConnec
         .cast()
         .map_err(|e| Error::from_hresult(crate::error::Hresult(e.code().0)))?;
     let events4 = sink.cast::<IWMPEvents4>().ok();
+    Ok(WmpEventConnection {
+        services: services.clone(),
+        id: Some(subscribe_sink(services, events2, events4)),
+    })
+}
+
+/// Subscribes a sink to the bus of `services`: the IWMPEvents2 events to `events2`,
+/// DeviceEstimation to `events4` when there is one. Shared by [`advise`] and the connection
+/// points.
+pub(crate) fn subscribe_sink(
+    services: &SyncServices,
+    events2: IWMPEvents2,
+    events4: Option<IWMPEvents4>,
+) -> EventSubscription {
     let known = (0..services.device_count())
         .filter_map(|i| services.device(i).ok())
         .map(|d| (d.key().to_owned(), d))
         .collect();
-    let id = services.events().subscribe(Arc::new(WmpSink {
+    services.events().subscribe(Arc::new(WmpSink {
         services: services.clone(),
         events2,
         events4,
         known: Mutex::new(known),
-    }));
-    Ok(WmpEventConnection {
-        services: services.clone(),
-        id: Some(id),
-    })
+    }))
 }
