@@ -103,12 +103,21 @@ macro_rules! empty_wmp_events {
             }
             fn DeviceSyncError(&self, d: Ref<IWMPSyncDevice>, m: Ref<IDispatch>) {
                 self.push(format!("SyncError {} {}", describe(d), m.is_null()));
+                if let Ok(m) = m.ok() {
+                    MEDIA.with(|v| v.borrow_mut().push(m.clone()));
+                }
             }
             fn CreatePartnershipComplete(&self, d: Ref<IWMPSyncDevice>, hr: HRESULT) {
                 self.push(format!("Partnership {} {:#010x}", describe(d), hr.0 as u32));
             }
         }
     };
+}
+
+thread_local! {
+    /// The media items DeviceSyncError passed on this thread (events arrive on the thread
+    /// that drives the sync).
+    static MEDIA: std::cell::RefCell<Vec<IDispatch>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A sink implementing IWMPEvents4 (and so 2 and 3).
@@ -567,6 +576,13 @@ fn a_failed_item_reaches_the_sink_as_device_sync_error() {
         3,
         wmdm::Error::ProcessFailed,
     ));
+    {
+        let mut lib = f.library.write().unwrap();
+        for i in 1..=3 {
+            let t = lib.track_mut(wmdm::library::TrackId(i)).expect("track");
+            t.duration = std::time::Duration::from_millis(205_400 + 3_600_000 * (i - 1));
+        }
+    }
     let d = sync_device_object(f.sync_device());
     unsafe { d.start() }.expect("start");
     while f.sync_device().step().expect("step") {}
@@ -574,12 +590,110 @@ fn a_failed_item_reaches_the_sink_as_device_sync_error() {
         take(&log),
         vec![
             "SyncState Player S1 1".to_owned(),
-            "SyncError Player S1 true".to_owned(),
+            "SyncError Player S1 false".to_owned(),
             "SyncState Player S1 2".to_owned()
         ],
-        "pMedia is null"
+        "pMedia is the failed item"
     );
     assert_eq!(item(&d, "LastSyncErrorCount").unwrap(), "1");
+
+    // The media item: a read-only IWMPMedia2 over the failed track.
+    let media = MEDIA.with(|v| v.borrow_mut().pop()).expect("a media item");
+    let m: IWMPMedia2 = media.cast().expect("IWMPMedia2");
+    let name = bstr_of(|p| unsafe { m.name(p) });
+    let k: u64 = name
+        .strip_prefix("Song ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a track's title: {name}"));
+    assert!((1..=3).contains(&k));
+    let info = |n: &str| {
+        let mut b = BSTR::new();
+        unsafe { m.getItemInfo(&BSTR::from(n), &mut b) }.expect("getItemInfo");
+        b.to_string()
+    };
+    let source = format!("Artist {}/Album/{k:02}.mp3", k % 3);
+    assert_eq!(bstr_of(|p| unsafe { m.sourceURL(p) }), source);
+    assert_eq!(info("SourceURL"), source);
+    assert_eq!(
+        info("author"),
+        format!("Artist {}", k % 3),
+        "names ignore case"
+    );
+    assert_eq!(info("WM/AlbumTitle"), "Album");
+    assert_eq!(info("WM/TrackNumber"), k.to_string());
+    assert_eq!(info("NoSuchAttribute"), "");
+    let mut secs = 0.0;
+    unsafe { m.duration(&mut secs) }.expect("duration");
+    assert!(
+        (secs - (205.4 + 3600.0 * (k - 1) as f64)).abs() < 1e-6,
+        "{secs}"
+    );
+    let expected_duration = ["03:25", "1:03:25", "2:03:25"][(k - 1) as usize];
+    assert_eq!(
+        bstr_of(|p| unsafe { m.durationString(p) }),
+        expected_duration
+    );
+
+    // Attribute names by index, and the same values through them.
+    let count = i32_of(|p| unsafe { m.attributeCount(p) });
+    assert!(count >= 10, "{count}");
+    let names: Vec<String> = (0..count)
+        .map(|i| bstr_of(|p| unsafe { m.getAttributeName(i, p) }))
+        .collect();
+    assert!(names.iter().any(|n| n == "Title"));
+    assert_eq!(
+        unsafe { m.getAttributeName(count, &mut BSTR::new()) }
+            .unwrap_err()
+            .code(),
+        E_INVALIDARG
+    );
+
+    // Read-only: the setters fail with NS_E_ATTRIBUTE_READ_ONLY, and nothing changes.
+    const NS_E_ATTRIBUTE_READ_ONLY: HRESULT = HRESULT(0xC00D_0BD6_u32 as i32);
+    assert_eq!(
+        unsafe { m.setItemInfo(&BSTR::from("Title"), &BSTR::from("x")) }
+            .unwrap_err()
+            .code(),
+        NS_E_ATTRIBUTE_READ_ONLY
+    );
+    assert_eq!(
+        unsafe { m.Setname(&BSTR::from("x")) }.unwrap_err().code(),
+        NS_E_ATTRIBUTE_READ_ONLY
+    );
+    let mut ro = VARIANT_FALSE;
+    unsafe { m.isReadOnlyItem(&BSTR::from("Title"), &mut ro) }.expect("isReadOnlyItem");
+    assert_eq!(ro, VARIANT_TRUE);
+    assert_eq!(info("Title"), name);
+
+    // isIdentical and isMemberOf.
+    let mut same = VARIANT_FALSE;
+    unsafe { m.get_isIdentical(&m, &mut same) }.expect("isIdentical");
+    assert_eq!(same, VARIANT_TRUE);
+    let all: IWMPPlaylist = NamedPlaylist("All").into();
+    let other: IWMPPlaylist = NamedPlaylist("Other").into();
+    let mut member = VARIANT_FALSE;
+    unsafe { m.isMemberOf(&all, &mut member) }.expect("isMemberOf");
+    assert_eq!(member, VARIANT_TRUE);
+    unsafe { m.isMemberOf(&other, &mut member) }.expect("isMemberOf");
+    assert_eq!(member, VARIANT_FALSE);
+
+    // IWMPMedia2::error: the error that failed the item.
+    let e = unsafe { m.error() }.expect("error item");
+    assert_eq!(
+        i32_of(|p| unsafe { e.errorCode(p) }) as u32,
+        0x8004_5003,
+        "WMDM_E_PROCESSFAILED"
+    );
+    assert!(!bstr_of(|p| unsafe { e.errorDescription(p) }).is_empty());
+
+    // Null out-parameters are E_POINTER.
+    unsafe {
+        let v = (*m).vtable();
+        let null: *mut std::ffi::c_void = std::ptr::null_mut();
+        assert_eq!((v.name)(m.as_raw(), null.cast()), E_POINTER);
+        assert_eq!((v.duration)(m.as_raw(), null.cast()), E_POINTER);
+        assert_eq!((v.attributeCount)(m.as_raw(), null.cast()), E_POINTER);
+    }
 }
 
 /// The reference count after an AddRef/Release pair (the value Release returns).

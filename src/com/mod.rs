@@ -44,6 +44,7 @@ mod device;
 mod enums;
 mod factory;
 mod globals;
+mod media;
 mod object;
 mod prop;
 mod provider;

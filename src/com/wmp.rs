@@ -21,11 +21,14 @@ use windows::Win32::System::Com::{
 use windows_core::{BSTR, GUID, HRESULT, IUnknown, IUnknownImpl, Interface, Ref, implement};
 
 use super::cpoint::{Registry, enum_points, find_point};
+use super::media::media_for;
 use super::server::ModuleRef;
 use super::util::{put, run, zero};
 use crate::error::{Error, Result};
 use crate::library::Playlist;
-use crate::sync::{EventSubscription, SyncDevice, SyncEvent, SyncEventSink, SyncServices};
+use crate::sync::{
+    EventSubscription, SyncDevice, SyncEvent, SyncEventSink, SyncItem, SyncServices,
+};
 
 /// IWMPSyncServices over a [`SyncServices`], with IConnectionPointContainer for its events.
 #[implement(IWMPSyncServices, IConnectionPointContainer)]
@@ -74,7 +77,7 @@ pub(crate) struct ComSyncDevice {
     _module: ModuleRef,
 }
 
-fn vbool(b: bool) -> VARIANT_BOOL {
+pub(crate) fn vbool(b: bool) -> VARIANT_BOOL {
     if b { VARIANT_TRUE } else { VARIANT_FALSE }
 }
 
@@ -321,13 +324,18 @@ impl SyncEventSink for WmpSink {
                         WMPSyncState(*state as i32),
                     )
                 },
-                SyncEvent::DeviceSyncError { device, .. } => unsafe {
-                    // No media-item object is modelled: pMedia is null (docs/com.md).
-                    e2.DeviceSyncError(
-                        self.device(device).as_ref(),
-                        None::<&windows::Win32::System::Com::IDispatch>,
-                    )
-                },
+                SyncEvent::DeviceSyncError {
+                    device,
+                    item,
+                    error,
+                } => {
+                    let track = match item {
+                        SyncItem::Track(id) => self.services.library_track(*id),
+                        _ => None,
+                    };
+                    let media = media_for(item, track, *error);
+                    unsafe { e2.DeviceSyncError(self.device(device).as_ref(), media.as_ref()) }
+                }
                 SyncEvent::CreatePartnershipComplete { device, result } => unsafe {
                     e2.CreatePartnershipComplete(self.device(device).as_ref(), hr(result))
                 },

@@ -199,6 +199,28 @@ impl SyncServices {
         &self.inner.events
     }
 
+    /// A library track and the names of the library playlists it is in now (for the COM
+    /// layer's media-item object); `None` when the library no longer has the track.
+    #[cfg_attr(not(all(windows, feature = "com")), allow(dead_code))]
+    pub(crate) fn library_track(
+        &self,
+        id: crate::library::TrackId,
+    ) -> Option<(crate::library::Track, Vec<String>)> {
+        let library = self
+            .inner
+            .library
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let track = library.track(id)?.clone();
+        let member_of = library
+            .playlists()
+            .iter()
+            .filter(|p| p.resolve(&*library, &*self.inner.clock).contains(&id))
+            .map(|p| p.name.clone())
+            .collect();
+        Some((track, member_of))
+    }
+
     /// This library's id, as written in device markers.
     pub fn library_id(&self) -> String {
         self.lock().table.library_id.clone()
