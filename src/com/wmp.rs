@@ -394,7 +394,8 @@ impl Drop for WmpEventConnection {
 /// through IWMPEvents2, and DeviceEstimation through IWMPEvents4 when the sink answers
 /// QueryInterface for it. Each event carries a fresh IWMPSyncDevice for the device (null only
 /// for a device the services dropped before this sink ever saw it); DeviceSyncError's
-/// `pMedia` is null.
+/// `pMedia` is a read-only IWMPMedia/IWMPMedia2 over the failed item. COM clients reach the
+/// same events through the services object's IConnectionPointContainer.
 ///
 /// Events are delivered synchronously on the thread whose call caused them
 /// ([`SyncServices::poll`], [`SyncDevice::start`], `step`, ...). The sink must therefore be
