@@ -200,17 +200,22 @@ impl SyncServices {
     }
 
     /// A library track and the names of the library playlists it is in now (for the COM
-    /// layer's media-item object); `None` when the library no longer has the track.
+    /// layer's media-item object); `None` when the library no longer has the track, or when
+    /// the library cannot be read at once.
+    ///
+    /// It is called from event sinks, which run while `step` holds the library's read lock on
+    /// the same thread: a blocking second read would deadlock behind a waiting writer, so this
+    /// only tries.
     #[cfg_attr(not(all(windows, feature = "com")), allow(dead_code))]
     pub(crate) fn library_track(
         &self,
         id: crate::library::TrackId,
     ) -> Option<(crate::library::Track, Vec<String>)> {
-        let library = self
-            .inner
-            .library
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let library = match self.inner.library.try_read() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
         let track = library.track(id)?.clone();
         let member_of = library
             .playlists()
