@@ -884,6 +884,24 @@ fn events_arrive_through_a_connection_point_until_unadvised() {
     unsafe { d.deletePartnership() }.expect("deletePartnership");
     assert!(take(&log4).is_empty(), "an unadvised sink hears nothing");
     assert_eq!(take(&log2), vec!["Status Player S1 2".to_owned()]);
+    // The IWMPEvents3 point takes a sink that has IWMPEvents3 and delivers the device events.
+    let p3 = unsafe { cpc.FindConnectionPoint(&IWMPEvents3::IID) }.expect("IWMPEvents3 point");
+    assert_eq!(
+        unsafe { p3.Advise(&sink2) }.unwrap_err().code(),
+        CONNECT_E_CANNOTCONNECT
+    );
+    let c3 = unsafe { p3.Advise(&sink4) }.expect("Advise IWMPEvents3");
+    assert!(c3 > c2, "cookies are not reused");
+    unsafe { d.createPartnership(VARIANT_FALSE) }.expect("createPartnership");
+    f.services.poll().expect("poll");
+    assert_eq!(take(&log4), expected);
+    assert_eq!(take(&log2), expected);
+    unsafe { p3.Unadvise(c3) }.expect("Unadvise IWMPEvents3");
+    drop(p3);
+    assert_eq!(refs(&sink4), 1);
+    unsafe { d.deletePartnership() }.expect("deletePartnership");
+    take(&log2);
+
     let mut none: [CONNECTDATA; 1] = Default::default();
     let empty = unsafe { p4.EnumConnections() }.expect("EnumConnections");
     assert_eq!(
