@@ -13,7 +13,8 @@ use windows::Win32::System::Com::{
 };
 use windows_core::{GUID, HRESULT, IUnknown, Interface, Ref, implement};
 
-use super::util::{put, require, run};
+use super::enums::{next, short_to_result};
+use super::util::{require, run};
 use super::wmp::subscribe_sink;
 use crate::error::{Error, Hresult, Result};
 use crate::provider::Enumerator;
@@ -217,29 +218,6 @@ fn s_false_if(short: bool) -> HRESULT {
     if short { HRESULT(1) } else { HRESULT(0) }
 }
 
-/// `S_FALSE` travels in the error slot of a `Result<()>` method (see `util::call_status`).
-fn short_to_result(short: bool) -> windows_core::Result<()> {
-    if short {
-        Err(windows_core::Error::from_hresult(HRESULT(1)))
-    } else {
-        Ok(())
-    }
-}
-
-/// Next's contract: `pcfetched` may be null only when one item is asked for; the count is
-/// written when it is not null.
-fn check_next<T>(out: *mut T, count: u32, fetched: *mut u32) -> Result<()> {
-    if !fetched.is_null() {
-        // SAFETY: non-null out-pointer to one u32.
-        unsafe { fetched.write(0) };
-    }
-    require(out)?;
-    if fetched.is_null() && count != 1 {
-        return Err(Error::NullPointer);
-    }
-    Ok(())
-}
-
 fn hresult_of(r: windows_core::Result<bool>) -> HRESULT {
     match r {
         Ok(short) => s_false_if(short),
@@ -256,25 +234,14 @@ struct ComEnumConnections {
 
 impl IEnumConnections_Impl for ComEnumConnections_Impl {
     fn Next(&self, count: u32, rgcd: *mut CONNECTDATA, fetched: *mut u32) -> HRESULT {
+        // The sink moves out AddRef'd; the caller releases it.
         hresult_of(run(|| {
-            check_next(rgcd, count, fetched)?;
-            let batch = lock(&self.cursor).next_n(count as usize);
-            let n = batch.items.len() as u32;
-            for (i, (sink, cookie)) in batch.items.into_iter().enumerate() {
-                // SAFETY: the caller's array has room for `count` entries and `i < n <= count`;
-                // the slots are out-values, so `write` (no drop) is right. The sink moves in
-                // AddRef'd; the caller releases it.
-                unsafe {
-                    rgcd.add(i).write(CONNECTDATA {
-                        pUnk: std::mem::ManuallyDrop::new(Some(sink)),
-                        dwCookie: cookie,
-                    })
-                };
-            }
-            if !fetched.is_null() {
-                put(fetched, n)?;
-            }
-            Ok(batch.short)
+            next(&self.cursor, count, rgcd, fetched, |(sink, cookie)| {
+                CONNECTDATA {
+                    pUnk: std::mem::ManuallyDrop::new(Some(sink)),
+                    dwCookie: cookie,
+                }
+            })
         }))
     }
 
@@ -305,19 +272,7 @@ struct ComEnumPoints {
 
 impl IEnumConnectionPoints_Impl for ComEnumPoints_Impl {
     fn Next(&self, count: u32, ppcp: *mut Option<IConnectionPoint>, fetched: *mut u32) -> HRESULT {
-        hresult_of(run(|| {
-            check_next(ppcp, count, fetched)?;
-            let batch = lock(&self.cursor).next_n(count as usize);
-            let n = batch.items.len() as u32;
-            for (i, point) in batch.items.into_iter().enumerate() {
-                // SAFETY: as in ComEnumConnections::Next.
-                unsafe { ppcp.add(i).write(Some(point)) };
-            }
-            if !fetched.is_null() {
-                put(fetched, n)?;
-            }
-            Ok(batch.short)
-        }))
+        hresult_of(run(|| next(&self.cursor, count, ppcp, fetched, Some)))
     }
 
     fn Skip(&self, count: u32) -> windows_core::Result<()> {

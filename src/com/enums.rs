@@ -19,14 +19,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Next's contract: up to `celt` items into the caller's array, the count into
-/// `pceltfetched` (which may be null only when `celt` is 1), `S_FALSE` when fewer came back.
-fn next<T: Clone, I>(
+/// Next's contract, for every COM enumerator of the crate: up to `celt` items into the
+/// caller's array (each made into its out-value by `wrap`), the count into `pceltfetched`
+/// (which may be null only when `celt` is 1); true (`S_FALSE`) when fewer came back.
+pub(super) fn next<T: Clone, O>(
     cursor: &Mutex<Enumerator<T>>,
     celt: u32,
-    out: *mut Option<I>,
+    out: *mut O,
     fetched: *mut u32,
-    wrap: impl Fn(T) -> I,
+    wrap: impl Fn(T) -> O,
 ) -> Result<bool> {
     if !fetched.is_null() {
         // SAFETY: non-null out-pointer to one u32.
@@ -41,7 +42,7 @@ fn next<T: Clone, I>(
     for (i, item) in batch.items.into_iter().enumerate() {
         // SAFETY: the caller's array has room for `celt` pointers and `i < n <= celt`; the
         // slots are uninitialised out-values, so `write` (no drop) is right.
-        unsafe { out.add(i).write(Some(wrap(item))) };
+        unsafe { out.add(i).write(wrap(item)) };
     }
     if !fetched.is_null() {
         put(fetched, n)?;
@@ -49,7 +50,8 @@ fn next<T: Clone, I>(
     Ok(batch.short)
 }
 
-fn short_to_result(short: bool) -> windows_core::Result<()> {
+/// Skip's and Next's `S_FALSE` for a `Result<()>` method.
+pub(super) fn short_to_result(short: bool) -> windows_core::Result<()> {
     if short {
         // S_FALSE is a success code; it travels in the error slot (see util::call_status).
         Err(windows_core::Error::from_hresult(HRESULT(1)))
@@ -98,7 +100,7 @@ macro_rules! enumerator {
             ) -> windows_core::Result<()> {
                 let short = call(&self.channel, || {
                     next(&self.cursor, celt, items, pceltfetched, |item| {
-                        $wrap(item, self.channel.clone())
+                        Some($wrap(item, self.channel.clone()))
                     })
                 })?;
                 short_to_result(short)
