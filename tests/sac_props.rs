@@ -65,6 +65,12 @@ fn mutated(which: usize) -> impl Strategy<Value = Vec<u8>> {
                         m[at] = v;
                     }
                 }
+                // Two edits at one place can put the original byte back; a message equal to
+                // the real one is no mutation (and is rightly accepted).
+                if m == base() {
+                    let at = m.len() / 2;
+                    m[at] ^= 0x80;
+                }
                 m
             }
         ),
