@@ -4,7 +4,7 @@
 //! enumerators. Each Advise subscribes a [`WmpSink`](super::wmp) to the services' event bus,
 //! the same machinery [`advise`](super::wmp::advise) uses.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use windows::Win32::Media::MediaPlayer::{IWMPEvents2, IWMPEvents3, IWMPEvents4};
 use windows::Win32::System::Com::{
@@ -13,7 +13,7 @@ use windows::Win32::System::Com::{
 };
 use windows_core::{GUID, HRESULT, IUnknown, Interface, Ref, implement};
 
-use super::enums::{next, short_to_result};
+use super::enums::{cloned, lock, next, skip};
 use super::util::{require, run};
 use super::wmp::subscribe_sink;
 use crate::error::{Error, Hresult, Result};
@@ -29,10 +29,6 @@ const CONNECT_E_CANNOTCONNECT: Error = Error::from_hresult(Hresult::from_u32(0x8
 
 /// The event interfaces with a connection point, in the order EnumConnectionPoints lists them.
 pub(crate) const POINT_IIDS: [GUID; 3] = [IWMPEvents2::IID, IWMPEvents3::IID, IWMPEvents4::IID];
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// One advised sink.
 #[derive(Debug)]
@@ -246,8 +242,7 @@ impl IEnumConnections_Impl for ComEnumConnections_Impl {
     }
 
     fn Skip(&self, count: u32) -> windows_core::Result<()> {
-        let skipped = run(|| Ok(lock(&self.cursor).skip_n(count as usize)))?;
-        short_to_result(skipped < count as usize)
+        skip(&self.cursor, count)
     }
 
     fn Reset(&self) -> windows_core::Result<()> {
@@ -257,7 +252,7 @@ impl IEnumConnections_Impl for ComEnumConnections_Impl {
 
     fn Clone(&self) -> windows_core::Result<IEnumConnections> {
         Ok(ComEnumConnections {
-            cursor: Mutex::new(lock(&self.cursor).clone()),
+            cursor: cloned(&self.cursor),
         }
         .into())
     }
@@ -276,8 +271,7 @@ impl IEnumConnectionPoints_Impl for ComEnumPoints_Impl {
     }
 
     fn Skip(&self, count: u32) -> windows_core::Result<()> {
-        let skipped = run(|| Ok(lock(&self.cursor).skip_n(count as usize)))?;
-        short_to_result(skipped < count as usize)
+        skip(&self.cursor, count)
     }
 
     fn Reset(&self) -> windows_core::Result<()> {
@@ -287,7 +281,7 @@ impl IEnumConnectionPoints_Impl for ComEnumPoints_Impl {
 
     fn Clone(&self) -> windows_core::Result<IEnumConnectionPoints> {
         Ok(ComEnumPoints {
-            cursor: Mutex::new(lock(&self.cursor).clone()),
+            cursor: cloned(&self.cursor),
         }
         .into())
     }

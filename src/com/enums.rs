@@ -15,8 +15,24 @@ use super::util::{call, put, require};
 use crate::error::{Error, Result};
 use crate::provider::{DeviceRef, Enumerator, StorageRef};
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// A lock that survives a panic elsewhere (the data behind it stays consistent: every
+/// critical section is a plain read or a single update).
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Skip's contract for the enumerators whose Skip returns `S_FALSE` when short.
+pub(super) fn skip<T: Clone>(
+    cursor: &Mutex<Enumerator<T>>,
+    count: u32,
+) -> windows_core::Result<()> {
+    let skipped = lock(cursor).skip_n(count as usize);
+    short_to_result(skipped < count as usize)
+}
+
+/// Clone's cursor: an independent copy at the same position.
+pub(super) fn cloned<T: Clone>(cursor: &Mutex<Enumerator<T>>) -> Mutex<Enumerator<T>> {
+    Mutex::new(lock(cursor).clone())
 }
 
 /// Next's contract, for every COM enumerator of the crate: up to `celt` items into the
@@ -122,7 +138,7 @@ macro_rules! enumerator {
             fn Clone(&self) -> windows_core::Result<$iface> {
                 call(&self.channel, || {
                     Ok($name {
-                        cursor: Mutex::new(lock(&self.cursor).clone()),
+                        cursor: cloned(&self.cursor),
                         channel: self.channel.clone(),
                     }
                     .into())
