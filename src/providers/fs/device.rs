@@ -94,7 +94,7 @@ impl FsDevice {
     /// [`Error::InvalidArg`] for an empty name; [`Error::WriteProtected`] when the device
     /// cannot keep state; I/O errors.
     pub fn set_friendly_name(&self, name: &str) -> Result<()> {
-        self.shared.check()?;
+        self.shared.check_write()?;
         let clean: String = name.chars().filter(|c| !c.is_control()).collect();
         if clean.trim().is_empty() {
             return Err(Error::InvalidArg);

@@ -92,6 +92,22 @@ impl Identity {
         Ok(id)
     }
 
+    /// Reads `path` without ever writing: when it is missing or damaged, the identity is
+    /// derived from `root` (a SHA-256 of its canonical path), so every read-only open of one
+    /// folder without an identity file sees the same serial number, and so the same unique IDs
+    /// for the same objects within a session.
+    pub(crate) fn load_read_only(path: &Path, root: &Path) -> Identity {
+        if let Ok(bytes) = std::fs::read(path) {
+            if let Some(id) = Identity::parse(&String::from_utf8_lossy(&bytes)) {
+                return id;
+            }
+        }
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(root.to_string_lossy().as_bytes());
+        let serial: String = digest.iter().take(16).map(|b| format!("{b:02X}")).collect();
+        Identity { serial, name: None }
+    }
+
     /// Writes the identity to `path` atomically.
     ///
     /// # Errors

@@ -79,15 +79,39 @@ impl IdMap {
             }
             Err(e) => return Err(e.into()),
         };
+        let recognised = map.parse(&text, path);
+        // A log that is mostly history, or one that did not parse, is compacted now; otherwise
+        // opening a device writes nothing.
+        if !recognised || map.log_records > 2 * map.entries.len() + 1024 || !text.ends_with('\n') {
+            map.rewrite()?;
+        }
+        Ok(map)
+    }
+
+    /// Loads the map from `path` for a read-only device: the records are read when the file
+    /// exists and parses, but the map is never saved (IDs handed out later last as long as the
+    /// map).
+    pub(crate) fn load_read_only(path: &Path, first: u64) -> IdMap {
+        let Ok(bytes) = fs::read(path) else {
+            return IdMap::in_memory(first);
+        };
+        let mut map = IdMap::in_memory(first);
+        map.parse(&String::from_utf8_lossy(&bytes), path);
+        map
+    }
+
+    /// Reads the records of the log's `text` into this (empty) map; false when the header is
+    /// not recognised (the map then stays empty).
+    fn parse(&mut self, text: &str, path: &Path) -> bool {
         let mut raw: HashMap<u64, Entry> = HashMap::new();
-        let mut next = map.next;
+        let mut next = self.next;
         let mut lines = text.lines();
         let recognised = lines.next() == Some(HEADER);
         if !recognised {
             tracing::warn!(?path, "unrecognised id map; starting a new one");
         } else {
             for line in lines {
-                map.log_records += 1;
+                self.log_records += 1;
                 if let Some(hex) = line.strip_prefix("next ") {
                     if let Ok(n) = u64::from_str_radix(hex, 16) {
                         next = next.max(n);
@@ -126,13 +150,13 @@ impl IdMap {
         for id in orphans {
             raw.remove(&id);
         }
-        map.entries = raw;
-        map.next = next;
+        self.entries = raw;
+        self.next = next;
         // Two records may claim one (parent, name) if the log was damaged: the larger ID wins,
         // deterministically, and the other is forgotten.
         let mut displaced = Vec::new();
-        for (&id, e) in &map.entries {
-            let slot = map.children.entry(e.parent).or_default();
+        for (&id, e) in &self.entries {
+            let slot = self.children.entry(e.parent).or_default();
             match slot.get_mut(&*e.name) {
                 Some(held) if *held > id => displaced.push(id),
                 Some(held) => displaced.push(std::mem::replace(held, id)),
@@ -142,14 +166,9 @@ impl IdMap {
             }
         }
         for old in displaced {
-            map.entries.remove(&old);
+            self.entries.remove(&old);
         }
-        // A log that is mostly history, or one that did not parse, is compacted now; otherwise
-        // opening a device writes nothing.
-        if !recognised || map.log_records > 2 * map.entries.len() + 1024 || !text.ends_with('\n') {
-            map.rewrite()?;
-        }
-        Ok(map)
+        recognised
     }
 
     /// The ID of `name` inside `parent`, if known.

@@ -182,6 +182,7 @@ impl WriteSession {
     /// Starts writing `storage`. With `keep`, the session starts from a copy of the current
     /// data (read-write mode); otherwise it starts empty and replaces the data on close.
     pub(crate) fn start(storage: &FsStorage, keep: bool) -> Result<WriteSession> {
+        storage.shared().check_write()?;
         let shared = storage.shared().clone();
         let id = storage.id();
         let parent = storage.parent_id()?.ok_or(Error::InvalidType)?;

@@ -77,7 +77,7 @@ impl FsStorage {
     }
 
     pub(crate) fn create_impl(&self, request: &CreateRequest) -> Result<Arc<FsStorage>> {
-        self.shared.check()?;
+        self.shared.check_write()?;
         let parent = match request.placement {
             Placement::Into => {
                 if !self.snap()?.is_dir {
@@ -189,6 +189,7 @@ impl FsStorage {
     }
 
     pub(super) fn delete_impl(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()> {
+        self.shared.check_write()?;
         if self.id == ROOT {
             return Err(Error::AccessDenied);
         }
@@ -269,6 +270,7 @@ impl FsStorage {
     }
 
     pub(super) fn rename_impl(&self, new_name: &str) -> Result<()> {
+        self.shared.check_write()?;
         if self.id == ROOT {
             return Err(Error::AccessDenied);
         }
@@ -308,6 +310,7 @@ impl FsStorage {
     }
 
     pub(super) fn move_impl(&self, placement: Placement, target: &dyn Storage) -> Result<()> {
+        self.shared.check_write()?;
         if self.id == ROOT {
             return Err(Error::AccessDenied);
         }

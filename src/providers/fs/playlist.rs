@@ -166,6 +166,7 @@ pub(crate) fn read_references(storage: &FsStorage) -> Result<Vec<Arc<FsStorage>>
 
 /// IMDSPStorage4::SetReferences: rewrites the playlist file with paths relative to it.
 pub(crate) fn write_references(storage: &FsStorage, refs: &[StorageRef]) -> Result<()> {
+    storage.shared().check_write()?;
     check_playlist(storage)?;
     let shared = storage.shared();
     let ids = refs

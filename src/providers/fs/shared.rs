@@ -94,24 +94,33 @@ impl Shared {
             return Err(Error::PathNotFound);
         }
         let state_dir = root.join(STATE_DIR);
-        let made = match fs::symlink_metadata(&state_dir) {
-            Ok(md) if md.is_dir() => Ok(()),
-            Ok(_) => Err(Error::AccessDenied),
-            Err(_) => fs::create_dir(&state_dir).map_err(Error::from),
-        };
-        let (identity, ids, writable_state) = match made {
-            Ok(()) => {
-                remove_stale_temps(&state_dir);
-                // Metadata sidecars are written the same way, one folder down.
-                remove_stale_temps(&state_dir.join("meta"));
-                let identity = Identity::load_or_create(&state_dir.join("device.id"))?;
-                let ids = IdMap::load(&state_dir.join("ids"), random_u64() >> 24)?;
-                (identity, ids, true)
-            }
-            Err(e) => {
-                // A read-only medium still works as a device; its IDs last one session.
-                tracing::warn!(?root, ?e, "cannot keep state on the device");
-                (Identity::generate(), IdMap::in_memory(1), false)
+        let (identity, ids, writable_state) = if options.read_only {
+            // Nothing may be written, not even the state folder: read what is there.
+            (
+                Identity::load_read_only(&state_dir.join("device.id"), &root),
+                IdMap::load_read_only(&state_dir.join("ids"), 1),
+                false,
+            )
+        } else {
+            let made = match fs::symlink_metadata(&state_dir) {
+                Ok(md) if md.is_dir() => Ok(()),
+                Ok(_) => Err(Error::AccessDenied),
+                Err(_) => fs::create_dir(&state_dir).map_err(Error::from),
+            };
+            match made {
+                Ok(()) => {
+                    remove_stale_temps(&state_dir);
+                    // Metadata sidecars are written the same way, one folder down.
+                    remove_stale_temps(&state_dir.join("meta"));
+                    let identity = Identity::load_or_create(&state_dir.join("device.id"))?;
+                    let ids = IdMap::load(&state_dir.join("ids"), random_u64() >> 24)?;
+                    (identity, ids, true)
+                }
+                Err(e) => {
+                    // A read-only medium still works as a device; its IDs last one session.
+                    tracing::warn!(?root, ?e, "cannot keep state on the device");
+                    (Identity::generate(), IdMap::in_memory(1), false)
+                }
             }
         };
         Ok(Shared {
@@ -179,6 +188,20 @@ impl Shared {
             Ok(())
         } else {
             Err(Error::DeviceNotConnected)
+        }
+    }
+
+    /// Fails with [`Error::WriteProtected`] on a device opened read-only
+    /// ([`DeviceOptions`]' `read_only`); every operation that changes the device calls it first.
+    ///
+    /// # Errors
+    /// [`Error::WriteProtected`]; [`Error::DeviceNotConnected`].
+    pub(crate) fn check_write(&self) -> Result<()> {
+        self.check()?;
+        if self.options.read_only {
+            Err(Error::WriteProtected)
+        } else {
+            Ok(())
         }
     }
 
@@ -255,7 +278,7 @@ impl Shared {
         };
         found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut inner = self.lock();
-        for path in stale {
+        for path in stale.into_iter().filter(|_| !self.options.read_only) {
             if !inner.active_temps.contains(&path) {
                 let _ = fs::remove_file(&path);
             }

@@ -284,6 +284,7 @@ impl Storage for FsStorage {
     }
 
     fn set_attributes(&self, attributes: &ObjectAttributes) -> Result<()> {
+        self.shared.check_write()?;
         let snap = self.snap()?;
         if attributes.attributes.is_folder() != snap.is_dir || self.id == ROOT {
             return Err(Error::InvalidArg);

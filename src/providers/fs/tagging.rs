@@ -239,6 +239,7 @@ fn touch(shared: &Shared, path: &Path) {
 /// IMDSPStorage3::SetMetadata: tags into the file where its format allows, the rest into the
 /// sidecar, derived properties dropped.
 pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<Status> {
+    storage.shared().check_write()?;
     let snap = storage.snap()?;
     let shared = storage.shared();
     if storage.is_pending() {

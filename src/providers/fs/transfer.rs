@@ -109,6 +109,7 @@ impl FsStorage {
         overwrite: bool,
         progress: &mut dyn Progress,
     ) -> Result<Vec<StorageRef>> {
+        self.shared.check_write()?;
         if !self.snap()?.is_dir {
             return Err(Error::InvalidType);
         }
@@ -166,6 +167,7 @@ impl DirectTransfer for FsStorage {
         options: &TransferOptions,
         progress: &mut dyn Progress,
     ) -> Result<StorageRef> {
+        self.shared.check_write()?;
         if options.destination_name.is_empty() {
             return Err(Error::InvalidArg);
         }
