@@ -83,6 +83,13 @@ impl FsDevice {
         self.shared.serial()
     }
 
+    /// What the device's file system was found to refuse so far this session (each quirk is
+    /// detected the first time it bites, and worked around from then on; see
+    /// [`FsQuirks`](super::FsQuirks)).
+    pub fn quirks(&self) -> super::FsQuirks {
+        self.shared.io.quirks()
+    }
+
     /// The options the device was opened with.
     pub fn options(&self) -> &DeviceOptions {
         &self.shared.options
@@ -104,7 +111,7 @@ impl FsDevice {
         }
         let mut id = self.shared.identity_lock();
         id.name = Some(clean.trim().to_string());
-        id.save(&self.shared.state_dir().join("device.id"))
+        id.save(&self.shared.state_dir().join("device.id"), &self.shared.io)
     }
 
     /// Saves any ID records not yet on the medium (IDs handed out to files seen for the first
@@ -114,7 +121,7 @@ impl FsDevice {
     /// I/O errors.
     pub fn flush(&self) -> Result<()> {
         let mut inner = self.shared.lock();
-        inner.ids.save(self.shared.options.durable)
+        inner.ids.save(self.shared.options.durable, &self.shared.io)
     }
 
     /// True while the device is connected.
@@ -144,7 +151,7 @@ impl FsDevice {
 impl Drop for Shared {
     fn drop(&mut self) {
         let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
-        let _ = inner.ids.save(false);
+        let _ = inner.ids.save(false, &self.io);
     }
 }
 

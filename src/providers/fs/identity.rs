@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::Result;
 
-use super::idmap::write_atomic;
+use super::quirks::FsIo;
 
 /// What the identity file holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,7 +80,7 @@ impl Identity {
     ///
     /// # Errors
     /// I/O errors creating the file.
-    pub(crate) fn load_or_create(path: &Path) -> Result<Identity> {
+    pub(crate) fn load_or_create(path: &Path, io: &FsIo) -> Result<Identity> {
         if let Ok(bytes) = std::fs::read(path) {
             if let Some(id) = Identity::parse(&String::from_utf8_lossy(&bytes)) {
                 return Ok(id);
@@ -88,7 +88,7 @@ impl Identity {
             tracing::warn!(?path, "device identity file is damaged; writing a new one");
         }
         let id = Identity::generate();
-        write_atomic(path, id.render().as_bytes())?;
+        io.write_state(path, id.render().as_bytes())?;
         Ok(id)
     }
 
@@ -112,8 +112,8 @@ impl Identity {
     ///
     /// # Errors
     /// I/O errors.
-    pub(crate) fn save(&self, path: &Path) -> Result<()> {
-        write_atomic(path, self.render().as_bytes())
+    pub(crate) fn save(&self, path: &Path, io: &FsIo) -> Result<()> {
+        io.write_state(path, self.render().as_bytes())
     }
 }
 

@@ -20,12 +20,13 @@
 //! through a temporary file and a rename.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+
+use super::quirks::FsIo;
 
 /// The root folder's ID.
 pub(crate) const ROOT: u64 = 0;
@@ -68,13 +69,13 @@ impl IdMap {
     ///
     /// # Errors
     /// I/O errors other than "not found" reading the file.
-    pub(crate) fn load(path: &Path, first: u64) -> Result<IdMap> {
+    pub(crate) fn load(path: &Path, first: u64, io: &FsIo) -> Result<IdMap> {
         let mut map = IdMap::in_memory(first);
         map.file = Some(path.to_path_buf());
         let text = match fs::read(path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                map.rewrite()?;
+                map.rewrite(io)?;
                 return Ok(map);
             }
             Err(e) => return Err(e.into()),
@@ -83,7 +84,7 @@ impl IdMap {
         // A log that is mostly history, or one that did not parse, is compacted now; otherwise
         // opening a device writes nothing.
         if !recognised || map.log_records > 2 * map.entries.len() + 1024 || !text.ends_with('\n') {
-            map.rewrite()?;
+            map.rewrite(io)?;
         }
         Ok(map)
     }
@@ -312,10 +313,11 @@ impl IdMap {
     }
 
     /// Writes the records made since the last save; `durable` also syncs them to the medium.
+    /// Where the file system refuses appends, the log is rewritten whole.
     ///
     /// # Errors
     /// I/O errors writing the log.
-    pub(crate) fn save(&mut self, durable: bool) -> Result<()> {
+    pub(crate) fn save(&mut self, durable: bool, io: &FsIo) -> Result<()> {
         if self.pending_log.is_empty() {
             return Ok(());
         }
@@ -323,20 +325,18 @@ impl IdMap {
             self.pending_log.clear();
             return Ok(());
         };
-        if self.log_records > 2 * self.entries.len() + 1024 {
-            return self.rewrite();
-        }
-        let mut f = OpenOptions::new().append(true).create(true).open(&path)?;
-        f.write_all(self.pending_log.as_bytes())?;
-        if durable {
-            f.sync_data()?;
+        if self.log_records > 2 * self.entries.len() + 1024
+            || !path.exists()
+            || !io.append(&path, self.pending_log.as_bytes(), durable)?
+        {
+            return self.rewrite(io);
         }
         self.pending_log.clear();
         Ok(())
     }
 
-    /// Rewrites the whole log through a temporary file.
-    fn rewrite(&mut self) -> Result<()> {
+    /// Rewrites the whole log ([`FsIo::write_state`]).
+    fn rewrite(&mut self, io: &FsIo) -> Result<()> {
         self.pending_log.clear();
         let Some(path) = self.file.clone() else {
             return Ok(());
@@ -349,7 +349,7 @@ impl IdMap {
                 text.push_str(&format!("+ {id:x} {:x} {}\n", e.parent, escape(&e.name)));
             }
         }
-        write_atomic(&path, text.as_bytes())?;
+        io.write_state(&path, text.as_bytes())?;
         self.log_records = self.entries.len() + 1;
         Ok(())
     }
@@ -400,27 +400,6 @@ fn unescape(s: &str) -> Option<String> {
     Some(out)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, synced, then renamed.
-///
-/// # Errors
-/// I/O errors; the temporary file is removed on failure.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().ok_or(Error::InvalidArg)?;
-    let tmp = dir.join(super::io::temp_name());
-    let result = (|| -> Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        super::host::replace(&tmp, path, dir)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,23 +408,24 @@ mod tests {
     fn survives_reload_and_moves() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ids");
-        let mut m = IdMap::load(&path, 100).unwrap();
+        let io = FsIo::new(dir.path(), false, Default::default());
+        let mut m = IdMap::load(&path, 100, &io).unwrap();
         let a = m.insert(ROOT, "Music");
         let b = m.insert(a, "x\ny\\z.mp3");
         let c = m.insert(ROOT, "Other");
-        m.save(true).unwrap();
+        m.save(true, &io).unwrap();
         m.set(b, c, "renamed.mp3");
-        m.save(false).unwrap();
-        let m2 = IdMap::load(&path, 1).unwrap();
+        m.save(false, &io).unwrap();
+        let m2 = IdMap::load(&path, 1, &io).unwrap();
         assert_eq!(m2.lookup(c, "renamed.mp3"), Some(b));
         assert_eq!(m2.lookup(a, "x\ny\\z.mp3"), None);
         assert_eq!(m2.rel_path(b).unwrap(), PathBuf::from("Other/renamed.mp3"));
-        let mut m3 = IdMap::load(&path, 1).unwrap();
+        let mut m3 = IdMap::load(&path, 1, &io).unwrap();
         let d = m3.insert(ROOT, "new");
         assert!(d > c, "numbers are never reused");
         m3.remove(c);
-        m3.save(false).unwrap();
-        let m4 = IdMap::load(&path, 1).unwrap();
+        m3.save(false, &io).unwrap();
+        let m4 = IdMap::load(&path, 1, &io).unwrap();
         assert!(!m4.contains(b) && !m4.contains(c) && m4.contains(a));
     }
 
@@ -453,12 +433,13 @@ mod tests {
     fn garbage_lines_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ids");
+        let io = FsIo::new(dir.path(), false, Default::default());
         fs::write(
             &path,
             "wmdm-ids 1\nnext 10\n+ 5 0 ok\n+ zz 0 bad\n+ 6 99 orphan\n+ 7 0 bad\\q\n- \n+ 8 0",
         )
         .unwrap();
-        let m = IdMap::load(&path, 1).unwrap();
+        let m = IdMap::load(&path, 1, &io).unwrap();
         assert_eq!(m.lookup(ROOT, "ok"), Some(5));
         assert!(!m.contains(6) && !m.contains(7) && !m.contains(8));
         assert!(m.next >= 10);
@@ -468,8 +449,9 @@ mod tests {
     fn a_doubly_claimed_name_goes_to_the_larger_id() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ids");
+        let io = FsIo::new(dir.path(), false, Default::default());
         fs::write(&path, "wmdm-ids 1\nnext 1\n+ 9 0 x\n+ 5 0 x\n+ 7 0 x\n").unwrap();
-        let m = IdMap::load(&path, 1).unwrap();
+        let m = IdMap::load(&path, 1, &io).unwrap();
         assert_eq!(m.lookup(ROOT, "x"), Some(9));
         assert!(!m.contains(5) && !m.contains(7));
     }

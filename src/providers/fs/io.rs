@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 use crate::flags::SeekOrigin;
 use crate::provider::{ObjectIo, Progress};
 
-use super::host;
 use super::identity::random_u64;
 use super::names::{TEMP_PREFIX, TEMP_SUFFIX, is_temp};
+use super::quirks::FsQuirks;
 use super::shared::{Shared, sync_dir};
 use super::storage::FsStorage;
 
@@ -226,17 +226,19 @@ impl WriteSession {
             kicked: 0,
             _mark: mark,
         };
-        if keep && !pending {
-            fs::copy(&target, &session.tmp)?;
-            session.len = old_size;
-            session.shared.lock().inflight += old_size;
-        }
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(!keep)
+            .create_new(true)
             .open(&session.tmp)?;
+        if keep && !pending {
+            // The current data is copied by the handle that created the file: some file
+            // systems (fusefat) refuse to grow a file through any other handle (see `quirks`).
+            let copied = std::io::copy(&mut File::open(&target)?, &mut file)?;
+            file.seek(SeekFrom::Start(0))?;
+            session.len = copied;
+            session.shared.lock().inflight += copied;
+        }
         session.file = Some(file);
         Ok(session)
     }
@@ -313,7 +315,7 @@ impl WriteSession {
     ) -> Result<()> {
         self.grow_to(size)?;
         #[cfg(target_os = "linux")]
-        {
+        if !self.shared.io.has(FsQuirks::NO_KERNEL_COPY) {
             let mut done = 0u64;
             let dst = self
                 .file
@@ -337,9 +339,15 @@ impl WriteSession {
                         self.start_writeback();
                         progress.progress(done)?;
                     }
-                    // Not every pair of file systems supports it; fall back to copying
-                    // through a buffer from where the kernel stopped.
-                    Err(_) if done == 0 => return self.fill_from_reader(src, None, progress),
+                    // Not every pair of file systems supports it (FUSE mounts do not); a
+                    // refusal is remembered so that later files go straight to the buffer.
+                    Err(e) if done == 0 => {
+                        let _ = self
+                            .shared
+                            .io
+                            .refused(FsQuirks::NO_KERNEL_COPY, &std::io::Error::from(e));
+                        return self.fill_from_reader(src, None, progress);
+                    }
                     Err(e) => return Err(std::io::Error::from(e).into()),
                 }
             }
@@ -351,12 +359,9 @@ impl WriteSession {
                 self.len = done;
             }
             self.pos = done;
-            Ok(())
+            return Ok(());
         }
-        #[cfg(not(target_os = "linux"))]
-        {
-            self.fill_from_reader(src, None, progress)
-        }
+        self.fill_from_reader(src, None, progress)
     }
 
     /// Fills the session from a reader; with `exact`, the reader must yield that many bytes.
@@ -451,7 +456,7 @@ impl WriteSession {
         }
         let target = self.shared.safe_path(&inner, self.id)?;
         let replaced = fs::symlink_metadata(&target).map_or(0, |m| m.len());
-        host::replace(&self.tmp, &target, &self.shared.state_dir())?;
+        self.shared.io.publish(&self.tmp, &target)?;
         self.done = true;
         inner.active_temps.remove(&self.tmp);
         inner.inflight = inner.inflight.saturating_sub(self.len);

@@ -160,6 +160,7 @@ mod names;
 mod ops;
 mod playlist;
 mod provider;
+mod quirks;
 mod shared;
 mod storage;
 mod tagging;
@@ -169,6 +170,7 @@ pub use device::FsDevice;
 pub use globals::{Capacity, FsGlobals};
 pub use names::{NameMode, NamePolicy, STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX};
 pub use provider::{DeviceEvent, FsConfig, FsProvider};
+pub use quirks::FsQuirks;
 pub use storage::FsStorage;
 pub use transfer::FileCopy;
 
@@ -229,6 +231,10 @@ pub struct DeviceOptions {
     /// fails with [`Error::WriteProtected`](crate::Error::WriteProtected). A dry run or an
     /// estimate opens the device this way.
     pub read_only: bool,
+    /// Test hook: the provider's own file operations fail as on a file system with these
+    /// quirks (EPERM), so the workarounds can be exercised without such a mount.
+    #[doc(hidden)]
+    pub simulate: FsQuirks,
 }
 
 impl Default for DeviceOptions {
@@ -239,6 +245,7 @@ impl Default for DeviceOptions {
             profile: DeviceProfile::default(),
             durable: true,
             read_only: false,
+            simulate: FsQuirks::empty(),
         }
     }
 }
@@ -259,6 +266,13 @@ impl DeviceOptions {
     /// Sets durability.
     pub fn durable(mut self, durable: bool) -> DeviceOptions {
         self.durable = durable;
+        self
+    }
+
+    /// Test hook: simulates a file system with `quirks` (see the `simulate` field).
+    #[doc(hidden)]
+    pub fn simulate(mut self, quirks: FsQuirks) -> DeviceOptions {
+        self.simulate = quirks;
         self
     }
 

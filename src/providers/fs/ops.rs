@@ -294,7 +294,7 @@ impl FsStorage {
         let dir = self.shared.safe_path(&inner, parent)?;
         let to = dir.join(name);
         if !inner.pending.contains(&self.id) {
-            host::rename(&from, &to)?;
+            self.shared.io.rename(&from, &to)?;
         }
         inner.ids.set(self.id, parent, name);
         self.shared.save_ids(&mut inner)?;

@@ -15,6 +15,7 @@ use super::identity::{Identity, random_u64};
 use super::idmap::IdMap;
 use super::names::{STATE_DIR, is_component, is_internal, is_temp};
 use super::playlist::RefCache;
+use super::quirks::FsIo;
 
 /// What one `lstat` says about an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +81,8 @@ pub(crate) struct Shared {
     generation: AtomicU64,
     connected: AtomicBool,
     pub(crate) writable_state: bool,
+    /// The provider's file operations on this device and the quirks learnt on it.
+    pub(crate) io: FsIo,
 }
 
 impl Shared {
@@ -94,6 +97,7 @@ impl Shared {
             return Err(Error::PathNotFound);
         }
         let state_dir = root.join(STATE_DIR);
+        let io = FsIo::new(&root, options.durable, options.simulate);
         let (identity, ids, writable_state) = if options.read_only {
             // Nothing may be written, not even the state folder: read what is there.
             (
@@ -109,11 +113,12 @@ impl Shared {
             };
             match made {
                 Ok(()) => {
+                    io.recover();
                     remove_stale_temps(&state_dir);
                     // Metadata sidecars are written the same way, one folder down.
                     remove_stale_temps(&state_dir.join("meta"));
-                    let identity = Identity::load_or_create(&state_dir.join("device.id"))?;
-                    let ids = IdMap::load(&state_dir.join("ids"), random_u64() >> 24)?;
+                    let identity = Identity::load_or_create(&state_dir.join("device.id"), &io)?;
+                    let ids = IdMap::load(&state_dir.join("ids"), random_u64() >> 24, &io)?;
                     (identity, ids, true)
                 }
                 Err(e) => {
@@ -142,6 +147,7 @@ impl Shared {
             generation: AtomicU64::new(1),
             connected: AtomicBool::new(true),
             writable_state,
+            io,
         })
     }
 
@@ -297,7 +303,7 @@ impl Shared {
         }
         // Every listed name now has an entry, so equal counts mean nothing is gone.
         if inner.ids.child_count(parent) == out.len() {
-            inner.ids.save(false)?;
+            inner.ids.save(false, &self.io)?;
             return Ok(out);
         }
         let seen: HashSet<u64> = out.iter().map(|(id, _, _)| *id).collect();
@@ -311,7 +317,7 @@ impl Shared {
         for id in gone {
             inner.ids.remove(id);
         }
-        inner.ids.save(false)?;
+        inner.ids.save(false, &self.io)?;
         Ok(out)
     }
 
@@ -390,7 +396,7 @@ impl Shared {
     /// # Errors
     /// I/O errors.
     pub(crate) fn save_ids(&self, inner: &mut Inner) -> Result<()> {
-        inner.ids.save(self.options.durable)
+        inner.ids.save(self.options.durable, &self.io)
     }
 
     /// The object for a path relative to the root, given as components; IDs are handed out to
@@ -431,7 +437,7 @@ impl Shared {
                 None => inner.ids.insert(cur, &name),
             };
         }
-        inner.ids.save(false)?;
+        inner.ids.save(false, &self.io)?;
         Ok(cur)
     }
 }

@@ -1,20 +1,22 @@
 //! Metadata: tags read and written with lofty, and the per-object sidecar for the rest.
 
 use std::fs;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use lofty::config::WriteOptions;
+use lofty::file::TaggedFile;
 use lofty::prelude::{Accessor, AudioFile, ItemKey, TagExt, TaggedFileExt};
+use lofty::probe::Probe;
 use lofty::tag::Tag;
 
 use crate::error::{Error, Result, Status};
 use crate::metadata::{Metadata, tags};
 use crate::time::WmdmDateTime;
 
-use super::host;
-use super::idmap::write_atomic;
 use super::io::temp_name;
+use super::quirks::FsQuirks;
 use super::shared::{Shared, sync_dir};
 use super::storage::FsStorage;
 
@@ -71,7 +73,7 @@ fn write_sidecar(shared: &Shared, id: u64, m: &Metadata) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
-    write_atomic(&path, &m.to_bytes())
+    shared.io.write_state(&path, &m.to_bytes())
 }
 
 /// Removes an object's sidecar, if any.
@@ -157,60 +159,152 @@ pub(crate) fn duration_ms(storage: &FsStorage) -> Result<u32> {
     Ok(u32::try_from(d / 10_000).unwrap_or(u32::MAX))
 }
 
-/// Writes `fields` into a copy of the file's tags and renames the copy over it.
+/// Sets `fields` in the primary tag of `tagged` (creating the tag if the file has none).
+fn apply_fields(tagged: &mut TaggedFile, fields: &Metadata) -> Result<()> {
+    if tagged.primary_tag().is_none() {
+        let kind = tagged.primary_tag_type();
+        tagged.insert_tag(Tag::new(kind));
+    }
+    let tag = tagged.primary_tag_mut().ok_or(Error::NotSupported)?;
+    for (name, value) in fields.iter() {
+        let text = value.as_str().map(str::to_string);
+        match (name, text) {
+            (tags::TITLE, Some(s)) => tag.set_title(s),
+            (tags::AUTHOR, Some(s)) => tag.set_artist(s),
+            (tags::ALBUM_TITLE, Some(s)) => tag.set_album(s),
+            (tags::GENRE, Some(s)) => tag.set_genre(s),
+            (tags::ALBUM_ARTIST, Some(s)) => {
+                tag.insert_text(ItemKey::AlbumArtist, s);
+            }
+            (tags::COMPOSER, Some(s)) => {
+                tag.insert_text(ItemKey::Composer, s);
+            }
+            (tags::YEAR, Some(s)) => match s.trim().parse::<u32>() {
+                Ok(y) => tag.set_year(y),
+                Err(_) => {
+                    tag.insert_text(ItemKey::Year, s);
+                }
+            },
+            (tags::TRACK, _) => {
+                let n = value.as_u32().ok_or(Error::InvalidArg)?;
+                tag.set_track(n);
+            }
+            _ => return Err(Error::InvalidArg),
+        }
+    }
+    Ok(())
+}
+
+/// A tag write that failed: because the file system refused to write into the existing
+/// copy (the quirk), or for any other reason.
+enum TagFailure {
+    Refused(std::io::Error),
+    Other(Error),
+}
+
+impl From<Error> for TagFailure {
+    fn from(e: Error) -> Self {
+        TagFailure::Other(e)
+    }
+}
+
+impl From<std::io::Error> for TagFailure {
+    fn from(e: std::io::Error) -> Self {
+        TagFailure::Other(e.into())
+    }
+}
+
+/// The ordinary way: the kernel copies the file to `tmp` and lofty rewrites the tags of the
+/// copy in place.
+fn tag_in_place(
+    shared: &Shared,
+    path: &Path,
+    tmp: &Path,
+    fields: &Metadata,
+) -> Result<(), TagFailure> {
+    fs::copy(path, tmp)?;
+    if let Err(e) = shared.io.simulate(FsQuirks::NO_WRITE_EXISTING) {
+        return Err(TagFailure::Refused(e));
+    }
+    // The temporary name has no telling extension, so the format is guessed from content.
+    let mut tagged =
+        lofty::read_from(&mut fs::File::open(tmp)?).map_err(|_| Error::NotSupported)?;
+    apply_fields(&mut tagged, fields)?;
+    let tag = tagged.primary_tag().ok_or(Error::NotSupported)?;
+    match tag.save_to_path(tmp, WriteOptions::default()) {
+        Ok(()) => {}
+        Err(e) => match e.kind() {
+            lofty::error::ErrorKind::Io(io) if crate::sys::fsops::is_refusal(io) => {
+                return Err(TagFailure::Refused(std::io::Error::new(
+                    io.kind(),
+                    io.to_string(),
+                )));
+            }
+            _ => return Err(TagFailure::Other(Error::NotSupported)),
+        },
+    }
+    if shared.options.durable {
+        fs::File::open(tmp)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Files larger than this are not tagged through memory: their changes go to the sidecar.
+const IN_MEMORY_LIMIT: u64 = 512 << 20;
+
+/// The way for file systems that refuse writes into existing files: the new copy is built in
+/// memory and written to `tmp` whole, by the handle that creates it.
+fn tag_new_copy(shared: &Shared, path: &Path, tmp: &Path, fields: &Metadata) -> Result<()> {
+    if fs::metadata(path)?.len() > IN_MEMORY_LIMIT {
+        return Err(Error::NotSupported);
+    }
+    let mut data = std::io::Cursor::new(fs::read(path)?);
+    let mut tagged = Probe::new(&mut data)
+        .guess_file_type()?
+        .read()
+        .map_err(|_| Error::NotSupported)?;
+    apply_fields(&mut tagged, fields)?;
+    let tag = tagged.primary_tag().ok_or(Error::NotSupported)?;
+    data.rewind()?;
+    tag.save_to(&mut data, WriteOptions::default())
+        .map_err(|_| Error::NotSupported)?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)?;
+    f.write_all(data.get_ref())?;
+    if shared.options.durable {
+        f.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Writes `fields` into a new copy of the file and puts the copy in its place
+/// ([`FsIo::publish`](super::quirks::FsIo::publish)).
 fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
     let dir = path.parent().ok_or(Error::InvalidArg)?;
     let tmp = dir.join(temp_name());
     shared.lock().active_temps.insert(tmp.clone());
     let result = (|| -> Result<()> {
-        fs::copy(path, &tmp)?;
-        // The temporary name has no telling extension, so the format is guessed from content.
-        let mut tagged =
-            lofty::read_from(&mut fs::File::open(&tmp)?).map_err(|_| Error::NotSupported)?;
-        if tagged.primary_tag().is_none() {
-            let kind = tagged.primary_tag_type();
-            tagged.insert_tag(Tag::new(kind));
-        }
-        let tag = tagged.primary_tag_mut().ok_or(Error::NotSupported)?;
-        for (name, value) in fields.iter() {
-            let text = value.as_str().map(str::to_string);
-            match (name, text) {
-                (tags::TITLE, Some(s)) => tag.set_title(s),
-                (tags::AUTHOR, Some(s)) => tag.set_artist(s),
-                (tags::ALBUM_TITLE, Some(s)) => tag.set_album(s),
-                (tags::GENRE, Some(s)) => tag.set_genre(s),
-                (tags::ALBUM_ARTIST, Some(s)) => {
-                    tag.insert_text(ItemKey::AlbumArtist, s);
+        if shared.io.has(FsQuirks::NO_WRITE_EXISTING) {
+            tag_new_copy(shared, path, &tmp, fields)?;
+        } else {
+            match tag_in_place(shared, path, &tmp, fields) {
+                Ok(()) => {}
+                Err(TagFailure::Refused(e)) => {
+                    shared.io.learn(FsQuirks::NO_WRITE_EXISTING, &e);
+                    let _ = fs::remove_file(&tmp);
+                    tag_new_copy(shared, path, &tmp, fields)?;
                 }
-                (tags::COMPOSER, Some(s)) => {
-                    tag.insert_text(ItemKey::Composer, s);
-                }
-                (tags::YEAR, Some(s)) => match s.trim().parse::<u32>() {
-                    Ok(y) => tag.set_year(y),
-                    Err(_) => {
-                        tag.insert_text(ItemKey::Year, s);
-                    }
-                },
-                (tags::TRACK, _) => {
-                    let n = value.as_u32().ok_or(Error::InvalidArg)?;
-                    tag.set_track(n);
-                }
-                _ => return Err(Error::InvalidArg),
+                Err(TagFailure::Other(e)) => return Err(e),
             }
         }
-        tag.save_to_path(&tmp, WriteOptions::default())
-            .map_err(|_| Error::NotSupported)?;
-        let f = fs::OpenOptions::new().write(true).open(&tmp)?;
-        if shared.options.durable {
-            f.sync_all()?;
-        }
-        drop(f);
         let old = fs::metadata(path)?.len();
         let new = fs::metadata(&tmp)?.len();
         if new > old {
             shared.check_quota(new - old)?;
         }
-        host::replace(&tmp, path, &shared.state_dir())?;
+        shared.io.publish(&tmp, path)?;
         Shared::adjust_used(&mut shared.lock(), new, old);
         if shared.options.durable {
             sync_dir(dir);

@@ -1,0 +1,446 @@
+//! The provider's own file operations on one device, and the file-system quirks they work
+//! around.
+//!
+//! Some file systems refuse operations an ordinary one does: fusefat (a FAT image mounted
+//! through FUSE) refuses appends and any write that grows a file it did not just create; MTP
+//! players mounted through FUSE (jmtpfs, simple-mtpfs, gvfs-mtp) refuse renames too. The
+//! provider does not guess: each operation is tried the ordinary way first, and the first time
+//! the file system refuses it (EPERM, EOPNOTSUPP, ENOSYS, EXDEV, EINVAL: see
+//! `crate::sys::fsops`), the quirk is remembered for the rest of the session, logged once at
+//! `info` level, and from then on the provider goes straight to the workaround, never retrying
+//! the refused path file by file. [`FsDevice::quirks`](super::FsDevice::quirks) says what was
+//! found.
+//!
+//! | Quirk | Workaround |
+//! |---|---|
+//! | [`FsQuirks::NO_APPEND`] | the ID log (`.wmdm/ids`) is rewritten whole instead of appended to |
+//! | [`FsQuirks::NO_WRITE_EXISTING`] | tags are written into a new copy of the file, built in memory and written by the handle that creates it |
+//! | [`FsQuirks::NO_RENAME`] | a recorded whole-file write (below) |
+//! | [`FsQuirks::NO_KERNEL_COPY`] | copies go through a buffer |
+//!
+//! Data written through a write session always goes into a file the session has just created,
+//! by the handle that created it, from its first byte to its last: the one kind of write every
+//! one of these file systems takes. A read-write session starts from a copy made that way too.
+//!
+//! # Writes without renames
+//!
+//! Where renames are refused, a file cannot appear complete under its name at once. Instead:
+//!
+//! 1. a record naming the final path and size is written to `.wmdm/pending/<random>.w` (a new
+//!    file, synced) before the final name is touched;
+//! 2. the old file at the final name, if any, is deleted;
+//! 3. the data is written into the final name by the handle that creates it, and synced;
+//! 4. the record is deleted.
+//!
+//! The next open of the device (not read-only) reads every record left behind and deletes the
+//! file it names if it is no larger than the recorded size (a crash left it incomplete, or
+//! complete but not known to be synced); a larger file there is not the provider's and is left
+//! alone. So after a crash the object is either complete or absent, never partial; what a
+//! crash in the middle of an overwrite loses is the old version. A rename of a file becomes a
+//! recorded copy then a delete of the original (an interrupted one leaves the original); a
+//! folder cannot be renamed or moved on such a file system and the error is returned.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::error::{Error, Result};
+use crate::sys::fsops;
+
+use super::host;
+use super::io::temp_name;
+use super::names::{STATE_DIR, is_component, is_internal};
+use super::shared::sync_dir;
+
+bitflags::bitflags! {
+    /// What a device's file system was found to refuse this session
+    /// ([`FsDevice::quirks`](super::FsDevice::quirks)); the provider works around each one
+    /// (see the folder provider's module documentation).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct FsQuirks: u32 {
+        /// Appending to an existing file is refused (fusefat).
+        const NO_APPEND = 1 << 0;
+        /// Writing into a file that existed before it was opened (growing it, or rewriting its
+        /// tags in place) is refused (fusefat).
+        const NO_WRITE_EXISTING = 1 << 1;
+        /// Renaming is refused (FUSE mounts of MTP devices).
+        const NO_RENAME = 1 << 2;
+        /// The kernel cannot copy between the source and the device (`copy_file_range`
+        /// refused, as between most FUSE mounts and other file systems).
+        const NO_KERNEL_COPY = 1 << 3;
+    }
+}
+
+impl FsQuirks {
+    /// A short description for logs and reports.
+    fn describe(self) -> &'static str {
+        match self {
+            FsQuirks::NO_APPEND => "appends are refused; state files are rewritten whole",
+            FsQuirks::NO_WRITE_EXISTING => {
+                "writes into existing files are refused; tags go into a new copy"
+            }
+            FsQuirks::NO_RENAME => "renames are refused; files are written whole in place",
+            FsQuirks::NO_KERNEL_COPY => "the kernel cannot copy onto it; copying through a buffer",
+            _ => "several operations are refused",
+        }
+    }
+}
+
+const RECORD_HEADER: &str = "wmdm-pending 1";
+const RECORD_FOLDER: &str = "pending";
+const RECORD_SUFFIX: &str = ".w";
+
+/// One device's file operations and the quirks learnt on it.
+#[derive(Debug)]
+pub(crate) struct FsIo {
+    root: PathBuf,
+    durable: bool,
+    /// Quirks the options ask to simulate (tests): the operations fail as such a file system
+    /// makes them fail, and are detected the same way.
+    simulated: FsQuirks,
+    detected: AtomicU32,
+}
+
+impl FsIo {
+    pub(crate) fn new(root: &Path, durable: bool, simulated: FsQuirks) -> FsIo {
+        FsIo {
+            root: root.to_path_buf(),
+            durable,
+            simulated,
+            detected: AtomicU32::new(0),
+        }
+    }
+
+    /// The quirks detected so far.
+    pub(crate) fn quirks(&self) -> FsQuirks {
+        FsQuirks::from_bits_truncate(self.detected.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn has(&self, q: FsQuirks) -> bool {
+        self.quirks().contains(q)
+    }
+
+    /// Remembers that the file system refused `q` with `e`; logs the first time.
+    pub(crate) fn learn(&self, q: FsQuirks, e: &io::Error) {
+        let before = self.detected.fetch_or(q.bits(), Ordering::AcqRel);
+        if before & q.bits() == 0 {
+            tracing::info!(
+                root = %self.root.display(),
+                quirk = ?q,
+                error = %e,
+                "file system quirk detected: {}",
+                q.describe()
+            );
+        }
+    }
+
+    /// Fails like a file system that refuses `q` when the options simulate it.
+    pub(crate) fn simulate(&self, q: FsQuirks) -> io::Result<()> {
+        if self.simulated.intersects(q) {
+            Err(fsops::refusal())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// True when `e`, from an operation `q` describes, is the file system refusing it; the
+    /// quirk is then learnt.
+    pub(crate) fn refused(&self, q: FsQuirks, e: &io::Error) -> bool {
+        let yes = fsops::is_refusal(e);
+        if yes {
+            self.learn(q, e);
+        }
+        yes
+    }
+
+    /// Appends `bytes` to the existing file at `path`; `Ok(false)`, writing nothing, when the
+    /// file system refuses appends (the caller then rewrites the file whole).
+    ///
+    /// # Errors
+    /// Other I/O errors.
+    pub(crate) fn append(&self, path: &Path, bytes: &[u8], sync: bool) -> Result<bool> {
+        if self.has(FsQuirks::NO_APPEND) {
+            return Ok(false);
+        }
+        let result = (|| -> io::Result<()> {
+            self.simulate(FsQuirks::NO_APPEND | FsQuirks::NO_WRITE_EXISTING)?;
+            let mut f = OpenOptions::new().append(true).open(path)?;
+            f.write_all(bytes)?;
+            if sync {
+                f.sync_data()?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Ok(true),
+            Err(e) if self.refused(FsQuirks::NO_APPEND, &e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Renames `from` over `to` the ordinary way, failing as a file system without renames
+    /// would when simulated.
+    fn rename_raw(&self, from: &Path, to: &Path, aside: &Path) -> io::Result<()> {
+        self.simulate(FsQuirks::NO_RENAME)?;
+        host::replace(from, to, aside)
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.root.join(STATE_DIR)
+    }
+
+    /// Writes a state file whole, replacing what was there: through a synced temporary file
+    /// and a rename, or where renames are refused, as a recorded whole-file write (see the
+    /// module documentation).
+    ///
+    /// # Errors
+    /// I/O errors; the temporary file is removed on failure.
+    pub(crate) fn write_state(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let dir = path.parent().ok_or(Error::InvalidArg)?;
+        if !self.has(FsQuirks::NO_RENAME) {
+            let tmp = dir.join(temp_name());
+            let written = (|| -> io::Result<()> {
+                let mut f = File::create(&tmp)?;
+                f.write_all(bytes)?;
+                f.sync_all()
+            })();
+            let result = written.and_then(|()| self.rename_raw(&tmp, path, &self.state_dir()));
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    if !self.refused(FsQuirks::NO_RENAME, &e) {
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+        self.recorded_write(path, bytes.len() as u64, |f| f.write_all(bytes))
+    }
+
+    /// Puts the complete, synced temporary file `tmp` at `target`, replacing any file there:
+    /// a rename, or where renames are refused, a recorded copy (see the module documentation)
+    /// after which `tmp` is removed.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub(crate) fn publish(&self, tmp: &Path, target: &Path) -> Result<()> {
+        if !self.has(FsQuirks::NO_RENAME) {
+            match self.rename_raw(tmp, target, &self.state_dir()) {
+                Ok(()) => return Ok(()),
+                Err(e) if self.refused(FsQuirks::NO_RENAME, &e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let size = fs::metadata(tmp)?.len();
+        self.recorded_write(target, size, |f| {
+            io::copy(&mut File::open(tmp)?, f).map(drop)
+        })?;
+        let _ = fs::remove_file(tmp);
+        Ok(())
+    }
+
+    /// Renames (or moves) the object at `from` to `to`, where nothing is in the way: a
+    /// rename, or where renames are refused, for a file a recorded copy and then the delete of
+    /// the original.
+    ///
+    /// # Errors
+    /// I/O errors; a folder where renames are refused gives the file system's error.
+    pub(crate) fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        if !self.has(FsQuirks::NO_RENAME) {
+            let result = self
+                .simulate(FsQuirks::NO_RENAME)
+                .and_then(|()| host::rename(from, to));
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) if self.refused(FsQuirks::NO_RENAME, &e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let md = fs::symlink_metadata(from)?;
+        if !md.is_file() {
+            return Err(Error::from(fsops::refusal()));
+        }
+        self.recorded_write(to, md.len(), |f| {
+            io::copy(&mut File::open(from)?, f).map(drop)
+        })?;
+        host::remove_file(from, &self.state_dir())?;
+        Ok(())
+    }
+
+    /// Steps 1 to 4 of a write without renames: record, delete the old file, write `target`
+    /// from its first byte with `fill` by the handle that creates it, sync, drop the record.
+    fn recorded_write(
+        &self,
+        target: &Path,
+        size: u64,
+        fill: impl FnOnce(&mut File) -> io::Result<()>,
+    ) -> Result<()> {
+        let record = self.write_record(target, size)?;
+        let result = (|| -> io::Result<()> {
+            match fs::remove_file(target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(target)?;
+            fill(&mut f)?;
+            f.flush()?;
+            f.sync_all()
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(target);
+        } else if self.durable {
+            if let Some(dir) = target.parent() {
+                sync_dir(dir);
+            }
+        }
+        let _ = fs::remove_file(&record);
+        result.map_err(Error::from)
+    }
+
+    /// Writes (and syncs) the record of a write without renames to `target`; its path.
+    fn write_record(&self, target: &Path, size: u64) -> Result<PathBuf> {
+        let rel = target
+            .strip_prefix(&self.root)
+            .map_err(|_| Error::InvalidArg)?;
+        let rel = rel.to_str().ok_or(Error::InvalidArg)?;
+        if rel.contains('\n') {
+            return Err(Error::InvalidArg);
+        }
+        let folder = self.state_dir().join(RECORD_FOLDER);
+        fs::create_dir_all(&folder)?;
+        let path = folder.join(format!(
+            "{:016x}{RECORD_SUFFIX}",
+            super::identity::random_u64()
+        ));
+        let text = format!("{RECORD_HEADER}\nsize={size}\npath={rel}\nend\n");
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        drop(f);
+        sync_dir(&folder);
+        Ok(path)
+    }
+
+    /// At open: undoes the writes without renames that a crash interrupted (see the module
+    /// documentation). Records that do not parse name nothing the provider may delete and are
+    /// only removed.
+    pub(crate) fn recover(&self) {
+        let folder = self.state_dir().join(RECORD_FOLDER);
+        let Ok(rd) = fs::read_dir(&folder) else {
+            return;
+        };
+        for entry in rd.flatten() {
+            let is_record = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.ends_with(RECORD_SUFFIX));
+            if !is_record {
+                continue;
+            }
+            let record = entry.path();
+            if let Some((rel, size)) = fs::read(&record)
+                .ok()
+                .and_then(|b| parse_record(&String::from_utf8_lossy(&b)))
+            {
+                let target = self.root.join(&rel);
+                match fs::symlink_metadata(&target) {
+                    Ok(md) if md.is_file() && md.len() <= size => {
+                        tracing::info!(path = %target.display(), "removing a file an interrupted write left incomplete");
+                        if let Err(e) = fs::remove_file(&target) {
+                            tracing::warn!(?e, path = %target.display(), "incomplete file not removed");
+                            continue;
+                        }
+                    }
+                    Ok(_) => {
+                        tracing::warn!(path = %target.display(), "an interrupted write's file is not the provider's; left alone");
+                    }
+                    Err(_) => {}
+                }
+            }
+            let _ = fs::remove_file(&record);
+        }
+    }
+}
+
+/// The target (root-relative, every component checked) and size of a record; `None` when it
+/// is torn, damaged, or names anything outside the device's content or inside its state.
+fn parse_record(text: &str) -> Option<(PathBuf, u64)> {
+    let mut lines = text.lines();
+    if lines.next()? != RECORD_HEADER {
+        return None;
+    }
+    let size = lines.next()?.strip_prefix("size=")?.parse::<u64>().ok()?;
+    let rel = lines.next()?.strip_prefix("path=")?;
+    if lines.next()? != "end" {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for c in rel.split(['/', '\\']) {
+        // State files written this way live in the state folder: allowed there, and only there.
+        let ok =
+            is_component(c) && (!is_internal(c) || (out.as_os_str().is_empty() && c == STATE_DIR));
+        if !ok {
+            return None;
+        }
+        out.push(c);
+    }
+    (!out.as_os_str().is_empty()).then_some((out, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_parse_only_when_whole_and_inside_the_device() {
+        let ok = "wmdm-pending 1\nsize=5\npath=Music/a.mp3\nend\n";
+        assert_eq!(parse_record(ok), Some((PathBuf::from("Music/a.mp3"), 5)));
+        assert!(parse_record("wmdm-pending 1\nsize=5\npath=Music/a.mp3\n").is_none());
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "Music/../../x",
+            "",
+            "Music//a",
+            "a/.wmdm/ids",
+        ] {
+            let text = format!("wmdm-pending 1\nsize=5\npath={bad}\nend\n");
+            assert!(parse_record(&text).is_none(), "{bad}");
+        }
+        let state = "wmdm-pending 1\nsize=5\npath=.wmdm/ids\nend\n";
+        assert!(parse_record(state).is_some());
+    }
+
+    #[test]
+    fn an_interrupted_write_without_rename_is_removed_at_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join(STATE_DIR)).unwrap();
+        let io = FsIo::new(dir.path(), false, FsQuirks::NO_RENAME);
+        let target = dir.path().join("song.mp3");
+        // A crash after the record, midway through the data.
+        io.write_record(&target, 10).unwrap();
+        fs::write(&target, b"half").unwrap();
+        // A larger file at a recorded name is someone else's.
+        let other = dir.path().join("user.mp3");
+        io.write_record(&other, 2).unwrap();
+        fs::write(&other, b"the user's own").unwrap();
+        io.recover();
+        assert!(!target.exists());
+        assert!(other.exists());
+        let left = fs::read_dir(dir.path().join(STATE_DIR).join(RECORD_FOLDER)).unwrap();
+        assert_eq!(left.count(), 0);
+        // The whole write path leaves the file complete and no record.
+        io.write_state(&target, b"complete").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"complete");
+        assert!(io.has(FsQuirks::NO_RENAME));
+    }
+}
