@@ -188,10 +188,19 @@ fn dropped_write_leaves_no_visible_object() {
     io.write(b"new content").unwrap();
     drop(io);
     assert_eq!(read_all(old.as_ref()), b"old");
-    // A crash leaves a temporary file: never listed, removed by the next scan.
-    fs::write(dir.path().join(".wmdm-tmp-00000000deadbeef.part"), b"junk").unwrap();
+    // A crash (here: a session that never ends) leaves a temporary file: never listed, and
+    // removed by the next session's scan. A user's file that only looks like one stays.
+    let mut io = old.open(OpenMode::WRITE).unwrap();
+    io.write(b"unfinished").unwrap();
+    std::mem::forget(io);
+    fs::write(dir.path().join(".wmdm-tmp-00000000deadbeef.part"), b"mine").unwrap();
     assert_eq!(names(root.as_ref()), vec!["keep.mp3"]);
-    assert_eq!(visible_files(dir.path()), vec!["keep.mp3"]);
+    let next = open(dir.path());
+    assert_eq!(names(next.root().as_ref()), vec!["keep.mp3"]);
+    assert_eq!(
+        visible_files(dir.path()),
+        vec![".wmdm-tmp-00000000deadbeef.part", "keep.mp3"]
+    );
 }
 
 #[test]

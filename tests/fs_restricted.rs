@@ -427,3 +427,67 @@ fn a_sync_works_without_writes_into_existing_files() {
 fn a_sync_works_without_renames() {
     sync_cycle(FsQuirks::NO_RENAME);
 }
+
+#[test]
+fn a_users_file_named_like_a_temporary_file_is_never_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("Music");
+    fs::create_dir(&music).unwrap();
+    let theirs = [
+        ".wmdm-tmp-mine.part",
+        ".wmdm-tmp-0123456789abcdef.part",
+        ".wmdm-tmp-0123456789abcdef-00000001.part",
+    ];
+    for n in theirs {
+        fs::write(music.join(n), b"the user's").unwrap();
+    }
+    for round in 0..2 {
+        let d = FsDevice::open(dir.path(), DeviceOptions::default().durable(false)).unwrap();
+        let m = find(&d.root().children().unwrap(), "Music");
+        m.children().unwrap();
+        write_file(m.as_ref(), &format!("song{round}.mp3"), b"data");
+        let s = find(&m.children().unwrap(), &format!("song{round}.mp3"));
+        let mut t = Metadata::new();
+        t.add(tags::TITLE, "x");
+        let _ = s.set_metadata(&t);
+        for n in theirs {
+            assert_eq!(fs::read(music.join(n)).unwrap(), b"the user's", "{n}");
+        }
+    }
+}
+
+#[test]
+fn a_temporary_file_a_crash_left_is_still_cleaned_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DeviceOptions::default().durable(false);
+    let d = FsDevice::open(dir.path(), opts.clone()).unwrap();
+    let music = d.root().create(&CreateRequest::folder("Music")).unwrap();
+    let song = music.create(&CreateRequest::file("song.mp3")).unwrap();
+    let mut io = song.open(OpenMode::WRITE).unwrap();
+    io.write(b"half a song").unwrap();
+    // A crash: the session's temporary file stays (the handle is leaked, not dropped).
+    let temps: Vec<String> = fs::read_dir(dir.path().join("Music"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(temps.len(), 1, "{temps:?}");
+    let copy = dir.path().join("copy");
+    fs::create_dir(&copy).unwrap();
+    fs::create_dir(copy.join("Music")).unwrap();
+    fs::create_dir(copy.join(".wmdm")).unwrap();
+    for e in fs::read_dir(dir.path().join(".wmdm")).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            fs::copy(e.path(), copy.join(".wmdm").join(e.file_name())).unwrap();
+        }
+    }
+    fs::write(copy.join("Music").join(&temps[0]), b"half a song").unwrap();
+    std::mem::forget(io);
+    let d2 = FsDevice::open(&copy, opts).unwrap();
+    let m = find(&d2.root().children().unwrap(), "Music");
+    write_file(m.as_ref(), "other.mp3", b"x");
+    assert!(
+        !copy.join("Music").join(&temps[0]).exists(),
+        "the crash's temporary file is removed"
+    );
+}

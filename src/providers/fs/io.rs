@@ -50,22 +50,25 @@ fn seek_target(origin: SeekOrigin, offset: u64, pos: u64, len: u64) -> Result<u6
     }
 }
 
-/// Removes temporary files left in `dir` by interrupted writes, except those of writes still
-/// in progress. Each folder is cleaned once per session of the device.
+/// Removes temporary files left in `dir` by interrupted writes of this device's recorded
+/// sessions (see the `temps` module), except those of writes still in progress. Each folder is
+/// cleaned once per session of the device.
 pub(crate) fn clean_folder(shared: &Shared, folder: u64, dir: &Path) {
     let mut inner = shared.lock();
     if !inner.cleaned.insert(folder) {
         return;
     }
+    if !shared.writable_state {
+        return;
+    }
     let Ok(rd) = fs::read_dir(dir) else { return };
-    for entry in rd.flatten() {
-        let is_stale = entry.file_name().to_str().is_some_and(is_temp);
-        if is_stale {
-            let path = entry.path();
-            if !inner.active_temps.contains(&path) {
-                let _ = fs::remove_file(&path);
-            }
-        }
+    let found: Vec<PathBuf> = rd
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(is_temp))
+        .map(|e| e.path())
+        .collect();
+    for path in shared.temps.stale(&found, &inner.active_temps) {
+        let _ = fs::remove_file(&path);
     }
 }
 
@@ -203,7 +206,7 @@ impl WriteSession {
         if keep {
             shared.check_quota(old_size)?;
         }
-        let tmp = dir.join(temp_name());
+        let tmp = shared.temp_path(&dir)?;
         let mark = OpenMark::new(shared.clone(), id);
         let holds = {
             let mut inner = shared.lock();

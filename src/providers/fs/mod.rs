@@ -41,7 +41,10 @@
 //!   back get an ID the first time they are listed. A persistent unique ID reads
 //!   `<serial>:<hex number>`;
 //! * `meta/<hex number>.wmdm`: a metadata sidecar per object, holding what could not be written
-//!   into the file itself, in [`Metadata::to_bytes`](crate::metadata::Metadata::to_bytes) form.
+//!   into the file itself, in [`Metadata::to_bytes`](crate::metadata::Metadata::to_bytes) form;
+//! * `sessions`: the sessions that made temporary files (see "Writes that cannot corrupt");
+//! * `pending/<random>.w`: on a file system that refuses renames, the record of a write in
+//!   progress (see [`FsQuirks`] and "Restricted file systems" below).
 //!
 //! Other components (the sync engine's journal and ledger) may keep their own files under
 //! `.wmdm/` too; the provider leaves unknown files there alone.
@@ -50,20 +53,42 @@
 //!
 //! [`Storage::create`](crate::provider::Storage::create) of a file reserves the name and returns
 //! a handle, but nothing appears on disk. [`Storage::open`](crate::provider::Storage::open) for
-//! writing writes into `.wmdm-tmp-<random>.part` in the same folder; `close` flushes, syncs
+//! writing writes into `.wmdm-tmp-<session>-<n>.part` in the same folder; `close` flushes, syncs
 //! and renames it into place (and syncs the folder), unless [`DeviceOptions::durable`] is
 //! off. A durable write hands its data to the kernel's writeback every 4 MiB as it goes (on
 //! Linux, `posix_fadvise(DONTNEED)` on the range just written), so the disk writes while the
 //! data is still coming and the sync at `close` waits only for the tail.
 //! [`FsStorage::transfer_files`] copies many host files as one batch: each file still appears
 //! only once its data is complete and synced, but a group of files shares the syncs (the disk
-//! cache flushes and journal commits that dominate a per-file durable copy of small files). A write dropped before `close` removes its temporary file; a crash
-//! leaves it behind, and the next listing of that folder removes it. Listings never show
+//! cache flushes and journal commits that dominate a per-file durable copy of small files).
+//! A write dropped before `close` removes its temporary file; a crash leaves it behind, and
+//! the next listing of that folder removes it. A user's file is never deleted because of its
+//! name: `<session>` is a random number recorded in `.wmdm/sessions` before the session's first
+//! temporary file is made, and only files of exactly that form naming a recorded session are
+//! removed (a user's `.wmdm-tmp-mine.part` stays, though like every `.wmdm-tmp-` name it is
+//! not listed). Listings never show
 //! temporary files, and a reserved name that was never written never shows up either. A
 //! reservation lasts while the handle `create` returned, or a write session on it, is alive;
 //! creating the same name again meanwhile hands back the same reservation. Once the last of
 //! them is dropped without a completed write, the name is free again and the handle's ID is
 //! gone.
+//!
+//! # Read-only devices
+//!
+//! With [`DeviceOptions`]' `read_only`, the provider writes nothing at all on the device (see
+//! the field); every change fails with [`Error::WriteProtected`](crate::Error::WriteProtected).
+//! A medium that cannot take the state folder opens the same way for reads, but only its
+//! state is kept in memory: changes to content are still tried.
+//!
+//! # Restricted file systems
+//!
+//! A FAT image mounted through FUSE (fusefat) refuses appends and writes that grow a file the
+//! writing handle did not create; MTP players mounted through FUSE refuse renames as well. The
+//! provider detects each refusal the first time it bites, remembers it for the session
+//! ([`FsDevice::quirks`]) and works around it: state files are rewritten whole, tags go into a
+//! new copy, and without renames a file is written whole in place under a record that the next
+//! open uses to remove an interrupted one (see [`FsQuirks`] for the guarantees). Data is always
+//! written into a file just created, by the handle that created it.
 //!
 //! # Windows
 //!
@@ -164,6 +189,7 @@ mod quirks;
 mod shared;
 mod storage;
 mod tagging;
+mod temps;
 mod transfer;
 
 pub use device::FsDevice;

@@ -55,8 +55,29 @@ use super::shared::sync_dir;
 
 bitflags::bitflags! {
     /// What a device's file system was found to refuse this session
-    /// ([`FsDevice::quirks`](super::FsDevice::quirks)); the provider works around each one
-    /// (see the folder provider's module documentation).
+    /// ([`FsDevice::quirks`](super::FsDevice::quirks)).
+    ///
+    /// Each quirk is detected the first time the file system refuses the operation (EPERM,
+    /// EOPNOTSUPP, ENOSYS, EXDEV or EINVAL), logged once at `info` level, and worked around
+    /// for the rest of the session without trying the refused operation again:
+    ///
+    /// * [`NO_APPEND`](FsQuirks::NO_APPEND): the ID log `.wmdm/ids` is rewritten whole
+    ///   instead of appended to;
+    /// * [`NO_WRITE_EXISTING`](FsQuirks::NO_WRITE_EXISTING): tags are written into a new
+    ///   copy of the file, built in memory (files up to 512 MiB; larger ones keep their
+    ///   changes in the sidecar) and written whole by the handle that creates it;
+    /// * [`NO_RENAME`](FsQuirks::NO_RENAME): a file (content or state) is written whole in
+    ///   place: first a record of its path and size is written and synced in
+    ///   `.wmdm/pending/`, then the old file is deleted, the new one written and synced, and
+    ///   the record deleted. The next open removes a file named by a record left behind if it
+    ///   is no larger than the recorded size. After a crash such a file is complete or absent,
+    ///   never partial; a crash during an overwrite loses the old version. Renaming or moving
+    ///   a file becomes a recorded copy and a delete; folders cannot be renamed or moved;
+    /// * [`NO_KERNEL_COPY`](FsQuirks::NO_KERNEL_COPY): copies go through a buffer.
+    ///
+    /// Data written through a write session always goes into a file just created, by the
+    /// handle that created it, from its first byte: the one kind of write all of these file
+    /// systems take.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
     pub struct FsQuirks: u32 {
         /// Appending to an existing file is refused (fusefat).

@@ -16,6 +16,7 @@ use super::idmap::IdMap;
 use super::names::{STATE_DIR, is_component, is_internal, is_temp};
 use super::playlist::RefCache;
 use super::quirks::FsIo;
+use super::temps::TempNames;
 
 /// What one `lstat` says about an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +84,8 @@ pub(crate) struct Shared {
     pub(crate) writable_state: bool,
     /// The provider's file operations on this device and the quirks learnt on it.
     pub(crate) io: FsIo,
+    /// Temporary file names, and which temporary files a clean-up may delete.
+    pub(crate) temps: TempNames,
 }
 
 impl Shared {
@@ -128,6 +131,7 @@ impl Shared {
                 }
             }
         };
+        let temps = TempNames::open(&root, writable_state);
         Ok(Shared {
             root,
             options,
@@ -148,6 +152,7 @@ impl Shared {
             connected: AtomicBool::new(true),
             writable_state,
             io,
+            temps,
         })
     }
 
@@ -195,6 +200,14 @@ impl Shared {
         } else {
             Err(Error::DeviceNotConnected)
         }
+    }
+
+    /// A fresh path for a temporary file in the content folder `dir` (see the `temps` module).
+    ///
+    /// # Errors
+    /// I/O errors recording the session on the device.
+    pub(crate) fn temp_path(&self, dir: &Path) -> Result<PathBuf> {
+        Ok(dir.join(self.temps.next(&self.root, &self.io)?))
     }
 
     /// Fails with [`Error::WriteProtected`] on a device opened read-only
@@ -284,8 +297,8 @@ impl Shared {
         };
         found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut inner = self.lock();
-        for path in stale.into_iter().filter(|_| !self.options.read_only) {
-            if !inner.active_temps.contains(&path) {
+        if self.writable_state {
+            for path in self.temps.stale(&stale, &inner.active_temps) {
                 let _ = fs::remove_file(&path);
             }
         }

@@ -15,7 +15,6 @@ use crate::error::{Error, Result, Status};
 use crate::metadata::{Metadata, tags};
 use crate::time::WmdmDateTime;
 
-use super::io::temp_name;
 use super::quirks::FsQuirks;
 use super::shared::{Shared, sync_dir};
 use super::storage::FsStorage;
@@ -283,7 +282,7 @@ fn tag_new_copy(shared: &Shared, path: &Path, tmp: &Path, fields: &Metadata) -> 
 /// ([`FsIo::publish`](super::quirks::FsIo::publish)).
 fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
     let dir = path.parent().ok_or(Error::InvalidArg)?;
-    let tmp = dir.join(temp_name());
+    let tmp = shared.temp_path(dir)?;
     shared.lock().active_temps.insert(tmp.clone());
     let result = (|| -> Result<()> {
         if shared.io.has(FsQuirks::NO_WRITE_EXISTING) {
