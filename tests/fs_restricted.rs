@@ -491,3 +491,45 @@ fn a_temporary_file_a_crash_left_is_still_cleaned_up() {
         "the crash's temporary file is removed"
     );
 }
+
+#[test]
+fn names_outside_ascii_are_refused_cleanly_where_the_file_system_refuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(
+        dir.path(),
+        DeviceOptions::default().simulate(FsQuirks::ASCII_NAMES),
+    )
+    .unwrap();
+    let root = d.root();
+    // A file: the data goes to a temporary file, and taking the name is refused.
+    let f = root.create(&CreateRequest::file("café.mp3")).unwrap();
+    let mut io = f.open(OpenMode::WRITE).unwrap();
+    io.write(b"data").unwrap();
+    assert_eq!(io.close(), Err(Error::InvalidName));
+    assert_eq!(
+        d.quirks(),
+        FsQuirks::ASCII_NAMES,
+        "not taken for a refused rename"
+    );
+    // Known now: refused before anything is written.
+    assert_eq!(
+        root.create(&CreateRequest::folder("Ana Sól")).map(drop),
+        Err(Error::InvalidName)
+    );
+    let ok = write_file(root.as_ref(), "plain.mp3", b"x");
+    assert_eq!(
+        ok.rename("plaín.mp3", &mut NoProgress),
+        Err(Error::InvalidName)
+    );
+    root.create(&CreateRequest::folder("Ana Sol")).unwrap();
+    drop((f, ok, root));
+    drop(d);
+    let mut left: Vec<String> = tree(dir.path()).into_keys().collect();
+    left.retain(|p| !p.starts_with(".wmdm"));
+    assert_eq!(left, vec!["Ana Sol", "plain.mp3"]);
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
+}

@@ -89,6 +89,7 @@ impl FsStorage {
         };
         let policy = self.shared.options.policy;
         let mut name = policy.check(&request.name)?.into_owned();
+        self.shared.io.check_name(&name)?;
         let wants_playlist = request
             .metadata
             .as_ref()
@@ -151,7 +152,7 @@ impl FsStorage {
             let id = match reuse {
                 Some(id) => id,
                 None if request.is_folder() => {
-                    fs::create_dir(dir.join(&name))?;
+                    self.shared.io.create_dir(&dir.join(&name))?;
                     let id = inner.ids.insert(parent, &name);
                     self.shared.save_ids(&mut inner)?;
                     if self.shared.options.durable {
@@ -277,6 +278,7 @@ impl FsStorage {
         self.check_writable()?;
         self.check_nothing_open_within()?;
         let name = self.shared.options.policy.check(new_name)?.into_owned();
+        self.shared.io.check_name(&name)?;
         let parent = self.parent_id()?.ok_or(Error::InvalidArg)?;
         if self.collision(parent, &name, Some(self.id))?.is_some() {
             return Err(Error::AlreadyExists);

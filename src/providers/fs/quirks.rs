@@ -43,14 +43,14 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::error::{Error, Result};
 use crate::sys::fsops;
 
 use super::host;
 use super::io::temp_name;
-use super::names::{STATE_DIR, is_component, is_internal};
+use super::names::{STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX, is_component, is_internal};
 use super::shared::sync_dir;
 
 bitflags::bitflags! {
@@ -90,6 +90,10 @@ bitflags::bitflags! {
         /// The kernel cannot copy between the source and the device (`copy_file_range`
         /// refused, as between most FUSE mounts and other file systems).
         const NO_KERNEL_COPY = 1 << 3;
+        /// Names with characters outside ASCII are refused (fusefat). The provider cannot
+        /// store such a name; creating or renaming to one fails with
+        /// [`Error::InvalidName`](crate::Error::InvalidName) without touching the device.
+        const ASCII_NAMES = 1 << 4;
     }
 }
 
@@ -103,6 +107,7 @@ impl FsQuirks {
             }
             FsQuirks::NO_RENAME => "renames are refused; files are written whole in place",
             FsQuirks::NO_KERNEL_COPY => "the kernel cannot copy onto it; copying through a buffer",
+            FsQuirks::ASCII_NAMES => "names outside ASCII are refused; such names are invalid",
             _ => "several operations are refused",
         }
     }
@@ -121,6 +126,8 @@ pub(crate) struct FsIo {
     /// makes them fail, and are detected the same way.
     simulated: FsQuirks,
     detected: AtomicU32,
+    /// Whether a probe for [`FsQuirks::ASCII_NAMES`] ran.
+    probed_names: AtomicBool,
 }
 
 impl FsIo {
@@ -130,6 +137,7 @@ impl FsIo {
             durable,
             simulated,
             detected: AtomicU32::new(0),
+            probed_names: AtomicBool::new(false),
         }
     }
 
@@ -175,6 +183,72 @@ impl FsIo {
         yes
     }
 
+    /// Fails with [`Error::InvalidName`] when `name` cannot be stored because the file system
+    /// was found to refuse names outside ASCII.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`].
+    pub(crate) fn check_name(&self, name: &str) -> Result<()> {
+        if !name.is_ascii() && self.has(FsQuirks::ASCII_NAMES) {
+            Err(Error::InvalidName)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// True when the refusal `e` of creating or renaming to `name` is the file system refusing
+    /// names outside ASCII rather than the operation itself. The first such refusal is settled
+    /// by creating a file with a non-ASCII name in the state folder (once per session).
+    pub(crate) fn name_refused(&self, name: &Path, e: &io::Error) -> bool {
+        let name = name.file_name().map(|n| n.to_string_lossy());
+        let non_ascii = name.is_some_and(|n| !n.is_ascii());
+        if !non_ascii || !fsops::is_refusal(e) {
+            return false;
+        }
+        if self.has(FsQuirks::ASCII_NAMES) {
+            return true;
+        }
+        if self.probed_names.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        let probe = self.state_dir().join(format!(
+            "{TEMP_PREFIX}probe-\u{e9}-{:016x}{TEMP_SUFFIX}",
+            super::identity::random_u64()
+        ));
+        let result = self
+            .simulate(FsQuirks::ASCII_NAMES)
+            .and_then(|()| OpenOptions::new().write(true).create_new(true).open(&probe));
+        match result {
+            Ok(_) => {
+                let _ = fs::remove_file(&probe);
+                false
+            }
+            Err(pe) if fsops::is_refusal(&pe) => {
+                self.learn(FsQuirks::ASCII_NAMES, e);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Creates the folder `path`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for a name the file system refuses; I/O errors.
+    pub(crate) fn create_dir(&self, path: &Path) -> Result<()> {
+        let result = if path.file_name().is_some_and(|n| !n.is_ascii()) {
+            self.simulate(FsQuirks::ASCII_NAMES)
+                .and_then(|()| fs::create_dir(path))
+        } else {
+            fs::create_dir(path)
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if self.name_refused(path, &e) => Err(Error::InvalidName),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Appends `bytes` to the existing file at `path`; `Ok(false)`, writing nothing, when the
     /// file system refuses appends (the caller then rewrites the file whole).
     ///
@@ -204,6 +278,9 @@ impl FsIo {
     /// would when simulated.
     fn rename_raw(&self, from: &Path, to: &Path, aside: &Path) -> io::Result<()> {
         self.simulate(FsQuirks::NO_RENAME)?;
+        if to.file_name().is_some_and(|n| !n.is_ascii()) {
+            self.simulate(FsQuirks::ASCII_NAMES)?;
+        }
         host::replace(from, to, aside)
     }
 
@@ -250,6 +327,7 @@ impl FsIo {
         if !self.has(FsQuirks::NO_RENAME) {
             match self.rename_raw(tmp, target, &self.state_dir()) {
                 Ok(()) => return Ok(()),
+                Err(e) if self.name_refused(target, &e) => return Err(Error::InvalidName),
                 Err(e) if self.refused(FsQuirks::NO_RENAME, &e) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -270,11 +348,15 @@ impl FsIo {
     /// I/O errors; a folder where renames are refused gives the file system's error.
     pub(crate) fn rename(&self, from: &Path, to: &Path) -> Result<()> {
         if !self.has(FsQuirks::NO_RENAME) {
-            let result = self
-                .simulate(FsQuirks::NO_RENAME)
-                .and_then(|()| host::rename(from, to));
+            let result = self.simulate(FsQuirks::NO_RENAME).and_then(|()| {
+                if to.file_name().is_some_and(|n| !n.is_ascii()) {
+                    self.simulate(FsQuirks::ASCII_NAMES)?;
+                }
+                host::rename(from, to)
+            });
             match result {
                 Ok(()) => return Ok(()),
+                Err(e) if self.name_refused(to, &e) => return Err(Error::InvalidName),
                 Err(e) if self.refused(FsQuirks::NO_RENAME, &e) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -305,6 +387,9 @@ impl FsIo {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
+            if target.file_name().is_some_and(|n| !n.is_ascii()) {
+                self.simulate(FsQuirks::ASCII_NAMES)?;
+            }
             let mut f = OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -313,15 +398,20 @@ impl FsIo {
             f.flush()?;
             f.sync_all()
         })();
-        if result.is_err() {
+        let _ = fs::remove_file(&record);
+        if let Err(e) = result {
             let _ = fs::remove_file(target);
-        } else if self.durable {
+            if self.name_refused(target, &e) {
+                return Err(Error::InvalidName);
+            }
+            return Err(e.into());
+        }
+        if self.durable {
             if let Some(dir) = target.parent() {
                 sync_dir(dir);
             }
         }
-        let _ = fs::remove_file(&record);
-        result.map_err(Error::from)
+        Ok(())
     }
 
     /// Writes (and syncs) the record of a write without renames to `target`; its path.
