@@ -2,3 +2,4 @@
 //! host `cfg`s of its own. Each concern has its own submodule.
 
 pub(crate) mod fsops;
+pub(crate) mod fstype;

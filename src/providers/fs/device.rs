@@ -8,11 +8,11 @@ use crate::flags::{DeviceStatus, DeviceType, FindScope};
 use crate::metadata::{PropValue, device as props};
 use crate::provider::{Device, FormatSupport, Icon, StorageRef, WaveFormat, WmdmId};
 
-use super::DeviceOptions;
 use super::globals::FsGlobals;
 use super::idmap::ROOT;
 use super::shared::Shared;
 use super::storage::FsStorage;
+use super::{DeviceOptions, FsKind};
 
 /// A folder device: IMDSPDevice over a root folder.
 ///
@@ -90,7 +90,17 @@ impl FsDevice {
         self.shared.io.quirks()
     }
 
-    /// The options the device was opened with.
+    /// The kind of file system the device folder is on, detected at open (see [`FsKind`]).
+    /// On a FAT-like one the FAT name rules apply unless the options say otherwise
+    /// ([`DeviceOptions`]' `fs_rules`), and modification times have a 2-second resolution:
+    /// the provider compares dates only for equality with what it read itself, never to
+    /// order changes finer than that.
+    pub fn fs_kind(&self) -> &FsKind {
+        &self.shared.fs_kind
+    }
+
+    /// The options the device was opened with (with the name policy the file system's
+    /// kind chose, see [`DeviceOptions`]' `fs_rules`).
     pub fn options(&self) -> &DeviceOptions {
         &self.shared.options
     }

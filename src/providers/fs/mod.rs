@@ -90,6 +90,16 @@
 //! open uses to remove an interrupted one (see [`FsQuirks`] for the guarantees). Data is always
 //! written into a file just created, by the handle that created it.
 //!
+//! # Dates on FAT
+//!
+//! FAT keeps modification times in 2-second steps ([`FsDevice::fs_kind`] says when a device
+//! is on FAT). The provider never orders changes by date: it compares an object's date and
+//! size only with what it read itself (the playlist cache; an outside edit of a playlist that
+//! keeps its size within 2 seconds of the provider's last read goes unseen until its next
+//! change). A metadata change that keeps the file's size (tags rewritten into their padding,
+//! or a sidecar-only change) dates the object at least one 2-second step after its old date,
+//! so a host comparing dates and sizes sees it.
+//!
 //! # Windows
 //!
 //! Windows is the provider's home platform, and it keeps the same guarantees there. A file
@@ -192,6 +202,7 @@ mod tagging;
 mod temps;
 mod transfer;
 
+pub use crate::sys::fstype::FsKind;
 pub use device::FsDevice;
 pub use globals::{Capacity, FsGlobals};
 pub use names::{NameMode, NamePolicy, STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX};
@@ -261,6 +272,11 @@ pub struct DeviceOptions {
     /// quirks (EPERM), so the workarounds can be exercised without such a mount.
     #[doc(hidden)]
     pub simulate: FsQuirks,
+    /// Let the file system's kind adjust the name policy (default `true`): on a file system
+    /// detected as FAT-like ([`FsKind::is_fat_like`]: FAT, exFAT, fusefat, FUSE block devices)
+    /// a permissive `policy` becomes [`NamePolicy::fat`] with the same mode, since the medium
+    /// would refuse or confuse the names FAT forbids anyway. `false` keeps `policy` as given.
+    pub fs_rules: bool,
 }
 
 impl Default for DeviceOptions {
@@ -272,6 +288,7 @@ impl Default for DeviceOptions {
             durable: true,
             read_only: false,
             simulate: FsQuirks::empty(),
+            fs_rules: true,
         }
     }
 }
@@ -302,9 +319,58 @@ impl DeviceOptions {
         self
     }
 
+    /// Sets whether the file system's kind may adjust the name policy (see the `fs_rules`
+    /// field).
+    pub fn fs_rules(mut self, yes: bool) -> DeviceOptions {
+        self.fs_rules = yes;
+        self
+    }
+
+    /// The options for a device on a file system of kind `kind`: a permissive policy becomes
+    /// FAT's on a FAT-like one when `fs_rules` allows it.
+    pub(crate) fn for_fs(mut self, kind: &FsKind) -> DeviceOptions {
+        if self.fs_rules && kind.is_fat_like() && !self.policy.is_fat() {
+            self.policy = NamePolicy::fat(self.policy.mode());
+        }
+        self
+    }
+
     /// Opens the device read-only (see the [`read_only`](DeviceOptions#structfield.read_only) field).
     pub fn read_only(mut self, read_only: bool) -> DeviceOptions {
         self.read_only = read_only;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fat_like_file_systems_get_fat_rules_unless_told_otherwise() {
+        let permissive = DeviceOptions::default().policy(NamePolicy::permissive());
+        for kind in [
+            FsKind::Fat,
+            FsKind::ExFat,
+            FsKind::FuseFat,
+            FsKind::FuseBlock,
+        ] {
+            assert_eq!(
+                permissive.clone().for_fs(&kind).policy,
+                NamePolicy::fat(NameMode::Reject),
+                "{kind:?}"
+            );
+            let kept = permissive.clone().fs_rules(false).for_fs(&kind);
+            assert_eq!(kept.policy, NamePolicy::permissive());
+        }
+        let sanitise = DeviceOptions::default().policy(NamePolicy::fat(NameMode::Sanitise));
+        assert_eq!(sanitise.clone().for_fs(&FsKind::Fat), sanitise);
+        for kind in [
+            FsKind::Other("ext4".into()),
+            FsKind::FuseMtp,
+            FsKind::Unknown,
+        ] {
+            assert_eq!(permissive.clone().for_fs(&kind), permissive);
+        }
     }
 }

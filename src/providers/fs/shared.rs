@@ -10,13 +10,13 @@ use std::time::SystemTime;
 use crate::error::{Error, Result};
 use crate::metadata::Metadata;
 
-use super::DeviceOptions;
 use super::identity::{Identity, random_u64};
 use super::idmap::IdMap;
 use super::names::{STATE_DIR, is_component, is_internal, is_temp};
 use super::playlist::RefCache;
 use super::quirks::FsIo;
 use super::temps::TempNames;
+use super::{DeviceOptions, FsKind};
 
 /// What one `lstat` says about an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     pub(crate) io: FsIo,
     /// Temporary file names, and which temporary files a clean-up may delete.
     pub(crate) temps: TempNames,
+    /// The kind of file system the root is on.
+    pub(crate) fs_kind: FsKind,
 }
 
 impl Shared {
@@ -99,6 +101,8 @@ impl Shared {
         if !fs::metadata(&root)?.is_dir() {
             return Err(Error::PathNotFound);
         }
+        let fs_kind = crate::sys::fstype::detect(&root);
+        let options = options.for_fs(&fs_kind);
         let state_dir = root.join(STATE_DIR);
         let io = FsIo::new(&root, options.durable, options.simulate);
         let (identity, ids, writable_state) = if options.read_only {
@@ -153,6 +157,7 @@ impl Shared {
             writable_state,
             io,
             temps,
+            fs_kind,
         })
     }
 

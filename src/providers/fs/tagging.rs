@@ -3,7 +3,7 @@
 use std::fs;
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use lofty::config::WriteOptions;
 use lofty::file::TaggedFile;
@@ -303,8 +303,16 @@ fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
         if new > old {
             shared.check_quota(new - old)?;
         }
+        let old_date = fs::symlink_metadata(path).and_then(|m| m.modified()).ok();
         shared.io.publish(&tmp, path)?;
         Shared::adjust_used(&mut shared.lock(), new, old);
+        // The new copy is dated now; on FAT that may read back as the old date.
+        let date = changed_date(old_date);
+        if date > SystemTime::now() {
+            if let Err(e) = fs::File::open(path).and_then(|f| f.set_modified(date)) {
+                tracing::debug!(?e, "retagged file not dated past the old date");
+            }
+        }
         if shared.options.durable {
             sync_dir(dir);
         }
@@ -318,11 +326,28 @@ fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
     result
 }
 
+/// The step of FAT's modification times: a date less than this after the old one may read
+/// back as the old one.
+const COARSE_STEP: Duration = Duration::from_secs(2);
+
+/// A modification date that reads back as a change after `old` on every file system: now, or
+/// where now is less than FAT's 2-second step after `old`, `old` plus that step. A host that
+/// remembers each object's date and size must see a metadata change even when the size stays
+/// the same (tags rewritten into their padding) and the change comes right after the write.
+fn changed_date(old: Option<SystemTime>) -> SystemTime {
+    let now = SystemTime::now();
+    match old.and_then(|o| o.checked_add(COARSE_STEP)) {
+        Some(step) if now < step => step,
+        _ => now,
+    }
+}
+
 /// Dates the object now after a sidecar-only change: the sidecar is part of the object, and
 /// a host that remembers each object's date and size (sync's stats flow-back) must see the
 /// change. A failure only costs that host a missed shortcut, so it is logged, not returned.
 fn touch(shared: &Shared, path: &Path) {
-    let result = fs::File::open(path).and_then(|f| f.set_modified(SystemTime::now()));
+    let old = fs::symlink_metadata(path).and_then(|m| m.modified()).ok();
+    let result = fs::File::open(path).and_then(|f| f.set_modified(changed_date(old)));
     if let Err(e) = result {
         tracing::warn!(?e, path = %path.display(), "object not dated after a metadata change");
     }
@@ -391,6 +416,16 @@ pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_changed_date_is_at_least_one_fat_step_later() {
+        let now = SystemTime::now();
+        assert!(changed_date(Some(now)) >= now + COARSE_STEP);
+        let long_ago = now - Duration::from_secs(3600);
+        let d = changed_date(Some(long_ago));
+        assert!(d >= now && d < now + COARSE_STEP);
+        assert!(changed_date(None) >= now);
+    }
 
     #[test]
     fn tag_lists_do_not_overlap() {
