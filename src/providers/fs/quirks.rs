@@ -47,6 +47,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::error::{Error, Result};
 use crate::sys::fsops;
+use crate::sys::fstype::FsKind;
 
 use super::host;
 use super::io::temp_name;
@@ -160,6 +161,22 @@ impl FsIo {
                 error = %e,
                 "file system quirk detected: {}",
                 q.describe()
+            );
+        }
+    }
+
+    /// Takes the quirks a file system of kind `kind` is known to have from the start, where
+    /// waiting for them to bite is unsafe: fusefat accepts some appends and refuses others,
+    /// and a session killed in the middle of an accepted one can leave the file's cluster
+    /// chain such that replacing the file later corrupts the file allocation table.
+    pub(crate) fn assume_for(&self, kind: &FsKind) {
+        if *kind == FsKind::FuseFat {
+            let q = FsQuirks::NO_APPEND | FsQuirks::NO_WRITE_EXISTING;
+            self.detected.fetch_or(q.bits(), Ordering::AcqRel);
+            tracing::info!(
+                root = %self.root.display(),
+                quirks = ?q,
+                "fusefat: appends and writes into existing files are not used on this device"
             );
         }
     }
@@ -510,6 +527,24 @@ fn parse_record(text: &str) -> Option<(PathBuf, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fusefat_is_known_to_refuse_appends_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let io = FsIo::new(dir.path(), false, FsQuirks::empty());
+        io.assume_for(&FsKind::Fat);
+        assert_eq!(io.quirks(), FsQuirks::empty());
+        io.assume_for(&FsKind::FuseFat);
+        assert_eq!(
+            io.quirks(),
+            FsQuirks::NO_APPEND | FsQuirks::NO_WRITE_EXISTING
+        );
+        // Nothing is appended: the caller rewrites the file whole.
+        let path = dir.path().join("log");
+        fs::write(&path, b"one\n").unwrap();
+        assert!(!io.append(&path, b"two\n", false).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"one\n");
+    }
 
     #[test]
     fn records_parse_only_when_whole_and_inside_the_device() {

@@ -105,6 +105,7 @@ impl Shared {
         let options = options.for_fs(&fs_kind);
         let state_dir = root.join(STATE_DIR);
         let io = FsIo::new(&root, options.durable, options.simulate);
+        io.assume_for(&fs_kind);
         let (identity, ids, writable_state) = if options.read_only {
             // Nothing may be written, not even the state folder: read what is there.
             (
