@@ -196,6 +196,7 @@ mod ops;
 mod playlist;
 mod provider;
 mod quirks;
+mod scan;
 mod shared;
 mod storage;
 mod tagging;

@@ -12,9 +12,10 @@ use crate::metadata::Metadata;
 
 use super::identity::{Identity, random_u64};
 use super::idmap::IdMap;
-use super::names::{STATE_DIR, is_component, is_internal, is_temp};
+use super::names::{STATE_DIR, is_component, is_internal};
 use super::playlist::RefCache;
 use super::quirks::FsIo;
+use super::scan::{read_folder, remove_stale_temps, tree_size};
 use super::temps::TempNames;
 use super::{DeviceOptions, FsKind};
 
@@ -483,128 +484,6 @@ pub(crate) fn stored_name(dir: &Path, name: &str) -> Option<String> {
     folded
 }
 
-/// A folder's visible entries with their `lstat`, and the temporary files found in it.
-type Listing = (Vec<(String, Snap)>, Vec<PathBuf>);
-
-/// The visible entries of a folder with their `lstat`, and the temporary files in it.
-///
-/// Names the provider keeps for itself, symbolic links and names that are not valid Unicode
-/// are left out.
-#[cfg(not(target_os = "linux"))]
-fn read_folder(dir: &Path) -> std::io::Result<Listing> {
-    let mut found = Vec::new();
-    let mut stale = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        if is_internal(&name) {
-            if is_temp(&name) {
-                stale.push(entry.path());
-            }
-            continue;
-        }
-        let Ok(md) = entry.metadata() else { continue };
-        if md.file_type().is_symlink() {
-            continue;
-        }
-        found.push((name, Snap::of(&md)));
-    }
-    Ok((found, stale))
-}
-
-/// As the portable version, with `getdents` and `statx` relative to the folder's descriptor
-/// (see [`crate::listing`]): the same system calls `find` makes, and no path building per entry.
-#[cfg(target_os = "linux")]
-fn read_folder(dir: &Path) -> std::io::Result<Listing> {
-    use crate::listing::{Lister, open_folder, stat_at};
-    use rustix::fs::FileType;
-
-    let fd = open_folder(rustix::fs::CWD, dir)?;
-    let mut found = Vec::new();
-    let mut stale = Vec::new();
-    Lister::new().for_each(&fd, |cname, entry_kind| {
-        if entry_kind == FileType::Symlink {
-            return;
-        }
-        let Ok(name) = cname.to_str() else {
-            return;
-        };
-        if is_internal(name) {
-            if is_temp(name) {
-                stale.push(dir.join(name));
-            }
-            return;
-        }
-        let Ok(st) = stat_at(&fd, cname, false) else {
-            return;
-        };
-        if st.kind == FileType::Symlink {
-            return;
-        }
-        let is_dir = st.kind == FileType::Directory;
-        found.push((
-            name.to_string(),
-            Snap {
-                is_dir,
-                size: if is_dir { 0 } else { st.size },
-                modified: st.modified,
-                readonly: st.mode & 0o222 == 0,
-            },
-        ));
-    })?;
-    Ok((found, stale))
-}
-
-/// Removes temporary files from the state folder: interrupted state writes, and files moved
-/// aside on Windows to be deleted (see the `host` module) by a run that ended before they were.
-/// Files younger than a minute are left alone: they may belong to a write in progress by
-/// another handle on the same folder in this process.
-fn remove_stale_temps(state_dir: &Path) {
-    let Ok(rd) = fs::read_dir(state_dir) else {
-        return;
-    };
-    for entry in rd.flatten() {
-        if !entry.file_name().to_str().is_some_and(is_temp) {
-            continue;
-        }
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age.as_secs() >= 60);
-        if old {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Sum of apparent file sizes under `dir`, not following symbolic links.
-fn tree_size(dir: &Path) -> Result<u64> {
-    let mut total = 0u64;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let rd = match fs::read_dir(&d) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e.into()),
-        };
-        for entry in rd.flatten() {
-            let Ok(ft) = entry.file_type() else { continue };
-            if ft.is_dir() {
-                stack.push(entry.path());
-            } else if ft.is_file() {
-                if let Ok(md) = entry.metadata() {
-                    total = total.saturating_add(md.len());
-                }
-            }
-        }
-    }
-    Ok(total)
-}
-
 /// Syncs a folder so a rename inside it survives a power cut (a no-op where folders cannot be
 /// opened, as on Windows).
 pub(crate) fn sync_dir(dir: &Path) {
@@ -620,25 +499,6 @@ pub(crate) fn sync_dir(dir: &Path) {
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn only_stale_state_temps_are_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
-        let old = dir.path().join(".wmdm-tmp-0000000000000001.part");
-        let fresh = dir.path().join(".wmdm-tmp-0000000000000002.part");
-        let journal = dir.path().join("journal");
-        for p in [&old, &fresh, &journal] {
-            fs::write(p, b"x").unwrap();
-        }
-        for p in [&old, &journal] {
-            let f = fs::OpenOptions::new().write(true).open(p).unwrap();
-            f.set_modified(hour_ago).unwrap();
-        }
-        remove_stale_temps(dir.path());
-        assert!(!old.exists());
-        assert!(fresh.exists() && journal.exists());
-    }
 
     #[test]
     fn a_sidecar_write_killed_midway_is_removed_at_the_next_open() {
