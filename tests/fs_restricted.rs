@@ -533,3 +533,41 @@ fn names_outside_ascii_are_refused_cleanly_where_the_file_system_refuses_them() 
         leftovers(dir.path())
     );
 }
+
+#[test]
+fn folders_move_entry_by_entry_where_renaming_one_would_empty_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(
+        dir.path(),
+        DeviceOptions::default().simulate(FsQuirks::NO_FOLDER_RENAME),
+    )
+    .unwrap();
+    let root = d.root();
+    let album = root.create(&CreateRequest::folder("Album")).unwrap();
+    let disc = album.create(&CreateRequest::folder("Disc 1")).unwrap();
+    let song = write_file(disc.as_ref(), "01.mp3", b"one");
+    write_file(album.as_ref(), "cover.jpg", b"jpg");
+    let other = root.create(&CreateRequest::folder("Other")).unwrap();
+    let id = song.unique_id().unwrap();
+    album.rename("Renamed", &mut NoProgress).unwrap();
+    album
+        .move_to(Placement::Into, other.as_ref(), &mut NoProgress)
+        .unwrap();
+    assert_eq!(
+        fs::read(dir.path().join("Other/Renamed/Disc 1/01.mp3")).unwrap(),
+        b"one"
+    );
+    assert_eq!(
+        fs::read(dir.path().join("Other/Renamed/cover.jpg")).unwrap(),
+        b"jpg"
+    );
+    assert!(!dir.path().join("Album").exists());
+    assert_eq!(
+        d.object(&id).unwrap().path().unwrap(),
+        dir.path()
+            .canonicalize()
+            .unwrap()
+            .join("Other/Renamed/Disc 1/01.mp3")
+    );
+    assert!(d.quirks().contains(FsQuirks::NO_FOLDER_RENAME));
+}

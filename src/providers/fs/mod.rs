@@ -82,13 +82,18 @@
 //!
 //! # Restricted file systems
 //!
-//! A FAT image mounted through FUSE (fusefat) refuses appends and writes that grow a file the
-//! writing handle did not create; MTP players mounted through FUSE refuse renames as well. The
+//! A FAT image mounted through FUSE (fusefat) refuses appends, writes that grow a file the
+//! writing handle did not create and names outside ASCII, and silently empties a folder that is
+//! renamed; MTP players mounted through FUSE refuse renames as well. The
 //! provider detects each refusal the first time it bites, remembers it for the session
 //! ([`FsDevice::quirks`]) and works around it: state files are rewritten whole, tags go into a
-//! new copy, and without renames a file is written whole in place under a record that the next
-//! open uses to remove an interrupted one (see [`FsQuirks`] for the guarantees). Data is always
-//! written into a file just created, by the handle that created it.
+//! new copy, folders move entry by entry, and without renames a file is written whole in place
+//! under a record that the next open uses to remove an interrupted one (see [`FsQuirks`] for the
+//! guarantees). What no error reveals is known from the file system's kind
+//! ([`FsDevice::fs_kind`]): on fusefat the provider never appends, never writes into an existing
+//! file and never renames a folder. Data is always written into a file just created, by the
+//! handle that created it. A file system that reports no size (fusefat does not) needs a quota
+//! ([`DeviceOptions::quota`]) for anything to fit.
 //!
 //! # Dates on FAT
 //!

@@ -95,6 +95,12 @@ bitflags::bitflags! {
         /// store such a name; creating or renaming to one fails with
         /// [`Error::InvalidName`](crate::Error::InvalidName) without touching the device.
         const ASCII_NAMES = 1 << 4;
+        /// Renaming or moving a folder that holds anything is unsafe: fusefat accepts it and
+        /// leaves the folder empty, its entries lost. It cannot be detected from an error, so
+        /// it is known from the file system's kind; folders are then moved entry by entry (a
+        /// new folder, each entry moved into it, the old folder removed). An interrupted move
+        /// leaves entries in both folders, none lost.
+        const NO_FOLDER_RENAME = 1 << 5;
     }
 }
 
@@ -109,6 +115,9 @@ impl FsQuirks {
             FsQuirks::NO_RENAME => "renames are refused; files are written whole in place",
             FsQuirks::NO_KERNEL_COPY => "the kernel cannot copy onto it; copying through a buffer",
             FsQuirks::ASCII_NAMES => "names outside ASCII are refused; such names are invalid",
+            FsQuirks::NO_FOLDER_RENAME => {
+                "renaming a folder loses its entries; moving entry by entry"
+            }
             _ => "several operations are refused",
         }
     }
@@ -137,7 +146,8 @@ impl FsIo {
             root: root.to_path_buf(),
             durable,
             simulated,
-            detected: AtomicU32::new(0),
+            // A quirk no error reveals is known from the start when simulated.
+            detected: AtomicU32::new((simulated & FsQuirks::NO_FOLDER_RENAME).bits()),
             probed_names: AtomicBool::new(false),
         }
     }
@@ -168,15 +178,16 @@ impl FsIo {
     /// Takes the quirks a file system of kind `kind` is known to have from the start, where
     /// waiting for them to bite is unsafe: fusefat accepts some appends and refuses others,
     /// and a session killed in the middle of an accepted one can leave the file's cluster
-    /// chain such that replacing the file later corrupts the file allocation table.
+    /// chain such that replacing the file later corrupts the file allocation table; and it
+    /// empties a folder that is renamed.
     pub(crate) fn assume_for(&self, kind: &FsKind) {
         if *kind == FsKind::FuseFat {
-            let q = FsQuirks::NO_APPEND | FsQuirks::NO_WRITE_EXISTING;
+            let q = FsQuirks::NO_APPEND | FsQuirks::NO_WRITE_EXISTING | FsQuirks::NO_FOLDER_RENAME;
             self.detected.fetch_or(q.bits(), Ordering::AcqRel);
             tracing::info!(
                 root = %self.root.display(),
                 quirks = ?q,
-                "fusefat: appends and writes into existing files are not used on this device"
+                "fusefat: appends, writes into existing files and folder renames are not used on this device"
             );
         }
     }
@@ -364,8 +375,14 @@ impl FsIo {
     /// # Errors
     /// I/O errors; a folder where renames are refused gives the file system's error.
     pub(crate) fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        if self.has(FsQuirks::NO_FOLDER_RENAME) && fs::symlink_metadata(from)?.is_dir() {
+            return self.move_folder_by_entries(from, to);
+        }
         if !self.has(FsQuirks::NO_RENAME) {
             let result = self.simulate(FsQuirks::NO_RENAME).and_then(|()| {
+                if from.is_dir() {
+                    self.simulate(FsQuirks::NO_FOLDER_RENAME)?;
+                }
                 if to.file_name().is_some_and(|n| !n.is_ascii()) {
                     self.simulate(FsQuirks::ASCII_NAMES)?;
                 }
@@ -386,6 +403,18 @@ impl FsIo {
             io::copy(&mut File::open(from)?, f).map(drop)
         })?;
         host::remove_file(from, &self.state_dir())?;
+        Ok(())
+    }
+
+    /// Moves the folder `from` to `to` without renaming it: a new folder, every entry moved
+    /// into it (folders the same way), then the old folder removed.
+    fn move_folder_by_entries(&self, from: &Path, to: &Path) -> Result<()> {
+        self.create_dir(to)?;
+        for entry in fs::read_dir(from)? {
+            let entry = entry?;
+            self.rename(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        fs::remove_dir(from)?;
         Ok(())
     }
 
@@ -525,68 +554,5 @@ fn parse_record(text: &str) -> Option<(PathBuf, u64)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fusefat_is_known_to_refuse_appends_from_the_start() {
-        let dir = tempfile::tempdir().unwrap();
-        let io = FsIo::new(dir.path(), false, FsQuirks::empty());
-        io.assume_for(&FsKind::Fat);
-        assert_eq!(io.quirks(), FsQuirks::empty());
-        io.assume_for(&FsKind::FuseFat);
-        assert_eq!(
-            io.quirks(),
-            FsQuirks::NO_APPEND | FsQuirks::NO_WRITE_EXISTING
-        );
-        // Nothing is appended: the caller rewrites the file whole.
-        let path = dir.path().join("log");
-        fs::write(&path, b"one\n").unwrap();
-        assert!(!io.append(&path, b"two\n", false).unwrap());
-        assert_eq!(fs::read(&path).unwrap(), b"one\n");
-    }
-
-    #[test]
-    fn records_parse_only_when_whole_and_inside_the_device() {
-        let ok = "wmdm-pending 1\nsize=5\npath=Music/a.mp3\nend\n";
-        assert_eq!(parse_record(ok), Some((PathBuf::from("Music/a.mp3"), 5)));
-        assert!(parse_record("wmdm-pending 1\nsize=5\npath=Music/a.mp3\n").is_none());
-        for bad in [
-            "../x",
-            "/etc/passwd",
-            "Music/../../x",
-            "",
-            "Music//a",
-            "a/.wmdm/ids",
-        ] {
-            let text = format!("wmdm-pending 1\nsize=5\npath={bad}\nend\n");
-            assert!(parse_record(&text).is_none(), "{bad}");
-        }
-        let state = "wmdm-pending 1\nsize=5\npath=.wmdm/ids\nend\n";
-        assert!(parse_record(state).is_some());
-    }
-
-    #[test]
-    fn an_interrupted_write_without_rename_is_removed_at_recovery() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join(STATE_DIR)).unwrap();
-        let io = FsIo::new(dir.path(), false, FsQuirks::NO_RENAME);
-        let target = dir.path().join("song.mp3");
-        // A crash after the record, midway through the data.
-        io.write_record(&target, 10).unwrap();
-        fs::write(&target, b"half").unwrap();
-        // A larger file at a recorded name is someone else's.
-        let other = dir.path().join("user.mp3");
-        io.write_record(&other, 2).unwrap();
-        fs::write(&other, b"the user's own").unwrap();
-        io.recover();
-        assert!(!target.exists());
-        assert!(other.exists());
-        let left = fs::read_dir(dir.path().join(STATE_DIR).join(RECORD_FOLDER)).unwrap();
-        assert_eq!(left.count(), 0);
-        // The whole write path leaves the file complete and no record.
-        io.write_state(&target, b"complete").unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"complete");
-        assert!(io.has(FsQuirks::NO_RENAME));
-    }
-}
+#[path = "quirks_tests.rs"]
+mod tests;
