@@ -172,7 +172,7 @@ pub fn process(host: &Host, party: &Party) -> Outcome {
 }
 
 /// The skipped set of the party's partnership with the device, read as a new process would.
-pub fn skipped_files(host: &Host, party: &Party) -> Result<String, Error> {
+pub fn skipped_files(host: &Host, party: &Party) -> Result<Vec<u64>, Error> {
     host.manager.reinitialize()?;
     let lib: Arc<RwLock<dyn Library>> = party.library.clone();
     let services = SyncServices::open(
@@ -182,7 +182,9 @@ pub fn skipped_files(host: &Host, party: &Party) -> Result<String, Error> {
         party.name,
         Arc::new(host.clock.clone()),
     )?;
-    services.device_by_key(KEY)?.item_info("SkippedFiles")
+    let table = services.partnerships();
+    let p = table.for_device(KEY).ok_or(Error::Unexpected)?;
+    Ok(p.skipped.iter().map(|t| t.0).collect())
 }
 
 /// The world a run under test starts from.

@@ -277,3 +277,167 @@ pub fn user_file_at_a_temp_name() -> Scenario {
         world,
     }
 }
+
+/// Eviction on a full device (the issue's "kill -9 while a sync deletes on a device over its
+/// quota"): after a first sync the user fills the device to its last byte, so the sync must
+/// delete owned tracks to make room before it can even write its journal, and rewrites both
+/// playlists.
+pub fn eviction_on_a_full_device() -> Scenario {
+    let capacity = 40_000;
+    let host = host_with_user_files(capacity);
+    let mut lib = library(1..=8, |_| 2_000);
+    select(&mut lib, "High", &[1, 2, 3, 4], 1);
+    select(&mut lib, "Low", &[5, 6, 7, 8], 2);
+    let party = Party::new(LIBRARY, lib);
+    clean(&host, &party);
+    let mut protected = user_files();
+    let free = capacity - host.template.used_bytes(0);
+    let filler = vec![0x5a; usize::try_from(free).expect("size")];
+    host.template
+        .put_file("Video/big.wmv", filler.clone())
+        .expect("filler");
+    protected.insert("Video/big.wmv".into(), filler);
+    let world = world(&host, &party, protected);
+    Scenario {
+        name: "eviction on a full device",
+        host,
+        world,
+    }
+}
+
+/// A first sync with one track of three transfer chunks, so a copy spans several writes.
+pub fn first_sync_with_a_large_track() -> Scenario {
+    let host = host_with_user_files(4 << 20);
+    let mut lib = library(1..=3, |i| if i == 2 { 600 * 1024 } else { size_of(i) });
+    select(&mut lib, "Mix", &[1, 2, 3], 1);
+    let party = Party::new(LIBRARY, lib);
+    let world = world(&host, &party, user_files());
+    Scenario {
+        name: "first sync, large track",
+        host,
+        world,
+    }
+}
+
+/// splitmix64: a small deterministic generator, so a seed names one scenario forever.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x5eed_c4a5_11ed_0001)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn pick(&mut self, n: u64, k: usize) -> Vec<u64> {
+        let mut out: Vec<u64> = Vec::new();
+        while out.len() < k.min(n as usize) {
+            let x = 1 + self.below(n);
+            if !out.contains(&x) {
+                out.push(x);
+            }
+        }
+        out
+    }
+}
+
+/// A resync built from a seed: 12 tracks in three playlists, a clean first sync, then a
+/// random mix of changes (tracks added to and removed from playlists, new bytes, tracks gone
+/// from the library, retags, a playlist reordered or no longer selected, a larger reserve).
+pub fn random_resync(seed: u64) -> Scenario {
+    let mut rng = Rng::new(seed);
+    let n = 14;
+    let capacity = 20_000 + rng.below(16_000);
+    let host = host_with_user_files(capacity);
+    let mut lib = library(1..=n, |i| 300 + ((i * 7919 + seed * 31) % 1500) as usize);
+    select(&mut lib, "A", &rng.pick(10, 4), 1);
+    select(&mut lib, "B", &rng.pick(10, 4), 2);
+    select(&mut lib, "C", &rng.pick(10, 3), 3);
+    let party = Party::new(LIBRARY, lib);
+    clean(&host, &party);
+    let mut reserve = None;
+    {
+        let mut lib = party.library.write().expect("library");
+        for _ in 0..(2 + rng.below(4)) {
+            let name = ["A", "B", "C"][rng.below(3) as usize];
+            let Some(id) = lib_playlist(&lib, name) else {
+                continue;
+            };
+            match rng.below(8) {
+                0 | 1 => {
+                    // A track joins the playlist (maybe one never synced).
+                    let t = TrackId(1 + rng.below(n));
+                    if let Some(p) = lib.playlist_mut(id) {
+                        if let PlaylistKind::Static(v) = &mut p.kind {
+                            v.push(t);
+                        }
+                    }
+                }
+                2 => {
+                    if let Some(p) = lib.playlist_mut(id) {
+                        if let PlaylistKind::Static(v) = &mut p.kind {
+                            if !v.is_empty() {
+                                let at = rng.below(v.len() as u64) as usize;
+                                v.remove(at);
+                            }
+                        }
+                    }
+                }
+                3 => {
+                    let t = 1 + rng.below(10);
+                    let size = 200 + rng.below(1500) as usize;
+                    let _ = lib.set_content(TrackId(t), content(1000 + seed * 16 + t, size));
+                }
+                4 => {
+                    lib.remove_track(TrackId(1 + rng.below(10)));
+                }
+                5 => {
+                    if let Some(t) = lib.track_mut(TrackId(1 + rng.below(10))) {
+                        t.title = format!("Retitled {seed}");
+                    }
+                }
+                6 => {
+                    if let Some(p) = lib.playlist_mut(id) {
+                        if let PlaylistKind::Static(v) = &mut p.kind {
+                            v.reverse();
+                        }
+                    }
+                }
+                _ => {
+                    if rng.below(2) == 0 {
+                        lib.remove_playlist(id);
+                    } else {
+                        reserve = Some(format!("{}", 10 + rng.below(40)));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(r) = reserve {
+        set_reserve(&host, &party, &r);
+    }
+    let world = world(&host, &party, user_files());
+    Scenario {
+        name: "random resync",
+        host,
+        world,
+    }
+}
+
+fn lib_playlist(lib: &MemoryLibrary, name: &str) -> Option<wmdm::library::PlaylistId> {
+    use wmdm::library::Library;
+    lib.playlists()
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.id)
+}
