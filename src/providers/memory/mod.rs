@@ -289,6 +289,42 @@ mod tests {
     }
 
     #[test]
+    fn a_read_only_device_refuses_every_change() {
+        use crate::flags::{Mode, OpenMode, Placement};
+        use crate::metadata::{Metadata, PropValue, device, tags};
+        use crate::provider::{CreateRequest, NoProgress, ObjectAttributes};
+        let d = MemoryDevice::new("P");
+        d.put_file("Music/a.mp3", b"abc".to_vec()).unwrap();
+        d.put_file("Playlists/p.m3u8", b"".to_vec()).unwrap();
+        let before = d.files();
+        d.set_fault_plan(FaultPlan::new().read_only());
+        let root = d.root();
+        let file = d.handle("Music/a.mp3").unwrap();
+        let list = d.handle("Playlists/p.m3u8").unwrap();
+        let mut meta = Metadata::new();
+        meta.add(tags::TITLE, "x");
+        let refused = [
+            root.create(&CreateRequest::file("b.mp3")).map(drop),
+            file.open(OpenMode::WRITE).map(drop),
+            file.delete(false, &mut NoProgress),
+            file.rename("c.mp3", &mut NoProgress),
+            file.move_to(Placement::Into, &*root, &mut NoProgress),
+            file.set_metadata(&meta).map(drop),
+            list.set_references(&[file.clone()]),
+            file.set_attributes(&ObjectAttributes::default()),
+            d.set_property(device::DEVICE_FRIENDLY_NAME, &PropValue::String("y".into())),
+            root.globals()
+                .and_then(|g| g.initialize(Mode::default(), &mut NoProgress)),
+        ];
+        for (i, r) in refused.into_iter().enumerate() {
+            assert_eq!(r, Err(Error::WriteProtected), "change {i}");
+        }
+        assert_eq!(d.files(), before);
+        // Reads still work.
+        assert_eq!(file.size(), Ok(3));
+    }
+
+    #[test]
     fn arrival_removal_and_canonical_names() {
         let p = MemoryProvider::new();
         let d = MemoryDevice::builder("A").serial("S1").build().unwrap();
