@@ -283,7 +283,11 @@ pub fn check_world(
     let state_prefix = format!("{SYNC_FOLDER}/");
     for (path, bytes) in &files {
         if let Some(name) = path.strip_prefix(&state_prefix) {
-            if name.ends_with(".new") || name.contains("journal") || name.ends_with(".part") {
+            if name.ends_with(".new")
+                || name.contains("journal")
+                || name.ends_with(".part")
+                || name.ends_with(".tmp")
+            {
                 v(&mut out, "sync state temp or journal left", path.clone());
             }
             continue;

@@ -345,7 +345,7 @@ impl FaultState {
             verdict.writeback = self
                 .plan
                 .writeback_every
-                .is_some_and(|every| self.mutations % every == 0);
+                .is_some_and(|every| self.mutations.is_multiple_of(every));
             self.mutations += 1;
         }
         for rule in &self.plan.rules {

@@ -310,7 +310,7 @@ mod tests {
             file.rename("c.mp3", &mut NoProgress),
             file.move_to(Placement::Into, &*root, &mut NoProgress),
             file.set_metadata(&meta).map(drop),
-            list.set_references(&[file.clone()]),
+            list.set_references(std::slice::from_ref(&file)),
             file.set_attributes(&ObjectAttributes::default()),
             d.set_property(device::DEVICE_FRIENDLY_NAME, &PropValue::String("y".into())),
             root.globals()
