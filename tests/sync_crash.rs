@@ -143,8 +143,12 @@ fn recover_and_check(
 }
 
 /// Runs the scenario crashing before mutation `k`, then recovers; returns the violations.
-fn crash_at(sc: &Scenario, k: u64, expected: &std::collections::BTreeSet<u64>) -> Vec<Violation> {
-    let device = boot(&sc.host, &sc.world.image, FaultPlan::new().crash_before(k));
+fn crash_at(
+    sc: &Scenario,
+    plan: FaultPlan,
+    expected: &std::collections::BTreeSet<u64>,
+) -> Vec<Violation> {
+    let device = boot(&sc.host, &sc.world.image, plan);
     let party = sc.party();
     let _ = process(&sc.host, &party);
     if !device.is_crashed() {
@@ -191,27 +195,32 @@ fn crash_twice(
     }
 }
 
-/// Explores every crash point of `sc` (every `stride`th one when `stride > 1`).
-fn explore(sc: &Scenario, report: &mut Report, stride: u64) {
+/// Explores every crash point of `sc` on a durable device.
+fn explore(sc: &Scenario, report: &mut Report) {
+    explore_with(sc, report, "", FaultPlan::new);
+}
+
+/// Explores every crash point of `sc` with the device's crash behaviour given by `model`
+/// (a durable device, torn writes, a non-durable device), named `label` in the report.
+fn explore_with(sc: &Scenario, report: &mut Report, label: &str, model: fn() -> FaultPlan) {
     let (n, expected, clean) = clean_run(sc);
     report.add(sc.name, "clean run".into(), clean);
     assert!(n > 0, "{}: the run under test changes nothing", sc.name);
-    let mut ran = 0;
-    for k in (0..n).step_by(usize::try_from(stride.max(1)).unwrap_or(1)) {
+    for k in 0..n {
+        let found = crash_at(sc, model().crash_before(k), &expected);
         report.add(
             sc.name,
-            format!("crash before mutation {k} of {n}"),
-            crash_at(sc, k, &expected),
+            format!("{label}crash before mutation {k} of {n}"),
+            found,
         );
-        ran += 1;
     }
-    report.count(sc.name, ran);
+    report.count(sc.name, n);
 }
 
 fn run_scenario(build: fn() -> Scenario) {
     let sc = build();
     let mut report = Report::default();
-    explore(&sc, &mut report, 1);
+    explore(&sc, &mut report);
     report.assert_clean();
 }
 
@@ -283,7 +292,7 @@ fn random_resyncs(seeds: impl Iterator<Item = u64>) {
         let mut sc = scenarios::random_resync(seed);
         let name = format!("random resync {seed}");
         sc.name = Box::leak(name.into_boxed_str());
-        explore(&sc, &mut report, 1);
+        explore(&sc, &mut report);
     }
     report.assert_clean();
 }
@@ -307,42 +316,32 @@ fn many_random_resyncs_survive_a_crash_at_every_step() {
     random_resyncs(100..1100);
 }
 
-/// Every scenario on a non-durable device (`durable: false`): a crash loses what came after
-/// the last durable point, while the host's state folder keeps everything.
-fn non_durable(build: fn() -> Scenario, every: u64) {
-    let sc = build();
+/// The scenarios that pass on a durable device, under another crash behaviour.
+fn under(label: &str, model: fn() -> FaultPlan) {
     let mut report = Report::default();
-    let (n, expected, clean) = clean_run(&sc);
-    report.add(sc.name, "clean run".into(), clean);
-    for k in 0..n {
-        let device = boot(
-            &sc.host,
-            &sc.world.image,
-            FaultPlan::new().non_durable(every).crash_before(k),
-        );
-        let party = sc.party();
-        let _ = process(&sc.host, &party);
-        let found = recover_and_check(&sc, &party, &sc.world, &expected, &device.image());
-        report.add(
-            sc.name,
-            format!("non-durable ({every}), crash before {k} of {n}"),
-            found,
-        );
-    }
-    report.count(sc.name, n);
-    report.assert_clean();
-}
-
-#[test]
-fn a_non_durable_device_survives_a_crash_at_every_step() {
     for build in [
         scenarios::first_sync as fn() -> Scenario,
         scenarios::resync_changes,
         scenarios::eviction,
         scenarios::playlist_rewrites,
+        scenarios::first_sync_with_a_large_track,
     ] {
-        non_durable(build, 5);
+        explore_with(&build(), &mut report, label, model);
     }
+    report.assert_clean();
+}
+
+/// A non-durable device (`durable: false`): a crash loses what came after the last durable
+/// point (every 5 changes), while the host's state folder keeps everything.
+#[test]
+fn a_non_durable_device_survives_a_crash_at_every_step() {
+    under("non-durable (5), ", || FaultPlan::new().non_durable(5));
+}
+
+/// A device that writes in place: a crash leaves open sessions' bytes in their files.
+#[test]
+fn a_device_with_torn_writes_survives_a_crash_at_every_step() {
+    under("torn writes, ", || FaultPlan::new().torn_writes());
 }
 
 #[test]

@@ -11,6 +11,7 @@ use crate::metadata::PropValue;
 
 use super::device::MemoryDevice;
 use super::fault::{DeviceStats, FaultPlan, FaultState};
+use super::node::ObjRef;
 use super::state::{Shared, State};
 use super::tree::Tree;
 
@@ -36,6 +37,8 @@ pub(super) struct CrashState {
     pub(super) crashed: bool,
     /// On a non-durable device, the media as of the last durable point.
     pub(super) durable: Option<DeviceImage>,
+    /// With torn writes, what each open write session has written so far, by file.
+    pub(super) torn: BTreeMap<ObjRef, Vec<u8>>,
 }
 
 impl State {
@@ -62,7 +65,17 @@ impl State {
         if let Some(durable) = self.crash.durable.take() {
             self.trees = durable.trees;
             self.properties = durable.properties;
+        } else {
+            for (at, data) in std::mem::take(&mut self.crash.torn) {
+                if let Some(tree) = self.trees.get_mut(at.storage) {
+                    // The file keeps its date: the session never ended.
+                    if let Some(date) = tree.get(at.node).map(|n| n.modified) {
+                        let _ = tree.commit(at.node, data, date);
+                    }
+                }
+            }
         }
+        self.crash.torn.clear();
         self.disconnect();
         self.crash.crashed = true;
     }
@@ -188,6 +201,33 @@ mod tests {
         );
         r.root().create(&CreateRequest::file("b")).unwrap();
         assert_eq!(r.files().len(), 2);
+    }
+
+    #[test]
+    fn torn_writes_leave_what_the_session_wrote() {
+        let d = MemoryDevice::new("P");
+        d.put_file("a", b"old content".to_vec()).unwrap();
+        d.set_fault_plan(FaultPlan::new().torn_writes().crash_before(2));
+        let a = d.handle("a").unwrap();
+        let mut io = a.open(OpenMode::WRITE).unwrap();
+        io.write(b"NEW").unwrap(); // 0
+        io.write(b"---").unwrap(); // 1
+        assert_eq!(io.write(b"!"), Err(Error::DeviceNotConnected)); // 2: the crash
+        drop(io);
+        assert_eq!(d.reboot().read_file("a").unwrap(), b"NEW---ntent");
+        // A closed session leaves nothing torn behind.
+        let d = MemoryDevice::new("P");
+        d.put_file("b", Vec::new()).unwrap();
+        d.set_fault_plan(FaultPlan::new().torn_writes().crash_before(3));
+        let b = d.handle("b").unwrap();
+        let mut io = b.open(OpenMode::WRITE).unwrap();
+        io.write(b"whole").unwrap();
+        io.close().unwrap();
+        let mut io = b.open(OpenMode::WRITE).unwrap();
+        io.write(b"W").unwrap();
+        drop(io); // abandoned: not torn, the process let go of it
+        assert!(d.root().create(&CreateRequest::file("c")).is_err());
+        assert_eq!(d.reboot().read_file("b").unwrap(), b"whole");
     }
 
     #[test]

@@ -159,6 +159,7 @@ pub struct FaultPlan {
     read_only: bool,
     crash_before: Option<u64>,
     writeback_every: Option<u64>,
+    torn_writes: bool,
 }
 
 impl FaultPlan {
@@ -249,6 +250,21 @@ impl FaultPlan {
         self
     }
 
+    /// A crash leaves the bytes that open write sessions had written in their files, as a
+    /// device that writes in place does (an MTP device mounted through FUSE, a file system the
+    /// host cannot rename on): the file holds what the session wrote so far, a torn prefix of
+    /// what was meant, instead of its last closed content. Only on a durable device (a
+    /// non-durable one loses the session with everything else since its durable point).
+    pub fn torn_writes(mut self) -> FaultPlan {
+        self.torn_writes = true;
+        self
+    }
+
+    /// True when a crash leaves open write sessions' bytes in their files.
+    pub fn is_torn(&self) -> bool {
+        self.torn_writes
+    }
+
     /// The crash point set by [`FaultPlan::crash_before`], if any.
     pub fn crash_point(&self) -> Option<u64> {
         self.crash_before
@@ -282,6 +298,7 @@ impl FaultPlan {
             && !self.read_only
             && self.crash_before.is_none()
             && self.writeback_every.is_none()
+            && !self.torn_writes
     }
 }
 

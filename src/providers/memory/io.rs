@@ -110,6 +110,7 @@ impl MemoryObjectIo {
         if st.epoch != self.epoch {
             return;
         }
+        st.crash.torn.remove(&self.at);
         st.open_files = st.open_files.saturating_sub(1);
         if let Ok(tree) = st.tree_mut(self.at.storage) {
             tree.release(self.reserved);
@@ -181,6 +182,9 @@ impl ObjectIo for MemoryObjectIo {
         }
         buffer[start..stop].copy_from_slice(&data[..take]);
         st.stats.bytes_written += take as u64;
+        if st.faults.plan().is_torn() {
+            st.crash.torn.insert(self.at, buffer.clone());
+        }
         if admitted.is_some() {
             st.stats.faults_injected += 1;
             st.disconnect();

@@ -85,6 +85,10 @@
 //! * a create, delete, rename or move is all-or-nothing: done if it returned, not done
 //!   otherwise.
 //!
+//! With [`FaultPlan::torn_writes`] the device writes in place instead (an MTP device through
+//! FUSE, a file system that refuses renames): a crash leaves each open write session's bytes so
+//! far in its file, a torn prefix of what was meant (the rest of the old content after it).
+//!
 //! On a non-durable device ([`FaultPlan::non_durable`], the folder provider with `durable` off:
 //! no syncs, the host writes back in the background), completed changes become durable only at
 //! the durable points, and a crash loses every change since the last one, in order: the media

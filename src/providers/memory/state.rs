@@ -62,6 +62,9 @@ impl State {
         for tree in &mut self.trees {
             tree.drop_sessions();
         }
+        // A pulled plug loses the sessions' data (the memory device commits at close); only
+        // a crash with torn writes leaves it (see `State::crash`).
+        self.crash.torn.clear();
     }
 
     /// Finds a node anywhere on the device by persistent unique ID.
