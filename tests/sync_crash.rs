@@ -10,7 +10,8 @@
 //!   provider's temporary files and one named like the sync's);
 //! * every selected track that fits (what a clean run keeps) is on the device, once, with the
 //!   library's bytes; no "(2)" file;
-//! * the partnership's skipped set is empty (the user deleted nothing);
+//! * the partnership's skipped set is exactly the tracks the user deleted (none, or two in
+//!   the scenario where the user deleted tracks);
 //! * the recovering run completes without item errors and the run after it is a no-op.
 //!
 //! Each process is a new `SyncServices` over the same state folder, as a new host process is.
@@ -105,6 +106,7 @@ fn clean_run(sc: &Scenario) -> (u64, std::collections::BTreeSet<u64>, Vec<Violat
     }
     let mut found = check_runs(&first, &second);
     found.extend(check_world(&device, &sc.world, &sc.world.library, None));
+    found.extend(check_skipped(sc, &party, &sc.world));
     if let Some(s) = &first.summary {
         eprintln!(
             "{}: clean run: {n} mutations, copied {} updated {} deleted {} playlists {} no-fit {}",
@@ -112,6 +114,18 @@ fn clean_run(sc: &Scenario) -> (u64, std::collections::BTreeSet<u64>, Vec<Violat
         );
     }
     (n, owned_tracks(&device), found)
+}
+
+/// The partnership's skipped set must be exactly the tracks the user deleted.
+fn check_skipped(sc: &Scenario, party: &harness::Party, world: &World) -> Vec<Violation> {
+    let want: Vec<u64> = world.user_deleted.iter().copied().collect();
+    match skipped_files(&sc.host, party) {
+        Ok(s) if s == want => Vec::new(),
+        other => vec![Violation {
+            class: "skipped set is not the user's deletes",
+            detail: format!("skipped tracks: {other:?}, the user deleted {want:?}"),
+        }],
+    }
 }
 
 /// Recovers after a crash (two processes) and checks everything.
@@ -132,13 +146,7 @@ fn recover_and_check(
         &sc.world.library,
         Some(expected),
     ));
-    match skipped_files(&sc.host, party) {
-        Ok(s) if s.is_empty() => {}
-        other => found.push(Violation {
-            class: "skipped set not empty",
-            detail: format!("skipped tracks: {other:?}"),
-        }),
-    }
+    found.extend(check_skipped(sc, party, world));
     found
 }
 
@@ -278,6 +286,11 @@ fn a_resumed_sync_survives_a_second_crash_during_recovery() {
             a full device and become skipped files after a crash"]
 fn eviction_on_a_full_device_survives_a_crash_at_every_step() {
     run_scenario(scenarios::eviction_on_a_full_device);
+}
+
+#[test]
+fn the_user_s_deletes_stay_skipped_through_a_crash_at_every_step() {
+    run_scenario(scenarios::user_deleted_tracks);
 }
 
 #[test]

@@ -196,6 +196,8 @@ pub struct World {
     /// Files that are not the library's to touch (the user's, another library's): they must
     /// be there afterwards, byte for byte.
     pub protected: BTreeMap<String, Vec<u8>>,
+    /// The tracks the user deleted from the device: the partnership's skipped set afterwards.
+    pub user_deleted: BTreeSet<u64>,
 }
 
 /// One invariant broken at one crash point.

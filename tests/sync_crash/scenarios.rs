@@ -1,7 +1,7 @@
 //! The worlds the crash simulation starts from: each is the state just before the run under
 //! test (device media, the library's state folder, the library), reached by clean runs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::sync::{content, track};
 use super::harness::{Host, Party, World, process};
@@ -107,6 +107,7 @@ fn world(host: &Host, party: &Party, protected: BTreeMap<String, Vec<u8>>) -> Wo
         state_files: party.state_files(),
         library: party.library.read().expect("library").clone(),
         protected,
+        user_deleted: BTreeSet::new(),
     }
 }
 
@@ -440,4 +441,37 @@ fn lib_playlist(lib: &MemoryLibrary, name: &str) -> Option<wmdm::library::Playli
         .iter()
         .find(|p| p.name == name)
         .map(|p| p.id)
+}
+
+/// The user deleted two owned tracks from the device since the last sync (WMP 12 skipped
+/// files); the resync also copies a new track and retags one. Afterwards the skipped set must
+/// be exactly the user's two deletes, whatever the crash.
+pub fn user_deleted_tracks() -> Scenario {
+    let host = host_with_user_files(1 << 20);
+    let mut lib = library(1..=7, size_of);
+    select(&mut lib, "Mix", &[1, 2, 3, 4, 5, 6], 1);
+    let party = Party::new(LIBRARY, lib);
+    clean(&host, &party);
+    for path in [
+        "Music/Artist 0/Album/03 Song 3.mp3",
+        "Music/Artist 2/Album/05 Song 5.mp3",
+    ] {
+        let obj = host.template.handle(path).expect("owned track");
+        obj.delete(false, &mut wmdm::provider::NoProgress)
+            .expect("the user deletes it");
+    }
+    {
+        let mut lib = party.library.write().expect("library");
+        let mix = playlist_id(&lib, "Mix");
+        let p = lib.playlist_mut(mix).expect("mix");
+        p.kind = PlaylistKind::Static([1, 2, 3, 4, 5, 6, 7].map(TrackId).to_vec());
+        lib.track_mut(TrackId(4)).expect("track 4").title = "Retitled".into();
+    }
+    let mut world = world(&host, &party, user_files());
+    world.user_deleted = [3, 5].into_iter().collect();
+    Scenario {
+        name: "user deleted tracks",
+        host,
+        world,
+    }
 }
