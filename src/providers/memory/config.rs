@@ -117,7 +117,7 @@ impl StorageConfig {
 }
 
 /// Everything fixed about a device once it is built.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct DeviceConfig {
     pub(super) name: String,
     pub(super) manufacturer: String,

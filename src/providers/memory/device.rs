@@ -17,6 +17,7 @@ use crate::time::{Clock, WmdmDateTime};
 use super::config::{
     DeviceConfig, DeviceParts, MemoryDeviceBuilder, Seed, StorageConfig, default_audio_capability,
 };
+use super::crash::CrashState;
 use super::fault::{DeviceStats, FaultPlan, FaultState, Operation};
 use super::node::{NodeId, same_name};
 use super::state::{Medium, Shared, State};
@@ -127,6 +128,7 @@ impl MemoryDevice {
             faults: FaultState::new(plan),
             stats: DeviceStats::default(),
             open_files: 0,
+            crash: CrashState::default(),
         };
         MemoryDevice {
             shared: Arc::new(Shared::new(config, media, state)),
@@ -157,6 +159,11 @@ impl MemoryDevice {
                     }
                 }
             }
+            // The starting content is on the medium before anything runs: a non-durable
+            // device's first durable point includes it.
+            if st.faults.plan().writeback_every().is_some() {
+                st.writeback();
+            }
         }
         Ok(device)
     }
@@ -172,8 +179,14 @@ impl MemoryDevice {
 
     /// Plugs the device back in. Storage handles taken before the disconnection work again;
     /// open-file handles do not.
+    ///
+    /// A crashed device stays gone: only [`reboot`](MemoryDevice::reboot) brings its media
+    /// back, as a new device.
     pub fn reconnect(&self) {
-        self.shared.lock().connected = true;
+        let mut st = self.shared.lock();
+        if !st.crash.crashed {
+            st.connected = true;
+        }
     }
 
     /// True while the device is plugged in.
@@ -183,7 +196,7 @@ impl MemoryDevice {
 
     /// Replaces the fault plan; call counting starts again from zero.
     pub fn set_fault_plan(&self, plan: FaultPlan) {
-        self.shared.lock().faults = FaultState::new(plan);
+        self.shared.lock().install(plan);
     }
 
     /// Removes every fault.
@@ -385,6 +398,10 @@ impl Device for MemoryDevice {
 
     fn set_property(&self, name: &str, value: &PropValue) -> Result<()> {
         let mut st = self.shared.enter(Operation::SetProperty)?;
+        // The device's properties live on it as its media do.
+        if st.faults.plan().is_read_only() {
+            return Err(Error::WriteProtected);
+        }
         if COMPUTED_PROPERTIES.contains(&name) {
             return Err(Error::NotSupported);
         }

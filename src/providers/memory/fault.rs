@@ -34,6 +34,29 @@ macro_rules! operations {
                 }
             }
         }
+
+        impl Operation {
+            /// True for the operations that change what is on the device: the ones a crash
+            /// point counts (see the [crash model](super#the-crash-model)). `Close` counts
+            /// only when it ends a write session (it is that session's commit); `Open`,
+            /// `Seek`, reads and `PlayInfo` never count.
+            pub const fn is_mutating(self) -> bool {
+                matches!(
+                    self,
+                    Operation::SetProperty
+                        | Operation::SetAttributes
+                        | Operation::Create
+                        | Operation::SetMetadata
+                        | Operation::SetReferences
+                        | Operation::Write
+                        | Operation::Close
+                        | Operation::Delete
+                        | Operation::Rename
+                        | Operation::Move
+                        | Operation::Initialize
+                )
+            }
+        }
     };
 }
 
@@ -134,6 +157,9 @@ pub struct FaultPlan {
     disconnect_after: Option<u64>,
     storage_full: bool,
     read_only: bool,
+    crash_before: Option<u64>,
+    writeback_every: Option<u64>,
+    torn_writes: bool,
 }
 
 impl FaultPlan {
@@ -184,9 +210,10 @@ impl FaultPlan {
         self
     }
 
-    /// Every medium is write-protected: `create`, `open` for writing, `write`, `delete`,
-    /// `rename`, `move_to`, `set_metadata`, `set_references`, `set_attributes` and
-    /// `initialize` fail with [`Error::WriteProtected`].
+    /// Every medium is write-protected, as a device opened read-only is (a dry run relies on
+    /// it): `create`, `open` for writing, `write`, `delete`, `rename`, `move_to`,
+    /// `set_metadata`, `set_references`, `set_attributes`, `initialize` and the device's
+    /// `set_property` fail with [`Error::WriteProtected`].
     pub fn read_only(mut self) -> FaultPlan {
         self.read_only = true;
         self
@@ -198,6 +225,54 @@ impl FaultPlan {
     pub fn slow(mut self, op: Operation, delay: Duration) -> FaultPlan {
         self.rules.push(Rule::Slow { op, delay });
         self
+    }
+
+    /// The device crashes (loses power) just before its `n`th mutating operation, counting
+    /// from 0 since the plan was installed: `crash_before(0)` crashes before the first change,
+    /// and a run that makes `N` changes has crash points `0..N`. Mutating operations are
+    /// those of [`Operation::is_mutating`]. That call fails with
+    /// [`Error::DeviceNotConnected`], the media keep only what survives the crash (see the
+    /// [crash model](super#the-crash-model)), and the device refuses every call until a test
+    /// reboots it with [`MemoryDevice::reboot`](super::MemoryDevice::reboot).
+    pub fn crash_before(mut self, n: u64) -> FaultPlan {
+        self.crash_before = Some(n);
+        self
+    }
+
+    /// Completed changes are not durable at once, as on a folder device opened without
+    /// `durable` (no syncs): the medium reaches a durable point every `every` mutating
+    /// operations (the host's background writeback), and a crash loses every change made since
+    /// the last durable point, in order (the surviving state is the state at that point). The
+    /// plan's installation is the first durable point. `every == 0` is taken as 1, which is
+    /// the same as the default, durable device.
+    pub fn non_durable(mut self, every: u64) -> FaultPlan {
+        self.writeback_every = Some(every.max(1));
+        self
+    }
+
+    /// A crash leaves the bytes that open write sessions had written in their files, as a
+    /// device that writes in place does (an MTP device mounted through FUSE, a file system the
+    /// host cannot rename on): the file holds what the session wrote so far, a torn prefix of
+    /// what was meant, instead of its last closed content. Only on a durable device (a
+    /// non-durable one loses the session with everything else since its durable point).
+    pub fn torn_writes(mut self) -> FaultPlan {
+        self.torn_writes = true;
+        self
+    }
+
+    /// True when a crash leaves open write sessions' bytes in their files.
+    pub fn is_torn(&self) -> bool {
+        self.torn_writes
+    }
+
+    /// The crash point set by [`FaultPlan::crash_before`], if any.
+    pub fn crash_point(&self) -> Option<u64> {
+        self.crash_before
+    }
+
+    /// The writeback period set by [`FaultPlan::non_durable`]; `None` on a durable device.
+    pub fn writeback_every(&self) -> Option<u64> {
+        self.writeback_every
     }
 
     /// True when the plan write-protects the media.
@@ -221,6 +296,9 @@ impl FaultPlan {
             && self.disconnect_after.is_none()
             && !self.storage_full
             && !self.read_only
+            && self.crash_before.is_none()
+            && self.writeback_every.is_none()
+            && !self.torn_writes
     }
 }
 
@@ -233,6 +311,11 @@ pub(super) struct Verdict {
     pub(super) disconnect: bool,
     /// Fail the call with this error.
     pub(super) error: Option<Error>,
+    /// The device crashes before this call: it fails and the device is gone until rebooted.
+    pub(super) crash: bool,
+    /// A non-durable device reaches a durable point before this call: everything done so far
+    /// survives a crash from now on.
+    pub(super) writeback: bool,
 }
 
 /// A plan together with the counters it needs at run time.
@@ -242,6 +325,8 @@ pub(super) struct FaultState {
     calls: BTreeMap<Operation, u64>,
     bytes_written: u64,
     disconnect_fired: bool,
+    /// Mutating calls made so far (the crash point counter).
+    mutations: u64,
 }
 
 impl FaultState {
@@ -256,12 +341,30 @@ impl FaultState {
         &self.plan
     }
 
+    /// Mutating calls counted so far.
+    pub(super) fn mutations(&self) -> u64 {
+        self.mutations
+    }
+
     /// Counts a call of `op` made while connected and says what should happen to it.
-    pub(super) fn on_call(&mut self, op: Operation) -> Verdict {
+    /// `mutating` says whether it changes the device (a crash point); a call the crash stops
+    /// is not counted as made.
+    pub(super) fn on_call(&mut self, op: Operation, mutating: bool) -> Verdict {
         let count = self.calls.entry(op).or_insert(0);
         *count += 1;
         let n = *count;
         let mut verdict = Verdict::default();
+        if mutating {
+            if self.plan.crash_before == Some(self.mutations) {
+                verdict.crash = true;
+                return verdict;
+            }
+            verdict.writeback = self
+                .plan
+                .writeback_every
+                .is_some_and(|every| self.mutations.is_multiple_of(every));
+            self.mutations += 1;
+        }
         for rule in &self.plan.rules {
             match *rule {
                 Rule::Slow { op: o, delay } if o == op => {
@@ -350,6 +453,34 @@ impl DeviceStats {
 mod tests {
     use super::*;
 
+    impl FaultState {
+        fn on_call_plain(&mut self, op: Operation) -> Verdict {
+            self.on_call(op, op.is_mutating())
+        }
+    }
+
+    #[test]
+    fn the_crash_point_counts_mutations_only() {
+        let mut st = FaultState::new(FaultPlan::new().crash_before(2));
+        assert!(!st.on_call(Operation::Create, true).crash);
+        assert!(!st.on_call(Operation::Read, false).crash);
+        assert!(!st.on_call(Operation::Close, false).crash, "a read close");
+        assert!(!st.on_call(Operation::Write, true).crash);
+        assert_eq!(st.mutations(), 2);
+        assert!(st.on_call(Operation::Close, true).crash);
+        assert_eq!(st.mutations(), 2, "the crashed call was not made");
+    }
+
+    #[test]
+    fn writeback_points_come_every_n_mutations() {
+        let mut st = FaultState::new(FaultPlan::new().non_durable(2));
+        let points: Vec<bool> = (0..5)
+            .map(|_| st.on_call(Operation::Write, true).writeback)
+            .collect();
+        assert_eq!(points, [true, false, true, false, true]);
+        assert!(!st.on_call(Operation::Read, false).writeback);
+    }
+
     #[test]
     fn nth_failure_fires_once_and_first_rule_wins() {
         let mut st = FaultState::new(
@@ -357,20 +488,20 @@ mod tests {
                 .fail_nth(Operation::Write, 2, Error::ProcessFailed)
                 .fail_nth(Operation::Write, 2, Error::Busy),
         );
-        assert_eq!(st.on_call(Operation::Write).error, None);
+        assert_eq!(st.on_call_plain(Operation::Write).error, None);
         assert_eq!(
-            st.on_call(Operation::Write).error,
+            st.on_call_plain(Operation::Write).error,
             Some(Error::ProcessFailed)
         );
-        assert_eq!(st.on_call(Operation::Write).error, None);
-        assert_eq!(st.on_call(Operation::Read).error, None);
+        assert_eq!(st.on_call_plain(Operation::Write).error, None);
+        assert_eq!(st.on_call_plain(Operation::Read).error, None);
     }
 
     #[test]
     fn zeroth_call_never_matches() {
         let mut st = FaultState::new(FaultPlan::new().fail_nth(Operation::Open, 0, Error::Busy));
         for _ in 0..5 {
-            assert_eq!(st.on_call(Operation::Open).error, None);
+            assert_eq!(st.on_call_plain(Operation::Open).error, None);
         }
     }
 
@@ -382,10 +513,10 @@ mod tests {
                 .slow(Operation::Create, Duration::from_millis(5)),
         );
         assert_eq!(
-            st.on_call(Operation::Create).delay,
+            st.on_call_plain(Operation::Create).delay,
             Duration::from_millis(15)
         );
-        assert_eq!(st.on_call(Operation::Delete).delay, Duration::ZERO);
+        assert_eq!(st.on_call_plain(Operation::Delete).delay, Duration::ZERO);
     }
 
     #[test]

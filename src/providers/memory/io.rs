@@ -84,7 +84,17 @@ impl MemoryObjectIo {
     /// [`Error::DeviceNotConnected`] when the session was lost to a disconnection, even after
     /// the device came back.
     fn enter<'a>(&self, shared: &'a Shared, op: Operation) -> Result<MutexGuard<'a, State>> {
-        let st = shared.enter(op)?;
+        self.enter_as(shared, op, op.is_mutating())
+    }
+
+    /// [`MemoryObjectIo::enter`], saying whether the call changes the device.
+    fn enter_as<'a>(
+        &self,
+        shared: &'a Shared,
+        op: Operation,
+        mutating: bool,
+    ) -> Result<MutexGuard<'a, State>> {
+        let st = shared.enter_as(op, mutating)?;
         if st.epoch != self.epoch || !self.live {
             return Err(Error::DeviceNotConnected);
         }
@@ -100,6 +110,7 @@ impl MemoryObjectIo {
         if st.epoch != self.epoch {
             return;
         }
+        st.crash.torn.remove(&self.at);
         st.open_files = st.open_files.saturating_sub(1);
         if let Ok(tree) = st.tree_mut(self.at.storage) {
             tree.release(self.reserved);
@@ -171,6 +182,9 @@ impl ObjectIo for MemoryObjectIo {
         }
         buffer[start..stop].copy_from_slice(&data[..take]);
         st.stats.bytes_written += take as u64;
+        if st.faults.plan().is_torn() {
+            st.crash.torn.insert(self.at, buffer.clone());
+        }
         if admitted.is_some() {
             st.stats.faults_injected += 1;
             st.disconnect();
@@ -195,7 +209,9 @@ impl ObjectIo for MemoryObjectIo {
     /// close fails (an injected fault, a disconnection) the writes are lost.
     fn close(mut self: Box<Self>) -> Result<()> {
         let shared = Arc::clone(&self.shared);
-        let mut st = self.enter(&shared, Operation::Close)?;
+        // Ending a write session is its commit, a change of the device; ending a read is not.
+        let mutating = self.mode.can_write();
+        let mut st = self.enter_as(&shared, Operation::Close, mutating)?;
         // Read after entering, so that a slow close is dated when it ends.
         let now = shared.now();
         if let Some(data) = self.buffer.take() {

@@ -9,8 +9,13 @@
 //!   IMDSPObject/2, plus IMDSPObjectInfo for audio files); [`MemoryGlobals`] is a medium
 //!   (IMDSPStorageGlobals); [`MemoryObjectIo`] is an open file.
 //! * [`FaultPlan`] makes the device misbehave on cue: fail the Nth call of an [`Operation`],
-//!   pull the plug after N bytes, fill or write-protect the media, or make calls slow in
-//!   virtual time. [`DeviceStats`] counts what was asked of the device.
+//!   pull the plug after N bytes, fill or write-protect the media, make calls slow in
+//!   virtual time, or crash before the Nth change. [`DeviceStats`] counts what was asked of
+//!   the device.
+//! * A crash keeps exactly what a real file system would keep (see [the crash
+//!   model](crate::providers::memory#the-crash-model) below); [`MemoryDevice::reboot`] starts a
+//!   device again over what survived, and a [`DeviceImage`] keeps the media of any moment to
+//!   start over from.
 //!
 //! The device behaves like a small FAT-formatted player:
 //!
@@ -52,9 +57,77 @@
 //! assert_eq!(player.stats().calls(Operation::Write), 2);
 //! # Ok::<(), wmdm::Error>(())
 //! ```
+//!
+//! # The crash model
+//!
+//! A crash point is "before mutating operation `n`" ([`FaultPlan::crash_before`]). The
+//! operations counted are the ones that change the device ([`Operation::is_mutating`]):
+//! `create` (a file, a folder, an insert's object), every `write`, the `close` that ends a
+//! write session, `delete`, `rename`, `move_to`, `set_metadata`, `set_references`,
+//! `set_attributes`, `set_property` and `initialize`. Reads, listings, `open` and `seek` are
+//! not counted: a crash before one of them leaves the media exactly as a crash before the next
+//! change does. The call at the crash point fails with [`Error::DeviceNotConnected`]
+//! (an [`ErrorKind::Disconnected`](crate::error::ErrorKind::Disconnected) error, as the
+//! process would see a pulled plug), and from then on the device refuses every call the same
+//! way, [`MemoryDevice::reconnect`] included, until a test reboots it
+//! ([`MemoryDevice::reboot`]): a new device, the same identity, over what survived.
+//!
+//! What survives, on a durable device (the default, the folder provider with `durable` on:
+//! data synced at `close`, directory entries synced at create, rename and delete):
+//!
+//! * every operation that returned before the crash point, as it left the media;
+//! * nothing of the operation at the crash point (it never started);
+//! * nothing of the data of a write session still open: the file keeps the content its last
+//!   completed `close` gave it (empty for a file created and never closed). This is the memory
+//!   device's commit point, as the folder provider's rename of its hidden temporary file is
+//!   (that provider removes the orphaned temporary file at its next listing, so neither device
+//!   shows partial data);
+//! * a create, delete, rename or move is all-or-nothing: done if it returned, not done
+//!   otherwise.
+//!
+//! With [`FaultPlan::torn_writes`] the device writes in place instead (an MTP device through
+//! FUSE, a file system that refuses renames): a crash leaves each open write session's bytes so
+//! far in its file, a torn prefix of what was meant (the rest of the old content after it).
+//!
+//! On a non-durable device ([`FaultPlan::non_durable`], the folder provider with `durable` off:
+//! no syncs, the host writes back in the background), completed changes become durable only at
+//! the durable points, and a crash loses every change since the last one, in order: the media
+//! are as they were at that point. (A real cache may also reorder what it loses; this model
+//! keeps the order, so it shows what the host's own state, written elsewhere, does when the
+//! device falls behind it.)
+//!
+//! Open sessions, handles and the fault plan do not survive; unique IDs, dates, metadata,
+//! references and attributes of what survives do. A rebooted device counts calls and
+//! mutations from zero, with no faults.
+//!
+//! ```
+//! use wmdm::Error;
+//! use wmdm::provider::{CreateRequest, Device};
+//! use wmdm::providers::memory::{FaultPlan, MemoryDevice};
+//!
+//! let player = MemoryDevice::new("Player");
+//! player.put_file("Music/mine.mp3", b"user's".to_vec())?;
+//! let before = player.image();
+//! player.set_fault_plan(FaultPlan::new().crash_before(1));
+//! let root = player.root();
+//! root.create(&CreateRequest::file("a.mp3"))?; // mutation 0: done, and durable
+//! let crashed = root.create(&CreateRequest::file("b.mp3"));
+//! assert_eq!(crashed.err(), Some(Error::DeviceNotConnected));
+//! assert!(player.is_crashed());
+//! player.reconnect(); // a crashed device stays gone until it is rebooted
+//! assert_eq!(player.storages().err(), Some(Error::DeviceNotConnected));
+//!
+//! let rebooted = player.reboot();
+//! assert_eq!(rebooted.files().len(), 2); // mine.mp3 and the empty a.mp3
+//! assert!(rebooted.read_file("b.mp3").is_err());
+//! let again = player.restart_from(&before); // the world before the run, for the next point
+//! assert_eq!(again.files().len(), 1);
+//! # Ok::<(), wmdm::Error>(())
+//! ```
 
 mod config;
 mod content;
+mod crash;
 mod device;
 mod fault;
 mod globals;
@@ -68,6 +141,7 @@ use std::sync::{Mutex, PoisonError};
 
 pub use config::{DEFAULT_CAPACITY, MemoryDeviceBuilder, StorageConfig};
 pub use content::Entry;
+pub use crash::DeviceImage;
 pub use device::{IOCTL_WMP_DEVICE_CAN_SYNC, MemoryDevice};
 pub use fault::{DeviceStats, FaultPlan, Operation};
 pub use globals::MemoryGlobals;
@@ -216,6 +290,42 @@ mod tests {
             p.set_device_enum_preference(DeviceEnumPreference::empty()),
             Err(Error::CallOutOfSequence)
         );
+    }
+
+    #[test]
+    fn a_read_only_device_refuses_every_change() {
+        use crate::flags::{Mode, OpenMode, Placement};
+        use crate::metadata::{Metadata, PropValue, device, tags};
+        use crate::provider::{CreateRequest, NoProgress, ObjectAttributes};
+        let d = MemoryDevice::new("P");
+        d.put_file("Music/a.mp3", b"abc".to_vec()).unwrap();
+        d.put_file("Playlists/p.m3u8", b"".to_vec()).unwrap();
+        let before = d.files();
+        d.set_fault_plan(FaultPlan::new().read_only());
+        let root = d.root();
+        let file = d.handle("Music/a.mp3").unwrap();
+        let list = d.handle("Playlists/p.m3u8").unwrap();
+        let mut meta = Metadata::new();
+        meta.add(tags::TITLE, "x");
+        let refused = [
+            root.create(&CreateRequest::file("b.mp3")).map(drop),
+            file.open(OpenMode::WRITE).map(drop),
+            file.delete(false, &mut NoProgress),
+            file.rename("c.mp3", &mut NoProgress),
+            file.move_to(Placement::Into, &*root, &mut NoProgress),
+            file.set_metadata(&meta).map(drop),
+            list.set_references(std::slice::from_ref(&file)),
+            file.set_attributes(&ObjectAttributes::default()),
+            d.set_property(device::DEVICE_FRIENDLY_NAME, &PropValue::String("y".into())),
+            root.globals()
+                .and_then(|g| g.initialize(Mode::default(), &mut NoProgress)),
+        ];
+        for (i, r) in refused.into_iter().enumerate() {
+            assert_eq!(r, Err(Error::WriteProtected), "change {i}");
+        }
+        assert_eq!(d.files(), before);
+        // Reads still work.
+        assert_eq!(file.size(), Ok(3));
     }
 
     #[test]

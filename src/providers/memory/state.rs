@@ -11,6 +11,7 @@ use crate::provider::{Progress, run_with_progress};
 use crate::time::WmdmDateTime;
 
 use super::config::DeviceConfig;
+use super::crash::{CrashState, apply_crash_verdict};
 use super::fault::{DeviceStats, FaultState, Operation};
 use super::node::{NodeId, ObjRef};
 use super::tree::Tree;
@@ -36,6 +37,7 @@ pub(super) struct State {
     pub(super) faults: FaultState,
     pub(super) stats: DeviceStats,
     pub(super) open_files: usize,
+    pub(super) crash: CrashState,
 }
 
 impl State {
@@ -60,6 +62,9 @@ impl State {
         for tree in &mut self.trees {
             tree.drop_sessions();
         }
+        // A pulled plug loses the sessions' data (the memory device commits at close); only
+        // a crash with torn writes leaves it (see `State::crash`).
+        self.crash.torn.clear();
     }
 
     /// Finds a node anywhere on the device by persistent unique ID.
@@ -133,12 +138,24 @@ impl Shared {
     /// # Errors
     /// [`Error::DeviceNotConnected`], or the error the plan injects.
     pub(super) fn enter(&self, op: Operation) -> Result<MutexGuard<'_, State>> {
+        self.enter_as(op, op.is_mutating())
+    }
+
+    /// [`Shared::enter`] for a call whose `mutating` differs from its operation's (a `Close`
+    /// that ends a read session changes nothing).
+    ///
+    /// # Errors
+    /// As `enter`.
+    pub(super) fn enter_as(&self, op: Operation, mutating: bool) -> Result<MutexGuard<'_, State>> {
         let mut st = self.lock();
         st.stats.record(op);
         if !st.connected {
             return Err(Error::DeviceNotConnected);
         }
-        let verdict = st.faults.on_call(op);
+        let verdict = st.faults.on_call(op, mutating);
+        if apply_crash_verdict(&mut st, verdict.crash, verdict.writeback) {
+            return Err(Error::DeviceNotConnected);
+        }
         if !verdict.delay.is_zero() {
             // The clock may be a real one: do not hold the device while it sleeps.
             drop(st);
