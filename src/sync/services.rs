@@ -31,7 +31,10 @@ pub type SharedLibrary = Arc<RwLock<dyn Library>>;
 
 #[derive(Debug)]
 pub(super) struct Known {
+    /// The device's key ([`device_key`](super::device_key)): its serial number.
     pub(super) key: String,
+    /// Its canonical name when last seen (a folder device's path).
+    pub(super) path: String,
     pub(super) device: Option<WmdmDevice>,
     pub(super) serial: String,
     pub(super) name: String,
@@ -267,7 +270,8 @@ impl SyncServices {
         })
     }
 
-    /// The device with this key (its canonical name), as events name it.
+    /// The device with this key (its serial number, see [`device_key`](super::device_key)),
+    /// as events name it.
     ///
     /// # Errors
     /// [`Error::InvalidArg`] when no such device is known.
@@ -315,7 +319,7 @@ impl SyncServices {
 
     fn complete_partnership(&self, key: &str) {
         let result = (|| -> Result<()> {
-            let (device, serial, friendly) = {
+            let (device, serial, path, friendly) = {
                 let st = self.lock();
                 let k = st
                     .devices
@@ -325,12 +329,13 @@ impl SyncServices {
                 (
                     k.device.clone().ok_or(Error::NoPda)?,
                     k.serial.clone(),
+                    k.path.clone(),
                     k.friendly.clone(),
                 )
             };
             let root = root_of(&device)?;
             let mut st = self.lock();
-            let index = st.table.add(key, &serial, &friendly)?;
+            let index = st.table.add(&path, &serial, &friendly)?;
             let marker = PartnershipMarker {
                 library_id: st.table.library_id.clone(),
                 index,
@@ -409,7 +414,10 @@ impl SyncDevice {
         self.with(|k, _| k.device.clone())?.ok_or(Error::NoPda)
     }
 
-    /// The device's key (its canonical name).
+    /// The device's key, which events use to name it: its serial number (the same text as
+    /// [`device_id`](Self::device_id)), so it stays the same wherever the device is mounted;
+    /// the canonical name only for a device that reports no serial (see
+    /// [`device_key`](super::device_key)).
     pub fn key(&self) -> &str {
         &self.key
     }
