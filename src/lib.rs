@@ -53,6 +53,7 @@ pub mod provider;
 pub mod providers;
 pub mod sac;
 pub mod sync;
+mod sys;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Hresult, Result, Status};

@@ -206,3 +206,132 @@ fn a_table_written_with_paths_and_serials_finds_the_moved_device() {
     assert_eq!(d.status(), SyncDeviceStatus::PartnershipExists);
     assert_eq!(d.run(&mut |_| {}).unwrap().copied, 0);
 }
+
+// ---- one writer per device ----
+
+/// Two libraries' worth of processes on one folder device: each its own provider, manager
+/// and services over the same state folder (two terminals running the same sync).
+#[test]
+fn a_second_sync_of_a_folder_device_is_busy_until_the_first_ends() {
+    let w = world(6);
+    let root = w.mount("PLAYER");
+    let a = w.open(&root);
+    let da = a.device(0).unwrap();
+    da.create_partnership(false).unwrap();
+    a.poll().unwrap();
+    da.start().unwrap();
+    assert!(da.step().unwrap(), "the first sync is under way");
+
+    let b = w.open(&root);
+    let db = b.device(0).unwrap();
+    assert_eq!(db.status(), SyncDeviceStatus::PartnershipExists);
+    assert_eq!(db.start(), Err(wmdm::Error::Busy));
+    let holder = db.lock_holder().expect("the holder is named");
+    assert_eq!(holder.pid, std::process::id());
+    assert!(!holder.program.is_empty());
+    assert!(
+        holder
+            .to_string()
+            .contains(&format!("pid {}", std::process::id()))
+    );
+    assert_eq!(db.run(&mut |_| {}).unwrap_err(), wmdm::Error::Busy);
+
+    // The first finishes: the lock is free, and the second, run again, has nothing left to
+    // do. (Run again as a new process, as the command does: a folder device handle kept open
+    // while another process writes the folder does not see that process's new unique IDs.)
+    let s = da.run(&mut |_| {}).unwrap();
+    assert_eq!(s.errors, 0, "{s:?}");
+    assert_eq!(db.lock_holder(), None);
+    drop((db, b));
+    let b = w.open(&root);
+    let db = b.device(0).unwrap();
+    let s = db.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.deleted, s.errors), (0, 0, 0), "{s:?}");
+    assert!(!files(&root).iter().any(|p| p.contains("(2)")));
+    // A stopped session releases the lock too.
+    w.library
+        .write()
+        .unwrap()
+        .add_track(track(7, "Artist", "Album"), mp3(30));
+    let mut p = Playlist::new_static("More", vec![TrackId(7)]);
+    p.sync.set_priority(1, 2).unwrap();
+    w.library.write().unwrap().add_playlist(p);
+    db.start().unwrap();
+    assert_eq!(da.start(), Err(wmdm::Error::Busy));
+    db.stop();
+    da.start().unwrap();
+    da.run(&mut |_| {}).unwrap();
+}
+
+#[test]
+fn the_lock_of_a_killed_process_is_free_at_once() {
+    let w = world(2);
+    let root = w.mount("PLAYER");
+    let a = w.open(&root);
+    let da = a.device(0).unwrap();
+    da.create_partnership(false).unwrap();
+    a.poll().unwrap();
+    let lock = root.join(".wmdm/lock");
+    assert!(lock.exists(), "creating the partnership took the lock");
+    // Another process holds the lock file (as a sync would), then is killed with SIGKILL.
+    // The shell opens the file, flock(1) locks that open file, and the shell becomes `sleep`
+    // holding it: one process holds the lock, as a sync would.
+    let Ok(mut child) = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec 9>>\"$1\" && flock -x 9 && exec sleep 60")
+        .arg("sh")
+        .arg(&lock)
+        .spawn()
+    else {
+        eprintln!("no sh here: skipping the other-process half");
+        return;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while da.lock_holder().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if da.lock_holder().is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!("no flock(1) here: skipping the other-process half");
+        return;
+    }
+    assert_eq!(da.start(), Err(wmdm::Error::Busy));
+    let holder = da.lock_holder().expect("held by the other process");
+    assert!(holder.to_string().contains("another program"), "{holder}");
+    child.kill().unwrap(); // SIGKILL: no clean-up of its own
+    child.wait().unwrap();
+    da.start()
+        .expect("the kernel released the dead holder's lock");
+    da.run(&mut |_| {}).unwrap();
+}
+
+#[test]
+fn the_memory_device_models_the_same_rule() {
+    let f = fixture_partnered_device(4, 3000, 1 << 20);
+    f.select("Mix", &[1, 2, 3, 4], 1);
+    let a = f.sync_device();
+    a.start().unwrap();
+    assert!(a.step().unwrap());
+    // A second library's services (another process) on the same device.
+    let state = tempfile::tempdir().unwrap();
+    let other = services(&f.manager, &f.library, state.path(), "Other", &f.clock);
+    let b = other.device_by_key(&f.device.serial()).unwrap();
+    b.create_partnership(false).unwrap();
+    other.poll().unwrap();
+    assert_eq!(
+        b.status(),
+        SyncDeviceStatus::PartnershipAnother,
+        "making it was refused"
+    );
+    assert_eq!(b.lock_holder().map(|h| h.pid), Some(std::process::id()));
+    // The first holder dies without releasing: the lock is free for the next writer.
+    assert!(f.device.writer_died().is_some());
+    b.create_partnership(false).unwrap();
+    other.poll().unwrap();
+    assert_eq!(b.status(), SyncDeviceStatus::PartnershipExists);
+    b.start().unwrap();
+    assert_eq!(b.lock_holder().map(|h| h.pid), Some(std::process::id()));
+    b.stop();
+    assert_eq!(b.lock_holder(), None);
+}

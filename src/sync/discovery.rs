@@ -49,6 +49,7 @@ impl SyncServices {
         let mut events = Vec::new();
         let mut auto = Vec::new();
         let mut abandoned: Vec<SyncEngine> = Vec::new();
+        let mut released = Vec::new();
         {
             let mut st = self.lock();
             // Each device by its identity first: its serial, and its marker.
@@ -152,6 +153,8 @@ impl SyncServices {
                 if let Some(e) = st.engines.get(&key) {
                     abandoned.push(e.clone());
                 }
+                // The device went away: whatever it holds of ours is void.
+                released.extend(st.writers.remove(&key));
             }
             // Partnered devices that are away are still listed, as WMP lists them.
             for p in table.partnerships() {
@@ -175,6 +178,7 @@ impl SyncServices {
                 }
             }
         }
+        drop(released);
         // Outside the lock: stopping an engine sends events, and subscribers may call back.
         for e in abandoned {
             e.abandon_if_running();

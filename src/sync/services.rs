@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::library::{Library, Playlist};
 use crate::manager::{DeviceManager, WmdmDevice, WmdmStorage};
 use crate::metadata::{FormatCode, PropValue, device as props};
+use crate::provider::{LockHolder, WriterLock};
 use crate::time::Clock;
 
 /// The library a [`SyncServices`] reads, shared with the application (which may edit it
@@ -62,6 +63,9 @@ pub(super) struct State {
     // BackgroundSyncState per device: this process's lifetime only, never saved (WMP keeps
     // it for the player's lifetime). Absent means 0xFF, everything allowed.
     pub(super) background: HashMap<String, u8>,
+    // The writer locks this library holds, per device: from a session's start to its end,
+    // and while a partnership is made or deleted.
+    pub(super) writers: HashMap<String, WriterLock>,
 }
 
 pub(super) struct Inner {
@@ -183,6 +187,7 @@ impl SyncServices {
                     settings: HashMap::new(),
                     pending: VecDeque::new(),
                     background: HashMap::new(),
+                    writers: HashMap::new(),
                 }),
             }),
         };
@@ -334,6 +339,7 @@ impl SyncServices {
                 )
             };
             let root = root_of(&device)?;
+            let _writer = self.writer_for(key, &device)?;
             let mut st = self.lock();
             let index = st.table.add(&path, &serial, &friendly)?;
             let marker = PartnershipMarker {
@@ -357,6 +363,43 @@ impl SyncServices {
                 device: key.to_owned(),
                 result,
             });
+    }
+
+    /// Takes the device's writer lock for this library unless it holds it already, and keeps
+    /// it until [`release_writer`](Self::release_writer). Returns whether this call took it.
+    /// A provider without a lock model ([`Error::NotSupported`]) lets the sync run without.
+    ///
+    /// # Errors
+    /// [`Error::Busy`] while another writer holds the device (see
+    /// [`SyncDevice::lock_holder`]); the provider's errors.
+    pub(super) fn take_writer(&self, key: &str, device: &WmdmDevice) -> Result<bool> {
+        if self.lock().writers.contains_key(key) {
+            return Ok(false);
+        }
+        match device.lock_writer(&LockHolder::this_process()) {
+            Ok(lock) => {
+                self.lock().writers.insert(key.to_owned(), lock);
+                Ok(true)
+            }
+            Err(Error::NotSupported) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Releases the device's writer lock, if this library holds it.
+    pub(super) fn release_writer(&self, key: &str) {
+        let lock = self.lock().writers.remove(key);
+        // Dropped outside the state lock: a provider's release may do I/O.
+        drop(lock);
+    }
+
+    /// The writer lock for a short job (making or deleting a partnership): released when the
+    /// returned value is dropped, unless a session already held it before.
+    pub(super) fn writer_for(&self, key: &str, device: &WmdmDevice) -> Result<WriterScope> {
+        let took = self.take_writer(key, device)?;
+        Ok(WriterScope {
+            services: took.then(|| (self.clone(), key.to_owned())),
+        })
     }
 
     pub(super) fn set_status(&self, key: &str, status: SyncDeviceStatus) {
@@ -401,6 +444,19 @@ impl SyncServices {
             estimated_used: used,
             estimated_space: space,
         });
+    }
+}
+
+/// Releases a writer lock taken for one job when dropped.
+pub(super) struct WriterScope {
+    services: Option<(SyncServices, String)>,
+}
+
+impl Drop for WriterScope {
+    fn drop(&mut self) {
+        if let Some((services, key)) = self.services.take() {
+            services.release_writer(&key);
+        }
     }
 }
 
@@ -449,6 +505,14 @@ impl SyncDevice {
     /// IWMPSyncDevice::get_deviceName.
     pub fn device_name(&self) -> String {
         self.with(|k, _| k.name.clone()).unwrap_or_default()
+    }
+
+    /// Who holds the device's writer lock now (another sync, here or in another process), for
+    /// a message after [`start`](Self::start) or
+    /// [`create_partnership`](Self::create_partnership) failed with [`Error::Busy`]. `None`
+    /// when nobody does, when the device is away, or when its provider has no lock model.
+    pub fn lock_holder(&self) -> Option<LockHolder> {
+        self.connected_device().ok()?.writer_holder().ok().flatten()
     }
 
     /// IWMPSyncDevice::get_deviceId: the serial number.
@@ -552,8 +616,12 @@ impl SyncDevice {
     /// # Errors
     /// I/O errors saving the table; the manager's errors removing the marker.
     pub fn delete_partnership(&self) -> Result<()> {
-        self.engine().stop();
+        self.stop();
         let device = self.with(|k, _| k.device.clone())?;
+        let _writer = match &device {
+            Some(d) => Some(self.services.writer_for(&self.key, d)?),
+            None => None,
+        };
         {
             let mut st = self.services.lock();
             st.table.remove(&self.key);

@@ -156,6 +156,7 @@ mod host;
 mod identity;
 mod idmap;
 mod io;
+mod lock;
 mod names;
 mod ops;
 mod playlist;

@@ -59,6 +59,7 @@ mod device;
 mod fault;
 mod globals;
 mod io;
+mod lock;
 mod node;
 mod state;
 mod storage;

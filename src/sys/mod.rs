@@ -1,0 +1,4 @@
+//! Host-platform calls, each behind a portable function: the only place outside `src/com/` with
+//! host `cfg`s of its own. Each concern has its own submodule.
+
+pub(crate) mod process;
