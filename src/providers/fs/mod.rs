@@ -222,6 +222,14 @@ pub struct DeviceOptions {
     /// (default `true`). Turning it off is faster and loses the guarantee across power cuts,
     /// not across crashes of this process.
     pub durable: bool,
+    /// Never write anything on the device (default `false`): no `.wmdm/` folder, no
+    /// `device.id`, no ID records, no clean-up of temporary files, no sidecars. Reads work;
+    /// the unique IDs handed out last as long as the handle, and the serial number is the one
+    /// in an existing `.wmdm/device.id`, or else one derived from the root's path (the same
+    /// for every read-only open of that path). Every operation that would change the device
+    /// fails with [`Error::WriteProtected`](crate::Error::WriteProtected). A dry run or an
+    /// estimate opens the device this way.
+    pub read_only: bool,
 }
 
 impl Default for DeviceOptions {
@@ -231,6 +239,7 @@ impl Default for DeviceOptions {
             quota: None,
             profile: DeviceProfile::default(),
             durable: true,
+            read_only: false,
         }
     }
 }
@@ -251,6 +260,12 @@ impl DeviceOptions {
     /// Sets durability.
     pub fn durable(mut self, durable: bool) -> DeviceOptions {
         self.durable = durable;
+        self
+    }
+
+    /// Opens the device read-only (see the [`read_only`](DeviceOptions#structfield.read_only) field).
+    pub fn read_only(mut self, read_only: bool) -> DeviceOptions {
+        self.read_only = read_only;
         self
     }
 }
