@@ -85,7 +85,7 @@ struct Cli {
     /// The playlist file format written on the device.
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "m3u8")]
     playlist_format: Format,
-    /// Print the plan and the estimate; change nothing.
+    /// Print the plan and the estimate; change nothing (the device is opened read-only).
     #[arg(long)]
     dry_run: bool,
     /// Print exactly one JSON object (the sync's counts) instead of the human summary.
@@ -232,7 +232,11 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     } else {
         NamePolicy::permissive()
     };
-    let mut options = DeviceOptions::default().policy(policy);
+    // A dry run opens the device read-only: the provider refuses every write, so planning
+    // cannot create `.wmdm/`, recover a journal or delete anything.
+    let mut options = DeviceOptions::default()
+        .policy(policy)
+        .read_only(cli.dry_run);
     if let Some(bytes) = setup.capacity {
         options = options.quota(bytes);
     }
@@ -573,6 +577,12 @@ fn sync_once(
         if full > 0 {
             return Err(full_failure());
         }
+        if device::is_full(&setup.device) {
+            return Err(Failure::Full(format!(
+                "the device {} is full: the sync could not write its ledger (is another program writing to it?); make room and run again to finish",
+                setup.device.display()
+            )));
+        }
         return Err(Failure::Other(format!(
             "the sync of {} could not write its ledger; run again to finish",
             setup.device.display()
@@ -627,9 +637,8 @@ fn collect_errors(
 
 /// True when the track's file is no longer what the library scan saw (size or time).
 fn changed_since_scan(t: &wmdm::library::Track) -> bool {
-    std::fs::metadata(&t.path).is_ok_and(|m| {
-        m.len() != t.size || m.modified().is_ok_and(|at| at != t.modified)
-    })
+    std::fs::metadata(&t.path)
+        .is_ok_and(|m| m.len() != t.size || m.modified().is_ok_and(|at| at != t.modified))
 }
 
 /// `--state` must be a folder (or not exist yet; it is made): a file there is a usage error

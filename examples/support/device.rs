@@ -53,6 +53,22 @@ pub fn check_device(device: &Path, read_only: bool) -> Result<(), Failure> {
         })
 }
 
+/// True when the device folder refuses 64 KiB more for want of space (a probe file, removed
+/// at once): the sync's own state could not be written because the device is full.
+pub fn is_full(device: &Path) -> bool {
+    use std::io::Write;
+    let Ok(mut probe) = tempfile::Builder::new()
+        .prefix(".wmdm-probe")
+        .tempfile_in(device)
+    else {
+        return false;
+    };
+    let written = probe
+        .write_all(&[0u8; 64 * 1024])
+        .and_then(|()| probe.as_file().sync_all());
+    matches!(written, Err(e) if e.kind() == std::io::ErrorKind::StorageFull)
+}
+
 /// Makes sure this library has a partnership with the device (createPartnership, then poll
 /// for its completion).
 pub fn partner(
