@@ -101,6 +101,14 @@ struct Cli {
     /// Only build a demo library of --tracks tracks in DIR, and exit (for scripts/bench.sh).
     #[arg(long, value_name = "DIR", hide = true)]
     make_demo: Option<PathBuf>,
+    /// Only check the device folder DIR as a finished sync must leave it (no temporary files,
+    /// no "(2)" duplicates, every ledger entry present with its size), print each violation,
+    /// and exit 1 when there is one (for scripts/crashkill.sh). Reads only.
+    #[arg(long, value_name = "DIR", hide = true)]
+    verify: Option<PathBuf>,
+    /// A user's file that --verify must not count (repeatable).
+    #[arg(long, value_name = "PATH", hide = true)]
+    allow: Vec<PathBuf>,
     /// Tracks in the demo library.
     #[arg(long, value_name = "N", default_value_t = 300, hide = true)]
     tracks: usize,
@@ -147,6 +155,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<u8, Failure> {
+    if let Some(dir) = &cli.verify {
+        let problems = support::verify::check(dir, &cli.allow);
+        for p in &problems {
+            println!("violation: {p}");
+        }
+        return Ok(u8::from(!problems.is_empty()));
+    }
     if let Some(dir) = &cli.make_demo {
         let made = demo::build(dir, cli.tracks)
             .map_err(|e| Failure::other("building the demo library", e))?;
