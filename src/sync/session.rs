@@ -243,6 +243,16 @@ impl SyncDevice {
         Ok(self.engine().summary())
     }
 
+    /// Test hook, not a WMP method: forgets the running session as a killed process would.
+    /// Nothing more is written (no ledger; the journal stays for the next start) and the
+    /// writer lock is released, as the kernel releases a dead holder's. Tests use it to model
+    /// a crash and a new process in one test process.
+    #[doc(hidden)]
+    pub fn abandon(&self) {
+        self.engine().abandon_if_running();
+        self.services.release_writer(&self.key);
+    }
+
     /// IWMPSyncDevice::stop. What was copied stays.
     pub fn stop(&self) {
         let engine = self.engine();
