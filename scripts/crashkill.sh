@@ -73,7 +73,7 @@ finish_and_check() {
     code=0
     out=$("$bin" "${sync_args[@]}" "$@" --json 2>"$work/last.err") || code=$?
     if [[ $code -ne 0 ]]; then
-        violation "$what: the resumed run exited $code: $(tail -n3 "$work/last.err")"
+        violation "$what: the resumed run exited $code: $(tail -n1 "$work/last.err")"
     fi
     if ! "$bin" --verify "$dev" "${allow[@]}" >"$work/verify.out"; then
         while read -r line; do violation "$what: $line"; done <"$work/verify.out"
@@ -84,7 +84,7 @@ finish_and_check() {
     code=0
     out=$("$bin" "${sync_args[@]}" "$@" --json 2>"$work/last.err") || code=$?
     if [[ $code -ne 0 ]]; then
-        violation "$what: the last resync exited $code: $(tail -n3 "$work/last.err")"
+        violation "$what: the last resync exited $code: $(tail -n1 "$work/last.err")"
     fi
     if ! grep -q '"copied":0,' <<<"$out" || ! grep -q '"deleted":0,' <<<"$out"; then
         violation "$what: the last resync did something: $out"
