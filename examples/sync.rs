@@ -6,8 +6,18 @@
 //! with a progress bar, prints what happened, then syncs again to show a resync copies nothing.
 //!
 //! On real folders: `--library ~/Music --device /media/me/PLAYER`. `--help` lists every option.
-//! Exit status: 0 success, 2 bad arguments, 3 the sync finished with item errors, 4 the device
-//! is missing or not writable, 130 stopped by Ctrl-C (run again to resume), 1 anything else.
+//! Exit status:
+//!
+//! | status | meaning |
+//! | --- | --- |
+//! | 0 | success |
+//! | 1 | anything else (the message says what) |
+//! | 2 | bad arguments, a library folder that does not exist, a `--state` that is not a folder |
+//! | 3 | the sync finished with item errors (each printed) |
+//! | 4 | the device folder is missing, not a folder, read-only, or went away during the sync |
+//! | 5 | the device is busy: another sync holds it (the message names it); run again later |
+//! | 6 | the device filled up (its item errors are printed) |
+//! | 130 | stopped by Ctrl-C (run again to resume) |
 
 mod support;
 
@@ -75,7 +85,7 @@ struct Cli {
     /// The playlist file format written on the device.
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "m3u8")]
     playlist_format: Format,
-    /// Print the plan and the estimate; change nothing.
+    /// Print the plan and the estimate; change nothing (the device is opened read-only).
     #[arg(long)]
     dry_run: bool,
     /// Print exactly one JSON object (the sync's counts) instead of the human summary.
@@ -91,6 +101,14 @@ struct Cli {
     /// Only build a demo library of --tracks tracks in DIR, and exit (for scripts/bench.sh).
     #[arg(long, value_name = "DIR", hide = true)]
     make_demo: Option<PathBuf>,
+    /// Only check the device folder DIR as a finished sync must leave it (no temporary files,
+    /// no "(2)" duplicates, every ledger entry present with its size), print each violation,
+    /// and exit 1 when there is one (for scripts/crashkill.sh). Reads only.
+    #[arg(long, value_name = "DIR", hide = true)]
+    verify: Option<PathBuf>,
+    /// A user's file that --verify must not count (repeatable).
+    #[arg(long, value_name = "PATH", hide = true)]
+    allow: Vec<PathBuf>,
     /// Tracks in the demo library.
     #[arg(long, value_name = "N", default_value_t = 300, hide = true)]
     tracks: usize,
@@ -137,6 +155,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<u8, Failure> {
+    if let Some(dir) = &cli.verify {
+        let problems = support::verify::check(dir, &cli.allow);
+        for p in &problems {
+            println!("violation: {p}");
+        }
+        return Ok(u8::from(!problems.is_empty()));
+    }
     if let Some(dir) = &cli.make_demo {
         let made = demo::build(dir, cli.tracks)
             .map_err(|e| Failure::other("building the demo library", e))?;
@@ -155,7 +180,8 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         parse_auto_playlist(text).map_err(|e| Failure::usage(format!("--auto {text:?}: {e}")))?;
     }
     let setup = prepare(cli)?;
-    device::check_device(&setup.device)?;
+    check_state(&setup)?;
+    device::check_device(&setup.device, cli.dry_run)?;
     let say = |s: String| {
         if !cli.json {
             println!("{s}");
@@ -221,7 +247,11 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     } else {
         NamePolicy::permissive()
     };
-    let mut options = DeviceOptions::default().policy(policy);
+    // A dry run opens the device read-only: the provider refuses every write, so planning
+    // cannot create `.wmdm/`, recover a journal or delete anything.
+    let mut options = DeviceOptions::default()
+        .policy(policy)
+        .read_only(cli.dry_run);
     if let Some(bytes) = setup.capacity {
         options = options.quota(bytes);
     }
@@ -287,7 +317,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         say("(no partnership yet: nothing was copied, and none was made)".into());
         return Ok(0);
     }
-    device::partner(&services, &device, &events, &say)?;
+    device::partner(&setup.device, &services, &device, &events, &say)?;
     let index = device.partnership_index();
     let lines = selection::select(
         &mut library.write().unwrap_or_else(PoisonError::into_inner),
@@ -485,7 +515,9 @@ fn sync_once(
         Some(device.plan().map_err(failed)?)
     };
     let started = Instant::now();
-    device.start().map_err(failed)?;
+    device
+        .start()
+        .map_err(|e| Failure::from_sync(&setup.device, device, e))?;
     let engine = device.engine();
     let bar = if cli.json {
         ProgressBar::hidden()
@@ -500,8 +532,11 @@ fn sync_once(
     bar.set_prefix(title.to_owned());
     bar.enable_steady_tick(Duration::from_millis(120));
     let mut interrupted = false;
-    let mut errors: Vec<String> = Vec::new();
-    while device.step().map_err(failed)? {
+    let mut errors: Vec<(String, Error)> = Vec::new();
+    while device
+        .step()
+        .map_err(|e| Failure::from_sync(&setup.device, device, e))?
+    {
         let s = engine.summary();
         bar.set_position(u64::from(device.progress()));
         bar.set_message(format!(
@@ -529,18 +564,44 @@ fn sync_once(
     );
     let elapsed = started.elapsed();
     let summary = engine.summary();
-    if !summary.completed && !interrupted {
-        // The engine stops by itself only when the device goes away.
-        return Err(Failure::device(format!(
-            "the device {} went away during the sync; reconnect it and run again to resume",
-            setup.device.display()
-        )));
-    }
-    for e in errors.iter().take(20) {
+    // The item errors first: whatever ends the run, they say what did not make it.
+    for (e, _) in errors.iter().take(20) {
         eprintln!("sync: {e}");
     }
     if errors.len() > 20 {
         eprintln!("sync: ... and {} more item errors", errors.len() - 20);
+    }
+    let full = errors
+        .iter()
+        .filter(|(_, e)| e.kind() == wmdm::ErrorKind::StorageFull)
+        .count();
+    let full_failure = || {
+        Failure::Full(format!(
+            "the device {} is full: {full} item{} did not fit (is another program writing to it?); make room and run again",
+            setup.device.display(),
+            if full == 1 { "" } else { "s" }
+        ))
+    };
+    if !summary.completed && !interrupted {
+        if !setup.device.is_dir() || !device.connected() {
+            return Err(Failure::device(format!(
+                "the device {} went away during the sync; reconnect it and run again to resume",
+                setup.device.display()
+            )));
+        }
+        if full > 0 {
+            return Err(full_failure());
+        }
+        if device::is_full(&setup.device) {
+            return Err(Failure::Full(format!(
+                "the device {} is full: the sync could not write its ledger (is another program writing to it?); make room and run again to finish",
+                setup.device.display()
+            )));
+        }
+        return Err(Failure::Other(format!(
+            "the sync of {} could not write its ledger; run again to finish",
+            setup.device.display()
+        )));
     }
     if cli.json {
         println!("{}", report::summary_json(&summary, elapsed));
@@ -553,24 +614,74 @@ fn sync_once(
             );
         }
     }
+    if full > 0 {
+        return Err(full_failure());
+    }
     Ok(Outcome {
         summary,
         interrupted,
     })
 }
 
-/// Turns DeviceSyncError events into one line each.
-fn collect_errors(events: &mpsc::Receiver<SyncEvent>, lib: &FolderLibrary, out: &mut Vec<String>) {
+/// Turns DeviceSyncError events into one line each, with the error.
+fn collect_errors(
+    events: &mpsc::Receiver<SyncEvent>,
+    lib: &FolderLibrary,
+    out: &mut Vec<(String, Error)>,
+) {
     for event in events.try_iter() {
         if let SyncEvent::DeviceSyncError { item, error, .. } = event {
-            let what = match item {
-                SyncItem::Track(id) => lib
-                    .track(id)
-                    .map_or_else(|| format!("track {}", id.0), |t| t.relative_path.clone()),
-                SyncItem::Playlist(name) => format!("playlist {name}"),
-                SyncItem::DeviceObject(path) => path,
+            let line = match item {
+                SyncItem::Track(id) => match lib.track(id) {
+                    // The copy is checked against the bytes planned: a file edited while it
+                    // was copied fails that check, and the next sync copies the new bytes.
+                    Some(t) if error == Error::ProcessFailed && changed_since_scan(t) => format!(
+                        "{}: the library file changed while it was being copied; the next sync copies it",
+                        t.path.display()
+                    ),
+                    Some(t) => format!("{}: {error}", t.relative_path),
+                    None => format!("track {}: {error}", id.0),
+                },
+                SyncItem::Playlist(name) => format!("playlist {name}: {error}"),
+                SyncItem::DeviceObject(path) => format!("{path}: {error}"),
             };
-            out.push(format!("{what}: {error}"));
+            out.push((line, error));
         }
+    }
+}
+
+/// True when the track's file is no longer what the library scan saw (size or time).
+fn changed_since_scan(t: &wmdm::library::Track) -> bool {
+    std::fs::metadata(&t.path)
+        .is_ok_and(|m| m.len() != t.size || m.modified().is_ok_and(|at| at != t.modified))
+}
+
+/// `--state` must be a folder (or not exist yet; it is made): a file there is a usage error
+/// naming it, not a missing library.
+fn check_state(setup: &Setup) -> Result<(), Failure> {
+    if let Ok(md) = std::fs::metadata(&setup.state) {
+        if !md.is_dir() {
+            return Err(Failure::usage(format!(
+                "the state folder {} is a file, not a folder (--state DIR)",
+                setup.state.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(&setup.state).map_err(|e| {
+        Failure::usage(format!(
+            "the state folder {} cannot be made: {e}",
+            setup.state.display()
+        ))
+    })?;
+    match std::fs::metadata(&setup.library) {
+        Ok(md) if md.is_dir() => Ok(()),
+        Ok(_) => Err(Failure::usage(format!(
+            "the library {} is not a folder",
+            setup.library.display()
+        ))),
+        Err(_) => Err(Failure::usage(format!(
+            "the library folder {} does not exist",
+            setup.library.display()
+        ))),
     }
 }

@@ -12,7 +12,7 @@ use wmdm::metadata::{Metadata, tags};
 use wmdm::providers::memory::{FaultPlan, MemoryDevice, MemoryProvider, Operation};
 use wmdm::sync::{LeftOutReason, SyncDeviceStatus, SyncEvent, SyncItem, SyncState};
 
-const KEY: &str = "memory:S1";
+const KEY: &str = "S1";
 
 fn no_temp_files(d: &MemoryDevice) {
     for p in d.files().keys() {
@@ -439,15 +439,12 @@ fn sixteen_partnerships_and_a_seventeenth() {
     let third = s.device(2).unwrap();
     third.delete_partnership().unwrap();
     assert_eq!(third.status(), SyncDeviceStatus::PartnershipDeclined);
-    s.device_by_key("memory:D16")
+    s.device_by_key("D16")
         .unwrap()
         .create_partnership(false)
         .unwrap();
     s.poll().unwrap();
-    assert_eq!(
-        s.device_by_key("memory:D16").unwrap().partnership_index(),
-        3
-    );
+    assert_eq!(s.device_by_key("D16").unwrap().partnership_index(), 3);
 }
 
 #[test]

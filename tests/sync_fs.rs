@@ -394,6 +394,7 @@ fn a_sync_that_dies_right_after_a_retag_does_not_copy_the_track_again() {
     }
     // The process dies here: the file is rewritten with its new tags, the ledger on the
     // device still describes the file as it was. A new process must know the file as its own.
+    d.abandon(); // its writer lock goes with it
     let again = f.reopened_device();
     let s = again.run(&mut |_| {}).unwrap();
     assert_eq!((s.copied, s.errors), (0, 0), "{s:?}");

@@ -14,7 +14,7 @@ use wmdm::sync::{
     SyncEvent, SyncState, default_selection,
 };
 
-const KEY: &str = "memory:S1";
+const KEY: &str = "S1";
 
 /// A partnered device and a library of tracks 1-3 (MP3, 1000 bytes) and 10 (a WMV video),
 /// with a layout that takes every format.

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod device;
 pub mod report;
 pub mod selection;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;

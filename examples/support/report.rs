@@ -6,15 +6,20 @@ use std::time::Duration;
 
 use wmdm::Error;
 use wmdm::library::Library;
+use wmdm::provider::LockHolder;
 use wmdm::sync::{DeleteReason, LeftOutReason, SyncDevice, SyncOp, SyncPlan, SyncSummary};
 
-/// Why the command stops, with its exit status.
+/// Why the command stops, with its exit status (the example's docs and README.md list them).
 #[derive(Debug)]
 pub enum Failure {
-    /// Bad arguments: exit 2.
+    /// Bad arguments (a `--state` that is a file included): exit 2.
     Usage(String),
-    /// The device is missing or not writable: exit 4.
+    /// The device is missing, not a folder, read-only, or went away: exit 4.
     Device(String),
+    /// Another sync holds the device: exit 5.
+    Busy(String),
+    /// The device filled up: exit 6.
+    Full(String),
     /// Anything else: exit 1.
     Other(String),
 }
@@ -44,9 +49,39 @@ impl Failure {
         }
     }
 
+    /// Another writer holds the device (exit 5), naming it when the device says who.
+    pub fn busy(device: &Path, holder: Option<LockHolder>) -> Failure {
+        Failure::Busy(match holder {
+            Some(h) => format!(
+                "the device {} is busy: {h} is syncing it; run again when it has finished",
+                device.display()
+            ),
+            None => format!(
+                "the device {} is busy: another sync is writing to it; run again when it has finished",
+                device.display()
+            ),
+        })
+    }
+
+    /// An error from a sync device: busy (with its holder), full, or as
+    /// [`device_error`](Self::device_error).
+    pub fn from_sync(path: &Path, device: &SyncDevice, e: Error) -> Failure {
+        match e.kind() {
+            wmdm::ErrorKind::Busy if e == Error::Busy => Failure::busy(path, device.lock_holder()),
+            wmdm::ErrorKind::StorageFull => {
+                Failure::Full(format!("the device {} is full: {e}", path.display()))
+            }
+            _ => Failure::device_error(path, e),
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
-            Failure::Usage(m) | Failure::Device(m) | Failure::Other(m) => m,
+            Failure::Usage(m)
+            | Failure::Device(m)
+            | Failure::Busy(m)
+            | Failure::Full(m)
+            | Failure::Other(m) => m,
         }
     }
 
@@ -54,6 +89,8 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Device(_) => 4,
+            Failure::Busy(_) => 5,
+            Failure::Full(_) => 6,
             Failure::Other(_) => 1,
         }
     }

@@ -37,6 +37,12 @@ macro_rules! device_methods {
             fn format_capability(&self, format: FormatCode) -> FormatCapability;
             #[doc = concat!($p, "Device3::DeviceIoControl.")]
             fn io_control(&self, code: u32, input: &[u8], max_output: usize) -> Vec<u8>;
+            /// Crate extension, not a WMDM method: takes the device's writer lock (see
+            /// [`Device::lock_writer`](crate::provider::Device::lock_writer)).
+            fn lock_writer(&self, holder: &crate::provider::LockHolder) -> crate::provider::WriterLock;
+            /// Crate extension, not a WMDM method: who holds the writer lock (see
+            /// [`Device::writer_holder`](crate::provider::Device::writer_holder)).
+            fn writer_holder(&self) -> Option<crate::provider::LockHolder>;
         }
     };
 }

@@ -26,6 +26,7 @@
 //! that carries it.
 
 mod enumerator;
+mod lock;
 mod progress;
 mod types;
 
@@ -35,6 +36,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use enumerator::{Enumerator, Fetched};
+pub use lock::{LockHolder, WriterLock};
 pub use progress::{CancelToken, NoProgress, Progress, ProgressEvent, Recorder, run_with_progress};
 pub use types::{
     BitmapInfoHeader, CreateRequest, FormatCapability, FormatSupport, Icon, ObjectAttributes,
@@ -260,6 +262,29 @@ pub trait Device: Send + Sync + fmt::Debug {
             }
         }
         Err(Error::FileNotFound)
+    }
+    /// Crate extension, not a WMDM method: takes the device's writer lock for `holder`, held
+    /// until the returned guard is dropped (see the [`lock`](self::WriterLock) docs). A sync
+    /// session and the creation of a partnership hold it, so that one writer at a time changes
+    /// the device. A provider releases the lock of a holder that died without dropping it.
+    ///
+    /// The default returns [`Error::NotSupported`]: a provider that cannot model the lock
+    /// says so, and the sync then runs without one.
+    ///
+    /// # Errors
+    /// [`Error::Busy`] while another holder has it (then [`writer_holder`](Self::writer_holder)
+    /// names it); [`Error::WriteProtected`] for a device opened read-only; I/O errors.
+    fn lock_writer(&self, holder: &LockHolder) -> Result<WriterLock> {
+        let _ = holder;
+        Err(Error::NotSupported)
+    }
+
+    /// Crate extension, not a WMDM method: who holds the writer lock now, if anyone.
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] by default (see [`lock_writer`](Self::lock_writer)); I/O errors.
+    fn writer_holder(&self) -> Result<Option<LockHolder>> {
+        Err(Error::NotSupported)
     }
 }
 

@@ -5,7 +5,7 @@ use super::device::{MARKER_FILE, read_state};
 use super::engine::SyncEngine;
 use super::event::SyncEvent;
 use super::item_info::BACKGROUND_SYNC;
-use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus};
+use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus, device_key};
 use super::services::{Known, SyncDevice, SyncServices, root_of, serial_text};
 use crate::error::Result;
 use crate::manager::WmdmDevice;
@@ -18,18 +18,15 @@ impl SyncServices {
         &self,
         table: &PartnershipTable,
         key: &str,
+        path: &str,
         device: &WmdmDevice,
+        marker: Option<PartnershipMarker>,
     ) -> SyncDeviceStatus {
         if let Ok(out) = device.io_control(IOCTL_CAN_SYNC, &[], 4) {
             if out.get(..4) == Some(&[0, 0, 0, 0][..]) {
                 return SyncDeviceStatus::ManualDevice;
             }
         }
-        let marker = root_of(device)
-            .and_then(|r| read_state(&r, MARKER_FILE))
-            .ok()
-            .flatten()
-            .and_then(|b| PartnershipMarker::parse(&b).ok());
         let ours = table.for_device(key);
         match (ours, marker) {
             (Some(p), Some(m)) if m.library_id == table.library_id && m.index == p.index => {
@@ -39,7 +36,10 @@ impl SyncServices {
             (_, Some(m)) if m.library_id != table.library_id => {
                 SyncDeviceStatus::PartnershipAnother
             }
-            _ if table.is_declined(key) => SyncDeviceStatus::PartnershipDeclined,
+            // A table from before serials declined devices by their path.
+            _ if table.is_declined(key) || table.is_declined(path) => {
+                SyncDeviceStatus::PartnershipDeclined
+            }
             _ => SyncDeviceStatus::NewDevice,
         }
     }
@@ -49,21 +49,53 @@ impl SyncServices {
         let mut events = Vec::new();
         let mut auto = Vec::new();
         let mut abandoned: Vec<SyncEngine> = Vec::new();
+        let mut released = Vec::new();
         {
             let mut st = self.lock();
-            let mut present = Vec::new();
+            // Each device by its identity first: its serial, and its marker.
+            let mut seen: Vec<(String, String, String, WmdmDevice)> = Vec::new();
             for d in devices {
-                let Ok(key) = d.canonical_name() else {
+                let Ok(path) = d.canonical_name() else {
                     continue;
                 };
-                present.push(key.clone());
-                let status = self.status_of(&st.table, &key, &d);
-                let name = d.name().unwrap_or_default();
                 let serial = serial_text(&d);
+                let key = device_key(&serial, &path).to_owned();
+                if let Some(first) = seen.iter().find(|s| s.0 == key) {
+                    // Two devices with one serial (a copied identity file): only the first
+                    // is this key, or both would share one partnership and one engine.
+                    tracing::warn!(
+                        serial = %key,
+                        first = %first.1,
+                        ignored = %path,
+                        "two devices report the same serial number; the second is ignored"
+                    );
+                    continue;
+                }
+                seen.push((key, path, serial, d));
+            }
+            let keys: Vec<String> = seen.iter().map(|s| s.0.clone()).collect();
+            let mut table_changed = false;
+            let mut present = Vec::new();
+            for (key, path, serial, d) in seen {
+                present.push(key.clone());
+                let marker = root_of(&d)
+                    .and_then(|r| read_state(&r, MARKER_FILE))
+                    .ok()
+                    .flatten()
+                    .and_then(|b| PartnershipMarker::parse(&b).ok());
+                let others = |k: &str| k != key && keys.iter().any(|x| x == k);
+                if let Some((_, changed)) =
+                    st.table.locate(&serial, &path, marker.as_ref(), &others)
+                {
+                    table_changed |= changed;
+                }
+                let status = self.status_of(&st.table, &key, &path, &d, marker);
+                let name = d.name().unwrap_or_default();
                 let partnered = st.table.for_device(&key).cloned();
                 match st.devices.iter_mut().find(|k| k.key == key) {
                     Some(k) if k.device.is_some() => {
                         k.device = Some(d);
+                        k.path = path;
                         if k.status != status {
                             k.status = status;
                             events.push(SyncEvent::DeviceStatusChange {
@@ -78,6 +110,7 @@ impl SyncServices {
                             .map_or_else(|| name.clone(), |p| p.friendly_name.clone());
                         let known = Known {
                             key: key.clone(),
+                            path,
                             device: Some(d),
                             serial,
                             name,
@@ -120,12 +153,15 @@ impl SyncServices {
                 if let Some(e) = st.engines.get(&key) {
                     abandoned.push(e.clone());
                 }
+                // The device went away: whatever it holds of ours is void.
+                released.extend(st.writers.remove(&key));
             }
             // Partnered devices that are away are still listed, as WMP lists them.
             for p in table.partnerships() {
-                if !st.devices.iter().any(|k| k.key == p.device) {
+                if !st.devices.iter().any(|k| k.key == p.key()) {
                     st.devices.push(Known {
-                        key: p.device.clone(),
+                        key: p.key().to_owned(),
+                        path: p.device.clone(),
                         device: None,
                         serial: p.serial.clone(),
                         name: p.friendly_name.clone(),
@@ -136,7 +172,13 @@ impl SyncServices {
             }
             st.devices
                 .retain(|k| k.device.is_some() || table.for_device(&k.key).is_some());
+            if table_changed {
+                if let Err(e) = st.table.save(&self.inner.state_dir) {
+                    tracing::warn!(error = %e, "could not save the partnership table");
+                }
+            }
         }
+        drop(released);
         // Outside the lock: stopping an engine sends events, and subscribers may call back.
         for e in abandoned {
             e.abandon_if_running();

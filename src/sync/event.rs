@@ -24,7 +24,7 @@ pub enum SyncItem {
     DeviceObject(String),
 }
 
-/// One event, to every subscriber. `device` is the device's key (its canonical name), which
+/// One event, to every subscriber. `device` is the device's key (its serial number, see [`device_key`](super::device_key)), which
 /// [`SyncServices::device_by_key`](super::SyncServices::device_by_key) turns back into a
 /// handle.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -45,7 +45,7 @@ pub use journal::{Journal, JournalOp, Ledger, LedgerEntry, OwnedKind};
 pub use names::NameRule;
 pub use partnership::{
     LastSync, MAX_PARTNERSHIPS, PARTNERSHIPS_FILE_NAME, Partnership, PartnershipMarker,
-    PartnershipSettings, PartnershipTable, SyncDeviceStatus,
+    PartnershipSettings, PartnershipTable, SyncDeviceStatus, device_key,
 };
 pub use plan::{
     DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, HeldBack, HeldChange, HoldReason,

@@ -135,13 +135,19 @@ pub struct LastSync {
 }
 
 /// One occupied slot.
+///
+/// A partnership belongs to the device, not to where it is mounted: it is found by the
+/// device's serial number ([`key`](Self::key)), which a folder device keeps on the medium
+/// (`.wmdm/device.id`), so the same stick at `/media/me/STICK1` or through another USB port is
+/// the same partnership. `device` only records where it was last seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Partnership {
     /// The slot, 1-16.
     pub index: u8,
-    /// The device's key: its canonical name.
+    /// The device's canonical name (a folder device's path) when it was last seen: for
+    /// display, and to match a row written before partnerships had serials.
     pub device: String,
-    /// The device's serial number (IWMPSyncDevice::get_deviceId), as text.
+    /// The device's serial number (IWMPSyncDevice::get_deviceId), as text: its identity.
     pub serial: String,
     /// The user's name for the device.
     pub friendly_name: String,
@@ -154,6 +160,27 @@ pub struct Partnership {
     pub skipped: BTreeSet<TrackId>,
 }
 
+impl Partnership {
+    /// The partnership's device key: the serial number, or the canonical name for a device
+    /// that reports no serial (see [`device_key`]).
+    pub fn key(&self) -> &str {
+        device_key(&self.serial, &self.device)
+    }
+}
+
+/// The key that names a device to the sync services ([`SyncDevice::key`], event device
+/// names, the partnership table): its serial number, which follows the device from one mount
+/// point, label or port to the next; the canonical name only for a device without a serial.
+///
+/// [`SyncDevice::key`]: super::SyncDevice::key
+pub fn device_key<'a>(serial: &'a str, canonical_name: &'a str) -> &'a str {
+    if serial.is_empty() {
+        canonical_name
+    } else {
+        serial
+    }
+}
+
 /// A library's partnership table: its identity, sixteen slots, and the devices declined.
 ///
 /// Stored in the library's state folder as [`PARTNERSHIPS_FILE_NAME`]:
@@ -164,8 +191,8 @@ pub struct Partnership {
 /// name=<library name>
 /// declined=<device key>          (any number)
 /// slot=<1-16>                    (starts a partnership; the keys below belong to it)
-/// device=<canonical name>
-/// serial=<serial>
+/// device=<canonical name where the device was last seen>
+/// serial=<serial: the device's identity; empty for a device without one>
 /// friendly=<friendly name>
 /// reserve=<0-95>
 /// sync_on_connect=<0|1>
@@ -213,14 +240,65 @@ impl PartnershipTable {
         &self.slots
     }
 
-    /// The partnership with this device, if any.
-    pub fn for_device(&self, device: &str) -> Option<&Partnership> {
-        self.slots.iter().find(|p| p.device == device)
+    /// The partnership with the device of this key ([`device_key`]), if any.
+    pub fn for_device(&self, key: &str) -> Option<&Partnership> {
+        self.slots.iter().find(|p| p.key() == key)
     }
 
-    /// Mutable access to the partnership with this device.
-    pub fn for_device_mut(&mut self, device: &str) -> Option<&mut Partnership> {
-        self.slots.iter_mut().find(|p| p.device == device)
+    /// Mutable access to the partnership with the device of this key.
+    pub fn for_device_mut(&mut self, key: &str) -> Option<&mut Partnership> {
+        self.slots.iter_mut().find(|p| p.key() == key)
+    }
+
+    /// Finds the partnership of a device seen now with `serial` at `canonical_name`,
+    /// carrying `marker`, and brings its row up to date (the path it was last seen at; a
+    /// serial for a row that had none). Returns the slot, and whether the row changed (the
+    /// caller saves the table).
+    ///
+    /// In order: the row with this serial (wherever the device was mounted before); a row
+    /// without a serial at this path (a table from before partnerships had serials, upgraded
+    /// once); a row this device's marker names, for our library, when no device in `present`
+    /// (the keys of the other devices connected now) holds that row (the device's serial
+    /// changed, for instance because its identity file was lost). A row whose serial differs
+    /// is never matched by path: another device mounted where ours used to be is not ours.
+    pub fn locate(
+        &mut self,
+        serial: &str,
+        canonical_name: &str,
+        marker: Option<&PartnershipMarker>,
+        present: &dyn Fn(&str) -> bool,
+    ) -> Option<(u8, bool)> {
+        let key = device_key(serial, canonical_name).to_owned();
+        let library_id = self.library_id.clone();
+        let at = self
+            .slots
+            .iter()
+            .position(|p| p.key() == key)
+            .or_else(|| {
+                self.slots
+                    .iter()
+                    .position(|p| p.serial.is_empty() && p.device == canonical_name)
+            })
+            .or_else(|| {
+                let m = marker.filter(|m| m.library_id == library_id)?;
+                self.slots
+                    .iter()
+                    .position(|p| p.index == m.index && !present(p.key()))
+            })?;
+        let p = self.slots.get_mut(at)?;
+        let changed = p.serial != serial || p.device != canonical_name;
+        if changed {
+            tracing::info!(
+                index = p.index,
+                from = %p.device,
+                to = canonical_name,
+                serial,
+                "partnership found at a new path or with a new serial"
+            );
+            p.serial = serial.to_owned();
+            p.device = canonical_name.to_owned();
+        }
+        Some((p.index, changed))
     }
 
     /// The partnership in slot `index`.
@@ -228,22 +306,26 @@ impl PartnershipTable {
         self.slots.iter().find(|p| p.index == index)
     }
 
-    /// True when the user declined (or deleted) a partnership with this device.
-    pub fn is_declined(&self, device: &str) -> bool {
-        self.declined.contains(device)
+    /// True when the user declined (or deleted) a partnership with the device of this key.
+    pub fn is_declined(&self, key: &str) -> bool {
+        self.declined.contains(key)
     }
 
-    /// Takes the lowest free slot for a device, or returns its existing slot.
+    /// Takes the lowest free slot for the device with `serial` seen at `device` (its
+    /// canonical name), or returns its existing slot.
     ///
     /// # Errors
     /// [`Error::TooManySessions`] when all sixteen slots are taken.
     pub fn add(&mut self, device: &str, serial: &str, friendly_name: &str) -> Result<u8> {
-        if let Some(p) = self.for_device(device) {
+        let key = device_key(serial, device);
+        if let Some(p) = self.for_device(key) {
             return Ok(p.index);
         }
         let index = (1..=MAX_PARTNERSHIPS)
             .find(|i| self.by_index(*i).is_none())
             .ok_or(Error::TooManySessions)?;
+        self.declined.remove(key);
+        // A table from before serials may have declined the device by its path.
         self.declined.remove(device);
         self.slots.push(Partnership {
             index,
@@ -258,16 +340,17 @@ impl PartnershipTable {
         Ok(index)
     }
 
-    /// Frees the device's slot and records the device as declined; returns the freed slot.
-    pub fn remove(&mut self, device: &str) -> Option<u8> {
-        self.declined.insert(device.to_owned());
-        let at = self.slots.iter().position(|p| p.device == device)?;
+    /// Frees the slot of the device with this key and records the device as declined;
+    /// returns the freed slot.
+    pub fn remove(&mut self, key: &str) -> Option<u8> {
+        self.declined.insert(key.to_owned());
+        let at = self.slots.iter().position(|p| p.key() == key)?;
         Some(self.slots.remove(at).index)
     }
 
     /// Forgets a slot without declining the device (another library took it over).
-    pub fn release(&mut self, device: &str) -> Option<u8> {
-        let at = self.slots.iter().position(|p| p.device == device)?;
+    pub fn release(&mut self, key: &str) -> Option<u8> {
+        let at = self.slots.iter().position(|p| p.key() == key)?;
         Some(self.slots.remove(at).index)
     }
 
@@ -316,10 +399,10 @@ impl PartnershipTable {
         let mut cur: Option<Partnership> = None;
         let finish = |t: &mut PartnershipTable, p: Option<Partnership>, n: usize| {
             if let Some(p) = p {
-                if p.device.is_empty() {
+                if p.device.is_empty() && p.serial.is_empty() {
                     return Err(bad(n, "a slot without a device"));
                 }
-                if t.by_index(p.index).is_some() || t.for_device(&p.device).is_some() {
+                if t.by_index(p.index).is_some() || t.for_device(p.key()).is_some() {
                     return Err(bad(n, "a slot or device given twice"));
                 }
                 t.slots.push(p);
@@ -456,18 +539,66 @@ mod tests {
     fn sixteen_slots_then_a_clear_error() {
         let mut t = PartnershipTable::new("id", "lib");
         for i in 0..16 {
-            assert_eq!(t.add(&format!("d{i}"), "s", "f"), Ok(i as u8 + 1));
+            assert_eq!(t.add(&format!("d{i}"), "", "f"), Ok(i as u8 + 1));
         }
-        assert_eq!(t.add("d16", "s", "f"), Err(Error::TooManySessions));
-        assert_eq!(t.add("d3", "s", "f"), Ok(4));
+        assert_eq!(t.add("d16", "", "f"), Err(Error::TooManySessions));
+        assert_eq!(t.add("d3", "", "f"), Ok(4));
         assert_eq!(t.remove("d3"), Some(4));
         assert!(t.is_declined("d3"));
-        assert_eq!(t.add("d16", "s", "f"), Ok(4));
+        assert_eq!(t.add("d16", "", "f"), Ok(4));
         let p = t.for_device_mut("d16").unwrap();
         p.settings.default_rules = true;
         p.settings.sync_filter = 0x0A;
         p.skipped.extend([TrackId(5), TrackId(u64::MAX)]);
         assert_eq!(PartnershipTable::parse(&t.encode()), Ok(t));
+    }
+
+    #[test]
+    fn a_partnership_follows_its_serial_not_its_path() {
+        let mut t = PartnershipTable::new("ab".repeat(16), "lib");
+        assert_eq!(t.add("/media/STICK", "S1", "f"), Ok(1));
+        let none = |_: &str| false;
+        // The same serial at another path: the same slot, and the row remembers the path.
+        assert_eq!(
+            t.locate("S1", "/media/STICK1", None, &none),
+            Some((1, true))
+        );
+        assert_eq!(
+            t.for_device("S1").map(|p| p.device.as_str()),
+            Some("/media/STICK1")
+        );
+        assert_eq!(
+            t.locate("S1", "/media/STICK1", None, &none),
+            Some((1, false))
+        );
+        // Another device at the old path is not ours.
+        assert_eq!(t.locate("S2", "/media/STICK", None, &none), None);
+        // A row without a serial (an old table) is matched by path once and upgraded.
+        let mut old = PartnershipTable::parse(
+            format!(
+                "wmdm-sync-partnerships 1\nlibrary={}\nname=lib\nslot=2\ndevice=/mnt/p\n",
+                "cd".repeat(16)
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(old.locate("S9", "/mnt/p", None, &none), Some((2, true)));
+        assert_eq!(old.for_device("S9").map(|p| p.index), Some(2));
+        assert_eq!(old.locate("S8", "/mnt/p", None, &none), None);
+        // A device whose serial changed is found by our marker, unless the row's device is here.
+        let marker = PartnershipMarker {
+            library_id: "ab".repeat(16),
+            index: 1,
+            library_name: "lib".into(),
+        };
+        assert_eq!(t.locate("S3", "/x", Some(&marker), &|k| k == "S1"), None);
+        assert_eq!(t.locate("S3", "/x", Some(&marker), &none), Some((1, true)));
+        assert_eq!(t.for_device("S3").map(|p| p.index), Some(1));
+        let theirs = PartnershipMarker {
+            library_id: "ef".repeat(16),
+            ..marker
+        };
+        assert_eq!(t.locate("S4", "/y", Some(&theirs), &none), None);
     }
 
     #[test]

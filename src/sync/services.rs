@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::library::{Library, Playlist};
 use crate::manager::{DeviceManager, WmdmDevice, WmdmStorage};
 use crate::metadata::{FormatCode, PropValue, device as props};
+use crate::provider::{LockHolder, WriterLock};
 use crate::time::Clock;
 
 /// The library a [`SyncServices`] reads, shared with the application (which may edit it
@@ -31,7 +32,10 @@ pub type SharedLibrary = Arc<RwLock<dyn Library>>;
 
 #[derive(Debug)]
 pub(super) struct Known {
+    /// The device's key ([`device_key`](super::device_key)): its serial number.
     pub(super) key: String,
+    /// Its canonical name when last seen (a folder device's path).
+    pub(super) path: String,
     pub(super) device: Option<WmdmDevice>,
     pub(super) serial: String,
     pub(super) name: String,
@@ -59,6 +63,9 @@ pub(super) struct State {
     // BackgroundSyncState per device: this process's lifetime only, never saved (WMP keeps
     // it for the player's lifetime). Absent means 0xFF, everything allowed.
     pub(super) background: HashMap<String, u8>,
+    // The writer locks this library holds, per device: from a session's start to its end,
+    // and while a partnership is made or deleted.
+    pub(super) writers: HashMap<String, WriterLock>,
 }
 
 pub(super) struct Inner {
@@ -180,6 +187,7 @@ impl SyncServices {
                     settings: HashMap::new(),
                     pending: VecDeque::new(),
                     background: HashMap::new(),
+                    writers: HashMap::new(),
                 }),
             }),
         };
@@ -267,7 +275,8 @@ impl SyncServices {
         })
     }
 
-    /// The device with this key (its canonical name), as events name it.
+    /// The device with this key (its serial number, see [`device_key`](super::device_key)),
+    /// as events name it.
     ///
     /// # Errors
     /// [`Error::InvalidArg`] when no such device is known.
@@ -315,7 +324,7 @@ impl SyncServices {
 
     fn complete_partnership(&self, key: &str) {
         let result = (|| -> Result<()> {
-            let (device, serial, friendly) = {
+            let (device, serial, path, friendly) = {
                 let st = self.lock();
                 let k = st
                     .devices
@@ -325,12 +334,14 @@ impl SyncServices {
                 (
                     k.device.clone().ok_or(Error::NoPda)?,
                     k.serial.clone(),
+                    k.path.clone(),
                     k.friendly.clone(),
                 )
             };
             let root = root_of(&device)?;
+            let _writer = self.writer_for(key, &device)?;
             let mut st = self.lock();
-            let index = st.table.add(key, &serial, &friendly)?;
+            let index = st.table.add(&path, &serial, &friendly)?;
             let marker = PartnershipMarker {
                 library_id: st.table.library_id.clone(),
                 index,
@@ -352,6 +363,43 @@ impl SyncServices {
                 device: key.to_owned(),
                 result,
             });
+    }
+
+    /// Takes the device's writer lock for this library unless it holds it already, and keeps
+    /// it until [`release_writer`](Self::release_writer). Returns whether this call took it.
+    /// A provider without a lock model ([`Error::NotSupported`]) lets the sync run without.
+    ///
+    /// # Errors
+    /// [`Error::Busy`] while another writer holds the device (see
+    /// [`SyncDevice::lock_holder`]); the provider's errors.
+    pub(super) fn take_writer(&self, key: &str, device: &WmdmDevice) -> Result<bool> {
+        if self.lock().writers.contains_key(key) {
+            return Ok(false);
+        }
+        match device.lock_writer(&LockHolder::this_process()) {
+            Ok(lock) => {
+                self.lock().writers.insert(key.to_owned(), lock);
+                Ok(true)
+            }
+            Err(Error::NotSupported) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Releases the device's writer lock, if this library holds it.
+    pub(super) fn release_writer(&self, key: &str) {
+        let lock = self.lock().writers.remove(key);
+        // Dropped outside the state lock: a provider's release may do I/O.
+        drop(lock);
+    }
+
+    /// The writer lock for a short job (making or deleting a partnership): released when the
+    /// returned value is dropped, unless a session already held it before.
+    pub(super) fn writer_for(&self, key: &str, device: &WmdmDevice) -> Result<WriterScope> {
+        let took = self.take_writer(key, device)?;
+        Ok(WriterScope {
+            services: took.then(|| (self.clone(), key.to_owned())),
+        })
     }
 
     pub(super) fn set_status(&self, key: &str, status: SyncDeviceStatus) {
@@ -399,6 +447,19 @@ impl SyncServices {
     }
 }
 
+/// Releases a writer lock taken for one job when dropped.
+pub(super) struct WriterScope {
+    services: Option<(SyncServices, String)>,
+}
+
+impl Drop for WriterScope {
+    fn drop(&mut self) {
+        if let Some((services, key)) = self.services.take() {
+            services.release_writer(&key);
+        }
+    }
+}
+
 impl SyncDevice {
     pub(super) fn with<T>(&self, f: impl FnOnce(&Known, &PartnershipTable) -> T) -> Result<T> {
         let st = self.services.lock();
@@ -409,7 +470,10 @@ impl SyncDevice {
         self.with(|k, _| k.device.clone())?.ok_or(Error::NoPda)
     }
 
-    /// The device's key (its canonical name).
+    /// The device's key, which events use to name it: its serial number (the same text as
+    /// [`device_id`](Self::device_id)), so it stays the same wherever the device is mounted;
+    /// the canonical name only for a device that reports no serial (see
+    /// [`device_key`](super::device_key)).
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -441,6 +505,14 @@ impl SyncDevice {
     /// IWMPSyncDevice::get_deviceName.
     pub fn device_name(&self) -> String {
         self.with(|k, _| k.name.clone()).unwrap_or_default()
+    }
+
+    /// Who holds the device's writer lock now (another sync, here or in another process), for
+    /// a message after [`start`](Self::start) or
+    /// [`create_partnership`](Self::create_partnership) failed with [`Error::Busy`]. `None`
+    /// when nobody does, when the device is away, or when its provider has no lock model.
+    pub fn lock_holder(&self) -> Option<LockHolder> {
+        self.connected_device().ok()?.writer_holder().ok().flatten()
     }
 
     /// IWMPSyncDevice::get_deviceId: the serial number.
@@ -544,8 +616,12 @@ impl SyncDevice {
     /// # Errors
     /// I/O errors saving the table; the manager's errors removing the marker.
     pub fn delete_partnership(&self) -> Result<()> {
-        self.engine().stop();
+        self.stop();
         let device = self.with(|k, _| k.device.clone())?;
+        let _writer = match &device {
+            Some(d) => Some(self.services.writer_for(&self.key, d)?),
+            None => None,
+        };
         {
             let mut st = self.services.lock();
             st.table.remove(&self.key);

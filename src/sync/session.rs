@@ -139,9 +139,13 @@ impl SyncDevice {
     /// 0xFF once the session has started), and tracks the user deleted from the device since
     /// the last sync join the partnership's skipped files.
     ///
+    /// The session holds the device's writer lock from here to its end (the last step, a
+    /// stop, or the device going away), so that one writer at a time changes the device.
+    ///
     /// # Errors
     /// [`Error::NoPda`] when the device is away; [`Error::Unexpected`] without a partnership;
-    /// the manager's errors.
+    /// [`Error::Busy`] while another writer holds the device ([`lock_holder`](Self::lock_holder)
+    /// names it); the manager's errors.
     pub fn start(&self) -> Result<()> {
         let (root, parts) = self.open_session()?;
         let inner = &self.services.inner;
@@ -151,9 +155,19 @@ impl SyncDevice {
         if engine.is_running() {
             return Ok(());
         }
+        // One writer per device: the lock is held until the session ends (record_finish).
+        let device = self.connected_device()?;
+        self.services.take_writer(&self.key, &device)?;
         let selection = partnership_selection(&*library, parts.index, parts.default_rules, clock);
         let ctx = parts.context(&selection, clock, Some(&inner.stats));
-        engine.start(&root, &*library, &ctx)?;
+        if let Err(e) = engine.start(&root, &*library, &ctx) {
+            self.services.release_writer(&self.key);
+            return Err(e);
+        }
+        if !engine.is_running() {
+            // Nothing to do: the session ended as it started.
+            self.services.release_writer(&self.key);
+        }
         let summary = engine.summary();
         let mut st = self.services.lock();
         let mut changed = false;
@@ -197,7 +211,16 @@ impl SyncDevice {
                 .library
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            engine.step(&*library)?
+            match engine.step(&*library) {
+                Ok(more) => more,
+                Err(e) => {
+                    if !engine.is_running() {
+                        // The session ended on an error: its writer lock goes with it.
+                        self.services.release_writer(&self.key);
+                    }
+                    return Err(e);
+                }
+            }
         };
         if was_running && !more {
             self.services.record_finish(&self.key, &engine.summary());
@@ -220,6 +243,16 @@ impl SyncDevice {
         Ok(self.engine().summary())
     }
 
+    /// Test hook, not a WMP method: forgets the running session as a killed process would.
+    /// Nothing more is written (no ledger; the journal stays for the next start) and the
+    /// writer lock is released, as the kernel releases a dead holder's. Tests use it to model
+    /// a crash and a new process in one test process.
+    #[doc(hidden)]
+    pub fn abandon(&self) {
+        self.engine().abandon_if_running();
+        self.services.release_writer(&self.key);
+    }
+
     /// IWMPSyncDevice::stop. What was copied stays.
     pub fn stop(&self) {
         let engine = self.engine();
@@ -232,8 +265,10 @@ impl SyncDevice {
 }
 
 impl SyncServices {
-    /// Records what a finished session leaves in the table, and saves the stats store.
+    /// Records what a finished session leaves in the table, saves the stats store, and
+    /// releases the device's writer lock.
     pub(super) fn record_finish(&self, key: &str, summary: &SyncSummary) {
+        self.release_writer(key);
         let now = self
             .inner
             .clock

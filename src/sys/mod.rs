@@ -3,3 +3,4 @@
 
 pub(crate) mod fsops;
 pub(crate) mod fstype;
+pub(crate) mod process;

@@ -75,7 +75,7 @@ pub struct Fixture {
 impl Fixture {
     pub fn sync_device(&self) -> SyncDevice {
         self.services
-            .device_by_key(&format!("memory:{}", self.device.serial()))
+            .device_by_key(&self.device.serial())
             .expect("device known")
     }
 

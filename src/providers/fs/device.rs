@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::flags::{DeviceStatus, DeviceType, FindScope};
 use crate::metadata::{PropValue, device as props};
-use crate::provider::{Device, FormatSupport, Icon, StorageRef, WaveFormat, WmdmId};
+use crate::provider::{
+    Device, FormatSupport, Icon, LockHolder, StorageRef, WaveFormat, WmdmId, WriterLock,
+};
 
 use super::globals::FsGlobals;
 use super::idmap::ROOT;
@@ -263,6 +265,14 @@ impl Device for FsDevice {
         }
         let text = value.as_str().ok_or(Error::InvalidArg)?;
         self.set_friendly_name(text)
+    }
+
+    fn lock_writer(&self, holder: &LockHolder) -> Result<WriterLock> {
+        super::lock::lock_writer(&self.shared, holder)
+    }
+
+    fn writer_holder(&self) -> Result<Option<LockHolder>> {
+        super::lock::writer_holder(&self.shared)
     }
 
     fn find_storage(&self, scope: FindScope, unique_id: &str) -> Result<StorageRef> {

@@ -196,6 +196,7 @@ mod host;
 mod identity;
 mod idmap;
 mod io;
+mod lock;
 mod names;
 mod ops;
 mod playlist;

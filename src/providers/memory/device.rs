@@ -194,6 +194,12 @@ impl MemoryDevice {
         self.shared.lock().connected
     }
 
+    /// The writer lock's holder died without releasing it (its process was killed): the lock
+    /// is free again, as the kernel frees the folder provider's. Returns who held it.
+    pub fn writer_died(&self) -> Option<crate::provider::LockHolder> {
+        self.shared.writer.holder_died()
+    }
+
     /// Replaces the fault plan; call counting starts again from zero.
     pub fn set_fault_plan(&self, plan: FaultPlan) {
         self.shared.lock().install(plan);
@@ -458,6 +464,23 @@ impl Device for MemoryDevice {
             }
             _ => Err(Error::NotSupported),
         }
+    }
+
+    fn lock_writer(
+        &self,
+        holder: &crate::provider::LockHolder,
+    ) -> Result<crate::provider::WriterLock> {
+        if !self.is_connected() {
+            return Err(Error::DeviceNotConnected);
+        }
+        self.shared.writer.lock(holder)
+    }
+
+    fn writer_holder(&self) -> Result<Option<crate::provider::LockHolder>> {
+        if !self.is_connected() {
+            return Err(Error::DeviceNotConnected);
+        }
+        Ok(self.shared.writer.holder())
     }
 
     fn find_storage(&self, scope: FindScope, unique_id: &str) -> Result<StorageRef> {

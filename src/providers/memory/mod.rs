@@ -132,6 +132,7 @@ mod device;
 mod fault;
 mod globals;
 mod io;
+mod lock;
 mod node;
 mod state;
 mod storage;

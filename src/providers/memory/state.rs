@@ -92,6 +92,7 @@ pub(super) struct Shared {
     pub(super) config: DeviceConfig,
     pub(super) media: Vec<Medium>,
     state: Mutex<State>,
+    pub(super) writer: super::lock::WriterSlot,
 }
 
 impl fmt::Debug for Shared {
@@ -109,6 +110,7 @@ impl Shared {
             config,
             media,
             state: Mutex::new(state),
+            writer: super::lock::WriterSlot::default(),
         }
     }
 
