@@ -26,6 +26,7 @@
 //! that carries it.
 
 mod enumerator;
+pub mod names;
 mod progress;
 mod types;
 
@@ -35,6 +36,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use enumerator::{Enumerator, Fetched};
+pub use names::NameRule;
 pub use progress::{CancelToken, NoProgress, Progress, ProgressEvent, Recorder, run_with_progress};
 pub use types::{
     BitmapInfoHeader, CreateRequest, FormatCapability, FormatSupport, Icon, ObjectAttributes,

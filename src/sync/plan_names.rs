@@ -4,8 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::names::{NameRule, numbered};
+use super::names::{FILE_LIMIT, NameRule, component, numbered};
 use super::plan_types::DeviceContents;
+use crate::provider::names::MAX_COMPONENT;
 
 /// FNV-1a for the planner's internal maps: their keys are track ids (already hashes of a path)
 /// and paths, from the user's own library and device, so SipHash's flood resistance buys
@@ -54,47 +55,105 @@ pub(super) struct Names<'a> {
     // The next number to try per wanted path, so a thousand untagged tracks that all render
     // to one name cost linear time, not quadratic.
     pub(super) next: FastMap<String, u32>,
+    // Under a case-folding rule, each folder's spelling by its folded path: the spelling on the
+    // device, else the first one planned. "Same" and "same" are one folder on FAT, and asking
+    // the device for both would fail the second.
+    pub(super) folders: Option<FastMap<String, String>>,
 }
 
-impl Names<'_> {
+impl<'a> Names<'a> {
+    pub(super) fn new(rule: NameRule, device: &'a DeviceContents) -> Names<'a> {
+        Names {
+            rule,
+            device,
+            taken: None,
+            next: FastMap::default(),
+            folders: None,
+        }
+    }
+
     fn taken(&mut self) -> &mut FastSet<String> {
         let (rule, device) = (self.rule, self.device);
         // Built on first use: a no-op resync never renders a name.
-        self.taken
-            .get_or_insert_with(|| device.files.keys().map(|p| rule.collision_key(p)).collect())
+        self.taken.get_or_insert_with(|| {
+            device
+                .files
+                .keys()
+                .map(|p| rule.fold(p).into_owned())
+                .collect()
+        })
     }
 
     /// A free path for `wanted`, reserving it.
     pub(super) fn claim(&mut self, wanted: &str) -> String {
         let rule = self.rule;
-        let key = rule.collision_key(wanted);
+        let key = rule.fold(wanted).into_owned();
         let mut n = self.next.get(&key).copied().unwrap_or(2);
         let taken = self.taken();
-        let mut candidate = wanted.to_owned();
-        if taken.insert(rule.collision_key(&candidate)) {
-            return candidate;
+        if taken.insert(key.clone()) {
+            return wanted.to_owned();
         }
-        loop {
-            candidate = numbered(wanted, n);
+        let candidate = loop {
+            let candidate = numbered(rule, wanted, n, FILE_LIMIT);
             n += 1;
-            if taken.insert(rule.collision_key(&candidate)) {
-                break;
+            if taken.insert(rule.fold(&candidate).into_owned()) {
+                break candidate;
             }
-        }
+        };
         self.next.insert(key, n);
         candidate
     }
 
-    pub(super) fn spell(&self, folder: &str, relative: &str) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        for c in folder.split('/').chain(relative.split('/')) {
-            if !c.trim().is_empty() {
-                parts.push(self.rule.component(c));
+    /// The device path of `relative` below `folder`: each component spelled under the rule
+    /// (the file name short enough for its temporary name), folders spelled as they already
+    /// are on the device when the rule folds case.
+    pub(super) fn spell(&mut self, folder: &str, relative: &str) -> String {
+        let rule = self.rule;
+        let raw: Vec<&str> = folder
+            .split('/')
+            .chain(relative.split('/'))
+            .filter(|c| !c.trim().is_empty())
+            .collect();
+        let Some((file, dirs)) = raw.split_last() else {
+            return "_".into();
+        };
+        let mut path = String::new();
+        for d in dirs {
+            if !path.is_empty() {
+                path.push('/');
+            }
+            path.push_str(&component(rule, d, MAX_COMPONENT));
+            if rule.folds_case() {
+                let device = self.device;
+                let folders = self
+                    .folders
+                    .get_or_insert_with(|| device_folders(rule, device));
+                path = folders
+                    .entry(rule.fold(&path).into_owned())
+                    .or_insert(path)
+                    .clone();
             }
         }
-        if parts.is_empty() {
-            parts.push("_".into());
+        if !path.is_empty() {
+            path.push('/');
         }
-        parts.join("/")
+        path.push_str(&component(rule, file, FILE_LIMIT));
+        path
     }
+}
+
+/// Every folder that holds a file on the device, by its folded path.
+fn device_folders(rule: NameRule, device: &DeviceContents) -> FastMap<String, String> {
+    let mut out = FastMap::default();
+    for p in device.files.keys() {
+        let mut end = 0;
+        while let Some(i) = p.get(end..).and_then(|rest| rest.find('/')) {
+            end += i;
+            let dir = p.get(..end).unwrap_or_default();
+            out.entry(rule.fold(dir).into_owned())
+                .or_insert_with(|| dir.to_owned());
+            end += 1;
+        }
+    }
+    out
 }
