@@ -11,13 +11,14 @@
 //! * [`NameRule::Fat`], the rules of FAT and exFAT media, where most players live (Microsoft,
 //!   "Naming Files, Paths, and Namespaces"): no reserved character `"*/:<>?\|`, no control
 //!   character, no trailing dot or space, no DOS device name (CON, PRN, AUX, NUL, COM1-9,
-//!   LPT1-9, CONIN$, CONOUT$, with or without an extension), at most 255 UTF-16 units, and names
-//!   that differ only in case are the same name.
+//!   LPT1-9, CONIN$, CONOUT$, with or without an extension), at most 255 UTF-16 units (and 255
+//!   bytes, see [`NameRule::length`]), and names that differ only in case are the same name.
 //! * [`NameRule::Permissive`], POSIX file systems: no `/`, no NUL, at most 255 bytes, and case
 //!   matters.
 //!
-//! Both refuse the empty name, `.` and `..`. Lengths count in the rule's unit
-//! ([`NameRule::length`]): UTF-16 units under FAT, bytes under POSIX.
+//! Both refuse the empty name, `.`, `..`, and names that would mean a path on Windows: a drive
+//! prefix (`C:x`) or a leading `\`. Lengths count UTF-8 bytes ([`NameRule::length`]
+//! says why that holds for FAT too).
 //!
 //! Writers that put a file under a temporary name first must keep that name within the limit
 //! too. The folder provider's temporary names are fixed-length (`.wmdm-tmp-<16 hex>.part`,
@@ -28,7 +29,7 @@ use std::borrow::Cow;
 
 use crate::error::{Error, Result};
 
-/// The longest a path component may be, in the rule's unit ([`NameRule::length`]).
+/// The longest a path component may be, as [`NameRule::length`] counts.
 pub const MAX_COMPONENT: usize = 255;
 
 /// Which names a medium takes. See the [module documentation](self).
@@ -38,7 +39,7 @@ pub enum NameRule {
     /// POSIX: any name without `/` or NUL, at most 255 bytes; names are case-sensitive.
     Permissive,
     /// FAT/exFAT: no `"*/:<>?\|` or control characters, no trailing dot or space, no DOS device
-    /// names, at most 255 UTF-16 units; names are case-insensitive.
+    /// names, at most 255 UTF-16 units and 255 bytes; names are case-insensitive.
     #[default]
     Fat,
 }
@@ -66,13 +67,14 @@ const FAT_RESERVED: &[char] = &['"', '*', '/', ':', '<', '>', '?', '\\', '|'];
 const MAX_EXTENSION_CHARS: usize = 16;
 
 impl NameRule {
-    /// The length of `name` in this rule's unit: UTF-16 units under FAT (what FAT and exFAT
-    /// store), bytes under POSIX.
+    /// The length of `name` as the limit counts it: UTF-8 bytes under both rules. POSIX file
+    /// systems count bytes (Linux's NAME_MAX); a FAT or exFAT medium takes 255 UTF-16 units,
+    /// but is reached through the host's file system interface, which on Linux takes 255 bytes
+    /// whatever the medium (a folder device with FAT rules usually sits on ext4 or tmpfs). A
+    /// name's UTF-8 bytes are never fewer than its UTF-16 units, so a name within 255 bytes
+    /// fits both.
     pub fn length(self, name: &str) -> usize {
-        match self {
-            NameRule::Fat => name.chars().map(char::len_utf16).sum(),
-            NameRule::Permissive => name.len(),
-        }
+        name.len()
     }
 
     /// True when names that differ only in case are the same name.
@@ -111,6 +113,12 @@ impl NameRule {
         }
         if let Some(c) = name.chars().find(|&c| self.is_bad_char(c)) {
             return Some(NameProblem::Character(c));
+        }
+        if name.starts_with('\\') {
+            return Some(NameProblem::Character('\\'));
+        }
+        if has_drive_prefix(name) {
+            return Some(NameProblem::Character(':'));
         }
         if self == NameRule::Fat {
             if name.ends_with(['.', ' ']) {
@@ -155,6 +163,12 @@ impl NameRule {
                 }
             })
             .collect();
+        if out.starts_with('\\') {
+            out.replace_range(..1, "_");
+        }
+        if has_drive_prefix(&out) {
+            out.replace_range(1..2, "_");
+        }
         if self == NameRule::Fat {
             out.truncate(out.trim_end_matches(['.', ' ']).len());
             if is_device_name(&out) {
@@ -212,14 +226,12 @@ impl NameRule {
         }
     }
 
-    /// The longest prefix of `s` at most `units` long, ending at a character boundary.
+    /// The longest prefix of `s` at most `units` long (as [`NameRule::length`] counts),
+    /// ending at a character boundary.
     fn cut(self, s: &str, units: usize) -> &str {
         let mut used = 0;
         for (i, c) in s.char_indices() {
-            used += match self {
-                NameRule::Fat => c.len_utf16(),
-                NameRule::Permissive => c.len_utf8(),
-            };
+            used += self.length(c.encode_utf8(&mut [0; 4]));
             if used > units {
                 return s.get(..i).unwrap_or("");
             }
@@ -243,6 +255,11 @@ pub fn split_ext(name: &str) -> (&str, &str) {
         }
         _ => (name, ""),
     }
+}
+
+/// True when `name` starts like a Windows drive (`C:`), where it would mean a path.
+fn has_drive_prefix(name: &str) -> bool {
+    matches!(name.as_bytes(), [letter, b':', ..] if letter.is_ascii_alphabetic())
 }
 
 /// True for the DOS device names, with or without an extension, which Windows opens as a
@@ -289,8 +306,11 @@ mod tests {
             assert_eq!(r.problem(bad), Some(why), "{bad:?}");
         }
         assert_eq!(r.check("COM10"), Ok(()));
-        assert_eq!(r.check(&"é".repeat(255)), Ok(()));
-        assert_eq!(r.check(&"𝄞".repeat(128)), Err(Error::InvalidName));
+        assert_eq!(r.check(&"x".repeat(255)), Ok(()));
+        // 255 UTF-16 units, but 510 bytes: more than a Linux host takes.
+        assert_eq!(r.check(&"é".repeat(255)), Err(Error::InvalidName));
+        assert_eq!(r.check(&"é".repeat(127)), Ok(()));
+        assert_eq!(r.check(&"𝄞".repeat(64)), Err(Error::InvalidName));
         assert!(r.same_name("ÄRGER.mp3", "ärger.MP3"));
         assert_eq!(r.fold("ΑΣ"), r.fold("ασ"));
     }
@@ -298,7 +318,11 @@ mod tests {
     #[test]
     fn permissive_rules() {
         let r = NameRule::Permissive;
-        assert_eq!(r.check("a:b?. "), Ok(()));
+        assert_eq!(r.check("ab:c?. "), Ok(()));
+        assert_eq!(r.problem("a:b"), Some(NameProblem::Character(':')));
+        assert_eq!(r.problem("\\x"), Some(NameProblem::Character('\\')));
+        assert_eq!(r.sanitise("a:b", 255), "a_b");
+        assert_eq!(r.sanitise("\\x", 255), "_x");
         assert_eq!(r.check("con"), Ok(()));
         assert_eq!(r.problem("a/b"), Some(NameProblem::Character('/')));
         assert_eq!(r.problem("a\0"), Some(NameProblem::Character('\0')));

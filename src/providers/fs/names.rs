@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
-use crate::provider::names::{MAX_COMPONENT, NameRule};
+use crate::provider::names::{MAX_COMPONENT, NameProblem, NameRule};
 
 /// The hidden folder the provider keeps its own state in, at the root of every device.
 pub const STATE_DIR: &str = ".wmdm";
@@ -35,11 +35,14 @@ pub enum NameMode {
 /// such as `C:`, and none of the provider's own names ([`STATE_DIR`] and temporary files).
 /// Those are always rejected with [`Error::InvalidName`].
 ///
-/// [`NamePolicy::fat`] adds the rules of FAT and exFAT media, where most players live: the
-/// reserved characters `"*/:<>?\|`, control characters, trailing dots and spaces, the DOS device
-/// names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, CONIN$, CONOUT$, with or without an extension),
-/// at most 255 UTF-16 units per name, and names that differ only in case counting as the same
-/// name. These rules, and so their outcome under either mode, are the same on every host.
+/// [`NamePolicy::fat`] adds the rules of FAT and exFAT media, where most players live
+/// ([`NameRule::Fat`], the one implementation the sync planner and the memory device use too):
+/// the reserved characters `"*/:<>?\|`, control characters, trailing dots and spaces, the DOS
+/// device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, CONIN$, CONOUT$, with or without an
+/// extension), at most 255 UTF-16 units and 255 bytes per name, and names that differ only in
+/// case counting as the same name. These rules, and so their outcome under either mode, are the
+/// same on every host. [`NamePolicy::permissive`] applies [`NameRule::Permissive`]: no `/`, no
+/// NUL, at most 255 bytes.
 ///
 /// On Windows the host file systems themselves follow those rules (a `\` would split the name
 /// into a path and a `:` would name a data stream), so there [`NamePolicy::permissive`] refuses
@@ -127,11 +130,12 @@ impl NamePolicy {
     /// [`Error::InvalidName`] when an always-on check fails, or when a FAT rule fails and the
     /// mode is [`NameMode::Reject`] (or, on Windows, the policy is permissive).
     pub fn check<'a>(&self, name: &'a str) -> Result<Cow<'a, str>> {
-        check_always(name)?;
+        let sanitise = self.mode == NameMode::Sanitise && self.is_fat();
+        check_always(name, sanitise)?;
         let rule = self.rule();
-        if self.mode == NameMode::Sanitise && self.is_fat() {
+        if sanitise {
             let clean = rule.sanitise(name, MAX_COMPONENT);
-            check_always(&clean)?;
+            check_always(&clean, false)?;
             return Ok(if clean == name {
                 Cow::Borrowed(name)
             } else {
@@ -149,26 +153,15 @@ impl NamePolicy {
     }
 }
 
-/// The checks every name passes, whatever the policy.
-fn check_always(name: &str) -> Result<()> {
-    if name.is_empty() || name == "." || name == ".." {
-        return Err(Error::InvalidName);
-    }
-    // `\` and `:`, which mean something to Windows paths, are the policy's to refuse or
-    // replace: every policy does one or the other on Windows (see `NamePolicy`).
-    if name.contains(['/', '\0']) {
-        return Err(Error::InvalidName);
-    }
-    let mut chars = name.chars();
-    if let (Some(letter), Some(':')) = (chars.next(), chars.next()) {
-        if letter.is_ascii_alphabetic() {
-            return Err(Error::InvalidName);
-        }
-    }
-    if name.starts_with('\\') {
-        // `\\server\share` and `\foo` are absolute on Windows; refuse them everywhere so a name
-        // means the same thing on every host.
-        return Err(Error::InvalidName);
+/// The checks every name passes, whatever the policy: [`NameRule::Permissive`] (which keeps a
+/// name one component on every host: no separator, no drive prefix, no leading `\`) and none
+/// of the provider's own names.
+/// A name too long passes when `will_shorten` (the policy sanitises it next).
+fn check_always(name: &str, will_shorten: bool) -> Result<()> {
+    match NameRule::Permissive.problem(name) {
+        None => {}
+        Some(NameProblem::TooLong) if will_shorten => {}
+        Some(_) => return Err(Error::InvalidName),
     }
     if is_internal(name) {
         return Err(Error::InvalidName);

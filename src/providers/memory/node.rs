@@ -265,8 +265,8 @@ mod tests {
         }
         assert_eq!(validate_name(&"x".repeat(255)), Ok(()));
         assert_eq!(validate_name(&"x".repeat(256)), Err(Error::InvalidName));
-        // 128 characters outside the BMP are 256 UTF-16 units.
-        assert_eq!(validate_name(&"𝄞".repeat(128)), Err(Error::InvalidName));
+        // 64 characters outside the BMP are 256 bytes.
+        assert_eq!(validate_name(&"𝄞".repeat(64)), Err(Error::InvalidName));
         assert_eq!(validate_name(".wmdm-sync"), Ok(()));
         assert!(same_name("Song.MP3", "song.mp3"));
         assert!(same_name("ÄRGER", "ärger"));
