@@ -238,7 +238,7 @@ impl Shared {
             .fail_nth
             .iter()
             .find(|(o, k, _)| *o == op && *k == n)
-            .map(|(_, _, e)| e.clone());
+            .map(|(_, _, e)| *e);
         if let Some(e) = fault {
             st.bitten.insert(Quirk::Fault);
             return Err(e);
