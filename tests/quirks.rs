@@ -592,3 +592,36 @@ fn a_partnership_and_a_first_sync_work_without_appends() {
         assert_eq!((s.copied, s.errors), (0, 0), "{s:?}");
     }
 }
+
+/// A copy that fails leaves its track off the device: the playlist written in the same run
+/// must not list it (every entry resolves).
+#[test]
+#[ignore = "needs engine fallback: playlists are rendered at plan time and written as planned even when one of their copies failed; the engine must drop the entries whose copy failed"]
+fn a_playlist_lists_only_the_tracks_that_reached_the_device() {
+    let r = rig(Quirks::none().fail_nth(Operation::Write, 2, Error::ProcessFailed));
+    let s = r.sync_device().run(&mut |_| {}).unwrap();
+    assert_eq!(s.errors, 1, "{s:?}");
+    let files = r.content();
+    let list = String::from_utf8(files["Playlists/Mix.m3u8"].clone()).unwrap();
+    let entries: Vec<&str> = list
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    assert_eq!(entries.len() as u64, TRACKS - 1, "{list}");
+    for e in entries {
+        let path = format!("Playlists/{e}");
+        let resolved = std::path::Path::new(&path)
+            .components()
+            .fold(Vec::new(), |mut v, c| {
+                match c {
+                    std::path::Component::ParentDir => {
+                        v.pop();
+                    }
+                    c => v.push(c.as_os_str().to_string_lossy().into_owned()),
+                }
+                v
+            })
+            .join("/");
+        assert!(files.contains_key(&resolved), "{e} does not resolve");
+    }
+}
