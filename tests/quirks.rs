@@ -251,6 +251,46 @@ fn names_over_the_limit_are_refused() {
     assert_eq!(h.bitten(), [Quirk::NameLimit]);
 }
 
+#[test]
+fn direct_transfers_and_play_info_go_through_the_quirks() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = Arc::new(FsProvider::new(
+        FsConfig::root(dir.path()).options(DeviceOptions::default().durable(false)),
+    ));
+    let q = QuirkProvider::new(fs, Quirks::none().read_only());
+    let root = q.devices().unwrap()[0].storages().unwrap().remove(0);
+    let data = b"direct".to_vec();
+    let transfer = |name: &str| {
+        let mut reader: &[u8] = &data;
+        root.direct_transfer()
+            .expect("the folder provider transfers directly")
+            .transfer_to_device(
+                wmdm::provider::TransferSource::Reader {
+                    reader: &mut reader,
+                    size: data.len() as u64,
+                },
+                &wmdm::provider::TransferOptions {
+                    destination_name: name.into(),
+                    ..Default::default()
+                },
+                &mut NoProgress,
+            )
+    };
+    assert_eq!(transfer("a.bin").err(), Some(Error::WriteProtected));
+    q.handle().set(Quirks::none().name_limit(4));
+    assert_eq!(transfer("long.bin").err(), Some(Error::InvalidName));
+    q.handle().set(Quirks::none());
+    let made = transfer("b.bin").unwrap();
+    assert_eq!(std::fs::read(dir.path().join("b.bin")).unwrap(), b"direct");
+    q.handle().set(Quirks::none().read_only());
+    if let Some(info) = made.object_info() {
+        assert_eq!(info.set_play_length(5).err(), Some(Error::WriteProtected));
+    }
+    // What a transfer hands back is wrapped too.
+    q.handle().disconnect();
+    assert_eq!(made.name().err(), Some(Error::DeviceNotConnected));
+}
+
 // ---------------------------------------------------------------------------------------
 // The sync through the wrapper.
 

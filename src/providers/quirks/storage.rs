@@ -245,8 +245,11 @@ impl Storage for QuirkStorage {
         } else {
             self.shared.enter(Operation::Open)?;
         }
-        let id = self.inner.unique_id()?;
-        let fresh = self.shared.lock().fresh.contains(&id);
+        // An object without an ID cannot have been created here: it is an existing one.
+        let id = self.inner.unique_id().ok();
+        let fresh = id
+            .as_ref()
+            .is_some_and(|id| self.shared.lock().fresh.contains(id));
         let inner = self.inner.open(mode)?;
         Ok(Box::new(QuirkIo {
             inner,
@@ -302,7 +305,7 @@ impl Storage for QuirkStorage {
 struct QuirkIo {
     inner: Box<dyn ObjectIo>,
     shared: Arc<Shared>,
-    id: String,
+    id: Option<String>,
     /// Created through the wrapper and never closed after writing: the only kind of object
     /// [`Quirks::no_append`](super::Quirks::no_append) lets anyone write.
     fresh: bool,
@@ -341,7 +344,7 @@ impl ObjectIo for QuirkIo {
         self.shared.enter(Operation::Close)?;
         let (shared, id, done) = (self.shared, self.id, self.fresh && self.writing);
         self.inner.close()?;
-        if done {
+        if let (true, Some(id)) = (done, id) {
             shared.lock().fresh.remove(&id);
         }
         Ok(())
