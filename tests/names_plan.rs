@@ -305,6 +305,13 @@ fn library_strategy() -> impl Strategy<Value = (Vec<[String; 3]>, Vec<String>)> 
     )
 }
 
+/// Files on the device before the plan, valid under both rules.
+const EXISTING: &[&str] = &[
+    "MUSIC/SAME/SAME/01 SAME.mp3",
+    "MUSIC/Ärger/x.mp3",
+    "Playlists/SAME.m3u8",
+];
+
 fn fs_device(rule: NameRule) -> (tempfile::TempDir, FsDevice) {
     let dir = tempfile::tempdir().unwrap();
     let policy = match rule {
@@ -336,15 +343,29 @@ proptest! {
             l.playlist(name, &ids);
         }
         for rule in [NameRule::Fat, NameRule::Permissive] {
-            let p = l.plan(&empty_device(), rule);
+            // Files already on the device, in other cases than the library's names.
+            let mut device = empty_device();
+            for path in EXISTING {
+                device.files.insert(path.to_string(), DeviceFile {
+                    size: 1,
+                    unique_id: path.to_string(),
+                    modified: 0,
+                });
+            }
+            let p = l.plan(&device, rule);
             let paths = written(&p);
-            let mut keys: Vec<String> = paths.iter().map(|p| rule.fold(p).into_owned()).collect();
+            let mut keys: Vec<String> = paths
+                .iter()
+                .map(String::as_str)
+                .chain(EXISTING.iter().copied())
+                .map(|p| rule.fold(p).into_owned())
+                .collect();
             keys.sort();
             keys.dedup();
-            prop_assert_eq!(keys.len(), paths.len(), "{:?}", paths);
+            prop_assert_eq!(keys.len(), paths.len() + EXISTING.len(), "{:?}", paths);
             let (_dir, fs) = fs_device(rule);
             let fs_root: StorageRef = fs.root();
-            for path in &paths {
+            for path in EXISTING.iter().chain(&paths.iter().map(String::as_str).collect::<Vec<_>>()) {
                 prop_assert_eq!(create_path(&fs_root, path), Ok(()), "folder device, {:?}: {:?}", rule, path);
             }
             if rule == NameRule::Fat {
@@ -353,7 +374,7 @@ proptest! {
                     .build()
                     .unwrap();
                 let root = mem.root();
-                for path in &paths {
+                for path in EXISTING.iter().chain(&paths.iter().map(String::as_str).collect::<Vec<_>>()) {
                     prop_assert_eq!(create_path(&root, path), Ok(()), "memory device: {:?}", path);
                 }
             }
