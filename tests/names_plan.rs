@@ -381,3 +381,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_file_and_a_folder_never_share_a_name() {
+    let mut l = Lib::new();
+    l.track(1, "Band", "Album", "One");
+    // A track whose file name is a folder the plan makes.
+    l.track(2, "Band", "", "x");
+    l.playlist("Mix", &[1, 2]);
+    for rule in [NameRule::Fat, NameRule::Permissive] {
+        let mut d = empty_device();
+        // A user's file where the artist's folder would go.
+        d.files.insert(
+            "Music/Band".into(),
+            DeviceFile {
+                size: 1,
+                unique_id: "u".into(),
+                modified: 0,
+            },
+        );
+        let p = l.plan(&d, rule);
+        let one = &p.placed[&TrackId(1)];
+        assert!(one.starts_with("Music/Band (2)/"), "{rule:?}: {one}");
+        for path in written(&p) {
+            let mut prefix = String::new();
+            for c in path.split('/') {
+                prefix.push_str(c);
+                assert_ne!(
+                    rule.fold(&prefix),
+                    rule.fold("Music/Band"),
+                    "{rule:?}: {path}"
+                );
+                prefix.push('/');
+            }
+        }
+    }
+}

@@ -51,14 +51,21 @@ pub(super) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 pub(super) struct Names<'a> {
     pub(super) rule: NameRule,
     pub(super) device: &'a DeviceContents,
-    pub(super) taken: Option<FastSet<String>>,
+    // Built on first use: a no-op resync never renders a name.
+    pub(super) used: Option<Used>,
     // The next number to try per wanted path, so a thousand untagged tracks that all render
     // to one name cost linear time, not quadratic.
     pub(super) next: FastMap<String, u32>,
-    // Under a case-folding rule, each folder's spelling by its folded path: the spelling on the
-    // device, else the first one planned. "Same" and "same" are one folder on FAT, and asking
-    // the device for both would fail the second.
-    pub(super) folders: Option<FastMap<String, String>>,
+}
+
+/// The names in use on the device and in the plan, folded under the rule.
+pub(super) struct Used {
+    /// Files.
+    files: FastSet<String>,
+    /// Folders, with their spelling: the one on the device, else the first one planned.
+    /// Under FAT "Same" and "same" are one folder, and asking the device for both would fail
+    /// the second.
+    folders: FastMap<String, String>,
 }
 
 impl<'a> Names<'a> {
@@ -66,37 +73,37 @@ impl<'a> Names<'a> {
         Names {
             rule,
             device,
-            taken: None,
+            used: None,
             next: FastMap::default(),
-            folders: None,
         }
     }
 
-    fn taken(&mut self) -> &mut FastSet<String> {
+    fn used(&mut self) -> &mut Used {
         let (rule, device) = (self.rule, self.device);
-        // Built on first use: a no-op resync never renders a name.
-        self.taken.get_or_insert_with(|| {
-            device
+        self.used.get_or_insert_with(|| Used {
+            files: device
                 .files
                 .keys()
                 .map(|p| rule.fold(p).into_owned())
-                .collect()
+                .collect(),
+            folders: device_folders(rule, device),
         })
     }
 
-    /// A free path for `wanted`, reserving it.
+    /// A free path for `wanted`, reserving it: a name no file and no folder has.
     pub(super) fn claim(&mut self, wanted: &str) -> String {
         let rule = self.rule;
         let key = rule.fold(wanted).into_owned();
         let mut n = self.next.get(&key).copied().unwrap_or(2);
-        let taken = self.taken();
-        if taken.insert(key.clone()) {
+        let used = self.used();
+        if !used.folders.contains_key(&key) && used.files.insert(key.clone()) {
             return wanted.to_owned();
         }
         let candidate = loop {
             let candidate = numbered(rule, wanted, n, FILE_LIMIT);
             n += 1;
-            if taken.insert(rule.fold(&candidate).into_owned()) {
+            let k = rule.fold(&candidate).into_owned();
+            if !used.folders.contains_key(&k) && used.files.insert(k) {
                 break candidate;
             }
         };
@@ -106,7 +113,8 @@ impl<'a> Names<'a> {
 
     /// The device path of `relative` below `folder`: each component spelled under the rule
     /// (the file name short enough for its temporary name), folders spelled as they already
-    /// are on the device when the rule folds case.
+    /// are on the device (or as first planned) when the rule folds case, and a folder whose
+    /// name a file holds numbered.
     pub(super) fn spell(&mut self, folder: &str, relative: &str) -> String {
         let rule = self.rule;
         let raw: Vec<&str> = folder
@@ -117,22 +125,29 @@ impl<'a> Names<'a> {
         let Some((file, dirs)) = raw.split_last() else {
             return "_".into();
         };
+        let used = self.used();
         let mut path = String::new();
         for d in dirs {
-            if !path.is_empty() {
-                path.push('/');
-            }
-            path.push_str(&component(rule, d, MAX_COMPONENT));
-            if rule.folds_case() {
-                let device = self.device;
-                let folders = self
-                    .folders
-                    .get_or_insert_with(|| device_folders(rule, device));
-                path = folders
-                    .entry(rule.fold(&path).into_owned())
-                    .or_insert(path)
-                    .clone();
-            }
+            let parent = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}/")
+            };
+            let name = component(rule, d, MAX_COMPONENT);
+            let mut candidate = format!("{parent}{name}");
+            let mut n = 2;
+            path = loop {
+                let key = rule.fold(&candidate).into_owned();
+                if let Some(spelled) = used.folders.get(&key) {
+                    break spelled.clone();
+                }
+                if !used.files.contains(&key) {
+                    used.folders.insert(key, candidate.clone());
+                    break candidate;
+                }
+                candidate = format!("{parent}{}", rule.numbered(&name, n, MAX_COMPONENT));
+                n += 1;
+            };
         }
         if !path.is_empty() {
             path.push('/');
