@@ -51,21 +51,17 @@ pub(super) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 pub(super) struct Names<'a> {
     pub(super) rule: NameRule,
     pub(super) device: &'a DeviceContents,
-    // Built on first use: a no-op resync never renders a name.
-    pub(super) used: Option<Used>,
+    // The device's and the plan's file paths, folded under the rule. Built on first use: a
+    // no-op resync never claims a name.
+    files: Option<FastSet<String>>,
+    // Folders by folded path, with their spelling: the one on the device, else the first one
+    // planned. Under FAT "Same" and "same" are one folder, and asking the device for both
+    // would fail the second. Built on first use, from the device's distinct folders only, so
+    // that a resync (which spells its playlists' paths) pays little for it.
+    folders: Option<FastMap<String, String>>,
     // The next number to try per wanted path, so a thousand untagged tracks that all render
     // to one name cost linear time, not quadratic.
-    pub(super) next: FastMap<String, u32>,
-}
-
-/// The names in use on the device and in the plan, folded under the rule.
-pub(super) struct Used {
-    /// Files.
-    files: FastSet<String>,
-    /// Folders, with their spelling: the one on the device, else the first one planned.
-    /// Under FAT "Same" and "same" are one folder, and asking the device for both would fail
-    /// the second.
-    folders: FastMap<String, String>,
+    next: FastMap<String, u32>,
 }
 
 impl<'a> Names<'a> {
@@ -73,21 +69,10 @@ impl<'a> Names<'a> {
         Names {
             rule,
             device,
-            used: None,
+            files: None,
+            folders: None,
             next: FastMap::default(),
         }
-    }
-
-    fn used(&mut self) -> &mut Used {
-        let (rule, device) = (self.rule, self.device);
-        self.used.get_or_insert_with(|| Used {
-            files: device
-                .files
-                .keys()
-                .map(|p| rule.fold(p).into_owned())
-                .collect(),
-            folders: device_folders(rule, device),
-        })
     }
 
     /// A free path for `wanted`, reserving it: a name no file and no folder has.
@@ -95,15 +80,16 @@ impl<'a> Names<'a> {
         let rule = self.rule;
         let key = rule.fold(wanted).into_owned();
         let mut n = self.next.get(&key).copied().unwrap_or(2);
-        let used = self.used();
-        if !used.folders.contains_key(&key) && used.files.insert(key.clone()) {
+        let folders = folders(&mut self.folders, rule, self.device);
+        let files = files(&mut self.files, rule, self.device);
+        if !folders.contains_key(&key) && files.insert(key.clone()) {
             return wanted.to_owned();
         }
         let candidate = loop {
             let candidate = numbered(rule, wanted, n, FILE_LIMIT);
             n += 1;
             let k = rule.fold(&candidate).into_owned();
-            if !used.folders.contains_key(&k) && used.files.insert(k) {
+            if !folders.contains_key(&k) && files.insert(k) {
                 break candidate;
             }
         };
@@ -125,7 +111,6 @@ impl<'a> Names<'a> {
         let Some((file, dirs)) = raw.split_last() else {
             return "_".into();
         };
-        let used = self.used();
         let mut path = String::new();
         for d in dirs {
             let parent = if path.is_empty() {
@@ -138,11 +123,12 @@ impl<'a> Names<'a> {
             let mut n = 2;
             path = loop {
                 let key = rule.fold(&candidate).into_owned();
-                if let Some(spelled) = used.folders.get(&key) {
+                let known = folders(&mut self.folders, rule, self.device);
+                if let Some(spelled) = known.get(&key) {
                     break spelled.clone();
                 }
-                if !used.files.contains(&key) {
-                    used.folders.insert(key, candidate.clone());
+                if !files(&mut self.files, rule, self.device).contains(&key) {
+                    folders(&mut self.folders, rule, self.device).insert(key, candidate.clone());
                     break candidate;
                 }
                 candidate = format!("{parent}{}", rule.numbered(&name, n, MAX_COMPONENT));
@@ -157,17 +143,54 @@ impl<'a> Names<'a> {
     }
 }
 
-/// Every folder that holds a file on the device, by its folded path.
+fn files<'s>(
+    slot: &'s mut Option<FastSet<String>>,
+    rule: NameRule,
+    device: &DeviceContents,
+) -> &'s mut FastSet<String> {
+    slot.get_or_insert_with(|| {
+        device
+            .files
+            .keys()
+            .map(|p| rule.fold(p).into_owned())
+            .collect()
+    })
+}
+
+fn folders<'s>(
+    slot: &'s mut Option<FastMap<String, String>>,
+    rule: NameRule,
+    device: &DeviceContents,
+) -> &'s mut FastMap<String, String> {
+    slot.get_or_insert_with(|| device_folders(rule, device))
+}
+
+/// Every folder that holds a file on the device, by its folded path. Paths are many and
+/// folders few: the distinct parents are found first, without allocating.
 fn device_folders(rule: NameRule, device: &DeviceContents) -> FastMap<String, String> {
+    let parents: FastSet<&str> = device
+        .files
+        .keys()
+        .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
+        .collect();
+    // In order, so that of two spellings of one folder (possible where the medium is not
+    // really FAT) the same one wins on every run.
+    let mut parents: Vec<&str> = parents.into_iter().collect();
+    parents.sort_unstable();
     let mut out = FastMap::default();
-    for p in device.files.keys() {
-        let mut end = 0;
-        while let Some(i) = p.get(end..).and_then(|rest| rest.find('/')) {
-            end += i;
-            let dir = p.get(..end).unwrap_or_default();
-            out.entry(rule.fold(dir).into_owned())
-                .or_insert_with(|| dir.to_owned());
-            end += 1;
+    for dir in parents {
+        let mut end = dir.len();
+        loop {
+            let d = dir.get(..end).unwrap_or_default();
+            let key = rule.fold(d).into_owned();
+            if out.contains_key(&key) {
+                break;
+            }
+            out.insert(key, d.to_owned());
+            match d.rfind('/') {
+                Some(i) => end = i,
+                None => break,
+            }
         }
     }
     out
