@@ -417,3 +417,39 @@ fn a_file_and_a_folder_never_share_a_name() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The rule, the folder provider with the same rule and the memory device agree on every
+    /// name: each accepts exactly what [`NameRule::check`] accepts (the folder provider also
+    /// keeps its own state names, which none of these are).
+    #[test]
+    fn the_rule_and_both_devices_agree_on_every_name(names in prop::collection::vec(hostile_name(), 1..6)) {
+        let mem = MemoryDevice::builder("P")
+            .storage(StorageConfig::new("Internal", 1 << 30))
+            .build()
+            .unwrap();
+        let mem_root = mem.root();
+        for rule in [NameRule::Fat, NameRule::Permissive] {
+            let (_dir, fs) = fs_device(rule);
+            let fs_root: StorageRef = fs.root();
+            for (i, name) in names.iter().enumerate() {
+                // A fresh folder per name, so that no name collides with an earlier one.
+                let folder = format!("f{i}");
+                let fs_dir = fs_root.create(&CreateRequest::folder(folder.as_str())).unwrap();
+                let expected = rule.check(name).is_ok();
+                let on_fs = fs_dir.create(&CreateRequest::file(name.as_str()));
+                prop_assert_eq!(on_fs.is_ok(), expected, "folder device, {:?}: {:?} {:?}", rule, name, on_fs.err());
+                if rule == NameRule::Fat {
+                    let mem_dir = match mem_root.child(&folder) {
+                        Ok(d) => d,
+                        Err(_) => mem_root.create(&CreateRequest::folder(folder.as_str())).unwrap(),
+                    };
+                    let on_mem = mem_dir.create(&CreateRequest::file(name.as_str()));
+                    prop_assert_eq!(on_mem.is_ok(), expected, "memory device: {:?} {:?}", name, on_mem.err());
+                }
+            }
+        }
+    }
+}

@@ -2,7 +2,6 @@
 //! (devices, storages, globals, open objects, play info, direct transfers). The sync through
 //! the wrapper is in tests/quirks_sync.rs.
 
-
 use std::sync::Arc;
 
 use wmdm::Error;
