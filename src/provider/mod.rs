@@ -27,6 +27,7 @@
 
 mod enumerator;
 mod lock;
+pub mod names;
 mod progress;
 mod types;
 
@@ -37,6 +38,7 @@ use std::sync::Arc;
 
 pub use enumerator::{Enumerator, Fetched};
 pub use lock::{LockHolder, WriterLock};
+pub use names::NameRule;
 pub use progress::{CancelToken, NoProgress, Progress, ProgressEvent, Recorder, run_with_progress};
 pub use types::{
     BitmapInfoHeader, CreateRequest, FormatCapability, FormatSupport, Icon, ObjectAttributes,

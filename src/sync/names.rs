@@ -1,136 +1,82 @@
-//! How sync spells names on a device: the FAT/exFAT rules most players live under, and
-//! collision handling.
+//! How sync spells names on a device: the device's [`NameRule`] (the one implementation, in
+//! [`crate::provider::names`]) plus the planner's own choices.
+//!
+//! The fs provider enforces its [`NamePolicy`](crate::providers::fs::NamePolicy) when a name is
+//! created (`NameRule::from(policy)` gives the matching rule) and the memory device refuses
+//! what [`NameRule::Fat`] refuses; the planner spells every path with the same rule
+//! beforehand, so a plan never names a file the device would refuse, and two tracks never
+//! collide on a case-insensitive medium.
 
-/// Which names a device takes.
-///
-/// The fs provider enforces its own [`NamePolicy`](crate::providers::fs::NamePolicy) when a
-/// name is created (`NameRule::from(policy)` gives the matching rule);
-/// the planner applies the same rules beforehand, so a plan never names a file the device
-/// would refuse, and so two tracks never collide on a case-insensitive medium.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub enum NameRule {
-    /// Any name without `/`, NUL or control characters; names are case-sensitive.
-    Permissive,
-    /// FAT/exFAT: no `"*/:<>?\|` or control characters, no trailing dot or space, no DOS device
-    /// names, at most 255 UTF-16 units, case-insensitive. Offending characters become `_`.
-    #[default]
-    Fat,
-}
+use crate::provider::names::MAX_COMPONENT;
+pub use crate::provider::names::NameRule;
 
-const RESERVED: &[char] = &['"', '*', '/', ':', '<', '>', '?', '\\', '|'];
-const DOS_NAMES: &[&str] = &[
-    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
-    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
-];
+use super::device::TEMP_SUFFIX;
 
-impl NameRule {
-    /// One path component made valid. Never empty, never `.` or `..`, never starting with a dot
-    /// (dot names are where providers and sync keep their own state).
-    pub fn component(&self, name: &str) -> String {
-        let mut s: String = name
-            .chars()
-            .map(|c| {
-                let bad = c == '/'
-                    || c == '\0'
-                    || c.is_control()
-                    || (*self == NameRule::Fat && RESERVED.contains(&c));
-                if bad { '_' } else { c }
-            })
-            .collect();
-        if *self == NameRule::Fat {
-            while s.ends_with(['.', ' ']) {
-                s.pop();
-            }
-            let stem = s.split('.').next().unwrap_or_default().to_ascii_lowercase();
-            if DOS_NAMES.contains(&stem.as_str()) {
-                s.insert(0, '_');
-            }
-        }
-        if s.starts_with('.') {
-            s.replace_range(..1, "_");
-        }
-        if s.trim().is_empty() {
-            s = "_".into();
-        }
-        truncate_utf16(&s, 255)
+/// The longest a planned file name may be: a copy is written under `<name>` plus
+/// [`TEMP_SUFFIX`] first (see `resume::temp_for`), and that temporary name must fit the
+/// medium's component limit too. Folders are created directly and take the whole limit.
+pub(crate) const FILE_LIMIT: usize = MAX_COMPONENT - TEMP_SUFFIX.len();
+
+/// One path component as the planner spells it: valid under `rule`, at most `limit` units,
+/// and never starting with a dot (dot names are where providers and sync keep their own state,
+/// and players hide them).
+pub(crate) fn component(rule: NameRule, name: &str, limit: usize) -> String {
+    let mut s = rule.sanitise(name, limit);
+    if s.starts_with('.') {
+        s.replace_range(..1, "_");
     }
-
-    /// The key two names collide under: lower case for FAT, the name itself otherwise.
-    pub fn collision_key(&self, path: &str) -> String {
-        match self {
-            // Most names are ASCII, and the ASCII fold is several times faster.
-            NameRule::Fat if path.is_ascii() => path.to_ascii_lowercase(),
-            NameRule::Fat => path.to_lowercase(),
-            NameRule::Permissive => path.to_owned(),
-        }
-    }
-}
-
-/// Cuts a name to `max` UTF-16 units, keeping a short extension.
-fn truncate_utf16(s: &str, max: usize) -> String {
-    if s.encode_utf16().count() <= max {
-        return s.to_owned();
-    }
-    let (stem, ext) = match s.rsplit_once('.') {
-        Some((a, b)) if b.len() <= 8 && !a.is_empty() => (a, format!(".{b}")),
-        _ => (s, String::new()),
-    };
-    let budget = max.saturating_sub(ext.encode_utf16().count());
-    let mut out = String::new();
-    let mut used = 0;
-    for c in stem.chars() {
-        if used + c.len_utf16() > budget {
-            break;
-        }
-        used += c.len_utf16();
-        out.push(c);
-    }
-    out.push_str(&ext);
-    out
+    s
 }
 
 impl From<crate::providers::fs::NamePolicy> for NameRule {
     /// The planner's rules for a folder device with this policy.
     fn from(p: crate::providers::fs::NamePolicy) -> NameRule {
-        if p.is_fat() {
-            NameRule::Fat
-        } else {
-            NameRule::Permissive
-        }
+        p.rule()
     }
 }
 
-/// `name (n).ext` for the n-th candidate of a path.
-pub(crate) fn numbered(path: &str, n: u32) -> String {
-    let (dir, file) = match path.rsplit_once('/') {
-        Some((d, f)) => (format!("{d}/"), f),
-        None => (String::new(), path),
-    };
-    match file.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => format!("{dir}{stem} ({n}).{ext}"),
-        _ => format!("{dir}{file} ({n})"),
+/// `name (n).ext` for the n-th candidate of a path, its file name within `limit` units.
+pub(crate) fn numbered(rule: NameRule, path: &str, n: u32, limit: usize) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, file)) => format!("{dir}/{}", rule.numbered(file, n, limit)),
+        None => rule.numbered(path, n, limit),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::resume::temp_for;
 
     #[test]
-    fn fat_names() {
+    fn planner_names() {
         let r = NameRule::Fat;
-        assert_eq!(r.component("AC/DC: Live?"), "AC_DC_ Live_");
-        assert_eq!(r.component("Intro. "), "Intro");
-        assert_eq!(r.component("con.mp3"), "_con.mp3");
-        assert_eq!(r.component(""), "_");
-        assert_eq!(r.component(".hidden"), "_hidden");
-        assert_eq!(r.component(&"a".repeat(300)).len(), 255);
-        let long = format!("{}.mp3", "é".repeat(300));
-        let cut = r.component(&long);
-        assert!(cut.ends_with(".mp3") && cut.encode_utf16().count() == 255);
-        assert_eq!(NameRule::Permissive.component("a:b"), "a:b");
-        assert_eq!(numbered("A/b.mp3", 2), "A/b (2).mp3");
-        assert_eq!(numbered("b", 3), "b (3)");
+        assert_eq!(component(r, "AC/DC: Live?", FILE_LIMIT), "AC_DC_ Live_");
+        assert_eq!(component(r, ".hidden", FILE_LIMIT), "_hidden");
+        assert_eq!(component(r, &"a".repeat(300), 255).len(), 255);
+        assert_eq!(numbered(r, "A/b.mp3", 2, FILE_LIMIT), "A/b (2).mp3");
+        assert_eq!(numbered(r, "b", 3, FILE_LIMIT), "b (3)");
+    }
+
+    /// The assumption [`FILE_LIMIT`] rests on: whatever the temporary name of a planned file
+    /// is, it fits the component limit of both rules.
+    #[test]
+    fn temporary_names_of_the_longest_planned_names_fit() {
+        for r in [NameRule::Fat, NameRule::Permissive] {
+            for name in [
+                format!("{}.mp3", "x".repeat(300)),
+                format!("{}.mp3", "é".repeat(300)),
+                "😀".repeat(200),
+            ] {
+                let planned = component(r, &name, FILE_LIMIT);
+                let temp = temp_for(&format!("Music/{planned}"));
+                let last = temp.rsplit('/').next().unwrap_or_default();
+                assert_eq!(r.check(last), Ok(()), "{r:?} {last}");
+                let numbered = numbered(r, &format!("Music/{planned}"), 999, FILE_LIMIT);
+                let temp = temp_for(&numbered);
+                let last = temp.rsplit('/').next().unwrap_or_default();
+                assert_eq!(r.check(last), Ok(()), "{r:?} {last}");
+            }
+        }
     }
 }

@@ -31,6 +31,7 @@ use std::hash::Hasher;
 
 use super::filter::MediaKind;
 use super::journal::{LedgerEntry, OwnedKind};
+use super::names::{FILE_LIMIT, component};
 use super::plan_names::{FastMap, FastSet, Fnv, Names};
 use crate::library::{Library, PathStyle, Track, TrackId, WriteEntry, write_m3u, write_wpl};
 use crate::metadata::{Metadata, tags};
@@ -162,12 +163,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     // smaller one copied in its place, so a resync would not be a no-op.
     let keep_tolerance = budget / KEEP_TOLERANCE_DIVISOR;
 
-    let mut names = Names {
-        rule: s.names,
-        device: dev,
-        taken: None,
-        next: FastMap::default(),
-    };
+    let mut names = Names::new(s.names, dev);
     let mut used = 0u64;
     // Owned tracks the filter excludes stay whatever happens, so their bytes are spent first.
     let mut pinned: FastMap<u64, MediaKind> = FastMap::default();
@@ -404,7 +400,12 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 })
             })
             .collect();
-        let file = format!("{name}.{}", s.playlist_format.extension());
+        // One component whatever the title holds: "a/b" is `a_b.m3u8`, not a folder `a`.
+        let file = component(
+            s.names,
+            &format!("{name}.{}", s.playlist_format.extension()),
+            FILE_LIMIT,
+        );
         let wanted = names.spell(&s.playlist_folder, &file);
         // What the file's bytes are made of, hashed: an unchanged playlist is recognised
         // without rendering it (the ledger keeps this hash as the playlist's `meta`).

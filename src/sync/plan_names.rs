@@ -4,8 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::names::{NameRule, numbered};
+use super::names::{FILE_LIMIT, NameRule, component, numbered};
 use super::plan_types::DeviceContents;
+use crate::provider::names::MAX_COMPONENT;
 
 /// FNV-1a for the planner's internal maps: their keys are track ids (already hashes of a path)
 /// and paths, from the user's own library and device, so SipHash's flood resistance buys
@@ -50,51 +51,147 @@ pub(super) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 pub(super) struct Names<'a> {
     pub(super) rule: NameRule,
     pub(super) device: &'a DeviceContents,
-    pub(super) taken: Option<FastSet<String>>,
+    // The device's and the plan's file paths, folded under the rule. Built on first use: a
+    // no-op resync never claims a name.
+    files: Option<FastSet<String>>,
+    // Folders by folded path, with their spelling: the one on the device, else the first one
+    // planned. Under FAT "Same" and "same" are one folder, and asking the device for both
+    // would fail the second. Built on first use, from the device's distinct folders only, so
+    // that a resync (which spells its playlists' paths) pays little for it.
+    folders: Option<FastMap<String, String>>,
     // The next number to try per wanted path, so a thousand untagged tracks that all render
     // to one name cost linear time, not quadratic.
-    pub(super) next: FastMap<String, u32>,
+    next: FastMap<String, u32>,
 }
 
-impl Names<'_> {
-    fn taken(&mut self) -> &mut FastSet<String> {
-        let (rule, device) = (self.rule, self.device);
-        // Built on first use: a no-op resync never renders a name.
-        self.taken
-            .get_or_insert_with(|| device.files.keys().map(|p| rule.collision_key(p)).collect())
+impl<'a> Names<'a> {
+    pub(super) fn new(rule: NameRule, device: &'a DeviceContents) -> Names<'a> {
+        Names {
+            rule,
+            device,
+            files: None,
+            folders: None,
+            next: FastMap::default(),
+        }
     }
 
-    /// A free path for `wanted`, reserving it.
+    /// A free path for `wanted`, reserving it: a name no file and no folder has.
     pub(super) fn claim(&mut self, wanted: &str) -> String {
         let rule = self.rule;
-        let key = rule.collision_key(wanted);
+        let key = rule.fold(wanted).into_owned();
         let mut n = self.next.get(&key).copied().unwrap_or(2);
-        let taken = self.taken();
-        let mut candidate = wanted.to_owned();
-        if taken.insert(rule.collision_key(&candidate)) {
-            return candidate;
+        let folders = folders(&mut self.folders, rule, self.device);
+        let files = files(&mut self.files, rule, self.device);
+        if !folders.contains_key(&key) && files.insert(key.clone()) {
+            return wanted.to_owned();
         }
-        loop {
-            candidate = numbered(wanted, n);
+        let candidate = loop {
+            let candidate = numbered(rule, wanted, n, FILE_LIMIT);
             n += 1;
-            if taken.insert(rule.collision_key(&candidate)) {
-                break;
+            let k = rule.fold(&candidate).into_owned();
+            if !folders.contains_key(&k) && files.insert(k) {
+                break candidate;
             }
-        }
+        };
         self.next.insert(key, n);
         candidate
     }
 
-    pub(super) fn spell(&self, folder: &str, relative: &str) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        for c in folder.split('/').chain(relative.split('/')) {
-            if !c.trim().is_empty() {
-                parts.push(self.rule.component(c));
+    /// The device path of `relative` below `folder`: each component spelled under the rule
+    /// (the file name short enough for its temporary name), folders spelled as they already
+    /// are on the device (or as first planned) when the rule folds case, and a folder whose
+    /// name a file holds numbered.
+    pub(super) fn spell(&mut self, folder: &str, relative: &str) -> String {
+        let rule = self.rule;
+        let raw: Vec<&str> = folder
+            .split('/')
+            .chain(relative.split('/'))
+            .filter(|c| !c.trim().is_empty())
+            .collect();
+        let Some((file, dirs)) = raw.split_last() else {
+            return "_".into();
+        };
+        let mut path = String::new();
+        for d in dirs {
+            let parent = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}/")
+            };
+            let name = component(rule, d, MAX_COMPONENT);
+            let mut candidate = format!("{parent}{name}");
+            let mut n = 2;
+            path = loop {
+                let key = rule.fold(&candidate).into_owned();
+                let known = folders(&mut self.folders, rule, self.device);
+                if let Some(spelled) = known.get(&key) {
+                    break spelled.clone();
+                }
+                if !files(&mut self.files, rule, self.device).contains(&key) {
+                    folders(&mut self.folders, rule, self.device).insert(key, candidate.clone());
+                    break candidate;
+                }
+                candidate = format!("{parent}{}", rule.numbered(&name, n, MAX_COMPONENT));
+                n += 1;
+            };
+        }
+        if !path.is_empty() {
+            path.push('/');
+        }
+        path.push_str(&component(rule, file, FILE_LIMIT));
+        path
+    }
+}
+
+fn files<'s>(
+    slot: &'s mut Option<FastSet<String>>,
+    rule: NameRule,
+    device: &DeviceContents,
+) -> &'s mut FastSet<String> {
+    slot.get_or_insert_with(|| {
+        device
+            .files
+            .keys()
+            .map(|p| rule.fold(p).into_owned())
+            .collect()
+    })
+}
+
+fn folders<'s>(
+    slot: &'s mut Option<FastMap<String, String>>,
+    rule: NameRule,
+    device: &DeviceContents,
+) -> &'s mut FastMap<String, String> {
+    slot.get_or_insert_with(|| device_folders(rule, device))
+}
+
+/// Every folder that holds a file on the device, by its folded path. Paths are many and
+/// folders few: the distinct parents are found first, without allocating.
+fn device_folders(rule: NameRule, device: &DeviceContents) -> FastMap<String, String> {
+    let parents: FastSet<&str> = device
+        .files
+        .keys()
+        .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
+        .collect();
+    // In order, so that of two spellings of one folder (possible where the medium is not
+    // really FAT) the same one wins on every run.
+    let mut parents: Vec<&str> = parents.into_iter().collect();
+    parents.sort_unstable();
+    let mut out = FastMap::default();
+    for dir in parents {
+        let mut end = dir.len();
+        loop {
+            let d = dir.get(..end).unwrap_or_default();
+            let key = rule.fold(d).into_owned();
+            if out.contains_key(&key) {
+                break;
+            }
+            out.insert(key, d.to_owned());
+            match d.rfind('/') {
+                Some(i) => end = i,
+                None => break,
             }
         }
-        if parts.is_empty() {
-            parts.push("_".into());
-        }
-        parts.join("/")
     }
+    out
 }

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
+use crate::provider::names::{MAX_COMPONENT, NameProblem, NameRule};
 
 /// The hidden folder the provider keeps its own state in, at the root of every device.
 pub const STATE_DIR: &str = ".wmdm";
@@ -34,11 +35,14 @@ pub enum NameMode {
 /// such as `C:`, and none of the provider's own names ([`STATE_DIR`] and temporary files).
 /// Those are always rejected with [`Error::InvalidName`].
 ///
-/// [`NamePolicy::fat`] adds the rules of FAT and exFAT media, where most players live: the
-/// reserved characters `"*/:<>?\|`, control characters, trailing dots and spaces, the DOS device
-/// names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, CONIN$, CONOUT$, with or without an extension),
-/// at most 255 UTF-16 units per name, and names that differ only in case counting as the same
-/// name. These rules, and so their outcome under either mode, are the same on every host.
+/// [`NamePolicy::fat`] adds the rules of FAT and exFAT media, where most players live
+/// ([`NameRule::Fat`], the one implementation the sync planner and the memory device use too):
+/// the reserved characters `"*/:<>?\|`, control characters, trailing dots and spaces, the DOS
+/// device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, CONIN$, CONOUT$, with or without an
+/// extension), at most 255 UTF-16 units and 255 bytes per name, and names that differ only in
+/// case counting as the same name. These rules, and so their outcome under either mode, are the
+/// same on every host. [`NamePolicy::permissive`] applies [`NameRule::Permissive`]: no `/`, no
+/// NUL, at most 255 bytes.
 ///
 /// On Windows the host file systems themselves follow those rules (a `\` would split the name
 /// into a path and a `:` would name a data stream), so there [`NamePolicy::permissive`] refuses
@@ -46,7 +50,7 @@ pub enum NameMode {
 /// name. No `\` or `:` ever reaches a path on Windows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NamePolicy {
-    fat: bool,
+    rule: NameRule,
     mode: NameMode,
 }
 
@@ -56,9 +60,6 @@ impl Default for NamePolicy {
         NamePolicy::fat(NameMode::Reject)
     }
 }
-
-const RESERVED_CHARS: &[char] = &['"', '*', '/', ':', '<', '>', '?', '\\', '|'];
-const MAX_UTF16_UNITS: usize = 255;
 
 /// Whether the host's file systems ignore case in names. Windows' do (NTFS, FAT and exFAT
 /// alike); treating a case-sensitive one as case-insensitive only refuses a few names, while
@@ -75,19 +76,32 @@ impl NamePolicy {
     /// the FAT rules too (see [`NamePolicy`]), always rejecting.
     pub const fn permissive() -> NamePolicy {
         NamePolicy {
-            fat: false,
+            rule: NameRule::Permissive,
             mode: NameMode::Reject,
         }
     }
 
     /// The FAT/exFAT rules, handled as `mode` says.
     pub const fn fat(mode: NameMode) -> NamePolicy {
-        NamePolicy { fat: true, mode }
+        NamePolicy {
+            rule: NameRule::Fat,
+            mode,
+        }
     }
 
     /// True when the FAT/exFAT rules apply.
     pub const fn is_fat(&self) -> bool {
-        self.fat
+        matches!(self.rule, NameRule::Fat)
+    }
+
+    /// The name rule this policy enforces on this host: [`NameRule::Fat`] under
+    /// [`NamePolicy::fat`], and on Windows always (see [`NamePolicy`]).
+    pub const fn rule(&self) -> NameRule {
+        if HOST_HAS_FAT_RULES {
+            NameRule::Fat
+        } else {
+            self.rule
+        }
     }
 
     /// What happens to a name that breaks a rule.
@@ -98,10 +112,10 @@ impl NamePolicy {
     /// True when two names in one folder count as the same name (case-insensitive under FAT
     /// rules, and always on Windows).
     pub fn same_name(&self, a: &str, b: &str) -> bool {
-        if self.fat || HOST_FOLDS_CASE {
-            a == b || a.to_lowercase() == b.to_lowercase()
+        if HOST_FOLDS_CASE {
+            NameRule::Fat.same_name(a, b)
         } else {
-            a == b
+            self.rule().same_name(a, b)
         }
     }
 
@@ -116,64 +130,38 @@ impl NamePolicy {
     /// [`Error::InvalidName`] when an always-on check fails, or when a FAT rule fails and the
     /// mode is [`NameMode::Reject`] (or, on Windows, the policy is permissive).
     pub fn check<'a>(&self, name: &'a str) -> Result<Cow<'a, str>> {
-        check_always(name)?;
-        if !self.fat {
-            if HOST_HAS_FAT_RULES && fat_violation(name) {
-                return Err(Error::InvalidName);
-            }
-            return Ok(Cow::Borrowed(name));
+        let sanitise = self.mode == NameMode::Sanitise && self.is_fat();
+        check_always(name, sanitise)?;
+        let rule = self.rule();
+        if sanitise {
+            let clean = rule.sanitise(name, MAX_COMPONENT);
+            check_always(&clean, false)?;
+            return Ok(if clean == name {
+                Cow::Borrowed(name)
+            } else {
+                Cow::Owned(clean)
+            });
         }
-        match self.mode {
-            NameMode::Reject => {
-                if fat_violation(name) {
-                    Err(Error::InvalidName)
-                } else {
-                    Ok(Cow::Borrowed(name))
-                }
-            }
-            NameMode::Sanitise => {
-                let clean = sanitise(name);
-                check_always(&clean)?;
-                if clean == name {
-                    Ok(Cow::Borrowed(name))
-                } else {
-                    Ok(Cow::Owned(clean))
-                }
-            }
-        }
+        rule.check(name)?;
+        Ok(Cow::Borrowed(name))
     }
 
     /// A variant of `name` for the `n`th collision (`n` >= 2): `stem (n).ext`, shortened if
     /// needed so it still fits the length limit.
     pub fn numbered(&self, name: &str, n: u32) -> String {
-        let (stem, ext) = split_ext(name);
-        let tag = format!(" ({n})");
-        let budget = MAX_UTF16_UNITS.saturating_sub(utf16_len(&tag) + utf16_len(ext));
-        let stem = truncate_utf16(stem, budget);
-        format!("{}{tag}{ext}", stem.trim_end_matches([' ', '.']))
+        self.rule().numbered(name, n, MAX_COMPONENT)
     }
 }
 
-/// The checks every name passes, whatever the policy.
-fn check_always(name: &str) -> Result<()> {
-    if name.is_empty() || name == "." || name == ".." {
-        return Err(Error::InvalidName);
-    }
-    // `\` and `:`, which mean something to Windows paths, are the policy's to refuse or
-    // replace: every policy does one or the other on Windows (see `NamePolicy`).
-    if name.contains(['/', '\0']) {
-        return Err(Error::InvalidName);
-    }
-    let mut chars = name.chars();
-    if let (Some(letter), Some(':')) = (chars.next(), chars.next()) {
-        if letter.is_ascii_alphabetic() {
-            return Err(Error::InvalidName);
-        }
-    }
-    if name.starts_with('\\') {
-        // `\\server\share` and `\foo` are absolute on Windows; refuse them everywhere so a name
-        // means the same thing on every host.
-        return Err(Error::InvalidName);
+/// The checks every name passes, whatever the policy: [`NameRule::Permissive`] (which keeps a
+/// name one component on every host: no separator, no drive prefix, no leading `\`) and none
+/// of the provider's own names.
+/// A name too long passes when `will_shorten` (the policy sanitises it next).
+fn check_always(name: &str, will_shorten: bool) -> Result<()> {
+    match NameRule::Permissive.problem(name) {
+        None => {}
+        Some(NameProblem::TooLong) if will_shorten => {}
+        Some(_) => return Err(Error::InvalidName),
     }
     if is_internal(name) {
         return Err(Error::InvalidName);
@@ -201,80 +189,6 @@ pub(crate) fn is_internal(name: &str) -> bool {
 /// True for the provider's temporary files.
 pub(crate) fn is_temp(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
-}
-
-fn is_bad_char(c: char) -> bool {
-    RESERVED_CHARS.contains(&c) || c.is_control()
-}
-
-fn is_device_name(name: &str) -> bool {
-    let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
-    let upper = stem.to_ascii_uppercase();
-    match upper.as_str() {
-        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$" => true,
-        _ => {
-            let port = upper
-                .strip_prefix("COM")
-                .or_else(|| upper.strip_prefix("LPT"));
-            let mut digits = port.unwrap_or_default().chars();
-            // Windows counts the superscript digits as port numbers too.
-            matches!(
-                (digits.next(), digits.next()),
-                (Some('1'..='9' | '\u{b9}' | '\u{b2}' | '\u{b3}'), None)
-            )
-        }
-    }
-}
-
-fn fat_violation(name: &str) -> bool {
-    name.chars().any(is_bad_char)
-        || name.ends_with(['.', ' '])
-        || is_device_name(name)
-        || utf16_len(name) > MAX_UTF16_UNITS
-}
-
-fn sanitise(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| if is_bad_char(c) { '_' } else { c })
-        .collect();
-    if is_device_name(&out) {
-        out.insert(0, '_');
-    }
-    if utf16_len(&out) > MAX_UTF16_UNITS {
-        let (stem, ext) = split_ext(&out);
-        let ext = if utf16_len(ext) > 32 { "" } else { ext };
-        let budget = MAX_UTF16_UNITS.saturating_sub(utf16_len(ext));
-        out = format!("{}{ext}", truncate_utf16(stem, budget));
-    }
-    let trimmed = out.trim_end_matches(['.', ' ']);
-    if trimmed.is_empty() {
-        "_".to_string()
-    } else {
-        trimmed.to_string()
-    }
-}
-
-fn split_ext(name: &str) -> (&str, &str) {
-    match name.rfind('.') {
-        Some(0) | None => (name, ""),
-        Some(i) => name.split_at(i),
-    }
-}
-
-fn utf16_len(s: &str) -> usize {
-    s.chars().map(char::len_utf16).sum()
-}
-
-fn truncate_utf16(s: &str, max_units: usize) -> &str {
-    let mut units = 0;
-    for (i, c) in s.char_indices() {
-        units += c.len_utf16();
-        if units > max_units {
-            return s.get(..i).unwrap_or("");
-        }
-    }
-    s
 }
 
 #[cfg(test)]
@@ -312,10 +226,13 @@ mod tests {
         assert_eq!(p.check("back\\slash:x").as_deref(), Ok("back_slash_x"));
         let long = format!("{}.mp3", "é".repeat(300));
         let out = p.check(&long).unwrap();
-        assert!(utf16_len(&out) <= 255 && out.ends_with(".mp3"), "{out}");
+        assert!(
+            NameRule::Fat.length(&out) <= 255 && out.ends_with(".mp3"),
+            "{out}"
+        );
         let emoji = "😀".repeat(200);
         let out = p.check(&emoji).unwrap();
-        assert!(utf16_len(&out) <= 255);
+        assert!(NameRule::Fat.length(&out) <= 255);
     }
 
     #[test]

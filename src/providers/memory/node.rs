@@ -1,8 +1,9 @@
 //! One object of a simulated medium, and the naming rules every object obeys.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::flags::Attributes;
 use crate::metadata::{FormatCode, Metadata, TagValue, tags};
+use crate::provider::names::NameRule;
 use crate::provider::{VideoFormat, WaveFormat};
 use crate::time::WmdmDateTime;
 
@@ -17,36 +18,25 @@ pub(super) struct ObjRef {
     pub(super) node: NodeId,
 }
 
-/// The most UTF-16 code units a name may have, as on FAT and NTFS.
-const MAX_NAME_UNITS: usize = 255;
-
 /// Metadata the device computes itself; callers cannot store these.
 const SYNTHESISED_ONLY: &[&str] = &[tags::FILE_NAME, tags::FILE_SIZE, tags::PERSISTENT_UNIQUE_ID];
+
+/// The name rule of the simulated medium: FAT/exFAT's, the file system most players use, so
+/// siblings that differ only in case collide and a name FAT refuses is refused. It is the
+/// planner's default rule, so a plan for this device names only files it accepts.
+pub(super) const RULE: NameRule = NameRule::Fat;
 
 /// Checks one path component.
 ///
 /// # Errors
-/// [`Error::InvalidName`] for an empty name, `.`, `..`, a name holding `/`, `\` or NUL, or one
-/// longer than 255 UTF-16 code units.
+/// [`Error::InvalidName`](crate::Error::InvalidName) when [`RULE`] refuses the name (see [`NameRule::problem`]).
 pub(super) fn validate_name(name: &str) -> Result<()> {
-    let bad = name.is_empty()
-        || name == "."
-        || name == ".."
-        || name.contains(['/', '\\', '\0'])
-        || name.encode_utf16().count() > MAX_NAME_UNITS;
-    if bad { Err(Error::InvalidName) } else { Ok(()) }
+    RULE.check(name)
 }
 
-/// Case-insensitive name equality: siblings that differ only in case collide, as on FAT, the
-/// file system most players use.
+/// True when two sibling names collide under [`RULE`].
 pub(super) fn same_name(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
-    }
+    RULE.same_name(a, b)
 }
 
 /// File or folder.
@@ -260,6 +250,7 @@ pub(super) fn settable(flags: Attributes) -> Attributes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     fn now() -> WmdmDateTime {
         WmdmDateTime::from_unix(1_767_225_600)
@@ -267,14 +258,16 @@ mod tests {
 
     #[test]
     fn names_are_checked() {
-        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b"] {
+        for bad in [
+            "", ".", "..", "a/b", "a\\b", "a\0b", "a:b", "con.mp3", "...",
+        ] {
             assert_eq!(validate_name(bad), Err(Error::InvalidName), "{bad:?}");
         }
         assert_eq!(validate_name(&"x".repeat(255)), Ok(()));
         assert_eq!(validate_name(&"x".repeat(256)), Err(Error::InvalidName));
-        // 128 characters outside the BMP are 256 UTF-16 units.
-        assert_eq!(validate_name(&"𝄞".repeat(128)), Err(Error::InvalidName));
-        assert_eq!(validate_name("..."), Ok(()));
+        // 64 characters outside the BMP are 256 bytes.
+        assert_eq!(validate_name(&"𝄞".repeat(64)), Err(Error::InvalidName));
+        assert_eq!(validate_name(".wmdm-sync"), Ok(()));
         assert!(same_name("Song.MP3", "song.mp3"));
         assert!(same_name("ÄRGER", "ärger"));
         assert!(!same_name("a", "b"));

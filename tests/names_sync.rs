@@ -1,0 +1,199 @@
+//! Names through a whole sync on the folder device: albums differing only in case under FAT
+//! rules, a playlist title holding `/`, and a title long enough that its temporary name would
+//! not fit.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use common::sync::*;
+use wmdm::library::{MemoryLibrary, Playlist, Track, TrackId};
+use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider, NameMode, NamePolicy};
+use wmdm::sync::{NameRule, PlanSettings, SyncDevice, SyncServices};
+
+struct Folder {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    _state: tempfile::TempDir,
+    library: Arc<RwLock<MemoryLibrary>>,
+    services: SyncServices,
+    _manager: wmdm::manager::DeviceManager,
+}
+
+/// An MP3 of `frames` silent frames: distinct lengths give distinct bytes.
+fn mp3(frames: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    for _ in 0..frames {
+        v.extend_from_slice(&[0xFF, 0xFB, 0x90, 0xC0]);
+        v.extend_from_slice(&[0u8; 413]);
+    }
+    v
+}
+
+/// A partnered folder device under `policy`, the planner under the matching rule, and a
+/// library of `tracks` (artist, album, title).
+fn folder(policy: NamePolicy, tracks: &[(&str, &str, &str)]) -> Folder {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("player");
+    std::fs::create_dir(&root).unwrap();
+    let clock = common::clock();
+    let provider = Arc::new(FsProvider::new(
+        FsConfig::root(&root).options(DeviceOptions::default().durable(false).policy(policy)),
+    ));
+    let manager = manager_with(provider, &clock);
+    let mut lib = MemoryLibrary::new();
+    for (i, (artist, album, title)) in tracks.iter().enumerate() {
+        let i = i as u64 + 1;
+        let mut t: Track = track(i, artist, album);
+        t.title = (*title).into();
+        lib.add_track(t, mp3(i as usize + 1));
+    }
+    let library = Arc::new(RwLock::new(lib));
+    let state = tempfile::tempdir().unwrap();
+    let services = services(&manager, &library, state.path(), "Home", &clock);
+    let d = services.device(0).unwrap();
+    d.create_partnership(false).unwrap();
+    d.set_settings(PlanSettings {
+        names: NameRule::from(policy),
+        ..PlanSettings::default()
+    });
+    services.poll().unwrap();
+    Folder {
+        _dir: dir,
+        root,
+        _state: state,
+        library,
+        services,
+        _manager: manager,
+    }
+}
+
+impl Folder {
+    fn device(&self) -> SyncDevice {
+        self.services.device(0).unwrap()
+    }
+    fn select(&self, name: &str, tracks: &[u64]) {
+        let mut p = Playlist::new_static(name, tracks.iter().map(|i| TrackId(*i)).collect());
+        p.sync.set_priority(1, 1).unwrap();
+        self.library.write().unwrap().add_playlist(p);
+    }
+    /// Every file and folder below the root, `/`-separated, sync's own state included.
+    fn all(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.root, &self.root, &mut out);
+        out.sort();
+        out
+    }
+    fn files_in(&self, folder: &str) -> Vec<String> {
+        self.all()
+            .into_iter()
+            .filter(|p| p.starts_with(&format!("{folder}/")) && self.root.join(p).is_file())
+            .collect()
+    }
+    /// The entries of a playlist file, each checked to resolve relative to the playlist.
+    fn resolved_entries(&self, playlist: &str) -> Vec<String> {
+        let path = self.root.join(playlist);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let base = path.parent().unwrap();
+        let entries: Vec<String> = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        for e in &entries {
+            assert!(base.join(e).is_file(), "{e} in {playlist} does not resolve");
+        }
+        entries
+    }
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let rel = p
+            .strip_prefix(base)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if p.is_dir() {
+            walk(base, &p, out);
+        }
+        out.push(rel);
+    }
+}
+
+/// No temporary name of the sync or of the provider is left anywhere.
+fn assert_no_temp(f: &Folder) {
+    let all = f.all();
+    assert!(
+        !all.iter()
+            .any(|p| p.contains(".wmdm-tmp-") || p.ends_with("-part") || p.ends_with(".part")),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn albums_same_and_same_by_one_artist_sync_on_a_fat_folder() {
+    let f = folder(
+        NamePolicy::fat(NameMode::Reject),
+        &[("Band", "Same", "One"), ("Band", "same", "Two")],
+    );
+    f.select("Mix", &[1, 2]);
+    let d = f.device();
+    for run in 0..2 {
+        let s = d.run(&mut |_| {}).unwrap();
+        assert_eq!(s.errors, 0, "run {run}: {s:?}");
+    }
+    assert_eq!(
+        f.files_in("Music"),
+        ["Music/Band/Same/01 One.mp3", "Music/Band/Same/02 Two.mp3"]
+    );
+    assert_eq!(f.resolved_entries("Playlists/Mix.m3u8").len(), 2);
+    assert!(d.plan().unwrap().is_noop());
+    assert_no_temp(&f);
+}
+
+#[test]
+fn a_playlist_titled_with_a_slash_is_one_file_whose_entries_resolve() {
+    for policy in [NamePolicy::fat(NameMode::Reject), NamePolicy::permissive()] {
+        let f = folder(
+            policy,
+            &[("Band", "Album", "One"), ("Band", "Album", "Two")],
+        );
+        f.select("a/b", &[1, 2]);
+        let d = f.device();
+        let s = d.run(&mut |_| {}).unwrap();
+        assert_eq!((s.errors, s.playlists_written), (0, 1), "{s:?}");
+        assert_eq!(
+            f.files_in("Playlists"),
+            ["Playlists/a_b.m3u8"],
+            "{policy:?}"
+        );
+        assert_eq!(f.resolved_entries("Playlists/a_b.m3u8").len(), 2);
+    }
+}
+
+#[test]
+fn a_240_character_title_is_copied_and_its_playlist_resolves() {
+    let ascii = "t".repeat(240);
+    let accented = "é".repeat(240);
+    for policy in [NamePolicy::fat(NameMode::Reject), NamePolicy::permissive()] {
+        let f = folder(
+            policy,
+            &[("Band", "Album", &ascii), ("Band", "Album", &accented)],
+        );
+        f.select("Long", &[1, 2]);
+        let d = f.device();
+        for run in 0..2 {
+            let s = d.run(&mut |_| {}).unwrap();
+            assert_eq!(s.errors, 0, "{policy:?} run {run}: {s:?}");
+        }
+        let music = f.files_in("Music");
+        assert_eq!(music.len(), 2, "{music:?}");
+        assert!(music.iter().all(|p| p.ends_with(".mp3")), "{music:?}");
+        assert_eq!(f.resolved_entries("Playlists/Long.m3u8").len(), 2);
+        assert!(d.plan().unwrap().is_noop());
+        assert_no_temp(&f);
+    }
+}
