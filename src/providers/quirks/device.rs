@@ -8,8 +8,8 @@ use crate::error::Result;
 use crate::flags::{DeviceStatus, DeviceType, FindScope, Mode, StorageCapabilities};
 use crate::metadata::{FormatCode, PropValue};
 use crate::provider::{
-    Device, DeviceRef, FormatCapability, FormatSupport, GlobalsRef, Icon, OpaqueCommand, PowerInfo,
-    Progress, StorageGlobals, StorageRef, WmdmId,
+    Device, DeviceRef, FormatCapability, FormatSupport, GlobalsRef, Icon, LockHolder,
+    OpaqueCommand, PowerInfo, Progress, StorageGlobals, StorageRef, WmdmId, WriterLock,
 };
 
 /// A device seen through the quirks.
@@ -119,6 +119,16 @@ impl Device for QuirkDevice {
     fn find_storage(&self, scope: FindScope, unique_id: &str) -> Result<StorageRef> {
         self.shared.enter(Operation::FindStorage)?;
         Ok(self.storage_ref(self.inner.find_storage(scope, unique_id)?))
+    }
+
+    // The writer lock is the wrapped device's: a quirk changes how the medium behaves, not who
+    // may write to it.
+    fn lock_writer(&self, holder: &LockHolder) -> Result<WriterLock> {
+        self.info(|d| d.lock_writer(holder))
+    }
+
+    fn writer_holder(&self) -> Result<Option<LockHolder>> {
+        self.info(|d| d.writer_holder())
     }
 }
 
