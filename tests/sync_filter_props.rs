@@ -91,6 +91,7 @@ proptest! {
                     plays: 0,
                     rating: 0,
                     seen: None,
+                    fingerprint: None,
                 });
             }
         }

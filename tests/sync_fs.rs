@@ -233,7 +233,7 @@ fn stop_then_resume_on_a_folder_leaves_no_temporary_files() {
     assert!(
         files
             .iter()
-            .all(|p| !p.contains(".wmdm-sync-part") && !p.ends_with(".part"))
+            .all(|p| !p.contains("/.wmdm-sync-") && !p.ends_with(".part"))
     );
 }
 

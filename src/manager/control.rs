@@ -318,6 +318,30 @@ impl WmdmStorage {
         }
     }
 
+    /// Reads up to `len` bytes starting at `offset` (fewer at the end of the object): the
+    /// read-back a caller needs to fingerprint an object without reading all of it.
+    ///
+    /// # Errors
+    /// As [`read_to`](Self::read_to).
+    pub fn read_range(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        self.link.check()?;
+        let clear = self.storage.supports_clear_channel();
+        let mut io = self.storage.open(OpenMode::READ)?;
+        io.seek(crate::flags::SeekOrigin::BOF, offset)?;
+        let mut out = Vec::with_capacity(len.min(TRANSFER_CHUNK));
+        let mut buf = vec![0u8; len.min(TRANSFER_CHUNK)];
+        while out.len() < len {
+            let want = (len - out.len()).min(buf.len());
+            let n = self.receive(&mut io, clear, buf.get_mut(..want).ok_or(Error::Fail)?)?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(buf.get(..n).ok_or(Error::Fail)?);
+        }
+        io.close()?;
+        Ok(out)
+    }
+
     fn copy_out(&self, out: &mut dyn Write, progress: &mut dyn Progress) -> Result<u64> {
         let clear = self.storage.supports_clear_channel();
         let mut io = self.storage.open(OpenMode::READ)?;

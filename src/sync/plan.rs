@@ -106,8 +106,16 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     let mut skipped_now: FastSet<TrackId> = FastSet::default();
     for e in input.ledger.entries.values() {
         let on_device = dev.files.get(&e.path);
+        // J5: an empty unique ID proves nothing by itself; on a device without unique IDs
+        // the entry needs the fingerprint the sync recorded (checked again before a delete
+        // or replace, since the listing has no fingerprints).
         let valid = on_device.is_some_and(|f| {
-            f.size == e.size && (e.unique_id.is_empty() || f.unique_id == e.unique_id)
+            f.size == e.size
+                && if e.unique_id.is_empty() {
+                    f.unique_id.is_empty() && e.fingerprint.is_some()
+                } else {
+                    f.unique_id == e.unique_id
+                }
         });
         if !valid {
             // Gone, not replaced: the user deleted it (the sync's own deletes leave the

@@ -82,6 +82,7 @@ fn a_ledger_entry_the_device_no_longer_matches_is_forgotten_not_deleted() {
         plays: 0,
         rating: 0,
         seen: None,
+        fingerprint: None,
     });
     let settings = PlanSettings::default();
     let p = plan(&PlanInput {
@@ -150,6 +151,7 @@ fn a_little_lost_free_space_does_not_churn_a_full_device() {
                 plays: 0,
                 rating: 0,
                 seen: None,
+                fingerprint: None,
             });
         }
     }
@@ -201,6 +203,7 @@ fn a_moved_library_file_is_rekeyed_not_copied() {
         plays: 0,
         rating: 0,
         seen: None,
+        fingerprint: None,
     });
     // The file moves: a new id with the same bytes.
     l.remove_track(TrackId(1));
@@ -282,6 +285,7 @@ fn own(l: &MemoryLibrary, d: &mut DeviceContents, ledger: &mut Ledger, id: u64, 
         plays: 0,
         rating: 0,
         seen: None,
+        fingerprint: None,
     });
 }
 
