@@ -384,3 +384,59 @@ fn a_playlist_rewrite_interrupted_between_delete_and_rename_stays_owned() {
     d.run(&mut |_| {}).unwrap();
     assert!(!f.device.files().contains_key("Playlists/A.m3u8"));
 }
+
+#[test]
+fn a_lone_complete_ledger_twin_survives_a_second_interruption() {
+    let f = fixture_partnered_device(4, 100, 1 << 20);
+    let a = f.select("A", &[1, 2, 3], 1);
+    let d = f.sync_device();
+    d.run(&mut |_| {}).unwrap();
+    // The last ledger write got as far as deleting the old file: only the `.new` is left.
+    let p = state_file(&f, "ledger-").unwrap();
+    let bytes = f.device.read_file(&p).unwrap();
+    f.device.put_file(&format!("{p}.new"), bytes).unwrap();
+    f.device
+        .handle(&p)
+        .unwrap()
+        .delete(false, &mut wmdm::provider::NoProgress)
+        .unwrap();
+    // A new track, so the next sync writes the journal, the track, the playlist, the commit
+    // record, then the ledger: it is killed while writing the ledger, after the lone twin
+    // was dealt with.
+    if let Some(PlaylistKind::Static(ids)) = f.lib().playlist_mut(a).map(|p| &mut p.kind) {
+        ids.push(TrackId(4));
+    }
+    f.device
+        .set_fault_plan(FaultPlan::new().disconnect_on_nth(Operation::Write, 5));
+    let _ = d.run(&mut |_| {});
+    let (_s, d) = restart(&f);
+    let s = d.run(&mut |_| {}).unwrap();
+    assert!(s.completed && s.copied == 0, "{s:?}");
+    assert!(!f.content_files().keys().any(|p| p.contains("(2)")));
+    assert!(
+        !f.device.files().keys().any(|p| p.ends_with(".new")),
+        "{:?}",
+        f.device.files().keys()
+    );
+}
+
+#[test]
+fn an_owned_playlist_at_a_numbered_name_stays_there() {
+    let f = fixture_partnered_device(2, 100, 1 << 20);
+    // The user's file takes the playlist's name, so the sync writes "Mix (2)".
+    f.device
+        .put_file("Playlists/Mix.m3u8", b"#EXTM3U\n".to_vec())
+        .unwrap();
+    let mix = f.select("Mix", &[1], 1);
+    let d = f.sync_device();
+    d.run(&mut |_| {}).unwrap();
+    assert!(f.device.files().contains_key("Playlists/Mix (2).m3u8"));
+    if let Some(PlaylistKind::Static(ids)) = f.lib().playlist_mut(mix).map(|p| &mut p.kind) {
+        ids.push(TrackId(2));
+    }
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.playlists_written, s.deleted), (1, 0), "{s:?}");
+    assert!(f.device.files().contains_key("Playlists/Mix (2).m3u8"));
+    assert!(!f.device.files().contains_key("Playlists/Mix (3).m3u8"));
+    assert!(d.plan().unwrap().is_noop());
+}

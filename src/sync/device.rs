@@ -192,11 +192,27 @@ pub(crate) fn read_all(file: &WmdmStorage) -> Result<Vec<u8>> {
 
 /// Writes `bytes` as `folder/name`: first as `name.new`, then the old file is deleted and the
 /// new one renamed into place. A reader that finds only `name.new` takes it (the write got
-/// that far); one that finds both takes `name` (the new one may be incomplete).
+/// that far, or it is the first write: see [`read_state_from`]); one that finds both takes
+/// `name` (the new one may be incomplete).
+///
+/// A `name.new` found alone before writing is the committed copy of an interrupted write: it
+/// is renamed into place first, never deleted (deleting it would lose the only copy if the
+/// write were interrupted again).
 pub(crate) fn write_file_atomic(folder: &WmdmStorage, name: &str, bytes: &[u8]) -> Result<()> {
     let new_name = format!("{name}.new");
-    if let Ok(stale) = folder.child(&new_name) {
-        stale.delete(false, &mut NoProgress)?;
+    let existing = match folder.child(name) {
+        Ok(f) => Some(f),
+        Err(e) if is_not_found(&e) => None,
+        Err(e) => return Err(e),
+    };
+    match folder.child(&new_name) {
+        Ok(stale) if existing.is_some() => stale.delete(false, &mut NoProgress)?,
+        Ok(only) => {
+            only.rename(name, &mut NoProgress)?;
+            return write_file_atomic(folder, name, bytes);
+        }
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => return Err(e),
     }
     let mut reader = Cursor::new(bytes);
     let created = folder.insert(
@@ -208,22 +224,51 @@ pub(crate) fn write_file_atomic(folder: &WmdmStorage, name: &str, bytes: &[u8]) 
         &InsertOptions::default(),
         &mut NoProgress,
     )?;
-    match folder.child(name) {
-        Ok(old) => old.delete(false, &mut NoProgress)?,
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => return Err(e),
+    if let Some(old) = existing {
+        old.delete(false, &mut NoProgress)?;
     }
     created.rename(name, &mut NoProgress)
 }
 
+/// Deletes every `X.new` in the sync folder whose `X` is there too: by the write protocol the
+/// reader takes `X`, so the twin is an interrupted write's leftover.
+pub(crate) fn clean_state_twins(root: &WmdmStorage) -> Result<()> {
+    let Some(folder) = resolve(root, SYNC_FOLDER)? else {
+        return Ok(());
+    };
+    let children = folder.children()?;
+    let mut names = std::collections::HashSet::new();
+    for c in &children {
+        names.insert(c.name()?);
+    }
+    for c in children {
+        let name = c.name()?;
+        if name
+            .strip_suffix(".new")
+            .is_some_and(|base| names.contains(base))
+        {
+            c.delete(false, &mut NoProgress)?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads sync's state file `name`, honouring [`write_file_atomic`]'s protocol.
 pub(crate) fn read_state(root: &WmdmStorage, name: &str) -> Result<Option<Vec<u8>>> {
+    Ok(read_state_from(root, name)?.map(|(b, _)| b))
+}
+
+/// As [`read_state`], also saying whether the bytes came from the `.new` twin. A caller whose
+/// bytes came from a lone `.new` and do not parse may take the file as absent: a complete
+/// `.new` is alone only after the old file was deleted, so an incomplete one alone is the
+/// very first write of the file, interrupted.
+pub(crate) fn read_state_from(root: &WmdmStorage, name: &str) -> Result<Option<(Vec<u8>, bool)>> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(None);
     };
-    for candidate in [name.to_owned(), format!("{name}.new")] {
+    for (candidate, twin) in [(name.to_owned(), false), (format!("{name}.new"), true)] {
         match folder.child(&candidate) {
-            Ok(f) => return read_all(&f).map(Some),
+            Ok(f) => return read_all(&f).map(|b| Some((b, twin))),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(e),
         }
@@ -260,12 +305,12 @@ pub(crate) fn write_state(root: &WmdmStorage, name: &str, bytes: &[u8]) -> Resul
     write_file_atomic(&folder, name, bytes)
 }
 
-/// Every state file whose name starts with `prefix`, with its bytes, sorted by name (a
-/// `.new` twin is taken only when its file is absent, as [`read_state`] does).
+/// Every state file whose name starts with `prefix`, with its bytes and whether they came
+/// from a lone `.new` twin, sorted by name (as [`read_state_from`] reads them).
 pub(crate) fn read_states_with_prefix(
     root: &WmdmStorage,
     prefix: &str,
-) -> Result<Vec<(String, Vec<u8>)>> {
+) -> Result<Vec<(String, Vec<u8>, bool)>> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(Vec::new());
     };
@@ -280,8 +325,8 @@ pub(crate) fn read_states_with_prefix(
     names.dedup();
     let mut out = Vec::new();
     for name in names {
-        if let Some(bytes) = read_state(root, &name)? {
-            out.push((name, bytes));
+        if let Some((bytes, twin)) = read_state_from(root, &name)? {
+            out.push((name, bytes, twin));
         }
     }
     Ok(out)

@@ -428,7 +428,21 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             fp.write_u64(e.duration.map_or(u64::MAX, |d| d.as_secs()));
         }
         let input_hash = fp.finish();
-        let owned = owned_playlists.get(wanted.as_str()).copied();
+        // The playlist's own file: at the name it would get, or, when that name was taken
+        // when it was first written (it got "name (2)"), wherever the ledger has it, so an
+        // owned playlist never moves on a rewrite.
+        let owned = owned_playlists
+            .get(wanted.as_str())
+            .copied()
+            .filter(|e| e.id == sel.playlist.0)
+            .or_else(|| {
+                owned_playlists
+                    .values()
+                    .filter(|e| e.id == sel.playlist.0 && !written.contains(&e.path))
+                    .min_by(|a, b| a.path.cmp(&b.path))
+                    .copied()
+            })
+            .or_else(|| owned_playlists.get(wanted.as_str()).copied());
         if let Some(e) = owned {
             if e.meta == input_hash && e.id == sel.playlist.0 {
                 written.insert(e.path.clone());

@@ -12,8 +12,9 @@
 use std::collections::HashMap;
 
 use super::device::{
-    LEGACY_LEDGER_FILE, SYNC_FOLDER, commit_prefix, delete_state, fingerprint_of, journal_file,
-    ledger_file, read_state as read_state_file, read_states_with_prefix, resolve, write_state,
+    LEGACY_LEDGER_FILE, SYNC_FOLDER, clean_state_twins, commit_prefix, delete_state,
+    fingerprint_of, journal_file, ledger_file, read_state as read_state_file, read_state_from,
+    read_states_with_prefix, resolve, write_state,
 };
 use super::journal::{CommitRecord, Committed, Journal, JournalOp, Ledger, LedgerEntry};
 use super::plan::DeviceContents;
@@ -54,12 +55,21 @@ pub(crate) struct StateFiles {
     pub(crate) journal: Option<std::result::Result<Journal, StateParseError>>,
     /// Commit records by file name.
     pub(crate) commits: Vec<(String, std::result::Result<CommitRecord, StateParseError>)>,
+    /// State files whose only trace is an interrupted first write (removed by `perform`).
+    pub(crate) stale: Vec<String>,
 }
 
 /// Reads the library's ledger (its own file, or the single-ledger file of older versions when
 /// that one is the library's: migration), journal and commit records. Reads only.
 pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Result<StateFiles> {
-    let bytes = match read_state_file(root, &ledger_file(library_id))? {
+    let mut stale = Vec::new();
+    let own = first_write_aware(
+        root,
+        &ledger_file(library_id),
+        |b| Ledger::parse(b).is_ok(),
+        &mut stale,
+    )?;
+    let bytes = match own {
         Some(b) => Some(b),
         None => read_state_file(root, LEGACY_LEDGER_FILE)?,
     };
@@ -67,16 +77,46 @@ pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Res
     if let Some(p) = &ledger_problem {
         tracing::warn!(error = %p, "the sync ledger is unreadable; treating it as empty");
     }
-    let journal = read_state_file(root, &journal_file(library_id))?.map(|b| Journal::parse(&b));
+    let journal = first_write_aware(
+        root,
+        &journal_file(library_id),
+        |b| Journal::parse(b).is_ok(),
+        &mut stale,
+    )?
+    .map(|b| Journal::parse(&b));
     let commits = read_states_with_prefix(root, &commit_prefix(library_id))?
         .into_iter()
-        .map(|(name, b)| (name, CommitRecord::parse(&b)))
+        .map(|(name, b, twin)| (name, CommitRecord::parse(&b), twin))
+        // A lone unparseable `.new` is a record whose write was interrupted: its batch was
+        // never committed, and the file is only removed.
+        .map(|(name, c, twin)| match c {
+            Err(_) if twin => (name, Ok(CommitRecord::default())),
+            c => (name, c),
+        })
         .collect();
     Ok(StateFiles {
         ledger,
         ledger_problem,
         journal,
         commits,
+        stale,
+    })
+}
+
+/// A state file's bytes; a lone `.new` twin that does not parse is the interrupted first
+/// write of the file, so the file is taken as absent (see `device::read_state_from`).
+fn first_write_aware(
+    root: &WmdmStorage,
+    name: &str,
+    parses: impl Fn(&[u8]) -> bool,
+    stale: &mut Vec<String>,
+) -> Result<Option<Vec<u8>>> {
+    Ok(match read_state_from(root, name)? {
+        Some((b, true)) if !parses(&b) => {
+            stale.push(name.to_owned());
+            None
+        }
+        other => other.map(|(b, _)| b),
     })
 }
 
@@ -233,6 +273,7 @@ pub(crate) fn recover(
     }
     out.clear_state
         .extend(state.commits.iter().map(|(n, _)| n.clone()));
+    out.clear_state.extend(state.stale.iter().cloned());
     let Some(journal) = own_journal(state, library_id, index) else {
         return out;
     };
@@ -337,6 +378,7 @@ impl Recovery {
 /// then removes the commit records and the journal. Each part is idempotent, so an
 /// interruption here is recovered by running it again.
 pub(crate) fn perform(root: &WmdmStorage, library_id: &str, recovery: &Recovery) -> Result<()> {
+    clean_state_twins(root)?;
     for (temp, _) in &recovery.delete_temps {
         if let Some(t) = resolve(root, temp)? {
             t.delete(false, &mut NoProgress)?;

@@ -49,6 +49,7 @@ fn state(ops: Vec<JournalOp>, commits: Vec<Committed>, ledger: Ledger) -> StateF
                 files: commits,
             }),
         )],
+        stale: vec![],
     }
 }
 
@@ -202,6 +203,7 @@ fn an_unreadable_journal_touches_nothing_and_is_reported() {
             b"wmdm-sync-journal 2\nlibrary=lib\nindex=1\n",
         )),
         commits: vec![],
+        stale: vec![],
     };
     let r = recover(&st, &Observed::new(), LIB, 1);
     assert!(r.delete_temps.is_empty() && !r.ledger_changed);
