@@ -121,6 +121,7 @@ proptest! {
             ledger: &ledger,
             settings: &settings,
             skipped: &skipped,
+            adoptable: None,
         });
         let kind_of = |id: TrackId| MediaKind::of(library.track(id).unwrap().format);
         for op in &p.ops {

@@ -440,3 +440,86 @@ fn an_owned_playlist_at_a_numbered_name_stays_there() {
     assert!(!f.device.files().contains_key("Playlists/Mix (3).m3u8"));
     assert!(d.plan().unwrap().is_noop());
 }
+
+/// Library B with its own copies of tracks 1-4 (the same bytes and tags as A's), in its own
+/// state folder.
+fn second_library(
+    f: &Fixture,
+) -> (
+    std::sync::Arc<std::sync::RwLock<wmdm::library::MemoryLibrary>>,
+    tempfile::TempDir,
+    SyncServices,
+) {
+    let mut lib = wmdm::library::MemoryLibrary::new();
+    for i in 1..=4 {
+        lib.add_track(
+            track(i, &format!("Artist {}", i % 3), "Album"),
+            content(i, 3000),
+        );
+    }
+    let mut p = wmdm::library::Playlist::new_static("Office", (1..=4).map(TrackId).collect());
+    p.sync.set_priority(1, 1).unwrap();
+    lib.add_playlist(p);
+    let lib = std::sync::Arc::new(std::sync::RwLock::new(lib));
+    let state = tempfile::tempdir().unwrap();
+    let s = services(&f.manager, &lib, state.path(), "Office", &f.clock);
+    (lib, state, s)
+}
+
+fn numbered(f: &Fixture) -> Vec<String> {
+    f.content_files()
+        .into_keys()
+        .filter(|p| p.contains(" (2)"))
+        .collect()
+}
+
+#[test]
+fn takeover_adopts_identical_files_and_the_first_library_returns_to_its_own() {
+    let f = fixture_partnered_device(6, 3000, 1 << 20);
+    f.select("Home", &[1, 2, 3, 4, 5, 6], 1);
+    let a = f.sync_device();
+    assert_eq!(a.run(&mut |_| {}).unwrap().copied, 6);
+    // B takes the device over: its first plan adopts A's byte-identical files at the paths
+    // it would write, and says so.
+    let (_lib, _state, b) = second_library(&f);
+    let bd = b.device_by_key(KEY).unwrap();
+    bd.create_partnership(false).unwrap();
+    b.poll().unwrap();
+    let plan = bd.plan().unwrap();
+    assert_eq!(
+        (plan.totals.adoptions, plan.totals.copies),
+        (4, 0),
+        "{:?}",
+        plan.totals
+    );
+    assert!(
+        plan.ops
+            .iter()
+            .any(|o| matches!(o, wmdm::sync::SyncOp::Adopt { .. }))
+    );
+    let s = bd.run(&mut |_| {}).unwrap();
+    assert_eq!((s.adopted, s.copied), (4, 0), "{s:?}");
+    assert!(numbered(&f).is_empty(), "{:?}", numbered(&f));
+    assert!(bd.plan().unwrap().is_noop());
+    // A's ledger is still on the device, untouched by B.
+    let lib_a = f
+        .device
+        .files()
+        .into_keys()
+        .filter(|p| p.starts_with(".wmdm-sync/ledger-"))
+        .count();
+    assert_eq!(lib_a, 2, "one ledger per library");
+    // A comes back: its files are its own, nothing is copied.
+    f.services.poll().unwrap();
+    let d = f.sync_device();
+    d.create_partnership(false).unwrap();
+    f.services.poll().unwrap();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert!(s.completed, "{s:?}");
+    assert_eq!((s.copied, s.deleted), (0, 0), "{s:?}");
+    assert!(numbered(&f).is_empty(), "{:?}", numbered(&f));
+    for i in 1..=6 {
+        assert_eq!(track_copies(&f, i, 3000), 1, "track {i} once");
+    }
+    assert!(d.plan().unwrap().is_noop());
+}

@@ -100,6 +100,7 @@ pub fn data(n: u64, synced: bool) -> Data {
             ledger: &d.ledger,
             settings: &PlanSettings::default(),
             skipped: &Default::default(),
+            adoptable: None,
         });
         for op in p.ops {
             if let SyncOp::WritePlaylist {

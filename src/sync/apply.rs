@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use super::device::{commit_prefix, fingerprint_of, is_not_found, resolve, split, write_state};
 use super::engine::{Run, Shared, SyncEngine, item_of};
 use super::event::SyncEvent;
-use super::journal::{CommitRecord, Committed};
+use super::journal::{CommitRecord, Committed, LedgerEntry, OwnedKind};
 use super::plan::{SyncOp, device_metadata, mtime_ns};
 use super::recover::owns;
 use super::resume::planned_entry;
@@ -81,6 +81,39 @@ impl SyncEngine {
                     e.source_size = *source_size;
                     e.source_mtime = *source_mtime;
                 }
+            }
+            SyncOp::Adopt {
+                track,
+                path,
+                size,
+                unique_id,
+                hash,
+                meta,
+                source_size,
+                source_mtime,
+            } => {
+                // The plan proved it byte-identical; take it only if it is still that object.
+                let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
+                let now = obj.unique_id().unwrap_or_default();
+                if obj.size()? != *size || now != *unique_id {
+                    return Err(Error::FileNotFound);
+                }
+                run.ledger.insert(LedgerEntry {
+                    path: path.clone(),
+                    unique_id: now,
+                    kind: OwnedKind::Track,
+                    id: track.0,
+                    hash: hash.0,
+                    size: *size,
+                    meta: *meta,
+                    source_size: *source_size,
+                    source_mtime: *source_mtime,
+                    plays: 0,
+                    rating: 0,
+                    seen: None,
+                    fingerprint: Some(fingerprint_of(&obj)?),
+                });
+                run.summary.adopted += 1;
             }
             SyncOp::UpdateMetadata { track, path, meta } => {
                 let t = library.track(*track).ok_or(Error::FileNotFound)?;

@@ -16,7 +16,7 @@ use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
 use super::journal::{Journal, JournalOp, Ledger, OwnedKind};
 use super::plan::{DeviceContents, PlanInput, PlanSettings, SyncOp, SyncPlan, plan};
 use super::recover::{LeftAlone, Recovery, observe, perform, read_state, recover};
-use super::resume::{gather_hashes, journal_ops};
+use super::resume::{find_adoptable, gather_hashes, journal_ops};
 use super::stats::{RatingConflict, StatsStore, collect};
 use crate::error::{Error, ErrorKind, Result};
 use crate::library::{Library, Selection, TrackId, selection_for};
@@ -57,6 +57,8 @@ pub struct SyncSummary {
     pub newly_skipped: Vec<TrackId>,
     /// Owned objects the session's SyncFilter kept as they were ([`SyncPlan::held_back`]).
     pub held_back: u32,
+    /// Files already on the device adopted instead of copied ([`SyncOp::Adopt`]).
+    pub adopted: u32,
     /// What recovery from an interrupted sync neither deleted nor adopted, because nothing
     /// proved it the sync's own (docs/sync.md, invariant J4).
     pub left_alone: Vec<LeftAlone>,
@@ -271,7 +273,7 @@ impl SyncEngine {
         let (recovery, _) = Self::recovery(root, ctx)?;
         let mut device = read_device_contents(root)?;
         recovery.apply_to(&mut device);
-        Ok(Self::make_plan(library, ctx, &recovery.ledger, &device))
+        Self::make_plan(root, library, ctx, &recovery.ledger, &device)
     }
 
     /// Reads the sync's state and decides recovery, without writing.
@@ -280,24 +282,27 @@ impl SyncEngine {
         ctx: &SyncContext<'_>,
     ) -> Result<(Recovery, Option<super::text::StateParseError>)> {
         let state = read_state(root, ctx.library_id, ctx.index)?;
-        let observed = observe(root, &state, ctx.library_id, ctx.index)?;
-        let recovery = recover(&state, &observed, ctx.library_id, ctx.index);
+        let observed = observe(root, &state, ctx.library_id)?;
+        let recovery = recover(&state, &observed, ctx.library_id);
         Ok((recovery, state.ledger_problem))
     }
 
+    /// Plans, then checks the copies whose path a file the partnership does not own already
+    /// holds, and plans again adopting the byte-identical ones (J8). Reads only.
     fn make_plan(
+        root: &WmdmStorage,
         library: &dyn Library,
         ctx: &SyncContext<'_>,
         ledger: &Ledger,
         device: &DeviceContents,
-    ) -> SyncPlan {
+    ) -> Result<SyncPlan> {
         let selection = ctx.selection.map_or_else(
             || Cow::Owned(selection_for(library, ctx.index, ctx.clock)),
             Cow::Borrowed,
         );
         let hashes = gather_hashes(library, &selection, ledger);
         let none = HashSet::new();
-        plan(&PlanInput {
+        let mut input = PlanInput {
             library,
             selection: &selection,
             hashes: &hashes,
@@ -305,7 +310,18 @@ impl SyncEngine {
             ledger,
             settings: ctx.settings,
             skipped: ctx.skipped.unwrap_or(&none),
-        })
+            adoptable: None,
+        };
+        let first = plan(&input);
+        if first.collisions.is_empty() {
+            return Ok(first);
+        }
+        let adoptable = find_adoptable(root, ctx.library_id, library, &first, &hashes, device)?;
+        if adoptable.is_empty() {
+            return Ok(first);
+        }
+        input.adoptable = Some(&adoptable);
+        Ok(plan(&input))
     }
 
     /// Starts a sync: recovers from an interrupted one, plans, makes the journal durable on
@@ -354,7 +370,7 @@ impl SyncEngine {
                 now,
             )?;
         }
-        let plan = Self::make_plan(library, ctx, &ledger, &device);
+        let plan = Self::make_plan(root, library, ctx, &ledger, &device)?;
         let session = new_session();
         let journal = Journal {
             library_id: ctx.library_id.to_owned(),
@@ -637,8 +653,9 @@ pub(super) fn item_of(op: &SyncOp) -> SyncItem {
             SyncItem::Track(*track)
         }
         SyncOp::WritePlaylist { name, .. } => SyncItem::Playlist(name.clone()),
-        SyncOp::Forget { path } | SyncOp::Rekey { path, .. } | SyncOp::Delete { path, .. } => {
-            SyncItem::DeviceObject(path.clone())
-        }
+        SyncOp::Forget { path }
+        | SyncOp::Adopt { path, .. }
+        | SyncOp::Rekey { path, .. }
+        | SyncOp::Delete { path, .. } => SyncItem::DeviceObject(path.clone()),
     }
 }

@@ -270,8 +270,9 @@ impl Ledger {
     /// The ledger of partnership `index` of library `library_id`, from the device's bytes.
     ///
     /// Never fails: a ledger that cannot be parsed is reported (the second value) and replaced
-    /// by an empty one, and a ledger of another partnership (the device changed hands) is
-    /// empty too. An empty ledger owns nothing, so sync deletes nothing.
+    /// by an empty one, and a ledger of another library is empty too. The library's ledger of
+    /// another partnership index is taken, at `index`. An empty ledger owns nothing, so sync
+    /// deletes nothing.
     pub fn parse_or_empty(
         bytes: Option<&[u8]>,
         library_id: &str,
@@ -279,7 +280,13 @@ impl Ledger {
     ) -> (Ledger, Option<StateParseError>) {
         match bytes.map(Ledger::parse) {
             None => (Ledger::new(library_id, index), None),
-            Some(Ok(l)) if l.library_id == library_id && l.index == index => (l, None),
+            // The library's own ledger under another partnership index (the partnership was
+            // deleted and made again, or the library took the device back after another one
+            // had it): the files are still the library's own (J8).
+            Some(Ok(mut l)) if l.library_id == library_id => {
+                l.index = index;
+                (l, None)
+            }
             Some(Ok(_)) => (Ledger::new(library_id, index), None),
             Some(Err(e)) => (Ledger::new(library_id, index), Some(e)),
         }
@@ -617,7 +624,9 @@ mod tests {
         assert_eq!(Ledger::parse(&l.encode()), Ok(l.clone()));
         let (same, err) = Ledger::parse_or_empty(Some(&l.encode()), "lib", 2);
         assert_eq!((same, err), (l.clone(), None));
-        let (other, err) = Ledger::parse_or_empty(Some(&l.encode()), "lib", 3);
+        let (again, err) = Ledger::parse_or_empty(Some(&l.encode()), "lib", 3);
+        assert!(again.entries == l.entries && again.index == 3 && err.is_none());
+        let (other, err) = Ledger::parse_or_empty(Some(&l.encode()), "another", 2);
         assert!(other.entries.is_empty() && err.is_none());
         let (bad, err) = Ledger::parse_or_empty(
             Some(b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\tx"),

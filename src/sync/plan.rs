@@ -152,7 +152,14 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         .capacity
         .saturating_sub(dev.free)
         .saturating_sub(owned_bytes)
-        .saturating_sub(dev.state_bytes);
+        .saturating_sub(dev.state_bytes)
+        // Files this plan may adopt are its own, not others' data.
+        .saturating_sub(input.adoptable.map_or(0, |a| {
+            a.iter()
+                .filter(|(p, _)| dev.files.contains_key(*p))
+                .map(|(_, a)| a.size)
+                .sum()
+        }));
     // Room for sync's own files and the playlists (they grow with the selection), so a full
     // device never fails on writing its journal or a playlist. It depends on the selection
     // only, so a plan made right after a sync admits the same tracks: sync converges.
@@ -197,6 +204,8 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     let mut kept: FastSet<u64> = FastSet::with_capacity_and_hasher(n_ledger, Default::default());
     out.placed.reserve(n_selected);
     let mut selected_but_out: FastSet<TrackId> = FastSet::default();
+    // Paths adopted in this plan (each file is adopted once).
+    let mut adopted: FastSet<String> = FastSet::default();
 
     for sel in input.selection {
         for &id in &sel.tracks {
@@ -333,7 +342,44 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 }
                 (None, _) => {
                     let wanted = names.spell(&s.music_folder, &s.template.render(track));
+                    // A byte-identical file at the very path: adopt it (its path is a device
+                    // file, so no other copy can claim it).
+                    let adopt = input
+                        .adoptable
+                        .and_then(|a| a.get(&wanted))
+                        .filter(|a| a.track == id && a.hash == hash)
+                        .filter(|_| adopted.insert(wanted.clone()));
+                    if let Some(a) = adopt {
+                        used = used.saturating_sub(size).saturating_add(a.size);
+                        forget.push(SyncOp::Adopt {
+                            track: id,
+                            path: wanted.clone(),
+                            size: a.size,
+                            unique_id: a.unique_id.clone(),
+                            hash,
+                            meta: a.meta.unwrap_or_default(),
+                            source_size: track.size,
+                            source_mtime: mtime_ns(track),
+                        });
+                        out.totals.adoptions += 1;
+                        if a.meta != Some(meta) && s.supports_metadata {
+                            meta_ops.push(SyncOp::UpdateMetadata {
+                                track: id,
+                                path: wanted.clone(),
+                                meta,
+                            });
+                            out.totals.metadata_updates += 1;
+                        }
+                        out.placed.insert(id, wanted);
+                        continue;
+                    }
                     let path = names.claim(&wanted);
+                    if path != wanted
+                        && dev.files.contains_key(&wanted)
+                        && !input.ledger.entries.contains_key(&wanted)
+                    {
+                        out.collisions.push((id, wanted.clone()));
+                    }
                     copies.push(SyncOp::Copy {
                         track: id,
                         path: path.clone(),
@@ -542,6 +588,7 @@ fn find_orphans<'a>(
 fn op_path(op: &SyncOp) -> &str {
     match op {
         SyncOp::Forget { path }
+        | SyncOp::Adopt { path, .. }
         | SyncOp::Rekey { path, .. }
         | SyncOp::UpdateMetadata { path, .. }
         | SyncOp::Delete { path, .. }

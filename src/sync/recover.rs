@@ -133,10 +133,11 @@ pub(crate) struct Seen {
 /// What the device holds at each path the journal names (`None`: nothing there).
 pub(crate) type Observed = HashMap<String, Option<Seen>>;
 
-/// The journal of this partnership, when it is readable and its own.
-fn own_journal<'a>(state: &'a StateFiles, library_id: &str, index: u8) -> Option<&'a Journal> {
+/// The journal of this library, when it is readable and its own (whatever the partnership
+/// index: a library's files are its own under any index, J8).
+fn own_journal<'a>(state: &'a StateFiles, library_id: &str) -> Option<&'a Journal> {
     match &state.journal {
-        Some(Ok(j)) if j.library_id == library_id && j.index == index => Some(j),
+        Some(Ok(j)) if j.library_id == library_id => Some(j),
         _ => None,
     }
 }
@@ -157,10 +158,9 @@ pub(crate) fn observe(
     root: &WmdmStorage,
     state: &StateFiles,
     library_id: &str,
-    index: u8,
 ) -> Result<Observed> {
     let mut out = Observed::new();
-    let Some(journal) = own_journal(state, library_id, index) else {
+    let Some(journal) = own_journal(state, library_id) else {
         return Ok(out);
     };
     let records = committed(state, journal.session);
@@ -236,12 +236,7 @@ fn matches_record(c: &Committed, seen: &Seen) -> bool {
 }
 
 /// Decides recovery. Pure: the same state and observations give the same decision.
-pub(crate) fn recover(
-    state: &StateFiles,
-    observed: &Observed,
-    library_id: &str,
-    index: u8,
-) -> Recovery {
+pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str) -> Recovery {
     let mut out = Recovery {
         ledger: state.ledger.clone(),
         ..Recovery::default()
@@ -256,8 +251,6 @@ pub(crate) fn recover(
                 reason: LeftAloneReason::UnreadableState,
             });
         }
-        // Another partnership index of this library (a partnership recreated): its steps
-        // were for a ledger that no longer exists.
         Some(Ok(_)) => {}
     }
     for (name, c) in &state.commits {
@@ -274,7 +267,7 @@ pub(crate) fn recover(
     out.clear_state
         .extend(state.commits.iter().map(|(n, _)| n.clone()));
     out.clear_state.extend(state.stale.iter().cloned());
-    let Some(journal) = own_journal(state, library_id, index) else {
+    let Some(journal) = own_journal(state, library_id) else {
         return out;
     };
     let records = committed(state, journal.session);

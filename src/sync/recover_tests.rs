@@ -87,7 +87,7 @@ fn a_committed_file_in_place_is_adopted_and_its_temp_name_is_not_listed() {
     // b was committed but not renamed: its temp is there, its final path is free.
     obs.insert("b.mp3".into(), None);
     obs.insert(temp_path("b.mp3", S, 1), seen(10, "U2", 8));
-    let r = recover(&st, &obs, LIB, 1);
+    let r = recover(&st, &obs, LIB);
     let a = r.ledger.entries.get("a.mp3").expect("adopted");
     assert_eq!((a.unique_id.as_str(), a.fingerprint), ("U1", Some([7; 20])));
     assert!(!r.ledger.entries.contains_key("b.mp3"));
@@ -107,7 +107,7 @@ fn a_file_that_does_not_match_its_record_or_has_none_is_left_alone() {
     // The same size and unique ID but other bytes: not the sync's.
     obs.insert("a.mp3".into(), seen(10, "U1", 9));
     obs.insert("b.mp3".into(), seen(10, "U2", 8));
-    let r = recover(&st, &obs, LIB, 1);
+    let r = recover(&st, &obs, LIB);
     assert!(r.ledger.entries.is_empty());
     assert!(r.delete_temps.is_empty());
     assert_eq!(
@@ -138,7 +138,7 @@ fn a_replaced_object_leaves_the_ledger_only_when_the_batch_was_committed() {
     let mut obs = Observed::new();
     obs.insert("a.mp3".into(), None);
     obs.insert("b.mp3".into(), None);
-    let r = recover(&st, &obs, LIB, 1);
+    let r = recover(&st, &obs, LIB);
     // a: the sync deleted the old object after its commit record (not a skipped file);
     // b: no record, so the sync never reached the delete: the user deleted it.
     assert!(!r.ledger.entries.contains_key("a.mp3"));
@@ -182,13 +182,14 @@ fn deletes_leave_the_ledger_and_other_partnerships_journals_are_not_followed() {
     let mut obs = Observed::new();
     obs.insert("gone.mp3".into(), None);
     obs.insert("kept.mp3".into(), seen(10, "U2", 0));
-    let r = recover(&st, &obs, LIB, 1);
+    let r = recover(&st, &obs, LIB);
     assert_eq!(
         r.ledger.entries.keys().collect::<Vec<_>>(),
         vec!["kept.mp3"]
     );
-    // The same journal read by partnership 2 decides nothing but the cleanup.
-    let r2 = recover(&st, &obs, LIB, 2);
+    // Another library's journal (under this library's file name: a hash collision or a
+    // hand copy) decides nothing but the cleanup.
+    let r2 = recover(&st, &obs, "other");
     assert_eq!(r2.ledger, ledger);
     assert!(!r2.ledger_changed);
     assert_eq!(r2.clear_state.len(), 2);
@@ -205,7 +206,7 @@ fn an_unreadable_journal_touches_nothing_and_is_reported() {
         commits: vec![],
         stale: vec![],
     };
-    let r = recover(&st, &Observed::new(), LIB, 1);
+    let r = recover(&st, &Observed::new(), LIB);
     assert!(r.delete_temps.is_empty() && !r.ledger_changed);
     assert_eq!(
         r.left_alone.first().map(|l| l.reason),

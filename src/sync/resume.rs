@@ -3,9 +3,15 @@
 
 use std::collections::HashMap;
 
+use super::device::{
+    LEGACY_LEDGER_FILE, ledger_file, read_state, read_states_with_prefix, resolve,
+};
 use super::journal::{JournalOp, Ledger, LedgerEntry, OwnedKind, temp_path};
-use super::plan::{SyncOp, SyncPlan, mtime_ns};
+use super::plan::{Adoptable, DeviceContents, SyncOp, SyncPlan, mtime_ns};
+use crate::error::Result;
 use crate::library::{ContentHash, Library, TrackId};
+use crate::manager::{ReadTarget, WmdmStorage};
+use crate::provider::NoProgress;
 
 /// Hashes for the selected tracks: the ledger's hash when the library file's size and
 /// modification time are what they were when it was copied (the quick check rsync makes),
@@ -133,4 +139,92 @@ pub(crate) fn journal_ops(plan: &SyncPlan, ledger: &Ledger, session: u64) -> Vec
             _ => None,
         })
         .collect()
+}
+
+/// The files among the plan's collisions that are byte-identical to the track that would be
+/// copied beside them (J8): another library's ledger on the device vouches for the object
+/// (same hash, and the object still has the size and non-empty unique ID it recorded), or the
+/// object has the track's size and its SHA-1, read through the manager, is the track's hash.
+/// Reads only.
+pub(crate) fn find_adoptable(
+    root: &WmdmStorage,
+    library_id: &str,
+    library: &dyn Library,
+    plan: &SyncPlan,
+    hashes: &HashMap<TrackId, ContentHash>,
+    device: &DeviceContents,
+) -> Result<HashMap<String, Adoptable>> {
+    let mut others: HashMap<String, LedgerEntry> = HashMap::new();
+    let mut ledgers: Vec<Vec<u8>> = read_states_with_prefix(root, "ledger-")?
+        .into_iter()
+        .filter(|(name, _, _)| *name != ledger_file(library_id))
+        .map(|(_, bytes, _)| bytes)
+        .collect();
+    ledgers.extend(read_state(root, LEGACY_LEDGER_FILE)?);
+    for bytes in ledgers {
+        // Another library's ledger is evidence only when it reads whole.
+        let Ok(l) = Ledger::parse(&bytes) else {
+            continue;
+        };
+        if l.library_id == library_id {
+            continue;
+        }
+        for (path, e) in l.entries {
+            others.entry(path).or_insert(e);
+        }
+    }
+    let mut out = HashMap::new();
+    for (track, path) in &plan.collisions {
+        let (Some(f), Some(hash), Some(t)) = (
+            device.files.get(path),
+            hashes.get(track),
+            library.track(*track),
+        ) else {
+            continue;
+        };
+        let vouched = others.get(path).filter(|e| {
+            e.hash == hash.0
+                && e.size == f.size
+                && !e.unique_id.is_empty()
+                && e.unique_id == f.unique_id
+        });
+        let meta = match vouched {
+            Some(e) => Some(Some(e.meta)),
+            None if f.size == t.size => match resolve(root, path)? {
+                Some(obj) if sha1_of(&obj)? == *hash => Some(None),
+                _ => None,
+            },
+            None => None,
+        };
+        if let Some(meta) = meta {
+            out.insert(
+                path.clone(),
+                Adoptable {
+                    track: *track,
+                    hash: *hash,
+                    size: f.size,
+                    unique_id: f.unique_id.clone(),
+                    meta,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The SHA-1 of a device object's bytes, streamed through the manager.
+fn sha1_of(obj: &WmdmStorage) -> Result<ContentHash> {
+    struct Hashing(sha1::Sha1);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            sha1::Digest::update(&mut self.0, buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hashing(<sha1::Sha1 as sha1::Digest>::new());
+    obj.read_to(ReadTarget::Writer(&mut h), &mut NoProgress)?;
+    Ok(ContentHash(sha1::Digest::finalize(h.0).into()))
 }
