@@ -109,8 +109,11 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         // J5: an empty unique ID proves nothing by itself; on a device without unique IDs
         // the entry needs the fingerprint the sync recorded (checked again before a delete
         // or replace, since the listing has no fingerprints).
+        // A playlist with a unique ID stays owned whatever its size: a device that keeps
+        // playlists as references rewrites the file when a track it lists is deleted (J6).
+        let resized_playlist = e.kind == OwnedKind::Playlist && !e.unique_id.is_empty();
         let valid = on_device.is_some_and(|f| {
-            f.size == e.size
+            (f.size == e.size || resized_playlist)
                 && if e.unique_id.is_empty() {
                     f.unique_id.is_empty() && e.fingerprint.is_some()
                 } else {
