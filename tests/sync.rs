@@ -221,8 +221,9 @@ fn a_removed_playlist_deletes_its_exclusive_tracks_only_and_never_user_files() {
 
 #[test]
 fn a_full_device_fills_by_priority_and_reports_no_fit() {
-    // 100 KiB of room; tracks of 30000 bytes: three fit (plus playlists and sync's state).
-    let f = fixture_partnered_device(6, 30_000, 102_400);
+    // 110,000 bytes of room; tracks of 30000 bytes: three fit (plus playlists and sync's
+    // state room, 16 KiB for eight selected items).
+    let f = fixture_partnered_device(6, 30_000, 110_000);
     f.select("Low", &[4, 5, 6], 2);
     f.select("High", &[1, 2, 3], 1);
     let d = f.sync_device();
@@ -258,7 +259,7 @@ fn a_full_device_fills_by_priority_and_reports_no_fit() {
 
 #[test]
 fn a_fifty_percent_reserve_is_honoured() {
-    let f = fixture_partnered_device(10, 17_000, 200_000);
+    let f = fixture_partnered_device(10, 15_000, 200_000);
     f.select("All", &(1..=10).collect::<Vec<_>>(), 1);
     let d = f.sync_device();
     d.set_item_info("PercentSpaceReserved", "50").unwrap();

@@ -146,7 +146,7 @@ fn a_journal_that_cannot_be_written_changes_nothing_and_says_so() {
 
 #[test]
 fn a_kill_while_deleting_over_quota_never_makes_skipped_files() {
-    let f = fixture_partnered_device(10, 10_000, 112_000);
+    let f = fixture_partnered_device(10, 10_000, 122_000);
     f.select("All", &(1..=10).collect::<Vec<_>>(), 1);
     let d = f.sync_device();
     assert_eq!(d.run(&mut |_| {}).unwrap().copied, 10);

@@ -288,8 +288,9 @@ impl SyncEngine {
         let name = format!(
             "{}{}.txt",
             commit_prefix(&run.journal.library_id),
-            run.commits.len()
+            run.commits_written
         );
+        run.commits_written += 1;
         if let Err(e) = write_state(&run.root, &name, &record.encode()) {
             // Without its record nothing of the batch may be renamed: its temporary files go
             // (they are journaled, so an interruption here is cleaned up too).

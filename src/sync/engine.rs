@@ -116,8 +116,10 @@ pub(super) struct Run {
     // Temporary files written and closed, waiting for their batch's commit record (J4).
     pub(super) batch: Vec<Pending>,
     pub(super) batch_bytes: u64,
-    // Commit records written this session, removed once the ledger is durable.
+    // Commit records written this session and not yet removed (they go once the ledger
+    // holding their batches is durable), and how many were written.
     pub(super) commits: Vec<String>,
+    pub(super) commits_written: usize,
     pub(super) folders: FolderCache,
     pub(super) since_checkpoint: usize,
     pub(super) summary: SyncSummary,
@@ -431,6 +433,7 @@ impl SyncEngine {
             batch: Vec::new(),
             batch_bytes: 0,
             commits: Vec::new(),
+            commits_written: 0,
             folders: FolderCache::default(),
             since_checkpoint: 0,
             summary,
@@ -506,7 +509,16 @@ impl SyncEngine {
         if run.since_checkpoint >= options.checkpoint_every.max(run.ledger.entries.len() / 4) {
             run.since_checkpoint = 0;
             let name = ledger_file(&run.journal.library_id);
-            if let Err(e) = write_state(&run.root, &name, &run.ledger.encode()) {
+            // Once the ledger holds the committed batches, their records are spent: removing
+            // them keeps the state folder within its room (J2).
+            let result = write_state(&run.root, &name, &run.ledger.encode()).and_then(|()| {
+                while let Some(c) = run.commits.last() {
+                    delete_state(&run.root, c)?;
+                    run.commits.pop();
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
                 if is_disconnect(&e) {
                     self.abandon(&mut core);
                     return Ok(false);

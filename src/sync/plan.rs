@@ -163,15 +163,18 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 .map(|(_, a)| a.size)
                 .sum()
         }));
-    // Room for sync's own files and the playlists (they grow with the selection), so a full
-    // device never fails on writing its journal or a playlist. It depends on the selection
-    // only, so a plan made right after a sync admits the same tracks: sync converges.
+    // Room for sync's own files and the playlists (they grow with the selection), so a device
+    // the sync filled can always take its journal (J2), commit records, ledger and
+    // playlists. It counts the selection, or the ledger when that is larger (a device over its
+    // quota journals the deletes of tracks no longer selected); right after a sync the ledger
+    // is within the selection, so a plan made then admits the same tracks: sync converges.
     let selected: u64 = input
         .selection
         .iter()
         .map(|s| s.tracks.len() as u64 + 1)
-        .sum();
-    let state_room = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM * selected;
+        .sum::<u64>()
+        .max(n_ledger as u64);
+    let state_room = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM.saturating_mul(selected);
     let budget = usable.saturating_sub(others).saturating_sub(state_room);
     out.totals.budget = budget;
     // Free space drifts down a little between syncs without anyone adding content: the file

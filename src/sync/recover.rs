@@ -210,6 +210,8 @@ pub(crate) struct Recovery {
     pub(crate) delete_temps: Vec<(String, u64)>,
     /// State files to remove once the rest is done (the journal, commit records).
     pub(crate) clear_state: Vec<String>,
+    /// Lone `.new` twins of interrupted first writes (by base name), removed first.
+    pub(crate) stale_twins: Vec<String>,
     /// What was neither deleted nor adopted, and why.
     pub(crate) left_alone: Vec<LeftAlone>,
 }
@@ -239,6 +241,7 @@ fn matches_record(c: &Committed, seen: &Seen) -> bool {
 pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str) -> Recovery {
     let mut out = Recovery {
         ledger: state.ledger.clone(),
+        stale_twins: state.stale.clone(),
         ..Recovery::default()
     };
     let journal_name = journal_file(library_id);
@@ -266,7 +269,6 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
     }
     out.clear_state
         .extend(state.commits.iter().map(|(n, _)| n.clone()));
-    out.clear_state.extend(state.stale.iter().cloned());
     let Some(journal) = own_journal(state, library_id) else {
         return out;
     };
@@ -372,6 +374,17 @@ impl Recovery {
 /// interruption here is recovered by running it again.
 pub(crate) fn perform(root: &WmdmStorage, library_id: &str, recovery: &Recovery) -> Result<()> {
     clean_state_twins(root)?;
+    // Before the ledger is written: an interrupted first write's `.new` must not be taken for
+    // the committed copy by the write protocol.
+    for name in &recovery.stale_twins {
+        if let Some(folder) = resolve(root, SYNC_FOLDER)? {
+            match folder.child(&format!("{name}.new")) {
+                Ok(f) => f.delete(false, &mut NoProgress)?,
+                Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
     for (temp, _) in &recovery.delete_temps {
         if let Some(t) = resolve(root, temp)? {
             t.delete(false, &mut NoProgress)?;
