@@ -68,6 +68,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                 plays: 0,
                 rating: 0,
                 seen: None,
+                fingerprint: None,
             });
         }
         library.add_track_metadata(t);
@@ -132,6 +133,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                     plays: 0,
                     rating: 0,
                     seen: None,
+                    fingerprint: None,
                 });
             }
         }

@@ -303,7 +303,7 @@ impl SyncEngine {
                 return Err(e);
             }
             for p in &batch {
-                self.item_error(run, &p.op, e.clone());
+                self.item_error(run, &p.op, e);
             }
             return Ok(());
         }

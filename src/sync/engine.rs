@@ -392,7 +392,7 @@ impl SyncEngine {
                         "{SYNC_FOLDER}/{}",
                         journal_file(ctx.library_id)
                     )),
-                    error: e.clone(),
+                    error: e,
                 });
                 return Err(e);
             }

@@ -1,5 +1,6 @@
 //! The state a partnership keeps on the device, in `.wmdm-sync/`: the ownership ledger (every
-//! object this partnership put there) and the write-ahead journal of the sync in progress.
+//! object this partnership put there), the write-ahead journal of the sync in progress and its
+//! batches' commit records (docs/sync.md, invariants J1-J9).
 //!
 //! Both are tab-separated text with an escaped field per column (see the `text` module), so a
 //! damaged file is found out by the parser; a ledger that cannot be read is treated as empty,
@@ -149,14 +150,14 @@ impl LedgerEntry {
 
 /// The ownership ledger: every object the partnership put on the device, by path.
 ///
-/// Format (`.wmdm-sync/ledger.txt`):
+/// Format (`.wmdm-sync/ledger-<library id>.txt`; one per library, docs/sync.md J8):
 ///
 /// ```text
 /// wmdm-sync-ledger 1
 /// library=<library id>
 /// index=<partnership index>
 /// [settled=<ledger date, seconds since the Unix epoch>]
-/// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>[\t<seen size>:<seen date>]
+/// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>[\t<seen size>:<seen date> or -[\t<fingerprint, 40 hex>]]
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ledger {

@@ -142,7 +142,7 @@ fn own_journal<'a>(state: &'a StateFiles, library_id: &str) -> Option<&'a Journa
     }
 }
 
-fn committed<'a>(state: &'a StateFiles, session: u64) -> HashMap<&'a str, &'a Committed> {
+fn committed(state: &StateFiles, session: u64) -> HashMap<&str, &Committed> {
     state
         .commits
         .iter()
