@@ -467,3 +467,27 @@ fn a_playlist_the_provider_rewrote_during_killed_deletes_stays_owned() {
     assert!(!files.iter().any(|p| p.contains("(2)")), "{files:?}");
     assert!(d.plan().unwrap().is_noop());
 }
+
+/// A 240-character title: the final name fits in 255 bytes, and the temporary name it is
+/// written under is 41 bytes whatever the title (issue 12; invariant J3).
+#[test]
+fn a_240_character_title_syncs_on_a_folder() {
+    let f = folder(1);
+    {
+        let mut lib = f.library.write().unwrap();
+        let mut t = track(2, "Artist 0", "Album");
+        t.title = "t".repeat(240);
+        lib.add_track(t, mp3(3));
+    }
+    f.select("Long", &[1, 2], 1);
+    let d = f.device();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert!(s.completed && s.errors == 0, "{s:?}");
+    assert_eq!(s.copied, 2);
+    assert!(
+        f.files().iter().any(|p| p.contains(&"t".repeat(240))),
+        "{:?}",
+        f.files()
+    );
+    assert!(d.plan().unwrap().is_noop());
+}

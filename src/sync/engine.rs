@@ -476,9 +476,10 @@ impl SyncEngine {
         );
         let full = run.batch.len() >= BATCH_FILES || run.batch_bytes >= BATCH_BYTES;
         if !run.batch.is_empty() && (full || !next_is_write) {
-            let flushed = self.commit_batch(run);
-            if result.is_ok() {
-                result = flushed;
+            // commit_batch reports its items' failures itself and returns only a disconnect,
+            // which outranks this step's own error.
+            if let Err(e) = self.commit_batch(run) {
+                result = Err(e);
             }
         }
         match result {
