@@ -74,8 +74,9 @@ pub fn fingerprint_of(obj: &WmdmStorage) -> Result<[u8; 20]> {
         h.update(read_all(obj)?);
     } else {
         let edge = usize::try_from(FINGERPRINT_EDGE).unwrap_or(4096);
-        h.update(obj.read_range(0, edge)?);
-        h.update(obj.read_range(size - FINGERPRINT_EDGE, edge)?);
+        for part in obj.read_ranges(&[(0, edge), (size - FINGERPRINT_EDGE, edge)])? {
+            h.update(part);
+        }
     }
     Ok(h.finalize().into())
 }
