@@ -526,3 +526,39 @@ fn takeover_adopts_identical_files_and_the_first_library_returns_to_its_own() {
     }
     assert!(d.plan().unwrap().is_noop());
 }
+
+#[test]
+fn the_fingerprint_covers_the_size_and_both_ends_read_through_the_manager() {
+    use sha1::Digest;
+    let f = fixture_partnered_device(0, 0, 1 << 20);
+    let big: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    let small = b"tiny".to_vec();
+    f.device.put_file("a/big.bin", big.clone()).unwrap();
+    f.device.put_file("a/small.bin", small.clone()).unwrap();
+    let root = f.manager.devices().unwrap()[0]
+        .storages()
+        .unwrap()
+        .remove(0);
+    let folder = root.child("a").unwrap();
+    let expect = |parts: &[&[u8]], size: usize| -> [u8; 20] {
+        let mut h = sha1::Sha1::new();
+        h.update((size as u64).to_le_bytes());
+        for p in parts {
+            h.update(p);
+        }
+        h.finalize().into()
+    };
+    let got = wmdm::sync::fingerprint_of(&folder.child("big.bin").unwrap()).unwrap();
+    assert_eq!(got, expect(&[&big[..4096], &big[20_000 - 4096..]], 20_000));
+    let got = wmdm::sync::fingerprint_of(&folder.child("small.bin").unwrap()).unwrap();
+    assert_eq!(got, expect(&[&small], 4));
+    // One byte changed in the middle is outside the fingerprint; at either end it is not.
+    let mut end = big.clone();
+    end[19_999] ^= 1;
+    f.device.put_file("a/end.bin", end).unwrap();
+    let other = wmdm::sync::fingerprint_of(&folder.child("end.bin").unwrap()).unwrap();
+    assert_ne!(
+        other,
+        expect(&[&big[..4096], &big[20_000 - 4096..]], 20_000)
+    );
+}
