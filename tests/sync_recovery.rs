@@ -562,3 +562,37 @@ fn the_fingerprint_covers_the_size_and_both_ends_read_through_the_manager() {
         expect(&[&big[..4096], &big[20_000 - 4096..]], 20_000)
     );
 }
+
+#[test]
+fn an_older_versions_single_ledger_is_migrated_when_it_is_the_librarys() {
+    let f = fixture_partnered_device(3, 100, 1 << 20);
+    f.select("A", &[1, 2, 3], 1);
+    let d = f.sync_device();
+    d.run(&mut |_| {}).unwrap();
+    // As an older version left it: one `ledger.txt`.
+    let p = state_file(&f, "ledger-").unwrap();
+    let bytes = f.device.read_file(&p).unwrap();
+    f.device.put_file(".wmdm-sync/ledger.txt", bytes).unwrap();
+    f.device
+        .handle(&p)
+        .unwrap()
+        .delete(false, &mut wmdm::provider::NoProgress)
+        .unwrap();
+    assert!(
+        d.plan().unwrap().is_noop(),
+        "the old ledger is this library's"
+    );
+    // A change makes the sync write its ledger under the new name.
+    f.select("B", &[1], 2);
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.deleted), (0, 0), "{s:?}");
+    assert!(state_file(&f, "ledger-").is_some());
+    assert!(d.plan().unwrap().is_noop());
+    // Another library's old ledger is not taken: it owns nothing here.
+    let (_lib, _state, b) = second_library(&f);
+    let bd = b.device_by_key(KEY).unwrap();
+    bd.create_partnership(false).unwrap();
+    b.poll().unwrap();
+    let plan = bd.plan().unwrap();
+    assert_eq!(plan.totals.deletes, 0);
+}
