@@ -118,14 +118,25 @@ impl SyncEngine {
             SyncOp::UpdateMetadata { track, path, meta } => {
                 let t = library.track(*track).ok_or(Error::FileNotFound)?;
                 let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
+                // Only the sync's own object is retagged (J5).
+                if !still_owned(run, path, &obj)? {
+                    return Err(Error::FileNotFound);
+                }
                 obj.set_metadata(&device_metadata(t))?;
                 // A device that keeps tags in the file (the fs provider) rewrites it: record the
-                // object as it is now, so the ledger still matches it.
+                // object as it is now, so the ledger still matches it (on a device without
+                // unique IDs, by its new fingerprint).
                 let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
                 let (stored, uid) = (obj.size()?, obj.unique_id().unwrap_or_default());
+                let fingerprint = if uid.is_empty() {
+                    Some(fingerprint_of(&obj)?)
+                } else {
+                    None
+                };
                 if let Some(e) = run.ledger.entries.get_mut(path) {
                     e.size = stored;
                     e.unique_id = uid;
+                    e.fingerprint = fingerprint;
                     e.meta = *meta;
                     e.source_size = t.size;
                     e.source_mtime = mtime_ns(t);
