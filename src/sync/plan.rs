@@ -312,7 +312,10 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             match (existing, same) {
                 (Some(e), Some(_)) => {
                     kept.insert(e.id);
-                    if rekeyed {
+                    // Also when only the library file's size or date moved (same bytes: a copy
+                    // without times, a restore): the ledger's quick-check values move with it,
+                    // or the file would be hashed again on every sync.
+                    if rekeyed || e.source_size != track.size || e.source_mtime != mtime_ns(track) {
                         forget.push(SyncOp::Rekey {
                             path: e.path.clone(),
                             track: id,

@@ -498,3 +498,54 @@ fn a_selection_without_a_library_playlist_writes_no_playlist_file() {
     });
     assert_eq!((p.totals.copies, p.totals.playlists), (2, 0));
 }
+
+#[test]
+fn a_library_file_with_a_new_date_and_the_same_bytes_moves_the_quick_check_forward() {
+    let (l, h) = lib(1);
+    let t = l.track(TrackId(1)).unwrap().clone();
+    let mut d = device(1 << 20);
+    d.files.insert(
+        "Music/x.mp3".into(),
+        DeviceFile {
+            size: 100,
+            unique_id: "U1".into(),
+            modified: 0,
+        },
+    );
+    let mut ledger = Ledger::new("x", 1);
+    ledger.insert(LedgerEntry {
+        path: "Music/x.mp3".into(),
+        unique_id: "U1".into(),
+        kind: OwnedKind::Track,
+        id: 1,
+        hash: h[&TrackId(1)].0,
+        size: 100,
+        meta: metadata_hash(&t),
+        source_size: 100,
+        source_mtime: mtime_ns(&t) + 1,
+        plays: 0,
+        rating: 0,
+        seen: None,
+        fingerprint: None,
+    });
+    let settings = PlanSettings::default();
+    let p = plan(&PlanInput {
+        library: &l,
+        selection: &[sel(&[1], 1, 1)],
+        hashes: &h,
+        device: &d,
+        ledger: &ledger,
+        settings: &settings,
+        skipped: &Default::default(),
+        adoptable: None,
+    });
+    assert_eq!(
+        p.ops,
+        vec![SyncOp::Rekey {
+            path: "Music/x.mp3".into(),
+            track: TrackId(1),
+            source_size: 100,
+            source_mtime: mtime_ns(&t),
+        }]
+    );
+}
