@@ -30,6 +30,7 @@ fn bench(c: &mut Criterion) {
                 ledger: &synced.ledger,
                 settings: &settings,
                 skipped: &Default::default(),
+                adoptable: None,
             });
             assert!(p.is_noop());
             p
@@ -45,6 +46,7 @@ fn bench(c: &mut Criterion) {
                 ledger: &empty.ledger,
                 settings: &settings,
                 skipped: &Default::default(),
+                adoptable: None,
             });
             assert_eq!(p.totals.copies, 100_000);
             p

@@ -53,6 +53,7 @@ fn measure(name: &str, synced: bool) {
         ledger: &d.ledger,
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     let elapsed = t.elapsed();
     let peak = PEAK.load(Ordering::Relaxed) - base;

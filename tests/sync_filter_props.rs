@@ -91,6 +91,7 @@ proptest! {
                     plays: 0,
                     rating: 0,
                     seen: None,
+                    fingerprint: None,
                 });
             }
         }
@@ -120,6 +121,7 @@ proptest! {
             ledger: &ledger,
             settings: &settings,
             skipped: &skipped,
+            adoptable: None,
         });
         let kind_of = |id: TrackId| MediaKind::of(library.track(id).unwrap().format);
         for op in &p.ops {

@@ -233,7 +233,7 @@ fn stop_then_resume_on_a_folder_leaves_no_temporary_files() {
     assert!(
         files
             .iter()
-            .all(|p| !p.contains(".wmdm-sync-part") && !p.ends_with(".part"))
+            .all(|p| !p.contains("/.wmdm-sync-") && !p.ends_with(".part"))
     );
 }
 
@@ -400,4 +400,95 @@ fn a_sync_that_dies_right_after_a_retag_does_not_copy_the_track_again() {
     assert_eq!((s.copied, s.errors), (0, 0), "{s:?}");
     assert_eq!(f.files(), before, "no second copy beside the retagged file");
     assert!(again.plan().unwrap().is_noop());
+}
+
+/// A resync killed among its deletes: the folder provider rewrote the playlist listing the
+/// deleted track (so its size changed) before the sync could record it. The playlist stays
+/// the partnership's: rewritten in place, never left behind (issue 12, invariant J6).
+#[test]
+fn a_playlist_the_provider_rewrote_during_killed_deletes_stays_owned() {
+    use wmdm::sync::{Journal, JournalOp, Ledger};
+    let f = folder(3);
+    let mix = f.select("Mix", &[1, 2, 3], 1);
+    let d = f.device();
+    d.run(&mut |_| {}).unwrap();
+    let read = |p: &str| std::fs::read(f.root.join(p)).unwrap();
+    let ledger_name = std::fs::read_dir(f.root.join(".wmdm-sync"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.starts_with("ledger-"))
+        .map(|n| format!(".wmdm-sync/{n}"))
+        .unwrap();
+    let ledger = Ledger::parse(&read(&ledger_name)).unwrap();
+    let track1 = ledger
+        .entries
+        .values()
+        .find(|e| e.track() == Some(TrackId(1)))
+        .unwrap()
+        .path
+        .clone();
+    // The next sync (track 1 unselected) journaled its delete, deleted the file (the provider
+    // rewrote Mix.m3u8 without it) and was killed.
+    if let Some(wmdm::library::PlaylistKind::Static(ids)) = f
+        .library
+        .write()
+        .unwrap()
+        .playlist_mut(mix)
+        .map(|p| &mut p.kind)
+    {
+        ids.retain(|t| *t != TrackId(1));
+    }
+    let journal = Journal {
+        library_id: ledger.library_id.clone(),
+        index: ledger.index,
+        session: 7,
+        ops: vec![JournalOp::Delete {
+            path: track1.clone(),
+        }],
+    };
+    let journal_name = ledger_name.replace("ledger-", "journal-");
+    std::fs::write(f.root.join(&journal_name), journal.encode()).unwrap();
+    let before = read("Playlists/Mix.m3u8").len();
+    device_file(&f, &track1)
+        .delete(false, &mut wmdm::provider::NoProgress)
+        .unwrap();
+    assert_ne!(
+        read("Playlists/Mix.m3u8").len(),
+        before,
+        "the provider rewrote it"
+    );
+    let d = f.reopened_device();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert!(s.completed && s.newly_skipped.is_empty(), "{s:?}");
+    let files = f.files();
+    assert!(
+        files.contains(&"Playlists/Mix.m3u8".to_string()),
+        "{files:?}"
+    );
+    assert!(!files.iter().any(|p| p.contains("(2)")), "{files:?}");
+    assert!(d.plan().unwrap().is_noop());
+}
+
+/// A 240-character title: the final name fits in 255 bytes, and the temporary name it is
+/// written under is 41 bytes whatever the title (issue 12; invariant J3).
+#[test]
+fn a_240_character_title_syncs_on_a_folder() {
+    let f = folder(1);
+    {
+        let mut lib = f.library.write().unwrap();
+        let mut t = track(2, "Artist 0", "Album");
+        t.title = "t".repeat(240);
+        lib.add_track(t, mp3(3));
+    }
+    f.select("Long", &[1, 2], 1);
+    let d = f.device();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert!(s.completed && s.errors == 0, "{s:?}");
+    assert_eq!(s.copied, 2);
+    assert!(
+        f.files().iter().any(|p| p.contains(&"t".repeat(240))),
+        "{:?}",
+        f.files()
+    );
+    assert!(d.plan().unwrap().is_noop());
 }

@@ -169,7 +169,13 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
         expected.insert(path.clone(), bytes);
     }
     for (p, bytes) in &files {
-        prop_assert!(!p.ends_with(".wmdm-sync-part"), "temporary file {}", p);
+        prop_assert!(
+            !p.rsplit('/')
+                .next()
+                .is_some_and(|n| n.starts_with(".wmdm-sync-") && n.ends_with(".part")),
+            "temporary file {}",
+            p
+        );
         if p.starts_with("Playlists/") {
             continue;
         }
@@ -194,7 +200,11 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
     prop_assert_eq!(library_fingerprint(&f.library.read().unwrap()), before);
     for p in f.device.files().keys() {
         prop_assert!(
-            !p.ends_with(".new") && !p.ends_with(".wmdm-sync-part"),
+            !p.ends_with(".new")
+                && !p
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with(".wmdm-sync-") && n.ends_with(".part")),
             "left behind {}",
             p
         );

@@ -68,6 +68,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                 plays: 0,
                 rating: 0,
                 seen: None,
+                fingerprint: None,
             });
         }
         library.add_track_metadata(t);
@@ -100,6 +101,7 @@ pub fn data(n: u64, synced: bool) -> Data {
             ledger: &d.ledger,
             settings: &PlanSettings::default(),
             skipped: &Default::default(),
+            adoptable: None,
         });
         for op in p.ops {
             if let SyncOp::WritePlaylist {
@@ -131,6 +133,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                     plays: 0,
                     rating: 0,
                     seen: None,
+                    fingerprint: None,
                 });
             }
         }

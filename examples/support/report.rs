@@ -311,6 +311,7 @@ pub fn print_plan(plan: &SyncPlan, lib: &dyn Library) {
             SyncOp::UpdateMetadata { path, .. } => format!("tags    {path}"),
             SyncOp::WritePlaylist { path, .. } => format!("list    {path}"),
             SyncOp::Rekey { path, .. } => format!("moved   {path} (same bytes, new library path)"),
+            SyncOp::Adopt { path, .. } => format!("adopt   {path} (already there, same bytes)"),
             SyncOp::Forget { path } => {
                 format!("forget  {path} (changed or removed by someone else)")
             }

@@ -164,5 +164,6 @@ pub fn preview(
         ledger: &Ledger::default(),
         settings,
         skipped: &Default::default(),
+        adoptable: None,
     }))
 }

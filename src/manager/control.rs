@@ -318,6 +318,36 @@ impl WmdmStorage {
         }
     }
 
+    /// Reads up to `len` bytes at each `(offset, len)` (fewer at the end of the object), in
+    /// one open: the read-back a caller needs to fingerprint an object without reading all of
+    /// it.
+    ///
+    /// # Errors
+    /// As [`read_to`](Self::read_to).
+    pub fn read_ranges(&self, ranges: &[(u64, usize)]) -> Result<Vec<Vec<u8>>> {
+        self.link.check()?;
+        let clear = self.storage.supports_clear_channel();
+        let mut io = self.storage.open(OpenMode::READ)?;
+        let longest = ranges.iter().map(|r| r.1).max().unwrap_or(0);
+        let mut buf = vec![0u8; longest.min(TRANSFER_CHUNK)];
+        let mut out = Vec::with_capacity(ranges.len());
+        for &(offset, len) in ranges {
+            io.seek(crate::flags::SeekOrigin::BOF, offset)?;
+            let mut got = Vec::with_capacity(len.min(TRANSFER_CHUNK));
+            while got.len() < len {
+                let want = (len - got.len()).min(buf.len());
+                let n = self.receive(&mut io, clear, buf.get_mut(..want).ok_or(Error::Fail)?)?;
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(buf.get(..n).ok_or(Error::Fail)?);
+            }
+            out.push(got);
+        }
+        io.close()?;
+        Ok(out)
+    }
+
     fn copy_out(&self, out: &mut dyn Write, progress: &mut dyn Progress) -> Result<u64> {
         let clear = self.storage.supports_clear_channel();
         let mut io = self.storage.open(OpenMode::READ)?;

@@ -4,13 +4,16 @@
 use std::io::Read;
 use std::sync::atomic::Ordering;
 
-use super::device::{is_not_found, resolve, split};
-use super::engine::{Run, Shared, SyncEngine};
+use super::device::{commit_prefix, fingerprint_of, is_not_found, resolve, split, write_state};
+use super::engine::{Run, Shared, SyncEngine, item_of};
+use super::event::SyncEvent;
+use super::journal::{CommitRecord, Committed, LedgerEntry, OwnedKind};
 use super::plan::{SyncOp, device_metadata, mtime_ns};
-use super::resume::{planned_entry, temp_for};
-use crate::error::{Error, Result};
+use super::recover::owns;
+use super::resume::planned_entry;
+use crate::error::{Error, ErrorKind, Result};
 use crate::library::{ContentHash, Library};
-use crate::manager::{InsertOptions, InsertSource};
+use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
 use crate::provider::{NoProgress, Progress};
 
 /// Progress sink for one copy: adds to the engine's byte counter and cancels on stop.
@@ -79,17 +82,61 @@ impl SyncEngine {
                     e.source_mtime = *source_mtime;
                 }
             }
+            SyncOp::Adopt {
+                track,
+                path,
+                size,
+                unique_id,
+                hash,
+                meta,
+                source_size,
+                source_mtime,
+            } => {
+                // The plan proved it byte-identical; take it only if it is still that object.
+                let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
+                let now = obj.unique_id().unwrap_or_default();
+                if obj.size()? != *size || now != *unique_id {
+                    return Err(Error::FileNotFound);
+                }
+                run.ledger.insert(LedgerEntry {
+                    path: path.clone(),
+                    unique_id: now,
+                    kind: OwnedKind::Track,
+                    id: track.0,
+                    hash: hash.0,
+                    size: *size,
+                    meta: *meta,
+                    source_size: *source_size,
+                    source_mtime: *source_mtime,
+                    plays: 0,
+                    rating: 0,
+                    seen: None,
+                    fingerprint: Some(fingerprint_of(&obj)?),
+                });
+                run.summary.adopted += 1;
+            }
             SyncOp::UpdateMetadata { track, path, meta } => {
                 let t = library.track(*track).ok_or(Error::FileNotFound)?;
                 let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
+                // Only the sync's own object is retagged (J5).
+                if !still_owned(run, path, &obj)? {
+                    return Err(Error::FileNotFound);
+                }
                 obj.set_metadata(&device_metadata(t))?;
                 // A device that keeps tags in the file (the fs provider) rewrites it: record the
-                // object as it is now, so the ledger still matches it.
+                // object as it is now, so the ledger still matches it (on a device without
+                // unique IDs, by its new fingerprint).
                 let obj = resolve(&run.root, path)?.ok_or(Error::FileNotFound)?;
                 let (stored, uid) = (obj.size()?, obj.unique_id().unwrap_or_default());
+                let fingerprint = if uid.is_empty() {
+                    Some(fingerprint_of(&obj)?)
+                } else {
+                    None
+                };
                 if let Some(e) = run.ledger.entries.get_mut(path) {
                     e.size = stored;
                     e.unique_id = uid;
+                    e.fingerprint = fingerprint;
                     e.meta = *meta;
                     e.source_size = t.size;
                     e.source_mtime = mtime_ns(t);
@@ -98,24 +145,17 @@ impl SyncEngine {
             }
             SyncOp::Delete { path, .. } => {
                 if let Some(obj) = resolve(&run.root, path)? {
-                    let owned = run.ledger.entries.get(path).map(|e| e.unique_id.clone());
-                    let uid = obj.unique_id().unwrap_or_default();
                     // The ledger said so at planning time; check again, since deleting the
-                    // user's file is the one thing sync must never do.
-                    if owned.is_some_and(|o| o.is_empty() || o == uid) {
+                    // user's file is the one thing sync must never do (J5).
+                    if still_owned(run, path, &obj)? {
                         obj.delete(false, &mut NoProgress)?;
+                        run.summary.deleted += 1;
                     }
                 }
                 run.ledger.entries.remove(path);
-                run.summary.deleted += 1;
             }
             SyncOp::Copy {
-                track,
-                path,
-                size,
-                hash,
-                replaces,
-                ..
+                track, size, hash, ..
             } => {
                 let t = library.track(*track).ok_or(Error::FileNotFound)?;
                 let reader = library.open(*track)?;
@@ -124,82 +164,55 @@ impl SyncEngine {
                     hasher: <sha1::Sha1 as sha1::Digest>::new(),
                 };
                 let metadata = device_metadata(t);
-                let (uid, stored) = self.put(
-                    run,
-                    path,
-                    &mut hashing,
-                    *size,
-                    Some(metadata),
-                    replaces.as_deref(),
-                    base,
-                    |h| {
-                        let got = ContentHash(sha1::Digest::finalize(h.hasher.clone()).into());
-                        got == *hash
-                    },
-                )?;
-                if let Some(mut e) = planned_entry(op) {
-                    e.unique_id = uid;
-                    e.size = stored;
-                    e.source_size = t.size;
-                    e.rating = t.rating.value();
-                    run.ledger.insert(e);
-                }
-                run.summary.bytes_copied += size;
-                if replaces.is_some() {
-                    run.summary.updated += 1;
-                } else {
-                    run.summary.copied += 1;
+                let (source_size, rating) = (t.size, t.rating.value());
+                self.write_temp(run, op, &mut hashing, *size, Some(metadata), base, |h| {
+                    let got = ContentHash(sha1::Digest::finalize(h.hasher.clone()).into());
+                    got == *hash
+                })?;
+                if let Some(p) = run.batch.last_mut() {
+                    p.source_size = source_size;
+                    p.rating = rating;
                 }
             }
-            SyncOp::WritePlaylist {
-                path,
-                content,
-                replaces,
-                ..
-            } => {
+            SyncOp::WritePlaylist { content, .. } => {
                 let size = content.len() as u64;
                 let mut reader = std::io::Cursor::new(content.as_slice());
-                let (uid, stored) = self.put(
-                    run,
-                    path,
-                    &mut reader,
-                    size,
-                    None,
-                    replaces.as_deref(),
-                    base,
-                    |_| true,
-                )?;
-                if let Some(mut e) = planned_entry(op) {
-                    e.unique_id = uid;
-                    e.size = stored;
-                    run.ledger.insert(e);
-                }
-                run.summary.bytes_copied += size;
-                run.summary.playlists_written += 1;
+                self.write_temp(run, op, &mut reader, size, None, base, |_| true)?;
             }
         }
         Ok(())
     }
 
-    /// Writes `path` through its temporary name: insert (with progress), verify, delete the
-    /// replaced object, rename into place. Returns the new object's unique ID.
+    /// Writes a copy's or playlist's bytes under its journaled temporary name (J3), verifies
+    /// them, and records what the device stored (size, unique ID, fingerprint: J4) for the
+    /// batch's commit record. The rename into place happens in [`commit_batch`].
+    ///
+    /// [`commit_batch`]: Self::commit_batch
     #[allow(clippy::too_many_arguments)]
-    fn put<R: Read + Send>(
+    fn write_temp<R: Read + Send>(
         &self,
         run: &mut Run,
-        path: &str,
+        op: &SyncOp,
         reader: &mut R,
         size: u64,
         metadata: Option<crate::metadata::Metadata>,
-        replaces: Option<&str>,
         base: u64,
         verify: impl FnOnce(&R) -> bool,
-    ) -> Result<(String, u64)> {
-        let (dir, name) = split(path);
+    ) -> Result<()> {
+        let (path, replaces) = match op {
+            SyncOp::Copy { path, replaces, .. } | SyncOp::WritePlaylist { path, replaces, .. } => {
+                (path, replaces)
+            }
+            _ => return Err(Error::Fail),
+        };
+        // Every write was journaled with its temporary name before the sync started.
+        let temp_path = run.temps.get(path).cloned().ok_or(Error::Fail)?;
+        let (dir, _) = split(path);
+        let (_, temp) = split(&temp_path);
         let folder = run.folders.ensure(&run.root, dir)?;
-        let temp = temp_for(name);
-        match folder.child(&temp) {
-            Ok(stale) => stale.delete(false, &mut NoProgress)?,
+        match folder.child(temp) {
+            // The name is this session's; whatever holds it is not ours to delete.
+            Ok(_) => return Err(Error::AlreadyExists),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(e),
         }
@@ -210,7 +223,7 @@ impl SyncEngine {
         let created = folder.insert(
             InsertSource::Reader {
                 reader,
-                name: temp,
+                name: temp.to_owned(),
                 size,
             },
             &InsertOptions {
@@ -219,35 +232,195 @@ impl SyncEngine {
             },
             &mut progress,
         )?;
-        let done = (|| -> Result<(String, u64)> {
+        let recorded = (|| -> Result<(u64, String, [u8; 20])> {
             if !verify(reader) {
                 // The library file changed after planning; the next sync plans it again.
                 return Err(Error::ProcessFailed);
             }
             // A device that writes the metadata into the file (the fs provider tags it) may
-            // hold more or fewer bytes than were sent; the ledger records what it holds.
-            let stored = created.size()?;
-            match folder.child(name) {
-                Ok(old) => {
-                    let uid = old.unique_id().unwrap_or_default();
-                    if replaces.is_some_and(|r| r.is_empty() || r == uid) {
-                        old.delete(false, &mut NoProgress)?;
-                    } else {
-                        // Someone else's object took the name: never overwrite it.
-                        return Err(Error::AlreadyExists);
-                    }
-                }
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(e),
-            }
-            created.rename(name, &mut NoProgress)?;
-            Ok((created.unique_id().unwrap_or_default(), stored))
+            // hold more or fewer bytes than were sent; the record says what it holds.
+            Ok((
+                created.size()?,
+                created.unique_id().unwrap_or_default(),
+                fingerprint_of(&created)?,
+            ))
         })();
-        if done.is_err() {
-            if let Err(e) = created.delete(false, &mut NoProgress) {
-                tracing::warn!(error = %e, "could not remove a temporary file; the journal has it");
+        let (stored, unique_id, fingerprint) = match recorded {
+            Ok(r) => r,
+            Err(e) => {
+                if let Err(d) = created.delete(false, &mut NoProgress) {
+                    tracing::warn!(error = %d, "could not remove a temporary file; the journal has it");
+                }
+                return Err(e);
+            }
+        };
+        run.batch_bytes += size;
+        run.batch.push(Pending {
+            op: op.clone(),
+            temp: temp_path,
+            folder,
+            created,
+            replaces: replaces.clone(),
+            stored,
+            unique_id,
+            fingerprint,
+            source_size: 0,
+            rating: 0,
+        });
+        Ok(())
+    }
+
+    /// Commits the batch (J4): one commit record for all its files, then each replaced object
+    /// is deleted (only if it is still the owned one) and each temporary file renamed into
+    /// place, and the ledger learns it. A failed item is a DeviceSyncError event; only a
+    /// disconnect is returned.
+    pub(super) fn commit_batch(&self, run: &mut Run) -> Result<()> {
+        if run.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut run.batch);
+        run.batch_bytes = 0;
+        let record = CommitRecord {
+            session: run.journal.session,
+            files: batch
+                .iter()
+                .filter_map(|p| {
+                    let path = op_path(&p.op)?;
+                    Some(Committed {
+                        temp: p.temp.clone(),
+                        path: path.to_owned(),
+                        size: p.stored,
+                        unique_id: p.unique_id.clone(),
+                        fingerprint: p.fingerprint,
+                    })
+                })
+                .collect(),
+        };
+        let name = format!(
+            "{}{}.txt",
+            commit_prefix(&run.journal.library_id),
+            run.commits_written
+        );
+        run.commits_written += 1;
+        if let Err(e) = write_state(&run.root, &name, &record.encode()) {
+            // Without its record nothing of the batch may be renamed: its temporary files go
+            // (they are journaled, so an interruption here is cleaned up too).
+            for p in &batch {
+                if let Err(d) = p.created.delete(false, &mut NoProgress) {
+                    tracing::warn!(error = %d, "could not remove a temporary file; the journal has it");
+                }
+            }
+            if e.kind() == ErrorKind::Disconnected {
+                return Err(e);
+            }
+            for p in &batch {
+                self.item_error(run, &p.op, e);
+            }
+            return Ok(());
+        }
+        run.commits.push(name);
+        for p in batch {
+            match self.place(run, &p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Disconnected => return Err(e),
+                Err(e) => {
+                    if let Err(d) = p.created.delete(false, &mut NoProgress) {
+                        tracing::warn!(error = %d, "could not remove a temporary file; the journal has it");
+                    }
+                    self.item_error(run, &p.op, e);
+                }
             }
         }
-        done
+        Ok(())
     }
+
+    fn item_error(&self, run: &mut Run, op: &SyncOp, error: Error) {
+        run.summary.errors += 1;
+        self.shared.events.emit(SyncEvent::DeviceSyncError {
+            device: self.shared.key.clone(),
+            item: item_of(op),
+            error,
+        });
+    }
+
+    /// Renames one committed temporary file into place (after deleting the object it replaces
+    /// when that is still the owned one) and records it in the ledger.
+    fn place(&self, run: &mut Run, p: &Pending) -> Result<()> {
+        let path = op_path(&p.op).ok_or(Error::Fail)?;
+        let (_, name) = split(path);
+        match p.folder.child(name) {
+            Ok(old) => {
+                if p.replaces.is_some() && still_owned(run, path, &old)? {
+                    old.delete(false, &mut NoProgress)?;
+                } else {
+                    // Someone else's object took the name: never overwrite it.
+                    return Err(Error::AlreadyExists);
+                }
+            }
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e),
+        }
+        p.created.rename(name, &mut NoProgress)?;
+        let unique_id = p.created.unique_id().unwrap_or_default();
+        if let Some(mut e) = planned_entry(&p.op) {
+            e.unique_id = unique_id;
+            e.size = p.stored;
+            e.fingerprint = Some(p.fingerprint);
+            match &p.op {
+                SyncOp::Copy { size, replaces, .. } => {
+                    e.source_size = p.source_size;
+                    e.rating = p.rating;
+                    run.summary.bytes_copied += size;
+                    if replaces.is_some() {
+                        run.summary.updated += 1;
+                    } else {
+                        run.summary.copied += 1;
+                    }
+                }
+                SyncOp::WritePlaylist { content, .. } => {
+                    run.summary.bytes_copied += content.len() as u64;
+                    run.summary.playlists_written += 1;
+                }
+                _ => {}
+            }
+            run.ledger.insert(e);
+        }
+        Ok(())
+    }
+}
+
+/// True when the ledger's entry for `path` is the object `obj` (J5): the same non-empty
+/// unique ID, or, on a device without unique IDs, the same size and fingerprint.
+fn still_owned(run: &Run, path: &str, obj: &WmdmStorage) -> Result<bool> {
+    let Some(e) = run.ledger.entries.get(path) else {
+        return Ok(false);
+    };
+    let unique_id = obj.unique_id().unwrap_or_default();
+    let fp = if e.unique_id.is_empty() && unique_id.is_empty() && e.fingerprint.is_some() {
+        Some(fingerprint_of(obj)?)
+    } else {
+        None
+    };
+    Ok(owns(e, obj.size()?, &unique_id, fp))
+}
+
+fn op_path(op: &SyncOp) -> Option<&str> {
+    match op {
+        SyncOp::Copy { path, .. } | SyncOp::WritePlaylist { path, .. } => Some(path),
+        _ => None,
+    }
+}
+
+/// A temporary file written and closed, waiting for its batch's commit record.
+pub(super) struct Pending {
+    op: SyncOp,
+    temp: String,
+    folder: WmdmStorage,
+    created: WmdmStorage,
+    replaces: Option<String>,
+    stored: u64,
+    unique_id: String,
+    fingerprint: [u8; 20],
+    source_size: u64,
+    rating: u8,
 }

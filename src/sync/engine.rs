@@ -7,92 +7,24 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
+use super::apply::Pending;
 use super::device::{
-    FolderCache, JOURNAL_FILE, LEDGER_FILE, delete_state, read_device_contents, state_date,
-    write_state,
+    FolderCache, SYNC_FOLDER, delete_state, journal_file, ledger_file, read_device_contents,
+    state_date, write_state,
 };
 use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
-use super::journal::{Journal, Ledger, OwnedKind};
-use super::plan::{DeviceContents, PlanInput, PlanSettings, SyncOp, SyncPlan, plan};
-use super::resume::{gather_hashes, journal_ops, load_ledger};
-use super::stats::{RatingConflict, StatsStore, collect};
+use super::journal::{Journal, JournalOp, Ledger, OwnedKind};
+use super::plan::{DeviceContents, PlanInput, SyncOp, SyncPlan, plan};
+use super::recover::{Recovery, observe, perform, read_state, recover};
+use super::resume::{find_adoptable, gather_hashes, journal_ops};
+use super::stats::collect;
 use crate::error::{Error, ErrorKind, Result};
-use crate::library::{Library, Selection, TrackId, selection_for};
+use crate::library::{Library, selection_for};
 use crate::manager::WmdmStorage;
 
-use crate::time::Clock;
-
-/// What one sync did: the counts a command-line tool prints.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SyncSummary {
-    /// Tracks copied new.
-    pub copied: u32,
-    /// Tracks replaced or given new metadata.
-    pub updated: u32,
-    /// Objects deleted.
-    pub deleted: u32,
-    /// Selected tracks left out for a reason other than space.
-    pub skipped: u32,
-    /// Selected tracks that did not fit (LastSyncNoFitCount).
-    pub no_fit: u32,
-    /// Items that failed (LastSyncErrorCount).
-    pub errors: u32,
-    /// Playlist files written.
-    pub playlists_written: u32,
-    /// Bytes copied to the device.
-    pub bytes_copied: u64,
-    /// Tracks of the partnership on the device afterwards (SyncItemCount).
-    pub items_on_device: u32,
-    /// True when the ledger on the device could not be read and was treated as empty (so
-    /// nothing was deleted).
-    pub ledger_unreadable: bool,
-    /// True when the sync ran to the end (false after stop or disconnect).
-    pub completed: bool,
-    /// Ratings changed both in the library and on the device (the device's won).
-    pub rating_conflicts: Vec<RatingConflict>,
-    /// Tracks the user deleted from the device since the last sync: skipped files from now on
-    /// ([`SyncPlan::newly_skipped`]).
-    pub newly_skipped: Vec<TrackId>,
-    /// Owned objects the session's SyncFilter kept as they were ([`SyncPlan::held_back`]).
-    pub held_back: u32,
-}
-
-/// What a partnership's sync needs besides the device and the library.
-#[derive(Clone, Copy, Debug)]
-pub struct SyncContext<'a> {
-    /// The library's id (the ledger's owner).
-    pub library_id: &'a str,
-    /// The partnership index, 1-16.
-    pub index: u8,
-    /// Layout and limits.
-    pub settings: &'a PlanSettings,
-    /// Time, for auto playlists and the stats store.
-    pub clock: &'a dyn Clock,
-    /// Where play counts and ratings read from the device go, when they should flow back
-    /// (never when the settings' SyncFilter is write-only).
-    pub stats: Option<&'a Mutex<StatsStore>>,
-    /// What to sync; `None` for the playlists selected for partnership `index`
-    /// ([`selection_for`]). See [`partnership_selection`](super::partnership_selection).
-    pub selection: Option<&'a [Selection]>,
-    /// The partnership's skipped files (not copied again); `None` for none.
-    pub skipped: Option<&'a HashSet<TrackId>>,
-}
-
-/// Engine tuning.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncOptions {
-    /// Rewrite the ledger after at least this many finished steps (and at least a quarter of
-    /// the ledger's size, so checkpoints cost O(n) overall).
-    pub checkpoint_every: usize,
-}
-
-impl Default for SyncOptions {
-    fn default() -> Self {
-        SyncOptions {
-            checkpoint_every: 64,
-        }
-    }
-}
+#[path = "engine_types.rs"]
+mod types;
+pub use types::{SyncContext, SyncOptions, SyncSummary};
 
 pub(super) struct Run {
     pub(super) root: WmdmStorage,
@@ -101,9 +33,18 @@ pub(super) struct Run {
     pub(super) ledger: Ledger,
     // The ledger as read, so a sync that changed nothing writes nothing.
     pub(super) initial: Ledger,
-    // Written just before the first delete or copy.
+    // Written by `start`, before the first step that changes the device (J1).
     pub(super) journal: Journal,
     pub(super) journaled: bool,
+    // Each write's temporary path, by final path (from the journal).
+    pub(super) temps: std::collections::HashMap<String, String>,
+    // Temporary files written and closed, waiting for their batch's commit record (J4).
+    pub(super) batch: Vec<Pending>,
+    pub(super) batch_bytes: u64,
+    // Commit records written this session and not yet removed (they go once the ledger
+    // holding their batches is durable), and how many were written.
+    pub(super) commits: Vec<String>,
+    pub(super) commits_written: usize,
     pub(super) folders: FolderCache,
     pub(super) since_checkpoint: usize,
     pub(super) summary: SyncSummary,
@@ -238,9 +179,10 @@ impl SyncEngine {
         }
     }
 
-    /// Plans without applying: recovers an interrupted sync's journal, reads the ledger and
-    /// the device, and plans. This is estimateSyncSize's work; the plan's totals are the
-    /// estimate.
+    /// Plans without applying and without writing anything (invariant J9): reads the ledger,
+    /// works out in memory what recovery from an interrupted sync would do, reads the device,
+    /// and plans from the recovered ledger. This is estimateSyncSize's work; the plan's totals
+    /// are the estimate.
     ///
     /// # Errors
     /// [`Error::CallOutOfSequence`] while a sync runs; the manager's errors reading the device
@@ -255,24 +197,39 @@ impl SyncEngine {
         if core.run.is_some() {
             return Err(Error::CallOutOfSequence);
         }
-        let (ledger, _) = load_ledger(root, ctx.library_id, ctx.index)?;
-        let device = read_device_contents(root)?;
-        Ok(Self::make_plan(library, ctx, &ledger, &device))
+        let (recovery, _) = Self::recovery(root, ctx)?;
+        let mut device = read_device_contents(root)?;
+        recovery.apply_to(&mut device);
+        Self::make_plan(root, library, ctx, &recovery.ledger, &device)
     }
 
+    /// Reads the sync's state and decides recovery, without writing.
+    fn recovery(
+        root: &WmdmStorage,
+        ctx: &SyncContext<'_>,
+    ) -> Result<(Recovery, Option<super::text::StateParseError>)> {
+        let state = read_state(root, ctx.library_id, ctx.index)?;
+        let observed = observe(root, &state, ctx.library_id)?;
+        let recovery = recover(&state, &observed, ctx.library_id);
+        Ok((recovery, state.ledger_problem))
+    }
+
+    /// Plans, then checks the copies whose path a file the partnership does not own already
+    /// holds, and plans again adopting the byte-identical ones (J8). Reads only.
     fn make_plan(
+        root: &WmdmStorage,
         library: &dyn Library,
         ctx: &SyncContext<'_>,
         ledger: &Ledger,
         device: &DeviceContents,
-    ) -> SyncPlan {
+    ) -> Result<SyncPlan> {
         let selection = ctx.selection.map_or_else(
             || Cow::Owned(selection_for(library, ctx.index, ctx.clock)),
             Cow::Borrowed,
         );
         let hashes = gather_hashes(library, &selection, ledger);
         let none = HashSet::new();
-        plan(&PlanInput {
+        let mut input = PlanInput {
             library,
             selection: &selection,
             hashes: &hashes,
@@ -280,15 +237,29 @@ impl SyncEngine {
             ledger,
             settings: ctx.settings,
             skipped: ctx.skipped.unwrap_or(&none),
-        })
+            adoptable: None,
+        };
+        let first = plan(&input);
+        if first.collisions.is_empty() {
+            return Ok(first);
+        }
+        let adoptable = find_adoptable(root, ctx.library_id, library, &first, &hashes, device)?;
+        if adoptable.is_empty() {
+            return Ok(first);
+        }
+        input.adoptable = Some(&adoptable);
+        Ok(plan(&input))
     }
 
-    /// Starts a sync: recovers from an interrupted one, plans, writes the journal, and moves
-    /// to Synchronizing (a DeviceSyncStateChange event). Returns at once when a sync is
-    /// already running. Apply the plan with [`step`](Self::step) or [`run`](Self::run).
+    /// Starts a sync: recovers from an interrupted one, plans, makes the journal durable on
+    /// the device, and moves to Synchronizing (a DeviceSyncStateChange event). Returns at once
+    /// when a sync is already running. Apply the plan with [`step`](Self::step) or
+    /// [`run`](Self::run).
     ///
     /// # Errors
-    /// The manager's errors reading or writing the device; the engine stays stopped.
+    /// The manager's errors reading or writing the device; the engine stays stopped. When the
+    /// journal cannot be written ([`Error::DiskFull`], ...), nothing of the plan has changed on
+    /// the device, and a DeviceSyncError event names the journal file (invariant J1).
     pub fn start(
         &self,
         root: &WmdmStorage,
@@ -300,7 +271,9 @@ impl SyncEngine {
             return Ok(());
         }
         self.shared.stop.store(false, Ordering::Relaxed);
-        let (mut ledger, problem) = load_ledger(root, ctx.library_id, ctx.index)?;
+        let (recovery, problem) = Self::recovery(root, ctx)?;
+        perform(root, ctx.library_id, &recovery)?;
+        let mut ledger = recovery.ledger;
         let initial = ledger.clone();
         let mut conflicts = Vec::new();
         // One listing serves both the stats' change markers and the plan.
@@ -313,7 +286,7 @@ impl SyncEngine {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-            let ledger_date = state_date(root, LEDGER_FILE)?;
+            let ledger_date = state_date(root, &ledger_file(ctx.library_id))?;
             conflicts = collect(
                 root,
                 &device,
@@ -324,12 +297,39 @@ impl SyncEngine {
                 now,
             )?;
         }
-        let plan = Self::make_plan(library, ctx, &ledger, &device);
+        let plan = Self::make_plan(root, library, ctx, &ledger, &device)?;
+        let session = new_session();
         let journal = Journal {
             library_id: ctx.library_id.to_owned(),
             index: ctx.index,
-            ops: journal_ops(&plan, &ledger),
+            session,
+            ops: journal_ops(&plan, &ledger, session),
         };
+        // J1: the journal is durable before the first step that changes the device, deletes
+        // included, whatever the quota; if it cannot be written, the sync does not start.
+        let journaled = !journal.ops.is_empty();
+        if journaled {
+            if let Err(e) = write_state(root, &journal_file(ctx.library_id), &journal.encode()) {
+                tracing::warn!(error = %e, "could not write the sync journal; nothing was changed");
+                self.shared.events.emit(SyncEvent::DeviceSyncError {
+                    device: self.shared.key.clone(),
+                    item: SyncItem::DeviceObject(format!(
+                        "{SYNC_FOLDER}/{}",
+                        journal_file(ctx.library_id)
+                    )),
+                    error: e,
+                });
+                return Err(e);
+            }
+        }
+        let temps = journal
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                JournalOp::Put { temp, entry, .. } => Some((entry.path.clone(), temp.clone())),
+                _ => None,
+            })
+            .collect();
         let total: u64 = plan.ops.iter().map(|o| o.bytes().max(1)).sum();
         self.shared.total.store(total, Ordering::Relaxed);
         self.shared.done.store(0, Ordering::Relaxed);
@@ -342,6 +342,7 @@ impl SyncEngine {
             rating_conflicts: conflicts,
             newly_skipped: plan.newly_skipped.clone(),
             held_back: u32::try_from(plan.held_back.len()).unwrap_or(u32::MAX),
+            left_alone: recovery.left_alone,
             ..SyncSummary::default()
         };
         self.publish(&summary);
@@ -352,7 +353,12 @@ impl SyncEngine {
             initial,
             ledger,
             journal,
-            journaled: false,
+            journaled,
+            temps,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            commits: Vec::new(),
+            commits_written: 0,
             folders: FolderCache::default(),
             since_checkpoint: 0,
             summary,
@@ -385,28 +391,23 @@ impl SyncEngine {
             return Ok(false);
         };
         let base = self.shared.done.load(Ordering::Relaxed);
-        let is_delete = matches!(op, SyncOp::Delete { .. });
-        let needs_journal = is_delete
-            || matches!(
-                op,
-                SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. } | SyncOp::UpdateMetadata { .. }
-            );
-        let journal_result = if needs_journal && !run.journaled {
-            match write_state(&run.root, JOURNAL_FILE, &run.journal.encode()) {
-                Ok(()) => {
-                    run.journaled = true;
-                    Ok(())
-                }
-                // Deletes are journaled only so that an interrupted sync's deletes are not
-                // taken for the user's (skipped files); on a device too full for the journal,
-                // making room comes first, and the journal is tried again before the copies.
-                Err(e) if is_delete && !is_disconnect(&e) => Ok(()),
-                Err(e) => Err(e),
+        let mut result = self.apply(run, library, &op, base);
+        // Group commit (J4): the batch's temporary files are committed together when it is
+        // full, or when the next step is not a write (so deletes, playlists and the end see
+        // every earlier copy in place).
+        let next_is_write = matches!(
+            run.plan.ops.get(run.cursor + 1),
+            Some(SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. })
+        );
+        let full = run.batch.len() >= BATCH_FILES || run.batch_bytes >= BATCH_BYTES;
+        if !run.batch.is_empty() && (full || !next_is_write) {
+            // commit_batch reports its items' failures itself and returns only a disconnect,
+            // which outranks this step's own error.
+            if let Err(e) = self.commit_batch(run) {
+                result = Err(e);
             }
-        } else {
-            Ok(())
-        };
-        match journal_result.and_then(|()| self.apply(run, library, &op, base)) {
+        }
+        match result {
             Ok(()) => {}
             Err(e) if is_disconnect(&e) => {
                 self.abandon(&mut core);
@@ -433,7 +434,17 @@ impl SyncEngine {
         run.since_checkpoint += 1;
         if run.since_checkpoint >= options.checkpoint_every.max(run.ledger.entries.len() / 4) {
             run.since_checkpoint = 0;
-            if let Err(e) = write_state(&run.root, LEDGER_FILE, &run.ledger.encode()) {
+            let name = ledger_file(&run.journal.library_id);
+            // Once the ledger holds the committed batches, their records are spent: removing
+            // them keeps the state folder within its room (J2).
+            let result = write_state(&run.root, &name, &run.ledger.encode()).and_then(|()| {
+                while let Some(c) = run.commits.last() {
+                    delete_state(&run.root, c)?;
+                    run.commits.pop();
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
                 if is_disconnect(&e) {
                     self.abandon(&mut core);
                     return Ok(false);
@@ -512,20 +523,34 @@ impl SyncEngine {
         let Some(mut run) = core.run.take() else {
             return;
         };
+        // What was written completely stays: a stop commits the batch in progress.
+        if let Err(e) = self.commit_batch(&mut run) {
+            if is_disconnect(&e) {
+                self.publish(&run.summary);
+                core.last = run.summary;
+                self.set_state(SyncState::Stopped);
+                return;
+            }
+        }
         let unchanged = run.ledger == run.initial;
+        let lib = run.journal.library_id.clone();
         let result = if unchanged {
             Ok(())
         } else {
-            write_state(&run.root, LEDGER_FILE, &run.ledger.encode())
+            write_state(&run.root, &ledger_file(&lib), &run.ledger.encode())
         }
         .and_then(|()| {
+            // The ledger is durable: the commit records and the journal have done their work.
+            for name in &run.commits {
+                delete_state(&run.root, name)?;
+            }
             if run.journaled {
-                delete_state(&run.root, JOURNAL_FILE)
+                delete_state(&run.root, &journal_file(&lib))
             } else {
                 Ok(())
             }
         });
-        if let Err(e) = result {
+        if let Err(e) = &result {
             tracing::warn!(error = %e, "could not write the sync ledger; the journal stays");
         }
         run.summary.completed = completed && result.is_ok();
@@ -549,14 +574,26 @@ impl SyncEngine {
     }
 }
 
-fn item_of(op: &SyncOp) -> SyncItem {
+/// A batch is committed after this many files ...
+pub(super) const BATCH_FILES: usize = 64;
+/// ... or this many bytes, whichever comes first.
+pub(super) const BATCH_BYTES: u64 = 64 << 20;
+
+/// A fresh session id: every temporary name of the session carries it (J3).
+fn new_session() -> u64 {
+    use rand_core::{OsRng, RngCore};
+    OsRng.next_u64()
+}
+
+pub(super) fn item_of(op: &SyncOp) -> SyncItem {
     match op {
         SyncOp::Copy { track, .. } | SyncOp::UpdateMetadata { track, .. } => {
             SyncItem::Track(*track)
         }
         SyncOp::WritePlaylist { name, .. } => SyncItem::Playlist(name.clone()),
-        SyncOp::Forget { path } | SyncOp::Rekey { path, .. } | SyncOp::Delete { path, .. } => {
-            SyncItem::DeviceObject(path.clone())
-        }
+        SyncOp::Forget { path }
+        | SyncOp::Adopt { path, .. }
+        | SyncOp::Rekey { path, .. }
+        | SyncOp::Delete { path, .. } => SyncItem::DeviceObject(path.clone()),
     }
 }

@@ -1,5 +1,6 @@
 //! The state a partnership keeps on the device, in `.wmdm-sync/`: the ownership ledger (every
-//! object this partnership put there) and the write-ahead journal of the sync in progress.
+//! object this partnership put there), the write-ahead journal of the sync in progress and its
+//! batches' commit records (docs/sync.md, invariants J1-J9).
 //!
 //! Both are tab-separated text with an escaped field per column (see the `text` module), so a
 //! damaged file is found out by the parser; a ledger that cannot be read is treated as empty,
@@ -52,6 +53,13 @@ pub struct LedgerEntry {
     /// its play count and rating were last read; `None` when they must be read again. An
     /// object whose size and date still match (and are older than the ledger) is not read.
     pub seen: Option<(u64, i64)>,
+    /// The content fingerprint of the object as the sync stored it ([`fingerprint`]: SHA-1
+    /// over its size, first and last 4 KiB, read back at write time); `None` in ledgers
+    /// written before it existed. On a device that gives no unique IDs it is what proves an
+    /// object is still the one the sync wrote (docs/sync.md, invariant J5).
+    ///
+    /// [`fingerprint`]: crate::sync::fingerprint_of
+    pub fingerprint: Option<[u8; 20]>,
 }
 
 impl LedgerEntry {
@@ -70,7 +78,7 @@ impl LedgerEntry {
             OwnedKind::Track => 't',
             OwnedKind::Playlist => 'p',
         };
-        let hash: String = self.hash.iter().map(|b| format!("{b:02x}")).collect();
+        let hash = hex(&self.hash);
         out.push_str(&format!(
             "{kind}\t{}\t{}\t{:016x}\t{hash}\t{}\t{:016x}\t{}\t{}\t{}\t{}",
             escape(&self.path),
@@ -83,8 +91,18 @@ impl LedgerEntry {
             self.plays,
             self.rating
         ));
-        if let Some((size, date)) = self.seen {
-            out.push_str(&format!("\t{size}:{date}"));
+        match (self.seen, self.fingerprint) {
+            (None, None) => {}
+            (seen, fp) => {
+                match seen {
+                    Some((size, date)) => out.push_str(&format!("\t{size}:{date}")),
+                    None => out.push_str("\t-"),
+                }
+                if let Some(fp) = fp {
+                    out.push('\t');
+                    out.push_str(&hex(&fp));
+                }
+            }
         }
     }
 
@@ -99,12 +117,7 @@ impl LedgerEntry {
             k => return Err(bad(n, format!("unknown kind {k:?}"))),
         };
         let path = unescape(next("path")?).ok_or_else(|| bad(n, "bad escape"))?;
-        if path.is_empty()
-            || path.starts_with('/')
-            || path
-                .split('/')
-                .any(|c| c.is_empty() || c == "." || c == "..")
-        {
+        if !plain_path(&path) {
             return Err(bad(n, "a path that is not a plain relative path"));
         }
         Ok(LedgerEntry {
@@ -121,7 +134,7 @@ impl LedgerEntry {
             rating: number::<u8>(n, next("rating")?)?.min(100),
             // Optional: ledgers written before it existed have no such field.
             seen: match f.next() {
-                None => None,
+                None | Some("-") => None,
                 Some(v) => {
                     let (size, date) = v
                         .split_once(':')
@@ -129,20 +142,22 @@ impl LedgerEntry {
                     Some((number(n, size)?, number(n, date)?))
                 }
             },
+            // Optional too: ledgers written before fingerprints existed.
+            fingerprint: f.next().map(|v| hex20(n, v)).transpose()?,
         })
     }
 }
 
 /// The ownership ledger: every object the partnership put on the device, by path.
 ///
-/// Format (`.wmdm-sync/ledger.txt`):
+/// Format (`.wmdm-sync/ledger-<library id>.txt`; one per library, docs/sync.md J8):
 ///
 /// ```text
 /// wmdm-sync-ledger 1
 /// library=<library id>
 /// index=<partnership index>
 /// [settled=<ledger date, seconds since the Unix epoch>]
-/// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>[\t<seen size>:<seen date>]
+/// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>[\t<seen size>:<seen date> or -[\t<fingerprint, 40 hex>]]
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ledger {
@@ -159,13 +174,25 @@ pub struct Ledger {
     pub settled: Option<i64>,
 }
 
+/// Lower-case hex of some bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 const LEDGER_KIND: &str = "wmdm-sync-ledger";
 const JOURNAL_KIND: &str = "wmdm-sync-journal";
 
+struct Owner {
+    library: String,
+    index: u8,
+    settled: Option<i64>,
+    session: Option<u64>,
+}
+
 fn parse_owner<'a>(
     lines: &mut std::iter::Peekable<impl Iterator<Item = (usize, &'a str)>>,
-) -> Result<(String, u8, Option<i64>), StateParseError> {
-    let (mut lib, mut index, mut settled) = (None, None, None);
+) -> Result<Owner, StateParseError> {
+    let (mut lib, mut index, mut settled, mut session) = (None, None, None, None);
     while let Some((n, line)) = lines.peek().copied() {
         if line.contains('\t') {
             break;
@@ -176,14 +203,16 @@ fn parse_owner<'a>(
             "library" => lib = Some(v),
             "index" => index = Some(number::<u8>(n, &v)?),
             "settled" => settled = Some(number::<i64>(n, &v)?),
+            "session" => session = Some(hex_u64(n, &v)?),
             _ => return Err(bad(n, format!("unexpected key {k:?}"))),
         }
     }
-    Ok((
-        lib.ok_or_else(|| bad(0, "no library"))?,
-        index.ok_or_else(|| bad(0, "no index"))?,
+    Ok(Owner {
+        library: lib.ok_or_else(|| bad(0, "no library"))?,
+        index: index.ok_or_else(|| bad(0, "no index"))?,
         settled,
-    ))
+        session,
+    })
 }
 
 impl Ledger {
@@ -227,9 +256,9 @@ impl Ledger {
     /// path.
     pub fn parse(bytes: &[u8]) -> Result<Ledger, StateParseError> {
         let mut lines = lines_after_header(bytes, LEDGER_KIND, 1)?.peekable();
-        let (library_id, index, settled) = parse_owner(&mut lines)?;
-        let mut ledger = Ledger::new(library_id, index);
-        ledger.settled = settled;
+        let owner = parse_owner(&mut lines)?;
+        let mut ledger = Ledger::new(owner.library, owner.index);
+        ledger.settled = owner.settled;
         for (n, line) in lines {
             let e = LedgerEntry::parse_fields(n, &mut line.split('\t'))?;
             if ledger.entries.insert(e.path.clone(), e).is_some() {
@@ -242,8 +271,9 @@ impl Ledger {
     /// The ledger of partnership `index` of library `library_id`, from the device's bytes.
     ///
     /// Never fails: a ledger that cannot be parsed is reported (the second value) and replaced
-    /// by an empty one, and a ledger of another partnership (the device changed hands) is
-    /// empty too. An empty ledger owns nothing, so sync deletes nothing.
+    /// by an empty one, and a ledger of another library is empty too. The library's ledger of
+    /// another partnership index is taken, at `index`. An empty ledger owns nothing, so sync
+    /// deletes nothing.
     pub fn parse_or_empty(
         bytes: Option<&[u8]>,
         library_id: &str,
@@ -251,20 +281,28 @@ impl Ledger {
     ) -> (Ledger, Option<StateParseError>) {
         match bytes.map(Ledger::parse) {
             None => (Ledger::new(library_id, index), None),
-            Some(Ok(l)) if l.library_id == library_id && l.index == index => (l, None),
+            // The library's own ledger under another partnership index (the partnership was
+            // deleted and made again, or the library took the device back after another one
+            // had it): the files are still the library's own (J8).
+            Some(Ok(mut l)) if l.library_id == library_id => {
+                l.index = index;
+                (l, None)
+            }
             Some(Ok(_)) => (Ledger::new(library_id, index), None),
             Some(Err(e)) => (Ledger::new(library_id, index), Some(e)),
         }
     }
 }
 
-/// One step of a sync as the journal records it before doing it.
+/// One step of a sync as the journal records it before doing it (docs/sync.md, invariants
+/// J1-J3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JournalOp {
     /// Write `entry.path` through the temporary name `temp` (and, when `replaces` holds the old
     /// object's unique ID, delete the old object before renaming `temp` into place).
     Put {
-        /// The temporary name, a sibling of the final path.
+        /// The temporary name: a sibling of the final path named by [`temp_name`] with the
+        /// journal's session.
         temp: String,
         /// The old object's unique ID when this replaces one.
         replaces: Option<String>,
@@ -289,17 +327,59 @@ pub enum JournalOp {
     },
 }
 
-/// The write-ahead journal (`.wmdm-sync/journal.txt`): every step of the sync in progress,
-/// written before the first step. Each step's commit point is on the device itself (the
-/// rename of a temporary file into place, or a delete), so after an interruption the engine
-/// compares the journal with the device to tell finished steps from unfinished ones, removes
-/// temporary files, and adopts finished copies into the ledger: no orphans, no partial files,
-/// nothing copied twice.
+/// The prefix of every temporary name the sync writes (the session and a sequence number
+/// follow; see [`temp_name`]).
+pub(crate) const TEMP_PREFIX: &str = ".wmdm-sync-";
+/// The suffix of every temporary name the sync writes.
+pub(crate) const TEMP_SUFFIX: &str = ".part";
+
+/// The temporary name of the `seq`th write of session `session`:
+/// `.wmdm-sync-<16 hex session>-<8 hex seq>.part`, 41 bytes whatever the final name, so a
+/// long final name never makes its temporary name too long (invariant J3).
+pub fn temp_name(session: u64, seq: u32) -> String {
+    format!("{TEMP_PREFIX}{session:016x}-{seq:08x}{TEMP_SUFFIX}")
+}
+
+/// The temporary path for `final_path` (a sibling of it).
+pub(crate) fn temp_path(final_path: &str, session: u64, seq: u32) -> String {
+    match final_path.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{}", temp_name(session, seq)),
+        None => temp_name(session, seq),
+    }
+}
+
+/// True when `temp` is exactly a temporary name of `session` and a sibling of `final_path`.
+pub(crate) fn is_session_temp(temp: &str, final_path: &str, session: u64) -> bool {
+    let (dir, name) = temp.rsplit_once('/').unwrap_or(("", temp));
+    let final_dir = final_path.rsplit_once('/').map_or("", |(d, _)| d);
+    if dir != final_dir || temp == final_path {
+        return false;
+    }
+    let Some(rest) = name
+        .strip_prefix(TEMP_PREFIX)
+        .and_then(|r| r.strip_suffix(TEMP_SUFFIX))
+    else {
+        return false;
+    };
+    let Some((s, seq)) = rest.split_once('-') else {
+        return false;
+    };
+    let hex = |v: &str, len: usize| v.len() == len && v.bytes().all(|b| b.is_ascii_hexdigit());
+    hex(s, 16) && hex(seq, 8) && s == format!("{session:016x}")
+}
+
+/// The write-ahead journal (`.wmdm-sync/journal-<library>.txt`): every step of the sync in
+/// progress, made durable on the device before the first of them changes anything
+/// (invariant J1). Each step's commit point is on the device itself (the rename of a
+/// temporary file into place, or a delete) plus, for copies, a commit record
+/// ([`CommitRecord`]) written before the renames; after an interruption recovery compares
+/// the journal and the commit records with the device (`resume::recover`).
 ///
 /// ```text
-/// wmdm-sync-journal 1
+/// wmdm-sync-journal 2
 /// library=<library id>
 /// index=<partnership index>
+/// session=<16 hex>
 /// put\t<temp path>\t<old unique id or empty>\t<ledger entry fields>
 /// del\t<path>
 /// tag\t<path>\t<unique id before>\t<size before>
@@ -310,17 +390,22 @@ pub struct Journal {
     pub library_id: String,
     /// The partnership index.
     pub index: u8,
+    /// The session: every temporary name of this sync carries it ([`temp_name`]).
+    pub session: u64,
     /// The steps.
     pub ops: Vec<JournalOp>,
 }
+
+const JOURNAL_VERSION: u32 = 2;
 
 impl Journal {
     /// The file's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut s = format!(
-            "{JOURNAL_KIND} 1\nlibrary={}\nindex={}\n",
+            "{JOURNAL_KIND} {JOURNAL_VERSION}\nlibrary={}\nindex={}\nsession={:016x}\n",
             escape(&self.library_id),
-            self.index
+            self.index,
+            self.session
         );
         for op in &self.ops {
             match op {
@@ -355,10 +440,14 @@ impl Journal {
     /// Reads a journal.
     ///
     /// # Errors
-    /// A [`StateParseError`] for a wrong header or a malformed line.
+    /// A [`StateParseError`] for a wrong header, a malformed line, a path that is not plain
+    /// and relative, or a put whose temporary name is not exactly this session's pattern
+    /// beside its final path (a damaged or hand-edited journal must not make recovery touch
+    /// a file the sync never named; invariant J3).
     pub fn parse(bytes: &[u8]) -> Result<Journal, StateParseError> {
-        let mut lines = lines_after_header(bytes, JOURNAL_KIND, 1)?.peekable();
-        let (library_id, index, _) = parse_owner(&mut lines)?;
+        let mut lines = lines_after_header(bytes, JOURNAL_KIND, JOURNAL_VERSION)?.peekable();
+        let owner = parse_owner(&mut lines)?;
+        let session = owner.session.ok_or_else(|| bad(0, "no session"))?;
         let mut ops = Vec::new();
         for (n, line) in lines {
             let mut f = line.split('\t');
@@ -366,13 +455,20 @@ impl Journal {
                 unescape(s.ok_or_else(|| bad(n, "missing field"))?)
                     .ok_or_else(|| bad(n, "bad escape"))
             };
+            let plain = |p: String| -> Result<String, StateParseError> {
+                if plain_path(&p) {
+                    Ok(p)
+                } else {
+                    Err(bad(n, "a path that is not a plain relative path"))
+                }
+            };
             match f.next() {
                 Some("put") => {
                     let temp = esc(f.next())?;
                     let replaces = esc(f.next())?;
                     let entry = LedgerEntry::parse_fields(n, &mut f)?;
-                    if temp.is_empty() || temp.split('/').any(|c| c.is_empty() || c == "..") {
-                        return Err(bad(n, "bad temporary path"));
+                    if !plain_path(&temp) || !is_session_temp(&temp, &entry.path, session) {
+                        return Err(bad(n, "a temporary name that is not this session's"));
                     }
                     ops.push(JournalOp::Put {
                         temp,
@@ -381,119 +477,124 @@ impl Journal {
                     });
                 }
                 Some("del") => ops.push(JournalOp::Delete {
-                    path: esc(f.next())?,
+                    path: plain(esc(f.next())?)?,
                 }),
                 Some("tag") => ops.push(JournalOp::Retag {
-                    path: esc(f.next())?,
+                    path: plain(esc(f.next())?)?,
                     unique_id: esc(f.next())?,
-                    size: f
-                        .next()
-                        .and_then(|v| v.parse().ok())
-                        .ok_or_else(|| bad(n, "bad size"))?,
+                    size: number(n, f.next().ok_or_else(|| bad(n, "missing size"))?)?,
                 }),
                 _ => return Err(bad(n, "unknown step")),
             }
         }
         Ok(Journal {
-            library_id,
-            index,
+            library_id: owner.library,
+            index: owner.index,
+            session,
             ops,
         })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// True for a plain relative `/`-separated path: not empty, no empty, `.` or `..` component.
+pub(crate) fn plain_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+}
 
-    fn entry(path: &str) -> LedgerEntry {
-        LedgerEntry {
-            path: path.into(),
-            unique_id: "S:1".into(),
-            kind: OwnedKind::Track,
-            id: 7,
-            hash: [3; 20],
-            size: 10,
-            meta: 99,
-            source_size: 10,
-            source_mtime: 123,
-            plays: 2,
-            rating: 50,
-            seen: None,
+/// One file of a committed batch, as the sync stored it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// The temporary path it was written under.
+    pub temp: String,
+    /// The final path it is renamed to.
+    pub path: String,
+    /// Its stored size.
+    pub size: u64,
+    /// Its unique ID on the device (empty when the device gives none).
+    pub unique_id: String,
+    /// Its content fingerprint ([`fingerprint_of`](crate::sync::fingerprint_of)).
+    pub fingerprint: [u8; 20],
+}
+
+/// A batch's commit record (`.wmdm-sync/commit-<library>-<n>.txt`): written once every
+/// temporary file of the batch is complete and closed, before the first rename. It is what
+/// lets recovery adopt a file: only an object that matches its record (size, fingerprint,
+/// unique ID) is the sync's own (invariant J4).
+///
+/// ```text
+/// wmdm-sync-commit 1
+/// session=<16 hex>
+/// <temp path>\t<final path>\t<size>\t<unique id>\t<fingerprint, 40 hex>
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitRecord {
+    /// The session that wrote the batch.
+    pub session: u64,
+    /// The batch's files.
+    pub files: Vec<Committed>,
+}
+
+const COMMIT_KIND: &str = "wmdm-sync-commit";
+
+impl CommitRecord {
+    /// The file's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut s = format!("{COMMIT_KIND} 1\nsession={:016x}\n", self.session);
+        for c in &self.files {
+            s.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\n",
+                escape(&c.temp),
+                escape(&c.path),
+                c.size,
+                escape(&c.unique_id),
+                hex(&c.fingerprint)
+            ));
         }
+        s.into_bytes()
     }
 
-    #[test]
-    fn ledger_round_trip() {
-        let mut l = Ledger::new("lib", 2);
-        l.insert(entry("Music/a\tb.mp3"));
-        l.insert(entry("x.mp3"));
-        assert_eq!(Ledger::parse(&l.encode()), Ok(l.clone()));
-        let (same, err) = Ledger::parse_or_empty(Some(&l.encode()), "lib", 2);
-        assert_eq!((same, err), (l.clone(), None));
-        let (other, err) = Ledger::parse_or_empty(Some(&l.encode()), "lib", 3);
-        assert!(other.entries.is_empty() && err.is_none());
-        let (bad, err) = Ledger::parse_or_empty(
-            Some(b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\tx"),
-            "lib",
-            2,
-        );
-        assert!(bad.entries.is_empty() && err.is_some());
-    }
-
-    #[test]
-    fn change_markers_round_trip_and_older_ledgers_still_parse() {
-        let mut l = Ledger::new("lib", 2);
-        l.settled = Some(1_700_000_000);
-        l.insert(LedgerEntry {
-            seen: Some((10, -5)),
-            ..entry("a.mp3")
-        });
-        l.insert(entry("b.mp3"));
-        assert_eq!(Ledger::parse(&l.encode()), Ok(l.clone()));
-        // A ledger written before change markers existed: eleven fields, no `settled`.
-        let old = b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\ta.mp3\tS:1\t0000000000000007\t\
-            0303030303030303030303030303030303030303\t10\t0000000000000063\t10\t123\t2\t50\n";
-        let parsed = Ledger::parse(old).unwrap();
-        assert_eq!(parsed.settled, None);
-        assert_eq!(parsed.entries.get("a.mp3"), Some(&entry("a.mp3")));
-        let broken = b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\ta.mp3\tS:1\t0000000000000007\t\
-            0303030303030303030303030303030303030303\t10\t0000000000000063\t10\t123\t2\t50\t10\n";
-        assert!(Ledger::parse(broken).is_err(), "a marker without ':'");
-    }
-
-    #[test]
-    fn ledger_rejects_escaping_paths() {
-        let mut l = Ledger::new("lib", 1);
-        l.insert(entry("../evil.mp3"));
-        assert!(Ledger::parse(&l.encode()).is_err());
-    }
-
-    #[test]
-    fn journal_round_trip() {
-        let j = Journal {
-            library_id: "lib".into(),
-            index: 1,
-            ops: vec![
-                JournalOp::Put {
-                    temp: "a/.x.partial".into(),
-                    replaces: Some("S:9".into()),
-                    entry: entry("a/x"),
-                },
-                JournalOp::Put {
-                    temp: "b/.y.partial".into(),
-                    replaces: None,
-                    entry: entry("b/y"),
-                },
-                JournalOp::Delete { path: "c/z".into() },
-                JournalOp::Retag {
-                    path: "d/\tw".into(),
-                    unique_id: "S:7".into(),
-                    size: 4096,
-                },
-            ],
+    /// Reads a commit record.
+    ///
+    /// # Errors
+    /// A [`StateParseError`] for a wrong header or a malformed line.
+    pub fn parse(bytes: &[u8]) -> Result<CommitRecord, StateParseError> {
+        let mut lines = lines_after_header(bytes, COMMIT_KIND, 1)?.peekable();
+        let session = match lines.next() {
+            Some((n, line)) => match key_value(n, line)? {
+                ("session", v) => hex_u64(n, &v)?,
+                (k, _) => return Err(bad(n, format!("unexpected key {k:?}"))),
+            },
+            None => return Err(bad(0, "no session")),
         };
-        assert_eq!(Journal::parse(&j.encode()), Ok(j));
-        assert!(Journal::parse(b"wmdm-sync-journal 1\nlibrary=l\nindex=1\nzap\tx\n").is_err());
+        let mut files = Vec::new();
+        for (n, line) in lines {
+            let mut f = line.split('\t');
+            let mut next = |what: &str| f.next().ok_or_else(|| bad(n, format!("missing {what}")));
+            let esc = |s: &str| unescape(s).ok_or_else(|| bad(n, "bad escape"));
+            let temp = esc(next("temp")?)?;
+            let path = esc(next("path")?)?;
+            let size = number(n, next("size")?)?;
+            let unique_id = esc(next("unique id")?)?;
+            let fingerprint = hex20(n, next("fingerprint")?)?;
+            if !plain_path(&path) || !is_session_temp(&temp, &path, session) {
+                return Err(bad(n, "a name that is not this session's"));
+            }
+            files.push(Committed {
+                temp,
+                path,
+                size,
+                unique_id,
+                fingerprint,
+            });
+        }
+        Ok(CommitRecord { session, files })
     }
 }
+
+#[cfg(test)]
+#[path = "journal_tests.rs"]
+mod tests;

@@ -28,6 +28,7 @@ mod partnership;
 mod plan;
 mod plan_names;
 mod plan_types;
+mod recover;
 mod resume;
 mod selection;
 #[cfg(feature = "serde")]
@@ -37,21 +38,25 @@ mod session;
 mod stats;
 mod text;
 
-pub use device::{SYNC_FOLDER, read_device_contents};
+pub use device::{SYNC_FOLDER, fingerprint_of, read_device_contents};
 pub use engine::{SyncContext, SyncEngine, SyncOptions, SyncSummary};
 pub use event::{EventBus, EventSubscription, SyncEvent, SyncEventSink, SyncItem, SyncState};
 pub use filter::{MediaKind, SyncFilter};
-pub use journal::{Journal, JournalOp, Ledger, LedgerEntry, OwnedKind};
+pub use journal::{
+    CommitRecord, Committed, Journal, JournalOp, Ledger, LedgerEntry, OwnedKind, temp_name,
+};
 pub use names::NameRule;
 pub use partnership::{
     LastSync, MAX_PARTNERSHIPS, PARTNERSHIPS_FILE_NAME, Partnership, PartnershipMarker,
     PartnershipSettings, PartnershipTable, SyncDeviceStatus, device_key,
 };
 pub use plan::{
-    DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, HeldBack, HeldChange, HoldReason,
-    LeftOut, LeftOutReason, PlanInput, PlanSettings, PlanTotals, PlaylistFormat, STATE_ROOM_BASE,
-    STATE_ROOM_PER_ITEM, SyncOp, SyncPlan, device_metadata, metadata_hash, mtime_ns, plan,
+    Adoptable, DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, HeldBack, HeldChange,
+    HoldReason, LeftOut, LeftOutReason, PlanInput, PlanSettings, PlanTotals, PlaylistFormat,
+    STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncOp, SyncPlan, device_metadata, metadata_hash,
+    mtime_ns, plan,
 };
+pub use recover::{LeftAlone, LeftAloneReason};
 pub use selection::{default_rules_playlist, default_selection, partnership_selection};
 pub use services::{SharedLibrary, SyncDevice, SyncServices};
 pub use stats::{RatingConflict, STATS_FILE_NAME, StatsStore, TrackStats};

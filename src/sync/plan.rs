@@ -107,8 +107,19 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     let mut skipped_now: FastSet<TrackId> = FastSet::default();
     for e in input.ledger.entries.values() {
         let on_device = dev.files.get(&e.path);
+        // J5: an empty unique ID proves nothing by itself; on a device without unique IDs
+        // the entry needs the fingerprint the sync recorded (checked again before a delete
+        // or replace, since the listing has no fingerprints).
+        // A playlist with a unique ID stays owned whatever its size: a device that keeps
+        // playlists as references rewrites the file when a track it lists is deleted (J6).
+        let resized_playlist = e.kind == OwnedKind::Playlist && !e.unique_id.is_empty();
         let valid = on_device.is_some_and(|f| {
-            f.size == e.size && (e.unique_id.is_empty() || f.unique_id == e.unique_id)
+            (f.size == e.size || resized_playlist)
+                && if e.unique_id.is_empty() {
+                    f.unique_id.is_empty() && e.fingerprint.is_some()
+                } else {
+                    f.unique_id == e.unique_id
+                }
         });
         if !valid {
             // Gone, not replaced: the user deleted it (the sync's own deletes leave the
@@ -145,16 +156,26 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         .capacity
         .saturating_sub(dev.free)
         .saturating_sub(owned_bytes)
-        .saturating_sub(dev.state_bytes);
-    // Room for sync's own files and the playlists (they grow with the selection), so a full
-    // device never fails on writing its journal or a playlist. It depends on the selection
-    // only, so a plan made right after a sync admits the same tracks: sync converges.
+        .saturating_sub(dev.state_bytes)
+        // Files this plan may adopt are its own, not others' data.
+        .saturating_sub(input.adoptable.map_or(0, |a| {
+            a.iter()
+                .filter(|(p, _)| dev.files.contains_key(*p))
+                .map(|(_, a)| a.size)
+                .sum()
+        }));
+    // Room for sync's own files and the playlists (they grow with the selection), so a device
+    // the sync filled can always take its journal (J2), commit records, ledger and
+    // playlists. It counts the selection, or the ledger when that is larger (a device over its
+    // quota journals the deletes of tracks no longer selected); right after a sync the ledger
+    // is within the selection, so a plan made then admits the same tracks: sync converges.
     let selected: u64 = input
         .selection
         .iter()
         .map(|s| s.tracks.len() as u64 + 1)
-        .sum();
-    let state_room = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM * selected;
+        .sum::<u64>()
+        .max(n_ledger as u64);
+    let state_room = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM.saturating_mul(selected);
     let budget = usable.saturating_sub(others).saturating_sub(state_room);
     out.totals.budget = budget;
     // Free space drifts down a little between syncs without anyone adding content: the file
@@ -185,6 +206,8 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     let mut kept: FastSet<u64> = FastSet::with_capacity_and_hasher(n_ledger, Default::default());
     out.placed.reserve(n_selected);
     let mut selected_but_out: FastSet<TrackId> = FastSet::default();
+    // Paths adopted in this plan (each file is adopted once).
+    let mut adopted: FastSet<String> = FastSet::default();
 
     for sel in input.selection {
         for &id in &sel.tracks {
@@ -285,7 +308,10 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             match (existing, same) {
                 (Some(e), Some(_)) => {
                     kept.insert(e.id);
-                    if rekeyed {
+                    // Also when only the library file's size or date moved (same bytes: a copy
+                    // without times, a restore): the ledger's quick-check values move with it,
+                    // or the file would be hashed again on every sync.
+                    if rekeyed || e.source_size != track.size || e.source_mtime != mtime_ns(track) {
                         forget.push(SyncOp::Rekey {
                             path: e.path.clone(),
                             track: id,
@@ -321,7 +347,44 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 }
                 (None, _) => {
                     let wanted = names.spell(&s.music_folder, &s.template.render(track));
+                    // A byte-identical file at the very path: adopt it (its path is a device
+                    // file, so no other copy can claim it).
+                    let adopt = input
+                        .adoptable
+                        .and_then(|a| a.get(&wanted))
+                        .filter(|a| a.track == id && a.hash == hash)
+                        .filter(|_| adopted.insert(wanted.clone()));
+                    if let Some(a) = adopt {
+                        used = used.saturating_sub(size).saturating_add(a.size);
+                        forget.push(SyncOp::Adopt {
+                            track: id,
+                            path: wanted.clone(),
+                            size: a.size,
+                            unique_id: a.unique_id.clone(),
+                            hash,
+                            meta: a.meta.unwrap_or_default(),
+                            source_size: track.size,
+                            source_mtime: mtime_ns(track),
+                        });
+                        out.totals.adoptions += 1;
+                        if a.meta != Some(meta) && s.supports_metadata {
+                            meta_ops.push(SyncOp::UpdateMetadata {
+                                track: id,
+                                path: wanted.clone(),
+                                meta,
+                            });
+                            out.totals.metadata_updates += 1;
+                        }
+                        out.placed.insert(id, wanted);
+                        continue;
+                    }
                     let path = names.claim(&wanted);
+                    if path != wanted
+                        && dev.files.contains_key(&wanted)
+                        && !input.ledger.entries.contains_key(&wanted)
+                    {
+                        out.collisions.push((id, wanted.clone()));
+                    }
                     copies.push(SyncOp::Copy {
                         track: id,
                         path: path.clone(),
@@ -421,7 +484,21 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             fp.write_u64(e.duration.map_or(u64::MAX, |d| d.as_secs()));
         }
         let input_hash = fp.finish();
-        let owned = owned_playlists.get(wanted.as_str()).copied();
+        // The playlist's own file: at the name it would get, or, when that name was taken
+        // when it was first written (it got "name (2)"), wherever the ledger has it, so an
+        // owned playlist never moves on a rewrite.
+        let owned = owned_playlists
+            .get(wanted.as_str())
+            .copied()
+            .filter(|e| e.id == sel.playlist.0)
+            .or_else(|| {
+                owned_playlists
+                    .values()
+                    .filter(|e| e.id == sel.playlist.0 && !written.contains(&e.path))
+                    .min_by(|a, b| a.path.cmp(&b.path))
+                    .copied()
+            })
+            .or_else(|| owned_playlists.get(wanted.as_str()).copied());
         if let Some(e) = owned {
             if e.meta == input_hash && e.id == sel.playlist.0 {
                 written.insert(e.path.clone());
@@ -521,6 +598,7 @@ fn find_orphans<'a>(
 fn op_path(op: &SyncOp) -> &str {
     match op {
         SyncOp::Forget { path }
+        | SyncOp::Adopt { path, .. }
         | SyncOp::Rekey { path, .. }
         | SyncOp::UpdateMetadata { path, .. }
         | SyncOp::Delete { path, .. }

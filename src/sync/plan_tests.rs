@@ -51,6 +51,7 @@ fn plans_are_deterministic() {
         ledger: &ledger,
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     };
     assert_eq!(plan(&input), plan(&input));
     assert_eq!(plan(&input).totals.copies, 20);
@@ -82,6 +83,7 @@ fn a_ledger_entry_the_device_no_longer_matches_is_forgotten_not_deleted() {
         plays: 0,
         rating: 0,
         seen: None,
+        fingerprint: None,
     });
     let settings = PlanSettings::default();
     let p = plan(&PlanInput {
@@ -92,6 +94,7 @@ fn a_ledger_entry_the_device_no_longer_matches_is_forgotten_not_deleted() {
         ledger: &ledger,
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     assert_eq!(
         p.ops,
@@ -119,6 +122,7 @@ fn a_little_lost_free_space_does_not_churn_a_full_device() {
         ledger: &ledger,
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     assert_eq!(first.totals.copies, 6);
     // The device now holds those six, and 5 bytes of provider bookkeeping appeared.
@@ -150,6 +154,7 @@ fn a_little_lost_free_space_does_not_churn_a_full_device() {
                 plays: 0,
                 rating: 0,
                 seen: None,
+                fingerprint: None,
             });
         }
     }
@@ -162,6 +167,7 @@ fn a_little_lost_free_space_does_not_churn_a_full_device() {
         ledger: &ledger,
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     assert_eq!(second.totals.copies, 0, "{:?}", second.ops);
     assert!(
@@ -201,6 +207,7 @@ fn a_moved_library_file_is_rekeyed_not_copied() {
         plays: 0,
         rating: 0,
         seen: None,
+        fingerprint: None,
     });
     // The file moves: a new id with the same bytes.
     l.remove_track(TrackId(1));
@@ -217,6 +224,7 @@ fn a_moved_library_file_is_rekeyed_not_copied() {
         ledger: &ledger,
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     assert_eq!(p.totals.copies + p.totals.replaces + p.totals.deletes, 0);
     assert!(matches!(
@@ -245,6 +253,7 @@ fn unsupported_formats_and_missing_sources_have_reasons() {
         ledger: &Ledger::new("x", 1),
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     let reasons: Vec<LeftOutReason> = p.left_out.iter().map(|l| l.reason).collect();
     assert_eq!(
@@ -282,6 +291,7 @@ fn own(l: &MemoryLibrary, d: &mut DeviceContents, ledger: &mut Ledger, id: u64, 
         plays: 0,
         rating: 0,
         seen: None,
+        fingerprint: None,
     });
 }
 
@@ -321,6 +331,7 @@ fn the_sync_filter_neither_copies_nor_deletes_excluded_types() {
         ledger: &ledger,
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     let copied: Vec<TrackId> = p
         .ops
@@ -374,6 +385,7 @@ fn the_sync_filter_neither_copies_nor_deletes_excluded_types() {
         ledger: &ledger,
         settings: &unfiltered,
         skipped: &Default::default(),
+        adoptable: None,
     });
     assert_eq!((p.totals.copies, p.totals.deletes), (2, 2));
     assert!(p.held_back.is_empty() && p.left_out.is_empty());
@@ -401,6 +413,7 @@ fn a_filtered_owned_track_keeps_its_place_and_holds_back_its_replacement() {
         ledger: &ledger,
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     assert!(p.ops.is_empty(), "{:?}", p.ops);
     assert_eq!(p.placed[&TrackId(1)], "Music/1.mp3");
@@ -427,6 +440,7 @@ fn a_track_the_user_deleted_is_skipped_and_not_copied_again() {
         ledger: &ledger,
         settings: &settings,
         skipped: &skipped,
+        adoptable: None,
     });
     assert_eq!(p.newly_skipped, [TrackId(1)]);
     assert_eq!(
@@ -462,6 +476,7 @@ fn a_track_the_user_deleted_is_skipped_and_not_copied_again() {
         ledger: &ledger,
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     assert!(p.newly_skipped.is_empty());
     assert_eq!(p.totals.copies, 1);
@@ -479,6 +494,58 @@ fn a_selection_without_a_library_playlist_writes_no_playlist_file() {
         ledger: &Ledger::new("x", 1),
         settings: &settings,
         skipped: &Default::default(),
+        adoptable: None,
     });
     assert_eq!((p.totals.copies, p.totals.playlists), (2, 0));
+}
+
+#[test]
+fn a_library_file_with_a_new_date_and_the_same_bytes_moves_the_quick_check_forward() {
+    let (l, h) = lib(1);
+    let t = l.track(TrackId(1)).unwrap().clone();
+    let mut d = device(1 << 20);
+    d.files.insert(
+        "Music/x.mp3".into(),
+        DeviceFile {
+            size: 100,
+            unique_id: "U1".into(),
+            modified: 0,
+        },
+    );
+    let mut ledger = Ledger::new("x", 1);
+    ledger.insert(LedgerEntry {
+        path: "Music/x.mp3".into(),
+        unique_id: "U1".into(),
+        kind: OwnedKind::Track,
+        id: 1,
+        hash: h[&TrackId(1)].0,
+        size: 100,
+        meta: metadata_hash(&t),
+        source_size: 100,
+        source_mtime: mtime_ns(&t) + 1,
+        plays: 0,
+        rating: 0,
+        seen: None,
+        fingerprint: None,
+    });
+    let settings = PlanSettings::default();
+    let p = plan(&PlanInput {
+        library: &l,
+        selection: &[sel(&[1], 1, 1)],
+        hashes: &h,
+        device: &d,
+        ledger: &ledger,
+        settings: &settings,
+        skipped: &Default::default(),
+        adoptable: None,
+    });
+    assert_eq!(
+        p.ops,
+        vec![SyncOp::Rekey {
+            path: "Music/x.mp3".into(),
+            track: TrackId(1),
+            source_size: 100,
+            source_mtime: mtime_ns(&t),
+        }]
+    );
 }

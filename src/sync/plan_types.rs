@@ -63,9 +63,11 @@ pub const DEFAULT_TEMPLATE: &str = "{albumartist}/{album}/{track:02} {title}.{ex
 /// selected track and playlist.
 pub const STATE_ROOM_BASE: u64 = 4096;
 
-/// Bytes of state room per selected track or playlist: a ledger line twice (the old and the
-/// new ledger exist for a moment), a journal line, and a playlist entry.
-pub const STATE_ROOM_PER_ITEM: u64 = 640;
+/// Bytes of state room per selected track or playlist (or per ledger entry, when the ledger
+/// is larger): a ledger line twice (the old and the new ledger exist for a moment), a journal
+/// line, a commit record line, and a playlist entry, each with a path of about 100 bytes
+/// (docs/sync.md, invariant J2).
+pub const STATE_ROOM_PER_ITEM: u64 = 1536;
 
 /// How a partnership lays files out on its device.
 #[derive(Clone, Debug, PartialEq)]
@@ -230,6 +232,30 @@ pub enum SyncOp {
         /// The library file's modification time, in ns since the epoch.
         source_mtime: u64,
     },
+    /// Take a file already on the device, byte-identical to the track and at the path the
+    /// track would be copied to, into the ledger instead of copying a duplicate beside it
+    /// (another library's file after a takeover, or one copied by hand). Nothing on the device
+    /// changes.
+    Adopt {
+        /// The track.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::track"))]
+        track: TrackId,
+        /// The object's path.
+        path: String,
+        /// The object's size.
+        size: u64,
+        /// The object's unique ID (empty when the device gives none).
+        unique_id: String,
+        /// The track's content hash (the object's, as proven).
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::hash"))]
+        hash: ContentHash,
+        /// The metadata hash of the tags the object carries, when known.
+        meta: u64,
+        /// The library file's size.
+        source_size: u64,
+        /// The library file's modification time, in ns since the epoch.
+        source_mtime: u64,
+    },
     /// Write the track's tags as device metadata (a tag edit).
     UpdateMetadata {
         /// The track.
@@ -322,6 +348,8 @@ pub struct PlanTotals {
     pub replaces: usize,
     /// Metadata updates.
     pub metadata_updates: usize,
+    /// Files on the device adopted instead of copied ([`SyncOp::Adopt`]).
+    pub adoptions: usize,
     /// Deletes.
     pub deletes: usize,
     /// Playlist files written.
@@ -353,6 +381,10 @@ pub struct SyncPlan {
     /// them): the caller remembers them as skipped files. Sorted.
     #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::tracks"))]
     pub newly_skipped: Vec<TrackId>,
+    /// New copies whose path was taken by a file the partnership does not own, with that
+    /// path: the files to check for byte identity ([`PlanInput::adoptable`]).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub collisions: Vec<(TrackId, String)>,
 }
 
 impl SyncPlan {
@@ -383,4 +415,24 @@ pub struct PlanInput<'a> {
     /// The partnership's skipped files: selected tracks here are left out as
     /// [`LeftOutReason::Skipped`] unless they are on the device.
     pub skipped: &'a HashSet<TrackId>,
+    /// Files on the device proven byte-identical to a track, by path: a new copy of that
+    /// track to that path becomes a [`SyncOp::Adopt`]. `None` for none.
+    pub adoptable: Option<&'a HashMap<String, Adoptable>>,
+}
+
+/// A file on the device proven byte-identical to a track (another library's ledger vouches for
+/// it, or its SHA-1 read through the manager is the track's hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adoptable {
+    /// The track.
+    pub track: TrackId,
+    /// The track's hash.
+    pub hash: ContentHash,
+    /// The object's size.
+    pub size: u64,
+    /// The object's unique ID.
+    pub unique_id: String,
+    /// The metadata hash of the tags the object carries, when known (from the other
+    /// library's ledger); the plan retags it otherwise.
+    pub meta: Option<u64>,
 }

@@ -1,17 +1,16 @@
-//! Before a sync: hashes by the quick check, and recovery from an interrupted sync's journal;
-//! the journal a sync writes.
+//! Before a sync: hashes by the quick check, and the journal a sync writes (recovery from an
+//! interrupted one is in `recover`).
 
 use std::collections::HashMap;
 
 use super::device::{
-    JOURNAL_FILE, LEDGER_FILE, TEMP_SUFFIX, delete_state, read_state, resolve, write_state,
+    LEGACY_LEDGER_FILE, ledger_file, read_state, read_states_with_prefix, resolve,
 };
-use super::journal::{Journal, JournalOp, Ledger, LedgerEntry, OwnedKind};
-use super::plan::{SyncOp, SyncPlan, mtime_ns};
-use super::text::StateParseError;
+use super::journal::{JournalOp, Ledger, LedgerEntry, OwnedKind, temp_path};
+use super::plan::{Adoptable, DeviceContents, SyncOp, SyncPlan, mtime_ns};
 use crate::error::Result;
 use crate::library::{ContentHash, Library, TrackId};
-use crate::manager::WmdmStorage;
+use crate::manager::{ReadTarget, WmdmStorage};
 use crate::provider::NoProgress;
 
 /// Hashes for the selected tracks: the ledger's hash when the library file's size and
@@ -51,107 +50,6 @@ pub(crate) fn gather_hashes(
         }
     }
     out
-}
-
-/// Reads the ledger, first completing or undoing what an interrupted sync's journal
-/// describes. Returns the ledger and, when the ledger was unreadable, why.
-pub(crate) fn load_ledger(
-    root: &WmdmStorage,
-    library_id: &str,
-    index: u8,
-) -> Result<(Ledger, Option<StateParseError>)> {
-    let bytes = read_state(root, LEDGER_FILE)?;
-    let (mut ledger, problem) = Ledger::parse_or_empty(bytes.as_deref(), library_id, index);
-    if let Some(p) = &problem {
-        tracing::warn!(error = %p, "the sync ledger is unreadable; treating it as empty");
-    }
-    let journal = read_state(root, JOURNAL_FILE)?.map(|b| Journal::parse(&b));
-    match journal {
-        // Nothing to recover: no write at all, so a no-op resync writes nothing.
-        None => return Ok((ledger, problem)),
-        Some(Err(e)) => tracing::warn!(error = %e, "the sync journal is unreadable; ignoring it"),
-        Some(Ok(j)) if j.library_id == library_id && j.index == index => {
-            recover(root, &j, &mut ledger)?;
-        }
-        Some(Ok(_)) => {}
-    }
-    write_state(root, LEDGER_FILE, &ledger.encode())?;
-    delete_state(root, JOURNAL_FILE)?;
-    Ok((ledger, problem))
-}
-
-/// Compares the journal with the device: temporary files go, finished copies join the
-/// ledger, finished deletes leave it.
-fn recover(root: &WmdmStorage, journal: &Journal, ledger: &mut Ledger) -> Result<()> {
-    for op in &journal.ops {
-        match op {
-            JournalOp::Put {
-                temp,
-                replaces,
-                entry,
-            } => {
-                if let Some(t) = resolve(root, temp)? {
-                    t.delete(false, &mut NoProgress)?;
-                }
-                let Some(obj) = resolve(root, &entry.path)? else {
-                    // Interrupted between deleting the replaced object and the rename: the
-                    // sync removed it, so it leaves the ledger (it is not a skipped file).
-                    if replaces.is_some() {
-                        ledger.entries.remove(&entry.path);
-                    }
-                    continue;
-                };
-                let uid = obj.unique_id().unwrap_or_default();
-                if replaces.as_deref() == Some(uid.as_str()) {
-                    continue; // the old object is still there; the ledger still has it
-                }
-                let owned = ledger.entries.get(&entry.path).map(|e| e.unique_id.clone());
-                if owned.as_deref() == Some(uid.as_str()) && !uid.is_empty() {
-                    continue;
-                }
-                // The plan chose a path nothing occupied, so what is there now is this copy,
-                // finished; the device may hold it in a different size (tags written in).
-                let mut e = entry.clone();
-                e.unique_id = uid;
-                e.size = obj.size()?;
-                ledger.insert(e);
-            }
-            JournalOp::Delete { path } => {
-                if resolve(root, path)?.is_none() {
-                    ledger.entries.remove(path);
-                }
-            }
-            JournalOp::Retag {
-                path,
-                unique_id,
-                size,
-            } => {
-                let Some(obj) = resolve(root, path)? else {
-                    continue; // gone: the planner's usual rules apply
-                };
-                let Some(e) = ledger.entries.get_mut(path) else {
-                    continue;
-                };
-                // Only when the ledger still describes the object as it was before this sync
-                // rewrote it: then what is there now is the sync's own rewrite (the path was
-                // ours and the sync held it), not a file the user put in its place.
-                if e.unique_id == *unique_id && e.size == *size {
-                    let now = (obj.unique_id().unwrap_or_default(), obj.size()?);
-                    if (e.unique_id.as_str(), e.size) != (now.0.as_str(), now.1) {
-                        e.unique_id = now.0;
-                        e.size = now.1;
-                        // The tags written are not known to be complete: retag next time.
-                        e.meta = Default::default();
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn temp_for(path: &str) -> String {
-    format!("{path}{TEMP_SUFFIX}")
 }
 
 /// The ledger entry a copy or playlist write becomes once done, as planned: the device's
@@ -206,18 +104,26 @@ pub(crate) fn planned_entry(op: &SyncOp) -> Option<LedgerEntry> {
         plays: 0,
         rating: 0,
         seen: None,
+        fingerprint: None,
     })
 }
 
-pub(crate) fn journal_ops(plan: &SyncPlan, ledger: &Ledger) -> Vec<JournalOp> {
+/// The journal's steps for a plan (invariant J1: every step that changes the device), with
+/// each write's temporary name: the session's, numbered in plan order (J3).
+pub(crate) fn journal_ops(plan: &SyncPlan, ledger: &Ledger, session: u64) -> Vec<JournalOp> {
+    let mut seq = 0u32;
     plan.ops
         .iter()
         .filter_map(|op| match op {
             SyncOp::Copy { replaces, .. } | SyncOp::WritePlaylist { replaces, .. } => {
-                planned_entry(op).map(|entry| JournalOp::Put {
-                    temp: temp_for(&entry.path),
-                    replaces: replaces.clone(),
-                    entry,
+                planned_entry(op).map(|entry| {
+                    let temp = temp_path(&entry.path, session, seq);
+                    seq = seq.wrapping_add(1);
+                    JournalOp::Put {
+                        temp,
+                        replaces: replaces.clone(),
+                        entry,
+                    }
                 })
             }
             // A delete is atomic; its line tells recovery that an owned object gone from the
@@ -233,4 +139,92 @@ pub(crate) fn journal_ops(plan: &SyncPlan, ledger: &Ledger) -> Vec<JournalOp> {
             _ => None,
         })
         .collect()
+}
+
+/// The files among the plan's collisions that are byte-identical to the track that would be
+/// copied beside them (J8): another library's ledger on the device vouches for the object
+/// (same hash, and the object still has the size and non-empty unique ID it recorded), or the
+/// object has the track's size and its SHA-1, read through the manager, is the track's hash.
+/// Reads only.
+pub(crate) fn find_adoptable(
+    root: &WmdmStorage,
+    library_id: &str,
+    library: &dyn Library,
+    plan: &SyncPlan,
+    hashes: &HashMap<TrackId, ContentHash>,
+    device: &DeviceContents,
+) -> Result<HashMap<String, Adoptable>> {
+    let mut others: HashMap<String, LedgerEntry> = HashMap::new();
+    let mut ledgers: Vec<Vec<u8>> = read_states_with_prefix(root, "ledger-")?
+        .into_iter()
+        .filter(|(name, _, _)| *name != ledger_file(library_id))
+        .map(|(_, bytes, _)| bytes)
+        .collect();
+    ledgers.extend(read_state(root, LEGACY_LEDGER_FILE)?);
+    for bytes in ledgers {
+        // Another library's ledger is evidence only when it reads whole.
+        let Ok(l) = Ledger::parse(&bytes) else {
+            continue;
+        };
+        if l.library_id == library_id {
+            continue;
+        }
+        for (path, e) in l.entries {
+            others.entry(path).or_insert(e);
+        }
+    }
+    let mut out = HashMap::new();
+    for (track, path) in &plan.collisions {
+        let (Some(f), Some(hash), Some(t)) = (
+            device.files.get(path),
+            hashes.get(track),
+            library.track(*track),
+        ) else {
+            continue;
+        };
+        let vouched = others.get(path).filter(|e| {
+            e.hash == hash.0
+                && e.size == f.size
+                && !e.unique_id.is_empty()
+                && e.unique_id == f.unique_id
+        });
+        let meta = match vouched {
+            Some(e) => Some(Some(e.meta)),
+            None if f.size == t.size => match resolve(root, path)? {
+                Some(obj) if sha1_of(&obj)? == *hash => Some(None),
+                _ => None,
+            },
+            None => None,
+        };
+        if let Some(meta) = meta {
+            out.insert(
+                path.clone(),
+                Adoptable {
+                    track: *track,
+                    hash: *hash,
+                    size: f.size,
+                    unique_id: f.unique_id.clone(),
+                    meta,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The SHA-1 of a device object's bytes, streamed through the manager.
+fn sha1_of(obj: &WmdmStorage) -> Result<ContentHash> {
+    struct Hashing(sha1::Sha1);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            sha1::Digest::update(&mut self.0, buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hashing(<sha1::Sha1 as sha1::Digest>::new());
+    obj.read_to(ReadTarget::Writer(&mut h), &mut NoProgress)?;
+    Ok(ContentHash(sha1::Digest::finalize(h.0).into()))
 }

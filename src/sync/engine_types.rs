@@ -1,0 +1,88 @@
+//! The engine's public inputs and outputs: what a sync needs besides the device and the
+//! library, its tuning, and what it did.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use crate::library::{Selection, TrackId};
+use crate::sync::plan::PlanSettings;
+use crate::sync::recover::LeftAlone;
+use crate::sync::stats::{RatingConflict, StatsStore};
+use crate::time::Clock;
+
+/// What one sync did: the counts a command-line tool prints.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// Tracks copied new.
+    pub copied: u32,
+    /// Tracks replaced or given new metadata.
+    pub updated: u32,
+    /// Objects deleted.
+    pub deleted: u32,
+    /// Selected tracks left out for a reason other than space.
+    pub skipped: u32,
+    /// Selected tracks that did not fit (LastSyncNoFitCount).
+    pub no_fit: u32,
+    /// Items that failed (LastSyncErrorCount).
+    pub errors: u32,
+    /// Playlist files written.
+    pub playlists_written: u32,
+    /// Bytes copied to the device.
+    pub bytes_copied: u64,
+    /// Tracks of the partnership on the device afterwards (SyncItemCount).
+    pub items_on_device: u32,
+    /// True when the ledger on the device could not be read and was treated as empty (so
+    /// nothing was deleted).
+    pub ledger_unreadable: bool,
+    /// True when the sync ran to the end (false after stop or disconnect).
+    pub completed: bool,
+    /// Ratings changed both in the library and on the device (the device's won).
+    pub rating_conflicts: Vec<RatingConflict>,
+    /// Tracks the user deleted from the device since the last sync: skipped files from now on
+    /// ([`SyncPlan::newly_skipped`]).
+    pub newly_skipped: Vec<TrackId>,
+    /// Owned objects the session's SyncFilter kept as they were ([`SyncPlan::held_back`]).
+    pub held_back: u32,
+    /// Files already on the device adopted instead of copied ([`SyncOp::Adopt`]).
+    pub adopted: u32,
+    /// What recovery from an interrupted sync neither deleted nor adopted, because nothing
+    /// proved it the sync's own (docs/sync.md, invariant J4).
+    pub left_alone: Vec<LeftAlone>,
+}
+
+/// What a partnership's sync needs besides the device and the library.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncContext<'a> {
+    /// The library's id (the ledger's owner).
+    pub library_id: &'a str,
+    /// The partnership index, 1-16.
+    pub index: u8,
+    /// Layout and limits.
+    pub settings: &'a PlanSettings,
+    /// Time, for auto playlists and the stats store.
+    pub clock: &'a dyn Clock,
+    /// Where play counts and ratings read from the device go, when they should flow back
+    /// (never when the settings' SyncFilter is write-only).
+    pub stats: Option<&'a Mutex<StatsStore>>,
+    /// What to sync; `None` for the playlists selected for partnership `index`
+    /// ([`selection_for`]). See [`partnership_selection`](super::partnership_selection).
+    pub selection: Option<&'a [Selection]>,
+    /// The partnership's skipped files (not copied again); `None` for none.
+    pub skipped: Option<&'a HashSet<TrackId>>,
+}
+
+/// Engine tuning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Rewrite the ledger after at least this many finished steps (and at least a quarter of
+    /// the ledger's size, so checkpoints cost O(n) overall).
+    pub checkpoint_every: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            checkpoint_every: 64,
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The ledger's, the journal's and the commit records' formats.
+
+use super::*;
+
+fn entry(path: &str) -> LedgerEntry {
+    LedgerEntry {
+        path: path.into(),
+        unique_id: "S:1".into(),
+        kind: OwnedKind::Track,
+        id: 7,
+        hash: [3; 20],
+        size: 10,
+        meta: 99,
+        source_size: 10,
+        source_mtime: 123,
+        plays: 2,
+        rating: 50,
+        seen: None,
+        fingerprint: None,
+    }
+}
+
+#[test]
+fn ledger_round_trip() {
+    let mut l = Ledger::new("lib", 2);
+    l.insert(entry("Music/a\tb.mp3"));
+    l.insert(entry("x.mp3"));
+    assert_eq!(Ledger::parse(&l.encode()), Ok(l.clone()));
+    let (same, err) = Ledger::parse_or_empty(Some(&l.encode()), "lib", 2);
+    assert_eq!((same, err), (l.clone(), None));
+    let (again, err) = Ledger::parse_or_empty(Some(&l.encode()), "lib", 3);
+    assert!(again.entries == l.entries && again.index == 3 && err.is_none());
+    let (other, err) = Ledger::parse_or_empty(Some(&l.encode()), "another", 2);
+    assert!(other.entries.is_empty() && err.is_none());
+    let (bad, err) = Ledger::parse_or_empty(
+        Some(b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\tx"),
+        "lib",
+        2,
+    );
+    assert!(bad.entries.is_empty() && err.is_some());
+}
+
+#[test]
+fn change_markers_round_trip_and_older_ledgers_still_parse() {
+    let mut l = Ledger::new("lib", 2);
+    l.settled = Some(1_700_000_000);
+    l.insert(LedgerEntry {
+        seen: Some((10, -5)),
+        ..entry("a.mp3")
+    });
+    l.insert(entry("b.mp3"));
+    assert_eq!(Ledger::parse(&l.encode()), Ok(l.clone()));
+    // A ledger written before change markers existed: eleven fields, no `settled`.
+    let old = b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\ta.mp3\tS:1\t0000000000000007\t\
+        0303030303030303030303030303030303030303\t10\t0000000000000063\t10\t123\t2\t50\n";
+    let parsed = Ledger::parse(old).unwrap();
+    assert_eq!(parsed.settled, None);
+    assert_eq!(parsed.entries.get("a.mp3"), Some(&entry("a.mp3")));
+    let broken = b"wmdm-sync-ledger 1\nlibrary=lib\nindex=2\nt\ta.mp3\tS:1\t0000000000000007\t\
+        0303030303030303030303030303030303030303\t10\t0000000000000063\t10\t123\t2\t50\t10\n";
+    assert!(Ledger::parse(broken).is_err(), "a marker without ':'");
+}
+
+#[test]
+fn ledger_rejects_escaping_paths() {
+    let mut l = Ledger::new("lib", 1);
+    l.insert(entry("../evil.mp3"));
+    assert!(Ledger::parse(&l.encode()).is_err());
+}
+
+#[test]
+fn fingerprints_round_trip_with_or_without_a_seen_marker() {
+    let mut l = Ledger::new("lib", 2);
+    l.insert(LedgerEntry {
+        fingerprint: Some([7; 20]),
+        ..entry("a.mp3")
+    });
+    l.insert(LedgerEntry {
+        fingerprint: Some([8; 20]),
+        seen: Some((3, 4)),
+        ..entry("b.mp3")
+    });
+    assert_eq!(Ledger::parse(&l.encode()), Ok(l));
+}
+
+const S: u64 = 0x0123_4567_89ab_cdef;
+
+#[test]
+fn journal_round_trip() {
+    let j = Journal {
+        library_id: "lib".into(),
+        index: 1,
+        session: S,
+        ops: vec![
+            JournalOp::Put {
+                temp: temp_path("a/x", S, 0),
+                replaces: Some("S:9".into()),
+                entry: entry("a/x"),
+            },
+            JournalOp::Put {
+                temp: temp_path("y", S, 1),
+                replaces: None,
+                entry: entry("y"),
+            },
+            JournalOp::Delete { path: "c/z".into() },
+            JournalOp::Retag {
+                path: "d/\tw".into(),
+                unique_id: "S:7".into(),
+                size: 4096,
+            },
+        ],
+    };
+    assert_eq!(Journal::parse(&j.encode()), Ok(j));
+    assert!(
+        Journal::parse(
+            b"wmdm-sync-journal 2\nlibrary=l\nindex=1\nsession=0000000000000001\nzap\tx\n"
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn a_put_naming_anything_but_this_sessions_temp_is_rejected() {
+    let with = |temp: String, path: &str| Journal {
+        library_id: "lib".into(),
+        index: 1,
+        session: S,
+        ops: vec![JournalOp::Put {
+            temp,
+            replaces: None,
+            entry: entry(path),
+        }],
+    };
+    // A user's file as the temporary name, another session's name, a name in another
+    // folder, the final path itself: all refused.
+    for (temp, path) in [
+        ("Music/mine.mp3".to_owned(), "Music/x.mp3"),
+        ("Music/.wmdm-tmp-mine.part".to_owned(), "Music/x.mp3"),
+        (temp_path("Music/x.mp3", S + 1, 0), "Music/x.mp3"),
+        (temp_path("Other/x.mp3", S, 0), "Music/x.mp3"),
+        (
+            format!("Music/{}", temp_name(S, 0)),
+            format!("Music/{}", temp_name(S, 0)).leak(),
+        ),
+        (format!("Music/{}x", temp_name(S, 0)), "Music/x.mp3"),
+    ] {
+        let bytes = with(temp.clone(), path).encode();
+        assert!(Journal::parse(&bytes).is_err(), "{temp} for {path}");
+    }
+    assert!(Journal::parse(&with(temp_path("Music/x.mp3", S, 5), "Music/x.mp3").encode()).is_ok());
+    assert!(
+        Journal::parse(b"wmdm-sync-journal 2\nlibrary=l\nindex=1\ndel\t../x\n").is_err(),
+        "no session, and an escaping path"
+    );
+}
+
+#[test]
+fn temp_names_are_short_whatever_the_final_name() {
+    let long = format!("Music/{}.mp3", "x".repeat(240));
+    let t = temp_path(&long, S, 7);
+    assert_eq!(t.rsplit_once('/').map(|(_, n)| n.len()), Some(41));
+    assert!(is_session_temp(&t, &long, S));
+}
+
+#[test]
+fn commit_records_round_trip_and_check_their_names() {
+    let c = CommitRecord {
+        session: S,
+        files: vec![Committed {
+            temp: temp_path("a/b.mp3", S, 3),
+            path: "a/b.mp3".into(),
+            size: 12,
+            unique_id: "X:1".into(),
+            fingerprint: [9; 20],
+        }],
+    };
+    assert_eq!(CommitRecord::parse(&c.encode()), Ok(c.clone()));
+    let mut bad = c;
+    if let Some(f) = bad.files.first_mut() {
+        f.temp = "a/b.mp3.part".into();
+    }
+    assert!(CommitRecord::parse(&bad.encode()).is_err());
+}

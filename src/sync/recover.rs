@@ -1,0 +1,404 @@
+//! Recovery from an interrupted sync (docs/sync.md, invariants J1-J9), in three parts so that
+//! planning and estimates never write (J9):
+//!
+//! * [`read_state`] and [`observe`] only read: the ledger, the journal and the commit records,
+//!   then the device objects they name;
+//! * [`recover`] is pure: from those it decides the recovered ledger, the temporary files to
+//!   delete, and what it leaves alone (and why);
+//! * [`perform`] carries the decision out; only [`SyncEngine::start`] calls it.
+//!
+//! [`SyncEngine::start`]: super::SyncEngine::start
+
+use std::collections::HashMap;
+
+use super::device::{
+    LEGACY_LEDGER_FILE, SYNC_FOLDER, clean_state_twins, commit_prefix, delete_state,
+    fingerprint_of, journal_file, ledger_file, read_state as read_state_file, read_state_from,
+    read_states_with_prefix, resolve, write_state,
+};
+use super::journal::{CommitRecord, Committed, Journal, JournalOp, Ledger, LedgerEntry};
+use super::plan::DeviceContents;
+use super::text::StateParseError;
+use crate::error::Result;
+use crate::manager::WmdmStorage;
+use crate::provider::NoProgress;
+
+/// Why recovery left a path alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum LeftAloneReason {
+    /// The journal planned to write here, but no commit record vouches for the object there
+    /// now (the sync never finished writing it, so it is not the sync's).
+    Unconfirmed,
+    /// A commit record names this path, but the object there does not match it (size,
+    /// fingerprint or unique ID): someone else's file.
+    Mismatch,
+    /// The sync's own state file could not be read; nothing it names was touched.
+    UnreadableState,
+}
+
+/// A path recovery did not delete or adopt, and why (`SyncSummary::left_alone`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct LeftAlone {
+    /// The path from the storage root (for an unreadable state file, its path).
+    pub path: String,
+    /// Why.
+    pub reason: LeftAloneReason,
+}
+
+/// The sync's state files on the device, as read.
+#[derive(Debug, Default)]
+pub(crate) struct StateFiles {
+    pub(crate) ledger: Ledger,
+    pub(crate) ledger_problem: Option<StateParseError>,
+    pub(crate) journal: Option<std::result::Result<Journal, StateParseError>>,
+    /// Commit records by file name.
+    pub(crate) commits: Vec<(String, std::result::Result<CommitRecord, StateParseError>)>,
+    /// State files whose only trace is an interrupted first write (removed by `perform`).
+    pub(crate) stale: Vec<String>,
+}
+
+/// Reads the library's ledger (its own file, or the single-ledger file of older versions when
+/// that one is the library's: migration), journal and commit records. Reads only.
+pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Result<StateFiles> {
+    let mut stale = Vec::new();
+    let own = first_write_aware(
+        root,
+        &ledger_file(library_id),
+        |b| Ledger::parse(b).is_ok(),
+        &mut stale,
+    )?;
+    let bytes = match own {
+        Some(b) => Some(b),
+        None => read_state_file(root, LEGACY_LEDGER_FILE)?,
+    };
+    let (ledger, ledger_problem) = Ledger::parse_or_empty(bytes.as_deref(), library_id, index);
+    if let Some(p) = &ledger_problem {
+        tracing::warn!(error = %p, "the sync ledger is unreadable; treating it as empty");
+    }
+    let journal = first_write_aware(
+        root,
+        &journal_file(library_id),
+        |b| Journal::parse(b).is_ok(),
+        &mut stale,
+    )?
+    .map(|b| Journal::parse(&b));
+    let commits = read_states_with_prefix(root, &commit_prefix(library_id))?
+        .into_iter()
+        .map(|(name, b, twin)| (name, CommitRecord::parse(&b), twin))
+        // A lone unparseable `.new` is a record whose write was interrupted: its batch was
+        // never committed, and the file is only removed.
+        .map(|(name, c, twin)| match c {
+            Err(_) if twin => (name, Ok(CommitRecord::default())),
+            c => (name, c),
+        })
+        .collect();
+    Ok(StateFiles {
+        ledger,
+        ledger_problem,
+        journal,
+        commits,
+        stale,
+    })
+}
+
+/// A state file's bytes; a lone `.new` twin that does not parse is the interrupted first
+/// write of the file, so the file is taken as absent (see `device::read_state_from`).
+fn first_write_aware(
+    root: &WmdmStorage,
+    name: &str,
+    parses: impl Fn(&[u8]) -> bool,
+    stale: &mut Vec<String>,
+) -> Result<Option<Vec<u8>>> {
+    Ok(match read_state_from(root, name)? {
+        Some((b, true)) if !parses(&b) => {
+            stale.push(name.to_owned());
+            None
+        }
+        other => other.map(|(b, _)| b),
+    })
+}
+
+/// A device object as recovery saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub(crate) size: u64,
+    pub(crate) unique_id: String,
+    /// Read only where a decision needs it: the object has no unique ID, or a commit record
+    /// names its path.
+    pub(crate) fingerprint: Option<[u8; 20]>,
+}
+
+/// What the device holds at each path the journal names (`None`: nothing there).
+pub(crate) type Observed = HashMap<String, Option<Seen>>;
+
+/// The journal of this library, when it is readable and its own (whatever the partnership
+/// index: a library's files are its own under any index, J8).
+fn own_journal<'a>(state: &'a StateFiles, library_id: &str) -> Option<&'a Journal> {
+    match &state.journal {
+        Some(Ok(j)) if j.library_id == library_id => Some(j),
+        _ => None,
+    }
+}
+
+fn committed(state: &StateFiles, session: u64) -> HashMap<&str, &Committed> {
+    state
+        .commits
+        .iter()
+        .filter_map(|(_, c)| c.as_ref().ok())
+        .filter(|c| c.session == session)
+        .flat_map(|c| c.files.iter())
+        .map(|c| (c.temp.as_str(), c))
+        .collect()
+}
+
+/// Reads the device objects the journal names. Reads only.
+pub(crate) fn observe(
+    root: &WmdmStorage,
+    state: &StateFiles,
+    library_id: &str,
+) -> Result<Observed> {
+    let mut out = Observed::new();
+    let Some(journal) = own_journal(state, library_id) else {
+        return Ok(out);
+    };
+    let records = committed(state, journal.session);
+    let mut look = |path: &str, fingerprint: bool| -> Result<()> {
+        if out.contains_key(path) {
+            return Ok(());
+        }
+        let seen = match resolve(root, path)? {
+            None => None,
+            Some(obj) => {
+                let unique_id = obj.unique_id().unwrap_or_default();
+                let fingerprint = if fingerprint || unique_id.is_empty() {
+                    Some(fingerprint_of(&obj)?)
+                } else {
+                    None
+                };
+                Some(Seen {
+                    size: obj.size()?,
+                    unique_id,
+                    fingerprint,
+                })
+            }
+        };
+        out.insert(path.to_owned(), seen);
+        Ok(())
+    };
+    for op in &journal.ops {
+        match op {
+            JournalOp::Put { temp, entry, .. } => {
+                look(temp, false)?;
+                look(&entry.path, records.contains_key(temp.as_str()))?;
+            }
+            JournalOp::Delete { path } | JournalOp::Retag { path, .. } => look(path, false)?,
+        }
+    }
+    Ok(out)
+}
+
+/// What recovery decided.
+#[derive(Debug, Default)]
+pub(crate) struct Recovery {
+    /// The ledger after recovery.
+    pub(crate) ledger: Ledger,
+    /// True when the ledger differs from the one read (it must be written).
+    pub(crate) ledger_changed: bool,
+    /// Temporary files to delete: recorded in the journal and named with its session (J3).
+    pub(crate) delete_temps: Vec<(String, u64)>,
+    /// State files to remove once the rest is done (the journal, commit records).
+    pub(crate) clear_state: Vec<String>,
+    /// Lone `.new` twins of interrupted first writes (by base name), removed first.
+    pub(crate) stale_twins: Vec<String>,
+    /// What was neither deleted nor adopted, and why.
+    pub(crate) left_alone: Vec<LeftAlone>,
+}
+
+/// True when `entry` (owned by the ledger) is the object seen: on a device that gives unique
+/// IDs, the same non-empty unique ID (the object may have changed size since: a device that
+/// keeps playlists as references rewrites them when a track they name is deleted); on one
+/// that gives none, the same size and fingerprint (J5). An empty unique ID alone proves
+/// nothing.
+pub(crate) fn owns(entry: &LedgerEntry, size: u64, unique_id: &str, fp: Option<[u8; 20]>) -> bool {
+    if !entry.unique_id.is_empty() {
+        return entry.unique_id == unique_id;
+    }
+    entry.size == size
+        && unique_id.is_empty()
+        && entry.fingerprint.is_some()
+        && entry.fingerprint == fp
+}
+
+fn matches_record(c: &Committed, seen: &Seen) -> bool {
+    c.size == seen.size
+        && seen.fingerprint == Some(c.fingerprint)
+        && (c.unique_id.is_empty() || c.unique_id == seen.unique_id)
+}
+
+/// Decides recovery. Pure: the same state and observations give the same decision.
+pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str) -> Recovery {
+    let mut out = Recovery {
+        ledger: state.ledger.clone(),
+        stale_twins: state.stale.clone(),
+        ..Recovery::default()
+    };
+    let journal_name = journal_file(library_id);
+    match &state.journal {
+        None => {}
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "the sync journal is unreadable; nothing it names is touched");
+            out.left_alone.push(LeftAlone {
+                path: format!("{SYNC_FOLDER}/{journal_name}"),
+                reason: LeftAloneReason::UnreadableState,
+            });
+        }
+        Some(Ok(_)) => {}
+    }
+    for (name, c) in &state.commits {
+        if c.is_err() {
+            out.left_alone.push(LeftAlone {
+                path: format!("{SYNC_FOLDER}/{name}"),
+                reason: LeftAloneReason::UnreadableState,
+            });
+        }
+    }
+    if state.journal.is_some() {
+        out.clear_state.push(journal_name);
+    }
+    out.clear_state
+        .extend(state.commits.iter().map(|(n, _)| n.clone()));
+    let Some(journal) = own_journal(state, library_id) else {
+        return out;
+    };
+    let records = committed(state, journal.session);
+    let ledger = &mut out.ledger;
+    let seen_at = |p: &str| observed.get(p).and_then(Option::as_ref);
+    for op in &journal.ops {
+        match op {
+            JournalOp::Put {
+                temp,
+                replaces,
+                entry,
+            } => {
+                let record = records.get(temp.as_str()).filter(|c| c.path == entry.path);
+                if let Some(t) = seen_at(temp) {
+                    out.delete_temps.push((temp.clone(), t.size));
+                }
+                let Some(obj) = seen_at(&entry.path) else {
+                    // The old object is deleted only after the batch's commit record is
+                    // durable (J4): with a record, the sync removed it, so it leaves the ledger
+                    // (it is not a skipped file); without one, it was not the sync.
+                    if replaces.is_some() && record.is_some() {
+                        ledger.entries.remove(&entry.path);
+                    }
+                    continue;
+                };
+                if let Some(c) = record.filter(|c| matches_record(c, obj)) {
+                    let mut e = entry.clone();
+                    e.unique_id = obj.unique_id.clone();
+                    e.size = obj.size;
+                    e.fingerprint = Some(c.fingerprint);
+                    ledger.insert(e);
+                    continue;
+                }
+                let still_owned = ledger
+                    .entries
+                    .get(&entry.path)
+                    .is_some_and(|e| owns(e, obj.size, &obj.unique_id, obj.fingerprint));
+                if !still_owned {
+                    out.left_alone.push(LeftAlone {
+                        path: entry.path.clone(),
+                        reason: if record.is_some() {
+                            LeftAloneReason::Mismatch
+                        } else {
+                            LeftAloneReason::Unconfirmed
+                        },
+                    });
+                }
+            }
+            JournalOp::Delete { path } => {
+                if seen_at(path).is_none() {
+                    ledger.entries.remove(path);
+                }
+            }
+            JournalOp::Retag {
+                path,
+                unique_id,
+                size,
+            } => {
+                let (Some(obj), Some(e)) = (seen_at(path), ledger.entries.get_mut(path)) else {
+                    continue; // gone: the planner's usual rules apply
+                };
+                // Only the same object (the same non-empty unique ID), rewritten by the sync
+                // while the ledger still describes it as before: then its new size is the
+                // sync's own rewrite. Anything else is left for the planner, which forgets
+                // an entry that no longer matches.
+                let before = e.unique_id == *unique_id && e.size == *size;
+                if before && !unique_id.is_empty() && obj.unique_id == *unique_id {
+                    if e.size != obj.size {
+                        e.size = obj.size;
+                        // The tags written are not known to be complete: retag next time.
+                        e.meta = Default::default();
+                        e.fingerprint = None;
+                    }
+                } else if before && e.size != obj.size {
+                    out.left_alone.push(LeftAlone {
+                        path: path.clone(),
+                        reason: LeftAloneReason::Unconfirmed,
+                    });
+                }
+            }
+        }
+    }
+    out.ledger_changed = out.ledger != state.ledger;
+    out
+}
+
+impl Recovery {
+    /// The device as it will be once the recovery is performed: the temporary files it
+    /// deletes are gone and their bytes free. (They are the sync's own, so their bytes are
+    /// not someone else's data in the plan's budget.)
+    pub(crate) fn apply_to(&self, device: &mut DeviceContents) {
+        for (path, size) in &self.delete_temps {
+            if device.files.remove(path).is_some() {
+                device.free = device.free.saturating_add(*size);
+            }
+        }
+    }
+}
+
+/// Carries a recovery out: deletes the temporary files, writes the ledger when it changed,
+/// then removes the commit records and the journal. Each part is idempotent, so an
+/// interruption here is recovered by running it again.
+pub(crate) fn perform(root: &WmdmStorage, library_id: &str, recovery: &Recovery) -> Result<()> {
+    clean_state_twins(root)?;
+    // Before the ledger is written: an interrupted first write's `.new` must not be taken for
+    // the committed copy by the write protocol.
+    for name in &recovery.stale_twins {
+        if let Some(folder) = resolve(root, SYNC_FOLDER)? {
+            match folder.child(&format!("{name}.new")) {
+                Ok(f) => f.delete(false, &mut NoProgress)?,
+                Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    for (temp, _) in &recovery.delete_temps {
+        if let Some(t) = resolve(root, temp)? {
+            t.delete(false, &mut NoProgress)?;
+        }
+    }
+    if recovery.ledger_changed {
+        write_state(root, &ledger_file(library_id), &recovery.ledger.encode())?;
+    }
+    for name in &recovery.clear_state {
+        delete_state(root, name)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "recover_tests.rs"]
+mod tests;

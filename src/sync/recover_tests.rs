@@ -1,0 +1,215 @@
+//! Recovery's decisions, from state and observations alone (no device).
+
+use super::*;
+use crate::sync::journal::{OwnedKind, temp_path};
+
+const LIB: &str = "lib";
+const S: u64 = 0xfeed_0000_0000_0001;
+
+fn entry(path: &str, uid: &str, size: u64) -> LedgerEntry {
+    LedgerEntry {
+        path: path.into(),
+        unique_id: uid.into(),
+        kind: OwnedKind::Track,
+        id: 1,
+        hash: [1; 20],
+        size,
+        meta: 0,
+        source_size: size,
+        source_mtime: 0,
+        plays: 0,
+        rating: 0,
+        seen: None,
+        fingerprint: None,
+    }
+}
+
+fn seen(size: u64, uid: &str, fp: u8) -> Option<Seen> {
+    Some(Seen {
+        size,
+        unique_id: uid.into(),
+        fingerprint: Some([fp; 20]),
+    })
+}
+
+fn state(ops: Vec<JournalOp>, commits: Vec<Committed>, ledger: Ledger) -> StateFiles {
+    StateFiles {
+        ledger,
+        ledger_problem: None,
+        journal: Some(Ok(Journal {
+            library_id: LIB.into(),
+            index: 1,
+            session: S,
+            ops,
+        })),
+        commits: vec![(
+            "commit-lib-0.txt".into(),
+            Ok(CommitRecord {
+                session: S,
+                files: commits,
+            }),
+        )],
+        stale: vec![],
+    }
+}
+
+fn put(path: &str, seq: u32, replaces: Option<&str>) -> JournalOp {
+    JournalOp::Put {
+        temp: temp_path(path, S, seq),
+        replaces: replaces.map(str::to_owned),
+        entry: entry(path, "", 10),
+    }
+}
+
+fn record(path: &str, seq: u32, uid: &str, size: u64, fp: u8) -> Committed {
+    Committed {
+        temp: temp_path(path, S, seq),
+        path: path.into(),
+        size,
+        unique_id: uid.into(),
+        fingerprint: [fp; 20],
+    }
+}
+
+#[test]
+fn a_committed_file_in_place_is_adopted_and_its_temp_name_is_not_listed() {
+    let st = state(
+        vec![put("a.mp3", 0, None), put("b.mp3", 1, None)],
+        vec![
+            record("a.mp3", 0, "U1", 10, 7),
+            record("b.mp3", 1, "U2", 10, 8),
+        ],
+        Ledger::new(LIB, 1),
+    );
+    let mut obs = Observed::new();
+    obs.insert("a.mp3".into(), seen(10, "U1", 7));
+    obs.insert(temp_path("a.mp3", S, 0), None);
+    // b was committed but not renamed: its temp is there, its final path is free.
+    obs.insert("b.mp3".into(), None);
+    obs.insert(temp_path("b.mp3", S, 1), seen(10, "U2", 8));
+    let r = recover(&st, &obs, LIB);
+    let a = r.ledger.entries.get("a.mp3").expect("adopted");
+    assert_eq!((a.unique_id.as_str(), a.fingerprint), ("U1", Some([7; 20])));
+    assert!(!r.ledger.entries.contains_key("b.mp3"));
+    assert_eq!(r.delete_temps, vec![(temp_path("b.mp3", S, 1), 10)]);
+    assert!(r.left_alone.is_empty());
+    assert!(r.ledger_changed);
+}
+
+#[test]
+fn a_file_that_does_not_match_its_record_or_has_none_is_left_alone() {
+    let st = state(
+        vec![put("a.mp3", 0, None), put("b.mp3", 1, None)],
+        vec![record("a.mp3", 0, "U1", 10, 7)],
+        Ledger::new(LIB, 1),
+    );
+    let mut obs = Observed::new();
+    // The same size and unique ID but other bytes: not the sync's.
+    obs.insert("a.mp3".into(), seen(10, "U1", 9));
+    obs.insert("b.mp3".into(), seen(10, "U2", 8));
+    let r = recover(&st, &obs, LIB);
+    assert!(r.ledger.entries.is_empty());
+    assert!(r.delete_temps.is_empty());
+    assert_eq!(
+        r.left_alone,
+        vec![
+            LeftAlone {
+                path: "a.mp3".into(),
+                reason: LeftAloneReason::Mismatch
+            },
+            LeftAlone {
+                path: "b.mp3".into(),
+                reason: LeftAloneReason::Unconfirmed
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_replaced_object_leaves_the_ledger_only_when_the_batch_was_committed() {
+    let mut ledger = Ledger::new(LIB, 1);
+    ledger.insert(entry("a.mp3", "OLD", 10));
+    ledger.insert(entry("b.mp3", "OLD2", 10));
+    let st = state(
+        vec![put("a.mp3", 0, Some("OLD")), put("b.mp3", 1, Some("OLD2"))],
+        vec![record("a.mp3", 0, "U1", 10, 7)],
+        ledger,
+    );
+    let mut obs = Observed::new();
+    obs.insert("a.mp3".into(), None);
+    obs.insert("b.mp3".into(), None);
+    let r = recover(&st, &obs, LIB);
+    // a: the sync deleted the old object after its commit record (not a skipped file);
+    // b: no record, so the sync never reached the delete: the user deleted it.
+    assert!(!r.ledger.entries.contains_key("a.mp3"));
+    assert!(r.ledger.entries.contains_key("b.mp3"));
+}
+
+#[test]
+fn an_empty_unique_id_proves_nothing_without_a_fingerprint() {
+    let e = entry("a.mp3", "", 10);
+    assert!(!owns(&e, 10, "", Some([1; 20])));
+    assert!(!owns(&e, 10, "U", None));
+    let with_fp = LedgerEntry {
+        fingerprint: Some([1; 20]),
+        ..e
+    };
+    assert!(owns(&with_fp, 10, "", Some([1; 20])));
+    assert!(!owns(&with_fp, 10, "", Some([2; 20])));
+    assert!(!owns(&with_fp, 11, "", Some([1; 20])));
+    assert!(owns(&entry("a", "U", 3), 3, "U", None));
+    assert!(
+        owns(&entry("a", "U", 3), 4, "U", None),
+        "the same object, rewritten"
+    );
+    assert!(!owns(&entry("a", "U", 3), 3, "V", None));
+}
+
+#[test]
+fn deletes_leave_the_ledger_and_other_partnerships_journals_are_not_followed() {
+    let mut ledger = Ledger::new(LIB, 1);
+    ledger.insert(entry("gone.mp3", "U1", 10));
+    ledger.insert(entry("kept.mp3", "U2", 10));
+    let ops = vec![
+        JournalOp::Delete {
+            path: "gone.mp3".into(),
+        },
+        JournalOp::Delete {
+            path: "kept.mp3".into(),
+        },
+    ];
+    let st = state(ops, vec![], ledger.clone());
+    let mut obs = Observed::new();
+    obs.insert("gone.mp3".into(), None);
+    obs.insert("kept.mp3".into(), seen(10, "U2", 0));
+    let r = recover(&st, &obs, LIB);
+    assert_eq!(
+        r.ledger.entries.keys().collect::<Vec<_>>(),
+        vec!["kept.mp3"]
+    );
+    // Another library's journal (under this library's file name: a hash collision or a
+    // hand copy) decides nothing but the cleanup.
+    let r2 = recover(&st, &obs, "other");
+    assert_eq!(r2.ledger, ledger);
+    assert!(!r2.ledger_changed);
+    assert_eq!(r2.clear_state.len(), 2);
+}
+
+#[test]
+fn an_unreadable_journal_touches_nothing_and_is_reported() {
+    let st = StateFiles {
+        ledger: Ledger::new(LIB, 1),
+        ledger_problem: None,
+        journal: Some(Journal::parse(
+            b"wmdm-sync-journal 2\nlibrary=lib\nindex=1\n",
+        )),
+        commits: vec![],
+        stale: vec![],
+    };
+    let r = recover(&st, &Observed::new(), LIB);
+    assert!(r.delete_temps.is_empty() && !r.ledger_changed);
+    assert_eq!(
+        r.left_alone.first().map(|l| l.reason),
+        Some(LeftAloneReason::UnreadableState)
+    );
+}
