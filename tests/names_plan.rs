@@ -74,6 +74,7 @@ impl Lib {
             ledger: &ledger,
             settings: &settings,
             skipped: &Default::default(),
+            adoptable: None,
         })
     }
 }

@@ -10,12 +10,10 @@
 use crate::provider::names::MAX_COMPONENT;
 pub use crate::provider::names::NameRule;
 
-use super::device::TEMP_SUFFIX;
-
-/// The longest a planned file name may be: a copy is written under `<name>` plus
-/// [`TEMP_SUFFIX`] first (see `resume::temp_for`), and that temporary name must fit the
-/// medium's component limit too. Folders are created directly and take the whole limit.
-pub(crate) const FILE_LIMIT: usize = MAX_COMPONENT - TEMP_SUFFIX.len();
+/// The longest a planned file name may be. A copy is first written under a fixed-length
+/// sibling name (`journal::temp_path`, 41 bytes whatever the final name), so a planned file
+/// takes the whole component limit, as a folder does.
+pub(crate) const FILE_LIMIT: usize = MAX_COMPONENT;
 
 /// One path component as the planner spells it: valid under `rule`, at most `limit` units,
 /// and never starting with a dot (dot names are where providers and sync keep their own state,
@@ -46,7 +44,7 @@ pub(crate) fn numbered(rule: NameRule, path: &str, n: u32, limit: usize) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::resume::temp_for;
+    use crate::sync::journal::temp_path;
 
     #[test]
     fn planner_names() {
@@ -69,11 +67,11 @@ mod tests {
                 "😀".repeat(200),
             ] {
                 let planned = component(r, &name, FILE_LIMIT);
-                let temp = temp_for(&format!("Music/{planned}"));
+                let temp = temp_path(&format!("Music/{planned}"), u64::MAX, u32::MAX);
                 let last = temp.rsplit('/').next().unwrap_or_default();
                 assert_eq!(r.check(last), Ok(()), "{r:?} {last}");
                 let numbered = numbered(r, &format!("Music/{planned}"), 999, FILE_LIMIT);
-                let temp = temp_for(&numbered);
+                let temp = temp_path(&numbered, u64::MAX, u32::MAX);
                 let last = temp.rsplit('/').next().unwrap_or_default();
                 assert_eq!(r.check(last), Ok(()), "{r:?} {last}");
             }
