@@ -46,7 +46,8 @@ impl FsKind {
         matches!(self, FsKind::Fat | FsKind::FuseFat)
     }
 
-    /// The kind a mount table's file-system type names.
+    /// The kind a mount table's file-system type names (hosts with a mount table).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn from_mount_type(fstype: &str) -> FsKind {
         match fstype {
             "vfat" | "msdos" | "fat" | "umsdos" => FsKind::Fat,
@@ -64,6 +65,7 @@ impl FsKind {
 }
 
 /// FUSE subtypes of MTP file systems.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn is_mtp(subtype: &str) -> bool {
     subtype.contains("mtp") || subtype == "gvfsd-fuse" || subtype == "android-file-transfer"
 }

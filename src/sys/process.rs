@@ -60,6 +60,7 @@ pub(crate) fn pid_alive(pid: u32) -> Option<bool> {
 
 /// What trying an advisory lock on a file gave.
 #[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) enum TryLock {
     /// Taken: held until the file is closed (or [`unlock`]), and by the kernel released
     /// when the process ends, however it ends.

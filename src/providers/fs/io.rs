@@ -12,6 +12,7 @@ use crate::provider::{ObjectIo, Progress};
 
 use super::identity::random_u64;
 use super::names::{TEMP_PREFIX, TEMP_SUFFIX, is_temp};
+#[cfg(target_os = "linux")]
 use super::quirks::FsQuirks;
 use super::shared::{Shared, sync_dir};
 use super::storage::FsStorage;
