@@ -42,6 +42,7 @@ mod playlist;
 mod playlist_file;
 mod rule;
 mod rule_text;
+mod source;
 mod state;
 mod tags;
 mod template;
