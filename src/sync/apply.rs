@@ -8,9 +8,10 @@ use super::device::{is_not_found, resolve, split};
 use super::engine::{Run, Shared, SyncEngine};
 use super::plan::{SyncOp, device_metadata, mtime_ns};
 use super::resume::{planned_entry, temp_for};
+use super::stats::set_written_baseline;
 use crate::error::{Error, Result};
 use crate::library::{ContentHash, Library};
-use crate::manager::{InsertOptions, InsertSource};
+use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
 use crate::provider::{NoProgress, Progress};
 
 /// Progress sink for one copy: adds to the engine's byte counter and cancels on stop.
@@ -124,7 +125,7 @@ impl SyncEngine {
                     hasher: <sha1::Sha1 as sha1::Digest>::new(),
                 };
                 let metadata = device_metadata(t);
-                let (uid, stored) = self.put(
+                let (uid, stored, written) = self.put(
                     run,
                     path,
                     &mut hashing,
@@ -141,7 +142,7 @@ impl SyncEngine {
                     e.unique_id = uid;
                     e.size = stored;
                     e.source_size = t.size;
-                    e.rating = t.rating.value();
+                    set_written_baseline(&mut e, t, &written, stored);
                     run.ledger.insert(e);
                 }
                 run.summary.bytes_copied += size;
@@ -159,7 +160,7 @@ impl SyncEngine {
             } => {
                 let size = content.len() as u64;
                 let mut reader = std::io::Cursor::new(content.as_slice());
-                let (uid, stored) = self.put(
+                let (uid, stored, _) = self.put(
                     run,
                     path,
                     &mut reader,
@@ -182,7 +183,8 @@ impl SyncEngine {
     }
 
     /// Writes `path` through its temporary name: insert (with progress), verify, delete the
-    /// replaced object, rename into place. Returns the new object's unique ID.
+    /// replaced object, rename into place. Returns the new object's unique ID, its size on the
+    /// device, and the object.
     #[allow(clippy::too_many_arguments)]
     fn put<R: Read + Send>(
         &self,
@@ -194,7 +196,7 @@ impl SyncEngine {
         replaces: Option<&str>,
         base: u64,
         verify: impl FnOnce(&R) -> bool,
-    ) -> Result<(String, u64)> {
+    ) -> Result<(String, u64, WmdmStorage)> {
         let (dir, name) = split(path);
         let folder = run.folders.ensure(&run.root, dir)?;
         let temp = temp_for(name);
@@ -219,7 +221,7 @@ impl SyncEngine {
             },
             &mut progress,
         )?;
-        let done = (|| -> Result<(String, u64)> {
+        let done = (|| -> Result<(String, u64, WmdmStorage)> {
             if !verify(reader) {
                 // The library file changed after planning; the next sync plans it again.
                 return Err(Error::ProcessFailed);
@@ -241,7 +243,11 @@ impl SyncEngine {
                 Err(e) => return Err(e),
             }
             created.rename(name, &mut NoProgress)?;
-            Ok((created.unique_id().unwrap_or_default(), stored))
+            Ok((
+                created.unique_id().unwrap_or_default(),
+                stored,
+                created.clone(),
+            ))
         })();
         if done.is_err() {
             if let Err(e) = created.delete(false, &mut NoProgress) {

@@ -13,12 +13,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::journal::Ledger;
+use super::journal::{Ledger, LedgerEntry};
 use super::partnership::write_atomic;
 use super::plan::DeviceContents;
 use super::text::{StateParseError, bad, hex_u64, lines_after_header, number};
 use crate::error::{Error, Result};
-use crate::library::{Library, Rating, TrackId};
+use crate::library::{Library, Rating, Track, TrackId};
 use crate::metadata::tags;
 
 /// The name of the stats store in the library's state folder.
@@ -182,6 +182,31 @@ impl StatsStore {
     pub fn save(&self, state_dir: &Path) -> Result<()> {
         write_atomic(&state_dir.join(STATS_FILE_NAME), &self.encode())
     }
+}
+
+/// Makes what the sync has just written the statistics baseline of `entry`: the play count
+/// and rating the written bytes carry (the library track's own, since the copy is its file),
+/// and the object's size and date as the device reports them now, in the form a listing gives
+/// them (see `read_device_contents`). [`collect`] then skips the object until the device
+/// changes it, instead of reading back tags the sync itself wrote, and the library's own play
+/// count is never counted again as plays on the device. Call it after the last write to the
+/// object (its final rename included): any later change must move its date.
+///
+/// `stored` is the object's size as the device holds it.
+pub(crate) fn set_written_baseline(
+    entry: &mut LedgerEntry,
+    track: &Track,
+    written: &crate::manager::WmdmStorage,
+    stored: u64,
+) {
+    entry.plays = track.play_count;
+    entry.rating = track.rating.value();
+    let modified = written
+        .date()
+        .ok()
+        .and_then(|d| d.to_unix().ok())
+        .unwrap_or(0);
+    entry.seen = (modified != 0).then_some((stored, modified));
 }
 
 /// Reads play counts and ratings of owned tracks on the device into `store`, moving the
