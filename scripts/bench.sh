@@ -50,6 +50,8 @@ human() {
 row() {
     local label="$1" a="$2" base_label="$3" b="$4" bar="$5"
     if [[ -z "$a" || -z "$b" ]]; then
+        # Rows of the criterion benches that were not run are left out.
+        [[ "${WMDM_BENCH_CLI_ONLY:-0}" == 1 ]] && return
         ROWS+=("$(printf '%-44s %-12s %-30s %-8s %s' "$label" "n/a" "$base_label" "-" "$bar (not measured)")")
         return
     fi
@@ -60,6 +62,7 @@ row() {
 
 # row_abs LABEL MEASURED_NS BAR: a figure with an absolute bar rather than a baseline.
 row_abs() {
+    [[ -z "$2" && "${WMDM_BENCH_CLI_ONLY:-0}" == 1 ]] && return
     local value="n/a"
     [[ -n "$2" ]] && value="$(human "$2")"
     ROWS+=("$(printf '%-44s %-12s %-30s %-8s %s' "$1" "$value" "-" "-" "$3")")
