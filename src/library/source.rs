@@ -42,10 +42,21 @@ impl BlockFile {
     ///
     /// # Errors
     /// The I/O error of opening or statting the file.
+    #[cfg(test)]
     pub(crate) fn open(path: &Path) -> io::Result<BlockFile> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
         Ok(BlockFile::new(file, len))
+    }
+
+    /// Opens `path`, taking its length from the folder walk that found it (one `open`, no
+    /// `fstat`). The reader sees at most `len` bytes; a file that shrank since simply ends
+    /// early, and one that grew is read as it was when walked.
+    ///
+    /// # Errors
+    /// The I/O error of opening the file.
+    pub(crate) fn open_walked(path: &Path, len: u64) -> io::Result<BlockFile> {
+        Ok(BlockFile::new(File::open(path)?, len))
     }
 
     fn new(file: File, len: u64) -> BlockFile {
@@ -193,6 +204,21 @@ mod tests {
                 check(&mut f, &data, at, n);
             }
         }
+    }
+
+    #[test]
+    fn a_file_that_changed_since_the_walk_is_read_as_walked_or_ends_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, sample(1000)).unwrap();
+        let mut grown = BlockFile::open_walked(&path, 600).unwrap();
+        let mut all = Vec::new();
+        grown.read_to_end(&mut all).unwrap();
+        assert_eq!(all, sample(1000)[..600]);
+        let mut shrunk = BlockFile::open_walked(&path, 5000).unwrap();
+        all.clear();
+        shrunk.read_to_end(&mut all).unwrap();
+        assert_eq!(all, sample(1000));
     }
 
     #[test]

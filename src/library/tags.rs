@@ -17,7 +17,8 @@ use super::source::BlockFile;
 use super::track::{Rating, Track};
 use crate::metadata::FormatCode;
 
-/// Fills `track`'s tag and property fields from the file at `path`.
+/// Fills `track`'s tag and property fields from the file at `path`, whose size the folder walk
+/// found and left in `track.size` (the file is read up to that size).
 ///
 /// Every tag in the file is consulted, the primary one first; a field missing from it is taken
 /// from the next tag that has it (an MP3 with both ID3v2 and ID3v1, say).
@@ -54,7 +55,9 @@ fn read_tags_inner(path: &Path, track: &mut Track) -> Result<(), String> {
         return super::asf::read_asf_file(path, track);
     }
     // Probe::open would read through a BufReader that every seek empties (see `source`).
-    let mut file = BlockFile::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    // The walk that found the file gave its size: no fstat.
+    let mut file =
+        BlockFile::open_walked(path, track.size).map_err(|e| format!("cannot open: {e}"))?;
     read_tags_from(&mut file, path, track)
 }
 
