@@ -11,7 +11,7 @@ use super::resume::{planned_entry, temp_for};
 use super::stats::set_written_baseline;
 use crate::error::{Error, Result};
 use crate::library::{ContentHash, Library};
-use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
+use crate::manager::{InsertOptions, InsertSource};
 use crate::provider::{NoProgress, Progress};
 
 /// Progress sink for one copy: adds to the engine's byte counter and cancels on stop.
@@ -125,7 +125,7 @@ impl SyncEngine {
                     hasher: <sha1::Sha1 as sha1::Digest>::new(),
                 };
                 let metadata = device_metadata(t);
-                let (uid, stored, written) = self.put(
+                let (uid, stored, dated) = self.put(
                     run,
                     path,
                     &mut hashing,
@@ -142,7 +142,7 @@ impl SyncEngine {
                     e.unique_id = uid;
                     e.size = stored;
                     e.source_size = t.size;
-                    set_written_baseline(&mut e, t, &written, stored);
+                    set_written_baseline(&mut e, t, stored, dated);
                     run.ledger.insert(e);
                 }
                 run.summary.bytes_copied += size;
@@ -184,7 +184,7 @@ impl SyncEngine {
 
     /// Writes `path` through its temporary name: insert (with progress), verify, delete the
     /// replaced object, rename into place. Returns the new object's unique ID, its size on the
-    /// device, and the object.
+    /// device, and its date on the device (seconds since the epoch, 0 when it has none).
     #[allow(clippy::too_many_arguments)]
     fn put<R: Read + Send>(
         &self,
@@ -196,7 +196,7 @@ impl SyncEngine {
         replaces: Option<&str>,
         base: u64,
         verify: impl FnOnce(&R) -> bool,
-    ) -> Result<(String, u64, WmdmStorage)> {
+    ) -> Result<(String, u64, i64)> {
         let (dir, name) = split(path);
         let folder = run.folders.ensure(&run.root, dir)?;
         let temp = temp_for(name);
@@ -221,7 +221,7 @@ impl SyncEngine {
             },
             &mut progress,
         )?;
-        let done = (|| -> Result<(String, u64, WmdmStorage)> {
+        let done = (|| -> Result<(String, u64, i64)> {
             if !verify(reader) {
                 // The library file changed after planning; the next sync plans it again.
                 return Err(Error::ProcessFailed);
@@ -229,6 +229,12 @@ impl SyncEngine {
             // A device that writes the metadata into the file (the fs provider tags it) may
             // hold more or fewer bytes than were sent; the ledger records what it holds.
             let stored = created.size()?;
+            // Its date now, with its size: the statistics baseline (a rename dates nothing).
+            let dated = created
+                .date()
+                .ok()
+                .and_then(|d| d.to_unix().ok())
+                .unwrap_or(0);
             match folder.child(name) {
                 Ok(old) => {
                     let uid = old.unique_id().unwrap_or_default();
@@ -243,11 +249,7 @@ impl SyncEngine {
                 Err(e) => return Err(e),
             }
             created.rename(name, &mut NoProgress)?;
-            Ok((
-                created.unique_id().unwrap_or_default(),
-                stored,
-                created.clone(),
-            ))
+            Ok((created.unique_id().unwrap_or_default(), stored, dated))
         })();
         if done.is_err() {
             if let Err(e) = created.delete(false, &mut NoProgress) {
