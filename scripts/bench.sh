@@ -5,8 +5,12 @@
 #
 #   scripts/bench.sh                            # everything
 #   WMDM_BENCH_COPY_MIB=1024 scripts/bench.sh   # the full 1 GiB copy bar (default 256 MiB)
-#   WMDM_BENCH_CLI_RESYNC=1 scripts/bench.sh    # also time whole runs of the sync example
-#   WMDM_BENCH_RESYNC_FILES=10000 ...           # files in that run (default 10000)
+#   WMDM_BENCH_CLI=1 scripts/bench.sh           # also time whole runs of the sync example
+#   WMDM_BENCH_CLI_ONLY=1 scripts/bench.sh      # only those (no criterion benches)
+#   WMDM_BENCH_RESYNC_FILES=10000 ...           # small tracks in those runs (default 10000)
+#   WMDM_BENCH_RUNS=3 ...                       # runs per whole-process row (the median)
+#   WMDM_BENCH_STRACE=1 ...                     # and system calls per copied file
+#   WMDM_BENCH_SYNC_BIN=path ...                # time that build of the sync example
 #
 # About 7 minutes on an idle two-core machine (the library's cold scan reads 10,000 files from
 # the disk ten times); twice that when others are compiling.
@@ -16,7 +20,10 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 export WMDM_BENCH_COPY_MIB="${WMDM_BENCH_COPY_MIB:-256}"
 RESYNC_FILES="${WMDM_BENCH_RESYNC_FILES:-10000}"
-CRIT=target/criterion
+TARGET="${CARGO_TARGET_DIR:-target}"
+CRIT="$TARGET/criterion"
+# The sync example the whole-process rows run (another build of it, to compare two versions).
+SYNC_BIN="${WMDM_BENCH_SYNC_BIN:-$TARGET/release/examples/sync}"
 SHORT=(--warm-up-time 1 --measurement-time 2)
 ROWS=()
 
@@ -43,6 +50,8 @@ human() {
 row() {
     local label="$1" a="$2" base_label="$3" b="$4" bar="$5"
     if [[ -z "$a" || -z "$b" ]]; then
+        # Rows of the criterion benches that were not run are left out.
+        [[ "${WMDM_BENCH_CLI_ONLY:-0}" == 1 ]] && return
         ROWS+=("$(printf '%-44s %-12s %-30s %-8s %s' "$label" "n/a" "$base_label" "-" "$bar (not measured)")")
         return
     fi
@@ -53,6 +62,7 @@ row() {
 
 # row_abs LABEL MEASURED_NS BAR: a figure with an absolute bar rather than a baseline.
 row_abs() {
+    [[ -z "$2" && "${WMDM_BENCH_CLI_ONLY:-0}" == 1 ]] && return
     local value="n/a"
     [[ -n "$2" ]] && value="$(human "$2")"
     ROWS+=("$(printf '%-44s %-12s %-30s %-8s %s' "$1" "$value" "-" "-" "$3")")
@@ -73,66 +83,146 @@ ensure_rsync() {
 has_bench() { [[ -f "benches/$1.rs" ]] && grep -q "name = \"$1\"" Cargo.toml; }
 
 log "building benches and examples in release"
-cargo bench --no-run -q
-cargo build --release --examples -q
+[[ "${WMDM_BENCH_CLI_ONLY:-0}" == 1 ]] || cargo bench --no-run -q
+[[ -n "${WMDM_BENCH_SYNC_BIN:-}" ]] || cargo build --release --examples -q
 rm -rf "$CRIT"
 
-log "sac: handshake, channel transfers"
-cargo bench -q --bench sac -- "${SHORT[@]}" >/dev/null
-log "library: scan 10k cold (disk, page-cached)/warm, auto playlists over 1M tracks"
-cargo bench -q --bench library -- "${SHORT[@]}" >/dev/null
-if has_bench fs_provider; then
-    log "fs provider: copy ${WMDM_BENCH_COPY_MIB} MiB, enumerate 100k"
-    # Each copy runs in its own process, baseline and provider alternating: in one process
-    # every later copy pays for the inodes the earlier ones created and deleted (ext4 scans
-    # recently freed inodes when it allocates one), which made the last rows look slower.
-    # WMDM_BENCH_FILES=100 keeps the enumerate group's setup small when it is not measured.
-    for filter in 'copy_1gib/cp -r$' 'copy_1gib/provider/fast' 'copy_1gib/cp -r && sync' \
-        'copy_1gib/provider/durable$' 'copy_1gib/provider/durable batch' \
-        'copy_1gib/std::fs::copy loop'; do
-        WMDM_BENCH_FILES=100 cargo bench -q --bench fs_provider -- "${SHORT[@]}" "$filter" \
-            >/dev/null
-    done
-    cargo bench -q --bench fs_provider -- "${SHORT[@]}" enumerate_100k >/dev/null
-fi
-if has_bench sync; then
-    log "sync: plan 100k tracks"
-    cargo bench -q --bench sync -- "${SHORT[@]}" >/dev/null
-fi
-if has_bench sync_resync && ensure_rsync; then
-    log "sync: no-op resync of 10,000 files against rsync -a"
-    cargo bench -q --bench sync_resync -- "${SHORT[@]}" >/dev/null
+if [[ "${WMDM_BENCH_CLI_ONLY:-0}" != 1 ]]; then
+
+    log "sac: handshake, channel transfers"
+    cargo bench -q --bench sac -- "${SHORT[@]}" >/dev/null
+    log "library: scan 10k cold (disk, page-cached)/warm, auto playlists over 1M tracks"
+    cargo bench -q --bench library -- "${SHORT[@]}" >/dev/null
+    if has_bench fs_provider; then
+        log "fs provider: copy ${WMDM_BENCH_COPY_MIB} MiB, enumerate 100k"
+        # Each copy runs in its own process, baseline and provider alternating: in one process
+        # every later copy pays for the inodes the earlier ones created and deleted (ext4 scans
+        # recently freed inodes when it allocates one), which made the last rows look slower.
+        # WMDM_BENCH_FILES=100 keeps the enumerate group's setup small when it is not measured.
+        for filter in 'copy_1gib/cp -r$' 'copy_1gib/provider/fast' 'copy_1gib/cp -r && sync' \
+            'copy_1gib/provider/durable$' 'copy_1gib/provider/durable batch' \
+            'copy_1gib/std::fs::copy loop'; do
+            WMDM_BENCH_FILES=100 cargo bench -q --bench fs_provider -- "${SHORT[@]}" "$filter" \
+                >/dev/null
+        done
+        cargo bench -q --bench fs_provider -- "${SHORT[@]}" enumerate_100k >/dev/null
+    fi
+    if has_bench sync; then
+        log "sync: plan 100k tracks"
+        cargo bench -q --bench sync -- "${SHORT[@]}" >/dev/null
+    fi
+    if has_bench sync_resync && ensure_rsync; then
+        log "sync: no-op resync of 10,000 files against rsync -a"
+        cargo bench -q --bench sync_resync -- "${SHORT[@]}" >/dev/null
+    fi
 fi
 
-# A no-op resync of a real library to a real folder, end to end (scan, plan, check the device),
-# against `rsync -a` of the same tree when nothing changed. Both run once to fill the device
-# first; then each no-op run is timed the same way (wall clock of the whole process, best of 3).
-resync_ns=""
-rsync_ns=""
-if [[ "${WMDM_BENCH_CLI_RESYNC:-0}" == 1 ]] && grep -q 'make_demo' examples/sync.rs && ensure_rsync; then
-    work=target/bench-resync
+# Whole runs of the sync example, as a user runs it (library scan, keys, partnership, plan,
+# copies), against the baseline a user would compare with, both timed the same way in this same
+# run: the wall clock of the whole process, baseline and sync alternating, the median of
+# WMDM_BENCH_RUNS runs. Before every timed run `sync` empties the page cache's dirty data, so
+# neither side pays for the other's writes.
+#   first sync of RESYNC_FILES tracks of 17 KB    vs `rsync -a src/ dst/ && sync`
+#   first sync of 60 tracks of 4 MB              vs `cp -r src dst && sync`
+#   the first resync after a first sync          vs `rsync -a` with nothing to copy
+#   a later no-op resync                         vs `rsync -a` with nothing to copy
+# With WMDM_BENCH_STRACE=1 (and strace installed), one more first sync of each library runs
+# under `strace -c -f` and the calls per copied file are printed by type.
+CLI_RUNS="${WMDM_BENCH_RUNS:-3}"
+declare -A CLI=()
+
+# median N...: the middle value (the lower middle for an even count).
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# timed CMD...: nanoseconds the command took, after a `sync` that is not counted.
+timed() {
+    local t0 t1
+    sync
+    t0=$(date +%s%N)
+    "$@" >/dev/null
+    t1=$(date +%s%N)
+    echo $((t1 - t0))
+}
+
+# The demo's tracks are smaller the more there are; pad grows each to about BYTES and keeps
+# it a valid file of its format (silent frames after an MP3, a JUNK chunk in a WAV's RIFF,
+# zeros after a FLAC's last frame), so the tag reader reads what it would in real files.
+pad_library() {
+    local bytes="$1" dir="$2"
+    find "$dir" -type f \( -name '*.mp3' -o -name '*.wav' -o -name '*.flac' \) -print0 |
+        xargs -0 perl -e '
+            my $target = shift;
+            my $frame = "\xFF\xFB\x90\xC0" . ("\0" x 413);
+            for my $f (@ARGV) {
+                my $size = -s $f;
+                next if $size + 8 >= $target;
+                my $n = $target - $size;
+                open(my $fh, "+<:raw", $f) or die "$f: $!";
+                seek($fh, 0, 2);
+                if ($f =~ /\.mp3$/i) {
+                    print $fh ($frame x int(($n + 416) / 417));
+                } elsif ($f =~ /\.wav$/i) {
+                    my $body = ($n - 8) & ~1;
+                    print $fh "JUNK", pack("V", $body), "\0" x $body;
+                    seek($fh, 4, 0);
+                    print $fh pack("V", $size + $body);
+                } else {
+                    print $fh "\0" x $n;
+                }
+                close($fh) or die "$f: $!";
+            }' "$bytes"
+}
+
+# cli_rows NAME TRACKS BYTES BASELINE: times first syncs against BASELINE (rsync or cp), and
+# for the rsync case the resyncs after them; stores medians in CLI[NAME/...].
+cli_rows() {
+    local name="$1" tracks="$2" bytes="$3" base="$4"
+    local work="$TARGET/bench-cli/$name"
     rm -rf "$work"
-    mkdir -p "$work/device"
-    log "resync: making a ${RESYNC_FILES}-file library from the demo"
-    target/release/examples/sync --make-demo "$work/library" --tracks "$RESYNC_FILES" >/dev/null
-    best() {
-        local best="" t0 t1 d
-        for _ in 1 2 3; do
-            t0=$(date +%s%N)
-            "$@" >/dev/null
-            t1=$(date +%s%N)
-            d=$((t1 - t0))
-            if [[ -z "$best" || "$d" -lt "$best" ]]; then best=$d; fi
-        done
-        echo "$best"
-    }
-    sync_cmd=(target/release/examples/sync --library "$work/library" --device "$work/device"
+    mkdir -p "$work"
+    log "whole process ($name): a ${tracks}-track library of about $((bytes / 1000)) kB a track"
+    "$SYNC_BIN" --make-demo "$work/library" --tracks "$tracks" >/dev/null
+    pad_library "$bytes" "$work/library"
+    local sync_cmd=("$SYNC_BIN" --library "$work/library" --device "$work/device"
         --state "$work/state" --capacity 100000000000 --json)
-    "${sync_cmd[@]}" >/dev/null
-    rsync -a "$work/library/" "$work/rsync-copy/"
-    log "resync: timing the no-op runs"
-    resync_ns=$(best "${sync_cmd[@]}")
-    rsync_ns=$(best rsync -a "$work/library/" "$work/rsync-copy/")
+    local first=() baseline=() resync1=() resync=() noop=()
+    local i
+    for ((i = 0; i < CLI_RUNS; i++)); do
+        rm -rf "$work/copy" "$work/device" "$work/state"
+        mkdir -p "$work/device"
+        if [[ "$base" == rsync ]]; then
+            baseline+=("$(timed sh -c 'rsync -a "$1/" "$2/" && sync' - "$work/library" "$work/copy")")
+        else
+            baseline+=("$(timed sh -c 'cp -r "$1" "$2" && sync' - "$work/library" "$work/copy")")
+        fi
+        first+=("$(timed "${sync_cmd[@]}")")
+        if [[ "$base" == rsync ]]; then
+            resync1+=("$(timed "${sync_cmd[@]}")")
+            noop+=("$(timed rsync -a "$work/library/" "$work/copy/")")
+            resync+=("$(timed "${sync_cmd[@]}")")
+        fi
+    done
+    CLI[$name/first]=$(median "${first[@]}")
+    CLI[$name/baseline]=$(median "${baseline[@]}")
+    if [[ "$base" == rsync ]]; then
+        CLI[$name/resync1]=$(median "${resync1[@]}")
+        CLI[$name/resync]=$(median "${resync[@]}")
+        CLI[$name/noop]=$(median "${noop[@]}")
+    fi
+    if [[ "${WMDM_BENCH_STRACE:-0}" == 1 ]] && command -v strace >/dev/null 2>&1; then
+        rm -rf "$work/device" "$work/state"
+        mkdir -p "$work/device"
+        strace -f -c -o "$work/strace.txt" "${sync_cmd[@]}" >/dev/null
+        log "system calls per copied file, first sync ($name, ${tracks} files; $work/strace.txt):"
+        awk -v n="$tracks" '$NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ && $4 / n >= 0.5 {
+            printf "   %-14s %6.1f\n", $NF, $4 / n }' "$work/strace.txt" | sort -k2 -rn >&2
+    fi
+}
+
+if [[ "${WMDM_BENCH_CLI:-${WMDM_BENCH_CLI_ONLY:-0}}" == 1 ]] && grep -q 'make_demo' examples/sync.rs &&
+    ensure_rsync; then
+    cli_rows small "$RESYNC_FILES" 17000 rsync
+    cli_rows large 60 4000000 cp
 fi
 
 copy="copy_1gib"
@@ -157,10 +247,14 @@ row "no-op resync 10k (rescan + sync, in process)" "$(mean_ns "$r/sync")" \
     "rsync -a" "$(mean_ns "$r/rsync_a")" "bar: <= 1.00x rsync -a"
 row "  the same without statistics read-back" "$(mean_ns "$r/sync_without_stats")" \
     "rsync -a" "$(mean_ns "$r/rsync_a")" ""
-if [[ -n "$resync_ns" ]]; then
-    row "no-op resync ${RESYNC_FILES} (sync example process)" "$resync_ns" "rsync -a" "$rsync_ns" \
-        "(whole process: keys, scan, plan)"
-fi
+row "first sync ${RESYNC_FILES} x 17 kB (process)" "${CLI[small/first]:-}" \
+    "rsync -a && sync" "${CLI[small/baseline]:-}" "bar: <= 1.0x"
+row "first sync 60 x 4 MB (process)" "${CLI[large/first]:-}" \
+    "cp -r && sync" "${CLI[large/baseline]:-}" "bar: <= 1.2x"
+row "first resync after a first sync (process)" "${CLI[small/resync1]:-}" \
+    "rsync -a (no-op)" "${CLI[small/noop]:-}" "bar: <= 0.8x"
+row "no-op resync ${RESYNC_FILES} (process)" "${CLI[small/resync]:-}" \
+    "rsync -a (no-op)" "${CLI[small/noop]:-}" "bar: <= 0.8x"
 row "full SAC handshake" "$(mean_ns "handshake/full handshake")" \
     "its RSA ops" "$(mean_ns "handshake/rsa operations alone")" "bar: <= 1.2x"
 t="transfer 100 MiB"

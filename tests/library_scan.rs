@@ -323,6 +323,58 @@ fn content_hashes_are_sha1_of_the_bytes_and_follow_changes() {
 }
 
 #[test]
+fn a_copy_read_through_open_hashing_gives_the_hash_without_a_second_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, state) = (dir.path().join("music"), dir.path().join("state"));
+    tagged_wav(&root.join("t.wav"), "x");
+    let clock = ManualClock::default();
+    let (lib, _) = open(&root, &state, &clock);
+    let id = lib.tracks()[0].id;
+    let bytes = fs::read(root.join("t.wav")).unwrap();
+    assert_eq!(lib.known_hash(id), None, "nothing was read yet");
+    let mut reader = lib.open_hashing(id).unwrap();
+    let mut copy = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut copy).unwrap();
+    assert_eq!(copy, bytes);
+    let h = lib.finish_hashing(id, reader).unwrap();
+    assert_eq!(h, wmdm::library::ContentHash::of_bytes(&bytes));
+    assert_eq!(
+        lib.known_hash(id),
+        Some(h),
+        "remembered for the size and date scanned"
+    );
+    // Saved with the cache: the next run knows it without reading the file.
+    drop(lib);
+    let (mut lib, _) = open(&root, &state, &clock);
+    assert_eq!(
+        lib.known_hash(id),
+        None,
+        "the scan's cache was written before the copy"
+    );
+    let mut reader = lib.open_hashing(id).unwrap();
+    std::io::Read::read_to_end(&mut reader, &mut Vec::new()).unwrap();
+    lib.finish_hashing(id, reader).unwrap();
+    lib.save_cache_if_stale().unwrap();
+    drop(lib);
+    let (lib, _) = open(&root, &state, &clock);
+    assert_eq!(lib.known_hash(id), Some(h));
+
+    // A file changed since the scan is refused: the plan was made for other bytes.
+    tagged_wav(&root.join("t.wav"), "a different title");
+    assert_eq!(
+        lib.known_hash(id),
+        Some(h),
+        "what the scan saw, until the next scan"
+    );
+    assert_eq!(
+        lib.open_hashing(id).unwrap_err(),
+        wmdm::Error::ProcessFailed
+    );
+    let (lib, _) = open(&root, &state, &clock);
+    assert_eq!(lib.known_hash(id), None, "a rescan sees the change");
+}
+
+#[test]
 fn playlist_files_in_the_folder_join_the_library() {
     let dir = tempfile::tempdir().unwrap();
     let (root, state) = (dir.path().join("music"), dir.path().join("state"));

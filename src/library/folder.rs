@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::cache::{CACHE_FILE_NAME, CachedTrack, decode_cache, encode_cache};
+use super::hashing::HashingReader;
 use super::playlist::{Playlist, PlaylistId, PlaylistKind};
 use super::state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
 use super::track::{ContentHash, Track, TrackId};
@@ -549,5 +550,38 @@ impl Library for FolderLibrary {
     fn open(&self, id: TrackId) -> Result<Box<dyn Read + Send + '_>> {
         let track = self.track(id).ok_or(Error::FileNotFound)?;
         Ok(Box::new(fs::File::open(&track.path)?))
+    }
+
+    /// One `open` and one `fstat`; fails with [`Error::ProcessFailed`] when the file's size
+    /// or date is no longer what the scan saw (the plan was made for other bytes).
+    fn open_hashing(&self, id: TrackId) -> Result<HashingReader<'_>> {
+        let track = self.track(id).ok_or(Error::FileNotFound)?;
+        let reader = HashingReader::of_file(fs::File::open(&track.path)?)?;
+        if reader.opened() != Some((track.size, track.modified)) {
+            return Err(Error::ProcessFailed);
+        }
+        Ok(reader)
+    }
+
+    /// Remembers the hash for the file's size and date as read (saved with the cache).
+    fn finish_hashing(&self, id: TrackId, reader: HashingReader<'_>) -> Result<ContentHash> {
+        let (hash, opened) = reader.finish()?;
+        if let Some((size, modified)) = opened {
+            self.hashes
+                .lock()
+                .map_err(|_| Error::Fail)?
+                .insert(id, (size, modified, hash));
+            self.hashes_dirty.store(true, Ordering::SeqCst);
+        }
+        Ok(hash)
+    }
+
+    /// From the hashes remembered (the cache's, and those computed since), for the size and
+    /// date the last scan saw.
+    fn known_hash(&self, id: TrackId) -> Option<ContentHash> {
+        let track = self.track(id)?;
+        let hashes = self.hashes.lock().ok()?;
+        let (size, modified, hash) = hashes.get(&id)?;
+        (*size == track.size && *modified == track.modified).then_some(*hash)
     }
 }

@@ -33,6 +33,7 @@
 mod asf;
 mod cache;
 mod folder;
+mod hashing;
 mod lex;
 mod m3u;
 mod memory;
@@ -42,6 +43,7 @@ mod playlist;
 mod playlist_file;
 mod rule;
 mod rule_text;
+mod source;
 mod state;
 mod tags;
 mod template;
@@ -55,6 +57,7 @@ use std::io::Read;
 pub use asf::parse_asf_header;
 pub use cache::{CACHE_FILE_NAME, CACHE_VERSION, CachedTrack, decode_cache, encode_cache};
 pub use folder::{FolderLibrary, ScanOptions, ScanProblem, ScanReport};
+pub use hashing::HashingReader;
 pub use m3u::{MAX_LINE_BYTES, read_m3u, write_m3u};
 pub use memory::MemoryLibrary;
 pub use parse::{RuleParseError, parse_auto_playlist, parse_rule};
@@ -105,4 +108,37 @@ pub trait Library: Send + Sync + fmt::Debug {
     /// [`Error::FileNotFound`](crate::Error::FileNotFound) for an unknown id or a file that is
     /// gone; another I/O error when the file cannot be opened.
     fn open(&self, id: TrackId) -> crate::Result<Box<dyn Read + Send + '_>>;
+
+    /// Opens the track's bytes for a copy, hashed as they are read, so that a copy learns the
+    /// track's content hash without a second read of the file: read it to the end, then call
+    /// [`finish_hashing`](Self::finish_hashing). The default wraps [`open`](Self::open).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); a library that knows the file's size and date may also fail
+    /// with [`Error::ProcessFailed`](crate::Error::ProcessFailed) when the file changed since
+    /// it was scanned.
+    fn open_hashing(&self, id: TrackId) -> crate::Result<HashingReader<'_>> {
+        Ok(HashingReader::new(self.open(id)?))
+    }
+
+    /// Ends a read begun with [`open_hashing`](Self::open_hashing): the content hash of the
+    /// whole track, which the library may remember (as [`content_hash`](Self::content_hash)
+    /// remembers what it computes) so that [`known_hash`](Self::known_hash) has it.
+    ///
+    /// # Errors
+    /// [`Error::ProcessFailed`](crate::Error::ProcessFailed) when the reader was not read to
+    /// the end or the file changed while it was read; an I/O error.
+    fn finish_hashing(&self, id: TrackId, reader: HashingReader<'_>) -> crate::Result<ContentHash> {
+        let _ = id;
+        reader.finish().map(|(hash, _)| hash)
+    }
+
+    /// The track's content hash when it is known without reading the file (remembered from
+    /// an earlier read, and the file still has the size and date it had then); `None`
+    /// otherwise. Nothing is read: a planner can ask it for every track and hash only those
+    /// it must compare, leaving the others to be hashed by their copy.
+    fn known_hash(&self, id: TrackId) -> Option<ContentHash> {
+        let _ = id;
+        None
+    }
 }

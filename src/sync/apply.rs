@@ -11,6 +11,7 @@ use super::journal::{CommitRecord, Committed, LedgerEntry, OwnedKind};
 use super::plan::{SyncOp, device_metadata, mtime_ns};
 use super::recover::owns;
 use super::resume::planned_entry;
+use super::stats::set_written_baseline;
 use crate::error::{Error, ErrorKind, Result};
 use crate::library::{ContentHash, Library};
 use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
@@ -164,7 +165,7 @@ impl SyncEngine {
                     hasher: <sha1::Sha1 as sha1::Digest>::new(),
                 };
                 let metadata = device_metadata(t);
-                let (source_size, rating) = (t.size, t.rating.value());
+                let (source_size, rating, plays) = (t.size, t.rating.value(), t.play_count);
                 self.write_temp(run, op, &mut hashing, *size, Some(metadata), base, |h| {
                     let got = ContentHash(sha1::Digest::finalize(h.hasher.clone()).into());
                     got == *hash
@@ -172,6 +173,7 @@ impl SyncEngine {
                 if let Some(p) = run.batch.last_mut() {
                     p.source_size = source_size;
                     p.rating = rating;
+                    p.plays = plays;
                 }
             }
             SyncOp::WritePlaylist { content, .. } => {
@@ -232,7 +234,7 @@ impl SyncEngine {
             },
             &mut progress,
         )?;
-        let recorded = (|| -> Result<(u64, String, [u8; 20])> {
+        let recorded = (|| -> Result<(u64, String, [u8; 20], i64)> {
             if !verify(reader) {
                 // The library file changed after planning; the next sync plans it again.
                 return Err(Error::ProcessFailed);
@@ -243,9 +245,16 @@ impl SyncEngine {
                 created.size()?,
                 created.unique_id().unwrap_or_default(),
                 fingerprint_of(&created)?,
+                // Dated after the last write: the statistics baseline (the rename into place
+                // keeps the date).
+                created
+                    .date()
+                    .ok()
+                    .and_then(|d| d.to_unix().ok())
+                    .unwrap_or(0),
             ))
         })();
-        let (stored, unique_id, fingerprint) = match recorded {
+        let (stored, unique_id, fingerprint, dated) = match recorded {
             Ok(r) => r,
             Err(e) => {
                 if let Err(d) = created.delete(false, &mut NoProgress) {
@@ -266,6 +275,8 @@ impl SyncEngine {
             fingerprint,
             source_size: 0,
             rating: 0,
+            plays: 0,
+            dated,
         });
         Ok(())
     }
@@ -369,7 +380,9 @@ impl SyncEngine {
             match &p.op {
                 SyncOp::Copy { size, replaces, .. } => {
                     e.source_size = p.source_size;
-                    e.rating = p.rating;
+                    // What the sync wrote is the statistics baseline: the next sync reads no
+                    // tags back from this file unless the device changes it.
+                    set_written_baseline(&mut e, p.plays, p.rating, p.stored, p.dated);
                     run.summary.bytes_copied += size;
                     if replaces.is_some() {
                         run.summary.updated += 1;
@@ -423,4 +436,6 @@ pub(super) struct Pending {
     fingerprint: [u8; 20],
     source_size: u64,
     rating: u8,
+    plays: u32,
+    dated: i64,
 }

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::journal::Ledger;
+use super::journal::{Ledger, LedgerEntry};
 use super::partnership::write_atomic;
 use super::plan::DeviceContents;
 use super::text::{StateParseError, bad, hex_u64, lines_after_header, number};
@@ -184,6 +184,28 @@ impl StatsStore {
     }
 }
 
+/// Makes what the sync has just written the statistics baseline of `entry`: the play count
+/// and rating the written bytes carry (the library track's own, since the copy is its file),
+/// and the object's size and date as the device reports them, in the form a listing gives
+/// them (see `read_device_contents`). [`collect`] then skips the object until the device
+/// changes it, instead of reading back tags the sync itself wrote, and the library's own play
+/// count is never counted again as plays on the device.
+///
+/// `stored` and `dated` (seconds since the epoch, 0 for none) are the object's size and date
+/// read after the last write to its content or metadata (a rename dates nothing); any later
+/// change moves its date, so a stale baseline only costs one read.
+pub(crate) fn set_written_baseline(
+    entry: &mut LedgerEntry,
+    plays: u32,
+    rating: u8,
+    stored: u64,
+    dated: i64,
+) {
+    entry.plays = plays;
+    entry.rating = rating;
+    entry.seen = (dated != 0).then_some((stored, dated));
+}
+
 /// Reads play counts and ratings of owned tracks on the device into `store`, moving the
 /// ledger's bases forward. Returns the rating conflicts.
 ///
@@ -259,6 +281,38 @@ pub(crate) fn collect(
 mod tests {
     use super::*;
     use crate::library::{MemoryLibrary, Track};
+    use crate::sync::journal::OwnedKind;
+
+    #[test]
+    fn what_was_written_is_the_baseline() {
+        let mut e = LedgerEntry {
+            path: "Music/a.mp3".into(),
+            unique_id: "S:1".into(),
+            kind: OwnedKind::Track,
+            id: 1,
+            hash: [0; 20],
+            size: 10,
+            meta: 0,
+            source_size: 10,
+            source_mtime: 1,
+            plays: 0,
+            rating: 0,
+            seen: None,
+            fingerprint: None,
+        };
+        let mut t = crate::library::Track::new(TrackId(1), "a.mp3");
+        t.play_count = 7;
+        t.rating = Rating::new(80);
+        set_written_baseline(&mut e, t.play_count, t.rating.value(), 12, 1_700_000_000);
+        // The file carries the library's count: it is the base, not plays on the device.
+        assert_eq!(
+            (e.plays, e.rating, e.seen),
+            (7, 80, Some((12, 1_700_000_000)))
+        );
+        // A device that dates nothing gives no marker: the object is read next time.
+        set_written_baseline(&mut e, t.play_count, t.rating.value(), 12, 0);
+        assert_eq!(e.seen, None);
+    }
 
     #[test]
     fn deltas_sum_and_ratings_newest_win() {
