@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use common::sync::*;
 use wmdm::library::{MemoryLibrary, Playlist, Track, TrackId};
-use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider, NameMode, NamePolicy};
+use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider, FsQuirks, NameMode, NamePolicy};
 use wmdm::sync::{NameRule, PlanSettings, SyncDevice, SyncServices};
 
 struct Folder {
@@ -34,13 +34,21 @@ fn mp3(frames: usize) -> Vec<u8> {
 /// A partnered folder device under `policy`, the planner under the matching rule, and a
 /// library of `tracks` (artist, album, title).
 fn folder(policy: NamePolicy, tracks: &[(&str, &str, &str)]) -> Folder {
+    folder_with(
+        DeviceOptions::default().durable(false).policy(policy),
+        NameRule::from(policy),
+        tracks,
+    )
+}
+
+/// A partnered folder device opened with `options`, the partnership's settings naming under
+/// `rule`, and a library of `tracks` (artist, album, title).
+fn folder_with(options: DeviceOptions, rule: NameRule, tracks: &[(&str, &str, &str)]) -> Folder {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("player");
     std::fs::create_dir(&root).unwrap();
     let clock = common::clock();
-    let provider = Arc::new(FsProvider::new(
-        FsConfig::root(&root).options(DeviceOptions::default().durable(false).policy(policy)),
-    ));
+    let provider = Arc::new(FsProvider::new(FsConfig::root(&root).options(options)));
     let manager = manager_with(provider, &clock);
     let mut lib = MemoryLibrary::new();
     for (i, (artist, album, title)) in tracks.iter().enumerate() {
@@ -55,7 +63,7 @@ fn folder(policy: NamePolicy, tracks: &[(&str, &str, &str)]) -> Folder {
     let d = services.device(0).unwrap();
     d.create_partnership(false).unwrap();
     d.set_settings(PlanSettings {
-        names: NameRule::from(policy),
+        names: rule,
         ..PlanSettings::default()
     });
     services.poll().unwrap();
@@ -196,4 +204,47 @@ fn a_240_character_title_is_copied_and_its_playlist_resolves() {
         assert!(d.plan().unwrap().is_noop());
         assert_no_temp(&f);
     }
+}
+
+/// A file system that refuses names outside ASCII (as fusefat does, EPERM), synced with the
+/// partnership's permissive settings (the example without `--fat`): the device says it takes
+/// only ASCII names, so "Ana Sól" and "Kōbō Ensemble" are copied under transliterated names,
+/// with no error, and a resync has nothing to do.
+#[test]
+fn names_outside_ascii_are_transliterated_where_the_file_system_refuses_them() {
+    let f = folder_with(
+        DeviceOptions::default()
+            .durable(false)
+            .policy(NamePolicy::permissive())
+            .simulate(FsQuirks::ASCII_NAMES),
+        NameRule::Permissive,
+        &[
+            ("Ana Sól", "Kōbō Ensemble", "Canción"),
+            ("Ana Sól", "Kōbō Ensemble", "Überall"),
+            ("Ana Sol", "Plain", "Two"),
+            ("東京", "Ñ?", "ß"),
+        ],
+    );
+    f.select("Mix Ñ", &[1, 2, 3, 4]);
+    let d = f.device();
+    for run in 0..2 {
+        let s = d.run(&mut |_| {}).unwrap();
+        assert_eq!(s.errors, 0, "run {run}: {s:?}");
+        if run == 0 {
+            assert_eq!((s.copied, s.playlists_written), (4, 1), "{s:?}");
+        }
+    }
+    assert_eq!(
+        f.files_in("Music"),
+        [
+            "Music/Ana Sol/Kobo Ensemble/01 Cancion.mp3",
+            "Music/Ana Sol/Kobo Ensemble/02 Uberall.mp3",
+            "Music/Ana Sol/Plain/03 Two.mp3",
+            "Music/Dong Jing/N_/04 ss.mp3",
+        ]
+    );
+    assert!(f.all().iter().all(|p| p.is_ascii()), "{:?}", f.all());
+    assert_eq!(f.resolved_entries("Playlists/Mix N.m3u8").len(), 4);
+    assert!(d.plan().unwrap().is_noop());
+    assert_no_temp(&f);
 }
