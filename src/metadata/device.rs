@@ -81,8 +81,8 @@ pub const VT_VECTOR: u16 = 0x1000;
 /// `VT_ARRAY`: a SAFEARRAY flag, combined with an element type.
 pub const VT_ARRAY: u16 = 0x2000;
 
-/// Every device property name with its documented `VARTYPE`: Windows' and this crate's own
-/// ([`NAME_RULE`], [`NAME_MAX`]).
+/// Every device property name Windows documents, with its `VARTYPE` (this crate's own,
+/// [`NAME_RULE`] and [`NAME_MAX`], are not among them).
 pub const ALL: &[(&str, u16)] = &[
     (SUPPORTED_DEVICE_PROPERTIES, VT_ARRAY | VT_BSTR),
     (DEVICE_FRIENDLY_NAME, VT_BSTR),
@@ -96,8 +96,6 @@ pub const ALL: &[(&str, u16)] = &[
     (DEVICE_SERVICE_PROVIDER_VENDOR, VT_CLSID),
     (DEVICE_REVOCATION_INFO, VT_BSTR),
     (COLLECTION_ID, VT_BSTR),
-    (NAME_RULE, VT_BSTR),
-    (NAME_MAX, VT_UI4),
 ];
 
 /// The documented `VARTYPE` of a device property, or `None` for a name not in [`ALL`].
