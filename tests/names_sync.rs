@@ -248,3 +248,38 @@ fn names_outside_ascii_are_transliterated_where_the_file_system_refuses_them() {
     assert!(d.plan().unwrap().is_noop());
     assert_no_temp(&f);
 }
+
+/// The folder device's name rule: its policy's, restricted to ASCII once a probe in its state
+/// folder finds names outside ASCII refused; a read-only device probes nothing.
+#[test]
+fn the_folder_device_reports_the_rule_its_file_system_allows() {
+    use wmdm::provider::Device;
+    use wmdm::providers::fs::FsDevice;
+    let dir = tempfile::tempdir().unwrap();
+    let open = |options: DeviceOptions| FsDevice::open(dir.path(), options.durable(false)).unwrap();
+    let permissive = DeviceOptions::default().policy(NamePolicy::permissive());
+    let plain = open(permissive.clone());
+    assert_eq!(plain.name_rule(), NameRule::Permissive);
+    assert_eq!(plain.quirks(), FsQuirks::empty());
+    drop(plain);
+    let refusing = open(permissive.clone().simulate(FsQuirks::ASCII_NAMES));
+    let before = std::fs::read_dir(dir.path().join(".wmdm")).unwrap().count();
+    assert_eq!(refusing.name_rule(), NameRule::FatAscii);
+    assert_eq!(refusing.quirks(), FsQuirks::ASCII_NAMES);
+    assert_eq!(
+        refusing.property(wmdm::metadata::device::NAME_RULE),
+        Ok(wmdm::metadata::PropValue::String("fat-ascii".into()))
+    );
+    // The probe leaves nothing behind.
+    let after = std::fs::read_dir(dir.path().join(".wmdm")).unwrap().count();
+    assert_eq!(before, after);
+    drop(refusing);
+    let read_only = open(
+        DeviceOptions::default()
+            .policy(NamePolicy::fat(NameMode::Reject))
+            .simulate(FsQuirks::ASCII_NAMES)
+            .read_only(true),
+    );
+    assert_eq!(read_only.name_rule(), NameRule::Fat);
+    assert_eq!(read_only.quirks(), FsQuirks::empty());
+}
