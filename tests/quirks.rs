@@ -7,9 +7,7 @@ use std::sync::Arc;
 use wmdm::Error;
 use wmdm::flags::{OpenMode, Placement};
 use wmdm::metadata::{Metadata, PropValue, device as props};
-use wmdm::provider::{
-    CreateRequest, Device, DeviceRef, NoProgress, ServiceProvider, Storage, StorageRef,
-};
+use wmdm::provider::{CreateRequest, DeviceRef, NoProgress, ServiceProvider, Storage, StorageRef};
 use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider, NamePolicy};
 use wmdm::providers::memory::{MemoryDevice, MemoryProvider, Operation, StorageConfig};
 use wmdm::providers::quirks::{Quirk, QuirkHandle, QuirkProvider, Quirks};
