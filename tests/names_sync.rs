@@ -283,3 +283,24 @@ fn the_folder_device_reports_the_rule_its_file_system_allows() {
     assert_eq!(read_only.name_rule(), NameRule::Fat);
     assert_eq!(read_only.quirks(), FsQuirks::empty());
 }
+
+/// A partnership's stricter rule still wins over the device's: FAT rules asked for on a folder
+/// that would take anything (the example's `--fat` on ext4) spell "Same" and "same" as one
+/// folder and a `?` as `_`.
+#[test]
+fn a_partnerships_stricter_rule_wins_over_a_permissive_device() {
+    let f = folder_with(
+        DeviceOptions::default()
+            .durable(false)
+            .policy(NamePolicy::permissive()),
+        NameRule::Fat,
+        &[("Band", "Same", "One?"), ("Band", "same", "Two")],
+    );
+    f.select("Mix", &[1, 2]);
+    let s = f.device().run(&mut |_| {}).unwrap();
+    assert_eq!(s.errors, 0, "{s:?}");
+    assert_eq!(
+        f.files_in("Music"),
+        ["Music/Band/Same/01 One_.mp3", "Music/Band/Same/02 Two.mp3"]
+    );
+}
