@@ -75,9 +75,11 @@ say "FAT32 image mounted with fusefat at $MNT"
 "$BIN" --make-demo "$LIB" --tracks 40 >/dev/null
 TRACKS=$(find "$LIB" -type f \( -name '*.mp3' -o -name '*.flac' -o -name '*.wav' \) | wc -l)
 
-# fusefat reports no size (statfs says 0 blocks): the capacity is given.
+# fusefat reports no size (statfs says 0 blocks): the capacity is given. Every call runs in a
+# subshell (`&` or `$(...)`), and `exec` makes the sync that subshell's process: the SIGKILL
+# below must reach the sync itself, not a shell that leaves it running and holding the device.
 sync_json() {
-    "$BIN" --library "$LIB" --device "$MNT" --state "$STATE" --capacity 200MB --json "$@"
+    exec "$BIN" --library "$LIB" --device "$MNT" --state "$STATE" --capacity 200MB --json "$@"
 }
 field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" <<<"$2"; }
 audio_on_device() {

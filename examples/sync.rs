@@ -79,7 +79,9 @@ struct Cli {
     #[arg(long, value_name = "STR", default_value = wmdm::sync::DEFAULT_TEMPLATE)]
     template: String,
     /// FAT/exFAT name rules (most players): reserved characters become `_`, names compare
-    /// without case.
+    /// without case. Without it the device's own rules still apply: FAT's on FAT, exFAT and
+    /// FUSE block devices, and ASCII-only names on fusefat (or wherever the file system refuses
+    /// other names).
     #[arg(long)]
     fat: bool,
     /// The playlist file format written on the device.
@@ -306,10 +308,15 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         let lines = selection::select(&mut lib, &choice, index)?;
         let mut settings = selection::layout(PlanSettings::default(), &layout)?;
         settings.reserve_percent = cli.reserve_percent.unwrap_or(0);
-        let root = manager
+        let wmdm_device = manager
             .devices()
             .and_then(|d| d.into_iter().next().ok_or(Error::NoPda))
-            .and_then(|d| d.storages()?.into_iter().next().ok_or(Error::NoPda))
+            .map_err(|e| Failure::device_error(&setup.device, e))?;
+        // As a session would: names the device takes, whatever `--fat` says.
+        settings.apply_device_names(&wmdm_device);
+        let root = wmdm_device
+            .storages()
+            .and_then(|s| s.into_iter().next().ok_or(Error::NoPda))
             .map_err(|e| Failure::device_error(&setup.device, e))?;
         let plan = selection::preview(&root, &*lib, index, &settings)
             .map_err(|e| Failure::device_error(&setup.device, e))?;

@@ -1,17 +1,20 @@
 //! Names the planner produces: they always fit the device. Case-insensitive collisions under
 //! FAT rules, playlist names as one component, long titles, and a property test that creates
-//! every planned path on the folder provider (same rule) and on the memory device.
+//! every planned path on the folder provider (same rule) and on the memory device (through the
+//! quirk wrapper for the ASCII-only rule and for shorter name limits).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use proptest::prelude::*;
 use wmdm::library::{
     ContentHash, Library, MemoryLibrary, Playlist, PlaylistId, Selection, Track, TrackId,
 };
 use wmdm::provider::names::MAX_COMPONENT;
-use wmdm::provider::{CreateRequest, StorageRef};
+use wmdm::provider::{CreateRequest, ServiceProvider, StorageRef};
 use wmdm::providers::fs::{DeviceOptions, FsDevice, NameMode, NamePolicy};
-use wmdm::providers::memory::{MemoryDevice, StorageConfig};
+use wmdm::providers::memory::{MemoryDevice, MemoryProvider, StorageConfig};
+use wmdm::providers::quirks::{QuirkProvider, Quirks};
 use wmdm::sync::{
     DeviceContents, DeviceFile, Ledger, NameRule, PlanInput, PlanSettings, SyncOp, SyncPlan, plan,
 };
@@ -61,8 +64,14 @@ impl Lib {
     }
 
     fn plan(&self, device: &DeviceContents, rule: NameRule) -> SyncPlan {
+        self.plan_within(device, rule, MAX_COMPONENT)
+    }
+
+    /// The plan for a device taking at most `max` bytes per name.
+    fn plan_within(&self, device: &DeviceContents, rule: NameRule, max: usize) -> SyncPlan {
         let settings = PlanSettings {
             names: rule,
+            name_max: max,
             ..PlanSettings::default()
         };
         let ledger = Ledger::new("lib", 1);
@@ -306,7 +315,7 @@ fn library_strategy() -> impl Strategy<Value = (Vec<[String; 3]>, Vec<String>)> 
     )
 }
 
-/// Files on the device before the plan, valid under both rules.
+/// Files on the device before the plan, valid under the FAT and permissive rules.
 const EXISTING: &[&str] = &[
     "MUSIC/SAME/SAME/01 SAME.mp3",
     "MUSIC/Ärger/x.mp3",
@@ -317,6 +326,7 @@ fn fs_device(rule: NameRule) -> (tempfile::TempDir, FsDevice) {
     let dir = tempfile::tempdir().unwrap();
     let policy = match rule {
         NameRule::Fat => NamePolicy::fat(NameMode::Reject),
+        NameRule::FatAscii => NamePolicy::fat_ascii(NameMode::Reject),
         NameRule::Permissive => NamePolicy::permissive(),
     };
     let d = FsDevice::open(
@@ -326,6 +336,32 @@ fn fs_device(rule: NameRule) -> (tempfile::TempDir, FsDevice) {
     .unwrap();
     (dir, d)
 }
+
+/// The root of a memory device (FAT rules) seen through the quirk wrapper with a name limit of
+/// `max` bytes and, under `rule`'s ASCII-only variant, ASCII names only: a medium that refuses
+/// exactly what `rule` and `max` refuse.
+fn memory_root(rule: NameRule, max: usize) -> StorageRef {
+    let mem = MemoryDevice::builder("P")
+        .storage(StorageConfig::new("Internal", 1 << 30))
+        .build()
+        .unwrap();
+    let mut quirks = Quirks::none().name_limit(max);
+    if rule.ascii_only() {
+        quirks = quirks.ascii_names();
+    }
+    let provider = QuirkProvider::new(Arc::new(MemoryProvider::new().with_device(mem)), quirks);
+    let device = provider.devices().unwrap().remove(0);
+    device.storages().unwrap().remove(0)
+}
+
+/// The rules and component limits the planner is tried under.
+const RULES: [(NameRule, usize); 5] = [
+    (NameRule::Fat, MAX_COMPONENT),
+    (NameRule::Permissive, MAX_COMPONENT),
+    (NameRule::FatAscii, MAX_COMPONENT),
+    (NameRule::FatAscii, 40),
+    (NameRule::Fat, 48),
+];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
@@ -343,40 +379,48 @@ proptest! {
         for name in &lists {
             l.playlist(name, &ids);
         }
-        for rule in [NameRule::Fat, NameRule::Permissive] {
-            // Files already on the device, in other cases than the library's names.
+        for (rule, max) in RULES {
+            // Files already on the device, in other cases than the library's names (those the
+            // medium can hold: no "Ärger" on an ASCII-only one).
+            let existing: Vec<&str> = EXISTING
+                .iter()
+                .copied()
+                .filter(|p| p.split('/').all(|c| rule.check(c).is_ok()))
+                .collect();
             let mut device = empty_device();
-            for path in EXISTING {
+            for path in &existing {
                 device.files.insert(path.to_string(), DeviceFile {
                     size: 1,
                     unique_id: path.to_string(),
                     modified: 0,
                 });
             }
-            let p = l.plan(&device, rule);
+            let p = l.plan_within(&device, rule, max);
             let paths = written(&p);
+            for path in &paths {
+                let (dirs, file) = path.rsplit_once('/').unwrap_or(("", path));
+                let temp = format!("{file}{SYNC_TEMP_SUFFIX}");
+                prop_assert!(rule.length(&temp) <= max, "{:?} {}: {:?}", rule, max, path);
+                prop_assert!(dirs.split('/').all(|c| rule.length(c) <= max), "{:?} {}: {:?}", rule, max, path);
+            }
             let mut keys: Vec<String> = paths
                 .iter()
                 .map(String::as_str)
-                .chain(EXISTING.iter().copied())
+                .chain(existing.iter().copied())
                 .map(|p| rule.fold(p).into_owned())
                 .collect();
             keys.sort();
             keys.dedup();
-            prop_assert_eq!(keys.len(), paths.len() + EXISTING.len(), "{:?}", paths);
+            prop_assert_eq!(keys.len(), paths.len() + existing.len(), "{:?}", paths);
             let (_dir, fs) = fs_device(rule);
             let fs_root: StorageRef = fs.root();
-            for path in EXISTING.iter().chain(&paths.iter().map(String::as_str).collect::<Vec<_>>()) {
+            for path in existing.iter().chain(&paths.iter().map(String::as_str).collect::<Vec<_>>()) {
                 prop_assert_eq!(create_path(&fs_root, path), Ok(()), "folder device, {:?}: {:?}", rule, path);
             }
-            if rule == NameRule::Fat {
-                let mem = MemoryDevice::builder("P")
-                    .storage(StorageConfig::new("Internal", 1 << 30))
-                    .build()
-                    .unwrap();
-                let root = mem.root();
-                for path in EXISTING.iter().chain(&paths.iter().map(String::as_str).collect::<Vec<_>>()) {
-                    prop_assert_eq!(create_path(&root, path), Ok(()), "memory device: {:?}", path);
+            if rule.is_fat() {
+                let root = memory_root(rule, max);
+                for path in existing.iter().chain(&paths.iter().map(String::as_str).collect::<Vec<_>>()) {
+                    prop_assert_eq!(create_path(&root, path), Ok(()), "memory device, {:?} {}: {:?}", rule, max, path);
                 }
             }
         }
@@ -427,12 +471,8 @@ proptest! {
     /// keeps its own state names, which none of these are).
     #[test]
     fn the_rule_and_both_devices_agree_on_every_name(names in prop::collection::vec(hostile_name(), 1..6)) {
-        let mem = MemoryDevice::builder("P")
-            .storage(StorageConfig::new("Internal", 1 << 30))
-            .build()
-            .unwrap();
-        let mem_root = mem.root();
-        for rule in [NameRule::Fat, NameRule::Permissive] {
+        for rule in [NameRule::Fat, NameRule::Permissive, NameRule::FatAscii] {
+            let mem_root = memory_root(rule, MAX_COMPONENT);
             let (_dir, fs) = fs_device(rule);
             let fs_root: StorageRef = fs.root();
             for (i, name) in names.iter().enumerate() {
@@ -442,7 +482,7 @@ proptest! {
                 let expected = rule.check(name).is_ok();
                 let on_fs = fs_dir.create(&CreateRequest::file(name.as_str()));
                 prop_assert_eq!(on_fs.is_ok(), expected, "folder device, {:?}: {:?} {:?}", rule, name, on_fs.err());
-                if rule == NameRule::Fat {
+                if rule.is_fat() {
                     let mem_dir = match mem_root.child(&folder) {
                         Ok(d) => d,
                         Err(_) => mem_root.create(&CreateRequest::folder(folder.as_str())).unwrap(),

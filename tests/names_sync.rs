@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use common::sync::*;
 use wmdm::library::{MemoryLibrary, Playlist, Track, TrackId};
-use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider, NameMode, NamePolicy};
+use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider, FsQuirks, NameMode, NamePolicy};
 use wmdm::sync::{NameRule, PlanSettings, SyncDevice, SyncServices};
 
 struct Folder {
@@ -34,13 +34,21 @@ fn mp3(frames: usize) -> Vec<u8> {
 /// A partnered folder device under `policy`, the planner under the matching rule, and a
 /// library of `tracks` (artist, album, title).
 fn folder(policy: NamePolicy, tracks: &[(&str, &str, &str)]) -> Folder {
+    folder_with(
+        DeviceOptions::default().durable(false).policy(policy),
+        NameRule::from(policy),
+        tracks,
+    )
+}
+
+/// A partnered folder device opened with `options`, the partnership's settings naming under
+/// `rule`, and a library of `tracks` (artist, album, title).
+fn folder_with(options: DeviceOptions, rule: NameRule, tracks: &[(&str, &str, &str)]) -> Folder {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("player");
     std::fs::create_dir(&root).unwrap();
     let clock = common::clock();
-    let provider = Arc::new(FsProvider::new(
-        FsConfig::root(&root).options(DeviceOptions::default().durable(false).policy(policy)),
-    ));
+    let provider = Arc::new(FsProvider::new(FsConfig::root(&root).options(options)));
     let manager = manager_with(provider, &clock);
     let mut lib = MemoryLibrary::new();
     for (i, (artist, album, title)) in tracks.iter().enumerate() {
@@ -55,7 +63,7 @@ fn folder(policy: NamePolicy, tracks: &[(&str, &str, &str)]) -> Folder {
     let d = services.device(0).unwrap();
     d.create_partnership(false).unwrap();
     d.set_settings(PlanSettings {
-        names: NameRule::from(policy),
+        names: rule,
         ..PlanSettings::default()
     });
     services.poll().unwrap();
@@ -196,4 +204,103 @@ fn a_240_character_title_is_copied_and_its_playlist_resolves() {
         assert!(d.plan().unwrap().is_noop());
         assert_no_temp(&f);
     }
+}
+
+/// A file system that refuses names outside ASCII (as fusefat does, EPERM), synced with the
+/// partnership's permissive settings (the example without `--fat`): the device says it takes
+/// only ASCII names, so "Ana Sól" and "Kōbō Ensemble" are copied under transliterated names,
+/// with no error, and a resync has nothing to do.
+#[test]
+fn names_outside_ascii_are_transliterated_where_the_file_system_refuses_them() {
+    let f = folder_with(
+        DeviceOptions::default()
+            .durable(false)
+            .policy(NamePolicy::permissive())
+            .simulate(FsQuirks::ASCII_NAMES),
+        NameRule::Permissive,
+        &[
+            ("Ana Sól", "Kōbō Ensemble", "Canción"),
+            ("Ana Sól", "Kōbō Ensemble", "Überall"),
+            ("Ana Sol", "Plain", "Two"),
+            ("東京", "Ñ?", "ß"),
+        ],
+    );
+    f.select("Mix Ñ", &[1, 2, 3, 4]);
+    let d = f.device();
+    for run in 0..2 {
+        let s = d.run(&mut |_| {}).unwrap();
+        assert_eq!(s.errors, 0, "run {run}: {s:?}");
+        if run == 0 {
+            assert_eq!((s.copied, s.playlists_written), (4, 1), "{s:?}");
+        }
+    }
+    assert_eq!(
+        f.files_in("Music"),
+        [
+            "Music/Ana Sol/Kobo Ensemble/01 Cancion.mp3",
+            "Music/Ana Sol/Kobo Ensemble/02 Uberall.mp3",
+            "Music/Ana Sol/Plain/03 Two.mp3",
+            "Music/Dong Jing/N_/04 ss.mp3",
+        ]
+    );
+    assert!(f.all().iter().all(|p| p.is_ascii()), "{:?}", f.all());
+    assert_eq!(f.resolved_entries("Playlists/Mix N.m3u8").len(), 4);
+    assert!(d.plan().unwrap().is_noop());
+    assert_no_temp(&f);
+}
+
+/// The folder device's name rule: its policy's, restricted to ASCII once a probe in its state
+/// folder finds names outside ASCII refused; a read-only device probes nothing.
+#[test]
+fn the_folder_device_reports_the_rule_its_file_system_allows() {
+    use wmdm::provider::Device;
+    use wmdm::providers::fs::FsDevice;
+    let dir = tempfile::tempdir().unwrap();
+    let open = |options: DeviceOptions| FsDevice::open(dir.path(), options.durable(false)).unwrap();
+    let permissive = DeviceOptions::default().policy(NamePolicy::permissive());
+    let plain = open(permissive.clone());
+    assert_eq!(plain.name_rule(), NameRule::Permissive);
+    assert_eq!(plain.quirks(), FsQuirks::empty());
+    drop(plain);
+    let refusing = open(permissive.clone().simulate(FsQuirks::ASCII_NAMES));
+    let before = std::fs::read_dir(dir.path().join(".wmdm")).unwrap().count();
+    assert_eq!(refusing.name_rule(), NameRule::FatAscii);
+    assert_eq!(refusing.quirks(), FsQuirks::ASCII_NAMES);
+    assert_eq!(
+        refusing.property(wmdm::metadata::device::NAME_RULE),
+        Ok(wmdm::metadata::PropValue::String("fat-ascii".into()))
+    );
+    // The probe leaves nothing behind.
+    let after = std::fs::read_dir(dir.path().join(".wmdm")).unwrap().count();
+    assert_eq!(before, after);
+    drop(refusing);
+    let read_only = open(
+        DeviceOptions::default()
+            .policy(NamePolicy::fat(NameMode::Reject))
+            .simulate(FsQuirks::ASCII_NAMES)
+            .read_only(true),
+    );
+    assert_eq!(read_only.name_rule(), NameRule::Fat);
+    assert_eq!(read_only.quirks(), FsQuirks::empty());
+}
+
+/// A partnership's stricter rule still wins over the device's: FAT rules asked for on a folder
+/// that would take anything (the example's `--fat` on ext4) spell "Same" and "same" as one
+/// folder and a `?` as `_`.
+#[test]
+fn a_partnerships_stricter_rule_wins_over_a_permissive_device() {
+    let f = folder_with(
+        DeviceOptions::default()
+            .durable(false)
+            .policy(NamePolicy::permissive()),
+        NameRule::Fat,
+        &[("Band", "Same", "One?"), ("Band", "same", "Two")],
+    );
+    f.select("Mix", &[1, 2]);
+    let s = f.device().run(&mut |_| {}).unwrap();
+    assert_eq!(s.errors, 0, "{s:?}");
+    assert_eq!(
+        f.files_in("Music"),
+        ["Music/Band/Same/01 One_.mp3", "Music/Band/Same/02 Two.mp3"]
+    );
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wmdm::Error;
 use wmdm::flags::{OpenMode, Placement};
-use wmdm::metadata::Metadata;
+use wmdm::metadata::{Metadata, PropValue, device as props};
 use wmdm::provider::{CreateRequest, DeviceRef, NoProgress, ServiceProvider, Storage, StorageRef};
 use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider, NamePolicy};
 use wmdm::providers::memory::{MemoryDevice, MemoryProvider, Operation, StorageConfig};
@@ -242,6 +242,58 @@ fn names_over_the_limit_are_refused() {
         Some(Error::InvalidName)
     );
     assert_eq!(h.bitten(), [Quirk::NameLimit]);
+}
+
+#[test]
+fn names_outside_ascii_are_refused_with_ascii_names() {
+    let (_, _, root, h) = wrapped(Quirks::none().ascii_names());
+    assert!(root.create(&CreateRequest::file("Ana Sol.mp3")).is_ok());
+    assert_eq!(
+        root.create(&CreateRequest::folder("Ana Sól")).err(),
+        Some(Error::InvalidName)
+    );
+    let f = root.child("Ana Sol.mp3").unwrap();
+    assert_eq!(
+        f.rename("Kōbō.mp3", &mut NoProgress).err(),
+        Some(Error::InvalidName)
+    );
+    assert_eq!(h.bitten(), [Quirk::AsciiNames]);
+}
+
+/// The device reports the name quirks as its name rule and component limit, on top of what
+/// the wrapped device reports, so that a sync plans names the quirks accept.
+#[test]
+fn the_device_reports_its_name_quirks() {
+    let rule_and_max = |d: &DeviceRef| {
+        (
+            d.property(props::NAME_RULE).unwrap(),
+            d.property(props::NAME_MAX).unwrap(),
+        )
+    };
+    let s = |v: &str| PropValue::String(v.into());
+    let (_, d, _, h) = wrapped(Quirks::none());
+    // The memory device's own: FAT rules, 255 bytes.
+    assert_eq!(rule_and_max(&d), (s("fat"), PropValue::U32(255)));
+    h.set(Quirks::none().name_limit(40).ascii_names());
+    assert_eq!(rule_and_max(&d), (s("fat-ascii"), PropValue::U32(40)));
+    h.set(Quirks::fusefat());
+    assert_eq!(rule_and_max(&d), (s("fat-ascii"), PropValue::U32(255)));
+    // Over a permissive folder, case-insensitive names need FAT's rules.
+    let dir = tempfile::tempdir().unwrap();
+    let fs = Arc::new(FsProvider::new(
+        FsConfig::root(dir.path()).options(
+            DeviceOptions::default()
+                .durable(false)
+                .policy(NamePolicy::permissive()),
+        ),
+    ));
+    let q = QuirkProvider::new(fs, Quirks::none());
+    let d = q.devices().unwrap().remove(0);
+    assert_eq!(rule_and_max(&d), (s("permissive"), PropValue::U32(255)));
+    q.handle()
+        .set(Quirks::none().case_insensitive().name_limit(300));
+    assert_eq!(rule_and_max(&d), (s("fat"), PropValue::U32(255)));
+    assert!(q.handle().bitten().is_empty());
 }
 
 #[test]

@@ -36,6 +36,20 @@ pub const DEVICE_REVOCATION_INFO: &str = "WMDM/DeviceRevocationInfo";
 /// properties; it is the same string as [`tags::COLLECTION_ID`](super::tags::COLLECTION_ID).
 pub const COLLECTION_ID: &str = super::tags::COLLECTION_ID;
 
+/// This crate's own property (`VT_BSTR`, read-only), not one of Windows': the name rule the
+/// device's medium follows, as [`NameRule::as_str`](crate::provider::names::NameRule::as_str)
+/// spells it (`permissive`, `fat` or `fat-ascii`). The folder provider reports the rule of its
+/// name policy (FAT's on FAT-like file systems, the ASCII-only variant on fusefat or once the
+/// file system refused a name outside ASCII), the memory device FAT's. The sync planner names
+/// files under the strictest of this rule and the partnership's, so a plan never names a file
+/// the device refuses. A device without it is taken to follow whatever rule the partnership
+/// says.
+pub const NAME_RULE: &str = "wmdm-rs/NameRule";
+/// This crate's own property (`VT_UI4`, read-only): the longest name one path component may
+/// have on the device, in UTF-8 bytes (at most 255). The sync planner keeps every name it plans,
+/// temporary names included, within it.
+pub const NAME_MAX: &str = "wmdm-rs/NameMax";
+
 /// `WMDM_DEVICE_PROTOCOL_MTP` {979E54E5-0AFC-4604-8D93-DC798A4BCF45}: Media Transfer Protocol.
 pub const DEVICE_PROTOCOL_MTP: Uuid = Uuid::from_u128(0x979E54E5_0AFC_4604_8D93_DC798A4BCF45);
 /// `WMDM_DEVICE_PROTOCOL_RAPI` {2A11ED91-8C8F-41E4-82D1-8386E003561C}: Windows CE remote API.
@@ -67,7 +81,8 @@ pub const VT_VECTOR: u16 = 0x1000;
 /// `VT_ARRAY`: a SAFEARRAY flag, combined with an element type.
 pub const VT_ARRAY: u16 = 0x2000;
 
-/// Every device property name with its documented `VARTYPE`.
+/// Every device property name Windows documents, with its `VARTYPE` (this crate's own,
+/// [`NAME_RULE`] and [`NAME_MAX`], are not among them).
 pub const ALL: &[(&str, u16)] = &[
     (SUPPORTED_DEVICE_PROPERTIES, VT_ARRAY | VT_BSTR),
     (DEVICE_FRIENDLY_NAME, VT_BSTR),

@@ -6,7 +6,8 @@
 //! sanitises with it, and the memory device refuses what it refuses, so a plan never names a
 //! file the device would refuse.
 //!
-//! Two rule sets:
+//! Three rule sets, each stricter than the one before (so [`NameRule::strictest`] of two is
+//! a rule both accept):
 //!
 //! * [`NameRule::Fat`], the rules of FAT and exFAT media, where most players live (Microsoft,
 //!   "Naming Files, Paths, and Namespaces"): no reserved character `"*/:<>?\|`, no control
@@ -15,8 +16,15 @@
 //!   bytes, see [`NameRule::length`]), and names that differ only in case are the same name.
 //! * [`NameRule::Permissive`], POSIX file systems: no `/`, no NUL, at most 255 bytes, and case
 //!   matters.
+//! * [`NameRule::FatAscii`], FAT's rules on media that refuse any name outside printable ASCII
+//!   (FAT images mounted through FUSE's fusefat answer EPERM): [`NameRule::sanitise`]
+//!   transliterates ("Ana Sól" becomes "Ana Sol", "Kōbō" becomes "Kobo").
 //!
-//! Both refuse the empty name, `.`, `..`, and names that would mean a path on Windows: a drive
+//! A device says which rule it follows, and the longest component it takes, through the
+//! crate's device properties [`NAME_RULE`](crate::metadata::device::NAME_RULE) and
+//! [`NAME_MAX`](crate::metadata::device::NAME_MAX); the sync planner applies them.
+//!
+//! All refuse the empty name, `.`, `..`, and names that would mean a path on Windows: a drive
 //! prefix (`C:x`) or a leading `\`. Lengths count UTF-8 bytes ([`NameRule::length`]
 //! says why that holds for FAT too).
 //!
@@ -33,7 +41,10 @@ use crate::error::{Error, Result};
 pub const MAX_COMPONENT: usize = 255;
 
 /// Which names a medium takes. See the [module documentation](self).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+///
+/// The variants are ordered from the most to the least permissive: a name a rule accepts is
+/// accepted by every rule before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum NameRule {
     /// POSIX: any name without `/` or NUL, at most 255 bytes; names are case-sensitive.
@@ -42,6 +53,42 @@ pub enum NameRule {
     /// names, at most 255 UTF-16 units and 255 bytes; names are case-insensitive.
     #[default]
     Fat,
+    /// [`NameRule::Fat`] on a medium that takes only ASCII names (fusefat): no character
+    /// outside ASCII either. Sanitising transliterates such characters.
+    FatAscii,
+}
+
+/// A [`NameRule`] spelled as the [`NAME_RULE`](crate::metadata::device::NAME_RULE) property
+/// does not name one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownRule(pub String);
+
+impl std::fmt::Display for UnknownRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown name rule {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownRule {}
+
+impl std::str::FromStr for NameRule {
+    type Err = UnknownRule;
+
+    /// The rule [`NameRule::as_str`] spells.
+    fn from_str(s: &str) -> std::result::Result<NameRule, UnknownRule> {
+        match s {
+            "permissive" => Ok(NameRule::Permissive),
+            "fat" => Ok(NameRule::Fat),
+            "fat-ascii" => Ok(NameRule::FatAscii),
+            other => Err(UnknownRule(other.chars().take(64).collect())),
+        }
+    }
+}
+
+impl std::fmt::Display for NameRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why a name breaks a [`NameRule`].
@@ -67,6 +114,32 @@ const FAT_RESERVED: &[char] = &['"', '*', '/', ':', '<', '>', '?', '\\', '|'];
 const MAX_EXTENSION_CHARS: usize = 16;
 
 impl NameRule {
+    /// The rule's name in the [`NAME_RULE`](crate::metadata::device::NAME_RULE) property:
+    /// `permissive`, `fat` or `fat-ascii`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NameRule::Permissive => "permissive",
+            NameRule::Fat => "fat",
+            NameRule::FatAscii => "fat-ascii",
+        }
+    }
+
+    /// The stricter of two rules: every name it accepts, both accept. A plan for a device
+    /// follows the strictest of the partnership's rule and the device's own.
+    pub fn strictest(self, other: NameRule) -> NameRule {
+        self.max(other)
+    }
+
+    /// True under FAT's rules ([`NameRule::Fat`] and [`NameRule::FatAscii`]).
+    pub const fn is_fat(self) -> bool {
+        matches!(self, NameRule::Fat | NameRule::FatAscii)
+    }
+
+    /// True when only ASCII names are valid.
+    pub const fn ascii_only(self) -> bool {
+        matches!(self, NameRule::FatAscii)
+    }
+
     /// The length of `name` as the limit counts it: UTF-8 bytes under both rules. POSIX file
     /// systems count bytes (Linux's NAME_MAX); a FAT or exFAT medium takes 255 UTF-16 units,
     /// but is reached through the host's file system interface, which on Linux takes 255 bytes
@@ -79,7 +152,7 @@ impl NameRule {
 
     /// True when names that differ only in case are the same name.
     pub fn folds_case(self) -> bool {
-        self == NameRule::Fat
+        self.is_fat()
     }
 
     /// The key two names collide under: folded to lower case, one character at a time, under
@@ -89,8 +162,12 @@ impl NameRule {
         match self {
             NameRule::Permissive => Cow::Borrowed(name),
             // Most names are ASCII, and the ASCII fold is several times faster.
-            NameRule::Fat if name.is_ascii() => Cow::Owned(name.to_ascii_lowercase()),
-            NameRule::Fat => Cow::Owned(name.chars().flat_map(char::to_lowercase).collect()),
+            NameRule::Fat | NameRule::FatAscii if name.is_ascii() => {
+                Cow::Owned(name.to_ascii_lowercase())
+            }
+            NameRule::Fat | NameRule::FatAscii => {
+                Cow::Owned(name.chars().flat_map(char::to_lowercase).collect())
+            }
         }
     }
 
@@ -98,8 +175,10 @@ impl NameRule {
     pub fn same_name(self, a: &str, b: &str) -> bool {
         match self {
             NameRule::Permissive => a == b,
-            NameRule::Fat if a.is_ascii() && b.is_ascii() => a.eq_ignore_ascii_case(b),
-            NameRule::Fat => a
+            NameRule::Fat | NameRule::FatAscii if a.is_ascii() && b.is_ascii() => {
+                a.eq_ignore_ascii_case(b)
+            }
+            NameRule::Fat | NameRule::FatAscii => a
                 .chars()
                 .flat_map(char::to_lowercase)
                 .eq(b.chars().flat_map(char::to_lowercase)),
@@ -120,7 +199,7 @@ impl NameRule {
         if has_drive_prefix(name) {
             return Some(NameProblem::Character(':'));
         }
-        if self == NameRule::Fat {
+        if self.is_fat() {
             if name.ends_with(['.', ' ']) {
                 return Some(NameProblem::TrailingDotOrSpace);
             }
@@ -149,10 +228,19 @@ impl NameRule {
     /// [`MAX_COMPONENT`]): forbidden and control characters become `_`, trailing dots and
     /// spaces are dropped under FAT, a DOS device name gets a `_` prefix, a long name is cut at
     /// a character boundary keeping its extension, and a name left empty becomes `_`. A valid
-    /// name within the limit comes back unchanged. Control characters are replaced under both
-    /// rules: names end up in playlists, where a line break would split an entry.
+    /// name within the limit comes back unchanged. Control characters are replaced under every
+    /// rule: names end up in playlists, where a line break would split an entry. Under
+    /// [`NameRule::FatAscii`] characters outside ASCII are transliterated first ("Sól" becomes
+    /// "Sol", "東京" "Dong Jing"), and those without a transliteration become `_`.
     pub fn sanitise(self, name: &str, limit: usize) -> String {
         let limit = limit.clamp(1, MAX_COMPONENT);
+        let ascii;
+        let name = if self.ascii_only() && !name.is_ascii() {
+            ascii = transliterate(name);
+            ascii.as_str()
+        } else {
+            name
+        };
         let mut out: String = name
             .chars()
             .map(|c| {
@@ -169,14 +257,14 @@ impl NameRule {
         if has_drive_prefix(&out) {
             out.replace_range(1..2, "_");
         }
-        if self == NameRule::Fat {
+        if self.is_fat() {
             out.truncate(out.trim_end_matches(['.', ' ']).len());
             if is_device_name(&out) {
                 out.insert(0, '_');
             }
         }
         let mut out = self.truncate(&out, limit).into_owned();
-        if self == NameRule::Fat {
+        if self.is_fat() {
             out.truncate(out.trim_end_matches(['.', ' ']).len());
         }
         if self.problem(&out).is_some() {
@@ -223,6 +311,7 @@ impl NameRule {
         match self {
             NameRule::Permissive => c == '/' || c == '\0',
             NameRule::Fat => FAT_RESERVED.contains(&c) || c.is_control(),
+            NameRule::FatAscii => !c.is_ascii() || FAT_RESERVED.contains(&c) || c.is_control(),
         }
     }
 
@@ -238,6 +327,21 @@ impl NameRule {
         }
         s
     }
+}
+
+/// `name` in ASCII: each character outside ASCII replaced by its transliteration (the
+/// `deunicode` tables: "ó" is "o", "ß" "ss", "東京" "Dong Jing"), or by `_` when it has none.
+/// What comes out may hold characters a rule forbids (`¼` is ` 1/4`); sanitising replaces
+/// those next.
+fn transliterate(name: &str) -> String {
+    let mut out = deunicode::deunicode_with_tofu(name, "_");
+    // The tables end some transliterations with a space ("東京" is "Dong Jing "): one
+    // before a dot or at the end is noise.
+    while let Some(i) = out.find(" .") {
+        out.remove(i);
+    }
+    out.truncate(out.trim_end_matches(' ').len());
+    out
 }
 
 /// `(stem, ".ext")`, or `(name, "")` when the name has no extension: a dot that is not the
@@ -287,7 +391,50 @@ fn is_device_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    const BOTH: [NameRule; 2] = [NameRule::Fat, NameRule::Permissive];
+    const BOTH: [NameRule; 3] = [NameRule::Fat, NameRule::Permissive, NameRule::FatAscii];
+
+    #[test]
+    fn ascii_rule() {
+        let r = NameRule::FatAscii;
+        assert_eq!(r.problem("Ana Sól.mp3"), Some(NameProblem::Character('ó')));
+        assert_eq!(r.problem("a:b"), Some(NameProblem::Character(':')));
+        assert_eq!(r.problem("con"), Some(NameProblem::DeviceName));
+        assert_eq!(r.check("Ana Sol.mp3"), Ok(()));
+        assert_eq!(r.sanitise("Ana Sól.mp3", 255), "Ana Sol.mp3");
+        assert_eq!(r.sanitise("Kōbō Ensemble", 255), "Kobo Ensemble");
+        assert_eq!(r.sanitise("½ Time?", 255), "1_2 Time_");
+        assert_eq!(r.sanitise("東京.mp3", 255), "Dong Jing.mp3");
+        assert_eq!(r.sanitise("\u{10ffff}", 255), "_");
+        assert!(r.same_name("ANA SOL", "ana sol"));
+        for name in ["é".repeat(300), "😀 ".repeat(100), "\u{301}".repeat(50)] {
+            let out = r.sanitise(&name, 100);
+            assert!(out.is_ascii() && out.len() <= 100, "{out:?}");
+            assert_eq!(r.check(&out), Ok(()), "{out:?}");
+        }
+    }
+
+    #[test]
+    fn rules_are_ordered_by_strictness() {
+        use std::str::FromStr;
+        assert_eq!(NameRule::Permissive.strictest(NameRule::Fat), NameRule::Fat);
+        assert_eq!(
+            NameRule::FatAscii.strictest(NameRule::Fat),
+            NameRule::FatAscii
+        );
+        for r in BOTH {
+            assert_eq!(NameRule::from_str(r.as_str()), Ok(r));
+        }
+        assert!(NameRule::from_str("FAT").is_err());
+        // Every name a stricter rule accepts, the looser ones accept.
+        for name in ["Ana Sol", "a:b", "Sól", "con", "x.", "ok.mp3"] {
+            if NameRule::FatAscii.check(name).is_ok() {
+                assert_eq!(NameRule::Fat.check(name), Ok(()), "{name}");
+            }
+            if NameRule::Fat.check(name).is_ok() {
+                assert_eq!(NameRule::Permissive.check(name), Ok(()), "{name}");
+            }
+        }
+    }
 
     #[test]
     fn fat_rules() {
@@ -372,7 +519,8 @@ mod tests {
             assert_eq!(r.numbered("Song.mp3", 2, 255), "Song (2).mp3");
             assert_eq!(r.numbered("Folder", 3, 255), "Folder (3)");
             assert_eq!(r.numbered("Mr. Smith goes", 2, 255), "Mr. Smith goes (2)");
-            let long = format!("{}.mp3", "ü".repeat(240));
+            // Numbering keeps a valid name valid.
+            let long = r.sanitise(&format!("{}.mp3", "ü".repeat(240)), 255);
             let n = r.numbered(&long, 12, 240);
             assert!(n.ends_with(" (12).mp3") && r.length(&n) <= 240, "{r:?} {n}");
             assert_eq!(r.check(&n), Ok(()));

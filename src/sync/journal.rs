@@ -333,11 +333,17 @@ pub(crate) const TEMP_PREFIX: &str = ".wmdm-sync-";
 /// The suffix of every temporary name the sync writes.
 pub(crate) const TEMP_SUFFIX: &str = ".part";
 
+/// The length in bytes of every temporary name ([`temp_name`]): the prefix, 16 hex digits of
+/// session, a dash, 8 hex digits of sequence, and the suffix.
+pub(crate) const TEMP_NAME_LEN: usize = TEMP_PREFIX.len() + 16 + 1 + 8 + TEMP_SUFFIX.len();
+
 /// The temporary name of the `seq`th write of session `session`:
 /// `.wmdm-sync-<16 hex session>-<8 hex seq>.part`, 41 bytes whatever the final name, so a
 /// long final name never makes its temporary name too long (invariant J3).
 pub fn temp_name(session: u64, seq: u32) -> String {
-    format!("{TEMP_PREFIX}{session:016x}-{seq:08x}{TEMP_SUFFIX}")
+    let name = format!("{TEMP_PREFIX}{session:016x}-{seq:08x}{TEMP_SUFFIX}");
+    debug_assert_eq!(name.len(), TEMP_NAME_LEN);
+    name
 }
 
 /// The temporary path for `final_path` (a sibling of it).

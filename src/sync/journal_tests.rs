@@ -158,7 +158,10 @@ fn a_put_naming_anything_but_this_sessions_temp_is_rejected() {
 fn temp_names_are_short_whatever_the_final_name() {
     let long = format!("Music/{}.mp3", "x".repeat(240));
     let t = temp_path(&long, S, 7);
-    assert_eq!(t.rsplit_once('/').map(|(_, n)| n.len()), Some(41));
+    assert_eq!(
+        t.rsplit_once('/').map(|(_, n)| n.len()),
+        Some(TEMP_NAME_LEN)
+    );
     assert!(is_session_temp(&t, &long, S));
 }
 

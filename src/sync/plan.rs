@@ -31,7 +31,7 @@ use std::hash::Hasher;
 
 use super::filter::MediaKind;
 use super::journal::{LedgerEntry, OwnedKind};
-use super::names::{FILE_LIMIT, component};
+use super::names::{component, file_limit};
 use super::plan_names::{FastMap, FastSet, Fnv, Names};
 use crate::library::{Library, PathStyle, Track, TrackId, WriteEntry, write_m3u, write_wpl};
 use crate::metadata::{Metadata, tags};
@@ -184,7 +184,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     // smaller one copied in its place, so a resync would not be a no-op.
     let keep_tolerance = budget / KEEP_TOLERANCE_DIVISOR;
 
-    let mut names = Names::new(s.names, dev);
+    let mut names = Names::new(s.names, s.name_max, dev);
     let mut used = 0u64;
     // Owned tracks the filter excludes stay whatever happens, so their bytes are spent first.
     let mut pinned: FastMap<u64, MediaKind> = FastMap::default();
@@ -467,7 +467,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         let file = component(
             s.names,
             &format!("{name}.{}", s.playlist_format.extension()),
-            FILE_LIMIT,
+            file_limit(s.name_max),
         );
         let wanted = names.spell(&s.playlist_folder, &file);
         // What the file's bytes are made of, hashed: an unchanged playlist is recognised

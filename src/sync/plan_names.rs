@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::names::{FILE_LIMIT, NameRule, component, numbered};
+use super::names::{NameRule, component, file_limit, numbered};
 use super::plan_types::DeviceContents;
 use crate::provider::names::MAX_COMPONENT;
 
@@ -50,6 +50,9 @@ pub(super) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 
 pub(super) struct Names<'a> {
     pub(super) rule: NameRule,
+    // The device's component limit, and the shorter one of file names (see `file_limit`).
+    max: usize,
+    file_max: usize,
     pub(super) device: &'a DeviceContents,
     // The device's and the plan's file paths, folded under the rule. Built on first use: a
     // no-op resync never claims a name.
@@ -65,9 +68,11 @@ pub(super) struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    pub(super) fn new(rule: NameRule, device: &'a DeviceContents) -> Names<'a> {
+    pub(super) fn new(rule: NameRule, max: usize, device: &'a DeviceContents) -> Names<'a> {
         Names {
             rule,
+            max: max.clamp(1, MAX_COMPONENT),
+            file_max: file_limit(max),
             device,
             files: None,
             folders: None,
@@ -86,7 +91,7 @@ impl<'a> Names<'a> {
             return wanted.to_owned();
         }
         let candidate = loop {
-            let candidate = numbered(rule, wanted, n, FILE_LIMIT);
+            let candidate = numbered(rule, wanted, n, self.file_max);
             n += 1;
             let k = rule.fold(&candidate).into_owned();
             if !folders.contains_key(&k) && files.insert(k) {
@@ -118,7 +123,7 @@ impl<'a> Names<'a> {
             } else {
                 format!("{path}/")
             };
-            let name = component(rule, d, MAX_COMPONENT);
+            let name = component(rule, d, self.max);
             let mut candidate = format!("{parent}{name}");
             let mut n = 2;
             path = loop {
@@ -131,14 +136,14 @@ impl<'a> Names<'a> {
                     folders(&mut self.folders, rule, self.device).insert(key, candidate.clone());
                     break candidate;
                 }
-                candidate = format!("{parent}{}", rule.numbered(&name, n, MAX_COMPONENT));
+                candidate = format!("{parent}{}", rule.numbered(&name, n, self.max));
                 n += 1;
             };
         }
         if !path.is_empty() {
             path.push('/');
         }
-        path.push_str(&component(rule, file, FILE_LIMIT));
+        path.push_str(&component(rule, file, self.file_max));
         path
     }
 }

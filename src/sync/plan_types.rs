@@ -82,8 +82,13 @@ pub struct PlanSettings {
     pub playlist_format: PlaylistFormat,
     /// The separator written in playlist entries.
     pub playlist_separator: char,
-    /// The device's name rules.
+    /// The name rules the plan spells names under. A session plans under the strictest of
+    /// this and the device's own rule (see [`PlanSettings::apply_device_names`]).
     pub names: NameRule,
+    /// The longest path component the device takes, in UTF-8 bytes (at most and by default
+    /// [`MAX_COMPONENT`](crate::provider::names::MAX_COMPONENT)). A planned file's name leaves
+    /// room for the temporary suffix it is first written under.
+    pub name_max: usize,
     /// The formats the device plays; `None` takes everything.
     pub formats: Option<Vec<FormatCode>>,
     /// PercentSpaceReserved, 0-95 (larger values are taken as 95).
@@ -109,6 +114,7 @@ impl Default for PlanSettings {
             playlist_format: PlaylistFormat::M3u8,
             playlist_separator: '/',
             names: NameRule::Fat,
+            name_max: crate::provider::names::MAX_COMPONENT,
             formats: None,
             reserve_percent: 0,
             supports_metadata: true,

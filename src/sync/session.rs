@@ -74,6 +74,10 @@ impl SyncDevice {
                 apply_profile(d, &mut settings);
             }
         }
+        // Whatever the settings, the plan names only files the device takes.
+        if let Some(d) = &k.device {
+            settings.apply_device_names(d);
+        }
         let p = st.table.for_device(&self.key).ok_or(Error::Unexpected)?;
         Ok(SessionParts {
             library_id: st.table.library_id.clone(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::flags::{DeviceStatus, DeviceType, FindScope};
 use crate::metadata::{PropValue, device as props};
+use crate::provider::names::{MAX_COMPONENT, NameRule};
 use crate::provider::{
     Device, FormatSupport, Icon, LockHolder, StorageRef, WaveFormat, WmdmId, WriterLock,
 };
@@ -99,6 +100,23 @@ impl FsDevice {
     /// order changes finer than that.
     pub fn fs_kind(&self) -> &FsKind {
         &self.shared.fs_kind
+    }
+
+    /// The name rule the device's names follow: its name policy's (after the file system's
+    /// kind adjusted it, see [`DeviceOptions`]' `fs_rules`), restricted to ASCII when the file
+    /// system refuses names outside ASCII ([`FsQuirks::ASCII_NAMES`](super::FsQuirks::ASCII_NAMES):
+    /// learnt from a refusal, or settled by a probe in `.wmdm/` the first time this is asked on
+    /// a writable device). The device reports it as [`NAME_RULE`](props::NAME_RULE).
+    pub fn name_rule(&self) -> NameRule {
+        let rule = self.shared.options.policy.rule();
+        if rule.ascii_only() || !self.shared.writable_state {
+            return rule;
+        }
+        if self.shared.io.refuses_non_ascii() {
+            NameRule::FatAscii
+        } else {
+            rule
+        }
     }
 
     /// The options the device was opened with (with the name policy the file system's
@@ -243,6 +261,8 @@ impl Device for FsDevice {
             }
             props::FORMATS_SUPPORTED_ARE_ORDERED => PropValue::Bool(true),
             props::DEVICE_PROTOCOL => PropValue::Guid(props::DEVICE_PROTOCOL_MSC),
+            props::NAME_RULE => PropValue::String(self.name_rule().as_str().to_owned()),
+            props::NAME_MAX => PropValue::U32(MAX_COMPONENT as u32),
             props::SUPPORTED_DEVICE_PROPERTIES => PropValue::StringArray(
                 [
                     props::DEVICE_FRIENDLY_NAME,
@@ -250,6 +270,8 @@ impl Device for FsDevice {
                     props::FORMATS_SUPPORTED,
                     props::FORMATS_SUPPORTED_ARE_ORDERED,
                     props::DEVICE_PROTOCOL,
+                    props::NAME_RULE,
+                    props::NAME_MAX,
                 ]
                 .iter()
                 .map(|s| s.to_string())

@@ -282,7 +282,9 @@ pub struct DeviceOptions {
     /// Let the file system's kind adjust the name policy (default `true`): on a file system
     /// detected as FAT-like ([`FsKind::is_fat_like`]: FAT, exFAT, fusefat, FUSE block devices)
     /// a permissive `policy` becomes [`NamePolicy::fat`] with the same mode, since the medium
-    /// would refuse or confuse the names FAT forbids anyway. `false` keeps `policy` as given.
+    /// would refuse or confuse the names FAT forbids anyway; on fusefat, which refuses names
+    /// outside ASCII, any policy becomes [`NamePolicy::fat_ascii`] with the same mode. `false`
+    /// keeps `policy` as given.
     pub fs_rules: bool,
 }
 
@@ -334,10 +336,14 @@ impl DeviceOptions {
     }
 
     /// The options for a device on a file system of kind `kind`: a permissive policy becomes
-    /// FAT's on a FAT-like one when `fs_rules` allows it.
+    /// FAT's on a FAT-like one, and any policy ASCII-only on fusefat, when `fs_rules` allows it.
     pub(crate) fn for_fs(mut self, kind: &FsKind) -> DeviceOptions {
         if self.fs_rules && kind.is_fat_like() && !self.policy.is_fat() {
             self.policy = NamePolicy::fat(self.policy.mode());
+        }
+        // fusefat refuses every name outside ASCII (EPERM), whatever the policy says.
+        if self.fs_rules && *kind == FsKind::FuseFat {
+            self.policy = self.policy.ascii();
         }
         self
     }
@@ -362,9 +368,14 @@ mod tests {
             FsKind::FuseFat,
             FsKind::FuseBlock,
         ] {
+            let expected = if kind == FsKind::FuseFat {
+                NamePolicy::fat_ascii(NameMode::Reject)
+            } else {
+                NamePolicy::fat(NameMode::Reject)
+            };
             assert_eq!(
                 permissive.clone().for_fs(&kind).policy,
-                NamePolicy::fat(NameMode::Reject),
+                expected,
                 "{kind:?}"
             );
             let kept = permissive.clone().fs_rules(false).for_fs(&kind);
@@ -372,6 +383,10 @@ mod tests {
         }
         let sanitise = DeviceOptions::default().policy(NamePolicy::fat(NameMode::Sanitise));
         assert_eq!(sanitise.clone().for_fs(&FsKind::Fat), sanitise);
+        assert_eq!(
+            sanitise.clone().for_fs(&FsKind::FuseFat).policy,
+            NamePolicy::fat_ascii(NameMode::Sanitise)
+        );
         for kind in [
             FsKind::Other("ext4".into()),
             FsKind::FuseMtp,

@@ -89,15 +89,31 @@ impl NamePolicy {
         }
     }
 
-    /// True when the FAT/exFAT rules apply.
-    pub const fn is_fat(&self) -> bool {
-        matches!(self.rule, NameRule::Fat)
+    /// The FAT/exFAT rules for a medium that takes only ASCII names ([`NameRule::FatAscii`],
+    /// as FAT through fusefat): under [`NameMode::Sanitise`] other characters are
+    /// transliterated.
+    pub const fn fat_ascii(mode: NameMode) -> NamePolicy {
+        NamePolicy {
+            rule: NameRule::FatAscii,
+            mode,
+        }
     }
 
-    /// The name rule this policy enforces on this host: [`NameRule::Fat`] under
-    /// [`NamePolicy::fat`], and on Windows always (see [`NamePolicy`]).
+    /// This policy with names outside ASCII refused (or transliterated) as well: the FAT rules
+    /// restricted to ASCII, with the same mode.
+    pub const fn ascii(self) -> NamePolicy {
+        NamePolicy::fat_ascii(self.mode)
+    }
+
+    /// True when the FAT/exFAT rules apply (ASCII-only or not).
+    pub const fn is_fat(&self) -> bool {
+        self.rule.is_fat()
+    }
+
+    /// The name rule this policy enforces on this host: the policy's, and on Windows at least
+    /// [`NameRule::Fat`] (see [`NamePolicy`]).
     pub const fn rule(&self) -> NameRule {
-        if HOST_HAS_FAT_RULES {
+        if HOST_HAS_FAT_RULES && !self.rule.is_fat() {
             NameRule::Fat
         } else {
             self.rule
@@ -224,6 +240,13 @@ mod tests {
         assert_eq!(p.check("conout$.log").as_deref(), Ok("_conout$.log"));
         assert_eq!(p.check("lpt\u{b2}.txt").as_deref(), Ok("_lpt\u{b2}.txt"));
         assert_eq!(p.check("back\\slash:x").as_deref(), Ok("back_slash_x"));
+        let ascii = NamePolicy::fat_ascii(NameMode::Sanitise);
+        assert_eq!(ascii.check("Ana Sól?.mp3").as_deref(), Ok("Ana Sol_.mp3"));
+        assert_eq!(p.ascii(), ascii);
+        assert_eq!(
+            NamePolicy::fat_ascii(NameMode::Reject).check("Sól"),
+            Err(Error::InvalidName)
+        );
         let long = format!("{}.mp3", "é".repeat(300));
         let out = p.check(&long).unwrap();
         assert!(

@@ -233,6 +233,15 @@ impl FsIo {
         if !non_ascii || !fsops::is_refusal(e) {
             return false;
         }
+        self.refuses_non_ascii()
+    }
+
+    /// True when the file system refuses names outside ASCII: known once a refusal taught it,
+    /// else settled by creating a file with such a name in the state folder (once per
+    /// session; the device's [`NAME_RULE`](crate::metadata::device::NAME_RULE) asks before a
+    /// sync plans, so that the plan spells such names in ASCII). Callers make sure the state
+    /// folder may be written.
+    pub(crate) fn refuses_non_ascii(&self) -> bool {
         if self.has(FsQuirks::ASCII_NAMES) {
             return true;
         }
@@ -252,7 +261,7 @@ impl FsIo {
                 false
             }
             Err(pe) if fsops::is_refusal(&pe) => {
-                self.learn(FsQuirks::ASCII_NAMES, e);
+                self.learn(FsQuirks::ASCII_NAMES, &pe);
                 true
             }
             Err(_) => false,

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::flags::{DeviceStatus, DeviceType, FindScope};
 use crate::metadata::{FormatCode, PropValue, device as props};
 use crate::provider::WaveFormat;
+use crate::provider::names::MAX_COMPONENT;
 use crate::provider::{
     Device, FormatCapability, FormatSupport, Icon, PowerInfo, StorageRef, WmdmId,
 };
@@ -19,7 +20,7 @@ use super::config::{
 };
 use super::crash::CrashState;
 use super::fault::{DeviceStats, FaultPlan, FaultState, Operation};
-use super::node::{NodeId, same_name};
+use super::node::{NodeId, RULE, same_name};
 use super::state::{Medium, Shared, State};
 use super::storage::MemoryStorage;
 use super::tree::Tree;
@@ -32,6 +33,8 @@ const COMPUTED_PROPERTIES: &[&str] = &[
     props::SUPPORTED_DEVICE_PROPERTIES,
     props::FORMATS_SUPPORTED,
     props::FORMATS_SUPPORTED_ARE_ORDERED,
+    props::NAME_RULE,
+    props::NAME_MAX,
 ];
 
 /// A simulated portable player held in memory.
@@ -395,6 +398,8 @@ impl Device for MemoryDevice {
                 config.formats.iter().map(|f| f.0).collect(),
             )),
             props::FORMATS_SUPPORTED_ARE_ORDERED => Ok(PropValue::Bool(true)),
+            props::NAME_RULE => Ok(PropValue::String(RULE.as_str().to_owned())),
+            props::NAME_MAX => Ok(PropValue::U32(MAX_COMPONENT as u32)),
             props::SUPPORTED_DEVICE_PROPERTIES => {
                 Ok(PropValue::StringArray(MemoryDevice::property_names(&st)))
             }

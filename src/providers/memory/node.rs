@@ -23,7 +23,12 @@ const SYNTHESISED_ONLY: &[&str] = &[tags::FILE_NAME, tags::FILE_SIZE, tags::PERS
 
 /// The name rule of the simulated medium: FAT/exFAT's, the file system most players use, so
 /// siblings that differ only in case collide and a name FAT refuses is refused. It is the
-/// planner's default rule, so a plan for this device names only files it accepts.
+/// planner's default rule, and the device reports it (and [`MAX_COMPONENT`]) as its
+/// [`NAME_RULE`](crate::metadata::device::NAME_RULE) and
+/// [`NAME_MAX`](crate::metadata::device::NAME_MAX) properties, so a plan for this device names
+/// only files it accepts.
+///
+/// [`MAX_COMPONENT`]: crate::provider::names::MAX_COMPONENT
 pub(super) const RULE: NameRule = NameRule::Fat;
 
 /// Checks one path component.

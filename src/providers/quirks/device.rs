@@ -98,8 +98,13 @@ impl Device for QuirkDevice {
         self.info(|d| d.canonical_name())
     }
 
+    // The name quirks change which names the medium takes, and the device says so.
     fn property(&self, name: &str) -> Result<PropValue> {
-        self.info(|d| d.property(name))
+        self.info(|d| {
+            self.shared
+                .name_property(d, name)
+                .unwrap_or_else(|| d.property(name))
+        })
     }
 
     fn set_property(&self, name: &str, value: &PropValue) -> Result<()> {

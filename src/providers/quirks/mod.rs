@@ -17,7 +17,10 @@
 //!   `jmtpfs` answer EPERM); no rename or move ([`Quirks::no_rename`]); modification times
 //!   with a 2-second resolution ([`Quirks::coarse_times`], as FAT stores them);
 //!   case-insensitive names ([`Quirks::case_insensitive`]); a shorter name limit
-//!   ([`Quirks::name_limit`]).
+//!   ([`Quirks::name_limit`]); names in ASCII only ([`Quirks::ascii_names`]). The device
+//!   reports the name quirks in its [`NAME_RULE`](crate::metadata::device::NAME_RULE) and
+//!   [`NAME_MAX`](crate::metadata::device::NAME_MAX) properties, so a sync plans names the
+//!   quirks accept, as it does on a real medium that has them.
 //!
 //! Everything else passes through unchanged, the result of each call wrapped so the quirks
 //! reach every level. Calls are counted per [`Operation`] (the memory device's taxonomy, whose
@@ -56,7 +59,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::error::{Error, Result};
 use crate::flags::DeviceEnumPreference;
-use crate::provider::{DeviceRef, ServiceProvider};
+use crate::metadata::{PropValue, device as props};
+use crate::provider::names::{MAX_COMPONENT, NameRule};
+use crate::provider::{Device, DeviceRef, ServiceProvider};
 pub use crate::providers::memory::Operation;
 
 use device::QuirkDevice;
@@ -73,6 +78,7 @@ pub struct Quirks {
     coarse_times: bool,
     case_insensitive: bool,
     name_limit: Option<usize>,
+    ascii_names: bool,
 }
 
 /// One quirk, as [`QuirkHandle::bitten`] reports the ones that refused something.
@@ -94,6 +100,8 @@ pub enum Quirk {
     CaseInsensitive,
     /// A name was over the limit.
     NameLimit,
+    /// A name outside ASCII was refused ([`Quirks::ascii_names`]).
+    AsciiNames,
 }
 
 impl Quirks {
@@ -166,10 +174,36 @@ impl Quirks {
         self
     }
 
+    /// Creating or renaming to a name with a character outside ASCII fails
+    /// [`Error::InvalidName`] (EPERM from `fusefat`).
+    pub fn ascii_names(mut self) -> Quirks {
+        self.ascii_names = true;
+        self
+    }
+
     /// FAT32 through `fusefat`: no appends or writes into existing files, 2-second times,
-    /// case-insensitive names.
+    /// case-insensitive ASCII names.
     pub fn fusefat() -> Quirks {
-        Quirks::none().no_append().coarse_times().case_insensitive()
+        Quirks::none()
+            .no_append()
+            .coarse_times()
+            .case_insensitive()
+            .ascii_names()
+    }
+
+    /// The name rule and component limit the device reports with these quirks, from what the
+    /// wrapped device reports (`inner_rule`, `inner_max`): case-insensitive names need at least
+    /// FAT's rules, ASCII names FAT's ASCII-only ones, and a name limit lowers the maximum.
+    fn names(&self, inner_rule: NameRule, inner_max: usize) -> (NameRule, usize) {
+        let mut rule = inner_rule;
+        if self.case_insensitive {
+            rule = rule.strictest(NameRule::Fat);
+        }
+        if self.ascii_names {
+            rule = rule.strictest(NameRule::FatAscii);
+        }
+        let max = self.name_limit.map_or(inner_max, |l| l.min(inner_max));
+        (rule, max)
     }
 
     /// An MTP device's file system through FUSE (`jmtpfs`, `gvfs-mtp`, `simple-mtpfs`): no
@@ -270,11 +304,50 @@ impl Shared {
         self.lock().bitten.insert(q);
     }
 
-    /// Refuses a new name over the limit.
+    /// The device's [`NAME_RULE`](props::NAME_RULE) or [`NAME_MAX`](props::NAME_MAX) with
+    /// the name quirks applied to what the wrapped `device` reports; `None` for any other
+    /// property. A wrapped device that reports neither is taken to be permissive, with
+    /// [`MAX_COMPONENT`] bytes per name; when the quirks do not change that either, the
+    /// wrapped device's answer stands.
+    fn name_property(&self, device: &dyn Device, name: &str) -> Option<Result<PropValue>> {
+        if name != props::NAME_RULE && name != props::NAME_MAX {
+            return None;
+        }
+        let inner = device.property(name);
+        let inner_rule = match device.property(props::NAME_RULE) {
+            Ok(PropValue::String(s)) => s.parse().unwrap_or(NameRule::Permissive),
+            _ => NameRule::Permissive,
+        };
+        let inner_max = match device.property(props::NAME_MAX) {
+            Ok(PropValue::U32(n)) => {
+                usize::try_from(n).map_or(MAX_COMPONENT, |n| n.min(MAX_COMPONENT))
+            }
+            _ => MAX_COMPONENT,
+        };
+        let quirks = self.quirks();
+        let (rule, max) = quirks.names(inner_rule, inner_max);
+        if rule == inner_rule && max == inner_max {
+            return Some(inner);
+        }
+        Some(Ok(if name == props::NAME_RULE {
+            PropValue::String(rule.as_str().to_owned())
+        } else {
+            PropValue::U32(u32::try_from(max).unwrap_or(u32::MAX))
+        }))
+    }
+
+    /// Refuses a new name over the limit, or outside ASCII where only ASCII is taken.
     fn check_name(&self, name: &str) -> Result<()> {
-        let limit = self.lock().quirks.name_limit;
+        let (limit, ascii) = {
+            let st = self.lock();
+            (st.quirks.name_limit, st.quirks.ascii_names)
+        };
         if limit.is_some_and(|l| name.len() > l) {
             self.bite(Quirk::NameLimit);
+            return Err(Error::InvalidName);
+        }
+        if ascii && !name.is_ascii() {
+            self.bite(Quirk::AsciiNames);
             return Err(Error::InvalidName);
         }
         Ok(())
