@@ -126,14 +126,17 @@ impl FsDevice {
         id.save(&self.shared.state_dir().join("device.id"), &self.shared.io)
     }
 
-    /// Saves any ID records not yet on the medium (IDs handed out to files seen for the first
-    /// time are written lazily).
+    /// The durability barrier ([`Device::flush`](crate::provider::Device::flush)): every
+    /// change completed before the call is on the medium when it returns, the ID records
+    /// handed out lazily included. With [`Durability::AtFlush`](super::Durability::AtFlush) it
+    /// is what makes the device's writes durable (on Linux one `syncfs` of the device's file
+    /// system; elsewhere one sync per file and folder written since the last call); in the
+    /// per-operation mode only the ID records are left to sync.
     ///
     /// # Errors
-    /// I/O errors.
+    /// [`Error::DeviceNotConnected`]; I/O errors.
     pub fn flush(&self) -> Result<()> {
-        let mut inner = self.shared.lock();
-        inner.ids.save(self.shared.options.durable, &self.shared.io)
+        self.shared.flush()
     }
 
     /// True while the device is connected.
@@ -265,6 +268,10 @@ impl Device for FsDevice {
         }
         let text = value.as_str().ok_or(Error::InvalidArg)?;
         self.set_friendly_name(text)
+    }
+
+    fn flush(&self) -> Result<()> {
+        FsDevice::flush(self)
     }
 
     fn lock_writer(&self, holder: &LockHolder) -> Result<WriterLock> {

@@ -49,6 +49,7 @@ use crate::error::{Error, Result};
 use crate::sys::fsops;
 use crate::sys::fstype::FsKind;
 
+use super::durability::{Barrier, Durability};
 use super::host;
 use super::io::temp_name;
 use super::names::{STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX, is_component, is_internal};
@@ -131,7 +132,8 @@ const RECORD_SUFFIX: &str = ".w";
 #[derive(Debug)]
 pub(crate) struct FsIo {
     root: PathBuf,
-    durable: bool,
+    /// When writes reach the medium, and what waits for the barrier.
+    pub(crate) barrier: Barrier,
     /// Quirks the options ask to simulate (tests): the operations fail as such a file system
     /// makes them fail, and are detected the same way.
     simulated: FsQuirks,
@@ -141,10 +143,10 @@ pub(crate) struct FsIo {
 }
 
 impl FsIo {
-    pub(crate) fn new(root: &Path, durable: bool, simulated: FsQuirks) -> FsIo {
+    pub(crate) fn new(root: &Path, durability: Durability, simulated: FsQuirks) -> FsIo {
         FsIo {
             root: root.to_path_buf(),
-            durable,
+            barrier: Barrier::new(durability),
             simulated,
             // A quirk no error reveals is known from the start when simulated.
             detected: AtomicU32::new((simulated & FsQuirks::NO_FOLDER_RENAME).bits()),
@@ -292,6 +294,8 @@ impl FsIo {
             f.write_all(bytes)?;
             if sync {
                 f.sync_data()?;
+            } else {
+                self.barrier.wrote(path);
             }
             Ok(())
         })();
@@ -452,10 +456,8 @@ impl FsIo {
             }
             return Err(e.into());
         }
-        if self.durable {
-            if let Some(dir) = target.parent() {
-                sync_dir(dir);
-            }
+        if let Some(dir) = target.parent() {
+            self.barrier.dir_entries(dir);
         }
         Ok(())
     }

@@ -59,6 +59,14 @@ impl State {
         self.crash.durable = Some(self.image());
     }
 
+    /// A barrier ([`Device::flush`](crate::provider::Device::flush)): on a non-durable device,
+    /// a durable point; on a durable one, nothing (every change already is).
+    pub(super) fn durable_point(&mut self) {
+        if self.crash.durable.is_some() {
+            self.writeback();
+        }
+    }
+
     /// The crash: the media become what survives (see the module docs), open sessions are
     /// lost, and the device is gone until rebooted.
     pub(super) fn crash(&mut self) {
