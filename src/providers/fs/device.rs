@@ -294,3 +294,41 @@ impl Device for FsDevice {
         crate::provider::Storage::find_storage(root.as_ref(), scope, unique_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{CreateRequest, Device, NoProgress, Storage};
+    use crate::providers::fs::{DeviceOptions, Durability};
+
+    /// Writes a file in a folder and renames it, as a sync's copy does.
+    fn copy_one(d: &FsDevice) {
+        let folder = d.root().create(&CreateRequest::folder("Music")).unwrap();
+        let f = folder.create(&CreateRequest::file("a.part")).unwrap();
+        let mut io = f.open(crate::flags::OpenMode::WRITE).unwrap();
+        io.write(b"data").unwrap();
+        io.close().unwrap();
+        f.rename("a.mp3", &mut NoProgress).unwrap();
+    }
+
+    #[test]
+    fn at_flush_leaves_every_change_to_the_barrier_and_per_operation_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = FsDevice::open(
+            dir.path(),
+            DeviceOptions::default().durability(Durability::AtFlush),
+        )
+        .unwrap();
+        copy_one(&at);
+        let (files, dirs) = at.shared.io.barrier.pending();
+        // The file's data, the ID log; the root (new folder) and the folder (renames).
+        assert!(files >= 2 && dirs >= 2, "{files} files, {dirs} folders waiting");
+        Device::flush(&at).unwrap();
+        assert_eq!(at.shared.io.barrier.pending(), (0, 0));
+
+        let dir = tempfile::tempdir().unwrap();
+        let per = FsDevice::open(dir.path(), DeviceOptions::default()).unwrap();
+        copy_one(&per);
+        assert_eq!(per.shared.io.barrier.pending(), (0, 0), "synced as it went");
+    }
+}

@@ -345,7 +345,6 @@ impl IdMap {
             return Ok(());
         };
         if self.log_records > 2 * self.entries.len() + 1024
-            || !path.exists()
             || !io.append(&path, self.pending_log.as_bytes(), durable)?
         {
             return self.rewrite(io);

@@ -280,7 +280,8 @@ impl FsIo {
     }
 
     /// Appends `bytes` to the existing file at `path`; `Ok(false)`, writing nothing, when the
-    /// file system refuses appends (the caller then rewrites the file whole).
+    /// file system refuses appends or the file does not exist (the caller then writes the file
+    /// whole). Without `sync` the file waits for the barrier.
     ///
     /// # Errors
     /// Other I/O errors.
@@ -301,6 +302,7 @@ impl FsIo {
         })();
         match result {
             Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) if self.refused(FsQuirks::NO_APPEND, &e) => Ok(false),
             Err(e) => Err(e.into()),
         }
@@ -384,7 +386,8 @@ impl FsIo {
         }
         if !self.has(FsQuirks::NO_RENAME) {
             let result = self.simulate(FsQuirks::NO_RENAME).and_then(|()| {
-                if from.is_dir() {
+                // Only a simulation needs to know (a real refusal comes from the host).
+                if self.simulated.contains(FsQuirks::NO_FOLDER_RENAME) && from.is_dir() {
                     self.simulate(FsQuirks::NO_FOLDER_RENAME)?;
                 }
                 if to.file_name().is_some_and(|n| !n.is_ascii()) {

@@ -128,11 +128,31 @@ fn read_tags_with(tagged: TaggedFile) -> Option<Metadata> {
 
 /// [`read_tags`] for a file whose name does not tell its format: lofty guesses from the
 /// content. `None` for anything lofty cannot read.
+///
+/// A small file (most tracks' tag and header blocks are a fraction of it) is read in one call
+/// and parsed from memory: lofty's many small seeks and reads would otherwise each be a
+/// system call.
 fn read_tags_by_content(path: &Path) -> Option<Metadata> {
-    let probe = Probe::open(path).ok()?.guess_file_type().ok()?;
+    let mut file = fs::File::open(path).ok()?;
+    let size = file.metadata().ok()?.len();
+    if size <= WHOLE_READ_LIMIT {
+        let mut bytes = Vec::with_capacity(usize::try_from(size).ok()?);
+        std::io::Read::read_to_end(&mut file, &mut bytes).ok()?;
+        let probe = Probe::new(std::io::Cursor::new(bytes))
+            .guess_file_type()
+            .ok()?;
+        probe.file_type()?;
+        return read_tags_with(probe.read().ok()?);
+    }
+    let probe = Probe::new(std::io::BufReader::new(file))
+        .guess_file_type()
+        .ok()?;
     probe.file_type()?;
     read_tags_with(probe.read().ok()?)
 }
+
+/// Files up to this size are read whole to find their tags.
+const WHOLE_READ_LIMIT: u64 = 1 << 20;
 
 /// True when the tags `current` read from a file already say `value` for `name`: an empty
 /// text is what a missing tag reads as.

@@ -270,6 +270,36 @@ mod tests {
     }
 
     #[test]
+    fn a_flush_is_a_durable_point_and_changes_nothing_on_a_durable_device() {
+        use crate::provider::Device;
+        let d = MemoryDevice::new("P");
+        d.set_fault_plan(FaultPlan::new().non_durable(100).crash_before(4));
+        let root = d.root();
+        for name in ["a", "b"] {
+            root.create(&CreateRequest::file(name)).unwrap();
+        }
+        d.flush().unwrap();
+        for name in ["c", "d"] {
+            root.create(&CreateRequest::file(name)).unwrap();
+        }
+        assert!(root.create(&CreateRequest::file("e")).is_err());
+        assert!(d.flush().is_err(), "a crashed device promises nothing");
+        let names: Vec<String> = d.reboot().files().into_keys().collect();
+        assert_eq!(names, ["a", "b"], "only what came before the flush survives");
+
+        // A durable device keeps everything, flushed or not.
+        let d = MemoryDevice::new("P");
+        d.set_fault_plan(FaultPlan::new().crash_before(2));
+        let root = d.root();
+        root.create(&CreateRequest::file("a")).unwrap();
+        d.flush().unwrap();
+        root.create(&CreateRequest::file("b")).unwrap();
+        assert!(root.create(&CreateRequest::file("c")).is_err());
+        let names: Vec<String> = d.reboot().files().into_keys().collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
     fn an_image_restarts_the_world_before_a_run() {
         let d = MemoryDevice::new("P");
         d.put_file("x", b"1".to_vec()).unwrap();
