@@ -111,14 +111,46 @@ fn flush_works_in_every_mode_and_through_the_trait() {
         let uid = song.unique_id().unwrap();
         drop((song, folder, root));
         let again = FsDevice::open(dir.path(), DeviceOptions::default()).unwrap();
-        let found = again
-            .root()
-            .child("Music")
-            .unwrap()
-            .child("b.bin")
-            .unwrap();
+        let found = again.root().child("Music").unwrap().child("b.bin").unwrap();
         assert_eq!(found.unique_id().unwrap(), uid, "{mode:?}");
         d.disconnect();
         assert!(Device::flush(&d).is_err(), "a gone device cannot promise");
     }
+}
+
+/// Copies 200 small files into two folders through `transfer_files`, renames each as the sync
+/// does, then flushes. For a manual count of flushes: `strace -c -f` on
+/// `cargo test --test fs_flush -- --ignored copies_200_at_flush` (and `..._per_operation`).
+fn copy_200(mode: Durability) {
+    let src = tempfile::tempdir().unwrap();
+    let dev = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(dev.path(), DeviceOptions::default().durability(mode)).unwrap();
+    let root = d.root();
+    for folder in ["A", "B"] {
+        let f = root.create(&CreateRequest::folder(folder)).unwrap();
+        for i in 0..100 {
+            let p = src.path().join(format!("{folder}{i}"));
+            fs::write(&p, vec![i as u8; 17_000]).unwrap();
+            let s = put(
+                f.as_ref(),
+                &format!("{i}.bin.part"),
+                &fs::read(&p).unwrap(),
+                Metadata::new(),
+            );
+            s.rename(&format!("{i}.bin"), &mut NoProgress).unwrap();
+        }
+    }
+    Device::flush(&d).unwrap();
+}
+
+#[test]
+#[ignore = "a manual measurement under strace"]
+fn copies_200_at_flush() {
+    copy_200(Durability::AtFlush);
+}
+
+#[test]
+#[ignore = "a manual measurement under strace"]
+fn copies_200_per_operation() {
+    copy_200(Durability::PerOperation);
 }

@@ -322,7 +322,10 @@ mod tests {
         copy_one(&at);
         let (files, dirs) = at.shared.io.barrier.pending();
         // The file's data, the ID log; the root (new folder) and the folder (renames).
-        assert!(files >= 2 && dirs >= 2, "{files} files, {dirs} folders waiting");
+        assert!(
+            files >= 2 && dirs >= 2,
+            "{files} files, {dirs} folders waiting"
+        );
         Device::flush(&at).unwrap();
         assert_eq!(at.shared.io.barrier.pending(), (0, 0));
 

@@ -132,12 +132,17 @@ fn read_tags_with(tagged: TaggedFile) -> Option<Metadata> {
 /// A small file (most tracks' tag and header blocks are a fraction of it) is read in one call
 /// and parsed from memory: lofty's many small seeks and reads would otherwise each be a
 /// system call.
-fn read_tags_by_content(path: &Path) -> Option<Metadata> {
+fn read_tags_by_content(path: &Path, size: u64) -> Option<Metadata> {
     let mut file = fs::File::open(path).ok()?;
-    let size = file.metadata().ok()?.len();
     if size <= WHOLE_READ_LIMIT {
-        let mut bytes = Vec::with_capacity(usize::try_from(size).ok()?);
-        std::io::Read::read_to_end(&mut file, &mut bytes).ok()?;
+        // `size` is the object's `lstat` (a file that grew meanwhile is read up to the limit);
+        // reading through `take` skips the standard library's own `fstat` for a size hint.
+        let mut bytes = Vec::with_capacity(usize::try_from(size).ok()?.saturating_add(1));
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut file, WHOLE_READ_LIMIT),
+            &mut bytes,
+        )
+        .ok()?;
         let probe = Probe::new(std::io::Cursor::new(bytes))
             .guess_file_type()
             .ok()?;
@@ -422,7 +427,7 @@ pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<S
         }
         None => {
             let p = storage.path()?;
-            match read_tags_by_content(&p) {
+            match read_tags_by_content(&p, snap.size) {
                 Some(t) => (Some(p), Some(t)),
                 None => (None, None),
             }

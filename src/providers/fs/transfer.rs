@@ -12,8 +12,8 @@ use crate::provider::{
     run_with_progress,
 };
 
-use super::io::WriteSession;
 use super::durability::Barrier;
+use super::io::WriteSession;
 use super::storage::FsStorage;
 
 /// A batch publishes its files in groups of at most this many bytes...

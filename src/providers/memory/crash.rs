@@ -285,7 +285,11 @@ mod tests {
         assert!(root.create(&CreateRequest::file("e")).is_err());
         assert!(d.flush().is_err(), "a crashed device promises nothing");
         let names: Vec<String> = d.reboot().files().into_keys().collect();
-        assert_eq!(names, ["a", "b"], "only what came before the flush survives");
+        assert_eq!(
+            names,
+            ["a", "b"],
+            "only what came before the flush survives"
+        );
 
         // A durable device keeps everything, flushed or not.
         let d = MemoryDevice::new("P");
