@@ -458,8 +458,11 @@ impl WriteSession {
         if !inner.ids.contains(self.id) {
             return Err(Error::InterfaceDead);
         }
-        let target = self.shared.safe_path(&inner, self.id)?;
-        let replaced = fs::symlink_metadata(&target).map_or(0, |m| m.len());
+        let (target, seen) = self.shared.safe_path_lstat(&inner, self.id)?;
+        let replaced = match seen {
+            Some(md) => md.map_or(0, |m| m.len()),
+            None => fs::symlink_metadata(&target).map_or(0, |m| m.len()),
+        };
         self.shared.io.publish(&self.tmp, &target)?;
         self.done = true;
         inner.active_temps.remove(&self.tmp);

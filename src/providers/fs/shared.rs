@@ -292,17 +292,34 @@ impl Shared {
     /// [`VERIFIED_FOR`]): resolving a file deep in the tree then costs one `lstat`, not one
     /// per component.
     pub(crate) fn safe_path(&self, inner: &Inner, id: u64) -> Result<PathBuf> {
+        self.safe_path_lstat(inner, id).map(|(p, _)| p)
+    }
+
+    /// [`Shared::safe_path`], with what the check's `lstat` of the object itself said:
+    /// `Some(None)` when nothing is there, `None` when it was not looked at (a folder checked
+    /// a moment ago).
+    ///
+    /// # Errors
+    /// As [`Shared::safe_path`].
+    pub(crate) fn safe_path_lstat(
+        &self,
+        inner: &Inner,
+        id: u64,
+    ) -> Result<(PathBuf, Option<Option<fs::Metadata>>)> {
         self.check()?;
         let chain = inner.ids.chain(id)?;
         let mut p = self.root.clone();
         let mut verified = self.verified_lock();
         verified.expire(Instant::now());
+        let mut last = None;
         for (cid, c) in chain {
             p.push(c);
             if verified.ids.contains(&cid) {
+                last = None;
                 continue;
             }
-            if let Ok(md) = fs::symlink_metadata(&p) {
+            let md = fs::symlink_metadata(&p).ok();
+            if let Some(md) = &md {
                 if md.file_type().is_symlink() {
                     return Err(Error::AccessDenied);
                 }
@@ -310,8 +327,9 @@ impl Shared {
                     verified.ids.insert(cid);
                 }
             }
+            last = Some(md);
         }
-        Ok(p)
+        Ok((p, last))
     }
 
     fn verified_lock(&self) -> MutexGuard<'_, Verified> {
@@ -564,6 +582,24 @@ pub(crate) fn sync_dir(dir: &Path) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// A folder swapped for a link behind the provider's back is refused once the window in
+    /// which a checked folder is not checked again has passed.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_turned_into_a_link_is_refused_after_the_window() {
+        use crate::provider::{CreateRequest, Storage};
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let d = super::super::FsDevice::open(dir.path(), super::super::DeviceOptions::default())
+            .unwrap();
+        let m = d.root().create(&CreateRequest::folder("M")).unwrap();
+        assert!(m.children().unwrap().is_empty());
+        fs::remove_dir(dir.path().join("M")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("M")).unwrap();
+        std::thread::sleep(VERIFIED_FOR + Duration::from_millis(100));
+        assert_eq!(m.children().err(), Some(Error::AccessDenied));
+    }
 
     #[test]
     fn a_sidecar_write_killed_midway_is_removed_at_the_next_open() {
