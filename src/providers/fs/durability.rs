@@ -107,6 +107,12 @@ impl Barrier {
         }
     }
 
+    /// Entries of folder `dir` changed in a way no mode syncs per operation (deletes, state
+    /// files replaced): the barrier syncs the folder, in every mode.
+    pub(crate) fn entries_changed(&self, dir: &Path) {
+        self.dirty().dirs.insert(dir.to_path_buf());
+    }
+
     /// Remembers that the file at `path` was written without a sync, whatever the mode: the
     /// barrier makes it durable (the ID log, which even the per-operation mode appends to
     /// without a sync where losing the tail costs nothing).
@@ -126,7 +132,7 @@ impl Barrier {
             return Ok(());
         }
         let result = if self.per_operation() {
-            // Only what the mode left unsynced on purpose (the ID log): a few files.
+            // Only what the mode leaves unsynced (the ID log, folders that lost entries).
             sync_each(&dirty)
         } else {
             match crate::sys::syncfs::sync_filesystem(root) {

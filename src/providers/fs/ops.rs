@@ -244,6 +244,9 @@ impl FsStorage {
         if result.is_ok() {
             tagging::remove_sidecar(&self.shared, id);
         }
+        if let Some(parent) = path.parent() {
+            self.shared.io.barrier.entries_changed(parent);
+        }
         self.shared.bump();
         if result.is_ok() {
             playlist::rewrite(&self.shared, playlists);

@@ -339,7 +339,10 @@ impl FsIo {
             })();
             let result = written.and_then(|()| self.rename_raw(&tmp, path, &self.state_dir()));
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.barrier.entries_changed(dir);
+                    return Ok(());
+                }
                 Err(e) => {
                     let _ = fs::remove_file(&tmp);
                     if !self.refused(FsQuirks::NO_RENAME, &e) {
