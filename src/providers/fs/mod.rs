@@ -210,6 +210,7 @@ mod storage;
 mod tagging;
 mod temps;
 mod transfer;
+mod verified;
 
 pub use crate::sys::fstype::FsKind;
 pub use device::FsDevice;

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::metadata::Metadata;
@@ -17,6 +17,7 @@ use super::playlist::RefCache;
 use super::quirks::FsIo;
 use super::scan::{read_folder, remove_stale_temps, tree_size};
 use super::temps::TempNames;
+use super::verified::Verified;
 use super::{DeviceOptions, FsKind};
 
 /// What one `lstat` says about an object.
@@ -45,34 +46,6 @@ impl Snap {
             size: 0,
             modified: None,
             readonly: false,
-        }
-    }
-}
-
-/// How long a folder found not to be a symbolic link is taken as still not being one.
-///
-/// Only a change behind the provider's back can turn a folder into a link (the provider never
-/// makes links, and an ID whose object it deletes is never handed out again), and such a
-/// change races with any check anyway; a short window keeps the guarantee against a link
-/// planted before an operation while sparing each path resolution an `lstat` per component.
-const VERIFIED_FOR: Duration = Duration::from_secs(1);
-
-/// Folders recently found not to be symbolic links (see [`VERIFIED_FOR`]).
-#[derive(Debug, Default)]
-struct Verified {
-    since: Option<Instant>,
-    ids: HashSet<u64>,
-}
-
-impl Verified {
-    /// Forgets everything once the window has passed.
-    fn expire(&mut self, now: Instant) {
-        match self.since {
-            Some(t) if now.duration_since(t) < VERIFIED_FOR => {}
-            _ => {
-                self.ids.clear();
-                self.since = Some(now);
-            }
         }
     }
 }
@@ -289,7 +262,7 @@ impl Shared {
     /// a symbolic link; [`Error::DeviceNotConnected`].
     ///
     /// A folder found not to be a link is not checked again for a short while (see
-    /// [`VERIFIED_FOR`]): resolving a file deep in the tree then costs one `lstat`, not one
+    /// [`VERIFIED_FOR`](super::verified::VERIFIED_FOR)): resolving a file deep in the tree then costs one `lstat`, not one
     /// per component.
     pub(crate) fn safe_path(&self, inner: &Inner, id: u64) -> Result<PathBuf> {
         self.safe_path_lstat(inner, id).map(|(p, _)| p)
@@ -582,24 +555,6 @@ pub(crate) fn sync_dir(dir: &Path) {
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    /// A folder swapped for a link behind the provider's back is refused once the window in
-    /// which a checked folder is not checked again has passed.
-    #[cfg(unix)]
-    #[test]
-    fn a_folder_turned_into_a_link_is_refused_after_the_window() {
-        use crate::provider::{CreateRequest, Storage};
-        let dir = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        let d = super::super::FsDevice::open(dir.path(), super::super::DeviceOptions::default())
-            .unwrap();
-        let m = d.root().create(&CreateRequest::folder("M")).unwrap();
-        assert!(m.children().unwrap().is_empty());
-        fs::remove_dir(dir.path().join("M")).unwrap();
-        std::os::unix::fs::symlink(outside.path(), dir.path().join("M")).unwrap();
-        std::thread::sleep(VERIFIED_FOR + Duration::from_millis(100));
-        assert_eq!(m.children().err(), Some(Error::AccessDenied));
-    }
 
     #[test]
     fn a_sidecar_write_killed_midway_is_removed_at_the_next_open() {
