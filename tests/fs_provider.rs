@@ -421,6 +421,32 @@ fn quota_accounting() {
     a.delete(false, &mut NoProgress).unwrap();
     assert_eq!(g.total_free().unwrap(), 10_000 - used0);
     assert_eq!(g.total_bad().unwrap(), 0);
+    // A device over its quota (the user lowered it) still takes software's small state files
+    // in a hidden folder at the root: a sync must be able to journal the deletes that make
+    // room. Content still fails.
+    write_file(
+        root.as_ref(),
+        "fill.mp3",
+        &vec![4u8; 10_000 - used0 as usize],
+    );
+    assert_eq!(g.total_free().unwrap(), 0);
+    let state = root
+        .create(&CreateRequest::folder(".wmdm-sync"))
+        .unwrap_or_else(|_| root.child(".wmdm-sync").unwrap());
+    let s = state
+        .create(&CreateRequest::file("journal.txt").size_hint(500))
+        .unwrap();
+    let mut io = s.open(OpenMode::WRITE).unwrap();
+    io.write(&[b'j'; 500]).unwrap();
+    io.close().unwrap();
+    let s = root.create(&CreateRequest::file("more.mp3")).unwrap();
+    let mut io = s.open(OpenMode::WRITE).unwrap();
+    assert_eq!(io.write(&[5u8; 500]), Err(Error::DiskFull));
+    drop(io);
+    root.child("fill.mp3")
+        .unwrap()
+        .delete(false, &mut NoProgress)
+        .unwrap();
     // Without a quota, the file system's figures.
     let d2 = open(dir.path());
     let c = d2.globals().capacity().unwrap();

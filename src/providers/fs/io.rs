@@ -176,6 +176,9 @@ pub(crate) struct WriteSession {
     done: bool,
     /// The session holds the reservation of the file it is writing for the first time.
     holds: bool,
+    /// The object lies in a hidden state folder at the root, which the quota does not limit
+    /// (see `Shared::is_unmetered`).
+    unmetered: bool,
     /// Data before this offset has been handed to the kernel's writeback (durable sessions).
     #[cfg(target_os = "linux")]
     kicked: u64,
@@ -204,7 +207,8 @@ impl WriteSession {
         } else {
             fs::symlink_metadata(&target).map_or(0, |m| m.len())
         };
-        if keep {
+        let unmetered = shared.is_unmetered(&target);
+        if keep && !unmetered {
             shared.check_quota(old_size)?;
         }
         let tmp = shared.temp_path(&dir)?;
@@ -226,6 +230,7 @@ impl WriteSession {
             failed: None,
             done: false,
             holds,
+            unmetered,
             #[cfg(target_os = "linux")]
             kicked: 0,
             _mark: mark,
@@ -251,7 +256,7 @@ impl WriteSession {
     fn grow_to(&mut self, end: u64) -> Result<()> {
         let growth = end.saturating_sub(self.len);
         if growth > 0 {
-            if let Some(quota) = self.shared.options.quota {
+            if let Some(quota) = self.shared.options.quota.filter(|_| !self.unmetered) {
                 let used = self.shared.used_bytes()?;
                 let mut inner = self.shared.lock();
                 let after = used

@@ -109,7 +109,14 @@ impl FsStorage {
             }
         }
         if let Some(hint) = request.size_hint {
-            self.shared.check_quota(hint)?;
+            let dir = {
+                let inner = self.shared.lock();
+                self.shared.safe_path(&inner, parent)?
+            };
+            // State folders at the root are counted but not limited (`Shared::is_unmetered`).
+            if !self.shared.is_unmetered(&dir.join(&name)) {
+                self.shared.check_quota(hint)?;
+            }
         }
         let mut reuse = None;
         if let Some((existing, id)) = self.collision(parent, &name, None)? {

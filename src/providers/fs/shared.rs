@@ -434,6 +434,24 @@ impl Shared {
         }
     }
 
+    /// True when `path` lies in a hidden folder at the root (`.wmdm/`, `.wmdm-sync/`, any
+    /// dot-folder there): where software keeps its own small state, which the quota does not
+    /// limit (it is counted, like everything else). The quota is the room for content; a sync
+    /// must still be able to write the journal that lets it delete on a device already over
+    /// its quota.
+    pub(crate) fn is_unmetered(&self, path: &Path) -> bool {
+        let Ok(rel) = path.strip_prefix(&self.root) else {
+            return false;
+        };
+        let mut parts = rel.components();
+        match (parts.next(), parts.next()) {
+            (Some(std::path::Component::Normal(first)), Some(_)) => {
+                first.to_str().is_some_and(|f| f.starts_with('.'))
+            }
+            _ => false,
+        }
+    }
+
     /// Fails with [`Error::DiskFull`] when `extra` more bytes would not fit in the quota.
     ///
     /// # Errors
