@@ -12,7 +12,8 @@ use wmdm::sync::{
     SyncDevice, SyncEvent, SyncItem, SyncServices, SyncState, temp_name,
 };
 
-const KEY: &str = "memory:S1";
+/// The device's sync key: its serial (partnerships follow the device, not a path).
+const KEY: &str = "S1";
 
 /// Everything on the device: paths, bytes, and each object's attributes and dates.
 fn everything(f: &Fixture) -> String {
