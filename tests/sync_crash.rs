@@ -105,7 +105,13 @@ fn clean_run(sc: &Scenario) -> (u64, std::collections::BTreeSet<u64>, Vec<Violat
         }
     }
     let mut found = check_runs(&first, &second);
-    found.extend(check_world(&device, &sc.world, &sc.world.library, None));
+    found.extend(check_world(
+        &device,
+        &party,
+        &sc.world,
+        &sc.world.library,
+        None,
+    ));
     found.extend(check_skipped(sc, &party, &sc.world));
     if let Some(s) = &first.summary {
         eprintln!(
@@ -113,7 +119,7 @@ fn clean_run(sc: &Scenario) -> (u64, std::collections::BTreeSet<u64>, Vec<Violat
             sc.name, s.copied, s.updated, s.deleted, s.playlists_written, s.no_fit
         );
     }
-    (n, owned_tracks(&device), found)
+    (n, owned_tracks(&device, &party), found)
 }
 
 /// The partnership's skipped set must be exactly the tracks the user deleted.
@@ -142,6 +148,7 @@ fn recover_and_check(
     let mut found = check_runs(&first, &second);
     found.extend(check_world(
         &device,
+        party,
         world,
         &sc.world.library,
         Some(expected),

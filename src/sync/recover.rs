@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::device::{
     LEGACY_LEDGER_FILE, SYNC_FOLDER, clean_state_twins, commit_prefix, delete_state,
     fingerprint_of, journal_file, ledger_file, read_state as read_state_file, read_state_from,
-    read_states_with_prefix, resolve, write_state,
+    read_states_with_prefix, resolve, settle_state, write_state,
 };
 use super::journal::{CommitRecord, Committed, Journal, JournalOp, Ledger, LedgerEntry};
 use super::plan::DeviceContents;
@@ -392,6 +392,11 @@ pub(crate) fn perform(root: &WmdmStorage, library_id: &str, recovery: &Recovery)
     }
     if recovery.ledger_changed {
         write_state(root, &ledger_file(library_id), &recovery.ledger.encode())?;
+    } else {
+        // A crash between deleting the old ledger and renaming the new one leaves the new
+        // one alone as `.new`: the committed copy. Put it in place now, or a run that does
+        // not write the ledger again (a no-op) leaves the twin for ever (crashsim F2).
+        settle_state(root, &ledger_file(library_id))?;
     }
     for name in &recovery.clear_state {
         delete_state(root, name)?;
