@@ -260,22 +260,16 @@ fn playlist_rewrites_survive_a_crash_at_every_step() {
 }
 
 #[test]
-#[ignore = "engine bugs F3, F4, F2 in /work/brief/crashsim-findings.md: \"(2)\" copies \
-            instead of adoption, a playlist that moves every run"]
 fn takeover_and_return_survives_a_crash_at_every_step() {
     run_scenario(scenarios::takeover_and_return);
 }
 
 #[test]
-#[ignore = "engine bug F5 in /work/brief/crashsim-findings.md: a user file at the sync's \
-            temp name is deleted as a stale temp"]
 fn a_user_file_at_the_sync_s_temporary_name_survives() {
     run_scenario(scenarios::user_file_at_a_temp_name);
 }
 
 #[test]
-#[ignore = "engine bug F1 in /work/brief/crashsim-findings.md: recovery deletes the only \
-            copy of the ledger (ledger.txt.new) before writing it again"]
 fn a_resumed_sync_survives_a_second_crash_during_recovery() {
     let sc = scenarios::resync_changes();
     let mut report = Report::default();
@@ -289,8 +283,6 @@ fn a_resumed_sync_survives_a_second_crash_during_recovery() {
 }
 
 #[test]
-#[ignore = "engine bug F6 in /work/brief/crashsim-findings.md: deletes run unjournaled on \
-            a full device and become skipped files after a crash"]
 fn eviction_on_a_full_device_survives_a_crash_at_every_step() {
     run_scenario(scenarios::eviction_on_a_full_device);
 }
@@ -319,13 +311,11 @@ fn random_resyncs(seeds: impl Iterator<Item = u64>) {
 
 #[test]
 fn random_resyncs_survive_a_crash_at_every_step() {
-    // Seed 75 has its own (ignored) test below.
+    // Seed 75 has its own test below (it found crashsim F2).
     random_resyncs((0..110).filter(|&s| s != 75));
 }
 
 #[test]
-#[ignore = "engine bug F2 in /work/brief/crashsim-findings.md: a crash before the ledger's \
-            rename leaves ledger.txt.new alone, and no later run puts it back"]
 fn random_resync_75_survives_a_crash_at_every_step() {
     random_resyncs(75..76);
 }

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use super::device::{
-    LEGACY_LEDGER_FILE, SYNC_FOLDER, clean_state_twins, commit_prefix, delete_state,
+    LEGACY_LEDGER_FILE, MARKER_FILE, SYNC_FOLDER, clean_state_twins, commit_prefix, delete_state,
     fingerprint_of, journal_file, ledger_file, read_state as read_state_file, read_state_from,
     read_states_with_prefix, resolve, settle_state, write_state,
 };
@@ -398,6 +398,10 @@ pub(crate) fn perform(root: &WmdmStorage, library_id: &str, recovery: &Recovery)
         // not write the ledger again (a no-op) leaves the twin for ever (crashsim F2).
         settle_state(root, &ledger_file(library_id))?;
     }
+    // The same for the partnership marker: a crash at the end of its write (when a library
+    // partners a device another one had) leaves only `partnership.txt.new`, which readers
+    // take as the marker and which nothing writes again while the partnership lasts.
+    settle_state(root, MARKER_FILE)?;
     for name in &recovery.clear_state {
         delete_state(root, name)?;
     }

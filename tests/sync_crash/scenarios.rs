@@ -290,10 +290,13 @@ pub fn user_file_at_a_temp_name() -> Scenario {
 }
 
 /// Eviction on a full device (the issue's "kill -9 while a sync deletes on a device over its
-/// quota"): after a first sync the user fills the device to its last byte, so the sync must
-/// delete owned tracks to make room before it can even write its journal, and rewrites both
-/// playlists.
+/// quota"): after a first sync another program fills the device to its last 4 KiB, room for
+/// the sync's journal but not for its tracks, so the sync must journal (J1) and then delete
+/// owned tracks to get back under its quota, and rewrites both playlists. (A device filled to
+/// its last byte leaves no room even for the journal: then the sync does not start and changes
+/// nothing, J1; `tests/sync_recovery.rs` checks that case.)
 pub fn eviction_on_a_full_device() -> Scenario {
+    const JOURNAL_ROOM: u64 = 4096;
     let capacity = 40_000;
     let host = host_with_user_files(capacity);
     let mut lib = library(1..=8, |_| 2_000);
@@ -302,7 +305,7 @@ pub fn eviction_on_a_full_device() -> Scenario {
     let party = Party::new(LIBRARY, lib);
     clean(&host, &party);
     let mut protected = user_files();
-    let free = capacity - host.template.used_bytes(0);
+    let free = capacity - host.template.used_bytes(0) - JOURNAL_ROOM;
     let filler = vec![0x5a; usize::try_from(free).expect("size")];
     host.template
         .put_file("Video/big.wmv", filler.clone())
