@@ -14,11 +14,14 @@ use wmdm::providers::fs::{DeviceOptions, FsDevice, NameMode, NamePolicy};
 use wmdm::providers::memory::{MemoryDevice, StorageConfig};
 use wmdm::sync::{
     DeviceContents, DeviceFile, Ledger, NameRule, PlanInput, PlanSettings, SyncOp, SyncPlan, plan,
+    temp_name,
 };
 
-/// The suffix the sync appends to a planned file name while it writes it (its temporary name).
-/// Kept here as the test's model of the writer: the planner must leave room for it.
-const SYNC_TEMP_SUFFIX: &str = ".wmdm-sync-part";
+/// A temporary name the sync writes a planned file under: a fixed-length sibling of the final
+/// name (docs/sync.md, invariant J3), whatever the final name.
+fn sync_temp() -> String {
+    temp_name(0x0123_4567_89ab_cdef, 7)
+}
 
 struct Lib {
     lib: MemoryLibrary,
@@ -209,11 +212,14 @@ fn a_long_title_leaves_room_for_the_temporary_name() {
         let p = l.plan(&empty_device(), rule);
         let paths = written(&p);
         assert_eq!(paths.len(), 4);
+        // The temporary name does not grow with the final name: both must fit on their own.
+        let temp = sync_temp();
+        assert_eq!(rule.check(&temp), Ok(()), "{rule:?}: {temp}");
+        assert!(rule.length(&temp) <= MAX_COMPONENT);
         for path in paths {
             let name = path.rsplit('/').next().unwrap();
-            let temp = format!("{name}{SYNC_TEMP_SUFFIX}");
-            assert_eq!(rule.check(&temp), Ok(()), "{rule:?}: {temp}");
-            assert!(rule.length(&temp) <= MAX_COMPONENT);
+            assert_eq!(rule.check(name), Ok(()), "{rule:?}: {name}");
+            assert!(rule.length(name) <= MAX_COMPONENT, "{rule:?}: {name}");
             assert!(
                 name.ends_with(".mp3") || name.ends_with(".m3u8"),
                 "extension kept: {name}"
@@ -237,7 +243,7 @@ fn create_path(root: &StorageRef, path: &str) -> wmdm::Result<()> {
             Err(e) => return Err(e),
         };
     }
-    let temp = dir.create(&CreateRequest::file(format!("{file}{SYNC_TEMP_SUFFIX}")))?;
+    let temp = dir.create(&CreateRequest::file(sync_temp()))?;
     temp.delete(false, &mut wmdm::provider::NoProgress)?;
     dir.create(&CreateRequest::file(*file))?;
     Ok(())
