@@ -39,14 +39,15 @@ fn state_file(f: &Fixture, prefix: &str) -> Option<String> {
 }
 
 fn library_id(f: &Fixture) -> String {
-    let ledger = state_file(f, "ledger-").expect("a ledger");
-    let l = Ledger::parse(&f.device.read_file(&ledger).unwrap()).unwrap();
-    l.library_id
+    ledger(f).library_id
 }
 
+/// The fixture library's own ledger on the device.
 fn ledger(f: &Fixture) -> Ledger {
-    let p = state_file(f, "ledger-").expect("a ledger");
-    Ledger::parse(&f.device.read_file(&p).unwrap()).unwrap()
+    find_ledger(f.device.files(), Some(&f.services.library_id()))
+        .expect("a readable ledger")
+        .expect("a ledger")
+        .1
 }
 
 fn is_temp(p: &str) -> bool {
