@@ -321,8 +321,7 @@ fn random_resync_75_survives_a_crash_at_every_step() {
 }
 
 #[test]
-#[ignore = "long run, a thousand seeds (about 23,000 crash points, minutes); 24 seeds hit \
-            engine bug F2 (a no-op run crashed before its ledger rename leaves ledger.txt.new)"]
+#[ignore = "long run, a thousand seeds (tens of thousands of crash points, minutes)"]
 fn many_random_resyncs_survive_a_crash_at_every_step() {
     random_resyncs(100..1100);
 }
@@ -356,8 +355,8 @@ fn a_device_with_torn_writes_survives_a_crash_at_every_step() {
 }
 
 #[test]
-#[ignore = "engine bugs F1, F2 in /work/brief/crashsim-findings.md: a second crash during \
-            recovery loses the ledger (4,707 crash-point pairs, minutes)"]
+#[ignore = "long run: every crash point of four scenarios, each crashed again at every step \
+            of its recovery (thousands of crash-point pairs, minutes)"]
 fn every_scenario_survives_a_second_crash_at_every_step_of_its_recovery() {
     let mut report = Report::default();
     for build in [

@@ -316,9 +316,7 @@ pub fn check_world(
         match world.protected.get(path) {
             Some(b) if b == bytes => {}
             Some(_) => {} // reported below as a changed user file
-            None if is_sync_temp(path) => {
-                v(&mut out, "temporary file left", path.clone())
-            }
+            None if is_sync_temp(path) => v(&mut out, "temporary file left", path.clone()),
             None => v(
                 &mut out,
                 "file neither in the ledger nor the user's",
