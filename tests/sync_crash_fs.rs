@@ -37,7 +37,11 @@ const USER_FILES: &[(&str, &[u8])] = &[
     ("Music/mine.mp3", b"the user's own song"),
     (
         "Music/mine.mp3.wmdm-sync-part",
-        b"a user file named like a sync temp file",
+        b"a user file named like an older version's sync temp file",
+    ),
+    (
+        "Music/.wmdm-sync-0123456789abcdef-00000000.part",
+        b"a user file named like a sync temp file (J3)",
     ),
 ];
 
