@@ -105,7 +105,13 @@ fn clean_run(sc: &Scenario) -> (u64, std::collections::BTreeSet<u64>, Vec<Violat
         }
     }
     let mut found = check_runs(&first, &second);
-    found.extend(check_world(&device, &sc.world, &sc.world.library, None));
+    found.extend(check_world(
+        &device,
+        &party,
+        &sc.world,
+        &sc.world.library,
+        None,
+    ));
     found.extend(check_skipped(sc, &party, &sc.world));
     if let Some(s) = &first.summary {
         eprintln!(
@@ -113,7 +119,7 @@ fn clean_run(sc: &Scenario) -> (u64, std::collections::BTreeSet<u64>, Vec<Violat
             sc.name, s.copied, s.updated, s.deleted, s.playlists_written, s.no_fit
         );
     }
-    (n, owned_tracks(&device), found)
+    (n, owned_tracks(&device, &party), found)
 }
 
 /// The partnership's skipped set must be exactly the tracks the user deleted.
@@ -142,6 +148,7 @@ fn recover_and_check(
     let mut found = check_runs(&first, &second);
     found.extend(check_world(
         &device,
+        party,
         world,
         &sc.world.library,
         Some(expected),
@@ -253,22 +260,16 @@ fn playlist_rewrites_survive_a_crash_at_every_step() {
 }
 
 #[test]
-#[ignore = "engine bugs F3, F4, F2 in /work/brief/crashsim-findings.md: \"(2)\" copies \
-            instead of adoption, a playlist that moves every run"]
 fn takeover_and_return_survives_a_crash_at_every_step() {
     run_scenario(scenarios::takeover_and_return);
 }
 
 #[test]
-#[ignore = "engine bug F5 in /work/brief/crashsim-findings.md: a user file at the sync's \
-            temp name is deleted as a stale temp"]
 fn a_user_file_at_the_sync_s_temporary_name_survives() {
     run_scenario(scenarios::user_file_at_a_temp_name);
 }
 
 #[test]
-#[ignore = "engine bug F1 in /work/brief/crashsim-findings.md: recovery deletes the only \
-            copy of the ledger (ledger.txt.new) before writing it again"]
 fn a_resumed_sync_survives_a_second_crash_during_recovery() {
     let sc = scenarios::resync_changes();
     let mut report = Report::default();
@@ -282,8 +283,6 @@ fn a_resumed_sync_survives_a_second_crash_during_recovery() {
 }
 
 #[test]
-#[ignore = "engine bug F6 in /work/brief/crashsim-findings.md: deletes run unjournaled on \
-            a full device and become skipped files after a crash"]
 fn eviction_on_a_full_device_survives_a_crash_at_every_step() {
     run_scenario(scenarios::eviction_on_a_full_device);
 }
@@ -312,22 +311,31 @@ fn random_resyncs(seeds: impl Iterator<Item = u64>) {
 
 #[test]
 fn random_resyncs_survive_a_crash_at_every_step() {
-    // Seed 75 has its own (ignored) test below.
+    // Seed 75 has its own test below (it found crashsim F2).
     random_resyncs((0..110).filter(|&s| s != 75));
 }
 
 #[test]
-#[ignore = "engine bug F2 in /work/brief/crashsim-findings.md: a crash before the ledger's \
-            rename leaves ledger.txt.new alone, and no later run puts it back"]
 fn random_resync_75_survives_a_crash_at_every_step() {
     random_resyncs(75..76);
 }
 
 #[test]
-#[ignore = "long run, a thousand seeds (about 23,000 crash points, minutes); 24 seeds hit \
-            engine bug F2 (a no-op run crashed before its ledger rename leaves ledger.txt.new)"]
+#[ignore = "long run, a thousand seeds (tens of thousands of crash points, minutes)"]
 fn many_random_resyncs_survive_a_crash_at_every_step() {
-    random_resyncs(100..1100);
+    // Seed 233 has its own (ignored) test below.
+    random_resyncs((100..1100).filter(|&s| s != 233));
+}
+
+/// Found by the long run above (the only seed of its thousand with a violation). Not a crash
+/// violation: a clean run is not followed by a no-op.
+#[test]
+#[ignore = "planner convergence: seed 233's clean run deletes 6 tracks no longer selected and \
+            leaves 3 out (no fit); the next run copies 2 of them and rewrites 2 playlists, \
+            because the state room (J2) counts the ledger's entries while the ledger is larger \
+            than the selection, and shrinks once the deletes are done"]
+fn random_resync_233_survives_a_crash_at_every_step() {
+    random_resyncs(233..234);
 }
 
 /// The scenarios that pass on a durable device, under another crash behaviour.
@@ -359,8 +367,8 @@ fn a_device_with_torn_writes_survives_a_crash_at_every_step() {
 }
 
 #[test]
-#[ignore = "engine bugs F1, F2 in /work/brief/crashsim-findings.md: a second crash during \
-            recovery loses the ledger (4,707 crash-point pairs, minutes)"]
+#[ignore = "long run: every crash point of four scenarios, each crashed again at every step \
+            of its recovery (thousands of crash-point pairs, minutes)"]
 fn every_scenario_survives_a_second_crash_at_every_step_of_its_recovery() {
     let mut report = Report::default();
     for build in [

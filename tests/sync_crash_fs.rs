@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use common::sync::{manager_with, track};
+use common::sync::{find_ledger, manager_with, track};
 use wmdm::Error;
 use wmdm::library::{Library, MemoryLibrary, Playlist, TrackId};
 use wmdm::manager::DeviceManager;
@@ -37,7 +37,11 @@ const USER_FILES: &[(&str, &[u8])] = &[
     ("Music/mine.mp3", b"the user's own song"),
     (
         "Music/mine.mp3.wmdm-sync-part",
-        b"a user file named like a sync temp file",
+        b"a user file named like an older version's sync temp file",
+    ),
+    (
+        "Music/.wmdm-sync-0123456789abcdef-00000000.part",
+        b"a user file named like a sync temp file (J3)",
     ),
 ];
 
@@ -289,13 +293,9 @@ fn check(
         Err(e) => return vec![format!("cannot list the device: {e}")],
     };
     let disk = disk_files(&stage.root);
-    let ledger_at = format!("{SYNC_FOLDER}/ledger.txt");
-    let ledger = disk
-        .get(&ledger_at)
-        .or_else(|| disk.get(&format!("{ledger_at}.new")))
-        .map(|b| Ledger::parse(b));
-    let ledger = match ledger {
-        Some(Ok(l)) => l,
+    // One library syncs this device: its ledger is the only one.
+    let ledger = match find_ledger(&disk, None) {
+        Ok(Some((_, l))) => l,
         other => {
             out.push(format!("ledger missing or unreadable: {other:?}"));
             Ledger::default()
@@ -316,7 +316,8 @@ fn check(
             continue; // the folder provider's own ids and sidecars
         }
         if let Some(name) = path.strip_prefix(&format!("{SYNC_FOLDER}/")) {
-            if name.ends_with(".new") || name.contains("journal") {
+            // A clean end leaves no twin, journal or commit record (J4: spent records go).
+            if name.ends_with(".new") || name.contains("journal") || name.starts_with("commit-") {
                 out.push(format!("sync state temp or journal left: {path}"));
             }
             continue;
@@ -371,8 +372,9 @@ fn check(
 fn owned_after_clean_run(resync: bool) -> (BTreeSet<u64>, Duration) {
     let stage = stage(resync, false);
     let (took, _) = child(&stage, None);
-    let ledger = std::fs::read(stage.root.join(SYNC_FOLDER).join("ledger.txt")).expect("ledger");
-    let ledger = Ledger::parse(&ledger).expect("ledger parses");
+    let (_, ledger) = find_ledger(disk_files(&stage.root), None)
+        .expect("ledger parses")
+        .expect("a ledger");
     let owned = ledger
         .entries
         .values()
@@ -475,9 +477,6 @@ fn a_first_sync_that_vanishes_after_any_step_resumes_on_the_folder_device() {
 }
 
 #[test]
-#[ignore = "engine bug F7 in /work/brief/crashsim-findings.md: the folder provider rewrites the \
-            owned playlist when a track it lists is deleted, and a resync that vanishes during \
-            its deletes then forgets the playlist"]
 fn a_resync_that_vanishes_after_any_step_resumes_on_the_folder_device() {
     vanish_at_every_step(true);
 }
@@ -488,21 +487,17 @@ fn a_first_sync_killed_at_random_moments_resumes_on_the_folder_device() {
 }
 
 #[test]
-#[ignore = "engine bug F7 in /work/brief/crashsim-findings.md: a resync killed during its \
-            deletes or near its end leaves the playlist out of the ledger (it moves every run)"]
 fn a_resync_killed_at_random_moments_resumes_on_the_folder_device() {
     kill_at_random_points(&[true], 6, 4, false);
 }
 
 #[test]
-#[ignore = "long run, forty kills; the resync kills hit engine bug F7 (see above)"]
+#[ignore = "long run, forty kills (minutes)"]
 fn many_kills_at_random_moments_resume_on_the_folder_device() {
     kill_at_random_points(&[false, true], 20, 2, false);
 }
 
 #[test]
-#[ignore = "folder provider bug (issue 12, owned by fsquirk): its listing deletes a user file \
-            named like its temporary files (Music/.wmdm-tmp-mine.part)"]
 fn a_user_file_named_like_a_provider_temp_file_survives_kills() {
     kill_at_random_points(&[false, true], 2, 3, true);
 }

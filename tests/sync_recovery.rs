@@ -12,7 +12,8 @@ use wmdm::sync::{
     SyncDevice, SyncEvent, SyncItem, SyncServices, SyncState, temp_name,
 };
 
-const KEY: &str = "memory:S1";
+/// The device's sync key: its serial (partnerships follow the device, not a path).
+const KEY: &str = "S1";
 
 /// Everything on the device: paths, bytes, and each object's attributes and dates.
 fn everything(f: &Fixture) -> String {
@@ -38,14 +39,15 @@ fn state_file(f: &Fixture, prefix: &str) -> Option<String> {
 }
 
 fn library_id(f: &Fixture) -> String {
-    let ledger = state_file(f, "ledger-").expect("a ledger");
-    let l = Ledger::parse(&f.device.read_file(&ledger).unwrap()).unwrap();
-    l.library_id
+    ledger(f).library_id
 }
 
+/// The fixture library's own ledger on the device.
 fn ledger(f: &Fixture) -> Ledger {
-    let p = state_file(f, "ledger-").expect("a ledger");
-    Ledger::parse(&f.device.read_file(&p).unwrap()).unwrap()
+    find_ledger(f.device.files(), Some(&f.services.library_id()))
+        .expect("a readable ledger")
+        .expect("a ledger")
+        .1
 }
 
 fn is_temp(p: &str) -> bool {
@@ -595,4 +597,33 @@ fn an_older_versions_single_ledger_is_migrated_when_it_is_the_librarys() {
     b.poll().unwrap();
     let plan = bd.plan().unwrap();
     assert_eq!(plan.totals.deletes, 0);
+}
+
+/// The shared test helpers the crash simulations check temporary files and ledgers with: a
+/// helper that recognised nothing would make those checks pass vacuously.
+#[test]
+fn the_test_helpers_recognise_temporary_names_and_ledgers() {
+    assert!(is_sync_temp(&format!("Music/A/{}", temp_name(u64::MAX, 3))));
+    assert!(is_sync_temp(&temp_name(0, 0)));
+    for user in [
+        "Music/.wmdm-sync-mine.part",
+        "Music/mine.mp3.wmdm-sync-part",
+        "Music/.wmdm-tmp-mine.part",
+        "Music/.wmdm-sync-0123456789abcdeg-00000000.part",
+    ] {
+        assert!(!is_sync_temp(user), "{user}");
+    }
+    let f = fixture_partnered_device(2, 3000, 1 << 20);
+    f.select("All", &[1, 2], 1);
+    assert_eq!(f.sync_device().run(&mut |_| {}).unwrap().copied, 2);
+    let own = f.services.library_id();
+    let (path, l) = find_ledger(f.device.files(), Some(&own)).unwrap().unwrap();
+    assert!(path.starts_with(".wmdm-sync/ledger-"), "{path}");
+    assert_eq!(l.entries.len(), 3, "two tracks and the playlist");
+    assert_eq!(find_ledger(f.device.files(), Some("another")), Ok(None));
+    // A lone `.new` twin is read as the ledger, as the sync reads it.
+    let mut files = f.device.files();
+    let bytes = files.remove(&path).unwrap();
+    files.insert(format!("{path}.new"), bytes);
+    assert_eq!(find_ledger(files, None).unwrap().unwrap().1, l);
 }

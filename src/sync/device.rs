@@ -231,6 +231,25 @@ pub(crate) fn write_file_atomic(folder: &WmdmStorage, name: &str, bytes: &[u8]) 
     created.rename(name, &mut NoProgress)
 }
 
+/// Renames a lone `name.new` into place (the write protocol's committed copy when `name` is
+/// absent), so it is not left for ever when `name` is not written again. The caller has
+/// removed a lone `.new` that does not parse (an interrupted first write) before this.
+pub(crate) fn settle_state(root: &WmdmStorage, name: &str) -> Result<()> {
+    let Some(folder) = resolve(root, SYNC_FOLDER)? else {
+        return Ok(());
+    };
+    match folder.child(name) {
+        Ok(_) => return Ok(()),
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => return Err(e),
+    }
+    match folder.child(&format!("{name}.new")) {
+        Ok(only) => only.rename(name, &mut NoProgress),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Deletes every `X.new` in the sync folder whose `X` is there too: by the write protocol the
 /// reader takes `X`, so the twin is an interrupted write's leftover.
 pub(crate) fn clean_state_twins(root: &WmdmStorage) -> Result<()> {

@@ -311,6 +311,11 @@ impl SyncEngine {
         if journaled {
             if let Err(e) = write_state(root, &journal_file(ctx.library_id), &journal.encode()) {
                 tracing::warn!(error = %e, "could not write the sync journal; nothing was changed");
+                // Recovery above removed any older journal, so what the failed write left
+                // (a `.new` whose rename was refused, a partial file) describes no step that
+                // ran: remove it, so the device is as it was (J1). Best effort: the write's
+                // error is the one to report.
+                let _ = delete_state(root, &journal_file(ctx.library_id));
                 self.shared.events.emit(SyncEvent::DeviceSyncError {
                     device: self.shared.key.clone(),
                     item: SyncItem::DeviceObject(format!(

@@ -12,9 +12,9 @@
 use std::collections::HashMap;
 
 use super::device::{
-    LEGACY_LEDGER_FILE, SYNC_FOLDER, clean_state_twins, commit_prefix, delete_state,
+    LEGACY_LEDGER_FILE, MARKER_FILE, SYNC_FOLDER, clean_state_twins, commit_prefix, delete_state,
     fingerprint_of, journal_file, ledger_file, read_state as read_state_file, read_state_from,
-    read_states_with_prefix, resolve, write_state,
+    read_states_with_prefix, resolve, settle_state, write_state,
 };
 use super::journal::{CommitRecord, Committed, Journal, JournalOp, Ledger, LedgerEntry};
 use super::plan::DeviceContents;
@@ -392,7 +392,16 @@ pub(crate) fn perform(root: &WmdmStorage, library_id: &str, recovery: &Recovery)
     }
     if recovery.ledger_changed {
         write_state(root, &ledger_file(library_id), &recovery.ledger.encode())?;
+    } else {
+        // A crash between deleting the old ledger and renaming the new one leaves the new
+        // one alone as `.new`: the committed copy. Put it in place now, or a run that does
+        // not write the ledger again (a no-op) leaves the twin for ever (crashsim F2).
+        settle_state(root, &ledger_file(library_id))?;
     }
+    // The same for the partnership marker: a crash at the end of its write (when a library
+    // partners a device another one had) leaves only `partnership.txt.new`, which readers
+    // take as the marker and which nothing writes again while the partnership lasts.
+    settle_state(root, MARKER_FILE)?;
     for name in &recovery.clear_state {
         delete_state(root, name)?;
     }

@@ -157,3 +157,78 @@ pub fn fixture_partnered_device(n: u64, size: usize, capacity: u64) -> Fixture {
     f.drain();
     f
 }
+
+/// The sync's own folder on a device, as paths in [`MemoryDevice::files`] spell it.
+const STATE_PREFIX: &str = ".wmdm-sync/";
+
+/// A library's ledger among a device's files (paths relative to the device root), read as the
+/// sync reads its state files (docs/sync.md, "State files"): `.wmdm-sync/ledger-<library>.txt`,
+/// else its lone `.new` twin. Ledgers are per library (invariant J8); the one wanted is found by
+/// the library id written inside it, so this does not depend on how a file name spells the id.
+/// With `library_id` `None` the device must hold at most one ledger. An older version's
+/// `ledger.txt` is not a per-library ledger and is never returned.
+///
+/// `Ok(None)` when there is none; errors name what failed: several, or one that does not parse.
+pub fn find_ledger<P, B>(
+    files: impl IntoIterator<Item = (P, B)>,
+    library_id: Option<&str>,
+) -> Result<Option<(String, wmdm::sync::Ledger)>, String>
+where
+    P: AsRef<str>,
+    B: AsRef<[u8]>,
+{
+    let mut by_name: std::collections::BTreeMap<String, (String, Vec<u8>)> = Default::default();
+    for (path, bytes) in files {
+        let path = path.as_ref();
+        let Some(name) = path.strip_prefix(STATE_PREFIX) else {
+            continue;
+        };
+        if !name.starts_with("ledger-") {
+            continue;
+        }
+        let (base, twin) = match name.strip_suffix(".new") {
+            Some(base) => (base, true),
+            None => (name, false),
+        };
+        if !base.ends_with(".txt") {
+            continue;
+        }
+        // The committed file wins over its twin.
+        if twin && by_name.contains_key(base) {
+            continue;
+        }
+        by_name.insert(base.to_owned(), (path.to_owned(), bytes.as_ref().to_vec()));
+    }
+    let mut found = Vec::new();
+    for (path, bytes) in by_name.into_values() {
+        let ledger = wmdm::sync::Ledger::parse(&bytes)
+            .map_err(|e| format!("unreadable ledger {path}: {e}"))?;
+        if library_id.is_none_or(|id| ledger.library_id == id) {
+            found.push((path, ledger));
+        }
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => Err(format!(
+            "{} ledgers on the device: {:?}",
+            found.len(),
+            found.iter().map(|(p, _)| p).collect::<Vec<_>>()
+        )),
+    }
+}
+
+/// True when the last component of `path` is one of the sync's temporary names
+/// (`.wmdm-sync-<16 hex session>-<8 hex sequence>.part`, [`wmdm::sync::temp_name`]).
+pub fn is_sync_temp(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let Some(rest) = name
+        .strip_prefix(".wmdm-sync-")
+        .and_then(|r| r.strip_suffix(".part"))
+    else {
+        return false;
+    };
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    rest.split_once('-')
+        .is_some_and(|(session, seq)| hex(session, 16) && hex(seq, 8))
+}

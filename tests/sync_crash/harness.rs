@@ -9,19 +9,20 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use super::common;
-use super::common::sync::{memory_manager, player};
+use super::common::sync::{find_ledger, is_sync_temp, memory_manager, player};
 use wmdm::Error;
 use wmdm::library::{Library, MemoryLibrary, TrackId};
 use wmdm::manager::DeviceManager;
 use wmdm::providers::memory::{DeviceImage, FaultPlan, MemoryDevice, MemoryProvider};
 use wmdm::sync::{
-    Ledger, OwnedKind, SYNC_FOLDER, SyncDeviceStatus, SyncEvent, SyncServices, SyncSummary,
+    Ledger, OwnedKind, PARTNERSHIPS_FILE_NAME, PartnershipTable, SYNC_FOLDER, SyncDeviceStatus,
+    SyncEvent, SyncServices, SyncSummary,
 };
 use wmdm::time::ManualClock;
 
 pub const SERIAL: &str = "CRASH1";
-pub const KEY: &str = "memory:CRASH1";
-pub const LEDGER: &str = "ledger.txt";
+/// The device's sync key: its serial (a partnership follows the device, not a path).
+pub const KEY: &str = SERIAL;
 
 /// The host side that outlives processes: the clock, the provider (the bus the device is
 /// plugged into) and one authenticated manager (a new process enumerates afresh through
@@ -69,6 +70,14 @@ impl Party {
             library: Arc::new(RwLock::new(library)),
             state: state_dir(),
         }
+    }
+
+    /// This library's id as its state folder records it (what a new process reads): the id
+    /// its ledger on the device carries (`ledger-<library id>.txt`, invariant J8). `None`
+    /// before a process has created the folder's partnership table.
+    pub fn library_id(&self) -> Option<String> {
+        let bytes = std::fs::read(self.state.path().join(PARTNERSHIPS_FILE_NAME)).ok()?;
+        PartnershipTable::parse(&bytes).ok().map(|t| t.library_id)
     }
 
     /// The state folder's files, to start other processes from.
@@ -220,9 +229,9 @@ fn v(out: &mut Vec<Violation>, class: &'static str, detail: impl Into<String>) {
     });
 }
 
-/// The tracks (id and bytes) a clean run leaves on the device, by the ledger.
-pub fn owned_tracks(device: &MemoryDevice) -> BTreeSet<u64> {
-    read_ledger(device)
+/// The tracks (id and bytes) a clean run leaves on the device, by the party's ledger.
+pub fn owned_tracks(device: &MemoryDevice, party: &Party) -> BTreeSet<u64> {
+    read_ledger(device, party)
         .ok()
         .map(|l| {
             l.entries
@@ -234,22 +243,24 @@ pub fn owned_tracks(device: &MemoryDevice) -> BTreeSet<u64> {
         .unwrap_or_default()
 }
 
-fn read_ledger(device: &MemoryDevice) -> Result<Ledger, String> {
-    let files = device.files();
-    let at = format!("{SYNC_FOLDER}/{LEDGER}");
-    let bytes = files
-        .get(&at)
-        .or_else(|| files.get(&format!("{at}.new")))
-        .ok_or("no ledger on the device")?;
-    Ledger::parse(bytes).map_err(|e| format!("unreadable ledger: {e}"))
+/// The party's own ledger on the device (other libraries' ledgers may be there too).
+fn read_ledger(device: &MemoryDevice, party: &Party) -> Result<Ledger, String> {
+    let id = party
+        .library_id()
+        .ok_or("no library id in the party's state folder")?;
+    find_ledger(device.files(), Some(&id))?
+        .map(|(_, l)| l)
+        .ok_or_else(|| format!("no ledger of library {id} on the device"))
 }
 
 /// Checks the device against every invariant after the sync ran to completion.
 ///
-/// `expected` is the set of track ids a clean run left on the device (None for the clean run
-/// itself); `library` is the library the sync ran against.
+/// `party` is the library whose sync ran (its ledger is the one checked); `expected` is the
+/// set of track ids a clean run left on the device (None for the clean run itself);
+/// `library` is the library the sync ran against.
 pub fn check_world(
     device: &MemoryDevice,
+    party: &Party,
     world: &World,
     library: &MemoryLibrary,
     expected: Option<&BTreeSet<u64>>,
@@ -257,7 +268,7 @@ pub fn check_world(
     let mut out = Vec::new();
     let files = device.files();
     let snapshot = device.snapshot();
-    let ledger = match read_ledger(device) {
+    let ledger = match read_ledger(device, party) {
         Ok(l) => l,
         Err(e) => {
             v(&mut out, "ledger missing or unreadable", e);
@@ -285,8 +296,10 @@ pub fn check_world(
     let state_prefix = format!("{SYNC_FOLDER}/");
     for (path, bytes) in &files {
         if let Some(name) = path.strip_prefix(&state_prefix) {
+            // A clean end leaves no twin, journal or commit record (J4: spent records go).
             if name.ends_with(".new")
                 || name.contains("journal")
+                || name.starts_with("commit-")
                 || name.ends_with(".part")
                 || name.ends_with(".tmp")
             {
@@ -303,9 +316,7 @@ pub fn check_world(
         match world.protected.get(path) {
             Some(b) if b == bytes => {}
             Some(_) => {} // reported below as a changed user file
-            None if path.ends_with(".wmdm-sync-part") => {
-                v(&mut out, "temporary file left", path.clone())
-            }
+            None if is_sync_temp(path) => v(&mut out, "temporary file left", path.clone()),
             None => v(
                 &mut out,
                 "file neither in the ledger nor the user's",

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::common::sync::{content, track};
 use super::harness::{Host, Party, World, process};
 use wmdm::library::{MemoryLibrary, Playlist, PlaylistKind, TrackId};
-use wmdm::sync::SYNC_FOLDER;
+use wmdm::sync::{STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SYNC_FOLDER};
 
 /// Files of the user's on every device: one of their own, one named like the folder
 /// provider's temporary files, one named like the sync's.
@@ -18,7 +18,11 @@ pub const USER_FILES: &[(&str, &[u8])] = &[
     ),
     (
         "Music/mine.mp3.wmdm-sync-part",
-        b"a user file named like a sync temp file",
+        b"a user file named like an older version's sync temp file",
+    ),
+    (
+        "Music/.wmdm-sync-0123456789abcdef-00000000.part",
+        b"a user file named like a sync temp file (J3)",
     ),
     ("Playlists/mine.m3u8", b"#EXTM3U\nmine.mp3\n"),
 ];
@@ -255,19 +259,25 @@ pub fn takeover_and_return() -> Scenario {
     }
 }
 
-/// A first sync where the user has a file at exactly the temporary name the sync would give
-/// track 1's copy.
+/// A first sync where the user has files named like the sync's temporary files in the folder
+/// the copies go to: the temporary name an older version gave track 1's copy, and one of the
+/// shape temporary names have now (`.wmdm-sync-<session>-<sequence>.part`, J3; the session is
+/// random per run, so no run picks that very name, but recovery must not delete it either).
 pub fn user_file_at_a_temp_name() -> Scenario {
     let host = host_with_user_files(1 << 20);
     let mut protected = user_files();
-    let clash = "Music/Artist 1/Album/01 Song 1.mp3.wmdm-sync-part";
-    host.template
-        .put_file(clash, b"the user's file, named by chance".to_vec())
-        .expect("user file");
-    protected.insert(
-        clash.to_owned(),
-        b"the user's file, named by chance".to_vec(),
-    );
+    for clash in [
+        "Music/Artist 1/Album/01 Song 1.mp3.wmdm-sync-part",
+        "Music/Artist 1/Album/.wmdm-sync-00000000000000ff-00000000.part",
+    ] {
+        host.template
+            .put_file(clash, b"the user's file, named by chance".to_vec())
+            .expect("user file");
+        protected.insert(
+            clash.to_owned(),
+            b"the user's file, named by chance".to_vec(),
+        );
+    }
     let mut lib = library(1..=3, size_of);
     select(&mut lib, "Mix", &[1, 2, 3], 1);
     let party = Party::new(LIBRARY, lib);
@@ -280,10 +290,13 @@ pub fn user_file_at_a_temp_name() -> Scenario {
 }
 
 /// Eviction on a full device (the issue's "kill -9 while a sync deletes on a device over its
-/// quota"): after a first sync the user fills the device to its last byte, so the sync must
-/// delete owned tracks to make room before it can even write its journal, and rewrites both
-/// playlists.
+/// quota"): after a first sync another program fills the device to its last 4 KiB, room for
+/// the sync's journal but not for its tracks, so the sync must journal (J1) and then delete
+/// owned tracks to get back under its quota, and rewrites both playlists. (A device filled to
+/// its last byte leaves no room even for the journal: then the sync does not start and changes
+/// nothing, J1; `tests/sync_recovery.rs` checks that case.)
 pub fn eviction_on_a_full_device() -> Scenario {
+    const JOURNAL_ROOM: u64 = 4096;
     let capacity = 40_000;
     let host = host_with_user_files(capacity);
     let mut lib = library(1..=8, |_| 2_000);
@@ -292,7 +305,7 @@ pub fn eviction_on_a_full_device() -> Scenario {
     let party = Party::new(LIBRARY, lib);
     clean(&host, &party);
     let mut protected = user_files();
-    let free = capacity - host.template.used_bytes(0);
+    let free = capacity - host.template.used_bytes(0) - JOURNAL_ROOM;
     let filler = vec![0x5a; usize::try_from(free).expect("size")];
     host.template
         .put_file("Video/big.wmv", filler.clone())
@@ -358,7 +371,10 @@ impl Rng {
 pub fn random_resync(seed: u64) -> Scenario {
     let mut rng = Rng::new(seed);
     let n = 14;
-    let capacity = 20_000 + rng.below(16_000);
+    // Room for the sync's own state (invariant J2: a base plus a share per selected track and
+    // playlist, at most 14 + 3 here) and 5,000-21,000 bytes of media: from a device where
+    // few tracks fit to one where all do.
+    let capacity = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM * 17 + 5_000 + rng.below(16_000);
     let host = host_with_user_files(capacity);
     let mut lib = library(1..=n, |i| 300 + ((i * 7919 + seed * 31) % 1500) as usize);
     select(&mut lib, "A", &rng.pick(10, 4), 1);
