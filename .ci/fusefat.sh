@@ -160,12 +160,21 @@ OUT=$(sync_json 2>"$WORK/last.err") || fail "the last resync exited with $?"
 say "last resync: $OUT"
 [ "$(field copied "$OUT")" = 0 ] && [ "$(field updated "$OUT")" = 0 ] &&
     [ "$(field errors "$OUT")" = 0 ] || fail "the last resync did something"
-LEFT=$(find "$MNT" -name '.wmdm-tmp-*' -o -name '*.wmdm-sync-part' | wc -l)
-[ "$LEFT" = 0 ] || fail "$LEFT temporary files left on the device"
+TEMPS=$(find "$MNT" -name '.wmdm-tmp-*' -o -name '.wmdm-sync-*.part')
+[ -z "$TEMPS" ] || fail "temporary files left on the device: $(echo "$TEMPS" | tr '\n' ' ')"
 
 # 5. The image is consistent.
 unmount
-if fsck.vfat -n "$IMG" >"$WORK/fsck.log" 2>&1; then
+# The FSInfo sector's free-cluster count is only a hint (Microsoft's FAT specification: it
+# "is not necessarily correct", and readers must be able to recount); fusefat does not keep it
+# exact. fsck reports it as "Free cluster summary wrong". Every other finding fails the bar.
+fsck.vfat -n "$IMG" >"$WORK/fsck.log" 2>&1 || true
+FINDINGS=$(grep -v -e '^fsck.fat ' -e '^Free cluster summary wrong' -e '^  Auto-correcting\.' \
+    -e '^Leaving filesystem unchanged\.' -e "^$IMG: [0-9]* files, " -e '^ *$' "$WORK/fsck.log" || true)
+if grep -q '^Free cluster summary wrong' "$WORK/fsck.log"; then
+    say "fsck.vfat -n: the FSInfo free-cluster hint is stale (advisory; fusefat does not keep it)"
+fi
+if [ -z "$FINDINGS" ]; then
     say "fsck.vfat -n: clean"
 else
     fail "fsck.vfat -n found errors (image kept as ${TMPDIR:-/tmp}/fusefat-bar.img):"

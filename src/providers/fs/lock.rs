@@ -17,6 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
+use super::scan::remove_stale_temps;
 use crate::error::{Error, Result};
 use crate::provider::{LockHolder, WriterLock};
 use crate::sys::process::{TryLock, try_lock, unlock};
@@ -104,6 +105,12 @@ pub(crate) fn lock_writer(shared: &Shared, holder: &LockHolder) -> Result<Writer
     };
     if let Err(e) = write(&mut file) {
         tracing::warn!(error = %e, ?path, "could not write the writer lock's record");
+    }
+    // The only writer now: a temporary file in the state folder is what an earlier writer
+    // left when it died, whatever its age (an open without the lock waits a minute).
+    if let Some(state_dir) = path.parent() {
+        remove_stale_temps(state_dir, 0);
+        remove_stale_temps(&state_dir.join("meta"), 0);
     }
     Ok(WriterLock::new(holder.clone(), Held { file }))
 }

@@ -85,9 +85,10 @@ pub(super) fn read_folder(dir: &Path) -> std::io::Result<Listing> {
 
 /// Removes temporary files from the state folder: interrupted state writes, and files moved
 /// aside on Windows to be deleted (see the `host` module) by a run that ended before they were.
-/// Files younger than a minute are left alone: they may belong to a write in progress by
-/// another handle on the same folder in this process.
-pub(super) fn remove_stale_temps(state_dir: &Path) {
+/// Files younger than `min_age_secs` are left alone: they may belong to a write in progress
+/// by another handle on the same folder (an open waits a minute; the writer lock's holder,
+/// the one writer, waits for nothing).
+pub(super) fn remove_stale_temps(state_dir: &Path, min_age_secs: u64) {
     let Ok(rd) = fs::read_dir(state_dir) else {
         return;
     };
@@ -100,7 +101,7 @@ pub(super) fn remove_stale_temps(state_dir: &Path) {
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age.as_secs() >= 60);
+            .is_some_and(|age| age.as_secs() >= min_age_secs);
         if old {
             let _ = fs::remove_file(entry.path());
         }
@@ -150,7 +151,7 @@ mod tests {
             let f = fs::OpenOptions::new().write(true).open(p).unwrap();
             f.set_modified(hour_ago).unwrap();
         }
-        remove_stale_temps(dir.path());
+        remove_stale_temps(dir.path(), 60);
         assert!(!old.exists());
         assert!(fresh.exists() && journal.exists());
     }

@@ -18,6 +18,11 @@ use super::quirks::FsIo;
 use super::scan::{read_folder, remove_stale_temps, tree_size};
 use super::temps::TempNames;
 use super::verified::Verified;
+
+/// How old a temporary file in the state folder must be before an open removes it: another
+/// process may be writing it (an open takes no lock). The holder of the writer lock removes
+/// them all at once (see the `lock` module).
+pub(crate) const STATE_TEMP_AGE: u64 = 60;
 use super::{DeviceOptions, FsKind};
 
 /// What one `lstat` says about an object.
@@ -126,9 +131,9 @@ impl Shared {
             match made {
                 Ok(()) => {
                     io.recover();
-                    remove_stale_temps(&state_dir);
+                    remove_stale_temps(&state_dir, STATE_TEMP_AGE);
                     // Metadata sidecars are written the same way, one folder down.
-                    remove_stale_temps(&state_dir.join("meta"));
+                    remove_stale_temps(&state_dir.join("meta"), STATE_TEMP_AGE);
                     let identity = Identity::load_or_create(&state_dir.join("device.id"), &io)?;
                     let ids = IdMap::load(&state_dir.join("ids"), random_u64() >> 24, &io)?;
                     (identity, ids, true)
