@@ -151,11 +151,15 @@ fn a_busy_device_exits_5_naming_the_holder() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-/// Runs the sync with the device folder on a tmpfs of `kib` KiB (a private mount namespace,
-/// so nothing outlives the run); `None` where this host cannot make one (not root).
-fn sync_on_small_fs(s: &Setup, kib: u32) -> Option<Output> {
-    let script =
-        format!("mount -t tmpfs -o size={kib}k tmpfs \"$1\" || exit 99; shift; exec \"$@\"");
+/// Runs the sync with the device folder on a tmpfs of 50 MB that can hold only `inodes` files
+/// and folders (a private mount namespace, so nothing outlives the run); `None` where this
+/// host cannot make one (not root). The medium reports plenty of free bytes, so the plan
+/// admits every track, and the medium fills up during the sync, as when another program
+/// writes to it: deterministic, whatever the files' sizes.
+fn sync_on_small_fs(s: &Setup, inodes: u32) -> Option<Output> {
+    let script = format!(
+        "mount -t tmpfs -o size=50m,nr_inodes={inodes} tmpfs \"$1\" || exit 99; shift; exec \"$@\""
+    );
     let o = Command::new("unshare")
         .args(["-m", "sh", "-c", &script, "sh"])
         .arg(s.dev())
@@ -166,7 +170,6 @@ fn sync_on_small_fs(s: &Setup, kib: u32) -> Option<Output> {
         .arg(s.dev())
         .arg("--state")
         .arg(s.state())
-        .args(["--capacity", "50MB"])
         .output()
         .ok()?;
     (o.status.code() != Some(99) && !stderr(&o).contains("unshare:")).then_some(o)
@@ -174,12 +177,8 @@ fn sync_on_small_fs(s: &Setup, kib: u32) -> Option<Output> {
 
 #[test]
 fn a_device_that_fills_up_is_reported_full_with_its_item_errors() {
-    // The quota says 50 MB; the medium holds far less (as when another program fills it).
-    // The sizes depend on tmpfs's page rounding of this library's files: the sync plans by
-    // the free space the medium reports, so it fails only where the files' rounded sizes pass
-    // it (fragile: a filler process racing the sync would model "another program" better).
     let s = Setup::new(12);
-    let Some(o) = sync_on_small_fs(&s, 600) else {
+    let Some(o) = sync_on_small_fs(&s, 22) else {
         eprintln!("cannot mount a small file system here: skipped");
         return;
     };
@@ -195,7 +194,7 @@ fn a_device_that_fills_up_is_reported_full_with_its_item_errors() {
 
     // So full that the sync's own ledger does not fit: full too, not "went away".
     let s = Setup::new(12);
-    let o = sync_on_small_fs(&s, 300).expect("mounted above");
+    let o = sync_on_small_fs(&s, 30).expect("mounted above");
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     let line = one_line(&o);
     assert!(line.contains("is full"), "{line}");

@@ -57,11 +57,13 @@ pub fn check_device(device: &Path, read_only: bool) -> Result<(), Failure> {
 /// at once): the sync's own state could not be written because the device is full.
 pub fn is_full(device: &Path) -> bool {
     use std::io::Write;
-    let Ok(mut probe) = tempfile::Builder::new()
+    let mut probe = match tempfile::Builder::new()
         .prefix(".wmdm-probe")
         .tempfile_in(device)
-    else {
-        return false;
+    {
+        Ok(p) => p,
+        // No room even for a new file's entry (a medium out of inodes or directory entries).
+        Err(e) => return e.kind() == std::io::ErrorKind::StorageFull,
     };
     let written = probe
         .write_all(&[0u8; 64 * 1024])
