@@ -473,7 +473,9 @@ impl WriteSession {
         self.done = true;
         inner.active_temps.remove(&self.tmp);
         inner.inflight = inner.inflight.saturating_sub(self.len);
-        Shared::adjust_used(&mut inner, self.len, replaced);
+        if !self.unmetered {
+            Shared::adjust_used(&mut inner, self.len, replaced);
+        }
         inner.pending.remove(&self.id);
         let meta = inner.pending_meta.remove(&self.id);
         // The ID record is written with the next change that saves the map (or by flush, or

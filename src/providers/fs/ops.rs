@@ -216,6 +216,8 @@ impl FsStorage {
         let shared = self.shared.clone();
         let playlists = playlist::affected(&shared, self.id, true);
         let aside = shared.state_dir();
+        // Objects in a hidden state folder at the root were never counted (`is_unmetered`).
+        let metered = !shared.is_unmetered(&path);
         let id = self.id;
         let result = run_with_progress(progress, total, |p| {
             let mut done = 0u64;
@@ -224,7 +226,9 @@ impl FsStorage {
                     fs::remove_dir(vpath)?;
                 } else {
                     host::remove_file_in_tree(vpath, &aside)?;
-                    Shared::adjust_used(&mut shared.lock(), 0, *size);
+                    if metered {
+                        Shared::adjust_used(&mut shared.lock(), 0, *size);
+                    }
                 }
                 done += 1;
                 p.progress(done)?;
@@ -233,7 +237,9 @@ impl FsStorage {
                 fs::remove_dir(&path)?;
             } else if !pending {
                 host::remove_file(&path, &aside)?;
-                Shared::adjust_used(&mut shared.lock(), 0, snap.size);
+                if metered {
+                    Shared::adjust_used(&mut shared.lock(), 0, snap.size);
+                }
             }
             p.progress(done + 1)?;
             Ok(())

@@ -108,11 +108,15 @@ pub(super) fn remove_stale_temps(state_dir: &Path, min_age_secs: u64) {
     }
 }
 
-/// Sum of apparent file sizes under `dir`, not following symbolic links.
+/// Sum of apparent file sizes under `dir`, not following symbolic links, leaving out the
+/// hidden folders directly in `dir`.
 pub(super) fn tree_size(dir: &Path) -> Result<u64> {
     let mut total = 0u64;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
+        // The hidden folders at the root hold software's own state, which the quota neither
+        // limits nor counts (see `Shared::is_unmetered`).
+        let at_root = d == dir;
         let rd = match fs::read_dir(&d) {
             Ok(rd) => rd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -121,6 +125,14 @@ pub(super) fn tree_size(dir: &Path) -> Result<u64> {
         for entry in rd.flatten() {
             let Ok(ft) = entry.file_type() else { continue };
             if ft.is_dir() {
+                if at_root
+                    && entry
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|n| n.starts_with('.'))
+                {
+                    continue;
+                }
                 stack.push(entry.path());
             } else if ft.is_file() {
                 if let Ok(md) = entry.metadata() {

@@ -440,18 +440,22 @@ impl Shared {
     }
 
     /// True when `path` lies in a hidden folder at the root (`.wmdm/`, `.wmdm-sync/`, any
-    /// dot-folder there): where software keeps its own small state, which the quota does not
-    /// limit (it is counted, like everything else). The quota is the room for content; a sync
-    /// must still be able to write the journal that lets it delete on a device already over
-    /// its quota.
+    /// dot-folder there): where software keeps its own small state, which the quota neither
+    /// limits nor counts. The quota is the room for content: a sync must still be able to
+    /// write the journal that lets it delete on a device already over its quota, and the
+    /// state growing (the ID log, a journal) must not change the room the next plan sees, or
+    /// a plan that fitted would evict again on the next run.
     pub(crate) fn is_unmetered(&self, path: &Path) -> bool {
         let Ok(rel) = path.strip_prefix(&self.root) else {
             return false;
         };
         let mut parts = rel.components();
         match (parts.next(), parts.next()) {
-            (Some(std::path::Component::Normal(first)), Some(_)) => {
+            // Inside a hidden folder at the root, or that folder itself (a hidden file at the
+            // root is content like any other).
+            (Some(std::path::Component::Normal(first)), next) => {
                 first.to_str().is_some_and(|f| f.starts_with('.'))
+                    && (next.is_some() || path.is_dir())
             }
             _ => false,
         }
