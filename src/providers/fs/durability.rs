@@ -76,7 +76,8 @@ impl Barrier {
     }
 
     /// True when large writes should be handed to writeback as they go (everything but
-    /// [`Durability::Off`]).
+    /// [`Durability::Off`]). Only Linux has the call that does it.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn early_writeback(&self) -> bool {
         self.mode != Durability::Off
     }

@@ -32,14 +32,13 @@ impl Verified {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::fs;
 
     /// A folder swapped for a link behind the provider's back is refused once the window in
     /// which a checked folder is not checked again has passed.
-    #[cfg(unix)]
     #[test]
     fn a_folder_turned_into_a_link_is_refused_after_the_window() {
         use crate::provider::{CreateRequest, Storage};
