@@ -175,8 +175,11 @@ fn sync_on_small_fs(s: &Setup, kib: u32) -> Option<Output> {
 #[test]
 fn a_device_that_fills_up_is_reported_full_with_its_item_errors() {
     // The quota says 50 MB; the medium holds far less (as when another program fills it).
+    // The sizes depend on tmpfs's page rounding of this library's files: the sync plans by
+    // the free space the medium reports, so it fails only where the files' rounded sizes pass
+    // it (fragile: a filler process racing the sync would model "another program" better).
     let s = Setup::new(12);
-    let Some(o) = sync_on_small_fs(&s, 700) else {
+    let Some(o) = sync_on_small_fs(&s, 600) else {
         eprintln!("cannot mount a small file system here: skipped");
         return;
     };
@@ -192,7 +195,7 @@ fn a_device_that_fills_up_is_reported_full_with_its_item_errors() {
 
     // So full that the sync's own ledger does not fit: full too, not "went away".
     let s = Setup::new(12);
-    let o = sync_on_small_fs(&s, 400).expect("mounted above");
+    let o = sync_on_small_fs(&s, 300).expect("mounted above");
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     let line = one_line(&o);
     assert!(line.contains("is full"), "{line}");

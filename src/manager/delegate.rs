@@ -37,6 +37,9 @@ macro_rules! device_methods {
             fn format_capability(&self, format: FormatCode) -> FormatCapability;
             #[doc = concat!($p, "Device3::DeviceIoControl.")]
             fn io_control(&self, code: u32, input: &[u8], max_output: usize) -> Vec<u8>;
+            /// Crate extension, not a WMDM method: the durability barrier (see
+            /// [`Device::flush`](crate::provider::Device::flush)).
+            fn flush(&self) -> ();
             /// Crate extension, not a WMDM method: takes the device's writer lock (see
             /// [`Device::lock_writer`](crate::provider::Device::lock_writer)).
             fn lock_writer(&self, holder: &crate::provider::LockHolder) -> crate::provider::WriterLock;

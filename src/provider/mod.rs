@@ -265,6 +265,24 @@ pub trait Device: Send + Sync + fmt::Debug {
         }
         Err(Error::FileNotFound)
     }
+    /// Crate extension, not a WMDM method: the durability barrier. Every change this device
+    /// completed before the call is durable (survives a power cut or a crash of the device)
+    /// when it returns. A caller that orders its own writes (a journal: data, then the record
+    /// that commits it) calls it between the steps whose order must survive a crash.
+    ///
+    /// The default returns `Ok(())`, which is the correct answer for a provider whose every
+    /// completed operation is already durable when it returns (as WMDM expects of a device,
+    /// and as a device that commits each call does). A provider that defers its syncs (the
+    /// folder provider with [`Durability::AtFlush`](crate::providers::fs::Durability::AtFlush))
+    /// makes them here.
+    ///
+    /// # Errors
+    /// [`Error::DeviceNotConnected`]; I/O errors of the syncs (then nothing is known about
+    /// what became durable).
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Crate extension, not a WMDM method: takes the device's writer lock for `holder`, held
     /// until the returned guard is dropped (see the [`lock`](self::WriterLock) docs). A sync
     /// session and the creation of a partnership hold it, so that one writer at a time changes

@@ -4,3 +4,4 @@
 pub(crate) mod fsops;
 pub(crate) mod fstype;
 pub(crate) mod process;
+pub(crate) mod syncfs;

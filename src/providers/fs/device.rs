@@ -126,14 +126,17 @@ impl FsDevice {
         id.save(&self.shared.state_dir().join("device.id"), &self.shared.io)
     }
 
-    /// Saves any ID records not yet on the medium (IDs handed out to files seen for the first
-    /// time are written lazily).
+    /// The durability barrier ([`Device::flush`](crate::provider::Device::flush)): every
+    /// change completed before the call is on the medium when it returns, the ID records
+    /// handed out lazily included. With [`Durability::AtFlush`](super::Durability::AtFlush) it
+    /// is what makes the device's writes durable (on Linux one `syncfs` of the device's file
+    /// system; elsewhere one sync per file and folder written since the last call); in the
+    /// per-operation mode only the ID records are left to sync.
     ///
     /// # Errors
-    /// I/O errors.
+    /// [`Error::DeviceNotConnected`]; I/O errors.
     pub fn flush(&self) -> Result<()> {
-        let mut inner = self.shared.lock();
-        inner.ids.save(self.shared.options.durable, &self.shared.io)
+        self.shared.flush()
     }
 
     /// True while the device is connected.
@@ -267,6 +270,10 @@ impl Device for FsDevice {
         self.set_friendly_name(text)
     }
 
+    fn flush(&self) -> Result<()> {
+        FsDevice::flush(self)
+    }
+
     fn lock_writer(&self, holder: &LockHolder) -> Result<WriterLock> {
         super::lock::lock_writer(&self.shared, holder)
     }
@@ -285,5 +292,50 @@ impl Device for FsDevice {
             return Err(Error::FileNotFound);
         }
         crate::provider::Storage::find_storage(root.as_ref(), scope, unique_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{CreateRequest, Device, NoProgress, Storage};
+    use crate::providers::fs::{DeviceOptions, Durability};
+
+    /// Writes a file in a folder and renames it, as a sync's copy does.
+    fn copy_one(d: &FsDevice) {
+        let folder = d.root().create(&CreateRequest::folder("Music")).unwrap();
+        let f = folder.create(&CreateRequest::file("a.part")).unwrap();
+        let mut io = f.open(crate::flags::OpenMode::WRITE).unwrap();
+        io.write(b"data").unwrap();
+        io.close().unwrap();
+        f.rename("a.mp3", &mut NoProgress).unwrap();
+    }
+
+    #[test]
+    fn at_flush_leaves_every_change_to_the_barrier_and_per_operation_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = FsDevice::open(
+            dir.path(),
+            DeviceOptions::default().durability(Durability::AtFlush),
+        )
+        .unwrap();
+        copy_one(&at);
+        let (files, dirs) = at.shared.io.barrier.pending();
+        // The file's data, the ID log; the root (new folder) and the folder (renames).
+        assert!(
+            files >= 2 && dirs >= 2,
+            "{files} files, {dirs} folders waiting"
+        );
+        Device::flush(&at).unwrap();
+        assert_eq!(at.shared.io.barrier.pending(), (0, 0));
+
+        let dir = tempfile::tempdir().unwrap();
+        let per = FsDevice::open(dir.path(), DeviceOptions::default()).unwrap();
+        copy_one(&per);
+        // The data, the renames and the ID records were synced as they went; only the state
+        // folder, where `.wmdm/sessions` was replaced, waits.
+        assert_eq!(per.shared.io.barrier.pending(), (0, 1));
+        Device::flush(&per).unwrap();
+        assert_eq!(per.shared.io.barrier.pending(), (0, 0));
     }
 }

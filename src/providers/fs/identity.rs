@@ -131,7 +131,10 @@ pub(crate) fn random_u64() -> u64 {
         .map_or(0, |d| d.as_nanos());
     h.write_u128(nanos);
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
+    // The process ID separates processes started in the same nanosecond; it never changes,
+    // so it is asked for once (a copied file's temporary name used to cost a getpid each).
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    h.write_u32(*PID.get_or_init(std::process::id));
     h.finish()
 }
 

@@ -219,6 +219,25 @@ impl IdMap {
         Ok(out)
     }
 
+    /// The IDs and names from the root's child down to `id` itself; empty for the root.
+    ///
+    /// # Errors
+    /// As [`IdMap::components`].
+    pub(crate) fn chain(&self, id: u64) -> Result<Vec<(u64, &str)>> {
+        let mut out = Vec::new();
+        let mut cur = id;
+        while cur != ROOT {
+            let e = self.entries.get(&cur).ok_or(Error::InterfaceDead)?;
+            out.push((cur, &*e.name));
+            cur = e.parent;
+            if out.len() > MAX_DEPTH {
+                return Err(Error::ProcessFailed);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
     /// The path of `id` relative to the root.
     ///
     /// # Errors
@@ -326,7 +345,6 @@ impl IdMap {
             return Ok(());
         };
         if self.log_records > 2 * self.entries.len() + 1024
-            || !path.exists()
             || !io.append(&path, self.pending_log.as_bytes(), durable)?
         {
             return self.rewrite(io);
@@ -408,7 +426,11 @@ mod tests {
     fn survives_reload_and_moves() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ids");
-        let io = FsIo::new(dir.path(), false, Default::default());
+        let io = FsIo::new(
+            dir.path(),
+            crate::providers::fs::Durability::Off,
+            Default::default(),
+        );
         let mut m = IdMap::load(&path, 100, &io).unwrap();
         let a = m.insert(ROOT, "Music");
         let b = m.insert(a, "x\ny\\z.mp3");
@@ -433,7 +455,11 @@ mod tests {
     fn garbage_lines_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ids");
-        let io = FsIo::new(dir.path(), false, Default::default());
+        let io = FsIo::new(
+            dir.path(),
+            crate::providers::fs::Durability::Off,
+            Default::default(),
+        );
         fs::write(
             &path,
             "wmdm-ids 1\nnext 10\n+ 5 0 ok\n+ zz 0 bad\n+ 6 99 orphan\n+ 7 0 bad\\q\n- \n+ 8 0",
@@ -449,7 +475,11 @@ mod tests {
     fn a_doubly_claimed_name_goes_to_the_larger_id() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ids");
-        let io = FsIo::new(dir.path(), false, Default::default());
+        let io = FsIo::new(
+            dir.path(),
+            crate::providers::fs::Durability::Off,
+            Default::default(),
+        );
         fs::write(&path, "wmdm-ids 1\nnext 1\n+ 9 0 x\n+ 5 0 x\n+ 7 0 x\n").unwrap();
         let m = IdMap::load(&path, 1, &io).unwrap();
         assert_eq!(m.lookup(ROOT, "x"), Some(9));

@@ -14,7 +14,7 @@ use super::identity::random_u64;
 use super::names::{TEMP_PREFIX, TEMP_SUFFIX, is_temp};
 #[cfg(target_os = "linux")]
 use super::quirks::FsQuirks;
-use super::shared::{Shared, sync_dir};
+use super::shared::Shared;
 use super::storage::FsStorage;
 
 /// Bytes per `copy_file_range` call: big enough to keep the kernel busy, small enough for
@@ -294,7 +294,7 @@ impl WriteSession {
         {
             let upto = self.pos.max(self.kicked);
             let waiting = upto - self.kicked;
-            if !self.shared.options.durable || waiting < WRITEBACK_STEP {
+            if !self.shared.io.barrier.early_writeback() || waiting < WRITEBACK_STEP {
                 return;
             }
             if let Some(f) = self.file.as_ref() {
@@ -328,7 +328,7 @@ impl WriteSession {
                 .try_clone()?;
             // A durable copy goes in steps, each handed to writeback as soon as it is copied,
             // so the disk writes one step while the kernel copies the next.
-            let chunk = if self.shared.options.durable {
+            let chunk = if self.shared.io.barrier.early_writeback() {
                 WRITEBACK_STEP as usize
             } else {
                 KERNEL_CHUNK
@@ -438,7 +438,9 @@ impl WriteSession {
     fn sync_file(&mut self) -> Result<()> {
         if let Some(mut f) = self.file.take() {
             f.flush()?;
-            if self.shared.options.durable {
+            // Without per-operation durability the data waits for the barrier, which learns
+            // of the file when it takes its name (`publish`).
+            if self.shared.io.barrier.per_operation() {
                 f.sync_data()?;
             }
         }
@@ -453,13 +455,15 @@ impl WriteSession {
     /// Renames the synced temporary file into place; returns the object's folder, synced when
     /// `sync_folder` asks for it on a durable device.
     fn publish(&mut self, sync_folder: bool) -> Result<PathBuf> {
-        let durable = self.shared.options.durable;
         let mut inner = self.shared.lock();
         if !inner.ids.contains(self.id) {
             return Err(Error::InterfaceDead);
         }
-        let target = self.shared.safe_path(&inner, self.id)?;
-        let replaced = fs::symlink_metadata(&target).map_or(0, |m| m.len());
+        let (target, seen) = self.shared.safe_path_lstat(&inner, self.id)?;
+        let replaced = match seen {
+            Some(md) => md.map_or(0, |m| m.len()),
+            None => fs::symlink_metadata(&target).map_or(0, |m| m.len()),
+        };
         self.shared.io.publish(&self.tmp, &target)?;
         self.done = true;
         inner.active_temps.remove(&self.tmp);
@@ -472,8 +476,10 @@ impl WriteSession {
         // when next listed, while writing it here would cost an open and a write per file.
         drop(inner);
         let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
-        if durable && sync_folder {
-            sync_dir(&dir);
+        if sync_folder {
+            self.shared.io.barrier.published(&target);
+        } else if !self.shared.io.barrier.per_operation() {
+            self.shared.io.barrier.wrote(&target);
         }
         self.shared.bump();
         if let Some(m) = meta {

@@ -54,8 +54,9 @@
 //! [`Storage::create`](crate::provider::Storage::create) of a file reserves the name and returns
 //! a handle, but nothing appears on disk. [`Storage::open`](crate::provider::Storage::open) for
 //! writing writes into `.wmdm-tmp-<session>-<n>.part` in the same folder; `close` flushes, syncs
-//! and renames it into place (and syncs the folder), unless [`DeviceOptions::durable`] is
-//! off. A durable write hands its data to the kernel's writeback every 4 MiB as it goes (on
+//! and renames it into place (and syncs the folder), in the default
+//! [`Durability::PerOperation`] mode; with [`Durability::AtFlush`] the syncs wait for the next
+//! barrier ([`FsDevice::flush`]), which makes every change before it durable at once. A durable write hands its data to the kernel's writeback every 4 MiB as it goes (on
 //! Linux, `posix_fadvise(DONTNEED)` on the range just written), so the disk writes while the
 //! data is still coming and the sync at `close` waits only for the tail.
 //! [`FsStorage::transfer_files`] copies many host files as one batch: each file still appears
@@ -191,6 +192,7 @@
 //! nothing behind.
 
 mod device;
+mod durability;
 mod globals;
 mod host;
 mod identity;
@@ -211,6 +213,7 @@ mod transfer;
 
 pub use crate::sys::fstype::FsKind;
 pub use device::FsDevice;
+pub use durability::Durability;
 pub use globals::{Capacity, FsGlobals};
 pub use names::{NameMode, NamePolicy, STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX};
 pub use provider::{DeviceEvent, FsConfig, FsProvider};
@@ -263,10 +266,12 @@ pub struct DeviceOptions {
     pub quota: Option<u64>,
     /// Formats and vendor strings.
     pub profile: DeviceProfile,
-    /// Sync written files, renames and the ID log to the medium before reporting success
-    /// (default `true`). Turning it off is faster and loses the guarantee across power cuts,
-    /// not across crashes of this process.
-    pub durable: bool,
+    /// When changes reach the medium (default [`Durability::PerOperation`]: written files,
+    /// renames and the ID records they make are synced before each call returns). With
+    /// [`Durability::AtFlush`] nothing is synced per operation and
+    /// [`Device::flush`](crate::provider::Device::flush) is the barrier that makes everything
+    /// durable at once; [`Durability::Off`] is for tests and scratch devices.
+    pub durability: Durability,
     /// Never write anything on the device (default `false`): no `.wmdm/` folder, no
     /// `device.id`, no ID records, no clean-up of temporary files, no sidecars. Reads work;
     /// the unique IDs handed out last as long as the handle, and the serial number is the one
@@ -292,7 +297,7 @@ impl Default for DeviceOptions {
             policy: NamePolicy::default(),
             quota: None,
             profile: DeviceProfile::default(),
-            durable: true,
+            durability: Durability::PerOperation,
             read_only: false,
             simulate: FsQuirks::empty(),
             fs_rules: true,
@@ -313,9 +318,19 @@ impl DeviceOptions {
         self
     }
 
-    /// Sets durability.
+    /// Sets durability: `true` is [`Durability::PerOperation`], `false` is [`Durability::Off`].
     pub fn durable(mut self, durable: bool) -> DeviceOptions {
-        self.durable = durable;
+        self.durability = if durable {
+            Durability::PerOperation
+        } else {
+            Durability::Off
+        };
+        self
+    }
+
+    /// Sets when changes reach the medium (see [`Durability`]).
+    pub fn durability(mut self, durability: Durability) -> DeviceOptions {
+        self.durability = durability;
         self
     }
 

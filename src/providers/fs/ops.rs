@@ -13,7 +13,7 @@ use super::host;
 use super::idmap::ROOT;
 use super::names::{NameMode, is_internal};
 use super::playlist;
-use super::shared::{Shared, stored_name, sync_dir};
+use super::shared::{Shared, stored_name};
 use super::storage::FsStorage;
 use super::tagging;
 
@@ -155,9 +155,7 @@ impl FsStorage {
                     self.shared.io.create_dir(&dir.join(&name))?;
                     let id = inner.ids.insert(parent, &name);
                     self.shared.save_ids(&mut inner)?;
-                    if self.shared.options.durable {
-                        sync_dir(&dir);
-                    }
+                    self.shared.io.barrier.dir_entries(&dir);
                     id
                 }
                 None => {
@@ -246,6 +244,9 @@ impl FsStorage {
         if result.is_ok() {
             tagging::remove_sidecar(&self.shared, id);
         }
+        if let Some(parent) = path.parent() {
+            self.shared.io.barrier.entries_changed(parent);
+        }
         self.shared.bump();
         if result.is_ok() {
             playlist::rewrite(&self.shared, playlists);
@@ -301,11 +302,10 @@ impl FsStorage {
         inner.ids.set(self.id, parent, name);
         self.shared.save_ids(&mut inner)?;
         drop(inner);
-        if self.shared.options.durable {
-            sync_dir(&dir);
-            if let Some(old) = from.parent() {
-                sync_dir(old);
-            }
+        // A rename within one folder changes that folder only: sync it once.
+        self.shared.io.barrier.dir_entries(&dir);
+        if let Some(old) = from.parent().filter(|old| *old != dir) {
+            self.shared.io.barrier.dir_entries(old);
         }
         self.shared.bump();
         Ok(())

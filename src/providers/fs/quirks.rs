@@ -49,6 +49,7 @@ use crate::error::{Error, Result};
 use crate::sys::fsops;
 use crate::sys::fstype::FsKind;
 
+use super::durability::{Barrier, Durability};
 use super::host;
 use super::io::temp_name;
 use super::names::{STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX, is_component, is_internal};
@@ -131,7 +132,8 @@ const RECORD_SUFFIX: &str = ".w";
 #[derive(Debug)]
 pub(crate) struct FsIo {
     root: PathBuf,
-    durable: bool,
+    /// When writes reach the medium, and what waits for the barrier.
+    pub(crate) barrier: Barrier,
     /// Quirks the options ask to simulate (tests): the operations fail as such a file system
     /// makes them fail, and are detected the same way.
     simulated: FsQuirks,
@@ -141,10 +143,10 @@ pub(crate) struct FsIo {
 }
 
 impl FsIo {
-    pub(crate) fn new(root: &Path, durable: bool, simulated: FsQuirks) -> FsIo {
+    pub(crate) fn new(root: &Path, durability: Durability, simulated: FsQuirks) -> FsIo {
         FsIo {
             root: root.to_path_buf(),
-            durable,
+            barrier: Barrier::new(durability),
             simulated,
             // A quirk no error reveals is known from the start when simulated.
             detected: AtomicU32::new((simulated & FsQuirks::NO_FOLDER_RENAME).bits()),
@@ -278,7 +280,8 @@ impl FsIo {
     }
 
     /// Appends `bytes` to the existing file at `path`; `Ok(false)`, writing nothing, when the
-    /// file system refuses appends (the caller then rewrites the file whole).
+    /// file system refuses appends or the file does not exist (the caller then writes the file
+    /// whole). Without `sync` the file waits for the barrier.
     ///
     /// # Errors
     /// Other I/O errors.
@@ -292,11 +295,14 @@ impl FsIo {
             f.write_all(bytes)?;
             if sync {
                 f.sync_data()?;
+            } else {
+                self.barrier.wrote(path);
             }
             Ok(())
         })();
         match result {
             Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) if self.refused(FsQuirks::NO_APPEND, &e) => Ok(false),
             Err(e) => Err(e.into()),
         }
@@ -333,7 +339,10 @@ impl FsIo {
             })();
             let result = written.and_then(|()| self.rename_raw(&tmp, path, &self.state_dir()));
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.barrier.entries_changed(dir);
+                    return Ok(());
+                }
                 Err(e) => {
                     let _ = fs::remove_file(&tmp);
                     if !self.refused(FsQuirks::NO_RENAME, &e) {
@@ -380,7 +389,8 @@ impl FsIo {
         }
         if !self.has(FsQuirks::NO_RENAME) {
             let result = self.simulate(FsQuirks::NO_RENAME).and_then(|()| {
-                if from.is_dir() {
+                // Only a simulation needs to know (a real refusal comes from the host).
+                if self.simulated.contains(FsQuirks::NO_FOLDER_RENAME) && from.is_dir() {
                     self.simulate(FsQuirks::NO_FOLDER_RENAME)?;
                 }
                 if to.file_name().is_some_and(|n| !n.is_ascii()) {
@@ -452,10 +462,8 @@ impl FsIo {
             }
             return Err(e.into());
         }
-        if self.durable {
-            if let Some(dir) = target.parent() {
-                sync_dir(dir);
-            }
+        if let Some(dir) = target.parent() {
+            self.barrier.dir_entries(dir);
         }
         Ok(())
     }

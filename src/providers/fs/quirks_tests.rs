@@ -5,7 +5,11 @@ use super::*;
 #[test]
 fn fusefat_is_known_to_refuse_appends_from_the_start() {
     let dir = tempfile::tempdir().unwrap();
-    let io = FsIo::new(dir.path(), false, FsQuirks::empty());
+    let io = FsIo::new(
+        dir.path(),
+        crate::providers::fs::Durability::Off,
+        FsQuirks::empty(),
+    );
     io.assume_for(&FsKind::Fat);
     assert_eq!(io.quirks(), FsQuirks::empty());
     io.assume_for(&FsKind::FuseFat);
@@ -44,7 +48,11 @@ fn records_parse_only_when_whole_and_inside_the_device() {
 fn an_interrupted_write_without_rename_is_removed_at_recovery() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join(STATE_DIR)).unwrap();
-    let io = FsIo::new(dir.path(), false, FsQuirks::NO_RENAME);
+    let io = FsIo::new(
+        dir.path(),
+        crate::providers::fs::Durability::Off,
+        FsQuirks::NO_RENAME,
+    );
     let target = dir.path().join("song.mp3");
     // A crash after the record, midway through the data.
     io.write_record(&target, 10).unwrap();

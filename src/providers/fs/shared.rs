@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::metadata::Metadata;
@@ -45,6 +45,34 @@ impl Snap {
             size: 0,
             modified: None,
             readonly: false,
+        }
+    }
+}
+
+/// How long a folder found not to be a symbolic link is taken as still not being one.
+///
+/// Only a change behind the provider's back can turn a folder into a link (the provider never
+/// makes links, and an ID whose object it deletes is never handed out again), and such a
+/// change races with any check anyway; a short window keeps the guarantee against a link
+/// planted before an operation while sparing each path resolution an `lstat` per component.
+const VERIFIED_FOR: Duration = Duration::from_secs(1);
+
+/// Folders recently found not to be symbolic links (see [`VERIFIED_FOR`]).
+#[derive(Debug, Default)]
+struct Verified {
+    since: Option<Instant>,
+    ids: HashSet<u64>,
+}
+
+impl Verified {
+    /// Forgets everything once the window has passed.
+    fn expire(&mut self, now: Instant) {
+        match self.since {
+            Some(t) if now.duration_since(t) < VERIFIED_FOR => {}
+            _ => {
+                self.ids.clear();
+                self.since = Some(now);
+            }
         }
     }
 }
@@ -89,6 +117,8 @@ pub(crate) struct Shared {
     pub(crate) temps: TempNames,
     /// The kind of file system the root is on.
     pub(crate) fs_kind: FsKind,
+    /// Folders recently checked by [`Shared::safe_path`].
+    verified: Mutex<Verified>,
 }
 
 impl Shared {
@@ -105,7 +135,7 @@ impl Shared {
         let fs_kind = crate::sys::fstype::detect(&root);
         let options = options.for_fs(&fs_kind);
         let state_dir = root.join(STATE_DIR);
-        let io = FsIo::new(&root, options.durable, options.simulate);
+        let io = FsIo::new(&root, options.durability, options.simulate);
         io.assume_for(&fs_kind);
         let (identity, ids, writable_state) = if options.read_only {
             // Nothing may be written, not even the state folder: read what is there.
@@ -160,6 +190,7 @@ impl Shared {
             io,
             temps,
             fs_kind,
+            verified: Mutex::new(Verified::default()),
         })
     }
 
@@ -196,6 +227,8 @@ impl Shared {
 
     pub(crate) fn set_connected(&self, yes: bool) {
         self.connected.store(yes, Ordering::Release);
+        // A medium that comes back may be another one under the same path.
+        self.verified_lock().since = None;
         self.bump();
     }
 
@@ -254,19 +287,53 @@ impl Shared {
     /// # Errors
     /// [`Error::InterfaceDead`] for an unknown ID; [`Error::AccessDenied`] when a component is
     /// a symbolic link; [`Error::DeviceNotConnected`].
+    ///
+    /// A folder found not to be a link is not checked again for a short while (see
+    /// [`VERIFIED_FOR`]): resolving a file deep in the tree then costs one `lstat`, not one
+    /// per component.
     pub(crate) fn safe_path(&self, inner: &Inner, id: u64) -> Result<PathBuf> {
+        self.safe_path_lstat(inner, id).map(|(p, _)| p)
+    }
+
+    /// [`Shared::safe_path`], with what the check's `lstat` of the object itself said:
+    /// `Some(None)` when nothing is there, `None` when it was not looked at (a folder checked
+    /// a moment ago).
+    ///
+    /// # Errors
+    /// As [`Shared::safe_path`].
+    pub(crate) fn safe_path_lstat(
+        &self,
+        inner: &Inner,
+        id: u64,
+    ) -> Result<(PathBuf, Option<Option<fs::Metadata>>)> {
         self.check()?;
-        let comps = inner.ids.components(id)?;
+        let chain = inner.ids.chain(id)?;
         let mut p = self.root.clone();
-        for c in comps {
+        let mut verified = self.verified_lock();
+        verified.expire(Instant::now());
+        let mut last = None;
+        for (cid, c) in chain {
             p.push(c);
-            if let Ok(md) = fs::symlink_metadata(&p) {
+            if verified.ids.contains(&cid) {
+                last = None;
+                continue;
+            }
+            let md = fs::symlink_metadata(&p).ok();
+            if let Some(md) = &md {
                 if md.file_type().is_symlink() {
                     return Err(Error::AccessDenied);
                 }
+                if md.is_dir() {
+                    verified.ids.insert(cid);
+                }
             }
+            last = Some(md);
         }
-        Ok(p)
+        Ok((p, last))
+    }
+
+    fn verified_lock(&self) -> MutexGuard<'_, Verified> {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The absolute path of `id`, unchecked (for `lstat`, which never follows links anyway).
@@ -411,12 +478,28 @@ impl Shared {
         }
     }
 
-    /// Saves the ID map (durably when the options ask for it).
+    /// Saves the ID map, durably in the per-operation mode (the sync's ledger compares unique
+    /// IDs: an ID record lost in a power cut would make a file it copied look like a stranger
+    /// to it); otherwise the records wait for the barrier ([`Shared::flush`]).
     ///
     /// # Errors
     /// I/O errors.
     pub(crate) fn save_ids(&self, inner: &mut Inner) -> Result<()> {
-        inner.ids.save(self.options.durable, &self.io)
+        inner.ids.save(self.io.barrier.per_operation(), &self.io)
+    }
+
+    /// The barrier: writes the ID records not yet saved, then makes every change completed so
+    /// far durable (see [`Durability`](super::Durability)).
+    ///
+    /// # Errors
+    /// [`Error::DeviceNotConnected`]; I/O errors writing or syncing.
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.check()?;
+        if self.options.read_only {
+            return Ok(());
+        }
+        self.lock().ids.save(false, &self.io)?;
+        self.io.barrier.flush(&self.root)
     }
 
     /// The object for a path relative to the root, given as components; IDs are handed out to
@@ -499,6 +582,24 @@ pub(crate) fn sync_dir(dir: &Path) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// A folder swapped for a link behind the provider's back is refused once the window in
+    /// which a checked folder is not checked again has passed.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_turned_into_a_link_is_refused_after_the_window() {
+        use crate::provider::{CreateRequest, Storage};
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let d = super::super::FsDevice::open(dir.path(), super::super::DeviceOptions::default())
+            .unwrap();
+        let m = d.root().create(&CreateRequest::folder("M")).unwrap();
+        assert!(m.children().unwrap().is_empty());
+        fs::remove_dir(dir.path().join("M")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("M")).unwrap();
+        std::thread::sleep(VERIFIED_FOR + Duration::from_millis(100));
+        assert_eq!(m.children().err(), Some(Error::AccessDenied));
+    }
 
     #[test]
     fn a_sidecar_write_killed_midway_is_removed_at_the_next_open() {

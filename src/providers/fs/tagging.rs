@@ -16,7 +16,7 @@ use crate::metadata::{Metadata, tags};
 use crate::time::WmdmDateTime;
 
 use super::quirks::FsQuirks;
-use super::shared::{Shared, sync_dir};
+use super::shared::Shared;
 use super::storage::FsStorage;
 
 /// Properties the file system or the stream decide; SetMetadata cannot change them.
@@ -82,7 +82,11 @@ pub(crate) fn remove_sidecar(shared: &Shared, id: u64) {
 
 /// What lofty reads from an audio file, as WMDM properties.
 fn read_tags(path: &Path) -> Option<Metadata> {
-    let tagged = lofty::read_from_path(path).ok()?;
+    read_tags_with(lofty::read_from_path(path).ok()?)
+}
+
+/// The WMDM properties of a file lofty has read.
+fn read_tags_with(tagged: TaggedFile) -> Option<Metadata> {
     let mut m = Metadata::new();
     if let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) {
         let mut text = |name: &str, v: Option<String>| {
@@ -120,6 +124,49 @@ fn read_tags(path: &Path) -> Option<Metadata> {
         m.add(tags::NUM_CHANNELS, u32::from(ch));
     }
     Some(m)
+}
+
+/// [`read_tags`] for a file whose name does not tell its format: lofty guesses from the
+/// content. `None` for anything lofty cannot read.
+///
+/// A small file (most tracks' tag and header blocks are a fraction of it) is read in one call
+/// and parsed from memory: lofty's many small seeks and reads would otherwise each be a
+/// system call.
+fn read_tags_by_content(path: &Path, size: u64) -> Option<Metadata> {
+    let mut file = fs::File::open(path).ok()?;
+    if size <= WHOLE_READ_LIMIT {
+        // `size` is the object's `lstat` (a file that grew meanwhile is read up to the limit);
+        // reading through `take` skips the standard library's own `fstat` for a size hint.
+        let mut bytes = Vec::with_capacity(usize::try_from(size).ok()?.saturating_add(1));
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut file, WHOLE_READ_LIMIT),
+            &mut bytes,
+        )
+        .ok()?;
+        let probe = Probe::new(std::io::Cursor::new(bytes))
+            .guess_file_type()
+            .ok()?;
+        probe.file_type()?;
+        return read_tags_with(probe.read().ok()?);
+    }
+    let probe = Probe::new(std::io::BufReader::new(file))
+        .guess_file_type()
+        .ok()?;
+    probe.file_type()?;
+    read_tags_with(probe.read().ok()?)
+}
+
+/// Files up to this size are read whole to find their tags.
+const WHOLE_READ_LIMIT: u64 = 1 << 20;
+
+/// True when the tags `current` read from a file already say `value` for `name`: an empty
+/// text is what a missing tag reads as.
+fn holds(current: &Metadata, name: &str, value: &crate::metadata::TagValue) -> bool {
+    match (current.get(name), value.as_str()) {
+        (Some(have), _) => have == value,
+        (None, Some(text)) => text.is_empty(),
+        (None, None) => false,
+    }
 }
 
 fn audio_path(storage: &FsStorage) -> Result<Option<PathBuf>> {
@@ -242,7 +289,7 @@ fn tag_in_place(
             _ => return Err(TagFailure::Other(Error::NotSupported)),
         },
     }
-    if shared.options.durable {
+    if shared.io.barrier.per_operation() {
         fs::File::open(tmp)?.sync_all()?;
     }
     Ok(())
@@ -272,7 +319,7 @@ fn tag_new_copy(shared: &Shared, path: &Path, tmp: &Path, fields: &Metadata) -> 
         .create_new(true)
         .open(tmp)?;
     f.write_all(data.get_ref())?;
-    if shared.options.durable {
+    if shared.io.barrier.per_operation() {
         f.sync_all()?;
     }
     Ok(())
@@ -313,9 +360,7 @@ fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
                 tracing::debug!(?e, "retagged file not dated past the old date");
             }
         }
-        if shared.options.durable {
-            sync_dir(dir);
-        }
+        shared.io.barrier.published(path);
         Ok(())
     })();
     if result.is_err() {
@@ -372,8 +417,23 @@ pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<S
     if snap.readonly {
         return Err(Error::AccessDenied);
     }
-    let audio = audio_path(storage)?;
-    let readable = audio.as_deref().is_some_and(|p| read_tags(p).is_some());
+    // A file being written under a temporary name (a sync's `NAME.mp3.part`) has no telling
+    // extension: its content says whether it is audio lofty can tag. What the file's tags
+    // already hold is not written again (a copied track comes with the tags it is given).
+    let (audio, current) = match audio_path(storage)? {
+        Some(p) => {
+            let t = read_tags(&p);
+            (Some(p), t)
+        }
+        None => {
+            let p = storage.path()?;
+            match read_tags_by_content(&p, snap.size) {
+                Some(t) => (Some(p), Some(t)),
+                None => (None, None),
+            }
+        }
+    };
+    let readable = current.is_some();
     let mut dropped = 0usize;
     let mut for_file = Metadata::new();
     let mut for_sidecar = Metadata::new();
@@ -385,7 +445,9 @@ pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<S
         if DERIVED.contains(&name) || (readable && STREAM.contains(&name)) || !typed_ok {
             dropped += 1;
         } else if readable && TAGGABLE.contains(&name) {
-            for_file.add(name, value.clone());
+            if !current.as_ref().is_some_and(|t| holds(t, name, value)) {
+                for_file.add(name, value.clone());
+            }
         } else {
             for_sidecar.add(name, value.clone());
         }

@@ -190,7 +190,11 @@ mod tests {
     fn the_record_keeps_the_newest_sessions() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join(STATE_DIR)).unwrap();
-        let io = FsIo::new(dir.path(), false, Default::default());
+        let io = FsIo::new(
+            dir.path(),
+            crate::providers::fs::Durability::Off,
+            Default::default(),
+        );
         let mut first = None;
         for i in 0..=KEPT_SESSIONS {
             let t = TempNames::open(dir.path(), true);

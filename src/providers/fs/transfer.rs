@@ -12,8 +12,8 @@ use crate::provider::{
     run_with_progress,
 };
 
+use super::durability::Barrier;
 use super::io::WriteSession;
-use super::shared::sync_dir;
 use super::storage::FsStorage;
 
 /// A batch publishes its files in groups of at most this many bytes...
@@ -63,7 +63,7 @@ type Group = Vec<(Arc<FsStorage>, WriteSession)>;
 /// then each folder is synced once after its last rename. Writeback of each file started while
 /// it was copied, so by the time the first sync has waited for the disk and the journal, the
 /// syncs after it mostly find nothing left to do.
-fn publish(group: &mut Group, durable: bool, out: &mut Vec<StorageRef>) -> Result<()> {
+fn publish(group: &mut Group, barrier: &Barrier, out: &mut Vec<StorageRef>) -> Result<()> {
     for (_, session) in group.iter_mut() {
         session.sync()?;
     }
@@ -72,10 +72,8 @@ fn publish(group: &mut Group, durable: bool, out: &mut Vec<StorageRef>) -> Resul
         folders.insert(session.publish_in_batch()?);
         out.push(created);
     }
-    if durable {
-        for dir in &folders {
-            sync_dir(dir);
-        }
+    for dir in &folders {
+        barrier.dir_entries(dir);
     }
     Ok(())
 }
@@ -120,7 +118,7 @@ impl FsStorage {
         for f in files {
             total = total.saturating_add(std::fs::metadata(f.source)?.len());
         }
-        let durable = self.shared.options.durable;
+        let barrier = &self.shared.io.barrier;
         run_with_progress(progress, total, |p| {
             let mut out: Vec<StorageRef> = Vec::with_capacity(files.len());
             let mut group: Group = Vec::new();
@@ -147,11 +145,11 @@ impl FsStorage {
                 group_bytes = group_bytes.saturating_add(session.len());
                 group.push((created, session));
                 if group_bytes >= GROUP_BYTES || group.len() >= GROUP_FILES {
-                    publish(&mut group, durable, &mut out)?;
+                    publish(&mut group, barrier, &mut out)?;
                     group_bytes = 0;
                 }
             }
-            publish(&mut group, durable, &mut out)?;
+            publish(&mut group, barrier, &mut out)?;
             Ok(out)
         })
     }

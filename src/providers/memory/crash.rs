@@ -59,6 +59,14 @@ impl State {
         self.crash.durable = Some(self.image());
     }
 
+    /// A barrier ([`Device::flush`](crate::provider::Device::flush)): on a non-durable device,
+    /// a durable point; on a durable one, nothing (every change already is).
+    pub(super) fn durable_point(&mut self) {
+        if self.crash.durable.is_some() {
+            self.writeback();
+        }
+    }
+
     /// The crash: the media become what survives (see the module docs), open sessions are
     /// lost, and the device is gone until rebooted.
     pub(super) fn crash(&mut self) {
@@ -259,6 +267,40 @@ mod tests {
         // Durable points before mutations 0 and 3: a, b and c survive.
         let names: Vec<String> = d.reboot().files().into_keys().collect();
         assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_flush_is_a_durable_point_and_changes_nothing_on_a_durable_device() {
+        use crate::provider::Device;
+        let d = MemoryDevice::new("P");
+        d.set_fault_plan(FaultPlan::new().non_durable(100).crash_before(4));
+        let root = d.root();
+        for name in ["a", "b"] {
+            root.create(&CreateRequest::file(name)).unwrap();
+        }
+        d.flush().unwrap();
+        for name in ["c", "d"] {
+            root.create(&CreateRequest::file(name)).unwrap();
+        }
+        assert!(root.create(&CreateRequest::file("e")).is_err());
+        assert!(d.flush().is_err(), "a crashed device promises nothing");
+        let names: Vec<String> = d.reboot().files().into_keys().collect();
+        assert_eq!(
+            names,
+            ["a", "b"],
+            "only what came before the flush survives"
+        );
+
+        // A durable device keeps everything, flushed or not.
+        let d = MemoryDevice::new("P");
+        d.set_fault_plan(FaultPlan::new().crash_before(2));
+        let root = d.root();
+        root.create(&CreateRequest::file("a")).unwrap();
+        d.flush().unwrap();
+        root.create(&CreateRequest::file("b")).unwrap();
+        assert!(root.create(&CreateRequest::file("c")).is_err());
+        let names: Vec<String> = d.reboot().files().into_keys().collect();
+        assert_eq!(names, ["a", "b"]);
     }
 
     #[test]

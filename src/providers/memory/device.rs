@@ -466,6 +466,15 @@ impl Device for MemoryDevice {
         }
     }
 
+    /// A durable point of the crash model: on a device whose fault plan is
+    /// [non-durable](super::FaultPlan::non_durable), a crash loses only what came after the
+    /// last flush (or the last periodic writeback). Not an operation of the fault plan: it
+    /// changes nothing on the media, so it neither counts as a crash point nor fails.
+    fn flush(&self) -> Result<()> {
+        self.shared.relock()?.durable_point();
+        Ok(())
+    }
+
     fn lock_writer(
         &self,
         holder: &crate::provider::LockHolder,

@@ -121,6 +121,12 @@ impl Device for QuirkDevice {
         Ok(self.storage_ref(self.inner.find_storage(scope, unique_id)?))
     }
 
+    // The barrier is the wrapped device's: a quirk changes which calls succeed, not what a
+    // completed one leaves on the medium.
+    fn flush(&self) -> Result<()> {
+        self.info(|d| d.flush())
+    }
+
     // The writer lock is the wrapped device's: a quirk changes how the medium behaves, not who
     // may write to it.
     fn lock_writer(&self, holder: &LockHolder) -> Result<WriterLock> {

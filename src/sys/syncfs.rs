@@ -1,0 +1,41 @@
+//! Making a whole file system durable at once: the folder provider's barrier
+//! (`Durability::AtFlush`) syncs every file and folder written since the last barrier with one
+//! call where the host has one, instead of one flush per file.
+
+use std::io;
+use std::path::Path;
+
+/// Syncs the file system holding `path` to its medium (`syncfs(2)` on Linux). `Ok(false)`
+/// when the host has no such call, so the caller must sync what it wrote file by file.
+///
+/// # Errors
+/// I/O errors opening `path` or syncing: on Linux, `syncfs` reports a writeback error of the
+/// file system since the last call (Linux 5.8 and later).
+pub(crate) fn sync_filesystem(path: &Path) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        let dir = std::fs::File::open(path)?;
+        rustix::fs::syncfs(&dir)?;
+        Ok(true)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syncing_a_file_system_needs_an_existing_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let synced = sync_filesystem(dir.path()).unwrap();
+        assert_eq!(synced, cfg!(target_os = "linux"));
+        if synced {
+            assert!(sync_filesystem(&dir.path().join("missing")).is_err());
+        }
+    }
+}
