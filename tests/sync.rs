@@ -303,6 +303,10 @@ fn a_disconnect_mid_file_then_reconnect_resumes_with_no_partial_file() {
     let all: Vec<u64> = (1..=70).collect();
     f.select("All", &all, 1);
     let d = f.sync_device();
+    d.engine().set_options(wmdm::sync::SyncOptions {
+        batch_files: 64,
+        ..wmdm::sync::SyncOptions::default()
+    });
     d.start().unwrap();
     assert!(d.step().unwrap());
     f.device

@@ -313,7 +313,22 @@ impl SyncEngine {
             run.commits_written
         );
         run.commits_written += 1;
-        if let Err(e) = write_state(&run.root, &name, &record.encode()) {
+        // Group commit: one barrier makes every temporary file of the batch durable before
+        // the record that commits them, a second the record before any rename or delete it
+        // allows (J4).
+        if let Err(e) = run.barrier() {
+            run.batch = batch;
+            return Err(e);
+        }
+        let written = write_state(&run.root, &name, &record.encode());
+        if written.is_ok() {
+            run.commits.push(name);
+            if let Err(e) = run.barrier() {
+                run.batch = batch;
+                return Err(e);
+            }
+        }
+        if let Err(e) = written {
             // Without its record nothing of the batch may be renamed: its temporary files go
             // (they are journaled, so an interruption here is cleaned up too).
             for p in &batch {
@@ -329,7 +344,6 @@ impl SyncEngine {
             }
             return Ok(());
         }
-        run.commits.push(name);
         for p in batch {
             match self.place(run, &p) {
                 Ok(()) => {}

@@ -1,0 +1,64 @@
+//! The sync's durability barriers (docs/sync.md, "Durability barriers"): the engine flushes the
+//! device between the steps whose order must survive a crash, few times per batch of copies,
+//! and a sync is durable when it ends even on a device that syncs nothing by itself.
+
+mod common;
+
+use common::sync::*;
+use wmdm::providers::memory::FaultPlan;
+use wmdm::sync::SyncOptions;
+
+/// Flushes of a first sync of `n` tracks in batches of `batch` files: one after the journal,
+/// two per batch (its temporaries, then its commit record), three at the end (the steps
+/// before the ledger, the ledger before the journal goes, the end).
+fn expected_flushes(n: u64, batch: u64) -> u64 {
+    1 + 2 * n.div_ceil(batch) + 3
+}
+
+#[test]
+fn a_first_sync_flushes_twice_per_batch_and_a_no_op_resync_not_at_all() {
+    for (n, batch) in [(10_u64, 4_usize), (10, 1024), (9, 3), (1, 1)] {
+        let f = fixture_partnered_device(n, 100, 1 << 20);
+        f.select("All", &(1..=n).collect::<Vec<_>>(), 1);
+        let d = f.sync_device();
+        d.engine().set_options(SyncOptions {
+            batch_files: batch,
+            ..SyncOptions::default()
+        });
+        let s = d.run(&mut |_| {}).expect("first sync");
+        assert_eq!((s.copied, s.errors), (u32::try_from(n).unwrap(), 0));
+        // The playlist is one more file of the last batch (or a batch of its own).
+        let files = n + 1;
+        assert_eq!(
+            s.flushes,
+            expected_flushes(files, batch as u64),
+            "{n} tracks in batches of {batch}"
+        );
+        // The first resync rewrites the ledger (the statistics baseline) and flushes only
+        // around it; later no-op resyncs write nothing and flush nothing.
+        let again = d.run(&mut |_| {}).expect("resync");
+        assert_eq!(again.copied, 0);
+        assert!(again.flushes <= 3, "{} flushes in a resync", again.flushes);
+        let third = d.run(&mut |_| {}).expect("resync");
+        assert_eq!((third.copied, third.flushes), (0, 0), "a no-op resync");
+    }
+}
+
+#[test]
+fn a_sync_on_a_device_durable_only_at_flushes_is_durable_when_it_ends() {
+    let f = fixture_partnered_device(5, 700, 1 << 20);
+    f.select("All", &[1, 2, 3, 4, 5], 1);
+    // Nothing reaches the media by itself: only the engine's flushes are durable points.
+    f.device
+        .set_fault_plan(FaultPlan::new().non_durable(u64::MAX));
+    let s = f.sync_device().run(&mut |_| {}).expect("sync");
+    assert_eq!((s.copied, s.errors, s.completed), (5, 0, true));
+    let at_end = f.device.files();
+    f.device.crash();
+    let after = f.device.reboot();
+    assert_eq!(
+        after.files(),
+        at_end,
+        "a crash after the sync ended lost some of it"
+    );
+}
