@@ -1,12 +1,14 @@
 //! The sync's durability barriers (docs/sync.md, "Durability barriers"): the engine flushes the
 //! device between the steps whose order must survive a crash, few times per batch of copies,
-//! and a sync is durable when it ends even on a device that syncs nothing by itself.
+//! and a sync is durable when it ends even on a device that syncs nothing by itself. Each
+//! library file is read once: new tracks are hashed by their copy.
 
 mod common;
 
 use common::sync::*;
+use wmdm::library::ContentHash;
 use wmdm::providers::memory::FaultPlan;
-use wmdm::sync::SyncOptions;
+use wmdm::sync::{Ledger, SyncOp, SyncOptions};
 
 /// Flushes of a first sync of `n` tracks in batches of `batch` files: one after the journal,
 /// two per batch (its temporaries, then its commit record), three at the end (the steps
@@ -61,4 +63,51 @@ fn a_sync_on_a_device_durable_only_at_flushes_is_durable_when_it_ends() {
         at_end,
         "a crash after the sync ended lost some of it"
     );
+}
+
+/// Each source is read once: a track new to the device is planned with its hash unknown (the
+/// library does not hash it before planning), and the copy records the hash of the bytes it
+/// read in the ledger.
+#[test]
+fn a_first_sync_plans_new_tracks_unhashed_and_records_the_hash_its_copy_computed() {
+    let f = fixture_partnered_device(4, 900, 1 << 20);
+    f.select("All", &[1, 2, 3, 4], 1);
+    let d = f.sync_device();
+    let plan = d.plan().expect("plan");
+    let copies: Vec<_> = plan
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            SyncOp::Copy { track, hash, .. } => Some((*track, *hash)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copies.len(), 4);
+    assert!(
+        copies.iter().all(|(_, h)| h.is_none()),
+        "new tracks are hashed by their copy, not before: {copies:?}"
+    );
+    let s = d.run(&mut |_| {}).expect("sync");
+    assert_eq!((s.copied, s.errors), (4, 0));
+    let files = f.device.files();
+    let (_, bytes) = files
+        .iter()
+        .find(|(p, _)| p.starts_with(".wmdm-sync/ledger-") && p.ends_with(".txt"))
+        .expect("a ledger");
+    let ledger = Ledger::parse(bytes).expect("ledger parses");
+    let mut hashed = 0;
+    for e in ledger.entries.values() {
+        if let Some(t) = e.track() {
+            assert_eq!(
+                e.hash,
+                ContentHash::of_bytes(&content(t.0, 900)).0,
+                "{}",
+                e.path
+            );
+            hashed += 1;
+        }
+    }
+    assert_eq!(hashed, 4);
+    // The next plan compares with those hashes: nothing to copy.
+    assert!(d.plan().expect("plan").is_noop());
 }

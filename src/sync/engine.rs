@@ -259,26 +259,28 @@ impl SyncEngine {
         );
         let hashes = gather_hashes(library, &selection, ledger);
         let none = HashSet::new();
-        let mut input = PlanInput {
+        let input = |hashes, adoptable| PlanInput {
             library,
             selection: &selection,
-            hashes: &hashes,
+            hashes,
             device,
             ledger,
             settings: ctx.settings,
             skipped: ctx.skipped.unwrap_or(&none),
-            adoptable: None,
+            adoptable,
         };
-        let first = plan(&input);
+        let first = plan(&input(&hashes, None));
         if first.collisions.is_empty() {
             return Ok(first);
         }
-        let adoptable = find_adoptable(root, ctx.library_id, library, &first, &hashes, device)?;
+        // Collisions are rare: the hashes computed for them join a copy of the map.
+        let mut compared = hashes.clone();
+        let adoptable =
+            find_adoptable(root, ctx.library_id, library, &first, &mut compared, device)?;
         if adoptable.is_empty() {
             return Ok(first);
         }
-        input.adoptable = Some(&adoptable);
-        Ok(plan(&input))
+        Ok(plan(&input(&compared, Some(&adoptable))))
     }
 
     /// Starts a sync: recovers from an interrupted one, plans, makes the journal durable on

@@ -300,6 +300,9 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
                     e.unique_id = obj.unique_id.clone();
                     e.size = obj.size;
                     e.fingerprint = Some(c.fingerprint);
+                    if let Some(h) = c.hash {
+                        e.hash = h;
+                    }
                     ledger.insert(e);
                     continue;
                 }
