@@ -569,14 +569,19 @@ impl SyncEngine {
     /// with the journal kept for the next start (as after a disconnect).
     fn halt(&self, core: &mut Core, error: Error) {
         if let Some(run) = core.run.as_mut() {
-            run.summary.errors += 1;
+            self.report_halt(&mut run.summary, error);
         }
+        self.abandon(core);
+    }
+
+    /// The DeviceSyncError of a failed durability barrier (the device as a whole).
+    fn report_halt(&self, summary: &mut SyncSummary, error: Error) {
+        summary.errors += 1;
         self.shared.events.emit(SyncEvent::DeviceSyncError {
             device: self.shared.key.clone(),
             item: SyncItem::DeviceObject(String::new()),
             error,
         });
-        self.abandon(core);
     }
 
     fn abandon(&self, core: &mut Core) {
@@ -593,6 +598,9 @@ impl SyncEngine {
         };
         // What was written completely stays: a stop commits the batch in progress.
         if let Err(e) = self.commit_batch(&mut run) {
+            if let Some(h) = run.halted {
+                self.report_halt(&mut run.summary, h);
+            }
             if is_disconnect(&e) || run.halted.is_some() {
                 self.publish(&run.summary);
                 core.last = run.summary;
