@@ -1,14 +1,19 @@
 //! The sync's durability barriers (docs/sync.md, "Durability barriers"): the engine flushes the
 //! device between the steps whose order must survive a crash, few times per batch of copies,
 //! and a sync is durable when it ends even on a device that syncs nothing by itself. Each
-//! library file is read once: new tracks are hashed by their copy.
+//! library file is read once: new tracks are hashed by their copy, and a file that changes
+//! during its copy is an item error.
 
 mod common;
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock};
+
 use common::sync::*;
-use wmdm::library::ContentHash;
-use wmdm::providers::memory::FaultPlan;
-use wmdm::sync::{Ledger, SyncOp, SyncOptions};
+use wmdm::Error;
+use wmdm::library::{ContentHash, HashingReader, Library, MemoryLibrary, Playlist, Track, TrackId};
+use wmdm::providers::memory::{FaultPlan, MemoryProvider};
+use wmdm::sync::{Ledger, SyncEvent, SyncItem, SyncOp, SyncOptions, SyncServices};
 
 /// Flushes of a first sync of `n` tracks in batches of `batch` files: one after the journal,
 /// two per batch (its temporaries, then its commit record), three at the end (the steps
@@ -110,4 +115,94 @@ fn a_first_sync_plans_new_tracks_unhashed_and_records_the_hash_its_copy_computed
     assert_eq!(hashed, 4);
     // The next plan compares with those hashes: nothing to copy.
     assert!(d.plan().expect("plan").is_noop());
+}
+
+/// A library whose files can change while the sync reads them: `finish_hashing` fails for the
+/// tracks in `changing`, as the folder library's does when a file's size or date moved during
+/// the read.
+#[derive(Debug)]
+struct Changing {
+    inner: MemoryLibrary,
+    changing: Mutex<HashSet<TrackId>>,
+}
+
+impl Library for Changing {
+    fn tracks(&self) -> &[Track] {
+        self.inner.tracks()
+    }
+    fn track(&self, id: TrackId) -> Option<&Track> {
+        self.inner.track(id)
+    }
+    fn playlists(&self) -> &[Playlist] {
+        self.inner.playlists()
+    }
+    fn content_hash(&self, id: TrackId) -> wmdm::Result<ContentHash> {
+        self.inner.content_hash(id)
+    }
+    fn open(&self, id: TrackId) -> wmdm::Result<Box<dyn std::io::Read + Send + '_>> {
+        self.inner.open(id)
+    }
+    fn finish_hashing(&self, id: TrackId, reader: HashingReader<'_>) -> wmdm::Result<ContentHash> {
+        if self.changing.lock().unwrap().contains(&id) {
+            return Err(Error::ProcessFailed);
+        }
+        self.inner.finish_hashing(id, reader)
+    }
+}
+
+#[test]
+fn a_library_file_changed_during_its_copy_is_an_item_error_and_is_copied_next_time() {
+    let clock = common::clock();
+    let device = player("S1", 1 << 20);
+    let provider = Arc::new(MemoryProvider::new().with_device(device.clone()));
+    let manager = memory_manager(provider, &clock);
+    let mut inner = MemoryLibrary::new();
+    for i in 1..=3 {
+        inner.add_track(track(i, "Artist", "Album"), content(i, 600));
+    }
+    let mut p = Playlist::new_static("All", vec![TrackId(1), TrackId(2), TrackId(3)]);
+    p.sync.set_priority(1, 1).unwrap();
+    inner.add_playlist(p);
+    let library = Arc::new(RwLock::new(Changing {
+        inner,
+        changing: Mutex::new([TrackId(2)].into_iter().collect()),
+    }));
+    let lib: Arc<RwLock<dyn Library>> = library.clone();
+    let state = tempfile::tempdir().unwrap();
+    let services =
+        SyncServices::open(manager, lib, state.path(), "Home", Arc::new(clock.clone())).unwrap();
+    let events = services.events().channel();
+    let d = services.device_by_key(&device.serial()).unwrap();
+    d.create_partnership(false).unwrap();
+    services.poll().unwrap();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.errors), (2, 1), "{s:?}");
+    let failed: Vec<_> = events
+        .try_iter()
+        .filter_map(|e| match e {
+            SyncEvent::DeviceSyncError { item, error, .. } => Some((item, error)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        vec![(SyncItem::Track(TrackId(2)), Error::ProcessFailed)]
+    );
+    let files = device.files();
+    assert!(
+        files
+            .keys()
+            .all(|p| !p.contains("wmdm-tmp") && !p.ends_with(".part")),
+        "no temporary file stays: {:?}",
+        files.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        !files.values().any(|b| *b == content(2, 600)),
+        "the changed copy is not kept"
+    );
+    // Once the file holds still, the next sync copies it.
+    library.write().unwrap().changing.lock().unwrap().clear();
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.errors), (1, 0), "{s:?}");
+    assert!(device.files().values().any(|b| *b == content(2, 600)));
 }
