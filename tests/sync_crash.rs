@@ -354,6 +354,8 @@ fn a_non_durable_device_survives_a_crash_at_every_step() {
 
 /// A device on which only the engine's flushes are durable points (the folder provider with
 /// `Durability::AtFlush` and no background writeback): the engine's barriers alone keep it.
+/// (The model loses changes in order, so a crash anywhere leaves some earlier state;
+/// tests/sync_io.rs checks that a sync is durable when it ends, which needs the flushes.)
 #[test]
 fn a_device_durable_only_at_flushes_survives_a_crash_at_every_step() {
     under("durable at flushes only, ", || {

@@ -476,7 +476,16 @@ impl SyncEngine {
         self.publish(&run.summary);
         run.cursor += 1;
         run.since_checkpoint += 1;
-        if run.since_checkpoint >= options.checkpoint_every.max(run.ledger.entries.len() / 4) {
+        // A write that went into the open batch, with no batch committed since the last
+        // checkpoint, changed nothing a checkpoint would record: it waits for the next step
+        // that did (a commit, a delete...), which saves a ledger write and two flushes.
+        // The last step's checkpoint is the end's ledger write.
+        let idle = (run.commits.is_empty()
+            && matches!(op, SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. }))
+            || run.cursor >= run.plan.ops.len();
+        if !idle
+            && run.since_checkpoint >= options.checkpoint_every.max(run.ledger.entries.len() / 4)
+        {
             run.since_checkpoint = 0;
             let name = ledger_file(&run.journal.library_id);
             // Once the ledger holds the committed batches, their records are spent: removing
