@@ -31,7 +31,7 @@ use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use wmdm::Error;
 use wmdm::library::{FolderLibrary, Library, PathTemplate, ScanOptions, parse_auto_playlist};
-use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider, NameMode, NamePolicy};
+use wmdm::providers::fs::{DeviceOptions, Durability, FsConfig, FsProvider, NameMode, NamePolicy};
 use wmdm::sync::{
     PlanSettings, SharedLibrary, SyncDevice, SyncDeviceStatus, SyncEvent, SyncItem, SyncPlan,
     SyncServices, SyncSummary,
@@ -251,9 +251,12 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     };
     // A dry run opens the device read-only: the provider refuses every write, so planning
     // cannot create `.wmdm/`, recover a journal or delete anything.
+    // Durable at the sync's flushes: the engine orders its journal, batches and ledger with
+    // them (group commit), instead of several syncs per file.
     let mut options = DeviceOptions::default()
         .policy(policy)
-        .read_only(cli.dry_run);
+        .read_only(cli.dry_run)
+        .durability(Durability::AtFlush);
     if let Some(bytes) = setup.capacity {
         options = options.quota(bytes);
     }
@@ -571,6 +574,15 @@ fn sync_once(
     );
     let elapsed = started.elapsed();
     let summary = engine.summary();
+    // The hashes the copies computed are kept, so the next run reads no source again to learn
+    // them. A cache that cannot be written costs time, not correctness.
+    if let Err(e) = library
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .save_cache_if_stale()
+    {
+        eprintln!("sync: could not save the library cache: {e}");
+    }
     // The item errors first: whatever ends the run, they say what did not make it.
     for (e, _) in errors.iter().take(20) {
         eprintln!("sync: {e}");

@@ -298,15 +298,20 @@ fn stop_midway_keeps_what_was_copied_and_start_finishes_without_recopying() {
 
 #[test]
 fn a_disconnect_mid_file_then_reconnect_resumes_with_no_partial_file() {
-    // 70 tracks: the first batch of 64 is committed before the plug is pulled in the 67th.
+    // 70 tracks: the first batch of 64 is committed (its record carries each file's hash,
+    // about 13 kB) before the plug is pulled in a later file.
     let f = fixture_partnered_device(70, 4000, 1 << 22);
     let all: Vec<u64> = (1..=70).collect();
     f.select("All", &all, 1);
     let d = f.sync_device();
+    d.engine().set_options(wmdm::sync::SyncOptions {
+        batch_files: 64,
+        ..wmdm::sync::SyncOptions::default()
+    });
     d.start().unwrap();
     assert!(d.step().unwrap());
     f.device
-        .set_fault_plan(FaultPlan::new().disconnect_after_bytes(65 * 4000 + 2000));
+        .set_fault_plan(FaultPlan::new().disconnect_after_bytes(65 * 4000 + 2000 + 20_000));
     while d.step().unwrap() {}
     assert_eq!(d.sync_state(), SyncState::Stopped);
     f.device.clear_faults();

@@ -360,6 +360,17 @@ fn a_non_durable_device_survives_a_crash_at_every_step() {
     under("non-durable (5), ", || FaultPlan::new().non_durable(5));
 }
 
+/// A device on which only the engine's flushes are durable points (the folder provider with
+/// `Durability::AtFlush` and no background writeback): the engine's barriers alone keep it.
+/// (The model loses changes in order, so a crash anywhere leaves some earlier state;
+/// tests/sync_io.rs checks that a sync is durable when it ends, which needs the flushes.)
+#[test]
+fn a_device_durable_only_at_flushes_survives_a_crash_at_every_step() {
+    under("durable at flushes only, ", || {
+        FaultPlan::new().non_durable(u64::MAX)
+    });
+}
+
 /// A device that writes in place: a crash leaves open sessions' bytes in their files.
 #[test]
 fn a_device_with_torn_writes_survives_a_crash_at_every_step() {

@@ -276,6 +276,7 @@ fn a_damaged_journal_naming_a_users_file_neither_deletes_nor_adopts_it() {
             size: 4,
             unique_id: String::new(),
             fingerprint: [0; 20],
+            hash: None,
         }],
     };
     f.device

@@ -44,21 +44,6 @@ impl StepProgress<'_> {
     }
 }
 
-/// A reader that hashes what it yields, so a copy is verified against the planned hash.
-struct HashingReader<'a> {
-    inner: Box<dyn Read + Send + 'a>,
-    hasher: sha1::Sha1,
-}
-
-impl Read for HashingReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use sha1::Digest;
-        let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
-        Ok(n)
-    }
-}
-
 impl SyncEngine {
     pub(super) fn apply(
         &self,
@@ -159,21 +144,41 @@ impl SyncEngine {
                 track, size, hash, ..
             } => {
                 let t = library.track(*track).ok_or(Error::FileNotFound)?;
-                let reader = library.open(*track)?;
-                let mut hashing = HashingReader {
-                    inner: reader,
-                    hasher: <sha1::Sha1 as sha1::Digest>::new(),
-                };
+                // Each source is read once: the copy hashes what it reads, checks it against
+                // the planned hash when there was one, and the ledger records it.
+                let mut hashing = library.open_hashing(*track).inspect_err(|e| {
+                    if *e == Error::ProcessFailed {
+                        tracing::warn!(track = %t.relative_path, "the library file changed since the scan; the next sync copies it");
+                    }
+                })?;
                 let metadata = device_metadata(t);
                 let (source_size, rating, plays) = (t.size, t.rating.value(), t.play_count);
                 self.write_temp(run, op, &mut hashing, *size, Some(metadata), base, |h| {
-                    let got = ContentHash(sha1::Digest::finalize(h.hasher.clone()).into());
-                    got == *hash
+                    hash.is_none_or(|want| h.hash() == want)
                 })?;
-                if let Some(p) = run.batch.last_mut() {
-                    p.source_size = source_size;
-                    p.rating = rating;
-                    p.plays = plays;
+                let Some(mut p) = run.batch.pop() else {
+                    return Err(Error::Fail);
+                };
+                match library.finish_hashing(*track, hashing) {
+                    Ok(got) => {
+                        p.hash = Some(got);
+                        p.source_size = source_size;
+                        p.rating = rating;
+                        p.plays = plays;
+                        run.batch.push(p);
+                    }
+                    Err(e) => {
+                        // Changed while it was copied: its bytes are no one version of the
+                        // file. The temporary file goes; the next sync copies it again.
+                        run.batch_bytes = run.batch_bytes.saturating_sub(*size);
+                        if let Err(d) = p.created.delete(false, &mut NoProgress) {
+                            tracing::warn!(error = %d, "could not remove a temporary file; the journal has it");
+                        }
+                        if e == Error::ProcessFailed {
+                            tracing::warn!(track = %t.relative_path, "the library file changed while it was copied; the next sync copies it");
+                        }
+                        return Err(e);
+                    }
                 }
             }
             SyncOp::WritePlaylist { content, .. } => {
@@ -237,6 +242,7 @@ impl SyncEngine {
         let recorded = (|| -> Result<(u64, String, [u8; 20], i64)> {
             if !verify(reader) {
                 // The library file changed after planning; the next sync plans it again.
+                tracing::warn!(path = %path, "the library file's bytes are not those planned; the next sync copies it");
                 return Err(Error::ProcessFailed);
             }
             // A device that writes the metadata into the file (the fs provider tags it) may
@@ -277,6 +283,7 @@ impl SyncEngine {
             rating: 0,
             plays: 0,
             dated,
+            hash: None,
         });
         Ok(())
     }
@@ -303,6 +310,7 @@ impl SyncEngine {
                         size: p.stored,
                         unique_id: p.unique_id.clone(),
                         fingerprint: p.fingerprint,
+                        hash: p.hash.map(|h| h.0),
                     })
                 })
                 .collect(),
@@ -313,7 +321,22 @@ impl SyncEngine {
             run.commits_written
         );
         run.commits_written += 1;
-        if let Err(e) = write_state(&run.root, &name, &record.encode()) {
+        // Group commit: one barrier makes every temporary file of the batch durable before
+        // the record that commits them, a second the record before any rename or delete it
+        // allows (J4).
+        if let Err(e) = run.barrier() {
+            run.batch = batch;
+            return Err(e);
+        }
+        let written = write_state(&run.root, &name, &record.encode());
+        if written.is_ok() {
+            run.commits.push(name);
+            if let Err(e) = run.barrier() {
+                run.batch = batch;
+                return Err(e);
+            }
+        }
+        if let Err(e) = written {
             // Without its record nothing of the batch may be renamed: its temporary files go
             // (they are journaled, so an interruption here is cleaned up too).
             for p in &batch {
@@ -329,7 +352,6 @@ impl SyncEngine {
             }
             return Ok(());
         }
-        run.commits.push(name);
         for p in batch {
             match self.place(run, &p) {
                 Ok(()) => {}
@@ -377,6 +399,9 @@ impl SyncEngine {
             e.unique_id = unique_id;
             e.size = p.stored;
             e.fingerprint = Some(p.fingerprint);
+            if let Some(h) = p.hash {
+                e.hash = h.0;
+            }
             match &p.op {
                 SyncOp::Copy { size, replaces, .. } => {
                     e.source_size = p.source_size;
@@ -438,4 +463,6 @@ pub(super) struct Pending {
     rating: u8,
     plays: u32,
     dated: i64,
+    // The hash the copy computed from the bytes it read (the ledger records it).
+    hash: Option<ContentHash>,
 }

@@ -48,6 +48,36 @@ pub(super) struct Run {
     pub(super) folders: FolderCache,
     pub(super) since_checkpoint: usize,
     pub(super) summary: SyncSummary,
+    // The device whose flush is the durability barrier (see `barrier`).
+    pub(super) device: Option<crate::manager::WmdmDevice>,
+    // The error of a failed barrier: nothing is known about what became durable, so the run
+    // stops at once, keeping its journal for the next start (like a disconnect).
+    pub(super) halted: Option<Error>,
+    pub(super) batch_files: usize,
+    pub(super) batch_bytes_max: u64,
+}
+
+impl Run {
+    /// A durability barrier: every change completed before it is durable when it returns
+    /// (docs/sync.md, "Durability barriers"). A failure halts the run.
+    pub(super) fn barrier(&mut self) -> Result<()> {
+        if let Some(e) = self.halted {
+            return Err(e);
+        }
+        self.summary.flushes += 1;
+        let result = flush(self.device.as_ref());
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "the device's flush failed; the sync stops, its journal stays");
+            self.halted = Some(e);
+        }
+        result
+    }
+}
+
+/// Flushes `device` (a durability barrier); without a device, every completed operation is
+/// taken as durable already.
+pub(super) fn flush(device: Option<&crate::manager::WmdmDevice>) -> Result<()> {
+    device.map_or(Ok(()), crate::manager::WmdmDevice::flush)
 }
 
 #[derive(Default)]
@@ -229,26 +259,28 @@ impl SyncEngine {
         );
         let hashes = gather_hashes(library, &selection, ledger);
         let none = HashSet::new();
-        let mut input = PlanInput {
+        let input = |hashes, adoptable| PlanInput {
             library,
             selection: &selection,
-            hashes: &hashes,
+            hashes,
             device,
             ledger,
             settings: ctx.settings,
             skipped: ctx.skipped.unwrap_or(&none),
-            adoptable: None,
+            adoptable,
         };
-        let first = plan(&input);
+        let first = plan(&input(&hashes, None));
         if first.collisions.is_empty() {
             return Ok(first);
         }
-        let adoptable = find_adoptable(root, ctx.library_id, library, &first, &hashes, device)?;
+        // Collisions are rare: the hashes computed for them join a copy of the map.
+        let mut compared = hashes.clone();
+        let adoptable =
+            find_adoptable(root, ctx.library_id, library, &first, &mut compared, device)?;
         if adoptable.is_empty() {
             return Ok(first);
         }
-        input.adoptable = Some(&adoptable);
-        Ok(plan(&input))
+        Ok(plan(&input(&compared, Some(&adoptable))))
     }
 
     /// Starts a sync: recovers from an interrupted one, plans, makes the journal durable on
@@ -270,9 +302,10 @@ impl SyncEngine {
         if core.run.is_some() {
             return Ok(());
         }
+        let options = core.options.clone();
         self.shared.stop.store(false, Ordering::Relaxed);
         let (recovery, problem) = Self::recovery(root, ctx)?;
-        perform(root, ctx.library_id, &recovery)?;
+        perform(root, ctx.library_id, &recovery, ctx.device)?;
         let mut ledger = recovery.ledger;
         let initial = ledger.clone();
         let mut conflicts = Vec::new();
@@ -309,7 +342,9 @@ impl SyncEngine {
         // included, whatever the quota; if it cannot be written, the sync does not start.
         let journaled = !journal.ops.is_empty();
         if journaled {
-            if let Err(e) = write_state(root, &journal_file(ctx.library_id), &journal.encode()) {
+            let written = write_state(root, &journal_file(ctx.library_id), &journal.encode())
+                .and_then(|()| flush(ctx.device));
+            if let Err(e) = written {
                 tracing::warn!(error = %e, "could not write the sync journal; nothing was changed");
                 // Recovery above removed any older journal, so what the failed write left
                 // (a `.new` whose rename was refused, a partial file) describes no step that
@@ -348,6 +383,7 @@ impl SyncEngine {
             newly_skipped: plan.newly_skipped.clone(),
             held_back: u32::try_from(plan.held_back.len()).unwrap_or(u32::MAX),
             left_alone: recovery.left_alone,
+            flushes: u64::from(journaled),
             ..SyncSummary::default()
         };
         self.publish(&summary);
@@ -367,6 +403,10 @@ impl SyncEngine {
             folders: FolderCache::default(),
             since_checkpoint: 0,
             summary,
+            device: ctx.device.cloned(),
+            halted: None,
+            batch_files: options.batch_files.max(1),
+            batch_bytes_max: options.batch_bytes.max(1),
         });
         drop(core);
         self.set_state(SyncState::Synchronizing);
@@ -404,13 +444,17 @@ impl SyncEngine {
             run.plan.ops.get(run.cursor + 1),
             Some(SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. })
         );
-        let full = run.batch.len() >= BATCH_FILES || run.batch_bytes >= BATCH_BYTES;
+        let full = run.batch.len() >= run.batch_files || run.batch_bytes >= run.batch_bytes_max;
         if !run.batch.is_empty() && (full || !next_is_write) {
             // commit_batch reports its items' failures itself and returns only a disconnect,
             // which outranks this step's own error.
             if let Err(e) = self.commit_batch(run) {
                 result = Err(e);
             }
+        }
+        if let Some(e) = run.halted {
+            self.halt(&mut core, e);
+            return Ok(false);
         }
         match result {
             Ok(()) => {}
@@ -437,19 +481,38 @@ impl SyncEngine {
         self.publish(&run.summary);
         run.cursor += 1;
         run.since_checkpoint += 1;
-        if run.since_checkpoint >= options.checkpoint_every.max(run.ledger.entries.len() / 4) {
+        // A write that went into the open batch, with no batch committed since the last
+        // checkpoint, changed nothing a checkpoint would record: it waits for the next step
+        // that did (a commit, a delete...), which saves a ledger write and two flushes.
+        // The last step's checkpoint is the end's ledger write.
+        let idle = (run.commits.is_empty()
+            && matches!(op, SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. }))
+            || run.cursor >= run.plan.ops.len();
+        if !idle
+            && run.since_checkpoint >= options.checkpoint_every.max(run.ledger.entries.len() / 4)
+        {
             run.since_checkpoint = 0;
             let name = ledger_file(&run.journal.library_id);
             // Once the ledger holds the committed batches, their records are spent: removing
             // them keeps the state folder within its room (J2).
-            let result = write_state(&run.root, &name, &run.ledger.encode()).and_then(|()| {
-                while let Some(c) = run.commits.last() {
-                    delete_state(&run.root, c)?;
-                    run.commits.pop();
-                }
-                Ok(())
-            });
+            // The renames and deletes it records are durable before the ledger claims them,
+            // and the ledger before the records it replaces go.
+            let result = run
+                .barrier()
+                .and_then(|()| write_state(&run.root, &name, &run.ledger.encode()))
+                .and_then(|()| run.barrier())
+                .and_then(|()| {
+                    while let Some(c) = run.commits.last() {
+                        delete_state(&run.root, c)?;
+                        run.commits.pop();
+                    }
+                    Ok(())
+                });
             if let Err(e) = result {
+                if let Some(h) = run.halted {
+                    self.halt(&mut core, h);
+                    return Ok(false);
+                }
                 if is_disconnect(&e) {
                     self.abandon(&mut core);
                     return Ok(false);
@@ -516,6 +579,25 @@ impl SyncEngine {
         }
     }
 
+    /// Stops the run after a failed durability barrier: a device error, reported as one,
+    /// with the journal kept for the next start (as after a disconnect).
+    fn halt(&self, core: &mut Core, error: Error) {
+        if let Some(run) = core.run.as_mut() {
+            self.report_halt(&mut run.summary, error);
+        }
+        self.abandon(core);
+    }
+
+    /// The DeviceSyncError of a failed durability barrier (the device as a whole).
+    fn report_halt(&self, summary: &mut SyncSummary, error: Error) {
+        summary.errors += 1;
+        self.shared.events.emit(SyncEvent::DeviceSyncError {
+            device: self.shared.key.clone(),
+            item: SyncItem::DeviceObject(String::new()),
+            error,
+        });
+    }
+
     fn abandon(&self, core: &mut Core) {
         if let Some(run) = core.run.take() {
             self.publish(&run.summary);
@@ -530,7 +612,10 @@ impl SyncEngine {
         };
         // What was written completely stays: a stop commits the batch in progress.
         if let Err(e) = self.commit_batch(&mut run) {
-            if is_disconnect(&e) {
+            if let Some(h) = run.halted {
+                self.report_halt(&mut run.summary, h);
+            }
+            if is_disconnect(&e) || run.halted.is_some() {
                 self.publish(&run.summary);
                 core.last = run.summary;
                 self.set_state(SyncState::Stopped);
@@ -539,21 +624,25 @@ impl SyncEngine {
         }
         let unchanged = run.ledger == run.initial;
         let lib = run.journal.library_id.clone();
+        // Barriers: what the steps did is durable before the ledger records it, the ledger
+        // before the journal goes, and the end of the sync is durable when it ends.
+        let changed = !unchanged || run.journaled || !run.commits.is_empty();
         let result = if unchanged {
             Ok(())
         } else {
-            write_state(&run.root, &ledger_file(&lib), &run.ledger.encode())
+            run.barrier()
+                .and_then(|()| write_state(&run.root, &ledger_file(&lib), &run.ledger.encode()))
         }
+        .and_then(|()| if changed { run.barrier() } else { Ok(()) })
         .and_then(|()| {
             // The ledger is durable: the commit records and the journal have done their work.
             for name in &run.commits {
                 delete_state(&run.root, name)?;
             }
             if run.journaled {
-                delete_state(&run.root, &journal_file(&lib))
-            } else {
-                Ok(())
+                delete_state(&run.root, &journal_file(&lib))?;
             }
+            if changed { run.barrier() } else { Ok(()) }
         });
         if let Err(e) = &result {
             tracing::warn!(error = %e, "could not write the sync ledger; the journal stays");
@@ -578,11 +667,6 @@ impl SyncEngine {
         self.set_state(SyncState::Stopped);
     }
 }
-
-/// A batch is committed after this many files ...
-pub(super) const BATCH_FILES: usize = 64;
-/// ... or this many bytes, whichever comes first.
-pub(super) const BATCH_BYTES: u64 = 64 << 20;
 
 /// A fresh session id: every temporary name of the session carries it (J3).
 fn new_session() -> u64 {

@@ -13,6 +13,10 @@ use crate::time::Clock;
 /// What one sync did: the counts a command-line tool prints.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncSummary {
+    /// Durability barriers (device flushes) the sync made: one after the journal, two per
+    /// batch of copies (group commit), a few per ledger checkpoint and at the end; none for a
+    /// sync that changed nothing.
+    pub flushes: u64,
     /// Tracks copied new.
     pub copied: u32,
     /// Tracks replaced or given new metadata.
@@ -69,6 +73,11 @@ pub struct SyncContext<'a> {
     pub selection: Option<&'a [Selection]>,
     /// The partnership's skipped files (not copied again); `None` for none.
     pub skipped: Option<&'a HashSet<TrackId>>,
+    /// The device `root` belongs to, whose [`flush`](crate::manager::WmdmDevice::flush) the
+    /// engine calls at its durability barriers (docs/sync.md, "Durability barriers"). `None`
+    /// only for a device whose every completed operation is durable when it returns: a device
+    /// that defers its syncs (the folder provider with `Durability::AtFlush`) needs it.
+    pub device: Option<&'a crate::manager::WmdmDevice>,
 }
 
 /// Engine tuning.
@@ -77,12 +86,19 @@ pub struct SyncOptions {
     /// Rewrite the ledger after at least this many finished steps (and at least a quarter of
     /// the ledger's size, so checkpoints cost O(n) overall).
     pub checkpoint_every: usize,
+    /// Commit a batch of copies (group commit, J4) after at most this many files ...
+    pub batch_files: usize,
+    /// ... or this many bytes, whichever comes first. Each batch costs two flushes (its
+    /// temporary files, then its commit record), so small files go in large batches.
+    pub batch_bytes: u64,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
             checkpoint_every: 64,
+            batch_files: 1024,
+            batch_bytes: 64 << 20,
         }
     }
 }

@@ -524,6 +524,9 @@ pub struct Committed {
     pub unique_id: String,
     /// Its content fingerprint ([`fingerprint_of`](crate::sync::fingerprint_of)).
     pub fingerprint: [u8; 20],
+    /// The SHA-1 of the source bytes the copy read, when the plan did not know it (the ledger
+    /// entry recovery makes from the journal takes it). An optional last column.
+    pub hash: Option<[u8; 20]>,
 }
 
 /// A batch's commit record (`.wmdm-sync/commit-<library>-<n>.txt`): written once every
@@ -559,6 +562,10 @@ impl CommitRecord {
                 escape(&c.unique_id),
                 hex(&c.fingerprint)
             ));
+            if let Some(h) = &c.hash {
+                s.insert(s.len() - 1, '\t');
+                s.insert_str(s.len() - 1, &hex(h));
+            }
         }
         s.into_bytes()
     }
@@ -586,6 +593,7 @@ impl CommitRecord {
             let size = number(n, next("size")?)?;
             let unique_id = esc(next("unique id")?)?;
             let fingerprint = hex20(n, next("fingerprint")?)?;
+            let hash = f.next().map(|h| hex20(n, h)).transpose()?;
             if !plain_path(&path) || !is_session_temp(&temp, &path, session) {
                 return Err(bad(n, "a name that is not this session's"));
             }
@@ -595,6 +603,7 @@ impl CommitRecord {
                 size,
                 unique_id,
                 fingerprint,
+                hash,
             });
         }
         Ok(CommitRecord { session, files })

@@ -175,6 +175,7 @@ fn commit_records_round_trip_and_check_their_names() {
             size: 12,
             unique_id: "X:1".into(),
             fingerprint: [9; 20],
+            hash: Some([5; 20]),
         }],
     };
     assert_eq!(CommitRecord::parse(&c.encode()), Ok(c.clone()));

@@ -263,13 +263,15 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 out.left_out.push(leave(LeftOutReason::Filtered { kind }));
                 continue;
             }
-            let Some(hash) = input.hashes.get(&id).copied() else {
+            let hash = input.hashes.get(&id).copied();
+            let mut existing = owned_tracks.get(&id).copied();
+            if hash.is_none() && existing.is_some() {
+                // An owned track must be compared with its file: without its hash, leave it.
                 out.left_out.push(leave(LeftOutReason::SourceMissing));
                 continue;
-            };
-            let mut existing = owned_tracks.get(&id).copied();
+            }
             let mut rekeyed = false;
-            if existing.is_none() {
+            if let (None, Some(hash)) = (existing, hash) {
                 let orphans = orphans_by_hash
                     .get_or_insert_with(|| find_orphans(input.library, &owned_tracks));
                 if let Some(list) = orphans.get_mut(&hash.0) {
@@ -284,7 +286,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 out.left_out.push(leave(LeftOutReason::Skipped));
                 continue;
             }
-            let same = existing.filter(|e| e.hash == hash.0);
+            let same = existing.filter(|e| hash.is_some_and(|h| e.hash == h.0));
             let size = same.map_or(track.size, |e| e.size);
             // A file already on the device may stay within the tolerance; a new copy must fit
             // the budget itself, so the tolerance never lets sync fill the device further.
@@ -352,7 +354,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                     let adopt = input
                         .adoptable
                         .and_then(|a| a.get(&wanted))
-                        .filter(|a| a.track == id && a.hash == hash)
+                        .filter(|a| a.track == id && Some(a.hash) == hash)
                         .filter(|_| adopted.insert(wanted.clone()));
                     if let Some(a) = adopt {
                         used = used.saturating_sub(size).saturating_add(a.size);
@@ -361,7 +363,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                             path: wanted.clone(),
                             size: a.size,
                             unique_id: a.unique_id.clone(),
-                            hash,
+                            hash: a.hash,
                             meta: a.meta.unwrap_or_default(),
                             source_size: track.size,
                             source_mtime: mtime_ns(track),

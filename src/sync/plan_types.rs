@@ -292,9 +292,14 @@ pub enum SyncOp {
         path: String,
         /// Bytes.
         size: u64,
-        /// The bytes' SHA-1.
-        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::hash"))]
-        hash: ContentHash,
+        /// The bytes' SHA-1, when known at planning time (the copy is then checked against
+        /// it); `None` for a track new to the device whose hash the library did not know: the
+        /// copy computes it while it reads the file, so each source is read once.
+        #[cfg_attr(
+            feature = "serde",
+            serde(serialize_with = "super::serde_impl::opt_hash")
+        )]
+        hash: Option<ContentHash>,
         /// The metadata hash.
         meta: u64,
         /// The library file's modification time, in ns since the epoch.
@@ -409,8 +414,10 @@ pub struct PlanInput<'a> {
     ///
     /// [`selection_for`]: crate::library::selection_for
     pub selection: &'a [Selection],
-    /// The content hash of every selected track that could be read; a track without one is
-    /// left out as [`LeftOutReason::SourceMissing`].
+    /// The content hashes the planner compares: every selected track the partnership owns
+    /// (one without a hash is left out as [`LeftOutReason::SourceMissing`]) and any other whose
+    /// hash is known. A track new to the device without one is copied with its hash unknown
+    /// (`SyncOp::Copy::hash` is `None`); it is then neither re-keyed nor adopted.
     pub hashes: &'a HashMap<TrackId, ContentHash>,
     /// The device now.
     pub device: &'a DeviceContents,

@@ -300,6 +300,9 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
                     e.unique_id = obj.unique_id.clone();
                     e.size = obj.size;
                     e.fingerprint = Some(c.fingerprint);
+                    if let Some(h) = c.hash {
+                        e.hash = h;
+                    }
                     ledger.insert(e);
                     continue;
                 }
@@ -372,7 +375,12 @@ impl Recovery {
 /// Carries a recovery out: deletes the temporary files, writes the ledger when it changed,
 /// then removes the commit records and the journal. Each part is idempotent, so an
 /// interruption here is recovered by running it again.
-pub(crate) fn perform(root: &WmdmStorage, library_id: &str, recovery: &Recovery) -> Result<()> {
+pub(crate) fn perform(
+    root: &WmdmStorage,
+    library_id: &str,
+    recovery: &Recovery,
+    device: Option<&crate::manager::WmdmDevice>,
+) -> Result<()> {
     clean_state_twins(root)?;
     // Before the ledger is written: an interrupted first write's `.new` must not be taken for
     // the committed copy by the write protocol.
@@ -390,7 +398,14 @@ pub(crate) fn perform(root: &WmdmStorage, library_id: &str, recovery: &Recovery)
             t.delete(false, &mut NoProgress)?;
         }
     }
+    // Barriers: recovery's deletes are durable before the ledger that no longer names them,
+    // and the ledger before the journal and records it replaces go (and those are gone for
+    // good before a new session writes its own under the same names).
+    let acted = !recovery.stale_twins.is_empty() || !recovery.delete_temps.is_empty();
     if recovery.ledger_changed {
+        if acted {
+            super::engine::flush(device)?;
+        }
         write_state(root, &ledger_file(library_id), &recovery.ledger.encode())?;
     } else {
         // A crash between deleting the old ledger and renaming the new one leaves the new
@@ -402,8 +417,14 @@ pub(crate) fn perform(root: &WmdmStorage, library_id: &str, recovery: &Recovery)
     // partners a device another one had) leaves only `partnership.txt.new`, which readers
     // take as the marker and which nothing writes again while the partnership lasts.
     settle_state(root, MARKER_FILE)?;
-    for name in &recovery.clear_state {
-        delete_state(root, name)?;
+    if acted || recovery.ledger_changed || !recovery.clear_state.is_empty() {
+        super::engine::flush(device)?;
+    }
+    if !recovery.clear_state.is_empty() {
+        for name in &recovery.clear_state {
+            delete_state(root, name)?;
+        }
+        super::engine::flush(device)?;
     }
     Ok(())
 }

@@ -68,6 +68,7 @@ fn record(path: &str, seq: u32, uid: &str, size: u64, fp: u8) -> Committed {
         size,
         unique_id: uid.into(),
         fingerprint: [fp; 20],
+        hash: None,
     }
 }
 

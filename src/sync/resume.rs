@@ -13,10 +13,13 @@ use crate::library::{ContentHash, Library, TrackId};
 use crate::manager::{ReadTarget, WmdmStorage};
 use crate::provider::NoProgress;
 
-/// Hashes for the selected tracks: the ledger's hash when the library file's size and
-/// modification time are what they were when it was copied (the quick check rsync makes),
-/// otherwise the library computes it. A library that reports no modification time (the Unix
-/// epoch) is always hashed.
+/// Hashes for the selected tracks, reading as few sources as the planner allows: for an owned
+/// track, the ledger's hash when the library file's size and modification time are what they
+/// were when it was copied (the quick check rsync makes), otherwise the library computes it (a
+/// library that reports no modification time, the Unix epoch, is always hashed). For a track
+/// the partnership does not own, the hash the library knows without reading; it is computed
+/// only when the planner compares it: when an owned track whose id left the library had the
+/// same size (a re-key candidate). Other new tracks are hashed by their copy.
 pub(crate) fn gather_hashes(
     library: &dyn Library,
     selection: &[crate::library::Selection],
@@ -26,6 +29,17 @@ pub(crate) fn gather_hashes(
         .entries
         .values()
         .filter_map(|e| e.track().map(|t| (t, e)))
+        .collect();
+    // Sizes of owned tracks whose id left the library: a new track of such a size may be one
+    // of them re-keyed, which the planner finds by hash.
+    let orphan_sizes: std::collections::HashSet<u64> = ledger
+        .entries
+        .values()
+        .filter_map(|e| {
+            e.track()
+                .filter(|t| library.track(*t).is_none())
+                .map(|_| e.source_size)
+        })
         .collect();
     let mut out = HashMap::new();
     for sel in selection {
@@ -37,12 +51,18 @@ pub(crate) fn gather_hashes(
                 continue;
             };
             let mtime = mtime_ns(track);
-            let quick = by_track
-                .get(id)
+            let owned = by_track.get(id);
+            let quick = owned
                 .filter(|e| mtime != 0 && e.source_size == track.size && e.source_mtime == mtime);
-            let hash = match quick {
-                Some(e) => Some(e.content_hash()),
-                None => library.content_hash(*id).ok(),
+            let hash = match (quick, owned) {
+                (Some(e), _) => Some(e.content_hash()),
+                (None, Some(_)) => library.content_hash(*id).ok(),
+                (None, None) => library.known_hash(*id).or_else(|| {
+                    orphan_sizes
+                        .contains(&track.size)
+                        .then(|| library.content_hash(*id).ok())
+                        .flatten()
+                }),
             };
             if let Some(h) = hash {
                 out.insert(*id, h);
@@ -68,7 +88,11 @@ pub(crate) fn planned_entry(op: &SyncOp) -> Option<LedgerEntry> {
             path,
             OwnedKind::Track,
             track.0,
-            hash.0,
+            // Unknown until the copy computes it (then the ledger has it). A file recovery
+            // adopts from the journal keeps the zero hash: it holds the bytes the source had
+            // when planned, so the quick check still holds for it, and a changed source
+            // differs from it, as it should.
+            hash.map_or([0; 20], |h| h.0),
             *size,
             *meta,
             *source_mtime,
@@ -151,7 +175,7 @@ pub(crate) fn find_adoptable(
     library_id: &str,
     library: &dyn Library,
     plan: &SyncPlan,
-    hashes: &HashMap<TrackId, ContentHash>,
+    hashes: &mut HashMap<TrackId, ContentHash>,
     device: &DeviceContents,
 ) -> Result<HashMap<String, Adoptable>> {
     let mut others: HashMap<String, LedgerEntry> = HashMap::new();
@@ -175,13 +199,24 @@ pub(crate) fn find_adoptable(
     }
     let mut out = HashMap::new();
     for (track, path) in &plan.collisions {
-        let (Some(f), Some(hash), Some(t)) = (
-            device.files.get(path),
-            hashes.get(track),
-            library.track(*track),
-        ) else {
+        let (Some(f), Some(t)) = (device.files.get(path), library.track(*track)) else {
             continue;
         };
+        // A new track's hash is computed here only when a file could be its copy (the copy
+        // would otherwise compute it); the second plan compares with it.
+        let could_be = others.contains_key(path) || f.size == t.size;
+        let hash = match hashes.get(track) {
+            Some(h) => *h,
+            None if could_be => match library.content_hash(*track) {
+                Ok(h) => {
+                    hashes.insert(*track, h);
+                    h
+                }
+                Err(_) => continue,
+            },
+            None => continue,
+        };
+        let hash = &hash;
         let vouched = others.get(path).filter(|e| {
             e.hash == hash.0
                 && e.size == f.size

@@ -19,6 +19,13 @@ pub(crate) fn hash<S: Serializer>(h: &ContentHash, s: S) -> Result<S::Ok, S::Err
     s.collect_str(h)
 }
 
+pub(crate) fn opt_hash<S: Serializer>(h: &Option<ContentHash>, s: S) -> Result<S::Ok, S::Error> {
+    match h {
+        Some(h) => s.collect_str(h),
+        None => s.serialize_none(),
+    }
+}
+
 pub(crate) fn placed<S: Serializer>(m: &HashMap<TrackId, String>, s: S) -> Result<S::Ok, S::Error> {
     let ordered: BTreeMap<u64, &String> = m.iter().map(|(k, v)| (k.0, v)).collect();
     s.collect_map(ordered)

@@ -41,6 +41,7 @@ impl SessionParts {
             stats,
             selection: Some(selection),
             skipped: Some(&self.skipped),
+            device: None,
         }
     }
 }
@@ -163,7 +164,9 @@ impl SyncDevice {
         let device = self.connected_device()?;
         self.services.take_writer(&self.key, &device)?;
         let selection = partnership_selection(&*library, parts.index, parts.default_rules, clock);
-        let ctx = parts.context(&selection, clock, Some(&inner.stats));
+        let mut ctx = parts.context(&selection, clock, Some(&inner.stats));
+        // The engine flushes the device at its durability barriers.
+        ctx.device = Some(&device);
         if let Err(e) = engine.start(&root, &*library, &ctx) {
             self.services.release_writer(&self.key);
             return Err(e);
