@@ -43,11 +43,11 @@ pub struct SyncSummary {
     /// Ratings changed both in the library and on the device (the device's won).
     pub rating_conflicts: Vec<RatingConflict>,
     /// Tracks the user deleted from the device since the last sync: skipped files from now on
-    /// ([`SyncPlan::newly_skipped`]).
+    /// ([`SyncPlan::newly_skipped`](crate::sync::SyncPlan::newly_skipped)).
     pub newly_skipped: Vec<TrackId>,
-    /// Owned objects the session's SyncFilter kept as they were ([`SyncPlan::held_back`]).
+    /// Owned objects the session's SyncFilter kept as they were ([`SyncPlan::held_back`](crate::sync::SyncPlan::held_back)).
     pub held_back: u32,
-    /// Files already on the device adopted instead of copied ([`SyncOp::Adopt`]).
+    /// Files already on the device adopted instead of copied ([`SyncOp::Adopt`](crate::sync::SyncOp::Adopt)).
     pub adopted: u32,
     /// What recovery from an interrupted sync neither deleted nor adopted, because nothing
     /// proved it the sync's own (docs/sync.md, invariant J4).
@@ -69,7 +69,8 @@ pub struct SyncContext<'a> {
     /// (never when the settings' SyncFilter is write-only).
     pub stats: Option<&'a Mutex<StatsStore>>,
     /// What to sync; `None` for the playlists selected for partnership `index`
-    /// ([`selection_for`]). See [`partnership_selection`](super::partnership_selection).
+    /// ([`selection_for`](crate::library::selection_for)). See
+    /// [`partnership_selection`](crate::sync::partnership_selection).
     pub selection: Option<&'a [Selection]>,
     /// The partnership's skipped files (not copied again); `None` for none.
     pub skipped: Option<&'a HashSet<TrackId>>,
