@@ -25,9 +25,38 @@ pub(crate) fn sync_filesystem(path: &Path) -> io::Result<bool> {
     }
 }
 
+/// Syncs one file's data and metadata to its medium. Windows flushes a file only through a
+/// handle with write access; Unix through any handle, so a file this process may not write
+/// is still synced there.
+///
+/// # Errors
+/// I/O errors opening or syncing `path` (`NotFound` when it is gone).
+pub(crate) fn sync_file(path: &Path) -> io::Result<()> {
+    let file = match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied && cfg!(unix) => {
+            std::fs::File::open(path)?
+        }
+        Err(e) => return Err(e),
+    };
+    file.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_synced_through_a_handle_that_may_flush_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"data").unwrap();
+        sync_file(&path).unwrap();
+        assert_eq!(
+            sync_file(&dir.path().join("missing")).map_err(|e| e.kind()),
+            Err(io::ErrorKind::NotFound)
+        );
+    }
 
     #[test]
     fn syncing_a_file_system_needs_an_existing_path() {

@@ -9,7 +9,6 @@
 //! folder, files first.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -163,8 +162,8 @@ impl Barrier {
 /// (renamed or deleted later) needs nothing: its folder's sync records where it went.
 fn sync_each(dirty: &Dirty) -> io::Result<()> {
     for path in &dirty.files {
-        match File::open(path) {
-            Ok(f) => f.sync_all()?,
+        match crate::sys::syncfs::sync_file(path) {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
