@@ -1,6 +1,10 @@
 //! The sync example as a user runs it: the binary, its one-line messages and exit statuses
 //! (busy 5, full 6, device problems 4, bad arguments 2), and `--dry-run` leaving the device
 //! byte-for-byte as it was.
+//!
+//! Unix only: the scenarios drive Unix tools (`unshare` and a tmpfs for a full medium, `sh` and
+//! `flock(1)` for a holder of the device's lock).
+#![cfg(unix)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
