@@ -5,31 +5,12 @@
 use std::fs;
 use std::path::Path;
 
+mod common;
+
 use wmdm::flags::OpenMode;
 use wmdm::metadata::{Metadata, tags};
 use wmdm::provider::{CreateRequest, Device, NoProgress, Storage, StorageRef};
 use wmdm::providers::fs::{DeviceOptions, Durability, FsDevice};
-
-/// A one-second 8 kHz mono 16-bit WAV file (lofty reads and tags WAV by its content).
-fn wav_bytes() -> Vec<u8> {
-    let rate = 8000u32;
-    let data_len = rate * 2;
-    let mut v = Vec::new();
-    v.extend_from_slice(b"RIFF");
-    v.extend_from_slice(&(36 + data_len).to_le_bytes());
-    v.extend_from_slice(b"WAVEfmt ");
-    v.extend_from_slice(&16u32.to_le_bytes());
-    v.extend_from_slice(&1u16.to_le_bytes());
-    v.extend_from_slice(&1u16.to_le_bytes());
-    v.extend_from_slice(&rate.to_le_bytes());
-    v.extend_from_slice(&(rate * 2).to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&16u16.to_le_bytes());
-    v.extend_from_slice(b"data");
-    v.extend_from_slice(&data_len.to_le_bytes());
-    v.extend(std::iter::repeat_n(0u8, data_len as usize));
-    v
-}
 
 /// Writes `data` as `name` with `metadata` given at creation, as the sync engine does.
 fn put(folder: &dyn Storage, name: &str, data: &[u8], metadata: Metadata) -> StorageRef {
@@ -67,7 +48,7 @@ fn a_track_under_a_temporary_name_keeps_its_tags_in_the_file() {
     m.add(tags::TITLE, "Tone");
     m.add(tags::AUTHOR, "Oscillator");
     m.add(tags::GENRE, "");
-    let song = put(root.as_ref(), "tone.wav.part", &wav_bytes(), m.clone());
+    let song = put(root.as_ref(), "tone.wav.part", &common::wav(), m.clone());
     assert_eq!(sidecars(dir.path()), 0, "no sidecar for a taggable file");
     song.rename("tone.wav", &mut NoProgress).unwrap();
     let got = song.metadata().unwrap();
