@@ -357,13 +357,45 @@ fn sync_without_appends_completes() {
     r.assert_complete("no append");
 }
 
+/// A device that refuses renames (MTP over FUSE): the sync finds it out at its first state
+/// write, says so, and completes with every file written in place; a resync, a retag and a
+/// changed track (replaced in place) complete too, and nothing is left behind.
 #[test]
-#[ignore = "needs engine fallback: copies are committed by renaming their temporary file (write-new-then-delete where rename is refused)"]
 fn sync_without_renames_completes() {
-    let r = rig(Quirks::none().no_rename());
-    let s = r.sync_device().run(&mut |_| {}).unwrap();
-    assert_eq!(s.errors, 0, "{s:?}");
-    r.assert_complete("no rename");
+    for quirks in [Quirks::none().no_rename(), Quirks::mtp_fuse()] {
+        let r = rig(quirks);
+        let s = r.sync_device().run(&mut |_| {}).unwrap();
+        assert_eq!(s.errors, 0, "{s:?}");
+        assert!(s.renames_refused, "{s:?}");
+        assert!(r.handle.bitten().contains(&Quirk::NoRename));
+        r.assert_complete("no rename");
+        let s = r.sync_device().run(&mut |_| {}).unwrap();
+        assert_eq!((s.copied, s.updated, s.errors), (0, 0, 0), "{s:?}");
+        // A changed track replaces the owned file in place; the playlist is rewritten.
+        {
+            let mut lib = r._library.write().unwrap();
+            lib.set_content(TrackId(2), content(2, SIZE + 7)).unwrap();
+        }
+        let s = r.sync_device().run(&mut |_| {}).unwrap();
+        assert_eq!((s.updated, s.errors), (1, 0), "{s:?}");
+        let all = r.device.files();
+        assert!(
+            !all.keys()
+                .any(|p| p.ends_with(".part") || p.ends_with(".new")),
+            "{:?}",
+            all.keys()
+        );
+        let ledger = r.ledger().unwrap();
+        assert_eq!(ledger.entries.len() as u64, TRACKS + 1, "{ledger:?}");
+        for (path, e) in &ledger.entries {
+            assert_eq!(r.content()[path].len() as u64, e.size, "{path}");
+        }
+        assert!(
+            r.content().values().any(|b| *b == content(2, SIZE + 7)),
+            "the new version is not on the device"
+        );
+        assert!(r.sync_device().plan().unwrap().is_noop());
+    }
 }
 
 #[test]

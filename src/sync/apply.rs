@@ -4,9 +4,10 @@
 use std::io::Read;
 use std::sync::atomic::Ordering;
 
-use super::device::{commit_prefix, fingerprint_of, is_not_found, resolve, split, write_state};
+use super::device::{commit_prefix, fingerprint_of, intent_prefix, is_not_found, resolve, split};
 use super::engine::{Run, Shared, SyncEngine, item_of};
 use super::event::SyncEvent;
+use super::intent::{IntendedFile, IntentRecord};
 use super::journal::{CommitRecord, Committed, LedgerEntry, OwnedKind};
 use super::plan::{SyncOp, device_metadata, mtime_ns};
 use super::recover::owns;
@@ -214,15 +215,36 @@ impl SyncEngine {
         };
         // Every write was journaled with its temporary name before the sync started.
         let temp_path = run.temps.get(path).cloned().ok_or(Error::Fail)?;
-        let (dir, _) = split(path);
+        let (dir, final_name) = split(path);
         let (_, temp) = split(&temp_path);
         let folder = run.folders.ensure(&run.root, dir)?;
-        match folder.child(temp) {
-            // The name is this session's; whatever holds it is not ours to delete.
-            Ok(_) => return Err(Error::AlreadyExists),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(e),
-        }
+        // Where the device refuses renames, the bytes go under the final name, announced by an
+        // intent record first; the object replaced goes before (docs/sync.md, "Devices that
+        // refuse renames").
+        let direct = run.renames.refused();
+        let target = if direct {
+            self.intend(run)?;
+            match folder.child(final_name) {
+                Ok(old) if replaces.is_some() && still_owned(run, path, &old)? => {
+                    old.delete(false, &mut NoProgress)?;
+                    // The sync's own delete (J6): the ledger no longer owns the path.
+                    run.ledger.entries.remove(path);
+                }
+                // Someone else's object took the name: never overwrite it.
+                Ok(_) => return Err(Error::AlreadyExists),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(e),
+            }
+            final_name
+        } else {
+            match folder.child(temp) {
+                // The name is this session's; whatever holds it is not ours to delete.
+                Ok(_) => return Err(Error::AlreadyExists),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(e),
+            }
+            temp
+        };
         let mut progress = StepProgress {
             shared: &self.shared,
             base,
@@ -230,7 +252,7 @@ impl SyncEngine {
         let created = folder.insert(
             InsertSource::Reader {
                 reader,
-                name: temp.to_owned(),
+                name: target.to_owned(),
                 size,
             },
             &InsertOptions {
@@ -273,6 +295,7 @@ impl SyncEngine {
         run.batch.push(Pending {
             op: op.clone(),
             temp: temp_path,
+            direct,
             folder,
             created,
             replaces: replaces.clone(),
@@ -328,7 +351,7 @@ impl SyncEngine {
             run.batch = batch;
             return Err(e);
         }
-        let written = write_state(&run.root, &name, &record.encode());
+        let written = run.write_state(&name, &record.encode());
         if written.is_ok() {
             run.commits.push(name);
             if let Err(e) = run.barrier() {
@@ -367,6 +390,51 @@ impl SyncEngine {
         Ok(())
     }
 
+    /// Where the device refuses renames: makes sure an intent record announces the write at
+    /// the cursor before its final path is touched. A new record announces the writes from
+    /// the cursor on, as many as a batch takes (the batch's commit record follows them), and
+    /// is durable before this returns.
+    fn intend(&self, run: &mut Run) -> Result<()> {
+        let covered = |run: &Run, op: Option<&SyncOp>| {
+            op.and_then(op_path)
+                .is_some_and(|p| run.intended.contains(p))
+        };
+        if covered(run, run.plan.ops.get(run.cursor)) {
+            return Ok(());
+        }
+        let mut files = Vec::new();
+        let mut bytes = 0;
+        for op in run.plan.ops.get(run.cursor..).unwrap_or_default() {
+            let Some(path) = op_path(op) else { break };
+            if run.intended.contains(path) {
+                continue;
+            }
+            files.push(IntendedFile {
+                path: path.to_owned(),
+                size: op.bytes(),
+            });
+            bytes += op.bytes();
+            if files.len() >= run.batch_files || bytes >= run.batch_bytes_max {
+                break;
+            }
+        }
+        let record = IntentRecord {
+            session: run.journal.session,
+            files,
+        };
+        let name = format!(
+            "{}{}.txt",
+            intent_prefix(&run.journal.library_id),
+            run.intents_written
+        );
+        run.intents_written += 1;
+        run.write_state(&name, &record.encode())?;
+        run.intents.push(name);
+        run.intended
+            .extend(record.files.into_iter().map(|f| f.path));
+        run.barrier()
+    }
+
     fn item_error(&self, run: &mut Run, op: &SyncOp, error: Error) {
         run.summary.errors += 1;
         self.shared.events.emit(SyncEvent::DeviceSyncError {
@@ -380,20 +448,28 @@ impl SyncEngine {
     /// when that is still the owned one) and records it in the ledger.
     fn place(&self, run: &mut Run, p: &Pending) -> Result<()> {
         let path = op_path(&p.op).ok_or(Error::Fail)?;
-        let (_, name) = split(path);
-        match p.folder.child(name) {
-            Ok(old) => {
-                if p.replaces.is_some() && still_owned(run, path, &old)? {
-                    old.delete(false, &mut NoProgress)?;
-                } else {
-                    // Someone else's object took the name: never overwrite it.
-                    return Err(Error::AlreadyExists);
+        // Written in place: already at its final name.
+        if !p.direct {
+            let (_, name) = split(path);
+            match p.folder.child(name) {
+                Ok(old) => {
+                    if p.replaces.is_some() && still_owned(run, path, &old)? {
+                        old.delete(false, &mut NoProgress)?;
+                    } else {
+                        // Someone else's object took the name: never overwrite it.
+                        return Err(Error::AlreadyExists);
+                    }
                 }
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(e),
             }
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(e),
+            if let Err(e) = p.created.rename(name, &mut NoProgress) {
+                // A device that refuses renames: this file is an item error (its temporary
+                // file goes, the next sync copies it), every later write goes in place.
+                run.renames.note(&e);
+                return Err(e);
+            }
         }
-        p.created.rename(name, &mut NoProgress)?;
         let unique_id = p.created.unique_id().unwrap_or_default();
         if let Some(mut e) = planned_entry(&p.op) {
             e.unique_id = unique_id;
@@ -453,6 +529,8 @@ fn op_path(op: &SyncOp) -> Option<&str> {
 pub(super) struct Pending {
     op: SyncOp,
     temp: String,
+    // Written in place under its final name (a device that refuses renames).
+    direct: bool,
     folder: WmdmStorage,
     created: WmdmStorage,
     replaces: Option<String>,

@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 use std::io::Cursor;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::plan::{DeviceContents, DeviceFile};
+use super::text::{WHOLE_MAGIC, whole_body};
 use crate::error::{Error, ErrorKind, Result};
 use crate::flags::{Attributes, Placement};
 use crate::manager::{InsertOptions, InsertSource, ReadTarget, WmdmStorage};
@@ -52,6 +54,12 @@ pub(crate) fn journal_file(library_id: &str) -> String {
 /// The prefix of the library's commit records (`commit-<library>-<n>.txt`).
 pub(crate) fn commit_prefix(library_id: &str) -> String {
     format!("commit-{}-", state_key(library_id))
+}
+
+/// The prefix of the library's intent records (`intent-<library>-<n>.txt`), written where the
+/// device refuses renames.
+pub(crate) fn intent_prefix(library_id: &str) -> String {
+    format!("intent-{}-", state_key(library_id))
 }
 
 /// The bytes of each end of an object that its fingerprint covers.
@@ -191,63 +199,185 @@ pub(crate) fn read_all(file: &WmdmStorage) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Writes `bytes` as `folder/name`: first as `name.new`, then the old file is deleted and the
-/// new one renamed into place. A reader that finds only `name.new` takes it (the write got
-/// that far, or it is the first write: see [`read_state_from`]); one that finds both takes
-/// `name` (the new one may be incomplete).
-///
-/// A `name.new` found alone before writing is the committed copy of an interrupted write: it
-/// is renamed into place first, never deleted (deleting it would lose the only copy if the
-/// write were interrupted again).
-pub(crate) fn write_file_atomic(folder: &WmdmStorage, name: &str, bytes: &[u8]) -> Result<()> {
-    let new_name = format!("{name}.new");
-    let existing = match folder.child(name) {
-        Ok(f) => Some(f),
-        Err(e) if is_not_found(&e) => None,
-        Err(e) => return Err(e),
-    };
-    match folder.child(&new_name) {
-        Ok(stale) if existing.is_some() => stale.delete(false, &mut NoProgress)?,
-        Ok(only) => {
-            only.rename(name, &mut NoProgress)?;
-            return write_file_atomic(folder, name, bytes);
-        }
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => return Err(e),
+/// Whether the device takes renames, as found this session. A device that refuses them (MTP
+/// players mounted through FUSE: jmtpfs, gvfs-mtp, simple-mtpfs) answers
+/// [`Error::NotSupported`]; the first refusal is remembered, logged once and reported
+/// (`SyncSummary::renames_refused`), and from then on nothing tries a rename again: state files
+/// are written whole in place ([`write_file_atomic`]) and copies are written under their final
+/// names behind an intent record (docs/sync.md, "Devices that refuse renames").
+#[derive(Debug, Default)]
+pub(crate) struct Renames(AtomicBool);
+
+impl Renames {
+    /// True once a rename was refused this session.
+    pub(crate) fn refused(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
+
+    /// Notes that `error` (from a rename) is a refusal; true when it is.
+    pub(crate) fn note(&self, error: &Error) -> bool {
+        if *error != Error::NotSupported {
+            return false;
+        }
+        if !self.0.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                "the device refuses renames: files are written whole in place for the rest of the session"
+            );
+        }
+        true
+    }
+}
+
+/// `bytes` with the in-place frame that proves them complete ([`super::text::whole_body`]).
+fn frame(bytes: &[u8]) -> Vec<u8> {
+    use sha1::Digest;
+    let hash = super::journal::hex(&sha1::Sha1::digest(bytes));
+    let mut out = format!("{WHOLE_MAGIC}{} {hash}\n", bytes.len()).into_bytes();
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// A state file's content as stored, when it is complete: a plain file (it was renamed into
+/// place complete) that is not empty, or a framed one whose length and hash match. `None` for
+/// what an interrupted in-place write (or an interrupted first write) left.
+pub(crate) fn unframe(stored: Vec<u8>) -> Option<Vec<u8>> {
+    if stored.first() != Some(&b'#') {
+        return (!stored.is_empty()).then_some(stored);
+    }
+    whole_body(&stored).map(<[u8]>::to_vec)
+}
+
+fn child_opt(folder: &WmdmStorage, name: &str) -> Result<Option<WmdmStorage>> {
+    match folder.child(name) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates `folder/name` holding `bytes`, written whole by the session that creates it.
+pub(crate) fn insert_bytes(folder: &WmdmStorage, name: &str, bytes: &[u8]) -> Result<WmdmStorage> {
     let mut reader = Cursor::new(bytes);
-    let created = folder.insert(
+    folder.insert(
         InsertSource::Reader {
             reader: &mut reader,
-            name: new_name,
+            name: name.to_owned(),
             size: bytes.len() as u64,
         },
         &InsertOptions::default(),
         &mut NoProgress,
-    )?;
-    if let Some(old) = existing {
-        old.delete(false, &mut NoProgress)?;
-    }
-    created.rename(name, &mut NoProgress)
+    )
 }
 
-/// Renames a lone `name.new` into place (the write protocol's committed copy when `name` is
-/// absent), so it is not left for ever when `name` is not written again. The caller has
-/// removed a lone `.new` that does not parse (an interrupted first write) before this.
-pub(crate) fn settle_state(root: &WmdmStorage, name: &str) -> Result<()> {
+/// Writes `bytes` as `folder/name`: first as `name.new`, then the old file is deleted and the
+/// new one renamed into place. A reader that finds only `name.new` takes it (the write got
+/// that far, or it is the first write: see [`read_state_from`]); one that finds both takes
+/// `name` (the new one may be incomplete) when `name` is complete.
+///
+/// A `name.new` found alone before writing is the committed copy of an interrupted write: it
+/// is renamed into place first, never deleted (deleting it would lose the only copy if the
+/// write were interrupted again).
+///
+/// Where the device refuses renames (`renames`; the first refusal is noted there), the file is
+/// written whole in place instead, framed ([`unframe`] tells a complete file from a partial
+/// one): the new bytes as `name.new`, the old `name` deleted (the commit point, as above),
+/// the bytes again as `name`, then `name.new` deleted. A file with no older copy is written
+/// as `name` at once (a partial first write reads as absent, as a partial lone `.new` does).
+pub(crate) fn write_file_atomic(
+    folder: &WmdmStorage,
+    name: &str,
+    bytes: &[u8],
+    renames: &Renames,
+) -> Result<()> {
+    let new_name = format!("{name}.new");
+    let mut existing = child_opt(folder, name)?;
+    let mut twin = child_opt(folder, &new_name)?;
+    if let (Some(e), Some(t)) = (&existing, &twin) {
+        // Both: `name` is the committed copy unless it is an in-place write that was cut off
+        // (then `name.new` is).
+        if unframe(read_all(e)?).is_some() {
+            t.delete(false, &mut NoProgress)?;
+            twin = None;
+        } else {
+            e.delete(false, &mut NoProgress)?;
+            existing = None;
+        }
+    }
+    if !renames.refused() {
+        match (existing, twin) {
+            (None, Some(only)) => match only.rename(name, &mut NoProgress) {
+                Ok(()) => return write_file_atomic(folder, name, bytes, renames),
+                Err(e) if renames.note(&e) => return write_in_place(folder, name, bytes, None),
+                Err(e) => return Err(e),
+            },
+            (existing, _) => {
+                let created = insert_bytes(folder, &new_name, bytes)?;
+                if let Some(old) = existing {
+                    old.delete(false, &mut NoProgress)?;
+                }
+                return match created.rename(name, &mut NoProgress) {
+                    Ok(()) => Ok(()),
+                    // `name.new` is the lone committed copy now: finish in place.
+                    Err(e) if renames.note(&e) => write_in_place(folder, name, bytes, None),
+                    Err(e) => Err(e),
+                };
+            }
+        }
+    }
+    write_in_place(folder, name, bytes, existing)
+}
+
+/// The in-place half of [`write_file_atomic`]: `existing` is a complete `name` (then no
+/// `name.new` is there); otherwise any `name.new` is the committed copy.
+fn write_in_place(
+    folder: &WmdmStorage,
+    name: &str,
+    bytes: &[u8],
+    existing: Option<WmdmStorage>,
+) -> Result<()> {
+    let new_name = format!("{name}.new");
+    let framed = frame(bytes);
+    let twin = match existing {
+        Some(old) => {
+            let twin = insert_bytes(folder, &new_name, &framed)?;
+            old.delete(false, &mut NoProgress)?;
+            Some(twin)
+        }
+        None => child_opt(folder, &new_name)?,
+    };
+    insert_bytes(folder, name, &framed)?;
+    if let Some(t) = twin {
+        t.delete(false, &mut NoProgress)?;
+    }
+    Ok(())
+}
+
+/// Puts a lone `name.new` in place (the write protocol's committed copy when `name` is
+/// absent), so it is not left for ever when `name` is not written again: renamed, or where
+/// renames are refused, written whole as `name` and then deleted. The caller has removed a
+/// lone `.new` that does not parse (an interrupted first write) before this.
+pub(crate) fn settle_state(root: &WmdmStorage, name: &str, renames: &Renames) -> Result<()> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(());
     };
-    match folder.child(name) {
-        Ok(_) => return Ok(()),
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => return Err(e),
+    if child_opt(&folder, name)?.is_some() {
+        return Ok(());
     }
-    match folder.child(&format!("{name}.new")) {
-        Ok(only) => only.rename(name, &mut NoProgress),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(e),
+    let Some(only) = child_opt(&folder, &format!("{name}.new"))? else {
+        return Ok(());
+    };
+    if !renames.refused() {
+        match only.rename(name, &mut NoProgress) {
+            Ok(()) => return Ok(()),
+            Err(e) if renames.note(&e) => {}
+            Err(e) => return Err(e),
+        }
     }
+    let Some(bytes) = unframe(read_all(&only)?) else {
+        return Ok(());
+    };
+    insert_bytes(&folder, name, &frame(&bytes))?;
+    only.delete(false, &mut NoProgress)
 }
 
 /// Deletes every `X.new` in the sync folder whose `X` is there too: by the write protocol the
@@ -263,11 +393,16 @@ pub(crate) fn clean_state_twins(root: &WmdmStorage) -> Result<()> {
     }
     for c in children {
         let name = c.name()?;
-        if name
-            .strip_suffix(".new")
-            .is_some_and(|base| names.contains(base))
-        {
-            c.delete(false, &mut NoProgress)?;
+        let Some(base) = name.strip_suffix(".new").filter(|b| names.contains(*b)) else {
+            continue;
+        };
+        // `X` is the committed copy unless an in-place write of it was cut off: then the
+        // partial `X` goes and the twin stays (the next write or `settle_state` puts it back).
+        match child_opt(&folder, base)? {
+            Some(main) if unframe(read_all(&main)?).is_none() => {
+                main.delete(false, &mut NoProgress)?;
+            }
+            _ => c.delete(false, &mut NoProgress)?,
         }
     }
     Ok(())
@@ -275,25 +410,37 @@ pub(crate) fn clean_state_twins(root: &WmdmStorage) -> Result<()> {
 
 /// Reads sync's state file `name`, honouring [`write_file_atomic`]'s protocol.
 pub(crate) fn read_state(root: &WmdmStorage, name: &str) -> Result<Option<Vec<u8>>> {
-    Ok(read_state_from(root, name)?.map(|(b, _)| b))
+    Ok(read_state_from(root, name)?
+        .map(|(b, _)| b)
+        .filter(|b| !b.is_empty()))
 }
 
 /// As [`read_state`], also saying whether the bytes came from the `.new` twin. A caller whose
 /// bytes came from a lone `.new` and do not parse may take the file as absent: a complete
 /// `.new` is alone only after the old file was deleted, so an incomplete one alone is the
-/// very first write of the file, interrupted.
+/// very first write of the file, interrupted. `name` is taken only when it is complete
+/// ([`unframe`]: an in-place write may have been cut off); a partial `name` with no twin is
+/// reported the same way, as empty bytes from a twin.
 pub(crate) fn read_state_from(root: &WmdmStorage, name: &str) -> Result<Option<(Vec<u8>, bool)>> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(None);
     };
-    for (candidate, twin) in [(name.to_owned(), false), (format!("{name}.new"), true)] {
-        match folder.child(&candidate) {
-            Ok(f) => return read_all(&f).map(|b| Some((b, twin))),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(e),
-        }
+    let main = match child_opt(&folder, name)? {
+        Some(f) => match unframe(read_all(&f)?) {
+            Some(bytes) => return Ok(Some((bytes, false))),
+            // An in-place write cut off: the twin, if any, is the committed copy.
+            None => true,
+        },
+        None => false,
+    };
+    match child_opt(&folder, &format!("{name}.new"))? {
+        // A partial twin reads as empty bytes, which no state file parses.
+        Some(f) => Ok(Some((unframe(read_all(&f)?).unwrap_or_default(), true))),
+        // A partial `name` alone is an interrupted first write, reported as a twin that does
+        // not parse so the caller removes it.
+        None if main => Ok(Some((Vec::new(), true))),
+        None => Ok(None),
     }
-    Ok(None)
 }
 
 /// The last-modified date of sync's state file `name` on the device, in seconds since the
@@ -315,14 +462,27 @@ pub(crate) fn state_date(root: &WmdmStorage, name: &str) -> Result<Option<i64>> 
     Ok(None)
 }
 
-/// Writes sync's state file `name` atomically.
+/// Writes sync's state file `name` atomically, finding out whether the device takes renames
+/// on the way (a caller that writes more than once per session keeps a [`Renames`] and uses
+/// [`write_state_with`]).
 pub(crate) fn write_state(root: &WmdmStorage, name: &str, bytes: &[u8]) -> Result<()> {
+    write_state_with(root, name, bytes, &Renames::default())
+}
+
+/// Writes sync's state file `name` atomically, in place where `renames` says the device
+/// refuses renames ([`write_file_atomic`]).
+pub(crate) fn write_state_with(
+    root: &WmdmStorage,
+    name: &str,
+    bytes: &[u8],
+    renames: &Renames,
+) -> Result<()> {
     let folder = match root.child(SYNC_FOLDER) {
         Ok(f) => f,
         Err(e) if is_not_found(&e) => root.create_folder(SYNC_FOLDER, Placement::Into)?,
         Err(e) => return Err(e),
     };
-    write_file_atomic(&folder, name, bytes)
+    write_file_atomic(&folder, name, bytes, renames)
 }
 
 /// Every state file whose name starts with `prefix`, with its bytes and whether they came

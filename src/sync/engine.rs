@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use super::apply::Pending;
 use super::device::{
-    FolderCache, SYNC_FOLDER, delete_state, journal_file, ledger_file, read_device_contents,
-    state_date, write_state,
+    FolderCache, Renames, SYNC_FOLDER, delete_state, journal_file, ledger_file,
+    read_device_contents, state_date, write_state_with,
 };
 use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
 use super::journal::{Journal, JournalOp, Ledger, OwnedKind};
@@ -55,6 +55,14 @@ pub(super) struct Run {
     pub(super) halted: Option<Error>,
     pub(super) batch_files: usize,
     pub(super) batch_bytes_max: u64,
+    // Whether the device takes renames, as found this session (docs/sync.md, "Devices that
+    // refuse renames").
+    pub(super) renames: Renames,
+    // Where renames are refused: the intent records written and not yet removed, how many
+    // were written, and the final paths they announce.
+    pub(super) intents: Vec<String>,
+    pub(super) intents_written: usize,
+    pub(super) intended: HashSet<String>,
 }
 
 impl Run {
@@ -71,6 +79,33 @@ impl Run {
             self.halted = Some(e);
         }
         result
+    }
+
+    /// Writes sync's state file `name`, in place where the device refuses renames.
+    pub(super) fn write_state(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        write_state_with(&self.root, name, bytes, &self.renames)
+    }
+
+    /// Brings what the session found out about the device into the summary.
+    fn note_quirks(&mut self) {
+        self.summary.renames_refused = self.renames.refused();
+    }
+
+    /// Removes the spent commit and intent records once the ledger that holds their batches
+    /// is durable. An intent record stays while a batch it announces is still open.
+    fn remove_spent_records(&mut self) -> Result<()> {
+        while let Some(c) = self.commits.last() {
+            delete_state(&self.root, c)?;
+            self.commits.pop();
+        }
+        if self.batch.is_empty() {
+            while let Some(c) = self.intents.last() {
+                delete_state(&self.root, c)?;
+                self.intents.pop();
+            }
+            self.intended.clear();
+        }
+        Ok(())
     }
 }
 
@@ -305,7 +340,8 @@ impl SyncEngine {
         let options = core.options.clone();
         self.shared.stop.store(false, Ordering::Relaxed);
         let (recovery, problem) = Self::recovery(root, ctx)?;
-        perform(root, ctx.library_id, &recovery, ctx.device)?;
+        let renames = Renames::default();
+        perform(root, ctx.library_id, &recovery, ctx.device, &renames)?;
         let mut ledger = recovery.ledger;
         let initial = ledger.clone();
         let mut conflicts = Vec::new();
@@ -342,8 +378,13 @@ impl SyncEngine {
         // included, whatever the quota; if it cannot be written, the sync does not start.
         let journaled = !journal.ops.is_empty();
         if journaled {
-            let written = write_state(root, &journal_file(ctx.library_id), &journal.encode())
-                .and_then(|()| flush(ctx.device));
+            let written = write_state_with(
+                root,
+                &journal_file(ctx.library_id),
+                &journal.encode(),
+                &renames,
+            )
+            .and_then(|()| flush(ctx.device));
             if let Err(e) = written {
                 tracing::warn!(error = %e, "could not write the sync journal; nothing was changed");
                 // Recovery above removed any older journal, so what the failed write left
@@ -384,6 +425,7 @@ impl SyncEngine {
             held_back: u32::try_from(plan.held_back.len()).unwrap_or(u32::MAX),
             left_alone: recovery.left_alone,
             flushes: u64::from(journaled),
+            renames_refused: renames.refused(),
             ..SyncSummary::default()
         };
         self.publish(&summary);
@@ -407,6 +449,10 @@ impl SyncEngine {
             halted: None,
             batch_files: options.batch_files.max(1),
             batch_bytes_max: options.batch_bytes.max(1),
+            renames,
+            intents: Vec::new(),
+            intents_written: 0,
+            intended: HashSet::new(),
         });
         drop(core);
         self.set_state(SyncState::Synchronizing);
@@ -478,6 +524,7 @@ impl SyncEngine {
         self.shared
             .done
             .store(base + op.bytes().max(1), Ordering::Relaxed);
+        run.note_quirks();
         self.publish(&run.summary);
         run.cursor += 1;
         run.since_checkpoint += 1;
@@ -499,15 +546,9 @@ impl SyncEngine {
             // and the ledger before the records it replaces go.
             let result = run
                 .barrier()
-                .and_then(|()| write_state(&run.root, &name, &run.ledger.encode()))
+                .and_then(|()| run.write_state(&name, &run.ledger.encode()))
                 .and_then(|()| run.barrier())
-                .and_then(|()| {
-                    while let Some(c) = run.commits.last() {
-                        delete_state(&run.root, c)?;
-                        run.commits.pop();
-                    }
-                    Ok(())
-                });
+                .and_then(|()| run.remove_spent_records());
             if let Err(e) = result {
                 if let Some(h) = run.halted {
                     self.halt(&mut core, h);
@@ -599,7 +640,8 @@ impl SyncEngine {
     }
 
     fn abandon(&self, core: &mut Core) {
-        if let Some(run) = core.run.take() {
+        if let Some(mut run) = core.run.take() {
+            run.note_quirks();
             self.publish(&run.summary);
             core.last = run.summary;
         }
@@ -616,6 +658,7 @@ impl SyncEngine {
                 self.report_halt(&mut run.summary, h);
             }
             if is_disconnect(&e) || run.halted.is_some() {
+                run.note_quirks();
                 self.publish(&run.summary);
                 core.last = run.summary;
                 self.set_state(SyncState::Stopped);
@@ -626,19 +669,19 @@ impl SyncEngine {
         let lib = run.journal.library_id.clone();
         // Barriers: what the steps did is durable before the ledger records it, the ledger
         // before the journal goes, and the end of the sync is durable when it ends.
-        let changed = !unchanged || run.journaled || !run.commits.is_empty();
+        let changed =
+            !unchanged || run.journaled || !run.commits.is_empty() || !run.intents.is_empty();
         let result = if unchanged {
             Ok(())
         } else {
             run.barrier()
-                .and_then(|()| write_state(&run.root, &ledger_file(&lib), &run.ledger.encode()))
+                .and_then(|()| run.write_state(&ledger_file(&lib), &run.ledger.encode()))
         }
         .and_then(|()| if changed { run.barrier() } else { Ok(()) })
         .and_then(|()| {
-            // The ledger is durable: the commit records and the journal have done their work.
-            for name in &run.commits {
-                delete_state(&run.root, name)?;
-            }
+            // The ledger is durable: the commit and intent records and the journal have done
+            // their work (the batch is committed, so no intent record is still open).
+            run.remove_spent_records()?;
             if run.journaled {
                 delete_state(&run.root, &journal_file(&lib))?;
             }
@@ -648,6 +691,7 @@ impl SyncEngine {
             tracing::warn!(error = %e, "could not write the sync ledger; the journal stays");
         }
         run.summary.completed = completed && result.is_ok();
+        run.note_quirks();
         run.summary.items_on_device = u32::try_from(
             run.ledger
                 .entries

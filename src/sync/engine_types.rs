@@ -52,6 +52,10 @@ pub struct SyncSummary {
     /// What recovery from an interrupted sync neither deleted nor adopted, because nothing
     /// proved it the sync's own (docs/sync.md, invariant J4).
     pub left_alone: Vec<LeftAlone>,
+    /// The device refused a rename this session (MTP players mounted through FUSE): state
+    /// files were written whole in place and copies under their final names, each announced
+    /// by an intent record first (docs/sync.md, "Devices that refuse renames").
+    pub renames_refused: bool,
 }
 
 /// What a partnership's sync needs besides the device and the library.

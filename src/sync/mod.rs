@@ -21,6 +21,7 @@ mod engine;
 mod estimate;
 mod event;
 mod filter;
+mod intent;
 mod item_info;
 mod journal;
 mod names;

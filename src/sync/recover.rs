@@ -12,10 +12,12 @@
 use std::collections::HashMap;
 
 use super::device::{
-    LEGACY_LEDGER_FILE, MARKER_FILE, SYNC_FOLDER, clean_state_twins, commit_prefix, delete_state,
-    fingerprint_of, journal_file, ledger_file, read_state as read_state_file, read_state_from,
-    read_states_with_prefix, resolve, settle_state, write_state,
+    LEGACY_LEDGER_FILE, MARKER_FILE, Renames, SYNC_FOLDER, clean_state_twins, commit_prefix,
+    delete_state, fingerprint_of, intent_prefix, journal_file, ledger_file, read_all,
+    read_state as read_state_file, read_state_from, read_states_with_prefix, resolve, settle_state,
+    unframe, write_state_with,
 };
+use super::intent::IntentRecord;
 use super::journal::{CommitRecord, Committed, Journal, JournalOp, Ledger, LedgerEntry};
 use super::plan::DeviceContents;
 use super::text::StateParseError;
@@ -55,6 +57,8 @@ pub(crate) struct StateFiles {
     pub(crate) journal: Option<std::result::Result<Journal, StateParseError>>,
     /// Commit records by file name.
     pub(crate) commits: Vec<(String, std::result::Result<CommitRecord, StateParseError>)>,
+    /// Intent records (a device that refuses renames) by file name.
+    pub(crate) intents: Vec<(String, std::result::Result<IntentRecord, StateParseError>)>,
     /// State files whose only trace is an interrupted first write (removed by `perform`).
     pub(crate) stale: Vec<String>,
 }
@@ -94,11 +98,20 @@ pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Res
             c => (name, c),
         })
         .collect();
+    let intents = read_states_with_prefix(root, &intent_prefix(library_id))?
+        .into_iter()
+        .map(|(name, b, twin)| match IntentRecord::parse(&b) {
+            // An interrupted first write: no write of its batch had started.
+            Err(_) if twin => (name, Ok(IntentRecord::default())),
+            r => (name, r),
+        })
+        .collect();
     Ok(StateFiles {
         ledger,
         ledger_problem,
         journal,
         commits,
+        intents,
         stale,
     })
 }
@@ -150,6 +163,18 @@ fn committed(state: &StateFiles, session: u64) -> HashMap<&str, &Committed> {
         .filter(|c| c.session == session)
         .flat_map(|c| c.files.iter())
         .map(|c| (c.temp.as_str(), c))
+        .collect()
+}
+
+/// The paths the session's intent records announce, with their planned sizes.
+fn intended(state: &StateFiles, session: u64) -> HashMap<&str, u64> {
+    state
+        .intents
+        .iter()
+        .filter_map(|(_, c)| c.as_ref().ok())
+        .filter(|c| c.session == session)
+        .flat_map(|c| c.files.iter())
+        .map(|f| (f.path.as_str(), f.size))
         .collect()
 }
 
@@ -206,7 +231,9 @@ pub(crate) struct Recovery {
     pub(crate) ledger: Ledger,
     /// True when the ledger differs from the one read (it must be written).
     pub(crate) ledger_changed: bool,
-    /// Temporary files to delete: recorded in the journal and named with its session (J3).
+    /// Files to delete, with their sizes: temporary files recorded in the journal and named
+    /// with its session (J3), and partial writes under a final name its intent records
+    /// announced (a device that refuses renames).
     pub(crate) delete_temps: Vec<(String, u64)>,
     /// State files to remove once the rest is done (the journal, commit records).
     pub(crate) clear_state: Vec<String>,
@@ -256,8 +283,13 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
         }
         Some(Ok(_)) => {}
     }
-    for (name, c) in &state.commits {
-        if c.is_err() {
+    let unreadable = state
+        .commits
+        .iter()
+        .map(|(n, c)| (n, c.is_err()))
+        .chain(state.intents.iter().map(|(n, c)| (n, c.is_err())));
+    for (name, bad) in unreadable {
+        if bad {
             out.left_alone.push(LeftAlone {
                 path: format!("{SYNC_FOLDER}/{name}"),
                 reason: LeftAloneReason::UnreadableState,
@@ -269,10 +301,13 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
     }
     out.clear_state
         .extend(state.commits.iter().map(|(n, _)| n.clone()));
+    out.clear_state
+        .extend(state.intents.iter().map(|(n, _)| n.clone()));
     let Some(journal) = own_journal(state, library_id) else {
         return out;
     };
     let records = committed(state, journal.session);
+    let intended = intended(state, journal.session);
     let ledger = &mut out.ledger;
     let seen_at = |p: &str| observed.get(p).and_then(Option::as_ref);
     for op in &journal.ops {
@@ -283,14 +318,18 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
                 entry,
             } => {
                 let record = records.get(temp.as_str()).filter(|c| c.path == entry.path);
+                // Written in place (a device that refuses renames): announced before the old
+                // object was deleted or the new one created.
+                let intent = intended.get(entry.path.as_str()).copied();
                 if let Some(t) = seen_at(temp) {
                     out.delete_temps.push((temp.clone(), t.size));
                 }
                 let Some(obj) = seen_at(&entry.path) else {
                     // The old object is deleted only after the batch's commit record is
-                    // durable (J4): with a record, the sync removed it, so it leaves the ledger
-                    // (it is not a skipped file); without one, it was not the sync.
-                    if replaces.is_some() && record.is_some() {
+                    // durable (J4), or in place after the intent record: then the sync removed
+                    // it, so it leaves the ledger (it is not a skipped file); otherwise it was
+                    // not the sync.
+                    if replaces.is_some() && (record.is_some() || intent.is_some()) {
                         ledger.entries.remove(&entry.path);
                     }
                     continue;
@@ -310,6 +349,14 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
                     .entries
                     .get(&entry.path)
                     .is_some_and(|e| owns(e, obj.size, &obj.unique_id, obj.fingerprint));
+                // Not the owned object, no record vouching for it, and no larger than what the
+                // sync was writing there in place: the sync's own partial write (J4 for
+                // in-place writes). The next plan copies the track again.
+                if intent.is_some_and(|p| !still_owned && record.is_none() && obj.size <= p) {
+                    out.delete_temps.push((entry.path.clone(), obj.size));
+                    ledger.entries.remove(&entry.path);
+                    continue;
+                }
                 if !still_owned {
                     out.left_alone.push(LeftAlone {
                         path: entry.path.clone(),
@@ -380,14 +427,22 @@ pub(crate) fn perform(
     library_id: &str,
     recovery: &Recovery,
     device: Option<&crate::manager::WmdmDevice>,
+    renames: &Renames,
 ) -> Result<()> {
     clean_state_twins(root)?;
-    // Before the ledger is written: an interrupted first write's `.new` must not be taken for
-    // the committed copy by the write protocol.
-    for name in &recovery.stale_twins {
-        if let Some(folder) = resolve(root, SYNC_FOLDER)? {
+    // Before the ledger is written: an interrupted first write (a partial lone `.new`, or a
+    // partial `name` written in place) must not be taken for the committed copy by the write
+    // protocol.
+    if let Some(folder) = resolve(root, SYNC_FOLDER)?.filter(|_| !recovery.stale_twins.is_empty()) {
+        for name in &recovery.stale_twins {
             match folder.child(&format!("{name}.new")) {
                 Ok(f) => f.delete(false, &mut NoProgress)?,
+                Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            match folder.child(name) {
+                Ok(f) if unframe(read_all(&f)?).is_none() => f.delete(false, &mut NoProgress)?,
+                Ok(_) => {}
                 Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
@@ -406,17 +461,22 @@ pub(crate) fn perform(
         if acted {
             super::engine::flush(device)?;
         }
-        write_state(root, &ledger_file(library_id), &recovery.ledger.encode())?;
+        write_state_with(
+            root,
+            &ledger_file(library_id),
+            &recovery.ledger.encode(),
+            renames,
+        )?;
     } else {
         // A crash between deleting the old ledger and renaming the new one leaves the new
         // one alone as `.new`: the committed copy. Put it in place now, or a run that does
         // not write the ledger again (a no-op) leaves the twin for ever (crashsim F2).
-        settle_state(root, &ledger_file(library_id))?;
+        settle_state(root, &ledger_file(library_id), renames)?;
     }
     // The same for the partnership marker: a crash at the end of its write (when a library
     // partners a device another one had) leaves only `partnership.txt.new`, which readers
     // take as the marker and which nothing writes again while the partnership lasts.
-    settle_state(root, MARKER_FILE)?;
+    settle_state(root, MARKER_FILE, renames)?;
     if acted || recovery.ledger_changed || !recovery.clear_state.is_empty() {
         super::engine::flush(device)?;
     }

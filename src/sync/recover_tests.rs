@@ -49,6 +49,7 @@ fn state(ops: Vec<JournalOp>, commits: Vec<Committed>, ledger: Ledger) -> StateF
                 files: commits,
             }),
         )],
+        intents: vec![],
         stale: vec![],
     }
 }
@@ -205,6 +206,7 @@ fn an_unreadable_journal_touches_nothing_and_is_reported() {
             b"wmdm-sync-journal 2\nlibrary=lib\nindex=1\n",
         )),
         commits: vec![],
+        intents: vec![],
         stale: vec![],
     };
     let r = recover(&st, &Observed::new(), LIB);

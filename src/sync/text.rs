@@ -30,12 +30,37 @@ pub(crate) fn bad(line: usize, message: impl Into<String>) -> StateParseError {
     }
 }
 
-/// Splits a file into its lines after checking the header `"<kind> <version>"`.
+/// The first line of a state file written in place (on a device that refuses renames):
+/// `#wmdm-whole <body length> <SHA-1 of the body, 40 hex>`. Plain state files start with
+/// their kind (`wmdm-...`), never with `#`.
+pub(crate) const WHOLE_MAGIC: &str = "#wmdm-whole ";
+
+/// The body of a framed state file when its length and hash match (the write was complete);
+/// `None` otherwise, or when `stored` is not framed.
+pub(crate) fn whole_body(stored: &[u8]) -> Option<&[u8]> {
+    use sha1::Digest;
+    let nl = stored.iter().position(|&b| b == b'\n')?;
+    let (head, body) = stored.split_at(nl);
+    let head = std::str::from_utf8(head).ok()?.strip_prefix(WHOLE_MAGIC)?;
+    let (len, hash) = head.split_once(' ')?;
+    let body = body.get(1..)?;
+    let digest = sha1::Sha1::digest(body);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    (len.parse::<usize>().ok() == Some(body.len()) && hex == hash).then_some(body)
+}
+
+/// Splits a file into its lines after checking the header `"<kind> <version>"`. A file
+/// written in place is read through its frame (an incomplete one is an error).
 pub(crate) fn lines_after_header<'a>(
     bytes: &'a [u8],
     kind: &str,
     version: u32,
 ) -> Result<impl Iterator<Item = (usize, &'a str)>, StateParseError> {
+    let bytes = if bytes.first() == Some(&b'#') {
+        whole_body(bytes).ok_or_else(|| bad(1, "an incomplete in-place write"))?
+    } else {
+        bytes
+    };
     let text = std::str::from_utf8(bytes).map_err(|e| bad(0, format!("not UTF-8: {e}")))?;
     let mut lines = text
         .split('\n')
