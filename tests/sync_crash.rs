@@ -377,6 +377,76 @@ fn a_device_with_torn_writes_survives_a_crash_at_every_step() {
     under("torn writes, ", || FaultPlan::new().torn_writes());
 }
 
+/// A device that refuses renames (an MTP player mounted through FUSE): every write is made in
+/// place behind an intent record, state files whole and framed (docs/sync.md, "Devices that
+/// refuse renames"). The worlds are built on such a device too, and every reboot keeps the
+/// refusal. Crashed at every step, on a durable device, with torn writes (the bytes of a write
+/// in progress stay in its file: the MTP case) and on a non-durable one.
+#[test]
+fn on_a_device_that_refuses_renames_every_scenario_survives_a_crash_at_every_step() {
+    harness::refuse_renames();
+    let mut report = Report::default();
+    let scenarios = [
+        scenarios::first_sync as fn() -> Scenario,
+        scenarios::resync_changes,
+        scenarios::eviction,
+        scenarios::playlist_rewrites,
+        scenarios::takeover_and_return,
+        scenarios::user_deleted_tracks,
+        scenarios::first_sync_with_a_large_track,
+    ];
+    for build in scenarios {
+        let sc = build();
+        // The device under test does refuse renames, and the sync says it found that out.
+        boot(&sc.host, &sc.world.image, FaultPlan::new());
+        let out = process(&sc.host, &sc.party());
+        assert!(
+            out.summary.as_ref().is_some_and(|s| s.renames_refused),
+            "{}: {:?}",
+            sc.name,
+            out.summary
+        );
+        explore_with(&sc, &mut report, "no renames, ", FaultPlan::new);
+    }
+    for build in [
+        scenarios::first_sync as fn() -> Scenario,
+        scenarios::resync_changes,
+        scenarios::playlist_rewrites,
+        scenarios::first_sync_with_a_large_track,
+    ] {
+        explore_with(&build(), &mut report, "no renames, torn writes, ", || {
+            FaultPlan::new().torn_writes()
+        });
+    }
+    for build in [
+        scenarios::first_sync as fn() -> Scenario,
+        scenarios::resync_changes,
+    ] {
+        explore_with(
+            &build(),
+            &mut report,
+            "no renames, non-durable (5), ",
+            || FaultPlan::new().non_durable(5),
+        );
+    }
+    report.assert_clean();
+}
+
+/// The same device, a recovery crashed again at every step of its own run (a handful of
+/// first crash points spread over a resync).
+#[test]
+fn on_a_device_that_refuses_renames_a_recovery_survives_a_second_crash() {
+    harness::refuse_renames();
+    let sc = scenarios::resync_changes();
+    let mut report = Report::default();
+    let (n, expected, clean) = clean_run(&sc);
+    report.add(sc.name, "clean run".into(), clean);
+    for k1 in [1, n / 3, (2 * n) / 3, n.saturating_sub(2)] {
+        crash_twice(&sc, k1, &expected, &mut report);
+    }
+    report.assert_clean();
+}
+
 #[test]
 #[ignore = "long run: every crash point of four scenarios, each crashed again at every step \
             of its recovery (thousands of crash-point pairs, minutes)"]

@@ -386,13 +386,13 @@ pub(crate) fn clean_state_twins(root: &WmdmStorage) -> Result<()> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(());
     };
-    let children = folder.children()?;
-    let mut names = std::collections::HashSet::new();
-    for c in &children {
-        names.insert(c.name()?);
+    // Names first: a handle may be to an object deleted below (a partial `X`).
+    let mut children = Vec::new();
+    for c in folder.children()? {
+        children.push((c.name()?, c));
     }
-    for c in children {
-        let name = c.name()?;
+    let names: std::collections::HashSet<&str> = children.iter().map(|(n, _)| n.as_str()).collect();
+    for (name, c) in &children {
         let Some(base) = name.strip_suffix(".new").filter(|b| names.contains(*b)) else {
             continue;
         };
@@ -525,4 +525,32 @@ pub(crate) fn delete_state(root: &WmdmStorage, name: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_file_written_in_place_reads_whole_only_when_complete() {
+        let body = b"wmdm-sync-ledger 1\nlibrary=x\nindex=1\n".to_vec();
+        let framed = frame(&body);
+        assert_eq!(unframe(framed.clone()), Some(body.clone()));
+        // Every prefix an interrupted write can leave, the empty file included, is partial.
+        for cut in 0..framed.len() {
+            assert_eq!(unframe(framed[..cut].to_vec()), None, "cut at {cut}");
+        }
+        // A torn write of the full length (other bytes at the end) too.
+        let mut torn = framed.clone();
+        if let Some(b) = torn.last_mut() {
+            *b ^= 0x55;
+        }
+        assert_eq!(unframe(torn), None);
+        // Plain files were renamed into place complete; only an empty one is not.
+        assert_eq!(unframe(body.clone()), Some(body.clone()));
+        assert_eq!(unframe(Vec::new()), None);
+        // The parsers read through the frame.
+        assert!(super::super::journal::Ledger::parse(&framed).is_ok());
+        assert!(super::super::journal::Ledger::parse(&framed[..framed.len() - 1]).is_err());
+    }
 }

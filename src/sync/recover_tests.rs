@@ -1,6 +1,7 @@
 //! Recovery's decisions, from state and observations alone (no device).
 
 use super::*;
+use crate::sync::intent::IntentRecord;
 use crate::sync::journal::{OwnedKind, temp_path};
 
 const LIB: &str = "lib";
@@ -215,4 +216,112 @@ fn an_unreadable_journal_touches_nothing_and_is_reported() {
         r.left_alone.first().map(|l| l.reason),
         Some(LeftAloneReason::UnreadableState)
     );
+}
+
+/// The intent records of a device that refuses renames (docs/sync.md, "Devices that refuse
+/// renames"), of `session`, announcing `files` (path, planned size).
+fn intents(
+    session: u64,
+    files: &[(&str, u64)],
+) -> Vec<(String, Result<IntentRecord, StateParseError>)> {
+    vec![(
+        "intent-lib-0.txt".into(),
+        Ok(IntentRecord {
+            session,
+            files: files
+                .iter()
+                .map(|(p, s)| crate::sync::intent::IntendedFile {
+                    path: (*p).into(),
+                    size: *s,
+                })
+                .collect(),
+        }),
+    )]
+}
+
+#[test]
+fn an_announced_partial_in_place_write_is_deleted_and_nothing_else() {
+    let mut ledger = Ledger::new(LIB, 1);
+    let mut old = entry("c.mp3", "OLD", 10);
+    old.fingerprint = None;
+    ledger.insert(old);
+    let mut st = state(
+        vec![
+            put("a.mp3", 0, None),
+            put("b.mp3", 1, None),
+            put("c.mp3", 2, Some("OLD")),
+            put("d.mp3", 3, None),
+            put("e.mp3", 4, None),
+        ],
+        vec![record("e.mp3", 4, "U5", 10, 5)],
+        ledger,
+    );
+    st.intents = intents(
+        S,
+        &[
+            ("a.mp3", 10),
+            ("b.mp3", 10),
+            ("c.mp3", 10),
+            ("d.mp3", 10),
+            ("e.mp3", 10),
+        ],
+    );
+    let mut obs = Observed::new();
+    // a: cut off (a prefix); b: larger than planned, not the sync's; c: the owned object,
+    // not replaced yet; d: nothing there; e: committed but changed since (not the sync's).
+    obs.insert("a.mp3".into(), seen(4, "U1", 1));
+    obs.insert("b.mp3".into(), seen(11, "U2", 2));
+    obs.insert("c.mp3".into(), seen(10, "OLD", 3));
+    obs.insert("d.mp3".into(), None);
+    obs.insert("e.mp3".into(), seen(10, "U5", 9));
+    let r = recover(&st, &obs, LIB);
+    assert_eq!(r.delete_temps, vec![("a.mp3".to_owned(), 4)]);
+    assert!(
+        r.ledger.entries.contains_key("c.mp3"),
+        "the old object stays owned"
+    );
+    assert_eq!(r.ledger.entries.len(), 1);
+    let alone: Vec<_> = r
+        .left_alone
+        .iter()
+        .map(|l| (l.path.as_str(), l.reason))
+        .collect();
+    assert_eq!(
+        alone,
+        [
+            ("b.mp3", LeftAloneReason::Unconfirmed),
+            ("e.mp3", LeftAloneReason::Mismatch)
+        ]
+    );
+    assert!(r.clear_state.contains(&"intent-lib-0.txt".to_owned()));
+}
+
+#[test]
+fn an_announced_replacement_whose_old_object_is_gone_leaves_the_ledger() {
+    let mut ledger = Ledger::new(LIB, 1);
+    ledger.insert(entry("c.mp3", "OLD", 10));
+    let mut st = state(vec![put("c.mp3", 0, Some("OLD"))], vec![], ledger.clone());
+    st.intents = intents(S, &[("c.mp3", 10)]);
+    let mut obs = Observed::new();
+    obs.insert("c.mp3".into(), None);
+    let r = recover(&st, &obs, LIB);
+    // The sync deleted it (J6): not a file the user deleted.
+    assert!(r.ledger.entries.is_empty());
+    // Without the intent record the path stays owned (the sync never reached the delete), and
+    // the planner takes the object's absence for the user's delete.
+    let st = state(vec![put("c.mp3", 0, Some("OLD"))], vec![], ledger);
+    assert!(recover(&st, &obs, LIB).ledger.entries.contains_key("c.mp3"));
+}
+
+#[test]
+fn an_intent_of_another_session_or_without_a_put_deletes_nothing() {
+    let mut st = state(vec![put("a.mp3", 0, None)], vec![], Ledger::new(LIB, 1));
+    st.intents = intents(S ^ 1, &[("a.mp3", 10)]);
+    st.intents.extend(intents(S, &[("Music/mine.mp3", 100)]));
+    let mut obs = Observed::new();
+    obs.insert("a.mp3".into(), seen(4, "U1", 1));
+    obs.insert("Music/mine.mp3".into(), seen(4, "U9", 1));
+    let r = recover(&st, &obs, LIB);
+    assert!(r.delete_temps.is_empty(), "{:?}", r.delete_temps);
+    assert_eq!(r.left_alone.len(), 1);
 }

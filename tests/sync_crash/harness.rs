@@ -13,7 +13,9 @@ use super::common::sync::{find_ledger, is_sync_temp, memory_manager, player};
 use wmdm::Error;
 use wmdm::library::{Library, MemoryLibrary, TrackId};
 use wmdm::manager::DeviceManager;
-use wmdm::providers::memory::{DeviceImage, FaultPlan, MemoryDevice, MemoryProvider};
+use wmdm::providers::memory::{
+    DeviceImage, FaultPlan, MemoryDevice, MemoryProvider, StorageConfig,
+};
 use wmdm::sync::{
     Ledger, OwnedKind, PARTNERSHIPS_FILE_NAME, PartnershipTable, SYNC_FOLDER, SyncDeviceStatus,
     SyncEvent, SyncServices, SyncSummary,
@@ -35,10 +37,29 @@ pub struct Host {
     pub template: MemoryDevice,
 }
 
+thread_local! {
+    static RENAMES_REFUSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// From now on, hosts built on this thread (each test builds and explores its scenarios on
+/// its own thread) have a device whose medium refuses renames and moves, as an MTP player
+/// mounted through FUSE does (`StorageConfig::no_rename`; it holds across every reboot).
+pub fn refuse_renames() {
+    RENAMES_REFUSED.with(|r| r.set(true));
+}
+
 impl Host {
     pub fn new(capacity: u64) -> Host {
         let clock = common::clock();
-        let template = player(SERIAL, capacity);
+        let template = if RENAMES_REFUSED.with(std::cell::Cell::get) {
+            MemoryDevice::builder(format!("Player {SERIAL}"))
+                .serial(SERIAL)
+                .storage(StorageConfig::new("Internal", capacity).no_rename())
+                .build()
+                .expect("device")
+        } else {
+            player(SERIAL, capacity)
+        };
         let provider = Arc::new(MemoryProvider::new().with_device(template.clone()));
         let manager = memory_manager(provider.clone(), &clock);
         Host {
@@ -296,10 +317,12 @@ pub fn check_world(
     let state_prefix = format!("{SYNC_FOLDER}/");
     for (path, bytes) in &files {
         if let Some(name) = path.strip_prefix(&state_prefix) {
-            // A clean end leaves no twin, journal or commit record (J4: spent records go).
+            // A clean end leaves no twin, journal, commit or intent record (J4: spent records
+            // go).
             if name.ends_with(".new")
                 || name.contains("journal")
                 || name.starts_with("commit-")
+                || name.starts_with("intent-")
                 || name.ends_with(".part")
                 || name.ends_with(".tmp")
             {

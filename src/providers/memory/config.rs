@@ -47,6 +47,7 @@ pub struct StorageConfig {
     pub(super) capacity: u64,
     pub(super) bad: u64,
     pub(super) read_only: bool,
+    pub(super) no_rename: bool,
     pub(super) initializable: bool,
     pub(super) removable: bool,
     pub(super) serial: Option<String>,
@@ -62,6 +63,7 @@ impl StorageConfig {
             capacity,
             bad: 0,
             read_only: false,
+            no_rename: false,
             initializable: true,
             removable: false,
             serial: None,
@@ -80,6 +82,17 @@ impl StorageConfig {
     /// still put on it.
     pub fn read_only(mut self) -> StorageConfig {
         self.read_only = true;
+        self
+    }
+
+    /// The medium refuses renames and moves ([`Error::NotSupported`]), as MTP players mounted
+    /// through FUSE do (jmtpfs, gvfs-mtp, simple-mtpfs): a property of the medium, so it
+    /// holds across a reboot ([`MemoryDevice::restart_from`]), which the crash simulation of
+    /// a sync on such a device needs.
+    ///
+    /// [`MemoryDevice::restart_from`]: super::MemoryDevice::restart_from
+    pub fn no_rename(mut self) -> StorageConfig {
+        self.no_rename = true;
         self
     }
 

@@ -117,6 +117,7 @@ impl MemoryDevice {
                     .clone()
                     .unwrap_or_else(|| format!("{}-{}", config.serial, i)),
                 read_only: s.read_only,
+                no_rename: s.no_rename,
                 initializable: s.initializable,
                 removable: s.removable,
             });

@@ -88,6 +88,9 @@
 //! With [`FaultPlan::torn_writes`] the device writes in place instead (an MTP device through
 //! FUSE, a file system that refuses renames): a crash leaves each open write session's bytes so
 //! far in its file, a torn prefix of what was meant (the rest of the old content after it).
+//! A medium built with [`StorageConfig::no_rename`] refuses renames and moves
+//! ([`Error::NotSupported`]) before and after a reboot; with torn writes it is that MTP device,
+//! on which a sync writes its files in place (docs/sync.md, "Devices that refuse renames").
 //!
 //! On a non-durable device ([`FaultPlan::non_durable`], the folder provider with `durable` off:
 //! no syncs, the host writes back in the background), completed changes become durable only at
@@ -291,6 +294,37 @@ mod tests {
             p.set_device_enum_preference(DeviceEnumPreference::empty()),
             Err(Error::CallOutOfSequence)
         );
+    }
+
+    #[test]
+    fn a_medium_without_renames_refuses_them_across_a_reboot() {
+        use crate::flags::Placement;
+        use crate::provider::NoProgress;
+        let d = MemoryDevice::builder("P")
+            .serial("NR1")
+            .storage(StorageConfig::new("Internal", 1 << 20).no_rename())
+            .build()
+            .unwrap();
+        d.put_file("Music/a.mp3", b"abc".to_vec()).unwrap();
+        for d in [d.clone(), d.restart_from(&d.image())] {
+            let root = d.root();
+            let file = d.handle("Music/a.mp3").unwrap();
+            assert_eq!(
+                file.rename("b.mp3", &mut NoProgress),
+                Err(Error::NotSupported)
+            );
+            assert_eq!(
+                file.move_to(Placement::Into, &*root, &mut NoProgress),
+                Err(Error::NotSupported)
+            );
+            // Everything else still works: a new file, a delete.
+            d.put_file("Music/c.mp3", b"c".to_vec()).unwrap();
+            d.handle("Music/c.mp3")
+                .unwrap()
+                .delete(false, &mut NoProgress)
+                .unwrap();
+            assert!(d.files().contains_key("Music/a.mp3"));
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub(super) struct Medium {
     pub(super) name: String,
     pub(super) serial: String,
     pub(super) read_only: bool,
+    pub(super) no_rename: bool,
     pub(super) initializable: bool,
     pub(super) removable: bool,
 }
@@ -182,6 +183,16 @@ impl Shared {
     /// As `enter`.
     pub(super) fn check(&self, op: Operation) -> Result<()> {
         self.enter(op).map(drop)
+    }
+
+    /// # Errors
+    /// [`Error::NotSupported`] when the medium refuses renames and moves.
+    pub(super) fn check_renames(&self, storage: usize) -> Result<()> {
+        if self.media.get(storage).is_some_and(|m| m.no_rename) {
+            Err(Error::NotSupported)
+        } else {
+            Ok(())
+        }
     }
 
     /// The current time as a WMDM date.

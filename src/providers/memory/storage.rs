@@ -444,12 +444,15 @@ impl Storage for MemoryStorage {
     /// progress tick, reported before the change.
     ///
     /// # Errors
-    /// In this order: [`Error::WriteProtected`]; [`Error::InvalidArg`] for a medium's root;
-    /// [`Error::InvalidName`]; [`Error::AlreadyExists`] when a sibling has the name in any
+    /// In this order: [`Error::WriteProtected`]; [`Error::NotSupported`] on a medium that
+    /// refuses renames
+    /// ([`StorageConfig::no_rename`](super::StorageConfig::no_rename)); [`Error::InvalidArg`] for a medium's
+    /// root; [`Error::InvalidName`]; [`Error::AlreadyExists`] when a sibling has the name in any
     /// case; [`Error::Busy`] for a folder holding an open file (the file itself may be open);
     /// an error from `progress`.
     fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()> {
         let st = self.enter_write(Operation::Rename)?;
+        self.shared.check_renames(self.storage)?;
         st.tree(self.storage)?.check_rename(self.node, new_name)?;
         drop(st);
         staged(&self.shared, progress, 1, |st| {
@@ -481,6 +484,7 @@ impl Storage for MemoryStorage {
             let tree = st.tree(self.storage)?;
             tree.node(self.node)?;
             self.shared.check_writable(st, self.storage)?;
+            self.shared.check_renames(self.storage)?;
             if self.is_root(tree) {
                 return Err(Error::InvalidArg);
             }
