@@ -182,10 +182,20 @@ impl SyncEngine {
                     }
                 }
             }
-            SyncOp::WritePlaylist { content, .. } => {
+            SyncOp::WritePlaylist { tracks, .. } => {
+                // A playlist lists only what is on the device: without the tracks whose copy
+                // failed earlier in this run.
+                let op = if tracks.iter().any(|t| run.failed.contains(t)) {
+                    without_failed(run, library, op)?
+                } else {
+                    op.clone()
+                };
+                let SyncOp::WritePlaylist { content, .. } = &op else {
+                    return Err(Error::Fail);
+                };
                 let size = content.len() as u64;
                 let mut reader = std::io::Cursor::new(content.as_slice());
-                self.write_temp(run, op, &mut reader, size, None, base, |_| true)?;
+                self.write_temp(run, &op, &mut reader, size, None, base, |_| true)?;
             }
         }
         Ok(())
@@ -376,6 +386,17 @@ impl SyncEngine {
             return Ok(());
         }
         for p in batch {
+            // A playlist of this batch that lists a copy whose placing just failed is not put
+            // in place either (the next sync writes it).
+            if let SyncOp::WritePlaylist { tracks, .. } = &p.op {
+                if !p.direct && tracks.iter().any(|t| run.failed.contains(t)) {
+                    if let Err(d) = p.created.delete(false, &mut NoProgress) {
+                        tracing::warn!(error = %d, "could not remove a temporary file; the journal has it");
+                    }
+                    self.item_error(run, &p.op, Error::FileNotFound);
+                    continue;
+                }
+            }
             match self.place(run, &p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Disconnected => return Err(e),
@@ -435,7 +456,15 @@ impl SyncEngine {
         run.barrier()
     }
 
-    fn item_error(&self, run: &mut Run, op: &SyncOp, error: Error) {
+    /// A failed item: a DeviceSyncError event and the error count. A copy that leaves its
+    /// track off the device (a new one, or a replacement whose old object is gone) is
+    /// remembered, so playlists written later in the run leave the track out.
+    pub(super) fn item_error(&self, run: &mut Run, op: &SyncOp, error: Error) {
+        if let SyncOp::Copy { track, path, .. } = op {
+            if !run.ledger.entries.contains_key(path) {
+                run.failed.insert(*track);
+            }
+        }
         run.summary.errors += 1;
         self.shared.events.emit(SyncEvent::DeviceSyncError {
             device: self.shared.key.clone(),
@@ -455,6 +484,8 @@ impl SyncEngine {
                 Ok(old) => {
                     if p.replaces.is_some() && still_owned(run, path, &old)? {
                         old.delete(false, &mut NoProgress)?;
+                        // The sync's own delete (J6), whatever happens to the rename.
+                        run.ledger.entries.remove(path);
                     } else {
                         // Someone else's object took the name: never overwrite it.
                         return Err(Error::AlreadyExists);
@@ -501,6 +532,49 @@ impl SyncEngine {
         }
         Ok(())
     }
+}
+
+/// `op` (a playlist write) without the tracks whose copy failed in this run: rendered again
+/// in the plan's layout, with its metadata hash unknown (0), so the next plan writes it again
+/// once those tracks are there.
+fn without_failed(run: &Run, library: &dyn Library, op: &SyncOp) -> Result<SyncOp> {
+    let SyncOp::WritePlaylist {
+        playlist,
+        name,
+        path,
+        replaces,
+        tracks,
+        ..
+    } = op
+    else {
+        return Err(Error::Fail);
+    };
+    let layout = run.plan.playlist_layout.as_ref().ok_or(Error::Fail)?;
+    let kept: Vec<_> = tracks
+        .iter()
+        .filter(|t| !run.failed.contains(t))
+        .copied()
+        .collect();
+    let mut entries = Vec::with_capacity(kept.len());
+    for t in &kept {
+        let (Some(at), Some(track)) = (run.plan.placed.get(t), library.track(*t)) else {
+            continue;
+        };
+        entries.push(crate::library::WriteEntry {
+            path: at,
+            title: Some(track.title.as_str()),
+            duration: Some(track.duration),
+        });
+    }
+    Ok(SyncOp::WritePlaylist {
+        playlist: *playlist,
+        name: name.clone(),
+        path: path.clone(),
+        meta: 0,
+        content: layout.render(name, &entries)?,
+        replaces: replaces.clone(),
+        tracks: kept,
+    })
 }
 
 /// True when the ledger's entry for `path` is the object `obj` (J5): the same non-empty

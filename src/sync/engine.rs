@@ -63,6 +63,9 @@ pub(super) struct Run {
     pub(super) intents: Vec<String>,
     pub(super) intents_written: usize,
     pub(super) intended: HashSet<String>,
+    // Tracks whose copy failed this run and that are not on the device: playlists written
+    // later leave them out.
+    pub(super) failed: HashSet<crate::library::TrackId>,
 }
 
 impl Run {
@@ -453,6 +456,7 @@ impl SyncEngine {
             intents: Vec::new(),
             intents_written: 0,
             intended: HashSet::new(),
+            failed: HashSet::new(),
         });
         drop(core);
         self.set_state(SyncState::Synchronizing);
@@ -512,14 +516,7 @@ impl SyncEngine {
                 self.finish(&mut core, false);
                 return Ok(false);
             }
-            Err(e) => {
-                run.summary.errors += 1;
-                self.shared.events.emit(SyncEvent::DeviceSyncError {
-                    device: self.shared.key.clone(),
-                    item: item_of(&op),
-                    error: e,
-                });
-            }
+            Err(e) => self.item_error(run, &op, e),
         }
         self.shared
             .done

@@ -54,8 +54,8 @@ pub use partnership::{
 pub use plan::{
     Adoptable, DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, HeldBack, HeldChange,
     HoldReason, LeftOut, LeftOutReason, PlanInput, PlanSettings, PlanTotals, PlaylistFormat,
-    STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncOp, SyncPlan, device_metadata, metadata_hash,
-    mtime_ns, plan,
+    PlaylistLayout, STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncOp, SyncPlan, device_metadata,
+    metadata_hash, mtime_ns, plan,
 };
 pub use recover::{LeftAlone, LeftAloneReason};
 pub use selection::{default_rules_playlist, default_selection, partnership_selection};

@@ -33,7 +33,7 @@ use super::filter::MediaKind;
 use super::journal::{LedgerEntry, OwnedKind};
 use super::names::{component, file_limit};
 use super::plan_names::{FastMap, FastSet, Fnv, Names};
-use crate::library::{Library, PathStyle, Track, TrackId, WriteEntry, write_m3u, write_wpl};
+use crate::library::{Library, PathStyle, Track, TrackId, WriteEntry};
 use crate::metadata::{Metadata, tags};
 
 pub use super::plan_types::*;
@@ -444,6 +444,11 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             .map_or(String::new(), |(d, _)| d.to_owned()),
         s.playlist_separator,
     );
+    let layout = PlaylistLayout {
+        format: s.playlist_format,
+        style,
+    };
+    let style = &layout.style;
     for sel in input.selection {
         // A selection without a library playlist (the default rules' implicit playlist, a
         // playlist being estimated) has no file on the device.
@@ -451,6 +456,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             continue;
         };
         let mut seen_here = FastSet::default();
+        let mut listed = Vec::new();
         let entries: Vec<WriteEntry<'_>> = sel
             .tracks
             .iter()
@@ -458,6 +464,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             .filter_map(|id| {
                 let path = out.placed.get(id)?;
                 let t = input.library.track(*id)?;
+                listed.push(*id);
                 Some(WriteEntry {
                     path,
                     title: Some(t.title.as_str()),
@@ -507,14 +514,11 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 continue;
             }
         }
-        let content = match s.playlist_format {
-            PlaylistFormat::M3u8 => write_m3u(Some(&name), &entries, &style),
-            PlaylistFormat::Wpl => write_wpl(&name, &entries, &style),
-        };
         // Paths come from the name rules, so they never hold line breaks; an error here would
         // be a bug, and the playlist is skipped rather than written wrong.
-        let Ok(content) = content else { continue };
-        let content = content.into_bytes();
+        let Ok(content) = layout.render(&name, &entries) else {
+            continue;
+        };
         let path = match owned {
             Some(e) => {
                 written.insert(e.path.clone());
@@ -535,6 +539,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             meta: input_hash,
             content,
             replaces: owned.map(|e| e.unique_id.clone()),
+            tracks: listed,
         });
     }
     for e in owned_playlists.values() {
@@ -573,6 +578,9 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             .filter(|e| !playlist_ops.iter().any(|o| op_path(o) == e.path))
             .map(|e| e.size)
             .sum::<u64>();
+    if !playlist_ops.is_empty() {
+        out.playlist_layout = Some(layout);
+    }
     out.ops = forget;
     out.ops.extend(meta_ops);
     out.ops.extend(deletes);

@@ -327,6 +327,11 @@ pub enum SyncOp {
         content: Vec<u8>,
         /// The unique ID of the owned file this replaces.
         replaces: Option<String>,
+        /// The tracks it lists, in order (their device paths are in [`SyncPlan::placed`]):
+        /// the engine writes the file again without any whose copy failed in the same run, so
+        /// a playlist on the device never lists a track that is not there.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::serde_impl::tracks"))]
+        tracks: Vec<TrackId>,
     },
 }
 
@@ -396,6 +401,38 @@ pub struct SyncPlan {
     /// path: the files to check for byte identity ([`PlanInput::adoptable`]).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub collisions: Vec<(TrackId, String)>,
+    /// How the plan spells its playlist files (`None` when it writes none): what the engine
+    /// needs to write one again without a track whose copy failed.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub playlist_layout: Option<PlaylistLayout>,
+}
+
+/// How a plan's playlist files are written: their format, and how they spell the paths of
+/// their entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlaylistLayout {
+    /// M3U8 or WPL.
+    pub format: PlaylistFormat,
+    /// Entries relative to the playlist folder, with the partnership's separator.
+    pub style: crate::library::PathStyle,
+}
+
+impl PlaylistLayout {
+    /// A playlist file named `name` listing `entries`, in this layout.
+    ///
+    /// # Errors
+    /// The writers' errors (an entry path that cannot be spelled in a playlist file).
+    pub fn render(
+        &self,
+        name: &str,
+        entries: &[crate::library::WriteEntry<'_>],
+    ) -> crate::Result<Vec<u8>> {
+        let text = match self.format {
+            PlaylistFormat::M3u8 => crate::library::write_m3u(Some(name), entries, &self.style),
+            PlaylistFormat::Wpl => crate::library::write_wpl(name, entries, &self.style),
+        };
+        text.map(String::into_bytes)
+    }
 }
 
 impl SyncPlan {

@@ -336,6 +336,11 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
                 };
                 if let Some(c) = record.filter(|c| matches_record(c, obj)) {
                     let mut e = entry.clone();
+                    // A playlist written without a track whose copy failed is not the one
+                    // planned: its metadata hash is unknown, so the next plan writes it again.
+                    if e.kind == super::journal::OwnedKind::Playlist && e.size != obj.size {
+                        e.meta = 0;
+                    }
                     e.unique_id = obj.unique_id.clone();
                     e.size = obj.size;
                     e.fingerprint = Some(c.fingerprint);
