@@ -63,8 +63,8 @@ pub const DEFAULT_TEMPLATE: &str = "{albumartist}/{album}/{track:02} {title}.{ex
 /// selected track and playlist.
 pub const STATE_ROOM_BASE: u64 = 4096;
 
-/// Bytes of state room per selected track or playlist (or per ledger entry, when the ledger
-/// is larger): a ledger line twice (the old and the new ledger exist for a moment), a journal
+/// Bytes of state room per selected track or playlist (or per entry of the ledger the plan
+/// leaves, when that is larger): a ledger line twice (the old and the new ledger exist for a moment), a journal
 /// line, a commit record line, and a playlist entry, each with a path of about 100 bytes
 /// (docs/sync.md, invariant J2).
 pub const STATE_ROOM_PER_ITEM: u64 = 1536;
