@@ -628,3 +628,76 @@ fn the_test_helpers_recognise_temporary_names_and_ledgers() {
     files.insert(format!("{path}.new"), bytes);
     assert_eq!(find_ledger(files, None).unwrap().unwrap().1, l);
 }
+
+/// An older version (before per-session temporary names) interrupted: its `journal.txt`
+/// records puts through `<path>.wmdm-sync-part`. Recovery deletes such a temporary file only
+/// when the library's own old journal records it at exactly its size; a recorded one of
+/// another size, a user's file named like one, and everything under another library's old
+/// journal stay. A plan touches nothing.
+#[test]
+fn an_older_versions_journal_removes_only_its_own_temporaries_at_their_size() {
+    let line = |path: &str, size: u64| {
+        format!(
+            "put\t{path}.wmdm-sync-part\t\tt\t{path}\t\t0000000000000009\t{}\t{size}\t0000000000000000\t{size}\t0\t0\t0\n",
+            "01".repeat(20)
+        )
+    };
+    let journal = |library: &str| {
+        format!(
+            "wmdm-sync-journal 1\nlibrary={library}\nindex=1\n{}{}del\tMusic/gone.mp3\n",
+            line("Music/x.mp3", 300),
+            line("Music/y.mp3", 300)
+        )
+    };
+    let f = fixture_partnered_device(2, 100, 1 << 20);
+    f.select("A", &[1, 2], 1);
+    let d = f.sync_device();
+    d.run(&mut |_| {}).unwrap();
+    let put = |p: &str, n: usize| f.device.put_file(p, vec![7; n]).unwrap();
+    // Another library's old journal: nothing it names is touched, and it stays.
+    f.device
+        .put_file(".wmdm-sync/journal.txt", journal("another").into_bytes())
+        .unwrap();
+    put("Music/x.mp3.wmdm-sync-part", 300);
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!(s.errors, 0, "{s:?}");
+    assert!(f.device.files().contains_key("Music/x.mp3.wmdm-sync-part"));
+    assert!(f.device.files().contains_key(".wmdm-sync/journal.txt"));
+    // This library's.
+    f.device
+        .handle(".wmdm-sync/journal.txt")
+        .unwrap()
+        .delete(false, &mut wmdm::provider::NoProgress)
+        .unwrap();
+    f.device
+        .put_file(
+            ".wmdm-sync/journal.txt",
+            journal(&f.services.library_id()).into_bytes(),
+        )
+        .unwrap();
+    put("Music/y.mp3.wmdm-sync-part", 100);
+    put("Music/z.mp3.wmdm-sync-part", 300);
+    let before = everything(&f);
+    let plan = d.plan().unwrap();
+    assert_eq!(everything(&f), before, "a plan wrote");
+    assert!(plan.is_noop(), "{:?}", plan.ops);
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!(s.errors, 0, "{s:?}");
+    let files = f.device.files();
+    assert!(
+        !files.contains_key("Music/x.mp3.wmdm-sync-part"),
+        "its own temporary file stays"
+    );
+    assert_eq!(files["Music/y.mp3.wmdm-sync-part"].len(), 100);
+    assert_eq!(files["Music/z.mp3.wmdm-sync-part"].len(), 300);
+    assert!(!files.contains_key(".wmdm-sync/journal.txt"));
+    assert!(
+        s.left_alone
+            .iter()
+            .any(|l| l.path == "Music/y.mp3.wmdm-sync-part"
+                && l.reason == LeftAloneReason::Unconfirmed),
+        "{:?}",
+        s.left_alone
+    );
+    assert!(d.plan().unwrap().is_noop());
+}

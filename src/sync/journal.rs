@@ -106,7 +106,7 @@ impl LedgerEntry {
         }
     }
 
-    fn parse_fields<'a>(
+    pub(super) fn parse_fields<'a>(
         n: usize,
         f: &mut impl Iterator<Item = &'a str>,
     ) -> Result<LedgerEntry, StateParseError> {
@@ -182,14 +182,14 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 const LEDGER_KIND: &str = "wmdm-sync-ledger";
 const JOURNAL_KIND: &str = "wmdm-sync-journal";
 
-struct Owner {
-    library: String,
+pub(super) struct Owner {
+    pub(super) library: String,
     index: u8,
     settled: Option<i64>,
     session: Option<u64>,
 }
 
-fn parse_owner<'a>(
+pub(super) fn parse_owner<'a>(
     lines: &mut std::iter::Peekable<impl Iterator<Item = (usize, &'a str)>>,
 ) -> Result<Owner, StateParseError> {
     let (mut lib, mut index, mut settled, mut session) = (None, None, None, None);

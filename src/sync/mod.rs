@@ -24,6 +24,7 @@ mod filter;
 mod intent;
 mod item_info;
 mod journal;
+mod legacy;
 mod names;
 mod partnership;
 mod plan;

@@ -19,6 +19,7 @@ use super::device::{
 };
 use super::intent::IntentRecord;
 use super::journal::{CommitRecord, Committed, Journal, JournalOp, Ledger, LedgerEntry};
+use super::legacy::{LEGACY_JOURNAL_FILE, LegacyJournal};
 use super::plan::DeviceContents;
 use super::text::StateParseError;
 use crate::error::Result;
@@ -61,6 +62,8 @@ pub(crate) struct StateFiles {
     pub(crate) intents: Vec<(String, std::result::Result<IntentRecord, StateParseError>)>,
     /// State files whose only trace is an interrupted first write (removed by `perform`).
     pub(crate) stale: Vec<String>,
+    /// The journal of an older version (`journal.txt`), when there is one.
+    pub(crate) legacy_journal: Option<std::result::Result<LegacyJournal, StateParseError>>,
 }
 
 /// Reads the library's ledger (its own file, or the single-ledger file of older versions when
@@ -106,6 +109,8 @@ pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Res
             r => (name, r),
         })
         .collect();
+    let legacy_journal =
+        read_state_file(root, LEGACY_JOURNAL_FILE)?.map(|b| LegacyJournal::parse(&b));
     Ok(StateFiles {
         ledger,
         ledger_problem,
@@ -113,6 +118,7 @@ pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Res
         commits,
         intents,
         stale,
+        legacy_journal,
     })
 }
 
@@ -166,6 +172,52 @@ fn committed(state: &StateFiles, session: u64) -> HashMap<&str, &Committed> {
         .collect()
 }
 
+/// The older version's journal of this library, when it is readable and its own.
+fn own_legacy_journal<'a>(state: &'a StateFiles, library_id: &str) -> Option<&'a LegacyJournal> {
+    match &state.legacy_journal {
+        Some(Ok(j)) if j.library_id == library_id => Some(j),
+        _ => None,
+    }
+}
+
+/// What recovery does with an older version's journal of this library (see `legacy`): its
+/// temporary files at exactly their recorded size go, the paths it deleted that are gone leave
+/// the ledger, and the journal goes; a recorded temporary file of another size is left alone.
+fn recover_legacy(state: &StateFiles, observed: &Observed, library_id: &str, out: &mut Recovery) {
+    match &state.legacy_journal {
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "an older version's sync journal is unreadable; nothing it names is touched");
+            out.left_alone.push(LeftAlone {
+                path: format!("{SYNC_FOLDER}/{LEGACY_JOURNAL_FILE}"),
+                reason: LeftAloneReason::UnreadableState,
+            });
+            return;
+        }
+        None => return,
+        Some(Ok(_)) => {}
+    }
+    let Some(old) = own_legacy_journal(state, library_id) else {
+        return; // another library's: its files, its journal
+    };
+    let seen_at = |p: &str| observed.get(p).and_then(Option::as_ref);
+    for (temp, size) in &old.temps {
+        match seen_at(temp) {
+            Some(t) if t.size == *size => out.delete_temps.push((temp.clone(), t.size)),
+            Some(_) => out.left_alone.push(LeftAlone {
+                path: temp.clone(),
+                reason: LeftAloneReason::Unconfirmed,
+            }),
+            None => {}
+        }
+    }
+    for path in &old.deletes {
+        if seen_at(path).is_none() {
+            out.ledger.entries.remove(path);
+        }
+    }
+    out.clear_state.push(LEGACY_JOURNAL_FILE.to_owned());
+}
+
 /// The paths the session's intent records announce, with their planned sizes.
 fn intended(state: &StateFiles, session: u64) -> HashMap<&str, u64> {
     state
@@ -185,10 +237,6 @@ pub(crate) fn observe(
     library_id: &str,
 ) -> Result<Observed> {
     let mut out = Observed::new();
-    let Some(journal) = own_journal(state, library_id) else {
-        return Ok(out);
-    };
-    let records = committed(state, journal.session);
     let mut look = |path: &str, fingerprint: bool| -> Result<()> {
         if out.contains_key(path) {
             return Ok(());
@@ -212,6 +260,18 @@ pub(crate) fn observe(
         out.insert(path.to_owned(), seen);
         Ok(())
     };
+    if let Some(old) = own_legacy_journal(state, library_id) {
+        for (temp, _) in &old.temps {
+            look(temp, false)?;
+        }
+        for path in &old.deletes {
+            look(path, false)?;
+        }
+    }
+    let Some(journal) = own_journal(state, library_id) else {
+        return Ok(out);
+    };
+    let records = committed(state, journal.session);
     for op in &journal.ops {
         match op {
             JournalOp::Put { temp, entry, .. } => {
@@ -303,7 +363,9 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
         .extend(state.commits.iter().map(|(n, _)| n.clone()));
     out.clear_state
         .extend(state.intents.iter().map(|(n, _)| n.clone()));
+    recover_legacy(state, observed, library_id, &mut out);
     let Some(journal) = own_journal(state, library_id) else {
+        out.ledger_changed = out.ledger != state.ledger;
         return out;
     };
     let records = committed(state, journal.session);

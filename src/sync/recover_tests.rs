@@ -52,6 +52,7 @@ fn state(ops: Vec<JournalOp>, commits: Vec<Committed>, ledger: Ledger) -> StateF
         )],
         intents: vec![],
         stale: vec![],
+        legacy_journal: None,
     }
 }
 
@@ -209,6 +210,7 @@ fn an_unreadable_journal_touches_nothing_and_is_reported() {
         commits: vec![],
         intents: vec![],
         stale: vec![],
+        legacy_journal: None,
     };
     let r = recover(&st, &Observed::new(), LIB);
     assert!(r.delete_temps.is_empty() && !r.ledger_changed);
