@@ -432,6 +432,20 @@ fn on_a_device_that_refuses_renames_every_scenario_survives_a_crash_at_every_ste
     report.assert_clean();
 }
 
+/// Seeded resyncs on a device that refuses renames, each crashed at every step.
+#[test]
+fn random_resyncs_on_a_device_that_refuses_renames_survive_a_crash_at_every_step() {
+    harness::refuse_renames();
+    random_resyncs(1000..1020);
+}
+
+#[test]
+#[ignore = "long run: three hundred seeded resyncs on a device that refuses renames (minutes)"]
+fn many_random_resyncs_on_a_device_that_refuses_renames_survive_a_crash_at_every_step() {
+    harness::refuse_renames();
+    random_resyncs(1020..1320);
+}
+
 /// The same device, a recovery crashed again at every step of its own run (a handful of
 /// first crash points spread over a resync).
 #[test]
