@@ -430,6 +430,18 @@ fn sync_on_mtp_fuse_fails_cleanly_and_recovers() {
 /// partnership and a first sync must not need them, over the memory device and over a folder.
 #[test]
 fn a_partnership_and_a_first_sync_work_without_appends() {
+    first_sync_and_resync_under(&Quirks::fusefat());
+}
+
+/// An MTP player through FUSE refuses renames too: the partnership marker and every state
+/// file are written whole in place, copies under their final names; over the memory device
+/// and over a folder (whose provider writes the tags into the file it stores).
+#[test]
+fn a_partnership_a_first_sync_and_a_resync_work_without_renames() {
+    first_sync_and_resync_under(&Quirks::mtp_fuse());
+}
+
+fn first_sync_and_resync_under(quirks: &Quirks) {
     let dir = tempfile::tempdir().unwrap();
     let inner: [Arc<dyn ServiceProvider>; 2] = [
         Arc::new(MemoryProvider::new().with_device(player("S2", 1 << 30))),
@@ -439,7 +451,7 @@ fn a_partnership_and_a_first_sync_work_without_appends() {
     ];
     for inner in inner {
         let clock = common::clock();
-        let provider = QuirkProvider::new(inner, Quirks::fusefat());
+        let provider = QuirkProvider::new(inner, quirks.clone());
         let manager = manager_with(provider, &clock);
         let mut lib = MemoryLibrary::new();
         for i in 1..=2 {
@@ -456,8 +468,14 @@ fn a_partnership_and_a_first_sync_work_without_appends() {
         services.poll().unwrap();
         let s = services.device(0).unwrap().run(&mut |_| {}).unwrap();
         assert_eq!((s.copied, s.errors), (2, 0), "{s:?}");
+        assert_eq!(
+            s.renames_refused,
+            quirks.clone() == Quirks::mtp_fuse(),
+            "{s:?}"
+        );
         let s = services.device(0).unwrap().run(&mut |_| {}).unwrap();
         assert_eq!((s.copied, s.errors), (0, 0), "{s:?}");
+        assert!(services.device(0).unwrap().plan().unwrap().is_noop());
     }
 }
 
