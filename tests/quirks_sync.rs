@@ -529,3 +529,38 @@ fn assert_playlist_resolves(r: &Rig, n: u64) {
         assert!(files.contains_key(&resolved), "{e} does not resolve");
     }
 }
+
+/// On a device that refuses renames, an intent record announces the final paths of a batch
+/// before they are written; a file another program puts at one of them meanwhile is not the
+/// sync's: the sync leaves it, takes it out of the record, and a recovery after the process
+/// dies there does not take it for a partial write of its own.
+#[test]
+fn a_file_that_takes_an_announced_path_is_never_taken_for_the_sync_s() {
+    let r = rig(Quirks::mtp_fuse());
+    let d = r.sync_device();
+    let path = d.plan().unwrap().placed[&TrackId(3)].clone();
+    d.start().unwrap();
+    // The first write announces the batch; then another program writes at track 3's path.
+    assert!(d.step().unwrap());
+    let mine = b"another program's file".to_vec();
+    r.device.put_file(&path, mine.clone()).unwrap();
+    while d.engine().summary().errors == 0 {
+        assert!(d.step().unwrap(), "the sync ended without meeting the file");
+    }
+    // The process dies here: no commit, no clean-up.
+    drop(d);
+    r.device.writer_died();
+    let clock = common::clock();
+    let again = services(&r._manager, &r._library, r._state.path(), "Home", &clock);
+    again.poll().unwrap();
+    let s = again.device(0).unwrap().run(&mut |_| {}).unwrap();
+    assert_eq!(s.errors, 0, "{s:?}");
+    assert!(
+        r.device.read_file(&path).unwrap() == mine,
+        "the other program's file at {path} was changed or deleted"
+    );
+    let files = r.content();
+    for i in 1..=TRACKS {
+        assert!(files.values().any(|b| *b == content(i, SIZE)), "track {i}");
+    }
+}

@@ -240,8 +240,12 @@ impl SyncEngine {
                     // The sync's own delete (J6): the ledger no longer owns the path.
                     run.ledger.entries.remove(path);
                 }
-                // Someone else's object took the name: never overwrite it.
-                Ok(_) => return Err(Error::AlreadyExists),
+                // Someone else's object took the name: never overwrite it, and no longer
+                // announce it.
+                Ok(_) => {
+                    self.unannounce(run, path)?;
+                    return Err(Error::AlreadyExists);
+                }
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => return Err(e),
             }
@@ -259,18 +263,26 @@ impl SyncEngine {
             shared: &self.shared,
             base,
         };
-        let created = folder.insert(
-            InsertSource::Reader {
-                reader,
-                name: target.to_owned(),
-                size,
-            },
-            &InsertOptions {
-                metadata,
-                ..InsertOptions::default()
-            },
-            &mut progress,
-        )?;
+        let created = folder
+            .insert(
+                InsertSource::Reader {
+                    reader,
+                    name: target.to_owned(),
+                    size,
+                },
+                &InsertOptions {
+                    metadata,
+                    ..InsertOptions::default()
+                },
+                &mut progress,
+            )
+            .or_else(|e| {
+                // An object that appeared at the final name since the check above.
+                if direct && e == Error::AlreadyExists {
+                    self.unannounce(run, path)?;
+                }
+                Err(e)
+            })?;
         let recorded = (|| -> Result<(u64, String, [u8; 20], i64)> {
             if !verify(reader) {
                 // The library file changed after planning; the next sync plans it again.
@@ -450,9 +462,27 @@ impl SyncEngine {
         );
         run.intents_written += 1;
         run.write_state(&name, &record.encode())?;
-        run.intents.push(name);
         run.intended
-            .extend(record.files.into_iter().map(|f| f.path));
+            .extend(record.files.iter().map(|f| f.path.clone()));
+        run.intents.push((name, record));
+        run.barrier()
+    }
+
+    /// Takes `path` out of the intent record that announces it, because another program's
+    /// object holds it: recovery must never take that object for the sync's partial write.
+    /// The record is rewritten and made durable before this returns. (The path stays covered
+    /// for this session: its write fails, nothing is written there.)
+    fn unannounce(&self, run: &mut Run, path: &str) -> Result<()> {
+        let Some((name, record)) = run
+            .intents
+            .iter_mut()
+            .find(|(_, r)| r.files.iter().any(|f| f.path == path))
+        else {
+            return Ok(());
+        };
+        record.files.retain(|f| f.path != path);
+        let (name, bytes) = (name.clone(), record.encode());
+        run.write_state(&name, &bytes)?;
         run.barrier()
     }
 

@@ -60,7 +60,7 @@ pub(super) struct Run {
     pub(super) renames: Renames,
     // Where renames are refused: the intent records written and not yet removed, how many
     // were written, and the final paths they announce.
-    pub(super) intents: Vec<String>,
+    pub(super) intents: Vec<(String, super::intent::IntentRecord)>,
     pub(super) intents_written: usize,
     pub(super) intended: HashSet<String>,
     // Tracks whose copy failed this run and that are not on the device: playlists written
@@ -102,7 +102,7 @@ impl Run {
             self.commits.pop();
         }
         if self.batch.is_empty() {
-            while let Some(c) = self.intents.last() {
+            while let Some((c, _)) = self.intents.last() {
                 delete_state(&self.root, c)?;
                 self.intents.pop();
             }
