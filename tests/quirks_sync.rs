@@ -564,3 +564,17 @@ fn a_file_that_takes_an_announced_path_is_never_taken_for_the_sync_s() {
         assert!(files.values().any(|b| *b == content(i, SIZE)), "track {i}");
     }
 }
+
+/// A rename of a copy refused when the state files' renames went through (the third rename of
+/// a first sync: after the journal's and the commit record's): the sync notes the quirk,
+/// reports the batch's files as item errors without deleting anything of its own for nothing,
+/// leaves no temporary file and a consistent ledger, and the next sync completes.
+#[test]
+fn a_copy_rename_refused_mid_batch_fails_its_batch_cleanly_and_recovers() {
+    let r = rig(Quirks::none().fail_nth(Operation::Rename, 3, Error::NotSupported));
+    let (first, _) = r.run_then_recover("a copy's rename refused");
+    let s = first.expect("item errors do not fail the run");
+    assert!(s.renames_refused, "{s:?}");
+    assert!(s.errors >= 1, "{s:?}");
+    assert_honest("a copy's rename refused", &r, &Ok(s));
+}

@@ -509,6 +509,11 @@ impl SyncEngine {
         let path = op_path(&p.op).ok_or(Error::Fail)?;
         // Written in place: already at its final name.
         if !p.direct {
+            // A refusal earlier in this batch: the rename would be refused too (the old
+            // object is not deleted for nothing).
+            if run.renames.refused() {
+                return Err(Error::NotSupported);
+            }
             let (_, name) = split(path);
             match p.folder.child(name) {
                 Ok(old) => {
