@@ -14,6 +14,10 @@
 //!   the scenario where the user deleted tracks);
 //! * the recovering run completes without item errors and the run after it is a no-op.
 //!
+//! The same runs on a device that refuses renames (an MTP player through FUSE: every write in
+//! place behind an intent record, docs/sync.md "Devices that refuse renames") are crashed at
+//! every step too.
+//!
 //! Each process is a new `SyncServices` over the same state folder, as a new host process is.
 //! Every violation is collected with its scenario and crash point and reported at the end.
 
