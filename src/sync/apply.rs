@@ -4,10 +4,9 @@
 use std::io::Read;
 use std::sync::atomic::Ordering;
 
-use super::device::{commit_prefix, fingerprint_of, intent_prefix, is_not_found, resolve, split};
+use super::device::{commit_prefix, fingerprint_of, is_not_found, resolve, split};
 use super::engine::{Run, Shared, SyncEngine, item_of};
 use super::event::SyncEvent;
-use super::intent::{IntendedFile, IntentRecord};
 use super::journal::{CommitRecord, Committed, LedgerEntry, OwnedKind};
 use super::plan::{SyncOp, device_metadata, mtime_ns};
 use super::recover::owns;
@@ -423,69 +422,6 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Where the device refuses renames: makes sure an intent record announces the write at
-    /// the cursor before its final path is touched. A new record announces the writes from
-    /// the cursor on, as many as a batch takes (the batch's commit record follows them), and
-    /// is durable before this returns.
-    fn intend(&self, run: &mut Run) -> Result<()> {
-        let covered = |run: &Run, op: Option<&SyncOp>| {
-            op.and_then(op_path)
-                .is_some_and(|p| run.intended.contains(p))
-        };
-        if covered(run, run.plan.ops.get(run.cursor)) {
-            return Ok(());
-        }
-        let mut files = Vec::new();
-        let mut bytes = 0;
-        for op in run.plan.ops.get(run.cursor..).unwrap_or_default() {
-            let Some(path) = op_path(op) else { break };
-            if run.intended.contains(path) {
-                continue;
-            }
-            files.push(IntendedFile {
-                path: path.to_owned(),
-                size: op.bytes(),
-            });
-            bytes += op.bytes();
-            if files.len() >= run.batch_files || bytes >= run.batch_bytes_max {
-                break;
-            }
-        }
-        let record = IntentRecord {
-            session: run.journal.session,
-            files,
-        };
-        let name = format!(
-            "{}{}.txt",
-            intent_prefix(&run.journal.library_id),
-            run.intents_written
-        );
-        run.intents_written += 1;
-        run.write_state(&name, &record.encode())?;
-        run.intended
-            .extend(record.files.iter().map(|f| f.path.clone()));
-        run.intents.push((name, record));
-        run.barrier()
-    }
-
-    /// Takes `path` out of the intent record that announces it, because another program's
-    /// object holds it: recovery must never take that object for the sync's partial write.
-    /// The record is rewritten and made durable before this returns. (The path stays covered
-    /// for this session: its write fails, nothing is written there.)
-    fn unannounce(&self, run: &mut Run, path: &str) -> Result<()> {
-        let Some((name, record)) = run
-            .intents
-            .iter_mut()
-            .find(|(_, r)| r.files.iter().any(|f| f.path == path))
-        else {
-            return Ok(());
-        };
-        record.files.retain(|f| f.path != path);
-        let (name, bytes) = (name.clone(), record.encode());
-        run.write_state(&name, &bytes)?;
-        run.barrier()
-    }
-
     /// A failed item: a DeviceSyncError event and the error count. A copy that leaves its
     /// track off the device (a new one, or a replacement whose old object is gone) is
     /// remembered, so playlists written later in the run leave the track out.
@@ -627,7 +563,7 @@ fn still_owned(run: &Run, path: &str, obj: &WmdmStorage) -> Result<bool> {
     Ok(owns(e, obj.size()?, &unique_id, fp))
 }
 
-fn op_path(op: &SyncOp) -> Option<&str> {
+pub(super) fn op_path(op: &SyncOp) -> Option<&str> {
     match op {
         SyncOp::Copy { path, .. } | SyncOp::WritePlaylist { path, .. } => Some(path),
         _ => None,

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
-use super::apply::Pending;
 use super::device::{
     FolderCache, Renames, SYNC_FOLDER, delete_state, journal_file, ledger_file,
     read_device_contents, state_date, write_state_with,
@@ -25,92 +24,9 @@ use crate::manager::WmdmStorage;
 #[path = "engine_types.rs"]
 mod types;
 pub use types::{SyncContext, SyncOptions, SyncSummary};
-
-pub(super) struct Run {
-    pub(super) root: WmdmStorage,
-    pub(super) plan: SyncPlan,
-    pub(super) cursor: usize,
-    pub(super) ledger: Ledger,
-    // The ledger as read, so a sync that changed nothing writes nothing.
-    pub(super) initial: Ledger,
-    // Written by `start`, before the first step that changes the device (J1).
-    pub(super) journal: Journal,
-    pub(super) journaled: bool,
-    // Each write's temporary path, by final path (from the journal).
-    pub(super) temps: std::collections::HashMap<String, String>,
-    // Temporary files written and closed, waiting for their batch's commit record (J4).
-    pub(super) batch: Vec<Pending>,
-    pub(super) batch_bytes: u64,
-    // Commit records written this session and not yet removed (they go once the ledger
-    // holding their batches is durable), and how many were written.
-    pub(super) commits: Vec<String>,
-    pub(super) commits_written: usize,
-    pub(super) folders: FolderCache,
-    pub(super) since_checkpoint: usize,
-    pub(super) summary: SyncSummary,
-    // The device whose flush is the durability barrier (see `barrier`).
-    pub(super) device: Option<crate::manager::WmdmDevice>,
-    // The error of a failed barrier: nothing is known about what became durable, so the run
-    // stops at once, keeping its journal for the next start (like a disconnect).
-    pub(super) halted: Option<Error>,
-    pub(super) batch_files: usize,
-    pub(super) batch_bytes_max: u64,
-    // Whether the device takes renames, as found this session (docs/sync.md, "Devices that
-    // refuse renames").
-    pub(super) renames: Renames,
-    // Where renames are refused: the intent records written and not yet removed, how many
-    // were written, and the final paths they announce.
-    pub(super) intents: Vec<(String, super::intent::IntentRecord)>,
-    pub(super) intents_written: usize,
-    pub(super) intended: HashSet<String>,
-    // Tracks whose copy failed this run and that are not on the device: playlists written
-    // later leave them out.
-    pub(super) failed: HashSet<crate::library::TrackId>,
-}
-
-impl Run {
-    /// A durability barrier: every change completed before it is durable when it returns
-    /// (docs/sync.md, "Durability barriers"). A failure halts the run.
-    pub(super) fn barrier(&mut self) -> Result<()> {
-        if let Some(e) = self.halted {
-            return Err(e);
-        }
-        self.summary.flushes += 1;
-        let result = flush(self.device.as_ref());
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "the device's flush failed; the sync stops, its journal stays");
-            self.halted = Some(e);
-        }
-        result
-    }
-
-    /// Writes sync's state file `name`, in place where the device refuses renames.
-    pub(super) fn write_state(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        write_state_with(&self.root, name, bytes, &self.renames)
-    }
-
-    /// Brings what the session found out about the device into the summary.
-    fn note_quirks(&mut self) {
-        self.summary.renames_refused = self.renames.refused();
-    }
-
-    /// Removes the spent commit and intent records once the ledger that holds their batches
-    /// is durable. An intent record stays while a batch it announces is still open.
-    fn remove_spent_records(&mut self) -> Result<()> {
-        while let Some(c) = self.commits.last() {
-            delete_state(&self.root, c)?;
-            self.commits.pop();
-        }
-        if self.batch.is_empty() {
-            while let Some((c, _)) = self.intents.last() {
-                delete_state(&self.root, c)?;
-                self.intents.pop();
-            }
-            self.intended.clear();
-        }
-        Ok(())
-    }
-}
+#[path = "engine_run.rs"]
+mod run;
+pub(super) use run::Run;
 
 /// Flushes `device` (a durability barrier); without a device, every completed operation is
 /// taken as durable already.

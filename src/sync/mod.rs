@@ -29,6 +29,7 @@ mod names;
 mod partnership;
 mod plan;
 mod plan_names;
+mod plan_room;
 mod plan_types;
 mod recover;
 mod resume;

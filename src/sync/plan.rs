@@ -33,6 +33,7 @@ use super::filter::MediaKind;
 use super::journal::{LedgerEntry, OwnedKind};
 use super::names::{component, file_limit};
 use super::plan_names::{FastMap, FastSet, Fnv, Names};
+use super::plan_room::state_room;
 use crate::library::{Library, PathStyle, Track, TrackId, WriteEntry};
 use crate::metadata::{Metadata, tags};
 
@@ -164,26 +165,8 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 .map(|(_, a)| a.size)
                 .sum()
         }));
-    // Room for sync's own files and the playlists (they grow with the selection), so a device
-    // the sync filled can always take its journal (J2), commit records, ledger and
-    // playlists. It counts the selection, or the ledger this plan leaves when that is larger
-    // (owned objects the plan keeps outside the selection: those a SyncFilter holds back).
-    // Not the ledger as it is now: the objects no longer selected leave it whatever the
-    // budget, so the next plan would not count them, find more room and copy more; a
-    // finished sync must be a fixed point (seed 233 of the crash simulation). Their journal
-    // lines are written in the room the plan that copied them kept.
-    let selected: u64 = input
-        .selection
-        .iter()
-        .map(|s| s.tracks.len() as u64 + 1)
-        .sum::<u64>();
-    let owned_now = (owned_tracks.len() + owned_playlists.len()) as u64;
-    let selected = if owned_now > selected {
-        selected.max(owned_now - leaving(input, &owned_tracks, &owned_playlists))
-    } else {
-        selected
-    };
-    let state_room = STATE_ROOM_BASE + STATE_ROOM_PER_ITEM.saturating_mul(selected);
+    // Room for sync's own files and the playlists (J2; see `plan_room`).
+    let state_room = state_room(input, &owned_tracks, &owned_playlists);
     let budget = usable.saturating_sub(others).saturating_sub(state_room);
     out.totals.budget = budget;
     // Free space drifts down a little between syncs without anyone adding content: the file
@@ -595,38 +578,6 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     out.ops.extend(copies);
     out.ops.extend(playlist_ops);
     out
-}
-
-/// How many owned objects leave the ledger in this plan whatever the budget: tracks in the
-/// library that no playlist of the selection has (unless the SyncFilter holds them back) and
-/// playlists no longer selected. Tracks that left the library are not counted (one may be
-/// re-keyed to a selected track and stay).
-fn leaving(
-    input: &PlanInput<'_>,
-    owned_tracks: &FastMap<TrackId, &LedgerEntry>,
-    owned_playlists: &FastMap<&str, &LedgerEntry>,
-) -> u64 {
-    let s = input.settings;
-    let selected: FastSet<TrackId> = input
-        .selection
-        .iter()
-        .flat_map(|sel| sel.tracks.iter().copied())
-        .collect();
-    let tracks = owned_tracks
-        .keys()
-        .filter(|id| !selected.contains(id))
-        .filter(|id| {
-            input
-                .library
-                .track(**id)
-                .is_some_and(|t| s.filter.is_none() || s.filter.includes(MediaKind::of(t.format)))
-        })
-        .count();
-    let playlists = owned_playlists
-        .values()
-        .filter(|e| !input.selection.iter().any(|sel| sel.playlist.0 == e.id))
-        .count();
-    (tracks + playlists) as u64
 }
 
 fn find_orphans<'a>(
