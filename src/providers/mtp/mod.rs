@@ -157,10 +157,15 @@ impl MtpProvider {
     /// Brings the device list up to date: devices no longer enumerated are gone (their
     /// handles answer `DeviceNotConnected`), new ones are opened.
     fn enumerate(&self) -> Result<()> {
-        let found = mtp_rs::MtpDevice::list_devices().map_err(|e| {
-            tracing::warn!(error = %e, "MTP enumeration failed");
-            conn::map_err(&e)
-        })?;
+        let found = match mtp_rs::MtpDevice::list_devices() {
+            Ok(found) => found,
+            // A host without a USB subsystem (no /sys/bus/usb) has no MTP device either.
+            Err(mtp_rs::Error::Io { message }) => {
+                tracing::warn!(%message, "USB enumeration failed: no MTP devices");
+                Vec::new()
+            }
+            Err(e) => return Err(conn::map_err(&e)),
+        };
         let found: Vec<mtp_rs::MtpDeviceInfo> = found
             .into_iter()
             .filter(|d| match &self.options.serial {
