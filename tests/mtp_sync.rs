@@ -29,7 +29,11 @@ fn provider(dir: &Path) -> Arc<MtpProvider> {
     };
     let device = futures::executor::block_on(mtp_rs::MtpDevice::builder().open_virtual(config))
         .expect("virtual device");
-    Arc::new(MtpProvider::with_device(device, Vec::new(), MtpOptions::new()))
+    Arc::new(MtpProvider::with_device(
+        device,
+        Vec::new(),
+        MtpOptions::new(),
+    ))
 }
 
 fn library(n: u64) -> MemoryLibrary {
@@ -112,7 +116,11 @@ fn a_full_sync_then_a_resync_that_copies_nothing() {
     // A new process (a new session: new object handles) finds every file its own.
     let second = sync(device.path(), state.path(), 40);
     assert!(second.completed, "{second:?}");
-    assert_eq!((second.copied, second.deleted, second.errors), (0, 0, 0), "{second:?}");
+    assert_eq!(
+        (second.copied, second.deleted, second.errors),
+        (0, 0, 0),
+        "{second:?}"
+    );
     assert!(
         files(device.path()) == on_device,
         "the resync changed no track or playlist"

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use mtp_rs::{Capabilities, MtpDevice, ObjectHandle, StorageId};
 
@@ -18,7 +19,38 @@ use crate::error::{Error, Result};
 use crate::metadata::FormatCode;
 
 /// A parent pointer: the storage and the folder an object sits in (`None`: the storage root).
+/// Also the key of a folder's listing.
 pub(super) type Parent = (StorageId, Option<ObjectHandle>);
+
+/// How long a folder's listing is reused. The provider keeps the listings it holds up to date
+/// with its own changes, so within this time only changes made by someone else (the phone's
+/// own apps, another program) can be missed; each listing costs a round trip per folder (and
+/// per property) on the device.
+pub(super) const LISTING_TTL: Duration = Duration::from_secs(5);
+
+/// One object of a folder's listing.
+#[derive(Clone, Debug)]
+pub(super) struct Item {
+    pub(super) handle: ObjectHandle,
+    pub(super) name: String,
+    pub(super) size: u64,
+    pub(super) format: u16,
+    pub(super) folder: bool,
+    pub(super) modified: Option<i64>,
+}
+
+impl Item {
+    pub(super) fn of(info: &mtp_rs::ObjectInfo) -> Item {
+        Item {
+            handle: info.handle,
+            name: info.filename.clone(),
+            size: info.size,
+            format: info.format.code(),
+            folder: info.is_folder(),
+            modified: info.modified.and_then(|d| d.to_unix_seconds()),
+        }
+    }
+}
 
 /// The shared state of one open device.
 pub(super) struct Conn {
@@ -37,6 +69,8 @@ pub(super) struct Conn {
     open: Mutex<HashMap<ObjectHandle, usize>>,
     /// The parent of every object seen in a listing (for the Busy rule and `parent`).
     parents: Mutex<HashMap<ObjectHandle, Parent>>,
+    /// Recent folder listings (see [`LISTING_TTL`]).
+    listings: Mutex<HashMap<Parent, (Instant, Vec<Item>)>>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -88,7 +122,35 @@ impl Conn {
             storages: Mutex::new(HashMap::new()),
             open: Mutex::new(HashMap::new()),
             parents: Mutex::new(HashMap::new()),
+            listings: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A folder's listing if it is recent enough.
+    pub(super) fn cached(&self, key: Parent) -> Option<Vec<Item>> {
+        let map = lock(&self.listings);
+        let (at, items) = map.get(&key)?;
+        (at.elapsed() < LISTING_TTL).then(|| items.clone())
+    }
+
+    /// Keeps a folder's fresh listing.
+    pub(super) fn store(&self, key: Parent, items: Vec<Item>) {
+        for i in &items {
+            self.set_parent(i.handle, key);
+        }
+        lock(&self.listings).insert(key, (Instant::now(), items));
+    }
+
+    /// Applies one of the provider's own changes to a kept listing.
+    pub(super) fn edit(&self, key: Parent, change: impl FnOnce(&mut Vec<Item>)) {
+        if let Some((_, items)) = lock(&self.listings).get_mut(&key) {
+            change(items);
+        }
+    }
+
+    /// Drops a kept listing (a folder deleted, or changed in a way not tracked).
+    pub(super) fn invalidate(&self, key: Parent) {
+        lock(&self.listings).remove(&key);
     }
 
     /// `DeviceNotConnected` once the device went away.

@@ -244,17 +244,20 @@ impl Writer {
         let snap = self.obj.snap()?;
         let conn = self.obj.conn();
         let size = self.data.len() as u64;
-        let free = conn.refresh_storage(self.obj.storage)?.info().free_space;
-        if size > free {
-            return Err(Error::DiskFull);
-        }
+        // No free-space check here: SendObjectInfo itself refuses an object that does not
+        // fit (StorageFull becomes DiskFull), and asking first costs a round trip per file.
+        let key = (self.obj.storage, snap.parent);
         match snap.slot {
             Slot::Pending => {
-                let h = self.send(snap.parent, &snap.name, snap.format)?;
-                self.obj.became(h, size, &snap.name);
+                let h = self
+                    .send(snap.parent, &snap.name, snap.format)
+                    .inspect_err(|_| conn.invalidate(key))?;
+                self.obj.became(h, None, size);
             }
             Slot::Live(old) => {
                 let storage = conn.storage(self.obj.storage)?;
+                // Whatever happens, the folder's kept listing is no longer known to be right.
+                conn.invalidate(key);
                 if conn.caps.can_rename {
                     let temp = format!(".wmdm-mtp-{:016x}.part", rand_u64());
                     let h = self.send(snap.parent, &temp, snap.format)?;
@@ -266,12 +269,12 @@ impl Writer {
                     conn.run("SetObjectPropValue (ObjectFileName)", false, || {
                         storage.rename(h, &snap.name)
                     })?;
-                    self.obj.became(h, size, &snap.name);
+                    self.obj.became(h, Some(old), size);
                 } else {
                     conn.run("DeleteObject", false, || storage.delete(old))?;
                     conn.forget(old);
                     let h = self.send(snap.parent, &snap.name, snap.format)?;
-                    self.obj.became(h, size, &snap.name);
+                    self.obj.became(h, Some(old), size);
                 }
             }
             Slot::Root => return Err(Error::InvalidType),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use mtp_rs::{ObjectHandle, StorageId};
 
-use super::conn::Conn;
+use super::conn::{Conn, Item};
 use super::device::MtpDevice;
 use super::io::{Reader, Writer};
 use super::{LOCK_NAME, NAME_RULE};
@@ -98,20 +98,18 @@ impl MtpObject {
         }
     }
 
-    /// An object from a listing.
-    fn listed(&self, info: &mtp_rs::ObjectInfo, parent: Option<ObjectHandle>) -> MtpObject {
-        self.conn()
-            .set_parent(info.handle, (info.storage_id, parent));
+    /// An object from a listing of this object's storage.
+    fn listed(&self, item: &Item, parent: Option<ObjectHandle>) -> MtpObject {
         MtpObject {
             device: self.device.clone(),
-            storage: info.storage_id,
+            storage: self.storage,
             snap: Arc::new(Mutex::new(Snap {
-                slot: Slot::Live(info.handle),
-                name: info.filename.clone(),
-                size: info.size,
-                format: info.format.code(),
-                folder: info.is_folder(),
-                modified: info.modified.and_then(|d| d.to_unix_seconds()),
+                slot: Slot::Live(item.handle),
+                name: item.name.clone(),
+                size: item.size,
+                format: item.format,
+                folder: item.folder,
+                modified: item.modified,
                 parent,
             })),
         }
@@ -139,16 +137,24 @@ impl MtpObject {
         }
     }
 
-    /// The device's listing of a folder (`None`: a storage root), the lock object left out.
-    pub(super) fn list(&self, folder: Option<ObjectHandle>) -> Result<Vec<mtp_rs::ObjectInfo>> {
+    /// The device's listing of a folder (`None`: a storage root), the lock object left out:
+    /// a recent one the provider kept, or a new one.
+    pub(super) fn list(&self, folder: Option<ObjectHandle>) -> Result<Vec<Item>> {
+        let key = (self.storage, folder);
+        if let Some(items) = self.conn().cached(key) {
+            return Ok(items);
+        }
         let storage = self.conn().storage(self.storage)?;
-        let mut all = self
+        let all = self
             .conn()
             .run("GetObjectHandles", true, || storage.list_objects(folder))?;
-        if folder.is_none() {
-            all.retain(|o| o.filename != LOCK_NAME);
-        }
-        Ok(all)
+        let items: Vec<Item> = all
+            .iter()
+            .filter(|o| !(folder.is_none() && o.filename == LOCK_NAME))
+            .map(Item::of)
+            .collect();
+        self.conn().store(key, items.clone());
+        Ok(items)
     }
 
     /// The children of this folder as handles.
@@ -180,7 +186,7 @@ impl MtpObject {
         Ok(self
             .list(folder)?
             .iter()
-            .find(|o| NAME_RULE.same_name(&o.filename, name))
+            .find(|o| NAME_RULE.same_name(&o.name, name))
             .map(|info| self.listed(info, folder)))
     }
 
@@ -190,32 +196,53 @@ impl MtpObject {
         self.find_in(folder, name)?.ok_or(Error::FileNotFound)
     }
 
-    /// A handle on the object this one became after a write replaced it.
-    pub(super) fn became(&self, handle: ObjectHandle, size: u64, name: &str) {
+    /// A handle on the object this one became after a write created or replaced it (`old`:
+    /// the object it replaced).
+    pub(super) fn became(&self, handle: ObjectHandle, old: Option<ObjectHandle>, size: u64) {
         let mut s = self.lock();
         s.slot = Slot::Live(handle);
         s.size = size;
-        s.name = name.to_owned();
         s.modified = Some(now_unix());
-        self.conn().set_parent(handle, (self.storage, s.parent));
+        let item = Item {
+            handle,
+            name: s.name.clone(),
+            size,
+            format: s.format,
+            folder: false,
+            modified: s.modified,
+        };
+        let key = (self.storage, s.parent);
+        self.conn().set_parent(handle, key);
+        self.conn().edit(key, |items| {
+            items.retain(|i| Some(i.handle) != old && i.handle != handle);
+            items.push(item);
+        });
     }
 
-    /// Deletes one object on the device.
-    fn delete_handle(&self, h: ObjectHandle) -> Result<()> {
+    /// Deletes one object of folder `parent` on the device.
+    fn delete_handle(&self, parent: Option<ObjectHandle>, h: ObjectHandle) -> Result<()> {
         let storage = self.conn().storage(self.storage)?;
-        self.conn()
-            .run("DeleteObject", false, || storage.delete(h))?;
+        let result = self.conn().run("DeleteObject", false, || storage.delete(h));
+        if result.is_err() {
+            // It may have gone partly: the next listing asks the device.
+            self.conn().invalidate((self.storage, parent));
+        }
+        result?;
         self.conn().forget(h);
+        self.conn().edit((self.storage, parent), |items| {
+            items.retain(|i| i.handle != h)
+        });
+        self.conn().invalidate((self.storage, Some(h)));
         Ok(())
     }
 
     /// Deletes everything below folder `h`, depth first, one tick per object.
     fn delete_below(&self, h: ObjectHandle, done: &mut u64, p: &mut dyn Progress) -> Result<()> {
         for child in self.list(Some(h))? {
-            if child.is_folder() {
+            if child.folder {
                 self.delete_below(child.handle, done, p)?;
             }
-            self.delete_handle(child.handle)?;
+            self.delete_handle(Some(h), child.handle)?;
             *done += 1;
             p.progress(*done)?;
         }
@@ -354,8 +381,22 @@ impl Storage for MtpObject {
             let storage = self.conn().storage(self.storage)?;
             let h = self.conn().run("SendObjectInfo (folder)", false, || {
                 storage.create_folder(folder, &request.name)
-            })?;
+            });
+            let h = h.inspect_err(|_| self.conn().invalidate((self.storage, folder)))?;
+            let modified = Some(now_unix());
             self.conn().set_parent(h, (self.storage, folder));
+            let item = Item {
+                handle: h,
+                name: request.name.clone(),
+                size: 0,
+                format: ASSOCIATION,
+                folder: true,
+                modified,
+            };
+            self.conn()
+                .edit((self.storage, folder), |items| items.push(item));
+            // A new folder is empty: no need to ask.
+            self.conn().store((self.storage, Some(h)), Vec::new());
             return Ok(Arc::new(MtpObject {
                 device: self.device.clone(),
                 storage: self.storage,
@@ -374,7 +415,12 @@ impl Storage for MtpObject {
             return Err(Error::NotSupported);
         }
         if let Some(size) = request.size_hint {
-            let free = self.conn().refresh_storage(self.storage)?.info().free_space;
+            // The free space last read; read again only when it says no, since deletes since
+            // then may have made room (the device refuses a send that does not fit anyway).
+            let mut free = self.conn().storage(self.storage)?.info().free_space;
+            if size > free {
+                free = self.conn().refresh_storage(self.storage)?.info().free_space;
+            }
             if size > free {
                 return Err(Error::DiskFull);
             }
@@ -460,7 +506,7 @@ impl Storage for MtpObject {
             .parent_of(h)
             .and_then(|(_, p)| p)
             .or_else(|| (info.parent != ObjectHandle::ROOT).then_some(info.parent));
-        Ok(Some(Arc::new(self.listed(&info, grand))))
+        Ok(Some(Arc::new(self.listed(&Item::of(&info), grand))))
     }
 
     fn open(&self, mode: OpenMode) -> Result<Box<dyn ObjectIo>> {
@@ -504,7 +550,7 @@ impl Storage for MtpObject {
             if s.folder {
                 self.delete_below(h, &mut done, p)?;
             }
-            self.delete_handle(h)?;
+            self.delete_handle(s.parent, h)?;
             self.lock().slot = Slot::Deleted;
             p.progress(done + 1)
         })
@@ -538,10 +584,17 @@ impl Storage for MtpObject {
                     return Err(Error::Busy);
                 }
                 let storage = self.conn().storage(self.storage)?;
+                let key = (self.storage, s.parent);
                 self.conn()
                     .run("SetObjectPropValue (ObjectFileName)", false, || {
                         storage.rename(h, new_name)
-                    })?;
+                    })
+                    .inspect_err(|_| self.conn().invalidate(key))?;
+                self.conn().edit(key, |items| {
+                    for i in items.iter_mut().filter(|i| i.handle == h) {
+                        i.name = new_name.to_owned();
+                    }
+                });
             }
             self.lock().name = new_name.to_owned();
             p.progress(1)
@@ -593,9 +646,12 @@ impl Storage for MtpObject {
         run_with_progress(progress, 1, |p| {
             let storage = self.conn().storage(self.storage)?;
             let to = folder.unwrap_or(ObjectHandle::ROOT);
-            self.conn().run("MoveObject", false, || {
+            let moved = self.conn().run("MoveObject", false, || {
                 storage.move_object(h, to, Some(self.storage))
-            })?;
+            });
+            self.conn().invalidate((self.storage, s.parent));
+            self.conn().invalidate((self.storage, folder));
+            moved?;
             self.lock().parent = folder;
             self.conn().set_parent(h, (self.storage, folder));
             p.progress(1)
