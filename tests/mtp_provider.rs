@@ -276,7 +276,11 @@ fn a_wedged_operation_is_run_again_when_it_only_reads() {
     let r = root(&d);
     let f = write(&r, "a.mp3", b"abc");
     assert!(mtp_rs::virtual_device::force_operation_wedge(serial));
-    assert_eq!(read(f.as_ref()), b"abc", "a read is run again after a reset");
+    assert_eq!(
+        read(f.as_ref()),
+        b"abc",
+        "a read is run again after a reset"
+    );
     // A change is never repeated blindly (it may have taken effect): the caller hears of it,
     // and the next attempt asks the device afresh.
     assert!(mtp_rs::virtual_device::force_operation_wedge(serial));

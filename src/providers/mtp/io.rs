@@ -215,13 +215,18 @@ impl Writer {
 
     /// Sends `data` as a new object named `name` into `parent`; a partly created object is
     /// deleted again, so a failed send leaves nothing behind.
-    fn send(&self, parent: Option<ObjectHandle>, name: &str, format: u16) -> Result<ObjectHandle> {
+    fn send(
+        &self,
+        parent: Option<ObjectHandle>,
+        name: &str,
+        format: u16,
+        all: &Bytes,
+    ) -> Result<ObjectHandle> {
         let conn = self.obj.conn();
         conn.check()?;
         let storage = conn.storage(self.obj.storage)?;
-        let size = self.data.len() as u64;
+        let size = all.len() as u64;
         let info = NewObjectInfo::with_format(name, size, ObjectFormat(format));
-        let all = Bytes::copy_from_slice(&self.data);
         let chunks: Vec<io::Result<Bytes>> = (0..all.len())
             .step_by(CHUNK)
             .map(|at| Ok(all.slice(at..(at + CHUNK).min(all.len()))))
@@ -243,14 +248,16 @@ impl Writer {
     fn commit(&mut self) -> Result<()> {
         let snap = self.obj.snap()?;
         let conn = self.obj.conn();
-        let size = self.data.len() as u64;
+        // The session ends here: its bytes go to the device without another copy.
+        let all = Bytes::from(std::mem::take(&mut self.data));
+        let size = all.len() as u64;
         // No free-space check here: SendObjectInfo itself refuses an object that does not
         // fit (StorageFull becomes DiskFull), and asking first costs a round trip per file.
         let key = (self.obj.storage, snap.parent);
         match snap.slot {
             Slot::Pending => {
                 let h = self
-                    .send(snap.parent, &snap.name, snap.format)
+                    .send(snap.parent, &snap.name, snap.format, &all)
                     .inspect_err(|_| conn.invalidate(key))?;
                 self.obj.became(h, None, size);
             }
@@ -260,7 +267,7 @@ impl Writer {
                 conn.invalidate(key);
                 if conn.caps.can_rename {
                     let temp = format!(".wmdm-mtp-{:016x}.part", rand_u64());
-                    let h = self.send(snap.parent, &temp, snap.format)?;
+                    let h = self.send(snap.parent, &temp, snap.format, &all)?;
                     if let Err(e) = conn.run("DeleteObject", false, || storage.delete(old)) {
                         let _ = conn.run("DeleteObject (temporary)", false, || storage.delete(h));
                         return Err(e);
@@ -273,7 +280,7 @@ impl Writer {
                 } else {
                     conn.run("DeleteObject", false, || storage.delete(old))?;
                     conn.forget(old);
-                    let h = self.send(snap.parent, &snap.name, snap.format)?;
+                    let h = self.send(snap.parent, &snap.name, snap.format, &all)?;
                     self.obj.became(h, Some(old), size);
                 }
             }

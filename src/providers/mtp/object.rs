@@ -601,6 +601,13 @@ impl Storage for MtpObject {
         })
     }
 
+    /// The data goes straight to the device over its own link (USB), as IMDSPObject2's
+    /// clear-channel reads and writes allow: encrypting it for the channel between the
+    /// manager and this provider in the same process protects nothing.
+    fn supports_clear_channel(&self) -> bool {
+        true
+    }
+
     /// MoveObject, where the device supports it. The target is found on this device by its
     /// path (its names up to the storage root), since objects carry no persistent ID.
     fn move_to(
