@@ -319,10 +319,15 @@ impl ObjectIo for Writer {
         self.obj.conn().check()?;
         let start = usize::try_from(self.pos).map_err(|_| Error::OutOfMemory)?;
         let stop = start.checked_add(data.len()).ok_or(Error::OutOfMemory)?;
-        if self.data.len() < stop {
-            self.data.resize(stop, 0);
+        if start == self.data.len() {
+            // The usual case, appending: no zero fill first.
+            self.data.extend_from_slice(data);
+        } else {
+            if self.data.len() < stop {
+                self.data.resize(stop, 0);
+            }
+            self.data[start..stop].copy_from_slice(data);
         }
-        self.data[start..stop].copy_from_slice(data);
         self.pos = stop as u64;
         Ok(data.len())
     }
