@@ -60,7 +60,7 @@ impl MtpDevice {
     }
 
     /// True when the device renames objects (SetObjectPropValue of ObjectFileName). Without
-    /// it, [`Storage::rename`] returns [`Error::NotSupported`].
+    /// it, [`Storage::rename`](crate::provider::Storage::rename) returns [`Error::NotSupported`].
     pub fn supports_rename(&self) -> bool {
         self.conn.caps.can_rename
     }

@@ -6,7 +6,7 @@
 //!
 //! * in this process, a table keyed by the device serial: two providers (or two sessions) of
 //!   one process never hold it at once;
-//! * on the device, a lock object ([`LOCK_NAME`](super::LOCK_NAME), hidden from listings) at
+//! * on the device, a lock object ([`LOCK_NAME`], hidden from listings) at
 //!   the root of its first storage holding the [`LockHolder`] record, so a later process (after
 //!   a crash or `kill -9`, which cannot delete it) sees who held it. A record whose holder is
 //!   known dead (this host, its pid gone) is taken over; one from another host, or one that
