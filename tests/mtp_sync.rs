@@ -279,6 +279,7 @@ fn a_sync_killed_at_moments_across_its_run_resumes_on_the_mtp_device() {
             check(&dir, &state, version, &resumed);
         }
     }
+    eprintln!("{killed} of 8 children were killed mid-sync");
     assert!(
         killed > 0,
         "no child was killed mid-sync: the test proves nothing"
