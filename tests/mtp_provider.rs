@@ -233,6 +233,12 @@ fn the_writer_lock_excludes_a_second_writer_and_a_dead_holder_is_taken_over() {
     let lock = d2.lock_writer(&me).unwrap();
     drop(lock);
     drop((p2, d2));
+    // A cut record (a writer killed while sending it) is taken over too.
+    std::fs::write(dir.path().join(LOCK_NAME), b"wmdm-writer-lock 1\nhost=").unwrap();
+    let (p2, d2) = open(dir.path(), "mtp-lock-cut", true);
+    assert_eq!(d2.writer_holder().unwrap(), None);
+    drop(d2.lock_writer(&me).unwrap());
+    drop((p2, d2));
     let mut alive = LockHolder::current("elsewhere");
     alive.host = "another-host".into();
     std::fs::write(dir.path().join(LOCK_NAME), alive.encode()).unwrap();

@@ -9,11 +9,14 @@
 //! * on the device, a lock object ([`LOCK_NAME`], hidden from listings) at
 //!   the root of its first storage holding the [`LockHolder`] record, so a later process (after
 //!   a crash or `kill -9`, which cannot delete it) sees who held it. A record whose holder is
-//!   known dead (this host, its pid gone) is taken over; one from another host, or one that
-//!   cannot be read, keeps the device busy until it is removed.
+//!   known dead (this host, its pid gone) is taken over, and so is one that cannot be read:
+//!   the record is sent in one SendObject, so only a writer killed while sending it leaves an
+//!   empty or cut record behind. A record from another host keeps the device busy until it is
+//!   removed.
 //!
 //! Its limits: checking for the record and creating it are two MTP operations, so two hosts
-//! racing for one device in the same instant could both win (MTP offers no exclusive create);
+//! racing for one device in the same instant could both win (MTP offers no exclusive create),
+//! and a record being sent at the moment another writer reads it looks unreadable to that one;
 //! the device itself lets any other MTP program write whatever the lock says.
 
 use std::collections::HashMap;
@@ -134,7 +137,13 @@ fn take_on_device(device: &MtpDevice, holder: &LockHolder) -> Result<ObjectHandl
                     storage.delete(h)
                 })?;
             }
-            _ => return Err(Error::Busy),
+            None => {
+                tracing::warn!(device = %conn.serial, "taking over an unreadable writer lock record (a writer killed while sending it)");
+                conn.run("DeleteObject (damaged writer lock)", false, || {
+                    storage.delete(h)
+                })?;
+            }
+            Some(_) => return Err(Error::Busy),
         }
     }
     let bytes = bytes::Bytes::from(holder.encode());
@@ -166,13 +175,7 @@ pub(super) fn holder(device: &MtpDevice) -> Result<Option<LockHolder>> {
         None => None,
         Some((_, Some(h))) if h.is_dead_here() => None,
         Some((_, Some(h))) => Some(h),
-        // An unreadable record: someone holds it, who cannot be told.
-        Some((_, None)) => Some(LockHolder {
-            host: String::new(),
-            pid: 0,
-            program: String::new(),
-            since: 0,
-            session: String::new(),
-        }),
+        // An unreadable record is a killed writer's (see the module docs): nobody holds it.
+        Some((_, None)) => None,
     })
 }
