@@ -286,3 +286,43 @@ impl Conn {
         })
     }
 }
+
+#[cfg(all(test, feature = "mtp-virtual"))]
+mod tests {
+    use super::*;
+
+    /// A device that reports it went away (mtp-rs's `Disconnected`, as a pulled cable does)
+    /// is gone for every later call, and each error keeps its one HRESULT.
+    #[test]
+    fn a_disconnect_makes_every_later_call_fail_as_not_connected() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = mtp_rs::virtual_device::VirtualDeviceConfig {
+            serial: "conn-disconnect".into(),
+            storages: vec![mtp_rs::virtual_device::VirtualStorageConfig {
+                description: "Internal".into(),
+                capacity: 1 << 20,
+                backing_dir: dir.path().to_path_buf(),
+                read_only: false,
+            }],
+            event_poll_interval: Duration::ZERO,
+            watch_backing_dirs: false,
+            ..Default::default()
+        };
+        let device =
+            futures::executor::block_on(MtpDevice::builder().open_virtual(config)).unwrap();
+        let conn = Conn::new(device, Vec::new(), false);
+        assert_eq!(conn.storage_ids().unwrap().len(), 1);
+        assert_eq!(
+            conn.fail("GetObjectHandles", &mtp_rs::Error::Disconnected),
+            Error::DeviceNotConnected
+        );
+        assert!(!conn.present());
+        assert_eq!(conn.storage_ids(), Err(Error::DeviceNotConnected));
+        assert_eq!(map_err(&mtp_rs::Error::StorageFull), Error::DiskFull);
+        assert_eq!(map_err(&mtp_rs::Error::Timeout), Error::NotReady);
+        assert_eq!(
+            map_err(&mtp_rs::Error::NameTooLong { units: 300 }),
+            Error::InvalidName
+        );
+    }
+}
