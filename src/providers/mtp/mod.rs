@@ -61,6 +61,7 @@ mod conn;
 mod device;
 mod io;
 pub mod lock;
+mod moves;
 mod object;
 
 use std::sync::{Arc, Mutex, PoisonError};

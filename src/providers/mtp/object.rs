@@ -99,7 +99,7 @@ impl MtpObject {
     }
 
     /// An object from a listing of this object's storage.
-    fn listed(&self, item: &Item, parent: Option<ObjectHandle>) -> MtpObject {
+    pub(super) fn listed(&self, item: &Item, parent: Option<ObjectHandle>) -> MtpObject {
         MtpObject {
             device: self.device.clone(),
             storage: self.storage,
@@ -126,7 +126,7 @@ impl MtpObject {
     }
 
     /// This folder's handle for listings and uploads (`None`: the storage root).
-    fn folder_handle(&self) -> Result<Option<ObjectHandle>> {
+    pub(super) fn folder_handle(&self) -> Result<Option<ObjectHandle>> {
         let s = self.snap()?;
         if !s.folder {
             return Err(Error::InvalidType);
@@ -168,7 +168,7 @@ impl MtpObject {
     }
 
     /// The folder a new object or a sibling goes into, for `placement` relative to this one.
-    fn destination(&self, placement: Placement) -> Result<Option<ObjectHandle>> {
+    pub(super) fn destination(&self, placement: Placement) -> Result<Option<ObjectHandle>> {
         let s = self.snap()?;
         match placement {
             Placement::Into => self.folder_handle(),
@@ -182,7 +182,11 @@ impl MtpObject {
     }
 
     /// The object named `name` in `folder`, if any (names compare as the device's rule does).
-    fn find_in(&self, folder: Option<ObjectHandle>, name: &str) -> Result<Option<MtpObject>> {
+    pub(super) fn find_in(
+        &self,
+        folder: Option<ObjectHandle>,
+        name: &str,
+    ) -> Result<Option<MtpObject>> {
         Ok(self
             .list(folder)?
             .iter()
@@ -249,28 +253,7 @@ impl MtpObject {
         Ok(())
     }
 
-    /// The names from the storage root down to this object (for resolving a move target).
-    fn path(storage: &dyn Storage) -> Result<Vec<String>> {
-        let mut names = Vec::new();
-        let mut cur: Option<StorageRef> = None;
-        let mut name = storage.name()?;
-        let mut parent = storage.parent()?;
-        while let Some(p) = parent {
-            names.push(name);
-            name = p.name()?;
-            parent = p.parent()?;
-            cur = Some(p);
-            if names.len() > 4096 {
-                return Err(Error::InvalidArg);
-            }
-        }
-        drop(cur);
-        names.push(name);
-        names.reverse();
-        Ok(names)
-    }
-
-    fn check_writable(&self) -> Result<()> {
+    pub(super) fn check_writable(&self) -> Result<()> {
         if self.conn().read_only {
             Err(Error::WriteProtected)
         } else {
@@ -559,46 +542,7 @@ impl Storage for MtpObject {
     /// SetObjectPropValue(ObjectFileName), where the device supports it; a device without it
     /// gets `NotSupported` (the sync then writes without renames).
     fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()> {
-        self.check_writable()?;
-        NAME_RULE.check(new_name)?;
-        let s = self.snap()?;
-        if s.slot == Slot::Root {
-            return Err(Error::AccessDenied);
-        }
-        if !self.conn().caps.can_rename {
-            return Err(Error::NotSupported);
-        }
-        if s.name == new_name {
-            return Ok(());
-        }
-        if let Some(other) = self.find_in(s.parent, new_name)? {
-            let same =
-                matches!((other.lock().slot, s.slot), (Slot::Live(a), Slot::Live(b)) if a == b);
-            if !same {
-                return Err(Error::AlreadyExists);
-            }
-        }
-        run_with_progress(progress, 1, |p| {
-            if let Slot::Live(h) = s.slot {
-                if s.folder && self.conn().holds_open(h) {
-                    return Err(Error::Busy);
-                }
-                let storage = self.conn().storage(self.storage)?;
-                let key = (self.storage, s.parent);
-                self.conn()
-                    .run("SetObjectPropValue (ObjectFileName)", false, || {
-                        storage.rename(h, new_name)
-                    })
-                    .inspect_err(|_| self.conn().invalidate(key))?;
-                self.conn().edit(key, |items| {
-                    for i in items.iter_mut().filter(|i| i.handle == h) {
-                        i.name = new_name.to_owned();
-                    }
-                });
-            }
-            self.lock().name = new_name.to_owned();
-            p.progress(1)
-        })
+        self.rename_object(new_name, progress)
     }
 
     /// The data goes straight to the device over its own link (USB), as IMDSPObject2's
@@ -616,53 +560,7 @@ impl Storage for MtpObject {
         target: &dyn Storage,
         progress: &mut dyn Progress,
     ) -> Result<()> {
-        self.check_writable()?;
-        let s = self.snap()?;
-        let Slot::Live(h) = s.slot else {
-            return Err(Error::AccessDenied);
-        };
-        if !self.conn().caps.can_move {
-            return Err(Error::NotSupported);
-        }
-        let same_device = target
-            .globals()?
-            .device()?
-            .serial_number()
-            .ok()
-            .is_some_and(|id| id.serial() == self.conn().serial.as_bytes());
-        if !same_device {
-            return Err(Error::NotSameDevice);
-        }
-        let path = MtpObject::path(target)?;
-        let target = self.device.resolve(&path)?;
-        if target.storage != self.storage {
-            return Err(Error::NotSameDevice);
-        }
-        let folder = target.destination(placement)?;
-        if let Some(f) = folder {
-            if f == h || (s.folder && self.is_below(f, h)?) {
-                return Err(Error::InvalidArg);
-            }
-        }
-        if self.find_in(folder, &s.name)?.is_some() {
-            return Err(Error::AlreadyExists);
-        }
-        if s.folder && self.conn().holds_open(h) {
-            return Err(Error::Busy);
-        }
-        run_with_progress(progress, 1, |p| {
-            let storage = self.conn().storage(self.storage)?;
-            let to = folder.unwrap_or(ObjectHandle::ROOT);
-            let moved = self.conn().run("MoveObject", false, || {
-                storage.move_object(h, to, Some(self.storage))
-            });
-            self.conn().invalidate((self.storage, s.parent));
-            self.conn().invalidate((self.storage, folder));
-            moved?;
-            self.lock().parent = folder;
-            self.conn().set_parent(h, (self.storage, folder));
-            p.progress(1)
-        })
+        self.move_object(placement, target, progress)
     }
 }
 
@@ -674,23 +572,5 @@ impl MtpObject {
             storage: self.storage,
             snap: self.snap.clone(),
         }
-    }
-
-    /// True when folder `f` is `ancestor` or lies below it.
-    fn is_below(&self, mut f: ObjectHandle, ancestor: ObjectHandle) -> Result<bool> {
-        let storage = self.conn().storage(self.storage)?;
-        for _ in 0..4096 {
-            if f == ancestor {
-                return Ok(true);
-            }
-            let info = self
-                .conn()
-                .run("GetObjectInfo", true, || storage.get_object_info(f))?;
-            if info.parent == ObjectHandle::ROOT {
-                return Ok(false);
-            }
-            f = info.parent;
-        }
-        Err(Error::InvalidArg)
     }
 }
