@@ -441,3 +441,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_read_only_device_refuses_changes_and_a_file_that_cannot_fit_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kept.mp3"), b"kept").unwrap();
+    let mut c = config(dir.path(), "mtp-readonly", true);
+    c.storages[0].capacity = 10_000;
+    let device = futures::executor::block_on(mtp_rs::MtpDevice::builder().open_virtual(c)).unwrap();
+    let provider = MtpProvider::with_device(device, Vec::new(), MtpOptions::new().read_only(true));
+    let d = provider.mtp_devices().unwrap().remove(0);
+    let r = root(&d);
+    assert_eq!(
+        r.create(&CreateRequest::folder("F")).err(),
+        Some(Error::WriteProtected)
+    );
+    let kept = r.child("kept.mp3").unwrap();
+    assert_eq!(read(kept.as_ref()), b"kept", "reads still work");
+    assert_eq!(
+        kept.delete(false, &mut NoProgress),
+        Err(Error::WriteProtected)
+    );
+    assert_eq!(
+        d.lock_writer(&LockHolder::current("dry run")).err(),
+        Some(Error::WriteProtected)
+    );
+    assert_eq!(
+        d.format_support().unwrap().mime_types,
+        Vec::<String>::new(),
+        "no PlaybackFormats known: no list"
+    );
+    drop((provider, d));
+
+    let (_p, d) = open(dir.path(), "mtp-small", true);
+    let mut request = CreateRequest::file("big.mp3");
+    request.size_hint = Some(2 << 30);
+    assert_eq!(root(&d).create(&request).err(), Some(Error::DiskFull));
+}
