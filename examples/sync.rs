@@ -58,7 +58,9 @@ struct Cli {
     /// The music folder to sync from.
     #[arg(long, value_name = "DIR", requires = "device")]
     library: Option<PathBuf>,
-    /// The device folder to sync to (a mounted player or SD card).
+    /// The device folder to sync to (a mounted player or SD card), or an MTP device:
+    /// `mtp:SERIAL`, `mtp:` for the only one connected (feature `mtp`), `mtp-virtual:DIR` for
+    /// mtp-rs's virtual device over DIR (feature `mtp-virtual`).
     #[arg(long, value_name = "DIR", requires = "library")]
     device: Option<PathBuf>,
     /// A playlist to sync (repeatable; the order given is the priority order). Default: every
@@ -183,7 +185,11 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     }
     let setup = prepare(cli)?;
     check_state(&setup)?;
-    device::check_device(&setup.device, cli.dry_run)?;
+    // `--device mtp:SERIAL` (or `mtp-virtual:DIR`) is an MTP device, not a folder.
+    let mtp = support::mtp::provider(&setup.device, cli.dry_run, setup.capacity).transpose()?;
+    if mtp.is_none() {
+        device::check_device(&setup.device, cli.dry_run)?;
+    }
     let say = |s: String| {
         if !cli.json {
             println!("{s}");
@@ -260,9 +266,14 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     if let Some(bytes) = setup.capacity {
         options = options.quota(bytes);
     }
-    let provider = FsProvider::new(FsConfig::root(&setup.device).options(options));
-    let manager = support::manager(Arc::new(provider))
-        .map_err(|e| Failure::other("starting the device manager", e))?;
+    let provider = match mtp {
+        Some(mtp) => mtp,
+        None => Arc::new(FsProvider::new(
+            FsConfig::root(&setup.device).options(options),
+        )),
+    };
+    let manager =
+        support::manager(provider).map_err(|e| Failure::other("starting the device manager", e))?;
     let services = SyncServices::open(
         manager.clone(),
         shared,

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod device;
+pub mod mtp;
 pub mod report;
 pub mod selection;
 pub mod verify;

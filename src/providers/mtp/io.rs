@@ -1,0 +1,352 @@
+//! Open MTP objects: reads in windows (GetPartialObject64, or one GetObject where the device
+//! has no partial reads), and whole-object writes.
+//!
+//! MTP has no partial write and no in-place overwrite: an object is created with its size
+//! (SendObjectInfo) and then all of its data (SendObject). So a write session keeps the new
+//! content on the host and sends it whole at `close`. A new file appears on the device then; a
+//! rewrite of an existing object sends the new object under a temporary name, deletes the old
+//! one and renames the new one into place where the device can rename (otherwise it deletes the
+//! old object first, and a crash in between loses it: the device offers nothing better).
+
+use std::io;
+
+use bytes::Bytes;
+use mtp_rs::{NewObjectInfo, ObjectFormat, ObjectHandle, UploadError};
+
+use super::object::{MtpObject, Slot, Snap};
+use crate::error::{Error, Result};
+use crate::flags::{OpenMode, SeekOrigin};
+use crate::provider::ObjectIo;
+
+/// How much one GetPartialObject64 asks for (large windows keep the round trips few).
+const WINDOW: u64 = 1 << 20;
+/// How much one SendObject chunk carries.
+const CHUNK: usize = 1 << 20;
+
+/// The position a seek lands on in data of `len` bytes from position `pos`.
+fn seek_target(len: u64, pos: u64, origin: SeekOrigin, offset: u64) -> Result<u64> {
+    let target = match origin {
+        SeekOrigin::BOF => Some(offset),
+        SeekOrigin::CUR => pos.checked_add(offset),
+        SeekOrigin::EOF => len.checked_sub(offset),
+        _ => None,
+    };
+    target.filter(|&t| t <= len).ok_or(Error::InvalidArg)
+}
+
+/// A read session.
+pub(super) struct Reader {
+    obj: MtpObject,
+    handle: Option<ObjectHandle>,
+    size: u64,
+    pos: u64,
+    /// The bytes fetched last, starting at `window_at`.
+    window: Vec<u8>,
+    window_at: u64,
+    live: bool,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MtpReader")
+            .field("handle", &self.handle)
+            .field("size", &self.size)
+            .field("pos", &self.pos)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    pub(super) fn new(obj: MtpObject, snap: &Snap) -> Result<Reader> {
+        let handle = match snap.slot {
+            Slot::Live(h) => Some(h),
+            // Created and not written yet: nothing on the device, nothing to read.
+            Slot::Pending => None,
+            Slot::Root => return Err(Error::InvalidType),
+            Slot::Deleted => return Err(Error::InterfaceDead),
+        };
+        if let Some(h) = handle {
+            obj.conn().opened(h);
+        }
+        Ok(Reader {
+            obj,
+            handle,
+            size: snap.size,
+            pos: 0,
+            window: Vec::new(),
+            window_at: 0,
+            live: true,
+        })
+    }
+
+    /// Fetches the bytes at `self.pos` into the window.
+    fn fetch(&mut self, h: ObjectHandle, want: u64) -> Result<()> {
+        let conn = self.obj.conn();
+        let storage = conn.storage(self.obj.storage)?;
+        let pos = self.pos;
+        let bytes = if conn.caps.supports_partial_download {
+            let len = u32::try_from(want.clamp(1, WINDOW)).unwrap_or(u32::MAX);
+            conn.run("GetPartialObject64", true, || {
+                storage.read_range(h, pos, len)
+            })?
+        } else {
+            // A device without partial reads hands out whole objects only (GetObject).
+            let all = conn.run("GetObject", true, || storage.download_to_vec(h))?;
+            self.size = all.len() as u64;
+            self.window_at = 0;
+            self.window = all;
+            return Ok(());
+        };
+        if bytes.is_empty() {
+            // The device stalled mid-object (0 bytes while the object says there are more):
+            // an error, never a silent end of file.
+            tracing::warn!(device = %conn.serial, offset = pos, size = self.size, "MTP partial read returned no data");
+            return Err(Error::ProcessFailed);
+        }
+        self.window_at = pos;
+        self.window = bytes;
+        Ok(())
+    }
+}
+
+impl ObjectIo for Reader {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.obj.conn().check()?;
+        let Some(h) = self.handle else {
+            return Ok(0);
+        };
+        if self.pos >= self.size || buf.is_empty() {
+            return Ok(0);
+        }
+        let in_window =
+            self.pos >= self.window_at && self.pos < self.window_at + self.window.len() as u64;
+        if !in_window {
+            let want = (buf.len() as u64).max(WINDOW).min(self.size - self.pos);
+            self.fetch(h, want)?;
+        }
+        let start = usize::try_from(self.pos - self.window_at).map_err(|_| Error::InvalidArg)?;
+        let avail = self.window.get(start..).unwrap_or(&[]);
+        // Never past the size the object reported (a device sending more is not believed).
+        let left = usize::try_from(self.size - self.pos).unwrap_or(usize::MAX);
+        let n = avail.len().min(buf.len()).min(left);
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn write(&mut self, _data: &[u8]) -> Result<usize> {
+        Err(Error::AccessDenied)
+    }
+
+    fn seek(&mut self, origin: SeekOrigin, offset: u64) -> Result<u64> {
+        self.pos = seek_target(self.size, self.pos, origin, offset)?;
+        Ok(self.pos)
+    }
+
+    fn close(mut self: Box<Self>) -> Result<()> {
+        self.release();
+        Ok(())
+    }
+}
+
+impl Reader {
+    fn release(&mut self) {
+        if std::mem::take(&mut self.live) {
+            if let Some(h) = self.handle {
+                self.obj.conn().closed(h);
+            }
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// A write session: the new content, sent whole at `close`.
+pub(super) struct Writer {
+    obj: MtpObject,
+    mode: OpenMode,
+    data: Vec<u8>,
+    pos: u64,
+    held: Option<ObjectHandle>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MtpWriter")
+            .field("len", &self.data.len())
+            .field("pos", &self.pos)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// A session over a private copy of the object's content (as the memory device's), so
+    /// reads and overwrites inside it see the old bytes until close replaces the object.
+    pub(super) fn new(obj: MtpObject, mode: OpenMode, snap: &Snap) -> Result<Writer> {
+        let data = match snap.slot {
+            Slot::Live(h) if snap.size > 0 => {
+                let storage = obj.conn().storage(obj.storage)?;
+                obj.conn()
+                    .run("GetObject", true, || storage.download_to_vec(h))?
+            }
+            Slot::Live(_) | Slot::Pending => Vec::new(),
+            Slot::Root => return Err(Error::InvalidType),
+            Slot::Deleted => return Err(Error::InterfaceDead),
+        };
+        let held = match snap.slot {
+            Slot::Live(h) => {
+                obj.conn().opened(h);
+                Some(h)
+            }
+            _ => None,
+        };
+        Ok(Writer {
+            obj,
+            mode,
+            data,
+            pos: 0,
+            held,
+        })
+    }
+
+    /// Sends `data` as a new object named `name` into `parent`; a partly created object is
+    /// deleted again, so a failed send leaves nothing behind.
+    fn send(
+        &self,
+        parent: Option<ObjectHandle>,
+        name: &str,
+        format: u16,
+        all: &Bytes,
+    ) -> Result<ObjectHandle> {
+        let conn = self.obj.conn();
+        conn.check()?;
+        let storage = conn.storage(self.obj.storage)?;
+        let size = all.len() as u64;
+        let info = NewObjectInfo::with_format(name, size, ObjectFormat(format));
+        let chunks: Vec<io::Result<Bytes>> = (0..all.len())
+            .step_by(CHUNK)
+            .map(|at| Ok(all.slice(at..(at + CHUNK).min(all.len()))))
+            .collect();
+        let stream = futures::stream::iter(chunks);
+        match futures::executor::block_on(storage.upload(parent, info, stream)) {
+            Ok(h) => Ok(h),
+            Err(UploadError {
+                source, partial, ..
+            }) => {
+                if let Some(p) = partial {
+                    let _ = conn.run("DeleteObject (partial upload)", false, || storage.delete(p));
+                }
+                Err(conn.fail("SendObjectInfo/SendObject", &source))
+            }
+        }
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let snap = self.obj.snap()?;
+        let conn = self.obj.conn();
+        // The session ends here: its bytes go to the device without another copy.
+        let all = Bytes::from(std::mem::take(&mut self.data));
+        let size = all.len() as u64;
+        // No free-space check here: SendObjectInfo itself refuses an object that does not
+        // fit (StorageFull becomes DiskFull), and asking first costs a round trip per file.
+        let key = (self.obj.storage, snap.parent);
+        match snap.slot {
+            Slot::Pending => {
+                let h = self
+                    .send(snap.parent, &snap.name, snap.format, &all)
+                    .inspect_err(|_| conn.invalidate(key))?;
+                self.obj.became(h, None, size);
+            }
+            Slot::Live(old) => {
+                let storage = conn.storage(self.obj.storage)?;
+                // Whatever happens, the folder's kept listing is no longer known to be right.
+                conn.invalidate(key);
+                if conn.caps.can_rename {
+                    let temp = format!(".wmdm-mtp-{:016x}.part", rand_u64());
+                    let h = self.send(snap.parent, &temp, snap.format, &all)?;
+                    if let Err(e) = conn.run("DeleteObject", false, || storage.delete(old)) {
+                        let _ = conn.run("DeleteObject (temporary)", false, || storage.delete(h));
+                        return Err(e);
+                    }
+                    conn.forget(old);
+                    conn.run("SetObjectPropValue (ObjectFileName)", false, || {
+                        storage.rename(h, &snap.name)
+                    })?;
+                    self.obj.became(h, Some(old), size);
+                } else {
+                    conn.run("DeleteObject", false, || storage.delete(old))?;
+                    conn.forget(old);
+                    let h = self.send(snap.parent, &snap.name, snap.format, &all)?;
+                    self.obj.became(h, Some(old), size);
+                }
+            }
+            Slot::Root => return Err(Error::InvalidType),
+            Slot::Deleted => return Err(Error::InterfaceDead),
+        }
+        Ok(())
+    }
+
+    fn release(&mut self) {
+        if let Some(h) = self.held.take() {
+            self.obj.conn().closed(h);
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use rand_core::{OsRng, RngCore};
+    OsRng.next_u64()
+}
+
+impl ObjectIo for Writer {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if !self.mode.can_read() {
+            return Err(Error::AccessDenied);
+        }
+        let start = usize::try_from(self.pos).map_err(|_| Error::InvalidArg)?;
+        let avail = self.data.get(start..).unwrap_or(&[]);
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<usize> {
+        self.obj.conn().check()?;
+        let start = usize::try_from(self.pos).map_err(|_| Error::OutOfMemory)?;
+        let stop = start.checked_add(data.len()).ok_or(Error::OutOfMemory)?;
+        if start == self.data.len() {
+            // The usual case, appending: no zero fill first.
+            self.data.extend_from_slice(data);
+        } else {
+            if self.data.len() < stop {
+                self.data.resize(stop, 0);
+            }
+            self.data[start..stop].copy_from_slice(data);
+        }
+        self.pos = stop as u64;
+        Ok(data.len())
+    }
+
+    fn seek(&mut self, origin: SeekOrigin, offset: u64) -> Result<u64> {
+        self.pos = seek_target(self.data.len() as u64, self.pos, origin, offset)?;
+        Ok(self.pos)
+    }
+
+    fn close(mut self: Box<Self>) -> Result<()> {
+        let result = self.commit();
+        self.release();
+        result
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Abandoned: nothing was sent, the object is as it was before `open`.
+        self.release();
+    }
+}
