@@ -53,14 +53,14 @@ while IFS= read -r -d '' f; do
     *.m3u8 | *.m3u) put library_m3u "real-$((n++))" "$f" ;;
     *.wpl) put library_wpl "real-$((n++))" "$f" ;;
     esac
-done < <(find "$work/dev" -type f \( -name '*.m3u8' -o -name '*.wpl' \) -print0)
+done < <(find "$work/dev" "$work/lib" -type f \( -name '*.m3u8' -o -name '*.wpl' \) -print0)
 n=0
 while IFS= read -r -d '' f; do
-    first=$(head -c 40 "$f" | head -n1)
+    first=$(head -c 40 "$f" | tr -d '\0' | head -n1)
     case $first in
     wmdm-sync-partnerships*) put sync_partnerships "real-$((n++))" "$f" ;;
     wmdm-sync-stats*) put sync_stats "real-$((n++))" "$f" ;;
-    wmdm-playlists*) put library_playlist_state "real-$((n++))" "$f" ;;
+    wmdm-library-playlists*) put library_playlist_state "real-$((n++))" "$f" ;;
     *) case $(basename "$f") in
         *cache*) put library_cache "real-$((n++))" "$f" ;;
         esac ;;
@@ -72,25 +72,26 @@ done < <(find "$work/state" "$work/lib" -type f ! -name '*.mp3' ! -name '*.wma' 
 "$bin" --make-demo "$work/lib2" --tracks 60 >/dev/null
 mkdir -p "$work/warm"
 "$bin" --library "$work/lib2" --device "$work/warm" --state "$work/state2" --dry-run >/dev/null
-for delay in 0.05 0.1 0.15 0.2 0.3 0.4 0.5 0.7 1 1.5 2; do
-    rm -rf "$work/dev2"
-    mkdir -p "$work/dev2"
-    "$bin" --library "$work/lib2" --device "$work/dev2" --state "$work/state2" --json \
-        >/dev/null 2>&1 &
-    pid=$!
-    sleep "$delay"
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+# Stopped (SIGSTOP) the moment a batch's commit record appears, copied, then killed.
+rm -rf "$work/dev2"
+mkdir -p "$work/dev2"
+"$bin" --library "$work/lib2" --device "$work/dev2" --state "$work/state2" --json >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 5000); do
     if compgen -G "$work/dev2/.wmdm-sync/commit-*" >/dev/null; then
-        for f in "$work"/dev2/.wmdm-sync/journal-*; do put sync_journal killed "$f"; done
-        for f in "$work"/dev2/.wmdm-sync/commit-*; do put sync_commit "killed-$(basename "$f")" "$f"; done
-        put fs_device_state killed <(
-            cat "$work/dev2/.wmdm/device.id"; printf '\xff'; cat "$work/dev2/.wmdm/ids"
-        )
+        kill -STOP "$pid"
         break
     fi
+    sleep 0.001
 done
-ls "$seeds/sync_journal" >/dev/null || { echo "no sync was caught with a journal" >&2; exit 1; }
+for f in "$work"/dev2/.wmdm-sync/journal-*; do put sync_journal killed "$f"; done
+for f in "$work"/dev2/.wmdm-sync/commit-*; do put sync_commit "killed-$(basename "$f")" "$f"; done
+put fs_device_state killed <(
+    cat "$work/dev2/.wmdm/device.id"; printf '\xff'; cat "$work/dev2/.wmdm/ids"
+)
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+compgen -G "$seeds/sync_commit/*" >/dev/null || { echo "no sync was caught with a commit record" >&2; exit 1; }
 
 # --- tests/data: the WMA fixture's ASF header objects (the first 16 KiB hold them)
 put library_asf wmav2-header tests/data/library/wmav2.wma
@@ -113,6 +114,18 @@ put fs_device_state odd-playlists <(
     printf 'not an id\xff'; printf 'wmdm-ids 1\nnext 10\n+ 1 0 a\n+ 2 1 b.mp3\n- 2\n+ 3 9 orphan\n\xff'
     cat "$seeds/library_m3u/latin1"; printf '\xff'; cat "$seeds/library_wpl/utf16le-bom"
 )
+
+# --- text inputs: names, rules, templates, a stats file (as documented in their modules)
+for n in 'CON' 'a:b?.mp3' 'ñandú – 01.mp3' ' trailing. ' "$(printf 'x%.0s' {1..300}).mp3" '..' 'tab	here'; do
+    printf '%s' "$n" | put fs_names "name-$(printf '%s' "$n" | cksum | cut -d' ' -f1)" -
+done
+printf 'genre = Jazz and rating >= 80 limit 1GB' | put library_rule jazz -
+printf 'all order by title' | put library_rule order -
+printf 'not (artist contains "ü" or year < 1990) and plays > 3' | put library_rule nested -
+printf '{albumartist}/{album}/{track:02} {title}.{ext}' | put library_template default -
+printf '{artist}/{{literal}}/{disc:03}-{track} {title}.{ext}' | put library_template odd -
+printf 'wmdm-sync-stats 1\n0000000000000001\t3\t80\t1767225600\n00000000000000ff\t0\t\t\n' |
+    put sync_stats two-tracks -
 
 # --- the structure-aware targets: fixed patterns (their bytes drive a generator)
 for t in sac_client_pass0_reply sac_client_pass1_reply sac_server_pass0 sac_server_pass1 sync_recovery; do
