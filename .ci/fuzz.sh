@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzing in CI (issue #17): installs cargo-fuzz (pinned), builds every target under
 # fuzz/fuzz_targets on the stable toolchain, replays each target's seed corpus
-# (fuzz/seeds/<target>/), then fuzzes each target for FUZZ_SECONDS (default 12) from its seeds.
+# (fuzz/seeds/<target>/), then fuzzes each target for FUZZ_SECONDS (default 10) from its seeds.
 # Any crash, assertion, leak, timeout or out-of-memory fails the run, with the input saved
 # under $target_dir/artifacts/ and the command that reproduces it printed.
 #
@@ -14,7 +14,7 @@ root=$PWD
 started=$(date +%s)
 
 CARGO_FUZZ_VERSION=0.13.2
-seconds=${FUZZ_SECONDS:-12}
+seconds=${FUZZ_SECONDS:-10}
 target_dir=${CARGO_TARGET_DIR:-$root/target}/fuzz
 case $target_dir in /*) ;; *) target_dir=$root/$target_dir ;; esac
 
