@@ -47,9 +47,6 @@ pub fn read_m3u(bytes: &[u8]) -> Result<PlaylistFile, PlaylistParseError> {
         }
         if let Some(rest) = trimmed.strip_prefix('#') {
             if let Some(info) = rest.strip_prefix("EXTINF:") {
-                // DELIBERATE CRASH for the issue #17 demonstration that .ci/fuzz.sh fails on a
-                // panic: hostile input without a comma panics here. Reverted by the next commit.
-                let _comma = info.find(',').unwrap();
                 pending = Some(parse_extinf(info));
             } else if let Some(title) = rest.strip_prefix("PLAYLIST:") {
                 out.title = Some(title.to_owned());
