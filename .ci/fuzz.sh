@@ -41,6 +41,9 @@ if ! cmp -s fuzz/Cargo.toml "$generated"; then
     exit 1
 fi
 
+# The fuzz crate is a workspace of its own: the main job's `cargo fmt --all` does not see it.
+(cd fuzz && cargo fmt -- --check)
+
 echo "fuzz: building the targets"
 (cd fuzz && cargo fuzz build --target-dir "$target_dir")
 bin=$target_dir/x86_64-unknown-linux-gnu/release

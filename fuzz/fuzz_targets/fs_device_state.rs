@@ -58,7 +58,10 @@ fn list(dev: &FsDevice) {
         if let Ok(id) = s.unique_id() {
             if !id.is_empty() {
                 let again = dev.object(&id);
-                assert!(again.is_ok(), "object {id:?} listed but not found by its ID: {again:?}");
+                assert!(
+                    again.is_ok(),
+                    "object {id:?} listed but not found by its ID: {again:?}"
+                );
             }
         }
         let _ = s.references();

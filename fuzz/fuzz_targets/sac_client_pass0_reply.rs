@@ -32,7 +32,9 @@ fn build(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, bool)> {
 fuzz_target!(|data: &[u8]| {
     let s = sac_setup::states();
     let mut u = Unstructured::new(data);
-    let Ok((built, accept)) = build(&mut u) else { return };
+    let Ok((built, accept)) = build(&mut u) else {
+        return;
+    };
     let mut msg = built.clone();
     let mut marks = vec![0, 4, 5];
     let end = mutate::vec16_marks(&msg, 5, 1, &mut marks);
@@ -43,11 +45,17 @@ fuzz_target!(|data: &[u8]| {
     if msg == s.a.reply0 {
         assert!(result.is_ok(), "the recorded reply failed");
     } else if msg != built {
-        assert!(result.is_err(), "a reply changed after it was signed was accepted");
+        assert!(
+            result.is_err(),
+            "a reply changed after it was signed was accepted"
+        );
     } else {
         match result {
             Ok((state, _)) => {
-                assert!(accept, "a certificate that is not valid now for a provider was accepted");
+                assert!(
+                    accept,
+                    "a certificate that is not valid now for a provider was accepted"
+                );
                 assert_eq!(state.server_certificate().role(), Role::Provider);
             }
             Err(e) => {

@@ -48,7 +48,10 @@ impl rand_core::RngCore for Counter {
         self.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0
     }
     fn fill_bytes(&mut self, dest: &mut [u8]) {
@@ -67,7 +70,8 @@ impl rand_core::CryptoRng for Counter {}
 
 /// RSAES-OAEP (SHA-256) of `secret` under `key`.
 pub fn encrypt(key: &RsaPublicKey, secret: &[u8], seed: u64) -> Option<Vec<u8>> {
-    key.encrypt(&mut Counter(seed), Oaep::new::<Sha256>(), secret).ok()
+    key.encrypt(&mut Counter(seed), Oaep::new::<Sha256>(), secret)
+        .ok()
 }
 
 /// `u16`-LE length, then the bytes.
@@ -85,7 +89,11 @@ pub fn exercise(client: &mut Session, server: &mut Session, u: &mut Unstructured
     let mut handles: Vec<(bool, MacHandle)> = Vec::new();
     let _ = steps(client, server, u, &mut handles);
     for (on_client, h) in handles {
-        let s = if on_client { &mut *client } else { &mut *server };
+        let s = if on_client {
+            &mut *client
+        } else {
+            &mut *server
+        };
         assert!(s.mac_final(h).is_ok());
     }
 }

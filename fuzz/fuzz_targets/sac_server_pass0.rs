@@ -30,7 +30,9 @@ fn build(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, bool)> {
 fuzz_target!(|data: &[u8]| {
     let s = sac_setup::states();
     let mut u = Unstructured::new(data);
-    let Ok((built, accept)) = build(&mut u) else { return };
+    let Ok((built, accept)) = build(&mut u) else {
+        return;
+    };
     let mut msg = built.clone();
     let mut marks = vec![0, 4, 5];
     let end = mutate::vec16_marks(&msg, 5, 1, &mut marks);
@@ -40,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
     if msg == built {
         match result {
             Ok((state, reply)) => {
-                assert!(accept, "a certificate that is not valid now for a manager was accepted");
+                assert!(
+                    accept,
+                    "a certificate that is not valid now for a manager was accepted"
+                );
                 assert_eq!(state.client_certificate().role(), Role::Manager);
                 assert_eq!(&reply[..5], &[2, 0, 0, 0, 0]);
             }

@@ -51,7 +51,10 @@ fn pool() -> &'static [(Vec<u8>, Built)] {
             sac_forge::put_vec16(&mut msg, &sac_forge::sign(&s.client_key, &digest));
             out.push((msg, Built::Signed { secret_len, framed }));
         };
-        for (i, len) in [0usize, 1, 16, 31, 32, 32, 33, 64, 190].into_iter().enumerate() {
+        for (i, len) in [0usize, 1, 16, 31, 32, 32, 33, 64, 190]
+            .into_iter()
+            .enumerate()
+        {
             let secret: Vec<u8> = (0..len).map(|b| (b * 7 + i) as u8).collect();
             let ct = sac_forge::encrypt(&s.server_public, &secret, i as u64).unwrap();
             add(ct, Some(len));
@@ -89,7 +92,9 @@ fn build(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Built)> {
 fuzz_target!(|data: &[u8]| {
     let s = sac_setup::states();
     let mut u = Unstructured::new(data);
-    let Ok((built, how)) = build(&mut u) else { return };
+    let Ok((built, how)) = build(&mut u) else {
+        return;
+    };
     let mut msg = built.clone();
     let mut marks = vec![0, 4, 5];
     mutate::vec16_marks(&msg, 5, 2, &mut marks);
@@ -103,11 +108,20 @@ fuzz_target!(|data: &[u8]| {
     }
     if msg != built {
         // Changed after signing: the signature (or the framing) must fail it.
-        assert!(result.is_err(), "a pass 1 changed after signing was accepted");
+        assert!(
+            result.is_err(),
+            "a pass 1 changed after signing was accepted"
+        );
         return;
     }
     match (how, result) {
-        (Built::Signed { secret_len: Some(32), .. }, Ok((session, reply))) => {
+        (
+            Built::Signed {
+                secret_len: Some(32),
+                ..
+            },
+            Ok((session, reply)),
+        ) => {
             assert_eq!(&reply[..5], &[2, 0, 0, 0, 1]);
             assert_eq!(reply.len(), 37);
             assert_eq!(session.peer_certificate().subject(), "Manager");

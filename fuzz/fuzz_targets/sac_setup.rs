@@ -81,7 +81,13 @@ fn config(key: &str, role: Role, peer: Role, serial: u64, seed: u8) -> Arc<Chann
 
 fn handshake(seed: u8) -> Handshake {
     let c = config(MANAGER, Role::Manager, Role::Provider, 1, seed);
-    let s = config(PROVIDER, Role::Provider, Role::Manager, 2, seed.wrapping_add(1));
+    let s = config(
+        PROVIDER,
+        Role::Provider,
+        Role::Manager,
+        2,
+        seed.wrapping_add(1),
+    );
     let (client0, msg0) = client::begin(c).unwrap();
     let server0 = ExpectPass0::new(s);
     let (server1, reply0) = server0.clone().handle_pass0(&msg0).unwrap();
@@ -165,7 +171,10 @@ pub fn reply0_pool() -> &'static [(Vec<u8>, Option<Role>)] {
                 crate::sac_forge::put_vec16(&mut msg, &cert);
                 msg.extend_from_slice(&[i as u8; 32]);
                 let digest = transcript.hash_with(b"server signature", &msg);
-                crate::sac_forge::put_vec16(&mut msg, &crate::sac_forge::sign(&s.server_key, &digest));
+                crate::sac_forge::put_vec16(
+                    &mut msg,
+                    &crate::sac_forge::sign(&s.server_key, &digest),
+                );
                 (msg, valid)
             })
             .collect()

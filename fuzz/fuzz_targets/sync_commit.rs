@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
         let session = format!(".wmdm-sync-{:016x}-", c.session);
         for f in &c.files {
             let name = f.temp.rsplit('/').next().unwrap_or(&f.temp);
-            assert!(name.starts_with(&session) && name.ends_with(".part"), "{f:?}");
+            assert!(
+                name.starts_with(&session) && name.ends_with(".part"),
+                "{f:?}"
+            );
             assert!(!f.path.is_empty() && !f.path.starts_with('/'), "{f:?}");
         }
         assert_eq!(CommitRecord::parse(&c.encode()), Ok(c));

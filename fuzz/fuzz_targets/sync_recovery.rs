@@ -71,7 +71,11 @@ fn object(u: &mut Unstructured<'_>, ids: bool, uid_seq: &mut u32) -> Result<Obje
     *uid_seq += 1;
     Ok(Object {
         size: u.int_in_range(0..=1u64 << 40)?,
-        unique_id: if ids { format!("U{uid_seq}") } else { String::new() },
+        unique_id: if ids {
+            format!("U{uid_seq}")
+        } else {
+            String::new()
+        },
         fingerprint: u.arbitrary()?,
     })
 }
@@ -125,7 +129,9 @@ fn generate(u: &mut Unstructured<'_>) -> Result<World> {
         if !used.insert(path.clone()) {
             continue;
         }
-        let dir = path.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
+        let dir = path
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| format!("{d}/"));
         match u.int_in_range(0..=4u8)? {
             // Owned and untouched, or a user's file.
             0 | 1 => {
@@ -331,13 +337,21 @@ fn record<'a>(records: &'a [Committed], temp: &'a str) -> impl Iterator<Item = &
     records.iter().filter(move |r| r.temp == temp)
 }
 
-fn check(d: &Decision, journal: Option<&[u8]>, commits: &[(String, Vec<u8>)], objects: &BTreeMap<String, Object>) {
+fn check(
+    d: &Decision,
+    journal: Option<&[u8]>,
+    commits: &[(String, Vec<u8>)],
+    objects: &BTreeMap<String, Object>,
+) {
     let before = &d.ledger_before;
     let own = journal
         .and_then(|b| Journal::parse(b).ok())
         .filter(|j| j.library_id == LIB);
     let Some(j) = own else {
-        assert!(d.delete_temps.is_empty(), "deleted without a journal: {d:?}");
+        assert!(
+            d.delete_temps.is_empty(),
+            "deleted without a journal: {d:?}"
+        );
         assert_eq!(&d.ledger, before, "changed the ledger without a journal");
         return;
     };
@@ -351,20 +365,32 @@ fn check(d: &Decision, journal: Option<&[u8]>, commits: &[(String, Vec<u8>)], ob
         .collect();
     let session = format!(".wmdm-sync-{:016x}-", j.session);
     for (temp, size) in &d.delete_temps {
-        let recorded = j.ops.iter().any(|op| matches!(op, JournalOp::Put { temp: t, .. } if t == temp));
-        assert!(recorded, "deleted {temp:?}, which the journal did not record");
+        let recorded = j
+            .ops
+            .iter()
+            .any(|op| matches!(op, JournalOp::Put { temp: t, .. } if t == temp));
+        assert!(
+            recorded,
+            "deleted {temp:?}, which the journal did not record"
+        );
         let name = temp.rsplit('/').next().unwrap_or(temp);
         assert!(name.starts_with(&session) && name.ends_with(".part") && name.len() == 41);
-        assert_eq!(objects.get(temp).map(|o| o.size), Some(*size), "deleted {temp:?}, which is not there");
+        assert_eq!(
+            objects.get(temp).map(|o| o.size),
+            Some(*size),
+            "deleted {temp:?}, which is not there"
+        );
     }
     for (path, after) in &d.ledger.entries {
         if before.entries.get(path) == Some(after) {
             continue;
         }
-        let obj = objects.get(path).expect("a new ledger entry for a path with nothing there");
+        let obj = objects
+            .get(path)
+            .expect("a new ledger entry for a path with nothing there");
         let adopted = j.ops.iter().any(|op| match op {
-            JournalOp::Put { temp, entry, .. } if entry.path == *path => {
-                record(&records, temp).any(|r| {
+            JournalOp::Put { temp, entry, .. } if entry.path == *path => record(&records, temp)
+                .any(|r| {
                     r.path == *path
                         && r.size == obj.size
                         && r.fingerprint == obj.fingerprint
@@ -372,38 +398,52 @@ fn check(d: &Decision, journal: Option<&[u8]>, commits: &[(String, Vec<u8>)], ob
                         && after.unique_id == obj.unique_id
                         && after.size == obj.size
                         && after.fingerprint == Some(r.fingerprint)
-                })
-            }
-            _ => false,
-        });
-        let retagged = j.ops.iter().any(|op| match op {
-            JournalOp::Retag { path: p, unique_id, .. } if p == path => before
-                .entries
-                .get(path)
-                .is_some_and(|b| {
-                    !unique_id.is_empty()
-                        && b.unique_id == *unique_id
-                        && obj.unique_id == *unique_id
-                        && after.size == obj.size
-                        && LedgerEntry { size: b.size, meta: b.meta, fingerprint: b.fingerprint, ..after.clone() } == *b
                 }),
             _ => false,
         });
-        assert!(adopted || retagged, "took {path:?} into the ledger without proof: {after:?} over {obj:?}");
+        let retagged = j.ops.iter().any(|op| match op {
+            JournalOp::Retag {
+                path: p, unique_id, ..
+            } if p == path => before.entries.get(path).is_some_and(|b| {
+                !unique_id.is_empty()
+                    && b.unique_id == *unique_id
+                    && obj.unique_id == *unique_id
+                    && after.size == obj.size
+                    && LedgerEntry {
+                        size: b.size,
+                        meta: b.meta,
+                        fingerprint: b.fingerprint,
+                        ..after.clone()
+                    } == *b
+            }),
+            _ => false,
+        });
+        assert!(
+            adopted || retagged,
+            "took {path:?} into the ledger without proof: {after:?} over {obj:?}"
+        );
     }
     for path in before.entries.keys() {
         if d.ledger.entries.contains_key(path) {
             continue;
         }
-        assert!(!objects.contains_key(path), "forgot {path:?}, which is still there");
+        assert!(
+            !objects.contains_key(path),
+            "forgot {path:?}, which is still there"
+        );
         let told = j.ops.iter().any(|op| match op {
             JournalOp::Delete { path: p } => p == path,
-            JournalOp::Put { temp, replaces: Some(_), entry } => {
-                entry.path == *path && record(&records, temp).any(|r| r.path == *path)
-            }
+            JournalOp::Put {
+                temp,
+                replaces: Some(_),
+                entry,
+            } => entry.path == *path && record(&records, temp).any(|r| r.path == *path),
             _ => false,
         });
-        assert!(told, "forgot {path:?}, which the journal neither deleted nor replaced");
+        assert!(
+            told,
+            "forgot {path:?}, which the journal neither deleted nor replaced"
+        );
     }
 }
 
@@ -451,19 +491,33 @@ fuzz_target!(|data: &[u8]| {
     let journal_present = !u.ratio(1, 16).unwrap_or(false);
     let j = journal_present.then_some(journal.as_slice());
     let d = decide_recovery(LIB, 1, Some(&ledger), j, &commits, &objects);
-    assert_eq!(d, decide_recovery(LIB, 1, Some(&ledger), j, &commits, &objects), "not pure");
+    assert_eq!(
+        d,
+        decide_recovery(LIB, 1, Some(&ledger), j, &commits, &objects),
+        "not pure"
+    );
     check(&d, j, &commits, &objects);
     if !damaged && journal_present {
         let temps: BTreeSet<String> = d.delete_temps.iter().map(|(t, _)| t.clone()).collect();
         assert_eq!(temps, w.delete, "the temporary files to delete");
         for p in &w.adopt {
-            assert!(d.ledger.entries.contains_key(p), "did not adopt the renamed {p:?}");
+            assert!(
+                d.ledger.entries.contains_key(p),
+                "did not adopt the renamed {p:?}"
+            );
         }
         for p in &w.forget {
-            assert!(!d.ledger.entries.contains_key(p), "kept {p:?}, which the sync deleted");
+            assert!(
+                !d.ledger.entries.contains_key(p),
+                "kept {p:?}, which the sync deleted"
+            );
         }
         for (p, size) in &w.resize {
-            assert_eq!(d.ledger.entries.get(p).map(|e| e.size), Some(*size), "retag of {p:?}");
+            assert_eq!(
+                d.ledger.entries.get(p).map(|e| e.size),
+                Some(*size),
+                "retag of {p:?}"
+            );
         }
     }
 });
