@@ -55,14 +55,14 @@ fn list(dev: &FsDevice) {
         return;
     };
     for s in all {
-        if let Ok(id) = s.unique_id() {
-            if !id.is_empty() {
-                let again = dev.object(&id);
-                assert!(
-                    again.is_ok(),
-                    "object {id:?} listed but not found by its ID: {again:?}"
-                );
-            }
+        if let Ok(id) = s.unique_id()
+            && !id.is_empty()
+        {
+            let again = dev.object(&id);
+            assert!(
+                again.is_ok(),
+                "object {id:?} listed but not found by its ID: {again:?}"
+            );
         }
         let _ = s.references();
     }

@@ -300,10 +300,10 @@ fn as_read(j: &Journal) -> Journal {
     let mut j = j.clone();
     if !empty_replaces_survive() {
         for op in &mut j.ops {
-            if let JournalOp::Put { replaces, .. } = op {
-                if replaces.as_deref() == Some("") {
-                    *replaces = None;
-                }
+            if let JournalOp::Put { replaces, .. } = op
+                && replaces.as_deref() == Some("")
+            {
+                *replaces = None;
             }
         }
     }
