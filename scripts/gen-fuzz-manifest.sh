@@ -16,7 +16,12 @@ cargo-fuzz = true
 
 [dependencies]
 libfuzzer-sys = "0.4"
-wmdm = { path = ".." }
+# `fuzzing`: the crate's hidden hooks for targets that need an internal step (wmdm::fuzzing).
+wmdm = { path = "..", features = ["fuzzing"] }
+# The secure channel targets sign, encrypt and hash messages of their own (as the crate does).
+rsa = "0.9"
+sha2 = { version = "0.10", features = ["oid"] }
+rand_core = "0.6"
 # The folder-device target works on a real temporary folder.
 tempfile = "3"
 

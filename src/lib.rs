@@ -44,6 +44,9 @@ pub mod com;
 pub mod error;
 mod escape;
 pub mod flags;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod library;
 #[cfg(target_os = "linux")]
 mod listing;

@@ -5,9 +5,12 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(lists) = wmdm::library::decode_playlist_state(text) {
-        let again = wmdm::library::decode_playlist_state(&wmdm::library::encode_playlist_state(&lists));
+        let again =
+            wmdm::library::decode_playlist_state(&wmdm::library::encode_playlist_state(&lists));
         assert_eq!(again.ok(), Some(lists));
     }
 });

@@ -4,7 +4,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match wmdm::library::parse_rule(text) {
         Ok(rule) => {
             let again = wmdm::library::parse_rule(&rule.to_string());

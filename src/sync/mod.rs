@@ -60,6 +60,11 @@ pub use plan::{
     metadata_hash, mtime_ns, plan,
 };
 pub use recover::{LeftAlone, LeftAloneReason};
+/// Recovery's pure decision, for the `fuzzing` hooks only.
+#[cfg(feature = "fuzzing")]
+pub(crate) mod recovery_internals {
+    pub(crate) use super::recover::{Seen, StateFiles, recover};
+}
 pub use selection::{default_rules_playlist, default_selection, partnership_selection};
 pub use services::{SharedLibrary, SyncDevice, SyncServices};
 pub use stats::{RatingConflict, STATS_FILE_NAME, StatsStore, TrackStats};
