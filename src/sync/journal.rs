@@ -404,6 +404,26 @@ pub struct Journal {
 
 const JOURNAL_VERSION: u32 = 2;
 
+/// A put's "replaces" field: empty when the put replaces nothing, else `=` and the replaced
+/// object's unique ID, which may itself be empty on a device without unique IDs. Without the
+/// marker, "replaces an object whose ID is empty" would read back as "replaces nothing", and
+/// recovery would keep a path the sync deleted in the ledger (J6).
+fn encode_replaces(replaces: Option<&str>) -> String {
+    replaces.map_or_else(String::new, |id| escape(&format!("={id}")))
+}
+
+/// Reads [`encode_replaces`]'s field (already unescaped). A bare non-empty ID is what the
+/// previous encoding wrote for a replaced object that had one.
+fn decode_replaces(field: String) -> Option<String> {
+    if field.is_empty() {
+        None
+    } else if let Some(id) = field.strip_prefix('=') {
+        Some(id.to_owned())
+    } else {
+        Some(field)
+    }
+}
+
 impl Journal {
     /// The file's bytes.
     pub fn encode(&self) -> Vec<u8> {
@@ -423,7 +443,7 @@ impl Journal {
                     s.push_str(&format!(
                         "put\t{}\t{}\t",
                         escape(temp),
-                        escape(replaces.as_deref().unwrap_or(""))
+                        encode_replaces(replaces.as_deref())
                     ));
                     entry.encode_fields(&mut s);
                 }
@@ -471,14 +491,14 @@ impl Journal {
             match f.next() {
                 Some("put") => {
                     let temp = esc(f.next())?;
-                    let replaces = esc(f.next())?;
+                    let replaces = decode_replaces(esc(f.next())?);
                     let entry = LedgerEntry::parse_fields(n, &mut f)?;
                     if !plain_path(&temp) || !is_session_temp(&temp, &entry.path, session) {
                         return Err(bad(n, "a temporary name that is not this session's"));
                     }
                     ops.push(JournalOp::Put {
                         temp,
-                        replaces: (!replaces.is_empty()).then_some(replaces),
+                        replaces,
                         entry,
                     });
                 }

@@ -120,6 +120,45 @@ fn journal_round_trip() {
 }
 
 #[test]
+fn a_put_replacing_an_object_without_a_unique_id_keeps_saying_so() {
+    // A device without unique IDs: the replaced object's ID is empty, and "replaces an object
+    // with an empty ID" must not read back as "replaces nothing" (recovery would keep a
+    // replaced path the sync deleted in the ledger, and the next plan would take the sync's
+    // own delete for the user's: J6).
+    let mut j = Journal {
+        library_id: "lib".into(),
+        index: 1,
+        session: S,
+        ops: vec![JournalOp::Put {
+            temp: temp_path("a/x", S, 0),
+            replaces: Some(String::new()),
+            entry: entry("a/x"),
+        }],
+    };
+    assert_eq!(Journal::parse(&j.encode()), Ok(j.clone()));
+    // An identifier that happens to start with the marker survives too.
+    if let JournalOp::Put { replaces, .. } = &mut j.ops[0] {
+        *replaces = Some("=S:1".into());
+    }
+    assert_eq!(Journal::parse(&j.encode()), Ok(j));
+    // A journal of the previous encoding (a replaced ID written bare) still reads.
+    let old = Journal {
+        library_id: "lib".into(),
+        index: 1,
+        session: S,
+        ops: vec![JournalOp::Put {
+            temp: temp_path("a/x", S, 0),
+            replaces: Some("S:9".into()),
+            entry: entry("a/x"),
+        }],
+    };
+    let bare = String::from_utf8(old.encode())
+        .unwrap()
+        .replace("\t=S:9\t", "\tS:9\t");
+    assert_eq!(Journal::parse(bare.as_bytes()), Ok(old));
+}
+
+#[test]
 fn a_put_naming_anything_but_this_sessions_temp_is_rejected() {
     let with = |temp: String, path: &str| Journal {
         library_id: "lib".into(),

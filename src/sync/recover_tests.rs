@@ -150,6 +150,30 @@ fn a_replaced_object_leaves_the_ledger_only_when_the_batch_was_committed() {
 }
 
 #[test]
+fn a_replaced_object_without_a_unique_id_leaves_the_ledger_after_its_commit() {
+    // The journal as a device without unique IDs leaves it, read back from its bytes: the
+    // old object (ID "") was deleted after the batch's commit record, the rename never ran.
+    let mut ledger = Ledger::new(LIB, 1);
+    ledger.insert(entry("a.mp3", "", 10));
+    let mut st = state(
+        vec![put("a.mp3", 0, Some(""))],
+        vec![record("a.mp3", 0, "", 10, 7)],
+        ledger,
+    );
+    let Some(Ok(journal)) = st.journal.take() else {
+        unreachable!("state() makes a journal")
+    };
+    st.journal = Some(Journal::parse(&journal.encode()));
+    let mut obs = Observed::new();
+    obs.insert("a.mp3".into(), None);
+    let r = recover(&st, &obs, LIB);
+    assert!(
+        !r.ledger.entries.contains_key("a.mp3"),
+        "the sync's own delete must not stay in the ledger as the user's"
+    );
+}
+
+#[test]
 fn an_empty_unique_id_proves_nothing_without_a_fingerprint() {
     let e = entry("a.mp3", "", 10);
     assert!(!owns(&e, 10, "", Some([1; 20])));
