@@ -242,7 +242,7 @@ fn write_ids(storage: &FsStorage, ids: &[u64]) -> Result<()> {
 pub(crate) fn affected(shared: &Arc<Shared>, subject: u64, deleting: bool) -> Vec<(u64, Vec<u64>)> {
     let candidates = {
         let mut inner = shared.lock();
-        let known = inner.ids.ids_where(is_playlist_name);
+        let known = inner.ids.playlists().clone();
         // Forget what the cache holds for playlists that are gone.
         inner.playlists.retain(|id, _| known.contains(id));
         known
