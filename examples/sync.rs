@@ -261,7 +261,9 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         options = options.quota(bytes);
     }
     let provider = FsProvider::new(FsConfig::root(&setup.device).options(options));
-    let manager = support::manager(Arc::new(provider))
+    // Certificates are kept in the state folder while valid (a dry run only reads them).
+    let certs = support::certs::CertCache::at(setup.state.join("certs"), !cli.dry_run);
+    let manager = support::manager_with(Arc::new(provider), &certs)
         .map_err(|e| Failure::other("starting the device manager", e))?;
     let services = SyncServices::open(
         manager.clone(),

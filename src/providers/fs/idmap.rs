@@ -487,7 +487,10 @@ mod tests {
         m.set(c, ROOT, "Top.txt");
         assert_eq!(m.playlists(), &want(&[a, b]));
         m.save(false, &io).unwrap();
-        assert_eq!(IdMap::load(&path, 1, &io).unwrap().playlists(), &want(&[a, b]));
+        assert_eq!(
+            IdMap::load(&path, 1, &io).unwrap().playlists(),
+            &want(&[a, b])
+        );
         m.remove(folder);
         assert!(m.playlists().is_empty());
     }
