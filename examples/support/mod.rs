@@ -27,6 +27,8 @@ const PROVIDER: &str = include_str!("../../tests/data/keys/provider.pem");
 
 /// A device manager serving `provider`, which the application has authenticated to: every
 /// party gets a certificate from the example root, issued afresh on every call.
+// The example itself keeps its certificates (`manager_with`); tests/sync_example.rs uses this.
+#[allow(dead_code)]
 pub fn manager(provider: Arc<dyn ServiceProvider>) -> wmdm::Result<DeviceManager> {
     manager_with(provider, &certs::CertCache::default())
 }

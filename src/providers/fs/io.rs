@@ -16,6 +16,7 @@ use super::names::{TEMP_PREFIX, TEMP_SUFFIX, is_temp};
 use super::quirks::FsQuirks;
 use super::shared::Shared;
 use super::storage::FsStorage;
+use super::tagging;
 
 /// Bytes per `copy_file_range` call: big enough to keep the kernel busy, small enough for
 /// progress and cancel to stay responsive.
@@ -149,8 +150,11 @@ impl ObjectIo for ReadSession {
 
     fn seek(&mut self, origin: SeekOrigin, offset: u64) -> Result<u64> {
         let t = seek_target(origin, offset, self.pos, self.len)?;
-        if let Some(f) = self.file.as_mut() {
-            f.seek(SeekFrom::Start(t))?;
+        // The file's own position is `pos` (reads move both): a seek there is no call.
+        if t != self.pos {
+            if let Some(f) = self.file.as_mut() {
+                f.seek(SeekFrom::Start(t))?;
+            }
         }
         self.pos = t;
         Ok(t)
@@ -182,8 +186,17 @@ pub(crate) struct WriteSession {
     /// Data before this offset has been handed to the kernel's writeback (durable sessions).
     #[cfg(target_os = "linux")]
     kicked: u64,
+    /// Every byte written so far, while the session writes a small file from its start in
+    /// order: the metadata given at creation is then compared with the tags of these bytes
+    /// instead of reading the file back (see [`WriteSession::publish`]). `None` once the file
+    /// outgrows [`CAPTURE_LIMIT`] or is written any other way.
+    captured: Option<Vec<u8>>,
     _mark: OpenMark,
 }
+
+/// The largest file whose bytes a write session keeps for its tags (the size up to which the
+/// tag reader reads a file whole anyway).
+const CAPTURE_LIMIT: usize = 1 << 20;
 
 impl WriteSession {
     /// Starts writing `storage`. With `keep`, the session starts from a copy of the current
@@ -195,11 +208,15 @@ impl WriteSession {
         let parent = storage.parent_id()?.ok_or(Error::InvalidType)?;
         let (dir, target, pending) = {
             let inner = shared.lock();
-            (
-                shared.safe_path(&inner, parent)?,
-                shared.safe_path(&inner, id)?,
-                inner.pending.contains(&id),
-            )
+            let pending = inner.pending.contains(&id);
+            let dir = shared.safe_path(&inner, parent)?;
+            // A reserved name has no file yet: nothing there to check (the data goes to a
+            // temporary file, and the rename that publishes it does not follow links).
+            let target = match inner.ids.entry(id) {
+                Some((_, name)) if pending => dir.join(name),
+                _ => shared.safe_path(&inner, id)?,
+            };
+            (dir, target, pending)
         };
         clean_folder(&shared, parent, &dir);
         let old_size = if pending {
@@ -233,6 +250,8 @@ impl WriteSession {
             unmetered,
             #[cfg(target_os = "linux")]
             kicked: 0,
+            // Only a new file's metadata waits for its data (`pending_meta`).
+            captured: (pending && !keep).then(Vec::new),
             _mark: mark,
         };
         let mut file = OpenOptions::new()
@@ -281,6 +300,13 @@ impl WriteSession {
         self.grow_to(end)?;
         let f = self.file.as_mut().ok_or(Error::InterfaceDead)?;
         f.write_all(data)?;
+        if let Some(c) = self.captured.as_mut() {
+            if c.len() as u64 == self.pos && c.len() + data.len() <= CAPTURE_LIMIT {
+                c.extend_from_slice(data);
+            } else {
+                self.captured = None;
+            }
+        }
         self.pos = end;
         self.start_writeback();
         Ok(data.len())
@@ -325,6 +351,8 @@ impl WriteSession {
         self.grow_to(size)?;
         #[cfg(target_os = "linux")]
         if !self.shared.io.has(FsQuirks::NO_KERNEL_COPY) {
+            // The kernel copies: the bytes never pass through this session.
+            self.captured = None;
             let mut done = 0u64;
             let dst = self
                 .file
@@ -415,6 +443,12 @@ impl WriteSession {
         self.len
     }
 
+    /// The whole content written, if the session kept it (a small file written from its
+    /// start in order); the session keeps it no longer.
+    pub(crate) fn take_written(&mut self) -> Option<Vec<u8>> {
+        self.captured.take().filter(|c| c.len() as u64 == self.len)
+    }
+
     /// The first half of a batched close: flushes the data, syncs it to the medium on a durable
     /// device, and closes the temporary file. The object does not appear yet.
     ///
@@ -491,7 +525,8 @@ impl WriteSession {
         self.shared.bump();
         if let Some(m) = meta {
             let handle = FsStorage::new(self.shared.clone(), self.id, None);
-            if let Err(e) = handle.set_metadata_impl(&m) {
+            let written = self.take_written();
+            if let Err(e) = tagging::set_metadata(&handle, &m, written.as_deref()) {
                 tracing::warn!(?e, "metadata given at creation could not be applied");
             }
         }
@@ -540,8 +575,11 @@ impl ObjectIo for WriteSession {
 
     fn seek(&mut self, origin: SeekOrigin, offset: u64) -> Result<u64> {
         let t = seek_target(origin, offset, self.pos, self.len)?;
-        if let Some(f) = self.file.as_mut() {
-            f.seek(SeekFrom::Start(t))?;
+        if t != self.pos {
+            self.captured = None;
+            if let Some(f) = self.file.as_mut() {
+                f.seek(SeekFrom::Start(t))?;
+            }
         }
         self.pos = t;
         Ok(t)

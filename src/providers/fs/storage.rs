@@ -211,7 +211,7 @@ impl FsStorage {
     }
 
     pub(crate) fn set_metadata_impl(&self, metadata: &Metadata) -> Result<Status> {
-        tagging::set_metadata(self, metadata)
+        tagging::set_metadata(self, metadata, None)
     }
 
     /// Drops the name a created-but-never-written file reserved.

@@ -143,11 +143,7 @@ fn read_tags_by_content(path: &Path, size: u64) -> Option<Metadata> {
             &mut bytes,
         )
         .ok()?;
-        let probe = Probe::new(std::io::Cursor::new(bytes))
-            .guess_file_type()
-            .ok()?;
-        probe.file_type()?;
-        return read_tags_with(probe.read().ok()?);
+        return read_tags_of(&bytes, None);
     }
     let probe = Probe::new(std::io::BufReader::new(file))
         .guess_file_type()
@@ -399,9 +395,30 @@ fn touch(shared: &Shared, path: &Path) {
     shared.bump();
 }
 
+/// The tags of a file's bytes held in memory. The format is the one `named`'s extension says,
+/// as [`read_tags`] takes it; without a name it is guessed from the content, as
+/// [`read_tags_by_content`] guesses it. `None` for anything lofty cannot read.
+fn read_tags_of(bytes: &[u8], named: Option<&Path>) -> Option<Metadata> {
+    let probe = Probe::new(std::io::Cursor::new(bytes));
+    let probe = match named {
+        Some(path) => probe.set_file_type(lofty::file::FileType::from_path(path)?),
+        None => probe.guess_file_type().ok()?,
+    };
+    probe.file_type()?;
+    read_tags_with(probe.read().ok()?)
+}
+
 /// IMDSPStorage3::SetMetadata: tags into the file where its format allows, the rest into the
 /// sidecar, derived properties dropped.
-pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<Status> {
+///
+/// `written` is the file's whole content when the caller has it in memory (a write session
+/// that has just written it): its tags are read from there rather than from the file, if it
+/// is as long as the file is now.
+pub(crate) fn set_metadata(
+    storage: &FsStorage,
+    metadata: &Metadata,
+    written: Option<&[u8]>,
+) -> Result<Status> {
     storage.shared().check_write()?;
     let snap = storage.snap()?;
     let shared = storage.shared();
@@ -420,14 +437,22 @@ pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<S
     // A file being written under a temporary name (a sync's `NAME.mp3.part`) has no telling
     // extension: its content says whether it is audio lofty can tag. What the file's tags
     // already hold is not written again (a copied track comes with the tags it is given).
+    let written = written.filter(|w| w.len() as u64 == snap.size);
     let (audio, current) = match audio_path(storage)? {
         Some(p) => {
-            let t = read_tags(&p);
+            let t = match written {
+                Some(w) => read_tags_of(w, Some(&p)),
+                None => read_tags(&p),
+            };
             (Some(p), t)
         }
         None => {
             let p = storage.path()?;
-            match read_tags_by_content(&p, snap.size) {
+            let t = match written {
+                Some(w) => read_tags_of(w, None),
+                None => read_tags_by_content(&p, snap.size),
+            };
+            match t {
                 Some(t) => (Some(p), Some(t)),
                 None => (None, None),
             }
