@@ -326,6 +326,15 @@ impl Shared {
         Ok((p, last))
     }
 
+    /// True when a path check ([`Shared::safe_path`]) found `id` to be a folder, not a
+    /// symbolic link, within the last [`VERIFIED_FOR`](super::verified::VERIFIED_FOR): the
+    /// same trust the path check itself gives it.
+    pub(crate) fn is_checked_folder(&self, id: u64) -> bool {
+        let mut verified = self.verified_lock();
+        verified.expire(Instant::now());
+        verified.ids.contains(&id)
+    }
+
     fn verified_lock(&self) -> MutexGuard<'_, Verified> {
         self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -580,8 +589,18 @@ impl Shared {
     /// # Errors
     /// [`Error::FileNotFound`] when a component does not exist or is a symbolic link.
     pub(crate) fn id_under(&self, start: u64, comps: &[&str]) -> Result<u64> {
+        self.id_under_snap(start, comps).map(|(id, _)| id)
+    }
+
+    /// [`Shared::id_under`], with the `lstat` of the object found (`None` for `start` itself,
+    /// when `comps` is empty).
+    ///
+    /// # Errors
+    /// As [`Shared::id_under`].
+    pub(crate) fn id_under_snap(&self, start: u64, comps: &[&str]) -> Result<(u64, Option<Snap>)> {
         let mut inner = self.lock();
         let mut cur = start;
+        let mut last = None;
         let mut path = self.safe_path(&inner, start)?;
         for &c in comps {
             if is_internal(c) || !is_component(c) {
@@ -607,13 +626,14 @@ impl Shared {
             if md.file_type().is_symlink() {
                 return Err(Error::FileNotFound);
             }
+            last = Some(Snap::of(&md));
             cur = match known.or_else(|| inner.ids.lookup(cur, &name)) {
                 Some(id) => id,
                 None => inner.ids.insert(cur, &name),
             };
         }
         inner.ids.save(false, &self.io)?;
-        Ok(cur)
+        Ok((cur, last))
     }
 }
 
