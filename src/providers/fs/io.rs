@@ -26,12 +26,21 @@ const KERNEL_CHUNK: usize = 16 << 20;
 /// The copy buffer where the kernel cannot copy.
 const BUFFER: usize = 1 << 20;
 
+thread_local! {
+    /// The copy buffer of this thread's write sessions (see [`WriteSession::fill_from_reader`]).
+    static COPY_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// How much written data a durable session lets pile up before asking the kernel to start
 /// writing it out. The sync at close then waits only for the last few MiB instead of the whole
 /// file, and the disk works while the caller is still producing data rather than idling until
 /// the close drains everything at once.
-#[cfg(target_os = "linux")]
 const WRITEBACK_STEP: u64 = 4 << 20;
+
+/// The least data a durable session hands to writeback when it closes (see
+/// [`WriteSession::sync`]): smaller files are left to the barrier, which writes many of them
+/// in one go for the price of one request each way.
+const TAIL_WRITEBACK: u64 = 256 << 10;
 
 /// A fresh temporary file name.
 pub(crate) fn temp_name() -> String {
@@ -321,11 +330,17 @@ impl WriteSession {
     /// clean, which a write session never reads again). It is only advice: a failure changes
     /// nothing about correctness, since the sync at close still writes everything.
     fn start_writeback(&mut self) {
+        self.start_writeback_from(WRITEBACK_STEP);
+    }
+
+    /// [`WriteSession::start_writeback`] once at least `step` bytes are waiting.
+    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+    fn start_writeback_from(&mut self, step: u64) {
         #[cfg(target_os = "linux")]
         {
             let upto = self.pos.max(self.kicked);
             let waiting = upto - self.kicked;
-            if !self.shared.io.barrier.early_writeback() || waiting < WRITEBACK_STEP {
+            if !self.shared.io.barrier.early_writeback() || waiting < step.max(1) {
                 return;
             }
             if let Some(f) = self.file.as_ref() {
@@ -408,7 +423,24 @@ impl WriteSession {
         exact: Option<u64>,
         progress: &mut dyn Progress,
     ) -> Result<()> {
-        let mut buf = vec![0u8; BUFFER];
+        // One buffer per thread, kept between files: a fresh megabyte per file costs the
+        // allocator a trip to the kernel and a page fault per page, every file.
+        COPY_BUFFER.with(|cell| {
+            let mut buf = cell.take();
+            buf.resize(BUFFER, 0);
+            let result = self.fill_with(src, exact, progress, &mut buf);
+            cell.replace(buf);
+            result
+        })
+    }
+
+    fn fill_with(
+        &mut self,
+        src: &mut dyn Read,
+        exact: Option<u64>,
+        progress: &mut dyn Progress,
+        buf: &mut [u8],
+    ) -> Result<()> {
         let mut done = self.pos;
         loop {
             let want = match exact {
@@ -475,6 +507,10 @@ impl WriteSession {
     }
 
     fn sync_file(&mut self) -> Result<()> {
+        // The data not yet handed to writeback goes now, so that the disk writes it while the
+        // caller produces the next file, rather than all at the barrier: a file below the step
+        // would otherwise wait for the barrier whole (every track of a few MiB).
+        self.start_writeback_from(TAIL_WRITEBACK);
         if let Some(mut f) = self.file.take() {
             f.flush()?;
             // Without per-operation durability the data waits for the barrier, which learns
