@@ -18,7 +18,7 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sha1::Digest;
 use wmdm::library::HashingReader;
-use wmdm::provider::{NoProgress, Storage, StorageGlobals, StorageRef};
+use wmdm::provider::{NoProgress, StorageRef};
 use wmdm::providers::fs::{DeviceOptions, FsDevice};
 
 fn files() -> usize {
