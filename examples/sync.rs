@@ -96,8 +96,9 @@ struct Cli {
     /// Delete this library's partnership with the device (what was copied stays) and exit.
     #[arg(long)]
     delete_partnership: bool,
-    /// Where the library cache and the partnership table live. Default: a folder per library
-    /// under $XDG_STATE_HOME (or ~/.local/state) named wmdm-sync.
+    /// Where the library cache, the partnership table and the example's certificates (issued
+    /// once, kept while valid) live. Default: a folder per library under $XDG_STATE_HOME (or
+    /// ~/.local/state) named wmdm-sync.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
     /// Only build a demo library of --tracks tracks in DIR, and exit (for scripts/bench.sh).
