@@ -98,8 +98,9 @@ struct Cli {
     /// Delete this library's partnership with the device (what was copied stays) and exit.
     #[arg(long)]
     delete_partnership: bool,
-    /// Where the library cache and the partnership table live. Default: a folder per library
-    /// under $XDG_STATE_HOME (or ~/.local/state) named wmdm-sync.
+    /// Where the library cache, the partnership table and the example's certificates (issued
+    /// once, kept while valid) live. Default: a folder per library under $XDG_STATE_HOME (or
+    /// ~/.local/state) named wmdm-sync.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
     /// Only build a demo library of --tracks tracks in DIR, and exit (for scripts/bench.sh).
@@ -272,8 +273,10 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             FsConfig::root(&setup.device).options(options),
         )),
     };
-    let manager =
-        support::manager(provider).map_err(|e| Failure::other("starting the device manager", e))?;
+    // Certificates are kept in the state folder while valid (a dry run only reads them).
+    let certs = support::certs::CertCache::at(setup.state.join("certs"), !cli.dry_run);
+    let manager = support::manager_with(provider, &certs)
+        .map_err(|e| Failure::other("starting the device manager", e))?;
     let services = SyncServices::open(
         manager.clone(),
         shared,

@@ -1,5 +1,6 @@
 //! Pieces of the sync example: the demo library, the device manager set-up, and the output.
 
+pub mod certs;
 pub mod demo;
 pub mod device;
 pub mod mtp;
@@ -13,8 +14,8 @@ use std::sync::Arc;
 use wmdm::manager::{AuthenticatedProvider, DeviceManager};
 use wmdm::provider::ServiceProvider;
 use wmdm::sac::{
-    Certificate, CertificateRequest, ChannelConfig, Identity, Role, SecureChannelServer,
-    TrustStore, private_key_from_pem,
+    CertificateRequest, ChannelConfig, Identity, Role, SecureChannelServer, TrustStore,
+    private_key_from_pem,
 };
 use wmdm::time::SystemClock;
 
@@ -26,8 +27,19 @@ const MANAGER: &str = include_str!("../../tests/data/keys/manager.pem");
 const PROVIDER: &str = include_str!("../../tests/data/keys/provider.pem");
 
 /// A device manager serving `provider`, which the application has authenticated to: every
-/// party gets a certificate from the example root, valid for a day from now.
+/// party gets a certificate from the example root, issued afresh on every call.
+// The example itself keeps its certificates (`manager_with`); tests/sync_example.rs uses this.
+#[allow(dead_code)]
 pub fn manager(provider: Arc<dyn ServiceProvider>) -> wmdm::Result<DeviceManager> {
+    manager_with(provider, &certs::CertCache::default())
+}
+
+/// [`manager`], with the certificates kept in `cache` while they are valid (see [`certs`]):
+/// a run then signs nothing with the root key, and pays only for the handshakes.
+pub fn manager_with(
+    provider: Arc<dyn ServiceProvider>,
+    cache: &certs::CertCache,
+) -> wmdm::Result<DeviceManager> {
     let root = private_key_from_pem(ROOT)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -44,10 +56,10 @@ pub fn manager(provider: Arc<dyn ServiceProvider>) -> wmdm::Result<DeviceManager
             app_sec: 1000,
             serial,
             not_before: now - 60,
-            not_after: now + 86_400,
+            not_after: now + certs::VALID_SECS,
             public_key: key.to_public_key(),
         };
-        let cert = Certificate::issue(&request, "example root", &root)?;
+        let cert = cache.certificate(&request, "example root", &root, &trust, now)?;
         Ok(ChannelConfig::new(
             Identity::new(cert, key)?,
             trust.clone(),

@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
+use super::playlist::is_playlist_name;
 use super::quirks::FsIo;
 
 /// The root folder's ID.
@@ -46,6 +47,10 @@ pub(crate) struct IdMap {
     next: u64,
     entries: HashMap<u64, Entry>,
     children: HashMap<u64, HashMap<Arc<str>, u64>>,
+    /// The objects whose names make them playlists, kept as entries come and go: a rename or
+    /// delete asks which playlists may reference the object, and scanning every name for it
+    /// made each rename cost one look at every object on the device.
+    playlists: HashSet<u64>,
     file: Option<PathBuf>,
     pending_log: String,
     log_records: usize,
@@ -58,6 +63,7 @@ impl IdMap {
             next: first.max(1),
             entries: HashMap::new(),
             children: HashMap::new(),
+            playlists: HashSet::new(),
             file: None,
             pending_log: String::new(),
             log_records: 0,
@@ -169,6 +175,12 @@ impl IdMap {
         for old in displaced {
             self.entries.remove(&old);
         }
+        self.playlists = self
+            .entries
+            .iter()
+            .filter(|(_, e)| is_playlist_name(&e.name))
+            .map(|(&id, _)| id)
+            .collect();
         recognised
     }
 
@@ -283,6 +295,11 @@ impl IdMap {
                 self.forget(displaced);
             }
         }
+        if is_playlist_name(&name) {
+            self.playlists.insert(id);
+        } else {
+            self.playlists.remove(&id);
+        }
         self.entries.insert(
             id,
             Entry {
@@ -295,13 +312,9 @@ impl IdMap {
         self.log_records += 1;
     }
 
-    /// Every known object whose name satisfies `pred`.
-    pub(crate) fn ids_where(&self, pred: impl Fn(&str) -> bool) -> HashSet<u64> {
-        self.entries
-            .iter()
-            .filter(|(_, e)| pred(&e.name))
-            .map(|(&id, _)| id)
-            .collect()
+    /// Every known object whose name makes it a playlist ([`is_playlist_name`]).
+    pub(crate) fn playlists(&self) -> &HashSet<u64> {
+        &self.playlists
     }
 
     /// Forgets `id` and everything below it.
@@ -319,6 +332,7 @@ impl IdMap {
             if let Some(kids) = self.children.remove(&cur) {
                 stack.extend(kids.into_values());
             }
+            self.playlists.remove(&cur);
             if let Some(e) = self.entries.remove(&cur) {
                 if let Some(m) = self.children.get_mut(&e.parent) {
                     if m.get(&e.name) == Some(&cur) {
@@ -449,6 +463,36 @@ mod tests {
         m3.save(false, &io).unwrap();
         let m4 = IdMap::load(&path, 1, &io).unwrap();
         assert!(!m4.contains(b) && !m4.contains(c) && m4.contains(a));
+    }
+
+    /// The playlist index follows every way a name comes and goes: insert, rename to and from a
+    /// playlist name, removal of the object or of a folder above it, and a reload.
+    #[test]
+    fn the_playlist_index_follows_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids");
+        let io = FsIo::new(
+            dir.path(),
+            crate::providers::fs::Durability::Off,
+            Default::default(),
+        );
+        let mut m = IdMap::load(&path, 1, &io).unwrap();
+        let folder = m.insert(ROOT, "Playlists");
+        let a = m.insert(folder, "Mix.m3u8");
+        let b = m.insert(folder, "notes.txt");
+        let c = m.insert(ROOT, "Top.WPL");
+        let want = |ids: &[u64]| ids.iter().copied().collect::<HashSet<u64>>();
+        assert_eq!(m.playlists(), &want(&[a, c]));
+        m.set(b, folder, "Other.m3u");
+        m.set(c, ROOT, "Top.txt");
+        assert_eq!(m.playlists(), &want(&[a, b]));
+        m.save(false, &io).unwrap();
+        assert_eq!(
+            IdMap::load(&path, 1, &io).unwrap().playlists(),
+            &want(&[a, b])
+        );
+        m.remove(folder);
+        assert!(m.playlists().is_empty());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::names::{TEMP_PREFIX, TEMP_SUFFIX, is_temp};
 use super::quirks::FsQuirks;
 use super::shared::Shared;
 use super::storage::FsStorage;
+use super::tagging;
 
 /// Bytes per `copy_file_range` call: big enough to keep the kernel busy, small enough for
 /// progress and cancel to stay responsive.
@@ -25,12 +26,21 @@ const KERNEL_CHUNK: usize = 16 << 20;
 /// The copy buffer where the kernel cannot copy.
 const BUFFER: usize = 1 << 20;
 
+thread_local! {
+    /// The copy buffer of this thread's write sessions (see [`WriteSession::fill_from_reader`]).
+    static COPY_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// How much written data a durable session lets pile up before asking the kernel to start
 /// writing it out. The sync at close then waits only for the last few MiB instead of the whole
 /// file, and the disk works while the caller is still producing data rather than idling until
 /// the close drains everything at once.
-#[cfg(target_os = "linux")]
 const WRITEBACK_STEP: u64 = 4 << 20;
+
+/// The least data a durable session hands to writeback when it closes (see
+/// [`WriteSession::sync`]): smaller files are left to the barrier, which writes many of them
+/// in one go for the price of one request each way.
+const TAIL_WRITEBACK: u64 = 256 << 10;
 
 /// A fresh temporary file name.
 pub(crate) fn temp_name() -> String {
@@ -149,8 +159,11 @@ impl ObjectIo for ReadSession {
 
     fn seek(&mut self, origin: SeekOrigin, offset: u64) -> Result<u64> {
         let t = seek_target(origin, offset, self.pos, self.len)?;
-        if let Some(f) = self.file.as_mut() {
-            f.seek(SeekFrom::Start(t))?;
+        // The file's own position is `pos` (reads move both): a seek there is no call.
+        if t != self.pos {
+            if let Some(f) = self.file.as_mut() {
+                f.seek(SeekFrom::Start(t))?;
+            }
         }
         self.pos = t;
         Ok(t)
@@ -182,8 +195,17 @@ pub(crate) struct WriteSession {
     /// Data before this offset has been handed to the kernel's writeback (durable sessions).
     #[cfg(target_os = "linux")]
     kicked: u64,
+    /// Every byte written so far, while the session writes a small file from its start in
+    /// order: the metadata given at creation is then compared with the tags of these bytes
+    /// instead of reading the file back (see [`WriteSession::publish`]). `None` once the file
+    /// outgrows [`CAPTURE_LIMIT`] or is written any other way.
+    captured: Option<Vec<u8>>,
     _mark: OpenMark,
 }
+
+/// The largest file whose bytes a write session keeps for its tags (the size up to which the
+/// tag reader reads a file whole anyway).
+const CAPTURE_LIMIT: usize = 1 << 20;
 
 impl WriteSession {
     /// Starts writing `storage`. With `keep`, the session starts from a copy of the current
@@ -195,11 +217,15 @@ impl WriteSession {
         let parent = storage.parent_id()?.ok_or(Error::InvalidType)?;
         let (dir, target, pending) = {
             let inner = shared.lock();
-            (
-                shared.safe_path(&inner, parent)?,
-                shared.safe_path(&inner, id)?,
-                inner.pending.contains(&id),
-            )
+            let pending = inner.pending.contains(&id);
+            let dir = shared.safe_path(&inner, parent)?;
+            // A reserved name has no file yet: nothing there to check (the data goes to a
+            // temporary file, and the rename that publishes it does not follow links).
+            let target = match inner.ids.entry(id) {
+                Some((_, name)) if pending => dir.join(name),
+                _ => shared.safe_path(&inner, id)?,
+            };
+            (dir, target, pending)
         };
         clean_folder(&shared, parent, &dir);
         let old_size = if pending {
@@ -233,6 +259,8 @@ impl WriteSession {
             unmetered,
             #[cfg(target_os = "linux")]
             kicked: 0,
+            // Only a new file's metadata waits for its data (`pending_meta`).
+            captured: (pending && !keep).then(Vec::new),
             _mark: mark,
         };
         let mut file = OpenOptions::new()
@@ -281,6 +309,13 @@ impl WriteSession {
         self.grow_to(end)?;
         let f = self.file.as_mut().ok_or(Error::InterfaceDead)?;
         f.write_all(data)?;
+        if let Some(c) = self.captured.as_mut() {
+            if c.len() as u64 == self.pos && c.len() + data.len() <= CAPTURE_LIMIT {
+                c.extend_from_slice(data);
+            } else {
+                self.captured = None;
+            }
+        }
         self.pos = end;
         self.start_writeback();
         Ok(data.len())
@@ -295,11 +330,17 @@ impl WriteSession {
     /// clean, which a write session never reads again). It is only advice: a failure changes
     /// nothing about correctness, since the sync at close still writes everything.
     fn start_writeback(&mut self) {
+        self.start_writeback_from(WRITEBACK_STEP);
+    }
+
+    /// [`WriteSession::start_writeback`] once at least `step` bytes are waiting.
+    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+    fn start_writeback_from(&mut self, step: u64) {
         #[cfg(target_os = "linux")]
         {
             let upto = self.pos.max(self.kicked);
             let waiting = upto - self.kicked;
-            if !self.shared.io.barrier.early_writeback() || waiting < WRITEBACK_STEP {
+            if !self.shared.io.barrier.early_writeback() || waiting < step.max(1) {
                 return;
             }
             if let Some(f) = self.file.as_ref() {
@@ -325,6 +366,8 @@ impl WriteSession {
         self.grow_to(size)?;
         #[cfg(target_os = "linux")]
         if !self.shared.io.has(FsQuirks::NO_KERNEL_COPY) {
+            // The kernel copies: the bytes never pass through this session.
+            self.captured = None;
             let mut done = 0u64;
             let dst = self
                 .file
@@ -380,7 +423,24 @@ impl WriteSession {
         exact: Option<u64>,
         progress: &mut dyn Progress,
     ) -> Result<()> {
-        let mut buf = vec![0u8; BUFFER];
+        // One buffer per thread, kept between files: a fresh megabyte per file costs the
+        // allocator a trip to the kernel and a page fault per page, every file.
+        COPY_BUFFER.with(|cell| {
+            let mut buf = cell.take();
+            buf.resize(BUFFER, 0);
+            let result = self.fill_with(src, exact, progress, &mut buf);
+            cell.replace(buf);
+            result
+        })
+    }
+
+    fn fill_with(
+        &mut self,
+        src: &mut dyn Read,
+        exact: Option<u64>,
+        progress: &mut dyn Progress,
+        buf: &mut [u8],
+    ) -> Result<()> {
         let mut done = self.pos;
         loop {
             let want = match exact {
@@ -415,6 +475,12 @@ impl WriteSession {
         self.len
     }
 
+    /// The whole content written, if the session kept it (a small file written from its
+    /// start in order); the session keeps it no longer.
+    pub(crate) fn take_written(&mut self) -> Option<Vec<u8>> {
+        self.captured.take().filter(|c| c.len() as u64 == self.len)
+    }
+
     /// The first half of a batched close: flushes the data, syncs it to the medium on a durable
     /// device, and closes the temporary file. The object does not appear yet.
     ///
@@ -441,6 +507,10 @@ impl WriteSession {
     }
 
     fn sync_file(&mut self) -> Result<()> {
+        // The data not yet handed to writeback goes now, so that the disk writes it while the
+        // caller produces the next file, rather than all at the barrier: a file below the step
+        // would otherwise wait for the barrier whole (every track of a few MiB).
+        self.start_writeback_from(TAIL_WRITEBACK);
         if let Some(mut f) = self.file.take() {
             f.flush()?;
             // Without per-operation durability the data waits for the barrier, which learns
@@ -491,7 +561,8 @@ impl WriteSession {
         self.shared.bump();
         if let Some(m) = meta {
             let handle = FsStorage::new(self.shared.clone(), self.id, None);
-            if let Err(e) = handle.set_metadata_impl(&m) {
+            let written = self.take_written();
+            if let Err(e) = tagging::set_metadata(&handle, &m, written.as_deref()) {
                 tracing::warn!(?e, "metadata given at creation could not be applied");
             }
         }
@@ -540,8 +611,11 @@ impl ObjectIo for WriteSession {
 
     fn seek(&mut self, origin: SeekOrigin, offset: u64) -> Result<u64> {
         let t = seek_target(origin, offset, self.pos, self.len)?;
-        if let Some(f) = self.file.as_mut() {
-            f.seek(SeekFrom::Start(t))?;
+        if t != self.pos {
+            self.captured = None;
+            if let Some(f) = self.file.as_mut() {
+                f.seek(SeekFrom::Start(t))?;
+            }
         }
         self.pos = t;
         Ok(t)

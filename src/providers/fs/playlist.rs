@@ -96,26 +96,67 @@ fn is_foreign(entry: &str) -> bool {
 fn resolve(shared: &Shared, base: &str, list: &PlaylistFile) -> Vec<u64> {
     let mut out = Vec::with_capacity(list.entries.len());
     for entry in &list.entries {
-        if is_foreign(&entry.path) {
+        let Some(comps) = entry_components(base, &entry.path) else {
             continue;
-        }
-        let mut comps: Vec<&str> = base.split('/').filter(|c| !c.is_empty()).collect();
-        let mut escaped = false;
-        for part in entry.path.split(['/', '\\']) {
-            match part {
-                "" | "." => {}
-                ".." => escaped |= comps.pop().is_none(),
-                p => comps.push(p),
-            }
-        }
-        if escaped || comps.is_empty() {
-            continue;
-        }
+        };
         if let Ok(id) = shared.id_under(ROOT, &comps) {
             out.push(id);
         }
     }
     out
+}
+
+/// The root-relative components an entry of a playlist in folder `base` names, `None` for an
+/// entry that leaves the device or names nothing.
+fn entry_components<'a>(base: &'a str, entry: &'a str) -> Option<Vec<&'a str>> {
+    if is_foreign(entry) {
+        return None;
+    }
+    let mut comps: Vec<&str> = base.split('/').filter(|c| !c.is_empty()).collect();
+    let mut escaped = false;
+    for part in entry.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => escaped |= comps.pop().is_none(),
+            p => comps.push(p),
+        }
+    }
+    (!escaped && !comps.is_empty()).then_some(comps)
+}
+
+/// False only when no host could open the same entry for names `a` and `b`: they differ, and
+/// not merely in case (FAT and Windows ignore case), nor both hold characters beyond ASCII
+/// (hosts that fold case or normalise Unicode their own way may take them as one).
+fn may_be_same_name(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase() || (!a.is_ascii() && !b.is_ascii())
+}
+
+/// False only when no entry of `list` (a playlist in folder `base`) can name the object at the
+/// root-relative `subject`, or anything inside it: what [`resolve`] finds for the list then
+/// holds nothing within `subject`, which is found without resolving a single entry (an
+/// `lstat` per component of each).
+fn may_reference(base: &str, list: &PlaylistFile, subject: &[String]) -> bool {
+    list.entries.iter().any(|entry| {
+        entry_components(base, &entry.path).is_some_and(|comps| {
+            comps.len() >= subject.len()
+                && subject
+                    .iter()
+                    .zip(&comps)
+                    .all(|(s, c)| may_be_same_name(s, c))
+        })
+    })
+}
+
+/// The entries of playlist `storage` as its file lists them, with the folder they are relative
+/// to; `None` when it cannot be read or parsed.
+fn read_entries(storage: &FsStorage) -> Option<(String, PlaylistFile)> {
+    let format = check_playlist(storage).ok()?;
+    let bytes = fs::read(storage.path().ok()?).ok()?;
+    let list = match format {
+        PlaylistFormat::M3u8 => read_m3u(&bytes).ok()?,
+        PlaylistFormat::Wpl => read_wpl(&bytes).ok()?,
+    };
+    Some((base_folder(storage.shared(), storage.id()).ok()?, list))
 }
 
 /// The object IDs the playlist references, from the cache while the file is unchanged.
@@ -242,7 +283,7 @@ fn write_ids(storage: &FsStorage, ids: &[u64]) -> Result<()> {
 pub(crate) fn affected(shared: &Arc<Shared>, subject: u64, deleting: bool) -> Vec<(u64, Vec<u64>)> {
     let candidates = {
         let mut inner = shared.lock();
-        let known = inner.ids.ids_where(is_playlist_name);
+        let known = inner.ids.playlists().clone();
         // Forget what the cache holds for playlists that are gone.
         inner.playlists.retain(|id, _| known.contains(id));
         known
@@ -250,6 +291,12 @@ pub(crate) fn affected(shared: &Arc<Shared>, subject: u64, deleting: bool) -> Ve
             .filter(|id| !inner.pending.contains(id))
             .collect::<Vec<u64>>()
     };
+    let subject_path: Option<Vec<String>> = shared
+        .lock()
+        .ids
+        .components(subject)
+        .ok()
+        .map(|c| c.into_iter().map(str::to_owned).collect());
     let mut out = Vec::new();
     for p in candidates {
         let inside = shared.lock().ids.is_within(p, subject);
@@ -257,6 +304,18 @@ pub(crate) fn affected(shared: &Arc<Shared>, subject: u64, deleting: bool) -> Ve
             continue;
         }
         let handle = FsStorage::new(shared.clone(), p, None);
+        let cached = shared.lock().playlists.contains_key(&p);
+        if !inside && !cached {
+            // A playlist none of whose entries can name the subject is not touched: a check
+            // of its text spares resolving every entry (a sync that rewrites its state files
+            // once resolved every playlist of the device, entry by entry, for each).
+            if let (Some(subject_path), Some((base, list))) = (&subject_path, read_entries(&handle))
+            {
+                if !may_reference(&base, &list, subject_path) {
+                    continue;
+                }
+            }
+        }
         let Ok(ids) = read_ids(&handle) else {
             continue;
         };
@@ -292,6 +351,47 @@ pub(crate) fn rewrite(shared: &Arc<Shared>, playlists: Vec<(u64, Vec<u64>)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text check that spares resolving a playlist says "maybe" for every entry a host
+    /// could resolve to the subject or inside it: same names, names differing in case, names
+    /// beyond ASCII on both sides, paths through `.` and `..` and either separator.
+    #[test]
+    fn the_text_check_never_misses_an_entry_that_may_name_the_subject() {
+        let list = read_m3u(
+            "../Music/Ana Sól/x.mp3\n..\\music\\marrow & moss\\.\\b.mp3\nhttp://a/b.mp3\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        let path = |p: &str| p.split('/').map(str::to_owned).collect::<Vec<_>>();
+        let base = "Playlists";
+        assert!(may_reference(
+            base,
+            &list,
+            &path("Music/Marrow & Moss/b.mp3")
+        ));
+        assert!(may_reference(base, &list, &path("Music/Marrow & Moss")));
+        assert!(may_reference(base, &list, &path("Music")));
+        assert!(may_reference(base, &list, &path("Music/Ana Sól/x.mp3")));
+        // Another non-ASCII spelling may be the same name on a host that normalises.
+        assert!(may_reference(
+            base,
+            &list,
+            &path("Music/Ana So\u{301}l/x.mp3")
+        ));
+        assert!(!may_reference(
+            base,
+            &list,
+            &path("Music/Marrow & Moss/c.mp3")
+        ));
+        assert!(!may_reference(base, &list, &path(".wmdm-sync/ledger.txt")));
+        assert!(!may_reference(
+            base,
+            &list,
+            &path("Music/Ana Sól/x.mp3/deeper")
+        ));
+        assert_eq!(entry_components(base, "../../x.mp3"), None);
+        assert_eq!(entry_components(base, "/abs/x.mp3"), None);
+    }
 
     #[test]
     fn playlist_names_and_codes() {

@@ -9,25 +9,33 @@ use crate::error::Result;
 use super::names::{is_internal, is_temp};
 use super::shared::Snap;
 
-/// A folder's visible entries with their `lstat`, and the temporary files found in it.
-type Listing = (Vec<(String, Snap)>, Vec<PathBuf>);
+/// A folder's visible entries with their `lstat`, the temporary files found in it, and
+/// whether it holds an entry the listing leaves out that [`tree_size`] would count (a state
+/// folder's name anywhere but as a folder at the root: see `Shared::used_bytes`).
+type Listing = (Vec<(String, Snap)>, Vec<PathBuf>, bool);
 
 /// The visible entries of a folder with their `lstat`, and the temporary files in it.
 ///
 /// Names the provider keeps for itself, symbolic links and names that are not valid Unicode
 /// are left out.
+///
+/// `at_root` says `dir` is the device's root, where the state folder lives.
 #[cfg(not(target_os = "linux"))]
-pub(super) fn read_folder(dir: &Path) -> std::io::Result<Listing> {
+pub(super) fn read_folder(dir: &Path, at_root: bool) -> std::io::Result<Listing> {
     let mut found = Vec::new();
     let mut stale = Vec::new();
+    let mut unlisted = false;
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let Ok(name) = entry.file_name().into_string() else {
+            unlisted = true;
             continue;
         };
         if is_internal(&name) {
             if is_temp(&name) {
                 stale.push(entry.path());
+            } else {
+                unlisted |= !(at_root && entry.file_type().is_ok_and(|t| t.is_dir()));
             }
             continue;
         }
@@ -37,29 +45,33 @@ pub(super) fn read_folder(dir: &Path) -> std::io::Result<Listing> {
         }
         found.push((name, Snap::of(&md)));
     }
-    Ok((found, stale))
+    Ok((found, stale, unlisted))
 }
 
 /// As the portable version, with `getdents` and `statx` relative to the folder's descriptor
 /// (see [`crate::listing`]): the same system calls `find` makes, and no path building per entry.
 #[cfg(target_os = "linux")]
-pub(super) fn read_folder(dir: &Path) -> std::io::Result<Listing> {
+pub(super) fn read_folder(dir: &Path, at_root: bool) -> std::io::Result<Listing> {
     use crate::listing::{Lister, open_folder, stat_at};
     use rustix::fs::FileType;
 
     let fd = open_folder(rustix::fs::CWD, dir)?;
     let mut found = Vec::new();
     let mut stale = Vec::new();
+    let mut unlisted = false;
     Lister::new().for_each(&fd, |cname, entry_kind| {
         if entry_kind == FileType::Symlink {
             return;
         }
         let Ok(name) = cname.to_str() else {
+            unlisted = true;
             return;
         };
         if is_internal(name) {
             if is_temp(name) {
                 stale.push(dir.join(name));
+            } else {
+                unlisted |= !(at_root && entry_kind == FileType::Directory);
             }
             return;
         }
@@ -80,7 +92,7 @@ pub(super) fn read_folder(dir: &Path) -> std::io::Result<Listing> {
             },
         ));
     })?;
-    Ok((found, stale))
+    Ok((found, stale, unlisted))
 }
 
 /// Removes temporary files from the state folder: interrupted state writes, and files moved

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::metadata::Metadata;
 
 use super::identity::{Identity, random_u64};
-use super::idmap::IdMap;
+use super::idmap::{IdMap, ROOT};
 use super::names::{STATE_DIR, is_component, is_internal};
 use super::playlist::RefCache;
 use super::quirks::FsIo;
@@ -77,6 +77,21 @@ pub(crate) struct Inner {
     pub(crate) open: HashMap<u64, usize>,
     /// What each playlist file resolved to when last read.
     pub(crate) playlists: RefCache,
+    /// What the last listing of each folder counted towards the used bytes.
+    pub(crate) listed: HashMap<u64, Listed>,
+}
+
+/// What one listing of a folder ([`Shared::list`]) says about the bytes used under it.
+#[derive(Debug)]
+pub(crate) struct Listed {
+    /// The generation the folder was read in: the record holds while nothing has changed.
+    generation: u64,
+    /// Apparent sizes of the files listed in it.
+    bytes: u64,
+    /// The folders listed in it that the used bytes include.
+    folders: Vec<u64>,
+    /// It holds an entry the listing leaves out but the used bytes include.
+    partial: bool,
 }
 
 /// One device's shared state.
@@ -161,6 +176,7 @@ impl Shared {
                 inflight: 0,
                 open: HashMap::new(),
                 playlists: RefCache::new(),
+                listed: HashMap::new(),
             }),
             generation: AtomicU64::new(1),
             connected: AtomicBool::new(true),
@@ -310,6 +326,15 @@ impl Shared {
         Ok((p, last))
     }
 
+    /// True when a path check ([`Shared::safe_path`]) found `id` to be a folder, not a
+    /// symbolic link, within the last [`VERIFIED_FOR`](super::verified::VERIFIED_FOR): the
+    /// same trust the path check itself gives it.
+    pub(crate) fn is_checked_folder(&self, id: u64) -> bool {
+        let mut verified = self.verified_lock();
+        verified.expire(Instant::now());
+        verified.ids.contains(&id)
+    }
+
     fn verified_lock(&self) -> MutexGuard<'_, Verified> {
         self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -329,11 +354,14 @@ impl Shared {
     /// # Errors
     /// [`Error::InvalidType`] when `parent` is a file; I/O errors.
     pub(crate) fn list(&self, parent: u64) -> Result<Vec<(u64, String, Snap)>> {
+        // Taken before the folder is read: a change made while it is read makes the record
+        // of this listing stale at once.
+        let generation = self.generation();
         let dir = {
             let inner = self.lock();
             self.safe_path(&inner, parent)?
         };
-        let (mut found, stale) = match read_folder(&dir) {
+        let (mut found, stale, unlisted) = match read_folder(&dir, parent == ROOT) {
             Ok(x) => x,
             Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
                 return Err(Error::InvalidType);
@@ -349,9 +377,13 @@ impl Shared {
         };
         found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut inner = self.lock();
+        // Temporary files the listing leaves in place still count as used bytes.
+        let mut temps_left = stale.len();
         if self.writable_state {
             for path in self.temps.stale(&stale, &inner.active_temps) {
-                let _ = fs::remove_file(&path);
+                if fs::remove_file(&path).is_ok() {
+                    temps_left -= 1;
+                }
             }
         }
         let mut out = Vec::with_capacity(found.len());
@@ -366,6 +398,22 @@ impl Shared {
             }
             out.push((id, name, snap));
         }
+        inner.listed.insert(
+            parent,
+            Listed {
+                generation,
+                bytes: out
+                    .iter()
+                    .filter(|(_, _, s)| !s.is_dir)
+                    .fold(0u64, |sum, (_, _, s)| sum.saturating_add(s.size)),
+                folders: out
+                    .iter()
+                    .filter(|(_, name, s)| s.is_dir && !(parent == ROOT && name.starts_with('.')))
+                    .map(|(id, _, _)| *id)
+                    .collect(),
+                partial: unlisted || temps_left > 0,
+            },
+        );
         // Every listed name now has an entry, so equal counts mean nothing is gone.
         if inner.ids.child_count(parent) == out.len() {
             inner.ids.save(false, &self.io)?;
@@ -391,13 +439,46 @@ impl Shared {
     ///
     /// # Errors
     /// I/O errors walking the device.
+    ///
+    /// Where every folder under the root has been listed since the device last changed (a
+    /// sync lists the whole device before it asks for its space), the count is the sum of
+    /// those listings instead of a second walk of the device.
     pub(crate) fn used_bytes(&self) -> Result<u64> {
-        if let Some(u) = self.lock().used {
+        let mut inner = self.lock();
+        if let Some(u) = inner.used {
             return Ok(u);
         }
+        let listed = std::mem::take(&mut inner.listed);
+        let counted = self.used_from_listings(&listed);
+        inner.listed = listed;
+        if let Some(total) = counted {
+            inner.used = Some(total);
+            return Ok(total);
+        }
+        drop(inner);
         let total = tree_size(&self.root)?;
         self.lock().used = Some(total);
         Ok(total)
+    }
+
+    /// The used bytes by the listings in `listed` (see [`Shared::used_bytes`]), or `None`
+    /// when a folder under the root has not been listed in this generation, or was listed
+    /// with entries the count needs but the listing leaves out.
+    fn used_from_listings(&self, listed: &HashMap<u64, Listed>) -> Option<u64> {
+        let generation = self.generation();
+        let mut total = 0u64;
+        let mut stack = vec![ROOT];
+        let mut seen = 0usize;
+        while let Some(folder) = stack.pop() {
+            let l = listed.get(&folder)?;
+            seen += 1;
+            if l.generation != generation || l.partial || seen > listed.len() {
+                return None;
+            }
+            total = total.saturating_add(l.bytes);
+            stack.extend(&l.folders);
+        }
+        Some(total)
     }
 
     /// Takes a hold on the reservation of `id`, if it is one.
@@ -508,8 +589,18 @@ impl Shared {
     /// # Errors
     /// [`Error::FileNotFound`] when a component does not exist or is a symbolic link.
     pub(crate) fn id_under(&self, start: u64, comps: &[&str]) -> Result<u64> {
+        self.id_under_snap(start, comps).map(|(id, _)| id)
+    }
+
+    /// [`Shared::id_under`], with the `lstat` of the object found (`None` for `start` itself,
+    /// when `comps` is empty).
+    ///
+    /// # Errors
+    /// As [`Shared::id_under`].
+    pub(crate) fn id_under_snap(&self, start: u64, comps: &[&str]) -> Result<(u64, Option<Snap>)> {
         let mut inner = self.lock();
         let mut cur = start;
+        let mut last = None;
         let mut path = self.safe_path(&inner, start)?;
         for &c in comps {
             if is_internal(c) || !is_component(c) {
@@ -535,13 +626,14 @@ impl Shared {
             if md.file_type().is_symlink() {
                 return Err(Error::FileNotFound);
             }
+            last = Some(Snap::of(&md));
             cur = match known.or_else(|| inner.ids.lookup(cur, &name)) {
                 Some(id) => id,
                 None => inner.ids.insert(cur, &name),
             };
         }
         inner.ids.save(false, &self.io)?;
-        Ok(cur)
+        Ok((cur, last))
     }
 }
 
@@ -582,6 +674,66 @@ pub(crate) fn sync_dir(dir: &Path) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// Lists every folder below `s`, as a sync's reading of the device does.
+    fn list_all(s: &crate::provider::StorageRef) {
+        for c in s.children().unwrap() {
+            if c.attributes()
+                .unwrap()
+                .attributes
+                .contains(crate::flags::Attributes::FOLDER)
+            {
+                list_all(&c);
+            }
+        }
+    }
+
+    /// The used bytes counted from a full listing are those a walk counts; a listing made
+    /// stale by a change, or one that left out what the walk counts, is not used.
+    #[test]
+    fn used_bytes_from_listings_equal_the_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("Music/A/B")).unwrap();
+        fs::create_dir_all(root.join(".hidden-state")).unwrap();
+        fs::write(root.join("Music/A/B/t.mp3"), vec![1u8; 1000]).unwrap();
+        fs::write(root.join("Music/A/u.mp3"), vec![1u8; 300]).unwrap();
+        fs::write(root.join(".dotfile"), b"12345").unwrap();
+        fs::write(root.join(".hidden-state/x"), vec![1u8; 77]).unwrap();
+        let opts = super::super::DeviceOptions::default().durable(false);
+        let d = super::super::FsDevice::open(root, opts.clone()).unwrap();
+        let top: crate::provider::StorageRef = d.root();
+        list_all(&top);
+        let shared = d.root().shared().clone();
+        let listed = std::mem::take(&mut shared.lock().listed);
+        assert_eq!(shared.used_from_listings(&listed), Some(1305));
+        assert_eq!(tree_size(root).unwrap(), 1305);
+        shared.lock().listed = listed;
+        assert_eq!(shared.used_bytes().unwrap(), 1305);
+
+        // A change after the listing: the next device counts by walking.
+        let d = super::super::FsDevice::open(root, opts.clone()).unwrap();
+        let top: crate::provider::StorageRef = d.root();
+        list_all(&top);
+        let shared = d.root().shared().clone();
+        shared.bump();
+        let listed = std::mem::take(&mut shared.lock().listed);
+        assert_eq!(shared.used_from_listings(&listed), None);
+        shared.lock().listed = listed;
+        assert_eq!(shared.used_bytes().unwrap(), 1305);
+
+        // A file under the state folder's name below the root is not listed but is counted.
+        fs::write(root.join("Music/A/.wmdm"), vec![1u8; 10]).unwrap();
+        let d = super::super::FsDevice::open(root, opts).unwrap();
+        let top: crate::provider::StorageRef = d.root();
+        list_all(&top);
+        let shared = d.root().shared().clone();
+        let listed = std::mem::take(&mut shared.lock().listed);
+        assert_eq!(shared.used_from_listings(&listed), None);
+        shared.lock().listed = listed;
+        assert_eq!(shared.used_bytes().unwrap(), 1315);
+        assert_eq!(tree_size(root).unwrap(), 1315);
+    }
 
     #[test]
     fn a_sidecar_write_killed_midway_is_removed_at_the_next_open() {

@@ -96,8 +96,31 @@ impl FsStorage {
     /// [`Error::InterfaceDead`] for a deleted object; [`Error::AccessDenied`] when a folder on
     /// the way has been replaced by a symbolic link; [`Error::DeviceNotConnected`].
     pub fn path(&self) -> Result<PathBuf> {
-        let inner = self.shared.lock();
-        self.shared.safe_path(&inner, self.id)
+        // What the check's `lstat` of the object says is its snapshot too: a `snap` right
+        // after (the size, the date, whether it is a folder) then costs no second `lstat`.
+        let generation = self.shared.generation();
+        let (path, seen) = {
+            let inner = self.shared.lock();
+            self.shared.safe_path_lstat(&inner, self.id)?
+        };
+        if let Some(Some(md)) = seen {
+            self.remember(Snap::of(&md), generation);
+        }
+        Ok(path)
+    }
+
+    /// Keeps `snap`, an `lstat` taken in `generation`, unless the cache holds one of that
+    /// generation already.
+    pub(super) fn remember(&self, snap: Snap, generation: u64) {
+        if let Ok(mut guard) = self.cache.lock() {
+            if guard.as_ref().is_none_or(|c| c.generation != generation) {
+                *guard = Some(Cached {
+                    generation,
+                    snap,
+                    name: None,
+                });
+            }
+        }
     }
 
     /// The object's `lstat`, from the cache when nothing has changed since.
@@ -211,7 +234,7 @@ impl FsStorage {
     }
 
     pub(crate) fn set_metadata_impl(&self, metadata: &Metadata) -> Result<Status> {
-        tagging::set_metadata(self, metadata)
+        tagging::set_metadata(self, metadata, None)
     }
 
     /// Drops the name a created-but-never-written file reserved.
@@ -340,11 +363,17 @@ impl Storage for FsStorage {
         if is_internal(name) || !is_component(name) {
             return Err(Error::FileNotFound);
         }
-        if !self.snap()?.is_dir {
+        // A folder a path check found to be one a moment ago needs no `lstat` of its own.
+        if !self.shared.is_checked_folder(self.id) && !self.snap()?.is_dir {
             return Err(Error::InvalidType);
         }
-        let id = self.shared.id_under(self.id, &[name])?;
-        Ok(self.handle(id))
+        let generation = self.shared.generation();
+        let (id, snap) = self.shared.id_under_snap(self.id, &[name])?;
+        let child = self.handle(id);
+        if let Some(snap) = snap {
+            child.remember(snap, generation);
+        }
+        Ok(child)
     }
 
     fn metadata(&self) -> Result<Metadata> {

@@ -5,7 +5,7 @@ use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use lofty::config::WriteOptions;
+use lofty::config::{ParseOptions, WriteOptions};
 use lofty::file::TaggedFile;
 use lofty::prelude::{Accessor, AudioFile, ItemKey, TagExt, TaggedFileExt};
 use lofty::probe::Probe;
@@ -85,6 +85,18 @@ fn read_tags(path: &Path) -> Option<Metadata> {
     read_tags_with(lofty::read_from_path(path).ok()?)
 }
 
+/// How the tags to compare with a metadata change are read: the tags alone. The stream's
+/// properties (duration, bit rate...) are not compared, and finding them makes lofty walk
+/// the audio data: most of the reads and seeks of a large file.
+fn tags_only() -> ParseOptions {
+    ParseOptions::new().read_properties(false)
+}
+
+/// [`read_tags`] for comparing (see [`tags_only`]): the stream properties read as zero.
+fn read_tags_only(path: &Path) -> Option<Metadata> {
+    read_tags_with(Probe::open(path).ok()?.options(tags_only()).read().ok()?)
+}
+
 /// The WMDM properties of a file lofty has read.
 fn read_tags_with(tagged: TaggedFile) -> Option<Metadata> {
     let mut m = Metadata::new();
@@ -126,7 +138,7 @@ fn read_tags_with(tagged: TaggedFile) -> Option<Metadata> {
     Some(m)
 }
 
-/// [`read_tags`] for a file whose name does not tell its format: lofty guesses from the
+/// [`read_tags_only`] for a file whose name does not tell its format: lofty guesses from the
 /// content. `None` for anything lofty cannot read.
 ///
 /// A small file (most tracks' tag and header blocks are a fraction of it) is read in one call
@@ -143,13 +155,10 @@ fn read_tags_by_content(path: &Path, size: u64) -> Option<Metadata> {
             &mut bytes,
         )
         .ok()?;
-        let probe = Probe::new(std::io::Cursor::new(bytes))
-            .guess_file_type()
-            .ok()?;
-        probe.file_type()?;
-        return read_tags_with(probe.read().ok()?);
+        return read_tags_of(&bytes, None);
     }
     let probe = Probe::new(std::io::BufReader::new(file))
+        .options(tags_only())
         .guess_file_type()
         .ok()?;
     probe.file_type()?;
@@ -399,11 +408,31 @@ fn touch(shared: &Shared, path: &Path) {
     shared.bump();
 }
 
+/// The tags of a file's bytes held in memory ([`tags_only`]). The format is the one `named`'s
+/// extension says, as [`read_tags`] takes it; without a name it is guessed from the content, as
+/// [`read_tags_by_content`] guesses it. `None` for anything lofty cannot read.
+fn read_tags_of(bytes: &[u8], named: Option<&Path>) -> Option<Metadata> {
+    let probe = Probe::new(std::io::Cursor::new(bytes)).options(tags_only());
+    let probe = match named {
+        Some(path) => probe.set_file_type(lofty::file::FileType::from_path(path)?),
+        None => probe.guess_file_type().ok()?,
+    };
+    probe.file_type()?;
+    read_tags_with(probe.read().ok()?)
+}
+
 /// IMDSPStorage3::SetMetadata: tags into the file where its format allows, the rest into the
 /// sidecar, derived properties dropped.
-pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<Status> {
+///
+/// `written` is the file's whole content when the caller has it in memory (a write session
+/// that has just written it): its tags are read from there rather than from the file, if it
+/// is as long as the file is now.
+pub(crate) fn set_metadata(
+    storage: &FsStorage,
+    metadata: &Metadata,
+    written: Option<&[u8]>,
+) -> Result<Status> {
     storage.shared().check_write()?;
-    let snap = storage.snap()?;
     let shared = storage.shared();
     if storage.is_pending() {
         let mut inner = shared.lock();
@@ -414,20 +443,32 @@ pub(crate) fn set_metadata(storage: &FsStorage, metadata: &Metadata) -> Result<S
             .merge(metadata);
         return Ok(Status::Ok);
     }
+    // The path check's `lstat` is the snapshot (`FsStorage::path` keeps it).
+    let path = storage.path()?;
+    let snap = storage.snap()?;
     if snap.readonly {
         return Err(Error::AccessDenied);
     }
     // A file being written under a temporary name (a sync's `NAME.mp3.part`) has no telling
     // extension: its content says whether it is audio lofty can tag. What the file's tags
     // already hold is not written again (a copied track comes with the tags it is given).
-    let (audio, current) = match audio_path(storage)? {
+    let written = written.filter(|w| w.len() as u64 == snap.size);
+    let is_audio = !snap.is_dir && storage.format()?.is_audio();
+    let (audio, current) = match is_audio.then(|| path.clone()) {
         Some(p) => {
-            let t = read_tags(&p);
+            let t = match written {
+                Some(w) => read_tags_of(w, Some(&p)),
+                None => read_tags_only(&p),
+            };
             (Some(p), t)
         }
         None => {
-            let p = storage.path()?;
-            match read_tags_by_content(&p, snap.size) {
+            let p = path;
+            let t = match written {
+                Some(w) => read_tags_of(w, None),
+                None => read_tags_by_content(&p, snap.size),
+            };
+            match t {
                 Some(t) => (Some(p), Some(t)),
                 None => (None, None),
             }

@@ -15,6 +15,7 @@ use crate::provider::{
 use super::durability::Barrier;
 use super::io::WriteSession;
 use super::storage::FsStorage;
+use super::tagging;
 
 /// A batch publishes its files in groups of at most this many bytes...
 const GROUP_BYTES: u64 = 256 << 20;
@@ -195,12 +196,16 @@ impl DirectTransfer for FsStorage {
                 }
                 (None, TransferSource::File(_)) => return Err(Error::InvalidArg),
             }
-            session.finish()
+            // The bytes just written, when the session kept them: their tags are compared
+            // with the metadata from memory instead of reading the file back.
+            let written = session.take_written();
+            session.finish()?;
+            Ok(written)
         });
         match result {
-            Ok(()) => {
+            Ok(written) => {
                 if let Some(m) = &options.metadata {
-                    if let Err(e) = created.set_metadata_impl(m) {
+                    if let Err(e) = tagging::set_metadata(&created, m, written.as_deref()) {
                         tracing::warn!(?e, "metadata for a transferred file was not applied");
                     }
                 }
