@@ -697,6 +697,57 @@ fn a_resync_reads_statistics_only_of_objects_that_changed() {
 }
 
 #[test]
+fn a_resync_in_the_first_syncs_own_second_does_not_keep_later_resyncs_reading() {
+    // A first sync and a resync within one second of the device's clock (a script syncing
+    // twice in a row): the resync's settling rewrite of the ledger lands in the same second,
+    // so its date does not move. The clock runs on afterwards, so a later sync must settle
+    // the markers and the ones after it read nothing (they read every object forever before).
+    let clock = common::clock();
+    let device = MemoryDevice::builder("Player T2")
+        .serial("T2")
+        .storage(wmdm::providers::memory::StorageConfig::new(
+            "Internal",
+            1 << 20,
+        ))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let manager = memory_manager(
+        Arc::new(MemoryProvider::new().with_device(device.clone())),
+        &clock,
+    );
+    let mut lib = wmdm::library::MemoryLibrary::new();
+    for i in 1..=4 {
+        lib.add_track(track(i, "Artist", "Album"), content(i, 100));
+    }
+    let mut all = wmdm::library::Playlist::new_static("All", (1..=4).map(TrackId).collect());
+    all.sync.set_priority(1, 1).unwrap();
+    lib.add_playlist(all);
+    let library = Arc::new(std::sync::RwLock::new(lib));
+    let state = tempfile::tempdir().unwrap();
+    let s = services(&manager, &library, state.path(), "Home", &clock);
+    let d = s.device(0).unwrap();
+    d.create_partnership(false).unwrap();
+    s.poll().unwrap();
+    let metadata_reads = || device.stats().calls(Operation::GetMetadata);
+    // The first sync and the first resync, in one second.
+    d.run(&mut |_| {}).unwrap();
+    d.run(&mut |_| {}).unwrap();
+    let mut reads = Vec::new();
+    for _ in 0..3 {
+        clock.advance(std::time::Duration::from_secs(5));
+        device.reset_stats();
+        d.run(&mut |_| {}).unwrap();
+        reads.push(metadata_reads());
+    }
+    assert_eq!(
+        reads.last(),
+        Some(&0),
+        "once the clock runs on, the markers settle (reads per resync: {reads:?})"
+    );
+}
+
+#[test]
 fn a_change_in_the_ledgers_own_second_is_not_missed() {
     // The device's clock stands still: every object is dated in the ledger's second, so
     // no change marker can be trusted and every object is read on every sync.

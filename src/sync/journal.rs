@@ -157,6 +157,7 @@ impl LedgerEntry {
 /// library=<library id>
 /// index=<partnership index>
 /// [settled=<ledger date, seconds since the Unix epoch>]
+/// [settle_tries=<host time of the last settling rewrite>:<rewrites at that date>]
 /// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>[\t<seen size>:<seen date> or -[\t<fingerprint, 40 hex>]]
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -172,6 +173,12 @@ pub struct Ledger {
     /// [`LedgerEntry::seen`]); remembered so a device whose clock stands still is not
     /// rewritten on every sync.
     pub settled: Option<i64>,
+    /// When the last settling rewrite was made (host time, seconds since the Unix epoch) and
+    /// how many were made at [`settled`](Self::settled)'s date: a rewrite that landed in the
+    /// same second as the ledger it replaced (two syncs within one second) is tried again
+    /// later, a bounded number of times, so a running clock settles and a stopped one is not
+    /// rewritten on every sync.
+    pub settle_tries: Option<(u64, u8)>,
 }
 
 /// Lower-case hex of some bytes.
@@ -186,6 +193,7 @@ pub(super) struct Owner {
     pub(super) library: String,
     index: u8,
     settled: Option<i64>,
+    settle_tries: Option<(u64, u8)>,
     session: Option<u64>,
 }
 
@@ -193,6 +201,7 @@ pub(super) fn parse_owner<'a>(
     lines: &mut std::iter::Peekable<impl Iterator<Item = (usize, &'a str)>>,
 ) -> Result<Owner, StateParseError> {
     let (mut lib, mut index, mut settled, mut session) = (None, None, None, None);
+    let mut settle_tries = None;
     while let Some((n, line)) = lines.peek().copied() {
         if line.contains('\t') {
             break;
@@ -203,6 +212,12 @@ pub(super) fn parse_owner<'a>(
             "library" => lib = Some(v),
             "index" => index = Some(number::<u8>(n, &v)?),
             "settled" => settled = Some(number::<i64>(n, &v)?),
+            "settle_tries" => {
+                let (at, tries) = v
+                    .split_once(':')
+                    .ok_or_else(|| bad(n, "settle_tries is not <time>:<count>"))?;
+                settle_tries = Some((number::<u64>(n, at)?, number::<u8>(n, tries)?));
+            }
             "session" => session = Some(hex_u64(n, &v)?),
             _ => return Err(bad(n, format!("unexpected key {k:?}"))),
         }
@@ -211,6 +226,7 @@ pub(super) fn parse_owner<'a>(
         library: lib.ok_or_else(|| bad(0, "no library"))?,
         index: index.ok_or_else(|| bad(0, "no index"))?,
         settled,
+        settle_tries,
         session,
     })
 }
@@ -223,6 +239,7 @@ impl Ledger {
             index,
             entries: BTreeMap::new(),
             settled: None,
+            settle_tries: None,
         }
     }
 
@@ -240,6 +257,9 @@ impl Ledger {
         );
         if let Some(d) = self.settled {
             s.push_str(&format!("settled={d}\n"));
+        }
+        if let Some((at, tries)) = self.settle_tries {
+            s.push_str(&format!("settle_tries={at}:{tries}\n"));
         }
         s.reserve(self.entries.len() * 140);
         for e in self.entries.values() {
@@ -259,6 +279,7 @@ impl Ledger {
         let owner = parse_owner(&mut lines)?;
         let mut ledger = Ledger::new(owner.library, owner.index);
         ledger.settled = owner.settled;
+        ledger.settle_tries = owner.settle_tries;
         for (n, line) in lines {
             let e = LedgerEntry::parse_fields(n, &mut line.split('\t'))?;
             if ledger.entries.insert(e.path.clone(), e).is_some() {

@@ -44,6 +44,7 @@ fn ledger_round_trip() {
 fn change_markers_round_trip_and_older_ledgers_still_parse() {
     let mut l = Ledger::new("lib", 2);
     l.settled = Some(1_700_000_000);
+    l.settle_tries = Some((1_700_000_100, 2));
     l.insert(LedgerEntry {
         seen: Some((10, -5)),
         ..entry("a.mp3")

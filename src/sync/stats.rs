@@ -271,10 +271,35 @@ pub(crate) fn collect(
             conflicts.push(c);
         }
     }
-    if racy && ledger.settled != ledger_date {
-        ledger.settled = ledger_date;
+    if racy {
+        settle(ledger, ledger_date, now);
     }
     Ok(conflicts)
+}
+
+/// How many settling rewrites are made at one ledger date before the device's clock is taken
+/// to stand still.
+const SETTLE_TRIES: u8 = 3;
+
+/// Marks `ledger` for a settling rewrite when change markers dated in its second were read
+/// (see [`collect`]): at once for a new ledger date; again at the same date (the last rewrite
+/// landed in the ledger's own second, as when two syncs run within one second) once at least
+/// two seconds of host time have passed since that rewrite, at most [`SETTLE_TRIES`] times, so
+/// a device whose clock stands still is not rewritten on every sync.
+fn settle(ledger: &mut Ledger, ledger_date: Option<i64>, now: u64) {
+    if ledger.settled != ledger_date {
+        ledger.settled = ledger_date;
+        ledger.settle_tries = Some((now, 1));
+        return;
+    }
+    match ledger.settle_tries {
+        Some((at, tries)) if tries < SETTLE_TRIES && now >= at.saturating_add(2) => {
+            ledger.settle_tries = Some((now, tries + 1));
+        }
+        // A ledger settled by an earlier version: its first retry.
+        None => ledger.settle_tries = Some((now, 1)),
+        Some(_) => {}
+    }
 }
 
 #[cfg(test)]
@@ -312,6 +337,29 @@ mod tests {
         // A device that dates nothing gives no marker: the object is read next time.
         set_written_baseline(&mut e, t.play_count, t.rating.value(), 12, 0);
         assert_eq!(e.seen, None);
+    }
+
+    #[test]
+    fn a_settling_rewrite_is_retried_a_few_times_at_one_date() {
+        let mut l = Ledger::new("lib", 1);
+        settle(&mut l, Some(100), 1_000);
+        assert_eq!((l.settled, l.settle_tries), (Some(100), Some((1_000, 1))));
+        // The same second of host time: no second rewrite yet.
+        let before = l.clone();
+        settle(&mut l, Some(100), 1_001);
+        assert_eq!(l, before);
+        // Later, the ledger's date still has not moved (it was rewritten in its own second).
+        settle(&mut l, Some(100), 1_002);
+        assert_eq!(l.settle_tries, Some((1_002, 2)));
+        settle(&mut l, Some(100), 1_010);
+        assert_eq!(l.settle_tries, Some((1_010, 3)));
+        // A clock that stands still: no more rewrites.
+        let before = l.clone();
+        settle(&mut l, Some(100), 2_000);
+        assert_eq!(l, before);
+        // A new date starts again.
+        settle(&mut l, Some(200), 2_000);
+        assert_eq!((l.settled, l.settle_tries), (Some(200), Some((2_000, 1))));
     }
 
     #[test]
