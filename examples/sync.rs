@@ -692,13 +692,13 @@ fn changed_since_scan(t: &wmdm::library::Track) -> bool {
 /// `--state` must be a folder (or not exist yet; it is made): a file there is a usage error
 /// naming it, not a missing library.
 fn check_state(setup: &Setup) -> Result<(), Failure> {
-    if let Ok(md) = std::fs::metadata(&setup.state) {
-        if !md.is_dir() {
-            return Err(Failure::usage(format!(
-                "the state folder {} is a file, not a folder (--state DIR)",
-                setup.state.display()
-            )));
-        }
+    if let Ok(md) = std::fs::metadata(&setup.state)
+        && !md.is_dir()
+    {
+        return Err(Failure::usage(format!(
+            "the state folder {} is a file, not a folder (--state DIR)",
+            setup.state.display()
+        )));
     }
     std::fs::create_dir_all(&setup.state).map_err(|e| {
         Failure::usage(format!(

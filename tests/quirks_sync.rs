@@ -168,16 +168,17 @@ impl Rig {
 
 /// A run that reports no error must have done everything.
 fn assert_honest(what: &str, r: &Rig, first: &wmdm::Result<wmdm::sync::SyncSummary>) {
-    if let Ok(s) = first {
-        if s.errors == 0 && s.completed {
-            // Checked against the device after the fact: nothing may be missing.
-            let content = r.content();
-            let tracks = content.keys().filter(|p| p.ends_with(".mp3")).count();
-            assert_eq!(
-                tracks as u64, TRACKS,
-                "{what}: a clean summary but tracks missing"
-            );
-        }
+    if let Ok(s) = first
+        && s.errors == 0
+        && s.completed
+    {
+        // Checked against the device after the fact: nothing may be missing.
+        let content = r.content();
+        let tracks = content.keys().filter(|p| p.ends_with(".mp3")).count();
+        assert_eq!(
+            tracks as u64, TRACKS,
+            "{what}: a clean summary but tracks missing"
+        );
     }
 }
 

@@ -481,19 +481,11 @@ fn a_resync_that_vanishes_after_any_step_resumes_on_the_folder_device() {
     vanish_at_every_step(true);
 }
 
-#[cfg_attr(
-    windows,
-    ignore = "on Windows the folder device's writer lock is its record alone (no OS lock yet), so a killed holder leaves the device busy"
-)]
 #[test]
 fn a_first_sync_killed_at_random_moments_resumes_on_the_folder_device() {
     kill_at_random_points(&[false], 4, 1, false);
 }
 
-#[cfg_attr(
-    windows,
-    ignore = "on Windows the folder device's writer lock is its record alone (no OS lock yet), so a killed holder leaves the device busy"
-)]
 #[test]
 fn a_resync_killed_at_random_moments_resumes_on_the_folder_device() {
     kill_at_random_points(&[true], 6, 4, false);
@@ -505,10 +497,6 @@ fn many_kills_at_random_moments_resume_on_the_folder_device() {
     kill_at_random_points(&[false, true], 20, 2, false);
 }
 
-#[cfg_attr(
-    windows,
-    ignore = "on Windows the folder device's writer lock is its record alone (no OS lock yet), so a killed holder leaves the device busy"
-)]
 #[test]
 fn a_user_file_named_like_a_provider_temp_file_survives_kills() {
     kill_at_random_points(&[false, true], 2, 3, true);

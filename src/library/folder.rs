@@ -293,10 +293,10 @@ impl FolderLibrary {
         for f in walked.changed {
             report.tags_read += 1;
             let prior = f.prior.and_then(|i| old.get(i).map(|t| (i, t)));
-            if let Some((i, _)) = prior {
-                if let Some(r) = read_again.get_mut(i) {
-                    *r = true;
-                }
+            if let Some((i, _)) = prior
+                && let Some(r) = read_again.get_mut(i)
+            {
+                *r = true;
             }
             let id = match prior {
                 Some((_, t)) => t.id,
@@ -533,10 +533,10 @@ impl Library for FolderLibrary {
             meta.len(),
             meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
         );
-        if let Some((s, m, h)) = self.hashes.lock().map_err(|_| Error::Fail)?.get(&id) {
-            if (*s, *m) == key {
-                return Ok(*h);
-            }
+        if let Some((s, m, h)) = self.hashes.lock().map_err(|_| Error::Fail)?.get(&id)
+            && (*s, *m) == key
+        {
+            return Ok(*h);
         }
         let h = ContentHash::of_reader(fs::File::open(&track.path)?)?;
         self.hashes

@@ -101,14 +101,13 @@ fn local_path(line: &str) -> Result<String, String> {
         };
         return percent_decode(rest).ok_or_else(|| "a file URL with bad %-escapes".to_owned());
     }
-    if let Some((scheme, _)) = line.split_once("://") {
-        if !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        {
-            return Err(format!("a {scheme}:// URL, not a local file"));
-        }
+    if let Some((scheme, _)) = line.split_once("://")
+        && !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        return Err(format!("a {scheme}:// URL, not a local file"));
     }
     Ok(line.to_owned())
 }

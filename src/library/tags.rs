@@ -122,32 +122,32 @@ fn read_tags_from(file: &mut BlockFile, path: &Path, track: &mut Track) -> Resul
         fill_text(&mut track.artist, tag.artist());
         fill_text(&mut track.album, tag.album());
         fill_text(&mut track.genre, tag.genre());
-        if track.album_artist.is_empty() {
-            if let Some(s) = tag.get_string(&ItemKey::AlbumArtist) {
-                track.album_artist = s.trim_end_matches('\0').to_owned();
-            }
+        if track.album_artist.is_empty()
+            && let Some(s) = tag.get_string(&ItemKey::AlbumArtist)
+        {
+            track.album_artist = s.trim_end_matches('\0').to_owned();
         }
         track.track_number = track.track_number.or(tag.track());
         track.disc = track.disc.or(tag.disk());
         track.year = track.year.or(tag.year());
-        if track.rating == Rating::UNRATED {
-            if let Some(item) = tag.get(&ItemKey::Popularimeter) {
-                match item.value() {
-                    ItemValue::Binary(b) => {
-                        if let Some((rating, count)) = parse_popm(b) {
-                            track.rating = Rating::from_popm(rating);
-                            if track.play_count == 0 {
-                                track.play_count = u32::try_from(count).unwrap_or(u32::MAX);
-                            }
+        if track.rating == Rating::UNRATED
+            && let Some(item) = tag.get(&ItemKey::Popularimeter)
+        {
+            match item.value() {
+                ItemValue::Binary(b) => {
+                    if let Some((rating, count)) = parse_popm(b) {
+                        track.rating = Rating::from_popm(rating);
+                        if track.play_count == 0 {
+                            track.play_count = u32::try_from(count).unwrap_or(u32::MAX);
                         }
                     }
-                    ItemValue::Text(s) => {
-                        if let Some(r) = text_rating(s) {
-                            track.rating = r;
-                        }
-                    }
-                    ItemValue::Locator(_) => {}
                 }
+                ItemValue::Text(s) => {
+                    if let Some(r) = text_rating(s) {
+                        track.rating = r;
+                    }
+                }
+                ItemValue::Locator(_) => {}
             }
         }
     }
@@ -168,11 +168,11 @@ fn popm_of(tag: &Id3v2Tag) -> Option<(u8, u64)> {
 }
 
 fn fill_text(slot: &mut String, value: Option<std::borrow::Cow<'_, str>>) {
-    if slot.is_empty() {
-        if let Some(v) = value {
-            // ID3v2.3 writers sometimes leave a terminating NUL in the value.
-            *slot = v.trim_end_matches('\0').to_owned();
-        }
+    if slot.is_empty()
+        && let Some(v) = value
+    {
+        // ID3v2.3 writers sometimes leave a terminating NUL in the value.
+        *slot = v.trim_end_matches('\0').to_owned();
     }
 }
 

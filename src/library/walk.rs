@@ -178,15 +178,14 @@ impl Walk<'_> {
                 return;
             }
         };
-        if let Some(i) = prior {
-            if self
+        if let Some(i) = prior
+            && self
                 .old
                 .get(i)
                 .is_some_and(|t| t.size == size && t.modified == modified)
-            {
-                out.unchanged.push(i);
-                return;
-            }
+        {
+            out.unchanged.push(i);
+            return;
         }
         let found = Found {
             rel: rel.to_owned(),

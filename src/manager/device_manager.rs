@@ -319,10 +319,10 @@ impl DeviceManager {
 
     /// The manager's session with a provider, performing the handshake first if needed.
     fn provider_session(&self, slot: &mut Slot) -> Result<Arc<Mutex<Session>>> {
-        if let Some(s) = &slot.session {
-            if slot.provider.is_authenticated() {
-                return Ok(s.clone());
-            }
+        if let Some(s) = &slot.session
+            && slot.provider.is_authenticated()
+        {
+            return Ok(s.clone());
         }
         let mut peer = slot.provider.clone();
         let session = self.inner.client.authenticate(&mut peer, SAC_PROTOCOL_V1)?;

@@ -399,14 +399,15 @@ impl SyncEngine {
         for p in batch {
             // A playlist of this batch that lists a copy whose placing just failed is not put
             // in place either (the next sync writes it).
-            if let SyncOp::WritePlaylist { tracks, .. } = &p.op {
-                if !p.direct && tracks.iter().any(|t| run.failed.contains(t)) {
-                    if let Err(d) = p.created.delete(false, &mut NoProgress) {
-                        tracing::warn!(error = %d, "could not remove a temporary file; the journal has it");
-                    }
-                    self.item_error(run, &p.op, Error::FileNotFound);
-                    continue;
+            if let SyncOp::WritePlaylist { tracks, .. } = &p.op
+                && !p.direct
+                && tracks.iter().any(|t| run.failed.contains(t))
+            {
+                if let Err(d) = p.created.delete(false, &mut NoProgress) {
+                    tracing::warn!(error = %d, "could not remove a temporary file; the journal has it");
                 }
+                self.item_error(run, &p.op, Error::FileNotFound);
+                continue;
             }
             match self.place(run, &p) {
                 Ok(()) => {}
@@ -426,10 +427,10 @@ impl SyncEngine {
     /// track off the device (a new one, or a replacement whose old object is gone) is
     /// remembered, so playlists written later in the run leave the track out.
     pub(super) fn item_error(&self, run: &mut Run, op: &SyncOp, error: Error) {
-        if let SyncOp::Copy { track, path, .. } = op {
-            if !run.ledger.entries.contains_key(path) {
-                run.failed.insert(*track);
-            }
+        if let SyncOp::Copy { track, path, .. } = op
+            && !run.ledger.entries.contains_key(path)
+        {
+            run.failed.insert(*track);
         }
         run.summary.errors += 1;
         self.shared.events.emit(SyncEvent::DeviceSyncError {

@@ -22,10 +22,10 @@ impl SyncServices {
         device: &WmdmDevice,
         marker: Option<PartnershipMarker>,
     ) -> SyncDeviceStatus {
-        if let Ok(out) = device.io_control(IOCTL_CAN_SYNC, &[], 4) {
-            if out.get(..4) == Some(&[0, 0, 0, 0][..]) {
-                return SyncDeviceStatus::ManualDevice;
-            }
+        if let Ok(out) = device.io_control(IOCTL_CAN_SYNC, &[], 4)
+            && out.get(..4) == Some(&[0, 0, 0, 0][..])
+        {
+            return SyncDeviceStatus::ManualDevice;
         }
         let ours = table.for_device(key);
         match (ours, marker) {
@@ -172,10 +172,8 @@ impl SyncServices {
             }
             st.devices
                 .retain(|k| k.device.is_some() || table.for_device(&k.key).is_some());
-            if table_changed {
-                if let Err(e) = st.table.save(&self.inner.state_dir) {
-                    tracing::warn!(error = %e, "could not save the partnership table");
-                }
+            if table_changed && let Err(e) = st.table.save(&self.inner.state_dir) {
+                tracing::warn!(error = %e, "could not save the partnership table");
             }
         }
         drop(released);

@@ -214,12 +214,12 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 out.left_out.push(leave(LeftOutReason::SourceMissing));
                 continue;
             };
-            if let Some(formats) = &s.formats {
-                if !formats.contains(&track.format) {
-                    out.left_out.push(leave(LeftOutReason::FormatNotSupported));
-                    selected_but_out.insert(id);
-                    continue;
-                }
+            if let Some(formats) = &s.formats
+                && !formats.contains(&track.format)
+            {
+                out.left_out.push(leave(LeftOutReason::FormatNotSupported));
+                selected_but_out.insert(id);
+                continue;
             }
             // Only a filtered session has pinned tracks; the common case skips the lookup.
             let pinned_here = if pinned.is_empty() {
@@ -499,11 +499,12 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                     .copied()
             })
             .or_else(|| owned_playlists.get(wanted.as_str()).copied());
-        if let Some(e) = owned {
-            if e.meta == input_hash && e.id == sel.playlist.0 {
-                written.insert(e.path.clone());
-                continue;
-            }
+        if let Some(e) = owned
+            && e.meta == input_hash
+            && e.id == sel.playlist.0
+        {
+            written.insert(e.path.clone());
+            continue;
         }
         // Paths come from the name rules, so they never hold line breaks; an error here would
         // be a bug, and the playlist is skipped rather than written wrong.

@@ -70,10 +70,10 @@ impl SyncDevice {
         }
         // Without settings of its own, the partnership follows the device's profile: the
         // formats it plays, and WPL playlists when it takes WPL but not M3U.
-        if !st.settings.contains_key(&self.key) {
-            if let Some(d) = &k.device {
-                apply_profile(d, &mut settings);
-            }
+        if !st.settings.contains_key(&self.key)
+            && let Some(d) = &k.device
+        {
+            apply_profile(d, &mut settings);
         }
         // Whatever the settings, the plan names only files the device takes.
         if let Some(d) = &k.device {
@@ -194,10 +194,8 @@ impl SyncDevice {
         }
         // The table is written (and synced) only when the session changed it, so a no-op
         // resync costs no write on the library side either.
-        if changed {
-            if let Err(e) = st.table.save(&inner.state_dir) {
-                tracing::warn!(error = %e, "could not save the partnership table");
-            }
+        if changed && let Err(e) = st.table.save(&inner.state_dir) {
+            tracing::warn!(error = %e, "could not save the partnership table");
         }
         Ok(())
     }

@@ -104,19 +104,19 @@ impl StatsStore {
         entry.device_plays += u64::from(delta);
         *base_plays = plays;
         let mut conflict = None;
-        if let Some(r) = rating.map(|r| r.min(100)) {
-            if r != *base_rating {
-                let lib = library.track(track).map_or(Rating::UNRATED, |t| t.rating);
-                if lib.value() != *base_rating && lib.value() != r {
-                    conflict = Some(RatingConflict {
-                        track,
-                        library: lib,
-                        device: Rating::new(r),
-                    });
-                }
-                entry.rating = Some((r, now));
-                *base_rating = r;
+        if let Some(r) = rating.map(|r| r.min(100))
+            && r != *base_rating
+        {
+            let lib = library.track(track).map_or(Rating::UNRATED, |t| t.rating);
+            if lib.value() != *base_rating && lib.value() != r {
+                conflict = Some(RatingConflict {
+                    track,
+                    library: lib,
+                    device: Rating::new(r),
+                });
             }
+            entry.rating = Some((r, now));
+            *base_rating = r;
         }
         conflict
     }

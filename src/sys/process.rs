@@ -26,10 +26,10 @@ pub(crate) fn host_name() -> String {
         }
     }
     for var in ["HOSTNAME", "COMPUTERNAME"] {
-        if let Ok(s) = std::env::var(var) {
-            if !s.trim().is_empty() {
-                return s.trim().to_owned();
-            }
+        if let Ok(s) = std::env::var(var)
+            && !s.trim().is_empty()
+        {
+            return s.trim().to_owned();
         }
     }
     "unknown host".to_owned()
@@ -73,44 +73,49 @@ pub(crate) enum TryLock {
 
 /// Tries an exclusive (or, with `shared`, a shared) advisory lock on `file` without waiting.
 ///
+/// The standard library's file locks: `flock` on Unix, `LockFileEx` on Windows. Either way
+/// the operating system releases the lock when the holder's process ends, however it ends,
+/// which is what lets a writer lock outlive nothing but its holder.
+///
 /// # Errors
 /// I/O errors other than "held" and "not supported".
 pub(crate) fn try_lock(file: &File, shared: bool) -> io::Result<TryLock> {
+    let taken = if shared {
+        file.try_lock_shared()
+    } else {
+        file.try_lock()
+    };
+    match taken {
+        Ok(()) => Ok(TryLock::Locked),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(TryLock::Held),
+        // A file system without advisory locks (some network and FUSE mounts).
+        Err(std::fs::TryLockError::Error(e))
+            if e.kind() == io::ErrorKind::Unsupported
+                || matches!(e.raw_os_error(), Some(code) if is_no_lock_code(code)) =>
+        {
+            Ok(TryLock::Unsupported)
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// The raw error codes that mean "this file system has no locks" rather than a failure.
+fn is_no_lock_code(code: i32) -> bool {
     #[cfg(unix)]
     {
-        use rustix::fs::{FlockOperation, flock};
-        let op = if shared {
-            FlockOperation::NonBlockingLockShared
-        } else {
-            FlockOperation::NonBlockingLockExclusive
-        };
-        match flock(file, op) {
-            Ok(()) => Ok(TryLock::Locked),
-            Err(rustix::io::Errno::WOULDBLOCK) => Ok(TryLock::Held),
-            Err(rustix::io::Errno::NOLCK | rustix::io::Errno::OPNOTSUPP) => {
-                Ok(TryLock::Unsupported)
-            }
-            Err(e) => Err(e.into()),
-        }
+        code == rustix::io::Errno::NOLCK.raw_os_error()
+            || code == rustix::io::Errno::OPNOTSUPP.raw_os_error()
     }
     #[cfg(not(unix))]
     {
-        // Without an OS lock here, the record alone decides (see the folder provider's lock).
-        let _ = (file, shared);
-        Ok(TryLock::Unsupported)
+        let _ = code;
+        false
     }
 }
 
 /// Releases a lock [`try_lock`] took (closing the file does it too).
 pub(crate) fn unlock(file: &File) {
-    #[cfg(unix)]
-    {
-        let _ = rustix::fs::flock(file, rustix::fs::FlockOperation::Unlock);
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file;
-    }
+    let _ = file.unlock();
 }
 
 #[cfg(test)]

@@ -126,13 +126,12 @@ impl Party {
 /// the host).
 fn state_dir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(d) = tempfile::Builder::new()
+    if shm.is_dir()
+        && let Ok(d) = tempfile::Builder::new()
             .prefix("wmdm-crash")
             .tempdir_in(shm)
-        {
-            return d;
-        }
+    {
+        return d;
     }
     tempfile::tempdir().expect("tempdir")
 }
@@ -367,10 +366,10 @@ pub fn check_world(
         .filter(|e| e.kind == OwnedKind::Track)
     {
         *seen.entry(e.id).or_default() += 1;
-        if let (Some(bytes), Some(want)) = (files.get(&e.path), track_bytes(library, e.id)) {
-            if *bytes != want {
-                v(&mut out, "owned track holds other bytes", e.path.clone());
-            }
+        if let (Some(bytes), Some(want)) = (files.get(&e.path), track_bytes(library, e.id))
+            && *bytes != want
+        {
+            v(&mut out, "owned track holds other bytes", e.path.clone());
         }
     }
     for (id, n) in &seen {

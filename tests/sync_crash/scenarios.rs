@@ -394,20 +394,19 @@ pub fn random_resync(seed: u64) -> Scenario {
                 0 | 1 => {
                     // A track joins the playlist (maybe one never synced).
                     let t = TrackId(1 + rng.below(n));
-                    if let Some(p) = lib.playlist_mut(id) {
-                        if let PlaylistKind::Static(v) = &mut p.kind {
-                            v.push(t);
-                        }
+                    if let Some(p) = lib.playlist_mut(id)
+                        && let PlaylistKind::Static(v) = &mut p.kind
+                    {
+                        v.push(t);
                     }
                 }
                 2 => {
-                    if let Some(p) = lib.playlist_mut(id) {
-                        if let PlaylistKind::Static(v) = &mut p.kind {
-                            if !v.is_empty() {
-                                let at = rng.below(v.len() as u64) as usize;
-                                v.remove(at);
-                            }
-                        }
+                    if let Some(p) = lib.playlist_mut(id)
+                        && let PlaylistKind::Static(v) = &mut p.kind
+                        && !v.is_empty()
+                    {
+                        let at = rng.below(v.len() as u64) as usize;
+                        v.remove(at);
                     }
                 }
                 3 => {
@@ -424,10 +423,10 @@ pub fn random_resync(seed: u64) -> Scenario {
                     }
                 }
                 6 => {
-                    if let Some(p) = lib.playlist_mut(id) {
-                        if let PlaylistKind::Static(v) = &mut p.kind {
-                            v.reverse();
-                        }
+                    if let Some(p) = lib.playlist_mut(id)
+                        && let PlaylistKind::Static(v) = &mut p.kind
+                    {
+                        v.reverse();
                     }
                 }
                 _ => {

@@ -97,10 +97,10 @@ impl Identity {
     /// folder without an identity file sees the same serial number, and so the same unique IDs
     /// for the same objects within a session.
     pub(crate) fn load_read_only(path: &Path, root: &Path) -> Identity {
-        if let Ok(bytes) = std::fs::read(path) {
-            if let Some(id) = Identity::parse(&String::from_utf8_lossy(&bytes)) {
-                return id;
-            }
+        if let Ok(bytes) = std::fs::read(path)
+            && let Some(id) = Identity::parse(&String::from_utf8_lossy(&bytes))
+        {
+            return id;
         }
         use sha2::Digest;
         let digest = sha2::Sha256::digest(root.to_string_lossy().as_bytes());

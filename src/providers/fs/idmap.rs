@@ -128,21 +128,22 @@ impl IdMap {
                     let id = parts.next().and_then(|s| u64::from_str_radix(s, 16).ok());
                     let parent = parts.next().and_then(|s| u64::from_str_radix(s, 16).ok());
                     let name = parts.next().and_then(unescape);
-                    if let (Some(id), Some(parent), Some(name)) = (id, parent, name) {
-                        if id != ROOT && !name.is_empty() {
-                            raw.insert(
-                                id,
-                                Entry {
-                                    parent,
-                                    name: name.into(),
-                                },
-                            );
-                        }
+                    if let (Some(id), Some(parent), Some(name)) = (id, parent, name)
+                        && id != ROOT
+                        && !name.is_empty()
+                    {
+                        raw.insert(
+                            id,
+                            Entry {
+                                parent,
+                                name: name.into(),
+                            },
+                        );
                     }
-                } else if let Some(hex) = line.strip_prefix("- ") {
-                    if let Ok(id) = u64::from_str_radix(hex, 16) {
-                        raw.remove(&id);
-                    }
+                } else if let Some(hex) = line.strip_prefix("- ")
+                    && let Ok(id) = u64::from_str_radix(hex, 16)
+                {
+                    raw.remove(&id);
                 }
             }
         }
@@ -283,17 +284,17 @@ impl IdMap {
 
     /// Records that `id` is now `name` inside `parent` (a rename or a move).
     pub(crate) fn set(&mut self, id: u64, parent: u64, name: &str) {
-        if let Some(old) = self.entries.remove(&id) {
-            if let Some(m) = self.children.get_mut(&old.parent) {
-                m.remove(&old.name);
-            }
+        if let Some(old) = self.entries.remove(&id)
+            && let Some(m) = self.children.get_mut(&old.parent)
+        {
+            m.remove(&old.name);
         }
         let name: Arc<str> = name.into();
         let slot = self.children.entry(parent).or_default();
-        if let Some(displaced) = slot.insert(name.clone(), id) {
-            if displaced != id {
-                self.forget(displaced);
-            }
+        if let Some(displaced) = slot.insert(name.clone(), id)
+            && displaced != id
+        {
+            self.forget(displaced);
         }
         if is_playlist_name(&name) {
             self.playlists.insert(id);
@@ -334,10 +335,10 @@ impl IdMap {
             }
             self.playlists.remove(&cur);
             if let Some(e) = self.entries.remove(&cur) {
-                if let Some(m) = self.children.get_mut(&e.parent) {
-                    if m.get(&e.name) == Some(&cur) {
-                        m.remove(&e.name);
-                    }
+                if let Some(m) = self.children.get_mut(&e.parent)
+                    && m.get(&e.name) == Some(&cur)
+                {
+                    m.remove(&e.name);
                 }
                 self.pending_log.push_str(&format!("- {cur:x}\n"));
                 self.log_records += 1;

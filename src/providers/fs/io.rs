@@ -160,10 +160,10 @@ impl ObjectIo for ReadSession {
     fn seek(&mut self, origin: SeekOrigin, offset: u64) -> Result<u64> {
         let t = seek_target(origin, offset, self.pos, self.len)?;
         // The file's own position is `pos` (reads move both): a seek there is no call.
-        if t != self.pos {
-            if let Some(f) = self.file.as_mut() {
-                f.seek(SeekFrom::Start(t))?;
-            }
+        if t != self.pos
+            && let Some(f) = self.file.as_mut()
+        {
+            f.seek(SeekFrom::Start(t))?;
         }
         self.pos = t;
         Ok(t)

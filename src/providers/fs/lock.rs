@@ -1,11 +1,14 @@
 //! The folder device's writer lock (a crate extension, see
 //! [`Device::lock_writer`](crate::provider::Device::lock_writer)): `.wmdm/lock`.
 //!
-//! The lock is an OS advisory lock (`flock`) on that file, so the kernel releases it when its
-//! holder ends, however it ends (`kill -9`, a crash): a lock is never left behind by a dead
-//! process on this host, and no clock decides staleness. The file also holds the holder's
-//! record ([`LockHolder::encode`]) while the lock is held, so a refused writer can name it; the
-//! record is emptied on release, and is only ever information, never the lock itself.
+//! The lock is an OS lock on that file (`flock` on Unix, `LockFileEx` on Windows, through the
+//! standard library), so the kernel releases it when its holder ends, however it ends
+//! (`kill -9`, a crash): a lock is never left behind by a dead process on this host, and no
+//! clock decides staleness. The file also holds the holder's record ([`LockHolder::encode`])
+//! while the lock is held, so a refused writer can name it; the record is emptied on release,
+//! and is only ever information, never the lock itself. (Windows' lock also keeps other
+//! processes from reading the file, so there a refused writer learns that the device is busy
+//! but not who holds it.)
 //!
 //! Where the host or file system has no advisory locks (some network and FUSE file systems,
 //! hosts without `flock`), the record decides alone: a record names a live holder unless it

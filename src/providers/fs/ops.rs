@@ -41,20 +41,23 @@ impl FsStorage {
             }
         }
         for &p in &inner.pending {
-            if let Some((pp, pname)) = inner.ids.entry(p) {
-                if pp == parent && policy.same_name(pname, name) {
-                    candidates.push(pname.to_string());
-                }
+            if let Some((pp, pname)) = inner.ids.entry(p)
+                && pp == parent
+                && policy.same_name(pname, name)
+            {
+                candidates.push(pname.to_string());
             }
         }
         if policy.is_fat() {
             // The host may be case-sensitive while the target medium is not: compare every
             // sibling the way FAT would.
             for entry in fs::read_dir(&dir)?.flatten() {
-                if let Ok(n) = entry.file_name().into_string() {
-                    if !is_internal(&n) && n != name && policy.same_name(&n, name) {
-                        candidates.push(n);
-                    }
+                if let Ok(n) = entry.file_name().into_string()
+                    && !is_internal(&n)
+                    && n != name
+                    && policy.same_name(&n, name)
+                {
+                    candidates.push(n);
                 }
             }
         }
@@ -101,12 +104,12 @@ impl FsStorage {
                 )
             })
             .filter(|_| !request.is_folder());
-        if let Some(format) = wants_playlist {
-            if !playlist::is_playlist_name(&name) {
-                name.push('.');
-                name.push_str(format.extension());
-                name = policy.check(&name)?.into_owned();
-            }
+        if let Some(format) = wants_playlist
+            && !playlist::is_playlist_name(&name)
+        {
+            name.push('.');
+            name.push_str(format.extension());
+            name = policy.check(&name)?.into_owned();
         }
         if let Some(hint) = request.size_hint {
             let dir = {
@@ -171,10 +174,10 @@ impl FsStorage {
                     id
                 }
             };
-            if let Some(m) = &extra {
-                if inner.pending.contains(&id) {
-                    inner.pending_meta.insert(id, m.clone());
-                }
+            if let Some(m) = &extra
+                && inner.pending.contains(&id)
+            {
+                inner.pending_meta.insert(id, m.clone());
             }
             id
         };
@@ -186,10 +189,10 @@ impl FsStorage {
             cache: Mutex::new(None),
             holds,
         });
-        if let Some(m) = extra {
-            if !created.shared.lock().pending.contains(&id) {
-                created.set_metadata_impl(&m)?;
-            }
+        if let Some(m) = extra
+            && !created.shared.lock().pending.contains(&id)
+        {
+            created.set_metadata_impl(&m)?;
         }
         Ok(created)
     }

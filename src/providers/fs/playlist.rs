@@ -172,10 +172,10 @@ fn read_ids(storage: &FsStorage) -> Result<Vec<u64>> {
     let shared = storage.shared();
     let path = storage.path()?;
     let stamp = stamp_of(&fs::symlink_metadata(&path)?);
-    if let Some(c) = shared.lock().playlists.get(&storage.id()) {
-        if c.stamp == stamp {
-            return Ok(c.ids.clone());
-        }
+    if let Some(c) = shared.lock().playlists.get(&storage.id())
+        && c.stamp == stamp
+    {
+        return Ok(c.ids.clone());
     }
     let bytes = fs::read(&path)?;
     let list = match format {
@@ -310,10 +310,9 @@ pub(crate) fn affected(shared: &Arc<Shared>, subject: u64, deleting: bool) -> Ve
             // of its text spares resolving every entry (a sync that rewrites its state files
             // once resolved every playlist of the device, entry by entry, for each).
             if let (Some(subject_path), Some((base, list))) = (&subject_path, read_entries(&handle))
+                && !may_reference(&base, &list, subject_path)
             {
-                if !may_reference(&base, &list, subject_path) {
-                    continue;
-                }
+                continue;
             }
         }
         let Ok(ids) = read_ids(&handle) else {

@@ -153,18 +153,18 @@ impl FsProvider {
             .filter(|r| r.is_dir())
             .cloned()
             .collect();
-        if let Some(parent) = &self.config.discover_under {
-            if let Ok(rd) = fs::read_dir(parent) {
-                for entry in rd.flatten() {
-                    let path = entry.path();
-                    if is_hidden(&entry) || !path.is_dir() {
-                        continue;
-                    }
-                    if self.config.mounts_only && !is_mount_point(&path, parent) {
-                        continue;
-                    }
-                    out.push(path);
+        if let Some(parent) = &self.config.discover_under
+            && let Ok(rd) = fs::read_dir(parent)
+        {
+            for entry in rd.flatten() {
+                let path = entry.path();
+                if is_hidden(&entry) || !path.is_dir() {
+                    continue;
                 }
+                if self.config.mounts_only && !is_mount_point(&path, parent) {
+                    continue;
+                }
+                out.push(path);
             }
         }
         out.sort();

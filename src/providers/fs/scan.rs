@@ -146,10 +146,10 @@ pub(super) fn tree_size(dir: &Path) -> Result<u64> {
                     continue;
                 }
                 stack.push(entry.path());
-            } else if ft.is_file() {
-                if let Ok(md) = entry.metadata() {
-                    total = total.saturating_add(md.len());
-                }
+            } else if ft.is_file()
+                && let Ok(md) = entry.metadata()
+            {
+                total = total.saturating_add(md.len());
             }
         }
     }

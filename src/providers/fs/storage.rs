@@ -112,14 +112,14 @@ impl FsStorage {
     /// Keeps `snap`, an `lstat` taken in `generation`, unless the cache holds one of that
     /// generation already.
     pub(super) fn remember(&self, snap: Snap, generation: u64) {
-        if let Ok(mut guard) = self.cache.lock() {
-            if guard.as_ref().is_none_or(|c| c.generation != generation) {
-                *guard = Some(Cached {
-                    generation,
-                    snap,
-                    name: None,
-                });
-            }
+        if let Ok(mut guard) = self.cache.lock()
+            && guard.as_ref().is_none_or(|c| c.generation != generation)
+        {
+            *guard = Some(Cached {
+                generation,
+                snap,
+                name: None,
+            });
         }
     }
 
@@ -127,12 +127,11 @@ impl FsStorage {
     pub(crate) fn snap(&self) -> Result<Snap> {
         self.shared.check()?;
         let generation = self.shared.generation();
-        if let Ok(guard) = self.cache.lock() {
-            if let Some(c) = guard.as_ref() {
-                if c.generation == generation {
-                    return Ok(c.snap);
-                }
-            }
+        if let Ok(guard) = self.cache.lock()
+            && let Some(c) = guard.as_ref()
+            && c.generation == generation
+        {
+            return Ok(c.snap);
         }
         let (path, pending) = {
             let inner = self.shared.lock();
@@ -171,17 +170,15 @@ impl FsStorage {
 
     /// Runs `f` on the object's name, from the listing's cache while it is valid.
     fn with_name<R>(&self, f: impl FnOnce(&str) -> R) -> Result<R> {
-        if let Ok(guard) = self.cache.lock() {
-            if let Some(Cached {
+        if let Ok(guard) = self.cache.lock()
+            && let Some(Cached {
                 generation,
                 name: Some(n),
                 ..
             }) = guard.as_ref()
-            {
-                if *generation == self.shared.generation() {
-                    return Ok(f(n));
-                }
-            }
+            && *generation == self.shared.generation()
+        {
+            return Ok(f(n));
         }
         Ok(f(&self.name_string()?))
     }

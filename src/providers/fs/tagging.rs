@@ -190,10 +190,10 @@ pub(crate) fn get_metadata(storage: &FsStorage) -> Result<Metadata> {
     let snap = storage.snap()?;
     let shared = storage.shared();
     let mut m = read_sidecar(shared, storage.id());
-    if let Some(path) = audio_path(storage)? {
-        if let Some(t) = read_tags(&path) {
-            m.merge(&t);
-        }
+    if let Some(path) = audio_path(storage)?
+        && let Some(t) = read_tags(&path)
+    {
+        m.merge(&t);
     }
     m.add(tags::FILE_NAME, crate::provider::Storage::name(storage)?);
     m.add(tags::FILE_SIZE, snap.size);
@@ -364,10 +364,10 @@ fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
         Shared::adjust_used(&mut shared.lock(), new, old);
         // The new copy is dated now; on FAT that may read back as the old date.
         let date = changed_date(old_date);
-        if date > SystemTime::now() {
-            if let Err(e) = fs::File::open(path).and_then(|f| f.set_modified(date)) {
-                tracing::debug!(?e, "retagged file not dated past the old date");
-            }
+        if date > SystemTime::now()
+            && let Err(e) = fs::File::open(path).and_then(|f| f.set_modified(date))
+        {
+            tracing::debug!(?e, "retagged file not dated past the old date");
         }
         shared.io.barrier.published(path);
         Ok(())
@@ -493,14 +493,14 @@ pub(crate) fn set_metadata(
             for_sidecar.add(name, value.clone());
         }
     }
-    if let (Some(path), false) = (audio.as_deref(), for_file.is_empty()) {
-        if let Err(e) = write_tags(shared, path, &for_file) {
-            if e == Error::DiskFull {
-                return Err(e);
-            }
-            tracing::debug!(?e, "tags not writable into the file; using the sidecar");
-            for_sidecar.merge(&for_file);
+    if let (Some(path), false) = (audio.as_deref(), for_file.is_empty())
+        && let Err(e) = write_tags(shared, path, &for_file)
+    {
+        if e == Error::DiskFull {
+            return Err(e);
         }
+        tracing::debug!(?e, "tags not writable into the file; using the sidecar");
+        for_sidecar.merge(&for_file);
     }
     if !for_sidecar.is_empty() {
         let mut side = read_sidecar(shared, storage.id());

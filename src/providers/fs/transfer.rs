@@ -204,10 +204,10 @@ impl DirectTransfer for FsStorage {
         });
         match result {
             Ok(written) => {
-                if let Some(m) = &options.metadata {
-                    if let Err(e) = tagging::set_metadata(&created, m, written.as_deref()) {
-                        tracing::warn!(?e, "metadata for a transferred file was not applied");
-                    }
+                if let Some(m) = &options.metadata
+                    && let Err(e) = tagging::set_metadata(&created, m, written.as_deref())
+                {
+                    tracing::warn!(?e, "metadata for a transferred file was not applied");
                 }
                 Ok(created)
             }

@@ -180,10 +180,10 @@ impl MemoryDevice {
         let mut out = BTreeMap::new();
         if let Some(tree) = st.trees.get(storage) {
             for id in tree.subtree(tree.root()) {
-                if id != tree.root() {
-                    if let Some(v) = f(tree, id) {
-                        out.insert(tree.path_of(id), v);
-                    }
+                if id != tree.root()
+                    && let Some(v) = f(tree, id)
+                {
+                    out.insert(tree.path_of(id), v);
                 }
             }
         }

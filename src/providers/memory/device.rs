@@ -359,15 +359,15 @@ impl Device for MemoryDevice {
         let formats = &self.shared.config.formats;
         let mut support = FormatSupport::default();
         for &f in formats {
-            if let Some(w) = WaveFormat::typical_for(f) {
-                if !support.audio.contains(&w) {
-                    support.audio.push(w);
-                }
+            if let Some(w) = WaveFormat::typical_for(f)
+                && !support.audio.contains(&w)
+            {
+                support.audio.push(w);
             }
-            if let Some(m) = f.mime_type() {
-                if !support.mime_types.iter().any(|x| x == m) {
-                    support.mime_types.push(m.to_owned());
-                }
+            if let Some(m) = f.mime_type()
+                && !support.mime_types.iter().any(|x| x == m)
+            {
+                support.mime_types.push(m.to_owned());
             }
         }
         Ok(support)
@@ -417,10 +417,10 @@ impl Device for MemoryDevice {
         if COMPUTED_PROPERTIES.contains(&name) {
             return Err(Error::NotSupported);
         }
-        if let Some(vt) = props::expected_vt(name) {
-            if value.vt() != vt {
-                return Err(Error::InvalidArg);
-            }
+        if let Some(vt) = props::expected_vt(name)
+            && value.vt() != vt
+        {
+            return Err(Error::InvalidArg);
         }
         match st.properties.get_mut(name) {
             Some(slot) => {

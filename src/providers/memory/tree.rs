@@ -452,10 +452,10 @@ impl Tree {
     /// Removes `id` and everything below it; returns the removed ids.
     pub(super) fn remove_subtree(&mut self, id: NodeId) -> Vec<NodeId> {
         let doomed = self.subtree(id);
-        if let Some(parent) = self.nodes.get(&id).and_then(|n| n.parent) {
-            if let Some(p) = self.nodes.get_mut(&parent) {
-                p.children.retain(|&c| c != id);
-            }
+        if let Some(parent) = self.nodes.get(&id).and_then(|n| n.parent)
+            && let Some(p) = self.nodes.get_mut(&parent)
+        {
+            p.children.retain(|&c| c != id);
         }
         for n in &doomed {
             if let Some(node) = self.nodes.remove(n) {

@@ -151,10 +151,10 @@ impl ObjectIo for Reader {
 
 impl Reader {
     fn release(&mut self) {
-        if std::mem::take(&mut self.live) {
-            if let Some(h) = self.handle {
-                self.obj.conn().closed(h);
-            }
+        if std::mem::take(&mut self.live)
+            && let Some(h) = self.handle
+        {
+            self.obj.conn().closed(h);
         }
     }
 }

@@ -51,13 +51,12 @@ struct Release {
 impl Drop for Release {
     fn drop(&mut self) {
         let conn = &self.device.conn;
-        if let Ok(ids) = conn.storage_ids() {
-            if let Some(first) = ids.first() {
-                if let Ok(storage) = conn.storage(*first) {
-                    let h = self.object;
-                    let _ = conn.run("DeleteObject (writer lock)", false, || storage.delete(h));
-                }
-            }
+        if let Ok(ids) = conn.storage_ids()
+            && let Some(first) = ids.first()
+            && let Ok(storage) = conn.storage(*first)
+        {
+            let h = self.object;
+            let _ = conn.run("DeleteObject (writer lock)", false, || storage.delete(h));
         }
         let mut t = table().lock().unwrap_or_else(PoisonError::into_inner);
         if t.get(&conn.serial)

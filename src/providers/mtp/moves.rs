@@ -85,10 +85,10 @@ impl MtpObject {
             return Err(Error::NotSameDevice);
         }
         let folder = target.destination(placement)?;
-        if let Some(f) = folder {
-            if f == h || (s.folder && self.is_below(f, h)?) {
-                return Err(Error::InvalidArg);
-            }
+        if let Some(f) = folder
+            && (f == h || (s.folder && self.is_below(f, h)?))
+        {
+            return Err(Error::InvalidArg);
         }
         if self.find_in(folder, &s.name)?.is_some() {
             return Err(Error::AlreadyExists);

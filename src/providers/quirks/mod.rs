@@ -356,11 +356,11 @@ impl Shared {
     /// Counts `bytes` about to be written, refusing them once the medium is "full".
     fn spend(&self, bytes: u64) -> Result<()> {
         let mut st = self.lock();
-        if let Some(limit) = st.quirks.disk_full_after {
-            if st.written.saturating_add(bytes) > limit {
-                st.bitten.insert(Quirk::DiskFull);
-                return Err(Error::DiskFull);
-            }
+        if let Some(limit) = st.quirks.disk_full_after
+            && st.written.saturating_add(bytes) > limit
+        {
+            st.bitten.insert(Quirk::DiskFull);
+            return Err(Error::DiskFull);
         }
         st.written = st.written.saturating_add(bytes);
         Ok(())

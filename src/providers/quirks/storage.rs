@@ -169,10 +169,10 @@ impl Storage for QuirkStorage {
             None,
         )?;
         let created = self.inner.create(request)?;
-        if !request.is_folder() {
-            if let Ok(id) = created.unique_id() {
-                self.shared.lock().fresh.insert(id);
-            }
+        if !request.is_folder()
+            && let Ok(id) = created.unique_id()
+        {
+            self.shared.lock().fresh.insert(id);
         }
         Ok(self.wrap_ref(created))
     }
