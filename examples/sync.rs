@@ -616,7 +616,8 @@ fn sync_once(
         ))
     };
     if !summary.completed && !interrupted {
-        if !setup.device.is_dir() || !device.connected() {
+        // An MTP device is not a folder: only its connection says whether it went away.
+        if (!support::mtp::is_mtp(&setup.device) && !setup.device.is_dir()) || !device.connected() {
             return Err(Failure::device(format!(
                 "the device {} went away during the sync; reconnect it and run again to resume",
                 setup.device.display()

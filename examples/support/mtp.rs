@@ -10,12 +10,22 @@ use wmdm::provider::ServiceProvider;
 
 use super::report::Failure;
 
+/// True when `device` names an MTP device (`mtp:...` or `mtp-virtual:...`), not a folder.
+pub fn is_mtp(device: &Path) -> bool {
+    device
+        .to_str()
+        .is_some_and(|t| t.starts_with("mtp:") || t.starts_with("mtp-virtual:"))
+}
+
 /// The provider for an MTP `--device`, or `None` when `device` is a folder.
 pub fn provider(
     device: &Path,
     read_only: bool,
     capacity: Option<u64>,
 ) -> Option<Result<Arc<dyn ServiceProvider>, Failure>> {
+    if !is_mtp(device) {
+        return None;
+    }
     let text = device.to_str()?;
     if let Some(serial) = text.strip_prefix("mtp:") {
         return Some(usb(serial, read_only));

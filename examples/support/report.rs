@@ -7,7 +7,9 @@ use std::time::Duration;
 use wmdm::Error;
 use wmdm::library::Library;
 use wmdm::provider::LockHolder;
-use wmdm::sync::{DeleteReason, LeftOutReason, SyncDevice, SyncOp, SyncPlan, SyncSummary};
+use wmdm::sync::{
+    DeleteReason, LeftAloneReason, LeftOutReason, SyncDevice, SyncOp, SyncPlan, SyncSummary,
+};
 
 /// Why the command stops, with its exit status (the example's docs and README.md list them).
 #[derive(Debug)]
@@ -183,7 +185,7 @@ pub fn default_state_dir(library: &Path) -> Result<PathBuf, Failure> {
 /// The one JSON object `--json` prints.
 pub fn summary_json(s: &SyncSummary, elapsed: Duration) -> String {
     format!(
-        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":{},\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":{}}}",
+        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":{},\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":{},\"adopted\":{},\"left_alone\":{},\"renames_refused\":{}}}",
         s.copied,
         s.updated,
         s.deleted,
@@ -192,7 +194,10 @@ pub fn summary_json(s: &SyncSummary, elapsed: Duration) -> String {
         s.errors,
         s.playlists_written,
         s.bytes_copied,
-        elapsed.as_millis()
+        elapsed.as_millis(),
+        s.adopted,
+        s.left_alone.len(),
+        s.renames_refused
     )
 }
 
@@ -201,14 +206,15 @@ pub fn plan_json(plan: &SyncPlan) -> String {
     let t = &plan.totals;
     let skipped = plan.left_out.len().saturating_sub(t.no_fit);
     format!(
-        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":0,\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":0}}",
+        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":0,\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":0,\"adopted\":{},\"left_alone\":0,\"renames_refused\":false}}",
         t.copies,
         t.replaces + t.metadata_updates,
         t.deletes,
         skipped,
         t.no_fit,
         t.playlists,
-        t.bytes_to_copy
+        t.bytes_to_copy,
+        t.adoptions
     )
 }
 
@@ -276,6 +282,31 @@ pub fn print_summary(
         println!(
             "  note: the device's record of what this library owns was unreadable, so nothing was deleted"
         );
+    }
+    if s.adopted > 0 {
+        println!(
+            "  adopted {} identical file{} already on the device instead of copying them",
+            s.adopted,
+            if s.adopted == 1 { "" } else { "s" }
+        );
+    }
+    if s.renames_refused {
+        println!(
+            "  note: the device refuses renames, so files were written in place under their final names"
+        );
+    }
+    for l in s.left_alone.iter().take(10) {
+        let why = match l.reason {
+            LeftAloneReason::Unconfirmed => {
+                "an interrupted sync planned to write here, but nothing proves the file there is its own"
+            }
+            LeftAloneReason::Mismatch => "not the file the interrupted sync wrote",
+            LeftAloneReason::UnreadableState => "the sync's own state file could not be read",
+        };
+        println!("  left alone: {} ({why})", l.path);
+    }
+    if s.left_alone.len() > 10 {
+        println!("  left alone: ... and {} more", s.left_alone.len() - 10);
     }
 }
 
