@@ -6,6 +6,7 @@
 #     the playlists the sync wrote (M3U8 and WPL);
 #   - a journal and commit records from a sync killed with SIGKILL in the middle (tried until
 #     one is caught);
+#   - the example's certificates as it keeps them in its state folder;
 #   - the test fixtures under tests/data (the WMA file's ASF header, the test certificates'
 #     keys are not inputs);
 #   - M3U8 and WPL files in odd encodings (BOM, UTF-16, Latin-1, CRLF, entities) written here;
@@ -36,6 +37,8 @@ mkdir -p "$work/dev"
 "$bin" --library "$work/lib" --device "$work/dev" --state "$work/state" --json \
     --playlist-format wpl >/dev/null
 ls -R "$work/dev" "$work/state" >"$work/listing"
+# The certificates the example issued and keeps in its state folder (SAC_CERT_V1 bytes).
+for f in "$work"/state/certs/*.cert; do put sac_certificate "real-$(basename "$f")" "$f"; done
 put fs_device_state real-sync <(
     cat "$work/dev/.wmdm/device.id"; printf '\xff'
     cat "$work/dev/.wmdm/ids"; printf '\xff'
