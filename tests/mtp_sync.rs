@@ -64,8 +64,17 @@ fn sync(dir: &Path, state: &Path, n: u64) -> SyncSummary {
 }
 
 fn sync_library(dir: &Path, state: &Path, library: MemoryLibrary) -> SyncSummary {
+    sync_through(provider(dir), state, library)
+}
+
+/// One process's sync through `provider` (the MTP provider, or a wrapper over it).
+fn sync_through(
+    provider: Arc<dyn wmdm::provider::ServiceProvider>,
+    state: &Path,
+    library: MemoryLibrary,
+) -> SyncSummary {
     let clock = common::clock();
-    let manager = manager_with(provider(dir), &clock);
+    let manager = manager_with(provider, &clock);
     let lib: Arc<RwLock<dyn Library>> = Arc::new(RwLock::new(library));
     let services =
         SyncServices::open(manager, lib, state, "Home", Arc::new(clock.clone())).expect("services");
@@ -96,6 +105,44 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out.retain(|(p, _)| !p.starts_with(".wmdm-sync"));
     out.sort();
     out
+}
+
+#[test]
+fn a_device_that_refuses_renames_is_synced_in_place_and_resynced_with_nothing_to_do() {
+    // An MTP device without SetObjectPropValue for names (many players): every rename is
+    // NotSupported, so the sync writes under final names behind its intent records.
+    use wmdm::providers::quirks::{QuirkProvider, Quirks};
+    let device = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let no_rename = || QuirkProvider::new(provider(device.path()), Quirks::none().no_rename());
+    let first = sync_through(no_rename(), state.path(), library(12));
+    assert!(first.completed, "{first:?}");
+    assert_eq!((first.copied, first.errors), (12, 0), "{first:?}");
+    assert!(first.renames_refused, "the quirk is found and reported");
+    let on_device = files(device.path());
+    for i in 1..=12u64 {
+        let want = content(i, 3000 + (i as usize * 37) % 2000);
+        assert!(
+            on_device.iter().any(|(_, b)| *b == want),
+            "track {i} is on the device whole"
+        );
+    }
+    assert!(
+        on_device.iter().all(|(p, _)| !p.ends_with(".part")),
+        "no temporary file: {:?}",
+        on_device.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    let second = sync_through(no_rename(), state.path(), library(12));
+    assert!(second.completed, "{second:?}");
+    assert_eq!(
+        (second.copied, second.deleted, second.errors),
+        (0, 0, 0),
+        "{second:?}"
+    );
+    assert!(
+        files(device.path()) == on_device,
+        "the resync changed nothing"
+    );
 }
 
 #[test]
