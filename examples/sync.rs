@@ -197,27 +197,74 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         }
     };
 
-    // The library: a folder scanned incrementally (the cache lives in the state folder).
+    // The library: a folder scanned incrementally (the cache lives in the state folder). A
+    // missing library is a usage error found before the device is touched.
+    if !setup.library.is_dir() {
+        return Err(Failure::usage(format!(
+            "the library folder {} does not exist",
+            setup.library.display()
+        )));
+    }
+    // The scan runs on its own thread while the device is opened and the manager authenticates
+    // (certificates, a SAC handshake): they share nothing, and on a resync each is a good part
+    // of the run's wall clock. The library's result is looked at first, as before.
     let started = Instant::now();
-    let (library, scan) = FolderLibrary::open(
-        &setup.library,
-        setup.state.join("library"),
-        Arc::new(SystemClock),
-        ScanOptions::default(),
-    )
-    .map_err(|e| match e {
+    let scanning = std::thread::spawn({
+        let library = setup.library.clone();
+        let cache = setup.state.join("library");
+        move || {
+            let opened = FolderLibrary::open(
+                &library,
+                cache,
+                Arc::new(SystemClock),
+                ScanOptions::default(),
+            );
+            (opened, started.elapsed())
+        }
+    });
+    // The device: the folder through the fs provider, behind an authenticated manager.
+    let policy = if cli.fat {
+        NamePolicy::fat(NameMode::Reject)
+    } else {
+        NamePolicy::permissive()
+    };
+    // A dry run opens the device read-only: the provider refuses every write, so planning
+    // cannot create `.wmdm/`, recover a journal or delete anything.
+    // Durable at the sync's flushes: the engine orders its journal, batches and ledger with
+    // them (group commit), instead of several syncs per file.
+    let mut options = DeviceOptions::default()
+        .policy(policy)
+        .read_only(cli.dry_run)
+        .durability(Durability::AtFlush);
+    if let Some(bytes) = setup.capacity {
+        options = options.quota(bytes);
+    }
+    let provider = match mtp {
+        Some(mtp) => mtp,
+        None => Arc::new(FsProvider::new(
+            FsConfig::root(&setup.device).options(options),
+        )),
+    };
+    // Certificates are kept in the state folder while valid (a dry run only reads them).
+    let certs = support::certs::CertCache::at(setup.state.join("certs"), !cli.dry_run);
+    let manager = support::manager_with(provider, &certs);
+    let (opened, scan_time) = scanning
+        .join()
+        .map_err(|_| Failure::other("opening the library", Error::Fail))?;
+    let (library, scan) = opened.map_err(|e| match e {
         Error::PathNotFound => Failure::usage(format!(
             "the library folder {} does not exist",
             setup.library.display()
         )),
         e => Failure::other("opening the library", e),
     })?;
+    let manager = manager.map_err(|e| Failure::other("starting the device manager", e))?;
     say(format!(
         "library {}: {} tracks, {} playlists (scanned in {} ms: {} read, {} from the cache{})",
         setup.library.display(),
         library.tracks().len(),
         library.playlists().len(),
-        started.elapsed().as_millis(),
+        scan_time.as_millis(),
         scan.tags_read,
         scan.unchanged,
         if scan.problems.is_empty() {
@@ -250,33 +297,6 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     let library = Arc::new(RwLock::new(library));
     let shared: SharedLibrary = library.clone();
 
-    // The device: the folder through the fs provider, behind an authenticated manager.
-    let policy = if cli.fat {
-        NamePolicy::fat(NameMode::Reject)
-    } else {
-        NamePolicy::permissive()
-    };
-    // A dry run opens the device read-only: the provider refuses every write, so planning
-    // cannot create `.wmdm/`, recover a journal or delete anything.
-    // Durable at the sync's flushes: the engine orders its journal, batches and ledger with
-    // them (group commit), instead of several syncs per file.
-    let mut options = DeviceOptions::default()
-        .policy(policy)
-        .read_only(cli.dry_run)
-        .durability(Durability::AtFlush);
-    if let Some(bytes) = setup.capacity {
-        options = options.quota(bytes);
-    }
-    let provider = match mtp {
-        Some(mtp) => mtp,
-        None => Arc::new(FsProvider::new(
-            FsConfig::root(&setup.device).options(options),
-        )),
-    };
-    // Certificates are kept in the state folder while valid (a dry run only reads them).
-    let certs = support::certs::CertCache::at(setup.state.join("certs"), !cli.dry_run);
-    let manager = support::manager_with(provider, &certs)
-        .map_err(|e| Failure::other("starting the device manager", e))?;
     let services = SyncServices::open(
         manager.clone(),
         shared,

@@ -9,6 +9,8 @@
 #   WMDM_BENCH_CLI_ONLY=1 scripts/bench.sh      # only those (no criterion benches)
 #   WMDM_BENCH_RESYNC_FILES=10000 ...           # small tracks in those runs (default 10000)
 #   WMDM_BENCH_RUNS=3 ...                       # runs per whole-process row (the median)
+#   WMDM_BENCH_CLI_SETS=small ...               # only the small-track rows (first sync and
+#                                               # both resyncs; default "small large")
 #   WMDM_BENCH_STRACE=1 ...                     # and system calls per copied file
 #   WMDM_BENCH_SYNC_BIN=path ...                # time that build of the sync example
 #
@@ -221,8 +223,9 @@ cli_rows() {
 
 if [[ "${WMDM_BENCH_CLI:-${WMDM_BENCH_CLI_ONLY:-0}}" == 1 ]] && grep -q 'make_demo' examples/sync.rs &&
     ensure_rsync; then
-    cli_rows small "$RESYNC_FILES" 17000 rsync
-    cli_rows large 60 4000000 cp
+    CLI_SETS=" ${WMDM_BENCH_CLI_SETS:-small large} "
+    if [[ "$CLI_SETS" == *" small "* ]]; then cli_rows small "$RESYNC_FILES" 17000 rsync; fi
+    if [[ "$CLI_SETS" == *" large "* ]]; then cli_rows large 60 4000000 cp; fi
 fi
 
 copy="copy_1gib"
