@@ -18,8 +18,14 @@ use wmdm::providers::mtp::{MtpOptions, MtpProvider};
 use wmdm::sync::{SyncDeviceStatus, SyncServices, SyncSummary};
 
 fn provider(dir: &Path) -> Arc<MtpProvider> {
+    provider_with_serial(dir, "mtp-sync")
+}
+
+/// A virtual device with its own serial number: the provider's writer lock is per device
+/// identity in a process, so tests running at once use different ones.
+fn provider_with_serial(dir: &Path, serial: &str) -> Arc<MtpProvider> {
     let config = VirtualDeviceConfig {
-        serial: "mtp-sync".into(),
+        serial: serial.into(),
         storages: vec![VirtualStorageConfig {
             description: "Internal".into(),
             capacity: 1 << 30,
@@ -114,7 +120,12 @@ fn a_device_that_refuses_renames_is_synced_in_place_and_resynced_with_nothing_to
     use wmdm::providers::quirks::{QuirkProvider, Quirks};
     let device = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
-    let no_rename = || QuirkProvider::new(provider(device.path()), Quirks::none().no_rename());
+    let no_rename = || {
+        QuirkProvider::new(
+            provider_with_serial(device.path(), "mtp-no-rename"),
+            Quirks::none().no_rename(),
+        )
+    };
     let first = sync_through(no_rename(), state.path(), library(12));
     assert!(first.completed, "{first:?}");
     assert_eq!((first.copied, first.errors), (12, 0), "{first:?}");
