@@ -55,7 +55,7 @@ fn library_of(n: u64, selected: std::ops::RangeInclusive<u64>) -> MemoryLibrary 
     for i in 1..=n {
         lib.add_track(
             track(i, &format!("Artist {}", i % 3), "Album"),
-            content(i, 3000 + (i as usize * 37) % 2000),
+            track_bytes(i),
         );
     }
     let mut p = Playlist::new_static("Mix", selected.map(TrackId).collect());
@@ -91,6 +91,27 @@ fn sync_through(
     }
     assert_eq!(d.status(), SyncDeviceStatus::PartnershipExists);
     d.run(&mut |_| {}).expect("sync runs")
+}
+
+/// The bytes of track `i` in [`library`].
+fn track_bytes(i: u64) -> Vec<u8> {
+    content(i, 3000 + (i as usize * 37) % 2000)
+}
+
+/// Tracks 1..=`n` are each on the device whole, and no temporary file is left.
+fn assert_whole_without_temporaries(on_device: &[(String, Vec<u8>)], n: u64) {
+    for i in 1..=n {
+        let want = track_bytes(i);
+        assert!(
+            on_device.iter().any(|(_, b)| *b == want),
+            "track {i} is on the device whole"
+        );
+    }
+    assert!(
+        on_device.iter().all(|(p, _)| !p.ends_with(".part")),
+        "no temporary file is left: {:?}",
+        on_device.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -131,18 +152,7 @@ fn a_device_that_refuses_renames_is_synced_in_place_and_resynced_with_nothing_to
     assert_eq!((first.copied, first.errors), (12, 0), "{first:?}");
     assert!(first.renames_refused, "the quirk is found and reported");
     let on_device = files(device.path());
-    for i in 1..=12u64 {
-        let want = content(i, 3000 + (i as usize * 37) % 2000);
-        assert!(
-            on_device.iter().any(|(_, b)| *b == want),
-            "track {i} is on the device whole"
-        );
-    }
-    assert!(
-        on_device.iter().all(|(p, _)| !p.ends_with(".part")),
-        "no temporary file: {:?}",
-        on_device.iter().map(|(p, _)| p).collect::<Vec<_>>()
-    );
+    assert_whole_without_temporaries(&on_device, 12);
     let second = sync_through(no_rename(), state.path(), library(12));
     assert!(second.completed, "{second:?}");
     assert_eq!(
@@ -164,24 +174,11 @@ fn a_full_sync_then_a_resync_that_copies_nothing() {
     assert!(first.completed, "{first:?}");
     assert_eq!((first.copied, first.errors), (40, 0), "{first:?}");
     let on_device = files(device.path());
-    let lib = library(40);
-    for i in 1..=40u64 {
-        let want = content(i, 3000 + (i as usize * 37) % 2000);
-        assert!(
-            on_device.iter().any(|(_, b)| *b == want),
-            "track {i} is on the device whole"
-        );
-    }
-    assert!(
-        on_device.iter().all(|(p, _)| !p.ends_with(".part")),
-        "no temporary file is left: {:?}",
-        on_device.iter().map(|(p, _)| p).collect::<Vec<_>>()
-    );
+    assert_whole_without_temporaries(&on_device, 40);
     assert!(
         !device.path().join(wmdm::providers::mtp::LOCK_NAME).exists(),
         "the writer lock is released"
     );
-    drop(lib);
 
     // A new process (a new session: new object handles) finds every file its own.
     let second = sync(device.path(), state.path(), 40);
@@ -282,7 +279,7 @@ fn check(dir: &Path, state: &Path, version: u8, resumed: &SyncSummary) {
         (11..=35).collect()
     };
     for i in 1..=35u64 {
-        let want = content(i, 3000 + (i as usize * 37) % 2000);
+        let want = track_bytes(i);
         let copies = on_device.iter().filter(|(_, b)| *b == want).count();
         let expected = usize::from(selected.contains(&i));
         assert_eq!(copies, expected, "track {i} on the device: {names:?}");

@@ -627,12 +627,20 @@ fn play_counts_and_ratings_flow_back() {
     assert_eq!(stored.play_count(&*lib, TrackId(1)), 6);
 }
 
-#[test]
-fn a_resync_reads_statistics_only_of_objects_that_changed() {
-    // A device whose clock moves on between syncs (device dates have a resolution of a second).
+/// Four tracks in one prioritised playlist, partnered with a memory device dated by `clock`
+/// (so its objects' dates, in whole seconds, follow the test's time).
+fn dated_rig(
+    serial: &str,
+) -> (
+    wmdm::time::ManualClock,
+    MemoryDevice,
+    Arc<std::sync::RwLock<wmdm::library::MemoryLibrary>>,
+    wmdm::sync::SyncServices,
+    tempfile::TempDir,
+) {
     let clock = common::clock();
-    let device = MemoryDevice::builder("Player T1")
-        .serial("T1")
+    let device = MemoryDevice::builder(&format!("Player {serial}"))
+        .serial(serial)
         .storage(wmdm::providers::memory::StorageConfig::new(
             "Internal",
             1 << 20,
@@ -651,8 +659,7 @@ fn a_resync_reads_statistics_only_of_objects_that_changed() {
             content(i, 100),
         );
     }
-    let ids = (1..=4).map(TrackId).collect();
-    let mut all = wmdm::library::Playlist::new_static("All", ids);
+    let mut all = wmdm::library::Playlist::new_static("All", (1..=4).map(TrackId).collect());
     all.sync.set_priority(1, 1).unwrap();
     lib.add_playlist(all);
     let library = Arc::new(std::sync::RwLock::new(lib));
@@ -661,6 +668,14 @@ fn a_resync_reads_statistics_only_of_objects_that_changed() {
     let d = s.device(0).unwrap();
     d.create_partnership(false).unwrap();
     s.poll().unwrap();
+    (clock, device, library, s, state)
+}
+
+#[test]
+fn a_resync_reads_statistics_only_of_objects_that_changed() {
+    // A device whose clock moves on between syncs (device dates have a resolution of a second).
+    let (clock, device, library, s, _state) = dated_rig("T1");
+    let d = s.device(0).unwrap();
     let tick = || clock.advance(std::time::Duration::from_secs(5));
     // Time passes during a real first sync: each step in its own second here, so no copied
     // object is dated in the ledger's own second (such an object would be read back once).
@@ -702,33 +717,8 @@ fn a_resync_in_the_first_syncs_own_second_does_not_keep_later_resyncs_reading() 
     // twice in a row): the resync's settling rewrite of the ledger lands in the same second,
     // so its date does not move. The clock runs on afterwards, so a later sync must settle
     // the markers and the ones after it read nothing (they read every object forever before).
-    let clock = common::clock();
-    let device = MemoryDevice::builder("Player T2")
-        .serial("T2")
-        .storage(wmdm::providers::memory::StorageConfig::new(
-            "Internal",
-            1 << 20,
-        ))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let manager = memory_manager(
-        Arc::new(MemoryProvider::new().with_device(device.clone())),
-        &clock,
-    );
-    let mut lib = wmdm::library::MemoryLibrary::new();
-    for i in 1..=4 {
-        lib.add_track(track(i, "Artist", "Album"), content(i, 100));
-    }
-    let mut all = wmdm::library::Playlist::new_static("All", (1..=4).map(TrackId).collect());
-    all.sync.set_priority(1, 1).unwrap();
-    lib.add_playlist(all);
-    let library = Arc::new(std::sync::RwLock::new(lib));
-    let state = tempfile::tempdir().unwrap();
-    let s = services(&manager, &library, state.path(), "Home", &clock);
+    let (clock, device, _library, s, _state) = dated_rig("T2");
     let d = s.device(0).unwrap();
-    d.create_partnership(false).unwrap();
-    s.poll().unwrap();
     let metadata_reads = || device.stats().calls(Operation::GetMetadata);
     // The first sync and the first resync, in one second.
     d.run(&mut |_| {}).unwrap();

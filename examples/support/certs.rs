@@ -106,15 +106,13 @@ fn read_kept(
     (same && until.saturating_sub(now) >= MIN_LEFT_SECS).then_some(cert)
 }
 
-/// Writes `bytes` to `file` whole: a temporary file renamed into place, so that a reader never
-/// sees half a certificate (it would only discard it, but then issue one more).
+/// Writes `bytes` to `file` whole: a temporary file beside it renamed into place (tempfile
+/// removes it if anything fails), so that a reader never sees half a certificate (it would
+/// only discard it, but then issue one more).
 fn save(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, file).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    let dir = file.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(file).map(drop).map_err(|e| e.error)
 }

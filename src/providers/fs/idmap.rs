@@ -437,8 +437,8 @@ fn unescape(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn survives_reload_and_moves() {
+    /// A scratch folder, the ID map's path in it, and I/O without flushes.
+    fn scratch() -> (tempfile::TempDir, PathBuf, FsIo) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ids");
         let io = FsIo::new(
@@ -446,6 +446,12 @@ mod tests {
             crate::providers::fs::Durability::Off,
             Default::default(),
         );
+        (dir, path, io)
+    }
+
+    #[test]
+    fn survives_reload_and_moves() {
+        let (_dir, path, io) = scratch();
         let mut m = IdMap::load(&path, 100, &io).unwrap();
         let a = m.insert(ROOT, "Music");
         let b = m.insert(a, "x\ny\\z.mp3");
@@ -470,13 +476,7 @@ mod tests {
     /// playlist name, removal of the object or of a folder above it, and a reload.
     #[test]
     fn the_playlist_index_follows_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ids");
-        let io = FsIo::new(
-            dir.path(),
-            crate::providers::fs::Durability::Off,
-            Default::default(),
-        );
+        let (_dir, path, io) = scratch();
         let mut m = IdMap::load(&path, 1, &io).unwrap();
         let folder = m.insert(ROOT, "Playlists");
         let a = m.insert(folder, "Mix.m3u8");
@@ -498,13 +498,7 @@ mod tests {
 
     #[test]
     fn garbage_lines_are_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ids");
-        let io = FsIo::new(
-            dir.path(),
-            crate::providers::fs::Durability::Off,
-            Default::default(),
-        );
+        let (_dir, path, io) = scratch();
         fs::write(
             &path,
             "wmdm-ids 1\nnext 10\n+ 5 0 ok\n+ zz 0 bad\n+ 6 99 orphan\n+ 7 0 bad\\q\n- \n+ 8 0",
@@ -518,13 +512,7 @@ mod tests {
 
     #[test]
     fn a_doubly_claimed_name_goes_to_the_larger_id() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ids");
-        let io = FsIo::new(
-            dir.path(),
-            crate::providers::fs::Durability::Off,
-            Default::default(),
-        );
+        let (_dir, path, io) = scratch();
         fs::write(&path, "wmdm-ids 1\nnext 1\n+ 9 0 x\n+ 5 0 x\n+ 7 0 x\n").unwrap();
         let m = IdMap::load(&path, 1, &io).unwrap();
         assert_eq!(m.lookup(ROOT, "x"), Some(9));
