@@ -639,7 +639,7 @@ fn dated_rig(
     tempfile::TempDir,
 ) {
     let clock = common::clock();
-    let device = MemoryDevice::builder(&format!("Player {serial}"))
+    let device = MemoryDevice::builder(format!("Player {serial}"))
         .serial(serial)
         .storage(wmdm::providers::memory::StorageConfig::new(
             "Internal",
