@@ -147,16 +147,52 @@ fn may_reference(base: &str, list: &PlaylistFile, subject: &[String]) -> bool {
     })
 }
 
-/// The entries of playlist `storage` as its file lists them, with the folder they are relative
-/// to; `None` when it cannot be read or parsed.
-fn read_entries(storage: &FsStorage) -> Option<(String, PlaylistFile)> {
-    let format = check_playlist(storage).ok()?;
-    let bytes = fs::read(storage.path().ok()?).ok()?;
+/// Playlist `storage`'s file as read now: its stamp (taken before the read), the folder its
+/// entries are relative to, and its entries.
+///
+/// # Errors
+/// As [`read_ids`].
+fn read_list(storage: &FsStorage) -> Result<((u64, Option<SystemTime>), String, PlaylistFile)> {
+    let format = check_playlist(storage)?;
+    let path = storage.path()?;
+    let stamp = stamp_of(&fs::symlink_metadata(&path)?);
+    let (base, list) = parse_list(storage, format, &path)?;
+    Ok((stamp, base, list))
+}
+
+/// The folder playlist `storage`'s entries are relative to, and the entries of its file at
+/// `path` in `format`.
+fn parse_list(
+    storage: &FsStorage,
+    format: PlaylistFormat,
+    path: &std::path::Path,
+) -> Result<(String, PlaylistFile)> {
+    let bytes = fs::read(path)?;
     let list = match format {
-        PlaylistFormat::M3u8 => read_m3u(&bytes).ok()?,
-        PlaylistFormat::Wpl => read_wpl(&bytes).ok()?,
+        PlaylistFormat::M3u8 => read_m3u(&bytes)?,
+        PlaylistFormat::Wpl => read_wpl(&bytes)?,
     };
-    Some((base_folder(storage.shared(), storage.id()).ok()?, list))
+    Ok((base_folder(storage.shared(), storage.id())?, list))
+}
+
+/// Resolves `list` (playlist `storage`'s file as [`read_list`] read it) and caches the IDs
+/// under its stamp.
+fn cache_ids(
+    storage: &FsStorage,
+    stamp: (u64, Option<SystemTime>),
+    base: &str,
+    list: &PlaylistFile,
+) -> Vec<u64> {
+    let shared = storage.shared();
+    let ids = resolve(shared, base, list);
+    shared.lock().playlists.insert(
+        storage.id(),
+        CachedRefs {
+            stamp,
+            ids: ids.clone(),
+        },
+    );
+    ids
 }
 
 /// The object IDs the playlist references, from the cache while the file is unchanged.
@@ -169,28 +205,15 @@ fn read_ids(storage: &FsStorage) -> Result<Vec<u64>> {
     if storage.is_pending() {
         return Ok(Vec::new());
     }
-    let shared = storage.shared();
     let path = storage.path()?;
     let stamp = stamp_of(&fs::symlink_metadata(&path)?);
-    if let Some(c) = shared.lock().playlists.get(&storage.id())
+    if let Some(c) = storage.shared().lock().playlists.get(&storage.id())
         && c.stamp == stamp
     {
         return Ok(c.ids.clone());
     }
-    let bytes = fs::read(&path)?;
-    let list = match format {
-        PlaylistFormat::M3u8 => read_m3u(&bytes)?,
-        PlaylistFormat::Wpl => read_wpl(&bytes)?,
-    };
-    let ids = resolve(shared, &base_folder(shared, storage.id())?, &list);
-    shared.lock().playlists.insert(
-        storage.id(),
-        CachedRefs {
-            stamp,
-            ids: ids.clone(),
-        },
-    );
-    Ok(ids)
+    let (base, list) = parse_list(storage, format, &path)?;
+    Ok(cache_ids(storage, stamp, &base, &list))
 }
 
 /// IMDSPStorage4::GetReferences: the playlist's entries that resolve to objects on the device.
@@ -305,18 +328,25 @@ pub(crate) fn affected(shared: &Arc<Shared>, subject: u64, deleting: bool) -> Ve
         }
         let handle = FsStorage::new(shared.clone(), p, None);
         let cached = shared.lock().playlists.contains_key(&p);
-        if !inside && !cached {
+        let ids = if !inside && !cached {
+            let Ok((stamp, base, list)) = read_list(&handle) else {
+                continue;
+            };
             // A playlist none of whose entries can name the subject is not touched: a check
             // of its text spares resolving every entry (a sync that rewrites its state files
             // once resolved every playlist of the device, entry by entry, for each).
-            if let (Some(subject_path), Some((base, list))) = (&subject_path, read_entries(&handle))
+            if let Some(subject_path) = &subject_path
                 && !may_reference(&base, &list, subject_path)
             {
                 continue;
             }
-        }
-        let Ok(ids) = read_ids(&handle) else {
-            continue;
+            // The file just read is resolved as it is, not read a second time.
+            cache_ids(&handle, stamp, &base, &list)
+        } else {
+            let Ok(ids) = read_ids(&handle) else {
+                continue;
+            };
+            ids
         };
         let touched = inside || {
             let inner = shared.lock();
