@@ -273,6 +273,9 @@ error_table! {
     NullPointer = 0x8000_4003, InvalidInput, "a required pointer is null (E_POINTER)";
     /// `NS_E_PDA_INITIALIZINGDEVICES`: the player is still initialising its devices.
     PdaInitializingDevices = 0xC00D_118D, Busy, "devices are still being initialised (NS_E_PDA_INITIALIZINGDEVICES)";
+    /// `NS_E_PDA_PARTNERSHIPNOTEXIST`: the device has no partnership with this library (it is
+    /// partnered with another one).
+    PdaPartnershipNotExist = 0xC00D_1184, NotFound, "the device has no partnership with this library (NS_E_PDA_PARTNERSHIPNOTEXIST)";
     /// `NS_E_NO_PDA`: no device is connected.
     NoPda = 0xC00D_1179, Disconnected, "no device is connected (NS_E_NO_PDA)";
     /// `NS_E_PDA_MANUALDEVICE`: the device is a manual-transfer device and cannot be partnered.
