@@ -265,6 +265,8 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             "the library folder {} does not exist",
             setup.library.display()
         )),
+        // A state folder inside the music folder: the arguments are wrong (exit 2).
+        e if e == Error::InvalidArg => Failure::usage(e.report()),
         e => Failure::other("opening the library", e),
     })?;
     let manager = manager.map_err(|e| Failure::other("starting the device manager", e))?;

@@ -439,6 +439,23 @@ impl Error {
         self.context.as_ref()?.subject.as_deref()
     }
 
+    /// One line for people: this error, then each underlying cause after a colon (`reading
+    /// the ledger '.wmdm-sync/ledger.txt': the operation failed on the device
+    /// (WMDM_E_PROCESSFAILED): Input/output error (os error 5)`).
+    pub fn report(&self) -> String {
+        let mut line = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !text.is_empty() && !line.contains(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            cause = c.source();
+        }
+        line
+    }
+
     /// The same code without any context, for places that keep only the code.
     pub const fn bare(&self) -> Error {
         Error::from_code(self.code)
@@ -759,6 +776,13 @@ mod tests {
         assert!(more.to_string().starts_with("syncing: scanning"));
         assert_eq!(more.subject_text(), Some("'/music/a.flac'"));
         assert!(std::error::Error::source(&more).is_some());
+        assert!(
+            e.report()
+                .ends_with("(ERROR_FILE_NOT_FOUND): No such file or directory (os error 2)")
+                || cfg!(not(target_os = "linux")),
+            "{}",
+            e.report()
+        );
     }
 
     #[test]

@@ -477,7 +477,7 @@ impl PartnershipTable {
             Ok(bytes) => PartnershipTable::parse(&bytes).map_err(|e| {
                 tracing::error!(error = %e, "the partnership table cannot be read");
                 Error::with_source(crate::ErrorCode::InvalidArg, e.to_string())
-                    .context("the partnership table cannot be read (it is kept as it is):")
+                    .context("parsing the partnership table (it is left as it is)")
                     .path(state_dir.join(PARTNERSHIPS_FILE_NAME))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PartnershipTable::new(
