@@ -2,7 +2,7 @@
 //!
 //! Every failure in the crate is an [`Error`]. Each variant maps to exactly one HRESULT
 //! ([`Error::hresult`]) and back ([`Error::from_hresult`]); an HRESULT the crate does not name is
-//! kept verbatim in [`Error::Other`], so nothing is lost on a round trip through COM.
+//! kept verbatim in [`ErrorCode::Other`], so nothing is lost on a round trip through COM.
 //!
 //! An [`Error`] is its code ([`ErrorCode`], one per HRESULT) plus, when the crate knows it, what
 //! failed: the operation, the path, device or setting it concerned, and the underlying error

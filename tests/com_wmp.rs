@@ -919,3 +919,73 @@ fn events_arrive_through_a_connection_point_until_unadvised() {
     f.services.poll().expect("poll");
     assert!(take(&log2).is_empty());
 }
+
+/// A sink advised from a single-threaded apartment is called on that thread only, through its
+/// message loop, in order; a sync driven from another thread queues the events until then.
+#[test]
+fn an_apartment_threaded_sink_is_called_on_its_own_thread_by_its_message_loop() {
+    use windows::Win32::System::Com::{COINIT_APARTMENTTHREADED, CoInitializeEx, CoUninitialize};
+    use windows::Win32::UI::WindowsAndMessaging::{DispatchMessageW, MSG, PM_REMOVE, PeekMessageW};
+
+    /// A sink that notes the thread each event arrives on.
+    #[implement(IWMPEvents2)]
+    struct ThreadSink {
+        log: Log,
+    }
+    impl ThreadSink_Impl {
+        fn push(&self, s: String) {
+            let here = format!("{:?}", std::thread::current().id());
+            self.log.lock().unwrap().push(format!("{here} {s}"));
+        }
+    }
+    empty_wmp_events!(ThreadSink_Impl);
+
+    let f = fixture_partnered_device(2, 100, 1 << 20);
+    f.select("Mix", &[1, 2], 1);
+    let log: Log = Arc::default();
+    let services = f.services.clone();
+    let sta_log = log.clone();
+    let (advised_tx, advised_rx) = std::sync::mpsc::channel();
+    let (synced_tx, synced_rx) = std::sync::mpsc::channel::<()>();
+    let sta = std::thread::spawn(move || {
+        unsafe { CoInitializeEx(None, COINIT_APARTMENTTHREADED) }
+            .ok()
+            .expect("an STA");
+        let sink: IUnknown = ThreadSink {
+            log: sta_log.clone(),
+        }
+        .into();
+        let conn = advise(&services, &sink).expect("advise from the STA");
+        let me = format!("{:?}", std::thread::current().id());
+        advised_tx.send(me.clone()).unwrap();
+        synced_rx.recv().unwrap();
+        // Nothing has been delivered while this thread did not pump messages.
+        let before = sta_log.lock().unwrap().len();
+        let mut msg = MSG::default();
+        while unsafe { PeekMessageW(&mut msg, None, 0, 0, PM_REMOVE) }.as_bool() {
+            unsafe { DispatchMessageW(&msg) };
+        }
+        conn.unadvise();
+        drop(sink);
+        unsafe { CoUninitialize() };
+        (me, before)
+    });
+    let sta_id = advised_rx.recv().unwrap();
+    // The sync runs on this thread (not an STA): its events are posted to the STA.
+    let d = f.sync_device();
+    d.start().expect("start");
+    while d.step().expect("step") {}
+    synced_tx.send(()).unwrap();
+    let (me, before) = sta.join().expect("the STA thread");
+    assert_eq!(me, sta_id);
+    assert_eq!(before, 0, "no event may run before the STA pumps messages");
+    let got = take(&log);
+    assert_eq!(
+        got,
+        vec![
+            format!("{sta_id} SyncState Player S1 1"),
+            format!("{sta_id} SyncState Player S1 2"),
+        ],
+        "both state changes, in order, on the STA thread"
+    );
+}

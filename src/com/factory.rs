@@ -17,10 +17,14 @@ use crate::error::{Error, Hresult, Result};
 /// Makes a fresh provider object for each CreateInstance.
 pub type MakeProvider = dyn Fn() -> Result<ComServiceProvider> + Send + Sync;
 
-/// IClassFactory for a service provider.
+/// Makes a fresh object of any class for each CreateInstance (the WMP sync services, for
+/// example); CreateInstance queries it for the interface asked for.
+pub type MakeObject = dyn Fn() -> Result<IUnknown> + Send + Sync;
+
+/// IClassFactory for a service provider or any other class the DLL serves.
 #[implement(IClassFactory)]
 pub struct ClassFactory {
-    make: Arc<MakeProvider>,
+    make: Arc<MakeObject>,
     _module: ModuleRef,
 }
 
@@ -33,6 +37,11 @@ impl fmt::Debug for ClassFactory {
 impl ClassFactory {
     /// A factory that calls `make` for every instance.
     pub fn new(make: Arc<MakeProvider>) -> ClassFactory {
+        ClassFactory::for_objects(Arc::new(move || Ok(make()?.into())))
+    }
+
+    /// A factory for any class: `make` builds each instance.
+    pub fn for_objects(make: Arc<MakeObject>) -> ClassFactory {
         ClassFactory {
             make,
             _module: ModuleRef::new(),
@@ -60,7 +69,7 @@ impl IClassFactory_Impl for ClassFactory_Impl {
             if riid.is_null() || ppvobject.is_null() {
                 return Err(Error::NullPointer);
             }
-            let unknown: IUnknown = (self.make)()?.into();
+            let unknown: IUnknown = (self.make)()?;
             // SAFETY: `riid` and `ppvobject` were checked non-null; QueryInterface writes an
             // interface pointer of type `*riid` (with its own reference) or null.
             let hr = unsafe { unknown.query(riid, ppvobject) };

@@ -68,7 +68,7 @@ pub fn live_objects() -> usize {
     LIVE.load(Ordering::SeqCst)
 }
 
-pub use super::factory::{ClassFactory, MakeProvider};
+pub use super::factory::{ClassFactory, MakeObject, MakeProvider};
 
 /// DllGetClassObject: a [`ClassFactory`] for `served`, queried for `*riid` into `*ppv`.
 ///
@@ -84,6 +84,37 @@ pub unsafe fn get_class_object(
     served: &GUID,
     make: Arc<MakeProvider>,
 ) -> HRESULT {
+    // SAFETY: the caller's contract, passed on.
+    unsafe { serve_class(rclsid, riid, ppv, served, ClassFactory::new(make)) }
+}
+
+/// DllGetClassObject for any class (the WMP sync services of [`super::wmp`], for example): a
+/// [`ClassFactory`] calling `make` for each instance when `*rclsid` is `served`.
+///
+/// # Safety
+/// As [`get_class_object`].
+pub unsafe fn get_object_class(
+    rclsid: *const GUID,
+    riid: *const GUID,
+    ppv: *mut *mut c_void,
+    served: &GUID,
+    make: Arc<MakeObject>,
+) -> HRESULT {
+    // SAFETY: the caller's contract, passed on.
+    unsafe { serve_class(rclsid, riid, ppv, served, ClassFactory::for_objects(make)) }
+}
+
+/// The body of DllGetClassObject.
+///
+/// # Safety
+/// As [`get_class_object`].
+unsafe fn serve_class(
+    rclsid: *const GUID,
+    riid: *const GUID,
+    ppv: *mut *mut c_void,
+    served: &GUID,
+    factory: ClassFactory,
+) -> HRESULT {
     let r = run(|| {
         if ppv.is_null() {
             return Err(Error::NullPointer);
@@ -98,7 +129,7 @@ pub unsafe fn get_class_object(
                 CLASS_E_CLASSNOTAVAILABLE,
             )));
         }
-        let factory: IClassFactory = ClassFactory::new(make).into();
+        let factory: IClassFactory = factory.into();
         // SAFETY: as in CreateInstance.
         unsafe { factory.query(riid, ppv) }
             .ok()
@@ -238,18 +269,7 @@ fn braced(clsid: &GUID) -> String {
 /// The registry's error as `HRESULT_FROM_WIN32` (typically [`Error::AccessDenied`] without
 /// administrator rights).
 pub fn register(reg: &Registration, dll_path: &str) -> Result<()> {
-    let clsid = braced(&reg.clsid);
-    let class = create_key(HKEY_CLASSES_ROOT, &format!(r"CLSID\{clsid}"))?;
-    set_string(&class, None, &reg.description)?;
-    let inproc = create_key(HKEY_CLASSES_ROOT, &format!(r"CLSID\{clsid}\InprocServer32"))?;
-    set_string(&inproc, None, dll_path)?;
-    set_string(&inproc, Some("ThreadingModel"), "Both")?;
-    let progid_of_class = create_key(HKEY_CLASSES_ROOT, &format!(r"CLSID\{clsid}\ProgID"))?;
-    set_string(&progid_of_class, None, &reg.prog_id)?;
-    let progid = create_key(HKEY_CLASSES_ROOT, &reg.prog_id)?;
-    set_string(&progid, None, &reg.description)?;
-    let progid_clsid = create_key(HKEY_CLASSES_ROOT, &format!(r"{}\CLSID", reg.prog_id))?;
-    set_string(&progid_clsid, None, &clsid)?;
+    register_class(&reg.clsid, &reg.prog_id, &reg.description, dll_path)?;
     let sp = create_key(
         HKEY_LOCAL_MACHINE,
         &format!(r"{SP_PLUGINS_KEY}\{}", reg.name),
@@ -360,8 +380,44 @@ pub fn unregister(reg: &Registration) -> Result<()> {
         HKEY_LOCAL_MACHINE,
         &format!(r"{SP_PLUGINS_KEY}\{}", reg.name),
     )?;
-    delete_tree(HKEY_CLASSES_ROOT, &reg.prog_id)?;
-    delete_tree(HKEY_CLASSES_ROOT, &format!(r"CLSID\{}", braced(&reg.clsid)))
+    unregister_class(&reg.clsid, &reg.prog_id)
+}
+
+/// The COM class keys of an in-process server: `CLSID\{…}` with `description`,
+/// `InprocServer32` (`dll_path`, `ThreadingModel = Both`) and `ProgID`, and the ProgID key
+/// with its `CLSID`. [`register`] writes these for a provider, with its SP key; other classes
+/// (the WMP sync services) need only these.
+///
+/// # Errors
+/// The registry's error as `HRESULT_FROM_WIN32`.
+pub fn register_class(
+    clsid: &GUID,
+    prog_id: &str,
+    description: &str,
+    dll_path: &str,
+) -> Result<()> {
+    let clsid = braced(clsid);
+    let class = create_key(HKEY_CLASSES_ROOT, &format!(r"CLSID\{clsid}"))?;
+    set_string(&class, None, description)?;
+    let inproc = create_key(HKEY_CLASSES_ROOT, &format!(r"CLSID\{clsid}\InprocServer32"))?;
+    set_string(&inproc, None, dll_path)?;
+    set_string(&inproc, Some("ThreadingModel"), "Both")?;
+    let progid_of_class = create_key(HKEY_CLASSES_ROOT, &format!(r"CLSID\{clsid}\ProgID"))?;
+    set_string(&progid_of_class, None, prog_id)?;
+    let progid = create_key(HKEY_CLASSES_ROOT, prog_id)?;
+    set_string(&progid, None, description)?;
+    let progid_clsid = create_key(HKEY_CLASSES_ROOT, &format!(r"{prog_id}\CLSID"))?;
+    set_string(&progid_clsid, None, &clsid)?;
+    Ok(())
+}
+
+/// Removes what [`register_class`] wrote; keys already gone are fine.
+///
+/// # Errors
+/// The registry's error as `HRESULT_FROM_WIN32`.
+pub fn unregister_class(clsid: &GUID, prog_id: &str) -> Result<()> {
+    delete_tree(HKEY_CLASSES_ROOT, prog_id)?;
+    delete_tree(HKEY_CLASSES_ROOT, &format!(r"CLSID\{}", braced(clsid)))
 }
 
 /// The path of the module (DLL or EXE) this crate is linked into, for InprocServer32.
