@@ -231,6 +231,9 @@ fn left_out_reasons(plan: &SyncPlan, lib: &dyn Library) -> BTreeMap<String, usiz
             LeftOutReason::SourceMissing => "the library file is missing or unreadable".to_owned(),
             LeftOutReason::Filtered { kind } => format!("{kind:?} is filtered out this session"),
             LeftOutReason::Skipped => "deleted from the device by the user (skipped)".to_owned(),
+            LeftOutReason::CannotConvert { needed, reason } => {
+                format!("needs converting ({needed:?}) and cannot be: {reason:?}")
+            }
         };
         *by.entry(why).or_default() += 1;
     }

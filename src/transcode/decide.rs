@@ -6,7 +6,7 @@
 //! IMDSPDevice::GetFormatSupport / `WMDM/FormatsSupported`, its limits from
 //! IMDSPDevice3::GetFormatCapability ([`DeviceCaps::from_capability`]).
 
-use crate::library::Track;
+use crate::library::{ContentHash, Track};
 use crate::metadata::{FormatCode, PropValue, tags};
 use crate::provider::{FormatCapability, ValidValues};
 
@@ -283,6 +283,17 @@ impl Target {
         // Headers and tags the encoder writes whatever the length.
         audio.saturating_add(overhead).saturating_add(4_096)
     }
+}
+
+/// What the ledger records as the identity of a converted file: the library file's hash
+/// bound to the target ([`Target::key`]), so the same source converted the same way is up to
+/// date and a changed profile converts again. The encoder's version is not part of it: a new
+/// ffmpeg does not re-convert a device's files (the cache, which it keys, starts afresh).
+pub fn converted_identity(source: ContentHash, target: &Target) -> ContentHash {
+    let mut bytes = b"wmdm-converted\0".to_vec();
+    bytes.extend_from_slice(&source.0);
+    bytes.extend_from_slice(&target.key().to_le_bytes());
+    ContentHash::of_bytes(&bytes)
 }
 
 /// Why a track is converted.
