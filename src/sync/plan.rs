@@ -34,7 +34,7 @@ use super::journal::{LedgerEntry, OwnedKind};
 use super::names::{component, file_limit};
 use super::plan_names::{FastMap, FastSet, Fnv, Names};
 use super::plan_room::state_room;
-use crate::library::{Library, PathStyle, Track, TrackId, WriteEntry};
+use crate::library::{ContentHash, Library, PathStyle, Track, TrackId, WriteEntry};
 use crate::metadata::{FormatCode, Metadata, tags};
 use crate::transcode::{Decision, converted_identity, decide};
 
@@ -285,14 +285,15 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 out.left_out.push(leave(LeftOutReason::Filtered { kind }));
                 continue;
             }
-            let hash = input.hashes.get(&id).copied();
+            let mut hash = input.hashes.get(&id).copied();
             // What the ledger records for the track's file on the device: the library file's
             // hash for a copy, that hash bound to the target for a conversion (so a changed
             // profile converts again, and an unchanged one is up to date).
-            let want = match conversion {
+            let identity = |hash: Option<ContentHash>| match conversion {
                 Some(c) => hash.map(|h| converted_identity(h, &c.target)),
                 None => hash,
             };
+            let mut want = identity(hash);
             let mut existing = owned_tracks.get(&id).copied();
             if hash.is_none() && existing.is_some() {
                 // An owned track must be compared with its file: without its hash, leave it.
@@ -315,9 +316,6 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 out.left_out.push(leave(LeftOutReason::Skipped));
                 continue;
             }
-            let same = existing.filter(|e| want.is_some_and(|h| e.hash == h.0));
-            // A file whose extension is no longer right (converted now, or no longer) is not
-            // replaced in place: the track goes to a new path and the old file is deleted.
             let renamed;
             let track = match conversion {
                 Some(c) => {
@@ -326,14 +324,21 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 }
                 None => track,
             };
-            if same.is_none()
-                && convert.is_some()
-                && existing.is_some_and(|e| {
-                    extension_of(&e.path) != extension_of(&s.template.render(track))
-                })
+            // A file whose extension is no longer right (converted now, or no longer) is not
+            // replaced in place: the track goes to a new path and the old file is deleted.
+            if convert.is_some()
+                && let Some(e) = existing
+                && extension_of(&e.path) != extension_of(&s.template.render(track))
             {
+                // A converted file's ledger hash, passed on by the quick check, is not the
+                // library file's: the copy computes that while it reads the file.
+                if conversion.is_none() && hash.is_some_and(|h| h.0 == e.hash) {
+                    hash = None;
+                    want = None;
+                }
                 existing = None;
             }
+            let same = existing.filter(|e| want.is_some_and(|h| e.hash == h.0));
             // Needs encoding and no encoder: an owned older version stays as it is.
             if let (Some(c), None, Some((_, _, Some(available)))) = (conversion, same, &convert)
                 && !available.contains(&c.target.codec)

@@ -162,6 +162,25 @@ fn a_converted_track_is_up_to_date_on_the_next_plan_and_a_tag_edit_retags() {
     let ledger = applied(&first, &mut d);
     let again = plan_with(&l, &h, &d, &ledger, &settings);
     assert!(again.is_noop(), "{:?}", again.ops);
+    // The quick check hands over the ledger's hashes for unchanged library files.
+    let quick: HashMap<TrackId, ContentHash> = ledger
+        .entries
+        .values()
+        .map(|e| (TrackId(e.id), ContentHash(e.hash)))
+        .collect();
+    let again = plan_with(&l, &quick, &d, &ledger, &settings);
+    assert!(again.is_noop(), "{:?}", again.ops);
+    // A device that now plays FLAC: the FLAC is copied with its hash unknown (the ledger's is
+    // the conversion's, not the library file's).
+    let mut flac = settings.clone();
+    flac.formats = Some(vec![FormatCode::MP3, FormatCode::FLAC, FormatCode::WAVE]);
+    let p = plan_with(&l, &quick, &d, &ledger, &flac);
+    for op in &p.ops {
+        if let SyncOp::Copy { hash, convert, .. } = op {
+            assert_eq!((*hash, *convert), (None, None));
+        }
+    }
+    assert_eq!(p.totals.copies, 2);
     // Without an encoder now, the converted files still stand.
     let none = plan_with(&l, &h, &d, &ledger, &mp3_settings(Some(Vec::new())));
     assert!(none.is_noop(), "{:?}", none.ops);

@@ -285,15 +285,24 @@ impl Target {
     }
 }
 
-/// What the ledger records as the identity of a converted file: the library file's hash
-/// bound to the target ([`Target::key`]), so the same source converted the same way is up to
-/// date and a changed profile converts again. The encoder's version is not part of it: a new
-/// ffmpeg does not re-convert a device's files (the cache, which it keys, starts afresh).
+/// What the ledger records as the identity of a converted file: the first 12 bytes of the
+/// library file's SHA-1 followed by the target's [`key`](Target::key), so the same source
+/// converted the same way is up to date and a changed profile converts again. Built so that
+/// it maps to itself: the sync's quick check hands the planner the ledger's value instead of
+/// hashing an unchanged library file, and `converted_identity(converted_identity(h, t), t)` is
+/// `converted_identity(h, t)`. The encoder's version is not part of it: a new ffmpeg does not
+/// convert a device's files again (the cache, which it keys, starts afresh).
 pub fn converted_identity(source: ContentHash, target: &Target) -> ContentHash {
-    let mut bytes = b"wmdm-converted\0".to_vec();
-    bytes.extend_from_slice(&source.0);
-    bytes.extend_from_slice(&target.key().to_le_bytes());
-    ContentHash::of_bytes(&bytes)
+    let mut out = [0u8; 20];
+    out[..12].copy_from_slice(&source.0[..12]);
+    out[12..].copy_from_slice(&target.key().to_le_bytes());
+    ContentHash(out)
+}
+
+/// True when `hash` (a library file's SHA-1, or a [`converted_identity`] of one) and the
+/// library file's SHA-1 `source` name the same bytes.
+pub fn same_source(hash: ContentHash, source: ContentHash) -> bool {
+    hash.0[..12] == source.0[..12]
 }
 
 /// Why a track is converted.

@@ -330,3 +330,15 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn the_identity_maps_to_itself_and_keeps_the_source(h in any::<[u8; 20]>(), b in 32_000u32..320_000) {
+        let t = Target { codec: Codec::Mp3, bitrate: b, sample_rate: 44_100, channels: 2 };
+        let id = converted_identity(ContentHash(h), &t);
+        prop_assert_eq!(converted_identity(id, &t), id);
+        prop_assert!(same_source(id, ContentHash(h)));
+        let other = Target { bitrate: b + 1, ..t };
+        prop_assert_ne!(converted_identity(ContentHash(h), &other), id);
+    }
+}

@@ -9,5 +9,5 @@ mod decide;
 
 pub use decide::{
     AUTO_BITRATE, Codec, ConvertReason, ConvertSettings, Decision, DeviceCaps, NoConvertReason,
-    Quality, Target, converted_identity, decide, is_lossless,
+    Quality, Target, converted_identity, decide, is_lossless, same_source,
 };
