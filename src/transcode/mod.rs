@@ -5,9 +5,18 @@
 //!
 //! docs/transcode.md has the reasoning and the profile file's format.
 
+mod art;
+mod cache;
 mod decide;
+mod ffmpeg;
+mod pool;
+mod transcoder;
 
+pub use cache::{DEFAULT_CACHE_BYTES, STALE_PART, TranscodeCache};
 pub use decide::{
     AUTO_BITRATE, Codec, ConvertReason, ConvertSettings, Decision, DeviceCaps, NoConvertReason,
     Quality, Target, converted_identity, decide, is_lossless, same_source,
 };
+pub use ffmpeg::FfmpegTranscoder;
+pub use pool::{EncodePool, Encoded, Job, Transcoding};
+pub use transcoder::{FakeTranscoder, Transcoder, duration_matches};
