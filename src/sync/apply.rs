@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::library::{ContentHash, Library};
 use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
 use crate::provider::{NoProgress, Progress};
+use crate::transcode::{EncodePool, Job, converted_identity};
 
 /// Progress sink for one copy: adds to the engine's byte counter and cancels on stop.
 struct StepProgress<'a> {
@@ -52,6 +53,9 @@ impl SyncEngine {
         op: &SyncOp,
         base: u64,
     ) -> Result<()> {
+        if run.transcoding.is_some() {
+            start_encodes(run, library);
+        }
         match op {
             SyncOp::Forget { path } => {
                 run.ledger.entries.remove(path);
@@ -139,6 +143,39 @@ impl SyncEngine {
                     }
                 }
                 run.ledger.entries.remove(path);
+            }
+            SyncOp::Copy {
+                track,
+                convert: Some(c),
+                ..
+            } => {
+                let t = library.track(*track).ok_or(Error::FileNotFound)?;
+                // No transcoder for this sync: the conversion is an item error.
+                let pool = run.encodes.as_ref().ok_or(Error::NotSupported)?;
+                let encoded = pool.wait(*track, &self.shared.stop)?;
+                run.summary.transcode.reused += u32::from(encoded.reused);
+                run.summary.transcode.encode_time += encoded.encode_time;
+                // The encoded file carries the cover art; the tags are written here, as for a
+                // copy, so a tag edit never needs a new encode.
+                let mut file = std::fs::File::open(&encoded.path)?;
+                let metadata = device_metadata(t);
+                self.write_temp(
+                    run,
+                    op,
+                    &mut file,
+                    encoded.size,
+                    Some(metadata),
+                    base,
+                    |_| true,
+                )?;
+                let Some(mut p) = run.batch.pop() else {
+                    return Err(Error::Fail);
+                };
+                p.hash = Some(converted_identity(encoded.source, &c.target));
+                p.source_size = t.size;
+                p.rating = t.rating.value();
+                p.plays = t.play_count;
+                run.batch.push(p);
             }
             SyncOp::Copy {
                 track, size, hash, ..
@@ -482,8 +519,14 @@ impl SyncEngine {
                 e.hash = h.0;
             }
             match &p.op {
-                SyncOp::Copy { size, replaces, .. } => {
+                SyncOp::Copy {
+                    size,
+                    replaces,
+                    convert,
+                    ..
+                } => {
                     e.source_size = p.source_size;
+                    run.summary.transcode.converted += u32::from(convert.is_some());
                     // What the sync wrote is the statistics baseline: the next sync reads no
                     // tags back from this file unless the device changes it.
                     set_written_baseline(&mut e, p.plays, p.rating, p.stored, p.dated);
@@ -503,6 +546,42 @@ impl SyncEngine {
             run.ledger.insert(e);
         }
         Ok(())
+    }
+}
+
+/// Starts the encoder pool on the plan's conversions, in plan order, when the sync has a
+/// transcoder and the plan converts anything. Called once per run (it takes the transcoder).
+fn start_encodes(run: &mut Run, library: &dyn Library) {
+    let Some(with) = run.transcoding.take() else {
+        return;
+    };
+    let jobs: Vec<Job> = run
+        .plan
+        .ops
+        .get(run.cursor..)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|op| match op {
+            SyncOp::Copy {
+                track,
+                hash,
+                convert: Some(c),
+                ..
+            } => {
+                let t = library.track(*track)?;
+                Some(Job {
+                    track: *track,
+                    source: t.path.clone(),
+                    target: c.target,
+                    duration: t.duration,
+                    expected: *hash,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    if !jobs.is_empty() {
+        run.encodes = Some(EncodePool::start(with, jobs));
     }
 }
 

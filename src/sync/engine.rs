@@ -373,6 +373,8 @@ impl SyncEngine {
             intents_written: 0,
             intended: HashSet::new(),
             failed: HashSet::new(),
+            transcoding: options.transcoding.clone(),
+            encodes: None,
         });
         drop(core);
         self.set_state(SyncState::Synchronizing);

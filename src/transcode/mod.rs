@@ -20,3 +20,15 @@ pub use decide::{
 pub use ffmpeg::FfmpegTranscoder;
 pub use pool::{EncodePool, Encoded, Job, Transcoding};
 pub use transcoder::{FakeTranscoder, Transcoder, duration_matches};
+
+/// What a sync's conversions did (in [`SyncSummary`](crate::sync::SyncSummary)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct TranscodeStats {
+    /// Tracks put on the device converted.
+    pub converted: u32,
+    /// Of those, encodes taken from the cache instead of encoded again.
+    pub reused: u32,
+    /// Time the encoder threads spent encoding and checking, summed over threads.
+    pub encode_time: std::time::Duration,
+}
