@@ -200,17 +200,33 @@ fn a_tag_edit_retags_without_encoding_and_a_new_profile_encodes_again() {
 #[test]
 fn a_stop_mid_encode_leaves_no_partial_file_and_the_resume_reuses_finished_encodes() {
     let r = rig();
-    let slow = Arc::new(FakeTranscoder::default().with_delay(Duration::from_millis(300)));
+    let slow = Arc::new(FakeTranscoder::default().with_delay(Duration::from_millis(1500)));
     let d = r.device(&slow);
     d.start().unwrap();
-    // Step until the first conversion is placed or waited for, then stop from another thread
-    // while the second one encodes.
+    // Stop from another thread as soon as the first encode is in the cache: the second one
+    // (one encoder thread) is then mid-encode.
     let lib: Arc<RwLock<dyn wmdm::library::Library>> = r.library.clone();
     let engine = d.engine();
     let stopper = {
         let d = r.services.device(0).unwrap();
+        let cache = r.cache.dir().to_path_buf();
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(450));
+            let finished = || {
+                std::fs::read_dir(&cache)
+                    .unwrap()
+                    .filter(|e| {
+                        !e.as_ref()
+                            .unwrap()
+                            .file_name()
+                            .to_string_lossy()
+                            .ends_with(".part")
+                    })
+                    .count()
+            };
+            while finished() == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(100));
             d.stop();
         })
     };

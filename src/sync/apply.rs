@@ -16,7 +16,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::library::{ContentHash, Library};
 use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
 use crate::provider::{NoProgress, Progress};
-use crate::transcode::{EncodePool, Job, converted_identity};
 
 /// Progress sink for one copy: adds to the engine's byte counter and cancels on stop.
 struct StepProgress<'a> {
@@ -54,7 +53,7 @@ impl SyncEngine {
         base: u64,
     ) -> Result<()> {
         if run.transcoding.is_some() {
-            start_encodes(run, library);
+            super::apply_convert::start_encodes(run, library);
         }
         match op {
             SyncOp::Forget { path } => {
@@ -148,35 +147,7 @@ impl SyncEngine {
                 track,
                 convert: Some(c),
                 ..
-            } => {
-                let t = library.track(*track).ok_or(Error::FileNotFound)?;
-                // No transcoder for this sync: the conversion is an item error.
-                let pool = run.encodes.as_ref().ok_or(Error::NotSupported)?;
-                let encoded = pool.wait(*track, &self.shared.stop)?;
-                run.summary.transcode.reused += u32::from(encoded.reused);
-                run.summary.transcode.encode_time += encoded.encode_time;
-                // The encoded file carries the cover art; the tags are written here, as for a
-                // copy, so a tag edit never needs a new encode.
-                let mut file = std::fs::File::open(&encoded.path)?;
-                let metadata = device_metadata(t);
-                self.write_temp(
-                    run,
-                    op,
-                    &mut file,
-                    encoded.size,
-                    Some(metadata),
-                    base,
-                    |_| true,
-                )?;
-                let Some(mut p) = run.batch.pop() else {
-                    return Err(Error::Fail);
-                };
-                p.hash = Some(converted_identity(encoded.source, &c.target));
-                p.source_size = t.size;
-                p.rating = t.rating.value();
-                p.plays = t.play_count;
-                run.batch.push(p);
-            }
+            } => self.apply_conversion(run, library, op, *track, c, base)?,
             SyncOp::Copy {
                 track, size, hash, ..
             } => {
@@ -243,7 +214,7 @@ impl SyncEngine {
     ///
     /// [`commit_batch`]: Self::commit_batch
     #[allow(clippy::too_many_arguments)]
-    fn write_temp<R: Read + Send>(
+    pub(super) fn write_temp<R: Read + Send>(
         &self,
         run: &mut Run,
         op: &SyncOp,
@@ -549,42 +520,6 @@ impl SyncEngine {
     }
 }
 
-/// Starts the encoder pool on the plan's conversions, in plan order, when the sync has a
-/// transcoder and the plan converts anything. Called once per run (it takes the transcoder).
-fn start_encodes(run: &mut Run, library: &dyn Library) {
-    let Some(with) = run.transcoding.take() else {
-        return;
-    };
-    let jobs: Vec<Job> = run
-        .plan
-        .ops
-        .get(run.cursor..)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|op| match op {
-            SyncOp::Copy {
-                track,
-                hash,
-                convert: Some(c),
-                ..
-            } => {
-                let t = library.track(*track)?;
-                Some(Job {
-                    track: *track,
-                    source: t.path.clone(),
-                    target: c.target,
-                    duration: t.duration,
-                    expected: *hash,
-                })
-            }
-            _ => None,
-        })
-        .collect();
-    if !jobs.is_empty() {
-        run.encodes = Some(EncodePool::start(with, jobs));
-    }
-}
-
 /// `op` (a playlist write) without the tracks whose copy failed in this run: rendered again
 /// in the plan's layout, with its metadata hash unknown (0), so the next plan writes it again
 /// once those tracks are there.
@@ -668,4 +603,15 @@ pub(super) struct Pending {
     dated: i64,
     // The hash the copy computed from the bytes it read (the ledger records it).
     hash: Option<ContentHash>,
+}
+
+impl Pending {
+    /// What the ledger records of the source: the hash (or converted identity), the library
+    /// file's size, and the statistics baseline.
+    pub(super) fn set_source(&mut self, hash: ContentHash, size: u64, rating: u8, plays: u32) {
+        self.hash = Some(hash);
+        self.source_size = size;
+        self.rating = rating;
+        self.plays = plays;
+    }
 }

@@ -15,6 +15,7 @@
 //! statistics merge.
 
 mod apply;
+mod apply_convert;
 mod device;
 mod discovery;
 mod engine;
