@@ -185,7 +185,7 @@ pub fn default_state_dir(library: &Path) -> Result<PathBuf, Failure> {
 /// The one JSON object `--json` prints.
 pub fn summary_json(s: &SyncSummary, elapsed: Duration) -> String {
     format!(
-        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":{},\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":{},\"adopted\":{},\"left_alone\":{},\"renames_refused\":{}}}",
+        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":{},\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":{},\"adopted\":{},\"left_alone\":{},\"renames_refused\":{}{}}}",
         s.copied,
         s.updated,
         s.deleted,
@@ -197,7 +197,8 @@ pub fn summary_json(s: &SyncSummary, elapsed: Duration) -> String {
         elapsed.as_millis(),
         s.adopted,
         s.left_alone.len(),
-        s.renames_refused
+        s.renames_refused,
+        super::transcode::json_fields(s)
     )
 }
 
@@ -268,6 +269,9 @@ pub fn print_summary(
         for (why, n) in left_out_reasons(plan, lib) {
             println!("    {n:>5}  {why}");
         }
+    }
+    if let Some(line) = super::transcode::summary_line(s) {
+        println!("{line}");
     }
     println!(
         "  {} in {:.2} s ({}/s); {} tracks of this library on the device, {} free",

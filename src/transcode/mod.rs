@@ -31,4 +31,31 @@ pub struct TranscodeStats {
     pub reused: u32,
     /// Time the encoder threads spent encoding and checking, summed over threads.
     pub encode_time: std::time::Duration,
+    /// Selected tracks the plan left out because the encoder they need is missing (no
+    /// ffmpeg, or one without that encoder).
+    pub missing_encoder: u32,
+}
+
+impl TranscodeStats {
+    /// The counts known before the sync runs: the plan's tracks left out for want of an
+    /// encoder.
+    pub fn of_plan(plan: &crate::sync::SyncPlan) -> TranscodeStats {
+        let missing = plan
+            .left_out
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l.reason,
+                    crate::sync::LeftOutReason::CannotConvert {
+                        reason: NoConvertReason::EncoderMissing(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        TranscodeStats {
+            missing_encoder: u32::try_from(missing).unwrap_or(u32::MAX),
+            ..TranscodeStats::default()
+        }
+    }
 }
