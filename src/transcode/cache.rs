@@ -1,5 +1,6 @@
 //! The transcode cache: finished encodes on the host, outside the library and the device,
-//! keyed by the source's content hash, the target and the encoder's version, with a size
+//! keyed by the source's audio fingerprint ([`audio_fingerprint`](super::audio_fingerprint):
+//! its audio without tags) and cover art, the target and the encoder's version, with a size
 //! limit and least-recently-used eviction. A resync, a resume after a crash, or a second
 //! device with the same profile reuses them instead of encoding again.
 //!

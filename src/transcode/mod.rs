@@ -9,6 +9,7 @@ mod art;
 mod cache;
 mod decide;
 mod ffmpeg;
+mod fingerprint;
 mod pool;
 mod transcoder;
 
@@ -18,6 +19,7 @@ pub use decide::{
     Quality, Target, converted_identity, decide, is_lossless, same_source,
 };
 pub use ffmpeg::FfmpegTranscoder;
+pub use fingerprint::audio_fingerprint;
 pub use pool::{EncodePool, Encoded, Job, Transcoding};
 pub use transcoder::{FakeTranscoder, Transcoder, duration_matches};
 

@@ -242,8 +242,17 @@ fn process(state: &State, job: &Job) -> Result<Encoded> {
         // Changed since planning: the next sync plans it again.
         return Err(Error::ProcessFailed);
     }
-    let version = with.transcoder.version();
-    let key = TranscodeCache::key(source, &job.target, &version);
+    // Keyed by the audio without its tags, and the cover art: a tag edit finds the encode
+    // made before (only the tags are written again), new cover art does not.
+    let audio = super::fingerprint::audio_fingerprint(&job.source)?;
+    let (pictures, art) = if with.transcoder.writes_audio() {
+        super::art::pictures(&job.source)
+    } else {
+        (Vec::new(), [0; 20])
+    };
+    let mut version = with.transcoder.version();
+    version.push_str(&ContentHash(art).to_string());
+    let key = TranscodeCache::key(audio, &job.target, &version);
     if let Some(path) = with.cache.get(&key, &job.target) {
         let size = std::fs::metadata(&path)?.len();
         return Ok(Encoded {
@@ -261,7 +270,7 @@ fn process(state: &State, job: &Job) -> Result<Encoded> {
             .encode(&job.source, &job.target, &part, &state.cancel)?;
         with.transcoder.check(&part, &job.target, job.duration)?;
         if with.transcoder.writes_audio() {
-            super::art::keep_cover_art(&job.source, &part)?;
+            super::art::keep_cover_art(pictures, &part)?;
         }
         with.cache.insert(&part, &key, &job.target)
     })();
