@@ -147,7 +147,6 @@ pub const AUTO_BITRATE: u32 = 192_000;
 
 /// What a device plays: its formats and the limits of the lossy ones.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DeviceCaps {
     /// The formats it plays, most preferred first.
     pub formats: Vec<FormatCode>,
@@ -227,7 +226,6 @@ pub enum Quality {
 
 /// The partnership's conversion settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ConvertSettings {
     /// Automatic or a maximum bitrate.
     pub quality: Quality,

@@ -165,10 +165,9 @@ impl EncodePool {
         let mut q = lock(&self.state.queue);
         if let Some(at) = q.pending.iter().position(|j| j.track == track)
             && at > 0
+            && let Some(job) = q.pending.remove(at)
         {
-            if let Some(job) = q.pending.remove(at) {
-                q.pending.push_front(job);
-            }
+            q.pending.push_front(job);
         }
         let without_threads = self.threads.is_empty();
         loop {
