@@ -356,10 +356,17 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 }
                 continue;
             }
-            let size = same.map_or_else(
-                || conversion.map_or(track.size, |c| c.target.estimated_size(track.duration)),
-                |e| e.size,
-            );
+            // A conversion counts its estimated size until it is made; once on the device, at
+            // least that estimate: the real size is usually a little smaller, and counting it
+            // would give the next plan room the plan that put it there did not have, so a
+            // resync would copy an earlier track of the same priority and evict later ones.
+            let estimate = conversion.map(|c| c.target.estimated_size(track.duration));
+            let size = match (same, estimate) {
+                (Some(e), Some(est)) => e.size.max(est),
+                (Some(e), None) => e.size,
+                (None, Some(est)) => est,
+                (None, None) => track.size,
+            };
             // A file already on the device may stay within the tolerance; a new copy must fit
             // the budget itself, so the tolerance never lets sync fill the device further.
             let limit = if same.is_some() {

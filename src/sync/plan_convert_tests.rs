@@ -253,3 +253,29 @@ fn without_an_encoder_each_track_needing_one_is_left_out_with_its_reason() {
     };
     assert_eq!(reasons, vec![(TrackId(1), want), (TrackId(2), want)]);
 }
+
+#[test]
+fn converted_files_smaller_than_estimated_give_the_next_plan_no_new_room() {
+    let (l, h) = library();
+    let settings = mp3_settings(None);
+    let mut d = device();
+    let first = plan_with(&l, &h, &d, &Ledger::new("x", 1), &settings);
+    let mut ledger = applied(&first, &mut d);
+    // The encoder wrote less than estimated (as it usually does).
+    for e in ledger.entries.values_mut() {
+        e.size -= 500;
+        if let Some(f) = d.files.get_mut(&e.path) {
+            f.size = e.size;
+        }
+    }
+    let again = plan_with(&l, &h, &d, &ledger, &settings);
+    assert!(again.is_noop(), "{:?}", again.ops);
+    // The two conversions count their estimates, the copy its real size.
+    assert_eq!(
+        again.totals.bytes_owned_after,
+        first.totals.bytes_owned_after - 500,
+        "{:?} {:?}",
+        first.totals,
+        again.totals
+    );
+}

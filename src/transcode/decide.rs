@@ -82,6 +82,16 @@ impl Codec {
         320_000
     }
 
+    /// The highest bitrate the codec writes at `sample_rate` (MPEG-2 and 2.5 Layer III,
+    /// below 32 kHz, go to 160 and 64 kbit/s).
+    pub fn max_bitrate_at(self, sample_rate: u32) -> u32 {
+        match (self, sample_rate) {
+            (Codec::Mp3, 0..16_000) => 64_000,
+            (Codec::Mp3, 16_000..32_000) => 160_000,
+            _ => self.max_bitrate(),
+        }
+    }
+
     /// The sample rates the codec writes (empty: any).
     pub fn sample_rates(self) -> &'static [u32] {
         match self {
@@ -433,15 +443,6 @@ fn target_for(track: &Track, codec: Codec, caps: &DeviceCaps, cap: u32) -> Targe
     if !is_lossless(track.format) && track.bitrate > 0 {
         bitrate = bitrate.min(track.bitrate);
     }
-    bitrate = bitrate.clamp(codec.min_bitrate(), codec.max_bitrate());
-    if codec == Codec::Mp3 {
-        bitrate = MP3_RATES
-            .iter()
-            .copied()
-            .filter(|&r| r <= bitrate)
-            .max()
-            .unwrap_or(codec.min_bitrate());
-    }
     // Rates both the codec and the device take; the source's own when allowed, else the
     // highest below it (never upsampling without need), else the lowest above.
     let allowed = |r: u32| {
@@ -482,6 +483,17 @@ fn target_for(track: &Track, codec: Codec, caps: &DeviceCaps, cap: u32) -> Targe
         .min(codec.max_channels())
         .min(caps.max_channels.unwrap_or(u8::MAX))
         .max(1);
+    // The codec's range at that rate (MP3 at 16-24 kHz stops at 160 kbit/s, at 8-12 kHz at
+    // 64), and MP3's standard rates, rounded down.
+    bitrate = bitrate.clamp(codec.min_bitrate(), codec.max_bitrate_at(sample_rate));
+    if codec == Codec::Mp3 {
+        bitrate = MP3_RATES
+            .iter()
+            .copied()
+            .filter(|&r| r <= bitrate)
+            .max()
+            .unwrap_or(codec.min_bitrate());
+    }
     Target {
         codec,
         bitrate,

@@ -215,6 +215,49 @@ fn sample_rate_and_channels_follow_the_device() {
 }
 
 #[test]
+fn a_low_sample_rate_caps_the_mp3_bitrate() {
+    let caps = DeviceCaps::formats(&[FormatCode::MP3]);
+    let d = decide(
+        &track("a.wav", 128_000, 8_000, 1),
+        &caps,
+        &ConvertSettings::default(),
+    );
+    assert!(
+        matches!(
+            d,
+            Decision::Convert {
+                target: Target {
+                    bitrate: 64_000,
+                    sample_rate: 8_000,
+                    channels: 1,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    let d = decide(
+        &track("a.wav", 705_600, 22_050, 2),
+        &caps,
+        &ConvertSettings::default(),
+    );
+    assert!(
+        matches!(
+            d,
+            Decision::Convert {
+                target: Target {
+                    bitrate: 160_000,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn capabilities_narrow_the_limits_and_ignore_junk() {
     use crate::provider::{PropConfig, PropDesc};
     let cap = FormatCapability {
@@ -323,6 +366,7 @@ proptest! {
                 }
                 let cap = max_bitrate.unwrap_or(u32::MAX).min(quality.unwrap_or(u32::MAX));
                 prop_assert!(target.bitrate <= cap.max(target.codec.min_bitrate()));
+                prop_assert!(target.bitrate <= target.codec.max_bitrate_at(target.sample_rate));
                 prop_assert!(caps.sample_rates.contains(&target.sample_rate));
                 prop_assert!(target.channels >= 1 && max_channels.is_none_or(|m| target.channels <= m));
             }
