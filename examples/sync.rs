@@ -367,6 +367,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             .map_err(|e| Failure::device_error(&setup.device, e))?;
         // As a session would: names the device takes, whatever `--fat` says.
         settings.apply_device_names(&wmdm_device);
+        conversions.preview(&mut settings, &wmdm_device);
         let root = wmdm_device
             .storages()
             .and_then(|s| s.into_iter().next().ok_or(Error::NoPda))

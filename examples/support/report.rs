@@ -329,15 +329,17 @@ pub fn print_plan(plan: &SyncPlan, lib: &dyn Library) {
                 size,
                 priority,
                 replaces,
+                convert,
                 ..
             } => format!(
-                "{} {path} ({}, priority {priority})",
+                "{} {path} ({}, priority {priority}){}",
                 if replaces.is_some() {
                     "replace"
                 } else {
                     "copy   "
                 },
-                human_bytes(*size)
+                human_bytes(*size),
+                super::transcode::convert_note(convert.as_ref())
             ),
             SyncOp::Delete { path, reason, .. } => format!(
                 "delete  {path} ({})",

@@ -6,12 +6,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use wmdm::library::Library;
+use wmdm::manager::WmdmDevice;
 use wmdm::metadata::FormatCode;
 use wmdm::providers::fs::{BUILTIN_PROFILES, DeviceProfile};
-use wmdm::sync::{LeftOutReason, SyncDevice, SyncOptions, SyncPlan, SyncSummary};
+use wmdm::sync::{
+    Conversion, LeftOutReason, PlanSettings, SyncDevice, SyncOptions, SyncPlan, SyncSummary,
+};
 use wmdm::transcode::{
-    ConvertSettings, DEFAULT_CACHE_BYTES, FfmpegTranscoder, NoConvertReason, Quality,
-    TranscodeCache, Transcoder, Transcoding,
+    ConvertReason, ConvertSettings, DEFAULT_CACHE_BYTES, FfmpegTranscoder, NoConvertReason,
+    Quality, TranscodeCache, Transcoder, Transcoding,
 };
 
 use super::report::Failure;
@@ -138,6 +141,15 @@ pub fn prepare(args: &TranscodeArgs, state: &Path, demo: bool) -> Result<Convers
 }
 
 impl Conversions {
+    /// The conversion settings and the device's limits in `settings`, for a plan made
+    /// without a session (a dry run before the partnership exists).
+    pub fn preview(&self, settings: &mut PlanSettings, device: &WmdmDevice) {
+        settings.convert.clone_from(&self.settings);
+        if settings.convert.is_some() {
+            settings.apply_device_caps(device);
+        }
+    }
+
     /// Gives the device's partnership the conversion settings and its engine the transcoder.
     pub fn apply(&self, device: &SyncDevice) {
         let mut settings = device.settings();
@@ -169,6 +181,26 @@ pub fn report_missing(plan: &SyncPlan, lib: &dyn Library, missing: Option<&str>)
             );
         }
     }
+}
+
+/// How a planned copy is converted, for `--dry-run`'s lines (empty for a plain copy).
+pub fn convert_note(convert: Option<&Conversion>) -> String {
+    convert.map_or_else(String::new, |c| {
+        let why = match c.reason {
+            ConvertReason::FormatNotPlayed => "the device does not play its format",
+            ConvertReason::Lossless => "lossless converted to save space",
+            ConvertReason::BitrateAboveLimit => "its bitrate is above the limit",
+            ConvertReason::SampleRate => "the device does not play its sample rate",
+            ConvertReason::Channels => "it has more channels than the device plays",
+        };
+        format!(
+            ", converted to {} {} kbit/s {} Hz {} ch: {why}",
+            c.target.codec.name(),
+            c.target.bitrate / 1000,
+            c.target.sample_rate,
+            c.target.channels
+        )
+    })
 }
 
 /// The summary's conversion line (empty when nothing was converted).
