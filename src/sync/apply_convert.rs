@@ -21,7 +21,10 @@ impl SyncEngine {
     ) -> Result<()> {
         let t = library.track(track).ok_or(Error::FileNotFound)?;
         // No transcoder for this sync: the conversion is an item error.
-        let pool = run.encodes.as_ref().ok_or(Error::NotSupported)?;
+        let pool = run
+            .encodes
+            .as_ref()
+            .ok_or_else(|| Error::NotSupported.context("converting: the sync has no transcoder"))?;
         let encoded = pool.wait(track, &self.shared.stop)?;
         run.summary.transcode.reused += u32::from(encoded.reused);
         run.summary.transcode.encode_time += encoded.encode_time;

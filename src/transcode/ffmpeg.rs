@@ -37,10 +37,12 @@ fn output(program: &Path, args: &[&str]) -> Result<String> {
         .output()
         .map_err(|e| {
             tracing::warn!(program = %program.display(), error = %e, "cannot run");
-            Error::FileNotFound
+            Error::FileNotFound.context("running").path(program)
         })?;
     if !out.status.success() {
-        return Err(Error::ProcessFailed);
+        return Err(Error::ProcessFailed
+            .context(format!("running with {}", args.join(" ")))
+            .path(program));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -56,10 +58,10 @@ impl FfmpegTranscoder {
         let ffmpeg = match ffmpeg {
             Some(p) if p.is_file() => p.to_path_buf(),
             Some(p) => {
-                tracing::warn!(path = %p.display(), "no ffmpeg there");
-                return Err(Error::FileNotFound);
+                return Err(Error::FileNotFound.context("finding ffmpeg").path(p));
             }
-            None => on_path("ffmpeg").ok_or(Error::FileNotFound)?,
+            None => on_path("ffmpeg")
+                .ok_or_else(|| Error::FileNotFound.context("finding ffmpeg on PATH"))?,
         };
         let probe_name = format!("ffprobe{}", std::env::consts::EXE_SUFFIX);
         let ffprobe = ffmpeg
@@ -67,7 +69,9 @@ impl FfmpegTranscoder {
             .map(|d| d.join(&probe_name))
             .filter(|p| p.is_file())
             .or_else(|| on_path("ffprobe"))
-            .ok_or(Error::FileNotFound)?;
+            .ok_or_else(|| {
+                Error::FileNotFound.context("finding ffprobe beside ffmpeg or on PATH")
+            })?;
         let version = output(&ffmpeg, &["-hide_banner", "-version"])?
             .lines()
             .next()
@@ -168,7 +172,8 @@ impl FfmpegTranscoder {
             Ok(())
         } else {
             tracing::warn!(%status, stderr = %text.trim(), "{what} failed");
-            Err(Error::ProcessFailed)
+            let first = text.lines().next().unwrap_or_default().trim().to_owned();
+            Err(Error::ProcessFailed.context(format!("{what} ({status}): {first}")))
         }
     }
 
@@ -181,7 +186,7 @@ impl FfmpegTranscoder {
             .spawn()
             .map_err(|e| {
                 tracing::warn!(program = %program.display(), error = %e, "cannot run");
-                Error::FileNotFound
+                Error::FileNotFound.context("running").path(program)
             })
     }
 }
@@ -203,10 +208,12 @@ impl Transcoder for FfmpegTranscoder {
         cancel: &AtomicBool,
     ) -> Result<()> {
         if !self.available.contains(&target.codec) {
-            return Err(Error::NotSupported);
+            return Err(Error::NotSupported
+                .context(format!("encoding with {}", target.codec.encoder()))
+                .subject("ffmpeg has no such encoder"));
         }
         let child = self.spawn(&self.ffmpeg, &Self::encode_args(source, target, out))?;
-        Self::wait(child, cancel, "ffmpeg encode")
+        Self::wait(child, cancel, "ffmpeg encode").map_err(|e| e.path(source))
     }
 
     fn check(&self, out: &Path, target: &Target, duration: Duration) -> Result<()> {
@@ -231,13 +238,17 @@ impl Transcoder for FfmpegTranscoder {
             .output()
             .map_err(|e| {
                 tracing::warn!(program = %self.ffprobe.display(), error = %e, "cannot run");
-                Error::FileNotFound
+                Error::FileNotFound.context("running").path(&self.ffprobe)
             })?;
+        let failed = |why: String| Error::ProcessFailed.context(why).path(out);
         let text = String::from_utf8_lossy(&probe.stdout);
         let errors = String::from_utf8_lossy(&probe.stderr);
         if !probe.status.success() || !errors.trim().is_empty() {
             tracing::warn!(path = %out.display(), stderr = %errors.trim(), "the encoded file does not decode cleanly");
-            return Err(Error::ProcessFailed);
+            return Err(failed(format!(
+                "checking an encode: it does not decode cleanly ({})",
+                errors.lines().next().unwrap_or_default().trim()
+            )));
         }
         let field = |k: &str| {
             text.lines()
@@ -245,8 +256,11 @@ impl Transcoder for FfmpegTranscoder {
                 .map(str::trim)
         };
         if field("codec_name") != Some(target.codec.probe_name()) {
-            tracing::warn!(path = %out.display(), probe = %text.trim(), "not the target codec");
-            return Err(Error::ProcessFailed);
+            return Err(failed(format!(
+                "checking an encode: its codec is {:?}, not {}",
+                field("codec_name").unwrap_or("none"),
+                target.codec.probe_name()
+            )));
         }
         // The last decoded frame's start: the decoded length, less one frame (a few tens of
         // milliseconds, well inside the tolerance).
@@ -258,8 +272,11 @@ impl Transcoder for FfmpegTranscoder {
             .filter(|d| d.is_finite() && *d >= 0.0)
             .map_or(Duration::ZERO, Duration::from_secs_f64);
         if !duration_matches(duration, got) {
-            tracing::warn!(path = %out.display(), ?duration, ?got, "duration does not match the source");
-            return Err(Error::ProcessFailed);
+            return Err(failed(format!(
+                "checking an encode: {:.2} s of audio decode, the source has {:.2} s",
+                got.as_secs_f64(),
+                duration.as_secs_f64()
+            )));
         }
         Ok(())
     }

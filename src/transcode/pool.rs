@@ -239,7 +239,9 @@ fn process(state: &State, job: &Job) -> Result<Encoded> {
         .is_some_and(|e| !super::decide::same_source(e, source))
     {
         // Changed since planning: the next sync plans it again.
-        return Err(Error::ProcessFailed);
+        return Err(Error::ProcessFailed
+            .context("converting: the library file changed since the plan")
+            .path(&job.source));
     }
     // Keyed by the audio without its tags, and the cover art: a tag edit finds the encode
     // made before (only the tags are written again), new cover art does not.
