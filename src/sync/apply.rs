@@ -498,6 +498,8 @@ impl SyncEngine {
                 } => {
                     e.source_size = p.source_size;
                     run.summary.transcode.converted += u32::from(convert.is_some());
+                    // A conversion's planned size is an estimate; it wrote what it stored.
+                    let size = if convert.is_some() { &p.stored } else { size };
                     // What the sync wrote is the statistics baseline: the next sync reads no
                     // tags back from this file unless the device changes it.
                     set_written_baseline(&mut e, p.plays, p.rating, p.stored, p.dated);

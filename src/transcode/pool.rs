@@ -95,6 +95,8 @@ pub struct Encoded {
 struct Queue {
     pending: VecDeque<Job>,
     done: HashMap<TrackId, Result<Encoded>>,
+    // The track the engine waits for: started even when the pool is as far ahead as it may go.
+    wanted: Option<TrackId>,
 }
 
 struct State {
@@ -102,6 +104,10 @@ struct State {
     ready: Condvar,
     cancel: AtomicBool,
     with: Transcoding,
+    // Finished encodes the engine has not taken yet, at most: the pool stays this far ahead
+    // of the device writes, so the cache's eviction never removes an encode still to be
+    // written and the disk holds few of them.
+    ahead: usize,
 }
 
 fn lock(m: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
@@ -137,10 +143,12 @@ impl EncodePool {
             queue: Mutex::new(Queue {
                 pending: jobs.into(),
                 done: HashMap::new(),
+                wanted: None,
             }),
             ready: Condvar::new(),
             cancel: AtomicBool::new(false),
             with,
+            ahead: 2 * n,
         });
         let threads = (0..n)
             .filter_map(|i| {
@@ -163,6 +171,7 @@ impl EncodePool {
     /// not a job of this pool.
     pub fn wait(&self, track: TrackId, stop: &AtomicBool) -> Result<Encoded> {
         let mut q = lock(&self.state.queue);
+        q.wanted = Some(track);
         if let Some(at) = q.pending.iter().position(|j| j.track == track)
             && at > 0
             && let Some(job) = q.pending.remove(at)
@@ -172,9 +181,14 @@ impl EncodePool {
         let without_threads = self.threads.is_empty();
         loop {
             if let Some(r) = q.done.remove(&track) {
+                q.wanted = None;
+                drop(q);
+                // Room for the workers to go ahead again.
+                self.state.ready.notify_all();
                 return r;
             }
             if stop.load(Ordering::Relaxed) {
+                q.wanted = None;
                 return Err(Error::UserCancelled);
             }
             let queued = q.pending.iter().any(|j| j.track == track);
@@ -188,8 +202,10 @@ impl EncodePool {
                 continue;
             }
             if !queued && self.threads.iter().all(JoinHandle::is_finished) {
+                q.wanted = None;
                 return Err(Error::Fail);
             }
+            self.state.ready.notify_all();
             q = self
                 .state
                 .ready
@@ -221,7 +237,26 @@ fn worker(state: &State) {
         if state.cancel.load(Ordering::Relaxed) {
             return;
         }
-        let Some(job) = lock(&state.queue).pending.pop_front() else {
+        let job = {
+            let mut q = lock(&state.queue);
+            loop {
+                if state.cancel.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Some(front) = q.pending.front() else {
+                    return;
+                };
+                if q.done.len() < state.ahead || q.wanted == Some(front.track) {
+                    break q.pending.pop_front();
+                }
+                q = state
+                    .ready
+                    .wait_timeout(q, Duration::from_millis(50))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+        };
+        let Some(job) = job else {
             return;
         };
         let r = process(state, &job);

@@ -95,3 +95,27 @@ fn stop_returns_at_once_and_dropping_the_pool_kills_running_encodes() {
     assert!(fake.encodes() <= 2);
     assert_eq!(std::fs::read_dir(cache.dir()).unwrap().count(), 0);
 }
+
+#[test]
+fn the_pool_stays_at_most_twice_its_threads_ahead_of_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(FakeTranscoder::default());
+    let cache = Arc::new(TranscodeCache::open(dir.path().join("cache"), u64::MAX).unwrap());
+    let pool = EncodePool::start(
+        Transcoding {
+            transcoder: fake.clone(),
+            cache,
+            workers: 1,
+        },
+        jobs(dir.path(), 6),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fake.encodes(), 2, "ran ahead");
+    let stop = AtomicBool::new(false);
+    // The last job is wanted: it is made although the pool is as far ahead as it may go.
+    assert!(pool.wait(TrackId(5), &stop).is_ok());
+    for i in 0..5 {
+        assert!(pool.wait(TrackId(i), &stop).is_ok());
+    }
+    assert_eq!(fake.encodes(), 6);
+}
