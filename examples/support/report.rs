@@ -207,7 +207,7 @@ pub fn plan_json(plan: &SyncPlan) -> String {
     let t = &plan.totals;
     let skipped = plan.left_out.len().saturating_sub(t.no_fit);
     format!(
-        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":0,\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":0,\"adopted\":{},\"left_alone\":0,\"renames_refused\":false}}",
+        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":0,\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":0,\"adopted\":{},\"left_alone\":0,\"renames_refused\":false,\"converted\":{}}}",
         t.copies,
         t.replaces + t.metadata_updates,
         t.deletes,
@@ -215,7 +215,8 @@ pub fn plan_json(plan: &SyncPlan) -> String {
         t.no_fit,
         t.playlists,
         t.bytes_to_copy,
-        t.adoptions
+        t.adoptions,
+        t.conversions
     )
 }
 
