@@ -88,9 +88,14 @@ impl TranscodeCache {
     /// The finished file for `key`, if the cache has it; its use is recorded (LRU).
     pub fn get(&self, key: &str, target: &Target) -> Option<PathBuf> {
         let path = self.path_of(key, target);
-        let file = std::fs::OpenOptions::new().write(true).open(&path).ok()?;
-        // A failed touch only makes eviction less fair; the file is still good.
-        let _ = file.set_modified(SystemTime::now());
+        if !path.is_file() {
+            return None;
+        }
+        // A failed touch (a read-only cache) only makes eviction less fair; the file is
+        // still good.
+        if let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = file.set_modified(SystemTime::now());
+        }
         Some(path)
     }
 
@@ -109,7 +114,14 @@ impl TranscodeCache {
     /// I/O errors of the rename.
     pub fn insert(&self, part: &Path, key: &str, target: &Target) -> Result<PathBuf> {
         let path = self.path_of(key, target);
-        std::fs::rename(part, &path)?;
+        if let Err(e) = std::fs::rename(part, &path) {
+            // Another process put the same encode there first (a rename does not replace a
+            // file on every system): theirs is as good.
+            if !path.is_file() {
+                return Err(e.into());
+            }
+            discard(part);
+        }
         self.evict(Some(&path));
         Ok(path)
     }
