@@ -103,3 +103,98 @@ fn a_cancelled_encode_stops_at_once_and_a_missing_ffmpeg_is_an_error() {
     assert_eq!(r, Err(Error::UserCancelled));
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[test]
+fn every_codec_encodes_checks_and_keeps_the_cover_art_through_the_pool() {
+    use std::sync::Arc;
+    use wmdm::library::TrackId;
+    use wmdm::transcode::{EncodePool, Job, TranscodeCache, Transcoding};
+    if !have_ffmpeg("transcode_ffmpeg") {
+        return;
+    }
+    let t = FfmpegTranscoder::find(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("a.wav");
+    sine(&wav, 3);
+    let cover = dir.path().join("c.png");
+    let o = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=blue:s=8x8",
+            "-frames:v",
+            "1",
+        ])
+        .arg(&cover)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let flac = dir.path().join("a.flac");
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&wav)
+        .arg("-i")
+        .arg(&cover)
+        .args([
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c:v",
+            "png",
+            "-disposition:v",
+            "attached_pic",
+        ])
+        .arg(&flac)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let codecs = t.available();
+    let jobs: Vec<Job> = codecs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Job {
+            track: TrackId(i as u64),
+            source: flac.clone(),
+            target: Target { codec: *c, ..MP3 },
+            duration: Duration::from_secs(3),
+            expected: None,
+        })
+        .collect();
+    let cache = Arc::new(TranscodeCache::open(dir.path().join("cache"), u64::MAX).unwrap());
+    let pool = EncodePool::start(Transcoding::new(Arc::new(t), cache), jobs);
+    let stop = AtomicBool::new(false);
+    for (i, c) in codecs.iter().enumerate() {
+        let e = pool
+            .wait(wmdm::library::TrackId(i as u64), &stop)
+            .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        assert_eq!(e.path.extension().unwrap(), c.extension());
+        let o = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_name,codec_type",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&e.path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains(c.probe_name()), "{c:?}: {text}");
+        // The cover art: a picture stream ffprobe sees (MP3, M4A), or a picture lofty reads
+        // (Vorbis comments' METADATA_BLOCK_PICTURE, which ffprobe lists as an attachment
+        // only in some versions).
+        let pictures = {
+            use lofty::prelude::TaggedFileExt;
+            lofty::read_from_path(&e.path)
+                .map(|f| f.tags().iter().map(|t| t.pictures().len()).sum::<usize>())
+                .unwrap_or(0)
+        };
+        assert_eq!(pictures, 1, "{c:?}: {text}");
+    }
+}
