@@ -215,6 +215,12 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
         };
         (caps, any, cs.available.as_deref())
     });
+    // Whether a path's extension is the track's own (`{ext}` at the end of the template, as
+    // in the default): then an owned file's extension is checked without rendering its path.
+    let ext_from_track = convert.is_some() && {
+        let probe = Track::new(TrackId(0), "x.wmdmprobe");
+        s.template.render(&probe).ends_with(".wmdmprobe")
+    };
 
     for sel in input.selection {
         for &id in &sel.tracks {
@@ -328,7 +334,12 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
             // replaced in place: the track goes to a new path and the old file is deleted.
             if convert.is_some()
                 && let Some(e) = existing
-                && extension_of(&e.path) != extension_of(&s.template.render(track))
+                && extension_of(&e.path)
+                    != if ext_from_track {
+                        track.extension()
+                    } else {
+                        extension_of(&s.template.render(track))
+                    }
             {
                 // A converted file's ledger hash, passed on by the quick check, is not the
                 // library file's: the copy computes that while it reads the file.

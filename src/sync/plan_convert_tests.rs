@@ -279,3 +279,16 @@ fn converted_files_smaller_than_estimated_give_the_next_plan_no_new_room() {
         again.totals
     );
 }
+
+#[test]
+fn a_template_without_the_extension_placeholder_is_still_a_fixed_point() {
+    let (l, h) = library();
+    let mut settings = mp3_settings(None);
+    settings.template = crate::library::PathTemplate::parse("{albumartist}/{title}").unwrap();
+    let mut d = device();
+    let first = plan_with(&l, &h, &d, &Ledger::new("x", 1), &settings);
+    assert_eq!(first.totals.conversions, 2);
+    let ledger = applied(&first, &mut d);
+    let again = plan_with(&l, &h, &d, &ledger, &settings);
+    assert!(again.is_noop(), "{:?}", again.ops);
+}
