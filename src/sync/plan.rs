@@ -322,23 +322,22 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 out.left_out.push(leave(LeftOutReason::Skipped));
                 continue;
             }
-            let renamed;
-            let track = match conversion {
-                Some(c) => {
-                    renamed = with_extension(track, c.target.codec.extension());
-                    &renamed
-                }
-                None => track,
+            // A converted track's path is rendered as if its file had the target's extension.
+            let render = |t: &Track| match conversion {
+                Some(c) => s
+                    .template
+                    .render(&with_extension(t, c.target.codec.extension())),
+                None => s.template.render(t),
             };
             // A file whose extension is no longer right (converted now, or no longer) is not
             // replaced in place: the track goes to a new path and the old file is deleted.
             if convert.is_some()
                 && let Some(e) = existing
                 && extension_of(&e.path)
-                    != if ext_from_track {
-                        track.extension()
-                    } else {
-                        extension_of(&s.template.render(track))
+                    != match (ext_from_track, conversion) {
+                        (true, Some(c)) => c.target.codec.extension().to_owned(),
+                        (true, None) => track.extension(),
+                        (false, _) => extension_of(&render(track)),
                     }
             {
                 // A converted file's ledger hash, passed on by the quick check, is not the
@@ -440,7 +439,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                     out.placed.insert(id, e.path.clone());
                 }
                 (None, _) => {
-                    let wanted = names.spell(&s.music_folder, &s.template.render(track));
+                    let wanted = names.spell(&s.music_folder, &render(track));
                     // A byte-identical file at the very path: adopt it (its path is a device
                     // file, so no other copy can claim it).
                     let adopt = input
