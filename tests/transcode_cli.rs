@@ -388,3 +388,41 @@ fn without_ffmpeg_every_track_needing_it_is_listed_and_the_status_is_3() {
     assert_eq!(o.status.code(), Some(3), "{json}");
     assert_eq!(field(&json, "missing_encoder"), 2, "{json}");
 }
+
+#[test]
+fn a_bad_profile_or_bitrate_is_a_usage_error_naming_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["lib", "dev"] {
+        std::fs::create_dir(dir.path().join(d)).unwrap();
+    }
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "# mine\nformats = mp3, xyz\n").unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--profile", bad.to_str().unwrap()],
+            "line 2: unknown format `xyz`",
+        ),
+        (&["--profile", "ipod"], "neither a built-in profile"),
+        (&["--max-bitrate", "5k"], "a bitrate is 32k-1000k"),
+    ];
+    for (args, want) in cases {
+        let o = Command::new(example())
+            .arg("--library")
+            .arg(dir.path().join("lib"))
+            .arg("--device")
+            .arg(dir.path().join("dev"))
+            .arg("--state")
+            .arg(dir.path().join("state"))
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    // Nothing was written to the device.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("dev")).unwrap().count(),
+        0
+    );
+}
