@@ -615,10 +615,11 @@ fn sync_once(
         let s = engine.summary();
         bar.set_position(u64::from(device.progress()));
         bar.set_message(format!(
-            "{} copied, {} deleted, {}",
+            "{} copied, {} deleted, {}{}",
             s.copied,
             s.deleted,
-            human_bytes(s.bytes_copied)
+            human_bytes(s.bytes_copied),
+            support::transcode::progress_note(&s)
         ));
         collect_errors(
             events,

@@ -203,6 +203,15 @@ pub fn convert_note(convert: Option<&Conversion>) -> String {
     })
 }
 
+/// The progress bar's note on conversions so far (empty before the first).
+pub fn progress_note(s: &SyncSummary) -> String {
+    let t = &s.transcode;
+    if t.converted == 0 {
+        return String::new();
+    }
+    format!(", {} converted ({} from the cache)", t.converted, t.reused)
+}
+
 /// The summary's conversion line (empty when nothing was converted).
 pub fn summary_line(s: &SyncSummary) -> Option<String> {
     let t = &s.transcode;
