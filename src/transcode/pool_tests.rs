@@ -109,7 +109,12 @@ fn the_pool_stays_at_most_twice_its_threads_ahead_of_the_engine() {
         },
         jobs(dir.path(), 6),
     );
-    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    while fake.encodes() < 2 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Two finished and not taken: the thread waits instead of going further ahead.
+    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(fake.encodes(), 2, "ran ahead");
     let stop = AtomicBool::new(false);
     // The last job is wanted: it is made although the pool is as far ahead as it may go.
