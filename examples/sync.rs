@@ -13,7 +13,7 @@
 //! | 0 | success |
 //! | 1 | anything else (the message says what) |
 //! | 2 | bad arguments, a library folder that does not exist, a `--state` that is not a folder |
-//! | 3 | the sync finished with item errors (each printed) |
+//! | 3 | the sync finished with item errors, or left tracks out for want of an encoder (each printed) |
 //! | 4 | the device folder is missing, not a folder, read-only, or went away during the sync |
 //! | 5 | the device is busy: another sync holds it (the message names it); run again later |
 //! | 6 | the device filled up (its item errors are printed) |
@@ -117,6 +117,8 @@ struct Cli {
     /// Tracks in the demo library.
     #[arg(long, value_name = "N", default_value_t = 300, hide = true)]
     tracks: usize,
+    #[command(flatten)]
+    transcode: support::transcode::TranscodeArgs,
 }
 
 /// Where one run reads and writes.
@@ -195,6 +197,8 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     }
     let setup = prepare(cli)?;
     check_state(&setup)?;
+    let conversions =
+        support::transcode::prepare(&cli.transcode, &setup.state, setup.demo.is_some())?;
     // `--device mtp:SERIAL` (or `mtp-virtual:DIR`) is an MTP device, not a folder.
     let mtp = support::mtp::provider(&setup.device, cli.dry_run, setup.capacity).transpose()?;
     if mtp.is_none() {
@@ -247,6 +251,9 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         .durability(Durability::AtFlush);
     if let Some(bytes) = setup.capacity {
         options = options.quota(bytes);
+    }
+    if let Some(p) = &conversions.profile {
+        options.profile = p.clone();
     }
     let provider = match mtp {
         Some(mtp) => mtp,
@@ -362,6 +369,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             .map_err(|e| Failure::device_error(&setup.device, e))?;
         // As a session would: names the device takes, whatever `--fat` says.
         settings.apply_device_names(&wmdm_device);
+        conversions.preview(&mut settings, &wmdm_device);
         let root = wmdm_device
             .storages()
             .and_then(|s| s.into_iter().next().ok_or(Error::NoPda))
@@ -380,6 +388,12 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         index,
     )?;
     device.set_settings(selection::layout(device.settings(), &layout)?);
+    conversions.apply(&device);
+    if let Some(m) = &conversions.missing {
+        say(format!(
+            "not converting: {m}; tracks that need it are left out"
+        ));
+    }
     if let Some(n) = cli.reserve_percent {
         device
             .set_item_info("PercentSpaceReserved", &n.to_string())
@@ -449,6 +463,14 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 base.display()
             ));
         }
+    }
+    if last.summary.transcode.missing_encoder > 0 {
+        let plan = device
+            .plan()
+            .map_err(|e| Failure::device_error(&setup.device, e))?;
+        let lib = library.read().unwrap_or_else(PoisonError::into_inner);
+        support::transcode::report_missing(&plan, &*lib, conversions.missing.as_deref());
+        return Ok(3);
     }
     Ok(if last.summary.errors > 0 { 3 } else { 0 })
 }
@@ -595,10 +617,11 @@ fn sync_once(
         let s = engine.summary();
         bar.set_position(u64::from(device.progress()));
         bar.set_message(format!(
-            "{} copied, {} deleted, {}",
+            "{} copied, {} deleted, {}{}",
             s.copied,
             s.deleted,
-            human_bytes(s.bytes_copied)
+            human_bytes(s.bytes_copied),
+            support::transcode::progress_note(&s)
         ));
         collect_errors(
             events,

@@ -58,6 +58,7 @@ pub mod sac;
 pub mod sync;
 mod sys;
 pub mod time;
+pub mod transcode;
 
 pub use error::{Error, ErrorCode, ErrorKind, Hresult, Result, ResultExt, Status};
 

@@ -6,6 +6,7 @@ pub mod device;
 pub mod mtp;
 pub mod report;
 pub mod selection;
+pub mod transcode;
 pub mod verify;
 
 use std::path::PathBuf;

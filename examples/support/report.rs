@@ -185,7 +185,7 @@ pub fn default_state_dir(library: &Path) -> Result<PathBuf, Failure> {
 /// The one JSON object `--json` prints.
 pub fn summary_json(s: &SyncSummary, elapsed: Duration) -> String {
     format!(
-        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":{},\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":{},\"adopted\":{},\"left_alone\":{},\"renames_refused\":{}}}",
+        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":{},\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":{},\"adopted\":{},\"left_alone\":{},\"renames_refused\":{}{}}}",
         s.copied,
         s.updated,
         s.deleted,
@@ -197,7 +197,8 @@ pub fn summary_json(s: &SyncSummary, elapsed: Duration) -> String {
         elapsed.as_millis(),
         s.adopted,
         s.left_alone.len(),
-        s.renames_refused
+        s.renames_refused,
+        super::transcode::json_fields(s)
     )
 }
 
@@ -206,7 +207,7 @@ pub fn plan_json(plan: &SyncPlan) -> String {
     let t = &plan.totals;
     let skipped = plan.left_out.len().saturating_sub(t.no_fit);
     format!(
-        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":0,\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":0,\"adopted\":{},\"left_alone\":0,\"renames_refused\":false}}",
+        "{{\"copied\":{},\"updated\":{},\"deleted\":{},\"skipped\":{},\"no_fit\":{},\"errors\":0,\"playlists_written\":{},\"bytes_copied\":{},\"elapsed_ms\":0,\"adopted\":{},\"left_alone\":0,\"renames_refused\":false,\"converted\":{}}}",
         t.copies,
         t.replaces + t.metadata_updates,
         t.deletes,
@@ -214,7 +215,8 @@ pub fn plan_json(plan: &SyncPlan) -> String {
         t.no_fit,
         t.playlists,
         t.bytes_to_copy,
-        t.adoptions
+        t.adoptions,
+        t.conversions
     )
 }
 
@@ -231,6 +233,9 @@ fn left_out_reasons(plan: &SyncPlan, lib: &dyn Library) -> BTreeMap<String, usiz
             LeftOutReason::SourceMissing => "the library file is missing or unreadable".to_owned(),
             LeftOutReason::Filtered { kind } => format!("{kind:?} is filtered out this session"),
             LeftOutReason::Skipped => "deleted from the device by the user (skipped)".to_owned(),
+            LeftOutReason::CannotConvert { needed, reason } => {
+                format!("needs converting ({needed:?}) and cannot be: {reason:?}")
+            }
         };
         *by.entry(why).or_default() += 1;
     }
@@ -265,6 +270,9 @@ pub fn print_summary(
         for (why, n) in left_out_reasons(plan, lib) {
             println!("    {n:>5}  {why}");
         }
+    }
+    if let Some(line) = super::transcode::summary_line(s) {
+        println!("{line}");
     }
     println!(
         "  {} in {:.2} s ({}/s); {} tracks of this library on the device, {} free",
@@ -322,15 +330,17 @@ pub fn print_plan(plan: &SyncPlan, lib: &dyn Library) {
                 size,
                 priority,
                 replaces,
+                convert,
                 ..
             } => format!(
-                "{} {path} ({}, priority {priority})",
+                "{} {path} ({}, priority {priority}){}",
                 if replaces.is_some() {
                     "replace"
                 } else {
                     "copy   "
                 },
-                human_bytes(*size)
+                human_bytes(*size),
+                super::transcode::convert_note(convert.as_ref())
             ),
             SyncOp::Delete { path, reason, .. } => format!(
                 "delete  {path} ({})",

@@ -52,6 +52,9 @@ impl SyncEngine {
         op: &SyncOp,
         base: u64,
     ) -> Result<()> {
+        if run.transcoding.is_some() {
+            super::apply_convert::start_encodes(run, library);
+        }
         match op {
             SyncOp::Forget { path } => {
                 run.ledger.entries.remove(path);
@@ -141,6 +144,11 @@ impl SyncEngine {
                 run.ledger.entries.remove(path);
             }
             SyncOp::Copy {
+                track,
+                convert: Some(c),
+                ..
+            } => self.apply_conversion(run, library, op, *track, c, base)?,
+            SyncOp::Copy {
                 track, size, hash, ..
             } => {
                 let t = library.track(*track).ok_or(Error::FileNotFound)?;
@@ -206,7 +214,7 @@ impl SyncEngine {
     ///
     /// [`commit_batch`]: Self::commit_batch
     #[allow(clippy::too_many_arguments)]
-    fn write_temp<R: Read + Send>(
+    pub(super) fn write_temp<R: Read + Send>(
         &self,
         run: &mut Run,
         op: &SyncOp,
@@ -482,8 +490,16 @@ impl SyncEngine {
                 e.hash = h.0;
             }
             match &p.op {
-                SyncOp::Copy { size, replaces, .. } => {
+                SyncOp::Copy {
+                    size,
+                    replaces,
+                    convert,
+                    ..
+                } => {
                     e.source_size = p.source_size;
+                    run.summary.transcode.converted += u32::from(convert.is_some());
+                    // A conversion's planned size is an estimate; it wrote what it stored.
+                    let size = if convert.is_some() { &p.stored } else { size };
                     // What the sync wrote is the statistics baseline: the next sync reads no
                     // tags back from this file unless the device changes it.
                     set_written_baseline(&mut e, p.plays, p.rating, p.stored, p.dated);
@@ -589,4 +605,15 @@ pub(super) struct Pending {
     dated: i64,
     // The hash the copy computed from the bytes it read (the ledger records it).
     hash: Option<ContentHash>,
+}
+
+impl Pending {
+    /// What the ledger records of the source: the hash (or converted identity), the library
+    /// file's size, and the statistics baseline.
+    pub(super) fn set_source(&mut self, hash: ContentHash, size: u64, rating: u8, plays: u32) {
+        self.hash = Some(hash);
+        self.source_size = size;
+        self.rating = rating;
+        self.plays = plays;
+    }
 }

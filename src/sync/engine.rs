@@ -348,6 +348,7 @@ impl SyncEngine {
             left_alone: recovery.left_alone,
             flushes: u64::from(journaled),
             renames_refused: renames.refused(),
+            transcode: crate::transcode::TranscodeStats::of_plan(&plan),
             ..SyncSummary::default()
         };
         self.publish(&summary);
@@ -376,6 +377,8 @@ impl SyncEngine {
             intents_written: 0,
             intended: HashSet::new(),
             failed: HashSet::new(),
+            transcoding: options.transcoding.clone(),
+            encodes: None,
         });
         drop(core);
         tracing::info!(operations = total_ops, bytes = total, "sync started");

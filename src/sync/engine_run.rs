@@ -53,6 +53,10 @@ pub(in crate::sync) struct Run {
     // Tracks whose copy failed this run and that are not on the device: playlists written
     // later leave them out.
     pub(in crate::sync) failed: HashSet<crate::library::TrackId>,
+    // What converts, and the encoder pool working through the plan's conversions (started at
+    // the first step, so encodes run while the engine copies).
+    pub(in crate::sync) transcoding: Option<crate::transcode::Transcoding>,
+    pub(in crate::sync) encodes: Option<crate::transcode::EncodePool>,
 }
 
 impl Run {

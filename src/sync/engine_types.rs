@@ -56,6 +56,8 @@ pub struct SyncSummary {
     /// files were written whole in place and copies under their final names, each announced
     /// by an intent record first (docs/sync.md, "Devices that refuse renames").
     pub renames_refused: bool,
+    /// Conversions: files converted, encodes reused from the cache, time spent encoding.
+    pub transcode: crate::transcode::TranscodeStats,
 }
 
 /// What a partnership's sync needs besides the device and the library.
@@ -96,6 +98,9 @@ pub struct SyncOptions {
     /// ... or this many bytes, whichever comes first. Each batch costs two flushes (its
     /// temporary files, then its commit record), so small files go in large batches.
     pub batch_bytes: u64,
+    /// What converts tracks the plan converts ([`SyncOp::Copy`](crate::sync::SyncOp::Copy)'s
+    /// `convert`); without it each such copy is an item error.
+    pub transcoding: Option<crate::transcode::Transcoding>,
 }
 
 impl Default for SyncOptions {
@@ -104,6 +109,7 @@ impl Default for SyncOptions {
             checkpoint_every: 64,
             batch_files: 1024,
             batch_bytes: 64 << 20,
+            transcoding: None,
         }
     }
 }

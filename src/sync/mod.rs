@@ -15,6 +15,7 @@
 //! statistics merge.
 
 mod apply;
+mod apply_convert;
 mod device;
 mod discovery;
 mod engine;
@@ -54,10 +55,10 @@ pub use partnership::{
     PartnershipSettings, PartnershipTable, SyncDeviceStatus, device_key,
 };
 pub use plan::{
-    Adoptable, DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, HeldBack, HeldChange,
-    HoldReason, LeftOut, LeftOutReason, PlanInput, PlanSettings, PlanTotals, PlaylistFormat,
-    PlaylistLayout, STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncOp, SyncPlan, device_metadata,
-    metadata_hash, mtime_ns, plan,
+    Adoptable, Conversion, DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, HeldBack,
+    HeldChange, HoldReason, LeftOut, LeftOutReason, PlanInput, PlanSettings, PlanTotals,
+    PlaylistFormat, PlaylistLayout, STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncOp, SyncPlan,
+    device_metadata, metadata_hash, mtime_ns, plan,
 };
 pub use recover::{LeftAlone, LeftAloneReason};
 /// Recovery's pure decision, for the `fuzzing` hooks only.

@@ -34,8 +34,9 @@ use super::journal::{LedgerEntry, OwnedKind};
 use super::names::{component, file_limit};
 use super::plan_names::{FastMap, FastSet, Fnv, Names};
 use super::plan_room::state_room;
-use crate::library::{Library, PathStyle, Track, TrackId, WriteEntry};
-use crate::metadata::{Metadata, tags};
+use crate::library::{ContentHash, Library, PathStyle, Track, TrackId, WriteEntry};
+use crate::metadata::{FormatCode, Metadata, tags};
+use crate::transcode::{Decision, converted_identity, decide};
 
 pub use super::plan_types::*;
 
@@ -199,6 +200,27 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     let mut selected_but_out: FastSet<TrackId> = FastSet::default();
     // Paths adopted in this plan (each file is adopted once).
     let mut adopted: FastSet<String> = FastSet::default();
+    // What the decision sees of the device (once per plan), and the settings without the
+    // encoders' availability: an owned conversion that is up to date needs no encoder.
+    let convert = s.convert.as_ref().map(|cs| {
+        let mut caps = s.device_caps.clone();
+        if let Some(f) = &s.formats {
+            caps.formats.clone_from(f);
+        } else if caps.formats.is_empty() {
+            caps.formats = FormatCode::ALL.to_vec();
+        }
+        let any = crate::transcode::ConvertSettings {
+            available: None,
+            ..cs.clone()
+        };
+        (caps, any, cs.available.as_deref())
+    });
+    // Whether a path's extension is the track's own (`{ext}` at the end of the template, as
+    // in the default): then an owned file's extension is checked without rendering its path.
+    let ext_from_track = convert.is_some() && {
+        let probe = Track::new(TrackId(0), "x.wmdmprobe");
+        s.template.render(&probe).ends_with(".wmdmprobe")
+    };
 
     for sel in input.selection {
         for &id in &sel.tracks {
@@ -214,13 +236,28 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 out.left_out.push(leave(LeftOutReason::SourceMissing));
                 continue;
             };
-            if let Some(formats) = &s.formats
-                && !formats.contains(&track.format)
-            {
-                out.left_out.push(leave(LeftOutReason::FormatNotSupported));
-                selected_but_out.insert(id);
-                continue;
-            }
+            let conversion = match &convert {
+                Some((caps, any, _)) => match decide(track, caps, any) {
+                    Decision::Copy => None,
+                    Decision::Convert { target, reason } => Some(Conversion { target, reason }),
+                    Decision::LeaveOut { needed, reason } => {
+                        out.left_out
+                            .push(leave(LeftOutReason::CannotConvert { needed, reason }));
+                        selected_but_out.insert(id);
+                        continue;
+                    }
+                },
+                None => {
+                    if let Some(formats) = &s.formats
+                        && !formats.contains(&track.format)
+                    {
+                        out.left_out.push(leave(LeftOutReason::FormatNotSupported));
+                        selected_but_out.insert(id);
+                        continue;
+                    }
+                    None
+                }
+            };
             // Only a filtered session has pinned tracks; the common case skips the lookup.
             let pinned_here = if pinned.is_empty() {
                 None
@@ -254,7 +291,15 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 out.left_out.push(leave(LeftOutReason::Filtered { kind }));
                 continue;
             }
-            let hash = input.hashes.get(&id).copied();
+            let mut hash = input.hashes.get(&id).copied();
+            // What the ledger records for the track's file on the device: the library file's
+            // hash for a copy, that hash bound to the target for a conversion (so a changed
+            // profile converts again, and an unchanged one is up to date).
+            let identity = |hash: Option<ContentHash>| match conversion {
+                Some(c) => hash.map(|h| converted_identity(h, &c.target)),
+                None => hash,
+            };
+            let mut want = identity(hash);
             let mut existing = owned_tracks.get(&id).copied();
             if hash.is_none() && existing.is_some() {
                 // An owned track must be compared with its file: without its hash, leave it.
@@ -262,7 +307,7 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 continue;
             }
             let mut rekeyed = false;
-            if let (None, Some(hash)) = (existing, hash) {
+            if let (None, Some(hash)) = (existing, want) {
                 let orphans = orphans_by_hash
                     .get_or_insert_with(|| find_orphans(input.library, &owned_tracks));
                 if let Some(list) = orphans.get_mut(&hash.0) {
@@ -277,8 +322,61 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                 out.left_out.push(leave(LeftOutReason::Skipped));
                 continue;
             }
-            let same = existing.filter(|e| hash.is_some_and(|h| e.hash == h.0));
-            let size = same.map_or(track.size, |e| e.size);
+            // A converted track's path is rendered as if its file had the target's extension.
+            let render = |t: &Track| match conversion {
+                Some(c) => s
+                    .template
+                    .render(&with_extension(t, c.target.codec.extension())),
+                None => s.template.render(t),
+            };
+            // A file whose extension is no longer right (converted now, or no longer) is not
+            // replaced in place: the track goes to a new path and the old file is deleted.
+            if convert.is_some()
+                && let Some(e) = existing
+                && extension_of(&e.path)
+                    != match (ext_from_track, conversion) {
+                        (true, Some(c)) => c.target.codec.extension().to_owned(),
+                        (true, None) => track.extension(),
+                        (false, _) => extension_of(&render(track)),
+                    }
+            {
+                // A converted file's ledger hash, passed on by the quick check, is not the
+                // library file's: the copy computes that while it reads the file.
+                if conversion.is_none() && hash.is_some_and(|h| h.0 == e.hash) {
+                    hash = None;
+                    want = None;
+                }
+                existing = None;
+            }
+            let same = existing.filter(|e| want.is_some_and(|h| e.hash == h.0));
+            // Needs encoding and no encoder: an owned older version stays as it is.
+            if let (Some(c), None, Some((_, _, Some(available)))) = (conversion, same, &convert)
+                && !available.contains(&c.target.codec)
+            {
+                out.left_out.push(leave(LeftOutReason::CannotConvert {
+                    needed: c.reason,
+                    reason: crate::transcode::NoConvertReason::EncoderMissing(c.target.codec),
+                }));
+                if let Some(e) = existing {
+                    kept.insert(e.id);
+                    used += e.size;
+                    out.placed.insert(id, e.path.clone());
+                } else {
+                    selected_but_out.insert(id);
+                }
+                continue;
+            }
+            // A conversion counts its estimated size until it is made; once on the device, at
+            // least that estimate: the real size is usually a little smaller, and counting it
+            // would give the next plan room the plan that put it there did not have, so a
+            // resync would copy an earlier track of the same priority and evict later ones.
+            let estimate = conversion.map(|c| c.target.estimated_size(track.duration));
+            let size = match (same, estimate) {
+                (Some(e), Some(est)) => e.size.max(est),
+                (Some(e), None) => e.size,
+                (None, Some(est)) => est,
+                (None, None) => track.size,
+            };
             // A file already on the device may stay within the tolerance; a new copy must fit
             // the budget itself, so the tolerance never lets sync fill the device further.
             let limit = if same.is_some() {
@@ -333,19 +431,21 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                         source_mtime: mtime_ns(track),
                         priority: sel.priority,
                         replaces: Some(e.unique_id.clone()),
+                        convert: conversion,
                     });
                     out.totals.replaces += 1;
+                    out.totals.conversions += usize::from(conversion.is_some());
                     out.totals.bytes_to_copy += size;
                     out.placed.insert(id, e.path.clone());
                 }
                 (None, _) => {
-                    let wanted = names.spell(&s.music_folder, &s.template.render(track));
+                    let wanted = names.spell(&s.music_folder, &render(track));
                     // A byte-identical file at the very path: adopt it (its path is a device
                     // file, so no other copy can claim it).
                     let adopt = input
                         .adoptable
                         .and_then(|a| a.get(&wanted))
-                        .filter(|a| a.track == id && Some(a.hash) == hash)
+                        .filter(|a| a.track == id && Some(a.hash) == want)
                         .filter(|_| adopted.insert(wanted.clone()));
                     if let Some(a) = adopt {
                         used = used.saturating_sub(size).saturating_add(a.size);
@@ -387,8 +487,10 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
                         source_mtime: mtime_ns(track),
                         priority: sel.priority,
                         replaces: None,
+                        convert: conversion,
                     });
                     out.totals.copies += 1;
+                    out.totals.conversions += usize::from(conversion.is_some());
                     out.totals.bytes_to_copy += size;
                     out.placed.insert(id, path);
                 }
@@ -581,6 +683,31 @@ pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
     out
 }
 
+/// `track` as if its file had extension `ext`: what a converted copy is named by.
+fn with_extension(track: &Track, ext: &str) -> Track {
+    let mut t = track.clone();
+    let (dir, name) = match t.relative_path.rsplit_once('/') {
+        Some((d, n)) => (format!("{d}/"), n),
+        None => (String::new(), t.relative_path.as_str()),
+    };
+    let stem = match name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => name,
+    };
+    t.relative_path = format!("{dir}{stem}.{ext}");
+    t.format = FormatCode::from_extension(ext);
+    t
+}
+
+/// The lower-case extension of a device path (empty when none).
+fn extension_of(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext.to_ascii_lowercase(),
+        _ => String::new(),
+    }
+}
+
 fn find_orphans<'a>(
     library: &dyn Library,
     owned: &FastMap<TrackId, &'a LedgerEntry>,
@@ -612,3 +739,7 @@ fn op_path(op: &SyncOp) -> &str {
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "plan_convert_tests.rs"]
+mod convert_tests;

@@ -8,6 +8,7 @@ use super::journal::{Ledger, OwnedKind};
 use super::names::NameRule;
 use crate::library::{ContentHash, Library, PathTemplate, PlaylistId, Selection, TrackId};
 use crate::metadata::FormatCode;
+use crate::transcode::{ConvertReason, ConvertSettings, DeviceCaps, NoConvertReason, Target};
 
 /// One file on the device, as the planner sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +103,14 @@ pub struct PlanSettings {
     /// SyncFilter for this session: items of an excluded media type are neither copied nor
     /// deleted; without the write-only bit's acquisition, stats do not flow back.
     pub filter: SyncFilter,
+    /// Convert tracks the device cannot play as they are ("Convert files as required by this
+    /// device"); `None` (the default) never converts: such tracks are left out as
+    /// [`LeftOutReason::FormatNotSupported`].
+    pub convert: Option<ConvertSettings>,
+    /// The device's limits for conversions (highest bitrate, sample rates, channels), from
+    /// IMDSPDevice3::GetFormatCapability ([`PlanSettings::apply_device_caps`]); its `formats`
+    /// are used when [`formats`](Self::formats) is `None`.
+    pub device_caps: DeviceCaps,
 }
 
 impl Default for PlanSettings {
@@ -120,6 +129,8 @@ impl Default for PlanSettings {
             supports_metadata: true,
             collect_stats: true,
             filter: SyncFilter::NONE,
+            convert: None,
+            device_caps: DeviceCaps::default(),
         }
     }
 }
@@ -159,6 +170,23 @@ pub enum LeftOutReason {
     /// A skipped file (WMP 12): this partnership copied it before and the user deleted it
     /// from the device, so it is not copied again until IncludeSkippedFiles.
     Skipped,
+    /// The device does not play it as it is, and it cannot be converted.
+    CannotConvert {
+        /// Why it needed converting.
+        needed: ConvertReason,
+        /// Why it cannot be.
+        reason: NoConvertReason,
+    },
+}
+
+/// A conversion planned for a copy: what is written and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Conversion {
+    /// Codec, bitrate, sample rate, channels.
+    pub target: Target,
+    /// Why the track is converted.
+    pub reason: ConvertReason,
 }
 
 /// A change to an owned object that the plan holds back.
@@ -308,6 +336,9 @@ pub enum SyncOp {
         priority: u32,
         /// The unique ID of the owned object this replaces.
         replaces: Option<String>,
+        /// `Some` when the track is converted on the way (`size` is then the estimated
+        /// encoded size, `hash` the library file's); `None` for a copy of the file as it is.
+        convert: Option<Conversion>,
     },
     /// Write a playlist file.
     WritePlaylist {
@@ -360,6 +391,8 @@ pub struct PlanTotals {
     pub budget: u64,
     /// Tracks copied new.
     pub copies: usize,
+    /// Copies (new or replacing) that convert the track ([`SyncOp::Copy::convert`]).
+    pub conversions: usize,
     /// Tracks replaced.
     pub replaces: usize,
     /// Metadata updates.
@@ -485,4 +518,28 @@ pub struct Adoptable {
     /// The metadata hash of the tags the object carries, when known (from the other
     /// library's ledger); the plan retags it otherwise.
     pub meta: Option<u64>,
+}
+
+impl PlanSettings {
+    /// Takes the device's limits for conversions: its formats (`WMDM/FormatsSupported`) and,
+    /// for each audio format it plays, IMDSPDevice3::GetFormatCapability's bitrates, sample
+    /// rates and channels ([`DeviceCaps::from_capability`]; the strictest over its formats).
+    /// A device that answers neither leaves the limits as they are.
+    pub fn apply_device_caps(&mut self, device: &crate::manager::WmdmDevice) {
+        use crate::metadata::{PropValue, device as props};
+        let formats: Vec<FormatCode> = match device.property(props::FORMATS_SUPPORTED) {
+            Ok(PropValue::U32Array(codes)) => codes.into_iter().map(FormatCode).collect(),
+            _ => self.device_caps.formats.clone(),
+        };
+        let mut caps = DeviceCaps {
+            formats,
+            ..self.device_caps.clone()
+        };
+        for f in caps.formats.clone() {
+            if let Ok(c) = device.format_capability(f) {
+                caps = caps.from_capability(&c);
+            }
+        }
+        self.device_caps = caps;
+    }
 }

@@ -78,6 +78,9 @@ impl SyncDevice {
         // Whatever the settings, the plan names only files the device takes.
         if let Some(d) = &k.device {
             settings.apply_device_names(d);
+            if settings.convert.is_some() {
+                settings.apply_device_caps(d);
+            }
         }
         let p = st.table.for_device(&self.key).ok_or(Error::Unexpected)?;
         Ok(SessionParts {

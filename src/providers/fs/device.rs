@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::flags::{DeviceStatus, DeviceType, FindScope};
-use crate::metadata::{PropValue, device as props};
+use crate::metadata::{FormatCode, PropValue, device as props};
 use crate::provider::names::{MAX_COMPONENT, NameRule};
 use crate::provider::{
-    Device, FormatSupport, Icon, LockHolder, StorageRef, WaveFormat, WmdmId, WriterLock,
+    Device, FormatCapability, FormatSupport, Icon, LockHolder, StorageRef, WaveFormat, WmdmId,
+    WriterLock,
 };
 
 use super::globals::FsGlobals;
@@ -248,6 +249,15 @@ impl Device for FsDevice {
         })
     }
 
+    fn format_capability(&self, format: FormatCode) -> Result<FormatCapability> {
+        self.shared.check()?;
+        self.shared
+            .options
+            .profile
+            .capability(format)
+            .ok_or(Error::NotSupported)
+    }
+
     fn canonical_name(&self) -> Result<String> {
         self.shared.check()?;
         Ok(self.shared.root.to_string_lossy().into_owned())
@@ -265,7 +275,9 @@ impl Device for FsDevice {
             props::FORMATS_SUPPORTED_ARE_ORDERED => PropValue::Bool(true),
             props::DEVICE_PROTOCOL => PropValue::Guid(props::DEVICE_PROTOCOL_MSC),
             props::NAME_RULE => PropValue::String(self.name_rule().as_str().to_owned()),
-            props::NAME_MAX => PropValue::U32(MAX_COMPONENT as u32),
+            props::NAME_MAX => {
+                PropValue::U32(profile.name_max.unwrap_or(MAX_COMPONENT).min(MAX_COMPONENT) as u32)
+            }
             props::SUPPORTED_DEVICE_PROPERTIES => PropValue::StringArray(
                 [
                     props::DEVICE_FRIENDLY_NAME,

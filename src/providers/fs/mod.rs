@@ -202,6 +202,7 @@ mod lock;
 mod names;
 mod ops;
 mod playlist;
+mod profile;
 mod provider;
 mod quirks;
 mod scan;
@@ -217,6 +218,7 @@ pub use device::FsDevice;
 pub use durability::Durability;
 pub use globals::{Capacity, FsGlobals};
 pub use names::{NameMode, NamePolicy, STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX};
+pub use profile::{BUILTIN_PROFILES, PROFILE_FILE, ProfileError};
 pub use provider::{DeviceEvent, FsConfig, FsProvider};
 pub use quirks::FsQuirks;
 pub use storage::FsStorage;
@@ -241,6 +243,16 @@ pub struct DeviceProfile {
     /// The separator written between the components of playlist entries; `None` (the
     /// default) writes `/` in M3U8 files and `\` in WPL files, as Windows Media Player does.
     pub playlist_separator: Option<char>,
+    /// The highest bitrate it plays, in bits per second (`None`: no limit); reported through
+    /// IMDSPDevice3::GetFormatCapability, so the sync converts above it.
+    pub max_bitrate: Option<u32>,
+    /// The sample rates it plays (empty: any).
+    pub sample_rates: Vec<u32>,
+    /// The most audio channels it plays (`None`: no limit).
+    pub max_channels: Option<u8>,
+    /// The longest name it takes, in bytes (`None`: the file system's limit); reported as
+    /// `wmdm-rs/NameMax`.
+    pub name_max: Option<usize>,
 }
 
 impl Default for DeviceProfile {
@@ -254,6 +266,10 @@ impl Default for DeviceProfile {
             formats,
             playlist_format: PlaylistFormat::M3u8,
             playlist_separator: None,
+            max_bitrate: None,
+            sample_rates: Vec::new(),
+            max_channels: None,
+            name_max: None,
         }
     }
 }

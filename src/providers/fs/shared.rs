@@ -128,6 +128,7 @@ impl Shared {
         let fs_kind = crate::sys::fstype::detect(&root);
         let options = options.for_fs(&fs_kind);
         let state_dir = root.join(STATE_DIR);
+        let options = options.with_profile_file(&root);
         let io = FsIo::new(&root, options.durability, options.simulate);
         io.assume_for(&fs_kind);
         let (identity, ids, writable_state) = if options.read_only {
