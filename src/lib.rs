@@ -41,6 +41,7 @@
 
 #[cfg(all(windows, feature = "com"))]
 pub mod com;
+pub mod easy;
 pub mod error;
 mod escape;
 pub mod flags;
@@ -59,6 +60,7 @@ pub mod sync;
 mod sys;
 pub mod time;
 
+pub use easy::{SyncJob, Syncer};
 pub use error::{Error, ErrorKind, Hresult, Result, Status};
 
 /// The README's code example, compiled and run as a doctest so it stays true.

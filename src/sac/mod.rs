@@ -63,6 +63,7 @@
 mod cert;
 pub mod client;
 mod codec;
+mod ephemeral;
 mod messages;
 mod rng;
 mod schedule;
@@ -82,6 +83,7 @@ pub use cert::{
     RevocationList, Role, SAC_CERT_V1, TrustAnchor, TrustStore,
 };
 pub use client::SecureChannelClient;
+pub use ephemeral::EphemeralCredentials;
 pub use rng::{OsRandom, RandomSource, SeededRandom};
 pub use server::SecureChannelServer;
 pub use session::{
