@@ -3,6 +3,10 @@
 //! A pure-Rust model of Windows Media Device Manager (WMDM) and of Windows Media Player's device
 //! synchronisation, usable on any operating system.
 //!
+//! Start with [`SyncJob`] ([`easy`]): a music folder synced to a device folder, with a
+//! partnership, playlists in priority order, progress and a summary, in a few lines and with no
+//! keys in sight. The WMDM- and WMP-shaped layers it builds on are all public:
+//!
 //! ```text
 //!   application ──► manager (IWMDeviceManager, storage control, progress)
 //!                      │   authenticated, MAC'd and encrypted channel (sac)
@@ -16,6 +20,7 @@
 //!    fault injection)             SD card, player)
 //! ```
 //!
+//! * [`easy`]: the paved path, [`SyncJob`] and [`Syncer`];
 //! * [`error`]: the one [`Error`] type and its mapping to and from HRESULT;
 //! * [`flags`]: WMDM's flag sets and enumerations with their exact values;
 //! * [`library`]: tracks with real tags, playlists, auto playlists, M3U/WPL files, the folder

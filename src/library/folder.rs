@@ -13,8 +13,9 @@ use super::hashing::HashingReader;
 use super::playlist::{Playlist, PlaylistId, PlaylistKind};
 use super::state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
 use super::track::{ContentHash, Track, TrackId};
-use super::walk::{Found, read_playlist_file, walk, write_atomically};
+use super::walk::{Found, read_playlist_file, walk};
 use super::{Library, paths};
+use crate::sys::files::write_atomic;
 use crate::time::Clock;
 use crate::{Error, Result};
 
@@ -249,7 +250,10 @@ impl FolderLibrary {
         if fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
             return Ok(());
         }
-        write_atomically(&self.state_dir, PLAYLIST_STATE_FILE_NAME, text.as_bytes())
+        Ok(write_atomic(
+            &self.state_dir.join(PLAYLIST_STATE_FILE_NAME),
+            text.as_bytes(),
+        )?)
     }
 
     fn reindex(&mut self) {
@@ -389,7 +393,10 @@ impl FolderLibrary {
                     .map(|(_, _, h)| *h),
             })
             .collect();
-        write_atomically(&self.state_dir, CACHE_FILE_NAME, &encode_cache(&records))?;
+        write_atomic(
+            &self.state_dir.join(CACHE_FILE_NAME),
+            &encode_cache(&records),
+        )?;
         self.cache_stale = false;
         Ok(())
     }

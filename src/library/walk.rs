@@ -10,25 +10,10 @@ use std::time::SystemTime;
 use super::folder::{ScanProblem, ScanReport};
 use super::playlist_file::PlaylistFile;
 use super::track::Track;
-use crate::Result;
 use crate::metadata::FormatCode;
 
 /// Playlist files larger than this are not read (no real playlist comes close).
 const MAX_PLAYLIST_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Writes `bytes` to `dir/name` through a temporary file renamed into place, so a crash leaves
-/// the old file or the new one, never half of one.
-pub(super) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = dir.join(format!("{name}.tmp"));
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, dir.join(name))?;
-    Ok(())
-}
 
 pub(super) fn read_playlist_file(
     path: &Path,

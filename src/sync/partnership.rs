@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use super::text::{StateParseError, bad, escape, hex_u64, key_value, lines_after_header, number};
@@ -491,29 +490,11 @@ impl PartnershipTable {
     /// # Errors
     /// I/O errors creating the folder or writing the file.
     pub fn save(&self, state_dir: &Path) -> Result<()> {
-        write_atomic(&state_dir.join(PARTNERSHIPS_FILE_NAME), &self.encode())
+        Ok(crate::sys::files::write_atomic(
+            &state_dir.join(PARTNERSHIPS_FILE_NAME),
+            &self.encode(),
+        )?)
     }
-}
-
-/// Writes a host file atomically: a sibling temporary file, synced, renamed into place.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    let result = (|| -> Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

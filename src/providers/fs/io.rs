@@ -10,8 +10,7 @@ use crate::error::{Error, Result};
 use crate::flags::SeekOrigin;
 use crate::provider::{ObjectIo, Progress};
 
-use super::identity::random_u64;
-use super::names::{TEMP_PREFIX, TEMP_SUFFIX, is_temp};
+use super::names::is_temp;
 #[cfg(target_os = "linux")]
 use super::quirks::FsQuirks;
 use super::shared::Shared;
@@ -41,11 +40,6 @@ const WRITEBACK_STEP: u64 = 4 << 20;
 /// [`WriteSession::sync`]): smaller files are left to the barrier, which writes many of them
 /// in one go for the price of one request each way.
 const TAIL_WRITEBACK: u64 = 256 << 10;
-
-/// A fresh temporary file name.
-pub(crate) fn temp_name() -> String {
-    format!("{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}", random_u64())
-}
 
 /// The new position for a seek, or [`Error::InvalidArg`] outside `0..=len`.
 fn seek_target(origin: SeekOrigin, offset: u64, pos: u64, len: u64) -> Result<u64> {
@@ -669,6 +663,6 @@ mod tests {
             Err(Error::InvalidArg)
         );
         assert_eq!(seek_target(SeekOrigin(9), 0, 0, 0), Err(Error::InvalidArg));
-        assert!(is_temp(&temp_name()));
+        assert!(is_temp(&crate::sys::files::temp_name()));
     }
 }

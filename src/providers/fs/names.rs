@@ -10,10 +10,10 @@ pub const STATE_DIR: &str = ".wmdm";
 
 /// Every temporary file the provider writes starts with this prefix and ends with
 /// [`TEMP_SUFFIX`]; listings never show such names.
-pub const TEMP_PREFIX: &str = ".wmdm-tmp-";
+pub const TEMP_PREFIX: &str = crate::sys::files::TEMP_PREFIX;
 
 /// The suffix of temporary files.
-pub const TEMP_SUFFIX: &str = ".part";
+pub const TEMP_SUFFIX: &str = crate::sys::files::TEMP_SUFFIX;
 
 /// What a [`NamePolicy`] does with a name that breaks a FAT/exFAT rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
