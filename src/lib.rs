@@ -25,6 +25,7 @@
 //! * [`flags`]: WMDM's flag sets and enumerations with their exact values;
 //! * [`library`]: tracks with real tags, playlists, auto playlists, M3U/WPL files, the folder
 //!   library sync reads from;
+//! * [`playlist_file`]: M3U/M3U8 and WPL playlist files, read and written;
 //! * [`metadata`]: tag names, typed tag values, the metadata collection, format codes;
 //! * [`provider`]: the service-provider side as Rust traits;
 //! * [`sac`]: the secure authenticated channel: certificates, the handshake, MACs, encryption;
@@ -58,6 +59,7 @@ pub mod library;
 mod listing;
 pub mod manager;
 pub mod metadata;
+pub mod playlist_file;
 pub mod provider;
 pub mod providers;
 pub mod sac;

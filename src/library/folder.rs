@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use super::Library;
 use super::cache::{CACHE_FILE_NAME, CachedTrack, decode_cache, encode_cache};
 use super::hashing::HashingReader;
 use super::playlist::{Playlist, PlaylistId, PlaylistKind};
 use super::state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
 use super::track::{ContentHash, Track, TrackId};
 use super::walk::{Found, read_playlist_file, walk};
-use super::{Library, paths};
 use crate::sys::files::write_atomic;
 use crate::time::Clock;
 use crate::{Error, Result};
@@ -440,17 +440,17 @@ impl FolderLibrary {
                     message: format!("entry {}: {}", s.line, s.reason),
                 });
             }
-            let base = paths::parent(&f.rel);
+            let base = crate::playlist_file::paths::parent(&f.rel);
             let mut ids = Vec::with_capacity(parsed.entries.len());
             for (n, e) in parsed.entries.iter().enumerate() {
-                let rel = if paths::is_absolute(&e.path) {
+                let rel = if crate::playlist_file::paths::is_absolute(&e.path) {
                     let p = PathBuf::from(&e.path);
                     p.strip_prefix(&self.root)
                         .ok()
                         .and_then(|r| r.to_str())
                         .map(super::walk::slash_path)
                 } else {
-                    paths::join_relative(base, &e.path)
+                    crate::playlist_file::paths::join_relative(base, &e.path)
                 };
                 let id = rel.as_deref().and_then(|r| {
                     by_path

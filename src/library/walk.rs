@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::folder::{ScanProblem, ScanReport};
-use super::playlist_file::PlaylistFile;
 use super::track::Track;
 use crate::metadata::FormatCode;
+use crate::playlist_file::{PlaylistFile, read_m3u, read_wpl};
 
 /// Playlist files larger than this are not read (no real playlist comes close).
 const MAX_PLAYLIST_BYTES: u64 = 16 * 1024 * 1024;
@@ -28,9 +28,9 @@ pub(super) fn read_playlist_file(
         return Err(format!("playlist larger than {MAX_PLAYLIST_BYTES} bytes"));
     }
     let parsed = if format == FormatCode::WPL_PLAYLIST {
-        super::wpl::read_wpl(&bytes)
+        read_wpl(&bytes)
     } else {
-        super::m3u::read_m3u(&bytes)
+        read_m3u(&bytes)
     };
     parsed.map_err(|e| e.to_string())
 }

@@ -207,6 +207,13 @@ pub(crate) fn is_temp(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
 }
 
+impl From<NamePolicy> for NameRule {
+    /// The planner's rules for a folder device with this policy.
+    fn from(p: NamePolicy) -> NameRule {
+        p.rule()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
