@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::authenticated::AuthenticatedProvider;
-use super::objects::{Gate, Link, WmdmDevice};
+use super::objects::{Link, WmdmDevice};
 use crate::error::{Error, Result};
 use crate::flags::{DeviceEnumPreference, WmdmMessage};
 use crate::sac::{
-    ChannelConfig, ComponentAuthenticate, EphemeralCredentials, Role, SAC_PROTOCOL_V1,
+    AuthGate, ChannelConfig, ComponentAuthenticate, EphemeralCredentials, Role, SAC_PROTOCOL_V1,
     SecureChannelClient, SecureChannelServer, Session,
 };
 
@@ -42,7 +42,7 @@ struct Slot {
 }
 
 struct Inner {
-    gate: Arc<Gate>,
+    gate: Arc<AuthGate>,
     client: SecureChannelClient,
     providers: Mutex<Vec<Slot>>,
     cache: Mutex<Option<Vec<WmdmDevice>>>,
@@ -99,7 +99,7 @@ impl DeviceManager {
         let toward_providers = Arc::new(config.with_peer_role(Role::Provider));
         Ok(DeviceManager {
             inner: Arc::new(Inner {
-                gate: Arc::new(Gate::new(SecureChannelServer::new(toward_apps))),
+                gate: Arc::new(AuthGate::new(SecureChannelServer::new(toward_apps))),
                 client: SecureChannelClient::new(toward_providers),
                 providers: Mutex::new(Vec::new()),
                 cache: Mutex::new(None),

@@ -64,6 +64,7 @@ mod cert;
 pub mod client;
 mod codec;
 mod ephemeral;
+mod gate;
 mod messages;
 mod rng;
 mod schedule;
@@ -84,10 +85,12 @@ pub use cert::{
 };
 pub use client::SecureChannelClient;
 pub use ephemeral::EphemeralCredentials;
+pub(crate) use gate::AuthGate;
 pub use rng::{OsRandom, RandomSource, SeededRandom};
 pub use server::SecureChannelServer;
 pub use session::{
-    MAC_LEN, MAX_MAC_HANDLES, MAX_PARAM_LEN, MacHandle, SESSION_KEY_LEN, Session, Side,
+    MAC_LEN, MAX_MAC_HANDLES, MAX_PARAM_LEN, MacHandle, OPAQUE_MAC_LEN, SESSION_KEY_LEN, Session,
+    Side,
 };
 
 use crate::error::{Error, Result};
