@@ -301,8 +301,9 @@ impl SyncJob {
 }
 
 /// The default state folder of a music folder: a folder per library (its name and a hash of
-/// its canonical path) under `$XDG_STATE_HOME/wmdm` (`%LOCALAPPDATA%\wmdm` on Windows,
-/// `~/.local/state/wmdm` otherwise).
+/// its canonical path) under `$XDG_STATE_HOME/wmdm-sync` (`%LOCALAPPDATA%\wmdm-sync` on
+/// Windows, `~/.local/state/wmdm-sync` otherwise): the folder `examples/sync.rs` uses too, so
+/// both see the same partnerships.
 ///
 /// # Errors
 /// [`Error::PathNotFound`] when the music folder does not exist; [`Error::InvalidArg`] when
@@ -331,7 +332,7 @@ pub fn default_state_dir(library: &Path) -> Result<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(base.join("wmdm").join(format!("{name}-{hash:016x}")))
+    Ok(base.join("wmdm-sync").join(format!("{name}-{hash:016x}")))
 }
 
 /// The playlist edits the paved path makes, over either library kind.

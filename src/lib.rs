@@ -55,8 +55,6 @@ pub mod flags;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod library;
-#[cfg(target_os = "linux")]
-mod listing;
 pub mod manager;
 pub mod metadata;
 pub mod playlist_file;

@@ -233,11 +233,11 @@ pub(super) fn walk(root: &Path, skip: &Path, old: &[Track], report: &mut ScanRep
 }
 
 /// Linux: folders are listed with `getdents64` and files stat'ed relative to their folder's
-/// descriptor (see [`crate::listing`]), on up to two threads taking folders from a shared
+/// descriptor (see [`crate::sys::listing`]), on up to two threads taking folders from a shared
 /// queue.
 #[cfg(target_os = "linux")]
 fn walk_tree(ctx: &Walk<'_>) -> Walked {
-    let root_fd = match crate::listing::open_folder(rustix::fs::CWD, ctx.root) {
+    let root_fd = match crate::sys::listing::open_folder(rustix::fs::CWD, ctx.root) {
         Ok(fd) => fd,
         Err(e) => {
             let mut out = Walked::default();
@@ -273,7 +273,7 @@ fn walk_tree(ctx: &Walk<'_>) -> Walked {
 
 #[cfg(target_os = "linux")]
 fn walk_worker(ctx: &Walk<'_>, root_fd: &std::os::fd::OwnedFd, queue: &Queue) -> Walked {
-    use crate::listing::{Lister, open_folder, stat_at};
+    use crate::sys::listing::{Lister, open_folder, stat_at};
     use rustix::fs::FileType;
     use std::os::unix::ffi::OsStrExt;
 
