@@ -231,6 +231,19 @@ pub fn private_key_from_der(der: &[u8]) -> Result<RsaPrivateKey> {
         .map_err(|_| Error::InvalidArg)
 }
 
+/// Parses an RSA public key from PEM (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`): how a
+/// root's public key is shipped to those who trust it, without its private half.
+///
+/// # Errors
+/// [`Error::InvalidArg`] when the text is neither.
+pub fn public_key_from_pem(pem: &str) -> Result<RsaPublicKey> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::pkcs8::DecodePublicKey;
+    RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+        .map_err(|_| Error::InvalidArg)
+}
+
 fn put_signature(out: &mut Vec<u8>, signature: &[u8]) -> Result<()> {
     codec::put_vec16(out, signature)
 }
