@@ -197,12 +197,32 @@ pub trait Device: Send + Sync + fmt::Debug {
         Err(Error::FileNotFound)
     }
 
-    /// IMDSPDevice2::GetCanonicalName: the Plug and Play name.
+    /// IMDSPDevice2::GetCanonicalName: the name that tells this device from every other one
+    /// of the host (Windows uses the Plug and Play name; the folder provider the folder's
+    /// path). The device manager finds devices by it and sync discovery lists only devices
+    /// that have one.
+    ///
+    /// The default is `manufacturer/name`, with `#` and the serial number in hex when
+    /// [`serial_number`](Self::serial_number) gives one: unique as long as the provider's
+    /// devices differ in name or serial. Override it when the host has a better name.
     ///
     /// # Errors
-    /// [`Error::NotSupported`] by default.
+    /// The errors of [`name`](Self::name) (the manufacturer and serial are optional).
     fn canonical_name(&self) -> Result<String> {
-        Err(Error::NotSupported)
+        let mut out = format!(
+            "{}/{}",
+            self.manufacturer().unwrap_or_default(),
+            self.name()?
+        );
+        if let Ok(id) = self.serial_number()
+            && !id.serial().is_empty()
+        {
+            out.push('#');
+            for b in id.serial() {
+                out.push_str(&format!("{b:02X}"));
+            }
+        }
+        Ok(out)
     }
 
     /// IMDSPDevice3::GetProperty: a device property by name (`metadata::device::*`).
