@@ -66,7 +66,7 @@ mod sys;
 pub mod time;
 
 pub use easy::{SyncJob, Syncer};
-pub use error::{Error, ErrorKind, Hresult, Result, Status};
+pub use error::{Error, ErrorCode, ErrorKind, Hresult, Result, ResultExt, Status};
 
 /// The README's code example, compiled and run as a doctest so it stays true.
 #[cfg(doctest)]

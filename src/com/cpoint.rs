@@ -54,9 +54,9 @@ pub(crate) struct Registry {
 }
 
 // SAFETY: the interface pointers held here are only AddRef'd, Released and handed back to
-// callers (EnumConnections); events reach them through the bus under the same rule as
-// `wmp::advise` (the sink must be callable from every thread the caller drives the services
-// from), which docs/com.md states.
+// callers (EnumConnections); events reach them through the bus by the apartment rules of
+// `wmp::advise` (posted to the advising STA thread, or directly for a free-threaded sink),
+// which docs/com.md states.
 unsafe impl Send for Registry {}
 // SAFETY: as for Send; all mutable state is behind the mutex.
 unsafe impl Sync for Registry {}
@@ -86,7 +86,7 @@ impl Registry {
             .last_cookie
             .checked_add(1)
             .ok_or(CONNECT_E_ADVISELIMIT)?;
-        let subscription = subscribe_sink(&self.services, events2, events4);
+        let subscription = subscribe_sink(&self.services, events2, events4)?;
         state.last_cookie = cookie;
         state.connections.push(Connection {
             cookie,

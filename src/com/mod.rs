@@ -35,6 +35,7 @@
 
 #![allow(unsafe_code)]
 
+mod apartment;
 mod bridge;
 mod channel;
 pub mod client;

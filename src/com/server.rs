@@ -369,6 +369,18 @@ pub fn unregister(reg: &Registration) -> Result<()> {
 /// # Errors
 /// [`Error::Fail`] when Windows cannot name the module.
 pub fn module_path() -> Result<String> {
+    let module = module_handle()?;
+    let mut buf = vec![0u16; 1024];
+    // SAFETY: `buf` is a writable buffer of its length.
+    let n = unsafe { GetModuleFileNameW(Some(module), &mut buf) } as usize;
+    if n == 0 || n >= buf.len() {
+        return Err(Error::Fail);
+    }
+    String::from_utf16(&buf[..n]).map_err(|_| Error::Fail)
+}
+
+/// The module (DLL or executable) this crate is linked into.
+pub(crate) fn module_handle() -> Result<HMODULE> {
     static ANCHOR: u8 = 0;
     let mut module = HMODULE::default();
     // SAFETY: FROM_ADDRESS takes any address inside the module (a static of this crate) in
@@ -380,14 +392,8 @@ pub fn module_path() -> Result<String> {
             &mut module,
         )
     }
-    .map_err(|_| Error::Fail)?;
-    let mut buf = vec![0u16; 1024];
-    // SAFETY: `buf` is a writable buffer of its length.
-    let n = unsafe { GetModuleFileNameW(Some(module), &mut buf) } as usize;
-    if n == 0 || n >= buf.len() {
-        return Err(Error::Fail);
-    }
-    String::from_utf16(&buf[..n]).map_err(|_| Error::Fail)
+    .map_err(|_| Error::Fail.context("finding this module's handle"))?;
+    Ok(module)
 }
 
 /// An HRESULT for a registration result, for the DLL's exports.

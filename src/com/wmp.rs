@@ -20,6 +20,7 @@ use windows::Win32::System::Com::{
 };
 use windows_core::{BSTR, GUID, HRESULT, IUnknown, IUnknownImpl, Interface, Ref, implement};
 
+use super::apartment::Delivery;
 use super::cpoint::{Registry, enum_points, find_point};
 use super::media::media_for;
 use super::server::ModuleRef;
@@ -263,8 +264,15 @@ pub fn sync_device_object(core: SyncDevice) -> IWMPSyncDevice {
     d.into()
 }
 
-/// The caller's sink, as the event bus sees it.
+/// The caller's sink, as the event bus sees it: the sink itself, and how its events reach
+/// it (directly, or posted to its apartment's thread).
 struct WmpSink {
+    target: Arc<SinkTarget>,
+    delivery: Delivery,
+}
+
+/// The sink's interfaces and what its events need to name devices.
+struct SinkTarget {
     services: SyncServices,
     events2: IWMPEvents2,
     events4: Option<IWMPEvents4>,
@@ -273,15 +281,24 @@ struct WmpSink {
     known: Mutex<HashMap<String, SyncDevice>>,
 }
 
-// SAFETY: the bus calls a sink on the thread that caused the event (the thread calling into
-// `SyncServices`/`SyncDevice`); `advise` documents that the sink must be callable from every
-// thread the caller drives the services from (a free-threaded sink, or a single-threaded
-// caller), as COM requires of an interface pointer used without marshalling.
-unsafe impl Send for WmpSink {}
+// SAFETY: the interface pointers are only called through `WmpSink::delivery`: on the thread
+// that advised them when that thread is a single-threaded apartment (the job is posted to a
+// window on it), otherwise directly, which COM allows for a sink advised from the
+// multithreaded apartment (free-threaded by contract). Elsewhere they are only AddRef'd and
+// Released, which every COM object allows from any thread.
+unsafe impl Send for SinkTarget {}
 // SAFETY: as for Send.
-unsafe impl Sync for WmpSink {}
+unsafe impl Sync for SinkTarget {}
 
-impl WmpSink {
+impl SyncEventSink for WmpSink {
+    fn on_event(&self, event: &SyncEvent) {
+        let target = Arc::clone(&self.target);
+        let event = event.clone();
+        self.delivery.deliver(Box::new(move || target.call(&event)));
+    }
+}
+
+impl SinkTarget {
     fn device(&self, key: &str) -> Option<IWMPSyncDevice> {
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         if let Ok(d) = self.services.device_by_key(key) {
@@ -298,8 +315,8 @@ fn hr(r: &std::result::Result<(), Error>) -> HRESULT {
     }
 }
 
-impl SyncEventSink for WmpSink {
-    fn on_event(&self, event: &SyncEvent) {
+impl SinkTarget {
+    fn call(&self, event: &SyncEvent) {
         let e2 = &self.events2;
         // The sink's methods return nothing; a panicking sink must not unwind into the engine.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -333,7 +350,7 @@ impl SyncEventSink for WmpSink {
                         SyncItem::Track(id) => self.services.library_track(*id),
                         _ => None,
                     };
-                    let media = media_for(item, track, *error);
+                    let media = media_for(item, track, error.clone());
                     unsafe { e2.DeviceSyncError(self.device(device).as_ref(), media.as_ref()) }
                 }
                 SyncEvent::CreatePartnershipComplete { device, result } => unsafe {
@@ -397,9 +414,12 @@ impl Drop for WmpEventConnection {
 /// `pMedia` is a read-only IWMPMedia/IWMPMedia2 over the failed item. COM clients reach the
 /// same events through the services object's IConnectionPointContainer.
 ///
-/// Events are delivered synchronously on the thread whose call caused them
-/// ([`SyncServices::poll`], [`SyncDevice::start`], `step`, ...). The sink must therefore be
-/// callable from every thread the caller drives the services from.
+/// Events follow COM's apartment rules. A sink advised from a single-threaded apartment is
+/// called on the advising thread only, when that thread's message loop runs (each event is
+/// posted to a message-only window there, in order). A sink advised from the multithreaded
+/// apartment (or a thread without COM) is free-threaded by contract and is called directly
+/// on the thread that raised the event: the runtime's dispatcher thread, or the caller's own
+/// thread for the host-driven API ([`SyncServices::poll`], [`SyncDevice::start`], `step`).
 ///
 /// # Errors
 /// [`Error::NoInterface`] (E_NOINTERFACE) when `sink` is not an IWMPEvents2.
@@ -410,26 +430,33 @@ pub fn advise(services: &SyncServices, sink: &IUnknown) -> Result<WmpEventConnec
     let events4 = sink.cast::<IWMPEvents4>().ok();
     Ok(WmpEventConnection {
         services: services.clone(),
-        id: Some(subscribe_sink(services, events2, events4)),
+        id: Some(subscribe_sink(services, events2, events4)?),
     })
 }
 
 /// Subscribes a sink to the bus of `services`: the IWMPEvents2 events to `events2`,
-/// DeviceEstimation to `events4` when there is one. Shared by [`advise`] and the connection
-/// points.
+/// DeviceEstimation to `events4` when there is one, delivered by the apartment rules of the
+/// calling thread (see `com::apartment`). Shared by [`advise`] and the connection points.
+///
+/// # Errors
+/// [`Error::Fail`] when the calling thread is an STA and its delivery window cannot be made.
 pub(crate) fn subscribe_sink(
     services: &SyncServices,
     events2: IWMPEvents2,
     events4: Option<IWMPEvents4>,
-) -> EventSubscription {
+) -> Result<EventSubscription> {
+    let delivery = Delivery::for_current_thread()?;
     let known = (0..services.device_count())
         .filter_map(|i| services.device(i).ok())
         .map(|d| (d.key().to_owned(), d))
         .collect();
-    services.events().subscribe(Arc::new(WmpSink {
-        services: services.clone(),
-        events2,
-        events4,
-        known: Mutex::new(known),
-    }))
+    Ok(services.events().subscribe(Arc::new(WmpSink {
+        target: Arc::new(SinkTarget {
+            services: services.clone(),
+            events2,
+            events4,
+            known: Mutex::new(known),
+        }),
+        delivery,
+    })))
 }
