@@ -44,7 +44,7 @@ use std::num::NonZeroU8;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, mpsc};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::library::{
     FolderLibrary, Library, MemoryLibrary, Playlist, PlaylistId, ScanOptions, ScanReport,
     parse_auto_playlist,
@@ -230,13 +230,23 @@ impl SyncJob {
         let state = match (&self.state, &self.library) {
             (Some(s), _) => s.clone(),
             (None, LibrarySource::Folder(dir)) => default_state_dir(dir)?,
-            (None, LibrarySource::Memory(_)) => return Err(Error::InvalidArg),
+            (None, LibrarySource::Memory(_)) => {
+                return Err(Error::InvalidArg
+                    .context("opening the sync: a memory library needs a state folder")
+                    .subject("SyncJob::state_dir"));
+            }
         };
         let provider: Arc<dyn ServiceProvider> = match self.device {
-            DeviceSource::None => return Err(Error::InvalidArg),
+            DeviceSource::None => {
+                return Err(Error::InvalidArg
+                    .context("opening the sync: no device given")
+                    .subject("SyncJob::to_folder or SyncJob::to_provider"));
+            }
             DeviceSource::Folder(dir) => {
                 if !dir.is_dir() {
-                    return Err(Error::NoPda);
+                    return Err(Error::NoPda
+                        .context("opening the device folder (is the player mounted?)")
+                        .path(&dir));
                 }
                 Arc::new(FsProvider::new(FsConfig::root(dir)))
             }
@@ -245,11 +255,13 @@ impl SyncJob {
         let (lib, scan) = match self.library {
             LibrarySource::Folder(dir) => {
                 let (lib, scan) = FolderLibrary::open(
-                    dir,
+                    &dir,
                     state.join("library"),
                     self.clock.clone(),
                     ScanOptions::default(),
-                )?;
+                )
+                .context("opening the music library")
+                .path(&dir)?;
                 (Lib::Folder(Arc::new(RwLock::new(lib))), Some(scan))
             }
             LibrarySource::Memory(lib) => (Lib::Memory(Arc::new(RwLock::new(lib))), None),
@@ -260,11 +272,15 @@ impl SyncJob {
         for w in &self.wanted {
             match w {
                 Wanted::Auto { name, rule } => {
-                    let rule = parse_auto_playlist(rule).map_err(|_| Error::InvalidArg)?;
+                    let rule = parse_auto_playlist(rule).map_err(|e| {
+                        Error::with_source(crate::ErrorCode::InvalidArg, e.to_string())
+                            .context("reading an auto playlist's rule")
+                            .subject(format!("{name:?}: {rule:?}"))
+                    })?;
                     autos.push(Playlist::new_auto(name.clone(), rule));
                 }
                 Wanted::Named(name) => {
-                    lib.find(name).ok_or(Error::InvalidArg)?;
+                    lib.find(name).ok_or_else(|| lib.no_playlist(name))?;
                 }
             }
         }
@@ -273,18 +289,19 @@ impl SyncJob {
                 l.add(p);
             }
         });
-        let manager = DeviceManager::in_process(vec![provider], self.clock.clone())?;
-        let services = SyncServices::open(
-            manager,
-            lib.shared(),
-            &state.join("sync"),
-            &self.name,
-            self.clock,
-        )?;
+        let manager = DeviceManager::in_process(vec![provider], self.clock.clone())
+            .context("authenticating the device manager and the provider")?;
+        let sync_state = state.join("sync");
+        let services =
+            SyncServices::open(manager, lib.shared(), &sync_state, &self.name, self.clock)
+                .context("opening the partnership table")
+                .path(&sync_state)?;
         let device = (0..services.device_count())
             .filter_map(|i| services.device(i).ok())
             .find(SyncDevice::connected)
-            .ok_or(Error::NoPda)?;
+            .ok_or_else(|| {
+                Error::NoPda.context("finding the device: the provider lists no connected device")
+            })?;
         if let Some(settings) = self.settings {
             device.set_settings(settings);
         }
@@ -383,6 +400,19 @@ impl Lib {
         }
     }
 
+    /// The error for a playlist name the library does not have, naming the ones it has.
+    fn no_playlist(&self, name: &str) -> Error {
+        let names = self.edit(&mut |l| l.all().into_iter().map(|(_, n)| n).collect::<Vec<_>>());
+        let known = if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        };
+        Error::InvalidArg
+            .context(format!("choosing playlists (the library has: {known})"))
+            .subject(format!("playlist {name:?}"))
+    }
+
     fn find(&self, name: &str) -> Option<PlaylistId> {
         self.edit(&mut |l| {
             l.all()
@@ -437,8 +467,12 @@ impl Syncer {
     /// the partnership marker.
     pub fn partner(&self) -> Result<PartnershipIndex> {
         if self.device.status() != SyncDeviceStatus::PartnershipExists {
-            self.device.create_partnership(false)?;
-            self.services.poll()?;
+            let failed = |e: Error| {
+                e.context("creating the partnership")
+                    .subject(self.device.device_name())
+            };
+            self.device.create_partnership(false).map_err(failed)?;
+            self.services.poll().map_err(failed)?;
             let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
             for event in events.try_iter() {
                 if let SyncEvent::CreatePartnershipComplete {
@@ -447,7 +481,7 @@ impl Syncer {
                 } = event
                     && device == self.device.key()
                 {
-                    return Err(e);
+                    return Err(failed(e));
                 }
             }
         }
@@ -475,7 +509,11 @@ impl Syncer {
             .unwrap_or_else(PoisonError::into_inner)
             .try_iter()
             .for_each(drop);
-        let summary = self.device.run(&mut progress)?;
+        let summary = self
+            .device
+            .run(&mut progress)
+            .context("syncing")
+            .subject(self.device.device_name())?;
         let mut failures = Vec::new();
         for event in self
             .events
@@ -503,7 +541,11 @@ impl Syncer {
         let index = index.get();
         let mut order = Vec::new();
         for w in &self.wanted {
-            order.push(self.lib.find(w.name()).ok_or(Error::InvalidArg)?);
+            order.push(
+                self.lib
+                    .find(w.name())
+                    .ok_or_else(|| self.lib.no_playlist(w.name()))?,
+            );
         }
         self.lib.edit(&mut |l| -> Result<()> {
             for (id, _) in l.all() {

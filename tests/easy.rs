@@ -140,6 +140,8 @@ fn what_a_user_gets_wrong_fails_at_open_before_the_device_is_touched() {
         .open()
         .unwrap_err();
     assert_eq!(missing, Error::NoPda);
+    assert!(missing.to_string().contains("not mounted"), "{missing}");
+    println!("{unknown}\n{}\n{missing}", bad_rule.report());
 }
 
 #[test]
