@@ -2,7 +2,7 @@
 //! handles that check authentication before every call.
 //!
 //! WMDM asks every provider method to start with `if (!fIsAuthenticated()) return
-//! WMDM_E_NOTCERTIFIED;` (wmdm-facts §4.1). Here the provider author never writes that line:
+//! WMDM_E_NOTCERTIFIED;` (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/component-authentication>). Here the provider author never writes that line:
 //! the manager only ever reaches a provider through [`AuthenticatedProvider`] and the handles
 //! it hands out, and each of their methods checks the channel first.
 

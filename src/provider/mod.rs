@@ -9,7 +9,7 @@
 //!   [`Device`]; IMDSPStorage/2/3/4 and IMDSPObject/2 are all [`Storage`].
 //! * Enumerators become vectors; [`Enumerator`] gives back the exact Next/Skip/Reset/Clone
 //!   behaviour where it is needed.
-//! * Methods that WMDM calls mandatory (wmdm-facts §6.3, "Mandatory and Optional Interfaces")
+//! * Methods that WMDM calls mandatory (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/mandatory-and-optional-interfaces>, "Mandatory and Optional Interfaces")
 //!   have no default. Optional ones default to [`Error::NotSupported`] or to an implementation
 //!   built on the mandatory methods (for example [`Storage::child`] searches
 //!   [`Storage::children`]).

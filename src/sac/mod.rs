@@ -1,7 +1,7 @@
 //! The secure authenticated channel (SAC): IComponentAuthenticate, CSecureChannelServer and
 //! CSecureChannelClient, sans-IO.
 //!
-//! WMDM lets nothing happen before authentication (wmdm-facts §4). Microsoft's wire format is
+//! WMDM lets nothing happen before authentication (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/component-authentication>). Microsoft's wire format is
 //! proprietary, so this module defines its own protocol with the same shape: protocol
 //! [`SAC_PROTOCOL_V1`] (2), two passes numbered 0 and 1, one message in and one out per
 //! SACAuth call, certificates in a [`SAC_CERT_V1`] format of its own. `docs/security.md`

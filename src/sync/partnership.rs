@@ -1,7 +1,7 @@
 //! Partnerships: the library's sixteen slots, WMP's device status, and the on-device marker.
 //!
 //! A library has sixteen partnership slots, indexes 1-16 (0 means "no partnership"), as WMP's
-//! `Sync01`..`Sync16` playlist attributes do (wmdm-facts §5.5). A device is partnered with at
+//! `Sync01`..`Sync16` playlist attributes do (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/enabling-synchronization-with-windows-media-player>). A device is partnered with at
 //! most one library: the device carries a [`PartnershipMarker`] (WMP keeps the same facts in
 //! `WMPInfo.xml`), and creating a partnership elsewhere replaces it.
 
