@@ -51,7 +51,6 @@ pub mod easy;
 pub mod error;
 mod escape;
 pub mod flags;
-#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod library;

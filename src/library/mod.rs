@@ -30,8 +30,8 @@
 //! assert_eq!(p.resolve(&lib, &ManualClock::default()), [TrackId(1)]);
 //! ```
 
-mod asf;
-mod cache;
+pub(crate) mod asf;
+pub(crate) mod cache;
 mod folder;
 mod hashing;
 mod lex;
@@ -41,7 +41,7 @@ mod playlist;
 mod rule;
 mod rule_text;
 mod source;
-mod state;
+pub(crate) mod state;
 mod tags;
 mod template;
 mod track;
@@ -50,8 +50,7 @@ mod walk;
 use std::fmt;
 use std::io::Read;
 
-pub use asf::parse_asf_header;
-pub use cache::{CACHE_FILE_NAME, CACHE_VERSION, CachedTrack, decode_cache, encode_cache};
+pub use cache::CACHE_FILE_NAME;
 pub use folder::{FolderLibrary, ScanOptions, ScanProblem, ScanReport};
 pub use hashing::HashingReader;
 pub use memory::MemoryLibrary;
@@ -69,7 +68,7 @@ pub use rule::{
     AutoPlaylist, DateField, DateTest, Field, Limits, NumberField, NumberTest, Rule, SortKey,
     TextField, TextTest,
 };
-pub use state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
+pub use state::PLAYLIST_STATE_FILE_NAME;
 pub use template::{PathTemplate, TemplateError};
 pub use track::{ContentHash, Rating, Track, TrackId};
 

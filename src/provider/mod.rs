@@ -28,7 +28,7 @@
 mod enumerator;
 mod lock;
 pub mod names;
-mod progress;
+pub(crate) mod progress;
 mod types;
 
 use std::fmt;
@@ -39,7 +39,7 @@ use std::sync::Arc;
 pub use enumerator::{Enumerator, Fetched};
 pub use lock::{LockHolder, WriterLock};
 pub use names::NameRule;
-pub use progress::{CancelToken, NoProgress, Progress, ProgressEvent, Recorder, run_with_progress};
+pub use progress::{CancelToken, NoProgress, Progress, ProgressEvent, run_with_progress};
 pub use types::{
     BitmapInfoHeader, CreateRequest, FormatCapability, FormatSupport, Icon, ObjectAttributes,
     OpaqueCommand, PowerInfo, PropConfig, PropDesc, Rect, RightsRecord, ValidValues, VideoFormat,
