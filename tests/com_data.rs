@@ -227,6 +227,60 @@ fn rename_and_delete_report_progress_through_iwmdmprogress() {
     );
 }
 
+/// A sink with IWMDMProgress2: it is told how the operation ended.
+#[implement(IWMDMProgress2)]
+#[derive(Default)]
+struct Counter2 {
+    ends: AtomicU32,
+    end2: Mutex<Vec<HRESULT>>,
+}
+
+impl IWMDMProgress_Impl for Counter2_Impl {
+    fn Begin(&self, _: u32) -> windows_core::Result<()> {
+        Ok(())
+    }
+    fn Progress(&self, _: u32) -> windows_core::Result<()> {
+        Ok(())
+    }
+    fn End(&self) -> windows_core::Result<()> {
+        self.ends.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl IWMDMProgress2_Impl for Counter2_Impl {
+    fn End2(&self, hr: HRESULT) -> windows_core::Result<()> {
+        self.end2.lock().unwrap().push(hr);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_sink_with_iwmdmprogress2_gets_end2_with_the_result() {
+    let (sp, _) = provider(std::sync::Arc::new(memory()));
+    let _session = login(&sp);
+    let device = first_device(&sp);
+    let make = |name| unsafe { root(&device).CreateStorage(0x20 | 0x800, None, name) }.unwrap();
+    let (file, other) = (make(w!("first.mp3")), make(w!("second.mp3")));
+    let counter = windows_core::ComObject::new(Counter2::default());
+    let progress: IWMDMProgress = counter.to_interface();
+    let obj: IMDSPObject = file.cast().unwrap();
+    unsafe { obj.Rename(w!("renamed.mp3"), &progress) }.unwrap();
+    // A rename onto a name that exists fails: End2 carries the failure.
+    let obj2: IMDSPObject = other.cast().unwrap();
+    let clash = unsafe { obj2.Rename(w!("renamed.mp3"), &progress) }.map_err(|e| e.code());
+    assert!(clash.is_err(), "a rename onto an existing name fails");
+    let got = counter.end2.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "End2 once per operation: {got:?}");
+    assert_eq!(got[0], HRESULT(0));
+    assert_eq!(Err(got[1]), clash);
+    assert_eq!(
+        counter.ends.load(Ordering::SeqCst),
+        0,
+        "End2 instead of End"
+    );
+}
+
 #[test]
 fn format_support_arrays_come_from_cotaskmemalloc() {
     let (sp, _) = provider(std::sync::Arc::new(memory()));

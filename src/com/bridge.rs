@@ -1,8 +1,10 @@
 //! Adapters for the objects a caller passes in: IWMDMMetaData (read and filled through its own
 //! vtable, converted with [`TagValue::to_bytes`] / [`TagValue::from_bytes`]) and IWMDMProgress.
 
-use windows::Win32::Media::DeviceManager::{IWMDMMetaData, IWMDMProgress, WMDM_TAG_DATATYPE};
-use windows_core::{HSTRING, PCWSTR};
+use windows::Win32::Media::DeviceManager::{
+    IWMDMMetaData, IWMDMProgress, IWMDMProgress2, WMDM_TAG_DATATYPE,
+};
+use windows_core::{HRESULT, HSTRING, Interface, PCWSTR};
 
 use super::util::co_free;
 use crate::error::{Error, Hresult, Result};
@@ -105,10 +107,23 @@ impl Progress for ComProgress {
         }
     }
 
-    fn end(&mut self, _result: Result<()>) {
+    /// IWMDMProgress2::End2 with the operation's HRESULT when the sink has it, else
+    /// IWMDMProgress::End.
+    fn end(&mut self, result: Result<()>) {
         if let Some(p) = &self.0 {
             // SAFETY: as in `begin`. End's own failure has nowhere to go.
-            let _ = unsafe { p.End() };
+            match p.cast::<IWMDMProgress2>() {
+                Ok(p2) => {
+                    let hr = match &result {
+                        Ok(()) => HRESULT(0),
+                        Err(e) => HRESULT(e.hresult().0),
+                    };
+                    let _ = unsafe { p2.End2(hr) };
+                }
+                Err(_) => {
+                    let _ = unsafe { p.End() };
+                }
+            }
         }
     }
 }

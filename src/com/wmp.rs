@@ -28,7 +28,7 @@ use super::util::{put, run, zero};
 use crate::error::{Error, Result};
 use crate::library::Playlist;
 use crate::sync::{
-    EventSubscription, SyncDevice, SyncEvent, SyncEventSink, SyncItem, SyncServices,
+    EventSubscription, SyncDevice, SyncEvent, SyncEventSink, SyncItem, SyncRuntime, SyncServices,
 };
 
 /// IWMPSyncServices over a [`SyncServices`], with IConnectionPointContainer for its events.
@@ -37,6 +37,8 @@ use crate::sync::{
 pub(crate) struct ComSyncServices {
     core: SyncServices,
     registry: Arc<Registry>,
+    /// The runtime this object owns, if any: it stops (cleanly) when the object is released.
+    _runtime: Option<SyncRuntime>,
     _module: ModuleRef,
 }
 
@@ -249,6 +251,22 @@ pub fn sync_services_object(core: SyncServices) -> IWMPSyncServices {
     ComSyncServices {
         registry: Registry::new(core.clone()),
         core,
+        _runtime: None,
+        _module: ModuleRef::new(),
+    }
+    .into()
+}
+
+/// A sync services object that owns a running [`SyncRuntime`], as a creatable class hands
+/// out: its partnerships, estimates and started syncs complete by themselves, and releasing
+/// the last reference shuts the runtime down cleanly (running syncs stop between batches,
+/// their journals consistent). See `examples/wmp_services.rs`.
+pub fn sync_services_with_runtime(runtime: SyncRuntime) -> IWMPSyncServices {
+    let core = runtime.services().clone();
+    ComSyncServices {
+        registry: Registry::new(core.clone()),
+        core,
+        _runtime: Some(runtime),
         _module: ModuleRef::new(),
     }
     .into()

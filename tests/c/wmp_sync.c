@@ -7,7 +7,7 @@
  * expected files on the device. Every event must arrive on this (STA) thread. Run by
  * .ci/wmp-sync-check.sh under Wine.
  *
- * Usage: wmp_sync.exe <device folder> <relative path of a file the sync must put there>...
+ * Usage: wmp_sync.exe <device folder> <number of .wav files the sync must put there>
  * Exits 0 when every check passes, 1 otherwise.
  */
 #define COBJMACROS
@@ -16,6 +16,7 @@
 #include <ocidl.h>
 #include <wmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* mingw-w64's wmp.h has no IWMPSyncServices; this is its layout from Microsoft's wmp.h
@@ -160,6 +161,32 @@ static void make_sink_vtbl(void)
     sink_vtbl.CreatePartnershipComplete = sink_partnership;
 }
 
+/* Counts the files named *.wav under `dir`, outside hidden folders (the sync's own state). */
+static int count_wav(const char *dir)
+{
+    char pattern[MAX_PATH * 2];
+    WIN32_FIND_DATAA fd;
+    HANDLE h;
+    int n = 0;
+    snprintf(pattern, sizeof pattern, "%s\\*", dir);
+    h = FindFirstFileA(pattern, &fd);
+    if (h == INVALID_HANDLE_VALUE)
+        return 0;
+    do {
+        char path[MAX_PATH * 2];
+        size_t len = strlen(fd.cFileName);
+        if (fd.cFileName[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s\\%s", dir, fd.cFileName);
+        if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+            n += count_wav(path);
+        else if (len > 4 && _stricmp(fd.cFileName + len - 4, ".wav") == 0)
+            n++;
+    } while (FindNextFileA(h, &fd));
+    FindClose(h);
+    return n;
+}
+
 /* Runs this thread's message loop until *flag is set or `ms` pass. */
 static int pump_until(const int *flag, DWORD ms)
 {
@@ -189,8 +216,8 @@ int main(int argc, char **argv)
     HRESULT hr;
     int i, have_device = 0;
 
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s <device folder> <expected file>...\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s <device folder> <number of .wav files expected>\n", argv[0]);
         return 2;
     }
     main_thread = GetCurrentThreadId();
@@ -260,10 +287,10 @@ int main(int argc, char **argv)
     check(seen.errors == 0, "no DeviceSyncError");
     check(seen.foreign_thread_calls == 0, "every event arrived on the advising STA thread");
 
-    for (i = 2; i < argc; i++) {
-        char path[MAX_PATH * 2];
-        snprintf(path, sizeof path, "%s\\%s", argv[1], argv[i]);
-        check(GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES, path);
+    {
+        int want = atoi(argv[2]), got = count_wav(argv[1]);
+        printf("     %d .wav files on the device (%d expected)\n", got, want);
+        check(got == want, "every track is on the device");
     }
 
     IConnectionPoint_Unadvise(point, cookie);
