@@ -339,6 +339,8 @@ impl SyncEventSink for WmpSink {
                 SyncEvent::CreatePartnershipComplete { device, result } => unsafe {
                     e2.CreatePartnershipComplete(self.device(device).as_ref(), hr(result))
                 },
+                // WMP has no progress event: its clients read get_progress.
+                SyncEvent::DeviceProgress { .. } => {}
                 SyncEvent::DeviceEstimation {
                     device,
                     result,

@@ -4,9 +4,8 @@
 use super::device::{MARKER_FILE, read_state};
 use super::engine::SyncEngine;
 use super::event::SyncEvent;
-use super::item_info::BACKGROUND_SYNC;
 use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus, device_key};
-use super::services::{Known, SyncDevice, SyncServices, root_of, serial_text};
+use super::services::{Known, SyncServices, root_of, serial_text};
 use crate::error::Result;
 use crate::manager::WmdmDevice;
 
@@ -125,14 +124,7 @@ impl SyncServices {
                             device: key.clone(),
                         });
                         // BackgroundSyncState without bit 1: the user syncs it by hand.
-                        let background = st
-                            .background
-                            .get(&key)
-                            .is_none_or(|b| b & BACKGROUND_SYNC != 0);
-                        if status == SyncDeviceStatus::PartnershipExists
-                            && background
-                            && partnered.is_some_and(|p| p.settings.sync_on_connect)
-                        {
+                        if st.automatic(&key) {
                             auto.push(key.clone());
                         }
                     }
@@ -186,13 +178,7 @@ impl SyncServices {
                 self.inner.events.emit(e);
             }
             for key in auto {
-                let d = SyncDevice {
-                    services: self.clone(),
-                    key,
-                };
-                if let Err(e) = d.start() {
-                    tracing::warn!(error = %e, device = %d.key, "sync on connect did not start");
-                }
+                self.begin_sync(&key);
             }
         }
         Ok(())

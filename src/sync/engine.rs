@@ -48,6 +48,12 @@ pub(super) struct Shared {
     pub(super) stop: AtomicBool,
     pub(super) done: AtomicU64,
     pub(super) total: AtomicU64,
+    // Whether a sync ever started on this engine: get_progress is 0 before the first.
+    started: AtomicBool,
+    // A runtime runs this engine: DeviceProgress events are sent, the last value sent is
+    // `sent` (-1 for none).
+    progress_events: AtomicBool,
+    sent: AtomicI32,
     core: Mutex<Core>,
     // A copy of the running (or last) summary, readable while a step holds `core`, so event
     // subscribers can read it.
@@ -90,6 +96,9 @@ impl SyncEngine {
                 stop: AtomicBool::new(false),
                 done: AtomicU64::new(0),
                 total: AtomicU64::new(0),
+                started: AtomicBool::new(false),
+                progress_events: AtomicBool::new(false),
+                sent: AtomicI32::new(-1),
                 core: Mutex::new(Core::default()),
                 summary: Mutex::new(SyncSummary::default()),
             }),
@@ -121,16 +130,15 @@ impl SyncEngine {
         }
     }
 
-    /// IWMPSyncDevice::get_progress: 0-100 for the whole device, by bytes.
+    /// IWMPSyncDevice::get_progress: 0-100 for the whole device, by bytes; 0 before any
+    /// sync has started, 100 after one that had nothing to do.
     pub fn progress(&self) -> u8 {
         let total = self.shared.total.load(Ordering::Relaxed);
         let done = self.shared.done.load(Ordering::Relaxed);
         if total == 0 {
-            return if self.state() == SyncState::Synchronizing {
-                0
-            } else {
-                100
-            };
+            let idle_after_sync = self.shared.started.load(Ordering::Relaxed)
+                && self.state() != SyncState::Synchronizing;
+            return if idle_after_sync { 100 } else { 0 };
         }
         u8::try_from((u128::from(done.min(total)) * 100 / u128::from(total)).min(100))
             .unwrap_or(100)
@@ -151,6 +159,27 @@ impl SyncEngine {
             .summary
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = summary.clone();
+    }
+
+    /// Turns DeviceProgress events on or off (a runtime turns them on while it runs).
+    pub(crate) fn set_progress_events(&self, on: bool) {
+        self.shared.progress_events.store(on, Ordering::Relaxed);
+    }
+
+    /// Sends DeviceProgress when progress events are on and the value changed since the
+    /// last one sent. The runtime calls it (rate-limited) after steps; the engine calls it
+    /// before a sync's DeviceSyncStateChange to Stopped, so the final value comes first.
+    pub(crate) fn send_progress(&self) {
+        if !self.shared.progress_events.load(Ordering::Relaxed) {
+            return;
+        }
+        let percent = self.progress();
+        if self.shared.sent.swap(i32::from(percent), Ordering::Relaxed) != i32::from(percent) {
+            self.shared.events.emit(SyncEvent::DeviceProgress {
+                device: self.shared.key.clone(),
+                percent,
+            });
+        }
     }
 
     fn set_state(&self, state: SyncState) {
@@ -333,6 +362,8 @@ impl SyncEngine {
         let total: u64 = plan.ops.iter().map(|o| o.bytes().max(1)).sum();
         self.shared.total.store(total, Ordering::Relaxed);
         self.shared.done.store(0, Ordering::Relaxed);
+        self.shared.started.store(true, Ordering::Relaxed);
+        self.shared.sent.store(-1, Ordering::Relaxed);
         let left = u32::try_from(plan.left_out.len()).unwrap_or(u32::MAX);
         let no_fit = u32::try_from(plan.totals.no_fit).unwrap_or(u32::MAX);
         let summary = SyncSummary {
@@ -558,6 +589,7 @@ impl SyncEngine {
             self.publish(&run.summary);
             core.last = run.summary;
         }
+        self.send_progress();
         self.set_state(SyncState::Stopped);
     }
 
@@ -574,6 +606,7 @@ impl SyncEngine {
                 run.note_quirks();
                 self.publish(&run.summary);
                 core.last = run.summary;
+                self.send_progress();
                 self.set_state(SyncState::Stopped);
                 return;
             }
@@ -621,6 +654,7 @@ impl SyncEngine {
         self.publish(&run.summary);
         core.last = run.summary;
         self.shared.stop.store(false, Ordering::Relaxed);
+        self.send_progress();
         self.set_state(SyncState::Stopped);
     }
 }

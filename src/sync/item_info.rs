@@ -157,11 +157,17 @@ impl SyncDevice {
                 let v = u8::try_from(parse_number(value)?).map_err(|_| Error::InvalidArg)?;
                 // In memory only: nothing to save.
                 st.background.insert(self.key.clone(), v);
+                drop(st);
+                self.services.settings_changed(&self.key);
                 return Ok(());
             }
             _ => return Err(Error::InvalidArg),
         }
-        st.table.save(&self.services.inner.state_dir)
+        st.table.save(&self.services.inner.state_dir)?;
+        drop(st);
+        // WMP syncs an automatic partnership again when its settings change.
+        self.services.settings_changed(&self.key);
+        Ok(())
     }
 }
 

@@ -33,6 +33,7 @@ mod plan_room;
 mod plan_types;
 mod recover;
 mod resume;
+mod runtime;
 mod selection;
 #[cfg(feature = "serde")]
 mod serde_impl;
@@ -60,6 +61,7 @@ pub use plan::{
     metadata_hash, mtime_ns, plan,
 };
 pub use recover::{LeftAlone, LeftAloneReason};
+pub use runtime::{RescanHook, RuntimeOptions, SyncRuntime};
 /// Recovery's pure decision, for the `fuzzing` hooks only.
 #[cfg(feature = "fuzzing")]
 pub(crate) mod recovery_internals {

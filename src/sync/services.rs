@@ -78,6 +78,8 @@ pub(super) struct Inner {
     // The store as last saved, so a sync that read nothing new writes nothing.
     pub(super) stats_saved: Mutex<StatsStore>,
     state: Mutex<State>,
+    // The runtime running these services, if one does (`start_runtime`).
+    pub(super) runtime: Mutex<Option<Arc<super::runtime::Hub>>>,
 }
 
 /// IWMPSyncServices: the devices this library knows, their partnerships, and their engines.
@@ -189,6 +191,7 @@ impl SyncServices {
                     background: HashMap::new(),
                     writers: HashMap::new(),
                 }),
+                runtime: Mutex::new(None),
             }),
         };
         services.refresh(false)?;
@@ -581,6 +584,7 @@ impl SyncDevice {
             .lock()
             .settings
             .insert(self.key.clone(), settings);
+        self.services.settings_changed(&self.key);
     }
 
     /// IWMPSyncDevice::createPartnership. Asynchronous: returns at once, and the next
@@ -605,6 +609,7 @@ impl SyncDevice {
                     .lock()
                     .pending
                     .push_back(Pending::Partnership(self.key.clone()));
+                self.services.wake();
                 Ok(())
             }
         }

@@ -171,7 +171,10 @@ impl SyncDevice {
             self.services.release_writer(&self.key);
             return Err(e);
         }
-        if !engine.is_running() {
+        if engine.is_running() {
+            // A runtime steps it to its end.
+            self.services.hand_to_worker(&self.key);
+        } else {
             // Nothing to do: the session ended as it started.
             self.services.release_writer(&self.key);
         }
