@@ -12,6 +12,14 @@ use crate::manager::WmdmDevice;
 /// IOCTL_WMP_DEVICE_CAN_SYNC ('WMP2', wmdm-facts §5.8).
 const IOCTL_CAN_SYNC: u32 = 0x3250_4D57;
 
+/// True for a device that answers IOCTL_WMP_DEVICE_CAN_SYNC with 0: manual transfer only,
+/// no partnership (wmpdsManualDevice).
+pub(super) fn is_manual(device: &WmdmDevice) -> bool {
+    device
+        .io_control(IOCTL_CAN_SYNC, &[], 4)
+        .is_ok_and(|out| out.get(..4) == Some(&[0, 0, 0, 0][..]))
+}
+
 impl SyncServices {
     pub(super) fn status_of(
         &self,
@@ -21,9 +29,7 @@ impl SyncServices {
         device: &WmdmDevice,
         marker: Option<PartnershipMarker>,
     ) -> SyncDeviceStatus {
-        if let Ok(out) = device.io_control(IOCTL_CAN_SYNC, &[], 4)
-            && out.get(..4) == Some(&[0, 0, 0, 0][..])
-        {
+        if is_manual(device) {
             return SyncDeviceStatus::ManualDevice;
         }
         let ours = table.for_device(key);
@@ -49,6 +55,7 @@ impl SyncServices {
         let mut auto = Vec::new();
         let mut abandoned: Vec<SyncEngine> = Vec::new();
         let mut released = Vec::new();
+        let mut freed = Vec::new();
         {
             let mut st = self.lock();
             // Each device by its identity first: its serial, and its marker.
@@ -83,12 +90,23 @@ impl SyncServices {
                     .flatten()
                     .and_then(|b| PartnershipMarker::parse(&b).ok());
                 let others = |k: &str| k != key && keys.iter().any(|x| x == k);
-                if let Some((_, changed)) =
-                    st.table.locate(&serial, &path, marker.as_ref(), &others)
-                {
+                // A device whose partnership was deleted stays declined: the marker a delete
+                // could not remove (the device was away) does not lead it back to its old
+                // slot, which may be another device's by now.
+                let declined = st.table.is_declined(&key) || st.table.is_declined(&path);
+                let by_marker = marker.as_ref().filter(|_| !declined);
+                if let Some((_, changed)) = st.table.locate(&serial, &path, by_marker, &others) {
                     table_changed |= changed;
                 }
                 let status = self.status_of(&st.table, &key, &path, &d, marker);
+                // Taken over by another library (another computer): our slot is free.
+                if status == SyncDeviceStatus::PartnershipAnother
+                    && let Some(index) = st.table.release(&key)
+                {
+                    tracing::info!(device = %key, index, "partnered with another library now; slot released");
+                    freed.push(index);
+                    table_changed = true;
+                }
                 let name = d.name().unwrap_or_default();
                 let partnered = st.table.for_device(&key).cloned();
                 match st.devices.iter_mut().find(|k| k.key == key) {
@@ -169,6 +187,9 @@ impl SyncServices {
             }
         }
         drop(released);
+        for index in freed {
+            self.clear_slot(index);
+        }
         // Outside the lock: stopping an engine sends events, and subscribers may call back.
         for e in abandoned {
             e.abandon_if_running();

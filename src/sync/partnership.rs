@@ -108,6 +108,12 @@ pub struct PartnershipSettings {
     /// [`default_selection`](super::default_selection)) instead of the playlists selected for
     /// this partnership.
     pub default_rules: bool,
+    /// The partnership was made with createPartnership's defaults and no playlist has been
+    /// selected for it since: until one is, it syncs the default selection (see
+    /// [`default_selection`](super::default_selection)), as WMP's createPartnership(FALSE)
+    /// "uses a default set of sync playlists". The first session that finds a playlist
+    /// selected for the partnership clears it.
+    pub starter: bool,
 }
 
 impl Default for PartnershipSettings {
@@ -117,6 +123,7 @@ impl Default for PartnershipSettings {
             sync_on_connect: true,
             sync_filter: 0xFF,
             default_rules: false,
+            starter: false,
         }
     }
 }
@@ -198,6 +205,7 @@ pub fn device_key<'a>(serial: &'a str, canonical_name: &'a str) -> &'a str {
 /// sync_on_connect=<0|1>
 /// sync_filter=<number>
 /// default_rules=<0|1>            (optional; 0 when absent)
+/// starter=<0|1>                  (optional; 0 when absent: see PartnershipSettings::starter)
 /// last_sync=<seconds since the epoch, or empty>
 /// last_errors=<n>
 /// last_no_fit=<n>
@@ -332,7 +340,10 @@ impl PartnershipTable {
             device: device.to_owned(),
             serial: serial.to_owned(),
             friendly_name: friendly_name.to_owned(),
-            settings: PartnershipSettings::default(),
+            settings: PartnershipSettings {
+                starter: true,
+                ..PartnershipSettings::default()
+            },
             last: LastSync::default(),
             skipped: BTreeSet::new(),
         });
@@ -381,6 +392,9 @@ impl PartnershipTable {
             ));
             if p.settings.default_rules {
                 s.push_str("default_rules=1\n");
+            }
+            if p.settings.starter {
+                s.push_str("starter=1\n");
             }
             for t in &p.skipped {
                 s.push_str(&format!("skipped={:016x}\n", t.0));
@@ -442,6 +456,7 @@ impl PartnershipTable {
                 ("sync_on_connect", Some(p)) => p.settings.sync_on_connect = v == "1",
                 ("sync_filter", Some(p)) => p.settings.sync_filter = number(n, &v)?,
                 ("default_rules", Some(p)) => p.settings.default_rules = v == "1",
+                ("starter", Some(p)) => p.settings.starter = v == "1",
                 ("skipped", Some(p)) => {
                     p.skipped.insert(TrackId(hex_u64(n, &v)?));
                 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use super::device::{MARKER_FILE, delete_state, read_state, write_state};
+use super::discovery::is_manual;
 use super::engine::SyncEngine;
 use super::event::{EventBus, SyncEvent, SyncState};
 use super::filter::SyncFilter;
@@ -343,7 +344,15 @@ impl SyncServices {
             };
             let root = root_of(&device)?;
             let _writer = self.writer_for(key, &device)?;
+            // Asked of the device again under its writer lock: a device that became a manual
+            // one (or was replaced by one at this key) since the call is refused here too.
+            if is_manual(&device) {
+                return Err(Error::PdaManualDevice);
+            }
             let mut st = self.lock();
+            if st.known(key)?.status == SyncDeviceStatus::ManualDevice {
+                return Err(Error::PdaManualDevice);
+            }
             let index = st.table.add(&path, &serial, &friendly)?;
             let marker = PartnershipMarker {
                 library_id: st.table.library_id.clone(),
@@ -387,6 +396,27 @@ impl SyncServices {
             Err(Error::NotSupported) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Clears every library playlist's priority for partnership `index` (its `SyncNN`), as
+    /// WMP does when the slot is freed, so the next device given the slot starts from the
+    /// default selection rather than another device's playlists. A library whose playlists
+    /// cannot change ([`Library::clear_sync_slot`] answers [`Error::NotSupported`]) keeps
+    /// them; that is logged.
+    ///
+    /// [`Library::clear_sync_slot`]: crate::library::Library::clear_sync_slot
+    pub(super) fn clear_slot(&self, index: u8) {
+        let result = self
+            .inner
+            .library
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear_sync_slot(index);
+        if let Err(e) = result {
+            tracing::warn!(error = %e, index, "the freed partnership's playlist priorities stay");
+        }
+        // What automatic partnerships sync may have changed.
+        self.selection_changed();
     }
 
     /// Releases the device's writer lock, if this library holds it.
@@ -616,22 +646,40 @@ impl SyncDevice {
     }
 
     /// IWMPSyncDevice::deletePartnership: frees the slot, removes the marker when the device
-    /// is here, and the status becomes PartnershipDeclined. What was copied stays.
+    /// is here, clears every playlist's priority for the freed slot (WMP's `SyncNN`; see
+    /// [`Library::clear_sync_slot`](crate::library::Library::clear_sync_slot)), and the status becomes PartnershipDeclined, which it
+    /// stays across discovery until a new partnership is made. What was copied stays.
+    ///
+    /// Returns `true` when a partnership was deleted, `false` (WMP's S_FALSE) when there was
+    /// none to delete (the status is PartnershipDeclined or NewDevice).
     ///
     /// # Errors
-    /// I/O errors saving the table; the manager's errors removing the marker.
-    pub fn delete_partnership(&self) -> Result<()> {
+    /// [`Error::PdaManualDevice`] on a manual device; [`Error::PdaPartnershipNotExist`] when
+    /// the device is partnered with another library (PartnershipAnother); [`Error::Busy`]
+    /// while another writer holds the device; I/O errors saving the table; the manager's
+    /// errors removing the marker.
+    pub fn delete_partnership(&self) -> Result<bool> {
+        match self.with(|k, _| k.status)? {
+            SyncDeviceStatus::ManualDevice => return Err(Error::PdaManualDevice),
+            SyncDeviceStatus::PartnershipAnother => return Err(Error::PdaPartnershipNotExist),
+            SyncDeviceStatus::PartnershipExists => {}
+            _ => return Ok(false),
+        }
         self.stop();
         let device = self.with(|k, _| k.device.clone())?;
         let _writer = match &device {
             Some(d) => Some(self.services.writer_for(&self.key, d)?),
             None => None,
         };
-        {
+        let freed = {
             let mut st = self.services.lock();
-            st.table.remove(&self.key);
+            let freed = st.table.remove(&self.key);
             st.background.remove(&self.key);
             st.table.save(&self.services.inner.state_dir)?;
+            freed
+        };
+        if let Some(index) = freed {
+            self.services.clear_slot(index);
         }
         if let Some(d) = device {
             let root = root_of(&d)?;
@@ -644,6 +692,6 @@ impl SyncDevice {
         }
         self.services
             .set_status(&self.key, SyncDeviceStatus::PartnershipDeclined);
-        Ok(())
+        Ok(true)
     }
 }
