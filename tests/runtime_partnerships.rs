@@ -252,7 +252,7 @@ fn a_freed_slot_has_its_playlist_priorities_cleared_so_the_next_device_inherits_
 }
 
 #[test]
-fn a_slot_whose_device_another_library_took_is_released_when_that_is_seen() {
+fn a_slot_whose_device_another_library_took_is_released_and_cleared_when_another_device_takes_it() {
     let f = fixture_partnered_device(2, 100, 1 << 20);
     let mix = f.select("Mix", &[1], 1);
     f.sync_device().run(&mut |_| {}).unwrap();
@@ -278,11 +278,51 @@ fn a_slot_whose_device_another_library_took_is_released_when_that_is_seen() {
         f.services.partnerships().for_device(KEY).is_none(),
         "slot released"
     );
-    assert!(f.services.partnerships().partnerships().is_empty());
-    assert_eq!(f.lib().playlist(mix).unwrap().sync.priority(1), 0);
-    // It stays released across runs (the table was saved).
+    // Saved: a new process sees it released too.
     let again = services(&f.manager, &f.library, f.state.path(), "Home", &f.clock);
     assert!(again.partnerships().partnerships().is_empty());
+    // The slot's playlists are the taken device's until another device takes the slot.
+    assert_eq!(f.lib().playlist(mix).unwrap().sync.priority(1), 1);
+    let other = player("N1", 1 << 20);
+    f.provider.add_device(other);
+    f.manager.poll_changes().unwrap();
+    f.services.poll().unwrap();
+    let n = f.services.device_by_key("N1").unwrap();
+    n.create_partnership(false).unwrap();
+    f.services.poll().unwrap();
+    assert_eq!(n.partnership_index(), 1);
+    assert_eq!(
+        f.lib().playlist(mix).unwrap().sync.priority(1),
+        0,
+        "cleared for N1"
+    );
+}
+
+#[test]
+fn a_device_that_comes_back_to_its_released_slot_keeps_its_playlists() {
+    let f = fixture_partnered_device(2, 100, 1 << 20);
+    let mix = f.select("Mix", &[1], 1);
+    f.sync_device().run(&mut |_| {}).unwrap();
+    let other_lib = Arc::new(RwLock::new(MemoryLibrary::new()));
+    let other_state = tempfile::tempdir().unwrap();
+    let b = services(
+        &f.manager,
+        &other_lib,
+        other_state.path(),
+        "Office",
+        &f.clock,
+    );
+    let bd = b.device_by_key(KEY).unwrap();
+    bd.create_partnership(false).unwrap();
+    b.poll().unwrap();
+    f.services.poll().unwrap();
+    let d = f.sync_device();
+    d.create_partnership(false).unwrap();
+    f.services.poll().unwrap();
+    assert_eq!(d.partnership_index(), 1);
+    assert_eq!(f.lib().playlist(mix).unwrap().sync.priority(1), 1);
+    let s = d.run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.deleted), (0, 0), "{s:?}");
 }
 
 #[test]

@@ -150,7 +150,8 @@ impl IWMPSyncDevice_Impl for ComSyncDevice_Impl {
     }
 
     fn deletePartnership(&self) -> windows_core::Result<()> {
-        run(|| self.core.delete_partnership())
+        // S_FALSE (nothing to delete) cannot pass through this signature: S_OK.
+        run(|| self.core.delete_partnership().map(|_| ()))
     }
 
     fn start(&self) -> windows_core::Result<()> {

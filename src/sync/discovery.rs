@@ -55,7 +55,6 @@ impl SyncServices {
         let mut auto = Vec::new();
         let mut abandoned: Vec<SyncEngine> = Vec::new();
         let mut released = Vec::new();
-        let mut freed = Vec::new();
         {
             let mut st = self.lock();
             // Each device by its identity first: its serial, and its marker.
@@ -99,12 +98,13 @@ impl SyncServices {
                     table_changed |= changed;
                 }
                 let status = self.status_of(&st.table, &key, &path, &d, marker);
-                // Taken over by another library (another computer): our slot is free.
+                // Taken over by another library (another computer): our slot is free. Its
+                // playlists stay until another device takes the slot, so the device keeps
+                // them if it comes back.
                 if status == SyncDeviceStatus::PartnershipAnother
                     && let Some(index) = st.table.release(&key)
                 {
                     tracing::info!(device = %key, index, "partnered with another library now; slot released");
-                    freed.push(index);
                     table_changed = true;
                 }
                 let name = d.name().unwrap_or_default();
@@ -187,9 +187,6 @@ impl SyncServices {
             }
         }
         drop(released);
-        for index in freed {
-            self.clear_slot(index);
-        }
         // Outside the lock: stopping an engine sends events, and subscribers may call back.
         for e in abandoned {
             e.abandon_if_running();

@@ -349,11 +349,26 @@ impl SyncServices {
             if is_manual(&device) {
                 return Err(Error::PdaManualDevice);
             }
+            // The slot's playlists belong to the device that held it last: cleared before
+            // another device takes it (its own device coming back keeps them). The library
+            // first, so a crash between the two leaves the record that asks for it again.
+            let inherited = {
+                let st = self.lock();
+                st.table
+                    .next_slot(key)
+                    .and_then(|(i, last)| last.filter(|k| *k != key).map(|_| i))
+            };
+            if let Some(index) = inherited {
+                self.clear_slot(index);
+            }
             let mut st = self.lock();
             if st.known(key)?.status == SyncDeviceStatus::ManualDevice {
                 return Err(Error::PdaManualDevice);
             }
-            let index = st.table.add(&path, &serial, &friendly)?;
+            let (index, last) = st.table.add_slot(&path, &serial, &friendly)?;
+            let missed = last
+                .filter(|k| k != key && inherited != Some(index))
+                .map(|_| index);
             let marker = PartnershipMarker {
                 library_id: st.table.library_id.clone(),
                 index,
@@ -364,6 +379,11 @@ impl SyncServices {
                 return Err(e);
             }
             st.table.save(&self.inner.state_dir)?;
+            drop(st);
+            // Another completion took the slot peeked above in the meantime.
+            if let Some(index) = missed {
+                self.clear_slot(index);
+            }
             Ok(())
         })();
         if result.is_ok() {
