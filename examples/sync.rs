@@ -130,6 +130,15 @@ struct Setup {
 }
 
 fn main() -> ExitCode {
+    // The crate's spans and events (per sync, per device operation, handshake failures) on
+    // standard error, as RUST_LOG asks; nothing without it.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -252,10 +261,12 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         .join()
         .map_err(|_| Failure::other("opening the library", Error::Fail))?;
     let (library, scan) = opened.map_err(|e| match e {
-        Error::PathNotFound => Failure::usage(format!(
+        e if e == Error::PathNotFound => Failure::usage(format!(
             "the library folder {} does not exist",
             setup.library.display()
         )),
+        // A state folder inside the music folder: the arguments are wrong (exit 2).
+        e if e == Error::InvalidArg => Failure::usage(e.report()),
         e => Failure::other("opening the library", e),
     })?;
     let manager = manager.map_err(|e| Failure::other("starting the device manager", e))?;

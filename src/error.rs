@@ -4,6 +4,14 @@
 //! ([`Error::hresult`]) and back ([`Error::from_hresult`]); an HRESULT the crate does not name is
 //! kept verbatim in [`Error::Other`], so nothing is lost on a round trip through COM.
 //!
+//! An [`Error`] is its code ([`ErrorCode`], one per HRESULT) plus, when the crate knows it, what
+//! failed: the operation, the path, device or setting it concerned, and the underlying error
+//! (an `io::Error`, a tag or XML parser's error) as [`std::error::Error::source`]. As with
+//! `io::Error`, the common case stays small: an error without context is its code and one null
+//! pointer. Two errors are equal when their codes are; the context is for people, not for
+//! matching. Match on [`Error::code`] or [`Error::kind`], or compare with the constants
+//! (`err == Error::NotSupported`).
+//!
 //! WMDM's two `WMDM_S_*` codes are successes, not failures: they are a [`Status`] returned next
 //! to a successful result (for example by `Storage::set_metadata`).
 //!
@@ -11,8 +19,10 @@
 //! reference pages for `NS_E_*`, and `HRESULT_FROM_WIN32` for the file-system failures, which the
 //! WMDM documentation asks service providers to prefer over `E_FAIL`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 /// A raw COM `HRESULT`.
 ///
@@ -154,20 +164,20 @@ pub enum ErrorKind {
     Other,
 }
 
-/// Declares the error variants from one table: variant, HRESULT, kind and message.
+/// Declares the error codes from one table: variant, HRESULT, kind and message.
 macro_rules! error_table {
     ($(
         $(#[$meta:meta])*
         $variant:ident = $value:expr, $kind:ident, $msg:literal;
     )*) => {
-        /// Every failure the crate reports; each variant is exactly one HRESULT.
+        /// Every failure code the crate reports; each variant is exactly one HRESULT.
         ///
         /// The `WMDM_E_*` values are those of `mswmdm.h`; `WMDM_E_TOO_MANY_SESSIONS` and
         /// `WMDM_E_CANTOPEN_PMSN_SERVICE_PIPE` share the value 0x80045013 in every header, so they
-        /// are one variant, [`Error::TooManySessions`].
+        /// are one variant, [`ErrorCode::TooManySessions`].
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
         #[non_exhaustive]
-        pub enum Error {
+        pub enum ErrorCode {
             $(
                 $(#[$meta])*
                 #[error($msg)]
@@ -178,36 +188,45 @@ macro_rules! error_table {
             Other(Hresult),
         }
 
-        impl Error {
-            /// Every named variant, in table order (not [`Error::Other`]).
-            pub const ALL: &'static [Error] = &[$(Error::$variant),*];
+        impl ErrorCode {
+            /// Every named code, in table order (not [`ErrorCode::Other`]).
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
 
-            /// The HRESULT this error stands for.
+            /// The HRESULT this code stands for.
             pub const fn hresult(self) -> Hresult {
                 match self {
-                    $(Error::$variant => Hresult::from_u32($value),)*
-                    Error::Other(hr) => hr,
+                    $(ErrorCode::$variant => Hresult::from_u32($value),)*
+                    ErrorCode::Other(hr) => hr,
                 }
             }
 
-            /// The error for a failure HRESULT. A value the crate does not name becomes
-            /// [`Error::Other`], so `Error::from_hresult(hr).hresult() == hr` for every failure
-            /// code. A success code is not an error: it becomes `Error::Other` too, which keeps
-            /// it, but callers should use [`Hresult::into_result`] instead.
-            pub const fn from_hresult(hr: Hresult) -> Error {
+            /// The code for a failure HRESULT. A value the crate does not name becomes
+            /// [`ErrorCode::Other`], so `ErrorCode::from_hresult(hr).hresult() == hr` for every
+            /// failure code.
+            pub const fn from_hresult(hr: Hresult) -> ErrorCode {
                 match hr.as_u32() {
-                    $(v if v == $value => Error::$variant,)*
-                    _ => Error::Other(hr),
+                    $(v if v == $value => ErrorCode::$variant,)*
+                    _ => ErrorCode::Other(hr),
                 }
             }
 
-            /// The portable category of this error.
+            /// The portable category of this code.
             pub const fn kind(self) -> ErrorKind {
                 match self {
-                    $(Error::$variant => ErrorKind::$kind,)*
-                    Error::Other(_) => ErrorKind::Other,
+                    $(ErrorCode::$variant => ErrorKind::$kind,)*
+                    ErrorCode::Other(_) => ErrorKind::Other,
                 }
             }
+        }
+
+        /// One constant per code, without context: `Err(Error::NotSupported)` builds one, and
+        /// `err == Error::NotSupported` tests for one whatever its context.
+        #[allow(non_upper_case_globals)]
+        impl Error {
+            $(
+                $(#[$meta])*
+                pub const $variant: Error = Error::from_code(ErrorCode::$variant);
+            )*
         }
     };
 }
@@ -309,13 +328,252 @@ error_table! {
     DeviceNotConnected = 0x8007_048F, Disconnected, "the device is not connected (ERROR_DEVICE_NOT_CONNECTED)";
 }
 
+/// A failure: its [`ErrorCode`] (one HRESULT) and, when known, what failed.
+///
+/// Build one from a constant (`Error::NotSupported`), a code, an `io::Error` (kept as the
+/// source) or a failure HRESULT, and add what failed with [`Error::context`] and
+/// [`Error::subject`] (or the [`ResultExt`] methods on a `Result`). Equality and hashing look at
+/// the code only.
+#[derive(Clone)]
+pub struct Error {
+    code: ErrorCode,
+    context: Option<Arc<Context>>,
+}
+
+/// What failed, kept out of line so that an error without it is two words.
+#[derive(Default)]
+struct Context {
+    /// What was being done, outermost first ("syncing: reading the ledger").
+    operation: Option<Cow<'static, str>>,
+    /// The path, device, object or setting concerned.
+    subject: Option<String>,
+    /// The underlying failure.
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
 impl Error {
+    /// An error with this code and no context.
+    pub const fn from_code(code: ErrorCode) -> Error {
+        Error {
+            code,
+            context: None,
+        }
+    }
+
+    /// The error for a failure HRESULT. A value the crate does not name keeps it in
+    /// [`ErrorCode::Other`], so `Error::from_hresult(hr).hresult() == hr` for every failure
+    /// code. A success code is not an error: it is kept too, but callers should use
+    /// [`Hresult::into_result`] instead.
+    pub const fn from_hresult(hr: Hresult) -> Error {
+        Error::from_code(ErrorCode::from_hresult(hr))
+    }
+
+    /// An error with this code whose cause is `source` (kept as [`std::error::Error::source`]).
+    pub fn with_source(
+        code: ErrorCode,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Error {
+        let mut e = Error::from_code(code);
+        e.context_mut().source = Some(source.into());
+        e
+    }
+
+    /// The code: one HRESULT.
+    pub const fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The HRESULT this error stands for.
+    pub const fn hresult(&self) -> Hresult {
+        self.code.hresult()
+    }
+
+    /// The portable category of this error.
+    pub const fn kind(&self) -> ErrorKind {
+        self.code.kind()
+    }
+
     /// True when retrying later may succeed (busy, not ready, disconnected).
-    pub const fn is_transient(self) -> bool {
+    pub const fn is_transient(&self) -> bool {
         matches!(
             self.kind(),
             ErrorKind::Busy | ErrorKind::Disconnected | ErrorKind::ResourceExhausted
         )
+    }
+
+    /// Adds what was being done when it failed ("reading the ledger"). An operation added
+    /// later is the outer one: it comes first in the message.
+    pub fn context(mut self, operation: impl Into<Cow<'static, str>>) -> Error {
+        let operation = operation.into();
+        let ctx = self.context_mut();
+        ctx.operation = Some(match ctx.operation.take() {
+            None => operation,
+            Some(inner) => Cow::Owned(format!("{operation}: {inner}")),
+        });
+        self
+    }
+
+    /// Names what the failure concerned: a path, a device, an object or a setting. The first
+    /// subject given (the most precise one) is kept.
+    pub fn subject(mut self, subject: impl fmt::Display) -> Error {
+        let ctx = self.context_mut();
+        if ctx.subject.is_none() {
+            ctx.subject = Some(subject.to_string());
+        }
+        self
+    }
+
+    /// [`Error::subject`] for a host path, shown quoted.
+    pub fn path(self, path: impl AsRef<std::path::Path>) -> Error {
+        let shown = format!("'{}'", path.as_ref().display());
+        self.subject(shown)
+    }
+
+    /// What was being done, if the error says.
+    pub fn operation(&self) -> Option<&str> {
+        self.context.as_ref()?.operation.as_deref()
+    }
+
+    /// What the failure concerned (path, device, object or setting), if the error says.
+    pub fn subject_text(&self) -> Option<&str> {
+        self.context.as_ref()?.subject.as_deref()
+    }
+
+    /// One line for people: this error, then each underlying cause after a colon (`reading
+    /// the ledger '.wmdm-sync/ledger.txt': the operation failed on the device
+    /// (WMDM_E_PROCESSFAILED): Input/output error (os error 5)`).
+    pub fn report(&self) -> String {
+        let mut line = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !text.is_empty() && !line.contains(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            cause = c.source();
+        }
+        line
+    }
+
+    /// The same code without any context, for places that keep only the code.
+    pub const fn bare(&self) -> Error {
+        Error::from_code(self.code)
+    }
+
+    fn context_mut(&mut self) -> &mut Context {
+        let arc = self.context.get_or_insert_with(Default::default);
+        if Arc::get_mut(arc).is_none() {
+            // Shared with a clone: copy what can be copied; the source stays with the
+            // other clone and is shown here as text.
+            let shared = Arc::clone(arc);
+            *arc = Arc::new(Context {
+                operation: shared.operation.clone(),
+                subject: shared.subject.clone(),
+                source: shared
+                    .source
+                    .as_ref()
+                    .map(|s| Box::<dyn std::error::Error + Send + Sync>::from(s.to_string())),
+            });
+        }
+        Arc::get_mut(arc).expect("the context was just made unique")
+    }
+}
+
+impl From<ErrorCode> for Error {
+    fn from(code: ErrorCode) -> Error {
+        Error::from_code(code)
+    }
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        self.code == other.code
+    }
+}
+
+impl Eq for Error {}
+
+impl PartialEq<ErrorCode> for Error {
+    fn eq(&self, other: &ErrorCode) -> bool {
+        self.code == *other
+    }
+}
+
+impl std::hash::Hash for Error {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.code.hash(state);
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(ctx) = &self.context else {
+            return write!(f, "{:?}", self.code);
+        };
+        let mut d = f.debug_struct("Error");
+        d.field("code", &self.code);
+        if let Some(op) = &ctx.operation {
+            d.field("operation", op);
+        }
+        if let Some(subject) = &ctx.subject {
+            d.field("subject", subject);
+        }
+        if let Some(source) = &ctx.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    /// `operation subject: message`, for example
+    /// `reading the library folder '/music': the path was not found (ERROR_PATH_NOT_FOUND)`.
+    /// The source is not repeated here; walk [`std::error::Error::source`] for it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(ctx) = &self.context {
+            match (&ctx.operation, &ctx.subject) {
+                (Some(op), Some(subject)) => write!(f, "{op} {subject}: ")?,
+                (Some(op), None) => write!(f, "{op}: ")?,
+                (None, Some(subject)) => write!(f, "{subject}: ")?,
+                (None, None) => {}
+            }
+        }
+        write!(f, "{}", self.code)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let source = self.context.as_ref()?.source.as_ref()?;
+        Some(&**source as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Adds context to the error of a `Result`, as [`Error::context`] and [`Error::subject`] do.
+pub trait ResultExt<T> {
+    /// On failure, adds what was being done.
+    fn context(self, operation: impl Into<Cow<'static, str>>) -> Result<T>;
+    /// On failure, adds what was being done, computed only then.
+    fn with_context<S: Into<Cow<'static, str>>>(self, operation: impl FnOnce() -> S) -> Result<T>;
+    /// On failure, names the host path concerned.
+    fn path(self, path: impl AsRef<std::path::Path>) -> Result<T>;
+    /// On failure, names the device, object or setting concerned.
+    fn subject(self, subject: impl fmt::Display) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
+    fn context(self, operation: impl Into<Cow<'static, str>>) -> Result<T> {
+        self.map_err(|e| e.into().context(operation))
+    }
+    fn with_context<S: Into<Cow<'static, str>>>(self, operation: impl FnOnce() -> S) -> Result<T> {
+        self.map_err(|e| e.into().context(operation()))
+    }
+    fn path(self, path: impl AsRef<std::path::Path>) -> Result<T> {
+        self.map_err(|e| e.into().path(path))
+    }
+    fn subject(self, subject: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| e.into().subject(subject))
     }
 }
 
@@ -325,70 +583,85 @@ impl From<Error> for Hresult {
     }
 }
 
+impl From<&Error> for Hresult {
+    fn from(e: &Error) -> Hresult {
+        e.hresult()
+    }
+}
+
 /// The Win32 `ERROR_*` codes this crate maps, for converting a raw OS error on Windows.
 const WIN32_ENOSPC_LIKE: [i32; 2] = [39, 112]; // ERROR_HANDLE_DISK_FULL, ERROR_DISK_FULL
 
 impl From<io::Error> for Error {
-    /// Maps an I/O failure to the `HRESULT_FROM_WIN32` form WMDM expects.
+    /// Maps an I/O failure to the `HRESULT_FROM_WIN32` form WMDM expects, and keeps the
+    /// `io::Error` as the source.
     ///
     /// The raw OS code decides first where it is more precise than `io::ErrorKind` (disk full, too
     /// many open files, no such device). An I/O failure with no better mapping becomes
-    /// [`Error::ProcessFailed`]: the operation failed on the device.
+    /// [`Error::ProcessFailed`]: the operation failed on the device. An interrupted call
+    /// (`EINTR`) is a failure of the operation, not a cancellation by the user.
     fn from(e: io::Error) -> Error {
-        if let Some(mapped) = e.raw_os_error().and_then(map_raw_os_error) {
-            return mapped;
-        }
-        match e.kind() {
-            io::ErrorKind::NotFound => Error::FileNotFound,
-            io::ErrorKind::PermissionDenied => Error::AccessDenied,
-            io::ErrorKind::AlreadyExists => Error::AlreadyExists,
-            io::ErrorKind::InvalidInput => Error::InvalidArg,
-            io::ErrorKind::InvalidData => Error::ProcessFailed,
-            io::ErrorKind::UnexpectedEof => Error::EndOfFile,
-            io::ErrorKind::OutOfMemory => Error::OutOfMemory,
-            io::ErrorKind::Interrupted => Error::UserCancelled,
-            io::ErrorKind::Unsupported => Error::NotSupported,
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Busy,
-            io::ErrorKind::NotConnected | io::ErrorKind::BrokenPipe => Error::DeviceNotConnected,
-            io::ErrorKind::StorageFull => Error::DiskFull,
-            io::ErrorKind::ReadOnlyFilesystem => Error::WriteProtected,
-            io::ErrorKind::DirectoryNotEmpty => Error::DirectoryNotEmpty,
-            io::ErrorKind::NotADirectory => Error::PathNotFound,
-            io::ErrorKind::IsADirectory => Error::InvalidType,
-            io::ErrorKind::InvalidFilename => Error::InvalidName,
-            io::ErrorKind::CrossesDevices => Error::NotSameDevice,
-            _ => Error::ProcessFailed,
-        }
+        let code = io_error_code(&e);
+        Error::with_source(code, e)
+    }
+}
+
+/// The code for an I/O failure (see `From<io::Error> for Error`).
+fn io_error_code(e: &io::Error) -> ErrorCode {
+    if let Some(mapped) = e.raw_os_error().and_then(map_raw_os_error) {
+        return mapped;
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound => ErrorCode::FileNotFound,
+        io::ErrorKind::PermissionDenied => ErrorCode::AccessDenied,
+        io::ErrorKind::AlreadyExists => ErrorCode::AlreadyExists,
+        io::ErrorKind::InvalidInput => ErrorCode::InvalidArg,
+        io::ErrorKind::InvalidData => ErrorCode::ProcessFailed,
+        io::ErrorKind::UnexpectedEof => ErrorCode::EndOfFile,
+        io::ErrorKind::OutOfMemory => ErrorCode::OutOfMemory,
+        io::ErrorKind::Interrupted => ErrorCode::ProcessFailed,
+        io::ErrorKind::Unsupported => ErrorCode::NotSupported,
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ErrorCode::Busy,
+        io::ErrorKind::NotConnected | io::ErrorKind::BrokenPipe => ErrorCode::DeviceNotConnected,
+        io::ErrorKind::StorageFull => ErrorCode::DiskFull,
+        io::ErrorKind::ReadOnlyFilesystem => ErrorCode::WriteProtected,
+        io::ErrorKind::DirectoryNotEmpty => ErrorCode::DirectoryNotEmpty,
+        io::ErrorKind::NotADirectory => ErrorCode::PathNotFound,
+        io::ErrorKind::IsADirectory => ErrorCode::InvalidType,
+        io::ErrorKind::InvalidFilename => ErrorCode::InvalidName,
+        io::ErrorKind::CrossesDevices => ErrorCode::NotSameDevice,
+        _ => ErrorCode::ProcessFailed,
     }
 }
 
 /// Refines an OS error code where `io::ErrorKind` is too coarse.
-fn map_raw_os_error(code: i32) -> Option<Error> {
+fn map_raw_os_error(code: i32) -> Option<ErrorCode> {
     if cfg!(target_os = "windows") {
         // On Windows the raw code is a Win32 error: keep it exactly when we name it, so the
         // HRESULT is the one Windows itself would give.
         if WIN32_ENOSPC_LIKE.contains(&code) {
-            return Some(Error::DiskFull);
+            return Some(ErrorCode::DiskFull);
         }
         let hr = Hresult::from_win32(code as u32);
-        return match Error::from_hresult(hr) {
-            Error::Other(_) => None,
+        return match ErrorCode::from_hresult(hr) {
+            ErrorCode::Other(_) => None,
             named => Some(named),
         };
     }
     // POSIX errno values shared by Linux, the BSDs and macOS.
     match code {
-        2 => Some(Error::FileNotFound),                            // ENOENT
-        5 => Some(Error::ProcessFailed),                           // EIO
-        6 => Some(Error::NotReady),                                // ENXIO
-        19 => Some(Error::DeviceNotConnected),                     // ENODEV
-        20 => Some(Error::PathNotFound),                           // ENOTDIR
-        21 => Some(Error::InvalidType),                            // EISDIR
-        23 | 24 => Some(Error::TooManyOpenFiles),                  // ENFILE, EMFILE
-        28 => Some(Error::DiskFull),                               // ENOSPC
-        30 => Some(Error::WriteProtected),                         // EROFS
-        36 | 63 => Some(Error::InvalidName), // ENAMETOOLONG (Linux 36, BSD/macOS 63)
-        122 if cfg!(target_os = "linux") => Some(Error::DiskFull), // EDQUOT
+        2 => Some(ErrorCode::FileNotFound),           // ENOENT
+        4 => Some(ErrorCode::ProcessFailed),          // EINTR
+        5 => Some(ErrorCode::ProcessFailed),          // EIO
+        6 => Some(ErrorCode::NotReady),               // ENXIO
+        19 => Some(ErrorCode::DeviceNotConnected),    // ENODEV
+        20 => Some(ErrorCode::PathNotFound),          // ENOTDIR
+        21 => Some(ErrorCode::InvalidType),           // EISDIR
+        23 | 24 => Some(ErrorCode::TooManyOpenFiles), // ENFILE, EMFILE
+        28 => Some(ErrorCode::DiskFull),              // ENOSPC
+        30 => Some(ErrorCode::WriteProtected),        // EROFS
+        36 | 63 => Some(ErrorCode::InvalidName),      // ENAMETOOLONG (Linux 36, BSD/macOS 63)
+        122 if cfg!(target_os = "linux") => Some(ErrorCode::DiskFull), // EDQUOT
         _ => None,
     }
 }
@@ -432,10 +705,11 @@ mod tests {
     #[test]
     fn every_named_code_is_distinct_and_a_failure() {
         let mut seen = std::collections::HashSet::new();
-        for e in Error::ALL {
+        for e in ErrorCode::ALL {
             assert!(!e.hresult().is_success(), "{e:?} must be a failure");
             assert!(seen.insert(e.hresult()), "{e:?} shares its HRESULT");
-            assert_eq!(Error::from_hresult(e.hresult()), *e);
+            assert_eq!(ErrorCode::from_hresult(e.hresult()), *e);
+            assert_eq!(Error::from_hresult(e.hresult()).code(), *e);
         }
     }
 
@@ -474,6 +748,64 @@ mod tests {
         }
     }
 
+    #[test]
+    fn context_names_what_failed_and_keeps_the_source() {
+        let io = io::Error::from_raw_os_error(2);
+        let e = Error::from(io)
+            .path("/music/a.flac")
+            .context("reading the track")
+            .context("scanning the library");
+        assert_eq!(e, Error::FileNotFound, "equality looks at the code only");
+        assert_eq!(e.hresult(), Error::FileNotFound.hresult());
+        assert_eq!(
+            e.to_string(),
+            "scanning the library: reading the track '/music/a.flac': the file was not found \
+             (ERROR_FILE_NOT_FOUND)"
+        );
+        let source = std::error::Error::source(&e).expect("the io::Error is the source");
+        assert!(source.downcast_ref::<io::Error>().is_some());
+        // A clone shares the context; adding to the clone leaves the original alone.
+        let more = e
+            .clone()
+            .subject("ignored: the first subject stays")
+            .context("syncing");
+        assert_eq!(
+            e.operation(),
+            Some("scanning the library: reading the track")
+        );
+        assert!(more.to_string().starts_with("syncing: scanning"));
+        assert_eq!(more.subject_text(), Some("'/music/a.flac'"));
+        assert!(std::error::Error::source(&more).is_some());
+        assert!(
+            e.report()
+                .ends_with("(ERROR_FILE_NOT_FOUND): No such file or directory (os error 2)")
+                || cfg!(not(target_os = "linux")),
+            "{}",
+            e.report()
+        );
+    }
+
+    #[test]
+    fn an_error_without_context_is_small_and_prints_its_code() {
+        assert!(std::mem::size_of::<Error>() <= 16);
+        assert_eq!(
+            Error::NotSupported.to_string(),
+            "the operation is not supported (WMDM_E_NOTSUPPORTED)"
+        );
+        assert_eq!(format!("{:?}", Error::Busy), "Busy");
+    }
+
+    #[test]
+    fn eintr_is_not_a_cancellation() {
+        let e: Error = io::Error::from(io::ErrorKind::Interrupted).into();
+        assert_ne!(e.kind(), ErrorKind::Cancelled);
+        #[cfg(unix)]
+        {
+            let e: Error = io::Error::from_raw_os_error(4).into();
+            assert_ne!(e.kind(), ErrorKind::Cancelled);
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1024))]
 
@@ -487,10 +819,10 @@ mod tests {
         }
 
         #[test]
-        fn every_named_error_round_trips(idx in 0..Error::ALL.len()) {
-            let e = Error::ALL[idx];
-            prop_assert_eq!(Error::from_hresult(e.hresult()), e);
-            prop_assert_eq!(e.hresult().into_result(), Err(e));
+        fn every_named_error_round_trips(idx in 0..ErrorCode::ALL.len()) {
+            let e = Error::from_code(ErrorCode::ALL[idx]);
+            prop_assert_eq!(Error::from_hresult(e.hresult()), e.clone());
+            prop_assert_eq!(e.hresult().into_result(), Err(e.clone()));
         }
     }
 }

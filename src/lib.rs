@@ -59,7 +59,7 @@ pub mod sync;
 mod sys;
 pub mod time;
 
-pub use error::{Error, ErrorKind, Hresult, Result, Status};
+pub use error::{Error, ErrorCode, ErrorKind, Hresult, Result, ResultExt, Status};
 
 /// The README's code example, compiled and run as a doctest so it stays true.
 #[cfg(doctest)]

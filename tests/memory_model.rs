@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
-use wmdm::Error;
 use wmdm::flags::{Mode, OpenMode, Placement, SeekOrigin};
 use wmdm::provider::{CreateRequest, Device, NoProgress, StorageRef, walk};
 use wmdm::providers::memory::{FaultPlan, MemoryDevice, Operation, StorageConfig};
+use wmdm::{Error, ErrorCode};
 
 /// Names the operations draw from: valid ones that collide in case, and invalid ones.
 const NAMES: &[&str] = &[
@@ -542,7 +542,7 @@ impl Harness {
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let (total, free) = (g.total_size(), g.total_free());
         prop_assert_eq!(total, Ok(self.model.capacity));
-        prop_assert_eq!(free, Ok(self.model.free()));
+        prop_assert_eq!(free.clone(), Ok(self.model.free()));
         prop_assert!(free.unwrap_or(u64::MAX) <= self.model.capacity);
         prop_assert_eq!(self.device.open_files(), 0);
         Ok(())
@@ -658,7 +658,7 @@ proptest! {
             let (got, expected) = h.step(op);
             if got != expected {
                 prop_assert!(
-                    matches!(got, Err(Error::ProcessFailed | Error::Busy | Error::DeviceNotConnected)),
+                    matches!(&got, Err(e) if matches!(e.code(), ErrorCode::ProcessFailed | ErrorCode::Busy | ErrorCode::DeviceNotConnected)),
                     "step {} {:?}: got {:?}, expected {:?}", i, op, got, expected
                 );
                 h.model = before;

@@ -139,8 +139,8 @@ fn a_journal_that_cannot_be_written_changes_nothing_and_says_so() {
     assert_ne!(d.sync_state(), SyncState::Synchronizing);
     assert_eq!(everything(&f), before, "nothing changed");
     let named = f.drain().into_iter().any(|e| {
-        matches!(e, SyncEvent::DeviceSyncError { item: SyncItem::DeviceObject(p), error: Error::DiskFull, .. }
-            if p.starts_with(".wmdm-sync/journal-"))
+        matches!(e, SyncEvent::DeviceSyncError { item: SyncItem::DeviceObject(p), error, .. }
+            if error == Error::DiskFull && p.starts_with(".wmdm-sync/journal-"))
     });
     assert!(named, "the error names the journal");
     // The next run (a new process) takes none of the tracks for the user's deletes.

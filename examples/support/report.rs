@@ -36,7 +36,7 @@ impl Failure {
     }
 
     pub fn other(doing: &str, e: Error) -> Failure {
-        Failure::Other(format!("{doing}: {e}"))
+        Failure::Other(format!("{doing}: {}", e.report()))
     }
 
     /// An error from the device side: the device's fault (exit 4) when it is gone, full of
@@ -45,9 +45,9 @@ impl Failure {
         use wmdm::ErrorKind as K;
         match e.kind() {
             K::Disconnected | K::PermissionDenied | K::NotFound => {
-                Failure::Device(format!("device {}: {e}", device.display()))
+                Failure::Device(format!("device {}: {}", device.display(), e.report()))
             }
-            _ => Failure::Other(format!("device {}: {e}", device.display())),
+            _ => Failure::Other(format!("device {}: {}", device.display(), e.report())),
         }
     }
 

@@ -340,7 +340,10 @@ impl IWMPMedia_Impl for ComMedia_Impl {
 
 impl IWMPMedia2_Impl for ComMedia_Impl {
     fn error(&self) -> windows_core::Result<IWMPErrorItem> {
-        Ok(ComErrorItem { error: self.error }.into())
+        Ok(ComErrorItem {
+            error: self.error.clone(),
+        }
+        .into())
     }
 }
 

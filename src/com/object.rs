@@ -311,14 +311,14 @@ impl IMDSPDirectTransfer_Impl for ComStorageDirect_Impl {
                     let result = direct.transfer_to_device(source, &options, &mut progress);
                     // A failure inside the stream is reported as itself, not as the I/O
                     // error the provider saw.
-                    let result = match (result, reader.failure) {
+                    let result = match (result, reader.failure.clone()) {
                         (Err(_), Some(inner)) => Err(inner),
                         (r, _) => r,
                     };
                     let created = result.as_ref().ok().map(|s| self.wrap(s.clone()));
                     let unknown = created.as_ref().and_then(|c| c.cast().ok());
                     reader.end(
-                        &result.as_ref().map(|_| ()).map_err(|e| *e),
+                        &result.as_ref().map(|_| ()).map_err(Clone::clone),
                         unknown.as_ref(),
                     );
                     result?

@@ -103,7 +103,7 @@ impl Read for OperationReader<'_> {
                 return Ok(0);
             }
             if let Err(e) = self.fetch() {
-                self.failure = Some(e);
+                self.failure = Some(e.clone());
                 return Err(io::Error::other(e));
             }
         }

@@ -334,7 +334,7 @@ impl SyncEventSink for WmpSink {
                         SyncItem::Track(id) => self.services.library_track(*id),
                         _ => None,
                     };
-                    let media = media_for(item, track, *error);
+                    let media = media_for(item, track, error.clone());
                     unsafe { e2.DeviceSyncError(self.device(device).as_ref(), media.as_ref()) }
                 }
                 SyncEvent::CreatePartnershipComplete { device, result } => unsafe {

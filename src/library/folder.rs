@@ -122,13 +122,36 @@ impl FolderLibrary {
         let root = root.into();
         let state_dir = state_dir.into();
         if !root.is_dir() {
-            return Err(Error::PathNotFound);
+            let what = if root.exists() {
+                "the library folder is not a folder:"
+            } else {
+                "the library folder does not exist:"
+            };
+            return Err(Error::PathNotFound.context(what).path(&root));
         }
-        fs::create_dir_all(&state_dir)?;
-        let canon_root = fs::canonicalize(&root)?;
-        let canon_state = fs::canonicalize(&state_dir)?;
+        fs::create_dir_all(&state_dir).map_err(|e| {
+            Error::from(e)
+                .context("creating the state folder")
+                .path(&state_dir)
+        })?;
+        let canon_root = fs::canonicalize(&root).map_err(|e| {
+            Error::from(e)
+                .context("opening the library folder")
+                .path(&root)
+        })?;
+        let canon_state = fs::canonicalize(&state_dir).map_err(|e| {
+            Error::from(e)
+                .context("opening the state folder")
+                .path(&state_dir)
+        })?;
         if canon_state.starts_with(&canon_root) {
-            return Err(Error::InvalidArg);
+            return Err(Error::InvalidArg
+                .context(format!(
+                    "the state folder must not be inside the library folder '{}' (the library \
+                     is never written to); state folder",
+                    canon_root.display()
+                ))
+                .path(&state_dir));
         }
         let mut report = ScanReport::default();
         let mut hashes = HashMap::new();
@@ -263,7 +286,9 @@ impl FolderLibrary {
 
     fn scan_into(&mut self, report: &mut ScanReport) -> Result<()> {
         if !self.root.is_dir() {
-            return Err(Error::PathNotFound);
+            return Err(Error::PathNotFound
+                .context("the library folder is gone:")
+                .path(&self.root));
         }
         let old = std::mem::take(&mut self.tracks);
         let walked = walk(&self.root, &self.state_dir, &old, report);

@@ -189,6 +189,7 @@ impl WmdmStorage {
             InsertSource::Reader { reader, name, size } => (reader, name, size),
         };
         let name = options.name.clone().unwrap_or(source_name);
+        tracing::debug!(op = "insert", name = %name, size, "device operation");
         // WMDM asks for IMDSPDirectTransfer on every transfer and, when the provider has it,
         // lets the provider copy the content itself.
         if options.placement == Placement::Into && self.storage.supports_direct_transfer() {
@@ -232,6 +233,7 @@ impl WmdmStorage {
     /// [`Error::NotCertified`] before authentication; the provider's errors.
     pub fn create_folder(&self, name: &str, placement: Placement) -> Result<WmdmStorage> {
         self.link.check()?;
+        tracing::debug!(op = "create folder", name, "device operation");
         let request = CreateRequest::folder(name).placement(placement);
         Ok(self.wrap(self.storage.create(&request)?))
     }
@@ -245,6 +247,7 @@ impl WmdmStorage {
     /// provider's errors.
     pub fn delete(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()> {
         self.link.check()?;
+        tracing::debug!(op = "delete", recursive, "device operation");
         run_with_progress(progress, 1, |p| self.storage.delete(recursive, p))
     }
 
@@ -256,6 +259,7 @@ impl WmdmStorage {
     /// [`Error::InvalidName`], ...).
     pub fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()> {
         self.link.check()?;
+        tracing::debug!(op = "rename", new_name, "device operation");
         run_with_progress(progress, 1, |p| {
             self.storage.rename(new_name, p)?;
             p.progress(1)
@@ -276,6 +280,7 @@ impl WmdmStorage {
         progress: &mut dyn Progress,
     ) -> Result<()> {
         self.link.check()?;
+        tracing::debug!(op = "move", ?placement, "device operation");
         run_with_progress(progress, 1, |p| {
             if super::views::is_view_folder(target.storage.raw()) {
                 return Err(Error::AccessDenied);
@@ -296,6 +301,7 @@ impl WmdmStorage {
     pub fn read_to(&self, target: ReadTarget<'_>, progress: &mut dyn Progress) -> Result<u64> {
         self.link.check()?;
         let size = self.storage.size()?;
+        tracing::debug!(op = "read", size, "device operation");
         match target {
             ReadTarget::Writer(w) => run_with_progress(progress, size, |p| self.copy_out(w, p)),
             ReadTarget::File(path) => {
@@ -326,6 +332,11 @@ impl WmdmStorage {
     /// As [`read_to`](Self::read_to).
     pub fn read_ranges(&self, ranges: &[(u64, usize)]) -> Result<Vec<Vec<u8>>> {
         self.link.check()?;
+        tracing::debug!(
+            op = "read ranges",
+            ranges = ranges.len(),
+            "device operation"
+        );
         let clear = self.storage.supports_clear_channel();
         let mut io = self.storage.open(OpenMode::READ)?;
         let longest = ranges.iter().map(|r| r.1).max().unwrap_or(0);

@@ -292,17 +292,22 @@ impl DeviceManager {
         let preference = *lock(&self.inner.preference)?;
         let mut providers = lock(&self.inner.providers)?;
         let mut out = Vec::new();
+        let mut refused = None;
         for (index, slot) in providers.iter_mut().enumerate() {
             let session = match self.provider_session(slot) {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(provider = index, error = %e, "provider failed to authenticate; skipped");
+                    refused.get_or_insert_with(|| {
+                        e.context(format!("provider {index} failed to authenticate"))
+                    });
                     continue;
                 }
             };
             if let (Some(p), false) = (preference, slot.preference_applied) {
                 match slot.provider.set_device_enum_preference(p) {
-                    Ok(()) | Err(Error::NotSupported) => slot.preference_applied = true,
+                    Ok(()) => slot.preference_applied = true,
+                    Err(err) if err == Error::NotSupported => slot.preference_applied = true,
                     Err(e) => return Err(e),
                 }
             }
@@ -314,7 +319,13 @@ impl DeviceManager {
                 ));
             }
         }
-        Ok(out)
+        match refused {
+            // No device at all because a provider could not authenticate: that is the
+            // answer, not an empty list. With devices from other providers the refusal is
+            // logged above and the devices are listed.
+            Some(e) if out.is_empty() => Err(e.context("listing devices")),
+            _ => Ok(out),
+        }
     }
 
     /// The manager's session with a provider, performing the handshake first if needed.

@@ -134,7 +134,7 @@ fn files_with_metadata(base: &StorageRef) -> Result<Vec<(StorageRef, Metadata)>>
         } else {
             let metadata = match s.metadata() {
                 Ok(m) => m,
-                Err(Error::NotSupported) => Metadata::new(),
+                Err(err) if err == Error::NotSupported => Metadata::new(),
                 Err(e) => return Err(e),
             };
             out.push((s, metadata));

@@ -589,7 +589,7 @@ mod tests {
             let mut bytes = count.to_le_bytes().to_vec();
             bytes.extend_from_slice(&noise);
             if let Err(e) = Metadata::from_bytes(&bytes) {
-                prop_assert!(matches!(e, Error::InvalidArg | Error::InvalidType));
+                prop_assert!(matches!(e.code(), crate::error::ErrorCode::InvalidArg | crate::error::ErrorCode::InvalidType));
             }
         }
 
@@ -609,7 +609,7 @@ mod tests {
             match Metadata::from_bytes(&bytes) {
                 // What parses must be stable: its own serialisation parses to itself.
                 Ok(parsed) => prop_assert_eq!(Metadata::from_bytes(&parsed.to_bytes()), Ok(parsed)),
-                Err(e) => prop_assert!(matches!(e, Error::InvalidArg | Error::InvalidType)),
+                Err(e) => prop_assert!(matches!(e.code(), crate::error::ErrorCode::InvalidArg | crate::error::ErrorCode::InvalidType)),
             }
         }
     }

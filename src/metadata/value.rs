@@ -458,7 +458,7 @@ pub(crate) mod tests {
         ) {
             match TagValue::from_bytes(ty, &bytes) {
                 Ok(v) => prop_assert_eq!(v.data_type(), ty),
-                Err(e) => prop_assert!(matches!(e, Error::InvalidArg | Error::InvalidType)),
+                Err(e) => prop_assert!(matches!(e.code(), crate::error::ErrorCode::InvalidArg | crate::error::ErrorCode::InvalidType)),
             }
         }
     }

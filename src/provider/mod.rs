@@ -258,7 +258,7 @@ pub trait Device: Send + Sync + fmt::Debug {
             if scope == FindScope::GLOBAL {
                 match root.find_storage(scope, unique_id) {
                     Ok(found) => return Ok(found),
-                    Err(Error::FileNotFound) => {}
+                    Err(err) if err == Error::FileNotFound => {}
                     Err(e) => return Err(e),
                 }
             }

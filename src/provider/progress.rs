@@ -217,7 +217,7 @@ pub fn run_with_progress<T>(
         Ok(()) => op(progress),
         Err(e) => Err(e),
     };
-    progress.end(result.as_ref().map(|_| ()).map_err(|e| *e));
+    progress.end(result.as_ref().map(|_| ()).map_err(Clone::clone));
     result
 }
 

@@ -200,6 +200,10 @@ impl Certificate {
     /// truncation, a length field beyond its maximum, invalid UTF-8, an unparsable key or one
     /// outside 2048 to 4096 bits, trailing bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Certificate> {
+        Certificate::parse(bytes).map_err(|e| e.context("the certificate is malformed"))
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Certificate> {
         if bytes.len() > MAX_CERT_LEN {
             return Err(Error::InvalidArg);
         }
@@ -398,11 +402,21 @@ impl TrustStore {
                     .verify(Pkcs1v15Sign::new::<Sha1>(), &digest, &cert.signature)
                     .is_ok()
         });
+        let named = |why: &str| {
+            format!(
+                "certificate '{}' (serial {}, issued by '{}'): {why}",
+                cert.subject(),
+                cert.serial(),
+                cert.issuer
+            )
+        };
         if !issued {
-            return Err(Error::NotCertified);
+            return Err(Error::NotCertified.context(named(
+                "no configured root issued it (unknown issuer or bad signature)",
+            )));
         }
         if self.revoked.is_revoked(cert.serial()) {
-            return Err(Error::Revoked);
+            return Err(Error::Revoked.context(named("its serial is revoked")));
         }
         let now = match self.clock.now().duration_since(UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
@@ -410,10 +424,18 @@ impl TrustStore {
         };
         let (from, until) = cert.validity();
         if now < from || now > until {
-            return Err(Error::NotCertified);
+            let why = if now > until {
+                format!("it expired at {until} (Unix time; now {now})")
+            } else {
+                format!("it is valid only from {from} (Unix time; now {now})")
+            };
+            return Err(Error::NotCertified.context(named(&why)));
         }
         if cert.role() != role {
-            return Err(Error::NotCertified);
+            return Err(Error::NotCertified.context(named(&format!(
+                "it is a {:?} certificate where a {role:?} one is needed",
+                cert.role()
+            ))));
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ use super::rng::Drbg;
 use super::schedule::{handshake_keys, hmac};
 use super::session::{Session, Side};
 use super::{ChannelConfig, ComponentAuthenticate, SAC_PROTOCOL_V1, put_signature};
+use crate::error::ResultExt;
 use crate::error::{Error, Result};
 
 /// The client after sending pass 0: waiting for the server's certificate, challenge and
@@ -180,15 +181,34 @@ impl SecureChannelClient {
         protocol: u32,
     ) -> Result<Session> {
         if protocol != SAC_PROTOCOL_V1 {
-            return Err(Error::InvalidArg);
+            return Err(Error::InvalidArg
+                .context("unknown secure-channel protocol")
+                .subject(protocol));
         }
         if !peer.sac_get_protocols().contains(&protocol) {
-            return Err(Error::NotSupported);
+            return Err(Error::NotSupported
+                .context("the peer does not offer secure-channel protocol")
+                .subject(protocol));
         }
-        let (state, msg0) = begin(self.config.clone())?;
-        let reply0 = peer.sac_auth(protocol, 0, &msg0)?;
-        let (state, msg1) = state.handle_reply(&reply0)?;
-        let reply1 = peer.sac_auth(protocol, 1, &msg1)?;
-        state.handle_reply(&reply1)
+        let result = (|| {
+            let (state, msg0) = begin(self.config.clone()).context("starting the handshake")?;
+            let reply0 = peer
+                .sac_auth(protocol, 0, &msg0)
+                .context("the peer refused handshake pass 0")?;
+            let (state, msg1) = state
+                .handle_reply(&reply0)
+                .context("checking the peer's pass 0 reply")?;
+            let reply1 = peer
+                .sac_auth(protocol, 1, &msg1)
+                .context("the peer refused handshake pass 1")?;
+            state
+                .handle_reply(&reply1)
+                .context("checking the peer's pass 1 reply")
+        })();
+        match &result {
+            Ok(_) => tracing::debug!("secure-channel handshake done"),
+            Err(e) => tracing::warn!(error = %e, "secure-channel handshake failed"),
+        }
+        result.map_err(|e| e.context("authenticating"))
     }
 }

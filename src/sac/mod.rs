@@ -130,7 +130,9 @@ impl Identity {
     /// [`Error::InvalidArg`] when the key is not the one the certificate names.
     pub fn new(certificate: Certificate, key: RsaPrivateKey) -> Result<Identity> {
         if &RsaPublicKey::from(&key) != certificate.public_key() {
-            return Err(Error::InvalidArg);
+            return Err(Error::InvalidArg
+                .context("the private key is not the one the certificate names: certificate")
+                .subject(format!("'{}'", certificate.subject())));
         }
         Ok(Identity { certificate, key })
     }
@@ -213,7 +215,10 @@ impl ChannelConfig {
 pub fn private_key_from_pem(pem: &str) -> Result<RsaPrivateKey> {
     RsaPrivateKey::from_pkcs8_pem(pem)
         .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
-        .map_err(|_| Error::InvalidArg)
+        .map_err(|e| {
+            Error::with_source(crate::ErrorCode::InvalidArg, e.to_string())
+                .context("the private key is neither PKCS#8 nor PKCS#1 PEM")
+        })
 }
 
 /// Parses an RSA private key from DER (PKCS#8 or PKCS#1).
@@ -223,7 +228,10 @@ pub fn private_key_from_pem(pem: &str) -> Result<RsaPrivateKey> {
 pub fn private_key_from_der(der: &[u8]) -> Result<RsaPrivateKey> {
     RsaPrivateKey::from_pkcs8_der(der)
         .or_else(|_| RsaPrivateKey::from_pkcs1_der(der))
-        .map_err(|_| Error::InvalidArg)
+        .map_err(|e| {
+            Error::with_source(crate::ErrorCode::InvalidArg, e.to_string())
+                .context("the private key is neither PKCS#8 nor PKCS#1 DER")
+        })
 }
 
 fn put_signature(out: &mut Vec<u8>, signature: &[u8]) -> Result<()> {

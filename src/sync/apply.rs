@@ -392,7 +392,7 @@ impl SyncEngine {
                 return Err(e);
             }
             for p in &batch {
-                self.item_error(run, &p.op, e);
+                self.item_error(run, &p.op, e.clone());
             }
             return Ok(());
         }

@@ -60,8 +60,17 @@ impl SyncServices {
             // Each device by its identity first: its serial, and its marker.
             let mut seen: Vec<(String, String, String, WmdmDevice)> = Vec::new();
             for d in devices {
-                let Ok(path) = d.canonical_name() else {
-                    continue;
+                let path = match d.canonical_name() {
+                    Ok(path) => path,
+                    Err(e) => {
+                        // A device without a canonical name cannot be keyed: say why it is
+                        // left out instead of leaving it out silently.
+                        tracing::warn!(
+                            error = %e,
+                            "a device without a canonical name cannot be synced; it is ignored"
+                        );
+                        continue;
+                    }
                 };
                 let serial = serial_text(&d);
                 let key = device_key(&serial, &path).to_owned();

@@ -206,6 +206,7 @@ impl SyncEngine {
         library: &dyn Library,
         ctx: &SyncContext<'_>,
     ) -> Result<SyncPlan> {
+        let _span = tracing::info_span!("sync", device = %self.shared.key).entered();
         let core = lock(&self.shared.core);
         if core.run.is_some() {
             return Err(Error::CallOutOfSequence);
@@ -281,6 +282,7 @@ impl SyncEngine {
         library: &dyn Library,
         ctx: &SyncContext<'_>,
     ) -> Result<()> {
+        let _span = tracing::info_span!("sync", device = %self.shared.key).entered();
         let mut core = lock(&self.shared.core);
         if core.run.is_some() {
             return Ok(());
@@ -346,7 +348,7 @@ impl SyncEngine {
                         "{SYNC_FOLDER}/{}",
                         journal_file(ctx.library_id)
                     )),
-                    error: e,
+                    error: e.clone(),
                 });
                 return Err(e);
             }
@@ -360,6 +362,7 @@ impl SyncEngine {
             })
             .collect();
         let total: u64 = plan.ops.iter().map(|o| o.bytes().max(1)).sum();
+        let total_ops = plan.ops.len();
         self.shared.total.store(total, Ordering::Relaxed);
         self.shared.done.store(0, Ordering::Relaxed);
         self.shared.started.store(true, Ordering::Relaxed);
@@ -406,6 +409,7 @@ impl SyncEngine {
             failed: HashSet::new(),
         });
         drop(core);
+        tracing::info!(operations = total_ops, bytes = total, "sync started");
         self.set_state(SyncState::Synchronizing);
         Ok(())
     }
@@ -419,6 +423,7 @@ impl SyncEngine {
     /// None today: every failure is reported through events and the summary. The `Result`
     /// leaves room for failures that must reach the caller.
     pub fn step(&self, library: &dyn Library) -> Result<bool> {
+        let _span = tracing::info_span!("sync", device = %self.shared.key).entered();
         let mut core = lock(&self.shared.core);
         let options = core.options.clone();
         let Some(run) = core.run.as_mut() else {
@@ -449,7 +454,7 @@ impl SyncEngine {
                 result = Err(e);
             }
         }
-        if let Some(e) = run.halted {
+        if let Some(e) = run.halted.clone() {
             self.halt(&mut core, e);
             return Ok(false);
         }
@@ -459,7 +464,7 @@ impl SyncEngine {
                 self.abandon(&mut core);
                 return Ok(false);
             }
-            Err(Error::UserCancelled) if self.shared.stop.load(Ordering::Relaxed) => {
+            Err(err) if err == Error::UserCancelled && self.shared.stop.load(Ordering::Relaxed) => {
                 self.finish(&mut core, false);
                 return Ok(false);
             }
@@ -494,7 +499,7 @@ impl SyncEngine {
                 .and_then(|()| run.barrier())
                 .and_then(|()| run.remove_spent_records());
             if let Err(e) = result {
-                if let Some(h) = run.halted {
+                if let Some(h) = run.halted.clone() {
                     self.halt(&mut core, h);
                     return Ok(false);
                 }
@@ -599,7 +604,7 @@ impl SyncEngine {
         };
         // What was written completely stays: a stop commits the batch in progress.
         if let Err(e) = self.commit_batch(&mut run) {
-            if let Some(h) = run.halted {
+            if let Some(h) = run.halted.clone() {
                 self.report_halt(&mut run.summary, h);
             }
             if is_disconnect(&e) || run.halted.is_some() {
@@ -651,6 +656,20 @@ impl SyncEngine {
                 .done
                 .store(self.shared.total.load(Ordering::Relaxed), Ordering::Relaxed);
         }
+        let s = &run.summary;
+        tracing::info!(
+            completed = s.completed,
+            copied = s.copied,
+            updated = s.updated,
+            deleted = s.deleted,
+            playlists = s.playlists_written,
+            skipped = s.skipped,
+            no_fit = s.no_fit,
+            errors = s.errors,
+            bytes = s.bytes_copied,
+            on_device = s.items_on_device,
+            "sync finished"
+        );
         self.publish(&run.summary);
         core.last = run.summary;
         self.shared.stop.store(false, Ordering::Relaxed);

@@ -59,14 +59,14 @@ impl Run {
     /// A durability barrier: every change completed before it is durable when it returns
     /// (docs/sync.md, "Durability barriers"). A failure halts the run.
     pub(in crate::sync) fn barrier(&mut self) -> Result<()> {
-        if let Some(e) = self.halted {
-            return Err(e);
+        if let Some(e) = &self.halted {
+            return Err(e.clone());
         }
         self.summary.flushes += 1;
         let result = flush(self.device.as_ref());
-        if let Err(e) = result {
+        if let Err(e) = &result {
             tracing::warn!(error = %e, "the device's flush failed; the sync stops, its journal stays");
-            self.halted = Some(e);
+            self.halted = Some(e.clone());
         }
         result
     }

@@ -12,6 +12,13 @@ fn bool_text(b: bool) -> String {
     if b { "True".into() } else { "False".into() }
 }
 
+/// The error for an attribute name getItemInfo/setItemInfo does not know.
+fn unknown_attribute(name: &str) -> Error {
+    Error::InvalidArg
+        .context("unknown device attribute")
+        .subject(format!("'{name}'"))
+}
+
 fn parse_bool(v: &str) -> Result<bool> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" => Ok(true),
@@ -136,7 +143,7 @@ impl SyncDevice {
                 need_p()?;
                 self.background_state().to_string()
             }
-            _ => return Err(Error::InvalidArg),
+            _ => return Err(unknown_attribute(name)),
         })
     }
 
@@ -171,36 +178,55 @@ impl SyncDevice {
             .for_device_mut(&self.key)
             .filter(|_| exists)
             .ok_or(Error::Unexpected)?;
+        let bad_value = |expected: &str| {
+            Error::InvalidArg
+                .context(format!("device setting {name}: expected {expected}, got"))
+                .subject(format!("'{value}'"))
+        };
         match name {
             "PercentSpaceReserved" => {
-                let v = parse_number(value)?;
-                if v > 95 {
-                    return Err(Error::InvalidArg);
-                }
-                p.settings.reserve_percent = u8::try_from(v).map_err(|_| Error::InvalidArg)?;
+                let v = parse_number(value)
+                    .ok()
+                    .filter(|v| *v <= 95)
+                    .and_then(|v| u8::try_from(v).ok())
+                    .ok_or(())
+                    .map_err(|_| bad_value("a number from 0 to 95"))?;
+                p.settings.reserve_percent = v;
             }
-            "SyncOnConnect" => p.settings.sync_on_connect = parse_bool(value)?,
-            "SyncFilter" => p.settings.sync_filter = SyncFilter::parse(value)?.0,
+            "SyncOnConnect" => {
+                p.settings.sync_on_connect =
+                    parse_bool(value).map_err(|_| bad_value("true or false"))?
+            }
+            "SyncFilter" => {
+                p.settings.sync_filter = SyncFilter::parse(value)
+                    .map_err(|_| bad_value("a number up to 0xFF"))?
+                    .0
+            }
             "AutoSyncDefaultRules" => {
-                p.settings.default_rules = parse_bool(value)?;
+                p.settings.default_rules =
+                    parse_bool(value).map_err(|_| bad_value("true or false"))?;
                 // An explicit choice of rules ends the starter selection.
                 p.settings.starter = false;
             }
             "IncludeSkippedFiles" => {
                 if !value.is_empty() {
-                    return Err(Error::InvalidArg);
+                    return Err(bad_value("the empty string"));
                 }
                 p.skipped.clear();
             }
             "BackgroundSyncState" => {
-                let v = u8::try_from(parse_number(value)?).map_err(|_| Error::InvalidArg)?;
+                let v = parse_number(value)
+                    .ok()
+                    .and_then(|v| u8::try_from(v).ok())
+                    .ok_or(())
+                    .map_err(|_| bad_value("a number from 0 to 255"))?;
                 // In memory only: nothing to save.
                 st.background.insert(self.key.clone(), v);
                 drop(st);
                 self.services.settings_changed(&self.key);
                 return Ok(());
             }
-            _ => return Err(Error::InvalidArg),
+            _ => return Err(unknown_attribute(name)),
         }
         st.table.save(&self.services.inner.state_dir)?;
         drop(st);

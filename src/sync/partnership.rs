@@ -540,13 +540,17 @@ impl PartnershipTable {
         match fs::read(state_dir.join(PARTNERSHIPS_FILE_NAME)) {
             Ok(bytes) => PartnershipTable::parse(&bytes).map_err(|e| {
                 tracing::error!(error = %e, "the partnership table cannot be read");
-                Error::InvalidArg
+                Error::with_source(crate::ErrorCode::InvalidArg, e.to_string())
+                    .context("parsing the partnership table (it is left as it is)")
+                    .path(state_dir.join(PARTNERSHIPS_FILE_NAME))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PartnershipTable::new(
                 PartnershipTable::random_library_id(),
                 default_name,
             )),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(Error::from(e)
+                .context("reading the partnership table")
+                .path(state_dir.join(PARTNERSHIPS_FILE_NAME))),
         }
     }
 

@@ -272,7 +272,12 @@ impl SyncServices {
             .devices
             .get(index)
             .map(|d| d.key.clone())
-            .ok_or(Error::InvalidArg)?;
+            .ok_or_else(|| {
+                let count = self.lock().devices.len();
+                Error::InvalidArg
+                    .context("no such device")
+                    .subject(format!("index {index} (there are {count} devices)"))
+            })?;
         Ok(SyncDevice {
             services: self.clone(),
             key,
@@ -291,7 +296,9 @@ impl SyncServices {
                 key: key.to_owned(),
             })
         } else {
-            Err(Error::InvalidArg)
+            Err(Error::InvalidArg
+                .context("no such device")
+                .subject(format!("'{key}'")))
         }
     }
 
@@ -413,7 +420,7 @@ impl SyncServices {
                 self.lock().writers.insert(key.to_owned(), lock);
                 Ok(true)
             }
-            Err(Error::NotSupported) => Ok(false),
+            Err(err) if err == Error::NotSupported => Ok(false),
             Err(e) => Err(e),
         }
     }

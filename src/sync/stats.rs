@@ -250,7 +250,7 @@ pub(crate) fn collect(
         };
         let meta = match obj.specified_metadata(&[tags::PLAY_COUNT, tags::USER_RATING]) {
             Ok((m, _)) => m,
-            Err(Error::NotSupported) => {
+            Err(err) if err == Error::NotSupported => {
                 e.seen = marker;
                 continue;
             }

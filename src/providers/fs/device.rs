@@ -71,7 +71,7 @@ impl FsDevice {
         let handle = FsStorage::new(self.shared.clone(), id, None);
         match handle.snap() {
             Ok(_) => Ok(handle),
-            Err(crate::Error::InterfaceDead) => Err(crate::Error::FileNotFound),
+            Err(err) if err == crate::Error::InterfaceDead => Err(crate::Error::FileNotFound),
             Err(e) => Err(e),
         }
     }

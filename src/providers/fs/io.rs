@@ -487,8 +487,8 @@ impl WriteSession {
     /// # Errors
     /// The error a failed write left; [`Error::DeviceNotConnected`]; I/O errors of the sync.
     pub(crate) fn sync(&mut self) -> Result<()> {
-        if let Some(e) = self.failed {
-            return Err(e);
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
         self.shared.check()?;
         self.sync_file()
@@ -594,8 +594,8 @@ impl ObjectIo for WriteSession {
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize> {
-        if let Some(e) = self.failed {
-            return Err(e);
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
         self.shared.check()?;
         match self.write_inner(data) {
@@ -603,7 +603,7 @@ impl ObjectIo for WriteSession {
             Err(e) => {
                 // A failed write makes the session unusable: the data is incomplete, so close
                 // must not publish it.
-                self.failed = Some(e);
+                self.failed = Some(e.clone());
                 Err(e)
             }
         }
@@ -622,7 +622,7 @@ impl ObjectIo for WriteSession {
     }
 
     fn close(mut self: Box<Self>) -> Result<()> {
-        if let Some(e) = self.failed {
+        if let Some(e) = self.failed.clone() {
             self.discard();
             return Err(e);
         }

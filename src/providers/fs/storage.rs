@@ -409,7 +409,7 @@ impl Storage for FsStorage {
         let h = self.handle(id);
         match h.snap() {
             Ok(_) => Ok(h),
-            Err(Error::InterfaceDead) => Err(Error::FileNotFound),
+            Err(err) if err == Error::InterfaceDead => Err(Error::FileNotFound),
             Err(e) => Err(e),
         }
     }

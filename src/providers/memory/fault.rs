@@ -303,7 +303,7 @@ impl FaultPlan {
 }
 
 /// What the plan decided for one call.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct Verdict {
     /// Clock time to let pass before anything else.
     pub(super) delay: Duration,
@@ -366,22 +366,22 @@ impl FaultState {
             self.mutations += 1;
         }
         for rule in &self.plan.rules {
-            match *rule {
-                Rule::Slow { op: o, delay } if o == op => {
+            match rule {
+                &Rule::Slow { op: o, delay } if o == op => {
                     verdict.delay = verdict.delay.saturating_add(delay);
                 }
-                Rule::DisconnectOnNth { op: o, n: at } if o == op && at == n => {
+                &Rule::DisconnectOnNth { op: o, n: at } if o == op && at == n => {
                     verdict.disconnect = true;
                 }
                 Rule::FailNth {
                     op: o,
                     n: at,
                     error,
-                } if o == op && at == n => {
-                    verdict.error.get_or_insert(error);
+                } if *o == op && *at == n => {
+                    verdict.error.get_or_insert_with(|| error.clone());
                 }
-                Rule::FailEvery { op: o, error } if o == op => {
-                    verdict.error.get_or_insert(error);
+                Rule::FailEvery { op: o, error } if *o == op => {
+                    verdict.error.get_or_insert_with(|| error.clone());
                 }
                 _ => {}
             }

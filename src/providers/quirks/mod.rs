@@ -272,7 +272,7 @@ impl Shared {
             .fail_nth
             .iter()
             .find(|(o, k, _)| *o == op && *k == n)
-            .map(|(_, _, e)| *e);
+            .map(|(_, _, e)| e.clone());
         if let Some(e) = fault {
             st.bitten.insert(Quirk::Fault);
             return Err(e);
