@@ -135,6 +135,20 @@ fn a_partnered_device_syncs_on_connect_with_no_host_loop_and_events_come_in_orde
     assert_eq!(d.progress(), 100);
     each_once(&f, 1..=6, 2000);
     assert!(d.plan().unwrap().is_noop());
+    // Back again: a sync with nothing to do ends at 100 too.
+    f.device.disconnect();
+    wait_for(&events, |e| {
+        *e == SyncEvent::DeviceDisconnect { device: KEY.into() }
+    });
+    f.device.reconnect();
+    let seen = wait_for(&events, stopped);
+    assert!(
+        matches!(
+            seen.get(seen.len() - 2),
+            Some(SyncEvent::DeviceProgress { percent: 100, .. })
+        ),
+        "{seen:?}"
+    );
     runtime.shutdown();
     let names = threads.lock().unwrap().clone();
     assert!(!names.is_empty());

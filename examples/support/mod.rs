@@ -7,6 +7,7 @@ pub mod mtp;
 pub mod report;
 pub mod selection;
 pub mod verify;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;

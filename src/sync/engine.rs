@@ -652,9 +652,10 @@ impl SyncEngine {
         )
         .unwrap_or(u32::MAX);
         if completed {
-            self.shared
-                .done
-                .store(self.shared.total.load(Ordering::Relaxed), Ordering::Relaxed);
+            // A sync with nothing to do is complete too: 100, not 0.
+            let total = self.shared.total.load(Ordering::Relaxed).max(1);
+            self.shared.total.store(total, Ordering::Relaxed);
+            self.shared.done.store(total, Ordering::Relaxed);
         }
         let s = &run.summary;
         tracing::info!(
