@@ -202,7 +202,9 @@ impl SyncServices {
         self.inner.events.attach_queue(tx);
         // The selections as they are now: a change from here on is a change, whenever the
         // discovery thread first looks.
-        let _ = self.changed_selections(&mut hub.lock().selections);
+        let mut seen = HashMap::new();
+        let _ = self.changed_selections(&mut seen);
+        hub.lock().selections = seen;
         let services = self.clone();
         let h = hub.clone();
         runtime.discovery = Some(spawn("wmdm-sync discovery", move || {
@@ -249,7 +251,11 @@ fn discover(services: &SyncServices, hub: &Hub) {
         if let Err(e) = services.poll() {
             tracing::warn!(error = %e, "the runtime could not list devices");
         }
-        let changed = services.changed_selections(&mut hub.lock().selections);
+        // Worked out without the hub's lock: it reads the library, which a sync's step may
+        // hold for as long as a copy takes.
+        let mut seen = std::mem::take(&mut hub.lock().selections);
+        let changed = services.changed_selections(&mut seen);
+        hub.lock().selections = seen;
         for key in changed {
             hub.request(services, &key, Request::Resync);
         }
