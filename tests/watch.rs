@@ -195,3 +195,78 @@ fn watch_syncs_a_partnered_device_when_it_appears_survives_a_pull_and_exits_on_s
     files_under(&device.join("Music"), &mut copied);
     assert_eq!(copied.len(), tracks.len(), "{copied:?}");
 }
+
+/// CPU time (user + system) of a process so far, in clock ticks, from /proc; `None` where
+/// there is no /proc.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) start after its ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// The watcher idle for 60 s with a synced device present uses under 1% of a core
+/// (100 ticks a second: under 60 ticks). Long: run with `--ignored`.
+#[test]
+#[ignore]
+fn watch_idles_under_one_percent_of_a_core() {
+    let bin = example();
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    let media = dir.path().join("media");
+    let state = dir.path().join("state");
+    let stick = media.join("STICK");
+    std::fs::create_dir_all(&stick).unwrap();
+    for args in [
+        vec![
+            "--make-demo".as_ref(),
+            lib.as_os_str(),
+            "--tracks".as_ref(),
+            "100".as_ref(),
+        ],
+        vec![
+            "--library".as_ref(),
+            lib.as_os_str(),
+            "--device".as_ref(),
+            stick.as_os_str(),
+            "--state".as_ref(),
+            state.as_os_str(),
+        ],
+    ] {
+        let o = Command::new(&bin).args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let mut child = Command::new(&bin)
+        .arg("--watch")
+        .arg("--library")
+        .arg(&lib)
+        .arg("--mount-root")
+        .arg(&media)
+        .arg("--state")
+        .arg(&state)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Settled: the resync on start is done.
+    std::thread::sleep(Duration::from_secs(5));
+    let Some(before) = cpu_ticks(child.id()) else {
+        let _ = child.kill();
+        eprintln!("no /proc here: nothing measured");
+        return;
+    };
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(60));
+    let after = cpu_ticks(child.id()).unwrap();
+    let wall = started.elapsed();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(wait_exit(&mut child).success());
+    let ticks = after - before;
+    eprintln!("idle: {ticks} ticks of CPU in {wall:?}");
+    assert!(ticks < 60, "{ticks} ticks in {wall:?}");
+}
