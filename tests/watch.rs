@@ -255,6 +255,7 @@ fn watch_idles_under_one_percent_of_a_core() {
     std::thread::sleep(Duration::from_secs(5));
     let Some(before) = cpu_ticks(child.id()) else {
         let _ = child.kill();
+        let _ = child.wait();
         eprintln!("no /proc here: nothing measured");
         return;
     };
