@@ -71,6 +71,18 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The watcher process, killed if the test ends (or fails) while it still runs.
+struct Watcher(Child);
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
 fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + WAIT;
     loop {
@@ -113,18 +125,21 @@ fn watch_syncs_a_partnered_device_when_it_appears_survives_a_pull_and_exits_on_s
         "--playlist".as_ref(),
         "Five Stars".as_ref(),
     ]);
-    let mut child = Command::new(&bin)
-        .arg("--watch")
-        .arg("--library")
-        .arg(&lib)
-        .arg("--mount-root")
-        .arg(&media)
-        .arg("--state")
-        .arg(&state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut watcher = Watcher(
+        Command::new(&bin)
+            .arg("--watch")
+            .arg("--library")
+            .arg(&lib)
+            .arg("--mount-root")
+            .arg(&media)
+            .arg("--state")
+            .arg(&state)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut watcher.0;
     let (tx, rx) = mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -171,7 +186,7 @@ fn watch_syncs_a_partnered_device_when_it_appears_survives_a_pull_and_exits_on_s
         .unwrap();
     assert!(killed.success());
     out.wait("stopped");
-    let status = wait_exit(&mut child);
+    let status = wait_exit(child);
     eprintln!("{}", out.seen.join("\n"));
     assert!(status.success(), "{status:?}");
     // The device holds the whole library (every playlist, then the whole library), once,
@@ -240,22 +255,23 @@ fn watch_idles_under_one_percent_of_a_core() {
         let o = Command::new(&bin).args(&args).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    let mut child = Command::new(&bin)
-        .arg("--watch")
-        .arg("--library")
-        .arg(&lib)
-        .arg("--mount-root")
-        .arg(&media)
-        .arg("--state")
-        .arg(&state)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut watcher = Watcher(
+        Command::new(&bin)
+            .arg("--watch")
+            .arg("--library")
+            .arg(&lib)
+            .arg("--mount-root")
+            .arg(&media)
+            .arg("--state")
+            .arg(&state)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut watcher.0;
     // Settled: the resync on start is done.
     std::thread::sleep(Duration::from_secs(5));
     let Some(before) = cpu_ticks(child.id()) else {
-        let _ = child.kill();
-        let _ = child.wait();
         eprintln!("no /proc here: nothing measured");
         return;
     };
@@ -266,7 +282,7 @@ fn watch_idles_under_one_percent_of_a_core() {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
-    assert!(wait_exit(&mut child).success());
+    assert!(wait_exit(child).success());
     let ticks = after - before;
     eprintln!("idle: {ticks} ticks of CPU in {wall:?}");
     assert!(ticks < 60, "{ticks} ticks in {wall:?}");
