@@ -21,11 +21,14 @@
 //! regsvr32 target\x86_64-pc-windows-gnu\debug\examples\com_server.dll
 //! ```
 //!
-//! The exports are thin shims over `wmdm::com::server`. The secure channel uses the
-//! repository's *test* keys (tests/data/keys): the provider's certificate is issued at load
-//! time by the test root, and only clients whose certificates chain to that root can
-//! authenticate. A real provider would load its own certificate, key and trusted roots from
-//! its configuration instead.
+//! The exports are thin shims over `wmdm::com::server`. The secure channel is set up the way a
+//! provider author ships one: the DLL holds its own certificate, issued ahead of time by a root
+//! (`examples/certs/com_provider.cert`, made with `examples/issue_cert.rs`), its own private
+//! key, and the root's *public* key to check its clients against. The root's private key is
+//! not in the DLL: whoever holds the DLL can read everything in it, and with the root's private
+//! key they could mint certificates every component trusts (`docs/security.md`). Here the key
+//! and the root are the repository's *test* ones (tests/data/keys), so only clients whose
+//! certificates chain to the test root can authenticate; a real provider ships its own.
 
 #![allow(unsafe_code)]
 
@@ -40,8 +43,8 @@ mod dll {
     use wmdm::provider::ServiceProvider;
     use wmdm::providers::fs::{FsConfig, FsProvider};
     use wmdm::sac::{
-        Certificate, CertificateRequest, ChannelConfig, Identity, Role, TrustStore,
-        private_key_from_pem,
+        Certificate, ChannelConfig, Identity, Role, TrustStore, private_key_from_pem,
+        public_key_from_pem,
     };
     use wmdm::time::SystemClock;
     use wmdm::{Error, Result};
@@ -55,8 +58,13 @@ mod dll {
     /// The environment variable listing folders, `;`-separated.
     const FOLDERS_ENV: &str = "WMDM_SP_FOLDERS";
 
-    const ROOT_PEM: &str = include_str!("../tests/data/keys/root.pem");
+    /// The provider's certificate, issued ahead of time by the root (`examples/issue_cert.rs`).
+    const CERTIFICATE: &[u8] = include_bytes!("certs/com_provider.cert");
+    /// The provider's own private key: the one secret a provider ships.
     const PROVIDER_PEM: &str = include_str!("../tests/data/keys/provider.pem");
+    /// The root's public key and name: whom the provider trusts to vouch for its clients.
+    const ROOT_PUBLIC_PEM: &str = include_str!("certs/root.pub.pem");
+    const ROOT_NAME: &str = "test root";
 
     fn registration() -> Registration {
         Registration {
@@ -88,20 +96,10 @@ mod dll {
         static CONFIG: OnceLock<std::result::Result<Arc<ChannelConfig>, Error>> = OnceLock::new();
         CONFIG
             .get_or_init(|| {
-                let root = private_key_from_pem(ROOT_PEM)?;
+                let cert = Certificate::from_bytes(CERTIFICATE)?;
                 let key = private_key_from_pem(PROVIDER_PEM)?;
-                let request = CertificateRequest {
-                    subject: "wmdm folder provider".to_owned(),
-                    role: Role::Provider,
-                    app_sec: 1000,
-                    serial: 1,
-                    not_before: 0,
-                    not_after: i64::MAX,
-                    public_key: key.to_public_key(),
-                };
-                let cert = Certificate::issue(&request, "test root", &root)?;
                 let trust = TrustStore::new(Arc::new(SystemClock))
-                    .with_root("test root", root.to_public_key())?;
+                    .with_root(ROOT_NAME, public_key_from_pem(ROOT_PUBLIC_PEM)?)?;
                 let identity = Identity::new(cert, key)?;
                 Ok(Arc::new(ChannelConfig::new(identity, trust, Role::Manager)))
             })

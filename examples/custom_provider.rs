@@ -1,30 +1,45 @@
-//! A minimal provider: one device, a flat folder of files in memory, only the mandatory
-//! methods (the rest keep WMDM's defaults), certified by a root key and used through the
-//! authenticated `DeviceManager`. `cargo run --example custom_provider`; see docs/providers.md.
-//! Trivial methods stay one per line (`rustfmt::skip`) so the provider reads on one screen.
+//! A minimal provider that sync can use: one device, a tree of folders and files in memory,
+//! the mandatory methods plus `rename` (the rest keep WMDM's defaults, `canonical_name`
+//! included), reached through the authenticated `DeviceManager`, then synced to with the paved
+//! path. `cargo run --example custom_provider`; docs/providers.md has the table of what sync
+//! needs. Trivial methods stay one per line (`rustfmt::skip`) so the provider reads on one screen.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use wmdm::flags::{Attributes, DeviceStatus, DeviceType, OpenMode, StorageCapabilities};
-use wmdm::manager::{AuthenticatedProvider, DeviceManager, ReadTarget};
-use wmdm::manager::{InsertOptions, InsertSource};
 use wmdm::provider::*;
-use wmdm::sac::{Certificate, CertificateRequest, ChannelConfig, Identity, Role, TrustStore};
-use wmdm::sac::{SecureChannelServer, private_key_from_pem};
-use wmdm::time::{SystemClock, WmdmDateTime};
+use wmdm::time::WmdmDateTime;
 use wmdm::{Error, Result};
 
-/// The provider, its one device, and that device's files. `me` lets `&self` hand out `Arc`s.
+/// Paths (`a/b/c.mp3`) of the files, with their bytes, and of the folders; each object's path
+/// by its unique ID, which a rename keeps (sync tells its own files by it). The root is ID 0.
+#[derive(Debug, Default)]
+#[rustfmt::skip]
+pub struct Tree { pub files: BTreeMap<String, Vec<u8>>, pub folders: BTreeSet<String>, paths: BTreeMap<u64, String>, next: u64 }
+
+/// The provider, its one device, and that device's tree. `me` lets `&self` hand out `Arc`s.
 #[derive(Debug)]
 #[rustfmt::skip]
-struct RamDisk { me: Weak<RamDisk>, files: Mutex<BTreeMap<String, Vec<u8>>> }
+pub struct RamDisk { me: Weak<RamDisk>, tree: Mutex<Tree> }
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.into()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+fn within(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+}
 
 #[rustfmt::skip]
 impl RamDisk {
-    fn files(&self) -> Result<MutexGuard<'_, BTreeMap<String, Vec<u8>>>> { self.files.lock().map_err(|_| Error::Fail) }
+    pub fn new() -> Arc<RamDisk> { Arc::new_cyclic(|me| RamDisk { me: me.clone(), tree: Mutex::default() }) }
+    pub fn tree(&self) -> Result<MutexGuard<'_, Tree>> { self.tree.lock().map_err(|_| Error::Fail) }
     fn arc(&self) -> Result<Arc<RamDisk>> { self.me.upgrade().ok_or(Error::DeviceNotConnected) }
-    fn node(&self, name: Option<String>) -> Result<StorageRef> { Ok(Arc::new(Node { disk: self.arc()?, name })) }
+    fn node(&self, id: u64) -> Result<StorageRef> { Ok(Arc::new(Node { disk: self.arc()?, id })) }
 }
 
 #[rustfmt::skip]
@@ -40,71 +55,106 @@ impl Device for RamDisk {
     fn device_type(&self) -> Result<DeviceType> { Ok(DeviceType::STORAGE) }
     fn status(&self) -> Result<DeviceStatus> { Ok(DeviceStatus::READY) }
     fn icon(&self) -> Result<Icon> { Ok(Icon::generic([0, 120, 215])) }
-    fn storages(&self) -> Result<Vec<StorageRef>> { Ok(vec![self.node(None)?]) }
+    fn storages(&self) -> Result<Vec<StorageRef>> { Ok(vec![self.node(0)?]) }
     fn format_support(&self) -> Result<FormatSupport> { Ok(FormatSupport::default()) }
 }
 
 #[rustfmt::skip]
 impl StorageGlobals for RamDisk {
-    fn capabilities(&self) -> Result<StorageCapabilities> { Ok(StorageCapabilities::FILESINROOT) }
-    fn total_size(&self) -> Result<u64> { Ok(1 << 20) }
-    fn total_free(&self) -> Result<u64> { Ok((1u64 << 20).saturating_sub(self.files()?.values().map(|f| f.len() as u64).sum())) }
+    fn capabilities(&self) -> Result<StorageCapabilities> { Ok(StorageCapabilities::FILESINROOT | StorageCapabilities::FOLDERSINROOT) }
+    fn total_size(&self) -> Result<u64> { Ok(64 << 20) }
+    fn total_free(&self) -> Result<u64> { Ok((64u64 << 20).saturating_sub(self.tree()?.files.values().map(|f| f.len() as u64).sum())) }
     fn total_bad(&self) -> Result<u64> { Ok(0) }
     fn status(&self) -> Result<DeviceStatus> { Ok(DeviceStatus::READY) }
     fn device(&self) -> Result<DeviceRef> { Ok(self.arc()? as DeviceRef) }
-    fn root_storage(&self) -> Result<StorageRef> { self.node(None) }
+    fn root_storage(&self) -> Result<StorageRef> { self.node(0) }
 }
 
-/// The root folder (`name` is `None`) or one file in it.
+/// The root folder (ID 0), a folder or a file.
 #[derive(Debug)]
 #[rustfmt::skip]
-struct Node { disk: Arc<RamDisk>, name: Option<String> }
+struct Node { disk: Arc<RamDisk>, id: u64 }
+
+#[rustfmt::skip]
+impl Node {
+    fn path(&self) -> Result<String> { if self.id == 0 { return Ok(String::new()) } self.disk.tree()?.paths.get(&self.id).cloned().ok_or(Error::InterfaceDead) }
+    fn is_file(&self) -> Result<bool> { let path = self.path()?; Ok(self.disk.tree()?.files.contains_key(&path)) }
+}
 
 #[rustfmt::skip]
 impl Storage for Node {
-    fn unique_id(&self) -> Result<String> { Ok(self.name.clone().unwrap_or_else(|| "/".into())) }
+    fn unique_id(&self) -> Result<String> { Ok(self.id.to_string()) }
     fn globals(&self) -> Result<GlobalsRef> { Ok(self.disk.clone() as GlobalsRef) }
-    fn attributes(&self) -> Result<ObjectAttributes> { Ok(ObjectAttributes::new(if self.name.is_some() { Attributes::FILE } else { Attributes::FOLDER })) }
-    fn name(&self) -> Result<String> { Ok(self.name.clone().unwrap_or_default()) }
+    fn attributes(&self) -> Result<ObjectAttributes> { Ok(ObjectAttributes::new(if self.is_file()? { Attributes::FILE } else { Attributes::FOLDER })) }
+    fn name(&self) -> Result<String> { Ok(self.path()?.rsplit('/').next().unwrap_or_default().into()) }
     fn date(&self) -> Result<WmdmDateTime> { Ok(WmdmDateTime::from_unix(0)) }
-    fn size(&self) -> Result<u64> {
-        let Some(name) = &self.name else { return Ok(0) };
-        Ok(self.disk.files()?.get(name).ok_or(Error::InterfaceDead)?.len() as u64)
-    }
+    fn size(&self) -> Result<u64> { let path = self.path()?; Ok(self.disk.tree()?.files.get(&path).map_or(0, |f| f.len() as u64)) }
     fn create(&self, request: &CreateRequest) -> Result<StorageRef> {
-        if self.name.is_some() || request.is_folder() { return Err(Error::NotSupported) }
-        if request.name.is_empty() || request.name.contains('/') { return Err(Error::InvalidName) }
-        let mut files = self.disk.files()?;
-        if files.contains_key(&request.name) && !request.is_overwrite() { return Err(Error::AlreadyExists) }
-        files.insert(request.name.clone(), Vec::new());
-        self.disk.node(Some(request.name.clone()))
+        if self.is_file()? { return Err(Error::InvalidType) }
+        if request.name.is_empty() || request.name.contains(['/', '\\']) { return Err(Error::InvalidName) }
+        let path = join(&self.path()?, &request.name);
+        let mut tree = self.disk.tree()?;
+        let taken = tree.files.contains_key(&path) || tree.folders.contains(&path);
+        if taken && !request.is_overwrite() { return Err(Error::AlreadyExists) }
+        if request.is_folder() { tree.folders.insert(path.clone()); } else { tree.files.insert(path.clone(), Vec::new()); }
+        tree.paths.retain(|_, p| *p != path);
+        tree.next += 1;
+        let id = tree.next;
+        tree.paths.insert(id, path);
+        drop(tree);
+        self.disk.node(id)
     }
     fn children(&self) -> Result<Vec<StorageRef>> {
-        if self.name.is_some() { return Err(Error::InvalidType) }
-        let names: Vec<String> = self.disk.files()?.keys().cloned().collect();
-        names.into_iter().map(|n| self.disk.node(Some(n))).collect()
+        if self.is_file()? { return Err(Error::InvalidType) }
+        let dir = self.path()?;
+        let ids: Vec<u64> = self.disk.tree()?.paths.iter()
+            .filter(|(_, p)| if dir.is_empty() { !p.contains('/') } else { within(p, &dir) && !p[dir.len() + 1..].contains('/') })
+            .map(|(id, _)| *id).collect();
+        ids.into_iter().map(|id| self.disk.node(id)).collect()
     }
     fn open(&self, mode: OpenMode) -> Result<Box<dyn ObjectIo>> {
-        let name = self.name.clone().ok_or(Error::InvalidType)?;
-        Ok(Box::new(Io { disk: self.disk.clone(), name, mode: mode.validate()?, pos: 0 }))
+        if !self.is_file()? { return Err(Error::InvalidType) }
+        Ok(Box::new(Io { disk: self.disk.clone(), path: self.path()?, mode: mode.validate()?, pos: 0 }))
     }
-    fn delete(&self, _recursive: bool, progress: &mut dyn Progress) -> Result<()> {
-        self.disk.files()?.remove(self.name.as_ref().ok_or(Error::NotSupported)?).ok_or(Error::InterfaceDead)?;
+    fn delete(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()> {
+        let path = self.path()?;
+        let mut tree = self.disk.tree()?;
+        if tree.files.remove(&path).is_none() {
+            if tree.paths.values().any(|p| within(p, &path)) && !recursive { return Err(Error::DirectoryNotEmpty) }
+            if !tree.folders.remove(&path) { return Err(Error::InterfaceDead) }
+            tree.files.retain(|p, _| !within(p, &path));
+            tree.folders.retain(|p| !within(p, &path));
+        }
+        tree.paths.retain(|_, p| *p != path && !within(p, &path));
+        drop(tree);
         progress.progress(1)
+    }
+    /// The journal puts each copy in place, and each state file, by renaming a temporary file.
+    fn rename(&self, new_name: &str, _progress: &mut dyn Progress) -> Result<()> {
+        if new_name.is_empty() || new_name.contains(['/', '\\']) { return Err(Error::InvalidName) }
+        let from = self.path()?;
+        let to = join(from.rsplit_once('/').map_or("", |(d, _)| d), new_name);
+        let mut tree = self.disk.tree()?;
+        if tree.files.contains_key(&to) || tree.folders.contains(&to) { return Err(Error::AlreadyExists) }
+        let moved = |p: &String| if *p == from || within(p, &from) { format!("{to}{}", &p[from.len()..]) } else { p.clone() };
+        tree.files = std::mem::take(&mut tree.files).into_iter().map(|(p, b)| (moved(&p), b)).collect();
+        tree.folders = std::mem::take(&mut tree.folders).iter().map(moved).collect();
+        tree.paths.values_mut().for_each(|p| *p = moved(p));
+        Ok(())
     }
 }
 
 /// An open file: reads from `pos`, appends writes.
 #[derive(Debug)]
 #[rustfmt::skip]
-struct Io { disk: Arc<RamDisk>, name: String, mode: OpenMode, pos: usize }
+struct Io { disk: Arc<RamDisk>, path: String, mode: OpenMode, pos: usize }
 
 #[rustfmt::skip]
 impl ObjectIo for Io {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
         if !self.mode.can_read() { return Err(Error::AccessDenied) }
-        let files = self.disk.files()?;
-        let rest = files.get(&self.name).ok_or(Error::InterfaceDead)?.get(self.pos..).unwrap_or(&[]);
+        let tree = self.disk.tree()?;
+        let rest = tree.files.get(&self.path).ok_or(Error::InterfaceDead)?.get(self.pos..).unwrap_or(&[]);
         let n = rest.len().min(buf.len());
         buf.get_mut(..n).ok_or(Error::Fail)?.copy_from_slice(rest.get(..n).ok_or(Error::Fail)?);
         self.pos += n;
@@ -112,38 +162,32 @@ impl ObjectIo for Io {
     }
     fn write(&mut self, data: &[u8]) -> Result<usize> {
         if !self.mode.can_write() { return Err(Error::AccessDenied) }
-        self.disk.files()?.get_mut(&self.name).ok_or(Error::InterfaceDead)?.extend_from_slice(data);
+        self.disk.tree()?.files.get_mut(&self.path).ok_or(Error::InterfaceDead)?.extend_from_slice(data);
         Ok(data.len())
     }
     fn close(self: Box<Self>) -> Result<()> { Ok(()) }
 }
 
-#[rustfmt::skip]
+#[allow(dead_code)] // tests/custom_provider.rs includes this file for the provider alone.
 fn main() -> Result<()> {
-    let key = |name: &str| private_key_from_pem(&std::fs::read_to_string(format!("{}/tests/data/keys/{name}.pem", env!("CARGO_MANIFEST_DIR")))?);
-    let (root, now) = (key("root")?, WmdmDateTime::from_system_time(std::time::SystemTime::now()).to_unix()?);
-    let trust = TrustStore::new(Arc::new(SystemClock)).with_root("example root", root.to_public_key())?;
-    // Each party holds a certificate the root signed for its key and role.
-    let config = |subject: &str, role, peer, serial| -> Result<ChannelConfig> {
-        let (private, app_sec) = (key(subject)?, 1000);
-        let request = CertificateRequest { subject: subject.into(), role, app_sec, serial,
-            not_before: now - 60, not_after: now + 86_400, public_key: private.to_public_key() };
-        let cert = Certificate::issue(&request, "example root", &root)?;
-        Ok(ChannelConfig::new(Identity::new(cert, private)?, trust.clone(), peer))
-    };
-    let disk = Arc::new_cyclic(|me| RamDisk { me: me.clone(), files: Mutex::default() });
-    let server = SecureChannelServer::new(Arc::new(config("provider", Role::Provider, Role::Manager, 2)?));
-    let manager = DeviceManager::new(config("manager", Role::Manager, Role::Application, 1)?)?;
-    manager.add_provider(AuthenticatedProvider::new(disk, server))?;
-    manager.authenticate(Arc::new(config("app", Role::Application, Role::Manager, 3)?))?;
-    let device = manager.devices()?.into_iter().next().ok_or(Error::NoPda)?;
-    let storage = device.storages()?.into_iter().next().ok_or(Error::FileNotFound)?;
-    println!("{} by {}, {} bytes free", device.name()?, device.manufacturer()?, storage.globals()?.total_free()?);
-    let song = b"RIFF\x24\0\0\0WAVEfmt a tiny song".to_vec();
-    let source = InsertSource::Reader { reader: &mut &song[..], name: "song.wav".into(), size: song.len() as u64 };
-    let file = storage.insert(source, &InsertOptions::default(), &mut NoProgress)?;
-    let mut back = Vec::new(); file.read_to(ReadTarget::Writer(&mut back), &mut NoProgress)?;
-    for child in storage.children()? { println!("  {} ({} bytes)", child.name()?, child.size()?) }
-    println!("read back through the secure channel: {}", if back == song { "identical" } else { "DIFFERENT" });
-    if back == song { Ok(()) } else { Err(Error::ProcessFailed) }
+    let music = std::env::temp_dir().join(format!("wmdm-custom-provider-{}", std::process::id()));
+    std::fs::create_dir_all(&music)?;
+    std::fs::write(music.join("song.wav"), wmdm::easy::silent_wav(8_000))?;
+    std::fs::write(music.join("Mix.m3u8"), "song.wav\n")?;
+    let disk = RamDisk::new();
+    let syncer = wmdm::SyncJob::folder(&music)
+        .to_provider(disk.clone())
+        .state_dir(music.with_extension("state"))
+        .playlist("Mix")
+        .open()?;
+    let report = syncer.sync(|_| {});
+    let _ = (
+        std::fs::remove_dir_all(&music),
+        std::fs::remove_dir_all(music.with_extension("state")),
+    );
+    println!("{}", report?);
+    for (path, bytes) in &disk.tree()?.files {
+        println!("  {path} ({} bytes)", bytes.len())
+    }
+    Ok(())
 }

@@ -106,8 +106,7 @@ struct Cli {
     /// Delete this library's partnership with the device (what was copied stays) and exit.
     #[arg(long)]
     delete_partnership: bool,
-    /// Where the library cache, the partnership table and the example's certificates (issued
-    /// once, kept while valid) live. Default: a folder per library under $XDG_STATE_HOME (or
+    /// Where the library cache and the partnership table live. Default: a folder per library under $XDG_STATE_HOME (or
     /// ~/.local/state) named wmdm-sync.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
@@ -277,9 +276,8 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             FsConfig::root(&setup.device).options(options),
         )),
     };
-    // Certificates are kept in the state folder while valid (a dry run only reads them).
-    let certs = support::certs::CertCache::at(setup.state.join("certs"), !cli.dry_run);
-    let manager = support::manager_with(provider, &certs);
+    // Every party authenticates with the certificate the example ships (examples/certs).
+    let manager = support::manager(provider);
     let (opened, scan_time) = scanning
         .join()
         .map_err(|_| Failure::other("opening the library", Error::Fail))?;

@@ -8,8 +8,9 @@
 //! It exports one function, `WmdmWmpSyncDevice(IWMPSyncDevice **out)`, which builds a small
 //! world (an authenticated device manager over an in-memory player, a library of three tracks
 //! with one playlist selected for sync, sync services in a fresh temporary folder, and a
-//! partnership with the player) and returns the player's IWMPSyncDevice. The secure channels
-//! use the repository's *test* keys (tests/data/keys).
+//! partnership with the player) and returns the player's IWMPSyncDevice. Application, manager
+//! and provider all live in the DLL, so the secure channels use in-process credentials
+//! ([`DeviceManager::in_process`](wmdm::manager::DeviceManager::in_process)): no key is in it.
 
 #![allow(unsafe_code)]
 
@@ -20,38 +21,10 @@ mod dll {
     use windows::Win32::Media::MediaPlayer::IWMPSyncDevice;
     use wmdm::Result;
     use wmdm::library::{Library, MemoryLibrary, Playlist, Track, TrackId};
-    use wmdm::manager::{AuthenticatedProvider, DeviceManager};
+    use wmdm::manager::DeviceManager;
     use wmdm::providers::memory::{MemoryDevice, MemoryProvider};
-    use wmdm::sac::{
-        Certificate, CertificateRequest, ChannelConfig, Identity, Role, SecureChannelServer,
-        TrustStore, private_key_from_pem,
-    };
     use wmdm::sync::SyncServices;
     use wmdm::time::SystemClock;
-
-    const ROOT_PEM: &str = include_str!("../tests/data/keys/root.pem");
-    const APP_PEM: &str = include_str!("../tests/data/keys/app.pem");
-    const MANAGER_PEM: &str = include_str!("../tests/data/keys/manager.pem");
-    const PROVIDER_PEM: &str = include_str!("../tests/data/keys/provider.pem");
-
-    /// A channel configuration for `role` (key `pem`) expecting `peer`, issued by the test root.
-    fn config(role: Role, pem: &str, serial: u64, peer: Role) -> Result<ChannelConfig> {
-        let root = private_key_from_pem(ROOT_PEM)?;
-        let key = private_key_from_pem(pem)?;
-        let request = CertificateRequest {
-            subject: format!("wmp check {role:?}"),
-            role,
-            app_sec: 1000,
-            serial,
-            not_before: 0,
-            not_after: i64::MAX,
-            public_key: key.to_public_key(),
-        };
-        let cert = Certificate::issue(&request, "test root", &root)?;
-        let trust =
-            TrustStore::new(Arc::new(SystemClock)).with_root("test root", root.to_public_key())?;
-        Ok(ChannelConfig::new(Identity::new(cert, key)?, trust, peer))
-    }
 
     fn library() -> Result<MemoryLibrary> {
         let mut lib = MemoryLibrary::new();
@@ -72,25 +45,12 @@ mod dll {
     }
 
     pub(crate) fn sync_device() -> Result<IWMPSyncDevice> {
-        let manager =
-            DeviceManager::new(config(Role::Manager, MANAGER_PEM, 2, Role::Application)?)?;
         let player = MemoryDevice::builder("wmdm Memory Player")
             .serial("WMP-CHECK-1")
             .build()?;
         let provider = Arc::new(MemoryProvider::new().with_device(player));
-        let server = SecureChannelServer::new(Arc::new(config(
-            Role::Provider,
-            PROVIDER_PEM,
-            3,
-            Role::Manager,
-        )?));
-        manager.add_provider(AuthenticatedProvider::new(provider, server))?;
-        manager.authenticate(Arc::new(config(
-            Role::Application,
-            APP_PEM,
-            1,
-            Role::Manager,
-        )?))?;
+        // Application, manager and provider all live in this DLL: in-process credentials.
+        let manager = DeviceManager::in_process(vec![provider], Arc::new(SystemClock))?;
         let lib: Arc<RwLock<dyn Library>> = Arc::new(RwLock::new(library()?));
         let state = std::env::temp_dir().join(format!("wmdm-wmp-check-{}", std::process::id()));
         // A stale folder from an earlier run with the same id would hold its partnership.

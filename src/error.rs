@@ -15,7 +15,7 @@
 //! WMDM's two `WMDM_S_*` codes are successes, not failures: they are a [`Status`] returned next
 //! to a successful result (for example by `Storage::set_metadata`).
 //!
-//! The values come from `mswmdm.h` (wmdm-facts §3.1), `winerror.h` for the `E_*` codes, the WMP
+//! The values come from `mswmdm.h` (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/error-codes>), `winerror.h` for the `E_*` codes, the WMP
 //! reference pages for `NS_E_*`, and `HRESULT_FROM_WIN32` for the file-system failures, which the
 //! WMDM documentation asks service providers to prefer over `E_FAIL`.
 

@@ -1,4 +1,4 @@
-//! WMDM's flag sets and small enumerations, with their exact values (wmdm-facts §3.2-3.9, §5.2).
+//! WMDM's flag sets and small enumerations, with their exact values (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/enumeration-types>, <https://learn.microsoft.com/en-us/windows/win32/api/wmp/nn-wmp-iwmpsyncdevice>).
 //!
 //! Flag sets are [`bitflags`](https://docs.rs/bitflags) types. **Unknown bits are kept**: build values from raw integers
 //! with `from_bits_retain`, never `from_bits_truncate`, so a flag a newer device or provider sets

@@ -3,6 +3,10 @@
 //! A pure-Rust model of Windows Media Device Manager (WMDM) and of Windows Media Player's device
 //! synchronisation, usable on any operating system.
 //!
+//! Start with [`SyncJob`] ([`easy`]): a music folder synced to a device folder, with a
+//! partnership, playlists in priority order, progress and a summary, in a few lines and with no
+//! keys in sight. The WMDM- and WMP-shaped layers it builds on are all public:
+//!
 //! ```text
 //!   application ──► manager (IWMDeviceManager, storage control, progress)
 //!                      │   authenticated, MAC'd and encrypted channel (sac)
@@ -16,10 +20,12 @@
 //!    fault injection)             SD card, player)
 //! ```
 //!
+//! * [`easy`]: the paved path, [`SyncJob`] and [`Syncer`];
 //! * [`error`]: the one [`Error`] type and its mapping to and from HRESULT;
 //! * [`flags`]: WMDM's flag sets and enumerations with their exact values;
 //! * [`library`]: tracks with real tags, playlists, auto playlists, M3U/WPL files, the folder
 //!   library sync reads from;
+//! * [`playlist_file`]: M3U/M3U8 and WPL playlist files, read and written;
 //! * [`metadata`]: tag names, typed tag values, the metadata collection, format codes;
 //! * [`provider`]: the service-provider side as Rust traits;
 //! * [`sac`]: the secure authenticated channel: certificates, the handshake, MACs, encryption;
@@ -41,17 +47,16 @@
 
 #[cfg(all(windows, feature = "com"))]
 pub mod com;
+pub mod easy;
 pub mod error;
 mod escape;
 pub mod flags;
-#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod library;
-#[cfg(target_os = "linux")]
-mod listing;
 pub mod manager;
 pub mod metadata;
+pub mod playlist_file;
 pub mod provider;
 pub mod providers;
 pub mod sac;
@@ -60,6 +65,7 @@ mod sys;
 pub mod time;
 pub mod transcode;
 
+pub use easy::{SyncJob, Syncer};
 pub use error::{Error, ErrorCode, ErrorKind, Hresult, Result, ResultExt, Status};
 
 /// The README's code example, compiled and run as a doctest so it stays true.

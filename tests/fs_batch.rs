@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use wmdm::Error;
-use wmdm::provider::{CreateRequest, NoProgress, ProgressEvent, Recorder, Storage};
+use wmdm::fuzzing::Recorder;
+use wmdm::provider::{CreateRequest, NoProgress, ProgressEvent, Storage};
 use wmdm::providers::fs::{DeviceOptions, FileCopy, FsDevice};
 
 /// `count` host files of distinct sizes and contents; their paths.

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use wmdm::Error;
 use wmdm::flags::{Attributes, FindScope, OpenMode, Placement, SeekOrigin};
+use wmdm::fuzzing::Recorder;
 use wmdm::metadata::{FormatCode, Metadata, tags};
 use wmdm::provider::{
-    CreateRequest, Device, NoProgress, ProgressEvent, Recorder, Storage, StorageGlobals,
-    StorageRef, walk,
+    CreateRequest, Device, NoProgress, ProgressEvent, Storage, StorageGlobals, StorageRef, walk,
 };
 use wmdm::providers::fs::{DeviceOptions, FsDevice, NamePolicy, STATE_DIR};
 

@@ -526,7 +526,8 @@ fn large_folders_scan_in_path_order_and_rescan_cheaply() {
 
 #[test]
 fn a_cache_with_repeated_ids_is_not_trusted() {
-    use wmdm::library::{CACHE_FILE_NAME, decode_cache, encode_cache};
+    use wmdm::fuzzing::{decode_cache, encode_cache};
+    use wmdm::library::CACHE_FILE_NAME;
     let dir = tempfile::tempdir().unwrap();
     let (root, state) = (dir.path().join("music"), dir.path().join("state"));
     tagged_wav(&root.join("a.wav"), "A");

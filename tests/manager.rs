@@ -10,9 +10,10 @@ use common::flat::FlatProvider;
 use common::*;
 use wmdm::Error;
 use wmdm::flags::{DeviceEnumPreference, FindScope, OpenMode, Placement, WmdmMessage};
+use wmdm::fuzzing::Recorder;
 use wmdm::manager::*;
 use wmdm::metadata::Metadata;
-use wmdm::provider::{NoProgress, ProgressEvent, Recorder};
+use wmdm::provider::{NoProgress, ProgressEvent};
 use wmdm::sac::{Role, SAC_PROTOCOL_V1, SecureChannelClient};
 
 fn root_of(mgr: &DeviceManager, device: &str) -> WmdmStorage {

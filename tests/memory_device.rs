@@ -8,10 +8,10 @@ use wmdm::flags::{
     Attributes, DeviceStatus, DeviceType, FindScope, Mode, OpenMode, Placement, SeekOrigin,
     StorageCapabilities,
 };
+use wmdm::fuzzing::Recorder;
 use wmdm::metadata::{FormatCode, Metadata, PropValue, device as props, tags};
 use wmdm::provider::{
-    CreateRequest, Device, NoProgress, ProgressEvent, Recorder, ServiceProvider, Storage,
-    StorageRef,
+    CreateRequest, Device, NoProgress, ProgressEvent, ServiceProvider, Storage, StorageRef,
 };
 use wmdm::providers::memory::{
     FaultPlan, IOCTL_WMP_DEVICE_CAN_SYNC, MemoryDevice, MemoryProvider, Operation, StorageConfig,

@@ -8,11 +8,11 @@
 use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
+use wmdm::fuzzing::{STATE_ROOM_BASE, STATE_ROOM_PER_ITEM};
 use wmdm::library::{ContentHash, Library, MemoryLibrary, PlaylistId, Selection, Track, TrackId};
 use wmdm::sync::{
     DeviceContents, DeviceFile, Ledger, LedgerEntry, LeftOutReason, MediaKind, OwnedKind,
-    PlanInput, PlanSettings, STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncFilter, SyncOp,
-    metadata_hash, plan,
+    PlanInput, PlanSettings, SyncFilter, SyncOp, metadata_hash, plan,
 };
 
 #[derive(Clone, Debug)]

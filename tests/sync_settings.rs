@@ -6,12 +6,12 @@ mod common;
 
 use common::sync::*;
 use wmdm::Error;
+use wmdm::fuzzing::{STATE_ROOM_BASE, STATE_ROOM_PER_ITEM};
 use wmdm::library::{Playlist, Rating, Track, TrackId};
 use wmdm::metadata::{Metadata, tags};
 use wmdm::provider::NoProgress;
 use wmdm::sync::{
-    HeldChange, LeftOutReason, MediaKind, PlanSettings, STATE_ROOM_BASE, STATE_ROOM_PER_ITEM,
-    SyncEvent, SyncState, default_selection,
+    HeldChange, LeftOutReason, MediaKind, PlanSettings, SyncEvent, SyncState, default_selection,
 };
 
 const KEY: &str = "S1";

@@ -1,6 +1,5 @@
 //! Pieces of the sync example: the demo library, the device manager set-up, and the output.
 
-pub mod certs;
 pub mod demo;
 pub mod device;
 pub mod mtp;
@@ -16,67 +15,44 @@ use std::sync::Arc;
 use wmdm::manager::{AuthenticatedProvider, DeviceManager};
 use wmdm::provider::ServiceProvider;
 use wmdm::sac::{
-    CertificateRequest, ChannelConfig, Identity, Role, SecureChannelServer, TrustStore,
-    private_key_from_pem,
+    Certificate, ChannelConfig, Identity, Role, SecureChannelServer, TrustStore,
+    private_key_from_pem, public_key_from_pem,
 };
 use wmdm::time::SystemClock;
 
-// The repository's test keys, public by design: fine for an example, never for a product (a
-// real application and provider each hold their own key and a certificate from a real root).
-const ROOT: &str = include_str!("../../tests/data/keys/root.pem");
-const APP: &str = include_str!("../../tests/data/keys/app.pem");
-const MANAGER: &str = include_str!("../../tests/data/keys/manager.pem");
-const PROVIDER: &str = include_str!("../../tests/data/keys/provider.pem");
+// The example ships what each party of a real deployment would hold: its own private key and
+// a certificate issued ahead of time by the root (`examples/issue_cert.rs`, valid for a century
+// so the example never goes stale), plus the root's public key to check the others against.
+// The root's private key is not here. The keys are the repository's test keys, public by
+// design: fine for an example, never for a product.
+const ROOT_NAME: &str = "test root";
+const ROOT_PUBLIC: &str = include_str!("../certs/root.pub.pem");
+const APP: (&str, &[u8]) = (
+    include_str!("../../tests/data/keys/app.pem"),
+    include_bytes!("../certs/sync_app.cert"),
+);
+const MANAGER: (&str, &[u8]) = (
+    include_str!("../../tests/data/keys/manager.pem"),
+    include_bytes!("../certs/sync_manager.cert"),
+);
+const PROVIDER: (&str, &[u8]) = (
+    include_str!("../../tests/data/keys/provider.pem"),
+    include_bytes!("../certs/sync_provider.cert"),
+);
 
-/// A device manager serving `provider`, which the application has authenticated to: every
-/// party gets a certificate from the example root, issued afresh on every call.
-// The example itself keeps its certificates (`manager_with`); tests/sync_example.rs uses this.
-#[allow(dead_code)]
+/// A device manager serving `provider`, which the application has authenticated to, every
+/// party with its shipped certificate. Nothing is signed at run time: only the handshakes run.
 pub fn manager(provider: Arc<dyn ServiceProvider>) -> wmdm::Result<DeviceManager> {
-    manager_with(provider, &certs::CertCache::default())
-}
-
-/// [`manager`], with the certificates kept in `cache` while they are valid (see [`certs`]):
-/// a run then signs nothing with the root key, and pays only for the handshakes.
-pub fn manager_with(
-    provider: Arc<dyn ServiceProvider>,
-    cache: &certs::CertCache,
-) -> wmdm::Result<DeviceManager> {
-    let root = private_key_from_pem(ROOT)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| wmdm::Error::Fail)?
-        .as_secs();
-    let now = i64::try_from(now).map_err(|_| wmdm::Error::Fail)?;
-    let trust =
-        TrustStore::new(Arc::new(SystemClock)).with_root("example root", root.to_public_key())?;
-    let config = |pem: &str, role: Role, peer: Role, serial: u64| -> wmdm::Result<ChannelConfig> {
-        let key = private_key_from_pem(pem)?;
-        let request = CertificateRequest {
-            subject: format!("sync example {role:?}"),
-            role,
-            app_sec: 1000,
-            serial,
-            not_before: now - 60,
-            not_after: now + certs::VALID_SECS,
-            public_key: key.to_public_key(),
-        };
-        let cert = cache.certificate(&request, "example root", &root, &trust, now)?;
-        Ok(ChannelConfig::new(
-            Identity::new(cert, key)?,
-            trust.clone(),
-            peer,
-        ))
+    let trust = TrustStore::new(Arc::new(SystemClock))
+        .with_root(ROOT_NAME, public_key_from_pem(ROOT_PUBLIC)?)?;
+    let config = |(pem, cert): (&str, &[u8]), peer: Role| -> wmdm::Result<ChannelConfig> {
+        let identity = Identity::new(Certificate::from_bytes(cert)?, private_key_from_pem(pem)?)?;
+        Ok(ChannelConfig::new(identity, trust.clone(), peer))
     };
-    let server = SecureChannelServer::new(Arc::new(config(
-        PROVIDER,
-        Role::Provider,
-        Role::Manager,
-        2,
-    )?));
-    let manager = DeviceManager::new(config(MANAGER, Role::Manager, Role::Application, 1)?)?;
+    let server = SecureChannelServer::new(Arc::new(config(PROVIDER, Role::Manager)?));
+    let manager = DeviceManager::new(config(MANAGER, Role::Application)?)?;
     manager.add_provider(AuthenticatedProvider::new(provider, server))?;
-    manager.authenticate(Arc::new(config(APP, Role::Application, Role::Manager, 3)?))?;
+    manager.authenticate(Arc::new(config(APP, Role::Manager)?))?;
     Ok(manager)
 }
 

@@ -151,35 +151,16 @@ pub fn human_bytes(n: u64) -> String {
 /// `~/.local/state/...`; `%LOCALAPPDATA%\wmdm-sync\...` on Windows), so two libraries never
 /// share a partnership table.
 pub fn default_state_dir(library: &Path) -> Result<PathBuf, Failure> {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))
-        .ok_or_else(|| Failure::usage("no home folder for the state; give --state DIR".into()))?;
-    let canonical = std::fs::canonicalize(library).map_err(|_| {
-        Failure::usage(format!(
-            "the library folder {} does not exist",
-            library.display()
-        ))
-    })?;
-    // FNV-1a of the path: stable across runs, and short.
-    let hash = canonical
-        .to_string_lossy()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-    let name: String = canonical
-        .file_name()
-        .map(|n| {
-            n.to_string_lossy()
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .take(24)
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(base.join("wmdm-sync").join(format!("{name}-{hash:016x}")))
+    wmdm::easy::default_state_dir(library).map_err(|e| {
+        if e == wmdm::Error::PathNotFound {
+            Failure::usage(format!(
+                "the library folder {} does not exist",
+                library.display()
+            ))
+        } else {
+            Failure::usage("no home folder for the state; give --state DIR".into())
+        }
+    })
 }
 
 /// The one JSON object `--json` prints.

@@ -6,5 +6,5 @@ use wmdm::library::{Track, TrackId};
 
 fuzz_target!(|data: &[u8]| {
     let mut track = Track::new(TrackId(0), "fuzz.wma");
-    let _ = wmdm::library::parse_asf_header(data, &mut track);
+    let _ = wmdm::fuzzing::parse_asf_header(data, &mut track);
 });

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(records) = wmdm::library::decode_cache(data) {
-        assert_eq!(wmdm::library::encode_cache(&records), data);
+    if let Ok(records) = wmdm::fuzzing::decode_cache(data) {
+        assert_eq!(wmdm::fuzzing::encode_cache(&records), data);
     }
 });

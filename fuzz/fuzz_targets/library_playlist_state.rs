@@ -8,9 +8,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(lists) = wmdm::library::decode_playlist_state(text) {
+    if let Ok(lists) = wmdm::fuzzing::decode_playlist_state(text) {
         let again =
-            wmdm::library::decode_playlist_state(&wmdm::library::encode_playlist_state(&lists));
+            wmdm::fuzzing::decode_playlist_state(&wmdm::fuzzing::encode_playlist_state(&lists));
         assert_eq!(again.ok(), Some(lists));
     }
 });

@@ -61,17 +61,8 @@ fn null_out<T>(pp: *mut *mut T) {
     }
 }
 
-/// The bytes an opaque command's MAC covers: the command GUID, the data length, the data.
-fn opaque_mac_parts(cmd: &OpaqueCommand) -> [Vec<u8>; 3] {
-    [
-        cmd.command.to_bytes_le().to_vec(),
-        (cmd.data.len() as u32).to_le_bytes().to_vec(),
-        cmd.data.clone(),
-    ]
-}
-
-/// SendOpaqueCommand for a device or a storage: the command's MAC (the first
-/// [`MAC_LEN`] bytes of `abMAC`) is checked, the core runs it, and the reply data goes back into
+/// SendOpaqueCommand for a device or a storage: the command's MAC (all 20 bytes of `abMAC`,
+/// the one check in [`Session::verify_opaque_mac`](crate::sac::Session::verify_opaque_mac)) is checked, the core runs it, and the reply data goes back into
 /// the caller's buffer with a fresh MAC.
 pub(crate) fn opaque_command(
     channel: &ComChannel,
@@ -93,11 +84,8 @@ pub(crate) fn opaque_command(
         data,
         mac: c.abMAC,
     };
-    let mut mac = [0u8; MAC_LEN];
-    mac.copy_from_slice(&c.abMAC[..MAC_LEN]);
-    let parts = opaque_mac_parts(&cmd);
-    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    channel.verify_mac(&refs, &mac)?;
+    let guid = cmd.command.to_bytes_le();
+    channel.verify_opaque_mac(&guid, &cmd.data, &c.abMAC)?;
     let capacity = c.dwDataLen as usize;
     run(&mut cmd)?;
     if cmd.data.len() > capacity {
@@ -109,11 +97,7 @@ pub(crate) fn opaque_command(
         unsafe { std::ptr::copy_nonoverlapping(cmd.data.as_ptr(), c.pData, cmd.data.len()) };
     }
     c.dwDataLen = cmd.data.len() as u32;
-    let parts = opaque_mac_parts(&cmd);
-    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    let reply_mac = channel.mac(&refs)?;
-    c.abMAC = [0; 20];
-    c.abMAC[..MAC_LEN].copy_from_slice(&reply_mac);
+    c.abMAC = channel.opaque_mac(&cmd.command.to_bytes_le(), &cmd.data)?;
     Ok(())
 }
 

@@ -23,7 +23,7 @@
 //! * caller buffers that are too short give `WMDM_E_BUFFERTOOSMALL`;
 //! * callee-allocated arrays and strings come from `CoTaskMemAlloc`;
 //! * a panic never crosses the boundary: it becomes `E_UNEXPECTED`;
-//! * MACs and encryption as wmdm-facts §4.3: GetSerialNumber (device and globals) and
+//! * MACs and encryption as Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/message-authentication>: GetSerialNumber (device and globals) and
 //!   GetRights are MAC'd, Read is MAC'd then encrypted, Write is decrypted then MAC-checked,
 //!   SendOpaqueCommand's MAC is checked and renewed, and IMDSPDirectTransfer decrypts and
 //!   checks each chunk it pulls from an IWMDMOperation.

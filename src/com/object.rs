@@ -1,4 +1,4 @@
-//! IMDSPObject / IMDSPObject2 (with the MAC and encryption of wmdm-facts §4.3), IMDSPObjectInfo
+//! IMDSPObject / IMDSPObject2 (with the MAC and encryption of Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/message-authentication>), IMDSPObjectInfo
 //! and IMDSPDirectTransfer, on the same COM object as the storage interfaces.
 
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! The in-process server: a class factory, the module's lock count, and registration
-//! (wmdm-facts §6.2). A provider DLL's exports are thin shims over these functions; see
+//! (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/registering-the-service-provider>). A provider DLL's exports are thin shims over these functions; see
 //! `examples/com_server.rs`.
 
 use std::ffi::c_void;
@@ -29,7 +29,7 @@ pub(super) const CLASS_E_NOAGGREGATION: u32 = 0x8004_0110;
 /// `CLASS_E_CLASSNOTAVAILABLE`: the DLL does not serve that CLSID.
 const CLASS_E_CLASSNOTAVAILABLE: u32 = 0x8004_0111;
 
-/// Where WMDM looks for service providers (wmdm-facts §6.2).
+/// Where WMDM looks for service providers (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/registering-the-service-provider>).
 pub const SP_PLUGINS_KEY: &str = r"SOFTWARE\Microsoft\Windows Media Device Manager\Plugins\SP";
 
 /// The SP key's value listing the folders a folder provider serves: a `REG_MULTI_SZ` with one

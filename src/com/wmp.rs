@@ -208,7 +208,7 @@ impl IWMPSyncDevice3_Impl for ComSyncDevice_Impl {
         prulesplaylist: Ref<IWMPPlaylist>,
     ) -> windows_core::Result<()> {
         run(|| {
-            // wmdm-facts §5.1: at least one playlist (estimate_sync_size checks). A playlist
+            // Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmp/nn-wmp-iwmpsyncdevice>: at least one playlist (estimate_sync_size checks). A playlist
             // is matched to the library's by name; its own items are not read (docs/com.md).
             let non_rule = self.playlist_of(&pnonruleplaylist)?;
             let rules = self.playlist_of(&prulesplaylist)?;

@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use super::Library;
 use super::cache::{CACHE_FILE_NAME, CachedTrack, decode_cache, encode_cache};
 use super::hashing::HashingReader;
 use super::playlist::{Playlist, PlaylistId, PlaylistKind};
 use super::state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
 use super::track::{ContentHash, Track, TrackId};
-use super::walk::{Found, read_playlist_file, walk, write_atomically};
-use super::{Library, paths};
+use super::walk::{Found, read_playlist_file, walk};
+use crate::sys::files::write_atomic;
 use crate::time::Clock;
 use crate::{Error, Result};
 
@@ -272,7 +273,10 @@ impl FolderLibrary {
         if fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
             return Ok(());
         }
-        write_atomically(&self.state_dir, PLAYLIST_STATE_FILE_NAME, text.as_bytes())
+        Ok(write_atomic(
+            &self.state_dir.join(PLAYLIST_STATE_FILE_NAME),
+            text.as_bytes(),
+        )?)
     }
 
     fn reindex(&mut self) {
@@ -414,7 +418,10 @@ impl FolderLibrary {
                     .map(|(_, _, h)| *h),
             })
             .collect();
-        write_atomically(&self.state_dir, CACHE_FILE_NAME, &encode_cache(&records))?;
+        write_atomic(
+            &self.state_dir.join(CACHE_FILE_NAME),
+            &encode_cache(&records),
+        )?;
         self.cache_stale = false;
         Ok(())
     }
@@ -458,17 +465,17 @@ impl FolderLibrary {
                     message: format!("entry {}: {}", s.line, s.reason),
                 });
             }
-            let base = paths::parent(&f.rel);
+            let base = crate::playlist_file::paths::parent(&f.rel);
             let mut ids = Vec::with_capacity(parsed.entries.len());
             for (n, e) in parsed.entries.iter().enumerate() {
-                let rel = if paths::is_absolute(&e.path) {
+                let rel = if crate::playlist_file::paths::is_absolute(&e.path) {
                     let p = PathBuf::from(&e.path);
                     p.strip_prefix(&self.root)
                         .ok()
                         .and_then(|r| r.to_str())
                         .map(super::walk::slash_path)
                 } else {
-                    paths::join_relative(base, &e.path)
+                    crate::playlist_file::paths::join_relative(base, &e.path)
                 };
                 let id = rel.as_deref().and_then(|r| {
                     by_path

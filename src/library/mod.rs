@@ -30,51 +30,47 @@
 //! assert_eq!(p.resolve(&lib, &ManualClock::default()), [TrackId(1)]);
 //! ```
 
-mod asf;
-mod cache;
+pub(crate) mod asf;
+pub(crate) mod cache;
 mod folder;
 mod hashing;
 mod lex;
-mod m3u;
 mod memory;
 mod parse;
-mod paths;
 mod playlist;
-mod playlist_file;
 mod rule;
 mod rule_text;
 mod source;
-mod state;
+pub(crate) mod state;
 mod tags;
 mod template;
 mod track;
 mod walk;
-mod wpl;
 
 use std::fmt;
 use std::io::Read;
 
-pub use asf::parse_asf_header;
-pub use cache::{CACHE_FILE_NAME, CACHE_VERSION, CachedTrack, decode_cache, encode_cache};
+pub use cache::CACHE_FILE_NAME;
 pub use folder::{FolderLibrary, ScanOptions, ScanProblem, ScanReport};
 pub use hashing::HashingReader;
-pub use m3u::{MAX_LINE_BYTES, read_m3u, write_m3u};
 pub use memory::MemoryLibrary;
 pub use parse::{RuleParseError, parse_auto_playlist, parse_rule};
 pub use playlist::{
     Playlist, PlaylistId, PlaylistKind, Selection, SyncSettings, selected_for, selection_for,
 };
-pub use playlist_file::{
-    PathStyle, PlaylistEntry, PlaylistFile, PlaylistParseError, SkippedEntry, WriteEntry,
+// Playlist files live below the providers (the folder provider keeps them valid); the library
+// reads them too.
+pub use crate::playlist_file::{
+    MAX_LINE_BYTES, PathStyle, PlaylistEntry, PlaylistFile, PlaylistParseError, SkippedEntry,
+    WriteEntry, read_m3u, read_wpl, write_m3u, write_wpl,
 };
 pub use rule::{
     AutoPlaylist, DateField, DateTest, Field, Limits, NumberField, NumberTest, Rule, SortKey,
     TextField, TextTest,
 };
-pub use state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
+pub use state::PLAYLIST_STATE_FILE_NAME;
 pub use template::{PathTemplate, TemplateError};
 pub use track::{ContentHash, Rating, Track, TrackId};
-pub use wpl::{read_wpl, write_wpl};
 
 /// A library as sync sees it: tracks, playlists, and each track's bytes.
 ///

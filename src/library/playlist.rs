@@ -29,7 +29,7 @@ pub enum PlaylistKind {
 }
 
 /// A playlist's sync settings: WMP's `Sync01`..`Sync16` and `SyncOnly` attributes
-/// (wmdm-facts §5.5).
+/// (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/enabling-synchronization-with-windows-media-player>).
 ///
 /// Each partnership index 1-16 has a 32-bit priority: 0 means "not synced to that device";
 /// any other value selects the playlist, and lower values sync first.
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn wmp_priority_order() {
-        // wmdm-facts §5.5: 0x0D, 0x20, 0x01 and 0 sync as 0x01, 0x0D, 0x20; 0 is skipped.
+        // Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/enabling-synchronization-with-windows-media-player>: 0x0D, 0x20, 0x01 and 0 sync as 0x01, 0x0D, 0x20; 0 is skipped.
         let mut lists = Vec::new();
         for (name, prio) in [("a", 0x0D), ("b", 0x20), ("c", 0x01), ("d", 0)] {
             let mut p = Playlist::new_static(name, vec![]);

@@ -149,14 +149,20 @@ impl PathTemplate {
         Ok(PathTemplate { pieces })
     }
 
-    /// The path for a track, `/`-separated.
+    /// The path for a track, `/`-separated. A track without a title is named by its file's
+    /// own name (as WMP shows it), and the spaces the template puts around a value that is
+    /// empty do not stay at either end of a path component (no `" Song.mp3"` for a track
+    /// without a number).
     pub fn render(&self, track: &Track) -> String {
         let mut out = String::new();
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Field { name, width } => {
-                    let v = track.template_field(name).unwrap_or_default();
+                    let mut v = track.template_field(name).unwrap_or_default();
+                    if name == "title" && v.trim().is_empty() {
+                        v = track.template_field("filename").unwrap_or_default();
+                    }
                     let v = v.replace(['/', '\\'], "_");
                     let digits = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
                     if digits && v.len() < *width {
@@ -165,6 +171,9 @@ impl PathTemplate {
                     out.push_str(&v);
                 }
             }
+        }
+        if out.split('/').any(|c| c != c.trim()) {
+            out = out.split('/').map(str::trim).collect::<Vec<_>>().join("/");
         }
         out
     }
@@ -188,6 +197,26 @@ mod tests {
         let mut tr = Track::new(TrackId(0), "a.mp3");
         tr.disc = Some(7);
         assert_eq!(t.render(&tr), "{007}-");
+    }
+
+    #[test]
+    fn a_track_without_a_number_or_title_gets_no_stray_space() {
+        let t = PathTemplate::parse(crate::sync::DEFAULT_TEMPLATE).unwrap();
+        let mut tr = Track::new(TrackId(0), "Some Band/dawn.wav");
+        tr.artist = "Band".into();
+        tr.album = "Album".into();
+        // No track number: not " Song.mp3".
+        tr.title = "Song".into();
+        assert_eq!(t.render(&tr), "Band/Album/Song.wav");
+        // No title either: the file's own name, as WMP shows it.
+        tr.title.clear();
+        assert_eq!(t.render(&tr), "Band/Album/dawn.wav");
+        tr.track_number = Some(3);
+        assert_eq!(t.render(&tr), "Band/Album/03 dawn.wav");
+        // Spaces a template puts around an empty value go with it, inside every component.
+        let spaced = PathTemplate::parse("{genre} - {album}/{track} {title}").unwrap();
+        tr.album.clear();
+        assert_eq!(spaced.render(&tr), "-/3 dawn");
     }
 
     proptest! {

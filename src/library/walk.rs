@@ -8,27 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::folder::{ScanProblem, ScanReport};
-use super::playlist_file::PlaylistFile;
 use super::track::Track;
-use crate::Result;
 use crate::metadata::FormatCode;
+use crate::playlist_file::{PlaylistFile, read_m3u, read_wpl};
 
 /// Playlist files larger than this are not read (no real playlist comes close).
 const MAX_PLAYLIST_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Writes `bytes` to `dir/name` through a temporary file renamed into place, so a crash leaves
-/// the old file or the new one, never half of one.
-pub(super) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = dir.join(format!("{name}.tmp"));
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, dir.join(name))?;
-    Ok(())
-}
 
 pub(super) fn read_playlist_file(
     path: &Path,
@@ -43,9 +28,9 @@ pub(super) fn read_playlist_file(
         return Err(format!("playlist larger than {MAX_PLAYLIST_BYTES} bytes"));
     }
     let parsed = if format == FormatCode::WPL_PLAYLIST {
-        super::wpl::read_wpl(&bytes)
+        read_wpl(&bytes)
     } else {
-        super::m3u::read_m3u(&bytes)
+        read_m3u(&bytes)
     };
     parsed.map_err(|e| e.to_string())
 }
@@ -248,11 +233,11 @@ pub(super) fn walk(root: &Path, skip: &Path, old: &[Track], report: &mut ScanRep
 }
 
 /// Linux: folders are listed with `getdents64` and files stat'ed relative to their folder's
-/// descriptor (see [`crate::listing`]), on up to two threads taking folders from a shared
+/// descriptor (see [`crate::sys::listing`]), on up to two threads taking folders from a shared
 /// queue.
 #[cfg(target_os = "linux")]
 fn walk_tree(ctx: &Walk<'_>) -> Walked {
-    let root_fd = match crate::listing::open_folder(rustix::fs::CWD, ctx.root) {
+    let root_fd = match crate::sys::listing::open_folder(rustix::fs::CWD, ctx.root) {
         Ok(fd) => fd,
         Err(e) => {
             let mut out = Walked::default();
@@ -288,7 +273,7 @@ fn walk_tree(ctx: &Walk<'_>) -> Walked {
 
 #[cfg(target_os = "linux")]
 fn walk_worker(ctx: &Walk<'_>, root_fd: &std::os::fd::OwnedFd, queue: &Queue) -> Walked {
-    use crate::listing::{Lister, open_folder, stat_at};
+    use crate::sys::listing::{Lister, open_folder, stat_at};
     use rustix::fs::FileType;
     use std::os::unix::ffi::OsStrExt;
 

@@ -2,12 +2,12 @@
 //! handles that check authentication before every call.
 //!
 //! WMDM asks every provider method to start with `if (!fIsAuthenticated()) return
-//! WMDM_E_NOTCERTIFIED;` (wmdm-facts §4.1). Here the provider author never writes that line:
+//! WMDM_E_NOTCERTIFIED;` (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/component-authentication>). Here the provider author never writes that line:
 //! the manager only ever reaches a provider through [`AuthenticatedProvider`] and the handles
 //! it hands out, and each of their methods checks the channel first.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use super::io::AuthenticatedIo;
 use crate::error::{Error, Result, Status};
@@ -21,48 +21,24 @@ use crate::provider::{
     PowerInfo, Progress, RightsRecord, ServiceProvider, StorageRef, TransferOptions,
     TransferSource, WmdmId,
 };
-use crate::sac::{ComponentAuthenticate, MAC_LEN, SecureChannelServer, Session};
+use crate::sac::{AuthGate, ComponentAuthenticate, MAC_LEN, SecureChannelServer, Session};
 use crate::time::WmdmDateTime;
 
 pub(crate) struct Shared {
     provider: Arc<dyn ServiceProvider>,
-    channel: Mutex<SecureChannelServer>,
+    gate: AuthGate,
 }
 
 impl Shared {
-    pub(crate) fn channel(&self) -> Result<MutexGuard<'_, SecureChannelServer>> {
-        self.channel.lock().map_err(|_| Error::Fail)
-    }
-
     /// `fIsAuthenticated()` or `WMDM_E_NOTCERTIFIED`.
     pub(crate) fn check(&self) -> Result<()> {
-        if self.channel()?.is_authenticated() {
-            Ok(())
-        } else {
-            Err(Error::NotCertified)
-        }
+        self.gate.check()
     }
 
     /// Runs `f` with the authenticated session.
-    fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
-        let mut channel = self.channel()?;
-        f(channel.session_mut()?)
+    pub(crate) fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+        self.gate.with_session(f)
     }
-}
-
-/// The MAC WMDM puts in `OPAQUECOMMAND.abMAC`: over the command GUID (in its Windows memory
-/// layout), the data length as a DWORD, then the data (wmdm-facts §4.3). The 8-byte MAC fills
-/// the start of the 20-byte field; the rest is zero.
-pub(crate) fn opaque_mac(session: &Session, command: &OpaqueCommand) -> Result<[u8; 20]> {
-    let len = u32::try_from(command.data.len()).map_err(|_| Error::InvalidArg)?;
-    let mac = session.mac(&[
-        &command.command.to_bytes_le(),
-        &len.to_le_bytes(),
-        &command.data,
-    ]);
-    let mut field = [0u8; 20];
-    field[..MAC_LEN].copy_from_slice(&mac);
-    Ok(field)
 }
 
 /// The provider side of SendOpaqueCommand: check the caller's MAC, run the command, MAC the
@@ -73,20 +49,12 @@ fn opaque(
     run: impl FnOnce(&mut OpaqueCommand) -> Result<()>,
 ) -> Result<()> {
     shared.check()?;
-    let expected = shared.with_session(|s| opaque_mac(s, command))?;
-    if !constant_time_eq(&expected, &command.mac) {
-        return Err(Error::MacCheckFailed);
-    }
+    let guid = command.command.to_bytes_le();
+    shared.with_session(|s| s.verify_opaque_mac(&guid, &command.data, &command.mac))?;
     run(command)?;
-    command.mac = shared.with_session(|s| opaque_mac(s, command))?;
+    let guid = command.command.to_bytes_le();
+    command.mac = shared.with_session(|s| s.opaque_mac(&guid, &command.data))?;
     Ok(())
-}
-
-pub(crate) fn constant_time_eq(a: &[u8; 20], b: &[u8; 20]) -> bool {
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 /// A service provider as the manager sees it: the provider's objects plus its
@@ -116,7 +84,7 @@ impl AuthenticatedProvider {
         AuthenticatedProvider {
             shared: Arc::new(Shared {
                 provider,
-                channel: Mutex::new(channel),
+                gate: AuthGate::new(channel),
             }),
         }
     }
@@ -129,9 +97,7 @@ impl AuthenticatedProvider {
     /// Drops the session: every call fails with [`Error::NotCertified`] until the next
     /// handshake.
     pub fn reset_channel(&self) {
-        if let Ok(mut c) = self.shared.channel() {
-            c.reset();
-        }
+        self.shared.gate.reset();
     }
 
     /// IMDServiceProvider::GetDeviceCount.
@@ -182,14 +148,11 @@ impl AuthenticatedProvider {
 
 impl ComponentAuthenticate for AuthenticatedProvider {
     fn sac_get_protocols(&self) -> Vec<u32> {
-        match self.shared.channel() {
-            Ok(c) => c.sac_get_protocols(),
-            Err(_) => Vec::new(),
-        }
+        self.shared.gate.protocols()
     }
 
     fn sac_auth(&mut self, protocol: u32, pass: u32, data: &[u8]) -> Result<Vec<u8>> {
-        self.shared.channel()?.sac_auth(protocol, pass, data)
+        self.shared.gate.sac_auth(protocol, pass, data)
     }
 }
 

@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::authenticated::AuthenticatedProvider;
-use super::objects::{Gate, Link, WmdmDevice};
+use super::objects::{Link, WmdmDevice};
 use crate::error::{Error, Result};
 use crate::flags::{DeviceEnumPreference, WmdmMessage};
 use crate::sac::{
-    ChannelConfig, ComponentAuthenticate, Role, SAC_PROTOCOL_V1, SecureChannelClient,
-    SecureChannelServer, Session,
+    AuthGate, ChannelConfig, ComponentAuthenticate, EphemeralCredentials, Role, SAC_PROTOCOL_V1,
+    SecureChannelClient, SecureChannelServer, Session,
 };
 
 /// IWMDeviceManager::GetRevision: this model's revision (major 1, minor 0, in WMDM's
@@ -42,7 +42,7 @@ struct Slot {
 }
 
 struct Inner {
-    gate: Arc<Gate>,
+    gate: Arc<AuthGate>,
     client: SecureChannelClient,
     providers: Mutex<Vec<Slot>>,
     cache: Mutex<Option<Vec<WmdmDevice>>>,
@@ -99,7 +99,7 @@ impl DeviceManager {
         let toward_providers = Arc::new(config.with_peer_role(Role::Provider));
         Ok(DeviceManager {
             inner: Arc::new(Inner {
-                gate: Arc::new(Gate::new(SecureChannelServer::new(toward_apps))),
+                gate: Arc::new(AuthGate::new(SecureChannelServer::new(toward_apps))),
                 client: SecureChannelClient::new(toward_providers),
                 providers: Mutex::new(Vec::new()),
                 cache: Mutex::new(None),
@@ -119,6 +119,33 @@ impl DeviceManager {
     pub fn authenticate(&self, app: Arc<ChannelConfig>) -> Result<Session> {
         let mut handle = self.clone();
         SecureChannelClient::new(app).authenticate(&mut handle, SAC_PROTOCOL_V1)
+    }
+
+    /// A manager serving `providers` that this process's application has already
+    /// authenticated to, with [`EphemeralCredentials`] for all three parties: the in-process
+    /// path, with no keys or certificates to manage.
+    ///
+    /// The channel protects nothing here: application, manager and providers share one
+    /// address space. The handshake still runs because WMDM's layers require it, with
+    /// credentials that exist only in this process. A provider loaded from elsewhere, or the
+    /// COM path, authenticates with explicit certificates instead ([`DeviceManager::new`],
+    /// [`AuthenticatedProvider::new`], `docs/security.md`).
+    ///
+    /// # Errors
+    /// [`Error::Fail`] when the operating system's random generator is unavailable; a
+    /// handshake error (none is expected between credentials of one root).
+    pub fn in_process(
+        providers: Vec<Arc<dyn crate::provider::ServiceProvider>>,
+        clock: Arc<dyn crate::time::Clock>,
+    ) -> Result<DeviceManager> {
+        let creds = EphemeralCredentials::new(clock)?;
+        let manager = DeviceManager::new(creds.config(Role::Manager)?)?;
+        for provider in providers {
+            let server = SecureChannelServer::new(Arc::new(creds.config(Role::Provider)?));
+            manager.add_provider(AuthenticatedProvider::new(provider, server))?;
+        }
+        manager.authenticate(Arc::new(creds.config(Role::Application)?))?;
+        Ok(manager)
     }
 
     /// True once an application has authenticated.

@@ -57,14 +57,15 @@ impl AuthenticatedIo {
     /// [`Error::NotCertified`] before authentication; [`Error::InvalidArg`] for a buffer over
     /// 4 GiB; the provider's errors.
     pub fn read_secure(&mut self, buf: &mut [u8]) -> Result<(usize, [u8; MAC_LEN])> {
-        let mut channel = self.shared.channel()?;
-        let session = channel.session_mut()?;
-        dword(buf.len())?;
-        let n = self.io.read(buf)?;
-        let data = buf.get_mut(..n).ok_or(Error::Fail)?;
-        let mac = session.mac(&[data, &dword(n)?]);
-        session.encrypt_param(data)?;
-        Ok((n, mac))
+        let io = &mut self.io;
+        self.shared.with_session(|session| {
+            dword(buf.len())?;
+            let n = io.read(buf)?;
+            let data = buf.get_mut(..n).ok_or(Error::Fail)?;
+            let mac = session.mac(&[data, &dword(n)?]);
+            session.encrypt_param(data)?;
+            Ok((n, mac))
+        })
     }
 
     /// IMDSPObject::Write: decrypts `data` in place, checks the MAC over the plaintext and its
@@ -76,12 +77,10 @@ impl AuthenticatedIo {
     /// provider's errors.
     pub fn write_secure(&mut self, data: &mut [u8], mac: &[u8; MAC_LEN]) -> Result<usize> {
         let len = dword(data.len())?;
-        {
-            let mut channel = self.shared.channel()?;
-            let session = channel.session_mut()?;
+        self.shared.with_session(|session| {
             session.decrypt_param(data)?;
-            session.verify_mac(&[data, &len], mac)?;
-        }
+            session.verify_mac(&[data, &len], mac)
+        })?;
         self.write_all(data)
     }
 

@@ -1,7 +1,7 @@
 //! The application side of WMDM: IWMDeviceManager/2/3, IWMDMDevice/2/3, IWMDMStorage/2/3/4,
 //! IWMDMStorageGlobals, IWMDMStorageControl/2/3, with IWMDMProgress and IWMDMNotification.
 //!
-//! Two hops, both authenticated (wmdm-facts §4.1):
+//! Two hops, both authenticated (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/component-authentication>):
 //!
 //! ```text
 //!  application ──SAC──► DeviceManager ──SAC──► AuthenticatedProvider ──► provider traits

@@ -3,9 +3,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::authenticated::{
-    AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedStorage, constant_time_eq, opaque_mac,
-};
+use super::authenticated::{AuthenticatedDevice, AuthenticatedGlobals, AuthenticatedStorage};
 use super::progress3::{EventProgress, Progress3};
 use super::views::{EnumPreference, MetadataView, build_views, wants_views};
 use crate::error::{Error, Result, Status};
@@ -17,54 +15,19 @@ use crate::provider::{
     FormatCapability, FormatSupport, Icon, ObjectAttributes, OpaqueCommand, PowerInfo, Progress,
     RightsRecord, WmdmId, run_with_progress,
 };
-use crate::sac::{ComponentAuthenticate, SecureChannelServer, Session};
+use crate::sac::{AuthGate, Session};
 use crate::time::WmdmDateTime;
-
-/// The manager's IComponentAuthenticate toward applications: every handle checks it.
-pub(crate) struct Gate {
-    channel: Mutex<SecureChannelServer>,
-}
-
-impl Gate {
-    pub(crate) fn new(channel: SecureChannelServer) -> Gate {
-        Gate {
-            channel: Mutex::new(channel),
-        }
-    }
-
-    fn channel(&self) -> Result<MutexGuard<'_, SecureChannelServer>> {
-        self.channel.lock().map_err(|_| Error::Fail)
-    }
-
-    pub(crate) fn check(&self) -> Result<()> {
-        if self.channel()?.is_authenticated() {
-            Ok(())
-        } else {
-            Err(Error::NotCertified)
-        }
-    }
-
-    pub(crate) fn reset(&self) {
-        if let Ok(mut c) = self.channel() {
-            c.reset();
-        }
-    }
-
-    pub(crate) fn sac_auth(&self, protocol: u32, pass: u32, data: &[u8]) -> Result<Vec<u8>> {
-        self.channel()?.sac_auth(protocol, pass, data)
-    }
-}
 
 /// What every application handle carries: the application gate and the manager's session
 /// with the provider behind the handle.
 #[derive(Clone)]
 pub(crate) struct Link {
-    gate: Arc<Gate>,
+    gate: Arc<AuthGate>,
     session: Arc<Mutex<Session>>,
 }
 
 impl Link {
-    pub(crate) fn new(gate: Arc<Gate>, session: Arc<Mutex<Session>>) -> Link {
+    pub(crate) fn new(gate: Arc<AuthGate>, session: Arc<Mutex<Session>>) -> Link {
         Link { gate, session }
     }
 
@@ -84,13 +47,12 @@ impl Link {
         send: impl FnOnce(&mut OpaqueCommand) -> Result<()>,
     ) -> Result<()> {
         self.check()?;
-        command.mac = opaque_mac(&*self.session()?, command)?;
+        let guid = command.command.to_bytes_le();
+        command.mac = self.session()?.opaque_mac(&guid, &command.data)?;
         send(command)?;
-        let expected = opaque_mac(&*self.session()?, command)?;
-        if !constant_time_eq(&expected, &command.mac) {
-            return Err(Error::MacCheckFailed);
-        }
-        Ok(())
+        let guid = command.command.to_bytes_le();
+        self.session()?
+            .verify_opaque_mac(&guid, &command.data, &command.mac)
     }
 }
 

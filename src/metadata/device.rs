@@ -1,7 +1,7 @@
 //! Device property names (IMDSPDevice3::GetProperty / SetProperty) and their PROPVARIANT values.
 //!
 //! Device properties travel as `PROPVARIANT`s rather than as WMDM tag buffers; [`PropValue`]
-//! models the few variant types they use (wmdm-facts §3.12).
+//! models the few variant types they use (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/mswmdm/nf-mswmdm-imdspdevice3-getproperty>).
 
 use uuid::Uuid;
 

@@ -1,7 +1,7 @@
 //! `WMDM_FORMATCODE`: the content format of a storage object (the `WMDM/FormatCode` tag).
 //!
 //! The values are the MTP object-format codes plus a few WMDM-only FourCC-style codes such as
-//! [`FormatCode::M4A`] (wmdm-facts §3.13, checked against the Win32 metadata bindings). A code
+//! [`FormatCode::M4A`] (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/wmdm-formatcode>, checked against the Win32 metadata bindings). A code
 //! this crate does not name is kept as it is.
 
 use std::fmt;

@@ -1,7 +1,7 @@
 //! Storage metadata tag names (`g_wszWMDM*` in `mswmdm.h`) and their documented types.
 //!
 //! Every name is `"WMDM/"` plus a suffix, except the Windows Portable Devices pass-through
-//! property. The types are those of the WMDM "Metadata Constants" page (wmdm-facts §3.11); a
+//! property. The types are those of the WMDM "Metadata Constants" page (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/metadata-constants>); a
 //! device may still send another type, so readers should not trust them blindly.
 //!
 //! Two names need a note:

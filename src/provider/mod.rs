@@ -9,7 +9,7 @@
 //!   [`Device`]; IMDSPStorage/2/3/4 and IMDSPObject/2 are all [`Storage`].
 //! * Enumerators become vectors; [`Enumerator`] gives back the exact Next/Skip/Reset/Clone
 //!   behaviour where it is needed.
-//! * Methods that WMDM calls mandatory (wmdm-facts §6.3, "Mandatory and Optional Interfaces")
+//! * Methods that WMDM calls mandatory (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/mandatory-and-optional-interfaces>, "Mandatory and Optional Interfaces")
 //!   have no default. Optional ones default to [`Error::NotSupported`] or to an implementation
 //!   built on the mandatory methods (for example [`Storage::child`] searches
 //!   [`Storage::children`]).
@@ -28,7 +28,7 @@
 mod enumerator;
 mod lock;
 pub mod names;
-mod progress;
+pub(crate) mod progress;
 mod types;
 
 use std::fmt;
@@ -39,7 +39,7 @@ use std::sync::Arc;
 pub use enumerator::{Enumerator, Fetched};
 pub use lock::{LockHolder, WriterLock};
 pub use names::NameRule;
-pub use progress::{CancelToken, NoProgress, Progress, ProgressEvent, Recorder, run_with_progress};
+pub use progress::{CancelToken, NoProgress, Progress, ProgressEvent, run_with_progress};
 pub use types::{
     BitmapInfoHeader, CreateRequest, FormatCapability, FormatSupport, Icon, ObjectAttributes,
     OpaqueCommand, PowerInfo, PropConfig, PropDesc, Rect, RightsRecord, ValidValues, VideoFormat,
@@ -197,12 +197,32 @@ pub trait Device: Send + Sync + fmt::Debug {
         Err(Error::FileNotFound)
     }
 
-    /// IMDSPDevice2::GetCanonicalName: the Plug and Play name.
+    /// IMDSPDevice2::GetCanonicalName: the name that tells this device from every other one
+    /// of the host (Windows uses the Plug and Play name; the folder provider the folder's
+    /// path). The device manager finds devices by it and sync discovery lists only devices
+    /// that have one.
+    ///
+    /// The default is `manufacturer/name`, with `#` and the serial number in hex when
+    /// [`serial_number`](Self::serial_number) gives one: unique as long as the provider's
+    /// devices differ in name or serial. Override it when the host has a better name.
     ///
     /// # Errors
-    /// [`Error::NotSupported`] by default.
+    /// The errors of [`name`](Self::name) (the manufacturer and serial are optional).
     fn canonical_name(&self) -> Result<String> {
-        Err(Error::NotSupported)
+        let mut out = format!(
+            "{}/{}",
+            self.manufacturer().unwrap_or_default(),
+            self.name()?
+        );
+        if let Ok(id) = self.serial_number()
+            && !id.serial().is_empty()
+        {
+            out.push('#');
+            for b in id.serial() {
+                out.push_str(&format!("{b:02X}"));
+            }
+        }
+        Ok(out)
     }
 
     /// IMDSPDevice3::GetProperty: a device property by name (`metadata::device::*`).

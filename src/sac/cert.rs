@@ -125,6 +125,14 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
+/// Seconds since the Unix epoch (negative before it), as certificates count time.
+pub(crate) fn unix_seconds(t: std::time::SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
 fn sha1_digest(bytes: &[u8]) -> [u8; 20] {
     Sha1::digest(bytes).into()
 }
@@ -418,10 +426,7 @@ impl TrustStore {
         if self.revoked.is_revoked(cert.serial()) {
             return Err(Error::Revoked.context(named("its serial is revoked")));
         }
-        let now = match self.clock.now().duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-        };
+        let now = unix_seconds(self.clock.now());
         let (from, until) = cert.validity();
         if now < from || now > until {
             let why = if now > until {

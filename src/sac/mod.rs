@@ -1,7 +1,7 @@
 //! The secure authenticated channel (SAC): IComponentAuthenticate, CSecureChannelServer and
 //! CSecureChannelClient, sans-IO.
 //!
-//! WMDM lets nothing happen before authentication (wmdm-facts §4). Microsoft's wire format is
+//! WMDM lets nothing happen before authentication (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/component-authentication>). Microsoft's wire format is
 //! proprietary, so this module defines its own protocol with the same shape: protocol
 //! [`SAC_PROTOCOL_V1`] (2), two passes numbered 0 and 1, one message in and one out per
 //! SACAuth call, certificates in a [`SAC_CERT_V1`] format of its own. `docs/security.md`
@@ -63,6 +63,8 @@
 mod cert;
 pub mod client;
 mod codec;
+mod ephemeral;
+mod gate;
 mod messages;
 mod rng;
 mod schedule;
@@ -82,10 +84,13 @@ pub use cert::{
     RevocationList, Role, SAC_CERT_V1, TrustAnchor, TrustStore,
 };
 pub use client::SecureChannelClient;
+pub use ephemeral::EphemeralCredentials;
+pub(crate) use gate::AuthGate;
 pub use rng::{OsRandom, RandomSource, SeededRandom};
 pub use server::SecureChannelServer;
 pub use session::{
-    MAC_LEN, MAX_MAC_HANDLES, MAX_PARAM_LEN, MacHandle, SESSION_KEY_LEN, Session, Side,
+    MAC_LEN, MAX_MAC_HANDLES, MAX_PARAM_LEN, MacHandle, OPAQUE_MAC_LEN, SESSION_KEY_LEN, Session,
+    Side,
 };
 
 use crate::error::{Error, Result};
@@ -232,6 +237,19 @@ pub fn private_key_from_der(der: &[u8]) -> Result<RsaPrivateKey> {
             Error::with_source(crate::ErrorCode::InvalidArg, e.to_string())
                 .context("the private key is neither PKCS#8 nor PKCS#1 DER")
         })
+}
+
+/// Parses an RSA public key from PEM (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`): how a
+/// root's public key is shipped to those who trust it, without its private half.
+///
+/// # Errors
+/// [`Error::InvalidArg`] when the text is neither.
+pub fn public_key_from_pem(pem: &str) -> Result<RsaPublicKey> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::pkcs8::DecodePublicKey;
+    RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+        .map_err(|_| Error::InvalidArg)
 }
 
 fn put_signature(out: &mut Vec<u8>, signature: &[u8]) -> Result<()> {

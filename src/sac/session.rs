@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 /// `WMDM_MAC_LENGTH` / `SAC_MAC_LEN`: a MAC is 8 bytes.
 pub const MAC_LEN: usize = 8;
 
+/// The size of `OPAQUECOMMAND.abMAC`: 20 bytes, of which the MAC fills the first
+/// [`MAC_LEN`] (the header's `WMDM_MAC_LENGTH` is 8; the structure's array is 20).
+pub const OPAQUE_MAC_LEN: usize = 20;
+
 /// How many MAC handles may be open at once, as in CSecureChannelServer's `aMacInfo[20]`.
 pub const MAX_MAC_HANDLES: usize = 20;
 
@@ -220,6 +224,46 @@ impl Session {
         }
         mac.verify_truncated_left(expected)
             .map_err(|_| Error::MacCheckFailed)
+    }
+
+    /// The MAC WMDM puts in `OPAQUECOMMAND.abMAC`: over the command GUID (`command`, in its
+    /// Windows memory layout), the data length as a DWORD, then the data. The field is
+    /// [`OPAQUE_MAC_LEN`] bytes ([OPAQUECOMMAND](https://learn.microsoft.com/en-us/windows/win32/wmdm/opaquecommand));
+    /// the [`MAC_LEN`]-byte MAC fills its start and the rest is zero.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArg`] for data longer than a DWORD can count.
+    pub fn opaque_mac(&self, command: &[u8; 16], data: &[u8]) -> Result<[u8; OPAQUE_MAC_LEN]> {
+        let len = u32::try_from(data.len()).map_err(|_| Error::InvalidArg)?;
+        let mac = self.mac(&[command, &len.to_le_bytes(), data]);
+        let mut field = [0u8; OPAQUE_MAC_LEN];
+        field[..MAC_LEN].copy_from_slice(&mac);
+        Ok(field)
+    }
+
+    /// Checks an `OPAQUECOMMAND.abMAC`: all [`OPAQUE_MAC_LEN`] bytes, in constant time, so a
+    /// field whose MAC is right but whose padding is not zero is refused as well. The one
+    /// check of opaque commands, on the manager's side and on the provider's (COM included).
+    ///
+    /// # Errors
+    /// [`Error::MacCheckFailed`] when the field differs; [`Error::InvalidArg`] as
+    /// [`opaque_mac`](Self::opaque_mac).
+    pub fn verify_opaque_mac(
+        &self,
+        command: &[u8; 16],
+        data: &[u8],
+        field: &[u8; OPAQUE_MAC_LEN],
+    ) -> Result<()> {
+        let expected = self.opaque_mac(command, data)?;
+        let diff = expected
+            .iter()
+            .zip(field.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        if diff == 0 {
+            Ok(())
+        } else {
+            Err(Error::MacCheckFailed)
+        }
     }
 
     fn apply(key: &[u8; 32], counter: u64, data: &mut [u8]) -> Result<()> {

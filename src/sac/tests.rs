@@ -175,3 +175,25 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn an_opaque_mac_is_checked_over_all_twenty_bytes() {
+    let (client, mut server) = pair();
+    let server = server.session_mut().expect("authenticated");
+    let guid = [7u8; 16];
+    let field = client.opaque_mac(&guid, b"command").expect("mac");
+    assert_eq!(field[MAC_LEN..], [0u8; OPAQUE_MAC_LEN - MAC_LEN]);
+    assert_eq!(server.verify_opaque_mac(&guid, b"command", &field), Ok(()));
+    // The right MAC with padding that is not zero: the provider side used to compare only
+    // the first eight bytes and accepted it.
+    let mut padded = field;
+    padded[OPAQUE_MAC_LEN - 1] = 1;
+    assert_eq!(
+        server.verify_opaque_mac(&guid, b"command", &padded),
+        Err(Error::MacCheckFailed)
+    );
+    assert_eq!(
+        server.verify_opaque_mac(&guid, b"commanD", &field),
+        Err(Error::MacCheckFailed)
+    );
+}

@@ -9,7 +9,7 @@ use super::services::{Known, SyncServices, root_of, serial_text};
 use crate::error::Result;
 use crate::manager::WmdmDevice;
 
-/// IOCTL_WMP_DEVICE_CAN_SYNC ('WMP2', wmdm-facts §5.8).
+/// IOCTL_WMP_DEVICE_CAN_SYNC ('WMP2', Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmpdevices/>).
 const IOCTL_CAN_SYNC: u32 = 0x3250_4D57;
 
 /// True for a device that answers IOCTL_WMP_DEVICE_CAN_SYNC with 0: manual transfer only,

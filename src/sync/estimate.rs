@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::library::Playlist;
 
 impl SyncDevice {
-    /// IWMPSyncDevice3::estimateSyncSize (wmdm-facts §5.1, slot 20): the sync as if
+    /// IWMPSyncDevice3::estimateSyncSize (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmp/nn-wmp-iwmpsyncdevice>, slot 20): the sync as if
     /// `non_rule` were added to the partnership's selection (after it, at the lowest
     /// priority), and with `rules` in place of the current selection when given. The
     /// partnership's selection does not change. The playlists need not be in the library;

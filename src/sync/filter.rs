@@ -1,4 +1,4 @@
-//! SyncFilter (wmdm-facts §5.4): which media types the next sync session moves, and whether
+//! SyncFilter (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmp/nf-wmp-iwmpsyncdevice-getiteminfo>): which media types the next sync session moves, and whether
 //! it reads anything back from the device.
 
 use crate::error::{Error, Result};

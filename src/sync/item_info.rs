@@ -1,5 +1,5 @@
 //! IWMPSyncDevice::getItemInfo and IWMPSyncDevice2::setItemInfo, with the attribute names of
-//! wmdm-facts §5.4.
+//! Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmp/nf-wmp-iwmpsyncdevice-getiteminfo>.
 
 use super::filter::{SyncFilter, parse_number};
 use super::partnership::SyncDeviceStatus;
@@ -56,7 +56,7 @@ fn preferred_storage(device: &WmdmDevice) -> Result<usize> {
 pub(super) const BACKGROUND_SYNC: u8 = 0x01;
 
 impl SyncDevice {
-    /// IWMPSyncDevice::getItemInfo, with the attribute names of wmdm-facts §5.4: Connected,
+    /// IWMPSyncDevice::getItemInfo, with the attribute names of Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmp/nf-wmp-iwmpsyncdevice-getiteminfo>: Connected,
     /// FriendlyName, Name, SerialNumber, FreeSpace, TotalSpace, LastSyncTime (seconds since the
     /// Unix epoch, empty before the first sync), LastSyncErrorCount, LastSyncNoFitCount,
     /// SyncItemCount, SyncIndex, SyncRelationship, SyncPercentComplete, PercentSpaceReserved,
@@ -147,7 +147,7 @@ impl SyncDevice {
         })
     }
 
-    /// IWMPSyncDevice2::setItemInfo, with the names of wmdm-facts §5.4. All need a
+    /// IWMPSyncDevice2::setItemInfo, with the names of Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmp/nf-wmp-iwmpsyncdevice-getiteminfo>. All need a
     /// partnership. Numbers are decimal or `0x` hexadecimal; booleans `true`/`false` in any
     /// case (or `1`/`0`).
     ///

@@ -31,7 +31,7 @@ mod partnership;
 mod plan;
 mod plan_names;
 mod plan_room;
-mod plan_types;
+pub(crate) mod plan_types;
 mod recover;
 mod resume;
 mod runtime;
@@ -58,8 +58,8 @@ pub use partnership::{
 pub use plan::{
     Adoptable, Conversion, DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, HeldBack,
     HeldChange, HoldReason, LeftOut, LeftOutReason, PlanInput, PlanSettings, PlanTotals,
-    PlaylistFormat, PlaylistLayout, STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SyncOp, SyncPlan,
-    device_metadata, metadata_hash, mtime_ns, plan,
+    PlaylistFormat, PlaylistLayout, SyncOp, SyncPlan, device_metadata, metadata_hash, mtime_ns,
+    plan,
 };
 pub use recover::{LeftAlone, LeftAloneReason};
 pub use runtime::{RescanHook, RuntimeOptions, SyncRuntime};

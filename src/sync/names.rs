@@ -59,13 +59,6 @@ pub(crate) fn component(rule: NameRule, name: &str, limit: usize) -> String {
     s
 }
 
-impl From<crate::providers::fs::NamePolicy> for NameRule {
-    /// The planner's rules for a folder device with this policy.
-    fn from(p: crate::providers::fs::NamePolicy) -> NameRule {
-        p.rule()
-    }
-}
-
 /// `name (n).ext` for the n-th candidate of a path, its file name within `limit` units.
 pub(crate) fn numbered(rule: NameRule, path: &str, n: u32, limit: usize) -> String {
     match path.rsplit_once('/') {

@@ -1,13 +1,12 @@
 //! Partnerships: the library's sixteen slots, WMP's device status, and the on-device marker.
 //!
 //! A library has sixteen partnership slots, indexes 1-16 (0 means "no partnership"), as WMP's
-//! `Sync01`..`Sync16` playlist attributes do (wmdm-facts §5.5). A device is partnered with at
+//! `Sync01`..`Sync16` playlist attributes do (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/enabling-synchronization-with-windows-media-player>). A device is partnered with at
 //! most one library: the device carries a [`PartnershipMarker`] (WMP keeps the same facts in
 //! `WMPInfo.xml`), and creating a partnership elsewhere replaces it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use super::text::{StateParseError, bad, escape, hex_u64, key_value, lines_after_header, number};
@@ -559,29 +558,11 @@ impl PartnershipTable {
     /// # Errors
     /// I/O errors creating the folder or writing the file.
     pub fn save(&self, state_dir: &Path) -> Result<()> {
-        write_atomic(&state_dir.join(PARTNERSHIPS_FILE_NAME), &self.encode())
+        Ok(crate::sys::files::write_atomic(
+            &state_dir.join(PARTNERSHIPS_FILE_NAME),
+            &self.encode(),
+        )?)
     }
-}
-
-/// Writes a host file atomically: a sibling temporary file, synced, renamed into place.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    let result = (|| -> Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

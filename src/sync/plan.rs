@@ -62,7 +62,7 @@ pub fn metadata_hash(t: &Track) -> u64 {
     h
 }
 
-/// The device metadata for a track (the round-trip set of wmdm-facts §5.6 and §5.7).
+/// The device metadata for a track (the round-trip set of Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/wmdm/enabling-synchronization-with-windows-media-player>).
 pub fn device_metadata(t: &Track) -> Metadata {
     let mut m = Metadata::new();
     m.add(tags::TITLE, t.title.as_str());

@@ -36,26 +36,7 @@ pub struct DeviceContents {
     pub state_bytes: u64,
 }
 
-/// The playlist file format written on the device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub enum PlaylistFormat {
-    /// UTF-8 M3U (`.m3u8`), the default.
-    #[default]
-    M3u8,
-    /// Windows Media Player's WPL (`.wpl`), for devices whose profile asks for it.
-    Wpl,
-}
-
-impl PlaylistFormat {
-    /// The file name extension, without the dot.
-    pub fn extension(self) -> &'static str {
-        match self {
-            PlaylistFormat::M3u8 => "m3u8",
-            PlaylistFormat::Wpl => "wpl",
-        }
-    }
-}
+pub use crate::playlist_file::PlaylistFormat;
 
 /// The default path template: `{albumartist}/{album}/{track:02} {title}.{ext}`.
 pub const DEFAULT_TEMPLATE: &str = "{albumartist}/{album}/{track:02} {title}.{ext}";

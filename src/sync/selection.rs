@@ -51,7 +51,7 @@ pub fn partnership_selection(
     }
 }
 
-/// The selection estimateSyncSize estimates (wmdm-facts §5.1, slot 20): `rules` replaces the
+/// The selection estimateSyncSize estimates (Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmp/nn-wmp-iwmpsyncdevice>, slot 20): `rules` replaces the
 /// partnership's current selection (its rules are excluded), and `non_rule` is added after
 /// whatever is selected, at the lowest priority, as if the user had just added it. Neither
 /// needs to be a library playlist; its tracks are resolved against the library now.

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::journal::{Ledger, LedgerEntry};
-use super::partnership::write_atomic;
 use super::plan::DeviceContents;
 use super::text::{StateParseError, bad, hex_u64, lines_after_header, number};
 use crate::error::{Error, Result};
@@ -180,7 +179,10 @@ impl StatsStore {
     /// # Errors
     /// I/O errors.
     pub fn save(&self, state_dir: &Path) -> Result<()> {
-        write_atomic(&state_dir.join(STATS_FILE_NAME), &self.encode())
+        Ok(crate::sys::files::write_atomic(
+            &state_dir.join(STATS_FILE_NAME),
+            &self.encode(),
+        )?)
     }
 }
 

@@ -1,7 +1,14 @@
 //! Host-platform calls, each behind a portable function: the only place outside `src/com/` with
 //! host `cfg`s of its own. Each concern has its own submodule.
 
+pub(crate) mod copy;
+pub(crate) mod files;
 pub(crate) mod fsops;
 pub(crate) mod fstype;
+// Folder listing with getdents and statx relative to a folder's descriptor; the callers keep
+// a portable std::fs version beside their Linux one.
+#[cfg(target_os = "linux")]
+pub(crate) mod listing;
 pub(crate) mod process;
 pub(crate) mod syncfs;
+pub(crate) mod volume;

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::sync::{content, track};
 use super::harness::{Host, Party, World, process};
+use wmdm::fuzzing::{STATE_ROOM_BASE, STATE_ROOM_PER_ITEM};
 use wmdm::library::{MemoryLibrary, Playlist, PlaylistKind, TrackId};
-use wmdm::sync::{STATE_ROOM_BASE, STATE_ROOM_PER_ITEM, SYNC_FOLDER};
+use wmdm::sync::SYNC_FOLDER;
 
 /// Files of the user's on every device: one of their own, one named like the folder
 /// provider's temporary files, one named like the sync's.

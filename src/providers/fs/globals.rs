@@ -1,6 +1,5 @@
 //! [`FsGlobals`]: the medium's capacity and status.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -29,38 +28,7 @@ pub struct FsGlobals {
     shared: Arc<Shared>,
 }
 
-/// The file system's (total, available) bytes; `None` when it cannot say (zero total).
-fn fs_space(path: &Path) -> Option<(u64, u64)> {
-    #[cfg(unix)]
-    {
-        let st = rustix::fs::statvfs(path).ok()?;
-        let unit = if st.f_frsize > 0 {
-            st.f_frsize
-        } else {
-            st.f_bsize
-        };
-        let total = st.f_blocks.saturating_mul(unit);
-        if total == 0 {
-            return None;
-        }
-        Some((total, st.f_bavail.saturating_mul(unit)))
-    }
-    #[cfg(windows)]
-    {
-        // GetDiskFreeSpaceExW through fs4: the caller's quota-free bytes and the volume's
-        // total.
-        let st = fs4::statvfs(path).ok()?;
-        if st.total_space() == 0 {
-            return None;
-        }
-        Some((st.total_space(), st.available_space()))
-    }
-    #[cfg(not(any(unix, windows)))]
-    {
-        let _ = path;
-        None
-    }
-}
+use crate::sys::volume::space as fs_space;
 
 impl FsGlobals {
     pub(crate) fn new(shared: Arc<Shared>) -> FsGlobals {

@@ -13,11 +13,7 @@
 //! created; it is the device's serial number and the prefix of every persistent unique ID on it.
 //! `name` is the friendly name; when absent the root folder's name is used.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::Result;
 
@@ -121,22 +117,7 @@ fn is_serial(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// 64 unpredictable-enough bits from the standard library's per-process random hash keys, the
-/// clock and a counter. Serials and temporary names need uniqueness, not secrecy.
-pub(crate) fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    h.write_u128(nanos);
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    // The process ID separates processes started in the same nanosecond; it never changes,
-    // so it is asked for once (a copied file's temporary name used to cost a getpid each).
-    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    h.write_u32(*PID.get_or_init(std::process::id));
-    h.finish()
-}
+pub(crate) use crate::sys::files::random_u64;
 
 #[cfg(test)]
 mod tests {

@@ -10,9 +10,7 @@ use crate::error::{Error, Result};
 use crate::flags::SeekOrigin;
 use crate::provider::{ObjectIo, Progress};
 
-use super::identity::random_u64;
-use super::names::{TEMP_PREFIX, TEMP_SUFFIX, is_temp};
-#[cfg(target_os = "linux")]
+use super::names::is_temp;
 use super::quirks::FsQuirks;
 use super::shared::Shared;
 use super::storage::FsStorage;
@@ -20,7 +18,6 @@ use super::tagging;
 
 /// Bytes per `copy_file_range` call: big enough to keep the kernel busy, small enough for
 /// progress and cancel to stay responsive.
-#[cfg(target_os = "linux")]
 const KERNEL_CHUNK: usize = 16 << 20;
 
 /// The copy buffer where the kernel cannot copy.
@@ -41,11 +38,6 @@ const WRITEBACK_STEP: u64 = 4 << 20;
 /// [`WriteSession::sync`]): smaller files are left to the barrier, which writes many of them
 /// in one go for the price of one request each way.
 const TAIL_WRITEBACK: u64 = 256 << 10;
-
-/// A fresh temporary file name.
-pub(crate) fn temp_name() -> String {
-    format!("{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}", random_u64())
-}
 
 /// The new position for a seek, or [`Error::InvalidArg`] outside `0..=len`.
 fn seek_target(origin: SeekOrigin, offset: u64, pos: u64, len: u64) -> Result<u64> {
@@ -193,7 +185,6 @@ pub(crate) struct WriteSession {
     /// (see `Shared::is_unmetered`).
     unmetered: bool,
     /// Data before this offset has been handed to the kernel's writeback (durable sessions).
-    #[cfg(target_os = "linux")]
     kicked: u64,
     /// Every byte written so far, while the session writes a small file from its start in
     /// order: the metadata given at creation is then compared with the tags of these bytes
@@ -257,7 +248,6 @@ impl WriteSession {
             done: false,
             holds,
             unmetered,
-            #[cfg(target_os = "linux")]
             kicked: 0,
             // Only a new file's metadata waits for its data (`pending_meta`).
             captured: (pending && !keep).then(Vec::new),
@@ -334,25 +324,16 @@ impl WriteSession {
     }
 
     /// [`WriteSession::start_writeback`] once at least `step` bytes are waiting.
-    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
     fn start_writeback_from(&mut self, step: u64) {
-        #[cfg(target_os = "linux")]
-        {
-            let upto = self.pos.max(self.kicked);
-            let waiting = upto - self.kicked;
-            if !self.shared.io.barrier.early_writeback() || waiting < step.max(1) {
-                return;
-            }
-            if let Some(f) = self.file.as_ref() {
-                let _ = rustix::fs::fadvise(
-                    f,
-                    self.kicked,
-                    std::num::NonZeroU64::new(waiting),
-                    rustix::fs::Advice::DontNeed,
-                );
-            }
-            self.kicked = upto;
+        let upto = self.pos.max(self.kicked);
+        let waiting = upto - self.kicked;
+        if !self.shared.io.barrier.early_writeback() || waiting < step.max(1) {
+            return;
         }
+        if let Some(f) = self.file.as_ref() {
+            crate::sys::copy::start_writeback(f, self.kicked, waiting);
+        }
+        self.kicked = upto;
     }
 
     /// Fills the (empty) session from a host file, in the kernel where the OS allows
@@ -364,8 +345,7 @@ impl WriteSession {
         progress: &mut dyn Progress,
     ) -> Result<()> {
         self.grow_to(size)?;
-        #[cfg(target_os = "linux")]
-        if !self.shared.io.has(FsQuirks::NO_KERNEL_COPY) {
+        if crate::sys::copy::KERNEL_COPY && !self.shared.io.has(FsQuirks::NO_KERNEL_COPY) {
             // The kernel copies: the bytes never pass through this session.
             self.captured = None;
             let mut done = 0u64;
@@ -382,7 +362,7 @@ impl WriteSession {
                 KERNEL_CHUNK
             };
             loop {
-                match rustix::fs::copy_file_range(&*src, None, &dst, None, chunk) {
+                match crate::sys::copy::copy_range(src, &dst, chunk) {
                     Ok(0) => break,
                     Ok(n) => {
                         done += n as u64;
@@ -394,13 +374,10 @@ impl WriteSession {
                     // Not every pair of file systems supports it (FUSE mounts do not); a
                     // refusal is remembered so that later files go straight to the buffer.
                     Err(e) if done == 0 => {
-                        let _ = self
-                            .shared
-                            .io
-                            .refused(FsQuirks::NO_KERNEL_COPY, &std::io::Error::from(e));
+                        let _ = self.shared.io.refused(FsQuirks::NO_KERNEL_COPY, &e);
                         return self.fill_from_reader(src, None, progress);
                     }
-                    Err(e) => return Err(std::io::Error::from(e).into()),
+                    Err(e) => return Err(e.into()),
                 }
             }
             if done < self.len {
@@ -669,6 +646,6 @@ mod tests {
             Err(Error::InvalidArg)
         );
         assert_eq!(seek_target(SeekOrigin(9), 0, 0, 0), Err(Error::InvalidArg));
-        assert!(is_temp(&temp_name()));
+        assert!(is_temp(&crate::sys::files::temp_name()));
     }
 }

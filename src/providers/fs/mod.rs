@@ -138,8 +138,8 @@
 //! An object whose format is a playlist holds references (SetReferences/GetReferences). It is
 //! stored as an M3U8 file (`#EXTM3U`, one path per line, UTF-8) or a WPL file (Windows Media
 //! Player's SMIL playlist), read and written with the library's
-//! [`read_m3u`](crate::library::read_m3u)/[`write_m3u`](crate::library::write_m3u) and
-//! [`read_wpl`](crate::library::read_wpl)/[`write_wpl`](crate::library::write_wpl). Which one:
+//! [`read_m3u`](crate::playlist_file::read_m3u)/[`write_m3u`](crate::playlist_file::write_m3u) and
+//! [`read_wpl`](crate::playlist_file::read_wpl)/[`write_wpl`](crate::playlist_file::write_wpl). Which one:
 //!
 //! * the file's name decides for an existing playlist and for a name given with an extension:
 //!   `.m3u8` and `.m3u` are M3U8, `.wpl` is WPL;
@@ -225,7 +225,7 @@ pub use storage::FsStorage;
 pub use transfer::FileCopy;
 
 use crate::metadata::FormatCode;
-pub use crate::sync::PlaylistFormat;
+pub use crate::playlist_file::PlaylistFormat;
 
 /// What a device is and plays.
 #[derive(Clone, Debug, PartialEq, Eq)]

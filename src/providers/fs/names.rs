@@ -10,10 +10,10 @@ pub const STATE_DIR: &str = ".wmdm";
 
 /// Every temporary file the provider writes starts with this prefix and ends with
 /// [`TEMP_SUFFIX`]; listings never show such names.
-pub const TEMP_PREFIX: &str = ".wmdm-tmp-";
+pub const TEMP_PREFIX: &str = crate::sys::files::TEMP_PREFIX;
 
 /// The suffix of temporary files.
-pub const TEMP_SUFFIX: &str = ".part";
+pub const TEMP_SUFFIX: &str = crate::sys::files::TEMP_SUFFIX;
 
 /// What a [`NamePolicy`] does with a name that breaks a FAT/exFAT rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -205,6 +205,13 @@ pub(crate) fn is_internal(name: &str) -> bool {
 /// True for the provider's temporary files.
 pub(crate) fn is_temp(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+}
+
+impl From<NamePolicy> for NameRule {
+    /// The planner's rules for a folder device with this policy.
+    fn from(p: NamePolicy) -> NameRule {
+        p.rule()
+    }
 }
 
 #[cfg(test)]

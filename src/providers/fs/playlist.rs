@@ -1,5 +1,5 @@
-//! Playlists as M3U8 or WPL files holding references, read and written with the library's
-//! playlist readers and writers.
+//! Playlists as M3U8 or WPL files holding references, read and written with the crate's
+//! playlist readers and writers ([`crate::playlist_file`]).
 //!
 //! A playlist's references are object IDs; the file is their rendering as paths relative to the
 //! playlist's folder. When an object a playlist lists is moved, renamed or deleted through the
@@ -13,12 +13,11 @@ use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::flags::OpenMode;
-use crate::library::{
-    PathStyle, PlaylistFile, WriteEntry, read_m3u, read_wpl, write_m3u, write_wpl,
-};
 use crate::metadata::FormatCode;
+use crate::playlist_file::{
+    PathStyle, PlaylistFile, PlaylistFormat, WriteEntry, read_m3u, read_wpl, write_m3u, write_wpl,
+};
 use crate::provider::{Storage, StorageRef};
-use crate::sync::PlaylistFormat;
 
 use super::idmap::ROOT;
 use super::shared::Shared;

@@ -89,48 +89,13 @@ pub struct FsProvider {
     devices: Mutex<BTreeMap<PathBuf, FsDevice>>,
 }
 
-fn is_mount_point(path: &Path, parent: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (fs::metadata(path), fs::metadata(parent)) {
-            (Ok(a), Ok(b)) => a.dev() != b.dev(),
-            _ => false,
-        }
-    }
-    #[cfg(windows)]
-    {
-        // The final path of a volume mount point is the root of the volume it opens
-        // (`\\?\E:\` or `\\?\Volume{...}\`); a plain folder's, or a junction's to a folder, has
-        // components below a root. A link back to the parent's own volume root is no device.
-        match (fs::canonicalize(path), fs::canonicalize(parent)) {
-            (Ok(p), Ok(up)) => p.parent().is_none() && p != up,
-            _ => false,
-        }
-    }
-    #[cfg(not(any(unix, windows)))]
-    {
-        let _ = (path, parent);
-        true
-    }
-}
+use crate::sys::volume::is_mount_point;
 
 /// Subfolders discovery skips: dot folders, and on Windows hidden or system ones such as
 /// `System Volume Information` and `$RECYCLE.BIN`.
 fn is_hidden(entry: &fs::DirEntry) -> bool {
-    if entry.file_name().to_string_lossy().starts_with('.') {
-        return true;
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::MetadataExt;
-        const HIDDEN: u32 = 0x2;
-        const SYSTEM: u32 = 0x4;
-        if let Ok(md) = entry.metadata() {
-            return md.file_attributes() & (HIDDEN | SYSTEM) != 0;
-        }
-    }
-    false
+    entry.file_name().to_string_lossy().starts_with('.')
+        || crate::sys::volume::is_hidden_or_system(entry)
 }
 
 impl FsProvider {

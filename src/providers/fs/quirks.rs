@@ -51,7 +51,6 @@ use crate::sys::fstype::FsKind;
 
 use super::durability::{Barrier, Durability};
 use super::host;
-use super::io::temp_name;
 use super::names::{STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX, is_component, is_internal};
 use super::shared::sync_dir;
 
@@ -340,20 +339,15 @@ impl FsIo {
     pub(crate) fn write_state(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let dir = path.parent().ok_or(Error::InvalidArg)?;
         if !self.has(FsQuirks::NO_RENAME) {
-            let tmp = dir.join(temp_name());
-            let written = (|| -> io::Result<()> {
-                let mut f = File::create(&tmp)?;
-                f.write_all(bytes)?;
-                f.sync_all()
-            })();
-            let result = written.and_then(|()| self.rename_raw(&tmp, path, &self.state_dir()));
+            let result = crate::sys::files::write_whole_with(path, bytes, |tmp, to| {
+                self.rename_raw(tmp, to, &self.state_dir())
+            });
             match result {
                 Ok(()) => {
                     self.barrier.entries_changed(dir);
                     return Ok(());
                 }
                 Err(e) => {
-                    let _ = fs::remove_file(&tmp);
                     if !self.refused(FsQuirks::NO_RENAME, &e) {
                         return Err(e.into());
                     }

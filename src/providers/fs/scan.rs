@@ -49,10 +49,10 @@ pub(super) fn read_folder(dir: &Path, at_root: bool) -> std::io::Result<Listing>
 }
 
 /// As the portable version, with `getdents` and `statx` relative to the folder's descriptor
-/// (see [`crate::listing`]): the same system calls `find` makes, and no path building per entry.
+/// (see [`crate::sys::listing`]): the same system calls `find` makes, and no path building per entry.
 #[cfg(target_os = "linux")]
 pub(super) fn read_folder(dir: &Path, at_root: bool) -> std::io::Result<Listing> {
-    use crate::listing::{Lister, open_folder, stat_at};
+    use crate::sys::listing::{Lister, open_folder, stat_at};
     use rustix::fs::FileType;
 
     let fd = open_folder(rustix::fs::CWD, dir)?;

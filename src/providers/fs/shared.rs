@@ -660,16 +660,7 @@ pub(crate) fn stored_name(dir: &Path, name: &str) -> Option<String> {
     folded
 }
 
-/// Syncs a folder so a rename inside it survives a power cut (a no-op where folders cannot be
-/// opened, as on Windows).
-pub(crate) fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(f) = fs::File::open(dir) {
-        let _ = f.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-}
+pub(crate) use crate::sys::files::sync_dir;
 
 #[cfg(test)]
 mod tests {

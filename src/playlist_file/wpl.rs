@@ -12,7 +12,7 @@ use quick_xml::Reader;
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
 
-use super::playlist_file::{
+use super::file::{
     PathStyle, PlaylistEntry, PlaylistFile, PlaylistParseError, SkippedEntry, WriteEntry,
     decode_text,
 };

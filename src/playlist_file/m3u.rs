@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::playlist_file::{
+use super::file::{
     PathStyle, PlaylistEntry, PlaylistFile, PlaylistParseError, SkippedEntry, WriteEntry,
     decode_text,
 };

@@ -1,0 +1,240 @@
+//! Writing, replacing and deleting host files the same way on every host: the one home of the
+//! atomic write (a synced temporary file renamed into place) that the folder provider, the
+//! library cache and the partnership table share.
+//!
+//! On Windows a file that some handle still has open (a read session, a media player, a virus
+//! scanner) keeps its name until the last handle closes: renaming another file over it fails
+//! with an access error, and deleting it only marks it for deletion, so the name stays taken
+//! and the entry stays listed. Volumes with POSIX rename and delete semantics (recent NTFS)
+//! hide this, but FAT and exFAT, the file systems of most players and memory cards, do not.
+//! Renaming an open file is allowed, though, as long as every handle shares delete access
+//! (the standard library opens files that way), so the file in the way is first moved aside to
+//! a temporary name, which listings never show, and deleted there: it vanishes when its last
+//! handle closes (`windows.rs`). Elsewhere the plain `std::fs` calls already behave so.
+
+use std::fs;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[cfg(windows)]
+mod windows;
+
+/// The prefix of every temporary name this crate makes beside a file; listings of a device
+/// folder never show such names (with [`TEMP_SUFFIX`]).
+pub(crate) const TEMP_PREFIX: &str = ".wmdm-tmp-";
+
+/// The suffix of every temporary name, with [`TEMP_PREFIX`].
+pub(crate) const TEMP_SUFFIX: &str = ".part";
+
+/// A number no other call of this process, or of another process started at the same time,
+/// gets: for temporary names and fresh identities (not a secret).
+pub(crate) fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(nanos);
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    // The process ID separates processes started in the same nanosecond; it never changes,
+    // so it is asked for once (a copied file's temporary name used to cost a getpid each).
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    h.write_u32(*PID.get_or_init(std::process::id));
+    h.finish()
+}
+
+/// A fresh temporary file name: [`TEMP_PREFIX`], 16 hex digits, [`TEMP_SUFFIX`].
+pub(crate) fn temp_name() -> String {
+    format!("{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}", random_u64())
+}
+
+/// Renames `from` to `to`, replacing the file at `to` if there is one; on Windows a file in
+/// the way that is still open elsewhere goes to `aside` (a folder on the same volume) first.
+///
+/// # Errors
+/// The I/O error of the rename; on Windows a file in the way that cannot be moved aside (one
+/// opened without shared delete access, or a read-only one) gives the original access error.
+pub(crate) fn replace(from: &Path, to: &Path, aside: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            windows::replace_in_use(from, to, aside, e)
+        }
+        Err(e) => {
+            let _ = aside;
+            Err(e)
+        }
+    }
+}
+
+/// Deletes the file at `path`, freeing its name at once; on Windows a file still open
+/// elsewhere is moved to `aside` (a folder on the same volume) and deleted there.
+///
+/// # Errors
+/// The I/O error of the delete; on Windows the file is left under its own name when it cannot
+/// be deleted (read-only, or opened without shared delete access).
+pub(crate) fn remove_file(path: &Path, aside: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    if let Some(done) = windows::remove_aside(path, aside) {
+        return done;
+    }
+    let _ = aside;
+    fs::remove_file(path)
+}
+
+/// Deletes a file inside a folder that is being deleted as a whole. On Unix only the folder's
+/// permissions decide that; on Windows the file's read-only attribute would refuse it, so it is
+/// cleared, and the folder deletion means the same on both.
+///
+/// # Errors
+/// As [`remove_file`], and I/O errors clearing the attribute.
+pub(crate) fn remove_file_in_tree(path: &Path, aside: &Path) -> io::Result<()> {
+    match remove_file(path, aside) {
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            windows::clear_read_only(path, e)?;
+            remove_file(path, aside)
+        }
+        other => other,
+    }
+}
+
+/// Syncs a folder so a rename inside it survives a power cut (a no-op where folders cannot be
+/// opened, as on Windows).
+pub(crate) fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(f) = fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Writes `bytes` to `path` whole: a temporary file beside it, written and synced, then put in
+/// place by `publish(temp, path)`; the temporary file is removed when anything fails. A reader
+/// sees the old file or the new one, never half of one.
+///
+/// # Errors
+/// I/O errors creating, writing or syncing the temporary file, and `publish`'s.
+pub(crate) fn write_whole_with(
+    path: &Path,
+    bytes: &[u8],
+    publish: impl FnOnce(&Path, &Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp: PathBuf = dir.join(temp_name());
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        publish(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes a host file atomically: its folder made when missing, then [`write_whole_with`]
+/// and [`replace`] (a file in the way that is open elsewhere is handled on Windows too), then
+/// the folder synced so the rename survives a power cut.
+///
+/// # Errors
+/// I/O errors; nothing is left behind on failure.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    write_whole_with(path, bytes, |tmp, to| replace(tmp, to, dir))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn an_atomic_write_replaces_whole_and_makes_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state").join("table");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(names(&dir.path().join("state")), ["table"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table");
+        fs::write(&path, b"old").unwrap();
+        let failed = write_whole_with(&path, b"new", |_, _| Err(io::Error::other("refused")));
+        assert!(failed.is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(
+            names(dir.path()),
+            ["table"],
+            "the temporary file is removed"
+        );
+    }
+
+    #[test]
+    fn replace_and_remove_work_with_a_reader_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("song.mp3");
+        let new = dir.path().join("new.part");
+        fs::write(&target, b"old").unwrap();
+        fs::write(&new, b"new").unwrap();
+        let mut reader = fs::File::open(&target).unwrap();
+        replace(&new, &target, dir.path()).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        // The open handle still reads the data it opened.
+        let mut held = Vec::new();
+        reader.read_to_end(&mut held).unwrap();
+        assert_eq!(held, b"old");
+        let _second = fs::File::open(&target).unwrap();
+        write_atomic(&target, b"newer").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"newer");
+        let _third = fs::File::open(&target).unwrap();
+        remove_file(&target, dir.path()).unwrap();
+        assert!(!target.exists());
+        fs::write(&target, b"again").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"again");
+        // A folder whose file is open elsewhere can still be emptied and removed.
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        fs::write(sub.join("held"), b"held").unwrap();
+        let _fourth = fs::File::open(sub.join("held")).unwrap();
+        remove_file(&sub.join("held"), dir.path()).unwrap();
+        fs::remove_dir(&sub).unwrap();
+    }
+
+    #[test]
+    fn replace_without_a_source_fails_and_keeps_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("kept");
+        fs::write(&target, b"kept").unwrap();
+        assert!(replace(&dir.path().join("missing"), &target, dir.path()).is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"kept");
+    }
+}
