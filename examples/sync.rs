@@ -55,9 +55,17 @@ enum Format {
 #[derive(Debug, Parser)]
 #[command(name = "sync", version)]
 struct Cli {
-    /// The music folder to sync from.
-    #[arg(long, value_name = "DIR", requires = "device")]
+    /// The music folder to sync from (with --device, or with --watch).
+    #[arg(long, value_name = "DIR")]
     library: Option<PathBuf>,
+    /// Stay running: sync each partnered device when it appears under a mount root (or at
+    /// --device), wherever it is mounted; stop with Ctrl-C (or SIGTERM).
+    #[arg(long, requires = "library")]
+    watch: bool,
+    /// With --watch: a folder whose subfolders are devices when mounted (repeatable; default
+    /// /media/$USER, /run/media/$USER and /Volumes).
+    #[arg(long = "mount-root", value_name = "DIR", requires = "watch")]
+    mount_roots: Vec<PathBuf>,
     /// The device folder to sync to (a mounted player or SD card), or an MTP device:
     /// `mtp:SERIAL`, `mtp:` for the only one connected (feature `mtp`), `mtp-virtual:DIR` for
     /// mtp-rs's virtual device over DIR (feature `mtp-virtual`).
@@ -187,6 +195,14 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             dir.display()
         );
         return Ok(0);
+    }
+    if cli.watch {
+        return watch(cli);
+    }
+    if cli.library.is_some() && cli.device.is_none() {
+        return Err(Failure::usage(
+            "--library needs --device DIR (or --watch)".into(),
+        ));
     }
     // Arguments are checked before anything is touched.
     PathTemplate::parse(&cli.template)
@@ -474,6 +490,47 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
 }
 
 /// Resolves where the library, device and state are; in demo mode builds the demo library.
+/// `--watch` (support/watch.rs): the library's sync runtime left running.
+fn watch(cli: &Cli) -> Result<u8, Failure> {
+    let library = cli.library.as_deref().unwrap_or(std::path::Path::new("."));
+    let state = match &cli.state {
+        Some(s) => s.clone(),
+        None => report::default_state_dir(library)?,
+    };
+    std::fs::create_dir_all(&state)
+        .map_err(|e| Failure::other("making the state folder", e.into()))?;
+    let policy = if cli.fat {
+        NamePolicy::fat(NameMode::Reject)
+    } else {
+        NamePolicy::permissive()
+    };
+    let mut options = DeviceOptions::default().policy(policy);
+    if let Some(bytes) = cli.capacity {
+        options = options.quota(bytes);
+    }
+    support::watch::run(support::watch::Watch {
+        library,
+        state: &state,
+        mount_roots: if cli.mount_roots.is_empty() {
+            support::watch::default_mount_roots()
+        } else {
+            cli.mount_roots.clone()
+        },
+        device: cli.device.as_deref(),
+        choice: Choice {
+            playlists: &cli.playlists,
+            auto: cli.auto.as_deref(),
+            defaults: cli.playlists.is_empty() && cli.auto.is_none(),
+        },
+        layout: Layout {
+            template: &cli.template,
+            fat: cli.fat,
+            wpl: cli.playlist_format == Format::Wpl,
+        },
+        options,
+    })
+}
+
 fn prepare(cli: &Cli) -> Result<Setup, Failure> {
     if let (Some(library), Some(device)) = (&cli.library, &cli.device) {
         let state = match &cli.state {

@@ -7,6 +7,7 @@ pub mod report;
 pub mod selection;
 pub mod transcode;
 pub mod verify;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;

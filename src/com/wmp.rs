@@ -153,7 +153,8 @@ impl IWMPSyncDevice_Impl for ComSyncDevice_Impl {
     }
 
     fn deletePartnership(&self) -> windows_core::Result<()> {
-        run(|| self.core.delete_partnership())
+        // S_FALSE (nothing to delete) cannot pass through this signature: S_OK.
+        run(|| self.core.delete_partnership().map(|_| ()))
     }
 
     fn start(&self) -> windows_core::Result<()> {
@@ -374,6 +375,8 @@ impl SinkTarget {
                 SyncEvent::CreatePartnershipComplete { device, result } => unsafe {
                     e2.CreatePartnershipComplete(self.device(device).as_ref(), hr(result))
                 },
+                // WMP has no progress event: its clients read get_progress.
+                SyncEvent::DeviceProgress { .. } => {}
                 SyncEvent::DeviceEstimation {
                     device,
                     result,

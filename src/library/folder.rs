@@ -584,6 +584,12 @@ impl Library for FolderLibrary {
         Ok(Box::new(fs::File::open(&track.path)?))
     }
 
+    /// Also saved with the playlists' other sync settings ([`FolderLibrary::save_playlists`]).
+    fn clear_sync_slot(&mut self, index: u8) -> Result<()> {
+        super::playlist::clear_sync_slot(&mut self.playlists, index)?;
+        self.save_playlists()
+    }
+
     /// One `open` and one `fstat`; fails with [`Error::ProcessFailed`] when the file's size
     /// or date is no longer what the scan saw (the plan was made for other bytes).
     fn open_hashing(&self, id: TrackId) -> Result<HashingReader<'_>> {

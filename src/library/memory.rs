@@ -131,6 +131,10 @@ impl Library for MemoryLibrary {
         let c = self.contents.get(&id).ok_or(Error::FileNotFound)?;
         Ok(Box::new(c.as_slice()))
     }
+
+    fn clear_sync_slot(&mut self, index: u8) -> Result<()> {
+        super::playlist::clear_sync_slot(&mut self.playlists, index)
+    }
 }
 
 #[cfg(test)]

@@ -137,4 +137,16 @@ pub trait Library: Send + Sync + fmt::Debug {
         let _ = id;
         None
     }
+
+    /// Sets every playlist's priority for partnership `index` (1-16) to 0 (WMP's `SyncNN`),
+    /// as WMP does when that partnership is deleted or released, so the next device given
+    /// the slot does not inherit these playlists. Sync calls it; nothing else changes.
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`](crate::Error::NotSupported) from a library whose playlists
+    /// cannot be changed (the default); an I/O error when the change cannot be saved.
+    fn clear_sync_slot(&mut self, index: u8) -> crate::Result<()> {
+        let _ = index;
+        Err(crate::Error::NotSupported)
+    }
 }

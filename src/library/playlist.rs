@@ -196,6 +196,19 @@ pub struct Selection {
     pub tracks: Vec<TrackId>,
 }
 
+/// Sets every playlist's priority for partnership `index` to 0 ([`Library::clear_sync_slot`]).
+///
+/// # Errors
+/// [`Error::InvalidArg`](crate::Error::InvalidArg) when `index` is not 1-16.
+///
+/// [`Library::clear_sync_slot`]: super::Library::clear_sync_slot
+pub(crate) fn clear_sync_slot(playlists: &mut [Playlist], index: u8) -> crate::Result<()> {
+    for p in playlists {
+        p.sync.set_priority(index, 0)?;
+    }
+    Ok(())
+}
+
 /// Adds `playlist` to `list`, replacing one with the same id (shared by the libraries).
 pub(crate) fn upsert_playlist(list: &mut Vec<Playlist>, playlist: Playlist) {
     match list.iter_mut().find(|p| p.id == playlist.id) {

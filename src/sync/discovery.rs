@@ -4,14 +4,21 @@
 use super::device::{MARKER_FILE, read_state};
 use super::engine::SyncEngine;
 use super::event::SyncEvent;
-use super::item_info::BACKGROUND_SYNC;
 use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus, device_key};
-use super::services::{Known, SyncDevice, SyncServices, root_of, serial_text};
+use super::services::{Known, SyncServices, root_of, serial_text};
 use crate::error::Result;
 use crate::manager::WmdmDevice;
 
 /// IOCTL_WMP_DEVICE_CAN_SYNC ('WMP2', Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmpdevices/>).
 const IOCTL_CAN_SYNC: u32 = 0x3250_4D57;
+
+/// True for a device that answers IOCTL_WMP_DEVICE_CAN_SYNC with 0: manual transfer only,
+/// no partnership (wmpdsManualDevice).
+pub(super) fn is_manual(device: &WmdmDevice) -> bool {
+    device
+        .io_control(IOCTL_CAN_SYNC, &[], 4)
+        .is_ok_and(|out| out.get(..4) == Some(&[0, 0, 0, 0][..]))
+}
 
 impl SyncServices {
     pub(super) fn status_of(
@@ -22,9 +29,7 @@ impl SyncServices {
         device: &WmdmDevice,
         marker: Option<PartnershipMarker>,
     ) -> SyncDeviceStatus {
-        if let Ok(out) = device.io_control(IOCTL_CAN_SYNC, &[], 4)
-            && out.get(..4) == Some(&[0, 0, 0, 0][..])
-        {
+        if is_manual(device) {
             return SyncDeviceStatus::ManualDevice;
         }
         let ours = table.for_device(key);
@@ -93,12 +98,24 @@ impl SyncServices {
                     .flatten()
                     .and_then(|b| PartnershipMarker::parse(&b).ok());
                 let others = |k: &str| k != key && keys.iter().any(|x| x == k);
-                if let Some((_, changed)) =
-                    st.table.locate(&serial, &path, marker.as_ref(), &others)
-                {
+                // A device whose partnership was deleted stays declined: the marker a delete
+                // could not remove (the device was away) does not lead it back to its old
+                // slot, which may be another device's by now.
+                let declined = st.table.is_declined(&key) || st.table.is_declined(&path);
+                let by_marker = marker.as_ref().filter(|_| !declined);
+                if let Some((_, changed)) = st.table.locate(&serial, &path, by_marker, &others) {
                     table_changed |= changed;
                 }
                 let status = self.status_of(&st.table, &key, &path, &d, marker);
+                // Taken over by another library (another computer): our slot is free. Its
+                // playlists stay until another device takes the slot, so the device keeps
+                // them if it comes back.
+                if status == SyncDeviceStatus::PartnershipAnother
+                    && let Some(index) = st.table.release(&key)
+                {
+                    tracing::info!(device = %key, index, "partnered with another library now; slot released");
+                    table_changed = true;
+                }
                 let name = d.name().unwrap_or_default();
                 let partnered = st.table.for_device(&key).cloned();
                 match st.devices.iter_mut().find(|k| k.key == key) {
@@ -134,14 +151,7 @@ impl SyncServices {
                             device: key.clone(),
                         });
                         // BackgroundSyncState without bit 1: the user syncs it by hand.
-                        let background = st
-                            .background
-                            .get(&key)
-                            .is_none_or(|b| b & BACKGROUND_SYNC != 0);
-                        if status == SyncDeviceStatus::PartnershipExists
-                            && background
-                            && partnered.is_some_and(|p| p.settings.sync_on_connect)
-                        {
+                        if st.automatic(&key) {
                             auto.push(key.clone());
                         }
                     }
@@ -195,13 +205,7 @@ impl SyncServices {
                 self.inner.events.emit(e);
             }
             for key in auto {
-                let d = SyncDevice {
-                    services: self.clone(),
-                    key,
-                };
-                if let Err(e) = d.start() {
-                    tracing::warn!(error = %e, device = %d.key, "sync on connect did not start");
-                }
+                self.begin_sync(&key);
             }
         }
         Ok(())

@@ -26,6 +26,8 @@ mod types;
 pub use types::{SyncContext, SyncOptions, SyncSummary};
 #[path = "engine_run.rs"]
 mod run;
+#[path = "engine_state.rs"]
+mod state;
 pub(super) use run::Run;
 
 /// Flushes `device` (a durability barrier); without a device, every completed operation is
@@ -48,6 +50,12 @@ pub(super) struct Shared {
     pub(super) stop: AtomicBool,
     pub(super) done: AtomicU64,
     pub(super) total: AtomicU64,
+    // Whether a sync ever started on this engine: get_progress is 0 before the first.
+    started: AtomicBool,
+    // A runtime runs this engine: DeviceProgress events are sent, the last value sent is
+    // `sent` (-1 for none).
+    progress_events: AtomicBool,
+    sent: AtomicI32,
     core: Mutex<Core>,
     // A copy of the running (or last) summary, readable while a step holds `core`, so event
     // subscribers can read it.
@@ -90,6 +98,9 @@ impl SyncEngine {
                 stop: AtomicBool::new(false),
                 done: AtomicU64::new(0),
                 total: AtomicU64::new(0),
+                started: AtomicBool::new(false),
+                progress_events: AtomicBool::new(false),
+                sent: AtomicI32::new(-1),
                 core: Mutex::new(Core::default()),
                 summary: Mutex::new(SyncSummary::default()),
             }),
@@ -109,58 +120,6 @@ impl SyncEngine {
     /// True when both handles are the same engine.
     pub fn same_engine(&self, other: &SyncEngine) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
-    }
-
-    /// IWMPSyncDevice::get_syncState.
-    pub fn state(&self) -> SyncState {
-        match self.shared.state.load(Ordering::Relaxed) {
-            1 => SyncState::Synchronizing,
-            2 => SyncState::Stopped,
-            3 => SyncState::Estimating,
-            _ => SyncState::Unknown,
-        }
-    }
-
-    /// IWMPSyncDevice::get_progress: 0-100 for the whole device, by bytes.
-    pub fn progress(&self) -> u8 {
-        let total = self.shared.total.load(Ordering::Relaxed);
-        let done = self.shared.done.load(Ordering::Relaxed);
-        if total == 0 {
-            return if self.state() == SyncState::Synchronizing {
-                0
-            } else {
-                100
-            };
-        }
-        u8::try_from((u128::from(done.min(total)) * 100 / u128::from(total)).min(100))
-            .unwrap_or(100)
-    }
-
-    /// The summary of the sync running now, or of the last one.
-    pub fn summary(&self) -> SyncSummary {
-        self.shared
-            .summary
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn publish(&self, summary: &SyncSummary) {
-        *self
-            .shared
-            .summary
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = summary.clone();
-    }
-
-    fn set_state(&self, state: SyncState) {
-        let old = self.shared.state.swap(state as i32, Ordering::Relaxed);
-        if old != state as i32 {
-            self.shared.events.emit(SyncEvent::DeviceSyncStateChange {
-                device: self.shared.key.clone(),
-                state,
-            });
-        }
     }
 
     /// Plans without applying and without writing anything (invariant J9): reads the ledger,
@@ -336,6 +295,8 @@ impl SyncEngine {
         let total_ops = plan.ops.len();
         self.shared.total.store(total, Ordering::Relaxed);
         self.shared.done.store(0, Ordering::Relaxed);
+        self.shared.started.store(true, Ordering::Relaxed);
+        self.shared.sent.store(-1, Ordering::Relaxed);
         let left = u32::try_from(plan.left_out.len()).unwrap_or(u32::MAX);
         let no_fit = u32::try_from(plan.totals.no_fit).unwrap_or(u32::MAX);
         let summary = SyncSummary {
@@ -518,20 +479,6 @@ impl SyncEngine {
         }
     }
 
-    /// Moves to or from Estimating (estimateSyncSize), with its DeviceSyncStateChange.
-    pub(crate) fn set_estimating(&self, on: bool) {
-        self.set_state(if on {
-            SyncState::Estimating
-        } else {
-            SyncState::Stopped
-        });
-    }
-
-    /// True while a sync runs.
-    pub fn is_running(&self) -> bool {
-        self.state() == SyncState::Synchronizing
-    }
-
     /// Forgets the running sync after a disconnect: the journal stays on the device for the
     /// next start.
     pub(crate) fn abandon_if_running(&self) {
@@ -566,6 +513,7 @@ impl SyncEngine {
             self.publish(&run.summary);
             core.last = run.summary;
         }
+        self.send_progress();
         self.set_state(SyncState::Stopped);
     }
 
@@ -582,6 +530,7 @@ impl SyncEngine {
                 run.note_quirks();
                 self.publish(&run.summary);
                 core.last = run.summary;
+                self.send_progress();
                 self.set_state(SyncState::Stopped);
                 return;
             }
@@ -622,9 +571,10 @@ impl SyncEngine {
         )
         .unwrap_or(u32::MAX);
         if completed {
-            self.shared
-                .done
-                .store(self.shared.total.load(Ordering::Relaxed), Ordering::Relaxed);
+            // A sync with nothing to do is complete too: 100, not 0.
+            let total = self.shared.total.load(Ordering::Relaxed).max(1);
+            self.shared.total.store(total, Ordering::Relaxed);
+            self.shared.done.store(total, Ordering::Relaxed);
         }
         let s = &run.summary;
         tracing::info!(
@@ -643,6 +593,7 @@ impl SyncEngine {
         self.publish(&run.summary);
         core.last = run.summary;
         self.shared.stop.store(false, Ordering::Relaxed);
+        self.send_progress();
         self.set_state(SyncState::Stopped);
     }
 }

@@ -44,6 +44,7 @@ impl SyncDevice {
             non_rule: non_rule.map(|p| Box::new(p.clone())),
             rules: rules.map(|p| Box::new(p.clone())),
         });
+        self.services.wake();
         Ok(())
     }
 

@@ -80,11 +80,26 @@ pub enum SyncEvent {
         /// Bytes the partnership may use (capacity after the reserve).
         estimated_space: u64,
     },
+    /// The sync's progress, 0-100 for the whole device (IWMPSyncDevice::get_progress). Not a
+    /// WMP event (WMP's clients poll get_progress): a [`SyncRuntime`](super::SyncRuntime)
+    /// sends it while it runs a sync, at most once per
+    /// [`RuntimeOptions::progress_interval`](super::RuntimeOptions::progress_interval) and
+    /// only when the value changed, and a completed sync's 100 comes just before its
+    /// DeviceSyncStateChange to Stopped.
+    DeviceProgress {
+        /// The device.
+        device: String,
+        /// 0-100.
+        percent: u8,
+    },
 }
 
 /// Something that wants events. Closures `Fn(&SyncEvent)` implement it.
 pub trait SyncEventSink: Send + Sync {
-    /// Called once per event, in order, on the thread that caused it.
+    /// Called once per event, in order: on the thread that caused it when the host drives
+    /// the sync, on the runtime's one dispatcher thread while a
+    /// [`SyncRuntime`](super::SyncRuntime) runs (never while the crate holds a lock of its
+    /// own, so a sink may call back into the services).
     fn on_event(&self, event: &SyncEvent);
 }
 
@@ -113,11 +128,16 @@ impl SyncEventSink for ChannelSink {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EventSubscription(u64);
 
-/// Delivers events to every subscriber.
+/// Delivers events to every subscriber: at once on the emitting thread, or, while a
+/// [`SyncRuntime`](super::SyncRuntime) runs, through its dispatcher thread in the order they
+/// were emitted.
 #[derive(Default)]
 pub struct EventBus {
     next: AtomicU64,
     sinks: Mutex<Vec<(u64, Arc<dyn SyncEventSink>)>>,
+    // The runtime's dispatcher queue, while one runs. Emitting only sends here, so no sink
+    // runs on a thread that holds an engine's or the services' lock.
+    queue: Mutex<Option<mpsc::Sender<SyncEvent>>>,
 }
 
 impl fmt::Debug for EventBus {
@@ -157,8 +177,40 @@ impl EventBus {
         s.len() != before
     }
 
-    /// Sends an event to every subscriber.
+    /// Sends an event to every subscriber (through the dispatcher while a runtime runs).
     pub fn emit(&self, event: SyncEvent) {
+        let event = {
+            let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            match queue.as_ref() {
+                None => event,
+                Some(q) => match q.send(event) {
+                    Ok(()) => return,
+                    // The dispatcher is gone: deliver here rather than lose the event.
+                    Err(mpsc::SendError(event)) => event,
+                },
+            }
+        };
+        self.deliver_now(&event);
+    }
+
+    /// Routes events to a dispatcher queue from now on (a runtime starting).
+    pub(super) fn attach_queue(&self, queue: mpsc::Sender<SyncEvent>) {
+        *self.queue.lock().unwrap_or_else(PoisonError::into_inner) = Some(queue);
+    }
+
+    /// Delivers on the emitting thread again (a runtime stopping); dropping the queue ends
+    /// the dispatcher once it has delivered what it holds.
+    pub(super) fn detach_queue(&self) {
+        let queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(queue);
+    }
+
+    /// Calls every subscriber with `event`, on this thread.
+    pub(super) fn deliver_now(&self, event: &SyncEvent) {
         // Clone the list so a subscriber may (un)subscribe from inside its callback.
         let sinks: Vec<Arc<dyn SyncEventSink>> = self
             .sinks
@@ -168,7 +220,7 @@ impl EventBus {
             .map(|(_, s)| s.clone())
             .collect();
         for s in sinks {
-            s.on_event(&event);
+            s.on_event(event);
         }
     }
 }

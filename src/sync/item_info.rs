@@ -5,6 +5,8 @@ use super::filter::{SyncFilter, parse_number};
 use super::partnership::SyncDeviceStatus;
 use super::services::{SyncDevice, root_of};
 use crate::error::{Error, Result};
+use crate::manager::WmdmDevice;
+use crate::metadata::{FormatCode, PropValue, device as props};
 
 fn bool_text(b: bool) -> String {
     if b { "True".into() } else { "False".into() }
@@ -25,6 +27,31 @@ fn parse_bool(v: &str) -> Result<bool> {
     }
 }
 
+/// Whether the device takes a format of a kind, from its `WMDM/FormatsSupported`; a device
+/// that lists no formats takes music only (the sync treats an unknown format as music), so
+/// `unlisted` answers for it.
+fn supports(device: Option<&WmdmDevice>, kind: fn(FormatCode) -> bool, unlisted: bool) -> bool {
+    match device.map(|d| d.property(props::FORMATS_SUPPORTED)) {
+        Some(Ok(PropValue::U32Array(codes))) if !codes.is_empty() => {
+            codes.into_iter().map(FormatCode).any(kind)
+        }
+        _ => unlisted,
+    }
+}
+
+/// The storage WMP 12 prefers for a media type: with no per-type location hint from the
+/// device, the largest storage, by its 0-based place among the device's storages.
+fn preferred_storage(device: &WmdmDevice) -> Result<usize> {
+    let mut best: Option<(usize, u64)> = None;
+    for (i, storage) in device.storages()?.iter().enumerate() {
+        let size = storage.globals()?.total_size()?;
+        if best.is_none_or(|(_, b)| size > b) {
+            best = Some((i, size));
+        }
+    }
+    best.map(|(i, _)| i).ok_or(Error::NoPda)
+}
+
 /// BackgroundSyncState bit 1: the device may sync in the background (on connect).
 pub(super) const BACKGROUND_SYNC: u8 = 0x01;
 
@@ -35,7 +62,11 @@ impl SyncDevice {
     /// SyncItemCount, SyncIndex, SyncRelationship, SyncPercentComplete, PercentSpaceReserved,
     /// SyncOnConnect, SyncFilter (`0x` and two hex digits), AutoSyncDefaultRules,
     /// BackgroundSyncState (decimal, 255 unless set), SkippedFiles (`"1"` when the
-    /// partnership has skipped files), SupportsAudio, SupportsVideo, SupportsPhoto.
+    /// partnership has skipped files), SupportsAudio, SupportsVideo, SupportsPhoto (from the
+    /// device's `WMDM/FormatsSupported`; a device that lists none takes music only), and
+    /// PreferredAudio, PreferredVideo, PreferredPhoto (the 0-based place of the preferred
+    /// storage among the device's storages: the largest, as no device gives per-type hints
+    /// here).
     ///
     /// # Errors
     /// [`Error::InvalidArg`] for an unknown name; [`Error::PdaManualDevice`] on a manual
@@ -84,8 +115,12 @@ impl SyncDevice {
             }
             .into(),
             "SyncPercentComplete" => self.progress().to_string(),
-            "SupportsAudio" => bool_text(true),
-            "SupportsVideo" | "SupportsPhoto" => bool_text(false),
+            "SupportsAudio" => bool_text(supports(device.as_ref(), FormatCode::is_audio, true)),
+            "SupportsVideo" => bool_text(supports(device.as_ref(), FormatCode::is_video, false)),
+            "SupportsPhoto" => bool_text(supports(device.as_ref(), FormatCode::is_image, false)),
+            "PreferredAudio" | "PreferredVideo" | "PreferredPhoto" => {
+                preferred_storage(device.as_ref().ok_or(Error::NoPda)?)?.to_string()
+            }
             "LastSyncTime" => need_p()?
                 .last
                 .time
@@ -169,7 +204,9 @@ impl SyncDevice {
             }
             "AutoSyncDefaultRules" => {
                 p.settings.default_rules =
-                    parse_bool(value).map_err(|_| bad_value("true or false"))?
+                    parse_bool(value).map_err(|_| bad_value("true or false"))?;
+                // An explicit choice of rules ends the starter selection.
+                p.settings.starter = false;
             }
             "IncludeSkippedFiles" => {
                 if !value.is_empty() {
@@ -185,11 +222,17 @@ impl SyncDevice {
                     .map_err(|_| bad_value("a number from 0 to 255"))?;
                 // In memory only: nothing to save.
                 st.background.insert(self.key.clone(), v);
+                drop(st);
+                self.services.settings_changed(&self.key);
                 return Ok(());
             }
             _ => return Err(unknown_attribute(name)),
         }
-        st.table.save(&self.services.inner.state_dir)
+        st.table.save(&self.services.inner.state_dir)?;
+        drop(st);
+        // WMP syncs an automatic partnership again when its settings change.
+        self.services.settings_changed(&self.key);
+        Ok(())
     }
 }
 

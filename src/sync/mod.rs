@@ -34,6 +34,7 @@ mod plan_room;
 pub(crate) mod plan_types;
 mod recover;
 mod resume;
+mod runtime;
 mod selection;
 #[cfg(feature = "serde")]
 mod serde_impl;
@@ -61,6 +62,7 @@ pub use plan::{
     plan,
 };
 pub use recover::{LeftAlone, LeftAloneReason};
+pub use runtime::{RescanHook, RuntimeOptions, SyncRuntime};
 /// Recovery's pure decision, for the `fuzzing` hooks only.
 #[cfg(feature = "fuzzing")]
 pub(crate) mod recovery_internals {

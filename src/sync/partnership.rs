@@ -5,7 +5,7 @@
 //! most one library: the device carries a [`PartnershipMarker`] (WMP keeps the same facts in
 //! `WMPInfo.xml`), and creating a partnership elsewhere replaces it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
@@ -107,6 +107,12 @@ pub struct PartnershipSettings {
     /// [`default_selection`](super::default_selection)) instead of the playlists selected for
     /// this partnership.
     pub default_rules: bool,
+    /// The partnership was made with createPartnership's defaults and no playlist has been
+    /// selected for it since: until one is, it syncs the default selection (see
+    /// [`default_selection`](super::default_selection)), as WMP's createPartnership(FALSE)
+    /// "uses a default set of sync playlists". The first session that finds a playlist
+    /// selected for the partnership clears it.
+    pub starter: bool,
 }
 
 impl Default for PartnershipSettings {
@@ -116,6 +122,7 @@ impl Default for PartnershipSettings {
             sync_on_connect: true,
             sync_filter: 0xFF,
             default_rules: false,
+            starter: false,
         }
     }
 }
@@ -189,6 +196,7 @@ pub fn device_key<'a>(serial: &'a str, canonical_name: &'a str) -> &'a str {
 /// library=<32 hex digits>
 /// name=<library name>
 /// declined=<device key>          (any number)
+/// freed=<1-16>:<device key>      (a free slot and the device that held it last; any number)
 /// slot=<1-16>                    (starts a partnership; the keys below belong to it)
 /// device=<canonical name where the device was last seen>
 /// serial=<serial: the device's identity; empty for a device without one>
@@ -197,6 +205,7 @@ pub fn device_key<'a>(serial: &'a str, canonical_name: &'a str) -> &'a str {
 /// sync_on_connect=<0|1>
 /// sync_filter=<number>
 /// default_rules=<0|1>            (optional; 0 when absent)
+/// starter=<0|1>                  (optional; 0 when absent: see PartnershipSettings::starter)
 /// last_sync=<seconds since the epoch, or empty>
 /// last_errors=<n>
 /// last_no_fit=<n>
@@ -211,6 +220,9 @@ pub struct PartnershipTable {
     pub library_name: String,
     slots: Vec<Partnership>,
     declined: BTreeSet<String>,
+    // Free slots and the key of the device that held each last: the slot's `SyncNN` belong
+    // to that device, so they are cleared before another device takes the slot.
+    freed: BTreeMap<u8, String>,
 }
 
 const TABLE_KIND: &str = "wmdm-sync-partnerships";
@@ -223,6 +235,7 @@ impl PartnershipTable {
             library_name: library_name.into(),
             slots: Vec::new(),
             declined: BTreeSet::new(),
+            freed: BTreeMap::new(),
         }
     }
 
@@ -310,15 +323,42 @@ impl PartnershipTable {
         self.declined.contains(key)
     }
 
+    /// The slot [`add`](Self::add) would give the device with this key (its own when it has
+    /// one), and the key of the device that held that slot last when it is free and was
+    /// held before (its playlists' `SyncNN` are that device's). `None` when the table is
+    /// full.
+    pub fn next_slot(&self, key: &str) -> Option<(u8, Option<&str>)> {
+        if let Some(p) = self.for_device(key) {
+            return Some((p.index, None));
+        }
+        let index = (1..=MAX_PARTNERSHIPS).find(|i| self.by_index(*i).is_none())?;
+        Some((index, self.freed.get(&index).map(String::as_str)))
+    }
+
     /// Takes the lowest free slot for the device with `serial` seen at `device` (its
-    /// canonical name), or returns its existing slot.
+    /// canonical name), or returns its existing slot. A new partnership starts with
+    /// [`PartnershipSettings::starter`] set.
     ///
     /// # Errors
     /// [`Error::TooManySessions`] when all sixteen slots are taken.
     pub fn add(&mut self, device: &str, serial: &str, friendly_name: &str) -> Result<u8> {
+        self.add_slot(device, serial, friendly_name).map(|(i, _)| i)
+    }
+
+    /// As [`add`](Self::add), also returning the key of the device that held the slot last
+    /// (see [`next_slot`](Self::next_slot)); the table forgets it.
+    ///
+    /// # Errors
+    /// As [`add`](Self::add).
+    pub fn add_slot(
+        &mut self,
+        device: &str,
+        serial: &str,
+        friendly_name: &str,
+    ) -> Result<(u8, Option<String>)> {
         let key = device_key(serial, device);
         if let Some(p) = self.for_device(key) {
-            return Ok(p.index);
+            return Ok((p.index, None));
         }
         let index = (1..=MAX_PARTNERSHIPS)
             .find(|i| self.by_index(*i).is_none())
@@ -326,31 +366,36 @@ impl PartnershipTable {
         self.declined.remove(key);
         // A table from before serials may have declined the device by its path.
         self.declined.remove(device);
+        let previous = self.freed.remove(&index);
         self.slots.push(Partnership {
             index,
             device: device.to_owned(),
             serial: serial.to_owned(),
             friendly_name: friendly_name.to_owned(),
-            settings: PartnershipSettings::default(),
+            settings: PartnershipSettings {
+                starter: true,
+                ..PartnershipSettings::default()
+            },
             last: LastSync::default(),
             skipped: BTreeSet::new(),
         });
         self.slots.sort_by_key(|p| p.index);
-        Ok(index)
+        Ok((index, previous))
     }
 
     /// Frees the slot of the device with this key and records the device as declined;
     /// returns the freed slot.
     pub fn remove(&mut self, key: &str) -> Option<u8> {
         self.declined.insert(key.to_owned());
-        let at = self.slots.iter().position(|p| p.key() == key)?;
-        Some(self.slots.remove(at).index)
+        self.release(key)
     }
 
     /// Forgets a slot without declining the device (another library took it over).
     pub fn release(&mut self, key: &str) -> Option<u8> {
         let at = self.slots.iter().position(|p| p.key() == key)?;
-        Some(self.slots.remove(at).index)
+        let index = self.slots.remove(at).index;
+        self.freed.insert(index, key.to_owned());
+        Some(index)
     }
 
     /// The file's bytes.
@@ -362,6 +407,9 @@ impl PartnershipTable {
         );
         for d in &self.declined {
             s.push_str(&format!("declined={}\n", escape(d)));
+        }
+        for (index, key) in &self.freed {
+            s.push_str(&format!("freed={index}:{}\n", escape(key)));
         }
         for p in &self.slots {
             s.push_str(&format!(
@@ -380,6 +428,9 @@ impl PartnershipTable {
             ));
             if p.settings.default_rules {
                 s.push_str("default_rules=1\n");
+            }
+            if p.settings.starter {
+                s.push_str("starter=1\n");
             }
             for t in &p.skipped {
                 s.push_str(&format!("skipped={:016x}\n", t.0));
@@ -416,6 +467,16 @@ impl PartnershipTable {
                 ("declined", _) => {
                     t.declined.insert(v);
                 }
+                ("freed", _) => {
+                    let (index, key) = v
+                        .split_once(':')
+                        .ok_or_else(|| bad(n, "freed without a key"))?;
+                    let index: u8 = number(n, index)?;
+                    if !(1..=MAX_PARTNERSHIPS).contains(&index) {
+                        return Err(bad(n, "slot outside 1-16"));
+                    }
+                    t.freed.insert(index, key.to_owned());
+                }
                 ("slot", _) => {
                     let index: u8 = number(n, &v)?;
                     if !(1..=MAX_PARTNERSHIPS).contains(&index) {
@@ -441,6 +502,7 @@ impl PartnershipTable {
                 ("sync_on_connect", Some(p)) => p.settings.sync_on_connect = v == "1",
                 ("sync_filter", Some(p)) => p.settings.sync_filter = number(n, &v)?,
                 ("default_rules", Some(p)) => p.settings.default_rules = v == "1",
+                ("starter", Some(p)) => p.settings.starter = v == "1",
                 ("skipped", Some(p)) => {
                     p.skipped.insert(TrackId(hex_u64(n, &v)?));
                 }
@@ -462,6 +524,8 @@ impl PartnershipTable {
             return Err(bad(0, "no library id"));
         }
         t.slots.sort_by_key(|p| p.index);
+        let taken: BTreeSet<u8> = t.slots.iter().map(|p| p.index).collect();
+        t.freed.retain(|i, _| !taken.contains(i));
         Ok(t)
     }
 
@@ -502,97 +566,5 @@ impl PartnershipTable {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn marker_round_trip_and_errors() {
-        let m = PartnershipMarker {
-            library_id: "ab".repeat(16),
-            index: 3,
-            library_name: "Home\tPC".into(),
-        };
-        assert_eq!(PartnershipMarker::parse(&m.encode()), Ok(m));
-        assert!(
-            PartnershipMarker::parse(b"wmdm-sync-partnership 1\nlibrary=x\nindex=17\n").is_err()
-        );
-        assert!(PartnershipMarker::parse(b"wmdm-sync-partnership 1\nindex=1\n").is_err());
-        assert!(PartnershipMarker::parse(b"").is_err());
-    }
-
-    #[test]
-    fn sixteen_slots_then_a_clear_error() {
-        let mut t = PartnershipTable::new("id", "lib");
-        for i in 0..16 {
-            assert_eq!(t.add(&format!("d{i}"), "", "f"), Ok(i as u8 + 1));
-        }
-        assert_eq!(t.add("d16", "", "f"), Err(Error::TooManySessions));
-        assert_eq!(t.add("d3", "", "f"), Ok(4));
-        assert_eq!(t.remove("d3"), Some(4));
-        assert!(t.is_declined("d3"));
-        assert_eq!(t.add("d16", "", "f"), Ok(4));
-        let p = t.for_device_mut("d16").unwrap();
-        p.settings.default_rules = true;
-        p.settings.sync_filter = 0x0A;
-        p.skipped.extend([TrackId(5), TrackId(u64::MAX)]);
-        assert_eq!(PartnershipTable::parse(&t.encode()), Ok(t));
-    }
-
-    #[test]
-    fn a_partnership_follows_its_serial_not_its_path() {
-        let mut t = PartnershipTable::new("ab".repeat(16), "lib");
-        assert_eq!(t.add("/media/STICK", "S1", "f"), Ok(1));
-        let none = |_: &str| false;
-        // The same serial at another path: the same slot, and the row remembers the path.
-        assert_eq!(
-            t.locate("S1", "/media/STICK1", None, &none),
-            Some((1, true))
-        );
-        assert_eq!(
-            t.for_device("S1").map(|p| p.device.as_str()),
-            Some("/media/STICK1")
-        );
-        assert_eq!(
-            t.locate("S1", "/media/STICK1", None, &none),
-            Some((1, false))
-        );
-        // Another device at the old path is not ours.
-        assert_eq!(t.locate("S2", "/media/STICK", None, &none), None);
-        // A row without a serial (an old table) is matched by path once and upgraded.
-        let mut old = PartnershipTable::parse(
-            format!(
-                "wmdm-sync-partnerships 1\nlibrary={}\nname=lib\nslot=2\ndevice=/mnt/p\n",
-                "cd".repeat(16)
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-        assert_eq!(old.locate("S9", "/mnt/p", None, &none), Some((2, true)));
-        assert_eq!(old.for_device("S9").map(|p| p.index), Some(2));
-        assert_eq!(old.locate("S8", "/mnt/p", None, &none), None);
-        // A device whose serial changed is found by our marker, unless the row's device is here.
-        let marker = PartnershipMarker {
-            library_id: "ab".repeat(16),
-            index: 1,
-            library_name: "lib".into(),
-        };
-        assert_eq!(t.locate("S3", "/x", Some(&marker), &|k| k == "S1"), None);
-        assert_eq!(t.locate("S3", "/x", Some(&marker), &none), Some((1, true)));
-        assert_eq!(t.for_device("S3").map(|p| p.index), Some(1));
-        let theirs = PartnershipMarker {
-            library_id: "ef".repeat(16),
-            ..marker
-        };
-        assert_eq!(t.locate("S4", "/y", Some(&theirs), &none), None);
-    }
-
-    #[test]
-    fn statuses_have_wmp_values() {
-        assert_eq!(SyncDeviceStatus::NewDevice as i32, 5);
-        assert_eq!(
-            SyncDeviceStatus::from_i32(3),
-            Some(SyncDeviceStatus::PartnershipAnother)
-        );
-        assert_eq!(SyncDeviceStatus::from_i32(6), None);
-    }
-}
+#[path = "partnership_tests.rs"]
+mod tests;

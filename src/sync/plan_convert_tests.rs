@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::library::{ContentHash, MemoryLibrary, PlaylistId, Selection};
 use crate::metadata::FormatCode;
-use crate::sync::journal::Ledger;
+use crate::sync::journal::{Ledger, OwnedKind};
 use crate::transcode::{Codec, ConvertReason, ConvertSettings, DeviceCaps, NoConvertReason};
 
 fn library() -> (MemoryLibrary, HashMap<TrackId, ContentHash>) {

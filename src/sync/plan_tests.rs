@@ -6,7 +6,7 @@ use super::*;
 use crate::library::{ContentHash, MemoryLibrary, PlaylistId, Selection};
 use crate::metadata::FormatCode;
 use crate::sync::filter::{MediaKind, SyncFilter};
-use crate::sync::journal::Ledger;
+use crate::sync::journal::{Ledger, OwnedKind};
 
 fn lib(n: u64) -> (MemoryLibrary, HashMap<TrackId, ContentHash>) {
     let mut l = MemoryLibrary::new();

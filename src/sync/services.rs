@@ -2,21 +2,22 @@
 //! (IWMPSyncDevice/2/3), over the partnership table, one [`SyncEngine`] per device, and the
 //! event bus (IWMPEvents2/4).
 //!
-//! Everything is sans-IO in the quinn style: asynchronous WMP calls (createPartnership,
+//! The core is sans-IO in the quinn style: asynchronous WMP calls (createPartnership,
 //! estimateSyncSize) queue their work and return at once; [`SyncServices::poll`] does it and
 //! sends the completion events, together with device arrivals and removals and sync on
-//! connect. A host calls `poll` from its loop (or a timer), and drives running syncs with
-//! [`SyncDevice::step`] or [`SyncDevice::run`].
+//! connect. A host either calls `poll` from its loop (or a timer) and drives running syncs
+//! with [`SyncDevice::step`] or [`SyncDevice::run`], or starts a
+//! [`SyncRuntime`](super::SyncRuntime) ([`SyncServices::start_runtime`]), whose threads do
+//! all of that by themselves.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use super::device::{MARKER_FILE, delete_state, read_state, write_state};
 use super::engine::SyncEngine;
 use super::event::{EventBus, SyncEvent, SyncState};
 use super::filter::SyncFilter;
-use super::partnership::{PartnershipMarker, PartnershipTable, SyncDeviceStatus};
+use super::partnership::{PartnershipTable, SyncDeviceStatus};
 use super::plan::{PlanSettings, PlaylistFormat};
 use super::stats::StatsStore;
 use crate::error::{Error, Result};
@@ -25,6 +26,9 @@ use crate::manager::{DeviceManager, WmdmDevice, WmdmStorage};
 use crate::metadata::{FormatCode, PropValue, device as props};
 use crate::provider::{LockHolder, WriterLock};
 use crate::time::Clock;
+
+#[path = "services_partner.rs"]
+mod partner;
 
 /// The library a [`SyncServices`] reads, shared with the application (which may edit it
 /// between syncs).
@@ -78,6 +82,8 @@ pub(super) struct Inner {
     // The store as last saved, so a sync that read nothing new writes nothing.
     pub(super) stats_saved: Mutex<StatsStore>,
     state: Mutex<State>,
+    // The runtime running these services, if one does (`start_runtime`).
+    pub(super) runtime: Mutex<Option<Arc<super::runtime::Hub>>>,
 }
 
 /// IWMPSyncServices: the devices this library knows, their partnerships, and their engines.
@@ -189,6 +195,7 @@ impl SyncServices {
                     background: HashMap::new(),
                     writers: HashMap::new(),
                 }),
+                runtime: Mutex::new(None),
             }),
         };
         services.refresh(false)?;
@@ -327,49 +334,6 @@ impl SyncServices {
             .entry(key.to_owned())
             .or_insert_with(|| SyncEngine::new(key, self.inner.events.clone()))
             .clone()
-    }
-
-    fn complete_partnership(&self, key: &str) {
-        let result = (|| -> Result<()> {
-            let (device, serial, path, friendly) = {
-                let st = self.lock();
-                let k = st
-                    .devices
-                    .iter()
-                    .find(|k| k.key == key)
-                    .ok_or(Error::NoPda)?;
-                (
-                    k.device.clone().ok_or(Error::NoPda)?,
-                    k.serial.clone(),
-                    k.path.clone(),
-                    k.friendly.clone(),
-                )
-            };
-            let root = root_of(&device)?;
-            let _writer = self.writer_for(key, &device)?;
-            let mut st = self.lock();
-            let index = st.table.add(&path, &serial, &friendly)?;
-            let marker = PartnershipMarker {
-                library_id: st.table.library_id.clone(),
-                index,
-                library_name: st.table.library_name.clone(),
-            };
-            if let Err(e) = write_state(&root, MARKER_FILE, &marker.encode()) {
-                st.table.release(key);
-                return Err(e);
-            }
-            st.table.save(&self.inner.state_dir)?;
-            Ok(())
-        })();
-        if result.is_ok() {
-            self.set_status(key, SyncDeviceStatus::PartnershipExists);
-        }
-        self.inner
-            .events
-            .emit(SyncEvent::CreatePartnershipComplete {
-                device: key.to_owned(),
-                result,
-            });
     }
 
     /// Takes the device's writer lock for this library unless it holds it already, and keeps
@@ -588,64 +552,6 @@ impl SyncDevice {
             .lock()
             .settings
             .insert(self.key.clone(), settings);
-    }
-
-    /// IWMPSyncDevice::createPartnership. Asynchronous: returns at once, and the next
-    /// [`SyncServices::poll`] sends CreatePartnershipComplete (and DeviceStatusChange). When a
-    /// partnership exists already it returns `Ok` and sends nothing. A partnership this
-    /// creates replaces any other library's marker on the device.
-    ///
-    /// # Errors
-    /// [`Error::NoPda`] when the device is not connected; [`Error::PdaManualDevice`] for a
-    /// manual device. A full table (sixteen partnerships) is reported by the completion event
-    /// as [`Error::TooManySessions`].
-    pub fn create_partnership(&self, _show_ui: bool) -> Result<()> {
-        let (connected, status) = self.with(|k, _| (k.device.is_some(), k.status))?;
-        if !connected {
-            return Err(Error::NoPda);
-        }
-        match status {
-            SyncDeviceStatus::ManualDevice => Err(Error::PdaManualDevice),
-            SyncDeviceStatus::PartnershipExists => Ok(()),
-            _ => {
-                self.services
-                    .lock()
-                    .pending
-                    .push_back(Pending::Partnership(self.key.clone()));
-                Ok(())
-            }
-        }
-    }
-
-    /// IWMPSyncDevice::deletePartnership: frees the slot, removes the marker when the device
-    /// is here, and the status becomes PartnershipDeclined. What was copied stays.
-    ///
-    /// # Errors
-    /// I/O errors saving the table; the manager's errors removing the marker.
-    pub fn delete_partnership(&self) -> Result<()> {
-        self.stop();
-        let device = self.with(|k, _| k.device.clone())?;
-        let _writer = match &device {
-            Some(d) => Some(self.services.writer_for(&self.key, d)?),
-            None => None,
-        };
-        {
-            let mut st = self.services.lock();
-            st.table.remove(&self.key);
-            st.background.remove(&self.key);
-            st.table.save(&self.services.inner.state_dir)?;
-        }
-        if let Some(d) = device {
-            let root = root_of(&d)?;
-            let ours = read_state(&root, MARKER_FILE)?
-                .and_then(|b| PartnershipMarker::parse(&b).ok())
-                .is_some_and(|m| m.library_id == self.services.library_id());
-            if ours {
-                delete_state(&root, MARKER_FILE)?;
-            }
-        }
-        self.services
-            .set_status(&self.key, SyncDeviceStatus::PartnershipDeclined);
-        Ok(())
+        self.services.settings_changed(&self.key);
     }
 }

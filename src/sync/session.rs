@@ -13,7 +13,7 @@ use super::selection::{estimate_selection, partnership_selection};
 use super::services::{SyncDevice, SyncServices, apply_profile, root_of};
 use super::stats::StatsStore;
 use crate::error::{Error, Result};
-use crate::library::{Playlist, Selection, TrackId};
+use crate::library::{Library, Playlist, Selection, TrackId};
 use crate::manager::WmdmStorage;
 use crate::time::Clock;
 
@@ -23,10 +23,26 @@ pub(super) struct SessionParts {
     pub(super) index: u8,
     pub(super) settings: PlanSettings,
     pub(super) default_rules: bool,
+    // PartnershipSettings::starter: the default selection until a playlist is selected.
+    pub(super) starter: bool,
     pub(super) skipped: HashSet<TrackId>,
 }
 
 impl SessionParts {
+    /// True when a library playlist is selected for this partnership.
+    fn has_playlists(&self, library: &dyn Library) -> bool {
+        library
+            .playlists()
+            .iter()
+            .any(|p| p.sync.is_synced_to(self.index))
+    }
+
+    /// Whether the session syncs the default selection: AutoSyncDefaultRules, or a new
+    /// partnership that no playlist has been selected for yet.
+    fn uses_default(&self, library: &dyn Library) -> bool {
+        self.default_rules || (self.starter && !self.has_playlists(library))
+    }
+
     fn context<'a>(
         &'a self,
         selection: &'a [Selection],
@@ -88,6 +104,7 @@ impl SyncDevice {
             index: p.index,
             settings,
             default_rules: p.settings.default_rules,
+            starter: p.settings.starter,
             skipped: p.skipped.iter().copied().collect(),
         })
     }
@@ -104,7 +121,8 @@ impl SyncDevice {
         let inner = &self.services.inner;
         let library = inner.library.read().unwrap_or_else(PoisonError::into_inner);
         let clock = &*inner.clock;
-        let current = partnership_selection(&*library, parts.index, parts.default_rules, clock);
+        let default = parts.uses_default(&*library);
+        let current = partnership_selection(&*library, parts.index, default, clock);
         let selection = match scope {
             Scope::Sync => current,
             Scope::Estimate { non_rule, rules } => {
@@ -166,7 +184,8 @@ impl SyncDevice {
         // One writer per device: the lock is held until the session ends (record_finish).
         let device = self.connected_device()?;
         self.services.take_writer(&self.key, &device)?;
-        let selection = partnership_selection(&*library, parts.index, parts.default_rules, clock);
+        let default = parts.uses_default(&*library);
+        let selection = partnership_selection(&*library, parts.index, default, clock);
         let mut ctx = parts.context(&selection, clock, Some(&inner.stats));
         // The engine flushes the device at its durability barriers.
         ctx.device = Some(&device);
@@ -174,7 +193,10 @@ impl SyncDevice {
             self.services.release_writer(&self.key);
             return Err(e);
         }
-        if !engine.is_running() {
+        if engine.is_running() {
+            // A runtime steps it to its end.
+            self.services.hand_to_worker(&self.key);
+        } else {
             // Nothing to do: the session ended as it started.
             self.services.release_writer(&self.key);
         }
@@ -187,6 +209,11 @@ impl SyncDevice {
             if p.settings.sync_filter == parts.settings.filter.0 && !parts.settings.filter.is_none()
             {
                 p.settings.sync_filter = SyncFilter::NONE.0;
+                changed = true;
+            }
+            // The user chose playlists: the starter selection is over.
+            if p.settings.starter && parts.has_playlists(&*library) {
+                p.settings.starter = false;
                 changed = true;
             }
             let before = p.skipped.len();
