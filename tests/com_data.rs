@@ -263,7 +263,8 @@ fn a_sink_with_iwmdmprogress2_gets_end2_with_the_result() {
     let make = |name| unsafe { root(&device).CreateStorage(0x20 | 0x800, None, name) }.unwrap();
     let (file, other) = (make(w!("first.mp3")), make(w!("second.mp3")));
     let counter = windows_core::ComObject::new(Counter2::default());
-    let progress: IWMDMProgress = counter.to_interface();
+    let progress2: IWMDMProgress2 = counter.to_interface();
+    let progress: IWMDMProgress = progress2.cast().unwrap();
     let obj: IMDSPObject = file.cast().unwrap();
     unsafe { obj.Rename(w!("renamed.mp3"), &progress) }.unwrap();
     // A rename onto a name that exists fails: End2 carries the failure.

@@ -415,6 +415,12 @@ const MIME_TYPES: &[(&str, FormatCode)] = &[
 ];
 
 impl FormatCode {
+    /// True for the lossless audio formats the crate knows (FLAC, WAV, AIFF): converting one
+    /// to a lossy format loses nothing that was not there, and its bitrate is no ceiling.
+    pub fn is_lossless(self) -> bool {
+        matches!(self, FormatCode::FLAC | FormatCode::WAVE | FormatCode::AIFF)
+    }
+
     /// The most common audio formats, in the order a device is most likely to take them.
     pub const COMMON_AUDIO: &'static [FormatCode] = &[
         FormatCode::MP3,

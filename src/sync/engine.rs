@@ -309,7 +309,7 @@ impl SyncEngine {
             left_alone: recovery.left_alone,
             flushes: u64::from(journaled),
             renames_refused: renames.refused(),
-            transcode: crate::transcode::TranscodeStats::of_plan(&plan),
+            transcode: plan.transcode_stats(),
             ..SyncSummary::default()
         };
         self.publish(&summary);

@@ -362,10 +362,7 @@ pub enum Decision {
 
 /// True for lossless formats (FLAC, WAV, AIFF).
 pub fn is_lossless(format: FormatCode) -> bool {
-    matches!(
-        format,
-        FormatCode::FLAC | FormatCode::WAVE | FormatCode::AIFF
-    )
+    format.is_lossless()
 }
 
 /// Decides how `track` goes to a device with `caps`, under `settings`. Never raises the

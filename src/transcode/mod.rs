@@ -37,27 +37,3 @@ pub struct TranscodeStats {
     /// ffmpeg, or one without that encoder).
     pub missing_encoder: u32,
 }
-
-impl TranscodeStats {
-    /// The counts known before the sync runs: the plan's tracks left out for want of an
-    /// encoder.
-    pub fn of_plan(plan: &crate::sync::SyncPlan) -> TranscodeStats {
-        let missing = plan
-            .left_out
-            .iter()
-            .filter(|l| {
-                matches!(
-                    l.reason,
-                    crate::sync::LeftOutReason::CannotConvert {
-                        reason: NoConvertReason::EncoderMissing(_),
-                        ..
-                    }
-                )
-            })
-            .count();
-        TranscodeStats {
-            missing_encoder: u32::try_from(missing).unwrap_or(u32::MAX),
-            ..TranscodeStats::default()
-        }
-    }
-}

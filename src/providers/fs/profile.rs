@@ -272,7 +272,7 @@ impl DeviceProfile {
             });
         }
         if let Some(b) = self.max_bitrate
-            && !crate::transcode::is_lossless(format)
+            && !format.is_lossless()
         {
             descriptions.push(PropDesc {
                 name: tags::BITRATE.to_owned(),
