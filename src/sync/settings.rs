@@ -6,8 +6,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::filter::SyncFilter;
+use super::partnership::Partnership;
 use super::partnership::{LastSync, SyncDeviceStatus};
-use super::services::SyncDevice;
+use super::services::{State, SyncDevice};
 use crate::error::{Error, Result};
 
 /// The most of a device a partnership may keep free (PercentSpaceReserved's range is 0-95).
@@ -66,15 +67,7 @@ impl SyncDevice {
                 .subject(format!("{:#x}", settings.filter.0)));
         }
         let mut st = self.services.lock();
-        let exists = st
-            .devices
-            .iter()
-            .any(|k| k.key == self.key && k.status == SyncDeviceStatus::PartnershipExists);
-        let p = st
-            .table
-            .for_device_mut(&self.key)
-            .filter(|_| exists)
-            .ok_or(Error::Unexpected)?;
+        let p = st.partnership_mut(&self.key)?;
         p.settings.reserve_percent = settings.reserve_percent;
         p.settings.sync_on_connect = settings.sync_on_connect;
         p.settings.sync_filter = settings.filter.0;
@@ -103,6 +96,24 @@ impl SyncDevice {
             .for_device(&self.key)
             .filter(|_| status == SyncDeviceStatus::PartnershipExists)
             .map(|p| (p.settings.clone(), p.last))
+            .ok_or(Error::Unexpected)
+    }
+}
+
+impl State {
+    /// The partnership row of the device `key`, while it has a partnership with this library
+    /// (the one lookup setItemInfo and the typed settings share).
+    ///
+    /// # Errors
+    /// [`Error::Unexpected`] without a partnership.
+    pub(super) fn partnership_mut(&mut self, key: &str) -> Result<&mut Partnership> {
+        let exists = self
+            .devices
+            .iter()
+            .any(|k| k.key == key && k.status == SyncDeviceStatus::PartnershipExists);
+        self.table
+            .for_device_mut(key)
+            .filter(|_| exists)
             .ok_or(Error::Unexpected)
     }
 }
