@@ -58,6 +58,15 @@ fn a_failed_write_is_one_item_failure_and_the_next_sync_finishes_the_job() -> wm
         }]
     ));
     assert!(report.to_string().contains("failed"), "{report}");
+    // The failure names the library file, not an id.
+    assert!(
+        report.failures[0].name.starts_with("Band/Album/"),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains(&report.failures[0].name),
+        "{report}"
+    );
     device.clear_faults();
     assert_eq!(syncer.sync(|_| {})?.summary.copied, 1);
     Ok(())
