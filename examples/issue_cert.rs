@@ -57,9 +57,13 @@ struct Cli {
     /// The application security level.
     #[arg(long, default_value_t = 1000)]
     app_sec: u32,
-    /// Days of validity from now (a minute ago, for clocks slightly behind).
+    /// Days of validity from now.
     #[arg(long, default_value_t = 365)]
     days: i64,
+    /// Valid from this time (seconds since the Unix epoch); default a minute ago, for clocks
+    /// slightly behind.
+    #[arg(long, value_name = "UNIX")]
+    not_before: Option<i64>,
     /// Where to write the certificate (its binary form, `Certificate::to_bytes`).
     #[arg(long, value_name = "FILE", required_unless_present = "public_out")]
     out: Option<PathBuf>,
@@ -101,7 +105,7 @@ fn run(cli: &Cli) -> Result<String, String> {
         },
         app_sec: cli.app_sec,
         serial: cli.serial,
-        not_before: now - 60,
+        not_before: cli.not_before.unwrap_or(now - 60),
         not_after: now.saturating_add(cli.days.saturating_mul(86_400)),
         public_key,
     };

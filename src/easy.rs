@@ -522,7 +522,8 @@ impl Syncer {
             .try_iter()
         {
             if let SyncEvent::DeviceSyncError { item, error, .. } = event {
-                failures.push(ItemFailure { item, error });
+                let name = self.item_name(&item);
+                failures.push(ItemFailure { item, name, error });
             }
         }
         // A cache or playlist state that cannot be saved costs the next run time, not
@@ -535,6 +536,21 @@ impl Syncer {
             summary,
             failures,
         })
+    }
+
+    /// What a person calls `item`: a track's path in the library, a playlist's name, a
+    /// device object's path.
+    fn item_name(&self, item: &SyncItem) -> String {
+        match item {
+            SyncItem::Track(id) => {
+                let lib = self.lib.shared();
+                let lib = lib.read().unwrap_or_else(PoisonError::into_inner);
+                lib.track(*id)
+                    .map_or_else(|| format!("track {}", id.0), |t| t.relative_path.clone())
+            }
+            SyncItem::Playlist(name) => format!("playlist {name}"),
+            SyncItem::DeviceObject(path) => path.clone(),
+        }
     }
 
     fn select(&self, index: PartnershipIndex) -> Result<()> {
@@ -587,6 +603,9 @@ impl Syncer {
 pub struct ItemFailure {
     /// What failed.
     pub item: SyncItem,
+    /// What a person calls it: the track's path in the library, `playlist <name>`, or the
+    /// device object's path.
+    pub name: String,
     /// Why.
     pub error: Error,
 }
@@ -622,12 +641,7 @@ impl fmt::Display for SyncReport {
             f.write_str(" (stopped before the end; sync again to finish)")?;
         }
         for failure in &self.failures {
-            let what = match &failure.item {
-                SyncItem::Track(id) => format!("track {}", id.0),
-                SyncItem::Playlist(name) => format!("playlist {name}"),
-                SyncItem::DeviceObject(path) => path.clone(),
-            };
-            write!(f, "\n  {what}: {}", failure.error)?;
+            write!(f, "\n  {}: {}", failure.name, failure.error)?;
         }
         Ok(())
     }

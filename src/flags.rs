@@ -577,7 +577,7 @@ value_newtype! {
 /// `WMPDeviceStatus`: a device's partnership status as Windows Media Player sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[repr(i32)]
-pub enum WmpDeviceStatus {
+pub enum SyncDeviceStatus {
     /// `wmpdsUnknown` (0): not a valid status.
     #[default]
     Unknown = 0,
@@ -593,19 +593,19 @@ pub enum WmpDeviceStatus {
     NewDevice = 5,
 }
 
-impl WmpDeviceStatus {
+impl SyncDeviceStatus {
     /// `wmpdsLast`: the sentinel after the last value.
     pub const LAST: i32 = 6;
 
     /// The status for a raw value; values outside 0..=5 give `None`.
-    pub const fn from_i32(v: i32) -> Option<WmpDeviceStatus> {
+    pub const fn from_i32(v: i32) -> Option<SyncDeviceStatus> {
         Some(match v {
-            0 => WmpDeviceStatus::Unknown,
-            1 => WmpDeviceStatus::PartnershipExists,
-            2 => WmpDeviceStatus::PartnershipDeclined,
-            3 => WmpDeviceStatus::PartnershipAnother,
-            4 => WmpDeviceStatus::ManualDevice,
-            5 => WmpDeviceStatus::NewDevice,
+            0 => SyncDeviceStatus::Unknown,
+            1 => SyncDeviceStatus::PartnershipExists,
+            2 => SyncDeviceStatus::PartnershipDeclined,
+            3 => SyncDeviceStatus::PartnershipAnother,
+            4 => SyncDeviceStatus::ManualDevice,
+            5 => SyncDeviceStatus::NewDevice,
             _ => return None,
         })
     }
@@ -614,7 +614,7 @@ impl WmpDeviceStatus {
 /// `WMPSyncState`: the state of a device's sync engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[repr(i32)]
-pub enum WmpSyncState {
+pub enum SyncState {
     /// `wmpssUnknown` (0).
     #[default]
     Unknown = 0,
@@ -626,17 +626,17 @@ pub enum WmpSyncState {
     Estimating = 3,
 }
 
-impl WmpSyncState {
+impl SyncState {
     /// `wmpssLast`: the sentinel after the last value.
     pub const LAST: i32 = 4;
 
     /// The state for a raw value; values outside 0..=3 give `None`.
-    pub const fn from_i32(v: i32) -> Option<WmpSyncState> {
+    pub const fn from_i32(v: i32) -> Option<SyncState> {
         Some(match v {
-            0 => WmpSyncState::Unknown,
-            1 => WmpSyncState::Synchronizing,
-            2 => WmpSyncState::Stopped,
-            3 => WmpSyncState::Estimating,
+            0 => SyncState::Unknown,
+            1 => SyncState::Synchronizing,
+            2 => SyncState::Stopped,
+            3 => SyncState::Estimating,
             _ => return None,
         })
     }
@@ -660,8 +660,8 @@ mod tests {
         assert_eq!(SeekOrigin::EOF.0, 4);
         assert_eq!(SeekFlags::END.0, 8);
         assert_eq!(WmdmMessage::MEDIA_REMOVAL.0, 3);
-        assert_eq!(WmpDeviceStatus::NewDevice as i32, 5);
-        assert_eq!(WmpSyncState::Estimating as i32, 3);
+        assert_eq!(SyncDeviceStatus::NewDevice as i32, 5);
+        assert_eq!(SyncState::Estimating as i32, 3);
     }
 
     #[test]
@@ -700,13 +700,13 @@ mod tests {
 
     #[test]
     fn enums_round_trip() {
-        for v in 0..WmpDeviceStatus::LAST {
-            assert_eq!(WmpDeviceStatus::from_i32(v).map(|s| s as i32), Some(v));
+        for v in 0..SyncDeviceStatus::LAST {
+            assert_eq!(SyncDeviceStatus::from_i32(v).map(|s| s as i32), Some(v));
         }
-        assert_eq!(WmpDeviceStatus::from_i32(6), None);
-        for v in 0..WmpSyncState::LAST {
-            assert_eq!(WmpSyncState::from_i32(v).map(|s| s as i32), Some(v));
+        assert_eq!(SyncDeviceStatus::from_i32(6), None);
+        for v in 0..SyncState::LAST {
+            assert_eq!(SyncState::from_i32(v).map(|s| s as i32), Some(v));
         }
-        assert_eq!(WmpSyncState::from_i32(-1), None);
+        assert_eq!(SyncState::from_i32(-1), None);
     }
 }

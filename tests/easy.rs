@@ -58,6 +58,15 @@ fn a_failed_write_is_one_item_failure_and_the_next_sync_finishes_the_job() -> wm
         }]
     ));
     assert!(report.to_string().contains("failed"), "{report}");
+    // The failure names the library file, not an id.
+    assert!(
+        report.failures[0].name.starts_with("Band/Album/"),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains(&report.failures[0].name),
+        "{report}"
+    );
     device.clear_faults();
     assert_eq!(syncer.sync(|_| {})?.summary.copied, 1);
     Ok(())
@@ -156,4 +165,38 @@ fn an_auto_playlist_syncs_through_the_paved_path() {
     let report = syncer.sync(|_| {}).unwrap();
     assert_eq!(report.summary.copied, 1, "{report}");
     assert!(device.files().values().any(|b| *b == vec![2u8; 100_000]));
+}
+
+#[test]
+fn typed_settings_and_the_wmp_strings_are_one_partnership_row() {
+    let (state, device) = (tempfile::tempdir().unwrap(), player(10 << 20));
+    let syncer = SyncJob::memory(library())
+        .to_provider(provider(&device))
+        .state_dir(state.path())
+        .playlist("Mix")
+        .open()
+        .unwrap();
+    let d = syncer.device();
+    assert_eq!(
+        d.sync_settings().unwrap_err(),
+        Error::Unexpected,
+        "no partnership yet"
+    );
+    syncer.partner().unwrap();
+    assert_eq!(d.last_sync_time().unwrap(), None);
+    let mut s = d.sync_settings().unwrap();
+    assert_eq!((s.reserve_percent, s.sync_on_connect), (0, true));
+    s.reserve_percent = 96;
+    let e = d.set_sync_settings(&s).unwrap_err();
+    assert_eq!(e, Error::InvalidArg);
+    assert!(e.to_string().contains("reserve_percent"), "{e}");
+    s.reserve_percent = 20;
+    s.sync_on_connect = false;
+    d.set_sync_settings(&s).unwrap();
+    assert_eq!(d.item_info("PercentSpaceReserved").unwrap(), "20");
+    assert_eq!(d.item_info("SyncOnConnect").unwrap(), "False");
+    d.set_item_info("PercentSpaceReserved", "5").unwrap();
+    assert_eq!(d.sync_settings().unwrap().reserve_percent, 5);
+    syncer.sync(|_| {}).unwrap();
+    assert!(d.last_sync_time().unwrap().is_some());
 }

@@ -121,3 +121,52 @@ fn the_search_finds_a_key_embedded_as_text_or_numbers() {
     assert!(needles.iter().any(|n| contains(der.as_bytes(), n)));
     assert!(!needles.iter().any(|n| contains(&[0u8; 4096], n)));
 }
+
+#[test]
+fn the_shipped_certificates_hold_their_keys_and_verify_at_the_tests_clock_and_now() {
+    use std::sync::Arc;
+    use wmdm::sac::{Certificate, Role, TrustStore, public_key_from_pem};
+    use wmdm::time::{Clock, ManualClock, SystemClock};
+    let root = public_key_from_pem(include_str!("../examples/certs/root.pub.pem")).unwrap();
+    let shipped: [(&[u8], &str, Role); 4] = [
+        (
+            include_bytes!("../examples/certs/com_provider.cert"),
+            include_str!("data/keys/provider.pem"),
+            Role::Provider,
+        ),
+        (
+            include_bytes!("../examples/certs/sync_app.cert"),
+            include_str!("data/keys/app.pem"),
+            Role::Application,
+        ),
+        (
+            include_bytes!("../examples/certs/sync_manager.cert"),
+            include_str!("data/keys/manager.pem"),
+            Role::Manager,
+        ),
+        (
+            include_bytes!("../examples/certs/sync_provider.cert"),
+            include_str!("data/keys/provider.pem"),
+            Role::Provider,
+        ),
+    ];
+    // The COM end-to-end test checks the DLL's certificate with the tests' fixed clock; the
+    // sync example with the system's.
+    let clocks: [Arc<dyn Clock>; 2] = [Arc::new(ManualClock::default()), Arc::new(SystemClock)];
+    for (cert, pem, role) in shipped {
+        let cert = Certificate::from_bytes(cert).unwrap();
+        let key = private_key_from_pem(pem).unwrap();
+        assert_eq!(
+            cert.public_key(),
+            &key.to_public_key(),
+            "{:?}",
+            cert.subject()
+        );
+        for clock in &clocks {
+            let trust = TrustStore::new(clock.clone())
+                .with_root("test root", root.clone())
+                .unwrap();
+            trust.verify(&cert, role).unwrap();
+        }
+    }
+}

@@ -314,11 +314,11 @@ struct Log {
 }
 
 impl Progress3 for Log {
-    fn begin3(&mut self, event: Uuid, ticks: u64, _: &OpaqueCommand) -> wmdm::Result<()> {
+    fn begin(&mut self, event: Uuid, ticks: u64, _: &OpaqueCommand) -> wmdm::Result<()> {
         self.lines.push((event, format!("begin {ticks}")));
         Ok(())
     }
-    fn progress3(&mut self, event: Uuid, ticks: u64, _: &OpaqueCommand) -> wmdm::Result<()> {
+    fn progress(&mut self, event: Uuid, ticks: u64, _: &OpaqueCommand) -> wmdm::Result<()> {
         self.lines.push((event, format!("progress {ticks}")));
         if self.cancel_at_progress {
             Err(Error::UserCancelled)
@@ -326,7 +326,7 @@ impl Progress3 for Log {
             Ok(())
         }
     }
-    fn end3(&mut self, event: Uuid, result: wmdm::Result<()>, _: &OpaqueCommand) {
+    fn end(&mut self, event: Uuid, result: wmdm::Result<()>, _: &OpaqueCommand) {
         self.lines.push((event, format!("end {result:?}")));
     }
 }

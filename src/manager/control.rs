@@ -4,7 +4,7 @@
 use std::fmt;
 use std::fs;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::io::AuthenticatedIo;
 use super::objects::WmdmStorage;
@@ -92,13 +92,6 @@ fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> Result<usize> {
         filled += n;
     }
     Ok(filled)
-}
-
-fn partial_path(path: &Path) -> Result<PathBuf> {
-    let name = path.file_name().ok_or(Error::InvalidArg)?;
-    let mut partial = name.to_os_string();
-    partial.push(".wmdm-partial");
-    Ok(path.with_file_name(partial))
 }
 
 impl WmdmStorage {
@@ -305,20 +298,12 @@ impl WmdmStorage {
         match target {
             ReadTarget::Writer(w) => run_with_progress(progress, size, |p| self.copy_out(w, p)),
             ReadTarget::File(path) => {
-                let partial = partial_path(path)?;
+                if path.file_name().is_none() {
+                    return Err(Error::InvalidArg.context("reading into a file").path(path));
+                }
+                // Written whole: a cancelled or failed read leaves no partial file.
                 run_with_progress(progress, size, |p| {
-                    let result = fs::File::create(&partial)
-                        .map_err(Error::from)
-                        .and_then(|mut f| {
-                            let n = self.copy_out(&mut f, p)?;
-                            f.sync_all()?;
-                            Ok(n)
-                        })
-                        .and_then(|n| fs::rename(&partial, path).map(|_| n).map_err(Error::from));
-                    if result.is_err() {
-                        let _ = fs::remove_file(&partial);
-                    }
-                    result
+                    crate::sys::files::write_streamed(path, |f| self.copy_out(f, p))
                 })
             }
         }

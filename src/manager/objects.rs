@@ -237,13 +237,13 @@ impl WmdmStorage {
     }
 
     /// IWMDMStorage4::GetRightsWithProgress: the same rights as [`rights`](WmdmStorage::rights)
-    /// (with the same MAC check), reported between `begin3(.., 1, ..)` and `end3` as
+    /// (with the same MAC check), reported between `begin(.., 1, ..)` and `end` as
     /// [`EVENT_WMDM_CONTENT_TRANSFER`](super::EVENT_WMDM_CONTENT_TRANSFER) with an empty
-    /// context, with one `progress3(.., 1, ..)` once the rights are in.
+    /// context, with one `progress(.., 1, ..)` once the rights are in.
     ///
     /// # Errors
     /// As [`rights`](WmdmStorage::rights); [`Error::UserCancelled`] (or the callback's own
-    /// error) when `begin3` or `progress3` fails; `end3` then gets that error.
+    /// error) when `begin` or `progress` fails; `end` then gets that error.
     pub fn rights_with_progress(&self, progress: &mut dyn Progress3) -> Result<Vec<RightsRecord>> {
         let mut events = EventProgress::transfer(progress);
         run_with_progress(&mut events, 1, |p| {

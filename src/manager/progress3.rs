@@ -19,13 +19,13 @@ pub trait Progress3: Send {
     ///
     /// # Errors
     /// Any error cancels the operation before it does anything.
-    fn begin3(&mut self, event: Uuid, estimated_ticks: u64, context: &OpaqueCommand) -> Result<()>;
+    fn begin(&mut self, event: Uuid, estimated_ticks: u64, context: &OpaqueCommand) -> Result<()>;
 
     /// IWMDMProgress3::Progress3.
     ///
     /// # Errors
     /// Any error cancels the operation.
-    fn progress3(
+    fn progress(
         &mut self,
         event: Uuid,
         transpired_ticks: u64,
@@ -33,7 +33,7 @@ pub trait Progress3: Send {
     ) -> Result<()>;
 
     /// IWMDMProgress3::End3.
-    fn end3(&mut self, event: Uuid, result: Result<()>, context: &OpaqueCommand);
+    fn end(&mut self, event: Uuid, result: Result<()>, context: &OpaqueCommand);
 }
 
 /// A [`Progress`] that forwards to a [`Progress3`] with a fixed event GUID and context.
@@ -69,17 +69,16 @@ impl<'a> EventProgress<'a> {
 
 impl Progress for EventProgress<'_> {
     fn begin(&mut self, estimated_ticks: u64) -> Result<()> {
-        self.inner
-            .begin3(self.event, estimated_ticks, &self.context)
+        self.inner.begin(self.event, estimated_ticks, &self.context)
     }
 
     fn progress(&mut self, transpired_ticks: u64) -> Result<()> {
         self.inner
-            .progress3(self.event, transpired_ticks, &self.context)
+            .progress(self.event, transpired_ticks, &self.context)
     }
 
     fn end(&mut self, result: Result<()>) {
-        self.inner.end3(self.event, result, &self.context)
+        self.inner.end(self.event, result, &self.context)
     }
 }
 
@@ -93,11 +92,11 @@ mod tests {
     struct Log(Vec<(Uuid, String)>);
 
     impl Progress3 for Log {
-        fn begin3(&mut self, event: Uuid, ticks: u64, _: &OpaqueCommand) -> Result<()> {
+        fn begin(&mut self, event: Uuid, ticks: u64, _: &OpaqueCommand) -> Result<()> {
             self.0.push((event, format!("begin {ticks}")));
             Ok(())
         }
-        fn progress3(&mut self, event: Uuid, ticks: u64, _: &OpaqueCommand) -> Result<()> {
+        fn progress(&mut self, event: Uuid, ticks: u64, _: &OpaqueCommand) -> Result<()> {
             self.0.push((event, format!("progress {ticks}")));
             if ticks >= 2 {
                 Err(Error::UserCancelled)
@@ -105,7 +104,7 @@ mod tests {
                 Ok(())
             }
         }
-        fn end3(&mut self, event: Uuid, result: Result<()>, _: &OpaqueCommand) {
+        fn end(&mut self, event: Uuid, result: Result<()>, _: &OpaqueCommand) {
             self.0.push((event, format!("end {result:?}")));
         }
     }

@@ -10,8 +10,8 @@ use crate::error::Error;
 use crate::library::TrackId;
 
 /// WMPSyncState: what a device's sync engine is doing (the crate's one type for it,
-/// [`flags::WmpSyncState`](crate::flags::WmpSyncState), under the sync module's name).
-pub use crate::flags::WmpSyncState as SyncState;
+/// [`flags::SyncState`](crate::flags::SyncState), re-exported here).
+pub use crate::flags::SyncState;
 
 /// The item a [`SyncEvent::DeviceSyncError`] is about (WMP passes the media item).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -169,15 +169,7 @@ impl SyncDevice {
     /// without a partnership; I/O errors saving the table.
     pub fn set_item_info(&self, name: &str, value: &str) -> Result<()> {
         let mut st = self.services.lock();
-        let exists = st
-            .devices
-            .iter()
-            .any(|k| k.key == self.key && k.status == SyncDeviceStatus::PartnershipExists);
-        let p = st
-            .table
-            .for_device_mut(&self.key)
-            .filter(|_| exists)
-            .ok_or(Error::Unexpected)?;
+        let p = st.partnership_mut(&self.key)?;
         let bad_value = |expected: &str| {
             Error::InvalidArg
                 .context(format!("device setting {name}: expected {expected}, got"))

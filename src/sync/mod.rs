@@ -40,6 +40,7 @@ mod selection;
 mod serde_impl;
 mod services;
 mod session;
+mod settings;
 mod stats;
 mod text;
 
@@ -70,5 +71,6 @@ pub(crate) mod recovery_internals {
 }
 pub use selection::{default_rules_playlist, default_selection, partnership_selection};
 pub use services::{SharedLibrary, SyncDevice, SyncServices};
+pub use settings::{DeviceSettings, MAX_RESERVE_PERCENT};
 pub use stats::{RatingConflict, STATS_FILE_NAME, StatsStore, TrackStats};
 pub use text::StateParseError;

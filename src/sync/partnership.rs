@@ -20,8 +20,8 @@ pub const MAX_PARTNERSHIPS: u8 = 16;
 pub const PARTNERSHIPS_FILE_NAME: &str = "partnerships.txt";
 
 /// WMPDeviceStatus: where a device stands with this library (the crate's one type for it,
-/// [`flags::WmpDeviceStatus`](crate::flags::WmpDeviceStatus), under the sync module's name).
-pub use crate::flags::WmpDeviceStatus as SyncDeviceStatus;
+/// [`flags::SyncDeviceStatus`](crate::flags::SyncDeviceStatus), re-exported here).
+pub use crate::flags::SyncDeviceStatus;
 
 /// The marker a partnered device carries (`.wmdm-sync/partnership.txt`), naming the library
 /// and the partnership slot.

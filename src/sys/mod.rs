@@ -2,6 +2,7 @@
 //! host `cfg`s of its own. Each concern has its own submodule.
 
 pub(crate) mod copy;
+pub(crate) mod entries;
 pub(crate) mod files;
 pub(crate) mod fsops;
 pub(crate) mod fstype;

@@ -20,50 +20,16 @@ type Listing = (Vec<(String, Snap)>, Vec<PathBuf>, bool);
 /// are left out.
 ///
 /// `at_root` says `dir` is the device's root, where the state folder lives.
-#[cfg(not(target_os = "linux"))]
 pub(super) fn read_folder(dir: &Path, at_root: bool) -> std::io::Result<Listing> {
+    use crate::sys::entries::{self, Kind};
     let mut found = Vec::new();
     let mut stale = Vec::new();
     let mut unlisted = false;
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let Ok(name) = entry.file_name().into_string() else {
-            unlisted = true;
-            continue;
-        };
-        if is_internal(&name) {
-            if is_temp(&name) {
-                stale.push(entry.path());
-            } else {
-                unlisted |= !(at_root && entry.file_type().is_ok_and(|t| t.is_dir()));
-            }
-            continue;
-        }
-        let Ok(md) = entry.metadata() else { continue };
-        if md.file_type().is_symlink() {
-            continue;
-        }
-        found.push((name, Snap::of(&md)));
-    }
-    Ok((found, stale, unlisted))
-}
-
-/// As the portable version, with `getdents` and `statx` relative to the folder's descriptor
-/// (see [`crate::sys::listing`]): the same system calls `find` makes, and no path building per entry.
-#[cfg(target_os = "linux")]
-pub(super) fn read_folder(dir: &Path, at_root: bool) -> std::io::Result<Listing> {
-    use crate::sys::listing::{Lister, open_folder, stat_at};
-    use rustix::fs::FileType;
-
-    let fd = open_folder(rustix::fs::CWD, dir)?;
-    let mut found = Vec::new();
-    let mut stale = Vec::new();
-    let mut unlisted = false;
-    Lister::new().for_each(&fd, |cname, entry_kind| {
-        if entry_kind == FileType::Symlink {
+    entries::for_each(dir, |name, kind, stat| {
+        if kind == Kind::Symlink {
             return;
         }
-        let Ok(name) = cname.to_str() else {
+        let Some(name) = name else {
             unlisted = true;
             return;
         };
@@ -71,24 +37,24 @@ pub(super) fn read_folder(dir: &Path, at_root: bool) -> std::io::Result<Listing>
             if is_temp(name) {
                 stale.push(dir.join(name));
             } else {
-                unlisted |= !(at_root && entry_kind == FileType::Directory);
+                unlisted |= !(at_root && kind == Kind::Dir);
             }
             return;
         }
-        let Ok(st) = stat_at(&fd, cname, false) else {
+        let Ok(st) = stat() else {
             return;
         };
-        if st.kind == FileType::Symlink {
+        if st.kind == Kind::Symlink {
             return;
         }
-        let is_dir = st.kind == FileType::Directory;
+        let is_dir = st.kind == Kind::Dir;
         found.push((
             name.to_string(),
             Snap {
                 is_dir,
                 size: if is_dir { 0 } else { st.size },
                 modified: st.modified,
-                readonly: st.mode & 0o222 == 0,
+                readonly: st.readonly,
             },
         ));
     })?;

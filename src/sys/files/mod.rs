@@ -113,33 +113,65 @@ pub(crate) fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
-/// Writes `bytes` to `path` whole: a temporary file beside it, written and synced, then put in
-/// place by `publish(temp, path)`; the temporary file is removed when anything fails. A reader
-/// sees the old file or the new one, never half of one.
+/// The folder `path` is in (`.` for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Writes `path` whole: `fill` writes a temporary file beside it, which is synced, then put in
+/// place by `publish(temp, path)`; the temporary file is removed when anything fails (`fill`
+/// included, a cancelled copy say). A reader sees the old file or the new one, never half of
+/// one. The one implementation of the atomic host write; the functions below choose `fill`
+/// and `publish`.
 ///
 /// # Errors
-/// I/O errors creating, writing or syncing the temporary file, and `publish`'s.
-pub(crate) fn write_whole_with(
+/// `fill`'s errors; I/O errors creating or syncing the temporary file, and `publish`'s.
+pub(crate) fn write_via<T, E: From<io::Error>>(
     path: &Path,
-    bytes: &[u8],
+    fill: impl FnOnce(&mut fs::File) -> Result<T, E>,
     publish: impl FnOnce(&Path, &Path) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp: PathBuf = dir.join(temp_name());
+) -> Result<T, E> {
+    let tmp: PathBuf = folder_of(path).join(temp_name());
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let out = fill(&mut f)?;
         f.sync_all()?;
         drop(f);
-        publish(&tmp, path)
+        publish(&tmp, path)?;
+        Ok(out)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// [`write_via`] with `bytes` for the content.
+///
+/// # Errors
+/// As [`write_via`].
+pub(crate) fn write_whole_with(
+    path: &Path,
+    bytes: &[u8],
+    publish: impl FnOnce(&Path, &Path) -> io::Result<()>,
+) -> io::Result<()> {
+    write_via(path, |f| f.write_all(bytes), publish)
+}
+
+/// [`write_via`], publishing with [`replace`] (a file in the way that is open elsewhere is
+/// handled on Windows too): for a host file whose content is streamed, such as an object
+/// read from a device.
+///
+/// # Errors
+/// As [`write_via`].
+pub(crate) fn write_streamed<T, E: From<io::Error>>(
+    path: &Path,
+    fill: impl FnOnce(&mut fs::File) -> Result<T, E>,
+) -> Result<T, E> {
+    let dir = folder_of(path);
+    write_via(path, fill, |tmp, to| replace(tmp, to, dir))
 }
 
 /// Writes a host file atomically: its folder made when missing, then [`write_whole_with`]
@@ -149,12 +181,9 @@ pub(crate) fn write_whole_with(
 /// # Errors
 /// I/O errors; nothing is left behind on failure.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = folder_of(path);
     fs::create_dir_all(dir)?;
-    write_whole_with(path, bytes, |tmp, to| replace(tmp, to, dir))?;
+    write_streamed(path, |f| f.write_all(bytes))?;
     sync_dir(dir);
     Ok(())
 }

@@ -1,0 +1,123 @@
+//! One folder's entries with their `lstat`, the same on every host: on Linux with `getdents`
+//! and `statx` relative to the folder's descriptor ([`super::listing`]: the system calls `find`
+//! makes, no path building per entry), elsewhere with `std::fs::read_dir`.
+
+use std::io;
+use std::path::Path;
+use std::time::SystemTime;
+
+/// What an entry is, as far as a listing cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A folder.
+    Dir,
+    /// A symbolic link (never followed).
+    Symlink,
+    /// Anything else: a file, a device node, or a type the listing did not report.
+    Other,
+}
+
+/// An entry's `lstat`, as much as listings use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stat {
+    /// What it is.
+    pub(crate) kind: Kind,
+    /// Its size in bytes.
+    pub(crate) size: u64,
+    /// When it was last modified; `None` where the host cannot say.
+    pub(crate) modified: Option<SystemTime>,
+    /// True when no one may write it (no write bit at all; the read-only attribute on Windows).
+    pub(crate) readonly: bool,
+}
+
+/// Calls `f` for every entry of the folder `dir` but `.` and `..`: its name (`None` when it
+/// is not valid Unicode), its kind as the listing reports it (a kind the file system does not
+/// report is [`Kind::Other`]), and a function giving its `lstat` on demand.
+///
+/// # Errors
+/// The I/O error of opening or reading the folder; entries before it have been passed to `f`.
+pub(crate) fn for_each(
+    dir: &Path,
+    mut f: impl FnMut(Option<&str>, Kind, &dyn Fn() -> io::Result<Stat>),
+) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use super::listing::{Lister, open_folder, stat_at};
+        use rustix::fs::FileType;
+        let kind = |t: FileType| match t {
+            FileType::Directory => Kind::Dir,
+            FileType::Symlink => Kind::Symlink,
+            _ => Kind::Other,
+        };
+        let fd = open_folder(rustix::fs::CWD, dir)?;
+        Lister::new().for_each(&fd, |cname, entry_kind| {
+            let stat = || {
+                stat_at(&fd, cname, false).map(|st| Stat {
+                    kind: kind(st.kind),
+                    size: st.size,
+                    modified: st.modified,
+                    readonly: st.mode & 0o222 == 0,
+                })
+            };
+            f(cname.to_str().ok(), kind(entry_kind), &stat);
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let kind = |t: std::fs::FileType| {
+            if t.is_dir() {
+                Kind::Dir
+            } else if t.is_symlink() {
+                Kind::Symlink
+            } else {
+                Kind::Other
+            }
+        };
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let listed = entry.file_type().map_or(Kind::Other, kind);
+            let stat = || {
+                entry.metadata().map(|md| Stat {
+                    kind: kind(md.file_type()),
+                    size: md.len(),
+                    modified: md.modified().ok(),
+                    readonly: md.permissions().readonly(),
+                })
+            };
+            let name = entry.file_name();
+            f(name.to_str(), listed, &stat);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_come_with_their_kind_and_lstat() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("song.mp3"), b"12345").unwrap();
+        std::fs::create_dir(dir.path().join("Album")).unwrap();
+        let mut seen = Vec::new();
+        for_each(dir.path(), |name, _, stat| {
+            let st = stat().unwrap();
+            seen.push((
+                name.unwrap().to_owned(),
+                st.kind,
+                st.size,
+                st.modified.is_some(),
+            ));
+        })
+        .unwrap();
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(seen[0].0, "Album");
+        assert_eq!(seen[0].1, Kind::Dir);
+        assert_eq!(
+            (seen[1].0.as_str(), seen[1].1, seen[1].2, seen[1].3),
+            ("song.mp3", Kind::Other, 5, true)
+        );
+        assert!(for_each(&dir.path().join("missing"), |_, _, _| {}).is_err());
+    }
+}
