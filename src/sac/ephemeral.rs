@@ -44,12 +44,18 @@ fn keys() -> Result<&'static Keys> {
     if let Some(k) = KEYS.get() {
         return Ok(k);
     }
-    let new = || RsaPrivateKey::new(&mut rand_core::OsRng, MIN_RSA_BITS).map_err(|_| Error::Fail);
+    // One key pair serves the root and the three parties. Inside one process the channel
+    // protects nothing (every party can read every other's memory), so separate keys would buy
+    // nothing but start-up time: an RSA key takes a noticeable fraction of a second to make,
+    // and the paved path makes these at its first start in each process.
+    let key = RsaPrivateKey::new(&mut rand_core::OsRng, MIN_RSA_BITS).map_err(|_| {
+        Error::Fail.context("making the in-process key (is the system's random source there?)")
+    })?;
     let made = Keys {
-        root: new()?,
-        application: new()?,
-        manager: new()?,
-        provider: new()?,
+        root: key.clone(),
+        application: key.clone(),
+        manager: key.clone(),
+        provider: key,
     };
     // Two threads racing here both generate; one set wins, which is harmless.
     Ok(KEYS.get_or_init(|| made))
