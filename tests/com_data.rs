@@ -227,16 +227,23 @@ fn rename_and_delete_report_progress_through_iwmdmprogress() {
     );
 }
 
-/// A sink with IWMDMProgress2: it is told how the operation ended.
+/// A sink with IWMDMProgress2: it is told how the operation ended. With `cancel` set, its
+/// Begin cancels the operation.
 #[implement(IWMDMProgress2)]
 #[derive(Default)]
 struct Counter2 {
+    cancel: std::sync::atomic::AtomicBool,
     ends: AtomicU32,
     end2: Mutex<Vec<HRESULT>>,
 }
 
+const WMDM_E_USER_CANCELLED: HRESULT = HRESULT(0x8004_500B_u32 as i32);
+
 impl IWMDMProgress_Impl for Counter2_Impl {
     fn Begin(&self, _: u32) -> windows_core::Result<()> {
+        if self.cancel.load(Ordering::SeqCst) {
+            return Err(WMDM_E_USER_CANCELLED.into());
+        }
         Ok(())
     }
     fn Progress(&self, _: u32) -> windows_core::Result<()> {
@@ -257,29 +264,19 @@ impl IWMDMProgress2_Impl for Counter2_Impl {
 
 #[test]
 fn a_sink_with_iwmdmprogress2_gets_end2_with_the_result() {
-    let (sp, _) = provider(std::sync::Arc::new(memory()));
-    let _session = login(&sp);
-    let device = first_device(&sp);
-    let make = |name| unsafe { root(&device).CreateStorage(0x20 | 0x800, None, name) }.unwrap();
-    let (file, other) = (make(w!("first.mp3")), make(w!("second.mp3")));
+    let (file, _session) = new_file(w!("first.mp3"));
     let counter = windows_core::ComObject::new(Counter2::default());
     let progress2: IWMDMProgress2 = counter.to_interface();
     let progress: IWMDMProgress = progress2.cast().unwrap();
     let obj: IMDSPObject = file.cast().unwrap();
     unsafe { obj.Rename(w!("renamed.mp3"), &progress) }.unwrap();
-    // A rename onto a name that exists fails: End2 carries the failure.
-    let obj2: IMDSPObject = other.cast().unwrap();
-    let clash = unsafe { obj2.Rename(w!("renamed.mp3"), &progress) }.map_err(|e| e.code());
-    assert!(clash.is_err(), "a rename onto an existing name fails");
+    // Cancelled from Begin: the operation fails, and End2 carries that failure.
+    counter.cancel.store(true, Ordering::SeqCst);
+    let cancelled = unsafe { obj.Rename(w!("again.mp3"), &progress) }.map_err(|e| e.code());
+    assert_eq!(cancelled, Err(WMDM_E_USER_CANCELLED));
     let got = counter.end2.lock().unwrap().clone();
-    assert_eq!(got.len(), 2, "End2 once per operation: {got:?}");
-    assert_eq!(got[0], HRESULT(0));
-    assert_eq!(Err(got[1]), clash);
-    assert_eq!(
-        counter.ends.load(Ordering::SeqCst),
-        0,
-        "End2 instead of End"
-    );
+    assert_eq!(got, vec![HRESULT(0), WMDM_E_USER_CANCELLED], "End2 once per operation");
+    assert_eq!(counter.ends.load(Ordering::SeqCst), 0, "End2 instead of End");
 }
 
 #[test]
