@@ -350,8 +350,8 @@ fn every_device_method_through_the_vtable_with_events() {
     assert_eq!(c, VARIANT_TRUE);
     assert_eq!(status(&d), WMPDeviceStatus(5).0, "wmpdsNewDevice");
     assert_eq!(sync_state(&d), 0);
-    // Nothing is pending for a device that never synced: its engine reports 100.
-    assert_eq!(i32_of(|p| unsafe { d.progress(p) }), 100);
+    // A device that never synced: get_progress is 0 before any sync.
+    assert_eq!(i32_of(|p| unsafe { d.progress(p) }), 0);
     assert_eq!(item(&d, "Connected").unwrap(), "True");
     assert_eq!(
         item(&d, "NoSuchAttribute").unwrap_err().code(),

@@ -372,3 +372,18 @@ fn supports_and_preferred_attributes_come_from_the_device() {
     // A device that is away has no storages to prefer.
     let _ = p.item_info("PreferredAudio");
 }
+
+#[test]
+fn get_device_past_the_end_is_invalidarg_and_does_not_hang() {
+    let f = fixture_new_device(1, 10, 1 << 16);
+    let s = f.services.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(s.device(5).map(|_| ()));
+    });
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("getDevice(5) returned");
+    assert_eq!(got, Err(Error::InvalidArg));
+    assert!(f.services.device(0).is_ok());
+}

@@ -270,17 +270,20 @@ impl SyncServices {
     /// # Errors
     /// [`Error::InvalidArg`] for an index past the end.
     pub fn device(&self, index: usize) -> Result<SyncDevice> {
-        let key = self
-            .lock()
-            .devices
-            .get(index)
-            .map(|d| d.key.clone())
-            .ok_or_else(|| {
-                let count = self.lock().devices.len();
-                Error::InvalidArg
-                    .context("no such device")
-                    .subject(format!("index {index} (there are {count} devices)"))
-            })?;
+        // One look under the lock: the error's count must not take it again (it is held until
+        // the end of the statement, and a second lock would wait for ever).
+        let (key, count) = {
+            let st = self.lock();
+            (
+                st.devices.get(index).map(|d| d.key.clone()),
+                st.devices.len(),
+            )
+        };
+        let key = key.ok_or_else(|| {
+            Error::InvalidArg
+                .context("no such device")
+                .subject(format!("index {index} (there are {count} devices)"))
+        })?;
         Ok(SyncDevice {
             services: self.clone(),
             key,
