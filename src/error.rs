@@ -295,6 +295,9 @@ error_table! {
     /// `NS_E_PDA_PARTNERSHIPNOTEXIST`: the device has no partnership with this library (it is
     /// partnered with another one).
     PdaPartnershipNotExist = 0xC00D_1184, NotFound, "the device has no partnership with this library (NS_E_PDA_PARTNERSHIPNOTEXIST)";
+    /// `NS_E_PDA_CANNOT_CREATE_ADDITIONAL_SYNC_RELATIONSHIP`: the library already has sixteen
+    /// partnerships.
+    PdaCannotCreateAdditionalSyncRelationship = 0xC00D_1185, ResourceExhausted, "no more partnerships can be made: sixteen devices are already partnered (NS_E_PDA_CANNOT_CREATE_ADDITIONAL_SYNC_RELATIONSHIP)";
     /// `NS_E_NO_PDA`: no device is connected.
     NoPda = 0xC00D_1179, Disconnected, "no device is connected (NS_E_NO_PDA)";
     /// `NS_E_PDA_MANUALDEVICE`: the device is a manual-transfer device and cannot be partnered.

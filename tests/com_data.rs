@@ -275,8 +275,16 @@ fn a_sink_with_iwmdmprogress2_gets_end2_with_the_result() {
     let cancelled = unsafe { obj.Rename(w!("again.mp3"), &progress) }.map_err(|e| e.code());
     assert_eq!(cancelled, Err(WMDM_E_USER_CANCELLED));
     let got = counter.end2.lock().unwrap().clone();
-    assert_eq!(got, vec![HRESULT(0), WMDM_E_USER_CANCELLED], "End2 once per operation");
-    assert_eq!(counter.ends.load(Ordering::SeqCst), 0, "End2 instead of End");
+    assert_eq!(
+        got,
+        vec![HRESULT(0), WMDM_E_USER_CANCELLED],
+        "End2 once per operation"
+    );
+    assert_eq!(
+        counter.ends.load(Ordering::SeqCst),
+        0,
+        "End2 instead of End"
+    );
 }
 
 #[test]

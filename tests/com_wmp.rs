@@ -456,6 +456,15 @@ fn every_device_method_through_the_vtable_with_events() {
     assert_eq!(i32_of(|p| unsafe { d.partnershipIndex(p) }), 0);
     assert_eq!(take(&log4), vec!["Status Kitchen 2".to_owned()]);
     assert_eq!(take(&log2).len(), 3, "two sync states and the status");
+    // Nothing left to delete: S_FALSE (through the raw vtable: the windows crate's wrapper
+    // folds success codes into Ok).
+    let hr = unsafe { (Interface::vtable(&d).deletePartnership)(Interface::as_raw(&d)) };
+    assert_eq!(
+        hr,
+        HRESULT(1),
+        "S_FALSE when there is no partnership to delete"
+    );
+    assert_eq!(status(&d), 2, "still declined");
     drop(_c2);
     unsafe { d.createPartnership(VARIANT_TRUE) }.expect("createPartnership");
     f.services.poll().expect("poll");

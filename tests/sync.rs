@@ -444,7 +444,10 @@ fn sixteen_partnerships_and_a_seventeenth() {
         .collect();
     assert_eq!(results.len(), 17);
     assert!(results[..16].iter().all(Result::is_ok));
-    assert_eq!(results[16], Err(Error::TooManySessions));
+    assert_eq!(
+        results[16],
+        Err(Error::PdaCannotCreateAdditionalSyncRelationship)
+    );
     let indexes: Vec<u8> = (0..16)
         .map(|i| s.device(i).unwrap().partnership_index())
         .collect();

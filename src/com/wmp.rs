@@ -153,8 +153,12 @@ impl IWMPSyncDevice_Impl for ComSyncDevice_Impl {
     }
 
     fn deletePartnership(&self) -> windows_core::Result<()> {
-        // S_FALSE (nothing to delete) cannot pass through this signature: S_OK.
-        run(|| self.core.delete_partnership().map(|_| ()))
+        match run(|| self.core.delete_partnership())? {
+            true => Ok(()),
+            // Nothing to delete: S_FALSE, as the reference page lists. The `windows` crate's
+            // shim returns an error's code as the call's HRESULT, success codes included.
+            false => Err(windows_core::Error::from_hresult(HRESULT(1))),
+        }
     }
 
     fn start(&self) -> windows_core::Result<()> {

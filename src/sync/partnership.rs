@@ -340,7 +340,7 @@ impl PartnershipTable {
     /// [`PartnershipSettings::starter`] set.
     ///
     /// # Errors
-    /// [`Error::TooManySessions`] when all sixteen slots are taken.
+    /// [`Error::PdaCannotCreateAdditionalSyncRelationship`] when all sixteen slots are taken.
     pub fn add(&mut self, device: &str, serial: &str, friendly_name: &str) -> Result<u8> {
         self.add_slot(device, serial, friendly_name).map(|(i, _)| i)
     }
@@ -362,7 +362,7 @@ impl PartnershipTable {
         }
         let index = (1..=MAX_PARTNERSHIPS)
             .find(|i| self.by_index(*i).is_none())
-            .ok_or(Error::TooManySessions)?;
+            .ok_or(Error::PdaCannotCreateAdditionalSyncRelationship)?;
         self.declined.remove(key);
         // A table from before serials may have declined the device by its path.
         self.declined.remove(device);

@@ -21,7 +21,10 @@ fn sixteen_slots_then_a_clear_error() {
     for i in 0..16 {
         assert_eq!(t.add(&format!("d{i}"), "", "f"), Ok(i as u8 + 1));
     }
-    assert_eq!(t.add("d16", "", "f"), Err(Error::TooManySessions));
+    assert_eq!(
+        t.add("d16", "", "f"),
+        Err(Error::PdaCannotCreateAdditionalSyncRelationship)
+    );
     assert_eq!(t.add("d3", "", "f"), Ok(4));
     assert_eq!(t.remove("d3"), Some(4));
     assert!(t.is_declined("d3"));

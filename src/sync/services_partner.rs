@@ -113,7 +113,7 @@ impl SyncDevice {
     /// # Errors
     /// [`Error::NoPda`] when the device is not connected; [`Error::PdaManualDevice`] for a
     /// manual device. A full table (sixteen partnerships) is reported by the completion event
-    /// as [`Error::TooManySessions`].
+    /// as [`Error::PdaCannotCreateAdditionalSyncRelationship`].
     pub fn create_partnership(&self, _show_ui: bool) -> Result<()> {
         let (connected, status) = self.with(|k, _| (k.device.is_some(), k.status))?;
         if !connected {
