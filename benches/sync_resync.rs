@@ -82,7 +82,7 @@ fn bench(c: &mut Criterion) {
     let services =
         SyncServices::open(mgr, shared, &state, "Bench", Arc::new(clock.clone())).unwrap();
     let device = services.device(0).unwrap();
-    device.create_partnership(false).unwrap();
+    device.create_partnership().unwrap();
     services.poll().unwrap();
     device.set_settings(PlanSettings {
         template: wmdm::library::PathTemplate::parse("{filename}.{ext}").unwrap(),

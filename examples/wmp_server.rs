@@ -59,7 +59,7 @@ mod dll {
         let services =
             SyncServices::open(manager, lib, &state, "WMP check", Arc::new(SystemClock))?;
         let device = services.device(0)?;
-        device.create_partnership(false)?;
+        device.create_partnership()?;
         services.poll()?;
         Ok(wmdm::com::wmp::sync_device_object(device))
     }

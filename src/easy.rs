@@ -471,7 +471,7 @@ impl Syncer {
                 e.context("creating the partnership")
                     .subject(self.device.device_name())
             };
-            self.device.create_partnership(false).map_err(failed)?;
+            self.device.create_partnership().map_err(failed)?;
             self.services.poll().map_err(failed)?;
             let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
             for event in events.try_iter() {

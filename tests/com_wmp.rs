@@ -923,7 +923,7 @@ fn events_arrive_through_a_connection_point_until_unadvised() {
     drop((p4, p2, cpc, services, empty, d));
     assert_eq!(refs(&sink2), 1, "released with the container");
     f.sync_device()
-        .create_partnership(false)
+        .create_partnership()
         .expect("create_partnership");
     f.services.poll().expect("poll");
     assert!(take(&log2).is_empty());

@@ -370,7 +370,7 @@ fn sync_cycle(quirk: FsQuirks) {
     let state = tempfile::tempdir().unwrap();
     let services = services(&manager, &library, state.path(), "Home", &clock);
     let d = services.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     services.poll().unwrap();
     let s = d.run(&mut |_| {}).unwrap();
     assert_eq!((s.copied, s.errors), (4, 0), "first sync {quirk:?}: {s:?}");

@@ -86,7 +86,7 @@ fn sync_through(
         SyncServices::open(manager, lib, state, "Home", Arc::new(clock.clone())).expect("services");
     let d = services.device(0).expect("device");
     if d.status() != SyncDeviceStatus::PartnershipExists {
-        d.create_partnership(false).expect("partnership");
+        d.create_partnership().expect("partnership");
         services.poll().expect("poll");
     }
     assert_eq!(d.status(), SyncDeviceStatus::PartnershipExists);

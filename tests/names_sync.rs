@@ -61,7 +61,7 @@ fn folder_with(options: DeviceOptions, rule: NameRule, tracks: &[(&str, &str, &s
     let state = tempfile::tempdir().unwrap();
     let services = services(&manager, &library, state.path(), "Home", &clock);
     let d = services.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     d.set_settings(PlanSettings {
         names: rule,
         ..PlanSettings::default()

@@ -50,7 +50,7 @@ fn rig(quirks: Quirks) -> Rig {
     let state = tempfile::tempdir().unwrap();
     let services = services(&manager, &library, state.path(), "Home", &clock);
     let d = services.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     services.poll().unwrap();
     handle.set(quirks);
     Rig {
@@ -315,7 +315,7 @@ fn sync_long_foreign_titles(quirks: Quirks, limit: usize) {
     let state = tempfile::tempdir().unwrap();
     let services = services(&manager, &library, state.path(), "Home", &clock);
     let d = services.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     services.poll().unwrap();
     let d = services.device(0).unwrap();
     let s = d.run(&mut |_| {}).unwrap();
@@ -465,7 +465,7 @@ fn first_sync_and_resync_under(quirks: &Quirks) {
         let state = tempfile::tempdir().unwrap();
         let services = services(&manager, &library, state.path(), "Home", &clock);
         let d = services.device(0).unwrap();
-        d.create_partnership(false).unwrap();
+        d.create_partnership().unwrap();
         services.poll().unwrap();
         let s = services.device(0).unwrap().run(&mut |_| {}).unwrap();
         assert_eq!((s.copied, s.errors), (2, 0), "{s:?}");

@@ -173,7 +173,7 @@ fn create_partnership_and_estimate_complete_by_themselves() {
     let runtime = f.services.start_runtime(RuntimeOptions::default()).unwrap();
     let d = f.sync_device();
     let started = Instant::now();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     let seen = wait_for(&f.events, |e| {
         matches!(e, SyncEvent::CreatePartnershipComplete { .. })
     });

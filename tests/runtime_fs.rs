@@ -90,7 +90,7 @@ fn a_partnered_folder_that_reappears_elsewhere_under_a_mount_root_syncs_by_itsel
     let state = tempfile::tempdir().unwrap();
     let services = services(&manager, &library, state.path(), "Home", &clock);
     let d = services.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     services.poll().unwrap();
     let key = d.key().to_owned();
     // Unplugged before it ever synced.

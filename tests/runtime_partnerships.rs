@@ -33,7 +33,7 @@ fn delete_partnership_answers_as_its_reference_page_lists() {
     assert_eq!(d.delete_partnership(), Ok(false));
     assert_eq!(d.status(), SyncDeviceStatus::NewDevice);
     // A partnership: deleted, then nothing left to delete.
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     f.services.poll().unwrap();
     assert_eq!(d.delete_partnership(), Ok(true));
     assert_eq!(d.status(), SyncDeviceStatus::PartnershipDeclined);
@@ -94,7 +94,7 @@ fn a_deleted_partnership_stays_declined_across_discovery_even_when_its_marker_st
     let state = tempfile::tempdir().unwrap();
     let s = services(&manager, &lib, state.path(), "Home", &clock);
     let da = s.device_by_key("A1").unwrap();
-    da.create_partnership(false).unwrap();
+    da.create_partnership().unwrap();
     s.poll().unwrap();
     assert_eq!(da.partnership_index(), 1);
     // Deleted while away: its marker stays on the device.
@@ -107,7 +107,7 @@ fn a_deleted_partnership_stays_declined_across_discovery_even_when_its_marker_st
     );
     // Slot 1 goes to another device, which then goes away.
     let db = s.device_by_key("B1").unwrap();
-    db.create_partnership(false).unwrap();
+    db.create_partnership().unwrap();
     s.poll().unwrap();
     assert_eq!(db.partnership_index(), 1);
     b.disconnect();
@@ -131,7 +131,7 @@ fn a_deleted_partnership_stays_declined_across_discovery_even_when_its_marker_st
 fn create_partnership_on_a_manual_device_is_refused_at_the_call_and_at_completion() {
     let f = fixture_new_device(1, 10, 1 << 16);
     let d = f.sync_device();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     // Before the creation completes, a manual device with the same serial takes the place
     // of the device.
     f.provider.remove_device(KEY).unwrap();
@@ -150,14 +150,14 @@ fn create_partnership_on_a_manual_device_is_refused_at_the_call_and_at_completio
     assert_eq!(d.status(), SyncDeviceStatus::ManualDevice);
     assert!(f.services.partnerships().partnerships().is_empty());
     // And at the call.
-    assert_eq!(d.create_partnership(false), Err(Error::PdaManualDevice));
+    assert_eq!(d.create_partnership(), Err(Error::PdaManualDevice));
 }
 
 #[test]
 fn a_new_partnership_syncs_the_default_selection_until_playlists_are_chosen() {
     let f = fixture_new_device(3, 100, 1 << 20);
     let d = f.sync_device();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     f.services.poll().unwrap();
     assert!(
         f.services
@@ -230,7 +230,7 @@ fn a_freed_slot_has_its_playlist_priorities_cleared_so_the_next_device_inherits_
     let state = tempfile::tempdir().unwrap();
     let s = services(&manager, &library, state.path(), "Home", &clock);
     let da = s.device_by_key("A1").unwrap();
-    da.create_partnership(false).unwrap();
+    da.create_partnership().unwrap();
     s.poll().unwrap();
     let mut mix = wmdm::library::Playlist::new_static("Mix", vec![TrackId(1)]);
     mix.sync.set_priority(1, 1).unwrap();
@@ -245,7 +245,7 @@ fn a_freed_slot_has_its_playlist_priorities_cleared_so_the_next_device_inherits_
     drop(l);
     // The next device in slot 1 starts from the default selection, not "Mix".
     let db = s.device_by_key("B1").unwrap();
-    db.create_partnership(false).unwrap();
+    db.create_partnership().unwrap();
     s.poll().unwrap();
     assert_eq!(db.partnership_index(), 1);
     assert_eq!(db.run(&mut |_| {}).unwrap().copied, 3);
@@ -266,7 +266,7 @@ fn a_slot_whose_device_another_library_took_is_released_and_cleared_when_another
         &f.clock,
     );
     let bd = b.device_by_key(KEY).unwrap();
-    bd.create_partnership(false).unwrap();
+    bd.create_partnership().unwrap();
     b.poll().unwrap();
     assert_eq!(bd.status(), SyncDeviceStatus::PartnershipExists);
     f.services.poll().unwrap();
@@ -288,7 +288,7 @@ fn a_slot_whose_device_another_library_took_is_released_and_cleared_when_another
     f.manager.poll_changes().unwrap();
     f.services.poll().unwrap();
     let n = f.services.device_by_key("N1").unwrap();
-    n.create_partnership(false).unwrap();
+    n.create_partnership().unwrap();
     f.services.poll().unwrap();
     assert_eq!(n.partnership_index(), 1);
     assert_eq!(
@@ -313,11 +313,11 @@ fn a_device_that_comes_back_to_its_released_slot_keeps_its_playlists() {
         &f.clock,
     );
     let bd = b.device_by_key(KEY).unwrap();
-    bd.create_partnership(false).unwrap();
+    bd.create_partnership().unwrap();
     b.poll().unwrap();
     f.services.poll().unwrap();
     let d = f.sync_device();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     f.services.poll().unwrap();
     assert_eq!(d.partnership_index(), 1);
     assert_eq!(f.lib().playlist(mix).unwrap().sync.priority(1), 1);

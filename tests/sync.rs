@@ -32,7 +32,7 @@ fn a_new_device_partners_asynchronously_with_exact_events() {
     let d = f.sync_device();
     assert_eq!(d.status(), SyncDeviceStatus::NewDevice);
     assert_eq!(d.partnership_index(), 0);
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     assert!(f.drain().is_empty(), "the call returns at once");
     f.services.poll().unwrap();
     assert_eq!(
@@ -50,7 +50,7 @@ fn a_new_device_partners_asynchronously_with_exact_events() {
     );
     assert_eq!(d.partnership_index(), 1);
     // A second call succeeds without an event.
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     f.services.poll().unwrap();
     assert!(f.drain().is_empty());
     let marker = f.device.read_file(".wmdm-sync/partnership.txt").unwrap();
@@ -396,7 +396,7 @@ fn two_libraries_contend_for_one_device() {
     let bd = b.device_by_key(KEY).unwrap();
     assert_eq!(bd.status(), SyncDeviceStatus::PartnershipAnother);
     assert_eq!(bd.item_info("SyncRelationship").unwrap(), "3");
-    bd.create_partnership(false).unwrap();
+    bd.create_partnership().unwrap();
     b.poll().unwrap();
     assert_eq!(bd.status(), SyncDeviceStatus::PartnershipExists);
     // The first library now sees the device partnered elsewhere.
@@ -432,7 +432,7 @@ fn sixteen_partnerships_and_a_seventeenth() {
     let s = services(&manager, &lib, state.path(), "Home", &clock);
     let rx = s.events().channel();
     for i in 0..17 {
-        s.device(i).unwrap().create_partnership(false).unwrap();
+        s.device(i).unwrap().create_partnership().unwrap();
     }
     s.poll().unwrap();
     let results: Vec<Result<(), Error>> = rx
@@ -458,7 +458,7 @@ fn sixteen_partnerships_and_a_seventeenth() {
     assert_eq!(third.status(), SyncDeviceStatus::PartnershipDeclined);
     s.device_by_key("D16")
         .unwrap()
-        .create_partnership(false)
+        .create_partnership()
         .unwrap();
     s.poll().unwrap();
     assert_eq!(s.device_by_key("D16").unwrap().partnership_index(), 3);
@@ -492,7 +492,7 @@ fn a_manual_device_cannot_partner() {
     let s = services(&manager, &lib, state.path(), "Home", &clock);
     let d = s.device(0).unwrap();
     assert_eq!(d.status(), SyncDeviceStatus::ManualDevice);
-    assert_eq!(d.create_partnership(false), Err(Error::PdaManualDevice));
+    assert_eq!(d.create_partnership(), Err(Error::PdaManualDevice));
     assert_eq!(d.item_info("Connected"), Err(Error::PdaManualDevice));
 }
 
@@ -669,7 +669,7 @@ fn dated_rig(
     let state = tempfile::tempdir().unwrap();
     let s = services(&manager, &library, state.path(), "Home", &clock);
     let d = s.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     s.poll().unwrap();
     (clock, device, library, s, state)
 }
@@ -787,7 +787,7 @@ fn the_device_profile_decides_formats_and_the_playlist_format() {
     let state = tempfile::tempdir().unwrap();
     let s = services(&manager, &lib, state.path(), "Home", &clock);
     let d = s.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     s.poll().unwrap();
     let plan = d.plan().unwrap();
     assert_eq!(plan.left_out.len(), 1);

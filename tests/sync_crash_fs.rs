@@ -121,7 +121,7 @@ fn run_sync(root: &Path, state: &Path, version: u8) -> Outcome {
         let events = services.events().channel();
         let d = services.device(0)?;
         if d.status() != SyncDeviceStatus::PartnershipExists {
-            d.create_partnership(false)?;
+            d.create_partnership()?;
             services.poll()?;
         }
         let s = d.run(&mut |_| {})?;
@@ -436,7 +436,7 @@ fn abandon_after(root: &Path, state: &Path, version: u8, steps: usize) -> Option
     .ok()?;
     let d = services.device(0).ok()?;
     if d.status() != SyncDeviceStatus::PartnershipExists {
-        d.create_partnership(false).ok()?;
+        d.create_partnership().ok()?;
         services.poll().ok()?;
     }
     d.start().ok()?;

@@ -48,7 +48,7 @@ fn open(lib_dir: &Path, device: &Path, state: &Path, quota: u64) -> Run {
 
 fn partnered(run: &Run) -> SyncDevice {
     let d = run.services.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     run.services.poll().unwrap();
     let index = d.partnership_index();
     assert_eq!(index, 1);

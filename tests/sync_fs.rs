@@ -52,7 +52,7 @@ fn folder(n: u64) -> Folder {
     let state = tempfile::tempdir().unwrap();
     let services = services(&manager, &library, state.path(), "Home", &clock);
     let d = services.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     services.poll().unwrap();
     Folder {
         _dir: dir,

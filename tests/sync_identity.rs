@@ -91,7 +91,7 @@ fn files(root: &Path) -> Vec<String> {
 fn partner_and_sync(services: &SyncServices) -> (u8, u32) {
     let d = services.device(0).unwrap();
     if d.status() != SyncDeviceStatus::PartnershipExists {
-        d.create_partnership(false).unwrap();
+        d.create_partnership().unwrap();
         services.poll().unwrap();
     }
     assert_eq!(d.status(), SyncDeviceStatus::PartnershipExists);
@@ -217,7 +217,7 @@ fn a_second_sync_of_a_folder_device_is_busy_until_the_first_ends() {
     let root = w.mount("PLAYER");
     let a = w.open(&root);
     let da = a.device(0).unwrap();
-    da.create_partnership(false).unwrap();
+    da.create_partnership().unwrap();
     a.poll().unwrap();
     da.start().unwrap();
     assert!(da.step().unwrap(), "the first sync is under way");
@@ -269,7 +269,7 @@ fn the_lock_of_a_killed_process_is_free_at_once() {
     let root = w.mount("PLAYER");
     let a = w.open(&root);
     let da = a.device(0).unwrap();
-    da.create_partnership(false).unwrap();
+    da.create_partnership().unwrap();
     a.poll().unwrap();
     let lock = root.join(".wmdm/lock");
     assert!(lock.exists(), "creating the partnership took the lock");
@@ -317,7 +317,7 @@ fn the_memory_device_models_the_same_rule() {
     let state = tempfile::tempdir().unwrap();
     let other = services(&f.manager, &f.library, state.path(), "Other", &f.clock);
     let b = other.device_by_key(&f.device.serial()).unwrap();
-    b.create_partnership(false).unwrap();
+    b.create_partnership().unwrap();
     other.poll().unwrap();
     assert_eq!(
         b.status(),
@@ -327,7 +327,7 @@ fn the_memory_device_models_the_same_rule() {
     assert_eq!(b.lock_holder().map(|h| h.pid), Some(std::process::id()));
     // The first holder dies without releasing: the lock is free for the next writer.
     assert!(f.device.writer_died().is_some());
-    b.create_partnership(false).unwrap();
+    b.create_partnership().unwrap();
     other.poll().unwrap();
     assert_eq!(b.status(), SyncDeviceStatus::PartnershipExists);
     b.start().unwrap();

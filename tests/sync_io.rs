@@ -175,7 +175,7 @@ fn a_library_file_changed_during_its_copy_is_an_item_error_and_is_copied_next_ti
         SyncServices::open(manager, lib, state.path(), "Home", Arc::new(clock.clone())).unwrap();
     let events = services.events().channel();
     let d = services.device_by_key(&device.serial()).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     services.poll().unwrap();
     let s = d.run(&mut |_| {}).unwrap();
     assert_eq!((s.copied, s.errors), (2, 1), "{s:?}");

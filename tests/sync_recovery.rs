@@ -489,7 +489,7 @@ fn takeover_adopts_identical_files_and_the_first_library_returns_to_its_own() {
     // it would write, and says so.
     let (_lib, _state, b) = second_library(&f);
     let bd = b.device_by_key(KEY).unwrap();
-    bd.create_partnership(false).unwrap();
+    bd.create_partnership().unwrap();
     b.poll().unwrap();
     let plan = bd.plan().unwrap();
     assert_eq!(
@@ -518,7 +518,7 @@ fn takeover_adopts_identical_files_and_the_first_library_returns_to_its_own() {
     // A comes back: its files are its own, nothing is copied.
     f.services.poll().unwrap();
     let d = f.sync_device();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     f.services.poll().unwrap();
     let s = d.run(&mut |_| {}).unwrap();
     assert!(s.completed, "{s:?}");
@@ -594,7 +594,7 @@ fn an_older_versions_single_ledger_is_migrated_when_it_is_the_librarys() {
     // Another library's old ledger is not taken: it owns nothing here.
     let (_lib, _state, b) = second_library(&f);
     let bd = b.device_by_key(KEY).unwrap();
-    bd.create_partnership(false).unwrap();
+    bd.create_partnership().unwrap();
     b.poll().unwrap();
     let plan = bd.plan().unwrap();
     assert_eq!(plan.totals.deletes, 0);

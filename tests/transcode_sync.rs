@@ -70,7 +70,7 @@ fn rig() -> Rig {
     std::fs::create_dir_all(&state).unwrap();
     let services = services(&manager, &library, &state, "Home", &clock);
     let d = services.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     services.poll().unwrap();
     let cache = Arc::new(TranscodeCache::open(dir.path().join("cache"), u64::MAX).unwrap());
     Rig {

@@ -92,7 +92,7 @@ pub fn partner(
         say("the device is partnered with another library; this library takes it over".into());
     }
     device
-        .create_partnership(false)
+        .create_partnership()
         .map_err(|e| Failure::other("creating the partnership", e))?;
     services
         .poll()

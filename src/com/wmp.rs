@@ -148,8 +148,9 @@ impl IWMPSyncDevice_Impl for ComSyncDevice_Impl {
         })
     }
 
-    fn createPartnership(&self, vbshowui: VARIANT_BOOL) -> windows_core::Result<()> {
-        run(|| self.core.create_partnership(vbshowui.as_bool()))
+    fn createPartnership(&self, _vbshowui: VARIANT_BOOL) -> windows_core::Result<()> {
+        // vbShowUI asks for a dialog; there is none to show (SyncDevice::create_partnership).
+        run(|| self.core.create_partnership())
     }
 
     fn deletePartnership(&self) -> windows_core::Result<()> {

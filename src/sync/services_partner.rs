@@ -108,13 +108,15 @@ impl SyncDevice {
     /// IWMPSyncDevice::createPartnership. Asynchronous: returns at once, and the next
     /// [`SyncServices::poll`] sends CreatePartnershipComplete (and DeviceStatusChange). When a
     /// partnership exists already it returns `Ok` and sends nothing. A partnership this
-    /// creates replaces any other library's marker on the device.
+    /// creates replaces any other library's marker on the device. WMP's `vbShowUI` has no
+    /// counterpart: there is no dialog to show, and the new partnership starts with the
+    /// default selection either way (see [`PartnershipSettings`](super::PartnershipSettings)).
     ///
     /// # Errors
     /// [`Error::NoPda`] when the device is not connected; [`Error::PdaManualDevice`] for a
     /// manual device. A full table (sixteen partnerships) is reported by the completion event
     /// as [`Error::PdaCannotCreateAdditionalSyncRelationship`].
-    pub fn create_partnership(&self, _show_ui: bool) -> Result<()> {
+    pub fn create_partnership(&self) -> Result<()> {
         let (connected, status) = self.with(|k, _| (k.device.is_some(), k.status))?;
         if !connected {
             return Err(Error::NoPda);

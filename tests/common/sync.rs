@@ -152,7 +152,7 @@ pub fn fixture_new_device(n: u64, size: usize, capacity: u64) -> Fixture {
 /// As [`fixture_new_device`], with the partnership created and its events drained.
 pub fn fixture_partnered_device(n: u64, size: usize, capacity: u64) -> Fixture {
     let f = fixture_new_device(n, size, capacity);
-    f.sync_device().create_partnership(false).expect("create");
+    f.sync_device().create_partnership().expect("create");
     f.services.poll().expect("poll");
     f.drain();
     f

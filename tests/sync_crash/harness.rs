@@ -173,7 +173,7 @@ pub fn process(host: &Host, party: &Party) -> Outcome {
         let events = services.events().channel();
         let d = services.device_by_key(KEY)?;
         if d.status() != SyncDeviceStatus::PartnershipExists {
-            d.create_partnership(false)?;
+            d.create_partnership()?;
             services.poll()?;
             for e in events.try_iter() {
                 if let SyncEvent::CreatePartnershipComplete { result: Err(e), .. } = e {
