@@ -95,11 +95,14 @@ pub enum SyncEvent {
 }
 
 impl fmt::Display for SyncItem {
-    /// `track 00000000000000ab`, `playlist 'Road trip'`, `device object 'Music/a.mp3'`.
+    /// `track 00000000000000ab`, `playlist 'Road trip'`, `device object 'Music/a.mp3'`, or
+    /// `the sync` for a device object with no path (the engine's whole-sync halt).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SyncItem::Track(id) => write!(f, "track {id}"),
             SyncItem::Playlist(name) => write!(f, "playlist '{name}'"),
+            // The engine names no object when the whole sync halted.
+            SyncItem::DeviceObject(path) if path.is_empty() => f.write_str("the sync"),
             SyncItem::DeviceObject(path) => write!(f, "device object '{path}'"),
         }
     }
@@ -377,6 +380,14 @@ mod tests {
                     error: Error::Busy,
                 },
                 format!("SN1: playlist 'Road' failed: {}", Error::Busy),
+            ),
+            (
+                SyncEvent::DeviceSyncError {
+                    device: "SN1".into(),
+                    item: SyncItem::DeviceObject(String::new()),
+                    error: Error::Busy,
+                },
+                format!("SN1: the sync failed: {}", Error::Busy),
             ),
             (
                 SyncEvent::CreatePartnershipComplete {

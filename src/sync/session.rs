@@ -230,13 +230,13 @@ impl SyncDevice {
         Ok(())
     }
 
-    /// Applies one step of the running sync; `Ok(false)` once it has ended. When it ends the
-    /// partnership's LastSyncTime, LastSyncErrorCount, LastSyncNoFitCount and SyncItemCount
-    /// are recorded and the stats store is saved.
-    ///
-    /// # Errors
-    /// As [`SyncEngine::step`](super::SyncEngine::step).
-    pub fn step(&self) -> Result<bool> {
+    /// Applies one step of the running sync; `false` once it has ended (or when none runs).
+    /// When it ends the partnership's LastSyncTime, LastSyncErrorCount, LastSyncNoFitCount
+    /// and SyncItemCount are recorded, the stats store is saved and the device's writer lock
+    /// is released. It cannot fail, as [`SyncEngine::step`](super::SyncEngine::step): item
+    /// failures are DeviceSyncError events, and what ended a sync early is in the
+    /// [`summary`](super::SyncEngine::summary).
+    pub fn step(&self) -> bool {
         let engine = self.engine();
         let was_running = engine.is_running();
         let more = {
@@ -246,21 +246,12 @@ impl SyncDevice {
                 .library
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            match engine.step(&*library) {
-                Ok(more) => more,
-                Err(e) => {
-                    if !engine.is_running() {
-                        // The session ended on an error: its writer lock goes with it.
-                        self.services.release_writer(&self.key);
-                    }
-                    return Err(e);
-                }
-            }
+            engine.step(&*library)
         };
         if was_running && !more {
             self.services.record_finish(&self.key, &engine.summary());
         }
-        Ok(more)
+        more
     }
 
     /// Runs the sync to its end (starting it when none runs), calling `progress` with 0-100.
@@ -271,7 +262,7 @@ impl SyncDevice {
         if !self.engine().is_running() {
             self.start()?;
         }
-        while self.step()? {
+        while self.step() {
             progress(self.progress());
         }
         progress(self.progress());
