@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::engine::{SyncContext, SyncSummary};
 use super::filter::SyncFilter;
+use super::item_info::BACKGROUND_TRANSCODE;
 use super::partnership::SyncDeviceStatus;
 use super::plan::{PlanSettings, SyncPlan};
 use super::selection::{estimate_selection, partnership_selection};
@@ -97,6 +98,21 @@ impl SyncDevice {
             if settings.convert.is_some() {
                 settings.apply_device_caps(d);
             }
+        }
+        // BackgroundSyncState without bit 2: the host does not allow converting for this
+        // device, so tracks it does not play are left out as with conversion off. Those are
+        // judged by the formats the conversion would have used (the device's, when the
+        // settings name none), or a FLAC would be copied to a device that cannot play it.
+        let no_convert = st
+            .background
+            .get(&self.key)
+            .is_some_and(|b| b & BACKGROUND_TRANSCODE == 0);
+        if no_convert
+            && settings.convert.take().is_some()
+            && settings.formats.is_none()
+            && !settings.device_caps.formats.is_empty()
+        {
+            settings.formats = Some(settings.device_caps.formats.clone());
         }
         let p = st.table.for_device(&self.key).ok_or(Error::Unexpected)?;
         Ok(SessionParts {
