@@ -4,7 +4,8 @@ use crate::library::ContentHash;
 
 /// A playlist file's bytes, as [`SyncOp::WritePlaylist`](super::SyncOp::WritePlaylist)
 /// carries them. It dereferences to `[u8]`; its `Debug` shows the length and the first 8 hex
-/// digits of the bytes' SHA-1 instead of the bytes, so a logged plan stays readable whatever the playlist's size.
+/// digits of the bytes' SHA-1 instead of the bytes, so a logged plan stays readable whatever
+/// the playlist's size.
 #[derive(Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
 pub struct PlaylistBytes(pub Vec<u8>);
