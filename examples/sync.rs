@@ -665,10 +665,7 @@ fn sync_once(
     bar.enable_steady_tick(Duration::from_millis(120));
     let mut interrupted = false;
     let mut errors: Vec<(String, Error)> = Vec::new();
-    while device
-        .step()
-        .map_err(|e| Failure::from_sync(&setup.device, device, e))?
-    {
+    while device.step() {
         let s = engine.summary();
         bar.set_position(u64::from(device.progress()));
         bar.set_message(format!(

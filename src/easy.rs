@@ -497,9 +497,10 @@ impl Syncer {
     ///
     /// # Errors
     /// The errors of [`partner`](Self::partner) and of
-    /// [`SyncDevice::start`](crate::sync::SyncDevice::start) and `step`: the device went away
+    /// [`SyncDevice::start`](crate::sync::SyncDevice::start): the device went away
     /// ([`Error::NoPda`] or a disconnection), another writer holds it ([`Error::Busy`]), the
-    /// sync's own state could not be written on it.
+    /// sync's own state could not be written on it. Once the sync has started nothing is an
+    /// error here: a sync ended early (the device unplugged) has `completed` false.
     pub fn sync(&self, mut progress: impl FnMut(u8)) -> Result<SyncReport> {
         let index = self.partner()?;
         self.select(index)?;

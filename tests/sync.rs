@@ -280,8 +280,8 @@ fn stop_midway_keeps_what_was_copied_and_start_finishes_without_recopying() {
     f.select("All", &[1, 2, 3, 4, 5, 6], 1);
     let d = f.sync_device();
     d.start().unwrap();
-    assert!(d.step().unwrap());
-    assert!(d.step().unwrap());
+    assert!(d.step());
+    assert!(d.step());
     d.stop();
     assert_eq!(d.sync_state(), SyncState::Stopped);
     assert_eq!(f.content_files().len(), 2);
@@ -309,10 +309,10 @@ fn a_disconnect_mid_file_then_reconnect_resumes_with_no_partial_file() {
         ..wmdm::sync::SyncOptions::default()
     });
     d.start().unwrap();
-    assert!(d.step().unwrap());
+    assert!(d.step());
     f.device
         .set_fault_plan(FaultPlan::new().disconnect_after_bytes(65 * 4000 + 2000 + 20_000));
-    while d.step().unwrap() {}
+    while d.step() {}
     assert_eq!(d.sync_state(), SyncState::Stopped);
     f.device.clear_faults();
     f.device.reconnect();
@@ -522,7 +522,7 @@ fn sync_on_connect_and_connect_events() {
         ]
     );
     let d = f.sync_device();
-    while d.step().unwrap() {}
+    while d.step() {}
     assert_eq!(d.engine().summary().copied, 2);
 }
 
@@ -683,7 +683,7 @@ fn a_resync_reads_statistics_only_of_objects_that_changed() {
     // Time passes during a real first sync: each step in its own second here, so no copied
     // object is dated in the ledger's own second (such an object would be read back once).
     d.start().unwrap();
-    while d.step().unwrap() {
+    while d.step() {
         tick();
     }
     let metadata_reads = || device.stats().calls(Operation::GetMetadata);
@@ -808,13 +808,13 @@ fn every_handle_shares_one_engine_and_stop_through_any_handle_stops_it() {
     assert!(a.engine().same_engine(&b.engine()));
     a.start().unwrap();
     assert_eq!(b.sync_state(), SyncState::Synchronizing);
-    assert!(b.step().unwrap());
+    assert!(b.step());
     let p = a.progress();
     assert!(p > 0 && p < 100, "{p}");
     // Stopping through one handle stops the engine every handle sees.
     b.stop();
     assert_eq!(a.sync_state(), SyncState::Stopped);
-    assert!(!a.step().unwrap());
+    assert!(!a.step());
     assert_eq!(a.engine().summary().copied, 1);
     assert!(!a.engine().summary().completed);
 }

@@ -559,7 +559,7 @@ fn without_failed(run: &Run, library: &dyn Library, op: &SyncOp) -> Result<SyncO
         name: name.clone(),
         path: path.clone(),
         meta: 0,
-        content: layout.render(name, &entries)?,
+        content: layout.render(name, &entries)?.into(),
         replaces: replaces.clone(),
         tracks: kept,
     })

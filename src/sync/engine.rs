@@ -347,28 +347,26 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Applies the next step. Returns `Ok(true)` while steps remain, `Ok(false)` when the sync
-    /// has ended (completed, stopped, or the device went away) or none is running. A failed
-    /// item is a DeviceSyncError event and the sync goes on; a disconnect stops it cleanly,
-    /// leaving the journal for the next start to resume from.
-    ///
-    /// # Errors
-    /// None today: every failure is reported through events and the summary. The `Result`
-    /// leaves room for failures that must reach the caller.
-    pub fn step(&self, library: &dyn Library) -> Result<bool> {
+    /// Applies the next step. Returns `true` while steps remain, `false` when the sync has
+    /// ended (completed, stopped, halted, or the device went away) or none is running. It
+    /// cannot fail: a failed item is a DeviceSyncError event and the sync goes on; the device
+    /// going away, or its sync state becoming unwritable (a DeviceSyncError event for the
+    /// whole sync), ends the sync cleanly with the journal left for the next start to resume
+    /// from, and the [`summary`](Self::summary)'s `completed` false.
+    pub fn step(&self, library: &dyn Library) -> bool {
         let _span = tracing::info_span!("sync", device = %self.shared.key).entered();
         let mut core = lock(&self.shared.core);
         let options = core.options.clone();
         let Some(run) = core.run.as_mut() else {
-            return Ok(false);
+            return false;
         };
         if self.shared.stop.load(Ordering::Relaxed) {
             self.finish(&mut core, false);
-            return Ok(false);
+            return false;
         }
         let Some(op) = run.plan.ops.get(run.cursor).cloned() else {
             self.finish(&mut core, true);
-            return Ok(false);
+            return false;
         };
         let base = self.shared.done.load(Ordering::Relaxed);
         let mut result = self.apply(run, library, &op, base);
@@ -389,17 +387,17 @@ impl SyncEngine {
         }
         if let Some(e) = run.halted.clone() {
             self.halt(&mut core, e);
-            return Ok(false);
+            return false;
         }
         match result {
             Ok(()) => {}
             Err(e) if is_disconnect(&e) => {
                 self.abandon(&mut core);
-                return Ok(false);
+                return false;
             }
             Err(err) if err == Error::UserCancelled && self.shared.stop.load(Ordering::Relaxed) => {
                 self.finish(&mut core, false);
-                return Ok(false);
+                return false;
             }
             Err(e) => self.item_error(run, &op, e),
         }
@@ -434,31 +432,30 @@ impl SyncEngine {
             if let Err(e) = result {
                 if let Some(h) = run.halted.clone() {
                     self.halt(&mut core, h);
-                    return Ok(false);
+                    return false;
                 }
                 if is_disconnect(&e) {
                     self.abandon(&mut core);
-                    return Ok(false);
+                    return false;
                 }
             }
         }
         if run.cursor >= run.plan.ops.len() {
             self.finish(&mut core, true);
-            return Ok(false);
+            return false;
         }
-        Ok(true)
+        true
     }
 
-    /// Runs the sync to its end, calling `progress` with 0-100 after every step.
-    ///
-    /// # Errors
-    /// As [`step`](Self::step).
-    pub fn run(&self, library: &dyn Library, progress: &mut dyn FnMut(u8)) -> Result<SyncSummary> {
-        while self.step(library)? {
+    /// Runs the sync to its end, calling `progress` with 0-100 after every step, and returns
+    /// its summary. Like [`step`](Self::step) it cannot fail: what went wrong is in the
+    /// summary and the events.
+    pub fn run(&self, library: &dyn Library, progress: &mut dyn FnMut(u8)) -> SyncSummary {
+        while self.step(library) {
             progress(self.progress());
         }
         progress(self.progress());
-        Ok(self.summary())
+        self.summary()
     }
 
     /// Stops the sync: the step in progress is cancelled (its temporary file removed), what

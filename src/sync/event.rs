@@ -94,6 +94,85 @@ pub enum SyncEvent {
     },
 }
 
+impl fmt::Display for SyncItem {
+    /// `track 00000000000000ab`, `playlist 'Road trip'`, `device object 'Music/a.mp3'`, or
+    /// `the sync` for a device object with no path (the engine's whole-sync halt).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncItem::Track(id) => write!(f, "track {id}"),
+            SyncItem::Playlist(name) => write!(f, "playlist '{name}'"),
+            // The engine names no object when the whole sync halted.
+            SyncItem::DeviceObject(path) if path.is_empty() => f.write_str("the sync"),
+            SyncItem::DeviceObject(path) => write!(f, "device object '{path}'"),
+        }
+    }
+}
+
+/// A device status in words (the WMP names are for COM; a log line is for people).
+fn status_words(status: SyncDeviceStatus) -> &'static str {
+    match status {
+        SyncDeviceStatus::Unknown => "unknown",
+        SyncDeviceStatus::PartnershipExists => "partnered with this library",
+        SyncDeviceStatus::PartnershipDeclined => "partnership declined",
+        SyncDeviceStatus::PartnershipAnother => "partnered with another library",
+        SyncDeviceStatus::ManualDevice => "manual transfer only",
+        SyncDeviceStatus::NewDevice => "new to this library",
+    }
+}
+
+/// A sync state in words.
+fn state_words(state: SyncState) -> &'static str {
+    match state {
+        SyncState::Unknown => "unknown",
+        SyncState::Synchronizing => "synchronizing",
+        SyncState::Stopped => "stopped",
+        SyncState::Estimating => "estimating",
+    }
+}
+
+impl fmt::Display for SyncEvent {
+    /// One line for a log or a console: the device's key, then what happened; an error is
+    /// given with its causes ([`Error::report`]). For example `SN123: track 00000000000000ab
+    /// failed: copying to the device 'Music/a.mp3': the device is full (...)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncEvent::DeviceConnect { device } => write!(f, "{device}: connected"),
+            SyncEvent::DeviceDisconnect { device } => write!(f, "{device}: disconnected"),
+            SyncEvent::DeviceStatusChange { device, status } => {
+                write!(f, "{device}: status: {}", status_words(*status))
+            }
+            SyncEvent::DeviceSyncStateChange { device, state } => {
+                write!(f, "{device}: sync {}", state_words(*state))
+            }
+            SyncEvent::DeviceSyncError {
+                device,
+                item,
+                error,
+            } => write!(f, "{device}: {item} failed: {}", error.report()),
+            SyncEvent::CreatePartnershipComplete { device, result } => match result {
+                Ok(()) => write!(f, "{device}: partnership created"),
+                Err(e) => write!(f, "{device}: partnership failed: {}", e.report()),
+            },
+            SyncEvent::DeviceEstimation {
+                device,
+                result,
+                estimated_used,
+                estimated_space,
+            } => match result {
+                Ok(()) => write!(
+                    f,
+                    "{device}: estimate: {estimated_used} bytes used of {estimated_space} \
+                     available"
+                ),
+                Err(e) => write!(f, "{device}: estimate failed: {}", e.report()),
+            },
+            SyncEvent::DeviceProgress { device, percent } => {
+                write!(f, "{device}: sync {percent}%")
+            }
+        }
+    }
+}
+
 /// Something that wants events. Closures `Fn(&SyncEvent)` implement it.
 pub trait SyncEventSink: Send + Sync {
     /// Called once per event, in order: on the thread that caused it when the host drives
@@ -251,5 +330,116 @@ mod tests {
         assert_eq!(*seen.lock().unwrap(), vec![e1.clone(), e2.clone()]);
         assert_eq!(a.try_iter().collect::<Vec<_>>(), vec![e1.clone(), e2, e1]);
         assert_eq!(SyncState::Estimating as i32, 3);
+    }
+
+    #[test]
+    fn display_is_one_readable_line_per_event() {
+        let io = std::io::Error::other("cable pulled");
+        let error = Error::with_source(crate::error::ErrorCode::Fail, io)
+            .context("copying to the device")
+            .subject("'Music/a.mp3'");
+        let cases = [
+            (
+                SyncEvent::DeviceConnect {
+                    device: "SN1".into(),
+                },
+                "SN1: connected".to_string(),
+            ),
+            (
+                SyncEvent::DeviceDisconnect {
+                    device: "SN1".into(),
+                },
+                "SN1: disconnected".into(),
+            ),
+            (
+                SyncEvent::DeviceStatusChange {
+                    device: "SN1".into(),
+                    status: SyncDeviceStatus::PartnershipExists,
+                },
+                "SN1: status: partnered with this library".into(),
+            ),
+            (
+                SyncEvent::DeviceSyncStateChange {
+                    device: "SN1".into(),
+                    state: SyncState::Synchronizing,
+                },
+                "SN1: sync synchronizing".into(),
+            ),
+            (
+                SyncEvent::DeviceSyncError {
+                    device: "SN1".into(),
+                    item: SyncItem::Track(TrackId(0xab)),
+                    error: error.clone(),
+                },
+                format!("SN1: track 00000000000000ab failed: {}", error.report()),
+            ),
+            (
+                SyncEvent::DeviceSyncError {
+                    device: "SN1".into(),
+                    item: SyncItem::Playlist("Road".into()),
+                    error: Error::Busy,
+                },
+                format!("SN1: playlist 'Road' failed: {}", Error::Busy),
+            ),
+            (
+                SyncEvent::DeviceSyncError {
+                    device: "SN1".into(),
+                    item: SyncItem::DeviceObject(String::new()),
+                    error: Error::Busy,
+                },
+                format!("SN1: the sync failed: {}", Error::Busy),
+            ),
+            (
+                SyncEvent::CreatePartnershipComplete {
+                    device: "SN1".into(),
+                    result: Ok(()),
+                },
+                "SN1: partnership created".into(),
+            ),
+            (
+                SyncEvent::DeviceEstimation {
+                    device: "SN1".into(),
+                    result: Ok(()),
+                    estimated_used: 10,
+                    estimated_space: 20,
+                },
+                "SN1: estimate: 10 bytes used of 20 available".into(),
+            ),
+            (
+                SyncEvent::DeviceEstimation {
+                    device: "SN1".into(),
+                    result: Err(Error::Abort),
+                    estimated_used: 0,
+                    estimated_space: 0,
+                },
+                format!("SN1: estimate failed: {}", Error::Abort),
+            ),
+            (
+                SyncEvent::DeviceProgress {
+                    device: "SN1".into(),
+                    percent: 42,
+                },
+                "SN1: sync 42%".into(),
+            ),
+        ];
+        for (event, want) in cases {
+            let got = event.to_string();
+            assert_eq!(got, want);
+            assert_eq!(got.lines().count(), 1, "{got}");
+        }
+        // The error line carries the context and the underlying cause, not only the code.
+        let line = SyncEvent::DeviceSyncError {
+            device: "SN1".into(),
+            item: SyncItem::DeviceObject("Music/a.mp3".into()),
+            error,
+        }
+        .to_string();
+        assert!(
+            line.starts_with(
+                "SN1: device object 'Music/a.mp3' failed: copying to the device 'Music/a.mp3': "
+            ),
+            "{line}"
+        );
+        assert!(line.ends_with(": cable pulled"), "{line}");
     }
 }

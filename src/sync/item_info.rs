@@ -55,6 +55,9 @@ fn preferred_storage(device: &WmdmDevice) -> Result<usize> {
 /// BackgroundSyncState bit 1: the device may sync in the background (on connect).
 pub(super) const BACKGROUND_SYNC: u8 = 0x01;
 
+/// BackgroundSyncState bit 2: tracks may be converted while syncing to the device.
+pub(super) const BACKGROUND_TRANSCODE: u8 = 0x02;
+
 impl SyncDevice {
     /// IWMPSyncDevice::getItemInfo, with the attribute names of Microsoft's reference: <https://learn.microsoft.com/en-us/windows/win32/api/wmp/nf-wmp-iwmpsyncdevice-getiteminfo>: Connected,
     /// FriendlyName, Name, SerialNumber, FreeSpace, TotalSpace, LastSyncTime (seconds since the
@@ -158,9 +161,14 @@ impl SyncDevice {
     ///   partnership syncs [`default_selection`](super::default_selection) instead of its
     ///   playlists.
     /// * BackgroundSyncState: `0`..`255`; bit 1 lets a device with SyncOnConnect start
-    ///   syncing by itself when it arrives, bit 2 allows background transcoding (the crate
-    ///   has no transcoding, so bit 2 is only kept). Held in memory for the life of the
-    ///   [`SyncServices`](super::SyncServices), never saved.
+    ///   syncing by itself when it arrives; bit 2 allows transcoding during sync: cleared,
+    ///   the device's sessions convert nothing whatever
+    ///   [`PlanSettings::convert`](super::PlanSettings::convert) says, and a track the
+    ///   device does not play is left out as
+    ///   [`FormatNotSupported`](super::LeftOutReason::FormatNotSupported), as with
+    ///   conversion off. Held in memory for the life of the
+    ///   [`SyncServices`](super::SyncServices), never saved; 255 (everything allowed)
+    ///   until set.
     /// * IncludeSkippedFiles: the empty string. The skipped files are forgotten, so the next
     ///   sync copies them again.
     ///

@@ -32,6 +32,7 @@ mod plan;
 mod plan_names;
 mod plan_room;
 pub(crate) mod plan_types;
+mod playlist_bytes;
 mod recover;
 mod resume;
 mod runtime;
@@ -59,8 +60,8 @@ pub use partnership::{
 pub use plan::{
     Adoptable, Conversion, DEFAULT_TEMPLATE, DeleteReason, DeviceContents, DeviceFile, HeldBack,
     HeldChange, HoldReason, LeftOut, LeftOutReason, PlanInput, PlanSettings, PlanTotals,
-    PlaylistFormat, PlaylistLayout, SyncOp, SyncPlan, device_metadata, metadata_hash, mtime_ns,
-    plan,
+    PlaylistBytes, PlaylistFormat, PlaylistLayout, SyncOp, SyncPlan, device_metadata,
+    metadata_hash, mtime_ns, plan,
 };
 pub use recover::{LeftAlone, LeftAloneReason};
 pub use runtime::{RescanHook, RuntimeOptions, SyncRuntime};

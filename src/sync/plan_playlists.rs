@@ -133,7 +133,7 @@ impl Planner<'_> {
             name,
             path,
             meta: input_hash,
-            content,
+            content: content.into(),
             replaces: owned.map(|e| e.unique_id.clone()),
             tracks: listed,
         });

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::filter::{MediaKind, SyncFilter};
 use super::journal::{Ledger, OwnedKind};
 use super::names::NameRule;
+pub use super::playlist_bytes::PlaylistBytes;
 use crate::library::{ContentHash, Library, PathTemplate, PlaylistId, Selection, TrackId};
 use crate::metadata::FormatCode;
 use crate::transcode::{ConvertReason, ConvertSettings, DeviceCaps, NoConvertReason, Target};
@@ -335,8 +336,8 @@ pub enum SyncOp {
         path: String,
         /// The hash of what the file is made of (entries, titles, format), kept in the ledger.
         meta: u64,
-        /// The file's bytes.
-        content: Vec<u8>,
+        /// The file's bytes (their `Debug` shows the length and a short hash, not the bytes).
+        content: PlaylistBytes,
         /// The unique ID of the owned file this replaces.
         replaces: Option<String>,
         /// The tracks it lists, in order (their device paths are in [`SyncPlan::placed`]):

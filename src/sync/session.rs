@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::engine::{SyncContext, SyncSummary};
 use super::filter::SyncFilter;
+use super::item_info::BACKGROUND_TRANSCODE;
 use super::partnership::SyncDeviceStatus;
 use super::plan::{PlanSettings, SyncPlan};
 use super::selection::{estimate_selection, partnership_selection};
@@ -97,6 +98,21 @@ impl SyncDevice {
             if settings.convert.is_some() {
                 settings.apply_device_caps(d);
             }
+        }
+        // BackgroundSyncState without bit 2: the host does not allow converting for this
+        // device, so tracks it does not play are left out as with conversion off. Those are
+        // judged by the formats the conversion would have used (the device's, when the
+        // settings name none), or a FLAC would be copied to a device that cannot play it.
+        let no_convert = st
+            .background
+            .get(&self.key)
+            .is_some_and(|b| b & BACKGROUND_TRANSCODE == 0);
+        if no_convert
+            && settings.convert.take().is_some()
+            && settings.formats.is_none()
+            && !settings.device_caps.formats.is_empty()
+        {
+            settings.formats = Some(settings.device_caps.formats.clone());
         }
         let p = st.table.for_device(&self.key).ok_or(Error::Unexpected)?;
         Ok(SessionParts {
@@ -230,13 +246,13 @@ impl SyncDevice {
         Ok(())
     }
 
-    /// Applies one step of the running sync; `Ok(false)` once it has ended. When it ends the
-    /// partnership's LastSyncTime, LastSyncErrorCount, LastSyncNoFitCount and SyncItemCount
-    /// are recorded and the stats store is saved.
-    ///
-    /// # Errors
-    /// As [`SyncEngine::step`](super::SyncEngine::step).
-    pub fn step(&self) -> Result<bool> {
+    /// Applies one step of the running sync; `false` once it has ended (or when none runs).
+    /// When it ends the partnership's LastSyncTime, LastSyncErrorCount, LastSyncNoFitCount
+    /// and SyncItemCount are recorded, the stats store is saved and the device's writer lock
+    /// is released. It cannot fail, as [`SyncEngine::step`](super::SyncEngine::step): item
+    /// failures are DeviceSyncError events, and what ended a sync early is in the
+    /// [`summary`](super::SyncEngine::summary).
+    pub fn step(&self) -> bool {
         let engine = self.engine();
         let was_running = engine.is_running();
         let more = {
@@ -246,21 +262,12 @@ impl SyncDevice {
                 .library
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            match engine.step(&*library) {
-                Ok(more) => more,
-                Err(e) => {
-                    if !engine.is_running() {
-                        // The session ended on an error: its writer lock goes with it.
-                        self.services.release_writer(&self.key);
-                    }
-                    return Err(e);
-                }
-            }
+            engine.step(&*library)
         };
         if was_running && !more {
             self.services.record_finish(&self.key, &engine.summary());
         }
-        Ok(more)
+        more
     }
 
     /// Runs the sync to its end (starting it when none runs), calling `progress` with 0-100.
@@ -271,7 +278,7 @@ impl SyncDevice {
         if !self.engine().is_running() {
             self.start()?;
         }
-        while self.step()? {
+        while self.step() {
             progress(self.progress());
         }
         progress(self.progress());

@@ -139,18 +139,12 @@ impl Worker {
                 }
                 return;
             }
-            match device.step() {
-                Ok(true) => {
-                    if sent.is_none_or(|t| t.elapsed() >= self.progress_interval) {
-                        engine.send_progress();
-                        sent = Some(Instant::now());
-                    }
-                }
-                Ok(false) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, device = %self.key, "the sync step failed");
-                    return;
-                }
+            if !device.step() {
+                return;
+            }
+            if sent.is_none_or(|t| t.elapsed() >= self.progress_interval) {
+                engine.send_progress();
+                sent = Some(Instant::now());
             }
         }
     }
