@@ -51,7 +51,7 @@ fn clearing_bit_2_leaves_a_flac_out_and_setting_it_converts() {
     std::fs::create_dir_all(&state).unwrap();
     let services = services(&manager, &library, &state, "Home", &clock);
     let d = services.device(0).unwrap();
-    d.create_partnership(false).unwrap();
+    d.create_partnership().unwrap();
     services.poll().unwrap();
 
     let fake = Arc::new(FakeTranscoder::default());
