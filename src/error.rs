@@ -592,9 +592,6 @@ impl From<&Error> for Hresult {
     }
 }
 
-/// The Win32 `ERROR_*` codes this crate maps, for converting a raw OS error on Windows.
-const WIN32_ENOSPC_LIKE: [i32; 2] = [39, 112]; // ERROR_HANDLE_DISK_FULL, ERROR_DISK_FULL
-
 impl From<io::Error> for Error {
     /// Maps an I/O failure to the `HRESULT_FROM_WIN32` form WMDM expects, and keeps the
     /// `io::Error` as the source.
@@ -611,7 +608,7 @@ impl From<io::Error> for Error {
 
 /// The code for an I/O failure (see `From<io::Error> for Error`).
 fn io_error_code(e: &io::Error) -> ErrorCode {
-    if let Some(mapped) = e.raw_os_error().and_then(map_raw_os_error) {
+    if let Some(mapped) = e.raw_os_error().and_then(crate::sys::host::os_error_code) {
         return mapped;
     }
     match e.kind() {
@@ -634,38 +631,6 @@ fn io_error_code(e: &io::Error) -> ErrorCode {
         io::ErrorKind::InvalidFilename => ErrorCode::InvalidName,
         io::ErrorKind::CrossesDevices => ErrorCode::NotSameDevice,
         _ => ErrorCode::ProcessFailed,
-    }
-}
-
-/// Refines an OS error code where `io::ErrorKind` is too coarse.
-fn map_raw_os_error(code: i32) -> Option<ErrorCode> {
-    if cfg!(target_os = "windows") {
-        // On Windows the raw code is a Win32 error: keep it exactly when we name it, so the
-        // HRESULT is the one Windows itself would give.
-        if WIN32_ENOSPC_LIKE.contains(&code) {
-            return Some(ErrorCode::DiskFull);
-        }
-        let hr = Hresult::from_win32(code as u32);
-        return match ErrorCode::from_hresult(hr) {
-            ErrorCode::Other(_) => None,
-            named => Some(named),
-        };
-    }
-    // POSIX errno values shared by Linux, the BSDs and macOS.
-    match code {
-        2 => Some(ErrorCode::FileNotFound),           // ENOENT
-        4 => Some(ErrorCode::ProcessFailed),          // EINTR
-        5 => Some(ErrorCode::ProcessFailed),          // EIO
-        6 => Some(ErrorCode::NotReady),               // ENXIO
-        19 => Some(ErrorCode::DeviceNotConnected),    // ENODEV
-        20 => Some(ErrorCode::PathNotFound),          // ENOTDIR
-        21 => Some(ErrorCode::InvalidType),           // EISDIR
-        23 | 24 => Some(ErrorCode::TooManyOpenFiles), // ENFILE, EMFILE
-        28 => Some(ErrorCode::DiskFull),              // ENOSPC
-        30 => Some(ErrorCode::WriteProtected),        // EROFS
-        36 | 63 => Some(ErrorCode::InvalidName),      // ENAMETOOLONG (Linux 36, BSD/macOS 63)
-        122 if cfg!(target_os = "linux") => Some(ErrorCode::DiskFull), // EDQUOT
-        _ => None,
     }
 }
 

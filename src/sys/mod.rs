@@ -6,6 +6,7 @@ pub(crate) mod entries;
 pub(crate) mod files;
 pub(crate) mod fsops;
 pub(crate) mod fstype;
+pub(crate) mod host;
 // Folder listing with getdents and statx relative to a folder's descriptor; the callers keep
 // a portable std::fs version beside their Linux one.
 #[cfg(target_os = "linux")]

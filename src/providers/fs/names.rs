@@ -61,15 +61,10 @@ impl Default for NamePolicy {
     }
 }
 
-/// Whether the host's file systems ignore case in names. Windows' do (NTFS, FAT and exFAT
-/// alike); treating a case-sensitive one as case-insensitive only refuses a few names, while
-/// the reverse would let one file silently replace another.
-const HOST_FOLDS_CASE: bool = cfg!(windows);
-
-/// Whether the host refuses (or silently alters) the names FAT forbids whatever the medium:
-/// Win32 rejects the reserved characters, opens a device for CON or NUL, and drops trailing
-/// dots and spaces.
-const HOST_HAS_FAT_RULES: bool = cfg!(windows);
+use crate::sys::host::{
+    BACKSLASH_AND_COLON_SEPARATE, FOLDS_CASE as HOST_FOLDS_CASE,
+    HAS_FAT_RULES as HOST_HAS_FAT_RULES,
+};
 
 impl NamePolicy {
     /// Only the always-on checks: any name the host file system takes. On Windows that means
@@ -194,7 +189,7 @@ pub(crate) fn is_component(name: &str) -> bool {
         || name == "."
         || name == ".."
         || name.contains(['/', '\0'])
-        || (cfg!(windows) && name.contains(['\\', ':'])))
+        || (BACKSLASH_AND_COLON_SEPARATE && name.contains(['\\', ':'])))
 }
 
 /// True for names the provider keeps for itself.
