@@ -107,7 +107,10 @@ pub fn prepare(args: &TranscodeArgs, state: &Path, demo: bool) -> Result<Convers
             missing: None,
         });
     }
-    let found = FfmpegTranscoder::find(args.ffmpeg.as_deref());
+    // What ffmpeg offers is recorded in the state folder, so a run with nothing to convert
+    // does not start ffmpeg twice just to ask.
+    let record = state.join("transcode").join("ffmpeg-probe.txt");
+    let found = FfmpegTranscoder::find_recorded(args.ffmpeg.as_deref(), &record);
     let (transcoding, available, missing) = match found {
         Ok(t) => {
             let cache = TranscodeCache::open(state.join("transcode"), DEFAULT_CACHE_BYTES)

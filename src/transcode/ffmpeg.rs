@@ -55,41 +55,53 @@ impl FfmpegTranscoder {
     /// [`Error::FileNotFound`] when either program is missing or will not run;
     /// [`Error::ProcessFailed`] when `ffmpeg -version` fails.
     pub fn find(ffmpeg: Option<&Path>) -> Result<FfmpegTranscoder> {
-        let ffmpeg = match ffmpeg {
-            Some(p) if p.is_file() => p.to_path_buf(),
-            Some(p) => {
-                return Err(Error::FileNotFound.context("finding ffmpeg").path(p));
+        let (ffmpeg, ffprobe) = locate(ffmpeg)?;
+        let (version, available) = probe(&ffmpeg)?;
+        Ok(FfmpegTranscoder {
+            ffmpeg,
+            ffprobe,
+            version,
+            available,
+        })
+    }
+
+    /// As [`find`](Self::find), but what `ffmpeg -version` and `-encoders` said is kept in
+    /// `record` (a small file in the state folder) with the program's path, size and
+    /// modification time, and read back while those are unchanged: running ffmpeg twice costs
+    /// a tenth of a second or more, which a sync with nothing to convert should not pay on
+    /// every run. A record that does not match or does not parse is ignored and rewritten.
+    ///
+    /// # Errors
+    /// As [`find`](Self::find).
+    pub fn find_recorded(ffmpeg: Option<&Path>, record: &Path) -> Result<FfmpegTranscoder> {
+        let (ffmpeg, ffprobe) = locate(ffmpeg)?;
+        let key = program_key(&ffmpeg);
+        let recorded = key.as_deref().and_then(|key| {
+            let text = std::fs::read_to_string(record).ok()?;
+            let mut lines = text.lines();
+            (lines.next()? == key).then_some(())?;
+            let version = lines.next()?.to_owned();
+            let available = lines
+                .next()?
+                .split(',')
+                .filter_map(|name| Codec::ALL.into_iter().find(|c| c.encoder() == name))
+                .collect::<Vec<_>>();
+            Some((version, available))
+        });
+        let (version, available) = match recorded {
+            Some(r) => r,
+            None => {
+                let (version, available) = probe(&ffmpeg)?;
+                if let Some(key) = key {
+                    let names: Vec<&str> = available.iter().map(|c| c.encoder()).collect();
+                    let text = format!("{key}\n{version}\n{}\n", names.join(","));
+                    if let Err(e) = crate::sys::files::write_atomic(record, text.as_bytes()) {
+                        tracing::debug!(error = %e, "could not record what ffmpeg offers");
+                    }
+                }
+                (version, available)
             }
-            None => on_path("ffmpeg")
-                .ok_or_else(|| Error::FileNotFound.context("finding ffmpeg on PATH"))?,
         };
-        let probe_name = format!("ffprobe{}", std::env::consts::EXE_SUFFIX);
-        let ffprobe = ffmpeg
-            .parent()
-            .map(|d| d.join(&probe_name))
-            .filter(|p| p.is_file())
-            .or_else(|| on_path("ffprobe"))
-            .ok_or_else(|| {
-                Error::FileNotFound.context("finding ffprobe beside ffmpeg or on PATH")
-            })?;
-        let version = output(&ffmpeg, &["-hide_banner", "-version"])?
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let encoders = output(&ffmpeg, &["-hide_banner", "-encoders"])?;
-        // Lines look like " A....D libmp3lame           libmp3lame MP3 ...": flags, name.
-        let available = Codec::ALL
-            .into_iter()
-            .filter(|c| {
-                encoders.lines().any(|l| {
-                    let mut words = l.split_whitespace();
-                    words.next().is_some_and(|f| f.starts_with('A'))
-                        && words.next() == Some(c.encoder())
-                })
-            })
-            .collect();
         Ok(FfmpegTranscoder {
             ffmpeg,
             ffprobe,
@@ -102,7 +114,67 @@ impl FfmpegTranscoder {
     pub fn ffmpeg(&self) -> &Path {
         &self.ffmpeg
     }
+}
 
+/// The program's identity for [`FfmpegTranscoder::find_recorded`]: path, size and
+/// modification time (nanoseconds), on one line; `None` when it cannot be read.
+fn program_key(program: &Path) -> Option<String> {
+    let meta = std::fs::metadata(program).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    let path = program.to_str()?;
+    (!path.contains('\n'))
+        .then(|| format!("wmdm-ffmpeg-probe 1\t{path}\t{}\t{modified}", meta.len()))
+}
+
+/// Finds `ffmpeg` (the given path, else on `PATH`) and `ffprobe` (beside it, else on `PATH`).
+fn locate(ffmpeg: Option<&Path>) -> Result<(PathBuf, PathBuf)> {
+    let ffmpeg = match ffmpeg {
+        Some(p) if p.is_file() => p.to_path_buf(),
+        Some(p) => {
+            return Err(Error::FileNotFound.context("finding ffmpeg").path(p));
+        }
+        None => on_path("ffmpeg")
+            .ok_or_else(|| Error::FileNotFound.context("finding ffmpeg on PATH"))?,
+    };
+    let probe_name = format!("ffprobe{}", std::env::consts::EXE_SUFFIX);
+    let ffprobe = ffmpeg
+        .parent()
+        .map(|d| d.join(&probe_name))
+        .filter(|p| p.is_file())
+        .or_else(|| on_path("ffprobe"))
+        .ok_or_else(|| Error::FileNotFound.context("finding ffprobe beside ffmpeg or on PATH"))?;
+    Ok((ffmpeg, ffprobe))
+}
+
+/// What ffmpeg says of itself: its version line and which of the crate's encoders it has.
+fn probe(ffmpeg: &Path) -> Result<(String, Vec<Codec>)> {
+    let version = output(ffmpeg, &["-hide_banner", "-version"])?
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let encoders = output(ffmpeg, &["-hide_banner", "-encoders"])?;
+    // Lines look like " A....D libmp3lame           libmp3lame MP3 ...": flags, name.
+    let available = Codec::ALL
+        .into_iter()
+        .filter(|c| {
+            encoders.lines().any(|l| {
+                let mut words = l.split_whitespace();
+                words.next().is_some_and(|f| f.starts_with('A'))
+                    && words.next() == Some(c.encoder())
+            })
+        })
+        .collect();
+    Ok((version, available))
+}
+
+impl FfmpegTranscoder {
     /// The arguments that encode `source` to `out` (for the measurements that run the same
     /// commands by hand).
     pub fn encode_args(source: &Path, target: &Target, out: &Path) -> Vec<String> {
