@@ -352,6 +352,18 @@ pub fn default_state_dir(library: &Path) -> Result<PathBuf> {
     Ok(base.join("wmdm-sync").join(format!("{name}-{hash:016x}")))
 }
 
+/// The per-user cache folder of wmdm's programs: `$XDG_CACHE_HOME/wmdm-sync`
+/// (`%LOCALAPPDATA%\wmdm-sync` on Windows, `~/.cache/wmdm-sync` otherwise), for what depends
+/// on the machine rather than on a library (what the installed ffmpeg offers, for example).
+/// `None` when none of those variables is set.
+pub fn cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("wmdm-sync"))
+}
+
 /// The playlist edits the paved path makes, over either library kind.
 trait EditPlaylists {
     fn add(&mut self, playlist: Playlist);

@@ -39,7 +39,11 @@ esac"#,
     assert_eq!(runs(&log), 2, "-version and -encoders, once");
     assert_eq!(first.available(), vec![Codec::Mp3]);
     let again = FfmpegTranscoder::find_recorded(Some(&ffmpeg), &record).unwrap();
-    assert_eq!(runs(&log), 2, "read back from the record: ffmpeg not started");
+    assert_eq!(
+        runs(&log),
+        2,
+        "read back from the record: ffmpeg not started"
+    );
     assert_eq!(again.available(), vec![Codec::Mp3]);
 
     // A damaged record is asked again and rewritten.

@@ -107,9 +107,12 @@ pub fn prepare(args: &TranscodeArgs, state: &Path, demo: bool) -> Result<Convers
             missing: None,
         });
     }
-    // What ffmpeg offers is recorded in the state folder, so a run with nothing to convert
-    // does not start ffmpeg twice just to ask.
-    let record = state.join("transcode").join("ffmpeg-probe.txt");
+    // What ffmpeg offers is recorded (in the user's cache folder: it depends on the machine,
+    // not on the library), so a run with nothing to convert does not start ffmpeg twice just
+    // to ask, a first sync with a new state folder included.
+    let record = wmdm::easy::cache_dir()
+        .unwrap_or_else(|| state.join("transcode"))
+        .join("ffmpeg-probe.txt");
     let found = FfmpegTranscoder::find_recorded(args.ffmpeg.as_deref(), &record);
     let (transcoding, available, missing) = match found {
         Ok(t) => {
