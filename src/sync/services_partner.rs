@@ -110,7 +110,7 @@ impl SyncDevice {
     /// partnership exists already it returns `Ok` and sends nothing. A partnership this
     /// creates replaces any other library's marker on the device. WMP's `vbShowUI` has no
     /// counterpart: there is no dialog to show, and the new partnership starts with the
-    /// default selection either way (see [`PartnershipSettings`](super::PartnershipSettings)).
+    /// default selection either way (see [`PartnershipSettings`](crate::sync::PartnershipSettings)).
     ///
     /// # Errors
     /// [`Error::NoPda`] when the device is not connected; [`Error::PdaManualDevice`] for a
