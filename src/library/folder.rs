@@ -120,6 +120,7 @@ impl FolderLibrary {
         clock: Arc<dyn Clock>,
         options: ScanOptions,
     ) -> Result<(FolderLibrary, ScanReport)> {
+        let _span = tracing::debug_span!("library open").entered();
         let root = root.into();
         let state_dir = state_dir.into();
         if !root.is_dir() {

@@ -100,6 +100,7 @@ pub(crate) fn is_not_found(e: &Error) -> bool {
 /// # Errors
 /// The manager's errors ([`Error::NotCertified`], [`Error::DeviceNotConnected`], ...).
 pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
+    let _span = tracing::debug_span!("list device").entered();
     let globals = root.globals()?;
     let mut files = HashMap::new();
     let mut state_bytes = 0;
