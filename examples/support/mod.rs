@@ -54,6 +54,10 @@ pub fn manager(provider: Arc<dyn ServiceProvider>) -> wmdm::Result<DeviceManager
     let manager = DeviceManager::new(config(MANAGER, Role::Application)?)?;
     manager.add_provider(AuthenticatedProvider::new(provider, server))?;
     manager.authenticate(Arc::new(config(APP, Role::Manager)?))?;
+    // The manager's handshake with the provider happens at its first device listing; made
+    // here, it runs while the library is scanned instead of after. A failure is reported
+    // where the devices are looked at (the services' discovery), as without this call.
+    let _ = manager.devices();
     Ok(manager)
 }
 
