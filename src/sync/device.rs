@@ -138,8 +138,11 @@ pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
                 .map(|w| w.join().unwrap_or(Err(Error::Fail)))
                 .collect::<Vec<Result<Listing>>>()
         });
+        let parts = parts.into_iter().collect::<Result<Vec<Listing>>>()?;
+        listing
+            .files
+            .reserve(parts.iter().map(|p| p.files.len()).sum());
         for part in parts {
-            let part = part?;
             listing.state_bytes += part.state_bytes;
             listing.files.extend(part.files);
         }
