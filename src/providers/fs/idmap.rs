@@ -19,12 +19,13 @@
 //! is dropped on load. When the log holds many more records than objects it is rewritten whole,
 //! through a temporary file and a rename.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::maps::{FastMap, FastSet};
 
 use super::playlist::is_playlist_name;
 use super::quirks::FsIo;
@@ -45,12 +46,12 @@ struct Entry {
 #[derive(Debug)]
 pub(crate) struct IdMap {
     next: u64,
-    entries: HashMap<u64, Entry>,
-    children: HashMap<u64, HashMap<Arc<str>, u64>>,
+    entries: FastMap<u64, Entry>,
+    children: FastMap<u64, FastMap<Arc<str>, u64>>,
     /// The objects whose names make them playlists, kept as entries come and go: a rename or
     /// delete asks which playlists may reference the object, and scanning every name for it
     /// made each rename cost one look at every object on the device.
-    playlists: HashSet<u64>,
+    playlists: FastSet<u64>,
     file: Option<PathBuf>,
     pending_log: String,
     log_records: usize,
@@ -61,9 +62,9 @@ impl IdMap {
     pub(crate) fn in_memory(first: u64) -> IdMap {
         IdMap {
             next: first.max(1),
-            entries: HashMap::new(),
-            children: HashMap::new(),
-            playlists: HashSet::new(),
+            entries: FastMap::default(),
+            children: FastMap::default(),
+            playlists: FastSet::default(),
             file: None,
             pending_log: String::new(),
             log_records: 0,
@@ -110,7 +111,7 @@ impl IdMap {
     /// Reads the records of the log's `text` into this (empty) map; false when the header is
     /// not recognised (the map then stays empty).
     fn parse(&mut self, text: &str, path: &Path) -> bool {
-        let mut raw: HashMap<u64, Entry> = HashMap::new();
+        let mut raw: FastMap<u64, Entry> = FastMap::default();
         let mut next = self.next;
         let mut lines = text.lines();
         let recognised = lines.next() == Some(HEADER);
@@ -202,7 +203,7 @@ impl IdMap {
 
     /// How many children of `parent` the map knows.
     pub(crate) fn child_count(&self, parent: u64) -> usize {
-        self.children.get(&parent).map_or(0, HashMap::len)
+        self.children.get(&parent).map_or(0, |m| m.len())
     }
 
     /// The known children of `parent`: name and ID.
@@ -314,7 +315,7 @@ impl IdMap {
     }
 
     /// Every known object whose name makes it a playlist ([`is_playlist_name`]).
-    pub(crate) fn playlists(&self) -> &HashSet<u64> {
+    pub(crate) fn playlists(&self) -> &FastSet<u64> {
         &self.playlists
     }
 
@@ -388,7 +389,7 @@ impl IdMap {
     }
 }
 
-fn reaches_root(raw: &HashMap<u64, Entry>, id: u64) -> bool {
+fn reaches_root(raw: &FastMap<u64, Entry>, id: u64) -> bool {
     let mut cur = id;
     for _ in 0..=MAX_DEPTH {
         if cur == ROOT {
@@ -482,7 +483,7 @@ mod tests {
         let a = m.insert(folder, "Mix.m3u8");
         let b = m.insert(folder, "notes.txt");
         let c = m.insert(ROOT, "Top.WPL");
-        let want = |ids: &[u64]| ids.iter().copied().collect::<HashSet<u64>>();
+        let want = |ids: &[u64]| ids.iter().copied().collect::<FastSet<u64>>();
         assert_eq!(m.playlists(), &want(&[a, c]));
         m.set(b, folder, "Other.m3u");
         m.set(c, ROOT, "Top.txt");
