@@ -280,7 +280,10 @@ fn a_wedged_operation_is_run_again_when_it_only_reads() {
     let serial = "mtp-wedge";
     let (_p, d) = open(dir.path(), serial, true);
     let r = root(&d);
-    let f = write(&r, "a.mp3", b"abc");
+    write(&r, "a.mp3", b"abc");
+    // A handle from the listing reads the device (the writing handle's first read session
+    // would not: see `the_read_back_right_after_a_write_needs_no_round_trip`).
+    let f = r.child("a.mp3").unwrap();
     assert!(mtp_rs::virtual_device::force_operation_wedge(serial));
     assert_eq!(
         read(f.as_ref()),
@@ -307,7 +310,8 @@ fn a_stalled_partial_read_is_an_error_and_a_short_one_is_followed() {
     let (_p, d) = open(dir.path(), serial, true);
     let r = root(&d);
     let content: Vec<u8> = (0..100_000u32).map(|i| (i % 13) as u8).collect();
-    let f = write(&r, "a.mp3", &content);
+    write(&r, "a.mp3", &content);
+    let f = r.child("a.mp3").unwrap();
 
     assert!(mtp_rs::virtual_device::force_partial_read_caps(
         serial,
@@ -330,6 +334,53 @@ fn a_stalled_partial_read_is_an_error_and_a_short_one_is_followed() {
         Err(Error::ProcessFailed),
         "0 bytes mid-object"
     );
+}
+
+/// The sync fingerprints each file it wrote by reading its first and last 4 KiB back right
+/// after the write. The handle that wrote the object answers that first read session from the
+/// ends of the bytes the device acknowledged, without a round trip (the device is stalled here,
+/// so any read it served would fail); a later session on that handle, and a handle from a
+/// listing, read the device.
+#[test]
+fn the_read_back_right_after_a_write_needs_no_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let serial = "mtp-read-back";
+    let (_p, d) = open(dir.path(), serial, true);
+    let r = root(&d);
+    let content: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let f = write(&r, "a.mp3", &content);
+    let small = write(&r, "b.mp3", &content[..5000]);
+    // Every partial read the device serves from now on returns nothing: a stall.
+    assert!(mtp_rs::virtual_device::force_partial_read_caps(
+        serial,
+        vec![0; 3]
+    ));
+
+    let mut io = f.open(OpenMode::READ).unwrap();
+    let mut buf = vec![0u8; 4096];
+    assert_eq!(io.read(&mut buf), Ok(4096));
+    assert_eq!(buf, content[..4096]);
+    assert_eq!(io.seek(SeekOrigin::EOF, 4096), Ok(100_000 - 4096));
+    assert_eq!(io.read(&mut buf), Ok(4096));
+    assert_eq!(buf, content[100_000 - 4096..]);
+    // The middle was not kept: the device is asked, and it stalls.
+    assert_eq!(io.seek(SeekOrigin::BOF, 50_000), Ok(50_000));
+    assert_eq!(io.read(&mut buf), Err(Error::ProcessFailed));
+    io.close().unwrap();
+    let mut io = small.open(OpenMode::READ).unwrap();
+    let mut all = vec![0u8; 6000];
+    assert_eq!(io.read(&mut all), Ok(5000));
+    assert_eq!(all[..5000], content[..5000]);
+    io.close().unwrap();
+
+    // Only the first session after the write: the next one reads the device.
+    let mut io = f.open(OpenMode::READ).unwrap();
+    assert_eq!(io.read(&mut buf), Err(Error::ProcessFailed));
+    let listed = r.child("a.mp3").unwrap();
+    let mut io = listed.open(OpenMode::READ).unwrap();
+    assert_eq!(io.read(&mut buf), Err(Error::ProcessFailed));
+    // The stall is over: the device holds what was sent.
+    assert_eq!(read(listed.as_ref()), content);
 }
 
 #[derive(Clone, Debug)]

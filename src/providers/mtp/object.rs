@@ -11,7 +11,7 @@ use mtp_rs::{ObjectHandle, StorageId};
 
 use super::conn::{Conn, Item};
 use super::device::MtpDevice;
-use super::io::{Reader, Writer};
+use super::io::{Reader, Sent, Writer};
 use super::{LOCK_NAME, NAME_RULE};
 use crate::error::{Error, Result};
 use crate::flags::{Attributes, FindScope, OpenMode, Placement};
@@ -47,6 +47,9 @@ pub(super) struct Snap {
     pub(super) modified: Option<i64>,
     /// The folder it sits in (`None`: the storage root).
     pub(super) parent: Option<ObjectHandle>,
+    /// The ends of what this handle last sent the device, for the read-back right after the
+    /// write ([`Sent`]); taken by the first read session.
+    pub(super) sent: Option<Sent>,
 }
 
 /// A file, folder or root on an MTP device.
@@ -94,6 +97,7 @@ impl MtpObject {
                 folder: true,
                 modified: None,
                 parent: None,
+                sent: None,
             })),
         }
     }
@@ -111,6 +115,7 @@ impl MtpObject {
                 folder: item.folder,
                 modified: item.modified,
                 parent,
+                sent: None,
             })),
         }
     }
@@ -201,11 +206,18 @@ impl MtpObject {
     }
 
     /// A handle on the object this one became after a write created or replaced it (`old`:
-    /// the object it replaced).
-    pub(super) fn became(&self, handle: ObjectHandle, old: Option<ObjectHandle>, size: u64) {
+    /// the object it replaced; `sent`: the ends of the bytes the device acknowledged).
+    pub(super) fn became(
+        &self,
+        handle: ObjectHandle,
+        old: Option<ObjectHandle>,
+        size: u64,
+        sent: Sent,
+    ) {
         let mut s = self.lock();
         s.slot = Slot::Live(handle);
         s.size = size;
+        s.sent = Some(sent);
         s.modified = Some(now_unix());
         let item = Item {
             handle,
@@ -391,6 +403,7 @@ impl Storage for MtpObject {
                     folder: true,
                     modified: Some(now_unix()),
                     parent: folder,
+                    sent: None,
                 })),
             }));
         }
@@ -427,6 +440,7 @@ impl Storage for MtpObject {
                 folder: false,
                 modified: Some(now_unix()),
                 parent: folder,
+                sent: None,
             })),
         }))
     }
@@ -502,7 +516,9 @@ impl Storage for MtpObject {
             self.check_writable()?;
             return Ok(Box::new(Writer::new(self.share(), mode, &s)?));
         }
-        Ok(Box::new(Reader::new(self.share(), &s)?))
+        // The first read session after a write takes the ends it sent (see `Sent`).
+        let sent = self.lock().sent.take();
+        Ok(Box::new(Reader::new(self.share(), &s, sent)?))
     }
 
     fn delete(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()> {
