@@ -383,6 +383,69 @@ fn the_read_back_right_after_a_write_needs_no_round_trip() {
     assert_eq!(read(listed.as_ref()), content);
 }
 
+/// IMDSPDirectTransfer: a folder takes a whole file from a host source in one step (the
+/// manager's insert goes through it); a file has none; a cancel or a taken name leaves the
+/// device as it was; overwrite replaces.
+#[test]
+fn a_folder_takes_a_file_by_direct_transfer() {
+    use wmdm::fuzzing::Recorder;
+    use wmdm::provider::{TransferOptions, TransferSource};
+    let dir = tempfile::tempdir().unwrap();
+    let (_p, d) = open(dir.path(), "mtp-transfer", true);
+    let r = root(&d);
+    let music = r.create(&CreateRequest::folder("Music")).unwrap();
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 241) as u8).collect();
+    let send = |name: &str, data: &[u8], overwrite: bool, progress: &mut Recorder| {
+        let options = TransferOptions {
+            destination_name: name.into(),
+            overwrite,
+            metadata: None,
+        };
+        let mut reader = data;
+        let source = TransferSource::Reader {
+            reader: &mut reader,
+            size: data.len() as u64,
+        };
+        music
+            .direct_transfer()
+            .expect("a folder offers direct transfer")
+            .transfer_to_device(source, &options, progress)
+    };
+
+    let made = send("a.mp3", &content, false, &mut Recorder::new()).unwrap();
+    assert_eq!(made.name().unwrap(), "a.mp3");
+    assert_eq!(made.size().unwrap(), 3_000_000);
+    assert!(made.direct_transfer().is_none(), "a file takes no transfer");
+    assert_eq!(
+        std::fs::read(dir.path().join("Music/a.mp3")).unwrap(),
+        content
+    );
+    assert_eq!(read(music.child("a.mp3").unwrap().as_ref()), content);
+
+    // A cancel after the first megabyte: nothing was sent, nothing is left.
+    let cancelled = send(
+        "b.mp3",
+        &content,
+        false,
+        &mut Recorder::new().cancel_at(1 << 20),
+    );
+    assert_eq!(cancelled.err(), Some(Error::UserCancelled));
+    assert_eq!(names(&music), vec!["a.mp3"]);
+    assert!(!dir.path().join("Music/b.mp3").exists());
+
+    // A taken name is refused without overwrite, replaced with it.
+    assert_eq!(
+        send("a.mp3", b"new", false, &mut Recorder::new()).err(),
+        Some(Error::AlreadyExists)
+    );
+    send("a.mp3", b"new", true, &mut Recorder::new()).unwrap();
+    assert_eq!(names(&music), vec!["a.mp3"]);
+    assert_eq!(
+        std::fs::read(dir.path().join("Music/a.mp3")).unwrap(),
+        b"new"
+    );
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Write { name: usize, len: usize, fill: u8 },

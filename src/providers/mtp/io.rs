@@ -293,6 +293,25 @@ impl Writer {
         })
     }
 
+    /// A session over a file created and not sent yet, already holding all of its `data` (the
+    /// direct transfer reads its source straight into it).
+    pub(super) fn filled(obj: MtpObject, data: Vec<u8>) -> Writer {
+        Writer {
+            obj,
+            mode: OpenMode::WRITE,
+            pos: data.len() as u64,
+            data,
+            held: None,
+        }
+    }
+
+    /// Sends the content, as `close` does.
+    pub(super) fn finish(mut self) -> Result<()> {
+        let result = self.commit();
+        self.release();
+        result
+    }
+
     /// Sends `data` as a new object named `name` into `parent`; a partly created object is
     /// deleted again, so a failed send leaves nothing behind.
     fn send(
@@ -417,10 +436,8 @@ impl ObjectIo for Writer {
         Ok(self.pos)
     }
 
-    fn close(mut self: Box<Self>) -> Result<()> {
-        let result = self.commit();
-        self.release();
-        result
+    fn close(self: Box<Self>) -> Result<()> {
+        self.finish()
     }
 }
 

@@ -58,6 +58,7 @@
 //! table guarantee, and their limits.
 
 mod conn;
+mod create;
 mod device;
 mod io;
 pub mod lock;

@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::flags::{Attributes, FindScope, OpenMode, Placement};
 use crate::metadata::{FormatCode, Metadata, tags};
 use crate::provider::{
-    CreateRequest, GlobalsRef, ObjectAttributes, ObjectIo, Progress, Storage, StorageRef,
-    run_with_progress,
+    CreateRequest, DirectTransfer, GlobalsRef, ObjectAttributes, ObjectIo, Progress, Storage,
+    StorageRef, run_with_progress,
 };
 use crate::time::WmdmDateTime;
 
@@ -71,9 +71,9 @@ impl std::fmt::Debug for MtpObject {
 }
 
 /// The MTP association (folder) format.
-const ASSOCIATION: u16 = 0x3001;
+pub(super) const ASSOCIATION: u16 = 0x3001;
 /// The MTP undefined format.
-const UNDEFINED: u16 = 0x3000;
+pub(super) const UNDEFINED: u16 = 0x3000;
 
 impl MtpObject {
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Snap> {
@@ -274,7 +274,7 @@ impl MtpObject {
     }
 }
 
-fn now_unix() -> i64 {
+pub(super) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -354,95 +354,7 @@ impl Storage for MtpObject {
     }
 
     fn create(&self, request: &CreateRequest) -> Result<StorageRef> {
-        self.check_writable()?;
-        NAME_RULE.check(&request.name)?;
-        let folder = self.destination(request.placement)?;
-        let want_folder = request.attributes.contains(Attributes::FOLDER);
-        if let Some(existing) = self.find_in(folder, &request.name)? {
-            if !request.attributes.contains(Attributes::CREATE_OVERWRITE) {
-                return Err(Error::AlreadyExists);
-            }
-            if existing.lock().folder {
-                // Replacing a folder would delete what it holds: refused, as the folder
-                // provider refuses it.
-                return Err(Error::AlreadyExists);
-            }
-            existing.delete(false, &mut crate::provider::NoProgress)?;
-        }
-        if want_folder {
-            if !self.conn().caps.can_create_folder {
-                return Err(Error::NotSupported);
-            }
-            let storage = self.conn().storage(self.storage)?;
-            let h = self.conn().run("SendObjectInfo (folder)", false, || {
-                storage.create_folder(folder, &request.name)
-            });
-            let h = h.inspect_err(|_| self.conn().invalidate((self.storage, folder)))?;
-            let modified = Some(now_unix());
-            self.conn().set_parent(h, (self.storage, folder));
-            let item = Item {
-                handle: h,
-                name: request.name.clone(),
-                size: 0,
-                format: ASSOCIATION,
-                folder: true,
-                modified,
-            };
-            self.conn()
-                .edit((self.storage, folder), |items| items.push(item));
-            // A new folder is empty: no need to ask.
-            self.conn().store((self.storage, Some(h)), Vec::new());
-            return Ok(Arc::new(MtpObject {
-                device: self.device.clone(),
-                storage: self.storage,
-                snap: Arc::new(Mutex::new(Snap {
-                    slot: Slot::Live(h),
-                    name: request.name.clone(),
-                    size: 0,
-                    format: ASSOCIATION,
-                    folder: true,
-                    modified: Some(now_unix()),
-                    parent: folder,
-                    sent: None,
-                })),
-            }));
-        }
-        if !self.conn().caps.can_upload {
-            return Err(Error::NotSupported);
-        }
-        if let Some(size) = request.size_hint {
-            // The free space last read; read again only when it says no, since deletes since
-            // then may have made room (the device refuses a send that does not fit anyway).
-            let mut free = self.conn().storage(self.storage)?.info().free_space;
-            if size > free {
-                free = self.conn().refresh_storage(self.storage)?.info().free_space;
-            }
-            if size > free {
-                return Err(Error::DiskFull);
-            }
-        }
-        let format = request
-            .metadata
-            .as_ref()
-            .and_then(|m| m.get_u32(tags::FORMAT_CODE))
-            .and_then(|f| u16::try_from(f).ok())
-            .unwrap_or_else(|| {
-                u16::try_from(FormatCode::from_file_name(&request.name).0).unwrap_or(UNDEFINED)
-            });
-        Ok(Arc::new(MtpObject {
-            device: self.device.clone(),
-            storage: self.storage,
-            snap: Arc::new(Mutex::new(Snap {
-                slot: Slot::Pending,
-                name: request.name.clone(),
-                size: 0,
-                format,
-                folder: false,
-                modified: Some(now_unix()),
-                parent: folder,
-                sent: None,
-            })),
-        }))
+        Ok(Arc::new(self.create_object(request)?))
     }
 
     fn children(&self) -> Result<Vec<StorageRef>> {
@@ -566,6 +478,11 @@ impl Storage for MtpObject {
     /// manager and this provider in the same process protects nothing.
     fn supports_clear_channel(&self) -> bool {
         true
+    }
+
+    /// Folders take a whole file from a host source in one step (see `create.rs`).
+    fn direct_transfer(&self) -> Option<&dyn DirectTransfer> {
+        self.lock().folder.then_some(self as &dyn DirectTransfer)
     }
 
     /// MoveObject, where the device supports it. The target is found on this device by its
