@@ -18,8 +18,13 @@ use crate::error::{Error, Result};
 use crate::flags::{OpenMode, SeekOrigin};
 use crate::provider::ObjectIo;
 
-/// How much one GetPartialObject64 asks for (large windows keep the round trips few).
+/// How much one GetPartialObject64 asks for while reading on (large windows keep the round
+/// trips of a whole-object read few).
 const WINDOW: u64 = 1 << 20;
+/// How much the first read of a session, or the first after a seek, asks for at least: what a
+/// fingerprint or a tag reader wants (a few KiB at each end), without fetching a whole
+/// [`WINDOW`] it will not read (on a resync, one per file the sync checks).
+const FIRST: u64 = 16 << 10;
 /// How much one SendObject chunk carries.
 const CHUNK: usize = 1 << 20;
 /// How much of each end of an object a handle keeps of what it sent ([`Sent`]): twice what the
@@ -201,7 +206,11 @@ impl ObjectIo for Reader {
         let in_window =
             self.pos >= self.window_at && self.pos < self.window_at + self.window.len() as u64;
         if !in_window {
-            let want = (buf.len() as u64).max(WINDOW).min(self.size - self.pos);
+            // Reading on from the last window: the whole window; otherwise what is asked.
+            let reading_on =
+                !self.window.is_empty() && self.pos == self.window_at + self.window.len() as u64;
+            let ahead = if reading_on { WINDOW } else { FIRST };
+            let want = (buf.len() as u64).max(ahead).min(self.size - self.pos);
             self.fetch(h, want)?;
         }
         let start = usize::try_from(self.pos - self.window_at).map_err(|_| Error::InvalidArg)?;
