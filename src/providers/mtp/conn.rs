@@ -138,6 +138,18 @@ impl Conn {
         (at.elapsed() < LISTING_TTL).then(|| items.clone())
     }
 
+    /// Keeps a folder's fresh listing as the device gave it, without the writer lock object
+    /// (hidden at a storage's root); returns what was kept.
+    pub(super) fn keep_listing(&self, key: Parent, all: &[mtp_rs::ObjectInfo]) -> Vec<Item> {
+        let items: Vec<Item> = all
+            .iter()
+            .filter(|o| !(key.1.is_none() && o.filename == super::LOCK_NAME))
+            .map(Item::of)
+            .collect();
+        self.store(key, items.clone());
+        items
+    }
+
     /// Keeps a folder's fresh listing.
     pub(super) fn store(&self, key: Parent, items: Vec<Item>) {
         for i in &items {

@@ -74,6 +74,9 @@ fn on_device(device: &MtpDevice) -> Result<Option<(ObjectHandle, Option<LockHold
     };
     let storage = conn.storage(first)?;
     let root = conn.run("GetObjectHandles", true, || storage.list_objects(None))?;
+    // The same listing serves the root's next listing (a sync reads its state folder there
+    // next): on some devices a root listing walks the whole storage.
+    conn.keep_listing((first, None), &root);
     let Some(obj) = root.iter().find(|o| o.filename == LOCK_NAME) else {
         return Ok(None);
     };

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use mtp_rs::{ObjectHandle, StorageId};
 
+use super::NAME_RULE;
 use super::conn::{Conn, Item};
 use super::device::MtpDevice;
 use super::io::{Reader, Sent, Writer};
-use super::{LOCK_NAME, NAME_RULE};
 use crate::error::{Error, Result};
 use crate::flags::{Attributes, FindScope, OpenMode, Placement};
 use crate::metadata::{FormatCode, Metadata, tags};
@@ -153,13 +153,7 @@ impl MtpObject {
         let all = self
             .conn()
             .run("GetObjectHandles", true, || storage.list_objects(folder))?;
-        let items: Vec<Item> = all
-            .iter()
-            .filter(|o| !(folder.is_none() && o.filename == LOCK_NAME))
-            .map(Item::of)
-            .collect();
-        self.conn().store(key, items.clone());
-        Ok(items)
+        Ok(self.conn().keep_listing(key, &all))
     }
 
     /// The children of this folder as handles.
