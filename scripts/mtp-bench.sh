@@ -1,32 +1,56 @@
 #!/usr/bin/env bash
 # The MTP sync bar (issue #16): a sync of TRACKS small tracks (default 1000) to mtp-rs's
 # virtual device, the whole example process, against uploading the same files with the plain
-# mtp-rs API in a loop (examples/mtp_upload.rs), alternately in the same run, RUNS times
-# (default 3); prints both medians and their ratio.
+# mtp-rs API in a loop (examples/mtp_upload.rs), in the same run, RUNS times (default 3);
+# prints both medians (wall clock and CPU time) and their ratios.
+#
+# Each run writes to new folders, all removed at the end, and the two alternate which goes
+# first: creating files right after deleting thousands is slower, and more variable, on ext4
+# (it skips recently freed inodes), so deleting between runs, in a fixed order, would charge
+# that to one side.
+# WORK (default: a new folder under $TMPDIR) is where the library and both devices live; a
+# tmpfs there (WORK=/dev/shm/...) leaves out the disk and shows the software's own costs.
+# BIN times the `sync` and `mtp_upload` of another build (an examples folder) instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tracks="${TRACKS:-1000}"
 runs="${RUNS:-3}"
-cargo build --release --features mtp-virtual --example sync --example mtp_upload >/dev/null
-target="${CARGO_TARGET_DIR:-target}/release/examples"
-work="$(mktemp -d)"
+if [ -n "${BIN:-}" ]; then
+    target="$BIN"
+else
+    cargo build --release --features mtp-virtual --example sync --example mtp_upload >/dev/null
+    target="${CARGO_TARGET_DIR:-target}/release/examples"
+fi
+if [ -n "${WORK:-}" ]; then
+    mkdir -p "$WORK"
+    work="$(mktemp -d "$WORK/mtp-bench.XXXXXX")"
+else
+    work="$(mktemp -d)"
+fi
 trap 'rm -rf "$work"' EXIT
 "$target/sync" --make-demo "$work/lib" --tracks "$tracks" >/dev/null
-now() { date +%s.%N; }
-sync_times=() loop_times=()
-for _ in $(seq "$runs"); do
-    rm -rf "$work/dev" "$work/state" "$work/up"
-    t0=$(now)
-    "$target/sync" --library "$work/lib" --device "mtp-virtual:$work/dev" --state "$work/state" >/dev/null
-    t1=$(now)
-    "$target/mtp_upload" "$work/lib" "$work/up" >/dev/null
-    t2=$(now)
-    sync_times+=("$(echo "$t1 - $t0" | bc)")
-    loop_times+=("$(echo "$t2 - $t1" | bc)")
+# Runs a command; prints "WALL CPU" in seconds (CPU: user + system, from GNU time).
+timed() {
+    /usr/bin/time -f "%e %U %S" -o "$work/time" "$@" >/dev/null
+    awk '{printf "%s %.2f\n", $1, $2 + $3}' "$work/time"
+}
+run_sync() { timed "$target/sync" --library "$work/lib" --device "mtp-virtual:$work/dev$1" --state "$work/state$1"; }
+run_loop() { timed "$target/mtp_upload" "$work/lib" "$work/up$1"; }
+sync_wall=() sync_cpu=() loop_wall=() loop_cpu=()
+for i in $(seq "$runs"); do
+    if [ $((i % 2)) -eq 1 ]; then
+        read -r sw sc < <(run_sync "$i")
+        read -r lw lc < <(run_loop "$i")
+    else
+        read -r lw lc < <(run_loop "$i")
+        read -r sw sc < <(run_sync "$i")
+    fi
+    sync_wall+=("$sw") sync_cpu+=("$sc") loop_wall+=("$lw") loop_cpu+=("$lc")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-s=$(median "${sync_times[@]}")
-l=$(median "${loop_times[@]}")
-echo "sync (whole process): ${sync_times[*]} s; median $s s"
-echo "mtp-rs upload loop:   ${loop_times[*]} s; median $l s"
-echo "ratio: $(echo "scale=2; $s / $l" | bc)x (target <= 1.3x)"
+sw=$(median "${sync_wall[@]}") lw=$(median "${loop_wall[@]}")
+sc=$(median "${sync_cpu[@]}") lc=$(median "${loop_cpu[@]}")
+echo "tracks $tracks, runs $runs, load $(cut -d' ' -f1-3 /proc/loadavg), work $work"
+echo "sync (whole process): wall ${sync_wall[*]} s; median $sw s; CPU median $sc s"
+echo "mtp-rs upload loop:   wall ${loop_wall[*]} s; median $lw s; CPU median $lc s"
+echo "ratio: $(echo "scale=2; $sw / $lw" | bc)x wall (target <= 1.3x), $(echo "scale=2; $sc / $lc" | bc)x CPU"

@@ -65,6 +65,10 @@ pub(super) struct Conn {
     pub(super) read_only: bool,
     gone: AtomicBool,
     storages: Mutex<HashMap<StorageId, Arc<mtp_rs::Storage>>>,
+    /// The device's storage IDs as last listed, reused as the listings are ([`LISTING_TTL`]):
+    /// GetStorageIDs comes with a GetStorageInfo per storage, which some devices (mtp-rs's
+    /// virtual one among them) answer by summing the sizes of every file they hold.
+    ids: Mutex<Option<(Instant, Vec<StorageId>)>>,
     /// Objects open for reading or writing, by handle (the Busy rule for folders).
     open: Mutex<HashMap<ObjectHandle, usize>>,
     /// The parent of every object seen in a listing (for the Busy rule and `parent`).
@@ -120,6 +124,7 @@ impl Conn {
             read_only,
             gone: AtomicBool::new(false),
             storages: Mutex::new(HashMap::new()),
+            ids: Mutex::new(None),
             open: Mutex::new(HashMap::new()),
             parents: Mutex::new(HashMap::new()),
             listings: Mutex::new(HashMap::new()),
@@ -131,6 +136,18 @@ impl Conn {
         let map = lock(&self.listings);
         let (at, items) = map.get(&key)?;
         (at.elapsed() < LISTING_TTL).then(|| items.clone())
+    }
+
+    /// Keeps a folder's fresh listing as the device gave it, without the writer lock object
+    /// (hidden at a storage's root); returns what was kept.
+    pub(super) fn keep_listing(&self, key: Parent, all: &[mtp_rs::ObjectInfo]) -> Vec<Item> {
+        let items: Vec<Item> = all
+            .iter()
+            .filter(|o| !(key.1.is_none() && o.filename == super::LOCK_NAME))
+            .map(Item::of)
+            .collect();
+        self.store(key, items.clone());
+        items
     }
 
     /// Keeps a folder's fresh listing.
@@ -225,14 +242,23 @@ impl Conn {
         Ok(s)
     }
 
-    /// Every storage of the device, in the device's order.
+    /// Every storage of the device, in the device's order (a list at most [`LISTING_TTL`]
+    /// old: a card inserted since may be missed for that long; capacity and free space are
+    /// read afresh where they matter, [`Conn::refresh_storage`]).
     pub(super) fn storage_ids(&self) -> Result<Vec<StorageId>> {
+        self.check()?;
+        if let Some((at, ids)) = &*lock(&self.ids)
+            && at.elapsed() < LISTING_TTL
+        {
+            return Ok(ids.clone());
+        }
         let all = self.run("GetStorageIDs", true, || self.device.storages())?;
         let mut map = lock(&self.storages);
-        let ids = all.iter().map(mtp_rs::Storage::id).collect();
+        let ids: Vec<StorageId> = all.iter().map(mtp_rs::Storage::id).collect();
         for s in all {
             map.insert(s.id(), Arc::new(s));
         }
+        *lock(&self.ids) = Some((Instant::now(), ids.clone()));
         Ok(ids)
     }
 

@@ -18,10 +18,87 @@ use crate::error::{Error, Result};
 use crate::flags::{OpenMode, SeekOrigin};
 use crate::provider::ObjectIo;
 
-/// How much one GetPartialObject64 asks for (large windows keep the round trips few).
+/// How much one GetPartialObject64 asks for while reading on (large windows keep the round
+/// trips of a whole-object read few).
 const WINDOW: u64 = 1 << 20;
+/// How much the first read of a session, or the first after a seek, asks for at least: what a
+/// fingerprint or a tag reader wants (a few KiB at each end), without fetching a whole
+/// [`WINDOW`] it will not read (on a resync, one per file the sync checks).
+const FIRST: u64 = 16 << 10;
 /// How much one SendObject chunk carries.
 const CHUNK: usize = 1 << 20;
+/// How much of each end of an object a handle keeps of what it sent ([`Sent`]): twice what the
+/// sync reads back to fingerprint a file (its first and last 4 KiB).
+const KEPT_EDGE: usize = 8 << 10;
+
+/// The first and last [`KEPT_EDGE`] bytes of what a handle sent the device (all of it when
+/// shorter), kept on the handle that wrote them so that reading them back right after the
+/// write needs no round trip: MTP stores an object's data as SendObject carries it (the device
+/// acknowledged these bytes), and the provider writes nothing into the file itself, unlike the
+/// folder provider's tagging. Only the first read session of that handle uses them, within
+/// [`LISTING_TTL`](super::conn::LISTING_TTL) of the write (the window in which the provider
+/// already trusts its own view of a folder); every other read, and every handle from a
+/// listing, reads the device.
+#[derive(Clone)]
+pub(super) struct Sent {
+    at: std::time::Instant,
+    size: u64,
+    head: Bytes,
+    tail: Bytes,
+}
+
+impl std::fmt::Debug for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sent")
+            .field("size", &self.size)
+            .field("head", &self.head.len())
+            .field("tail", &self.tail.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sent {
+    /// The kept ends of `all`, the whole object just sent. Copies at most 2 x [`KEPT_EDGE`]
+    /// bytes, so the handle does not hold the whole object's memory.
+    pub(super) fn of(all: &Bytes) -> Sent {
+        let (head, tail) = if all.len() <= 2 * KEPT_EDGE {
+            (Bytes::copy_from_slice(all), Bytes::new())
+        } else {
+            (
+                Bytes::copy_from_slice(&all[..KEPT_EDGE]),
+                Bytes::copy_from_slice(&all[all.len() - KEPT_EDGE..]),
+            )
+        };
+        Sent {
+            at: std::time::Instant::now(),
+            size: all.len() as u64,
+            head,
+            tail,
+        }
+    }
+
+    /// Still usable for an object of `size` bytes (not stale, and the same object).
+    pub(super) fn fresh_for(&self, size: u64) -> bool {
+        self.size == size && self.at.elapsed() < super::conn::LISTING_TTL
+    }
+
+    /// Copies into `buf` the kept bytes at `pos`, if `pos` falls in a kept end; `None`
+    /// otherwise (the device is asked).
+    fn copy_at(&self, pos: u64, buf: &mut [u8]) -> Option<usize> {
+        let tail_at = self.size - self.tail.len() as u64;
+        let (part, start) = if pos < self.head.len() as u64 {
+            (&self.head, pos)
+        } else if !self.tail.is_empty() && pos >= tail_at && pos < self.size {
+            (&self.tail, pos - tail_at)
+        } else {
+            return None;
+        };
+        let avail = part.get(usize::try_from(start).ok()?..)?;
+        let n = avail.len().min(buf.len());
+        buf.get_mut(..n)?.copy_from_slice(avail.get(..n)?);
+        Some(n)
+    }
+}
 
 /// The position a seek lands on in data of `len` bytes from position `pos`.
 fn seek_target(len: u64, pos: u64, origin: SeekOrigin, offset: u64) -> Result<u64> {
@@ -43,6 +120,8 @@ pub(super) struct Reader {
     /// The bytes fetched last, starting at `window_at`.
     window: Vec<u8>,
     window_at: u64,
+    /// The ends this handle just sent, if it wrote the object ([`Sent`]).
+    sent: Option<Sent>,
     live: bool,
 }
 
@@ -57,7 +136,8 @@ impl std::fmt::Debug for Reader {
 }
 
 impl Reader {
-    pub(super) fn new(obj: MtpObject, snap: &Snap) -> Result<Reader> {
+    /// A read session; `sent`: the ends this handle wrote, when fresh ([`Sent`]).
+    pub(super) fn new(obj: MtpObject, snap: &Snap, sent: Option<Sent>) -> Result<Reader> {
         let handle = match snap.slot {
             Slot::Live(h) => Some(h),
             // Created and not written yet: nothing on the device, nothing to read.
@@ -75,6 +155,7 @@ impl Reader {
             pos: 0,
             window: Vec::new(),
             window_at: 0,
+            sent: sent.filter(|s| s.fresh_for(snap.size)),
             live: true,
         })
     }
@@ -118,10 +199,18 @@ impl ObjectIo for Reader {
         if self.pos >= self.size || buf.is_empty() {
             return Ok(0);
         }
+        if let Some(n) = self.sent.as_ref().and_then(|s| s.copy_at(self.pos, buf)) {
+            self.pos += n as u64;
+            return Ok(n);
+        }
         let in_window =
             self.pos >= self.window_at && self.pos < self.window_at + self.window.len() as u64;
         if !in_window {
-            let want = (buf.len() as u64).max(WINDOW).min(self.size - self.pos);
+            // Reading on from the last window: the whole window; otherwise what is asked.
+            let reading_on =
+                !self.window.is_empty() && self.pos == self.window_at + self.window.len() as u64;
+            let ahead = if reading_on { WINDOW } else { FIRST };
+            let want = (buf.len() as u64).max(ahead).min(self.size - self.pos);
             self.fetch(h, want)?;
         }
         let start = usize::try_from(self.pos - self.window_at).map_err(|_| Error::InvalidArg)?;
@@ -213,6 +302,25 @@ impl Writer {
         })
     }
 
+    /// A session over a file created and not sent yet, already holding all of its `data` (the
+    /// direct transfer reads its source straight into it).
+    pub(super) fn filled(obj: MtpObject, data: Vec<u8>) -> Writer {
+        Writer {
+            obj,
+            mode: OpenMode::WRITE,
+            pos: data.len() as u64,
+            data,
+            held: None,
+        }
+    }
+
+    /// Sends the content, as `close` does.
+    pub(super) fn finish(mut self) -> Result<()> {
+        let result = self.commit();
+        self.release();
+        result
+    }
+
     /// Sends `data` as a new object named `name` into `parent`; a partly created object is
     /// deleted again, so a failed send leaves nothing behind.
     fn send(
@@ -259,7 +367,7 @@ impl Writer {
                 let h = self
                     .send(snap.parent, &snap.name, snap.format, &all)
                     .inspect_err(|_| conn.invalidate(key))?;
-                self.obj.became(h, None, size);
+                self.obj.became(h, None, size, Sent::of(&all));
             }
             Slot::Live(old) => {
                 let storage = conn.storage(self.obj.storage)?;
@@ -276,12 +384,12 @@ impl Writer {
                     conn.run("SetObjectPropValue (ObjectFileName)", false, || {
                         storage.rename(h, &snap.name)
                     })?;
-                    self.obj.became(h, Some(old), size);
+                    self.obj.became(h, Some(old), size, Sent::of(&all));
                 } else {
                     conn.run("DeleteObject", false, || storage.delete(old))?;
                     conn.forget(old);
                     let h = self.send(snap.parent, &snap.name, snap.format, &all)?;
-                    self.obj.became(h, Some(old), size);
+                    self.obj.became(h, Some(old), size, Sent::of(&all));
                 }
             }
             Slot::Root => return Err(Error::InvalidType),
@@ -337,10 +445,8 @@ impl ObjectIo for Writer {
         Ok(self.pos)
     }
 
-    fn close(mut self: Box<Self>) -> Result<()> {
-        let result = self.commit();
-        self.release();
-        result
+    fn close(self: Box<Self>) -> Result<()> {
+        self.finish()
     }
 }
 

@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use mtp_rs::{NewObjectInfo, ObjectHandle};
+use mtp_rs::{NewObjectInfo, ObjectHandle, StorageId};
 
 use super::LOCK_NAME;
 use super::device::MtpDevice;
@@ -45,16 +45,15 @@ fn next_token() -> u64 {
 struct Release {
     device: Arc<MtpDevice>,
     token: u64,
+    /// The lock object, and the storage it was put on.
     object: ObjectHandle,
+    storage: StorageId,
 }
 
 impl Drop for Release {
     fn drop(&mut self) {
         let conn = &self.device.conn;
-        if let Ok(ids) = conn.storage_ids()
-            && let Some(first) = ids.first()
-            && let Ok(storage) = conn.storage(*first)
-        {
+        if let Ok(storage) = conn.storage(self.storage) {
             let h = self.object;
             let _ = conn.run("DeleteObject (writer lock)", false, || storage.delete(h));
         }
@@ -75,6 +74,9 @@ fn on_device(device: &MtpDevice) -> Result<Option<(ObjectHandle, Option<LockHold
     };
     let storage = conn.storage(first)?;
     let root = conn.run("GetObjectHandles", true, || storage.list_objects(None))?;
+    // The same listing serves the root's next listing (a sync reads its state folder there
+    // next): on some devices a root listing walks the whole storage.
+    conn.keep_listing((first, None), &root);
     let Some(obj) = root.iter().find(|o| o.filename == LOCK_NAME) else {
         return Ok(None);
     };
@@ -106,12 +108,13 @@ pub(super) fn lock(device: &Arc<MtpDevice>, holder: &LockHolder) -> Result<Write
     }
     let taken = take_on_device(device, holder);
     match taken {
-        Ok(object) => Ok(WriterLock::new(
+        Ok((storage, object)) => Ok(WriterLock::new(
             holder.clone(),
             Release {
                 device: device.clone(),
                 token,
                 object,
+                storage,
             },
         )),
         Err(e) => {
@@ -124,7 +127,8 @@ pub(super) fn lock(device: &Arc<MtpDevice>, holder: &LockHolder) -> Result<Write
     }
 }
 
-fn take_on_device(device: &MtpDevice, holder: &LockHolder) -> Result<ObjectHandle> {
+/// Puts the lock object on the first storage: that storage and the object.
+fn take_on_device(device: &MtpDevice, holder: &LockHolder) -> Result<(StorageId, ObjectHandle)> {
     let conn = &device.conn;
     let storage_id = conn.storage_ids()?.first().copied().ok_or(Error::NoPda)?;
     let storage = conn.storage(storage_id)?;
@@ -152,12 +156,13 @@ fn take_on_device(device: &MtpDevice, holder: &LockHolder) -> Result<ObjectHandl
         NewObjectInfo::file(LOCK_NAME, size),
         futures::stream::iter([Ok::<_, std::io::Error>(bytes)]),
     ));
-    sent.map_err(|e| {
+    let object = sent.map_err(|e| {
         if let Some(p) = e.partial {
             let _ = conn.run("DeleteObject (partial lock)", false, || storage.delete(p));
         }
         conn.fail("SendObject (writer lock)", &e.source)
-    })
+    })?;
+    Ok((storage_id, object))
 }
 
 /// Who holds the lock now: this process's holder, or a live holder's record on the device.

@@ -16,8 +16,9 @@
 //! | `Device::storages`, `StorageGlobals::total_size` / `total_free` | GetStorageIDs, GetStorageInfo (MaxCapacity, FreeSpaceInBytes) |
 //! | `Storage::children`, `child` | GetObjectHandles, then GetObjectPropList or GetObjectInfo |
 //! | `Storage::name`, `size`, `date`, `metadata` | the ObjectInfo properties (ObjectFileName, ObjectSize, ObjectFormat, DateModified) |
-//! | `Storage::open` + `ObjectIo::read` / `seek` | GetPartialObject64 (1 MiB windows), or GetObject where partial reads are refused |
+//! | `Storage::open` + `ObjectIo::read` / `seek` | GetPartialObject64 (1 MiB windows), or GetObject where partial reads are refused; none for the ends a handle just wrote (see Limits) |
 //! | `Storage::create` (file) + `ObjectIo::write` / `close` | SendObjectInfo + SendObject of the whole object at close |
+//! | `Storage::direct_transfer` (folders) | SendObjectInfo + SendObject, the source read straight into the buffer sent |
 //! | `Storage::create` (folder) | SendObjectInfo with the Association format |
 //! | `Storage::delete` | DeleteObject (a folder's content first, one object per progress tick) |
 //! | `Storage::rename` | SetObjectPropValue(ObjectFileName), where the device lists it |
@@ -32,6 +33,12 @@
 //!   device only then. Rewriting an existing object sends a new one under a temporary name,
 //!   deletes the old one and renames the new one into place where the device renames;
 //!   otherwise it deletes the old one first (a crash in between loses it).
+//! * **The read-back after a write is the bytes sent.** The handle a write was closed on keeps
+//!   the first and last 8 KiB it sent, and its first read session within 5 seconds (the
+//!   lifetime of a kept listing) reads them from there: the device acknowledged those
+//!   bytes, MTP stores an object's data as sent, and the provider writes nothing into files
+//!   itself. This is the sync's fingerprint of each file it wrote; any other read, and every
+//!   handle from a listing, asks the device.
 //! * **Renames only where the device has them** (`MtpDevice::supports_rename`); otherwise
 //!   [`Storage::rename`](crate::provider::Storage::rename) is `NotSupported`.
 //! * **No persistent object IDs.** MTP object handles last one session (mtp-rs: "don't
@@ -58,6 +65,7 @@
 //! table guarantee, and their limits.
 
 mod conn;
+mod create;
 mod device;
 mod io;
 pub mod lock;

@@ -9,16 +9,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use mtp_rs::{ObjectHandle, StorageId};
 
+use super::NAME_RULE;
 use super::conn::{Conn, Item};
 use super::device::MtpDevice;
-use super::io::{Reader, Writer};
-use super::{LOCK_NAME, NAME_RULE};
+use super::io::{Reader, Sent, Writer};
 use crate::error::{Error, Result};
 use crate::flags::{Attributes, FindScope, OpenMode, Placement};
 use crate::metadata::{FormatCode, Metadata, tags};
 use crate::provider::{
-    CreateRequest, GlobalsRef, ObjectAttributes, ObjectIo, Progress, Storage, StorageRef,
-    run_with_progress,
+    CreateRequest, DirectTransfer, GlobalsRef, ObjectAttributes, ObjectIo, Progress, Storage,
+    StorageRef, run_with_progress,
 };
 use crate::time::WmdmDateTime;
 
@@ -47,6 +47,9 @@ pub(super) struct Snap {
     pub(super) modified: Option<i64>,
     /// The folder it sits in (`None`: the storage root).
     pub(super) parent: Option<ObjectHandle>,
+    /// The ends of what this handle last sent the device, for the read-back right after the
+    /// write ([`Sent`]); taken by the first read session.
+    pub(super) sent: Option<Sent>,
 }
 
 /// A file, folder or root on an MTP device.
@@ -68,9 +71,9 @@ impl std::fmt::Debug for MtpObject {
 }
 
 /// The MTP association (folder) format.
-const ASSOCIATION: u16 = 0x3001;
+pub(super) const ASSOCIATION: u16 = 0x3001;
 /// The MTP undefined format.
-const UNDEFINED: u16 = 0x3000;
+pub(super) const UNDEFINED: u16 = 0x3000;
 
 impl MtpObject {
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Snap> {
@@ -94,6 +97,7 @@ impl MtpObject {
                 folder: true,
                 modified: None,
                 parent: None,
+                sent: None,
             })),
         }
     }
@@ -111,6 +115,7 @@ impl MtpObject {
                 folder: item.folder,
                 modified: item.modified,
                 parent,
+                sent: None,
             })),
         }
     }
@@ -148,13 +153,7 @@ impl MtpObject {
         let all = self
             .conn()
             .run("GetObjectHandles", true, || storage.list_objects(folder))?;
-        let items: Vec<Item> = all
-            .iter()
-            .filter(|o| !(folder.is_none() && o.filename == LOCK_NAME))
-            .map(Item::of)
-            .collect();
-        self.conn().store(key, items.clone());
-        Ok(items)
+        Ok(self.conn().keep_listing(key, &all))
     }
 
     /// The children of this folder as handles.
@@ -201,11 +200,18 @@ impl MtpObject {
     }
 
     /// A handle on the object this one became after a write created or replaced it (`old`:
-    /// the object it replaced).
-    pub(super) fn became(&self, handle: ObjectHandle, old: Option<ObjectHandle>, size: u64) {
+    /// the object it replaced; `sent`: the ends of the bytes the device acknowledged).
+    pub(super) fn became(
+        &self,
+        handle: ObjectHandle,
+        old: Option<ObjectHandle>,
+        size: u64,
+        sent: Sent,
+    ) {
         let mut s = self.lock();
         s.slot = Slot::Live(handle);
         s.size = size;
+        s.sent = Some(sent);
         s.modified = Some(now_unix());
         let item = Item {
             handle,
@@ -262,7 +268,7 @@ impl MtpObject {
     }
 }
 
-fn now_unix() -> i64 {
+pub(super) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -342,93 +348,7 @@ impl Storage for MtpObject {
     }
 
     fn create(&self, request: &CreateRequest) -> Result<StorageRef> {
-        self.check_writable()?;
-        NAME_RULE.check(&request.name)?;
-        let folder = self.destination(request.placement)?;
-        let want_folder = request.attributes.contains(Attributes::FOLDER);
-        if let Some(existing) = self.find_in(folder, &request.name)? {
-            if !request.attributes.contains(Attributes::CREATE_OVERWRITE) {
-                return Err(Error::AlreadyExists);
-            }
-            if existing.lock().folder {
-                // Replacing a folder would delete what it holds: refused, as the folder
-                // provider refuses it.
-                return Err(Error::AlreadyExists);
-            }
-            existing.delete(false, &mut crate::provider::NoProgress)?;
-        }
-        if want_folder {
-            if !self.conn().caps.can_create_folder {
-                return Err(Error::NotSupported);
-            }
-            let storage = self.conn().storage(self.storage)?;
-            let h = self.conn().run("SendObjectInfo (folder)", false, || {
-                storage.create_folder(folder, &request.name)
-            });
-            let h = h.inspect_err(|_| self.conn().invalidate((self.storage, folder)))?;
-            let modified = Some(now_unix());
-            self.conn().set_parent(h, (self.storage, folder));
-            let item = Item {
-                handle: h,
-                name: request.name.clone(),
-                size: 0,
-                format: ASSOCIATION,
-                folder: true,
-                modified,
-            };
-            self.conn()
-                .edit((self.storage, folder), |items| items.push(item));
-            // A new folder is empty: no need to ask.
-            self.conn().store((self.storage, Some(h)), Vec::new());
-            return Ok(Arc::new(MtpObject {
-                device: self.device.clone(),
-                storage: self.storage,
-                snap: Arc::new(Mutex::new(Snap {
-                    slot: Slot::Live(h),
-                    name: request.name.clone(),
-                    size: 0,
-                    format: ASSOCIATION,
-                    folder: true,
-                    modified: Some(now_unix()),
-                    parent: folder,
-                })),
-            }));
-        }
-        if !self.conn().caps.can_upload {
-            return Err(Error::NotSupported);
-        }
-        if let Some(size) = request.size_hint {
-            // The free space last read; read again only when it says no, since deletes since
-            // then may have made room (the device refuses a send that does not fit anyway).
-            let mut free = self.conn().storage(self.storage)?.info().free_space;
-            if size > free {
-                free = self.conn().refresh_storage(self.storage)?.info().free_space;
-            }
-            if size > free {
-                return Err(Error::DiskFull);
-            }
-        }
-        let format = request
-            .metadata
-            .as_ref()
-            .and_then(|m| m.get_u32(tags::FORMAT_CODE))
-            .and_then(|f| u16::try_from(f).ok())
-            .unwrap_or_else(|| {
-                u16::try_from(FormatCode::from_file_name(&request.name).0).unwrap_or(UNDEFINED)
-            });
-        Ok(Arc::new(MtpObject {
-            device: self.device.clone(),
-            storage: self.storage,
-            snap: Arc::new(Mutex::new(Snap {
-                slot: Slot::Pending,
-                name: request.name.clone(),
-                size: 0,
-                format,
-                folder: false,
-                modified: Some(now_unix()),
-                parent: folder,
-            })),
-        }))
+        Ok(Arc::new(self.create_object(request)?))
     }
 
     fn children(&self) -> Result<Vec<StorageRef>> {
@@ -502,7 +422,9 @@ impl Storage for MtpObject {
             self.check_writable()?;
             return Ok(Box::new(Writer::new(self.share(), mode, &s)?));
         }
-        Ok(Box::new(Reader::new(self.share(), &s)?))
+        // The first read session after a write takes the ends it sent (see `Sent`).
+        let sent = self.lock().sent.take();
+        Ok(Box::new(Reader::new(self.share(), &s, sent)?))
     }
 
     fn delete(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()> {
@@ -550,6 +472,11 @@ impl Storage for MtpObject {
     /// manager and this provider in the same process protects nothing.
     fn supports_clear_channel(&self) -> bool {
         true
+    }
+
+    /// Folders take a whole file from a host source in one step (see `create.rs`).
+    fn direct_transfer(&self) -> Option<&dyn DirectTransfer> {
+        self.lock().folder.then_some(self as &dyn DirectTransfer)
     }
 
     /// MoveObject, where the device supports it. The target is found on this device by its
