@@ -160,33 +160,6 @@ pub(crate) fn resolve(root: &WmdmStorage, path: &str) -> Result<Option<WmdmStora
     Ok(Some(cur))
 }
 
-/// Folders created or found during one sync, by path.
-#[derive(Debug, Default)]
-pub(crate) struct FolderCache {
-    folders: HashMap<String, WmdmStorage>,
-}
-
-impl FolderCache {
-    /// The folder at `path`, created (with its parents) when missing.
-    pub(crate) fn ensure(&mut self, root: &WmdmStorage, path: &str) -> Result<WmdmStorage> {
-        if path.is_empty() {
-            return Ok(root.clone());
-        }
-        if let Some(f) = self.folders.get(path) {
-            return Ok(f.clone());
-        }
-        let (parent_path, name) = path.rsplit_once('/').unwrap_or(("", path));
-        let parent = self.ensure(root, parent_path)?;
-        let folder = match parent.child(name) {
-            Ok(f) => f,
-            Err(e) if is_not_found(&e) => parent.create_folder(name, Placement::Into)?,
-            Err(e) => return Err(e),
-        };
-        self.folders.insert(path.to_owned(), folder.clone());
-        Ok(folder)
-    }
-}
-
 /// Splits `a/b/c` into (`a/b`, `c`).
 pub(crate) fn split(path: &str) -> (&str, &str) {
     path.rsplit_once('/').unwrap_or(("", path))

@@ -80,13 +80,13 @@ impl SyncEngine {
         }
     }
 
-    /// Moves to or from Estimating (estimateSyncSize), with its DeviceSyncStateChange.
+    /// Moves to or from Estimating (estimateSyncSize), with its DeviceSyncStateChange; a
+    /// running sync's Synchronizing stays.
     pub(crate) fn set_estimating(&self, on: bool) {
-        self.set_state(if on {
-            SyncState::Estimating
-        } else {
-            SyncState::Stopped
-        });
+        let mut core = super::lock(&self.shared.core);
+        if core.machine.set_estimating(on) {
+            self.set_state(core.machine.state());
+        }
     }
 
     /// True while a sync runs.
