@@ -39,6 +39,8 @@ mod finish;
 mod flow;
 mod io;
 pub(crate) mod request;
+#[cfg(test)]
+mod tests;
 
 use flow::{Flow, Then};
 pub(crate) use io::{DeviceIo, IoContext, ManagerIo};
