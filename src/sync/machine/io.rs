@@ -1,11 +1,13 @@
-//! Executing the core's requests: the narrow interface ([`DeviceIo`]) and its
-//! implementation over the manager's authenticated storage ([`ManagerIo`], the path every
-//! sync of a [`SyncDevice`](crate::sync::SyncDevice) takes).
+//! Executing the core's requests: the narrow interface ([`DeviceIo`]) and its one
+//! implementation, [`Executor`], over the manager's authenticated storage ([`ManagerIo`], the
+//! path every sync of a [`SyncDevice`](crate::sync::SyncDevice) takes) or directly over a
+//! provider's storage ([`ProviderIo`]).
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::object::DeviceObject;
 use super::request::{
     DeviceRequest, DeviceResponse, EncodeInfo, Fingerprint, ObjectId, ObjectInfo, WriteSource,
     Written,
@@ -13,9 +15,10 @@ use super::request::{
 use crate::error::{Error, Result};
 use crate::library::{ContentHash, Library};
 use crate::manager::{InsertOptions, InsertSource, WmdmDevice, WmdmStorage};
-use crate::provider::{NoProgress, Progress};
+use crate::provider::{DeviceRef, NoProgress, Progress, StorageRef};
 use crate::sync::device::{
-    Renames, delete_state, fingerprint_of, is_not_found, resolve, split, write_state_with,
+    Renames, delete_state, fingerprint as fingerprint_of, is_not_found, resolve, split,
+    write_state_with,
 };
 use crate::sync::plan::SyncOp;
 use crate::transcode::{EncodePool, Job, Transcoding};
@@ -178,28 +181,60 @@ impl Encoder {
     }
 }
 
+/// The device's durability barrier.
+pub(crate) trait Barrier: Send {
+    /// Flushes the device.
+    fn flush(&self) -> Result<()>;
+}
+
+impl Barrier for WmdmDevice {
+    fn flush(&self) -> Result<()> {
+        WmdmDevice::flush(self)
+    }
+}
+
+impl Barrier for DeviceRef {
+    fn flush(&self) -> Result<()> {
+        crate::provider::Device::flush(&**self)
+    }
+}
+
 /// Executes requests over the manager: every call authenticated (SAC), as WMP's own sync.
-pub(crate) struct ManagerIo {
-    root: WmdmStorage,
+pub(crate) type ManagerIo = Executor<WmdmStorage, WmdmDevice>;
+
+/// Executes requests directly over a provider's storage: no manager, no authenticated
+/// channel (a host that owns its provider; the requests and their order are the same).
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "no public entry point drives the core over a provider yet; the core's tests do"
+    )
+)]
+pub(crate) type ProviderIo = Executor<StorageRef, DeviceRef>;
+
+/// Executes requests over device objects of type `O`, flushing a `D` at the barriers.
+pub(crate) struct Executor<O, D> {
+    root: O,
     // The device whose flush is the durability barrier; none for a device whose every
     // completed operation is durable when it returns.
-    device: Option<WmdmDevice>,
-    folders: HashMap<String, WmdmStorage>,
-    handles: Handles<WmdmStorage>,
+    device: Option<D>,
+    folders: HashMap<String, O>,
+    handles: Handles<O>,
     renames: Renames,
     encoder: Encoder,
 }
 
-impl ManagerIo {
+impl<O: DeviceObject, D: Barrier> Executor<O, D> {
     /// An executor over `root`, flushing `device` at the barriers; `renames` is what the
     /// session found out so far (recovery may have met a refusal).
     pub(crate) fn new(
-        root: WmdmStorage,
-        device: Option<WmdmDevice>,
+        root: O,
+        device: Option<D>,
         renames: Renames,
         transcoding: Option<Transcoding>,
-    ) -> ManagerIo {
-        ManagerIo {
+    ) -> Self {
+        Executor {
             root,
             device,
             folders: HashMap::new(),
@@ -218,7 +253,7 @@ impl ManagerIo {
     }
 
     /// The folder at `path`, created (with its parents) when missing.
-    fn ensure(&mut self, path: &str) -> Result<WmdmStorage> {
+    fn ensure(&mut self, path: &str) -> Result<O> {
         if path.is_empty() {
             return Ok(self.root.clone());
         }
@@ -344,7 +379,7 @@ impl ManagerIo {
 }
 
 /// What a file written holds, read back; on failure the file goes.
-fn readback(created: WmdmStorage) -> Result<(WmdmStorage, Written)> {
+fn readback<O: DeviceObject>(created: O) -> Result<(O, Written)> {
     let recorded = (|| -> Result<Written> {
         // A device that writes the metadata into the file (the fs provider tags it) may hold
         // more or fewer bytes than were sent; the record says what it holds.
@@ -373,7 +408,7 @@ fn readback(created: WmdmStorage) -> Result<(WmdmStorage, Written)> {
     }
 }
 
-fn remove_temp(created: &WmdmStorage) {
+fn remove_temp<O: DeviceObject>(created: &O) {
     if let Err(d) = created.delete(false, &mut NoProgress) {
         tracing::warn!(error = %d, "could not remove a temporary file; the journal has it");
     }
@@ -381,13 +416,13 @@ fn remove_temp(created: &WmdmStorage) {
 
 /// A copy of a library file: hashed as it is read, checked against the planned hash, and
 /// the hash confirmed by the library after the copy (the file did not change meanwhile).
-fn write_track(
+fn write_track<O: DeviceObject>(
     library: &dyn Library,
     track: crate::library::TrackId,
     expect: Option<ContentHash>,
     size: u64,
-    insert: impl FnOnce(&mut (dyn Read + Send), u64) -> Result<WmdmStorage>,
-) -> Result<(WmdmStorage, Written)> {
+    insert: impl FnOnce(&mut (dyn Read + Send), u64) -> Result<O>,
+) -> Result<(O, Written)> {
     let t = library.track(track).ok_or(Error::FileNotFound)?;
     let mut hashing = library.open_hashing(track).inspect_err(|e| {
         if *e == Error::ProcessFailed {
@@ -419,7 +454,7 @@ fn write_track(
     }
 }
 
-impl DeviceIo for ManagerIo {
+impl<O: DeviceObject, D: Barrier> DeviceIo for Executor<O, D> {
     fn execute(&mut self, request: DeviceRequest, cx: &IoContext<'_>) -> DeviceResponse {
         let done = |r: Result<()>| match r {
             Ok(()) => DeviceResponse::Done,
@@ -475,7 +510,7 @@ impl DeviceIo for ManagerIo {
                 done(write_state_with(&self.root, &name, &bytes, &self.renames))
             }
             DeviceRequest::DeleteState { name } => done(delete_state(&self.root, &name)),
-            DeviceRequest::Flush => done(self.device.as_ref().map_or(Ok(()), WmdmDevice::flush)),
+            DeviceRequest::Flush => done(self.device.as_ref().map_or(Ok(()), Barrier::flush)),
         }
     }
 

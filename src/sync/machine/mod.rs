@@ -38,12 +38,16 @@ mod commit;
 mod finish;
 mod flow;
 mod io;
+mod object;
 pub(crate) mod request;
 #[cfg(test)]
 mod tests;
 
 use flow::{Flow, Then};
+#[cfg(test)]
+pub(crate) use io::ProviderIo;
 pub(crate) use io::{DeviceIo, IoContext, ManagerIo};
+pub(crate) use object::DeviceObject;
 pub(crate) use request::{DeviceRequest, DeviceResponse};
 
 /// What the machine wants done next.

@@ -433,3 +433,100 @@ fn a_delete_checks_the_object_is_still_the_one_the_ledger_owns() {
     assert_eq!(m.summary().deleted, 1);
     assert!(m.summary().completed);
 }
+
+/// Runs the machine to its end over `io`, each request executed for real.
+fn run_over(
+    m: &mut SyncMachine,
+    io: &mut dyn super::DeviceIo,
+    library: &MemoryLibrary,
+    start: Start,
+) -> Vec<SyncEvent> {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let cx = super::IoContext {
+        library: Some(library),
+        stop: &stop,
+        progress: &|_| {},
+    };
+    let mut events = Vec::new();
+    let mut drive = |m: &mut SyncMachine| {
+        while let Some(action) = m.poll() {
+            match action {
+                Action::Event(e) => events.push(e),
+                Action::Request(r) => {
+                    let answer = io.execute(r, &cx);
+                    if io.renames_refused() {
+                        m.note_renames_refused();
+                    }
+                    m.handle(answer);
+                }
+            }
+        }
+    };
+    m.start(start).unwrap();
+    drive(m);
+    while m.phase() == Phase::Applying {
+        m.step(library);
+        drive(m);
+    }
+    events
+}
+
+#[test]
+fn the_machine_syncs_directly_over_a_providers_storage() {
+    use crate::provider::{Device, DeviceRef};
+    use crate::providers::memory::{MemoryDevice, StorageConfig};
+    use crate::sync::device::{journal_file, ledger_file};
+
+    let device = MemoryDevice::builder("Player")
+        .serial("P1")
+        .storage(StorageConfig::new("Internal", 1 << 20))
+        .build()
+        .unwrap();
+    let handle: DeviceRef = std::sync::Arc::new(device.clone());
+    let root = handle.storages().unwrap().remove(0);
+    let mut io = super::ProviderIo::new(
+        root,
+        Some(handle),
+        crate::sync::device::Renames::default(),
+        None,
+    );
+    let (l, s) = start(3, empty_device(), Ledger::new("lib", 1));
+    let placed: Vec<String> = s
+        .plan
+        .ops
+        .iter()
+        .filter_map(|o| match o {
+            SyncOp::Copy { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut m = SyncMachine::new("P1");
+    let events = run_over(&mut m, &mut io, &l, s);
+    assert!(events.is_empty(), "{events:?}");
+    let summary = m.summary();
+    assert!(summary.completed);
+    assert_eq!((summary.copied, summary.errors), (3, 0));
+    let files = device.files();
+    for (i, path) in placed.iter().enumerate() {
+        let want = vec![u8::try_from(i + 1).unwrap(); 100];
+        assert_eq!(files.get(path.as_str()), Some(&want), "{path}");
+    }
+    // The ledger is on the device and the journal is gone; no temporary file is left.
+    let state = |name: &str| format!("{}/{name}", crate::sync::SYNC_FOLDER);
+    let ledger = files.get(&state(&ledger_file("lib"))).expect("ledger");
+    let ledger = Ledger::parse(ledger).expect("a ledger");
+    assert_eq!(
+        ledger
+            .entries
+            .values()
+            .filter(|e| e.kind == OwnedKind::Track && !e.unique_id.is_empty())
+            .count(),
+        3
+    );
+    assert!(!files.contains_key(&state(&journal_file("lib"))));
+    assert!(
+        !files.keys().any(|p| p.contains(".part")),
+        "{:?}",
+        files.keys()
+    );
+}
