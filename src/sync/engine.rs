@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use super::device::{Renames, ledger_file, read_device_contents, state_date};
-use super::event::{EventBus, SyncItem, SyncState};
+use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
 use super::journal::Ledger;
 use super::machine::{
     Action, DeviceIo, DeviceResponse, IoContext, ManagerIo, Phase, Start, SyncMachine,
@@ -52,10 +52,6 @@ pub(super) struct Shared {
     started: AtomicBool,
     // Set by `stop` from any thread: a write in progress checks it.
     pub(super) stop: AtomicBool,
-    // A runtime runs this engine: DeviceProgress events are sent, the last value sent is
-    // `sent` (-1 for none).
-    progress_events: AtomicBool,
-    sent: AtomicI32,
     core: Mutex<Core>,
     // A copy of the running (or last) summary, readable while a step holds `core`, so event
     // subscribers can read it.
@@ -96,8 +92,6 @@ impl SyncEngine {
                 done: AtomicU64::new(0),
                 total: AtomicU64::new(0),
                 started: AtomicBool::new(false),
-                progress_events: AtomicBool::new(false),
-                sent: AtomicI32::new(-1),
                 core: Mutex::new(Core {
                     machine: SyncMachine::new(&key),
                     io: None,
@@ -272,8 +266,7 @@ impl SyncEngine {
             core.io = None;
             return Err(e);
         }
-        self.shared.sent.store(-1, Ordering::Relaxed);
-        self.settle(&core);
+        self.settle(&core.machine);
         let total = self.shared.total.load(Ordering::Relaxed);
         tracing::info!(operations = total_ops, bytes = total, "sync started");
         Ok(())
@@ -302,7 +295,7 @@ impl SyncEngine {
         }
         let (base, _) = core.machine.progress_bytes();
         self.drive(&mut core, Some(library), base);
-        self.settle(&core);
+        self.settle(&core.machine);
         core.machine.phase() == Phase::Applying
     }
 
@@ -333,7 +326,7 @@ impl SyncEngine {
         core.machine.stop();
         let (base, _) = core.machine.progress_bytes();
         self.drive(&mut core, None, base);
-        self.settle(&core);
+        self.settle(&core.machine);
     }
 
     /// Forgets the running sync after a disconnect: the journal stays on the device for the
@@ -342,7 +335,7 @@ impl SyncEngine {
         let mut core = lock(&self.shared.core);
         core.machine.abandon();
         self.drive(&mut core, None, 0);
-        self.settle(&core);
+        self.settle(&core.machine);
     }
 
     /// Executes the machine's requests until it waits for a step (or a start): each request
@@ -358,7 +351,15 @@ impl SyncEngine {
         let Core { machine, io } = core;
         while let Some(action) = machine.poll() {
             match action {
-                Action::Event(e) => shared.events.emit(e),
+                Action::Event(e) => {
+                    // A subscriber called with the change reads the new state, progress and
+                    // summary.
+                    if let SyncEvent::DeviceSyncStateChange { state, .. } = &e {
+                        self.settle(machine);
+                        self.mirror_state(*state);
+                    }
+                    shared.events.emit(e);
+                }
                 Action::Request(request) => {
                     let response = match io.as_mut() {
                         Some(io) => {
@@ -385,11 +386,8 @@ impl SyncEngine {
         }
     }
 
-    /// Brings the mirrors up to date with the machine: progress, summary, and the state
-    /// (with its DeviceSyncStateChange; the final DeviceProgress before the change to
-    /// Stopped).
-    fn settle(&self, core: &Core) {
-        let machine = &core.machine;
+    /// Brings the progress and summary mirrors up to date with the machine.
+    fn settle(&self, machine: &SyncMachine) {
         let (done, total) = machine.progress_bytes();
         self.shared.total.store(total, Ordering::Relaxed);
         self.shared.done.store(done, Ordering::Relaxed);
@@ -397,12 +395,9 @@ impl SyncEngine {
             self.shared.started.store(true, Ordering::Relaxed);
         }
         self.publish(machine.summary());
-        let state = machine.state();
-        if state != SyncState::Synchronizing && self.state() == SyncState::Synchronizing {
+        if machine.is_idle() {
             self.shared.stop.store(false, Ordering::Relaxed);
-            self.send_progress();
         }
-        self.set_state(state);
     }
 }
 

@@ -20,6 +20,7 @@
 //! docs/sync.md ("The core and its driver") lists the requests and who executes them.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use super::device::journal_file;
 use super::engine::{SyncOptions, SyncSummary};
@@ -224,6 +225,22 @@ pub(crate) struct SyncMachine {
     // Bytes done and in all, for get_progress, kept after the run.
     done: u64,
     total: u64,
+    // The state the last DeviceSyncStateChange announced.
+    reported: SyncState,
+    // DeviceProgress events: at most one per interval (none without one), the last time
+    // one was considered and the last value sent.
+    progress_every: Option<Duration>,
+    progress_at: Option<Instant>,
+    progress_sent: Option<u8>,
+}
+
+/// get_progress: 0-100 by bytes; 0 before any sync has started, 100 after one that had
+/// nothing to do.
+pub(crate) fn percent(done: u64, total: u64, started: bool, synchronizing: bool) -> u8 {
+    if total == 0 {
+        return if started && !synchronizing { 100 } else { 0 };
+    }
+    u8::try_from((u128::from(done.min(total)) * 100 / u128::from(total)).min(100)).unwrap_or(100)
 }
 
 fn is_disconnect(e: &Error) -> bool {
@@ -247,6 +264,72 @@ impl SyncMachine {
             start_error: None,
             done: 0,
             total: 0,
+            reported: SyncState::Unknown,
+            progress_every: None,
+            progress_at: None,
+            progress_sent: None,
+        }
+    }
+
+    /// Sends DeviceProgress events at most once per `every` (as [`handle_time`] is called)
+    /// and before a run's end; `None` for none (the host polls get_progress).
+    ///
+    /// [`handle_time`]: Self::handle_time
+    pub(crate) fn set_progress_events(&mut self, every: Option<Duration>) {
+        self.progress_every = every;
+    }
+
+    /// The time now: a DeviceProgress event when one is due (progress events on, a sync
+    /// running, the interval passed since the last, and the value changed).
+    pub(crate) fn handle_time(&mut self, now: Instant) {
+        let Some(every) = self.progress_every else {
+            return;
+        };
+        if self.is_idle()
+            || self
+                .progress_at
+                .is_some_and(|t| now.duration_since(t) < every)
+        {
+            return;
+        }
+        self.progress_at = Some(now);
+        self.queue_progress();
+    }
+
+    /// 0-100 of the running (or last) sync.
+    pub(crate) fn percent(&self) -> u8 {
+        let (done, total) = self.progress_bytes();
+        percent(
+            done,
+            total,
+            self.started,
+            self.state() == SyncState::Synchronizing,
+        )
+    }
+
+    fn queue_progress(&mut self) {
+        if self.progress_every.is_none() {
+            return;
+        }
+        let percent = self.percent();
+        if self.progress_sent != Some(percent) {
+            self.progress_sent = Some(percent);
+            self.events.push_back(SyncEvent::DeviceProgress {
+                device: self.key.clone(),
+                percent,
+            });
+        }
+    }
+
+    /// Announces a change of state (DeviceSyncStateChange).
+    fn note_state(&mut self) {
+        let state = self.state();
+        if state != self.reported {
+            self.reported = state;
+            self.events.push_back(SyncEvent::DeviceSyncStateChange {
+                device: self.key.clone(),
+                state,
+            });
         }
     }
 
@@ -290,6 +373,7 @@ impl SyncMachine {
         } else {
             SyncState::Stopped
         };
+        self.note_state();
         true
     }
 
@@ -461,6 +545,7 @@ impl SyncMachine {
     pub(crate) fn abandon(&mut self) {
         if self.waiting.is_none() && self.run.is_some() {
             self.end_run();
+            self.note_state();
         }
     }
 
@@ -505,6 +590,7 @@ impl SyncMachine {
             }
             Flow::Done(result) => self.done_with(result),
         }
+        self.note_state();
     }
 
     /// The phase's work is done: move on.
@@ -514,6 +600,8 @@ impl SyncMachine {
                 Ok(()) => {
                     self.started = true;
                     self.phase = Phase::Applying;
+                    self.progress_at = None;
+                    self.progress_sent = None;
                 }
                 Err(e) => {
                     // Nothing of the plan happened: no run, the state as it was (J1).
@@ -566,6 +654,8 @@ impl SyncMachine {
         self.waiting = None;
         self.idle_state = SyncState::Stopped;
         self.phase = Phase::Idle;
+        // The final value comes before the change to Stopped.
+        self.queue_progress();
     }
 }
 

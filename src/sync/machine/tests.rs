@@ -502,7 +502,19 @@ fn the_machine_syncs_directly_over_a_providers_storage() {
         .collect();
     let mut m = SyncMachine::new("P1");
     let events = run_over(&mut m, &mut io, &l, s);
-    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(
+        events,
+        vec![
+            SyncEvent::DeviceSyncStateChange {
+                device: "P1".into(),
+                state: SyncState::Synchronizing
+            },
+            SyncEvent::DeviceSyncStateChange {
+                device: "P1".into(),
+                state: SyncState::Stopped
+            },
+        ]
+    );
     let summary = m.summary();
     assert!(summary.completed);
     assert_eq!((summary.copied, summary.errors), (3, 0));
@@ -529,4 +541,63 @@ fn the_machine_syncs_directly_over_a_providers_storage() {
         "{:?}",
         files.keys()
     );
+}
+
+#[test]
+fn progress_events_follow_the_time_given_and_the_last_comes_before_stopped() {
+    use std::time::{Duration, Instant};
+
+    let (l, s) = start(4, empty_device(), Ledger::new("lib", 1));
+    let mut m = SyncMachine::new("dev");
+    m.set_progress_events(Some(Duration::from_secs(10)));
+    let mut answers = script(|_| None);
+    let mut seen = Seen::default();
+    let t0 = Instant::now();
+    m.start(s).unwrap();
+    drive(&mut m, &mut answers, &mut seen);
+    let progress = |seen: &Seen| -> Vec<u8> {
+        seen.events
+            .iter()
+            .filter_map(|e| match e {
+                SyncEvent::DeviceProgress { percent, .. } => Some(*percent),
+                _ => None,
+            })
+            .collect()
+    };
+    m.handle_time(t0);
+    m.step(&l);
+    drive(&mut m, &mut answers, &mut seen);
+    // Due only once the interval has passed, and only when the value changed.
+    m.handle_time(t0 + Duration::from_secs(1));
+    drive(&mut m, &mut answers, &mut seen);
+    assert_eq!(progress(&seen), vec![0]);
+    m.handle_time(t0 + Duration::from_secs(11));
+    drive(&mut m, &mut answers, &mut seen);
+    let after_one = progress(&seen);
+    assert_eq!(after_one.len(), 2);
+    assert!(after_one[1] > 0);
+    while m.phase() == Phase::Applying {
+        m.step(&l);
+        drive(&mut m, &mut answers, &mut seen);
+    }
+    assert_eq!(progress(&seen).last(), Some(&100));
+    let tail: Vec<_> = seen.events.iter().rev().take(2).collect();
+    assert!(
+        matches!(
+            tail[..],
+            [
+                SyncEvent::DeviceSyncStateChange {
+                    state: SyncState::Stopped,
+                    ..
+                },
+                SyncEvent::DeviceProgress { percent: 100, .. }
+            ]
+        ),
+        "{tail:?}"
+    );
+    // Without a runtime (no interval) the host polls; no event.
+    let (l, s) = start(1, empty_device(), Ledger::new("lib", 1));
+    let mut m = SyncMachine::new("dev");
+    let seen = run_to_end(&mut m, &l, s, &mut answers, None);
+    assert!(progress(&seen).is_empty());
 }

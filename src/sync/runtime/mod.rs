@@ -327,7 +327,7 @@ impl SyncRuntime {
             }
         }
         for engine in self.services.engines() {
-            engine.set_progress_events(false);
+            engine.set_progress_events(None);
         }
         self.services.inner.events.detach_queue();
         if let Some(d) = self.dispatcher.take() {
