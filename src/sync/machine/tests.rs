@@ -473,7 +473,7 @@ fn run_over(
 
 #[test]
 fn the_machine_syncs_directly_over_a_providers_storage() {
-    use crate::provider::{Device, DeviceRef};
+    use crate::provider::DeviceRef;
     use crate::providers::memory::{MemoryDevice, StorageConfig};
     use crate::sync::device::{journal_file, ledger_file};
 
@@ -483,7 +483,9 @@ fn the_machine_syncs_directly_over_a_providers_storage() {
         .build()
         .unwrap();
     let handle: DeviceRef = std::sync::Arc::new(device.clone());
-    let root = handle.storages().unwrap().remove(0);
+    let root = crate::provider::Device::storages(&*handle)
+        .unwrap()
+        .remove(0);
     let mut io = super::ProviderIo::new(
         root,
         Some(handle),
