@@ -1,6 +1,8 @@
-//! The sync engine: one per device, shared by every handle. It plans, writes the journal, and
-//! applies the plan one step at a time ([`SyncEngine::step`]) so a host loop or a worker
-//! thread can drive it and tests stay deterministic.
+//! The sync engine: one per device, shared by every handle. It prepares a sync (recovery,
+//! the device's listing, statistics, the plan) and drives the sans-IO core
+//! ([`SyncMachine`](super::machine)) that journals and applies it one step at a time
+//! ([`SyncEngine::step`]), executing the core's device requests over the manager, so a host
+//! loop or a worker thread can drive it and tests stay deterministic.
 
 use std::borrow::Cow;
 use std::collections::HashSet;

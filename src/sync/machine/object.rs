@@ -91,18 +91,6 @@ impl DeviceObject for WmdmStorage {
     }
 }
 
-fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let n = reader.read(buf.get_mut(filled..).ok_or(Error::Fail)?)?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    Ok(filled)
-}
-
 /// Straight to the provider: no authenticated channel, no MACs, plaintext object data.
 impl DeviceObject for StorageRef {
     fn child(&self, name: &str) -> Result<Self> {
@@ -147,14 +135,16 @@ impl DeviceObject for StorageRef {
             let created = self.create(&request)?;
             let copied = (|| -> Result<()> {
                 let mut io = created.open(OpenMode::WRITE)?;
-                let mut buf = vec![0u8; CHUNK];
+                let mut buf = Vec::with_capacity(CHUNK);
                 let mut done = 0u64;
                 loop {
-                    let n = read_full(reader, &mut buf)?;
+                    buf.clear();
+                    (&mut *reader).take(CHUNK as u64).read_to_end(&mut buf)?;
+                    let n = buf.len();
                     if n == 0 {
                         break;
                     }
-                    let mut chunk = buf.get(..n).ok_or(Error::Fail)?;
+                    let mut chunk = buf.as_slice();
                     while !chunk.is_empty() {
                         let wrote = io.write(chunk)?;
                         if wrote == 0 {
