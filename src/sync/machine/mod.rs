@@ -5,7 +5,7 @@
 //! ([`DeviceRequest`]) and is handed their results ([`DeviceResponse`]). It has no locks,
 //! atomics, threads or clock: whoever drives it ([`SyncEngine`](super::SyncEngine), the
 //! runtime's workers through it, or a test with scripted answers) executes the requests,
-//! over the manager ([`ManagerIo`]) or directly over a provider ([`ProviderIo`]).
+//! over the manager ([`ManagerIo`]) or directly over a provider (`ProviderIo`).
 //!
 //! ```text
 //!  Idle ──start──► Journaling ──journal durable──► Applying ◄──┐

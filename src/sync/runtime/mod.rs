@@ -20,7 +20,7 @@
 //! poll interval as its timeout) or on the dispatcher's channel.
 //!
 //! [`SyncRuntime::shutdown`] (or dropping the runtime) stops every running sync cleanly
-//! ([`SyncDevice::stop`]: the step in progress is cancelled, the batch written so far is
+//! ([`SyncDevice::stop`](crate::sync::SyncDevice::stop): the step in progress is cancelled, the batch written so far is
 //! committed, the ledger written; the journal stays consistent for the next start), joins the
 //! threads, and hands event delivery back to the emitting thread.
 
