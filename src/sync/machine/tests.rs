@@ -603,3 +603,158 @@ fn progress_events_follow_the_time_given_and_the_last_comes_before_stopped() {
     let seen = run_to_end(&mut m, &l, s, &mut answers, None);
     assert!(progress(&seen).is_empty());
 }
+
+/// Checks a run's requests and answers against the protocol (docs/sync.md, J1 and J4): no
+/// change to the device before the journal is durable; no file renamed into place before a
+/// commit record written after it is durable; a device gone away ends the run at once.
+fn check_protocol(trace: &[(DeviceRequest, DeviceResponse)]) -> Result<(), String> {
+    let ok = |r: &DeviceResponse| {
+        !matches!(
+            r,
+            DeviceResponse::Failed(_) | DeviceResponse::Written(Err(_), _)
+        )
+    };
+    let mut journal_written = false;
+    let mut journal_durable = false;
+    // Written objects, and those a durable commit record covers.
+    let mut written: Vec<u64> = Vec::new();
+    let mut recorded: Vec<u64> = Vec::new();
+    let mut committed: HashSet<u64> = HashSet::new();
+    let mut gone = 0;
+    for (i, (request, response)) in trace.iter().enumerate() {
+        // A device that went away stays away: the run ends within a few requests (what the
+        // failed step was doing, the best-effort removal of what it left).
+        if gone > 0 {
+            gone += 1;
+            if gone > 8 {
+                return Err(format!("request {i}: the run goes on after a disconnect"));
+            }
+        }
+        let changes = matches!(
+            request,
+            DeviceRequest::Write { .. }
+                | DeviceRequest::Delete { .. }
+                | DeviceRequest::Rename { .. }
+                | DeviceRequest::SetMetadata { .. }
+        );
+        if changes && !journal_durable {
+            return Err(format!(
+                "request {i} changes the device before the journal is durable (J1)"
+            ));
+        }
+        match request {
+            DeviceRequest::WriteState { name, .. } if name.starts_with("journal-") => {
+                journal_written = ok(response);
+            }
+            DeviceRequest::WriteState { name, .. }
+                if name.starts_with("commit-") && ok(response) =>
+            {
+                recorded = written.clone();
+            }
+            DeviceRequest::Flush if ok(response) => {
+                journal_durable |= journal_written;
+                committed.extend(recorded.drain(..));
+            }
+            DeviceRequest::Write { .. } => {
+                if let DeviceResponse::Written(Ok(w), _) = response {
+                    written.push(w.object);
+                }
+            }
+            DeviceRequest::Rename { object, .. } if !committed.contains(object) => {
+                return Err(format!(
+                    "request {i} renames object {object} before a durable commit record (J4)"
+                ));
+            }
+            _ => {}
+        }
+        let disconnected = match response {
+            DeviceResponse::Failed(e) | DeviceResponse::Written(Err(e), _) => {
+                e.kind() == crate::error::ErrorKind::Disconnected
+            }
+            _ => false,
+        };
+        if disconnected && gone == 0 {
+            gone = 1;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn under_random_failures_the_core_keeps_the_protocol_and_always_ends_stopped() {
+    let errors = [
+        Error::DiskFull,
+        Error::Fail,
+        Error::DeviceNotConnected,
+        Error::NotSupported,
+        Error::AlreadyExists,
+    ];
+    for seed in 1..=300_u64 {
+        let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let n = 1 + seed % 6;
+        let (l, s) = start(n, empty_device(), Ledger::new("lib", 1));
+        let mut m = SyncMachine::new("dev");
+        m.set_options(crate::sync::SyncOptions {
+            batch_files: 1 + (seed % 3) as usize,
+            checkpoint_every: 1 + (seed % 4) as usize,
+            ..crate::sync::SyncOptions::default()
+        });
+        let mut answers = script(|_| None);
+        let mut trace = Vec::new();
+        let stop_at = (seed % 5 == 0).then_some((seed % 4) as usize);
+        let mut steps = 0;
+        let mut unplugged = false;
+        let mut drive = |m: &mut SyncMachine, trace: &mut Vec<_>, unplugged: &mut bool| {
+            while let Some(action) = m.poll() {
+                if let Action::Request(r) = action {
+                    let answer = if *unplugged {
+                        match r {
+                            DeviceRequest::Write { .. } => {
+                                DeviceResponse::Written(Err(Error::DeviceNotConnected), None)
+                            }
+                            _ => DeviceResponse::Failed(Error::DeviceNotConnected),
+                        }
+                    } else if next() % 7 == 0 {
+                        let e = errors[(next() % errors.len() as u64) as usize].clone();
+                        match r {
+                            DeviceRequest::Write { .. } => DeviceResponse::Written(Err(e), None),
+                            _ => DeviceResponse::Failed(e),
+                        }
+                    } else {
+                        answers.answer(&r)
+                    };
+                    *unplugged |= matches!(&answer, DeviceResponse::Failed(e) | DeviceResponse::Written(Err(e), _) if *e == Error::DeviceNotConnected);
+                    trace.push((r, answer.clone()));
+                    m.handle(answer);
+                }
+            }
+        };
+        m.start(s).unwrap();
+        drive(&mut m, &mut trace, &mut unplugged);
+        while m.phase() == Phase::Applying {
+            if stop_at == Some(steps) {
+                m.stop();
+            } else {
+                m.step(&l);
+            }
+            steps += 1;
+            assert!(steps < 100, "seed {seed}: no end");
+            drive(&mut m, &mut trace, &mut unplugged);
+        }
+        if let Err(e) = check_protocol(&trace) {
+            for (i, t) in trace.iter().enumerate() {
+                eprintln!("{i}: {t:?}");
+            }
+            panic!("seed {seed}: {e}");
+        }
+        assert_eq!(m.phase(), Phase::Idle, "seed {seed}");
+        assert_ne!(m.state(), SyncState::Synchronizing, "seed {seed}");
+        assert!(m.poll().is_none(), "seed {seed}");
+    }
+}
