@@ -19,20 +19,16 @@
 //!
 //! docs/sync.md ("The core and its driver") lists the requests and who executes them.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::device::journal_file;
 use super::engine::{SyncOptions, SyncSummary};
 use super::event::{SyncEvent, SyncItem, SyncState};
-use super::intent::IntentRecord;
-use super::journal::{Journal, JournalOp, Ledger};
-use super::plan::SyncPlan;
-use super::recover::LeftAlone;
+use super::journal::{Journal, JournalOp};
 use super::resume::journal_ops;
-use super::stats::RatingConflict;
 use crate::error::{Error, ErrorKind, Result};
-use crate::library::{ContentHash, Library, TrackId};
+use crate::library::Library;
 
 mod apply;
 mod commit;
@@ -41,8 +37,11 @@ mod flow;
 mod io;
 mod object;
 pub(crate) mod request;
+mod run;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_more;
 
 use flow::{Flow, Then};
 #[cfg(test)]
@@ -50,6 +49,8 @@ pub(crate) use io::ProviderIo;
 pub(crate) use io::{DeviceIo, IoContext, ManagerIo};
 pub(crate) use object::DeviceObject;
 pub(crate) use request::{DeviceRequest, DeviceResponse};
+pub(crate) use run::Start;
+use run::{End, Pending, Run};
 
 /// What the machine wants done next.
 #[derive(Debug)]
@@ -76,134 +77,6 @@ pub(crate) enum Phase {
         /// Whether the plan was applied to its end (not stopped).
         completed: bool,
     },
-}
-
-/// How a step ended the run (set by the step's work, acted on when it is done).
-#[derive(Clone, Debug)]
-enum End {
-    /// The plan is applied: finish.
-    Complete,
-    /// Stopped: finish, not completed.
-    Stop,
-    /// The device went away: end at once, the journal stays for the next start.
-    Abandon,
-    /// A durability barrier failed: report it, then as [`End::Abandon`].
-    Halt(Error),
-}
-
-/// What a run starts from: the prepared plan and ledger (recovery, the listing, statistics
-/// and planning happened before).
-pub(crate) struct Start {
-    /// The library's id (the ledger's owner).
-    pub(crate) library_id: String,
-    /// The partnership index.
-    pub(crate) index: u8,
-    /// This session's id (every temporary name carries it, J3).
-    pub(crate) session: u64,
-    /// The plan.
-    pub(crate) plan: SyncPlan,
-    /// The ledger after recovery (and statistics).
-    pub(crate) ledger: Ledger,
-    /// The ledger as read, so a sync that changed nothing writes nothing.
-    pub(crate) initial: Ledger,
-    /// The ledger on the device could not be read.
-    pub(crate) ledger_unreadable: bool,
-    /// Ratings changed on both sides.
-    pub(crate) rating_conflicts: Vec<RatingConflict>,
-    /// What recovery left alone.
-    pub(crate) left_alone: Vec<LeftAlone>,
-    /// Recovery found the device refusing renames.
-    pub(crate) renames_refused: bool,
-}
-
-/// A temporary file written and closed, waiting for its batch's commit record.
-pub(super) struct Pending {
-    op: super::plan::SyncOp,
-    temp: String,
-    // Written in place under its final name (a device that refuses renames).
-    direct: bool,
-    object: request::ObjectId,
-    replaces: Option<String>,
-    stored: u64,
-    unique_id: String,
-    fingerprint: [u8; 20],
-    source_size: u64,
-    rating: u8,
-    plays: u32,
-    dated: i64,
-    // The hash the copy computed from the bytes it read (the ledger records it).
-    hash: Option<ContentHash>,
-}
-
-/// The sync in progress (from [`SyncMachine::start`] to its end).
-pub(crate) struct Run {
-    key: String,
-    plan: SyncPlan,
-    cursor: usize,
-    ledger: Ledger,
-    initial: Ledger,
-    journal: Journal,
-    journaled: bool,
-    // Each write's temporary path, by final path (from the journal).
-    temps: HashMap<String, String>,
-    // Temporary files written and closed, waiting for their batch's commit record (J4).
-    batch: Vec<Pending>,
-    batch_bytes: u64,
-    // Commit records written this session and not yet removed, and how many were written.
-    commits: Vec<String>,
-    commits_written: usize,
-    since_checkpoint: usize,
-    summary: SyncSummary,
-    // The error of a failed barrier: nothing is known about what became durable, so the run
-    // stops at once, keeping its journal for the next start (like a disconnect).
-    halted: Option<Error>,
-    batch_files: usize,
-    batch_bytes_max: u64,
-    checkpoint_every: usize,
-    // The device refuses renames, as found this session (docs/sync.md, "Devices that
-    // refuse renames").
-    renames_refused: bool,
-    // Where renames are refused: the intent records written and not yet removed, how many
-    // were written, and the final paths they announce.
-    intents: Vec<(String, IntentRecord)>,
-    intents_written: usize,
-    intended: HashSet<String>,
-    // Tracks whose copy failed this run and that are not on the device: playlists written
-    // later leave them out.
-    failed: HashSet<TrackId>,
-    // A stop was asked for (a write cancelled by it is not an item error).
-    stop: bool,
-    end: Option<End>,
-    // Bytes done and in all (each step counts at least 1).
-    done: u64,
-    total: u64,
-    // Events to deliver, in order.
-    out: VecDeque<SyncEvent>,
-}
-
-impl Run {
-    /// Brings what the session found out about the device into the summary.
-    fn note_quirks(&mut self) {
-        self.summary.renames_refused = self.renames_refused;
-    }
-
-    /// Notes that the device refused a rename.
-    fn note_refusal(&mut self) {
-        if !self.renames_refused {
-            tracing::info!(
-                "the device refuses renames: files are written whole in place for the rest of the session"
-            );
-        }
-        self.renames_refused = true;
-    }
-
-    fn emit(&mut self, item: SyncItem, error: Error) {
-        self.out.push_back(SyncEvent::DeviceSyncError {
-            device: self.key.clone(),
-            item,
-            error,
-        });
-    }
 }
 
 /// One device's sync, as a state machine (see the module docs).
