@@ -104,3 +104,45 @@ fn the_state_is_never_left_at_synchronizing_after_a_sync_ends() {
         "each change once: {seen:?}"
     );
 }
+
+/// Records, at each state change, the state, progress and completion the engine shows then.
+struct Reader {
+    engine: std::sync::Mutex<Option<wmdm::sync::SyncEngine>>,
+    seen: std::sync::Mutex<Vec<(SyncState, SyncState, u8, bool)>>,
+}
+
+impl wmdm::sync::SyncEventSink for Reader {
+    fn on_event(&self, event: &SyncEvent) {
+        if let SyncEvent::DeviceSyncStateChange { state, .. } = event
+            && let Some(engine) = self.engine.lock().unwrap().as_ref()
+        {
+            self.seen.lock().unwrap().push((
+                *state,
+                engine.state(),
+                engine.progress(),
+                engine.summary().completed,
+            ));
+        }
+    }
+}
+
+#[test]
+fn a_subscriber_called_with_a_state_change_reads_the_new_state_progress_and_summary() {
+    let f = fixture_partnered_device(3, 100, 1 << 20);
+    f.select("All", &[1, 2, 3], 1);
+    let d = f.sync_device();
+    let reader = std::sync::Arc::new(Reader {
+        engine: std::sync::Mutex::new(Some(d.engine())),
+        seen: std::sync::Mutex::new(Vec::new()),
+    });
+    let _subscription = f.services.events().subscribe(reader.clone());
+    d.run(&mut |_| {}).unwrap();
+    let seen = reader.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            (SyncState::Synchronizing, SyncState::Synchronizing, 0, false),
+            (SyncState::Stopped, SyncState::Stopped, 100, true),
+        ]
+    );
+}
