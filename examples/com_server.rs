@@ -151,38 +151,6 @@ mod dll {
     }
 }
 
-/// DllGetClassObject.
-///
-/// # Safety
-/// COM calls it with null or valid pointers, which `server::get_class_object` checks.
+// The DLL's four exports, over `dll` above.
 #[cfg(all(windows, feature = "com"))]
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn DllGetClassObject(
-    rclsid: *const windows_core::GUID,
-    riid: *const windows_core::GUID,
-    ppv: *mut *mut std::ffi::c_void,
-) -> windows_core::HRESULT {
-    // SAFETY: forwarded unchanged; the caller upholds the contract.
-    unsafe { dll::get_class_object(rclsid, riid, ppv) }
-}
-
-/// DllCanUnloadNow.
-#[cfg(all(windows, feature = "com"))]
-#[unsafe(no_mangle)]
-pub extern "system" fn DllCanUnloadNow() -> windows_core::HRESULT {
-    dll::can_unload_now()
-}
-
-/// DllRegisterServer.
-#[cfg(all(windows, feature = "com"))]
-#[unsafe(no_mangle)]
-pub extern "system" fn DllRegisterServer() -> windows_core::HRESULT {
-    dll::register()
-}
-
-/// DllUnregisterServer.
-#[cfg(all(windows, feature = "com"))]
-#[unsafe(no_mangle)]
-pub extern "system" fn DllUnregisterServer() -> windows_core::HRESULT {
-    dll::unregister()
-}
+wmdm::dll_exports!(dll);

@@ -138,6 +138,11 @@ struct Setup {
     demo: Option<PathBuf>,
 }
 
+// A resync allocates per file (names, paths, entries) on several threads at once, where
+// glibc's allocator spends more than the work itself.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // The crate's spans and events (per sync, per device operation, handshake failures) on
     // standard error, as RUST_LOG asks; nothing without it.
@@ -145,6 +150,9 @@ fn main() -> ExitCode {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_writer(std::io::stderr)
+            // Each span's busy and idle time when it closes: where a run spends its time.
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_timer(tracing_subscriber::fmt::time::uptime())
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init();
     }

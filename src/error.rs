@@ -354,6 +354,21 @@ struct Context {
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// A copy for an error whose context is shared with a clone and is about to change: what can
+/// be copied is; the source stays with the other clone and is kept here as its text.
+impl Clone for Context {
+    fn clone(&self) -> Context {
+        Context {
+            operation: self.operation.clone(),
+            subject: self.subject.clone(),
+            source: self
+                .source
+                .as_ref()
+                .map(|s| Box::<dyn std::error::Error + Send + Sync>::from(s.to_string())),
+        }
+    }
+}
+
 impl Error {
     /// An error with this code and no context.
     pub const fn from_code(code: ErrorCode) -> Error {
@@ -465,21 +480,8 @@ impl Error {
     }
 
     fn context_mut(&mut self) -> &mut Context {
-        let arc = self.context.get_or_insert_with(Default::default);
-        if Arc::get_mut(arc).is_none() {
-            // Shared with a clone: copy what can be copied; the source stays with the
-            // other clone and is shown here as text.
-            let shared = Arc::clone(arc);
-            *arc = Arc::new(Context {
-                operation: shared.operation.clone(),
-                subject: shared.subject.clone(),
-                source: shared
-                    .source
-                    .as_ref()
-                    .map(|s| Box::<dyn std::error::Error + Send + Sync>::from(s.to_string())),
-            });
-        }
-        Arc::get_mut(arc).expect("the context was just made unique")
+        // Shared with a clone: changed on a copy (see `Clone for Context`).
+        Arc::make_mut(self.context.get_or_insert_with(Default::default))
     }
 }
 

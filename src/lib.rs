@@ -55,6 +55,7 @@ pub mod flags;
 pub mod fuzzing;
 pub mod library;
 pub mod manager;
+mod maps;
 pub mod metadata;
 pub mod playlist_file;
 pub mod provider;

@@ -11,24 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(60);
+#[path = "common/example.rs"]
+mod example_bin;
+use example_bin::example;
 
-/// The example binary, built for this test profile (as tests/sync_cli.rs builds it).
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let target = profile_dir.parent().unwrap();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--quiet", "--example", "sync", "--manifest-path"])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    assert!(build.status().unwrap().success(), "building the example");
-    profile_dir.join("examples").join("sync")
-}
+const WAIT: Duration = Duration::from_secs(60);
 
 /// The watcher's stdout, line by line, with what was read so far for messages.
 struct Lines {
@@ -105,7 +92,7 @@ fn watch_syncs_a_partnered_device_when_it_appears_survives_a_pull_and_exits_on_s
     std::fs::create_dir_all(&media).unwrap();
     std::fs::create_dir_all(away.join("STICK")).unwrap();
     let run = |args: &[&std::ffi::OsStr]| {
-        let o = Command::new(&bin).args(args).output().unwrap();
+        let o = Command::new(bin).args(args).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
     run(&[
@@ -126,7 +113,7 @@ fn watch_syncs_a_partnered_device_when_it_appears_survives_a_pull_and_exits_on_s
         "Five Stars".as_ref(),
     ]);
     let mut watcher = Watcher(
-        Command::new(&bin)
+        Command::new(bin)
             .arg("--watch")
             .arg("--library")
             .arg(&lib)
@@ -192,7 +179,7 @@ fn watch_syncs_a_partnered_device_when_it_appears_survives_a_pull_and_exits_on_s
     // The device holds the whole library (every playlist, then the whole library), once,
     // with nothing half-written.
     let device = media.join("STICK2");
-    let o = Command::new(&bin)
+    let o = Command::new(bin)
         .arg("--verify")
         .arg(&device)
         .output()
@@ -252,11 +239,11 @@ fn watch_idles_under_one_percent_of_a_core() {
             state.as_os_str(),
         ],
     ] {
-        let o = Command::new(&bin).args(&args).output().unwrap();
+        let o = Command::new(bin).args(&args).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let mut watcher = Watcher(
-        Command::new(&bin)
+        Command::new(bin)
             .arg("--watch")
             .arg("--library")
             .arg(&lib)

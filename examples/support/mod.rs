@@ -43,6 +43,7 @@ const PROVIDER: (&str, &[u8]) = (
 /// A device manager serving `provider`, which the application has authenticated to, every
 /// party with its shipped certificate. Nothing is signed at run time: only the handshakes run.
 pub fn manager(provider: Arc<dyn ServiceProvider>) -> wmdm::Result<DeviceManager> {
+    let _span = tracing::debug_span!("device manager").entered();
     let trust = TrustStore::new(Arc::new(SystemClock))
         .with_root(ROOT_NAME, public_key_from_pem(ROOT_PUBLIC)?)?;
     let config = |(pem, cert): (&str, &[u8]), peer: Role| -> wmdm::Result<ChannelConfig> {
@@ -53,6 +54,10 @@ pub fn manager(provider: Arc<dyn ServiceProvider>) -> wmdm::Result<DeviceManager
     let manager = DeviceManager::new(config(MANAGER, Role::Application)?)?;
     manager.add_provider(AuthenticatedProvider::new(provider, server))?;
     manager.authenticate(Arc::new(config(APP, Role::Manager)?))?;
+    // The manager's handshake with the provider happens at its first device listing; made
+    // here, it runs while the library is scanned instead of after. A failure is reported
+    // where the devices are looked at (the services' discovery), as without this call.
+    let _ = manager.devices();
     Ok(manager)
 }
 

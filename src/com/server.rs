@@ -484,3 +484,45 @@ mod tests {
         assert!(parse_folders(&[0xD800], false).is_err());
     }
 }
+
+/// The four exports of an in-process server DLL (`DllGetClassObject`, `DllCanUnloadNow`,
+/// `DllRegisterServer`, `DllUnregisterServer`), each a thin shim over a function of the module
+/// named in the call, which has `get_class_object(rclsid, riid, ppv)` (unsafe),
+/// `can_unload_now()`, `register()` and `unregister()`, all returning an `HRESULT`. The DLL
+/// crate depends on `windows-core`. See `examples/com_server.rs`.
+#[macro_export]
+macro_rules! dll_exports {
+    ($dll:ident) => {
+        /// DllGetClassObject.
+        ///
+        /// # Safety
+        /// COM calls it with null or valid pointers, which the server's class lookup checks.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "system" fn DllGetClassObject(
+            rclsid: *const windows_core::GUID,
+            riid: *const windows_core::GUID,
+            ppv: *mut *mut ::std::ffi::c_void,
+        ) -> windows_core::HRESULT {
+            // SAFETY: forwarded unchanged; the caller upholds the contract.
+            unsafe { $dll::get_class_object(rclsid, riid, ppv) }
+        }
+
+        /// DllCanUnloadNow.
+        #[unsafe(no_mangle)]
+        pub extern "system" fn DllCanUnloadNow() -> windows_core::HRESULT {
+            $dll::can_unload_now()
+        }
+
+        /// DllRegisterServer.
+        #[unsafe(no_mangle)]
+        pub extern "system" fn DllRegisterServer() -> windows_core::HRESULT {
+            $dll::register()
+        }
+
+        /// DllUnregisterServer.
+        #[unsafe(no_mangle)]
+        pub extern "system" fn DllUnregisterServer() -> windows_core::HRESULT {
+            $dll::unregister()
+        }
+    };
+}

@@ -15,6 +15,7 @@ use super::playlist::{Playlist, PlaylistId, PlaylistKind};
 use super::state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
 use super::track::{ContentHash, Track, TrackId};
 use super::walk::{Found, read_playlist_file, walk};
+use crate::maps::FastMap;
 use crate::sys::files::write_atomic;
 use crate::time::Clock;
 use crate::{Error, Result};
@@ -96,10 +97,10 @@ pub struct FolderLibrary {
     clock: Arc<dyn Clock>,
     options: ScanOptions,
     tracks: Vec<Track>,
-    index: HashMap<TrackId, usize>,
+    index: FastMap<TrackId, usize>,
     playlists: Vec<Playlist>,
     /// Hashes computed on demand, valid while size and mtime match.
-    hashes: Mutex<HashMap<TrackId, (u64, SystemTime, ContentHash)>>,
+    hashes: Mutex<FastMap<TrackId, (u64, SystemTime, ContentHash)>>,
     /// True when [`FolderLibrary::tracks`] and the cache file differ.
     cache_stale: bool,
     /// True when a hash was computed since the cache was last written.
@@ -120,6 +121,7 @@ impl FolderLibrary {
         clock: Arc<dyn Clock>,
         options: ScanOptions,
     ) -> Result<(FolderLibrary, ScanReport)> {
+        let _span = tracing::debug_span!("library open").entered();
         let root = root.into();
         let state_dir = state_dir.into();
         if !root.is_dir() {
@@ -155,10 +157,11 @@ impl FolderLibrary {
                 .path(&state_dir));
         }
         let mut report = ScanReport::default();
-        let mut hashes = HashMap::new();
+        let mut hashes = FastMap::default();
         let tracks = match fs::read(canon_state.join(CACHE_FILE_NAME)) {
             Ok(bytes) => match decode_cache(&bytes).and_then(unique_ids) {
                 Ok(records) => {
+                    hashes.reserve(records.len());
                     let mut v = Vec::with_capacity(records.len());
                     for CachedTrack { mut track, hash } in records {
                         track.path = canon_root.join(&track.relative_path);
@@ -191,7 +194,7 @@ impl FolderLibrary {
             state_dir: canon_state,
             clock,
             options,
-            index: HashMap::new(),
+            index: FastMap::default(),
             tracks,
             playlists: Vec::new(),
             hashes: Mutex::new(hashes),

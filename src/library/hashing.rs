@@ -5,6 +5,9 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 use std::time::SystemTime;
 
 use sha1::Digest;
@@ -30,8 +33,111 @@ enum Source<'a> {
 /// the library remember it.
 pub struct HashingReader<'a> {
     source: Source<'a>,
-    hasher: sha1::Sha1,
+    hasher: Hasher,
     read: u64,
+}
+
+/// Files at least this large are hashed on a thread of their own, beside the copy that reads
+/// them (a large track's SHA-1 costs about as much as copying it); smaller ones inline, where
+/// a thread would cost more than it saves.
+const BACKGROUND_FROM: u64 = 1 << 20;
+/// The bytes handed to the hashing thread at a time.
+const CHUNK: usize = 1 << 20;
+/// Chunks in flight to the hashing thread: the copy runs at most this far ahead of the hash.
+const IN_FLIGHT: usize = 4;
+
+/// Where the hash is computed.
+enum Hasher {
+    Inline(sha1::Sha1),
+    /// On a thread of its own; behind a mutex so that [`HashingReader::hash`] (which takes
+    /// `&self`) can wait for it.
+    Background(Mutex<Background>),
+}
+
+/// A hashing thread, fed the bytes read in chunks, which it hands back for reuse.
+struct Background {
+    /// The bytes read and not yet handed over.
+    pending: Vec<u8>,
+    to_thread: Option<SyncSender<Vec<u8>>>,
+    spent: Option<Receiver<Vec<u8>>>,
+    thread: Option<JoinHandle<sha1::Sha1>>,
+    /// The thread's result, once it has ended.
+    done: Option<sha1::Sha1>,
+}
+
+impl Background {
+    fn start() -> Background {
+        let (to_thread, chunks) = sync_channel::<Vec<u8>>(IN_FLIGHT);
+        let (give_back, spent) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
+        let thread = std::thread::Builder::new()
+            .name("wmdm-hash".into())
+            .spawn(move || {
+                let mut hasher = sha1::Sha1::new();
+                for mut chunk in chunks {
+                    hasher.update(&chunk);
+                    chunk.clear();
+                    // A full return channel only means the chunk is dropped.
+                    let _ = give_back.try_send(chunk);
+                }
+                hasher
+            })
+            .ok();
+        Background {
+            pending: Vec::with_capacity(CHUNK),
+            to_thread: Some(to_thread),
+            spent: Some(spent),
+            thread,
+            done: None,
+        }
+    }
+
+    /// Adds read bytes, handing a chunk to the thread when one is full.
+    fn update(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= CHUNK {
+            self.hand_over();
+        }
+    }
+
+    fn hand_over(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let fresh = self
+            .spent
+            .as_ref()
+            .and_then(|s| s.try_recv().ok())
+            .unwrap_or_else(|| Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.pending, fresh);
+        if let Some(tx) = &self.to_thread
+            && let Err(e) = tx.send(chunk)
+        {
+            // The thread is gone (it could not be started, or panicked): hash what is
+            // left here, after what it had.
+            self.pending = e.0;
+            self.to_thread = None;
+        }
+    }
+
+    /// The hasher of everything handed over and pending, the thread ended; `None` when the
+    /// thread failed (it does not: hashing cannot fail), so no hash is given rather than a
+    /// wrong one.
+    fn finish(&mut self) -> Option<sha1::Sha1> {
+        if self.done.is_none() {
+            self.hand_over();
+            self.to_thread = None;
+            let mut hasher = match self.thread.take().map(JoinHandle::join) {
+                Some(Ok(h)) => h,
+                // The thread never started: everything read is still pending.
+                None => sha1::Sha1::new(),
+                Some(Err(_)) => return None,
+            };
+            hasher.update(&self.pending);
+            self.pending.clear();
+            self.done = Some(hasher);
+        }
+        self.done.clone()
+    }
 }
 
 impl fmt::Debug for HashingReader<'_> {
@@ -47,7 +153,7 @@ impl<'a> HashingReader<'a> {
     pub fn new(inner: Box<dyn Read + Send + 'a>) -> HashingReader<'a> {
         HashingReader {
             source: Source::Other(inner),
-            hasher: sha1::Sha1::new(),
+            hasher: Hasher::Inline(sha1::Sha1::new()),
             read: 0,
         }
     }
@@ -59,9 +165,14 @@ impl<'a> HashingReader<'a> {
     pub fn of_file(file: File) -> Result<HashingReader<'a>> {
         let md = file.metadata()?;
         let opened = (md.len(), md.modified().unwrap_or(SystemTime::UNIX_EPOCH));
+        let hasher = if opened.0 >= BACKGROUND_FROM {
+            Hasher::Background(Mutex::new(Background::start()))
+        } else {
+            Hasher::Inline(sha1::Sha1::new())
+        };
         Ok(HashingReader {
             source: Source::File { file, opened },
-            hasher: sha1::Sha1::new(),
+            hasher,
             read: 0,
         })
     }
@@ -73,7 +184,16 @@ impl<'a> HashingReader<'a> {
 
     /// The hash of the bytes read so far.
     pub fn hash(&self) -> ContentHash {
-        ContentHash(self.hasher.clone().finalize().into())
+        self.digest().unwrap_or(ContentHash([0; 20]))
+    }
+
+    /// The hash of the bytes read so far; `None` when the hashing thread failed.
+    fn digest(&self) -> Option<ContentHash> {
+        let hasher = match &self.hasher {
+            Hasher::Inline(h) => h.clone(),
+            Hasher::Background(b) => b.lock().ok()?.finish()?,
+        };
+        Some(ContentHash(hasher.finalize().into()))
     }
 
     /// The file's size and modification time when it was opened (`None` for a reader that is
@@ -94,7 +214,7 @@ impl<'a> HashingReader<'a> {
     /// while it was read (its bytes are then not those of any one version of the file); the
     /// I/O error of the `fstat`.
     pub fn finish(self) -> Result<(ContentHash, Option<(u64, SystemTime)>)> {
-        let hash = self.hash();
+        let hash = self.digest().ok_or(Error::Fail)?;
         match self.source {
             Source::File { file, opened } => {
                 let md = file.metadata()?;
@@ -123,7 +243,16 @@ impl Read for HashingReader<'_> {
             Source::Other(inner) => inner.read(buf)?,
         };
         let got = buf.get(..n).unwrap_or_default();
-        self.hasher.update(got);
+        match &mut self.hasher {
+            Hasher::Inline(h) => h.update(got),
+            Hasher::Background(b) => match b.get_mut() {
+                Ok(b) if b.done.is_none() => b.update(got),
+                _ if got.is_empty() => {}
+                // Read after the hash was taken (or the lock poisoned): the hash no longer
+                // covers every byte, which `finish` reports.
+                _ => return Err(io::Error::other("read after the hash was taken")),
+            },
+        }
         self.read = self.read.saturating_add(n as u64);
         Ok(n)
     }
@@ -144,6 +273,43 @@ mod tests {
         let (hash, opened) = r.finish().unwrap();
         assert_eq!(hash, ContentHash::of_bytes(&data));
         assert_eq!(opened, None);
+    }
+
+    #[test]
+    fn a_large_file_is_hashed_beside_the_copy_to_the_same_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.flac");
+        // Not a multiple of the chunk, so the last chunk is a partial one.
+        let data: Vec<u8> = (0..(3 * CHUNK + 12_345)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut r = HashingReader::of_file(File::open(&path).unwrap()).unwrap();
+        assert!(matches!(r.hasher, Hasher::Background(_)));
+        let mut out = Vec::new();
+        // Odd read sizes, as a copy loop may use.
+        let mut buf = vec![0u8; 70_001];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(out, data);
+        let want = ContentHash::of_bytes(&data);
+        // `hash` waits for the thread, and may be asked more than once.
+        assert_eq!(r.hash(), want);
+        assert_eq!(r.hash(), want);
+        // Reading at the end still gives nothing; more bytes after the hash are refused.
+        assert_eq!(r.read(&mut buf).unwrap(), 0);
+        let (hash, opened) = r.finish().unwrap();
+        assert_eq!(hash, want);
+        assert_eq!(opened.map(|o| o.0), Some(data.len() as u64));
+
+        // Stopped early: no hash, as inline.
+        let mut r = HashingReader::of_file(File::open(&path).unwrap()).unwrap();
+        let mut half = vec![0u8; CHUNK + 7];
+        r.read_exact(&mut half).unwrap();
+        assert_eq!(r.finish().unwrap_err(), Error::ProcessFailed);
     }
 
     #[test]

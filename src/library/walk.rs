@@ -1,7 +1,6 @@
 //! The folder library's file system side: listing the folder, reading playlist files, and
 //! writing state files atomically.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -9,6 +8,7 @@ use std::time::SystemTime;
 
 use super::folder::{ScanProblem, ScanReport};
 use super::track::Track;
+use crate::maps::FastMap;
 use crate::metadata::FormatCode;
 use crate::playlist_file::{PlaylistFile, read_m3u, read_wpl};
 
@@ -80,60 +80,13 @@ pub(super) fn slash_path(rel: &str) -> String {
 /// A file's size and time, or `None` when it is not a regular file (a link to a folder).
 type Stat = Option<(u64, SystemTime)>;
 
-/// A hasher for relative paths, eight bytes per step (std's SipHash goes one block of eight
-/// at a time too, but with four rounds of mixing per block; on a warm rescan the lookup is most
-/// of the work besides the stat call). The seed comes from std's per-process random keys, so
-/// file names cannot be chosen to collide.
-#[derive(Clone, Copy)]
-struct PathHasher(u64);
-
-impl std::hash::Hasher for PathHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        let mut tail = [0u8; 8];
-        let rest = chunks.remainder();
-        if let Some(t) = tail.get_mut(..rest.len()) {
-            t.copy_from_slice(rest);
-        }
-        self.0 =
-            (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ bytes.len() as u64).wrapping_mul(K);
-    }
-
-    fn finish(&self) -> u64 {
-        // Fold the high bits down: hashbrown takes the bucket from the low ones.
-        self.0 ^ (self.0 >> 29)
-    }
-}
-
-#[derive(Clone, Copy)]
-struct PathHashing(u64);
-
-impl PathHashing {
-    fn new() -> PathHashing {
-        use std::hash::BuildHasher;
-        PathHashing(std::collections::hash_map::RandomState::new().hash_one(0u8))
-    }
-}
-
-impl std::hash::BuildHasher for PathHashing {
-    type Hasher = PathHasher;
-    fn build_hasher(&self) -> PathHasher {
-        PathHasher(self.0)
-    }
-}
-
 /// What every walker shares: the previous scan's tracks by relative path.
 struct Walk<'a> {
     root: &'a Path,
     /// The state folder's relative path, when it is inside the music folder.
     skip: Option<String>,
     old: &'a [Track],
-    known: HashMap<&'a str, usize, PathHashing>,
+    known: FastMap<&'a str, usize>,
 }
 
 impl Walk<'_> {
@@ -207,7 +160,7 @@ impl Walk<'_> {
 /// Folders that cannot be listed and names that are not Unicode are added to `report`.
 /// Symbolic links to files are followed, links to folders are not (no loops).
 pub(super) fn walk(root: &Path, skip: &Path, old: &[Track], report: &mut ScanReport) -> Walked {
-    let mut known = HashMap::with_capacity_and_hasher(old.len(), PathHashing::new());
+    let mut known = FastMap::with_capacity_and_hasher(old.len(), Default::default());
     known.extend(
         old.iter()
             .enumerate()
@@ -444,31 +397,4 @@ fn walk_tree(ctx: &Walk<'_>) -> Walked {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::hash::BuildHasher;
-
-    #[test]
-    fn path_hashes_see_every_byte_and_the_length() {
-        let h = PathHashing(1);
-        let paths = [
-            "",
-            "a",
-            "b",
-            "ab",
-            "a/b.mp3",
-            "a/b.mp4",
-            "a/b.mp3\0",
-            "12345678",
-            "123456789",
-            "12345679",
-        ];
-        let hashes: std::collections::HashSet<u64> = paths.iter().map(|p| h.hash_one(p)).collect();
-        assert_eq!(hashes.len(), paths.len());
-        assert_eq!(h.hash_one("x/y"), h.hash_one("x/y"));
-        assert_ne!(PathHashing(2).hash_one("x/y"), h.hash_one("x/y"));
-    }
 }

@@ -117,6 +117,7 @@ impl DeviceManager {
     /// Any handshake error: [`Error::NotCertified`], [`Error::Revoked`],
     /// [`Error::CallOutOfSequence`] when already authenticated.
     pub fn authenticate(&self, app: Arc<ChannelConfig>) -> Result<Session> {
+        let _span = tracing::debug_span!("authenticate application").entered();
         let mut handle = self.clone();
         SecureChannelClient::new(app).authenticate(&mut handle, SAC_PROTOCOL_V1)
     }
@@ -316,6 +317,7 @@ impl DeviceManager {
     }
 
     fn enumerate(&self) -> Result<Vec<WmdmDevice>> {
+        let _span = tracing::debug_span!("enumerate devices").entered();
         let preference = *lock(&self.inner.preference)?;
         let mut providers = lock(&self.inner.providers)?;
         let mut out = Vec::new();

@@ -106,16 +106,99 @@ pub(crate) fn is_not_found(e: &Error) -> bool {
 /// # Errors
 /// The manager's errors ([`Error::NotCertified`], [`Error::DeviceNotConnected`], ...).
 pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
+    let _span = tracing::debug_span!("list device").entered();
     let globals = root.globals()?;
-    let mut files = HashMap::new();
-    let mut state_bytes = 0;
-    let mut stack: Vec<(String, WmdmStorage)> = vec![(String::new(), root.clone())];
-    while let Some((prefix, folder)) = stack.pop() {
+    let mut listing = Listing::default();
+    // The top of the tree is read here until there are folders enough to share; their
+    // subtrees are then read on up to LIST_THREADS threads, each taking the next folder left
+    // (a device's folders are read independently: on a large device the listing is most of a
+    // no-op resync's device side).
+    let mut frontier: Vec<(String, WmdmStorage)> = vec![(String::new(), root.clone())];
+    while !frontier.is_empty() && frontier.len() < LIST_SHARE_AT {
+        let (prefix, folder) = frontier.remove(0);
+        listing.folder(&prefix, &folder, &mut frontier)?;
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(LIST_THREADS)
+        .min(frontier.len());
+    if threads > 1 {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let parts = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut part = Listing::default();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((prefix, folder)) = frontier.get(i) else {
+                                return Ok(part);
+                            };
+                            part.subtree(prefix.clone(), folder.clone())?;
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or(Err(Error::Fail)))
+                .collect::<Vec<Result<Listing>>>()
+        });
+        let parts = parts.into_iter().collect::<Result<Vec<Listing>>>()?;
+        listing
+            .files
+            .reserve(parts.iter().map(|p| p.files.len()).sum());
+        for part in parts {
+            listing.state_bytes += part.state_bytes;
+            listing.files.extend(part.files);
+        }
+    } else {
+        for (prefix, folder) in frontier {
+            listing.subtree(prefix, folder)?;
+        }
+    }
+    Ok(DeviceContents {
+        files: listing.files,
+        capacity: globals.total_size()?,
+        free: globals.total_free()?,
+        state_bytes: listing.state_bytes,
+    })
+}
+
+/// Folders read on one thread before the rest of the device is shared among threads.
+const LIST_SHARE_AT: usize = 8;
+/// The most threads a device listing uses.
+const LIST_THREADS: usize = 2;
+
+/// What one thread of [`read_device_contents`] found.
+#[derive(Default)]
+struct Listing {
+    files: HashMap<String, DeviceFile>,
+    state_bytes: u64,
+}
+
+impl Listing {
+    /// Reads `folder` and everything below it.
+    fn subtree(&mut self, prefix: String, folder: WmdmStorage) -> Result<()> {
+        let mut stack = vec![(prefix, folder)];
+        while let Some((prefix, folder)) = stack.pop() {
+            self.folder(&prefix, &folder, &mut stack)?;
+        }
+        Ok(())
+    }
+
+    /// Reads one folder's files, and pushes its subfolders onto `folders`.
+    fn folder(
+        &mut self,
+        prefix: &str,
+        folder: &WmdmStorage,
+        folders: &mut Vec<(String, WmdmStorage)>,
+    ) -> Result<()> {
         for child in folder.children()? {
             let name = child.name()?;
             if prefix.is_empty() && name == SYNC_FOLDER {
                 for f in child.children()? {
-                    state_bytes += f.size().unwrap_or(0);
+                    self.state_bytes += f.size().unwrap_or(0);
                 }
                 continue;
             }
@@ -125,7 +208,7 @@ pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
                 format!("{prefix}/{name}")
             };
             if child.attributes()?.attributes.contains(Attributes::FOLDER) {
-                stack.push((path, child));
+                folders.push((path, child));
             } else {
                 let size = child.size()?;
                 let unique_id = child.unique_id().unwrap_or_default();
@@ -134,7 +217,7 @@ pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
                     .ok()
                     .and_then(|d| d.to_unix().ok())
                     .unwrap_or(0);
-                files.insert(
+                self.files.insert(
                     path,
                     DeviceFile {
                         size,
@@ -144,13 +227,8 @@ pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
                 );
             }
         }
+        Ok(())
     }
-    Ok(DeviceContents {
-        files,
-        capacity: globals.total_size()?,
-        free: globals.total_free()?,
-        state_bytes,
-    })
 }
 
 /// The object at a `/`-separated path, or `None` when it is not there.
@@ -171,9 +249,17 @@ pub(crate) fn split(path: &str) -> (&str, &str) {
     path.rsplit_once('/').unwrap_or(("", path))
 }
 
+/// The most [`read_all`] reserves up front from an object's reported size.
+const READ_ALL_HINT_MAX: u64 = 64 << 20;
+
 /// Reads a whole file through the manager.
 pub(crate) fn read_all<O: DeviceObject>(file: &O) -> Result<Vec<u8>> {
-    file.read_all()
+    // Sized for the object up front (a ledger is megabytes: growing the buffer as it is read
+    // costs copies and page faults), within reason: the size is the device's word.
+    let hint = file.size().unwrap_or(0).min(READ_ALL_HINT_MAX);
+    let mut out = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    file.read_into(&mut out)?;
+    Ok(out)
 }
 
 /// Whether the device takes renames, as found this session. A device that refuses them (MTP

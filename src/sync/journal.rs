@@ -280,11 +280,33 @@ impl Ledger {
         let mut ledger = Ledger::new(owner.library, owner.index);
         ledger.settled = owner.settled;
         ledger.settle_tries = owner.settle_tries;
+        // Ledgers are written in path order: checked so, the map is built in one pass instead
+        // of by 10,000 inserts (a no-op resync reads the whole ledger).
+        let mut sorted: Vec<(String, LedgerEntry)> = Vec::new();
+        let mut in_order = true;
         for (n, line) in lines {
             let e = LedgerEntry::parse_fields(n, &mut line.split('\t'))?;
-            if ledger.entries.insert(e.path.clone(), e).is_some() {
-                return Err(bad(n, "a path given twice"));
+            if let Some((last, _)) = sorted.last() {
+                match last.as_str().cmp(e.path.as_str()) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => return Err(bad(n, "a path given twice")),
+                    std::cmp::Ordering::Greater => in_order = false,
+                }
             }
+            if !in_order {
+                // Hand-edited or from elsewhere: one insert at a time, duplicates found so.
+                for (path, old) in sorted.drain(..) {
+                    ledger.entries.insert(path, old);
+                }
+                if ledger.entries.insert(e.path.clone(), e).is_some() {
+                    return Err(bad(n, "a path given twice"));
+                }
+                continue;
+            }
+            sorted.push((e.path.clone(), e));
+        }
+        if in_order {
+            ledger.entries = sorted.into_iter().collect();
         }
         Ok(ledger)
     }

@@ -41,6 +41,30 @@ fn ledger_round_trip() {
 }
 
 #[test]
+fn a_ledger_in_any_order_parses_and_a_path_twice_is_refused_in_any_order() {
+    let mut l = Ledger::new("lib", 2);
+    for p in ["a.mp3", "b.mp3", "c.mp3", "d.mp3"] {
+        l.insert(entry(p));
+    }
+    let text = String::from_utf8(l.encode()).unwrap();
+    let (head, body): (Vec<&str>, Vec<&str>) = text.lines().partition(|x| !x.contains('\t'));
+    let with = |order: &[usize]| {
+        let mut lines = head.clone();
+        lines.extend(order.iter().map(|&i| body[i]));
+        lines.join("\n").into_bytes()
+    };
+    // Written in path order, or shuffled by hand: the same ledger.
+    assert_eq!(Ledger::parse(&with(&[0, 1, 2, 3])), Ok(l.clone()));
+    assert_eq!(Ledger::parse(&with(&[2, 0, 3, 1])), Ok(l.clone()));
+    assert_eq!(Ledger::parse(&with(&[0, 1, 3, 2])), Ok(l));
+    // The same path twice: next to each other, after the order broke, or far apart.
+    for order in [[0, 1, 1, 2], [1, 0, 2, 2], [2, 0, 1, 2], [0, 1, 2, 0]] {
+        let e = Ledger::parse(&with(&order)).unwrap_err();
+        assert!(e.to_string().contains("twice"), "{order:?}: {e}");
+    }
+}
+
+#[test]
 fn change_markers_round_trip_and_older_ledgers_still_parse() {
     let mut l = Ledger::new("lib", 2);
     l.settled = Some(1_700_000_000);

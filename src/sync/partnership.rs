@@ -553,6 +553,20 @@ impl PartnershipTable {
         }
     }
 
+    /// Saves the table as [`save`](Self::save) does, unless the file already holds exactly
+    /// this table: opening the services on a resync writes (and syncs) nothing on the library
+    /// side when the table is new or reading it changed it (a migration).
+    ///
+    /// # Errors
+    /// As [`save`](Self::save).
+    pub fn save_if_changed(&self, state_dir: &Path) -> Result<()> {
+        let encoded = self.encode();
+        match fs::read(state_dir.join(PARTNERSHIPS_FILE_NAME)) {
+            Ok(on_disk) if on_disk == encoded => Ok(()),
+            _ => self.save(state_dir),
+        }
+    }
+
     /// Saves the table atomically (a temporary file, synced, then renamed into place).
     ///
     /// # Errors

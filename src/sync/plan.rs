@@ -93,6 +93,7 @@ pub fn mtime_ns(t: &Track) -> u64 {
 /// deleted), the budget, one decision per selected track in sync order, eviction of owned
 /// tracks not admitted, the playlists, then the order of the operations.
 pub fn plan(input: &PlanInput<'_>) -> SyncPlan {
+    let _span = tracing::debug_span!("plan").entered();
     let mut p = phases::Planner::new(input);
     p.pin_filtered();
     for sel in input.selection {

@@ -1,16 +1,16 @@
-//! The planner's helpers: a fast hasher for its internal maps, and device path naming
+//! The planner's helpers: the persistent hash of a playlist's inputs, and device path naming
 //! (spelling under the name rule, claiming a free path).
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 use super::names::{NameRule, component, file_limit, numbered};
 use super::plan_types::DeviceContents;
 use crate::provider::names::MAX_COMPONENT;
 
-/// FNV-1a for the planner's internal maps: their keys are track ids (already hashes of a path)
-/// and paths, from the user's own library and device, so SipHash's flood resistance buys
-/// nothing and costs a third of a resync's planning time.
+pub(super) use crate::maps::{FastMap, FastSet};
+
+/// FNV-1a, unseeded: the same bytes hash the same in every process, so a playlist's input
+/// hash can be kept in the ledger (its `meta`) and compared on the next sync.
 #[derive(Default)]
 pub(super) struct Fnv(u64);
 
@@ -44,9 +44,6 @@ impl Hasher for Fnv {
             .rotate_left(29);
     }
 }
-
-pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-pub(super) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 
 pub(super) struct Names<'a> {
     pub(super) rule: NameRule,

@@ -455,6 +455,28 @@ impl SyncPlan {
     pub fn is_noop(&self) -> bool {
         self.ops.is_empty()
     }
+
+    /// The conversion counts known before the sync runs: the tracks left out for want of an
+    /// encoder.
+    pub fn transcode_stats(&self) -> crate::transcode::TranscodeStats {
+        let missing = self
+            .left_out
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l.reason,
+                    LeftOutReason::CannotConvert {
+                        reason: crate::transcode::NoConvertReason::EncoderMissing(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        crate::transcode::TranscodeStats {
+            missing_encoder: u32::try_from(missing).unwrap_or(u32::MAX),
+            ..Default::default()
+        }
+    }
 }
 
 /// What the planner reads.
@@ -523,29 +545,5 @@ impl PlanSettings {
             }
         }
         self.device_caps = caps;
-    }
-}
-
-impl SyncPlan {
-    /// The conversion counts known before the sync runs: the tracks left out for want of an
-    /// encoder.
-    pub fn transcode_stats(&self) -> crate::transcode::TranscodeStats {
-        let missing = self
-            .left_out
-            .iter()
-            .filter(|l| {
-                matches!(
-                    l.reason,
-                    LeftOutReason::CannotConvert {
-                        reason: crate::transcode::NoConvertReason::EncoderMissing(_),
-                        ..
-                    }
-                )
-            })
-            .count();
-        crate::transcode::TranscodeStats {
-            missing_encoder: u32::try_from(missing).unwrap_or(u32::MAX),
-            ..Default::default()
-        }
     }
 }

@@ -69,6 +69,7 @@ pub(crate) struct StateFiles {
 /// Reads the library's ledger (its own file, or the single-ledger file of older versions when
 /// that one is the library's: migration), journal and commit records. Reads only.
 pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Result<StateFiles> {
+    let _span = tracing::debug_span!("read state files").entered();
     let mut stale = Vec::new();
     let own = first_write_aware(
         root,

@@ -25,14 +25,14 @@ pub(crate) fn gather_hashes(
     selection: &[crate::library::Selection],
     ledger: &Ledger,
 ) -> HashMap<TrackId, ContentHash> {
-    let by_track: HashMap<TrackId, &LedgerEntry> = ledger
+    let by_track: crate::maps::FastMap<TrackId, &LedgerEntry> = ledger
         .entries
         .values()
         .filter_map(|e| e.track().map(|t| (t, e)))
         .collect();
     // Sizes of owned tracks whose id left the library: a new track of such a size may be one
     // of them re-keyed, which the planner finds by hash.
-    let orphan_sizes: std::collections::HashSet<u64> = ledger
+    let orphan_sizes: crate::maps::FastSet<u64> = ledger
         .entries
         .values()
         .filter_map(|e| {
@@ -41,7 +41,7 @@ pub(crate) fn gather_hashes(
                 .map(|_| e.source_size)
         })
         .collect();
-    let mut out = HashMap::new();
+    let mut out = HashMap::with_capacity(selection.iter().map(|s| s.tracks.len()).sum());
     for sel in selection {
         for id in &sel.tracks {
             if out.contains_key(id) {

@@ -174,8 +174,9 @@ impl SyncServices {
         library_name: &str,
         clock: Arc<dyn Clock>,
     ) -> Result<SyncServices> {
+        let _span = tracing::debug_span!("sync services open").entered();
         let table = PartnershipTable::load_or_create(state_dir, library_name)?;
-        table.save(state_dir)?;
+        table.save_if_changed(state_dir)?;
         let stats = StatsStore::load(state_dir)?;
         let services = SyncServices {
             inner: Arc::new(Inner {

@@ -233,6 +233,7 @@ pub(crate) fn collect(
     store: &mut StatsStore,
     now: u64,
 ) -> Result<Vec<RatingConflict>> {
+    let _span = tracing::debug_span!("statistics").entered();
     let mut conflicts = Vec::new();
     let mut racy = false;
     for e in ledger.entries.values_mut() {

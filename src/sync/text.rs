@@ -97,6 +97,16 @@ pub(crate) fn hex_u64(line_no: usize, s: &str) -> Result<u64, StateParseError> {
     u64::from_str_radix(s, 16).map_err(|_| bad(line_no, "expected 16 hex digits"))
 }
 
+/// One hex digit's value (either case, as `from_str_radix` takes them).
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// Parses 40 hex digits as 20 bytes.
 pub(crate) fn hex20(line_no: usize, s: &str) -> Result<[u8; 20], StateParseError> {
     let b = s.as_bytes();
@@ -104,11 +114,14 @@ pub(crate) fn hex20(line_no: usize, s: &str) -> Result<[u8; 20], StateParseError
         return Err(bad(line_no, "expected 40 hex digits"));
     }
     let mut out = [0u8; 20];
-    for (i, o) in out.iter_mut().enumerate() {
-        let pair = s
-            .get(2 * i..2 * i + 2)
-            .ok_or_else(|| bad(line_no, "bad hex"))?;
-        *o = u8::from_str_radix(pair, 16).map_err(|_| bad(line_no, "bad hex"))?;
+    for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+        match (
+            pair.first().copied().and_then(nibble),
+            pair.get(1).copied().and_then(nibble),
+        ) {
+            (Some(hi), Some(lo)) => *o = (hi << 4) | lo,
+            _ => return Err(bad(line_no, "bad hex")),
+        }
     }
     Ok(out)
 }
@@ -137,6 +150,15 @@ mod tests {
         assert!(lines_after_header(&[0xff], "x", 1).is_err());
         assert_eq!(hex20(1, &"ab".repeat(20)).unwrap(), [0xab; 20]);
         assert!(hex20(1, "zz").is_err());
+        let mixed = "0123456789abcdefABCD".repeat(2);
+        assert_eq!(
+            hex20(1, &mixed).unwrap()[..10],
+            [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xab, 0xcd]
+        );
+        // One bad digit anywhere, or a sign (which from_str_radix would take), is refused.
+        assert!(hex20(1, &format!("{}g0", "ab".repeat(19))).is_err());
+        assert!(hex20(1, &format!("+0{}", "ab".repeat(19))).is_err());
+        assert!(hex20(1, &"é".repeat(20)).is_err());
         assert_eq!(unescape("a\\q"), None);
     }
 }

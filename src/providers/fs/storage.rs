@@ -465,6 +465,14 @@ impl Storage for FsStorage {
         Some(self)
     }
 
+    /// The bytes go to a file system of this host, in this process (IMDSPObject2's
+    /// clear-channel reads and writes): encrypting and MACing them for the channel between
+    /// the manager and this provider protects nothing, and it was most of the cost of reading
+    /// the sync's state files back (2.7 MB of ledger for 10,000 tracks).
+    fn supports_clear_channel(&self) -> bool {
+        true
+    }
+
     fn direct_transfer(&self) -> Option<&dyn DirectTransfer> {
         match self.snap() {
             Ok(s) if s.is_dir => Some(self),

@@ -42,8 +42,8 @@ pub(crate) trait DeviceObject: Clone + Send + Sized {
     fn date(&self) -> Result<WmdmDateTime>;
     /// Writes its metadata.
     fn set_metadata(&self, metadata: &Metadata) -> Result<()>;
-    /// All of its bytes.
-    fn read_all(&self) -> Result<Vec<u8>>;
+    /// All of its bytes, appended to `out`.
+    fn read_into(&self, out: &mut Vec<u8>) -> Result<()>;
     /// Up to `len` bytes at each `(offset, len)`, in one open.
     fn read_ranges(&self, ranges: &[(u64, usize)]) -> Result<Vec<Vec<u8>>>;
 }
@@ -81,10 +81,9 @@ impl DeviceObject for WmdmStorage {
     fn set_metadata(&self, metadata: &Metadata) -> Result<()> {
         WmdmStorage::set_metadata(self, metadata).map(drop)
     }
-    fn read_all(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.read_to(ReadTarget::Writer(&mut out), &mut NoProgress)?;
-        Ok(out)
+    fn read_into(&self, out: &mut Vec<u8>) -> Result<()> {
+        self.read_to(ReadTarget::Writer(out), &mut NoProgress)
+            .map(drop)
     }
     fn read_ranges(&self, ranges: &[(u64, usize)]) -> Result<Vec<Vec<u8>>> {
         WmdmStorage::read_ranges(self, ranges)
@@ -187,9 +186,8 @@ impl DeviceObject for StorageRef {
     fn set_metadata(&self, metadata: &Metadata) -> Result<()> {
         Storage::set_metadata(&**self, metadata).map(drop)
     }
-    fn read_all(&self) -> Result<Vec<u8>> {
+    fn read_into(&self, out: &mut Vec<u8>) -> Result<()> {
         let mut io = self.open(OpenMode::READ)?;
-        let mut out = Vec::new();
         let mut buf = vec![0u8; CHUNK];
         loop {
             let n = io.read(&mut buf)?;
@@ -198,7 +196,7 @@ impl DeviceObject for StorageRef {
             }
             out.write_all(buf.get(..n).ok_or(Error::Fail)?)?;
         }
-        Ok(out)
+        Ok(())
     }
     fn read_ranges(&self, ranges: &[(u64, usize)]) -> Result<Vec<Vec<u8>>> {
         let mut io = self.open(OpenMode::READ)?;
