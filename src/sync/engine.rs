@@ -286,6 +286,8 @@ impl SyncEngine {
         if core.machine.phase() != Phase::Applying {
             return false;
         }
+        // A write reports its bytes on top of what the steps before it did.
+        let (base, _) = core.machine.progress_bytes();
         if self.shared.stop.load(Ordering::Relaxed) {
             core.machine.stop();
         } else {
@@ -295,7 +297,6 @@ impl SyncEngine {
             }
             machine.step(library);
         }
-        let (base, _) = core.machine.progress_bytes();
         self.drive(&mut core, Some(library), base);
         self.settle(&core.machine);
         core.machine.phase() == Phase::Applying
