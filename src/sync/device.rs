@@ -9,8 +9,9 @@ use super::plan::{DeviceContents, DeviceFile};
 use super::text::{WHOLE_MAGIC, whole_body};
 use crate::error::{Error, ErrorKind, Result};
 use crate::flags::{Attributes, Placement};
-use crate::manager::{InsertOptions, InsertSource, ReadTarget, WmdmStorage};
+use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
 use crate::provider::NoProgress;
+use crate::sync::machine::DeviceObject;
 
 /// The hidden folder at the storage root where sync keeps the partnership marker, the
 /// ownership ledger and the journal. It is never content: the planner does not see it.
@@ -74,6 +75,11 @@ const FINGERPRINT_EDGE: u64 = 4096;
 /// # Errors
 /// The manager's errors reading the object.
 pub fn fingerprint_of(obj: &WmdmStorage) -> Result<[u8; 20]> {
+    fingerprint(obj)
+}
+
+/// [`fingerprint_of`] for any device object (the executor over a provider reads it too).
+pub(crate) fn fingerprint<O: DeviceObject>(obj: &O) -> Result<[u8; 20]> {
     use sha1::Digest;
     let size = obj.size()?;
     let mut h = sha1::Sha1::new();
@@ -226,7 +232,7 @@ impl Listing {
 }
 
 /// The object at a `/`-separated path, or `None` when it is not there.
-pub(crate) fn resolve(root: &WmdmStorage, path: &str) -> Result<Option<WmdmStorage>> {
+pub(crate) fn resolve<O: DeviceObject>(root: &O, path: &str) -> Result<Option<O>> {
     let mut cur = root.clone();
     for c in path.split('/').filter(|c| !c.is_empty()) {
         match cur.child(c) {
@@ -238,33 +244,6 @@ pub(crate) fn resolve(root: &WmdmStorage, path: &str) -> Result<Option<WmdmStora
     Ok(Some(cur))
 }
 
-/// Folders created or found during one sync, by path.
-#[derive(Debug, Default)]
-pub(crate) struct FolderCache {
-    folders: HashMap<String, WmdmStorage>,
-}
-
-impl FolderCache {
-    /// The folder at `path`, created (with its parents) when missing.
-    pub(crate) fn ensure(&mut self, root: &WmdmStorage, path: &str) -> Result<WmdmStorage> {
-        if path.is_empty() {
-            return Ok(root.clone());
-        }
-        if let Some(f) = self.folders.get(path) {
-            return Ok(f.clone());
-        }
-        let (parent_path, name) = path.rsplit_once('/').unwrap_or(("", path));
-        let parent = self.ensure(root, parent_path)?;
-        let folder = match parent.child(name) {
-            Ok(f) => f,
-            Err(e) if is_not_found(&e) => parent.create_folder(name, Placement::Into)?,
-            Err(e) => return Err(e),
-        };
-        self.folders.insert(path.to_owned(), folder.clone());
-        Ok(folder)
-    }
-}
-
 /// Splits `a/b/c` into (`a/b`, `c`).
 pub(crate) fn split(path: &str) -> (&str, &str) {
     path.rsplit_once('/').unwrap_or(("", path))
@@ -274,12 +253,12 @@ pub(crate) fn split(path: &str) -> (&str, &str) {
 const READ_ALL_HINT_MAX: u64 = 64 << 20;
 
 /// Reads a whole file through the manager.
-pub(crate) fn read_all(file: &WmdmStorage) -> Result<Vec<u8>> {
+pub(crate) fn read_all<O: DeviceObject>(file: &O) -> Result<Vec<u8>> {
     // Sized for the object up front (a ledger is megabytes: growing the buffer as it is read
     // costs copies and page faults), within reason: the size is the device's word.
     let hint = file.size().unwrap_or(0).min(READ_ALL_HINT_MAX);
     let mut out = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
-    file.read_to(ReadTarget::Writer(&mut out), &mut NoProgress)?;
+    file.read_into(&mut out)?;
     Ok(out)
 }
 
@@ -331,7 +310,7 @@ pub(crate) fn unframe(stored: Vec<u8>) -> Option<Vec<u8>> {
     whole_body(&stored).map(<[u8]>::to_vec)
 }
 
-fn child_opt(folder: &WmdmStorage, name: &str) -> Result<Option<WmdmStorage>> {
+fn child_opt<O: DeviceObject>(folder: &O, name: &str) -> Result<Option<O>> {
     match folder.child(name) {
         Ok(f) => Ok(Some(f)),
         Err(e) if is_not_found(&e) => Ok(None),
@@ -340,7 +319,7 @@ fn child_opt(folder: &WmdmStorage, name: &str) -> Result<Option<WmdmStorage>> {
 }
 
 /// Creates `folder/name` holding `bytes`, written whole by the session that creates it.
-pub(crate) fn insert_bytes(folder: &WmdmStorage, name: &str, bytes: &[u8]) -> Result<WmdmStorage> {
+pub(crate) fn insert_bytes<O: DeviceObject>(folder: &O, name: &str, bytes: &[u8]) -> Result<O> {
     let mut reader = Cursor::new(bytes);
     folder.insert(
         InsertSource::Reader {
@@ -367,8 +346,8 @@ pub(crate) fn insert_bytes(folder: &WmdmStorage, name: &str, bytes: &[u8]) -> Re
 /// one): the new bytes as `name.new`, the old `name` deleted (the commit point, as above),
 /// the bytes again as `name`, then `name.new` deleted. A file with no older copy is written
 /// as `name` at once (a partial first write reads as absent, as a partial lone `.new` does).
-pub(crate) fn write_file_atomic(
-    folder: &WmdmStorage,
+pub(crate) fn write_file_atomic<O: DeviceObject>(
+    folder: &O,
     name: &str,
     bytes: &[u8],
     renames: &Renames,
@@ -413,11 +392,11 @@ pub(crate) fn write_file_atomic(
 
 /// The in-place half of [`write_file_atomic`]: `existing` is a complete `name` (then no
 /// `name.new` is there); otherwise any `name.new` is the committed copy.
-fn write_in_place(
-    folder: &WmdmStorage,
+fn write_in_place<O: DeviceObject>(
+    folder: &O,
     name: &str,
     bytes: &[u8],
-    existing: Option<WmdmStorage>,
+    existing: Option<O>,
 ) -> Result<()> {
     let new_name = format!("{name}.new");
     let framed = frame(bytes);
@@ -555,8 +534,8 @@ pub(crate) fn write_state(root: &WmdmStorage, name: &str, bytes: &[u8]) -> Resul
 
 /// Writes sync's state file `name` atomically, in place where `renames` says the device
 /// refuses renames ([`write_file_atomic`]).
-pub(crate) fn write_state_with(
-    root: &WmdmStorage,
+pub(crate) fn write_state_with<O: DeviceObject>(
+    root: &O,
     name: &str,
     bytes: &[u8],
     renames: &Renames,
@@ -597,7 +576,7 @@ pub(crate) fn read_states_with_prefix(
 }
 
 /// Deletes sync's state file `name` (and any `.new` twin); absent files are fine.
-pub(crate) fn delete_state(root: &WmdmStorage, name: &str) -> Result<()> {
+pub(crate) fn delete_state<O: DeviceObject>(root: &O, name: &str) -> Result<()> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(());
     };

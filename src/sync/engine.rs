@@ -1,34 +1,33 @@
-//! The sync engine: one per device, shared by every handle. It plans, writes the journal, and
-//! applies the plan one step at a time ([`SyncEngine::step`]) so a host loop or a worker
-//! thread can drive it and tests stay deterministic.
+//! The sync engine: one per device, shared by every handle. It prepares a sync (recovery,
+//! the device's listing, statistics, the plan) and drives the sans-IO core
+//! ([`SyncMachine`](super::machine)) that journals and applies it one step at a time
+//! ([`SyncEngine::step`]), executing the core's device requests over the manager, so a host
+//! loop or a worker thread can drive it and tests stay deterministic.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
-use super::device::{
-    FolderCache, Renames, SYNC_FOLDER, delete_state, journal_file, ledger_file,
-    read_device_contents, state_date, write_state_with,
-};
+use super::device::{Renames, ledger_file, read_device_contents, state_date};
 use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
-use super::journal::{Journal, JournalOp, Ledger, OwnedKind};
+use super::journal::Ledger;
+use super::machine::{
+    Action, DeviceIo, DeviceResponse, IoContext, ManagerIo, Phase, Start, SyncMachine,
+};
 use super::plan::{DeviceContents, PlanInput, SyncOp, SyncPlan, plan};
 use super::recover::{Recovery, observe, perform, read_state, recover};
-use super::resume::{find_adoptable, gather_hashes, journal_ops};
+use super::resume::{find_adoptable, gather_hashes};
 use super::stats::collect;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::library::{Library, selection_for};
 use crate::manager::WmdmStorage;
 
 #[path = "engine_types.rs"]
 mod types;
 pub use types::{SyncContext, SyncOptions, SyncSummary};
-#[path = "engine_run.rs"]
-mod run;
 #[path = "engine_state.rs"]
 mod state;
-pub(super) use run::Run;
 
 /// Flushes `device` (a durability barrier); without a device, every completed operation is
 /// taken as durable already.
@@ -36,26 +35,25 @@ pub(super) fn flush(device: Option<&crate::manager::WmdmDevice>) -> Result<()> {
     device.map_or(Ok(()), crate::manager::WmdmDevice::flush)
 }
 
-#[derive(Default)]
+/// The engine's lock: the core and the executor of its requests.
 struct Core {
-    run: Option<Run>,
-    last: SyncSummary,
-    options: SyncOptions,
+    machine: SyncMachine,
+    // The running sync's executor (over the manager).
+    io: Option<ManagerIo>,
 }
 
 pub(super) struct Shared {
     pub(super) key: String,
     pub(super) events: Arc<EventBus>,
+    // Mirrors of the machine's state and progress, readable without the lock (an event
+    // subscriber reads them while a step holds it). Only the driver writes them, from the
+    // machine, before it lets the lock go.
     pub(super) state: AtomicI32,
-    pub(super) stop: AtomicBool,
     pub(super) done: AtomicU64,
     pub(super) total: AtomicU64,
-    // Whether a sync ever started on this engine: get_progress is 0 before the first.
     started: AtomicBool,
-    // A runtime runs this engine: DeviceProgress events are sent, the last value sent is
-    // `sent` (-1 for none).
-    progress_events: AtomicBool,
-    sent: AtomicI32,
+    // Set by `stop` from any thread: a write in progress checks it.
+    pub(super) stop: AtomicBool,
     core: Mutex<Core>,
     // A copy of the running (or last) summary, readable while a step holds `core`, so event
     // subscribers can read it.
@@ -83,25 +81,23 @@ fn lock(m: &Mutex<Core>) -> MutexGuard<'_, Core> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn is_disconnect(e: &Error) -> bool {
-    e.kind() == ErrorKind::Disconnected
-}
-
 impl SyncEngine {
     /// An idle engine for the device with this key, reporting to `events`.
     pub fn new(device_key: impl Into<String>, events: Arc<EventBus>) -> SyncEngine {
+        let key = device_key.into();
         SyncEngine {
             shared: Arc::new(Shared {
-                key: device_key.into(),
+                key: key.clone(),
                 events,
                 state: AtomicI32::new(SyncState::Unknown as i32),
                 stop: AtomicBool::new(false),
                 done: AtomicU64::new(0),
                 total: AtomicU64::new(0),
                 started: AtomicBool::new(false),
-                progress_events: AtomicBool::new(false),
-                sent: AtomicI32::new(-1),
-                core: Mutex::new(Core::default()),
+                core: Mutex::new(Core {
+                    machine: SyncMachine::new(&key),
+                    io: None,
+                }),
                 summary: Mutex::new(SyncSummary::default()),
             }),
         }
@@ -109,7 +105,7 @@ impl SyncEngine {
 
     /// Sets the engine's tuning.
     pub fn set_options(&self, options: SyncOptions) {
-        lock(&self.shared.core).options = options;
+        lock(&self.shared.core).machine.set_options(options);
     }
 
     /// The device key.
@@ -138,7 +134,7 @@ impl SyncEngine {
     ) -> Result<SyncPlan> {
         let _span = tracing::info_span!("sync", device = %self.shared.key).entered();
         let core = lock(&self.shared.core);
-        if core.run.is_some() {
+        if !core.machine.is_idle() {
             return Err(Error::CallOutOfSequence);
         }
         let (recovery, _) = Self::recovery(root, ctx)?;
@@ -198,14 +194,14 @@ impl SyncEngine {
     }
 
     /// Starts a sync: recovers from an interrupted one, plans, makes the journal durable on
-    /// the device, and moves to Synchronizing (a DeviceSyncStateChange event). Returns at once
-    /// when a sync is already running. Apply the plan with [`step`](Self::step) or
-    /// [`run`](Self::run).
+    /// the device, and moves to Synchronizing (a DeviceSyncStateChange event). Apply the
+    /// plan with [`step`](Self::step) or [`run`](Self::run).
     ///
     /// # Errors
-    /// The manager's errors reading or writing the device; the engine stays stopped. When the
-    /// journal cannot be written ([`Error::DiskFull`], ...), nothing of the plan has changed on
-    /// the device, and a DeviceSyncError event names the journal file (invariant J1).
+    /// [`Error::CallOutOfSequence`] while a sync runs (as [`plan`](Self::plan)); the
+    /// manager's errors reading or writing the device; the engine stays stopped. When the
+    /// journal cannot be written ([`Error::DiskFull`], ...), nothing of the plan has changed
+    /// on the device, and a DeviceSyncError event names the journal file (invariant J1).
     pub fn start(
         &self,
         root: &WmdmStorage,
@@ -214,10 +210,10 @@ impl SyncEngine {
     ) -> Result<()> {
         let _span = tracing::info_span!("sync", device = %self.shared.key).entered();
         let mut core = lock(&self.shared.core);
-        if core.run.is_some() {
-            return Ok(());
+        if !core.machine.is_idle() {
+            return Err(Error::CallOutOfSequence);
         }
-        let options = core.options.clone();
+        let options = core.machine.options().clone();
         self.shared.stop.store(false, Ordering::Relaxed);
         let (recovery, problem) = Self::recovery(root, ctx)?;
         let renames = Renames::default();
@@ -247,103 +243,34 @@ impl SyncEngine {
             )?;
         }
         let plan = Self::make_plan(root, library, ctx, &ledger, &device)?;
-        let session = new_session();
-        let journal = Journal {
+        let (total_ops, renames_refused) = (plan.ops.len(), renames.refused());
+        core.machine.start(Start {
             library_id: ctx.library_id.to_owned(),
             index: ctx.index,
-            session,
-            ops: journal_ops(&plan, &ledger, session),
-        };
-        // J1: the journal is durable before the first step that changes the device, deletes
-        // included, whatever the quota; if it cannot be written, the sync does not start.
-        let journaled = !journal.ops.is_empty();
-        if journaled {
-            let written = write_state_with(
-                root,
-                &journal_file(ctx.library_id),
-                &journal.encode(),
-                &renames,
-            )
-            .and_then(|()| flush(ctx.device));
-            if let Err(e) = written {
-                tracing::warn!(error = %e, "could not write the sync journal; nothing was changed");
-                // Recovery above removed any older journal, so what the failed write left
-                // (a `.new` whose rename was refused, a partial file) describes no step that
-                // ran: remove it, so the device is as it was (J1). Best effort: the write's
-                // error is the one to report.
-                let _ = delete_state(root, &journal_file(ctx.library_id));
-                self.shared.events.emit(SyncEvent::DeviceSyncError {
-                    device: self.shared.key.clone(),
-                    item: SyncItem::DeviceObject(format!(
-                        "{SYNC_FOLDER}/{}",
-                        journal_file(ctx.library_id)
-                    )),
-                    error: e.clone(),
-                });
-                return Err(e);
-            }
-        }
-        let temps = journal
-            .ops
-            .iter()
-            .filter_map(|op| match op {
-                JournalOp::Put { temp, entry, .. } => Some((entry.path.clone(), temp.clone())),
-                _ => None,
-            })
-            .collect();
-        let total: u64 = plan.ops.iter().map(|o| o.bytes().max(1)).sum();
-        let total_ops = plan.ops.len();
-        self.shared.total.store(total, Ordering::Relaxed);
-        self.shared.done.store(0, Ordering::Relaxed);
-        self.shared.started.store(true, Ordering::Relaxed);
-        self.shared.sent.store(-1, Ordering::Relaxed);
-        let left = u32::try_from(plan.left_out.len()).unwrap_or(u32::MAX);
-        let no_fit = u32::try_from(plan.totals.no_fit).unwrap_or(u32::MAX);
-        let summary = SyncSummary {
-            no_fit,
-            skipped: left - no_fit.min(left),
+            session: new_session(),
+            plan,
+            ledger,
+            initial,
             ledger_unreadable: problem.is_some(),
             rating_conflicts: conflicts,
-            newly_skipped: plan.newly_skipped.clone(),
-            held_back: u32::try_from(plan.held_back.len()).unwrap_or(u32::MAX),
             left_alone: recovery.left_alone,
-            flushes: u64::from(journaled),
-            renames_refused: renames.refused(),
-            transcode: plan.transcode_stats(),
-            ..SyncSummary::default()
-        };
-        self.publish(&summary);
-        core.run = Some(Run {
-            root: root.clone(),
-            plan,
-            cursor: 0,
-            initial,
-            ledger,
-            journal,
-            journaled,
-            temps,
-            batch: Vec::new(),
-            batch_bytes: 0,
-            commits: Vec::new(),
-            commits_written: 0,
-            folders: FolderCache::default(),
-            since_checkpoint: 0,
-            summary,
-            device: ctx.device.cloned(),
-            halted: None,
-            batch_files: options.batch_files.max(1),
-            batch_bytes_max: options.batch_bytes.max(1),
+            renames_refused,
+        })?;
+        core.io = Some(ManagerIo::new(
+            root.clone(),
+            ctx.device.cloned(),
             renames,
-            intents: Vec::new(),
-            intents_written: 0,
-            intended: HashSet::new(),
-            failed: HashSet::new(),
-            transcoding: options.transcoding.clone(),
-            encodes: None,
-        });
-        drop(core);
+            options.transcoding,
+        ));
+        // The journal (J1).
+        self.drive(&mut core, Some(library), 0);
+        if let Some(e) = core.machine.take_start_error() {
+            core.io = None;
+            return Err(e);
+        }
+        self.settle(&core.machine);
+        let total = self.shared.total.load(Ordering::Relaxed);
         tracing::info!(operations = total_ops, bytes = total, "sync started");
-        self.set_state(SyncState::Synchronizing);
         Ok(())
     }
 
@@ -356,95 +283,23 @@ impl SyncEngine {
     pub fn step(&self, library: &dyn Library) -> bool {
         let _span = tracing::info_span!("sync", device = %self.shared.key).entered();
         let mut core = lock(&self.shared.core);
-        let options = core.options.clone();
-        let Some(run) = core.run.as_mut() else {
+        if core.machine.phase() != Phase::Applying {
             return false;
-        };
+        }
+        // A write reports its bytes on top of what the steps before it did.
+        let (base, _) = core.machine.progress_bytes();
         if self.shared.stop.load(Ordering::Relaxed) {
-            self.finish(&mut core, false);
-            return false;
-        }
-        let Some(op) = run.plan.ops.get(run.cursor).cloned() else {
-            self.finish(&mut core, true);
-            return false;
-        };
-        let base = self.shared.done.load(Ordering::Relaxed);
-        let mut result = self.apply(run, library, &op, base);
-        // Group commit (J4): the batch's temporary files are committed together when it is
-        // full, or when the next step is not a write (so deletes, playlists and the end see
-        // every earlier copy in place).
-        let next_is_write = matches!(
-            run.plan.ops.get(run.cursor + 1),
-            Some(SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. })
-        );
-        let full = run.batch.len() >= run.batch_files || run.batch_bytes >= run.batch_bytes_max;
-        if !run.batch.is_empty() && (full || !next_is_write) {
-            // commit_batch reports its items' failures itself and returns only a disconnect,
-            // which outranks this step's own error.
-            if let Err(e) = self.commit_batch(run) {
-                result = Err(e);
+            core.machine.stop();
+        } else {
+            let Core { machine, io } = &mut *core;
+            if let Some(io) = io.as_mut() {
+                io.start_encodes(machine.remaining_ops(), library);
             }
+            machine.step(library);
         }
-        if let Some(e) = run.halted.clone() {
-            self.halt(&mut core, e);
-            return false;
-        }
-        match result {
-            Ok(()) => {}
-            Err(e) if is_disconnect(&e) => {
-                self.abandon(&mut core);
-                return false;
-            }
-            Err(err) if err == Error::UserCancelled && self.shared.stop.load(Ordering::Relaxed) => {
-                self.finish(&mut core, false);
-                return false;
-            }
-            Err(e) => self.item_error(run, &op, e),
-        }
-        self.shared
-            .done
-            .store(base + op.bytes().max(1), Ordering::Relaxed);
-        run.note_quirks();
-        self.publish(&run.summary);
-        run.cursor += 1;
-        run.since_checkpoint += 1;
-        // A write that went into the open batch, with no batch committed since the last
-        // checkpoint, changed nothing a checkpoint would record: it waits for the next step
-        // that did (a commit, a delete...), which saves a ledger write and two flushes.
-        // The last step's checkpoint is the end's ledger write.
-        let idle = (run.commits.is_empty()
-            && matches!(op, SyncOp::Copy { .. } | SyncOp::WritePlaylist { .. }))
-            || run.cursor >= run.plan.ops.len();
-        if !idle
-            && run.since_checkpoint >= options.checkpoint_every.max(run.ledger.entries.len() / 4)
-        {
-            run.since_checkpoint = 0;
-            let name = ledger_file(&run.journal.library_id);
-            // Once the ledger holds the committed batches, their records are spent: removing
-            // them keeps the state folder within its room (J2).
-            // The renames and deletes it records are durable before the ledger claims them,
-            // and the ledger before the records it replaces go.
-            let result = run
-                .barrier()
-                .and_then(|()| run.write_state(&name, &run.ledger.encode()))
-                .and_then(|()| run.barrier())
-                .and_then(|()| run.remove_spent_records());
-            if let Err(e) = result {
-                if let Some(h) = run.halted.clone() {
-                    self.halt(&mut core, h);
-                    return false;
-                }
-                if is_disconnect(&e) {
-                    self.abandon(&mut core);
-                    return false;
-                }
-            }
-        }
-        if run.cursor >= run.plan.ops.len() {
-            self.finish(&mut core, true);
-            return false;
-        }
-        true
+        self.drive(&mut core, Some(library), base);
+        self.settle(&core.machine);
+        core.machine.phase() == Phase::Applying
     }
 
     /// Runs the sync to its end, calling `progress` with 0-100 after every step, and returns
@@ -460,138 +315,92 @@ impl SyncEngine {
 
     /// Stops the sync: the step in progress is cancelled (its temporary file removed), what
     /// was copied stays, the ledger is written, and the state becomes Stopped. When a step is
-    /// running on another thread, the stop completes when it returns.
+    /// running on another thread, the stop completes when it returns (or at the next step).
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        let core = match self.shared.core.try_lock() {
+        let mut core = match self.shared.core.try_lock() {
             Ok(c) => c,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => return,
         };
-        let mut core = core;
-        if core.run.is_some() {
-            self.finish(&mut core, false);
-        } else if self.state() == SyncState::Synchronizing {
-            self.set_state(SyncState::Stopped);
+        if core.machine.is_idle() {
+            return;
         }
+        core.machine.stop();
+        let (base, _) = core.machine.progress_bytes();
+        self.drive(&mut core, None, base);
+        self.settle(&core.machine);
     }
 
     /// Forgets the running sync after a disconnect: the journal stays on the device for the
     /// next start.
     pub(crate) fn abandon_if_running(&self) {
         let mut core = lock(&self.shared.core);
-        if core.run.is_some() {
-            self.abandon(&mut core);
-        }
+        core.machine.abandon();
+        self.drive(&mut core, None, 0);
+        self.settle(&core.machine);
     }
 
-    /// Stops the run after a failed durability barrier: a device error, reported as one,
-    /// with the journal kept for the next start (as after a disconnect).
-    fn halt(&self, core: &mut Core, error: Error) {
-        if let Some(run) = core.run.as_mut() {
-            self.report_halt(&mut run.summary, error);
-        }
-        self.abandon(core);
-    }
-
-    /// The DeviceSyncError of a failed durability barrier (the device as a whole).
-    fn report_halt(&self, summary: &mut SyncSummary, error: Error) {
-        summary.errors += 1;
-        self.shared.events.emit(SyncEvent::DeviceSyncError {
-            device: self.shared.key.clone(),
-            item: SyncItem::DeviceObject(String::new()),
-            error,
-        });
-    }
-
-    fn abandon(&self, core: &mut Core) {
-        if let Some(mut run) = core.run.take() {
-            run.note_quirks();
-            self.publish(&run.summary);
-            core.last = run.summary;
-        }
-        self.send_progress();
-        self.set_state(SyncState::Stopped);
-    }
-
-    fn finish(&self, core: &mut Core, completed: bool) {
-        let Some(mut run) = core.run.take() else {
-            return;
+    /// Executes the machine's requests until it waits for a step (or a start): each request
+    /// over the executor, each event to the bus, in the order the machine asks.
+    fn drive(&self, core: &mut Core, library: Option<&dyn Library>, base: u64) {
+        let shared = &self.shared;
+        let progress = |done: u64| shared.done.store(base + done, Ordering::Relaxed);
+        let cx = IoContext {
+            library,
+            stop: &shared.stop,
+            progress: &progress,
         };
-        // What was written completely stays: a stop commits the batch in progress.
-        if let Err(e) = self.commit_batch(&mut run) {
-            if let Some(h) = run.halted.clone() {
-                self.report_halt(&mut run.summary, h);
+        let Core { machine, io } = core;
+        while let Some(action) = machine.poll() {
+            match action {
+                Action::Event(e) => {
+                    // A subscriber called with the change reads the new state, progress and
+                    // summary.
+                    if let SyncEvent::DeviceSyncStateChange { state, .. } = &e {
+                        self.settle(machine);
+                        self.mirror_state(*state);
+                    }
+                    shared.events.emit(e);
+                }
+                Action::Request(request) => {
+                    let response = match io.as_mut() {
+                        Some(io) => {
+                            let r = io.execute(request, &cx);
+                            if io.renames_refused() {
+                                machine.note_renames_refused();
+                            }
+                            r
+                        }
+                        None => DeviceResponse::Failed(
+                            Error::Fail.context("a sync request with no device to execute it"),
+                        ),
+                    };
+                    if shared.stop.load(Ordering::Relaxed) {
+                        machine.stop();
+                    }
+                    machine.handle(response);
+                }
             }
-            if is_disconnect(&e) || run.halted.is_some() {
-                run.note_quirks();
-                self.publish(&run.summary);
-                core.last = run.summary;
-                self.send_progress();
-                self.set_state(SyncState::Stopped);
-                return;
-            }
         }
-        let unchanged = run.ledger == run.initial;
-        let lib = run.journal.library_id.clone();
-        // Barriers: what the steps did is durable before the ledger records it, the ledger
-        // before the journal goes, and the end of the sync is durable when it ends.
-        let changed =
-            !unchanged || run.journaled || !run.commits.is_empty() || !run.intents.is_empty();
-        let result = if unchanged {
-            Ok(())
-        } else {
-            run.barrier()
-                .and_then(|()| run.write_state(&ledger_file(&lib), &run.ledger.encode()))
+        if machine.is_idle() {
+            // The run is over: its handles and encoder go.
+            *io = None;
         }
-        .and_then(|()| if changed { run.barrier() } else { Ok(()) })
-        .and_then(|()| {
-            // The ledger is durable: the commit and intent records and the journal have done
-            // their work (the batch is committed, so no intent record is still open).
-            run.remove_spent_records()?;
-            if run.journaled {
-                delete_state(&run.root, &journal_file(&lib))?;
-            }
-            if changed { run.barrier() } else { Ok(()) }
-        });
-        if let Err(e) = &result {
-            tracing::warn!(error = %e, "could not write the sync ledger; the journal stays");
+    }
+
+    /// Brings the progress and summary mirrors up to date with the machine.
+    fn settle(&self, machine: &SyncMachine) {
+        let (done, total) = machine.progress_bytes();
+        self.shared.total.store(total, Ordering::Relaxed);
+        self.shared.done.store(done, Ordering::Relaxed);
+        if machine.started() {
+            self.shared.started.store(true, Ordering::Relaxed);
         }
-        run.summary.completed = completed && result.is_ok();
-        run.note_quirks();
-        run.summary.items_on_device = u32::try_from(
-            run.ledger
-                .entries
-                .values()
-                .filter(|e| e.kind == OwnedKind::Track)
-                .count(),
-        )
-        .unwrap_or(u32::MAX);
-        if completed {
-            // A sync with nothing to do is complete too: 100, not 0.
-            let total = self.shared.total.load(Ordering::Relaxed).max(1);
-            self.shared.total.store(total, Ordering::Relaxed);
-            self.shared.done.store(total, Ordering::Relaxed);
+        self.publish(machine.summary());
+        if machine.is_idle() {
+            self.shared.stop.store(false, Ordering::Relaxed);
         }
-        let s = &run.summary;
-        tracing::info!(
-            completed = s.completed,
-            copied = s.copied,
-            updated = s.updated,
-            deleted = s.deleted,
-            playlists = s.playlists_written,
-            skipped = s.skipped,
-            no_fit = s.no_fit,
-            errors = s.errors,
-            bytes = s.bytes_copied,
-            on_device = s.items_on_device,
-            "sync finished"
-        );
-        self.publish(&run.summary);
-        core.last = run.summary;
-        self.shared.stop.store(false, Ordering::Relaxed);
-        self.send_progress();
-        self.set_state(SyncState::Stopped);
     }
 }
 

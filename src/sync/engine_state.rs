@@ -3,8 +3,9 @@
 
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use super::super::event::{SyncEvent, SyncState};
+use super::super::event::SyncState;
 use super::{SyncEngine, SyncSummary};
 
 impl SyncEngine {
@@ -21,15 +22,12 @@ impl SyncEngine {
     /// IWMPSyncDevice::get_progress: 0-100 for the whole device, by bytes; 0 before any
     /// sync has started, 100 after one that had nothing to do.
     pub fn progress(&self) -> u8 {
-        let total = self.shared.total.load(Ordering::Relaxed);
-        let done = self.shared.done.load(Ordering::Relaxed);
-        if total == 0 {
-            let idle_after_sync = self.shared.started.load(Ordering::Relaxed)
-                && self.state() != SyncState::Synchronizing;
-            return if idle_after_sync { 100 } else { 0 };
-        }
-        u8::try_from((u128::from(done.min(total)) * 100 / u128::from(total)).min(100))
-            .unwrap_or(100)
+        super::super::machine::percent(
+            self.shared.done.load(Ordering::Relaxed),
+            self.shared.total.load(Ordering::Relaxed),
+            self.shared.started.load(Ordering::Relaxed),
+            self.state() == SyncState::Synchronizing,
+        )
     }
 
     /// The summary of the sync running now, or of the last one.
@@ -49,44 +47,37 @@ impl SyncEngine {
             .unwrap_or_else(PoisonError::into_inner) = summary.clone();
     }
 
-    /// Turns DeviceProgress events on or off (a runtime turns them on while it runs).
-    pub(crate) fn set_progress_events(&self, on: bool) {
-        self.shared.progress_events.store(on, Ordering::Relaxed);
+    /// Turns DeviceProgress events on (at most one per `every`, as
+    /// [`handle_time`](Self::handle_time) is called, and one before a sync's
+    /// DeviceSyncStateChange to Stopped) or off (`None`). A runtime turns them on while it
+    /// runs.
+    pub(crate) fn set_progress_events(&self, every: Option<Duration>) {
+        super::lock(&self.shared.core)
+            .machine
+            .set_progress_events(every);
     }
 
-    /// Sends DeviceProgress when progress events are on and the value changed since the
-    /// last one sent. The runtime calls it (rate-limited) after steps; the engine calls it
-    /// before a sync's DeviceSyncStateChange to Stopped, so the final value comes first.
-    pub(crate) fn send_progress(&self) {
-        if !self.shared.progress_events.load(Ordering::Relaxed) {
-            return;
-        }
-        let percent = self.progress();
-        if self.shared.sent.swap(i32::from(percent), Ordering::Relaxed) != i32::from(percent) {
-            self.shared.events.emit(SyncEvent::DeviceProgress {
-                device: self.shared.key.clone(),
-                percent,
-            });
-        }
+    /// Gives the engine the time: a DeviceProgress event goes out when one is due.
+    pub(crate) fn handle_time(&self, now: Instant) {
+        let mut core = super::lock(&self.shared.core);
+        core.machine.handle_time(now);
+        let (base, _) = core.machine.progress_bytes();
+        self.drive(&mut core, None, base);
     }
 
-    pub(super) fn set_state(&self, state: SyncState) {
-        let old = self.shared.state.swap(state as i32, Ordering::Relaxed);
-        if old != state as i32 {
-            self.shared.events.emit(SyncEvent::DeviceSyncStateChange {
-                device: self.shared.key.clone(),
-                state,
-            });
-        }
+    /// The state mirror and its readers' view of the run, brought up to date before the
+    /// DeviceSyncStateChange that announces `state` goes out.
+    pub(super) fn mirror_state(&self, state: SyncState) {
+        self.shared.state.store(state as i32, Ordering::Relaxed);
     }
 
-    /// Moves to or from Estimating (estimateSyncSize), with its DeviceSyncStateChange.
+    /// Moves to or from Estimating (estimateSyncSize), with its DeviceSyncStateChange; a
+    /// running sync's Synchronizing stays.
     pub(crate) fn set_estimating(&self, on: bool) {
-        self.set_state(if on {
-            SyncState::Estimating
-        } else {
-            SyncState::Stopped
-        });
+        let mut core = super::lock(&self.shared.core);
+        if core.machine.set_estimating(on) {
+            self.drive(&mut core, None, 0);
+        }
     }
 
     /// True while a sync runs.

@@ -2,13 +2,8 @@
 //! final name, not beside it; the intent record says so before the first byte goes there
 //! (docs/sync.md, "Devices that refuse renames").
 
-use super::apply::op_path;
-use super::device::intent_prefix;
-use super::engine::{Run, SyncEngine};
 use super::journal::plain_path;
-use super::plan::SyncOp;
 use super::text::{StateParseError, bad, escape, hex_u64, key_value, lines_after_header, number};
-use crate::error::Result;
 
 /// One final path an intent record announces, with the size the plan will write there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,71 +74,6 @@ impl IntentRecord {
             });
         }
         Ok(IntentRecord { session, files })
-    }
-}
-
-impl SyncEngine {
-    /// Where the device refuses renames: makes sure an intent record announces the write at
-    /// the cursor before its final path is touched. A new record announces the writes from
-    /// the cursor on, as many as a batch takes (the batch's commit record follows them), and
-    /// is durable before this returns.
-    pub(super) fn intend(&self, run: &mut Run) -> Result<()> {
-        let covered = |run: &Run, op: Option<&SyncOp>| {
-            op.and_then(op_path)
-                .is_some_and(|p| run.intended.contains(p))
-        };
-        if covered(run, run.plan.ops.get(run.cursor)) {
-            return Ok(());
-        }
-        let mut files = Vec::new();
-        let mut bytes = 0;
-        for op in run.plan.ops.get(run.cursor..).unwrap_or_default() {
-            let Some(path) = op_path(op) else { break };
-            if run.intended.contains(path) {
-                continue;
-            }
-            files.push(IntendedFile {
-                path: path.to_owned(),
-                size: op.bytes(),
-            });
-            bytes += op.bytes();
-            if files.len() >= run.batch_files || bytes >= run.batch_bytes_max {
-                break;
-            }
-        }
-        let record = IntentRecord {
-            session: run.journal.session,
-            files,
-        };
-        let name = format!(
-            "{}{}.txt",
-            intent_prefix(&run.journal.library_id),
-            run.intents_written
-        );
-        run.intents_written += 1;
-        run.write_state(&name, &record.encode())?;
-        run.intended
-            .extend(record.files.iter().map(|f| f.path.clone()));
-        run.intents.push((name, record));
-        run.barrier()
-    }
-
-    /// Takes `path` out of the intent record that announces it, because another program's
-    /// object holds it: recovery must never take that object for the sync's partial write.
-    /// The record is rewritten and made durable before this returns. (The path stays covered
-    /// for this session: its write fails, nothing is written there.)
-    pub(super) fn unannounce(&self, run: &mut Run, path: &str) -> Result<()> {
-        let Some((name, record)) = run
-            .intents
-            .iter_mut()
-            .find(|(_, r)| r.files.iter().any(|f| f.path == path))
-        else {
-            return Ok(());
-        };
-        record.files.retain(|f| f.path != path);
-        let (name, bytes) = (name.clone(), record.encode());
-        run.write_state(&name, &bytes)?;
-        run.barrier()
     }
 }
 

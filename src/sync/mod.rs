@@ -14,8 +14,6 @@
 //! See docs/sync.md for priorities, eviction, ownership, the journal and resume, and how
 //! statistics merge.
 
-mod apply;
-mod apply_convert;
 mod device;
 mod discovery;
 mod engine;
@@ -26,6 +24,7 @@ mod intent;
 mod item_info;
 mod journal;
 mod legacy;
+mod machine;
 mod names;
 mod partnership;
 mod plan;

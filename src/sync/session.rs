@@ -199,15 +199,25 @@ impl SyncDevice {
         }
         // One writer per device: the lock is held until the session ends (record_finish).
         let device = self.connected_device()?;
-        self.services.take_writer(&self.key, &device)?;
+        let took = self.services.take_writer(&self.key, &device)?;
         let default = parts.uses_default(&*library);
         let selection = partnership_selection(&*library, parts.index, default, clock);
         let mut ctx = parts.context(&selection, clock, Some(&inner.stats));
         // The engine flushes the device at its durability barriers.
         ctx.device = Some(&device);
         if let Err(e) = engine.start(&root, &*library, &ctx) {
-            self.services.release_writer(&self.key);
-            return Err(e);
+            // The lock is released only by the session that took it: a sync started on
+            // another thread since the check above holds it.
+            if took {
+                self.services.release_writer(&self.key);
+            }
+            // The engine refuses a start while a sync runs (as it refuses a plan); for
+            // IWMPSyncDevice::start that sync is the one asked for.
+            return if e == Error::CallOutOfSequence {
+                Ok(())
+            } else {
+                Err(e)
+            };
         }
         if engine.is_running() {
             // A runtime steps it to its end.

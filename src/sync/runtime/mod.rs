@@ -20,7 +20,7 @@
 //! poll interval as its timeout) or on the dispatcher's channel.
 //!
 //! [`SyncRuntime::shutdown`] (or dropping the runtime) stops every running sync cleanly
-//! ([`SyncDevice::stop`]: the step in progress is cancelled, the batch written so far is
+//! ([`SyncDevice::stop`](crate::sync::SyncDevice::stop): the step in progress is cancelled, the batch written so far is
 //! committed, the ledger written; the journal stays consistent for the next start), joins the
 //! threads, and hands event delivery back to the emitting thread.
 
@@ -327,7 +327,7 @@ impl SyncRuntime {
             }
         }
         for engine in self.services.engines() {
-            engine.set_progress_events(false);
+            engine.set_progress_events(None);
         }
         self.services.inner.events.detach_queue();
         if let Some(d) = self.dispatcher.take() {

@@ -91,7 +91,7 @@ impl Worker {
     pub(super) fn run(&self, services: &SyncServices) {
         let device = self.device(services);
         let engine = device.engine();
-        engine.set_progress_events(true);
+        engine.set_progress_events(Some(self.progress_interval));
         loop {
             let signal = {
                 let mut s = self.lock();
@@ -127,11 +127,11 @@ impl Worker {
         }
     }
 
-    /// Steps the running sync to its end, sending DeviceProgress at most once per
-    /// `progress_interval`, and stops it between steps when the worker is asked to quit.
+    /// Steps the running sync to its end, giving the engine the time after each step (it
+    /// sends DeviceProgress at most once per `progress_interval`), and stops it between
+    /// steps when the worker is asked to quit.
     fn drive(&self, device: &SyncDevice) {
         let engine = device.engine();
-        let mut sent: Option<Instant> = None;
         loop {
             if self.quitting() {
                 if engine.is_running() {
@@ -142,10 +142,7 @@ impl Worker {
             if !device.step() {
                 return;
             }
-            if sent.is_none_or(|t| t.elapsed() >= self.progress_interval) {
-                engine.send_progress();
-                sent = Some(Instant::now());
-            }
+            engine.handle_time(Instant::now());
         }
     }
 }

@@ -1,0 +1,520 @@
+//! Executing the core's requests: the narrow interface ([`DeviceIo`]) and its one
+//! implementation, [`Executor`], over the manager's authenticated storage ([`ManagerIo`], the
+//! path every sync of a [`SyncDevice`](crate::sync::SyncDevice) takes) or directly over a
+//! provider's storage ([`ProviderIo`]).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::object::DeviceObject;
+use super::request::{
+    DeviceRequest, DeviceResponse, EncodeInfo, Fingerprint, ObjectId, ObjectInfo, WriteSource,
+    Written,
+};
+use crate::error::{Error, Result};
+use crate::library::{ContentHash, Library};
+use crate::manager::{InsertOptions, InsertSource, WmdmDevice, WmdmStorage};
+use crate::provider::{DeviceRef, NoProgress, Progress, StorageRef};
+use crate::sync::device::{
+    Renames, delete_state, fingerprint as fingerprint_of, is_not_found, resolve, split,
+    write_state_with,
+};
+use crate::sync::plan::SyncOp;
+use crate::transcode::{EncodePool, Job, Transcoding};
+
+/// What an executor is handed with each request besides the request: the library (the
+/// bytes to copy), the stop flag a long write checks, and where a write reports the bytes it
+/// sent so far.
+pub(crate) struct IoContext<'a> {
+    /// The library (none when the work asked for reads no track: ending a run).
+    pub(crate) library: Option<&'a dyn Library>,
+    /// Set when the sync is asked to stop: a write in progress ends with
+    /// [`Error::UserCancelled`] (and leaves nothing).
+    pub(crate) stop: &'a AtomicBool,
+    /// Called with the bytes a write has sent so far.
+    pub(crate) progress: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Executes the core's device requests, one at a time, in the order asked.
+pub(crate) trait DeviceIo {
+    /// Executes `request`. Never panics on what the device answers: a failure is
+    /// [`DeviceResponse::Failed`].
+    fn execute(&mut self, request: DeviceRequest, cx: &IoContext<'_>) -> DeviceResponse;
+
+    /// True once the device refused a rename this session (learnt on any request, failed
+    /// ones included).
+    fn renames_refused(&self) -> bool;
+}
+
+/// The progress sink of one write: reports the bytes sent and cancels on stop.
+struct WriteProgress<'a, 'b> {
+    cx: &'a IoContext<'b>,
+}
+
+impl WriteProgress<'_, '_> {
+    fn check(&self) -> Result<()> {
+        if self.cx.stop.load(Ordering::Relaxed) {
+            Err(Error::UserCancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Progress for WriteProgress<'_, '_> {
+    fn begin(&mut self, _estimated: u64) -> Result<()> {
+        self.check()
+    }
+    fn progress(&mut self, done: u64) -> Result<()> {
+        (self.cx.progress)(done);
+        self.check()
+    }
+    fn end(&mut self, _result: Result<()>) {}
+}
+
+/// Handles the core holds: the objects it looked up or wrote, by number. A lookup's handle
+/// lasts until the next lookup; a written file's until it is renamed, deleted or released.
+pub(super) struct Handles<O> {
+    objects: HashMap<ObjectId, O>,
+    looked_up: Option<ObjectId>,
+    next: ObjectId,
+}
+
+impl<O> Default for Handles<O> {
+    fn default() -> Self {
+        Handles {
+            objects: HashMap::new(),
+            looked_up: None,
+            next: 0,
+        }
+    }
+}
+
+impl<O> Handles<O> {
+    pub(super) fn add(&mut self, object: O) -> ObjectId {
+        self.next += 1;
+        self.objects.insert(self.next, object);
+        self.next
+    }
+
+    pub(super) fn add_lookup(&mut self, object: O) -> ObjectId {
+        if let Some(old) = self.looked_up.take() {
+            self.objects.remove(&old);
+        }
+        let id = self.add(object);
+        self.looked_up = Some(id);
+        id
+    }
+
+    pub(super) fn get(&self, id: ObjectId) -> Result<&O> {
+        self.objects
+            .get(&id)
+            .ok_or_else(|| Error::Fail.context("an object handle the executor does not hold"))
+    }
+
+    pub(super) fn take(&mut self, id: ObjectId) -> Result<O> {
+        self.objects
+            .remove(&id)
+            .ok_or_else(|| Error::Fail.context("an object handle the executor does not hold"))
+    }
+}
+
+/// The encoder's side of a sync: what converts, and the pool working through the plan's
+/// conversions (started at the first step, so encodes run while the sync copies).
+#[derive(Default)]
+pub(super) struct Encoder {
+    transcoding: Option<Transcoding>,
+    pool: Option<EncodePool>,
+}
+
+impl Encoder {
+    /// Starts the pool on the conversions of `ops`, in order, once.
+    pub(super) fn start(&mut self, ops: &[SyncOp], library: &dyn Library) {
+        let Some(with) = self.transcoding.take() else {
+            return;
+        };
+        let jobs: Vec<Job> = ops
+            .iter()
+            .filter_map(|op| match op {
+                SyncOp::Copy {
+                    track,
+                    hash,
+                    convert: Some(c),
+                    ..
+                } => {
+                    let t = library.track(*track)?;
+                    Some(Job {
+                        track: *track,
+                        source: t.path.clone(),
+                        target: c.target,
+                        duration: t.duration,
+                        expected: *hash,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        if !jobs.is_empty() {
+            self.pool = Some(EncodePool::start(with, jobs));
+        }
+    }
+
+    /// Waits for the encode of `track`.
+    pub(super) fn wait(
+        &self,
+        track: crate::library::TrackId,
+        stop: &AtomicBool,
+    ) -> Result<(crate::transcode::Encoded, EncodeInfo)> {
+        // No transcoder for this sync: the conversion is an item error.
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| Error::NotSupported.context("converting: the sync has no transcoder"))?;
+        let encoded = pool.wait(track, stop)?;
+        let info = EncodeInfo {
+            source: encoded.source,
+            reused: encoded.reused,
+            encode_time: encoded.encode_time,
+        };
+        Ok((encoded, info))
+    }
+}
+
+/// The device's durability barrier.
+pub(crate) trait Barrier: Send {
+    /// Flushes the device.
+    fn flush(&self) -> Result<()>;
+}
+
+impl Barrier for WmdmDevice {
+    fn flush(&self) -> Result<()> {
+        WmdmDevice::flush(self)
+    }
+}
+
+impl Barrier for DeviceRef {
+    fn flush(&self) -> Result<()> {
+        crate::provider::Device::flush(&**self)
+    }
+}
+
+/// Executes requests over the manager: every call authenticated (SAC), as WMP's own sync.
+pub(crate) type ManagerIo = Executor<WmdmStorage, WmdmDevice>;
+
+/// Executes requests directly over a provider's storage: no manager, no authenticated
+/// channel (a host that owns its provider; the requests and their order are the same).
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "no public entry point drives the core over a provider yet; the core's tests do"
+    )
+)]
+pub(crate) type ProviderIo = Executor<StorageRef, DeviceRef>;
+
+/// Executes requests over device objects of type `O`, flushing a `D` at the barriers.
+pub(crate) struct Executor<O, D> {
+    root: O,
+    // The device whose flush is the durability barrier; none for a device whose every
+    // completed operation is durable when it returns.
+    device: Option<D>,
+    folders: HashMap<String, O>,
+    handles: Handles<O>,
+    renames: Renames,
+    encoder: Encoder,
+}
+
+impl<O: DeviceObject, D: Barrier> Executor<O, D> {
+    /// An executor over `root`, flushing `device` at the barriers; `renames` is what the
+    /// session found out so far (recovery may have met a refusal).
+    pub(crate) fn new(
+        root: O,
+        device: Option<D>,
+        renames: Renames,
+        transcoding: Option<Transcoding>,
+    ) -> Self {
+        Executor {
+            root,
+            device,
+            folders: HashMap::new(),
+            handles: Handles::default(),
+            renames,
+            encoder: Encoder {
+                transcoding,
+                pool: None,
+            },
+        }
+    }
+
+    /// Starts the encoder on the conversions of `ops` (once; later calls do nothing).
+    pub(crate) fn start_encodes(&mut self, ops: &[SyncOp], library: &dyn Library) {
+        self.encoder.start(ops, library);
+    }
+
+    /// The folder at `path`, created (with its parents) when missing.
+    fn ensure(&mut self, path: &str) -> Result<O> {
+        if path.is_empty() {
+            return Ok(self.root.clone());
+        }
+        if let Some(f) = self.folders.get(path) {
+            return Ok(f.clone());
+        }
+        let (parent_path, name) = split(path);
+        let parent = self.ensure(parent_path)?;
+        let folder = match parent.child(name) {
+            Ok(f) => f,
+            Err(e) if is_not_found(&e) => {
+                parent.create_folder(name, crate::flags::Placement::Into)?
+            }
+            Err(e) => return Err(e),
+        };
+        self.folders.insert(path.to_owned(), folder.clone());
+        Ok(folder)
+    }
+
+    fn lookup(&mut self, path: &str, fingerprint: Fingerprint) -> Result<Option<ObjectInfo>> {
+        let (dir, name) = split(path);
+        let found = match self.folders.get(dir) {
+            Some(folder) => match folder.child(name) {
+                Ok(o) => Some(o),
+                Err(e) if is_not_found(&e) || e == Error::InvalidType => None,
+                Err(e) => return Err(e),
+            },
+            None => resolve(&self.root, path)?,
+        };
+        let Some(obj) = found else {
+            return Ok(None);
+        };
+        let size = obj.size()?;
+        let unique_id = obj.unique_id().unwrap_or_default();
+        let fingerprint = match fingerprint {
+            Fingerprint::Always => Some(fingerprint_of(&obj)?),
+            Fingerprint::WithoutUniqueId if unique_id.is_empty() => Some(fingerprint_of(&obj)?),
+            _ => None,
+        };
+        Ok(Some(ObjectInfo {
+            object: self.handles.add_lookup(obj),
+            size,
+            unique_id,
+            fingerprint,
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &mut self,
+        dir: &str,
+        name: &str,
+        fresh: bool,
+        source: WriteSource,
+        size: u64,
+        metadata: Option<crate::metadata::Metadata>,
+        cx: &IoContext<'_>,
+    ) -> DeviceResponse {
+        let folder = match self.ensure(dir) {
+            Ok(f) => f,
+            Err(e) => return DeviceResponse::Failed(e),
+        };
+        if fresh {
+            // The name is this session's; whatever holds it is not ours to delete.
+            match folder.child(name) {
+                Ok(_) => return DeviceResponse::Failed(Error::AlreadyExists),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return DeviceResponse::Failed(e),
+            }
+        }
+        let insert = |reader: &mut (dyn Read + Send), size: u64| {
+            folder.insert(
+                InsertSource::Reader {
+                    reader,
+                    name: name.to_owned(),
+                    size,
+                },
+                &InsertOptions {
+                    metadata: metadata.clone(),
+                    ..InsertOptions::default()
+                },
+                &mut WriteProgress { cx },
+            )
+        };
+        let (written, info) = match source {
+            WriteSource::Bytes(bytes) => {
+                let mut reader = std::io::Cursor::new(bytes);
+                (insert(&mut reader, size).and_then(readback), None)
+            }
+            WriteSource::Encoded { track } => match self.encoder.wait(track, cx.stop) {
+                Err(e) => (Err(e), None),
+                Ok((encoded, info)) => {
+                    let written = std::fs::File::open(&encoded.path)
+                        .map_err(Error::from)
+                        .and_then(|mut file| insert(&mut file, encoded.size))
+                        .and_then(readback)
+                        .map(|(o, w)| {
+                            let sent = encoded.size;
+                            (o, Written { sent, ..w })
+                        });
+                    (written, Some(info))
+                }
+            },
+            WriteSource::Track { track, expect } => match cx.library {
+                Some(library) => (write_track(library, track, expect, size, insert), None),
+                None => (
+                    Err(Error::Fail.context("a copy asked for without the library")),
+                    None,
+                ),
+            },
+        };
+        match written {
+            Ok((created, mut w)) => {
+                w.object = self.handles.add(created);
+                if w.sent == 0 {
+                    w.sent = size;
+                }
+                DeviceResponse::Written(Ok(w), info)
+            }
+            Err(e) => DeviceResponse::Written(Err(e), info),
+        }
+    }
+}
+
+/// What a file written holds, read back; on failure the file goes.
+fn readback<O: DeviceObject>(created: O) -> Result<(O, Written)> {
+    let recorded = (|| -> Result<Written> {
+        // A device that writes the metadata into the file (the fs provider tags it) may hold
+        // more or fewer bytes than were sent; the record says what it holds.
+        Ok(Written {
+            object: 0,
+            sent: 0,
+            stored: created.size()?,
+            unique_id: created.unique_id().unwrap_or_default(),
+            fingerprint: fingerprint_of(&created)?,
+            // Dated after the last write: the statistics baseline (the rename into place
+            // keeps the date).
+            dated: created
+                .date()
+                .ok()
+                .and_then(|d| d.to_unix().ok())
+                .unwrap_or(0),
+            hash: None,
+        })
+    })();
+    match recorded {
+        Ok(w) => Ok((created, w)),
+        Err(e) => {
+            remove_temp(&created);
+            Err(e)
+        }
+    }
+}
+
+fn remove_temp<O: DeviceObject>(created: &O) {
+    if let Err(d) = created.delete(false, &mut NoProgress) {
+        tracing::warn!(error = %d, "could not remove a temporary file; the journal has it");
+    }
+}
+
+/// A copy of a library file: hashed as it is read, checked against the planned hash, and
+/// the hash confirmed by the library after the copy (the file did not change meanwhile).
+fn write_track<O: DeviceObject>(
+    library: &dyn Library,
+    track: crate::library::TrackId,
+    expect: Option<ContentHash>,
+    size: u64,
+    insert: impl FnOnce(&mut (dyn Read + Send), u64) -> Result<O>,
+) -> Result<(O, Written)> {
+    let t = library.track(track).ok_or(Error::FileNotFound)?;
+    let mut hashing = library.open_hashing(track).inspect_err(|e| {
+        if *e == Error::ProcessFailed {
+            tracing::warn!(track = %t.relative_path, "the library file changed since the scan; the next sync copies it");
+        }
+    })?;
+    let created = insert(&mut hashing, size)?;
+    if expect.is_some_and(|want| hashing.hash() != want) {
+        // The library file changed after planning; the next sync plans it again.
+        tracing::warn!(track = %t.relative_path, "the library file's bytes are not those planned; the next sync copies it");
+        remove_temp(&created);
+        return Err(Error::ProcessFailed);
+    }
+    let (created, mut w) = readback(created)?;
+    match library.finish_hashing(track, hashing) {
+        Ok(got) => {
+            w.hash = Some(got);
+            Ok((created, w))
+        }
+        Err(e) => {
+            // Changed while it was copied: its bytes are no one version of the file. The
+            // temporary file goes; the next sync copies it again.
+            remove_temp(&created);
+            if e == Error::ProcessFailed {
+                tracing::warn!(track = %t.relative_path, "the library file changed while it was copied; the next sync copies it");
+            }
+            Err(e)
+        }
+    }
+}
+
+impl<O: DeviceObject, D: Barrier> DeviceIo for Executor<O, D> {
+    fn execute(&mut self, request: DeviceRequest, cx: &IoContext<'_>) -> DeviceResponse {
+        let done = |r: Result<()>| match r {
+            Ok(()) => DeviceResponse::Done,
+            Err(e) => DeviceResponse::Failed(e),
+        };
+        match request {
+            DeviceRequest::Lookup { path, fingerprint } => match self.lookup(&path, fingerprint) {
+                Ok(o) => DeviceResponse::Object(o),
+                Err(e) => DeviceResponse::Failed(e),
+            },
+            DeviceRequest::Delete { object } => done(
+                self.handles
+                    .take(object)
+                    .and_then(|o| o.delete(false, &mut NoProgress)),
+            ),
+            DeviceRequest::SetMetadata { object, metadata } => done(
+                self.handles
+                    .get(object)
+                    .and_then(|o| o.set_metadata(&metadata).map(drop)),
+            ),
+            DeviceRequest::Write {
+                dir,
+                name,
+                fresh,
+                source,
+                size,
+                metadata,
+            } => self.write(&dir, &name, fresh, source, size, metadata, cx),
+            DeviceRequest::Rename { object, name } => {
+                let renamed = self.handles.get(object).and_then(|o| {
+                    o.rename(&name, &mut NoProgress)?;
+                    Ok(o.unique_id().unwrap_or_default())
+                });
+                match renamed {
+                    Ok(unique_id) => {
+                        let _ = self.handles.take(object);
+                        DeviceResponse::Renamed { unique_id }
+                    }
+                    Err(e) => {
+                        self.renames.note(&e);
+                        DeviceResponse::Failed(e)
+                    }
+                }
+            }
+            DeviceRequest::WriteState {
+                name,
+                bytes,
+                in_place,
+            } => {
+                if in_place && !self.renames.refused() {
+                    self.renames.note(&Error::NotSupported);
+                }
+                done(write_state_with(&self.root, &name, &bytes, &self.renames))
+            }
+            DeviceRequest::DeleteState { name } => done(delete_state(&self.root, &name)),
+            DeviceRequest::Flush => done(self.device.as_ref().map_or(Ok(()), Barrier::flush)),
+        }
+    }
+
+    fn renames_refused(&self) -> bool {
+        self.renames.refused()
+    }
+}
