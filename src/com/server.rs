@@ -460,31 +460,6 @@ pub fn hresult(r: Result<()>) -> HRESULT {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn utf16(s: &str) -> Vec<u16> {
-        s.encode_utf16().collect()
-    }
-
-    #[test]
-    fn folder_lists_parse_in_both_forms() {
-        let multi = utf16("C:\\a\0 D:\\b c \0\0");
-        assert_eq!(
-            parse_folders(&multi, true).unwrap(),
-            vec!["C:\\a".to_owned(), "D:\\b c".to_owned()]
-        );
-        let single = utf16("C:\\a; ;D:\\b\0junk");
-        assert_eq!(
-            parse_folders(&single, false).unwrap(),
-            vec!["C:\\a".to_owned(), "D:\\b".to_owned()]
-        );
-        assert!(parse_folders(&[], true).unwrap().is_empty());
-        assert!(parse_folders(&[0xD800], false).is_err());
-    }
-}
-
 /// The four exports of an in-process server DLL (`DllGetClassObject`, `DllCanUnloadNow`,
 /// `DllRegisterServer`, `DllUnregisterServer`), each a thin shim over a function of the module
 /// named in the call, which has `get_class_object(rclsid, riid, ppv)` (unsafe),
@@ -525,4 +500,29 @@ macro_rules! dll_exports {
             $dll::unregister()
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(s: &str) -> Vec<u16> {
+        s.encode_utf16().collect()
+    }
+
+    #[test]
+    fn folder_lists_parse_in_both_forms() {
+        let multi = utf16("C:\\a\0 D:\\b c \0\0");
+        assert_eq!(
+            parse_folders(&multi, true).unwrap(),
+            vec!["C:\\a".to_owned(), "D:\\b c".to_owned()]
+        );
+        let single = utf16("C:\\a; ;D:\\b\0junk");
+        assert_eq!(
+            parse_folders(&single, false).unwrap(),
+            vec!["C:\\a".to_owned(), "D:\\b".to_owned()]
+        );
+        assert!(parse_folders(&[], true).unwrap().is_empty());
+        assert!(parse_folders(&[0xD800], false).is_err());
+    }
 }
