@@ -43,6 +43,12 @@ const PROVIDER: (&str, &[u8]) = (
 /// A device manager serving `provider`, which the application has authenticated to, every
 /// party with its shipped certificate. Nothing is signed at run time: only the handshakes run.
 pub fn manager(provider: Arc<dyn ServiceProvider>) -> wmdm::Result<DeviceManager> {
+    manager_of(vec![provider])
+}
+
+/// [`manager`] over several providers (watch mode: the mount roots' folders, and MTP devices
+/// with the `mtp` feature).
+pub fn manager_of(providers: Vec<Arc<dyn ServiceProvider>>) -> wmdm::Result<DeviceManager> {
     let _span = tracing::debug_span!("device manager").entered();
     let trust = TrustStore::new(Arc::new(SystemClock))
         .with_root(ROOT_NAME, public_key_from_pem(ROOT_PUBLIC)?)?;
@@ -50,11 +56,14 @@ pub fn manager(provider: Arc<dyn ServiceProvider>) -> wmdm::Result<DeviceManager
         let identity = Identity::new(Certificate::from_bytes(cert)?, private_key_from_pem(pem)?)?;
         Ok(ChannelConfig::new(identity, trust.clone(), peer))
     };
-    let server = SecureChannelServer::new(Arc::new(config(PROVIDER, Role::Manager)?));
     let manager = DeviceManager::new(config(MANAGER, Role::Application)?)?;
-    manager.add_provider(AuthenticatedProvider::new(provider, server))?;
+    let provider_config = Arc::new(config(PROVIDER, Role::Manager)?);
+    for provider in providers {
+        let server = SecureChannelServer::new(provider_config.clone());
+        manager.add_provider(AuthenticatedProvider::new(provider, server))?;
+    }
     manager.authenticate(Arc::new(config(APP, Role::Manager)?))?;
-    // The manager's handshake with the provider happens at its first device listing; made
+    // The manager's handshake with a provider happens at its first device listing; made
     // here, it runs while the library is scanned instead of after. A failure is reported
     // where the devices are looked at (the services' discovery), as without this call.
     let _ = manager.devices();

@@ -145,6 +145,19 @@ impl ServiceProvider for Mounts {
     }
 }
 
+/// The providers watched: the folders under the mount roots, and with the `mtp` feature every
+/// MTP device connected by USB (each discovery pass enumerates them again, so a phone plugged
+/// in is seen within the poll interval, and one unplugged stops answering).
+fn providers(mounts: Arc<Mounts>) -> Vec<Arc<dyn ServiceProvider>> {
+    #[allow(unused_mut)]
+    let mut out: Vec<Arc<dyn ServiceProvider>> = vec![mounts];
+    #[cfg(feature = "mtp")]
+    out.push(Arc::new(wmdm::providers::mtp::MtpProvider::new(
+        wmdm::providers::mtp::MtpOptions::new(),
+    )));
+    out
+}
+
 /// What the main thread waits for.
 enum Wake {
     Event(SyncEvent),
@@ -181,7 +194,7 @@ pub fn run(w: Watch<'_>) -> Result<u8, Failure> {
     });
     mounts.rescan();
     // Every party authenticates with the certificate the example ships (examples/certs).
-    let manager = super::manager(mounts.clone())
+    let manager = super::manager_of(providers(mounts.clone()))
         .map_err(|e| Failure::other("starting the device manager", e))?;
     let library = Arc::new(RwLock::new(library));
     let shared: SharedLibrary = library.clone();
@@ -247,8 +260,13 @@ pub fn run(w: Watch<'_>) -> Result<u8, Failure> {
         .map(|r| r.display().to_string())
         .collect();
     println!(
-        "watching {}{} (Ctrl-C to stop)",
+        "watching {}{}{} (Ctrl-C to stop)",
         roots.join(", "),
+        if cfg!(feature = "mtp") {
+            " and MTP devices"
+        } else {
+            ""
+        },
         w.device
             .map(|d| format!(" and {}", d.display()))
             .unwrap_or_default()
