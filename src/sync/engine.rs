@@ -9,16 +9,15 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
-use super::device::{Renames, ledger_file, read_device_contents, state_date};
+use super::device::{Renames, read_device_contents};
 use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
 use super::journal::Ledger;
 use super::machine::{
-    Action, DeviceIo, DeviceResponse, IoContext, ManagerIo, Phase, Start, SyncMachine,
+    Action, DeviceIo, DeviceResponse, IoContext, ManagerIo, Phase, Prepare, SyncMachine,
 };
 use super::plan::{DeviceContents, PlanInput, SyncOp, SyncPlan, plan};
-use super::recover::{Recovery, observe, perform, read_state, recover};
+use super::recover::{Recovery, observe, read_state, recover};
 use super::resume::{find_adoptable, gather_hashes};
-use super::stats::collect;
 use crate::error::{Error, Result};
 use crate::library::{Library, selection_for};
 use crate::manager::WmdmStorage;
@@ -28,12 +27,6 @@ mod types;
 pub use types::{SyncContext, SyncOptions, SyncSummary};
 #[path = "engine_state.rs"]
 mod state;
-
-/// Flushes `device` (a durability barrier); without a device, every completed operation is
-/// taken as durable already.
-pub(super) fn flush(device: Option<&crate::manager::WmdmDevice>) -> Result<()> {
-    device.map_or(Ok(()), crate::manager::WmdmDevice::flush)
-}
 
 /// The engine's lock: the core and the executor of its requests.
 struct Core {
@@ -185,8 +178,14 @@ impl SyncEngine {
         }
         // Collisions are rare: the hashes computed for them join a copy of the map.
         let mut compared = hashes.clone();
-        let adoptable =
-            find_adoptable(root, ctx.library_id, library, &first, &mut compared, device)?;
+        let adoptable = find_adoptable(
+            root,
+            ctx.library_id,
+            library,
+            &first.collisions,
+            &mut compared,
+            device,
+        )?;
         if adoptable.is_empty() {
             return Ok(first);
         }
@@ -215,61 +214,55 @@ impl SyncEngine {
         }
         let options = core.machine.options().clone();
         self.shared.stop.store(false, Ordering::Relaxed);
-        let (recovery, problem) = Self::recovery(root, ctx)?;
-        let renames = Renames::default();
-        perform(root, ctx.library_id, &recovery, ctx.device, &renames)?;
-        let mut ledger = recovery.ledger;
-        let initial = ledger.clone();
-        let mut conflicts = Vec::new();
-        // One listing serves both the stats' change markers and the plan.
-        let device = read_device_contents(root)?;
         let acquire = ctx.settings.collect_stats && ctx.settings.filter.acquires();
-        if let Some(store) = ctx.stats.filter(|_| acquire) {
-            let now = ctx
-                .clock
-                .now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-            let ledger_date = state_date(root, &ledger_file(ctx.library_id))?;
-            conflicts = collect(
-                root,
-                &device,
-                ledger_date,
-                &mut ledger,
-                library,
-                &mut store,
-                now,
-            )?;
-        }
-        let plan = Self::make_plan(root, library, ctx, &ledger, &device)?;
-        let (total_ops, renames_refused) = (plan.ops.len(), renames.refused());
-        core.machine.start(Start {
+        let stats = ctx.stats.filter(|_| acquire);
+        // The time is given to the core: the selection's auto playlists and the stats store.
+        let selection = ctx.selection.map_or_else(
+            || selection_for(library, ctx.index, ctx.clock),
+            <[_]>::to_vec,
+        );
+        let now = ctx
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        core.machine.prepare(Prepare {
             library_id: ctx.library_id.to_owned(),
             index: ctx.index,
             session: new_session(),
-            plan,
-            ledger,
-            initial,
-            ledger_unreadable: problem.is_some(),
-            rating_conflicts: conflicts,
-            left_alone: recovery.left_alone,
-            renames_refused,
+            settings: ctx.settings.clone(),
+            selection,
+            skipped: ctx.skipped.cloned().unwrap_or_default(),
+            stats: stats.is_some(),
+            now,
         })?;
         core.io = Some(ManagerIo::new(
             root.clone(),
             ctx.device.cloned(),
-            renames,
+            Renames::default(),
             options.transcoding,
         ));
-        // The journal (J1).
-        self.drive(&mut core, Some(library), 0);
+        // Recovery, the listing, statistics, planning, then the journal (J1).
+        loop {
+            self.drive(&mut core, Some(library), 0);
+            if !core.machine.wants_plan() {
+                break;
+            }
+            match stats {
+                Some(store) => {
+                    let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+                    core.machine.plan(library, Some(&mut store));
+                }
+                None => core.machine.plan(library, None),
+            }
+        }
         if let Some(e) = core.machine.take_start_error() {
             core.io = None;
             return Err(e);
         }
         self.settle(&core.machine);
         let total = self.shared.total.load(Ordering::Relaxed);
+        let total_ops = core.machine.remaining_ops().len();
         tracing::info!(operations = total_ops, bytes = total, "sync started");
         Ok(())
     }

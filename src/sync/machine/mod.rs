@@ -36,6 +36,7 @@ mod finish;
 mod flow;
 mod io;
 mod object;
+mod prepare;
 pub(crate) mod request;
 mod run;
 #[cfg(test)]
@@ -48,6 +49,8 @@ use flow::{Flow, Then};
 pub(crate) use io::ProviderIo;
 pub(crate) use io::{DeviceIo, IoContext, ManagerIo};
 pub(crate) use object::DeviceObject;
+use prepare::{Next, Prep};
+pub(crate) use prepare::{Prepare, Stage};
 pub(crate) use request::{DeviceRequest, DeviceResponse};
 pub(crate) use run::Start;
 use run::{End, Pending, Run};
@@ -66,6 +69,9 @@ pub(crate) enum Action {
 pub(crate) enum Phase {
     /// No sync runs.
     Idle,
+    /// A sync is being prepared (recovery, the listing, statistics, planning); the device is
+    /// unchanged but for recovery's own work.
+    Preparing(Stage),
     /// The journal is being made durable (J1); the device is unchanged so far.
     Journaling,
     /// Between steps: waiting for [`SyncMachine::step`].
@@ -83,6 +89,9 @@ pub(crate) enum Phase {
 pub(crate) struct SyncMachine {
     key: String,
     phase: Phase,
+    prep: Option<Box<Prep>>,
+    // The preparation waits for the library to plan.
+    to_plan: bool,
     run: Option<Box<Run>>,
     // The request handed out and what to do with its answer.
     outgoing: Option<DeviceRequest>,
@@ -126,6 +135,8 @@ impl SyncMachine {
         SyncMachine {
             key: key.to_owned(),
             phase: Phase::Idle,
+            prep: None,
+            to_plan: false,
             run: None,
             outgoing: None,
             waiting: None,
@@ -230,7 +241,7 @@ impl SyncMachine {
     /// and never after it.
     pub(crate) fn state(&self) -> SyncState {
         match self.phase {
-            Phase::Idle | Phase::Journaling => self.idle_state,
+            Phase::Idle | Phase::Preparing(_) | Phase::Journaling => self.idle_state,
             Phase::Applying | Phase::Step | Phase::Finishing { .. } => SyncState::Synchronizing,
         }
     }
@@ -373,6 +384,72 @@ impl SyncMachine {
         Ok(())
     }
 
+    /// Starts preparing a sync: recovery, the listing, statistics, then planning (when
+    /// [`wants_plan`](Self::wants_plan), [`plan`](Self::plan) with the library), then the run
+    /// starts as [`start`](Self::start). Drive it with [`poll`](Self::poll) and
+    /// [`handle`](Self::handle); a failure ends it idle, [`take_start_error`](Self::take_start_error)
+    /// saying why.
+    ///
+    /// # Errors
+    /// [`Error::CallOutOfSequence`] while a sync runs.
+    pub(crate) fn prepare(&mut self, input: Prepare) -> Result<()> {
+        if !self.is_idle() {
+            return Err(Error::CallOutOfSequence);
+        }
+        self.start_error = None;
+        let (prep, first) = Prep::new(input);
+        self.phase = Phase::Preparing(prep.stage);
+        self.prep = Some(Box::new(prep));
+        self.outgoing = Some(first);
+        Ok(())
+    }
+
+    /// True when the preparation waits for [`plan`](Self::plan).
+    pub(crate) fn wants_plan(&self) -> bool {
+        self.to_plan
+    }
+
+    /// Plans the prepared sync with the library (statistics go into `store`, when they flow
+    /// back); the run starts, or the device is asked about the plan's collisions first.
+    pub(crate) fn plan(
+        &mut self,
+        library: &dyn Library,
+        store: Option<&mut super::stats::StatsStore>,
+    ) {
+        if !self.to_plan {
+            return;
+        }
+        self.to_plan = false;
+        let Some(prep) = self.prep.as_mut() else {
+            return;
+        };
+        let next = prep.plan(library, store);
+        self.prep_next(next);
+    }
+
+    fn prep_next(&mut self, next: Next) {
+        if let Some(prep) = &self.prep {
+            self.phase = Phase::Preparing(prep.stage);
+        }
+        match next {
+            Next::Ask(request) => self.outgoing = Some(request),
+            Next::Plan => self.to_plan = true,
+            Next::Failed(e) => {
+                self.prep = None;
+                self.phase = Phase::Idle;
+                self.start_error = Some(e);
+            }
+            Next::Start(start) => {
+                self.prep = None;
+                self.phase = Phase::Idle;
+                // Idle just now: a start cannot be out of sequence.
+                if let Err(e) = self.start(*start) {
+                    self.start_error = Some(e);
+                }
+            }
+        }
+    }
+
     /// Why the last start ended idle (the journal could not be written), once.
     pub(crate) fn take_start_error(&mut self) -> Option<Error> {
         self.start_error.take()
@@ -437,6 +514,11 @@ impl SyncMachine {
 
     /// The answer to the last request [`poll`](Self::poll) handed out.
     pub(crate) fn handle(&mut self, response: DeviceResponse) {
+        if let Some(prep) = self.prep.as_mut() {
+            let next = prep.handle(response);
+            self.prep_next(next);
+            return;
+        }
         let (Some(then), Some(run)) = (self.waiting.take(), self.run.as_mut()) else {
             tracing::warn!("a device response with no request waiting for it");
             return;
@@ -448,6 +530,9 @@ impl SyncMachine {
     /// The executor noted that the device refuses renames (on a request that may have
     /// failed, so it could not say so in the answer).
     pub(crate) fn note_renames_refused(&mut self) {
+        if let Some(prep) = self.prep.as_mut() {
+            prep.renames_refused = true;
+        }
         if let Some(run) = self.run.as_mut()
             && !run.renames_refused
         {
@@ -501,7 +586,7 @@ impl SyncMachine {
                 }
             }
             Phase::Finishing { .. } => self.end_run(),
-            Phase::Idle | Phase::Applying => {}
+            Phase::Idle | Phase::Preparing(_) | Phase::Applying => {}
         }
     }
 
