@@ -43,6 +43,8 @@ mod run;
 mod tests;
 #[cfg(test)]
 mod tests_more;
+#[cfg(test)]
+mod tests_prepare;
 
 use flow::{Flow, Then};
 #[cfg(test)]
