@@ -1,8 +1,8 @@
 //! Recovery from an interrupted sync (docs/sync.md, invariants J1-J9), in three parts so that
 //! planning and estimates never write (J9):
 //!
-//! * [`read_state`] and [`observe`] only read: the ledger, the journal and the commit records,
-//!   then the device objects they name;
+//! * the sync core reads (`machine::prepare`): the ledger, the journal and the commit records,
+//!   then the device objects [`to_observe`] names;
 //! * [`recover`] is pure: from those it decides the recovered ledger, the temporary files to
 //!   delete, and what it leaves alone (and why);
 //! * the sync core carries the decision out, as requests (`machine::prepare`), only when a
@@ -10,17 +10,12 @@
 
 use std::collections::HashMap;
 
-use super::device::{
-    LEGACY_LEDGER_FILE, SYNC_FOLDER, commit_prefix, fingerprint_of, intent_prefix, journal_file,
-    ledger_file, read_state as read_state_file, read_state_from, read_states_with_prefix, resolve,
-};
+use super::device::{SYNC_FOLDER, journal_file};
 use super::intent::IntentRecord;
 use super::journal::{CommitRecord, Committed, Journal, JournalOp, Ledger, LedgerEntry};
 use super::legacy::{LEGACY_JOURNAL_FILE, LegacyJournal};
 use super::plan::DeviceContents;
 use super::text::StateParseError;
-use crate::error::Result;
-use crate::manager::WmdmStorage;
 
 /// Why recovery left a path alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,47 +57,6 @@ pub(crate) struct StateFiles {
     pub(crate) legacy_journal: Option<std::result::Result<LegacyJournal, StateParseError>>,
 }
 
-/// Reads the library's ledger (its own file, or the single-ledger file of older versions when
-/// that one is the library's: migration), journal and commit records. Reads only.
-pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Result<StateFiles> {
-    let _span = tracing::debug_span!("read state files").entered();
-    let mut stale = Vec::new();
-    let own = first_write_aware(
-        root,
-        &ledger_file(library_id),
-        |b| Ledger::parse(b).is_ok(),
-        &mut stale,
-    )?;
-    let bytes = match own {
-        Some(b) => Some(b),
-        None => read_state_file(root, LEGACY_LEDGER_FILE)?,
-    };
-    let (ledger, ledger_problem) = Ledger::parse_or_empty(bytes.as_deref(), library_id, index);
-    if let Some(p) = &ledger_problem {
-        tracing::warn!(error = %p, "the sync ledger is unreadable; treating it as empty");
-    }
-    let journal = first_write_aware(
-        root,
-        &journal_file(library_id),
-        |b| Journal::parse(b).is_ok(),
-        &mut stale,
-    )?
-    .map(|b| Journal::parse(&b));
-    let commits = commits_from(read_states_with_prefix(root, &commit_prefix(library_id))?);
-    let intents = intents_from(read_states_with_prefix(root, &intent_prefix(library_id))?);
-    let legacy_journal =
-        read_state_file(root, LEGACY_JOURNAL_FILE)?.map(|b| LegacyJournal::parse(&b));
-    Ok(StateFiles {
-        ledger,
-        ledger_problem,
-        journal,
-        commits,
-        intents,
-        stale,
-        legacy_journal,
-    })
-}
-
 /// The commit records read ([`read_states_with_prefix`]), parsed.
 pub(crate) fn commits_from(
     files: Vec<(String, Vec<u8>, bool)>,
@@ -133,23 +87,9 @@ pub(crate) fn intents_from(
         .collect()
 }
 
-/// A state file's bytes; a lone `.new` twin that does not parse is the interrupted first
-/// write of the file, so the file is taken as absent (see `device::read_state_from`).
-fn first_write_aware(
-    root: &WmdmStorage,
-    name: &str,
-    parses: impl Fn(&[u8]) -> bool,
-    stale: &mut Vec<String>,
-) -> Result<Option<Vec<u8>>> {
-    Ok(first_write(
-        read_state_from(root, name)?,
-        name,
-        parses,
-        stale,
-    ))
-}
-
-/// [`first_write_aware`] on bytes read ([`read_state_from`]).
+/// A state file's bytes as read (`device::read_state_from`); a lone `.new` twin that does
+/// not parse is the interrupted first write of the file, so the file is taken as absent and
+/// its name noted in `stale`.
 pub(crate) fn first_write(
     read: Option<(Vec<u8>, bool)>,
     name: &str,
@@ -288,35 +228,6 @@ pub(crate) fn to_observe(state: &StateFiles, library_id: &str) -> Vec<(String, b
         }
     }
     out
-}
-
-/// Reads the device objects the journal names. Reads only.
-pub(crate) fn observe(
-    root: &WmdmStorage,
-    state: &StateFiles,
-    library_id: &str,
-) -> Result<Observed> {
-    let mut out = Observed::new();
-    for (path, fingerprint) in to_observe(state, library_id) {
-        let seen = match resolve(root, &path)? {
-            None => None,
-            Some(obj) => {
-                let unique_id = obj.unique_id().unwrap_or_default();
-                let fingerprint = if fingerprint || unique_id.is_empty() {
-                    Some(fingerprint_of(&obj)?)
-                } else {
-                    None
-                };
-                Some(Seen {
-                    size: obj.size()?,
-                    unique_id,
-                    fingerprint,
-                })
-            }
-        };
-        out.insert(path, seen);
-    }
-    Ok(out)
 }
 
 /// What recovery decided.

@@ -94,6 +94,8 @@ pub(crate) struct SyncMachine {
     prep: Option<Box<Prep>>,
     // The preparation waits for the library to plan.
     to_plan: bool,
+    // The plan of the last estimate, until taken.
+    planned: Option<Box<super::plan::SyncPlan>>,
     run: Option<Box<Run>>,
     // The request handed out and what to do with its answer.
     outgoing: Option<DeviceRequest>,
@@ -139,6 +141,7 @@ impl SyncMachine {
             phase: Phase::Idle,
             prep: None,
             to_plan: false,
+            planned: None,
             run: None,
             outgoing: None,
             waiting: None,
@@ -399,11 +402,17 @@ impl SyncMachine {
             return Err(Error::CallOutOfSequence);
         }
         self.start_error = None;
+        self.planned = None;
         let (prep, first) = Prep::new(input);
         self.phase = Phase::Preparing(prep.stage);
         self.prep = Some(Box::new(prep));
         self.outgoing = Some(first);
         Ok(())
+    }
+
+    /// The plan of the last estimate ([`Prepare::estimate`]), once.
+    pub(crate) fn take_plan(&mut self) -> Option<super::plan::SyncPlan> {
+        self.planned.take().map(|p| *p)
     }
 
     /// True when the preparation waits for [`plan`](Self::plan).
@@ -440,6 +449,11 @@ impl SyncMachine {
                 self.prep = None;
                 self.phase = Phase::Idle;
                 self.start_error = Some(e);
+            }
+            Next::Planned(plan) => {
+                self.prep = None;
+                self.phase = Phase::Idle;
+                self.planned = Some(plan);
             }
             Next::Start(start) => {
                 self.prep = None;

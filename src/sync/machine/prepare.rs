@@ -40,6 +40,9 @@ pub(crate) struct Prepare {
     pub(crate) stats: bool,
     /// The time now, in seconds since the Unix epoch (the stats store's).
     pub(crate) now: u64,
+    /// Only plan (estimateSyncSize): recovery is decided but not carried out, the listing is
+    /// taken as recovery would leave it, and nothing is written (J9).
+    pub(crate) estimate: bool,
 }
 
 /// Where the preparation is.
@@ -70,6 +73,8 @@ pub(super) enum Next {
     Plan,
     /// The run's start.
     Start(Box<Start>),
+    /// The plan of an estimate.
+    Planned(Box<SyncPlan>),
     /// The start failed (nothing of the plan was written).
     Failed(Error),
 }
@@ -268,7 +273,12 @@ impl Prep {
                     return Err(wrong());
                 };
                 self.device = *device;
-                if !self.input.stats {
+                if self.input.estimate
+                    && let Some(r) = &self.recovery
+                {
+                    r.apply_to(&mut self.device);
+                }
+                if !self.input.stats || self.input.estimate {
                     self.stage = Stage::Planning;
                     return Ok(Next::Plan);
                 }
@@ -340,7 +350,9 @@ impl Prep {
             return self.ask(Wait::Observe(i), request);
         }
         let recovery = recover(&self.state, &self.observed, &self.input.library_id);
-        self.acts = perform_acts(&recovery, &self.input.library_id, self.renames_refused);
+        if !self.input.estimate {
+            self.acts = perform_acts(&recovery, &self.input.library_id, self.renames_refused);
+        }
         self.ledger = recovery.ledger.clone();
         self.initial = recovery.ledger.clone();
         self.recovery = Some(recovery);
@@ -386,7 +398,7 @@ impl Prep {
     pub(super) fn plan(&mut self, library: &dyn Library, store: Option<&mut StatsStore>) -> Next {
         if !self.stats_applied {
             self.stats_applied = true;
-            if let Some(store) = store.filter(|_| self.input.stats) {
+            if let Some(store) = store.filter(|_| self.input.stats && !self.input.estimate) {
                 self.conflicts = apply_stats(
                     &mut self.ledger,
                     std::mem::take(&mut self.reads),
@@ -433,6 +445,9 @@ impl Prep {
             Some((found, _)) if found.is_empty() => plan(&input(&self.hashes, None)),
             Some((found, compared)) => plan(&input(compared, Some(found))),
         };
+        if self.input.estimate {
+            return Next::Planned(Box::new(planned));
+        }
         let recovery = self.recovery.take().unwrap_or_default();
         Next::Start(Box::new(Start {
             library_id: self.input.library_id.clone(),

@@ -30,6 +30,7 @@ fn prepare(n: u64, stats: bool) -> Prepare {
         skipped: HashSet::new(),
         stats,
         now: 1_000_000,
+        estimate: false,
     }
 }
 
@@ -356,5 +357,81 @@ fn a_whole_sync_is_prepared_and_run_over_a_providers_storage_and_a_resync_writes
                 | DeviceRequest::Flush
         )),
         "{again:?}"
+    );
+}
+
+/// An estimate over a device holding an interrupted sync's temporary file, with the
+/// journal naming it or not.
+fn estimate(with_journal: bool) -> (crate::sync::plan::SyncPlan, Vec<DeviceRequest>) {
+    let (lib, _) = library(2);
+    let temp = temp_path("Music/1.mp3", 5, 0);
+    let journal = Journal {
+        library_id: "lib".into(),
+        index: 1,
+        session: 5,
+        ops: vec![JournalOp::Put {
+            temp: temp.clone(),
+            replaces: None,
+            entry: entry(1, "Music/1.mp3", 100),
+        }],
+    };
+    let bytes = journal.encode();
+    let jn = journal_file("lib");
+    let mut device = empty_device();
+    // The temporary file's bytes are used.
+    device.free -= 60;
+    device.files.insert(
+        temp.clone(),
+        DeviceFile {
+            size: 60,
+            unique_id: "t".into(),
+            modified: 1,
+        },
+    );
+    let t = temp.clone();
+    let mut s = script(reads(device, move |r| match r {
+        DeviceRequest::ReadState { name } if *name == jn && with_journal => {
+            Some(DeviceResponse::State(Some((bytes.clone(), false))))
+        }
+        DeviceRequest::Lookup { path, .. } if *path == t => {
+            Some(DeviceResponse::Object(Some(ObjectInfo {
+                object: 41,
+                size: 60,
+                unique_id: "t".into(),
+                fingerprint: None,
+            })))
+        }
+        _ => None,
+    }));
+    let mut m = SyncMachine::new("dev");
+    let mut seen = Seen::default();
+    let mut input = prepare(2, true);
+    input.estimate = true;
+    m.prepare(input).expect("idle");
+    super::tests::drive(&mut m, &mut s, &mut seen);
+    m.plan(&lib, Some(&mut StatsStore::new()));
+    super::tests::drive(&mut m, &mut s, &mut seen);
+    assert!(m.is_idle());
+    assert_eq!(m.take_start_error(), None);
+    (m.take_plan().expect("a plan"), seen.requests)
+}
+
+#[test]
+fn an_estimate_decides_recovery_but_only_reads() {
+    let (recovered, requests) = estimate(true);
+    let (plain, _) = estimate(false);
+    // The temporary file recovery would delete is not someone else's data in the budget.
+    assert_eq!(recovered.totals.budget, plain.totals.budget + 60);
+    assert_eq!(recovered.totals.copies, 2);
+    // J9: reads only, and no statistics.
+    assert!(
+        requests.iter().all(|r| matches!(
+            r,
+            DeviceRequest::ReadState { .. }
+                | DeviceRequest::ReadStates { .. }
+                | DeviceRequest::Lookup { .. }
+                | DeviceRequest::List
+        )),
+        "{requests:?}"
     );
 }
