@@ -51,7 +51,7 @@ pub(crate) struct StateFiles {
     pub(crate) commits: Vec<(String, std::result::Result<CommitRecord, StateParseError>)>,
     /// Intent records (a device that refuses renames) by file name.
     pub(crate) intents: Vec<(String, std::result::Result<IntentRecord, StateParseError>)>,
-    /// State files whose only trace is an interrupted first write (removed by `perform`).
+    /// State files whose only trace is an interrupted first write (removed when recovery is carried out).
     pub(crate) stale: Vec<String>,
     /// The journal of an older version (`journal.txt`), when there is one.
     pub(crate) legacy_journal: Option<std::result::Result<LegacyJournal, StateParseError>>,
