@@ -113,7 +113,6 @@ pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
 /// provider's storage directly too).
 pub(crate) fn list_contents<O: DeviceObject + Sync>(root: &O) -> Result<DeviceContents> {
     let _span = tracing::debug_span!("list device").entered();
-    let (capacity, free) = root.space()?;
     let mut listing = Listing::default();
     // The top of the tree is read here until there are folders enough to share; their
     // subtrees are then read on up to LIST_THREADS threads, each taking the next folder left
@@ -163,6 +162,10 @@ pub(crate) fn list_contents<O: DeviceObject + Sync>(root: &O) -> Result<DeviceCo
             listing.subtree(prefix, folder)?;
         }
     }
+    // The space after the listing: a provider that emulates a capacity may count what is
+    // used from the listing it has just served (the folder provider does; asked first, it
+    // walks the whole device itself).
+    let (capacity, free) = root.space()?;
     Ok(DeviceContents {
         files: listing.files,
         capacity,

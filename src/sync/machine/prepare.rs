@@ -120,6 +120,8 @@ pub(super) struct Prep {
     conflicts: Vec<crate::sync::stats::RatingConflict>,
     hashes: HashMap<TrackId, ContentHash>,
     adoptable: Option<(HashMap<String, Adoptable>, HashMap<TrackId, ContentHash>)>,
+    // The plan made before the collisions were checked.
+    first: Option<SyncPlan>,
 }
 
 impl Prep {
@@ -150,6 +152,7 @@ impl Prep {
             conflicts: Vec::new(),
             hashes: HashMap::new(),
             adoptable: None,
+            first: None,
         };
         (prep, first)
     }
@@ -292,6 +295,11 @@ impl Prep {
                 };
                 self.ledger_date = date;
                 (self.to_read, self.racy) = stats_to_read(&self.ledger, &self.device, date);
+                tracing::debug!(
+                    objects = self.to_read.len(),
+                    ledger_date = ?date,
+                    "statistics: objects that may have changed"
+                );
                 Ok(self.next_stats(0))
             }
             Wait::Stats(i) => {
@@ -349,12 +357,17 @@ impl Prep {
             };
             return self.ask(Wait::Observe(i), request);
         }
-        let recovery = recover(&self.state, &self.observed, &self.input.library_id);
+        let mut recovery = recover(&self.state, &self.observed, &self.input.library_id);
         if !self.input.estimate {
             self.acts = perform_acts(&recovery, &self.input.library_id, self.renames_refused);
         }
-        self.ledger = recovery.ledger.clone();
-        self.initial = recovery.ledger.clone();
+        // The state files read are spent (the ledger moves on; the rest is in the decision).
+        self.state = StateFiles {
+            ledger_problem: self.state.ledger_problem.take(),
+            ..StateFiles::default()
+        };
+        self.ledger = std::mem::take(&mut recovery.ledger);
+        self.initial = self.ledger.clone();
         self.recovery = Some(recovery);
         self.next_act()
     }
@@ -438,11 +451,15 @@ impl Prep {
                         hashes: self.hashes.clone(),
                         device: Box::new(self.device.clone()),
                     };
+                    self.first = Some(first);
                     return self.ask(Wait::Adoptable, request);
                 }
                 first
             }
-            Some((found, _)) if found.is_empty() => plan(&input(&self.hashes, None)),
+            Some((found, _)) if found.is_empty() => match self.first.take() {
+                Some(first) => first,
+                None => plan(&input(&self.hashes, None)),
+            },
             Some((found, compared)) => plan(&input(compared, Some(found))),
         };
         if self.input.estimate {
