@@ -618,29 +618,5 @@ pub(crate) fn delete_state<O: DeviceObject>(root: &O, name: &str) -> Result<()> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_state_file_written_in_place_reads_whole_only_when_complete() {
-        let body = b"wmdm-sync-ledger 1\nlibrary=x\nindex=1\n".to_vec();
-        let framed = frame(&body);
-        assert_eq!(unframe(framed.clone()), Some(body.clone()));
-        // Every prefix an interrupted write can leave, the empty file included, is partial.
-        for cut in 0..framed.len() {
-            assert_eq!(unframe(framed[..cut].to_vec()), None, "cut at {cut}");
-        }
-        // A torn write of the full length (other bytes at the end) too.
-        let mut torn = framed.clone();
-        if let Some(b) = torn.last_mut() {
-            *b ^= 0x55;
-        }
-        assert_eq!(unframe(torn), None);
-        // Plain files were renamed into place complete; only an empty one is not.
-        assert_eq!(unframe(body.clone()), Some(body.clone()));
-        assert_eq!(unframe(Vec::new()), None);
-        // The parsers read through the frame.
-        assert!(super::super::journal::Ledger::parse(&framed).is_ok());
-        assert!(super::super::journal::Ledger::parse(&framed[..framed.len() - 1]).is_err());
-    }
-}
+#[path = "device_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::request::{DeviceRequest, DeviceResponse, Fingerprint, StatsRead};
 use super::run::Start;
+use super::{Phase, SyncMachine};
 use crate::error::{Error, Result};
 use crate::library::{ContentHash, Library, Selection, TrackId};
 use crate::sync::device::{
@@ -524,4 +525,79 @@ fn perform_acts(recovery: &Recovery, library_id: &str, in_place: bool) -> VecDeq
         acts.push_back(Act::Ask(DeviceRequest::Flush));
     }
     acts
+}
+
+impl SyncMachine {
+    /// Starts preparing a sync: recovery, the listing, statistics, then planning (when
+    /// [`wants_plan`](Self::wants_plan), [`plan`](Self::plan) with the library), then the run
+    /// starts as [`start`](Self::start). Drive it with [`poll`](Self::poll) and
+    /// [`handle`](Self::handle); a failure ends it idle, [`take_start_error`](Self::take_start_error)
+    /// saying why.
+    ///
+    /// # Errors
+    /// [`Error::CallOutOfSequence`] while a sync runs.
+    pub(crate) fn prepare(&mut self, input: Prepare) -> Result<()> {
+        if !self.is_idle() {
+            return Err(Error::CallOutOfSequence);
+        }
+        self.start_error = None;
+        self.planned = None;
+        let (prep, first) = Prep::new(input);
+        self.phase = Phase::Preparing(prep.stage);
+        self.prep = Some(Box::new(prep));
+        self.outgoing = Some(first);
+        Ok(())
+    }
+
+    /// The plan of the last estimate ([`Prepare::estimate`]), once.
+    pub(crate) fn take_plan(&mut self) -> Option<SyncPlan> {
+        self.planned.take().map(|p| *p)
+    }
+
+    /// True when the preparation waits for [`plan`](Self::plan).
+    pub(crate) fn wants_plan(&self) -> bool {
+        self.to_plan
+    }
+
+    /// Plans the prepared sync with the library (statistics go into `store`, when they flow
+    /// back); the run starts, or the device is asked about the plan's collisions first.
+    pub(crate) fn plan(&mut self, library: &dyn Library, store: Option<&mut StatsStore>) {
+        if !self.to_plan {
+            return;
+        }
+        self.to_plan = false;
+        let Some(prep) = self.prep.as_mut() else {
+            return;
+        };
+        let next = prep.plan(library, store);
+        self.prep_next(next);
+    }
+
+    pub(super) fn prep_next(&mut self, next: Next) {
+        if let Some(prep) = &self.prep {
+            self.phase = Phase::Preparing(prep.stage);
+        }
+        match next {
+            Next::Ask(request) => self.outgoing = Some(request),
+            Next::Plan => self.to_plan = true,
+            Next::Failed(e) => {
+                self.prep = None;
+                self.phase = Phase::Idle;
+                self.start_error = Some(e);
+            }
+            Next::Planned(plan) => {
+                self.prep = None;
+                self.phase = Phase::Idle;
+                self.planned = Some(plan);
+            }
+            Next::Start(start) => {
+                self.prep = None;
+                self.phase = Phase::Idle;
+                // Idle just now: a start cannot be out of sequence.
+                if let Err(e) = self.start(*start) {
+                    self.start_error = Some(e);
+                }
+            }
+        }
+    }
 }
