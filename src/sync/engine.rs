@@ -1,8 +1,9 @@
-//! The sync engine: one per device, shared by every handle. It prepares a sync (recovery,
-//! the device's listing, statistics, the plan) and drives the sans-IO core
-//! ([`SyncMachine`](super::machine)) that journals and applies it one step at a time
-//! ([`SyncEngine::step`]), executing the core's device requests over the manager, so a host
-//! loop or a worker thread can drive it and tests stay deterministic.
+//! The sync engine: one per device, shared by every handle. It drives the sans-IO core
+//! ([`SyncMachine`](super::machine)), which prepares a sync (recovery, the device's listing,
+//! statistics, the plan), journals it and applies it one step at a time
+//! ([`SyncEngine::step`]): the engine executes the core's device requests over the manager and
+//! gives it the library, the stats store and the time, so a host loop or a worker thread can
+//! drive it and tests stay deterministic.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};

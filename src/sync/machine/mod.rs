@@ -1,20 +1,25 @@
 //! The sync core without I/O (the quinn-proto half of a quinn-proto / quinn split): one
-//! device's sync as a state machine. It owns everything a run knows (the plan and where it
-//! is, the ledger as it grows, the journal, the open batch, the commit and intent records,
-//! what the session found out about the device, the summary), asks for device operations
-//! ([`DeviceRequest`]) and is handed their results ([`DeviceResponse`]). It has no locks,
-//! atomics, threads or clock: whoever drives it ([`SyncEngine`](super::SyncEngine), the
-//! runtime's workers through it, or a test with scripted answers) executes the requests,
-//! over the manager ([`ManagerIo`]) or directly over a provider (`ProviderIo`).
+//! device's sync as a state machine, from the first read of a start to the end of the run.
+//! It owns everything a sync knows (the state files read and recovery's decision, the
+//! listing, the statistics read, the plan and where it is, the ledger as it grows, the
+//! journal, the open batch, the commit and intent records, what the session found out about
+//! the device, the summary), asks for device operations ([`DeviceRequest`]) and is handed
+//! their results ([`DeviceResponse`]). It has no locks, atomics, threads or clock: whoever
+//! drives it ([`SyncEngine`](super::SyncEngine), the runtime's workers through it, or a test
+//! with scripted answers) executes the requests, over the manager ([`ManagerIo`]) or directly
+//! over a provider (`ProviderIo`), and gives it the library, the stats store and the time.
 //!
 //! ```text
-//!  Idle ──start──► Journaling ──journal durable──► Applying ◄──┐
-//!   ▲                  │ (write failed: Idle, error)   │ step  │ step done
-//!   │                  ▼                               ▼       │
-//!   │                 Idle                            Step ────┘
-//!   │                                                  │ last step, stop
-//!   └──────────── run ended (Stopped) ◄── Finishing ◄──┘ (disconnect or a failed
-//!                                                         barrier: ended at once)
+//!  Idle ──prepare──► Preparing: Recovering ► Listing ► Statistics ► Planning ──┐
+//!   ▲  ▲                 │ (a failure: Idle, error)       estimate: Idle ◄────┤ plan(library)
+//!   │  └─────────────────┘                                                     ▼
+//!   │                 Idle ◄── (write failed: error) ── Journaling ◄── start ──┘
+//!   │                                                       │ journal durable
+//!   │                                                       ▼
+//!   │                                     step done ┌──► Applying ──step──► Step
+//!   │                                               └───────────────────────┘ │ last step, stop
+//!   └──────────── run ended (Stopped) ◄── Finishing ◄─────────────────────────┘ (disconnect or a
+//!                                                                 failed barrier: ended at once)
 //! ```
 //!
 //! docs/sync.md ("The core and its driver") lists the requests and who executes them.
