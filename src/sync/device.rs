@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::plan::{DeviceContents, DeviceFile};
 use super::text::{WHOLE_MAGIC, whole_body};
 use crate::error::{Error, ErrorKind, Result};
-use crate::flags::{Attributes, Placement};
+use crate::flags::Placement;
 use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
 use crate::provider::NoProgress;
 use crate::sync::machine::DeviceObject;
@@ -106,14 +106,19 @@ pub(crate) fn is_not_found(e: &Error) -> bool {
 /// # Errors
 /// The manager's errors ([`Error::NotCertified`], [`Error::DeviceNotConnected`], ...).
 pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
+    list_contents(root)
+}
+
+/// [`read_device_contents`] over any device object (the sync core's executor lists a
+/// provider's storage directly too).
+pub(crate) fn list_contents<O: DeviceObject + Sync>(root: &O) -> Result<DeviceContents> {
     let _span = tracing::debug_span!("list device").entered();
-    let globals = root.globals()?;
     let mut listing = Listing::default();
     // The top of the tree is read here until there are folders enough to share; their
     // subtrees are then read on up to LIST_THREADS threads, each taking the next folder left
     // (a device's folders are read independently: on a large device the listing is most of a
     // no-op resync's device side).
-    let mut frontier: Vec<(String, WmdmStorage)> = vec![(String::new(), root.clone())];
+    let mut frontier: Vec<(String, O)> = vec![(String::new(), root.clone())];
     while !frontier.is_empty() && frontier.len() < LIST_SHARE_AT {
         let (prefix, folder) = frontier.remove(0);
         listing.folder(&prefix, &folder, &mut frontier)?;
@@ -157,10 +162,14 @@ pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
             listing.subtree(prefix, folder)?;
         }
     }
+    // The space after the listing: a provider that emulates a capacity may count what is
+    // used from the listing it has just served (the folder provider does; asked first, it
+    // walks the whole device itself).
+    let (capacity, free) = root.space()?;
     Ok(DeviceContents {
         files: listing.files,
-        capacity: globals.total_size()?,
-        free: globals.total_free()?,
+        capacity,
+        free,
         state_bytes: listing.state_bytes,
     })
 }
@@ -179,7 +188,7 @@ struct Listing {
 
 impl Listing {
     /// Reads `folder` and everything below it.
-    fn subtree(&mut self, prefix: String, folder: WmdmStorage) -> Result<()> {
+    fn subtree<O: DeviceObject>(&mut self, prefix: String, folder: O) -> Result<()> {
         let mut stack = vec![(prefix, folder)];
         while let Some((prefix, folder)) = stack.pop() {
             self.folder(&prefix, &folder, &mut stack)?;
@@ -188,11 +197,11 @@ impl Listing {
     }
 
     /// Reads one folder's files, and pushes its subfolders onto `folders`.
-    fn folder(
+    fn folder<O: DeviceObject>(
         &mut self,
         prefix: &str,
-        folder: &WmdmStorage,
-        folders: &mut Vec<(String, WmdmStorage)>,
+        folder: &O,
+        folders: &mut Vec<(String, O)>,
     ) -> Result<()> {
         for child in folder.children()? {
             let name = child.name()?;
@@ -207,7 +216,7 @@ impl Listing {
             } else {
                 format!("{prefix}/{name}")
             };
-            if child.attributes()?.attributes.contains(Attributes::FOLDER) {
+            if child.is_folder()? {
                 folders.push((path, child));
             } else {
                 let size = child.size()?;
@@ -419,7 +428,7 @@ fn write_in_place<O: DeviceObject>(
 /// absent), so it is not left for ever when `name` is not written again: renamed, or where
 /// renames are refused, written whole as `name` and then deleted. The caller has removed a
 /// lone `.new` that does not parse (an interrupted first write) before this.
-pub(crate) fn settle_state(root: &WmdmStorage, name: &str, renames: &Renames) -> Result<()> {
+pub(crate) fn settle_state<O: DeviceObject>(root: &O, name: &str, renames: &Renames) -> Result<()> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(());
     };
@@ -443,9 +452,24 @@ pub(crate) fn settle_state(root: &WmdmStorage, name: &str, renames: &Renames) ->
     only.delete(false, &mut NoProgress)
 }
 
+/// Removes the interrupted first write of state file `name`: its `.new` twin, and `name`
+/// itself when it is partial (an in-place write cut off). Absent files are fine.
+pub(crate) fn remove_stale_twin<O: DeviceObject>(root: &O, name: &str) -> Result<()> {
+    let Some(folder) = resolve(root, SYNC_FOLDER)? else {
+        return Ok(());
+    };
+    if let Some(f) = child_opt(&folder, &format!("{name}.new"))? {
+        f.delete(false, &mut NoProgress)?;
+    }
+    match child_opt(&folder, name)? {
+        Some(f) if unframe(read_all(&f)?).is_none() => f.delete(false, &mut NoProgress),
+        _ => Ok(()),
+    }
+}
+
 /// Deletes every `X.new` in the sync folder whose `X` is there too: by the write protocol the
 /// reader takes `X`, so the twin is an interrupted write's leftover.
-pub(crate) fn clean_state_twins(root: &WmdmStorage) -> Result<()> {
+pub(crate) fn clean_state_twins<O: DeviceObject>(root: &O) -> Result<()> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(());
     };
@@ -472,7 +496,7 @@ pub(crate) fn clean_state_twins(root: &WmdmStorage) -> Result<()> {
 }
 
 /// Reads sync's state file `name`, honouring [`write_file_atomic`]'s protocol.
-pub(crate) fn read_state(root: &WmdmStorage, name: &str) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_state<O: DeviceObject>(root: &O, name: &str) -> Result<Option<Vec<u8>>> {
     Ok(read_state_from(root, name)?
         .map(|(b, _)| b)
         .filter(|b| !b.is_empty()))
@@ -484,7 +508,10 @@ pub(crate) fn read_state(root: &WmdmStorage, name: &str) -> Result<Option<Vec<u8
 /// very first write of the file, interrupted. `name` is taken only when it is complete
 /// ([`unframe`]: an in-place write may have been cut off); a partial `name` with no twin is
 /// reported the same way, as empty bytes from a twin.
-pub(crate) fn read_state_from(root: &WmdmStorage, name: &str) -> Result<Option<(Vec<u8>, bool)>> {
+pub(crate) fn read_state_from<O: DeviceObject>(
+    root: &O,
+    name: &str,
+) -> Result<Option<(Vec<u8>, bool)>> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(None);
     };
@@ -511,7 +538,7 @@ pub(crate) fn read_state_from(root: &WmdmStorage, name: &str) -> Result<Option<(
 ///
 /// # Errors
 /// The manager's errors reading the device.
-pub(crate) fn state_date(root: &WmdmStorage, name: &str) -> Result<Option<i64>> {
+pub(crate) fn state_date<O: DeviceObject>(root: &O, name: &str) -> Result<Option<i64>> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
         return Ok(None);
     };
@@ -550,8 +577,8 @@ pub(crate) fn write_state_with<O: DeviceObject>(
 
 /// Every state file whose name starts with `prefix`, with its bytes and whether they came
 /// from a lone `.new` twin, sorted by name (as [`read_state_from`] reads them).
-pub(crate) fn read_states_with_prefix(
-    root: &WmdmStorage,
+pub(crate) fn read_states_with_prefix<O: DeviceObject>(
+    root: &O,
     prefix: &str,
 ) -> Result<Vec<(String, Vec<u8>, bool)>> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
@@ -591,29 +618,5 @@ pub(crate) fn delete_state<O: DeviceObject>(root: &O, name: &str) -> Result<()> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_state_file_written_in_place_reads_whole_only_when_complete() {
-        let body = b"wmdm-sync-ledger 1\nlibrary=x\nindex=1\n".to_vec();
-        let framed = frame(&body);
-        assert_eq!(unframe(framed.clone()), Some(body.clone()));
-        // Every prefix an interrupted write can leave, the empty file included, is partial.
-        for cut in 0..framed.len() {
-            assert_eq!(unframe(framed[..cut].to_vec()), None, "cut at {cut}");
-        }
-        // A torn write of the full length (other bytes at the end) too.
-        let mut torn = framed.clone();
-        if let Some(b) = torn.last_mut() {
-            *b ^= 0x55;
-        }
-        assert_eq!(unframe(torn), None);
-        // Plain files were renamed into place complete; only an empty one is not.
-        assert_eq!(unframe(body.clone()), Some(body.clone()));
-        assert_eq!(unframe(Vec::new()), None);
-        // The parsers read through the frame.
-        assert!(super::super::journal::Ledger::parse(&framed).is_ok());
-        assert!(super::super::journal::Ledger::parse(&framed[..framed.len() - 1]).is_err());
-    }
-}
+#[path = "device_tests.rs"]
+mod tests;

@@ -1,24 +1,19 @@
-//! The sync engine: one per device, shared by every handle. It prepares a sync (recovery,
-//! the device's listing, statistics, the plan) and drives the sans-IO core
-//! ([`SyncMachine`](super::machine)) that journals and applies it one step at a time
-//! ([`SyncEngine::step`]), executing the core's device requests over the manager, so a host
-//! loop or a worker thread can drive it and tests stay deterministic.
+//! The sync engine: one per device, shared by every handle. It drives the sans-IO core
+//! ([`SyncMachine`](super::machine)), which prepares a sync (recovery, the device's listing,
+//! statistics, the plan), journals it and applies it one step at a time
+//! ([`SyncEngine::step`]): the engine executes the core's device requests over the manager and
+//! gives it the library, the stats store and the time, so a host loop or a worker thread can
+//! drive it and tests stay deterministic.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
-use super::device::{Renames, ledger_file, read_device_contents, state_date};
+use super::device::Renames;
 use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
-use super::journal::Ledger;
 use super::machine::{
-    Action, DeviceIo, DeviceResponse, IoContext, ManagerIo, Phase, Start, SyncMachine,
+    Action, DeviceIo, DeviceResponse, IoContext, ManagerIo, Phase, Prepare, SyncMachine,
 };
-use super::plan::{DeviceContents, PlanInput, SyncOp, SyncPlan, plan};
-use super::recover::{Recovery, observe, perform, read_state, recover};
-use super::resume::{find_adoptable, gather_hashes};
-use super::stats::collect;
+use super::plan::{SyncOp, SyncPlan};
 use crate::error::{Error, Result};
 use crate::library::{Library, selection_for};
 use crate::manager::WmdmStorage;
@@ -28,12 +23,6 @@ mod types;
 pub use types::{SyncContext, SyncOptions, SyncSummary};
 #[path = "engine_state.rs"]
 mod state;
-
-/// Flushes `device` (a durability barrier); without a device, every completed operation is
-/// taken as durable already.
-pub(super) fn flush(device: Option<&crate::manager::WmdmDevice>) -> Result<()> {
-    device.map_or(Ok(()), crate::manager::WmdmDevice::flush)
-}
 
 /// The engine's lock: the core and the executor of its requests.
 struct Core {
@@ -133,64 +122,85 @@ impl SyncEngine {
         ctx: &SyncContext<'_>,
     ) -> Result<SyncPlan> {
         let _span = tracing::info_span!("sync", device = %self.shared.key).entered();
-        let core = lock(&self.shared.core);
+        let mut core = lock(&self.shared.core);
         if !core.machine.is_idle() {
             return Err(Error::CallOutOfSequence);
         }
-        let (recovery, _) = Self::recovery(root, ctx)?;
-        let mut device = read_device_contents(root)?;
-        recovery.apply_to(&mut device);
-        Self::make_plan(root, library, ctx, &recovery.ledger, &device)
+        core.machine
+            .prepare(Self::prepare(library, ctx, false, true))?;
+        self.prepare_with(&mut core, root, ctx, library, None)?;
+        core.machine
+            .take_plan()
+            .ok_or_else(|| Error::Fail.context("an estimate that ended without a plan"))
     }
 
-    /// Reads the sync's state and decides recovery, without writing.
-    fn recovery(
-        root: &WmdmStorage,
-        ctx: &SyncContext<'_>,
-    ) -> Result<(Recovery, Option<super::text::StateParseError>)> {
-        let state = read_state(root, ctx.library_id, ctx.index)?;
-        let observed = observe(root, &state, ctx.library_id)?;
-        let recovery = recover(&state, &observed, ctx.library_id);
-        Ok((recovery, state.ledger_problem))
-    }
-
-    /// Plans, then checks the copies whose path a file the partnership does not own already
-    /// holds, and plans again adopting the byte-identical ones (J8). Reads only.
-    fn make_plan(
-        root: &WmdmStorage,
+    /// What the core prepares a sync (or an estimate) from: the selection resolved and the
+    /// time read now (the core has no clock).
+    fn prepare(
         library: &dyn Library,
         ctx: &SyncContext<'_>,
-        ledger: &Ledger,
-        device: &DeviceContents,
-    ) -> Result<SyncPlan> {
+        stats: bool,
+        estimate: bool,
+    ) -> Prepare {
         let selection = ctx.selection.map_or_else(
-            || Cow::Owned(selection_for(library, ctx.index, ctx.clock)),
-            Cow::Borrowed,
+            || selection_for(library, ctx.index, ctx.clock),
+            <[_]>::to_vec,
         );
-        let hashes = gather_hashes(library, &selection, ledger);
-        let none = HashSet::new();
-        let input = |hashes, adoptable| PlanInput {
-            library,
-            selection: &selection,
-            hashes,
-            device,
-            ledger,
-            settings: ctx.settings,
-            skipped: ctx.skipped.unwrap_or(&none),
-            adoptable,
-        };
-        let first = plan(&input(&hashes, None));
-        if first.collisions.is_empty() {
-            return Ok(first);
+        let now = ctx
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Prepare {
+            library_id: ctx.library_id.to_owned(),
+            index: ctx.index,
+            session: new_session(),
+            settings: ctx.settings.clone(),
+            selection,
+            skipped: ctx.skipped.cloned().unwrap_or_default(),
+            stats,
+            now,
+            estimate,
         }
-        // Collisions are rare: the hashes computed for them join a copy of the map.
-        let mut compared = hashes.clone();
-        let adoptable =
-            find_adoptable(root, ctx.library_id, library, &first, &mut compared, device)?;
-        if adoptable.is_empty() {
-            return Ok(first);
+    }
+
+    /// Drives a preparation to its end (the run started, the estimate planned, or failed),
+    /// giving the core the library (and the stats store) when it plans.
+    fn prepare_with(
+        &self,
+        core: &mut Core,
+        root: &WmdmStorage,
+        ctx: &SyncContext<'_>,
+        library: &dyn Library,
+        stats: Option<&std::sync::Mutex<super::stats::StatsStore>>,
+    ) -> Result<()> {
+        let transcoding = core.machine.options().transcoding.clone();
+        core.io = Some(ManagerIo::new(
+            root.clone(),
+            ctx.device.cloned(),
+            Renames::default(),
+            transcoding,
+        ));
+        loop {
+            self.drive(core, Some(library), 0);
+            if !core.machine.wants_plan() {
+                break;
+            }
+            match stats {
+                Some(store) => {
+                    let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+                    core.machine.plan(library, Some(&mut store));
+                }
+                None => core.machine.plan(library, None),
+            }
         }
-        Ok(plan(&input(&compared, Some(&adoptable))))
+        if core.machine.is_idle() {
+            core.io = None;
+        }
+        match core.machine.take_start_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Starts a sync: recovers from an interrupted one, plans, makes the journal durable on
@@ -213,63 +223,16 @@ impl SyncEngine {
         if !core.machine.is_idle() {
             return Err(Error::CallOutOfSequence);
         }
-        let options = core.machine.options().clone();
         self.shared.stop.store(false, Ordering::Relaxed);
-        let (recovery, problem) = Self::recovery(root, ctx)?;
-        let renames = Renames::default();
-        perform(root, ctx.library_id, &recovery, ctx.device, &renames)?;
-        let mut ledger = recovery.ledger;
-        let initial = ledger.clone();
-        let mut conflicts = Vec::new();
-        // One listing serves both the stats' change markers and the plan.
-        let device = read_device_contents(root)?;
         let acquire = ctx.settings.collect_stats && ctx.settings.filter.acquires();
-        if let Some(store) = ctx.stats.filter(|_| acquire) {
-            let now = ctx
-                .clock
-                .now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-            let ledger_date = state_date(root, &ledger_file(ctx.library_id))?;
-            conflicts = collect(
-                root,
-                &device,
-                ledger_date,
-                &mut ledger,
-                library,
-                &mut store,
-                now,
-            )?;
-        }
-        let plan = Self::make_plan(root, library, ctx, &ledger, &device)?;
-        let (total_ops, renames_refused) = (plan.ops.len(), renames.refused());
-        core.machine.start(Start {
-            library_id: ctx.library_id.to_owned(),
-            index: ctx.index,
-            session: new_session(),
-            plan,
-            ledger,
-            initial,
-            ledger_unreadable: problem.is_some(),
-            rating_conflicts: conflicts,
-            left_alone: recovery.left_alone,
-            renames_refused,
-        })?;
-        core.io = Some(ManagerIo::new(
-            root.clone(),
-            ctx.device.cloned(),
-            renames,
-            options.transcoding,
-        ));
-        // The journal (J1).
-        self.drive(&mut core, Some(library), 0);
-        if let Some(e) = core.machine.take_start_error() {
-            core.io = None;
-            return Err(e);
-        }
+        let stats = ctx.stats.filter(|_| acquire);
+        core.machine
+            .prepare(Self::prepare(library, ctx, stats.is_some(), false))?;
+        // Recovery, the listing, statistics, planning, then the journal (J1).
+        self.prepare_with(&mut core, root, ctx, library, stats)?;
         self.settle(&core.machine);
         let total = self.shared.total.load(Ordering::Relaxed);
+        let total_ops = core.machine.remaining_ops().len();
         tracing::info!(operations = total_ops, bytes = total, "sync started");
         Ok(())
     }

@@ -1,30 +1,21 @@
 //! Recovery from an interrupted sync (docs/sync.md, invariants J1-J9), in three parts so that
 //! planning and estimates never write (J9):
 //!
-//! * [`read_state`] and [`observe`] only read: the ledger, the journal and the commit records,
-//!   then the device objects they name;
+//! * the sync core reads (`machine::prepare`): the ledger, the journal and the commit records,
+//!   then the device objects [`to_observe`] names;
 //! * [`recover`] is pure: from those it decides the recovered ledger, the temporary files to
 //!   delete, and what it leaves alone (and why);
-//! * [`perform`] carries the decision out; only [`SyncEngine::start`] calls it.
-//!
-//! [`SyncEngine::start`]: super::SyncEngine::start
+//! * the sync core carries the decision out, as requests (`machine::prepare`), only when a
+//!   sync starts.
 
 use std::collections::HashMap;
 
-use super::device::{
-    LEGACY_LEDGER_FILE, MARKER_FILE, Renames, SYNC_FOLDER, clean_state_twins, commit_prefix,
-    delete_state, fingerprint_of, intent_prefix, journal_file, ledger_file, read_all,
-    read_state as read_state_file, read_state_from, read_states_with_prefix, resolve, settle_state,
-    unframe, write_state_with,
-};
+use super::device::{SYNC_FOLDER, journal_file};
 use super::intent::IntentRecord;
 use super::journal::{CommitRecord, Committed, Journal, JournalOp, Ledger, LedgerEntry};
 use super::legacy::{LEGACY_JOURNAL_FILE, LegacyJournal};
 use super::plan::DeviceContents;
 use super::text::StateParseError;
-use crate::error::Result;
-use crate::manager::WmdmStorage;
-use crate::provider::NoProgress;
 
 /// Why recovery left a path alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,39 +51,17 @@ pub(crate) struct StateFiles {
     pub(crate) commits: Vec<(String, std::result::Result<CommitRecord, StateParseError>)>,
     /// Intent records (a device that refuses renames) by file name.
     pub(crate) intents: Vec<(String, std::result::Result<IntentRecord, StateParseError>)>,
-    /// State files whose only trace is an interrupted first write (removed by `perform`).
+    /// State files whose only trace is an interrupted first write (removed when recovery is carried out).
     pub(crate) stale: Vec<String>,
     /// The journal of an older version (`journal.txt`), when there is one.
     pub(crate) legacy_journal: Option<std::result::Result<LegacyJournal, StateParseError>>,
 }
 
-/// Reads the library's ledger (its own file, or the single-ledger file of older versions when
-/// that one is the library's: migration), journal and commit records. Reads only.
-pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Result<StateFiles> {
-    let _span = tracing::debug_span!("read state files").entered();
-    let mut stale = Vec::new();
-    let own = first_write_aware(
-        root,
-        &ledger_file(library_id),
-        |b| Ledger::parse(b).is_ok(),
-        &mut stale,
-    )?;
-    let bytes = match own {
-        Some(b) => Some(b),
-        None => read_state_file(root, LEGACY_LEDGER_FILE)?,
-    };
-    let (ledger, ledger_problem) = Ledger::parse_or_empty(bytes.as_deref(), library_id, index);
-    if let Some(p) = &ledger_problem {
-        tracing::warn!(error = %p, "the sync ledger is unreadable; treating it as empty");
-    }
-    let journal = first_write_aware(
-        root,
-        &journal_file(library_id),
-        |b| Journal::parse(b).is_ok(),
-        &mut stale,
-    )?
-    .map(|b| Journal::parse(&b));
-    let commits = read_states_with_prefix(root, &commit_prefix(library_id))?
+/// The commit records read ([`read_states_with_prefix`]), parsed.
+pub(crate) fn commits_from(
+    files: Vec<(String, Vec<u8>, bool)>,
+) -> Vec<(String, std::result::Result<CommitRecord, StateParseError>)> {
+    files
         .into_iter()
         .map(|(name, b, twin)| (name, CommitRecord::parse(&b), twin))
         // A lone unparseable `.new` is a record whose write was interrupted: its batch was
@@ -101,43 +70,39 @@ pub(crate) fn read_state(root: &WmdmStorage, library_id: &str, index: u8) -> Res
             Err(_) if twin => (name, Ok(CommitRecord::default())),
             c => (name, c),
         })
-        .collect();
-    let intents = read_states_with_prefix(root, &intent_prefix(library_id))?
+        .collect()
+}
+
+/// The intent records read ([`read_states_with_prefix`]), parsed.
+pub(crate) fn intents_from(
+    files: Vec<(String, Vec<u8>, bool)>,
+) -> Vec<(String, std::result::Result<IntentRecord, StateParseError>)> {
+    files
         .into_iter()
         .map(|(name, b, twin)| match IntentRecord::parse(&b) {
             // An interrupted first write: no write of its batch had started.
             Err(_) if twin => (name, Ok(IntentRecord::default())),
             r => (name, r),
         })
-        .collect();
-    let legacy_journal =
-        read_state_file(root, LEGACY_JOURNAL_FILE)?.map(|b| LegacyJournal::parse(&b));
-    Ok(StateFiles {
-        ledger,
-        ledger_problem,
-        journal,
-        commits,
-        intents,
-        stale,
-        legacy_journal,
-    })
+        .collect()
 }
 
-/// A state file's bytes; a lone `.new` twin that does not parse is the interrupted first
-/// write of the file, so the file is taken as absent (see `device::read_state_from`).
-fn first_write_aware(
-    root: &WmdmStorage,
+/// A state file's bytes as read (`device::read_state_from`); a lone `.new` twin that does
+/// not parse is the interrupted first write of the file, so the file is taken as absent and
+/// its name noted in `stale`.
+pub(crate) fn first_write(
+    read: Option<(Vec<u8>, bool)>,
     name: &str,
     parses: impl Fn(&[u8]) -> bool,
     stale: &mut Vec<String>,
-) -> Result<Option<Vec<u8>>> {
-    Ok(match read_state_from(root, name)? {
+) -> Option<Vec<u8>> {
+    match read {
         Some((b, true)) if !parses(&b) => {
             stale.push(name.to_owned());
             None
         }
         other => other.map(|(b, _)| b),
-    })
+    }
 }
 
 /// A device object as recovery saw it.
@@ -231,58 +196,38 @@ fn intended(state: &StateFiles, session: u64) -> HashMap<&str, u64> {
         .collect()
 }
 
-/// Reads the device objects the journal names. Reads only.
-pub(crate) fn observe(
-    root: &WmdmStorage,
-    state: &StateFiles,
-    library_id: &str,
-) -> Result<Observed> {
-    let mut out = Observed::new();
-    let mut look = |path: &str, fingerprint: bool| -> Result<()> {
-        if out.contains_key(path) {
-            return Ok(());
+/// The paths the journal names, in the order recovery reads them, each once, with whether
+/// its fingerprint must be read (a commit record names it; an object without a unique ID has
+/// it read anyway).
+pub(crate) fn to_observe(state: &StateFiles, library_id: &str) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut look = |path: &str, fingerprint: bool| {
+        if seen.insert(path.to_owned()) {
+            out.push((path.to_owned(), fingerprint));
         }
-        let seen = match resolve(root, path)? {
-            None => None,
-            Some(obj) => {
-                let unique_id = obj.unique_id().unwrap_or_default();
-                let fingerprint = if fingerprint || unique_id.is_empty() {
-                    Some(fingerprint_of(&obj)?)
-                } else {
-                    None
-                };
-                Some(Seen {
-                    size: obj.size()?,
-                    unique_id,
-                    fingerprint,
-                })
-            }
-        };
-        out.insert(path.to_owned(), seen);
-        Ok(())
     };
     if let Some(old) = own_legacy_journal(state, library_id) {
         for (temp, _) in &old.temps {
-            look(temp, false)?;
+            look(temp, false);
         }
         for path in &old.deletes {
-            look(path, false)?;
+            look(path, false);
         }
     }
-    let Some(journal) = own_journal(state, library_id) else {
-        return Ok(out);
-    };
-    let records = committed(state, journal.session);
-    for op in &journal.ops {
-        match op {
-            JournalOp::Put { temp, entry, .. } => {
-                look(temp, false)?;
-                look(&entry.path, records.contains_key(temp.as_str()))?;
+    if let Some(journal) = own_journal(state, library_id) {
+        let records = committed(state, journal.session);
+        for op in &journal.ops {
+            match op {
+                JournalOp::Put { temp, entry, .. } => {
+                    look(temp, false);
+                    look(&entry.path, records.contains_key(temp.as_str()));
+                }
+                JournalOp::Delete { path } | JournalOp::Retag { path, .. } => look(path, false),
             }
-            JournalOp::Delete { path } | JournalOp::Retag { path, .. } => look(path, false)?,
         }
     }
-    Ok(out)
+    out
 }
 
 /// What recovery decided.
@@ -485,76 +430,6 @@ impl Recovery {
             }
         }
     }
-}
-
-/// Carries a recovery out: deletes the temporary files, writes the ledger when it changed,
-/// then removes the commit records and the journal. Each part is idempotent, so an
-/// interruption here is recovered by running it again.
-pub(crate) fn perform(
-    root: &WmdmStorage,
-    library_id: &str,
-    recovery: &Recovery,
-    device: Option<&crate::manager::WmdmDevice>,
-    renames: &Renames,
-) -> Result<()> {
-    clean_state_twins(root)?;
-    // Before the ledger is written: an interrupted first write (a partial lone `.new`, or a
-    // partial `name` written in place) must not be taken for the committed copy by the write
-    // protocol.
-    if let Some(folder) = resolve(root, SYNC_FOLDER)?.filter(|_| !recovery.stale_twins.is_empty()) {
-        for name in &recovery.stale_twins {
-            match folder.child(&format!("{name}.new")) {
-                Ok(f) => f.delete(false, &mut NoProgress)?,
-                Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-            match folder.child(name) {
-                Ok(f) if unframe(read_all(&f)?).is_none() => f.delete(false, &mut NoProgress)?,
-                Ok(_) => {}
-                Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    for (temp, _) in &recovery.delete_temps {
-        if let Some(t) = resolve(root, temp)? {
-            t.delete(false, &mut NoProgress)?;
-        }
-    }
-    // Barriers: recovery's deletes are durable before the ledger that no longer names them,
-    // and the ledger before the journal and records it replaces go (and those are gone for
-    // good before a new session writes its own under the same names).
-    let acted = !recovery.stale_twins.is_empty() || !recovery.delete_temps.is_empty();
-    if recovery.ledger_changed {
-        if acted {
-            super::engine::flush(device)?;
-        }
-        write_state_with(
-            root,
-            &ledger_file(library_id),
-            &recovery.ledger.encode(),
-            renames,
-        )?;
-    } else {
-        // A crash between deleting the old ledger and renaming the new one leaves the new
-        // one alone as `.new`: the committed copy. Put it in place now, or a run that does
-        // not write the ledger again (a no-op) leaves the twin for ever (crashsim F2).
-        settle_state(root, &ledger_file(library_id), renames)?;
-    }
-    // The same for the partnership marker: a crash at the end of its write (when a library
-    // partners a device another one had) leaves only `partnership.txt.new`, which readers
-    // take as the marker and which nothing writes again while the partnership lasts.
-    settle_state(root, MARKER_FILE, renames)?;
-    if acted || recovery.ledger_changed || !recovery.clear_state.is_empty() {
-        super::engine::flush(device)?;
-    }
-    if !recovery.clear_state.is_empty() {
-        for name in &recovery.clear_state {
-            delete_state(root, name)?;
-        }
-        super::engine::flush(device)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

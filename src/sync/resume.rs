@@ -10,8 +10,7 @@ use super::journal::{JournalOp, Ledger, LedgerEntry, OwnedKind, temp_path};
 use super::plan::{Adoptable, DeviceContents, SyncOp, SyncPlan, mtime_ns};
 use crate::error::Result;
 use crate::library::{ContentHash, Library, TrackId};
-use crate::manager::{ReadTarget, WmdmStorage};
-use crate::provider::NoProgress;
+use crate::sync::machine::DeviceObject;
 
 /// Hashes for the selected tracks, reading as few sources as the planner allows: for an owned
 /// track, the ledger's hash when the library file's size and modification time are what they
@@ -170,11 +169,11 @@ pub(crate) fn journal_ops(plan: &SyncPlan, ledger: &Ledger, session: u64) -> Vec
 /// (same hash, and the object still has the size and non-empty unique ID it recorded), or the
 /// object has the track's size and its SHA-1, read through the manager, is the track's hash.
 /// Reads only.
-pub(crate) fn find_adoptable(
-    root: &WmdmStorage,
+pub(crate) fn find_adoptable<O: DeviceObject>(
+    root: &O,
     library_id: &str,
     library: &dyn Library,
-    plan: &SyncPlan,
+    collisions: &[(TrackId, String)],
     hashes: &mut HashMap<TrackId, ContentHash>,
     device: &DeviceContents,
 ) -> Result<HashMap<String, Adoptable>> {
@@ -198,7 +197,7 @@ pub(crate) fn find_adoptable(
         }
     }
     let mut out = HashMap::new();
-    for (track, path) in &plan.collisions {
+    for (track, path) in collisions {
         let (Some(f), Some(t)) = (device.files.get(path), library.track(*track)) else {
             continue;
         };
@@ -247,19 +246,12 @@ pub(crate) fn find_adoptable(
     Ok(out)
 }
 
-/// The SHA-1 of a device object's bytes, streamed through the manager.
-fn sha1_of(obj: &WmdmStorage) -> Result<ContentHash> {
-    struct Hashing(sha1::Sha1);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            sha1::Digest::update(&mut self.0, buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut h = Hashing(<sha1::Sha1 as sha1::Digest>::new());
-    obj.read_to(ReadTarget::Writer(&mut h), &mut NoProgress)?;
-    Ok(ContentHash(sha1::Digest::finalize(h.0).into()))
+/// The SHA-1 of a device object's bytes (read whole: only a file the size of the track it may
+/// be a copy of is read, and only when planning met a collision).
+fn sha1_of<O: DeviceObject>(obj: &O) -> Result<ContentHash> {
+    let mut bytes = Vec::new();
+    obj.read_into(&mut bytes)?;
+    Ok(ContentHash(
+        sha1::Digest::finalize(<sha1::Sha1 as sha1::Digest>::new_with_prefix(&bytes)).into(),
+    ))
 }

@@ -8,7 +8,7 @@
 //!   store's. When the library's rating also changed since then to a different value, the
 //!   device's (newer, since it is observed now) still wins and the conflict is reported.
 //! * Only objects that may have changed are read: the ledger keeps each object's size and date
-//!   as last read, and an object that still has them is skipped (see [`collect`]).
+//!   as last read, and an object that still has them is skipped (see [`stats_to_read`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,7 +18,6 @@ use super::plan::DeviceContents;
 use super::text::{StateParseError, bad, hex_u64, lines_after_header, number};
 use crate::error::{Error, Result};
 use crate::library::{Library, Rating, TrackId};
-use crate::metadata::tags;
 
 /// The name of the stats store in the library's state folder.
 pub const STATS_FILE_NAME: &str = "stats.txt";
@@ -189,7 +188,7 @@ impl StatsStore {
 /// Makes what the sync has just written the statistics baseline of `entry`: the play count
 /// and rating the written bytes carry (the library track's own, since the copy is its file),
 /// and the object's size and date as the device reports them, in the form a listing gives
-/// them (see `read_device_contents`). [`collect`] then skips the object until the device
+/// them (see `read_device_contents`). [`stats_to_read`] then skips the object until the device
 /// changes it, instead of reading back tags the sync itself wrote, and the library's own play
 /// count is never counted again as plays on the device.
 ///
@@ -208,8 +207,13 @@ pub(crate) fn set_written_baseline(
     entry.seen = (dated != 0).then_some((stored, dated));
 }
 
-/// Reads play counts and ratings of owned tracks on the device into `store`, moving the
-/// ledger's bases forward. Returns the rating conflicts.
+/// A change marker: an object's size and date as a listing gives them.
+pub(crate) type Marker = Option<(u64, i64)>;
+
+/// Which ledger entries statistics must read: the path and the change marker the listing
+/// gives it, for each owned track on the device that may have changed; and whether a marker
+/// dated in the ledger's second (or later) was among them (then the ledger is settled, see
+/// [`apply_stats`]).
 ///
 /// Like WMP's IOCTL_WMP_METADATA_ROUND_TRIP, which reports only the objects whose statistics
 /// changed, only objects that may have changed are read: an entry whose recorded
@@ -221,23 +225,17 @@ pub(crate) fn set_written_baseline(
 /// [`settled`](Ledger::settled) at its current date, which makes the engine rewrite it once so
 /// that their markers become trustworthy next time (a device whose clock stands still is not
 /// rewritten again). Objects the device gives no date for are always read.
-///
-/// # Errors
-/// The manager's errors reading the device.
-pub(crate) fn collect(
-    root: &crate::manager::WmdmStorage,
+pub(crate) fn stats_to_read(
+    ledger: &Ledger,
     device: &DeviceContents,
     ledger_date: Option<i64>,
-    ledger: &mut Ledger,
-    library: &dyn Library,
-    store: &mut StatsStore,
-    now: u64,
-) -> Result<Vec<RatingConflict>> {
-    let _span = tracing::debug_span!("statistics").entered();
-    let mut conflicts = Vec::new();
+) -> (Vec<(String, Marker)>, bool) {
+    let mut out = Vec::new();
     let mut racy = false;
-    for e in ledger.entries.values_mut() {
-        let Some(track) = e.track() else { continue };
+    for e in ledger.entries.values() {
+        if e.track().is_none() {
+            continue;
+        }
         // Not on the device (any more): the plan forgets or recopies it.
         let Some(file) = device.files.get(&e.path) else {
             continue;
@@ -248,22 +246,46 @@ pub(crate) fn collect(
             continue;
         }
         racy |= marker.is_some() && !settled;
-        let Some(obj) = super::device::resolve(root, &e.path)? else {
+        out.push((e.path.clone(), marker));
+    }
+    (out, racy)
+}
+
+/// What statistics read of one object (see [`stats_to_read`]): its path, the listing's
+/// marker, and the device's play count and rating (`None`: the device keeps none for it;
+/// the path absent: skipped).
+pub(crate) struct StatsReading {
+    pub(crate) path: String,
+    pub(crate) marker: Marker,
+    pub(crate) found: Option<Option<(Option<u32>, Option<u32>)>>,
+}
+
+/// Puts what statistics read into `store` at sync time `now`, moving the ledger's bases and
+/// markers forward, and settles the ledger when `racy` (see [`stats_to_read`]). Returns the
+/// rating conflicts.
+pub(crate) fn apply_stats(
+    ledger: &mut Ledger,
+    reads: Vec<StatsReading>,
+    racy: bool,
+    ledger_date: Option<i64>,
+    library: &dyn Library,
+    store: &mut StatsStore,
+    now: u64,
+) -> Vec<RatingConflict> {
+    let mut conflicts = Vec::new();
+    for r in reads {
+        let Some(e) = ledger.entries.get_mut(&r.path) else {
             continue;
         };
-        let meta = match obj.specified_metadata(&[tags::PLAY_COUNT, tags::USER_RATING]) {
-            Ok((m, _)) => m,
-            Err(err) if err == Error::NotSupported => {
-                e.seen = marker;
-                continue;
-            }
-            Err(err) => return Err(err),
+        let (Some(track), Some(found)) = (e.track(), r.found) else {
+            continue;
         };
-        e.seen = marker;
-        let plays = meta.get_u32(tags::PLAY_COUNT).unwrap_or(e.plays);
-        let rating = meta
-            .get_u32(tags::USER_RATING)
-            .map(|r| u8::try_from(r.min(100)).unwrap_or(100));
+        e.seen = r.marker;
+        let Some((plays, rating)) = found else {
+            continue;
+        };
+        let plays = plays.unwrap_or(e.plays);
+        let rating = rating.map(|r| u8::try_from(r.min(100)).unwrap_or(100));
         if let Some(c) = store.record(
             library,
             track,
@@ -277,7 +299,7 @@ pub(crate) fn collect(
     if racy {
         settle(ledger, ledger_date, now);
     }
-    Ok(conflicts)
+    conflicts
 }
 
 /// How many settling rewrites are made at one ledger date before the device's clock is taken

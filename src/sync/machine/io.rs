@@ -9,18 +9,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::object::DeviceObject;
 use super::request::{
-    DeviceRequest, DeviceResponse, EncodeInfo, Fingerprint, ObjectId, ObjectInfo, WriteSource,
-    Written,
+    DeviceRequest, DeviceResponse, EncodeInfo, Fingerprint, ObjectId, ObjectInfo, StatsRead,
+    WriteSource, Written,
 };
 use crate::error::{Error, Result};
 use crate::library::{ContentHash, Library};
 use crate::manager::{InsertOptions, InsertSource, WmdmDevice, WmdmStorage};
 use crate::provider::{DeviceRef, NoProgress, Progress, StorageRef};
 use crate::sync::device::{
-    Renames, delete_state, fingerprint as fingerprint_of, is_not_found, resolve, split,
-    write_state_with,
+    Renames, clean_state_twins, delete_state, fingerprint as fingerprint_of, is_not_found,
+    list_contents, read_state_from, read_states_with_prefix, remove_stale_twin, resolve,
+    settle_state, split, state_date, write_state_with,
 };
 use crate::sync::plan::SyncOp;
+use crate::sync::resume::find_adoptable;
 use crate::transcode::{EncodePool, Job, Transcoding};
 
 /// What an executor is handed with each request besides the request: the library (the
@@ -378,6 +380,30 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
     }
 }
 
+/// A read's answer, or its failure.
+fn answer<T>(r: Result<T>, into: impl FnOnce(T) -> DeviceResponse) -> DeviceResponse {
+    match r {
+        Ok(v) => into(v),
+        Err(e) => DeviceResponse::Failed(e),
+    }
+}
+
+/// The play count and rating of the object at `path` (statistics flowing back).
+fn read_stats<O: DeviceObject>(root: &O, path: &str) -> Result<StatsRead> {
+    use crate::metadata::tags;
+    let Some(obj) = resolve(root, path)? else {
+        return Ok(StatsRead::Absent);
+    };
+    match obj.specified_metadata(&[tags::PLAY_COUNT, tags::USER_RATING]) {
+        Ok(m) => Ok(StatsRead::Read {
+            plays: m.get_u32(tags::PLAY_COUNT),
+            rating: m.get_u32(tags::USER_RATING),
+        }),
+        Err(e) if e == Error::NotSupported => Ok(StatsRead::Unsupported),
+        Err(e) => Err(e),
+    }
+}
+
 /// What a file written holds, read back; on failure the file goes.
 fn readback<O: DeviceObject>(created: O) -> Result<(O, Written)> {
     let recorded = (|| -> Result<Written> {
@@ -454,7 +480,7 @@ fn write_track<O: DeviceObject>(
     }
 }
 
-impl<O: DeviceObject, D: Barrier> DeviceIo for Executor<O, D> {
+impl<O: DeviceObject + Sync, D: Barrier> DeviceIo for Executor<O, D> {
     fn execute(&mut self, request: DeviceRequest, cx: &IoContext<'_>) -> DeviceResponse {
         let done = |r: Result<()>| match r {
             Ok(()) => DeviceResponse::Done,
@@ -511,6 +537,48 @@ impl<O: DeviceObject, D: Barrier> DeviceIo for Executor<O, D> {
             }
             DeviceRequest::DeleteState { name } => done(delete_state(&self.root, &name)),
             DeviceRequest::Flush => done(self.device.as_ref().map_or(Ok(()), Barrier::flush)),
+            DeviceRequest::ReadState { name } => {
+                answer(read_state_from(&self.root, &name), DeviceResponse::State)
+            }
+            DeviceRequest::ReadStates { prefix } => answer(
+                read_states_with_prefix(&self.root, &prefix),
+                DeviceResponse::States,
+            ),
+            DeviceRequest::StateDate { name } => {
+                answer(state_date(&self.root, &name), DeviceResponse::Date)
+            }
+            DeviceRequest::List => answer(list_contents(&self.root), |c| {
+                DeviceResponse::Contents(Box::new(c))
+            }),
+            DeviceRequest::ReadStats { path } => {
+                answer(read_stats(&self.root, &path), DeviceResponse::Stats)
+            }
+            DeviceRequest::CleanStateTwins => done(clean_state_twins(&self.root)),
+            DeviceRequest::RemoveStaleTwin { name } => done(remove_stale_twin(&self.root, &name)),
+            DeviceRequest::SettleState { name } => {
+                done(settle_state(&self.root, &name, &self.renames))
+            }
+            DeviceRequest::FindAdoptable {
+                library_id,
+                collisions,
+                mut hashes,
+                device,
+            } => match cx.library {
+                Some(library) => answer(
+                    find_adoptable(
+                        &self.root,
+                        &library_id,
+                        library,
+                        &collisions,
+                        &mut hashes,
+                        &device,
+                    ),
+                    |found| DeviceResponse::Adoptable(found, hashes),
+                ),
+                None => DeviceResponse::Failed(
+                    Error::Fail.context("an adoption check asked for without the library"),
+                ),
+            },
         }
     }
 

@@ -1,20 +1,25 @@
 //! The sync core without I/O (the quinn-proto half of a quinn-proto / quinn split): one
-//! device's sync as a state machine. It owns everything a run knows (the plan and where it
-//! is, the ledger as it grows, the journal, the open batch, the commit and intent records,
-//! what the session found out about the device, the summary), asks for device operations
-//! ([`DeviceRequest`]) and is handed their results ([`DeviceResponse`]). It has no locks,
-//! atomics, threads or clock: whoever drives it ([`SyncEngine`](super::SyncEngine), the
-//! runtime's workers through it, or a test with scripted answers) executes the requests,
-//! over the manager ([`ManagerIo`]) or directly over a provider (`ProviderIo`).
+//! device's sync as a state machine, from the first read of a start to the end of the run.
+//! It owns everything a sync knows (the state files read and recovery's decision, the
+//! listing, the statistics read, the plan and where it is, the ledger as it grows, the
+//! journal, the open batch, the commit and intent records, what the session found out about
+//! the device, the summary), asks for device operations ([`DeviceRequest`]) and is handed
+//! their results ([`DeviceResponse`]). It has no locks, atomics, threads or clock: whoever
+//! drives it ([`SyncEngine`](super::SyncEngine), the runtime's workers through it, or a test
+//! with scripted answers) executes the requests, over the manager ([`ManagerIo`]) or directly
+//! over a provider (`ProviderIo`), and gives it the library, the stats store and the time.
 //!
 //! ```text
-//!  Idle ──start──► Journaling ──journal durable──► Applying ◄──┐
-//!   ▲                  │ (write failed: Idle, error)   │ step  │ step done
-//!   │                  ▼                               ▼       │
-//!   │                 Idle                            Step ────┘
-//!   │                                                  │ last step, stop
-//!   └──────────── run ended (Stopped) ◄── Finishing ◄──┘ (disconnect or a failed
-//!                                                         barrier: ended at once)
+//!  Idle ──prepare──► Preparing: Recovering ► Listing ► Statistics ► Planning ──┐
+//!   ▲  ▲                 │ (a failure: Idle, error)       estimate: Idle ◄────┤ plan(library)
+//!   │  └─────────────────┘                                                     ▼
+//!   │                 Idle ◄── (write failed: error) ── Journaling ◄── start ──┘
+//!   │                                                       │ journal durable
+//!   │                                                       ▼
+//!   │                                     step done ┌──► Applying ──step──► Step
+//!   │                                               └───────────────────────┘ │ last step, stop
+//!   └──────────── run ended (Stopped) ◄── Finishing ◄─────────────────────────┘ (disconnect or a
+//!                                                                 failed barrier: ended at once)
 //! ```
 //!
 //! docs/sync.md ("The core and its driver") lists the requests and who executes them.
@@ -36,18 +41,23 @@ mod finish;
 mod flow;
 mod io;
 mod object;
+mod prepare;
 pub(crate) mod request;
 mod run;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_more;
+#[cfg(test)]
+mod tests_prepare;
 
 use flow::{Flow, Then};
 #[cfg(test)]
 pub(crate) use io::ProviderIo;
 pub(crate) use io::{DeviceIo, IoContext, ManagerIo};
 pub(crate) use object::DeviceObject;
+use prepare::Prep;
+pub(crate) use prepare::{Prepare, Stage};
 pub(crate) use request::{DeviceRequest, DeviceResponse};
 pub(crate) use run::Start;
 use run::{End, Pending, Run};
@@ -66,6 +76,9 @@ pub(crate) enum Action {
 pub(crate) enum Phase {
     /// No sync runs.
     Idle,
+    /// A sync is being prepared (recovery, the listing, statistics, planning); the device is
+    /// unchanged but for recovery's own work.
+    Preparing(Stage),
     /// The journal is being made durable (J1); the device is unchanged so far.
     Journaling,
     /// Between steps: waiting for [`SyncMachine::step`].
@@ -83,6 +96,11 @@ pub(crate) enum Phase {
 pub(crate) struct SyncMachine {
     key: String,
     phase: Phase,
+    prep: Option<Box<Prep>>,
+    // The preparation waits for the library to plan.
+    to_plan: bool,
+    // The plan of the last estimate, until taken.
+    planned: Option<Box<super::plan::SyncPlan>>,
     run: Option<Box<Run>>,
     // The request handed out and what to do with its answer.
     outgoing: Option<DeviceRequest>,
@@ -126,6 +144,9 @@ impl SyncMachine {
         SyncMachine {
             key: key.to_owned(),
             phase: Phase::Idle,
+            prep: None,
+            to_plan: false,
+            planned: None,
             run: None,
             outgoing: None,
             waiting: None,
@@ -230,7 +251,7 @@ impl SyncMachine {
     /// and never after it.
     pub(crate) fn state(&self) -> SyncState {
         match self.phase {
-            Phase::Idle | Phase::Journaling => self.idle_state,
+            Phase::Idle | Phase::Preparing(_) | Phase::Journaling => self.idle_state,
             Phase::Applying | Phase::Step | Phase::Finishing { .. } => SyncState::Synchronizing,
         }
     }
@@ -437,6 +458,11 @@ impl SyncMachine {
 
     /// The answer to the last request [`poll`](Self::poll) handed out.
     pub(crate) fn handle(&mut self, response: DeviceResponse) {
+        if let Some(prep) = self.prep.as_mut() {
+            let next = prep.handle(response);
+            self.prep_next(next);
+            return;
+        }
         let (Some(then), Some(run)) = (self.waiting.take(), self.run.as_mut()) else {
             tracing::warn!("a device response with no request waiting for it");
             return;
@@ -448,6 +474,9 @@ impl SyncMachine {
     /// The executor noted that the device refuses renames (on a request that may have
     /// failed, so it could not say so in the answer).
     pub(crate) fn note_renames_refused(&mut self) {
+        if let Some(prep) = self.prep.as_mut() {
+            prep.renames_refused = true;
+        }
         if let Some(run) = self.run.as_mut()
             && !run.renames_refused
         {
@@ -501,7 +530,7 @@ impl SyncMachine {
                 }
             }
             Phase::Finishing { .. } => self.end_run(),
-            Phase::Idle | Phase::Applying => {}
+            Phase::Idle | Phase::Preparing(_) | Phase::Applying => {}
         }
     }
 

@@ -46,9 +46,37 @@ pub(crate) trait DeviceObject: Clone + Send + Sized {
     fn read_into(&self, out: &mut Vec<u8>) -> Result<()>;
     /// Up to `len` bytes at each `(offset, len)`, in one open.
     fn read_ranges(&self, ranges: &[(u64, usize)]) -> Result<Vec<Vec<u8>>>;
+    /// The objects in this folder.
+    fn children(&self) -> Result<Vec<Self>>;
+    /// Its name.
+    fn name(&self) -> Result<String>;
+    /// True for a folder.
+    fn is_folder(&self) -> Result<bool>;
+    /// The storage's capacity and free bytes.
+    fn space(&self) -> Result<(u64, u64)>;
+    /// The metadata named (what the device has of them).
+    fn specified_metadata(&self, names: &[&str]) -> Result<Metadata>;
 }
 
 impl DeviceObject for WmdmStorage {
+    fn children(&self) -> Result<Vec<Self>> {
+        WmdmStorage::children(self)
+    }
+    fn name(&self) -> Result<String> {
+        WmdmStorage::name(self)
+    }
+    fn is_folder(&self) -> Result<bool> {
+        Ok(WmdmStorage::attributes(self)?
+            .attributes
+            .contains(crate::flags::Attributes::FOLDER))
+    }
+    fn space(&self) -> Result<(u64, u64)> {
+        let g = self.globals()?;
+        Ok((g.total_size()?, g.total_free()?))
+    }
+    fn specified_metadata(&self, names: &[&str]) -> Result<Metadata> {
+        WmdmStorage::specified_metadata(self, names).map(|(m, _)| m)
+    }
     fn child(&self, name: &str) -> Result<Self> {
         WmdmStorage::child(self, name)
     }
@@ -92,6 +120,24 @@ impl DeviceObject for WmdmStorage {
 
 /// Straight to the provider: no authenticated channel, no MACs, plaintext object data.
 impl DeviceObject for StorageRef {
+    fn children(&self) -> Result<Vec<Self>> {
+        Storage::children(&**self)
+    }
+    fn name(&self) -> Result<String> {
+        Storage::name(&**self)
+    }
+    fn is_folder(&self) -> Result<bool> {
+        Ok(Storage::attributes(&**self)?
+            .attributes
+            .contains(crate::flags::Attributes::FOLDER))
+    }
+    fn space(&self) -> Result<(u64, u64)> {
+        let g = Storage::globals(&**self)?;
+        Ok((g.total_size()?, g.total_free()?))
+    }
+    fn specified_metadata(&self, names: &[&str]) -> Result<Metadata> {
+        Storage::specified_metadata(&**self, names).map(|(m, _)| m)
+    }
     fn child(&self, name: &str) -> Result<Self> {
         Storage::child(&**self, name)
     }

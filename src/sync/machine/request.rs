@@ -5,11 +5,13 @@
 //! Every request is one operation of the device; every decision around it (ownership checks,
 //! the ledger, the journal and commit records, when to flush) stays in the machine.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::library::{ContentHash, TrackId};
 use crate::metadata::Metadata;
+use crate::sync::plan::{Adoptable, DeviceContents};
 
 /// An object the executor looked up or wrote, named by a number it handed out. A lookup's
 /// object stays valid until the next lookup; a written one until a
@@ -112,6 +114,73 @@ pub(crate) enum DeviceRequest {
     },
     /// A durability barrier (the device's flush): [`DeviceResponse::Done`].
     Flush,
+    /// Reads sync's state file `name` by the state-file protocol: [`DeviceResponse::State`].
+    ReadState {
+        /// The file's name in the state folder.
+        name: String,
+    },
+    /// Reads every state file whose name starts with `prefix`: [`DeviceResponse::States`].
+    ReadStates {
+        /// The prefix.
+        prefix: String,
+    },
+    /// The date of state file `name` (Unix seconds, none when absent or undated):
+    /// [`DeviceResponse::Date`].
+    StateDate {
+        /// The file's name in the state folder.
+        name: String,
+    },
+    /// Lists the device (every file but the state folder, and the space):
+    /// [`DeviceResponse::Contents`].
+    List,
+    /// Reads the play count and rating of the object at `path`: [`DeviceResponse::Stats`].
+    ReadStats {
+        /// The path.
+        path: String,
+    },
+    /// Deletes every `X.new` twin of the state folder whose `X` is there too (a partial `X`
+    /// instead): [`DeviceResponse::Done`].
+    CleanStateTwins,
+    /// Removes the interrupted first write of state file `name` (its `.new`, and a partial
+    /// `name`): [`DeviceResponse::Done`].
+    RemoveStaleTwin {
+        /// The file's name in the state folder.
+        name: String,
+    },
+    /// Puts a lone `name.new` in place: [`DeviceResponse::Done`].
+    SettleState {
+        /// The file's name in the state folder.
+        name: String,
+    },
+    /// Finds which colliding paths hold byte-identical copies of their tracks (another
+    /// library's ledger vouching, or the object's SHA-1): [`DeviceResponse::Adoptable`].
+    /// Reads the library (the executor's context) and the device.
+    FindAdoptable {
+        /// This library's id (its own ledger is no evidence).
+        library_id: String,
+        /// The collisions of the plan.
+        collisions: Vec<(TrackId, String)>,
+        /// The hashes known so far.
+        hashes: HashMap<TrackId, ContentHash>,
+        /// The device's listing.
+        device: Box<DeviceContents>,
+    },
+}
+
+/// What a [`ReadStats`](DeviceRequest::ReadStats) found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum StatsRead {
+    /// Nothing at the path.
+    Absent,
+    /// The device keeps no statistics for it.
+    Unsupported,
+    /// Its play count and rating, as far as the device has them.
+    Read {
+        /// The play count.
+        plays: Option<u32>,
+        /// The rating.
+        rating: Option<u32>,
+    },
 }
 
 /// What an object looked up is.
@@ -171,6 +240,18 @@ pub(crate) enum DeviceResponse {
         /// Its unique ID ("" for none).
         unique_id: String,
     },
+    /// A state file's bytes and whether they came from a lone `.new` twin; none when absent.
+    State(Option<(Vec<u8>, bool)>),
+    /// State files by name, with their bytes and twin flags.
+    States(Vec<(String, Vec<u8>, bool)>),
+    /// A date (Unix seconds).
+    Date(Option<i64>),
+    /// The device's listing.
+    Contents(Box<DeviceContents>),
+    /// Statistics read.
+    Stats(StatsRead),
+    /// The adoptable copies by path, and the hashes with those computed for them.
+    Adoptable(HashMap<String, Adoptable>, HashMap<TrackId, ContentHash>),
     /// The operation failed.
     Failed(Error),
 }
@@ -185,9 +266,7 @@ impl DeviceResponse {
             DeviceResponse::Done
             | DeviceResponse::Renamed { .. }
             | DeviceResponse::Written(Ok(_), _) => Ok(()),
-            DeviceResponse::Object(_) => {
-                Err(Error::Fail.context("a lookup's answer to another request"))
-            }
+            _ => Err(Error::Fail.context("a read's answer to another request")),
         }
     }
 

@@ -1,0 +1,122 @@
+//! The device helpers' tests: the state-file frame, the listing's order of calls.
+
+use super::*;
+
+/// A device of one folder holding `files` files, recording the calls the listing makes.
+#[derive(Clone)]
+struct Fake {
+    folder: bool,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
+    files: usize,
+    id: usize,
+}
+
+impl Fake {
+    fn note(&self, call: &'static str) {
+        self.calls.lock().unwrap().push(call);
+    }
+}
+
+impl DeviceObject for Fake {
+    fn child(&self, _: &str) -> Result<Self> {
+        Err(Error::FileNotFound)
+    }
+    fn create_folder(&self, _: &str, _: Placement) -> Result<Self> {
+        Err(Error::NotSupported)
+    }
+    fn insert(
+        &self,
+        _: InsertSource<'_>,
+        _: &InsertOptions,
+        _: &mut dyn crate::provider::Progress,
+    ) -> Result<Self> {
+        Err(Error::NotSupported)
+    }
+    fn delete(&self, _: bool, _: &mut dyn crate::provider::Progress) -> Result<()> {
+        Err(Error::NotSupported)
+    }
+    fn rename(&self, _: &str, _: &mut dyn crate::provider::Progress) -> Result<()> {
+        Err(Error::NotSupported)
+    }
+    fn size(&self) -> Result<u64> {
+        Ok(1)
+    }
+    fn unique_id(&self) -> Result<String> {
+        Ok(String::new())
+    }
+    fn date(&self) -> Result<crate::time::WmdmDateTime> {
+        Ok(crate::time::WmdmDateTime::default())
+    }
+    fn set_metadata(&self, _: &crate::metadata::Metadata) -> Result<()> {
+        Err(Error::NotSupported)
+    }
+    fn read_into(&self, _: &mut Vec<u8>) -> Result<()> {
+        Err(Error::NotSupported)
+    }
+    fn read_ranges(&self, _: &[(u64, usize)]) -> Result<Vec<Vec<u8>>> {
+        Err(Error::NotSupported)
+    }
+    fn children(&self) -> Result<Vec<Self>> {
+        self.note("children");
+        Ok((0..self.files)
+            .map(|id| Fake {
+                folder: false,
+                files: 0,
+                calls: self.calls.clone(),
+                id,
+            })
+            .collect())
+    }
+    fn name(&self) -> Result<String> {
+        Ok(format!("f{}", self.id))
+    }
+    fn is_folder(&self) -> Result<bool> {
+        Ok(self.folder)
+    }
+    fn space(&self) -> Result<(u64, u64)> {
+        self.note("space");
+        Ok((100, 50))
+    }
+    fn specified_metadata(&self, _: &[&str]) -> Result<crate::metadata::Metadata> {
+        Err(Error::NotSupported)
+    }
+}
+
+#[test]
+fn the_listing_asks_for_the_space_after_walking_the_device() {
+    // The folder provider emulating a capacity counts what is used from the listing it
+    // has just served; asked first, it walks the whole device itself.
+    let root = Fake {
+        folder: true,
+        files: 3,
+        calls: Default::default(),
+        id: 0,
+    };
+    let listed = list_contents(&root).unwrap();
+    assert_eq!(listed.files.len(), 3);
+    assert_eq!((listed.capacity, listed.free), (100, 50));
+    assert_eq!(*root.calls.lock().unwrap(), ["children", "space"]);
+}
+
+#[test]
+fn a_state_file_written_in_place_reads_whole_only_when_complete() {
+    let body = b"wmdm-sync-ledger 1\nlibrary=x\nindex=1\n".to_vec();
+    let framed = frame(&body);
+    assert_eq!(unframe(framed.clone()), Some(body.clone()));
+    // Every prefix an interrupted write can leave, the empty file included, is partial.
+    for cut in 0..framed.len() {
+        assert_eq!(unframe(framed[..cut].to_vec()), None, "cut at {cut}");
+    }
+    // A torn write of the full length (other bytes at the end) too.
+    let mut torn = framed.clone();
+    if let Some(b) = torn.last_mut() {
+        *b ^= 0x55;
+    }
+    assert_eq!(unframe(torn), None);
+    // Plain files were renamed into place complete; only an empty one is not.
+    assert_eq!(unframe(body.clone()), Some(body.clone()));
+    assert_eq!(unframe(Vec::new()), None);
+    // The parsers read through the frame.
+    assert!(super::super::journal::Ledger::parse(&framed).is_ok());
+    assert!(super::super::journal::Ledger::parse(&framed[..framed.len() - 1]).is_err());
+}
