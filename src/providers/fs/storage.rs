@@ -332,12 +332,6 @@ impl Storage for FsStorage {
         ))
     }
 
-    /// The file system's own time (nanoseconds on ext4, btrfs, xfs, NTFS; FAT keeps two
-    /// seconds, which `coarse` quirks and the kernel already round to).
-    fn modified_precise(&self) -> Result<Option<SystemTime>> {
-        Ok(self.snap()?.modified)
-    }
-
     fn size(&self) -> Result<u64> {
         Ok(self.snap()?.size)
     }
