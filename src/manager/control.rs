@@ -63,6 +63,33 @@ pub struct InsertOptions {
     pub metadata: Option<Metadata>,
 }
 
+impl InsertOptions {
+    /// What a provider that copies content itself (IMDSPDirectTransfer) is asked for, the
+    /// destination named `name`.
+    pub(crate) fn transfer_options(&self, name: String) -> TransferOptions {
+        TransferOptions {
+            destination_name: name,
+            overwrite: self.overwrite,
+            metadata: self.metadata.clone(),
+        }
+    }
+
+    /// The creation of the new file named `name` (IMDSPStorage::CreateStorage), `size` bytes
+    /// expected, when the content is written through the object's own I/O.
+    pub(crate) fn create_request(&self, name: String, size: u64) -> CreateRequest {
+        let mut request = CreateRequest::file(name)
+            .placement(self.placement)
+            .size_hint(size);
+        if self.overwrite {
+            request = request.overwrite();
+        }
+        if let Some(m) = &self.metadata {
+            request = request.metadata(m.clone());
+        }
+        request
+    }
+}
+
 /// Where read content goes: IWMDMStorageControl::Read's `pwszFile`, or an IWMDMOperation
 /// (BeginWrite / TransferObjectData), played by a writer.
 pub enum ReadTarget<'a> {
@@ -186,25 +213,13 @@ impl WmdmStorage {
         // WMDM asks for IMDSPDirectTransfer on every transfer and, when the provider has it,
         // lets the provider copy the content itself.
         if options.placement == Placement::Into && self.storage.supports_direct_transfer() {
-            let transfer = TransferOptions {
-                destination_name: name,
-                overwrite: options.overwrite,
-                metadata: options.metadata.clone(),
-            };
+            let transfer = options.transfer_options(name);
             return run_with_progress(progress, size, |p| {
                 let source = TransferSource::Reader { reader, size };
                 Ok(self.wrap(self.storage.transfer_to_device(source, &transfer, p)?))
             });
         }
-        let mut request = CreateRequest::file(name)
-            .placement(options.placement)
-            .size_hint(size);
-        if options.overwrite {
-            request = request.overwrite();
-        }
-        if let Some(m) = &options.metadata {
-            request = request.metadata(m.clone());
-        }
+        let request = options.create_request(name, size);
         run_with_progress(progress, size, |p| {
             let created = self.wrap(self.storage.create(&request)?);
             match self.copy_in(&created, reader, p) {

@@ -9,8 +9,7 @@ use crate::flags::{OpenMode, Placement, SeekOrigin};
 use crate::manager::{InsertOptions, InsertSource, ReadTarget, WmdmStorage};
 use crate::metadata::Metadata;
 use crate::provider::{
-    CreateRequest, NoProgress, Progress, Storage, StorageRef, TransferOptions, TransferSource,
-    run_with_progress,
+    CreateRequest, NoProgress, Progress, Storage, StorageRef, TransferSource, run_with_progress,
 };
 use crate::time::WmdmDateTime;
 
@@ -158,24 +157,12 @@ impl DeviceObject for StorageRef {
         if options.placement == Placement::Into
             && let Some(direct) = self.direct_transfer()
         {
-            let transfer = TransferOptions {
-                destination_name: name,
-                overwrite: options.overwrite,
-                metadata: options.metadata.clone(),
-            };
+            let transfer = options.transfer_options(name);
             return run_with_progress(progress, size, |p| {
                 direct.transfer_to_device(TransferSource::Reader { reader, size }, &transfer, p)
             });
         }
-        let mut request = CreateRequest::file(name)
-            .placement(options.placement)
-            .size_hint(size);
-        if options.overwrite {
-            request = request.overwrite();
-        }
-        if let Some(m) = &options.metadata {
-            request = request.metadata(m.clone());
-        }
+        let request = options.create_request(name, size);
         run_with_progress(progress, size, |p| {
             let created = self.create(&request)?;
             let copied = (|| -> Result<()> {
