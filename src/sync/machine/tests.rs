@@ -58,6 +58,40 @@ pub(super) fn start(n: u64, device: DeviceContents, ledger: Ledger) -> (MemoryLi
     (l, start)
 }
 
+/// A 1 MiB memory player ("P1") and its root storage, for the core driven over
+/// `ProviderIo` with no manager.
+pub(super) fn memory_player() -> (
+    crate::providers::memory::MemoryDevice,
+    crate::provider::DeviceRef,
+    crate::provider::StorageRef,
+) {
+    use crate::providers::memory::{MemoryDevice, StorageConfig};
+    let device = MemoryDevice::builder("Player")
+        .serial("P1")
+        .storage(StorageConfig::new("Internal", 1 << 20))
+        .build()
+        .unwrap();
+    let handle: crate::provider::DeviceRef = std::sync::Arc::new(device.clone());
+    let root = crate::provider::Device::storages(&*handle)
+        .unwrap()
+        .remove(0);
+    (device, handle, root)
+}
+
+/// The end of a run as `seen`: the ledger written and the journal removed.
+fn assert_ledger_written_and_journal_removed(seen: &Seen) {
+    assert!(
+        seen.state_files_written()
+            .iter()
+            .any(|n| n.starts_with("ledger-"))
+    );
+    assert!(
+        seen.state_files_deleted()
+            .iter()
+            .any(|n| n.starts_with("journal-"))
+    );
+}
+
 pub(super) fn empty_device() -> DeviceContents {
     DeviceContents {
         capacity: 1 << 20,
@@ -206,16 +240,7 @@ fn a_copy_that_finds_the_disk_full_is_an_item_error_and_the_sync_goes_on() {
     assert_eq!((summary.copied, summary.errors), (2, 1));
     assert!(summary.completed);
     // The end: the ledger written, the commit record and the journal removed.
-    assert!(
-        seen.state_files_written()
-            .iter()
-            .any(|n| n.starts_with("ledger-"))
-    );
-    assert!(
-        seen.state_files_deleted()
-            .iter()
-            .any(|n| n.starts_with("journal-"))
-    );
+    assert_ledger_written_and_journal_removed(&seen);
     assert_eq!((m.phase(), m.state()), (Phase::Idle, SyncState::Stopped));
     assert_eq!(m.progress_bytes().0, m.progress_bytes().1);
 }
@@ -257,16 +282,7 @@ fn a_stop_between_steps_commits_what_was_written_and_ends_stopped() {
     );
     let summary = m.summary();
     assert_eq!((summary.copied, summary.completed), (1, false));
-    assert!(
-        seen.state_files_written()
-            .iter()
-            .any(|n| n.starts_with("ledger-"))
-    );
-    assert!(
-        seen.state_files_deleted()
-            .iter()
-            .any(|n| n.starts_with("journal-"))
-    );
+    assert_ledger_written_and_journal_removed(&seen);
     assert_eq!((m.phase(), m.state()), (Phase::Idle, SyncState::Stopped));
     // A step after the end does nothing.
     m.step(&l);

@@ -51,19 +51,9 @@ fn run_over(
 
 #[test]
 fn the_machine_syncs_directly_over_a_providers_storage() {
-    use crate::provider::DeviceRef;
-    use crate::providers::memory::{MemoryDevice, StorageConfig};
     use crate::sync::device::{journal_file, ledger_file};
 
-    let device = MemoryDevice::builder("Player")
-        .serial("P1")
-        .storage(StorageConfig::new("Internal", 1 << 20))
-        .build()
-        .unwrap();
-    let handle: DeviceRef = std::sync::Arc::new(device.clone());
-    let root = crate::provider::Device::storages(&*handle)
-        .unwrap()
-        .remove(0);
+    let (device, handle, root) = super::tests::memory_player();
     let mut io = super::ProviderIo::new(
         root,
         Some(handle),

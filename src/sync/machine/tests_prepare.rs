@@ -75,6 +75,16 @@ fn state_read(name: &str) -> DeviceRequest {
     DeviceRequest::ReadState { name: name.into() }
 }
 
+/// The temporary file a crash left before its commit, as a lookup finds it.
+fn left_temp() -> DeviceResponse {
+    DeviceResponse::Object(Some(ObjectInfo {
+        object: 41,
+        size: 60,
+        unique_id: "t".into(),
+        fingerprint: None,
+    }))
+}
+
 #[test]
 fn a_journal_left_by_a_crash_is_recovered_through_requests_in_order_with_barriers() {
     let (lib, _) = library(1);
@@ -97,14 +107,7 @@ fn a_journal_left_by_a_crash_is_recovered_through_requests_in_order_with_barrier
             Some(DeviceResponse::State(Some((bytes.clone(), false))))
         }
         // The temporary file is there (the crash came before its commit).
-        DeviceRequest::Lookup { path, .. } if *path == t => {
-            Some(DeviceResponse::Object(Some(ObjectInfo {
-                object: 41,
-                size: 60,
-                unique_id: "t".into(),
-                fingerprint: None,
-            })))
-        }
+        DeviceRequest::Lookup { path, .. } if *path == t => Some(left_temp()),
         _ => None,
     }));
     let mut m = SyncMachine::new("dev");
@@ -295,18 +298,7 @@ fn sync_over(
 
 #[test]
 fn a_whole_sync_is_prepared_and_run_over_a_providers_storage_and_a_resync_writes_nothing() {
-    use crate::provider::DeviceRef;
-    use crate::providers::memory::{MemoryDevice, StorageConfig};
-
-    let device = MemoryDevice::builder("Player")
-        .serial("P1")
-        .storage(StorageConfig::new("Internal", 1 << 20))
-        .build()
-        .unwrap();
-    let handle: DeviceRef = std::sync::Arc::new(device.clone());
-    let root = crate::provider::Device::storages(&*handle)
-        .unwrap()
-        .remove(0);
+    let (device, handle, root) = super::tests::memory_player();
     let new_io = || {
         super::ProviderIo::new(
             root.clone(),
@@ -393,14 +385,7 @@ fn estimate(with_journal: bool) -> (crate::sync::plan::SyncPlan, Vec<DeviceReque
         DeviceRequest::ReadState { name } if *name == jn && with_journal => {
             Some(DeviceResponse::State(Some((bytes.clone(), false))))
         }
-        DeviceRequest::Lookup { path, .. } if *path == t => {
-            Some(DeviceResponse::Object(Some(ObjectInfo {
-                object: 41,
-                size: 60,
-                unique_id: "t".into(),
-                fingerprint: None,
-            })))
-        }
+        DeviceRequest::Lookup { path, .. } if *path == t => Some(left_temp()),
         _ => None,
     }));
     let mut m = SyncMachine::new("dev");
