@@ -372,4 +372,51 @@ mod tests {
         Device::flush(&per).unwrap();
         assert_eq!(per.shared.io.barrier.pending(), (0, 0));
     }
+
+    /// Copies the folder `from` to `to` (a snapshot of the device's disk).
+    fn snapshot(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let target = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                snapshot(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+
+    /// A kill right after a rename reaches the disk: the file found at its new name on the
+    /// next open keeps its unique ID, as the sync's recovery needs to recognise its own file
+    /// (its commit record names the ID).
+    #[test]
+    fn a_file_found_at_its_new_name_after_a_kill_keeps_its_unique_id() {
+        for durability in [Durability::AtFlush, Durability::PerOperation] {
+            let dir = tempfile::tempdir().unwrap();
+            let snap = tempfile::tempdir().unwrap();
+            let d = FsDevice::open(dir.path(), DeviceOptions::default().durability(durability))
+                .unwrap();
+            let folder = d.root().create(&CreateRequest::folder("Music")).unwrap();
+            let f = folder.create(&CreateRequest::file("a.part")).unwrap();
+            let mut io = f.open(crate::flags::OpenMode::WRITE).unwrap();
+            io.write(b"data").unwrap();
+            io.close().unwrap();
+            let id = f.unique_id().unwrap();
+            let (disk, copy) = (dir.path().to_owned(), snap.path().join("disk"));
+            *d.shared.io.after_rename.0.lock().unwrap() =
+                Some(Box::new(move || snapshot(&disk, &copy)));
+            f.rename("a.mp3", &mut NoProgress).unwrap();
+            drop(d);
+            // A file added meanwhile, listed first: were the ID records behind the disk, the
+            // next free number would go to it.
+            std::fs::write(snap.path().join("disk/Music/0.mp3"), b"x").unwrap();
+            let again =
+                FsDevice::open(&snap.path().join("disk"), DeviceOptions::default()).unwrap();
+            let listed = again.root().child("Music").unwrap().children().unwrap();
+            assert_eq!(listed.len(), 2);
+            let found = again.root().child("Music").unwrap().child("a.mp3").unwrap();
+            assert_eq!(found.unique_id().unwrap(), id, "{durability:?}");
+        }
+    }
 }

@@ -312,11 +312,31 @@ impl FsStorage {
         let from = self.shared.safe_path(&inner, self.id)?;
         let dir = self.shared.safe_path(&inner, parent)?;
         let to = dir.join(name);
-        if !inner.pending.contains(&self.id) {
-            self.shared.io.rename(&from, &to)?;
-        }
+        let (old_parent, old_name) = inner
+            .ids
+            .entry(self.id)
+            .map(|(p, n)| (p, n.to_owned()))
+            .ok_or(Error::FileNotFound)?;
+        // The new name is recorded before the disk changes. A kill between the two leaves a
+        // record naming a file that is not there (forgotten when its folder is next listed)
+        // and the file under its old name with a new ID; the other order would leave the
+        // file at its new name with a new ID, and whoever recorded its ID (the sync's commit
+        // record) would not recognise it.
         inner.ids.set(self.id, parent, name);
-        self.shared.save_ids(&mut inner)?;
+        let moved = self.shared.save_ids(&mut inner).and_then(|()| {
+            if inner.pending.contains(&self.id) {
+                Ok(())
+            } else {
+                self.shared.io.rename(&from, &to)
+            }
+        });
+        if let Err(e) = moved {
+            inner.ids.set(self.id, old_parent, &old_name);
+            if let Err(undo) = self.shared.save_ids(&mut inner) {
+                tracing::warn!(error = %undo, "could not record a failed rename's old name");
+            }
+            return Err(e);
+        }
         drop(inner);
         // A rename within one folder changes that folder only: sync it once.
         self.shared.io.barrier.dir_entries(&dir);

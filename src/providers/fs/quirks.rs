@@ -128,6 +128,18 @@ const RECORD_FOLDER: &str = "pending";
 const RECORD_SUFFIX: &str = ".w";
 
 /// One device's file operations and the quirks learnt on it.
+/// Tests: a function to call at a point of an operation.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct TestHook(pub(crate) std::sync::Mutex<Option<Box<dyn Fn() + Send>>>);
+
+#[cfg(test)]
+impl std::fmt::Debug for TestHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TestHook")
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct FsIo {
     root: PathBuf,
@@ -139,6 +151,10 @@ pub(crate) struct FsIo {
     detected: AtomicU32,
     /// Whether a probe for [`FsQuirks::ASCII_NAMES`] ran.
     probed_names: AtomicBool,
+    /// Tests: called right after a rename lands on disk (to copy the device as a kill at that
+    /// moment leaves it).
+    #[cfg(test)]
+    pub(crate) after_rename: TestHook,
 }
 
 impl FsIo {
@@ -150,6 +166,8 @@ impl FsIo {
             // A quirk no error reveals is known from the start when simulated.
             detected: AtomicU32::new((simulated & FsQuirks::NO_FOLDER_RENAME).bits()),
             probed_names: AtomicBool::new(false),
+            #[cfg(test)]
+            after_rename: TestHook::default(),
         }
     }
 
@@ -402,7 +420,18 @@ impl FsIo {
                 host::rename(from, to)
             });
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    #[cfg(test)]
+                    if let Some(hook) = &*self
+                        .after_rename
+                        .0
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                    {
+                        hook();
+                    }
+                    return Ok(());
+                }
                 Err(e) if self.name_refused(to, &e) => return Err(Error::InvalidName),
                 Err(e) if self.refused(FsQuirks::NO_RENAME, &e) => {}
                 Err(e) => return Err(e.into()),
