@@ -131,6 +131,7 @@ fn every_write_is_refused(d: &FsDevice, host_file: &Path) {
                 destination_name: "copied.mp3".into(),
                 overwrite: false,
                 metadata: None,
+                temporary: false,
             },
             &mut NoProgress,
         )

@@ -417,6 +417,7 @@ fn a_folder_takes_a_file_by_direct_transfer() {
             destination_name: name.into(),
             overwrite,
             metadata: None,
+            temporary: false,
         };
         let mut reader = data;
         let source = TransferSource::Reader {

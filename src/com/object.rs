@@ -291,6 +291,7 @@ impl IMDSPDirectTransfer_Impl for ComStorageDirect_Impl {
                     Some(m) => Some(bridge::read(m)?),
                     None => None,
                 },
+                temporary: false,
             };
             let mut progress = ComProgress::new(ptransferprogress.cloned());
             let created = match psourceoperation.as_ref() {

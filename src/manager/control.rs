@@ -61,6 +61,8 @@ pub struct InsertOptions {
     pub name: Option<String>,
     /// Metadata for the new object (Insert3's `pMetaData`).
     pub metadata: Option<Metadata>,
+    /// The name is the caller's own temporary name ([`TransferOptions::temporary`]).
+    pub temporary: bool,
 }
 
 impl InsertOptions {
@@ -71,6 +73,7 @@ impl InsertOptions {
             destination_name: name,
             overwrite: self.overwrite,
             metadata: self.metadata.clone(),
+            temporary: self.temporary,
         }
     }
 

@@ -781,6 +781,13 @@ pub struct TransferOptions {
     pub overwrite: bool,
     /// `pSourceMetaData`.
     pub metadata: Option<Metadata>,
+    /// Not part of WMDM: the destination name is already the caller's own temporary name,
+    /// unique to it and recorded by it before the call (a sync's journaled temporary file,
+    /// which it renames into place or deletes itself). A provider may then write the data
+    /// under that name directly, with no temporary file of its own; one that does refuses a
+    /// taken name with [`Error::AlreadyExists`] whatever its name policy. A provider may
+    /// ignore it: the result is the same file, written the provider's usual way.
+    pub temporary: bool,
 }
 
 /// IMDSPDirectTransfer: the provider copies content to the device itself, into the folder it

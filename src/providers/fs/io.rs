@@ -102,10 +102,28 @@ impl Drop for OpenMark {
     }
 }
 
+/// The whole content of the file a write session published last, kept for the read that
+/// usually follows at once (the sync reads back every file it writes to fingerprint it).
+///
+/// It holds only while it is provably the file's content: the session wrote every byte, in
+/// order, from the start, and published them unchanged (no tags written into the file after
+/// it), and nothing has changed on the device since. Every change the provider makes to a
+/// device (a publish, a tag write, a rename, a delete...) moves the device's generation on
+/// (`Shared::bump`), so a kept content whose generation is not the current one is never
+/// served. Only the first read session of the object takes it.
+#[derive(Debug)]
+pub(crate) struct Kept {
+    id: u64,
+    generation: u64,
+    bytes: Vec<u8>,
+}
+
 /// A read session on a file.
 #[derive(Debug)]
 pub(crate) struct ReadSession {
     file: Option<File>,
+    /// The content, when the session reads it from memory ([`Kept`]) rather than the file.
+    memory: Option<Vec<u8>>,
     pos: u64,
     len: u64,
     _mark: OpenMark,
@@ -114,10 +132,20 @@ pub(crate) struct ReadSession {
 impl ReadSession {
     pub(crate) fn open(storage: &FsStorage) -> Result<ReadSession> {
         let mark = OpenMark::new(storage.shared().clone(), storage.id());
+        if let Some(bytes) = take_kept(storage)? {
+            return Ok(ReadSession {
+                file: None,
+                len: bytes.len() as u64,
+                memory: Some(bytes),
+                pos: 0,
+                _mark: mark,
+            });
+        }
         let file = File::open(storage.path()?)?;
         let len = file.metadata()?.len();
         Ok(ReadSession {
             file: Some(file),
+            memory: None,
             pos: 0,
             len,
             _mark: mark,
@@ -128,6 +156,7 @@ impl ReadSession {
     pub(crate) fn empty(storage: &FsStorage) -> ReadSession {
         ReadSession {
             file: None,
+            memory: None,
             pos: 0,
             len: 0,
             _mark: OpenMark::new(storage.shared().clone(), storage.id()),
@@ -135,8 +164,51 @@ impl ReadSession {
     }
 }
 
+/// Keeps `written`, the whole content just published as object `id` while the device's
+/// generation was `generation`, for the object's first read ([`Kept`]); nothing when the
+/// device changed since (tags written into the file, for one). It replaces what was kept.
+pub(crate) fn keep(shared: &Shared, id: u64, generation: u64, written: Option<Vec<u8>>) {
+    let kept = written
+        .filter(|_| shared.generation() == generation)
+        .map(|bytes| Kept {
+            id,
+            generation,
+            bytes,
+        });
+    shared.lock().kept = kept;
+}
+
+/// The kept content of `storage` ([`Kept`]), taken, when it is still the file's: kept for
+/// this object, nothing changed on the device since, and the size the object has now.
+fn take_kept(storage: &FsStorage) -> Result<Option<Vec<u8>>> {
+    let shared = storage.shared();
+    let kept = {
+        let mut inner = shared.lock();
+        match &inner.kept {
+            Some(k) if k.id == storage.id() => inner.kept.take(),
+            _ => None,
+        }
+    };
+    let Some(kept) = kept else { return Ok(None) };
+    if kept.generation != shared.generation() {
+        return Ok(None);
+    }
+    let snap = storage.snap()?;
+    Ok((!snap.is_dir && snap.size == kept.bytes.len() as u64).then_some(kept.bytes))
+}
+
 impl ObjectIo for ReadSession {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if let Some(m) = &self.memory {
+            let start = usize::try_from(self.pos).unwrap_or(usize::MAX).min(m.len());
+            let rest = m.get(start..).unwrap_or_default();
+            let n = rest.len().min(buf.len());
+            buf.get_mut(..n)
+                .ok_or(Error::Fail)?
+                .copy_from_slice(rest.get(..n).ok_or(Error::Fail)?);
+            self.pos += n as u64;
+            return Ok(n);
+        }
         let Some(f) = self.file.as_mut() else {
             return Ok(0);
         };
@@ -181,6 +253,9 @@ pub(crate) struct WriteSession {
     done: bool,
     /// The session holds the reservation of the file it is writing for the first time.
     holds: bool,
+    /// The data goes straight to the object's own (new, reserved) name, created exclusively:
+    /// `tmp` is that name and publishing renames nothing (see [`WriteSession::start_in_place`]).
+    in_place: bool,
     /// The object lies in a hidden state folder at the root, which the quota does not limit
     /// (see `Shared::is_unmetered`).
     unmetered: bool,
@@ -202,6 +277,22 @@ impl WriteSession {
     /// Starts writing `storage`. With `keep`, the session starts from a copy of the current
     /// data (read-write mode); otherwise it starts empty and replaces the data on close.
     pub(crate) fn start(storage: &FsStorage, keep: bool) -> Result<WriteSession> {
+        Self::begin(storage, keep, false)
+    }
+
+    /// Starts writing the new file `storage` (created, never written) under its own name,
+    /// with no temporary file: for a name that is itself the caller's temporary name
+    /// ([`TransferOptions::temporary`](crate::provider::TransferOptions::temporary)), whose
+    /// rename into place and clean-up after a crash are the caller's. The file is created
+    /// exclusively (a file already there, whoever made it, fails the write with
+    /// [`Error::AlreadyExists`] and is left alone) and exists from the start of the write;
+    /// a session dropped before it is published removes it. An object that is not a new
+    /// file is written the usual way, through a temporary file.
+    pub(crate) fn start_in_place(storage: &FsStorage) -> Result<WriteSession> {
+        Self::begin(storage, false, true)
+    }
+
+    fn begin(storage: &FsStorage, keep: bool, in_place: bool) -> Result<WriteSession> {
         storage.shared().check_write()?;
         let shared = storage.shared().clone();
         let id = storage.id();
@@ -228,11 +319,18 @@ impl WriteSession {
         if keep && !unmetered {
             shared.check_quota(old_size)?;
         }
-        let tmp = shared.temp_path(&dir)?;
+        let in_place = in_place && pending && !keep;
+        let tmp = if in_place {
+            target.clone()
+        } else {
+            shared.temp_path(&dir)?
+        };
         let mark = OpenMark::new(shared.clone(), id);
         let holds = {
             let mut inner = shared.lock();
-            inner.active_temps.insert(tmp.clone());
+            if !in_place {
+                inner.active_temps.insert(tmp.clone());
+            }
             Shared::hold(&mut inner, id)
         };
         let mut session = WriteSession {
@@ -247,17 +345,27 @@ impl WriteSession {
             failed: None,
             done: false,
             holds,
+            in_place,
             unmetered,
             kicked: 0,
             // Only a new file's metadata waits for its data (`pending_meta`).
             captured: (pending && !keep).then(Vec::new),
             _mark: mark,
         };
-        let mut file = OpenOptions::new()
+        let mut file = match OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
-            .open(&session.tmp)?;
+            .open(&session.tmp)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                // Whatever holds the name is not this session's file: dropping the session
+                // must not remove it.
+                session.done = true;
+                return Err(e.into());
+            }
+        };
         if keep && !pending {
             // The current data is copied by the handle that created the file: some file
             // systems (fusefat) refuse to grow a file through any other handle (see `quirks`).
@@ -511,12 +619,20 @@ impl WriteSession {
         if !inner.ids.contains(self.id) {
             return Err(Error::InterfaceDead);
         }
-        let (target, seen) = self.shared.safe_path_lstat(&inner, self.id)?;
-        let replaced = match seen {
-            Some(md) => md.map_or(0, |m| m.len()),
-            None => fs::symlink_metadata(&target).map_or(0, |m| m.len()),
+        let (target, replaced) = match self.in_place_target(&inner)? {
+            // Written under its own name: nothing to rename, nothing replaced (the file was
+            // created exclusively, so no link and no older file can be there).
+            Some(target) => (target, 0),
+            None => {
+                let (target, seen) = self.shared.safe_path_lstat(&inner, self.id)?;
+                let replaced = match seen {
+                    Some(md) => md.map_or(0, |m| m.len()),
+                    None => fs::symlink_metadata(&target).map_or(0, |m| m.len()),
+                };
+                self.shared.io.publish(&self.tmp, &target)?;
+                (target, replaced)
+            }
         };
-        self.shared.io.publish(&self.tmp, &target)?;
         self.done = true;
         inner.active_temps.remove(&self.tmp);
         inner.inflight = inner.inflight.saturating_sub(self.len);
@@ -536,14 +652,29 @@ impl WriteSession {
             self.shared.io.barrier.wrote(&target);
         }
         self.shared.bump();
+        let written = self.take_written();
+        // Taken after this publish's own change: a later one means the file may hold other
+        // bytes than those written (tags written into it).
+        let generation = self.shared.generation();
         if let Some(m) = meta {
             let handle = FsStorage::new(self.shared.clone(), self.id, None);
-            let written = self.take_written();
             if let Err(e) = tagging::set_metadata(&handle, &m, written.as_deref()) {
                 tracing::warn!(?e, "metadata given at creation could not be applied");
             }
         }
+        keep(&self.shared, self.id, generation, written);
         Ok(dir)
+    }
+
+    /// The object's path when this session wrote it in place and it still has that name
+    /// (a reserved name renamed while its data was written is published the usual way:
+    /// renamed to where the object now is).
+    fn in_place_target(&self, inner: &super::shared::Inner) -> Result<Option<PathBuf>> {
+        if !self.in_place {
+            return Ok(None);
+        }
+        let path = self.shared.raw_path(inner, self.id)?;
+        Ok((path == self.tmp).then_some(path))
     }
 
     fn discard(&mut self) {

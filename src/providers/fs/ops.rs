@@ -80,6 +80,18 @@ impl FsStorage {
     }
 
     pub(crate) fn create_impl(&self, request: &CreateRequest) -> Result<Arc<FsStorage>> {
+        self.create_named(request, false)
+    }
+
+    /// [`FsStorage::create_impl`]; with `exact`, the object gets exactly the name asked for
+    /// or none: a name taken (a reservation included) fails with [`Error::AlreadyExists`]
+    /// whatever the name policy, never numbered (a caller's own temporary name, which it has
+    /// recorded, see [`TransferOptions::temporary`](crate::provider::TransferOptions::temporary)).
+    pub(crate) fn create_named(
+        &self,
+        request: &CreateRequest,
+        exact: bool,
+    ) -> Result<Arc<FsStorage>> {
         self.shared.check_write()?;
         let parent = match request.placement {
             Placement::Into => {
@@ -123,6 +135,9 @@ impl FsStorage {
         }
         let mut reuse = None;
         if let Some((existing, id)) = self.collision(parent, &name, None)? {
+            if exact {
+                return Err(Error::AlreadyExists);
+            }
             let existing_is_dir = self.handle(id).snap()?.is_dir;
             let reserved_only = self.shared.lock().pending.contains(&id);
             // A name reserved by an earlier create that was never written holds no data:

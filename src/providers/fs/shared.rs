@@ -79,6 +79,9 @@ pub(crate) struct Inner {
     pub(crate) playlists: RefCache,
     /// What the last listing of each folder counted towards the used bytes.
     pub(crate) listed: HashMap<u64, Listed>,
+    /// The content of the file written last, while it is known to be the file's (see
+    /// `io::Kept`): its first read is served from it.
+    pub(crate) kept: Option<super::io::Kept>,
 }
 
 /// What one listing of a folder ([`Shared::list`]) says about the bytes used under it.
@@ -178,6 +181,7 @@ impl Shared {
                 open: HashMap::new(),
                 playlists: RefCache::new(),
                 listed: HashMap::new(),
+                kept: None,
             }),
             generation: AtomicU64::new(1),
             connected: AtomicBool::new(true),

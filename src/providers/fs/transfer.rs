@@ -159,7 +159,9 @@ impl FsStorage {
 impl DirectTransfer for FsStorage {
     /// Copies into a temporary file in this folder and renames it into place. A host file is
     /// copied by the kernel (`copy_file_range`) where possible. A failure or a cancel removes
-    /// the temporary file and the name reserved for it.
+    /// the temporary file and the name reserved for it. With
+    /// [`TransferOptions::temporary`] the data goes straight to the (new) name asked for,
+    /// created exclusively, and a failure or a cancel removes that file.
     fn transfer_to_device(
         &self,
         source: TransferSource<'_>,
@@ -182,13 +184,20 @@ impl DirectTransfer for FsStorage {
             TransferSource::Reader { size, .. } => (None, *size),
         };
         let mut request = CreateRequest::file(options.destination_name.clone()).size_hint(size);
-        if options.overwrite {
+        // The caller's own temporary name is written in place: never over anything, and
+        // with no temporary file of the provider's (the caller's name already is one).
+        let in_place = options.temporary;
+        if options.overwrite && !in_place {
             request = request.overwrite();
         }
-        let created = self.create_impl(&request)?;
+        let created = self.create_named(&request, in_place)?;
         let fresh = created.is_pending();
         let result = run_with_progress(progress, size, |p| {
-            let mut session = WriteSession::start(&created, false)?;
+            let mut session = if in_place {
+                WriteSession::start_in_place(&created)?
+            } else {
+                WriteSession::start(&created, false)?
+            };
             match (&mut file, source) {
                 (Some(f), _) => session.fill_from_file(f, size, p)?,
                 (None, TransferSource::Reader { reader, size }) => {
@@ -204,11 +213,15 @@ impl DirectTransfer for FsStorage {
         });
         match result {
             Ok(written) => {
+                // Taken after the write's publish: a change after it (tags written into
+                // the file) means the file no longer holds the bytes written.
+                let generation = self.shared.generation();
                 if let Some(m) = &options.metadata
                     && let Err(e) = tagging::set_metadata(&created, m, written.as_deref())
                 {
                     tracing::warn!(?e, "metadata for a transferred file was not applied");
                 }
+                super::io::keep(&self.shared, created.id(), generation, written);
                 Ok(created)
             }
             Err(e) => {
@@ -220,3 +233,7 @@ impl DirectTransfer for FsStorage {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "transfer_tests.rs"]
+mod tests;

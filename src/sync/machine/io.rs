@@ -335,6 +335,9 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
                 },
                 &InsertOptions {
                     metadata: metadata.clone(),
+                    // A fresh name is the session's journaled temporary name: the device may
+                    // write it in place (recovery deletes it by name after a crash, J3).
+                    temporary: fresh,
                     ..InsertOptions::default()
                 },
                 &mut WriteProgress { cx },
