@@ -324,14 +324,17 @@ impl FsStorage {
     /// Moves the object to `name` inside `parent` on disk and in the ID map.
     fn relocate(&self, parent: u64, name: &str) -> Result<()> {
         let mut inner = self.shared.lock();
-        let from = self.shared.safe_path(&inner, self.id)?;
-        let dir = self.shared.safe_path(&inner, parent)?;
-        let to = dir.join(name);
         let (old_parent, old_name) = inner
             .ids
             .entry(self.id)
             .map(|(p, n)| (p, n.to_owned()))
             .ok_or(Error::FileNotFound)?;
+        // The object itself is not looked at again: every caller took its `lstat` (the
+        // snapshot, which refuses a symbolic link) to check it is writable; its folder's path
+        // is checked.
+        let from = self.shared.safe_path(&inner, old_parent)?.join(&old_name);
+        let dir = self.shared.safe_path(&inner, parent)?;
+        let to = dir.join(name);
         // The new name is recorded before the disk changes. A kill between the two leaves a
         // record naming a file that is not there (forgotten when its folder is next listed)
         // and the file under its old name with a new ID; the other order would leave the
