@@ -318,16 +318,12 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
             Ok(f) => f,
             Err(e) => return DeviceResponse::Failed(e),
         };
-        if fresh {
-            // The name is this session's; whatever holds it is not ours to delete.
-            match folder.child(name) {
-                Ok(_) => return DeviceResponse::Failed(Error::AlreadyExists),
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return DeviceResponse::Failed(e),
-            }
-        }
         let insert = |reader: &mut (dyn Read + Send), size: u64| {
-            folder.insert(
+            // A fresh name is this session's: whatever holds it is not ours to delete, and
+            // the insert (never an overwrite) refuses it. A device that gave the file another
+            // name instead (a name policy that numbers taken names, where the device ignores
+            // `temporary`) made a file no journal records: it goes at once.
+            let created = folder.insert(
                 InsertSource::Reader {
                     reader,
                     name: name.to_owned(),
@@ -341,7 +337,12 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
                     ..InsertOptions::default()
                 },
                 &mut WriteProgress { cx },
-            )
+            )?;
+            if fresh && created.name()? != name {
+                remove_temp(&created);
+                return Err(Error::AlreadyExists);
+            }
+            Ok(created)
         };
         let (written, info) = match source {
             WriteSource::Bytes(bytes) => {
@@ -587,5 +588,89 @@ impl<O: DeviceObject + Sync, D: Barrier> DeviceIo for Executor<O, D> {
 
     fn renames_refused(&self) -> bool {
         self.renames.refused()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{DeviceRef, StorageRef};
+
+    /// A session's temporary name, taken before the write by a user's file.
+    const TEMP: &str = ".wmdm-sync-0123456789abcdef-00000001.part";
+
+    /// Writes `TEMP` fresh into `Music` over `root` and returns the answer.
+    fn write_fresh(root: StorageRef, device: DeviceRef) -> DeviceResponse {
+        let mut io = ProviderIo::new(root, Some(device), Renames::default(), None);
+        let stop = AtomicBool::new(false);
+        let cx = IoContext {
+            library: None,
+            stop: &stop,
+            progress: &|_| {},
+        };
+        io.execute(
+            DeviceRequest::Write {
+                dir: "Music".into(),
+                name: TEMP.into(),
+                fresh: true,
+                source: WriteSource::Bytes(vec![7u8; 100]),
+                size: 100,
+                metadata: None,
+            },
+            &cx,
+        )
+    }
+
+    fn refused(response: DeviceResponse) -> bool {
+        match response {
+            DeviceResponse::Written(Err(e), _) | DeviceResponse::Failed(e) => {
+                e == Error::AlreadyExists
+            }
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn a_fresh_name_that_is_taken_is_an_item_error_and_the_file_stays() {
+        // The folder device, even where its name policy numbers a taken name.
+        for mode in [
+            crate::providers::fs::NameMode::Reject,
+            crate::providers::fs::NameMode::Sanitise,
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join("Music")).unwrap();
+            std::fs::write(dir.path().join("Music").join(TEMP), b"the user's").unwrap();
+            let device = crate::providers::fs::FsDevice::open(
+                dir.path(),
+                crate::providers::fs::DeviceOptions::default()
+                    .durable(false)
+                    .policy(crate::providers::fs::NamePolicy::fat(mode)),
+            )
+            .unwrap();
+            let handle: DeviceRef = std::sync::Arc::new(device);
+            let root = handle.storages().unwrap().remove(0);
+            assert!(refused(write_fresh(root, handle)), "{mode:?}");
+            let mut left: Vec<String> = std::fs::read_dir(dir.path().join("Music"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            left.sort();
+            assert_eq!(left, vec![TEMP.to_owned()], "{mode:?}: nothing numbered");
+            assert_eq!(
+                std::fs::read(dir.path().join("Music").join(TEMP)).unwrap(),
+                b"the user's"
+            );
+        }
+        // The memory device.
+        let (_device, handle, root) = super::super::tests::memory_player();
+        let music = root
+            .create(&crate::provider::CreateRequest::folder("Music"))
+            .unwrap();
+        let taken = music
+            .create(&crate::provider::CreateRequest::file(TEMP))
+            .unwrap();
+        assert!(refused(write_fresh(root.clone(), handle)));
+        assert_eq!(taken.size().unwrap(), 0, "left as it was");
+        assert_eq!(music.children().unwrap().len(), 1);
     }
 }
