@@ -1,5 +1,7 @@
 //! Object data: reads straight from the file, writes through a temporary file that is renamed
-//! into place on close.
+//! into place on close. A new file whose name is the caller's own temporary name is written in
+//! place instead ([`WriteSession::start_in_place`]), and the first read after a write may be
+//! served from the bytes written ([`Kept`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -110,7 +112,8 @@ impl Drop for OpenMark {
 /// it), and nothing has changed on the device since. Every change the provider makes to a
 /// device (a publish, a tag write, a rename, a delete...) moves the device's generation on
 /// (`Shared::bump`), so a kept content whose generation is not the current one is never
-/// served. Only the first read session of the object takes it.
+/// served. Only the first read session of the object takes it, and only files the session
+/// kept whole (up to [`CAPTURE_LIMIT`]) are kept.
 #[derive(Debug)]
 pub(crate) struct Kept {
     id: u64,
