@@ -328,8 +328,7 @@ mod tests {
             ..Default::default()
         };
         let device =
-            futures::executor::block_on(mtp_rs::MtpDevice::builder().open_virtual(config))
-                .unwrap();
+            futures::executor::block_on(mtp_rs::MtpDevice::builder().open_virtual(config)).unwrap();
         let provider = MtpProvider::with_device(device, Vec::new(), MtpOptions::new());
         let d = provider.mtp_devices().unwrap().remove(0);
         let root = d.storages().unwrap().remove(0);
