@@ -221,17 +221,13 @@ impl Listing {
             } else {
                 let size = child.size()?;
                 let unique_id = child.unique_id().unwrap_or_default();
-                let modified = child
-                    .date()
-                    .ok()
-                    .and_then(|d| d.to_unix().ok())
-                    .unwrap_or(0);
+                let modified_ns = change_stamp(&child);
                 self.files.insert(
                     path,
                     DeviceFile {
                         size,
                         unique_id,
-                        modified,
+                        modified_ns,
                     },
                 );
             }
@@ -533,8 +529,24 @@ pub(crate) fn read_state_from<O: DeviceObject>(
     }
 }
 
-/// The last-modified date of sync's state file `name` on the device, in seconds since the
-/// Unix epoch (`None` when it is absent or undated).
+/// An object's change stamp: its last-modified time in nanoseconds since the Unix epoch, as
+/// precise as the device keeps it (whole seconds from GetDate where it keeps nothing finer); 0
+/// when it gives no date. With the size, the marker statistics compare (`stats_to_read`).
+pub(crate) fn change_stamp<O: DeviceObject>(obj: &O) -> i64 {
+    const NANOS: i64 = 1_000_000_000;
+    if let Ok(Some(t)) = obj.modified_precise() {
+        return t
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    }
+    obj.date()
+        .ok()
+        .and_then(|d| d.to_unix().ok())
+        .map_or(0, |s| s.saturating_mul(NANOS))
+}
+
+/// The change stamp ([`change_stamp`]) of sync's state file `name` on the device (`None`
+/// when it is absent or undated).
 ///
 /// # Errors
 /// The manager's errors reading the device.
@@ -544,7 +556,7 @@ pub(crate) fn state_date<O: DeviceObject>(root: &O, name: &str) -> Result<Option
     };
     for candidate in [name.to_owned(), format!("{name}.new")] {
         match folder.child(&candidate) {
-            Ok(f) => return Ok(f.date()?.to_unix().ok().filter(|&d| d != 0)),
+            Ok(f) => return Ok(Some(change_stamp(&f)).filter(|&d| d > 0)),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(e),
         }

@@ -47,6 +47,9 @@ impl DeviceObject for Fake {
     fn date(&self) -> Result<crate::time::WmdmDateTime> {
         Ok(crate::time::WmdmDateTime::default())
     }
+    fn modified_precise(&self) -> Result<Option<std::time::SystemTime>> {
+        Ok(None)
+    }
     fn set_metadata(&self, _: &crate::metadata::Metadata) -> Result<()> {
         Err(Error::NotSupported)
     }
