@@ -69,10 +69,10 @@ fn is_list_format(f: FormatCode) -> bool {
     matches!(f, FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST)
 }
 
-/// A relative path with `/` separators. Only Windows uses `\\` as a separator; elsewhere it is
-/// an ordinary character of a file name and stays.
+/// A relative path with `/` separators. Only where the host's separator is `\\` (Windows) is it
+/// replaced; elsewhere it is an ordinary character of a file name and stays.
 pub(super) fn slash_path(rel: &str) -> String {
-    if cfg!(windows) {
+    if std::path::MAIN_SEPARATOR == '\\' {
         rel.replace('\\', "/")
     } else {
         rel.to_owned()
