@@ -1,20 +1,26 @@
 //! Tree walks shared among threads: the library's scan of the music folder and the sync's
-//! listing of a device. Each worker takes the next folder waiting, lists it and hands back its
-//! subfolders, so a deep branch does not keep one thread busy while the other idles.
+//! listing of a device. Each worker lists a folder and goes on with its subfolders, handing
+//! some over whenever another worker runs out, so a deep branch does not keep one thread busy
+//! while the other idles.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-/// The folders (or any work items) waiting, and how many workers are busy with one: a worker
-/// that finds nothing waiting waits while others may still hand back more.
+/// The folders (or any work items) shared among a walk's workers. Each worker keeps what it
+/// finds on its own stack ([`Worker`]) and hands part of it over only while another worker
+/// waits for work, so the lock is taken about once per hand-over rather than twice per folder.
 pub(crate) struct WorkQueue<T> {
     state: Mutex<State<T>>,
     more: Condvar,
+    /// Workers waiting for work (read without the lock: a stale value only delays a hand-over).
+    hungry: AtomicUsize,
+    stopped: AtomicBool,
 }
 
 struct State<T> {
     waiting: Vec<T>,
+    /// Workers holding work: an item taken from here, or items of their own.
     busy: usize,
-    stopped: bool,
 }
 
 impl<T> WorkQueue<T> {
@@ -24,9 +30,10 @@ impl<T> WorkQueue<T> {
             state: Mutex::new(State {
                 waiting: first,
                 busy: 0,
-                stopped: false,
             }),
             more: Condvar::new(),
+            hungry: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
         }
     }
 
@@ -34,38 +41,77 @@ impl<T> WorkQueue<T> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The next item (the worker is busy with it until [`done`](Self::done)); `None` once
-    /// every item has been handled, or the queue was stopped.
-    pub(crate) fn next(&self) -> Option<T> {
-        let mut g = self.lock();
+    /// A worker taking items from this queue.
+    pub(crate) fn worker(&self) -> Worker<'_, T> {
+        Worker {
+            queue: self,
+            own: Vec::new(),
+            busy: false,
+        }
+    }
+
+    /// Stops the walk: every worker's next [`Worker::next`] is `None` (a worker failed and the
+    /// walk's result is its error).
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        let _g = self.lock();
+        self.more.notify_all();
+    }
+}
+
+/// One worker of a [`WorkQueue`].
+pub(crate) struct Worker<'q, T> {
+    queue: &'q WorkQueue<T>,
+    own: Vec<T>,
+    busy: bool,
+}
+
+impl<T> Worker<'_, T> {
+    /// The next item: the last one this worker found, else one from the shared queue; `None`
+    /// once every item of every worker has been handled, or the queue was stopped.
+    pub(crate) fn next(&mut self) -> Option<T> {
+        let q = self.queue;
+        if q.stopped.load(Ordering::Acquire) {
+            return None;
+        }
+        if let Some(item) = self.own.pop() {
+            if !self.own.is_empty() && q.hungry.load(Ordering::Acquire) > 0 {
+                // The oldest half: folders nearer the top, with more below them.
+                let keep = self.own.len() / 2;
+                let given: Vec<T> = self.own.drain(..self.own.len() - keep).collect();
+                q.lock().waiting.extend(given);
+                q.more.notify_all();
+            }
+            return Some(item);
+        }
+        let mut g = q.lock();
+        if std::mem::take(&mut self.busy) {
+            g.busy = g.busy.saturating_sub(1);
+            if g.busy == 0 && g.waiting.is_empty() {
+                q.more.notify_all();
+            }
+        }
         loop {
-            if g.stopped {
+            if q.stopped.load(Ordering::Acquire) {
                 return None;
             }
             if let Some(item) = g.waiting.pop() {
                 g.busy += 1;
+                self.busy = true;
                 return Some(item);
             }
             if g.busy == 0 {
                 return None;
             }
-            g = self.more.wait(g).unwrap_or_else(PoisonError::into_inner);
+            q.hungry.fetch_add(1, Ordering::AcqRel);
+            g = q.more.wait(g).unwrap_or_else(PoisonError::into_inner);
+            q.hungry.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
-    /// Ends the item the worker took last, queueing what it found (its subfolders).
-    pub(crate) fn done(&self, more: impl IntoIterator<Item = T>) {
-        let mut g = self.lock();
-        g.waiting.extend(more);
-        g.busy = g.busy.saturating_sub(1);
-        self.more.notify_all();
-    }
-
-    /// Stops the walk: every worker's next [`next`](Self::next) is `None` (a worker failed and
-    /// the walk's result is its error).
-    pub(crate) fn stop(&self) {
-        self.lock().stopped = true;
-        self.more.notify_all();
+    /// What handling the last item found (its subfolders): this worker's to handle next.
+    pub(crate) fn found(&mut self, more: impl IntoIterator<Item = T>) {
+        self.own.extend(more);
     }
 }
 
@@ -99,15 +145,16 @@ mod tests {
     fn every_item_is_handled_once_on_two_workers() {
         let q = WorkQueue::new(vec![(0u32, String::new())]);
         let seen = on_workers(2, || {
+            let mut w = q.worker();
             let mut mine = Vec::new();
-            while let Some((depth, name)) = q.next() {
+            while let Some((depth, name)) = w.next() {
                 let children: Vec<(u32, String)> = if depth < 4 {
                     (0..3).map(|i| (depth + 1, format!("{name}/{i}"))).collect()
                 } else {
                     Vec::new()
                 };
                 mine.push(name);
-                q.done(children);
+                w.found(children);
             }
             mine
         });
@@ -123,19 +170,20 @@ mod tests {
     fn a_stopped_walk_ends_every_worker() {
         let q = WorkQueue::new(vec![1u32, 2, 3]);
         let taken = on_workers(2, || {
-            let mut n = 0;
-            while let Some(item) = q.next() {
-                n += 1;
+            let mut w = q.worker();
+            while let Some(item) = w.next() {
                 if item == 3 {
-                    // Fails without handing the item back: the others must not wait for it.
+                    // Fails and leaves, holding its item: the others must not wait for it.
                     q.stop();
-                    continue;
+                    return false;
                 }
-                q.done([item + 10]);
+                if item < 100 {
+                    w.found([item + 10, item + 20]);
+                }
             }
-            n
+            true
         });
-        assert!(taken.iter().all(Option::is_some));
-        assert!(q.next().is_none());
+        assert_eq!(taken.iter().filter(|t| **t == Some(false)).count(), 1);
+        assert!(q.worker().next().is_none());
     }
 }

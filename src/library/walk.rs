@@ -225,7 +225,8 @@ fn walk_worker(ctx: &Walk<'_>, root: &Folder, queue: &WorkQueue<String>) -> Walk
     let mut out = Walked::default();
     let mut lister = Lister::new();
     let mut rel = String::new();
-    while let Some(dir) = queue.next() {
+    let mut worker = queue.worker();
+    while let Some(dir) = worker.next() {
         let mut subdirs = Vec::new();
         let listed = root.open_sub(&dir).and_then(|folder| {
             rel.clear();
@@ -276,7 +277,7 @@ fn walk_worker(ctx: &Walk<'_>, root: &Folder, queue: &WorkQueue<String>) -> Walk
         if let Err(e) = listed {
             ctx.bad_folder(&dir, &e, &mut out);
         }
-        queue.done(subdirs);
+        worker.found(subdirs);
     }
     out
 }

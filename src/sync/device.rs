@@ -116,9 +116,8 @@ pub(crate) fn list_contents<O: DeviceObject + Sync>(root: &O) -> Result<DeviceCo
     let _span = tracing::debug_span!("list device").entered();
     let mut listing = Listing::default();
     // The top of the tree is read here until there are folders enough to share; the rest is
-    // read on up to two threads, each taking the next folder waiting and handing back its
-    // subfolders (a device's folders are read independently: on a large device the listing
-    // is most of a no-op resync's device side).
+    // read on up to two threads sharing a work queue (a device's folders are read
+    // independently: on a large device the listing is most of a no-op resync's device side).
     let mut frontier: Vec<(String, O)> = vec![(String::new(), root.clone())];
     while !frontier.is_empty() && frontier.len() < LIST_SHARE_AT {
         let (prefix, folder) = frontier.remove(0);
@@ -128,14 +127,15 @@ pub(crate) fn list_contents<O: DeviceObject + Sync>(root: &O) -> Result<DeviceCo
     let queue = WorkQueue::new(frontier);
     let parts = on_workers(threads, || {
         let mut part = Listing::default();
-        while let Some((prefix, folder)) = queue.next() {
+        let mut worker = queue.worker();
+        while let Some((prefix, folder)) = worker.next() {
             let mut subfolders = Vec::new();
             if let Err(e) = part.folder(&prefix, &folder, &mut subfolders) {
                 // The listing fails as a whole: the other workers stop too.
                 queue.stop();
                 return Err(e);
             }
-            queue.done(subfolders);
+            worker.found(subfolders);
         }
         Ok(part)
     });
