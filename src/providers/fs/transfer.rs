@@ -205,7 +205,7 @@ impl DirectTransfer for FsStorage {
         match result {
             Ok(written) => {
                 if let Some(m) = &options.metadata
-                    && let Err(e) = tagging::set_metadata(&created, m, written.as_deref())
+                    && let Err(e) = tagging::set_metadata(&created, m, written.as_deref(), true)
                 {
                     tracing::warn!(?e, "metadata for a transferred file was not applied");
                 }
