@@ -646,14 +646,6 @@ fn sync_once(
     setup: &Setup,
     title: &str,
 ) -> Result<Outcome, Failure> {
-    let failed = |e| Failure::device_error(&setup.device, e);
-    // The reasons for what is left out come from the plan; the sync plans again when it starts
-    // (after recovering an interrupted run), which costs little: hashes are cached.
-    let plan: Option<SyncPlan> = if cli.json {
-        None
-    } else {
-        Some(device.plan().map_err(failed)?)
-    };
     let started = Instant::now();
     device
         .start()
@@ -754,6 +746,8 @@ fn sync_once(
     if cli.json {
         println!("{}", report::summary_json(&summary, elapsed));
     } else {
+        // The reasons for what is left out come from the plan the run applied.
+        let plan: Option<SyncPlan> = engine.last_plan();
         let lib = library.read().unwrap_or_else(PoisonError::into_inner);
         report::print_summary(title, &summary, plan.as_ref(), &*lib, elapsed, device);
         if interrupted {

@@ -65,6 +65,7 @@ pub mod sync;
 mod sys;
 pub mod time;
 pub mod transcode;
+mod work_queue;
 
 pub use easy::{SyncJob, Syncer};
 pub use error::{Error, ErrorCode, ErrorKind, Hresult, Result, ResultExt, Status};

@@ -149,7 +149,7 @@ fn a_folder_already_on_the_device_keeps_its_spelling_under_fat() {
         DeviceFile {
             size: 10,
             unique_id: "u".into(),
-            modified: 0,
+            modified_ns: 0,
         },
     );
     let p = l.plan(&d, NameRule::Fat);
@@ -171,7 +171,7 @@ fn files_differing_only_in_case_get_unique_names_under_fat() {
         DeviceFile {
             size: 10,
             unique_id: "u".into(),
-            modified: 0,
+            modified_ns: 0,
         },
     );
     let p = l.plan(&d, NameRule::Fat);
@@ -398,7 +398,7 @@ proptest! {
                 device.files.insert(path.to_string(), DeviceFile {
                     size: 1,
                     unique_id: path.to_string(),
-                    modified: 0,
+                    modified_ns: 0,
                 });
             }
             let p = l.plan_within(&device, rule, max);
@@ -448,7 +448,7 @@ fn a_file_and_a_folder_never_share_a_name() {
             DeviceFile {
                 size: 1,
                 unique_id: "u".into(),
-                modified: 0,
+                modified_ns: 0,
             },
         );
         let p = l.plan(&d, rule);

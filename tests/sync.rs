@@ -235,9 +235,15 @@ fn a_full_device_fills_by_priority_and_reports_no_fit() {
         .map(|l| l.track)
         .collect();
     assert_eq!(no_fit, [TrackId(4), TrackId(5), TrackId(6)]);
+    assert_eq!(d.engine().last_plan(), None, "no run yet");
     let s = d.run(&mut |_| {}).unwrap();
     assert_eq!((s.copied, s.no_fit), (3, 3));
     assert_eq!(d.item_info("LastSyncNoFitCount").unwrap(), "3");
+    // The run's own plan says why, without planning again.
+    assert_eq!(
+        d.engine().last_plan().map(|p| p.left_out),
+        Some(plan.left_out)
+    );
     // Raising "Low" above "High" evicts High's tracks for Low's.
     {
         let mut lib = f.lib();

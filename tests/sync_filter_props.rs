@@ -75,7 +75,7 @@ proptest! {
                 device.files.insert(path.clone(), DeviceFile {
                     size: 100,
                     unique_id: format!("u{i}"),
-                    modified: 0,
+                    modified_ns: 0,
                 });
                 owned_bytes += 100;
                 ledger.insert(LedgerEntry {

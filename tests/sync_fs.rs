@@ -492,3 +492,67 @@ fn a_240_character_title_syncs_on_a_folder() {
     );
     assert!(d.plan().unwrap().is_noop());
 }
+
+/// The first resync right after a first sync reads no statistics back from the files that
+/// sync just wrote, and leaves the ledger as it was (issue: "what the sync wrote is its
+/// statistics baseline"). Tags the provider writes into a new file, or beside it, at its
+/// creation are part of what the sync wrote.
+#[test]
+fn the_first_resync_right_after_a_first_sync_reads_nothing_back() {
+    use wmdm::providers::memory::Operation;
+    use wmdm::providers::quirks::{QuirkProvider, Quirks};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("player");
+    std::fs::create_dir(&root).unwrap();
+    let clock = common::clock();
+    let fs = Arc::new(FsProvider::new(
+        FsConfig::root(&root).options(DeviceOptions::default().durable(false)),
+    ));
+    let provider = QuirkProvider::new(fs, Quirks::none());
+    let handle = provider.handle();
+    let manager = manager_with(provider, &clock);
+    let mut lib = MemoryLibrary::new();
+    for i in 1..=30u64 {
+        lib.add_track(
+            track(i, &format!("Artist {}", i % 3), "Album"),
+            mp3(i as usize + 1),
+        );
+    }
+    let mut p = Playlist::new_static("Mix", (1..=30).map(TrackId).collect());
+    p.sync.set_priority(1, 1).unwrap();
+    lib.add_playlist(p);
+    let library = Arc::new(RwLock::new(lib));
+    let state = tempfile::tempdir().unwrap();
+    let s = services(&manager, &library, state.path(), "Home", &clock);
+    let d = s.device(0).unwrap();
+    d.create_partnership().unwrap();
+    s.poll().unwrap();
+    let first = d.run(&mut |_| {}).unwrap();
+    assert!(first.completed && first.copied == 30, "{first:?}");
+    let ledger_file = || {
+        let dir = root.join(wmdm::sync::SYNC_FOLDER);
+        let found: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("ledger-")
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let md = std::fs::metadata(&found[0]).unwrap();
+        (std::fs::read(&found[0]).unwrap(), md.modified().unwrap())
+    };
+    let before = ledger_file();
+    let reads = handle.calls(Operation::GetMetadata);
+    let again = d.run(&mut |_| {}).unwrap();
+    assert_eq!(again.copied, 0, "{again:?}");
+    assert_eq!(
+        handle.calls(Operation::GetMetadata) - reads,
+        0,
+        "the files the first sync wrote were read back"
+    );
+    assert!(ledger_file() == before, "the resync rewrote the ledger");
+}

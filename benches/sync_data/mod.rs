@@ -52,7 +52,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                 DeviceFile {
                     size: t.size,
                     unique_id: format!("S:{i}"),
-                    modified: 0,
+                    modified_ns: 0,
                 },
             );
             ledger.insert(LedgerEntry {
@@ -117,7 +117,7 @@ pub fn data(n: u64, synced: bool) -> Data {
                     DeviceFile {
                         size: content.len() as u64,
                         unique_id: "S:pl".into(),
-                        modified: 0,
+                        modified_ns: 0,
                     },
                 );
                 d.ledger.insert(LedgerEntry {

@@ -11,6 +11,8 @@ use super::track::Track;
 use crate::maps::FastMap;
 use crate::metadata::FormatCode;
 use crate::playlist_file::{PlaylistFile, read_m3u, read_wpl};
+use crate::sys::listing::{Entry, Folder, Kind, Lister};
+use crate::work_queue::{WorkQueue, on_workers, walk_threads};
 
 /// Playlist files larger than this are not read (no real playlist comes close).
 const MAX_PLAYLIST_BYTES: u64 = 16 * 1024 * 1024;
@@ -67,10 +69,10 @@ fn is_list_format(f: FormatCode) -> bool {
     matches!(f, FormatCode::M3U_PLAYLIST | FormatCode::WPL_PLAYLIST)
 }
 
-/// A relative path with `/` separators. Only Windows uses `\\` as a separator; elsewhere it is
-/// an ordinary character of a file name and stays.
+/// A relative path with `/` separators. Only where the host's separator is `\\` (Windows) is it
+/// replaced; elsewhere it is an ordinary character of a file name and stays.
 pub(super) fn slash_path(rel: &str) -> String {
-    if cfg!(windows) {
+    if std::path::MAIN_SEPARATOR == '\\' {
         rel.replace('\\', "/")
     } else {
         rel.to_owned()
@@ -185,89 +187,73 @@ pub(super) fn walk(root: &Path, skip: &Path, old: &[Track], report: &mut ScanRep
     out
 }
 
-/// Linux: folders are listed with `getdents64` and files stat'ed relative to their folder's
-/// descriptor (see [`crate::sys::listing`]), on up to two threads taking folders from a shared
-/// queue.
-#[cfg(target_os = "linux")]
+/// Folders are listed through [`crate::sys::listing`] (on Linux `getdents64`, and files
+/// stat'ed relative to their folder's descriptor), on up to two threads taking folders from a
+/// shared queue.
 fn walk_tree(ctx: &Walk<'_>) -> Walked {
-    let root_fd = match crate::sys::listing::open_folder(rustix::fs::CWD, ctx.root) {
-        Ok(fd) => fd,
+    let root = match Folder::open(ctx.root) {
+        Ok(f) => f,
         Err(e) => {
             let mut out = Walked::default();
             ctx.bad_folder("", &e, &mut out);
             return out;
         }
     };
-    let queue = Queue::new(String::new());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    if threads < 2 {
-        return walk_worker(ctx, &root_fd, &queue);
-    }
-    std::thread::scope(|s| {
-        let helper = s.spawn(|| walk_worker(ctx, &root_fd, &queue));
-        let mut out = walk_worker(ctx, &root_fd, &queue);
-        // The helper cannot panic short of a bug; its part of the tree is then reported
-        // missing rather than taking the scan down.
-        match helper.join() {
-            Ok(mut other) => {
+    let queue = WorkQueue::new(vec![String::new()]);
+    let mut parts = on_workers(walk_threads(), || walk_worker(ctx, &root, &queue)).into_iter();
+    let mut out = parts.next().flatten().unwrap_or_default();
+    for part in parts {
+        match part {
+            Some(mut other) => {
                 out.unchanged.append(&mut other.unchanged);
                 out.changed.append(&mut other.changed);
                 out.lists.append(&mut other.lists);
                 out.problems.append(&mut other.problems);
             }
-            Err(_) => out.problems.push(ScanProblem {
+            // A walker cannot panic short of a bug; its part of the tree is then reported
+            // missing rather than taking the scan down.
+            None => out.problems.push(ScanProblem {
                 path: ctx.root.to_path_buf(),
                 message: "a folder walker failed; part of the folder was not scanned".into(),
             }),
         }
-        out
-    })
+    }
+    out
 }
 
-#[cfg(target_os = "linux")]
-fn walk_worker(ctx: &Walk<'_>, root_fd: &std::os::fd::OwnedFd, queue: &Queue) -> Walked {
-    use crate::sys::listing::{Lister, open_folder, stat_at};
-    use rustix::fs::FileType;
-    use std::os::unix::ffi::OsStrExt;
-
+fn walk_worker(ctx: &Walk<'_>, root: &Folder, queue: &WorkQueue<String>) -> Walked {
     let mut out = Walked::default();
     let mut lister = Lister::new();
     let mut rel = String::new();
-    while let Some(dir) = queue.next() {
+    let mut worker = queue.worker();
+    while let Some(dir) = worker.next() {
         let mut subdirs = Vec::new();
-        let fd = if dir.is_empty() {
-            open_folder(root_fd, c".")
-        } else {
-            open_folder(root_fd, dir.as_str())
-        };
-        let listed = fd.and_then(|fd| {
+        let listed = root.open_sub(&dir).and_then(|folder| {
             rel.clear();
             rel.push_str(&dir);
             if !dir.is_empty() {
                 rel.push('/');
             }
             let base = rel.len();
-            let stat = |name: &std::ffi::CStr, follow: bool| {
-                stat_at(&fd, name, follow).map(|st| {
-                    (st.kind == FileType::RegularFile)
+            let stat = |entry: &Entry<'_>, follow: bool| {
+                entry.stat(&folder, follow).map(|st| {
+                    (st.kind == Kind::File)
                         .then(|| (st.size, st.modified.unwrap_or(SystemTime::UNIX_EPOCH)))
                 })
             };
-            lister.for_each(&fd, |cname, mut ft| {
-                let Ok(name) = cname.to_str() else {
-                    ctx.bad_name(
-                        &dir,
-                        std::ffi::OsStr::from_bytes(cname.to_bytes()),
-                        &mut out,
-                    );
+            lister.for_each(&folder, |entry| {
+                let Some(name) = entry.name() else {
+                    ctx.bad_name(&dir, entry.raw_name(), &mut out);
                     return;
                 };
                 rel.truncate(base);
+                // Names cannot hold `/` (nor `\\` on Windows), so this is the slash form.
                 rel.push_str(name);
-                if ft == FileType::Unknown {
+                let mut kind = entry.kind();
+                if kind == Kind::Unknown {
                     // Some file systems do not report types in folder listings.
-                    match stat_at(&fd, cname, false) {
-                        Ok(st) => ft = st.kind,
+                    match entry.stat(&folder, false) {
+                        Ok(st) => kind = st.kind,
                         Err(e) => {
                             out.problems.push(ScanProblem {
                                 path: ctx.root.join(&rel),
@@ -277,12 +263,13 @@ fn walk_worker(ctx: &Walk<'_>, root_fd: &std::os::fd::OwnedFd, queue: &Queue) ->
                         }
                     }
                 }
-                match ft {
-                    FileType::Directory if ctx.skip.as_deref() != Some(rel.as_str()) => {
+                match kind {
+                    Kind::Folder if ctx.skip.as_deref() != Some(rel.as_str()) => {
                         subdirs.push(rel.clone());
                     }
-                    FileType::RegularFile => ctx.file(&rel, || stat(cname, false), &mut out),
-                    FileType::Symlink => ctx.file(&rel, || stat(cname, true), &mut out),
+                    Kind::File => ctx.file(&rel, || stat(entry, false), &mut out),
+                    // Links to files are followed, links to folders are not (no loops).
+                    Kind::Symlink => ctx.file(&rel, || stat(entry, true), &mut out),
                     _ => {}
                 }
             })
@@ -290,111 +277,7 @@ fn walk_worker(ctx: &Walk<'_>, root_fd: &std::os::fd::OwnedFd, queue: &Queue) ->
         if let Err(e) = listed {
             ctx.bad_folder(&dir, &e, &mut out);
         }
-        queue.done(subdirs);
-    }
-    out
-}
-
-/// Folders waiting to be listed, and how many workers are listing one (a worker with an empty
-/// queue waits while others may still add folders).
-#[cfg(target_os = "linux")]
-struct Queue {
-    state: std::sync::Mutex<(Vec<String>, usize)>,
-    more: std::sync::Condvar,
-}
-
-#[cfg(target_os = "linux")]
-impl Queue {
-    fn new(first: String) -> Queue {
-        Queue {
-            state: std::sync::Mutex::new((vec![first], 0)),
-            more: std::sync::Condvar::new(),
-        }
-    }
-
-    /// The next folder to list; `None` once every folder has been listed.
-    fn next(&self) -> Option<String> {
-        let mut g = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        loop {
-            if let Some(dir) = g.0.pop() {
-                g.1 += 1;
-                return Some(dir);
-            }
-            if g.1 == 0 {
-                return None;
-            }
-            g = self
-                .more
-                .wait(g)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-    }
-
-    /// Ends the listing of one folder, queueing its subfolders.
-    fn done(&self, subdirs: Vec<String>) {
-        let mut g = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        g.0.extend(subdirs);
-        g.1 = g.1.saturating_sub(1);
-        self.more.notify_all();
-    }
-}
-
-/// Elsewhere: `std::fs`, one thread, without recursion (no stack overflow on absurdly deep
-/// trees).
-#[cfg(not(target_os = "linux"))]
-fn walk_tree(ctx: &Walk<'_>) -> Walked {
-    let mut out = Walked::default();
-    let mut pending = vec![String::new()];
-    while let Some(dir) = pending.pop() {
-        let entries = match fs::read_dir(ctx.root.join(&dir)) {
-            Ok(e) => e,
-            Err(e) => {
-                ctx.bad_folder(&dir, &e, &mut out);
-                continue;
-            }
-        };
-        for entry in entries {
-            let Ok(entry) = entry else { continue };
-            let Ok(ft) = entry.file_type() else { continue };
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else {
-                ctx.bad_name(&dir, &entry.file_name(), &mut out);
-                continue;
-            };
-            // Names cannot hold `/` (nor `\\` on Windows), so this is the slash form.
-            let rel = if dir.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{dir}/{name}")
-            };
-            if ft.is_dir() {
-                if ctx.skip.as_deref() != Some(rel.as_str()) {
-                    pending.push(rel);
-                }
-                continue;
-            }
-            let stat = || {
-                // DirEntry::metadata does not follow links; fs::metadata does, for linked files.
-                let meta = if ft.is_symlink() {
-                    fs::metadata(entry.path())
-                } else {
-                    entry.metadata()
-                }?;
-                Ok(meta.is_file().then(|| {
-                    (
-                        meta.len(),
-                        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                    )
-                }))
-            };
-            ctx.file(&rel, stat, &mut out);
-        }
+        worker.found(subdirs);
     }
     out
 }

@@ -64,6 +64,10 @@ macro_rules! storage_methods {
             fn name(&self) -> String;
             #[doc = concat!($p, "Storage::GetDate.")]
             fn date(&self) -> WmdmDateTime;
+            /// Crate extension, not a WMDM method: the last-modified time with the medium's
+            /// full precision, where it keeps one (see
+            /// [`Storage::modified_precise`](crate::provider::Storage::modified_precise)).
+            fn modified_precise(&self) -> Option<std::time::SystemTime>;
             #[doc = concat!($p, "Storage::GetSize.")]
             fn size(&self) -> u64;
             #[doc = concat!($p, "Storage3::GetMetadata.")]

@@ -375,6 +375,17 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// [`Error::InterfaceDead`] for a deleted object.
     fn date(&self) -> Result<WmdmDateTime>;
 
+    /// Crate extension, not a WMDM method: the last-modified time with the full precision the
+    /// medium keeps (GetDate's has whole seconds), or `None` where it keeps no finer time than
+    /// [`date`](Self::date) (the default). The sync takes it as a change marker, so an object
+    /// changed again within the second of its last sync is still told apart.
+    ///
+    /// # Errors
+    /// As [`date`](Self::date).
+    fn modified_precise(&self) -> Result<Option<std::time::SystemTime>> {
+        Ok(None)
+    }
+
     /// IMDSPStorage::GetSize: the size in bytes (of the data, for a file; providers define it
     /// for folders, usually 0).
     ///

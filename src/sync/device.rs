@@ -12,6 +12,7 @@ use crate::flags::Placement;
 use crate::manager::{InsertOptions, InsertSource, WmdmStorage};
 use crate::provider::NoProgress;
 use crate::sync::machine::DeviceObject;
+use crate::work_queue::{WorkQueue, on_workers, walk_threads};
 
 /// The hidden folder at the storage root where sync keeps the partnership marker, the
 /// ownership ledger and the journal. It is never content: the planner does not see it.
@@ -114,53 +115,40 @@ pub fn read_device_contents(root: &WmdmStorage) -> Result<DeviceContents> {
 pub(crate) fn list_contents<O: DeviceObject + Sync>(root: &O) -> Result<DeviceContents> {
     let _span = tracing::debug_span!("list device").entered();
     let mut listing = Listing::default();
-    // The top of the tree is read here until there are folders enough to share; their
-    // subtrees are then read on up to LIST_THREADS threads, each taking the next folder left
-    // (a device's folders are read independently: on a large device the listing is most of a
-    // no-op resync's device side).
+    // The top of the tree is read here until there are folders enough to share; the rest is
+    // read on up to two threads sharing a work queue (a device's folders are read
+    // independently: on a large device the listing is most of a no-op resync's device side).
     let mut frontier: Vec<(String, O)> = vec![(String::new(), root.clone())];
     while !frontier.is_empty() && frontier.len() < LIST_SHARE_AT {
         let (prefix, folder) = frontier.remove(0);
         listing.folder(&prefix, &folder, &mut frontier)?;
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(LIST_THREADS)
-        .min(frontier.len());
-    if threads > 1 {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let parts = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut part = Listing::default();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some((prefix, folder)) = frontier.get(i) else {
-                                return Ok(part);
-                            };
-                            part.subtree(prefix.clone(), folder.clone())?;
-                        }
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or(Err(Error::Fail)))
-                .collect::<Vec<Result<Listing>>>()
-        });
-        let parts = parts.into_iter().collect::<Result<Vec<Listing>>>()?;
-        listing
-            .files
-            .reserve(parts.iter().map(|p| p.files.len()).sum());
-        for part in parts {
-            listing.state_bytes += part.state_bytes;
-            listing.files.extend(part.files);
+    let threads = walk_threads().min(frontier.len());
+    let queue = WorkQueue::new(frontier);
+    let parts = on_workers(threads, || {
+        let mut part = Listing::default();
+        let mut worker = queue.worker();
+        while let Some((prefix, folder)) = worker.next() {
+            let mut subfolders = Vec::new();
+            if let Err(e) = part.folder(&prefix, &folder, &mut subfolders) {
+                // The listing fails as a whole: the other workers stop too.
+                queue.stop();
+                return Err(e);
+            }
+            worker.found(subfolders);
         }
-    } else {
-        for (prefix, folder) in frontier {
-            listing.subtree(prefix, folder)?;
-        }
+        Ok(part)
+    });
+    let parts = parts
+        .into_iter()
+        .map(|p| p.unwrap_or(Err(Error::Fail)))
+        .collect::<Result<Vec<Listing>>>()?;
+    listing
+        .files
+        .reserve(parts.iter().map(|p| p.files.len()).sum());
+    for part in parts {
+        listing.state_bytes += part.state_bytes;
+        listing.files.extend(part.files);
     }
     // The space after the listing: a provider that emulates a capacity may count what is
     // used from the listing it has just served (the folder provider does; asked first, it
@@ -176,8 +164,6 @@ pub(crate) fn list_contents<O: DeviceObject + Sync>(root: &O) -> Result<DeviceCo
 
 /// Folders read on one thread before the rest of the device is shared among threads.
 const LIST_SHARE_AT: usize = 8;
-/// The most threads a device listing uses.
-const LIST_THREADS: usize = 2;
 
 /// What one thread of [`read_device_contents`] found.
 #[derive(Default)]
@@ -187,15 +173,6 @@ struct Listing {
 }
 
 impl Listing {
-    /// Reads `folder` and everything below it.
-    fn subtree<O: DeviceObject>(&mut self, prefix: String, folder: O) -> Result<()> {
-        let mut stack = vec![(prefix, folder)];
-        while let Some((prefix, folder)) = stack.pop() {
-            self.folder(&prefix, &folder, &mut stack)?;
-        }
-        Ok(())
-    }
-
     /// Reads one folder's files, and pushes its subfolders onto `folders`.
     fn folder<O: DeviceObject>(
         &mut self,
@@ -221,17 +198,13 @@ impl Listing {
             } else {
                 let size = child.size()?;
                 let unique_id = child.unique_id().unwrap_or_default();
-                let modified = child
-                    .date()
-                    .ok()
-                    .and_then(|d| d.to_unix().ok())
-                    .unwrap_or(0);
+                let modified_ns = change_stamp(&child);
                 self.files.insert(
                     path,
                     DeviceFile {
                         size,
                         unique_id,
-                        modified,
+                        modified_ns,
                     },
                 );
             }
@@ -533,8 +506,24 @@ pub(crate) fn read_state_from<O: DeviceObject>(
     }
 }
 
-/// The last-modified date of sync's state file `name` on the device, in seconds since the
-/// Unix epoch (`None` when it is absent or undated).
+/// An object's change stamp: its last-modified time in nanoseconds since the Unix epoch, as
+/// precise as the device keeps it (whole seconds from GetDate where it keeps nothing finer); 0
+/// when it gives no date. With the size, the marker statistics compare (`stats_to_read`).
+pub(crate) fn change_stamp<O: DeviceObject>(obj: &O) -> i64 {
+    const NANOS: i64 = 1_000_000_000;
+    if let Ok(Some(t)) = obj.modified_precise() {
+        return t
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    }
+    obj.date()
+        .ok()
+        .and_then(|d| d.to_unix().ok())
+        .map_or(0, |s| s.saturating_mul(NANOS))
+}
+
+/// The change stamp ([`change_stamp`]) of sync's state file `name` on the device (`None`
+/// when it is absent or undated).
 ///
 /// # Errors
 /// The manager's errors reading the device.
@@ -544,7 +533,7 @@ pub(crate) fn state_date<O: DeviceObject>(root: &O, name: &str) -> Result<Option
     };
     for candidate in [name.to_owned(), format!("{name}.new")] {
         match folder.child(&candidate) {
-            Ok(f) => return Ok(f.date()?.to_unix().ok().filter(|&d| d != 0)),
+            Ok(f) => return Ok(Some(change_stamp(&f)).filter(|&d| d > 0)),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(e),
         }

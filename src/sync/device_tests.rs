@@ -2,13 +2,17 @@
 
 use super::*;
 
-/// A device of one folder holding `files` files, recording the calls the listing makes.
+/// A device of one folder holding `files` files (and `subfolders` folders, each holding
+/// `files` files; the one numbered `failing` cannot be listed), recording the calls the
+/// listing makes.
 #[derive(Clone)]
 struct Fake {
     folder: bool,
     calls: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
     files: usize,
     id: usize,
+    subfolders: usize,
+    failing: Option<usize>,
 }
 
 impl Fake {
@@ -47,6 +51,9 @@ impl DeviceObject for Fake {
     fn date(&self) -> Result<crate::time::WmdmDateTime> {
         Ok(crate::time::WmdmDateTime::default())
     }
+    fn modified_precise(&self) -> Result<Option<std::time::SystemTime>> {
+        Ok(None)
+    }
     fn set_metadata(&self, _: &crate::metadata::Metadata) -> Result<()> {
         Err(Error::NotSupported)
     }
@@ -58,14 +65,26 @@ impl DeviceObject for Fake {
     }
     fn children(&self) -> Result<Vec<Self>> {
         self.note("children");
-        Ok((0..self.files)
-            .map(|id| Fake {
-                folder: false,
-                files: 0,
-                calls: self.calls.clone(),
-                id,
-            })
-            .collect())
+        if self.failing == Some(self.id) && self.subfolders == 0 {
+            return Err(Error::DeviceNotConnected);
+        }
+        let files = (0..self.files).map(|id| Fake {
+            folder: false,
+            files: 0,
+            calls: self.calls.clone(),
+            id,
+            subfolders: 0,
+            failing: None,
+        });
+        let folders = (0..self.subfolders).map(|id| Fake {
+            folder: true,
+            files: self.files,
+            calls: self.calls.clone(),
+            id: 1_000 + id,
+            subfolders: 0,
+            failing: self.failing,
+        });
+        Ok(files.chain(folders).collect())
     }
     fn name(&self) -> Result<String> {
         Ok(format!("f{}", self.id))
@@ -91,11 +110,33 @@ fn the_listing_asks_for_the_space_after_walking_the_device() {
         files: 3,
         calls: Default::default(),
         id: 0,
+        subfolders: 0,
+        failing: None,
     };
     let listed = list_contents(&root).unwrap();
     assert_eq!(listed.files.len(), 3);
     assert_eq!((listed.capacity, listed.free), (100, 50));
     assert_eq!(*root.calls.lock().unwrap(), ["children", "space"]);
+}
+
+#[test]
+fn a_folder_that_cannot_be_listed_fails_the_whole_listing_on_every_worker() {
+    let tree = |failing| Fake {
+        folder: true,
+        files: 5,
+        calls: Default::default(),
+        id: 0,
+        subfolders: 40,
+        failing,
+    };
+    let whole = list_contents(&tree(None)).unwrap();
+    assert_eq!(whole.files.len(), 5 + 40 * 5);
+    // A folder far from the top, read by one of the workers: the listing ends with its error
+    // (the other worker does not wait for it forever).
+    for failing in [1_001, 1_020, 1_039] {
+        let e = list_contents(&tree(Some(failing))).err();
+        assert_eq!(e, Some(Error::DeviceNotConnected), "folder {failing}");
+    }
 }
 
 #[test]

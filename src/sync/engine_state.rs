@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::super::event::SyncState;
-use super::{SyncEngine, SyncSummary};
+use super::{SyncEngine, SyncPlan, SyncSummary};
 
 impl SyncEngine {
     /// IWMPSyncDevice::get_syncState.
@@ -37,6 +37,13 @@ impl SyncEngine {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The plan the running sync applies, or the one the last run applied (`None` before the
+    /// first run, or when the last start failed): what it copies, deletes and leaves out, and
+    /// why, without planning again. Waits for a step in progress to end.
+    pub fn last_plan(&self) -> Option<SyncPlan> {
+        super::lock(&self.shared.core).machine.run_plan().cloned()
     }
 
     pub(super) fn publish(&self, summary: &SyncSummary) {

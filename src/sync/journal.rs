@@ -49,9 +49,11 @@ pub struct LedgerEntry {
     pub plays: u32,
     /// The device's rating (0-100) as of the last sync.
     pub rating: u8,
-    /// The device object's size and last-modified date (seconds since the Unix epoch) when
-    /// its play count and rating were last read; `None` when they must be read again. An
-    /// object whose size and date still match (and are older than the ledger) is not read.
+    /// The device object's size and last-modified time (a change stamp: nanoseconds since
+    /// the Unix epoch, as precise as the device keeps it) when its play count and rating were
+    /// last read; `None` when they must be read again. An object whose size and date still
+    /// match (and are older than the ledger) is not read. (Ledgers of earlier versions hold
+    /// whole seconds here: those markers match no more, which costs one read of each object.)
     pub seen: Option<(u64, i64)>,
     /// The content fingerprint of the object as the sync stored it ([`fingerprint`]: SHA-1
     /// over its size, first and last 4 KiB, read back at write time); `None` in ledgers
@@ -156,9 +158,9 @@ impl LedgerEntry {
 /// wmdm-sync-ledger 1
 /// library=<library id>
 /// index=<partnership index>
-/// [settled=<ledger date, seconds since the Unix epoch>]
+/// [settled=<ledger date, nanoseconds since the Unix epoch>]
 /// [settle_tries=<host time of the last settling rewrite>:<rewrites at that date>]
-/// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>[\t<seen size>:<seen date> or -[\t<fingerprint, 40 hex>]]
+/// <t|p>\t<path>\t<unique id>\t<id, 16 hex>\t<sha-1, 40 hex>\t<size>\t<meta hash, 16 hex>\t<source size>\t<source mtime ns>\t<plays>\t<rating>[\t<seen size>:<seen date, ns> or -[\t<fingerprint, 40 hex>]]
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ledger {
@@ -168,7 +170,7 @@ pub struct Ledger {
     pub index: u8,
     /// Entries by device path.
     pub entries: BTreeMap<String, LedgerEntry>,
-    /// The ledger file's date on the device (seconds since the Unix epoch) when it was last
+    /// The ledger file's date on the device (a change stamp, as [`LedgerEntry::seen`]'s) when it was last
     /// rewritten so that change markers dated in its second could be trusted afterwards (see
     /// [`LedgerEntry::seen`]); remembered so a device whose clock stands still is not
     /// rewritten on every sync.

@@ -97,7 +97,7 @@ fn applied(p: &SyncPlan, d: &mut DeviceContents) -> Ledger {
                 DeviceFile {
                     size: *size,
                     unique_id: path.clone(),
-                    modified: 0,
+                    modified_ns: 0,
                 },
             );
             ledger.insert(LedgerEntry {

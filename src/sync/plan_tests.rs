@@ -66,7 +66,7 @@ fn a_ledger_entry_the_device_no_longer_matches_is_forgotten_not_deleted() {
         DeviceFile {
             size: 5,
             unique_id: "other".into(),
-            modified: 0,
+            modified_ns: 0,
         },
     );
     let mut ledger = Ledger::new("x", 1);
@@ -138,7 +138,7 @@ fn a_little_lost_free_space_does_not_churn_a_full_device() {
                 DeviceFile {
                     size: 100,
                     unique_id: format!("u{}", track.0),
-                    modified: 0,
+                    modified_ns: 0,
                 },
             );
             ledger.insert(LedgerEntry {
@@ -189,7 +189,7 @@ fn a_moved_library_file_is_rekeyed_not_copied() {
         DeviceFile {
             size: 100,
             unique_id: "u".into(),
-            modified: 0,
+            modified_ns: 0,
         },
     );
     let mut ledger = Ledger::new("x", 1);
@@ -274,7 +274,7 @@ fn own(l: &MemoryLibrary, d: &mut DeviceContents, ledger: &mut Ledger, id: u64, 
         DeviceFile {
             size: t.size,
             unique_id: format!("u{id}"),
-            modified: 0,
+            modified_ns: 0,
         },
     );
     d.free -= t.size;
@@ -465,7 +465,7 @@ fn a_track_the_user_deleted_is_skipped_and_not_copied_again() {
         DeviceFile {
             size: 7,
             unique_id: "user".into(),
-            modified: 0,
+            modified_ns: 0,
         },
     );
     let p = plan(&PlanInput {
@@ -509,7 +509,7 @@ fn a_library_file_with_a_new_date_and_the_same_bytes_moves_the_quick_check_forwa
         DeviceFile {
             size: 100,
             unique_id: "U1".into(),
-            modified: 0,
+            modified_ns: 0,
         },
     );
     let mut ledger = Ledger::new("x", 1);

@@ -18,9 +18,10 @@ pub struct DeviceFile {
     pub size: u64,
     /// Persistent unique ID (empty when the device has none).
     pub unique_id: String,
-    /// Last-modified date, in seconds since the Unix epoch (0 when the device gave none).
-    /// With the size, the change marker that lets stats flow-back skip unchanged objects.
-    pub modified: i64,
+    /// Last-modified time in nanoseconds since the Unix epoch, as precise as the device keeps
+    /// it (whole seconds where it keeps nothing finer; 0 when it gave none). With the size, the
+    /// change marker that lets stats flow-back skip unchanged objects.
+    pub modified_ns: i64,
 }
 
 /// The device's files (every path from the storage root, except sync's own state folder) and

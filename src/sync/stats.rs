@@ -192,9 +192,10 @@ impl StatsStore {
 /// changes it, instead of reading back tags the sync itself wrote, and the library's own play
 /// count is never counted again as plays on the device.
 ///
-/// `stored` and `dated` (seconds since the epoch, 0 for none) are the object's size and date
-/// read after the last write to its content or metadata (a rename dates nothing); any later
-/// change moves its date, so a stale baseline only costs one read.
+/// `stored` and `dated` (a change stamp: nanoseconds since the epoch, `device::change_stamp`;
+/// 0 for none) are the object's size and date read after the last write to its content or
+/// metadata (a rename dates nothing); any later change moves its date, so a stale baseline
+/// only costs one read.
 pub(crate) fn set_written_baseline(
     entry: &mut LedgerEntry,
     plays: u32,
@@ -207,31 +208,34 @@ pub(crate) fn set_written_baseline(
     entry.seen = (dated != 0).then_some((stored, dated));
 }
 
-/// A change marker: an object's size and date as a listing gives them.
+/// A change marker: an object's size and change stamp as a listing gives them.
 pub(crate) type Marker = Option<(u64, i64)>;
 
 /// Which ledger entries statistics must read: the path and the change marker the listing
-/// gives it, for each owned track on the device that may have changed; and whether a marker
-/// dated in the ledger's second (or later) was among them (then the ledger is settled, see
-/// [`apply_stats`]).
+/// gives it, for each owned track on the device that may have changed; and whether enough
+/// markers dated in the ledger's tick (or later) were among them for a settling rewrite of
+/// the ledger to pay (see [`apply_stats`]).
 ///
 /// Like WMP's IOCTL_WMP_METADATA_ROUND_TRIP, which reports only the objects whose statistics
 /// changed, only objects that may have changed are read: an entry whose recorded
 /// [`seen`](super::journal::LedgerEntry::seen) marker (size and last-modified date) matches
-/// the device's listing is skipped, provided that date is older than `ledger_date` (the date
-/// of the ledger file on the device, in the device's own clock). Dates have a resolution of
-/// one second, so an object dated in the same second as the ledger (or later) may have
-/// changed again unseen in that second; such objects are read, and the ledger is marked
-/// [`settled`](Ledger::settled) at its current date, which makes the engine rewrite it once so
-/// that their markers become trustworthy next time (a device whose clock stands still is not
-/// rewritten again). Objects the device gives no date for are always read.
+/// the device's listing is skipped, provided that date is older than `ledger_date` (the
+/// change stamp of the ledger file on the device, in the device's own clock). Dates have the
+/// resolution the device keeps (nanoseconds on most file systems, whole seconds through
+/// GetDate, two seconds on FAT), so an object dated in the same tick as the ledger (or
+/// later) may have changed again unseen in that tick; such objects are read. When they are
+/// many, the ledger is marked [`settled`](Ledger::settled) at its current date, which makes
+/// the engine rewrite it once so that their markers become trustworthy next time (a device
+/// whose clock stands still is not rewritten again); a few (the last files a sync wrote,
+/// in the tick of its ledger on a precise clock) cost less to read again than the ledger
+/// costs to rewrite. Objects the device gives no date for are always read.
 pub(crate) fn stats_to_read(
     ledger: &Ledger,
     device: &DeviceContents,
     ledger_date: Option<i64>,
 ) -> (Vec<(String, Marker)>, bool) {
     let mut out = Vec::new();
-    let mut racy = false;
+    let mut racy = 0usize;
     for e in ledger.entries.values() {
         if e.track().is_none() {
             continue;
@@ -240,15 +244,25 @@ pub(crate) fn stats_to_read(
         let Some(file) = device.files.get(&e.path) else {
             continue;
         };
-        let marker = (file.modified != 0).then_some((file.size, file.modified));
-        let settled = ledger_date.is_some_and(|l| file.modified < l);
+        let marker = (file.modified_ns != 0).then_some((file.size, file.modified_ns));
+        let settled = ledger_date.is_some_and(|l| file.modified_ns < l);
         if marker.is_some() && e.seen == marker && settled {
             continue;
         }
-        racy |= marker.is_some() && !settled;
+        racy += usize::from(marker.is_some() && !settled);
         out.push((e.path.clone(), marker));
     }
-    (out, racy)
+    (out, worth_settling(racy, ledger.entries.len()))
+}
+
+/// How many ledger lines a settling rewrite costs for each object it spares a read: reading
+/// an object's statistics is an open and a parse of its tags, writing a line a few dozen bytes.
+const LINES_PER_READ: usize = 32;
+
+/// Whether rewriting a ledger of `entries` lines costs less than reading `racy` objects again
+/// on each later sync.
+fn worth_settling(racy: usize, entries: usize) -> bool {
+    racy > 0 && racy.saturating_mul(LINES_PER_READ) >= entries
 }
 
 /// What statistics read of one object (see [`stats_to_read`]): its path, the listing's
@@ -362,6 +376,60 @@ mod tests {
         // A device that dates nothing gives no marker: the object is read next time.
         set_written_baseline(&mut e, t.play_count, t.rating.value(), 12, 0);
         assert_eq!(e.seen, None);
+    }
+
+    #[test]
+    fn a_few_objects_in_the_ledgers_tick_are_read_without_rewriting_a_large_ledger() {
+        let mut ledger = Ledger::new("lib", 1);
+        let mut device = DeviceContents::default();
+        let ledger_date = 5_000;
+        for i in 0..1_000u64 {
+            let path = format!("Music/{i}.mp3");
+            // The last three files share the ledger's tick.
+            let date = if i >= 997 { ledger_date } else { 4_000 };
+            let mut e = LedgerEntry {
+                path: path.clone(),
+                unique_id: format!("S:{i}"),
+                kind: OwnedKind::Track,
+                id: i,
+                hash: [0; 20],
+                size: 10,
+                meta: 0,
+                source_size: 10,
+                source_mtime: 1,
+                plays: 0,
+                rating: 0,
+                seen: None,
+                fingerprint: None,
+            };
+            set_written_baseline(&mut e, 0, 0, 10, date);
+            ledger.insert(e);
+            device.files.insert(
+                path,
+                crate::sync::plan::DeviceFile {
+                    size: 10,
+                    unique_id: format!("S:{i}"),
+                    modified_ns: date,
+                },
+            );
+        }
+        let (read, settle) = stats_to_read(&ledger, &device, Some(ledger_date));
+        assert_eq!(read.len(), 3, "only the objects in the ledger's tick");
+        assert!(
+            !settle,
+            "reading 3 objects costs less than rewriting 1,000 lines"
+        );
+        // Many of them: the rewrite pays.
+        for (i, f) in device.files.values_mut().enumerate() {
+            if i % 10 == 0 {
+                f.modified_ns = ledger_date;
+            }
+        }
+        for e in ledger.entries.values_mut() {
+            e.seen = device.files.get(&e.path).map(|f| (f.size, f.modified_ns));
+        }
+        let (read, settle) = stats_to_read(&ledger, &device, Some(ledger_date));
+        assert!(read.len() >= 100 && settle, "{} read", read.len());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! One folder's entries with their `lstat`, the same on every host: on Linux with `getdents`
-//! and `statx` relative to the folder's descriptor ([`super::listing`]: the system calls `find`
-//! makes, no path building per entry), elsewhere with `std::fs::read_dir`.
+//! One folder's entries with their `lstat`, the same on every host, over
+//! [`super::listing`] (on Linux `getdents` and `statx` relative to the folder's descriptor:
+//! the system calls `find` makes, no path building per entry).
 
 use std::io;
 use std::path::Path;
@@ -40,55 +40,24 @@ pub(crate) fn for_each(
     dir: &Path,
     mut f: impl FnMut(Option<&str>, Kind, &dyn Fn() -> io::Result<Stat>),
 ) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use super::listing::{Lister, open_folder, stat_at};
-        use rustix::fs::FileType;
-        let kind = |t: FileType| match t {
-            FileType::Directory => Kind::Dir,
-            FileType::Symlink => Kind::Symlink,
-            _ => Kind::Other,
+    use super::listing::{self, Folder, Lister};
+    let kind = |k: listing::Kind| match k {
+        listing::Kind::Folder => Kind::Dir,
+        listing::Kind::Symlink => Kind::Symlink,
+        _ => Kind::Other,
+    };
+    let folder = Folder::open(dir)?;
+    Lister::new().for_each(&folder, |entry| {
+        let stat = || {
+            entry.stat(&folder, false).map(|st| Stat {
+                kind: kind(st.kind),
+                size: st.size,
+                modified: st.modified,
+                readonly: st.readonly,
+            })
         };
-        let fd = open_folder(rustix::fs::CWD, dir)?;
-        Lister::new().for_each(&fd, |cname, entry_kind| {
-            let stat = || {
-                stat_at(&fd, cname, false).map(|st| Stat {
-                    kind: kind(st.kind),
-                    size: st.size,
-                    modified: st.modified,
-                    readonly: st.mode & 0o222 == 0,
-                })
-            };
-            f(cname.to_str().ok(), kind(entry_kind), &stat);
-        })
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let kind = |t: std::fs::FileType| {
-            if t.is_dir() {
-                Kind::Dir
-            } else if t.is_symlink() {
-                Kind::Symlink
-            } else {
-                Kind::Other
-            }
-        };
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let listed = entry.file_type().map_or(Kind::Other, kind);
-            let stat = || {
-                entry.metadata().map(|md| Stat {
-                    kind: kind(md.file_type()),
-                    size: md.len(),
-                    modified: md.modified().ok(),
-                    readonly: md.permissions().readonly(),
-                })
-            };
-            let name = entry.file_name();
-            f(name.to_str(), listed, &stat);
-        }
-        Ok(())
-    }
+        f(entry.name(), kind(entry.kind()), &stat);
+    })
 }
 
 #[cfg(test)]

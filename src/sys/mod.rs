@@ -7,9 +7,6 @@ pub(crate) mod files;
 pub(crate) mod fsops;
 pub(crate) mod fstype;
 pub(crate) mod host;
-// Folder listing with getdents and statx relative to a folder's descriptor; the callers keep
-// a portable std::fs version beside their Linux one.
-#[cfg(target_os = "linux")]
 pub(crate) mod listing;
 pub(crate) mod process;
 pub(crate) mod syncfs;

@@ -661,7 +661,7 @@ impl WriteSession {
         let generation = self.shared.generation();
         if let Some(m) = meta {
             let handle = FsStorage::new(self.shared.clone(), self.id, None);
-            if let Err(e) = tagging::set_metadata(&handle, &m, written.as_deref()) {
+            if let Err(e) = tagging::set_metadata(&handle, &m, written.as_deref(), true) {
                 tracing::warn!(?e, "metadata given at creation could not be applied");
             }
         }

@@ -231,7 +231,7 @@ impl FsStorage {
     }
 
     pub(crate) fn set_metadata_impl(&self, metadata: &Metadata) -> Result<Status> {
-        tagging::set_metadata(self, metadata, None)
+        tagging::set_metadata(self, metadata, None, false)
     }
 
     /// Drops the name a created-but-never-written file reserved.
@@ -330,6 +330,12 @@ impl Storage for FsStorage {
         Ok(WmdmDateTime::from_system_time(
             snap.modified.unwrap_or_else(SystemTime::now),
         ))
+    }
+
+    /// The file system's own time (nanoseconds on ext4, btrfs, xfs, NTFS; FAT keeps two
+    /// seconds, which `coarse` quirks and the kernel already round to).
+    fn modified_precise(&self) -> Result<Option<SystemTime>> {
+        Ok(self.snap()?.modified)
     }
 
     fn size(&self) -> Result<u64> {

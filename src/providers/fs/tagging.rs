@@ -336,7 +336,7 @@ fn tag_new_copy(shared: &Shared, path: &Path, tmp: &Path, fields: &Metadata) -> 
 
 /// Writes `fields` into a new copy of the file and puts the copy in its place
 /// ([`FsIo::publish`](super::quirks::FsIo::publish)).
-fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
+fn write_tags(shared: &Shared, path: &Path, fields: &Metadata, fresh: bool) -> Result<()> {
     let dir = path.parent().ok_or(Error::InvalidArg)?;
     let tmp = shared.temp_path(dir)?;
     shared.lock().active_temps.insert(tmp.clone());
@@ -362,9 +362,12 @@ fn write_tags(shared: &Shared, path: &Path, fields: &Metadata) -> Result<()> {
         let old_date = fs::symlink_metadata(path).and_then(|m| m.modified()).ok();
         shared.io.publish(&tmp, path)?;
         Shared::adjust_used(&mut shared.lock(), new, old);
-        // The new copy is dated now; on FAT that may read back as the old date.
+        // The new copy is dated now; on FAT that may read back as the old date. A new object's
+        // earlier date was never seen by anyone, and a date ahead of the clock would make
+        // whoever records it (the sync's statistics baseline) take it for a later change.
         let date = changed_date(old_date);
-        if date > SystemTime::now()
+        if !fresh
+            && date > SystemTime::now()
             && let Err(e) = fs::File::open(path).and_then(|f| f.set_modified(date))
         {
             tracing::debug!(?e, "retagged file not dated past the old date");
@@ -426,11 +429,14 @@ fn read_tags_of(bytes: &[u8], named: Option<&Path>) -> Option<Metadata> {
 ///
 /// `written` is the file's whole content when the caller has it in memory (a write session
 /// that has just written it): its tags are read from there rather than from the file, if it
-/// is as long as the file is now.
+/// is as long as the file is now. `fresh`: the metadata comes with the object's creation
+/// (nobody has seen the object without it), so its date is not moved past the old one as a
+/// change's is (see `changed_date`).
 pub(crate) fn set_metadata(
     storage: &FsStorage,
     metadata: &Metadata,
     written: Option<&[u8]>,
+    fresh: bool,
 ) -> Result<Status> {
     storage.shared().check_write()?;
     let shared = storage.shared();
@@ -494,7 +500,7 @@ pub(crate) fn set_metadata(
         }
     }
     if let (Some(path), false) = (audio.as_deref(), for_file.is_empty())
-        && let Err(e) = write_tags(shared, path, &for_file)
+        && let Err(e) = write_tags(shared, path, &for_file, fresh)
     {
         if e == Error::DiskFull {
             return Err(e);
@@ -506,7 +512,9 @@ pub(crate) fn set_metadata(
         let mut side = read_sidecar(shared, storage.id());
         side.merge(&for_sidecar);
         write_sidecar(shared, storage.id(), &side)?;
-        touch(shared, &storage.path()?);
+        if !fresh {
+            touch(shared, &storage.path()?);
+        }
     }
     let applied = metadata.len() - dropped;
     match (applied, dropped) {

@@ -217,7 +217,7 @@ impl DirectTransfer for FsStorage {
                 // the file) means the file no longer holds the bytes written.
                 let generation = self.shared.generation();
                 if let Some(m) = &options.metadata
-                    && let Err(e) = tagging::set_metadata(&created, m, written.as_deref())
+                    && let Err(e) = tagging::set_metadata(&created, m, written.as_deref(), true)
                 {
                     tracing::warn!(?e, "metadata for a transferred file was not applied");
                 }

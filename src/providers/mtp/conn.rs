@@ -138,6 +138,19 @@ impl Conn {
         (at.elapsed() < LISTING_TTL).then(|| items.clone())
     }
 
+    /// The first object of a folder's recent listing that `pick` accepts, without copying
+    /// the listing (a create or rename looks for a name clash in its folder, which may hold
+    /// thousands of objects); `None` when the listing is not kept or too old.
+    pub(super) fn find_cached(
+        &self,
+        key: Parent,
+        pick: impl Fn(&Item) -> bool,
+    ) -> Option<Option<Item>> {
+        let map = lock(&self.listings);
+        let (at, items) = map.get(&key)?;
+        (at.elapsed() < LISTING_TTL).then(|| items.iter().find(|i| pick(i)).cloned())
+    }
+
     /// Keeps a folder's fresh listing as the device gave it, without the writer lock object
     /// (hidden at a storage's root); returns what was kept.
     pub(super) fn keep_listing(&self, key: Parent, all: &[mtp_rs::ObjectInfo]) -> Vec<Item> {

@@ -246,11 +246,13 @@ impl StorageGlobals for MtpGlobals {
             | StorageCapabilities::NOT_INITIALIZABLE)
     }
 
+    /// The capacity last read: a storage's MaxCapacity does not change (a card swapped for
+    /// another is another storage ID), so it costs no round trip once the storage is listed.
     fn total_size(&self) -> Result<u64> {
         Ok(self
             .device
             .conn
-            .refresh_storage(self.storage)?
+            .storage(self.storage)?
             .info()
             .total_capacity)
     }
@@ -293,5 +295,57 @@ impl StorageGlobals for MtpGlobals {
             self.storage,
             self.device.storage_name(self.storage)?,
         )))
+    }
+}
+
+#[cfg(all(test, feature = "mtp-virtual"))]
+mod tests {
+    use std::time::Duration;
+
+    use mtp_rs::virtual_device::{VirtualDeviceConfig, VirtualStorageConfig};
+
+    use super::super::{MtpOptions, MtpProvider};
+    use crate::error::Error;
+    use crate::provider::{CreateRequest, Device};
+
+    /// A storage's capacity is fixed (MaxCapacity), so the capacity of a storage already
+    /// listed costs no round trip: on a real device each GetStorageInfo is a USB exchange,
+    /// and the sync asks for it at its start and end. The free space is read afresh.
+    #[test]
+    fn the_capacity_of_a_listed_storage_costs_no_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let serial = "device-capacity";
+        let config = VirtualDeviceConfig {
+            serial: serial.into(),
+            storages: vec![VirtualStorageConfig {
+                description: "Internal".into(),
+                capacity: 3 << 20,
+                backing_dir: dir.path().to_path_buf(),
+                read_only: false,
+            }],
+            event_poll_interval: Duration::ZERO,
+            watch_backing_dirs: false,
+            ..Default::default()
+        };
+        let device =
+            futures::executor::block_on(mtp_rs::MtpDevice::builder().open_virtual(config)).unwrap();
+        let provider = MtpProvider::with_device(device, Vec::new(), MtpOptions::new());
+        let d = provider.mtp_devices().unwrap().remove(0);
+        let root = d.storages().unwrap().remove(0);
+        let globals = root.globals().unwrap();
+        // Listed, so that creating a folder in it asks the device nothing but the creation.
+        assert!(root.children().unwrap().is_empty());
+        // The next operation the device sees fails once (a wedged session).
+        assert!(mtp_rs::virtual_device::force_operation_wedge(serial));
+        assert_eq!(globals.total_size().unwrap(), 3 << 20);
+        // The capacity did not meet the wedge: the next change does (and is not repeated).
+        assert_eq!(
+            root.create(&CreateRequest::folder("F")).err(),
+            Some(Error::NotReady)
+        );
+        // The free space is asked for (the wedged read is run again), and is the device's.
+        assert!(mtp_rs::virtual_device::force_operation_wedge(serial));
+        assert!(globals.total_free().unwrap() <= 3 << 20);
+        root.create(&CreateRequest::folder("F")).unwrap();
     }
 }

@@ -13,7 +13,7 @@
 //! | `ServiceProvider::devices` | USB enumeration, then OpenSession + GetDeviceInfo per new device |
 //! | `Device::name`, `manufacturer`, `serial_number` | the DeviceInfo dataset (Model, Manufacturer, SerialNumber) |
 //! | `Device::format_support`, `WMDM/FormatsSupported` | DeviceInfo PlaybackFormats (a sessionless GetDeviceInfo over USB) |
-//! | `Device::storages`, `StorageGlobals::total_size` / `total_free` | GetStorageIDs, GetStorageInfo (MaxCapacity, FreeSpaceInBytes) |
+//! | `Device::storages`, `StorageGlobals::total_size` / `total_free` | GetStorageIDs, GetStorageInfo (MaxCapacity, FreeSpaceInBytes; the capacity as last read, the free space afresh) |
 //! | `Storage::children`, `child` | GetObjectHandles, then GetObjectPropList or GetObjectInfo |
 //! | `Storage::name`, `size`, `date`, `metadata` | the ObjectInfo properties (ObjectFileName, ObjectSize, ObjectFormat, DateModified) |
 //! | `Storage::open` + `ObjectIo::read` / `seek` | GetPartialObject64 (1 MiB windows), or GetObject where partial reads are refused; none for the ends a handle just wrote (see Limits) |

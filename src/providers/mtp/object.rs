@@ -186,11 +186,12 @@ impl MtpObject {
         folder: Option<ObjectHandle>,
         name: &str,
     ) -> Result<Option<MtpObject>> {
-        Ok(self
-            .list(folder)?
-            .iter()
-            .find(|o| NAME_RULE.same_name(&o.name, name))
-            .map(|info| self.listed(info, folder)))
+        let same = |o: &Item| NAME_RULE.same_name(&o.name, name);
+        let found = match self.conn().find_cached((self.storage, folder), same) {
+            Some(found) => found,
+            None => self.list(folder)?.into_iter().find(|o| same(o)),
+        };
+        Ok(found.map(|info| self.listed(&info, folder)))
     }
 
     /// The child named `name` of this folder.

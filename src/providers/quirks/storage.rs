@@ -147,6 +147,15 @@ impl Storage for QuirkStorage {
         })
     }
 
+    /// The inner object's precise time, except on a medium with coarse times, which has
+    /// none finer than its (rounded) date.
+    fn modified_precise(&self) -> Result<Option<std::time::SystemTime>> {
+        if self.shared.quirks().coarse_times {
+            return Ok(None);
+        }
+        self.get(Operation::GetInfo, |s| s.modified_precise())
+    }
+
     fn size(&self) -> Result<u64> {
         self.get(Operation::GetInfo, |s| s.size())
     }

@@ -17,9 +17,9 @@ use crate::library::{ContentHash, Library};
 use crate::manager::{InsertOptions, InsertSource, WmdmDevice, WmdmStorage};
 use crate::provider::{DeviceRef, NoProgress, Progress, StorageRef};
 use crate::sync::device::{
-    Renames, clean_state_twins, delete_state, fingerprint as fingerprint_of, is_not_found,
-    list_contents, read_state_from, read_states_with_prefix, remove_stale_twin, resolve,
-    settle_state, split, state_date, write_state_with,
+    Renames, change_stamp, clean_state_twins, delete_state, fingerprint as fingerprint_of,
+    is_not_found, list_contents, read_state_from, read_states_with_prefix, remove_stale_twin,
+    resolve, settle_state, split, state_date, write_state_with,
 };
 use crate::sync::plan::SyncOp;
 use crate::sync::resume::find_adoptable;
@@ -421,11 +421,7 @@ fn readback<O: DeviceObject>(created: O) -> Result<(O, Written)> {
             fingerprint: fingerprint_of(&created)?,
             // Dated after the last write: the statistics baseline (the rename into place
             // keeps the date).
-            dated: created
-                .date()
-                .ok()
-                .and_then(|d| d.to_unix().ok())
-                .unwrap_or(0),
+            dated: change_stamp(&created),
             hash: None,
         })
     })();

@@ -111,6 +111,8 @@ pub(crate) struct SyncMachine {
     idle_state: SyncState,
     started: bool,
     last: SyncSummary,
+    // The plan the last run applied (its left-out items and reasons, for a report).
+    last_plan: Option<super::plan::SyncPlan>,
     // The error that kept the last start from running (J1: the journal was not written).
     start_error: Option<Error>,
     // Bytes done and in all, for get_progress, kept after the run.
@@ -155,6 +157,7 @@ impl SyncMachine {
             idle_state: SyncState::Unknown,
             started: false,
             last: SyncSummary::default(),
+            last_plan: None,
             start_error: None,
             done: 0,
             total: 0,
@@ -287,6 +290,14 @@ impl SyncMachine {
     /// The summary of the running sync, or of the last one.
     pub(crate) fn summary(&self) -> &SyncSummary {
         self.run.as_ref().map_or(&self.last, |r| &r.summary)
+    }
+
+    /// The plan the running sync applies, or the one the last run applied.
+    pub(crate) fn run_plan(&self) -> Option<&super::plan::SyncPlan> {
+        self.run
+            .as_ref()
+            .map(|r| &r.plan)
+            .or(self.last_plan.as_ref())
     }
 
     /// The plan's steps not applied yet (the encoder starts on their conversions).
@@ -510,6 +521,7 @@ impl SyncMachine {
                     if let Some(mut run) = self.run.take() {
                         self.events.extend(run.out.drain(..));
                     }
+                    self.last_plan = None;
                     self.start_error = Some(e);
                     self.phase = Phase::Idle;
                 }
@@ -551,6 +563,7 @@ impl SyncMachine {
             self.done = run.done;
             self.total = run.total;
             self.last = run.summary;
+            self.last_plan = Some(std::mem::take(&mut run.plan));
         }
         self.outgoing = None;
         self.waiting = None;

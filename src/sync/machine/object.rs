@@ -39,6 +39,9 @@ pub(crate) trait DeviceObject: Clone + Send + Sized {
     fn unique_id(&self) -> Result<String>;
     /// Its date.
     fn date(&self) -> Result<WmdmDateTime>;
+    /// Its last-modified time as precise as the device keeps it (`None`: no finer than
+    /// [`date`](Self::date)'s seconds).
+    fn modified_precise(&self) -> Result<Option<std::time::SystemTime>>;
     /// Writes its metadata.
     fn set_metadata(&self, metadata: &Metadata) -> Result<()>;
     /// All of its bytes, appended to `out`.
@@ -104,6 +107,9 @@ impl DeviceObject for WmdmStorage {
     }
     fn date(&self) -> Result<WmdmDateTime> {
         WmdmStorage::date(self)
+    }
+    fn modified_precise(&self) -> Result<Option<std::time::SystemTime>> {
+        WmdmStorage::modified_precise(self)
     }
     fn set_metadata(&self, metadata: &Metadata) -> Result<()> {
         WmdmStorage::set_metadata(self, metadata).map(drop)
@@ -215,6 +221,9 @@ impl DeviceObject for StorageRef {
     }
     fn date(&self) -> Result<WmdmDateTime> {
         Storage::date(&**self)
+    }
+    fn modified_precise(&self) -> Result<Option<std::time::SystemTime>> {
+        Storage::modified_precise(&**self)
     }
     fn set_metadata(&self, metadata: &Metadata) -> Result<()> {
         Storage::set_metadata(&**self, metadata).map(drop)

@@ -124,7 +124,8 @@ pub(crate) enum DeviceRequest {
         /// The prefix.
         prefix: String,
     },
-    /// The date of state file `name` (Unix seconds, none when absent or undated):
+    /// The change stamp of state file `name` (nanoseconds since the Unix epoch, none when
+    /// absent or undated; `device::change_stamp`):
     /// [`DeviceResponse::Date`].
     StateDate {
         /// The file's name in the state folder.
@@ -209,7 +210,7 @@ pub(crate) struct Written {
     pub(crate) unique_id: String,
     /// Its fingerprint.
     pub(crate) fingerprint: [u8; 20],
-    /// Its date (Unix seconds; 0 when unknown): the statistics baseline.
+    /// Its change stamp (`device::change_stamp`; 0 when unknown): the statistics baseline.
     pub(crate) dated: i64,
     /// The content hash of the bytes read ([`WriteSource::Track`]).
     pub(crate) hash: Option<ContentHash>,

@@ -390,7 +390,7 @@ fn a_delete_checks_the_object_is_still_the_one_the_ledger_owns() {
             DeviceFile {
                 size: 5,
                 unique_id: id.into(),
-                modified: 0,
+                modified_ns: 0,
             },
         );
         ledger.insert(LedgerEntry {

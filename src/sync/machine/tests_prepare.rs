@@ -213,7 +213,7 @@ fn statistics_read_only_objects_that_may_have_changed() {
             DeviceFile {
                 size,
                 unique_id: String::new(),
-                modified: 500,
+                modified_ns: 500,
             },
         );
     }
@@ -377,7 +377,7 @@ fn estimate(with_journal: bool) -> (crate::sync::plan::SyncPlan, Vec<DeviceReque
         DeviceFile {
             size: 60,
             unique_id: "t".into(),
-            modified: 1,
+            modified_ns: 1,
         },
     );
     let t = temp.clone();
