@@ -18,6 +18,19 @@ use super::storage::FsStorage;
 use super::tagging;
 
 impl FsStorage {
+    /// True when a file created but not yet written in folder `parent` has reserved a name that
+    /// counts as `name` under the policy.
+    fn reserved(&self, parent: u64, name: &str) -> bool {
+        let inner = self.shared.lock();
+        let policy = self.shared.options.policy;
+        inner.pending.iter().any(|&p| {
+            inner
+                .ids
+                .entry(p)
+                .is_some_and(|(pp, pname)| pp == parent && policy.same_name(pname, name))
+        })
+    }
+
     /// An existing object in folder `parent` whose name counts as `name` under the policy,
     /// other than `except`: its exact name and ID.
     pub(crate) fn collision(
@@ -134,10 +147,19 @@ impl FsStorage {
             }
         }
         let mut reuse = None;
-        if let Some((existing, id)) = self.collision(parent, &name, None)? {
-            if exact {
+        if exact {
+            // The write creates the file exclusively, which refuses a name taken on disk (a
+            // link included) by itself; only reservations, and where the policy folds case
+            // on a host that may not, siblings named alike, need looking for here.
+            let taken = if policy.is_fat() {
+                self.collision(parent, &name, None)?.is_some()
+            } else {
+                self.reserved(parent, &name)
+            };
+            if taken {
                 return Err(Error::AlreadyExists);
             }
+        } else if let Some((existing, id)) = self.collision(parent, &name, None)? {
             let existing_is_dir = self.handle(id).snap()?.is_dir;
             let reserved_only = self.shared.lock().pending.contains(&id);
             // A name reserved by an earlier create that was never written holds no data:

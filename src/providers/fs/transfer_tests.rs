@@ -98,13 +98,16 @@ fn a_caller_temporary_name_is_written_in_place_with_no_provider_temp_file() {
 
 #[test]
 fn a_caller_temporary_name_that_is_taken_fails_and_leaves_the_file_alone() {
-    for mode in [NameMode::Reject, NameMode::Sanitise] {
+    let policies = [
+        NamePolicy::default(),
+        NamePolicy::fat(NameMode::Reject),
+        NamePolicy::fat(NameMode::Sanitise),
+    ];
+    for mode in policies {
         let dir = tempfile::tempdir().unwrap();
         let d = FsDevice::open(
             dir.path(),
-            DeviceOptions::default()
-                .durable(false)
-                .policy(NamePolicy::fat(mode)),
+            DeviceOptions::default().durable(false).policy(mode),
         )
         .unwrap();
         std::fs::write(dir.path().join(TEMP), b"the user's").unwrap();
@@ -127,7 +130,25 @@ fn a_caller_temporary_name_that_is_taken_fails_and_leaves_the_file_alone() {
         );
         assert_eq!(entries(dir.path()), vec![TEMP.to_owned()], "{mode:?}");
         assert_eq!(std::fs::read(dir.path().join(TEMP)).unwrap(), b"the user's");
+        // No reservation is left: once the user's file is gone, the name can be written.
+        std::fs::remove_file(dir.path().join(TEMP)).unwrap();
+        transfer(&d.root(), TEMP, b"ours", None);
+        assert_eq!(std::fs::read(dir.path().join(TEMP)).unwrap(), b"ours");
     }
+    // A name reserved by a write in progress is taken too.
+    let dir = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(dir.path(), DeviceOptions::default().durable(false)).unwrap();
+    let reserved = d
+        .root()
+        .create_named(&CreateRequest::file(TEMP), true)
+        .unwrap();
+    assert!(reserved.is_pending());
+    assert_eq!(
+        d.root()
+            .create_named(&CreateRequest::file(TEMP), true)
+            .err(),
+        Some(Error::AlreadyExists)
+    );
 }
 
 #[test]
