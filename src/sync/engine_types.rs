@@ -90,8 +90,8 @@ pub struct SyncContext<'a> {
 /// Engine tuning.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncOptions {
-    /// Rewrite the ledger after at least this many finished steps (and at least a quarter of
-    /// the ledger's size, so checkpoints cost O(n) overall).
+    /// Rewrite the ledger after at least this many finished steps (and at least as many as the
+    /// ledger has entries, so checkpoints cost O(n) overall).
     pub checkpoint_every: usize,
     /// Commit a batch of copies (group commit, J4) after at most this many files ...
     pub batch_files: usize,
