@@ -347,13 +347,13 @@ mod tests {
     use crate::library::{MemoryLibrary, Track};
     use crate::sync::journal::OwnedKind;
 
-    #[test]
-    fn what_was_written_is_the_baseline() {
-        let mut e = LedgerEntry {
-            path: "Music/a.mp3".into(),
-            unique_id: "S:1".into(),
+    /// An owned track of 10 bytes at `path`, never read.
+    fn track_entry(path: &str, id: u64) -> LedgerEntry {
+        LedgerEntry {
+            path: path.into(),
+            unique_id: format!("S:{id}"),
             kind: OwnedKind::Track,
-            id: 1,
+            id,
             hash: [0; 20],
             size: 10,
             meta: 0,
@@ -363,7 +363,12 @@ mod tests {
             rating: 0,
             seen: None,
             fingerprint: None,
-        };
+        }
+    }
+
+    #[test]
+    fn what_was_written_is_the_baseline() {
+        let mut e = track_entry("Music/a.mp3", 1);
         let mut t = crate::library::Track::new(TrackId(1), "a.mp3");
         t.play_count = 7;
         t.rating = Rating::new(80);
@@ -387,21 +392,7 @@ mod tests {
             let path = format!("Music/{i}.mp3");
             // The last three files share the ledger's tick.
             let date = if i >= 997 { ledger_date } else { 4_000 };
-            let mut e = LedgerEntry {
-                path: path.clone(),
-                unique_id: format!("S:{i}"),
-                kind: OwnedKind::Track,
-                id: i,
-                hash: [0; 20],
-                size: 10,
-                meta: 0,
-                source_size: 10,
-                source_mtime: 1,
-                plays: 0,
-                rating: 0,
-                seen: None,
-                fingerprint: None,
-            };
+            let mut e = track_entry(&path, i);
             set_written_baseline(&mut e, 0, 0, 10, date);
             ledger.insert(e);
             device.files.insert(
