@@ -216,8 +216,10 @@ impl DirectTransfer for FsStorage {
                 // Taken after the write's publish: a change after it (tags written into
                 // the file) means the file no longer holds the bytes written.
                 let generation = self.shared.generation();
+                // A new object's metadata is part of its creation; a replaced one's is a
+                // change, dated as such.
                 if let Some(m) = &options.metadata
-                    && let Err(e) = tagging::set_metadata(&created, m, written.as_deref(), true)
+                    && let Err(e) = tagging::set_metadata(&created, m, written.as_deref(), fresh)
                 {
                     tracing::warn!(?e, "metadata for a transferred file was not applied");
                 }

@@ -301,3 +301,50 @@ fn the_read_after_a_write_is_the_stored_file_once_anything_changed() {
     std::fs::write(dir.path().join(third), b"changed").unwrap();
     assert_eq!(read_whole(a.as_ref()), b"changed");
 }
+
+/// Metadata given with a new file is part of its creation: its date is the write's, never
+/// ahead of the clock. Given with a file that replaces another, it is a change: dated at least
+/// one FAT step past the old date, so a host that remembers date and size sees it.
+#[test]
+fn metadata_with_a_new_file_keeps_its_date_and_with_a_replacement_moves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(dir.path(), DeviceOptions::default().durable(false)).unwrap();
+    let root = d.root();
+    let send = |name: &str, overwrite: bool| {
+        let mut meta = Metadata::new();
+        meta.add(tags::USER_RATING, 60u32);
+        let opts = TransferOptions {
+            destination_name: name.into(),
+            overwrite,
+            metadata: Some(meta),
+            ..TransferOptions::default()
+        };
+        let mut data = std::io::Cursor::new(vec![5u8; 300]);
+        root.transfer_to_device(
+            TransferSource::Reader {
+                reader: &mut data,
+                size: 300,
+            },
+            &opts,
+            &mut NoProgress,
+        )
+        .unwrap()
+    };
+    let modified = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    send("new.bin", false);
+    assert!(
+        modified("new.bin") <= std::time::SystemTime::now(),
+        "dated ahead"
+    );
+    let before = modified("new.bin");
+    send("new.bin", true);
+    assert!(
+        modified("new.bin") >= before + std::time::Duration::from_secs(2),
+        "a replacement's metadata did not date it as a change"
+    );
+}
