@@ -213,7 +213,7 @@ fn op_path(op: &SyncOp) -> &str {
 
 #[cfg(test)]
 #[path = "plan_tests.rs"]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 #[path = "plan_convert_tests.rs"]

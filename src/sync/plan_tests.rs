@@ -8,7 +8,8 @@ use crate::metadata::FormatCode;
 use crate::sync::filter::{MediaKind, SyncFilter};
 use crate::sync::journal::{Ledger, OwnedKind};
 
-fn lib(n: u64) -> (MemoryLibrary, HashMap<TrackId, ContentHash>) {
+/// A library of `n` tracks of 100 bytes each, and their hashes (the core's tests use it too).
+pub(crate) fn lib(n: u64) -> (MemoryLibrary, HashMap<TrackId, ContentHash>) {
     let mut l = MemoryLibrary::new();
     let mut h = HashMap::new();
     for i in 1..=n {

@@ -1,27 +1,17 @@
 //! The core with no device at all: every request answered by a script, so each decision
 //! (item errors, disconnects, stops, barriers, ownership) is seen in the requests it makes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::request::{DeviceRequest, DeviceResponse, ObjectInfo, WriteSource, Written};
 use super::{Action, Phase, Start, SyncMachine};
 use crate::error::Error;
-use crate::library::{ContentHash, MemoryLibrary, PlaylistId, Selection, Track, TrackId};
+use crate::library::{ContentHash, MemoryLibrary, PlaylistId, Selection, TrackId};
 use crate::sync::event::{SyncEvent, SyncItem, SyncState};
 use crate::sync::journal::{Ledger, LedgerEntry, OwnedKind};
 use crate::sync::plan::{DeviceContents, DeviceFile, PlanInput, PlanSettings, SyncOp, plan};
 
-pub(super) fn library(n: u64) -> (MemoryLibrary, HashMap<TrackId, ContentHash>) {
-    let mut l = MemoryLibrary::new();
-    let mut h = HashMap::new();
-    for i in 1..=n {
-        let mut t = Track::new(TrackId(i), format!("a/{i}.mp3"));
-        t.title = format!("T{i}");
-        l.add_track(t, vec![i as u8; 100]);
-        h.insert(TrackId(i), ContentHash::of_bytes(&[i as u8; 100]));
-    }
-    (l, h)
-}
+pub(super) use crate::sync::plan::tests::lib as library;
 
 /// A run copying tracks 1..=n to an empty device (and deleting what `device` and `ledger`
 /// say is the sync's and no longer selected).

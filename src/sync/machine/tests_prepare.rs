@@ -85,20 +85,25 @@ fn left_temp() -> DeviceResponse {
     }))
 }
 
-#[test]
-fn a_journal_left_by_a_crash_is_recovered_through_requests_in_order_with_barriers() {
-    let (lib, _) = library(1);
-    let temp = temp_path("Music/1.mp3", 5, 0);
-    let journal = Journal {
+/// The journal of session 5, interrupted while it wrote track 1 under `temp`.
+fn crashed_journal(temp: &str) -> Journal {
+    Journal {
         library_id: "lib".into(),
         index: 1,
         session: 5,
         ops: vec![JournalOp::Put {
-            temp: temp.clone(),
+            temp: temp.to_owned(),
             replaces: None,
             entry: entry(1, "Music/1.mp3", 100),
         }],
-    };
+    }
+}
+
+#[test]
+fn a_journal_left_by_a_crash_is_recovered_through_requests_in_order_with_barriers() {
+    let (lib, _) = library(1);
+    let temp = temp_path("Music/1.mp3", 5, 0);
+    let journal = crashed_journal(&temp);
     let bytes = journal.encode();
     let journal_name = journal_file("lib");
     let (t, jn) = (temp.clone(), journal_name.clone());
@@ -357,16 +362,7 @@ fn a_whole_sync_is_prepared_and_run_over_a_providers_storage_and_a_resync_writes
 fn estimate(with_journal: bool) -> (crate::sync::plan::SyncPlan, Vec<DeviceRequest>) {
     let (lib, _) = library(2);
     let temp = temp_path("Music/1.mp3", 5, 0);
-    let journal = Journal {
-        library_id: "lib".into(),
-        index: 1,
-        session: 5,
-        ops: vec![JournalOp::Put {
-            temp: temp.clone(),
-            replaces: None,
-            entry: entry(1, "Music/1.mp3", 100),
-        }],
-    };
+    let journal = crashed_journal(&temp);
     let bytes = journal.encode();
     let jn = journal_file("lib");
     let mut device = empty_device();
