@@ -327,28 +327,32 @@ impl Conn {
 }
 
 #[cfg(all(test, feature = "mtp-virtual"))]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A device that reports it went away (mtp-rs's `Disconnected`, as a pulled cable does)
-    /// is gone for every later call, and each error keeps its one HRESULT.
-    #[test]
-    fn a_disconnect_makes_every_later_call_fail_as_not_connected() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A virtual device `serial` with one storage of `capacity` bytes kept in `dir`, opened.
+    pub(crate) fn open_virtual(serial: &str, capacity: u64, dir: &std::path::Path) -> MtpDevice {
         let config = mtp_rs::virtual_device::VirtualDeviceConfig {
-            serial: "conn-disconnect".into(),
+            serial: serial.into(),
             storages: vec![mtp_rs::virtual_device::VirtualStorageConfig {
                 description: "Internal".into(),
-                capacity: 1 << 20,
-                backing_dir: dir.path().to_path_buf(),
+                capacity,
+                backing_dir: dir.to_path_buf(),
                 read_only: false,
             }],
             event_poll_interval: Duration::ZERO,
             watch_backing_dirs: false,
             ..Default::default()
         };
-        let device =
-            futures::executor::block_on(MtpDevice::builder().open_virtual(config)).unwrap();
+        futures::executor::block_on(MtpDevice::builder().open_virtual(config)).unwrap()
+    }
+
+    /// A device that reports it went away (mtp-rs's `Disconnected`, as a pulled cable does)
+    /// is gone for every later call, and each error keeps its one HRESULT.
+    #[test]
+    fn a_disconnect_makes_every_later_call_fail_as_not_connected() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = open_virtual("conn-disconnect", 1 << 20, dir.path());
         let conn = Conn::new(device, Vec::new(), false);
         assert_eq!(conn.storage_ids().unwrap().len(), 1);
         assert_eq!(

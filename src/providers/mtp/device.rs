@@ -300,10 +300,6 @@ impl StorageGlobals for MtpGlobals {
 
 #[cfg(all(test, feature = "mtp-virtual"))]
 mod tests {
-    use std::time::Duration;
-
-    use mtp_rs::virtual_device::{VirtualDeviceConfig, VirtualStorageConfig};
-
     use super::super::{MtpOptions, MtpProvider};
     use crate::error::Error;
     use crate::provider::{CreateRequest, Device};
@@ -315,20 +311,7 @@ mod tests {
     fn the_capacity_of_a_listed_storage_costs_no_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let serial = "device-capacity";
-        let config = VirtualDeviceConfig {
-            serial: serial.into(),
-            storages: vec![VirtualStorageConfig {
-                description: "Internal".into(),
-                capacity: 3 << 20,
-                backing_dir: dir.path().to_path_buf(),
-                read_only: false,
-            }],
-            event_poll_interval: Duration::ZERO,
-            watch_backing_dirs: false,
-            ..Default::default()
-        };
-        let device =
-            futures::executor::block_on(mtp_rs::MtpDevice::builder().open_virtual(config)).unwrap();
+        let device = super::super::conn::tests::open_virtual(serial, 3 << 20, dir.path());
         let provider = MtpProvider::with_device(device, Vec::new(), MtpOptions::new());
         let d = provider.mtp_devices().unwrap().remove(0);
         let root = d.storages().unwrap().remove(0);
