@@ -48,7 +48,7 @@ impl LockHolder {
             since: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
-            session: b.iter().map(|x| format!("{x:02x}")).collect(),
+            session: hex::encode(b),
         }
     }
 

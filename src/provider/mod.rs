@@ -218,9 +218,7 @@ pub trait Device: Send + Sync + fmt::Debug {
             && !id.serial().is_empty()
         {
             out.push('#');
-            for b in id.serial() {
-                out.push_str(&format!("{b:02X}"));
-            }
+            out.push_str(&hex::encode_upper(id.serial()));
         }
         Ok(out)
     }

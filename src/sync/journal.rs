@@ -80,29 +80,38 @@ impl LedgerEntry {
             OwnedKind::Track => 't',
             OwnedKind::Playlist => 'p',
         };
-        let hash = hex(&self.hash);
-        out.push_str(&format!(
-            "{kind}\t{}\t{}\t{:016x}\t{hash}\t{}\t{:016x}\t{}\t{}\t{}\t{}",
+        use std::fmt::Write as _;
+        // Written in place (a checkpoint encodes every entry of the ledger): no string per
+        // field.
+        let mut hash = [0u8; 40];
+        let _ = hex::encode_to_slice(self.hash, &mut hash);
+        let _ = write!(
+            out,
+            "{kind}\t{}\t{}\t{:016x}\t{}\t{}\t{:016x}\t{}\t{}\t{}\t{}",
             escape(&self.path),
             escape(&self.unique_id),
             self.id,
+            std::str::from_utf8(&hash).unwrap_or_default(),
             self.size,
             self.meta,
             self.source_size,
             self.source_mtime,
             self.plays,
             self.rating
-        ));
+        );
         match (self.seen, self.fingerprint) {
             (None, None) => {}
             (seen, fp) => {
                 match seen {
-                    Some((size, date)) => out.push_str(&format!("\t{size}:{date}")),
+                    Some((size, date)) => {
+                        let _ = write!(out, "\t{size}:{date}");
+                    }
                     None => out.push_str("\t-"),
                 }
                 if let Some(fp) = fp {
+                    let _ = hex::encode_to_slice(fp, &mut hash);
                     out.push('\t');
-                    out.push_str(&hex(&fp));
+                    out.push_str(std::str::from_utf8(&hash).unwrap_or_default());
                 }
             }
         }
@@ -185,7 +194,7 @@ pub struct Ledger {
 
 /// Lower-case hex of some bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 const LEDGER_KIND: &str = "wmdm-sync-ledger";

@@ -244,7 +244,7 @@ impl PartnershipTable {
         use rand_core::{OsRng, RngCore};
         let mut b = [0u8; 16];
         OsRng.fill_bytes(&mut b);
-        b.iter().map(|x| format!("{x:02x}")).collect()
+        hex::encode(b)
     }
 
     /// Every partnership, by index.

@@ -120,7 +120,7 @@ pub(super) fn serial_text(device: &WmdmDevice) -> String {
     match device.serial_number() {
         Ok(id) => match std::str::from_utf8(id.serial()) {
             Ok(s) if s.chars().all(|c| !c.is_control()) => s.to_owned(),
-            _ => id.serial().iter().map(|b| format!("{b:02X}")).collect(),
+            _ => hex::encode_upper(id.serial()),
         },
         Err(_) => String::new(),
     }

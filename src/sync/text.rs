@@ -45,7 +45,7 @@ pub(crate) fn whole_body(stored: &[u8]) -> Option<&[u8]> {
     let (len, hash) = head.split_once(' ')?;
     let body = body.get(1..)?;
     let digest = sha1::Sha1::digest(body);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(digest);
     (len.parse::<usize>().ok() == Some(body.len()) && hex == hash).then_some(body)
 }
 
