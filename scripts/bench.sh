@@ -13,6 +13,15 @@
 #                                               # both resyncs; default "small large")
 #   WMDM_BENCH_STRACE=1 ...                     # and system calls per copied file
 #   WMDM_BENCH_SYNC_BIN=path ...                # time that build of the sync example
+#   WMDM_BENCH_FRESH_FS=1 ...                   # each whole-process first sync (and its
+#                                               # baseline) on a fresh ext4 file system
+#
+# Why WMDM_BENCH_FRESH_FS: on a file system that has just lost many files (every run here
+# removes the last run's 10,000), ext4 skips inodes deleted less than a minute or so ago when
+# it allocates new ones, and that search made file creation up to 5x dearer from one run to
+# the next (`perf`: find_inode_bit, recently_deleted). A fresh file system for each run (a
+# loop-mounted image on the same disk, library copied in first; root, mkfs.ext4 and loop
+# devices needed) makes the first-sync rows repeatable.
 #
 # About 7 minutes on an idle two-core machine (the library's cold scan reads 10,000 files from
 # the disk ten times); twice that when others are compiling.
@@ -175,32 +184,73 @@ pad_library() {
             }' "$bytes"
 }
 
+# fresh_fs_usable: true when WMDM_BENCH_FRESH_FS=1 and a loop-mounted ext4 can be made.
+fresh_fs_usable() {
+    [[ "${WMDM_BENCH_FRESH_FS:-0}" == 1 ]] || return 1
+    if [[ "$(id -u)" != 0 ]] || ! command -v mkfs.ext4 >/dev/null 2>&1; then
+        log "WMDM_BENCH_FRESH_FS needs root and mkfs.ext4; the rows run in place"
+        return 1
+    fi
+}
+
+# fresh_fs WORK LIBRARY: unmounts WORK/mnt if mounted, makes a new ext4 image there large
+# enough for three copies of LIBRARY, mounts it, copies LIBRARY in as WORK/mnt/library and
+# flushes it all; the runs that follow start from a file system with no deleted inodes.
+fresh_fs() {
+    local work="$1" lib="$2" mib
+    mountpoint -q "$work/mnt" 2>/dev/null && umount "$work/mnt"
+    mib=$(($(du -sm "$lib" | cut -f1) * 3 + 256))
+    rm -f "$work/fs.img"
+    truncate -s "${mib}M" "$work/fs.img"
+    mkfs.ext4 -q -F "$work/fs.img"
+    mkdir -p "$work/mnt"
+    mount -o loop "$work/fs.img" "$work/mnt"
+    cp -a "$lib" "$work/mnt/library"
+    sync
+}
+
 # cli_rows NAME TRACKS BYTES BASELINE: times first syncs against BASELINE (rsync or cp), and
 # for the rsync case the resyncs after them; stores medians in CLI[NAME/...].
 cli_rows() {
     local name="$1" tracks="$2" bytes="$3" base="$4"
     local work="$TARGET/bench-cli/$name"
+    mountpoint -q "$work/mnt" 2>/dev/null && umount "$work/mnt"
     rm -rf "$work"
     mkdir -p "$work"
     log "whole process ($name): a ${tracks}-track library of about $((bytes / 1000)) kB a track"
     "$SYNC_BIN" --make-demo "$work/library" --tracks "$tracks" >/dev/null
     pad_library "$bytes" "$work/library"
-    local sync_cmd=("$SYNC_BIN" --library "$work/library" --device "$work/device"
-        --state "$work/state" --capacity 100000000000 --json)
+    # Where the runs happen: in place, or on a fresh file system each (WMDM_BENCH_FRESH_FS).
+    local at="$work" fresh=0
+    if fresh_fs_usable; then
+        fresh=1
+        at="$work/mnt"
+        log "each first sync and its baseline on a fresh ext4 image ($work/fs.img)"
+    fi
+    local sync_cmd=("$SYNC_BIN" --library "$at/library" --device "$at/device"
+        --state "$at/state" --capacity 100000000000 --json)
     local first=() baseline=() resync1=() resync=() noop=()
     local i
     for ((i = 0; i < CLI_RUNS; i++)); do
-        rm -rf "$work/copy" "$work/device" "$work/state"
-        mkdir -p "$work/device"
+        if ((fresh)); then fresh_fs "$work" "$work/library"; fi
+        rm -rf "$at/copy" "$at/device" "$at/state"
+        mkdir -p "$at/device"
         if [[ "$base" == rsync ]]; then
-            baseline+=("$(timed sh -c 'rsync -a "$1/" "$2/" && sync' - "$work/library" "$work/copy")")
+            baseline+=("$(timed sh -c 'rsync -a "$1/" "$2/" && sync' - "$at/library" "$at/copy")")
         else
-            baseline+=("$(timed sh -c 'cp -r "$1" "$2" && sync' - "$work/library" "$work/copy")")
+            baseline+=("$(timed sh -c 'cp -r "$1" "$2" && sync' - "$at/library" "$at/copy")")
+        fi
+        if ((fresh)); then
+            # The sync's own fresh file system; the copy the no-op rsync compares against
+            # is made on it, untimed.
+            fresh_fs "$work" "$work/library"
+            mkdir -p "$at/device"
+            if [[ "$base" == rsync ]]; then rsync -a "$at/library/" "$at/copy/"; fi
         fi
         first+=("$(timed "${sync_cmd[@]}")")
         if [[ "$base" == rsync ]]; then
             resync1+=("$(timed "${sync_cmd[@]}")")
-            noop+=("$(timed rsync -a "$work/library/" "$work/copy/")")
+            noop+=("$(timed rsync -a "$at/library/" "$at/copy/")")
             resync+=("$(timed "${sync_cmd[@]}")")
         fi
     done
@@ -212,12 +262,17 @@ cli_rows() {
         CLI[$name/noop]=$(median "${noop[@]}")
     fi
     if [[ "${WMDM_BENCH_STRACE:-0}" == 1 ]] && command -v strace >/dev/null 2>&1; then
-        rm -rf "$work/device" "$work/state"
-        mkdir -p "$work/device"
+        if ((fresh)); then fresh_fs "$work" "$work/library"; fi
+        rm -rf "$at/device" "$at/state"
+        mkdir -p "$at/device"
         strace -f -c -o "$work/strace.txt" "${sync_cmd[@]}" >/dev/null
         log "system calls per copied file, first sync ($name, ${tracks} files; $work/strace.txt):"
         awk -v n="$tracks" '$NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ && $4 / n >= 0.5 {
             printf "   %-14s %6.1f\n", $NF, $4 / n }' "$work/strace.txt" | sort -k2 -rn >&2
+    fi
+    if ((fresh)); then
+        umount "$work/mnt"
+        rm -f "$work/fs.img"
     fi
 }
 
