@@ -5,6 +5,9 @@
 use std::io;
 use std::path::Path;
 
+/// True where [`sync_filesystem`] syncs a whole file system in one call.
+pub(crate) const WHOLE_FILE_SYSTEM: bool = cfg!(target_os = "linux");
+
 /// Syncs the file system holding `path` to its medium (`syncfs(2)` on Linux). `Ok(false)`
 /// when the host has no such call, so the caller must sync what it wrote file by file.
 ///

@@ -11,7 +11,9 @@
 use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 use crate::error::Result;
 
@@ -29,8 +31,9 @@ pub enum Durability {
     /// temporary-file-and-rename scheme is unchanged), but after a power cut any change made
     /// since the last flush may be missing, a renamed file may be back under its old name and
     /// a new file may be missing or empty. For a caller that orders its own barriers (the sync
-    /// engine's journal). Large writes are still handed to writeback as they go, so a flush
-    /// waits only for their tails.
+    /// engine's journal). Large writes are still handed to writeback as they go, and on Linux
+    /// every 4 MiB of files written starts a sync of the whole file system in the background,
+    /// so a flush waits only for what came last.
     AtFlush,
     /// Nothing is synced per operation and writes are left to the kernel's own writeback pace.
     /// [`Device::flush`](crate::provider::Device::flush) still makes everything durable, as
@@ -54,11 +57,42 @@ impl Dirty {
     }
 }
 
+/// Bytes of files written for the barrier after which a file-system sync starts in the
+/// background (see [`Barrier::ahead`]).
+const AHEAD_BYTES: u64 = 4 << 20;
+
 /// A device's durability mode and its dirty set.
 #[derive(Debug)]
 pub(crate) struct Barrier {
     mode: Durability,
     dirty: Mutex<Dirty>,
+    ahead: Mutex<Ahead>,
+}
+
+/// The background syncs of [`Barrier::ahead`].
+#[derive(Debug, Default)]
+struct Ahead {
+    /// Bytes written since the last background sync was asked for.
+    bytes: u64,
+    /// The thread that runs them, fed the root to sync (started at the first).
+    flusher: Option<(SyncSender<PathBuf>, JoinHandle<()>)>,
+}
+
+impl Drop for Barrier {
+    /// Waits for a background sync still running: it holds the root open, and a device is
+    /// unmounted right after its provider is dropped.
+    fn drop(&mut self) {
+        let flusher = self
+            .ahead
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .flusher
+            .take();
+        if let Some((tx, thread)) = flusher {
+            drop(tx);
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Barrier {
@@ -66,6 +100,54 @@ impl Barrier {
         Barrier {
             mode,
             dirty: Mutex::new(Dirty::default()),
+            ahead: Mutex::new(Ahead::default()),
+        }
+    }
+
+    /// `bytes` more were written for the barrier under `root`: once [`AHEAD_BYTES`] wait,
+    /// a sync of the whole file system starts on a thread of its own, so that the disk
+    /// writes them while the caller writes the next files, and the barrier waits only for
+    /// what came after. A caller of many small files (a first sync) otherwise waits at every
+    /// barrier for all of its data: each file is below the size whose writeback the session
+    /// starts itself, and starting it file by file costs more than it saves.
+    ///
+    /// Only more becomes durable, earlier than asked: the barrier still syncs everything,
+    /// and nothing relies on a change *not* being durable (the kernel's own writeback may
+    /// write anything at any time). Where the host has no whole-file-system sync, nothing.
+    pub(crate) fn ahead(&self, root: &Path, bytes: u64) {
+        if self.mode != Durability::AtFlush || !crate::sys::syncfs::WHOLE_FILE_SYSTEM {
+            return;
+        }
+        let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
+        ahead.bytes = ahead.bytes.saturating_add(bytes);
+        if ahead.bytes < AHEAD_BYTES {
+            return;
+        }
+        ahead.bytes = 0;
+        if ahead.flusher.is_none() {
+            // One sync waiting at most: a request while one runs and another waits adds
+            // nothing the waiting one will not do. The thread ends with the barrier (its
+            // sender dropped).
+            let (tx, rx) = sync_channel::<PathBuf>(1);
+            let started = std::thread::Builder::new()
+                .name("wmdm-writeback".into())
+                .spawn(move || {
+                    for root in rx {
+                        if let Err(e) = crate::sys::syncfs::sync_filesystem(&root) {
+                            // The barrier's own sync reports what matters.
+                            tracing::debug!(error = %e, "a background sync failed");
+                        }
+                    }
+                });
+            match started {
+                Ok(thread) => ahead.flusher = Some((tx, thread)),
+                Err(_) => return,
+            }
+        }
+        if let Some((tx, _)) = &ahead.flusher
+            && let Err(TrySendError::Disconnected(_)) = tx.try_send(root.to_path_buf())
+        {
+            ahead.flusher = None;
         }
     }
 
@@ -177,6 +259,39 @@ fn sync_each(dirty: &Dirty) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enough_bytes_for_the_barrier_start_a_sync_ahead_in_the_at_flush_mode_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = |b: &Barrier| b.ahead.lock().unwrap().flusher.is_some();
+        for mode in [Durability::PerOperation, Durability::Off] {
+            let b = Barrier::new(mode);
+            b.ahead(dir.path(), 2 * AHEAD_BYTES);
+            assert!(!started(&b), "{mode:?}");
+        }
+        let b = Barrier::new(Durability::AtFlush);
+        b.ahead(dir.path(), AHEAD_BYTES - 1);
+        assert!(!started(&b), "below the step");
+        b.ahead(dir.path(), 1);
+        assert_eq!(started(&b), crate::sys::syncfs::WHOLE_FILE_SYSTEM);
+        assert_eq!(
+            b.ahead.lock().unwrap().bytes,
+            0,
+            "counted again from the start"
+        );
+        // Many more while a sync runs: one waits at most, none is refused with an error.
+        for _ in 0..10 {
+            b.ahead(dir.path(), AHEAD_BYTES);
+        }
+        // The barrier itself still makes everything durable.
+        let path = dir.path().join("a");
+        std::fs::write(&path, b"x").unwrap();
+        b.published(&path);
+        b.flush(dir.path()).unwrap();
+        assert_eq!(b.pending(), (0, 0));
+        // Dropping the barrier waits for the background thread (it holds the root open).
+        drop(b);
+    }
 
     #[test]
     fn the_dirty_set_is_kept_until_the_barrier_and_emptied_by_it() {

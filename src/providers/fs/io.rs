@@ -654,6 +654,7 @@ impl WriteSession {
         } else if !self.shared.io.barrier.per_operation() {
             self.shared.io.barrier.wrote(&target);
         }
+        self.shared.io.barrier.ahead(&self.shared.root, self.len);
         self.shared.bump();
         let written = self.take_written();
         // Taken after this publish's own change: a later one means the file may hold other
