@@ -160,6 +160,78 @@ fn the_demo_syncs_by_priority_resyncs_nothing_and_resumes_after_a_stop() {
     assert_eq!(again.items_on_device, done.items_on_device);
 }
 
+/// A library file that changes after the sync started (a tag editor saving it) is an item
+/// error, whether the copy had read it ahead already or not, and the next sync copies it.
+#[test]
+fn library_files_changed_during_a_sync_are_item_errors_and_copied_next_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib_dir, device, state) = (
+        dir.path().join("library"),
+        dir.path().join("device"),
+        dir.path().join("state"),
+    );
+    // More tracks than the copies read ahead at once.
+    support::demo::build(&lib_dir, 300).unwrap();
+    std::fs::create_dir(&device).unwrap();
+    let run = open(&lib_dir, &device, &state, u64::MAX / 4);
+    let d = partnered(&run);
+    d.start().unwrap();
+    let plan = d.engine().last_plan().expect("a started sync has its plan");
+    let copies: Vec<(wmdm::library::TrackId, String)> = plan
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            wmdm::sync::SyncOp::Copy { track, path, .. } => Some((*track, path.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(copies.len() > 200, "{}", copies.len());
+    // A few steps: the copies after them are being read ahead.
+    for _ in 0..3 {
+        assert!(d.step());
+    }
+    // One copy a few steps on (read ahead by now, or about to be) and the last one.
+    let changed = [copies[8].clone(), copies[copies.len() - 1].clone()];
+    for (track, _) in &changed {
+        let path = run
+            .library
+            .read()
+            .unwrap()
+            .track(*track)
+            .unwrap()
+            .path
+            .clone();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[0u8; 1000]);
+        std::fs::write(&path, bytes).unwrap();
+    }
+    while d.step() {}
+    let first = d.engine().summary();
+    assert_eq!(first.errors, 2, "{first:?}");
+    for (_, at) in &changed {
+        assert!(
+            !device.join(at).exists(),
+            "{at} was copied from bytes no longer there"
+        );
+    }
+    let mut left = Vec::new();
+    leftovers(&device, &mut left);
+    assert!(left.is_empty(), "{left:?}");
+    drop(run);
+
+    // The next run scans the library again and copies the two as they are now.
+    let run = open(&lib_dir, &device, &state, u64::MAX / 4);
+    let d = partnered(&run);
+    let again = d.run(&mut |_| {}).unwrap();
+    assert_eq!((again.copied, again.errors), (2, 0), "{again:?}");
+    for (track, at) in &changed {
+        let lib = run.library.read().unwrap();
+        let source = std::fs::metadata(&lib.track(*track).unwrap().path).unwrap();
+        let copied = std::fs::metadata(device.join(at)).unwrap();
+        assert!(copied.len() >= source.len() - 1000, "{at}");
+    }
+}
+
 #[test]
 fn sizes_on_the_command_line() {
     use support::report::parse_bytes;

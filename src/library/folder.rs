@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use super::Library;
 use super::cache::{CACHE_FILE_NAME, CachedTrack, decode_cache, encode_cache};
-use super::hashing::HashingReader;
+use super::hashing::{CopySource, HashingReader};
 use super::playlist::{Playlist, PlaylistId, PlaylistKind};
 use super::state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
 use super::track::{ContentHash, Track, TrackId};
@@ -596,12 +596,16 @@ impl Library for FolderLibrary {
     /// One `open` and one `fstat`; fails with [`Error::ProcessFailed`] when the file's size
     /// or date is no longer what the scan saw (the plan was made for other bytes).
     fn open_hashing(&self, id: TrackId) -> Result<HashingReader<'_>> {
-        let track = self.track(id).ok_or(Error::FileNotFound)?;
-        let reader = HashingReader::of_file(fs::File::open(&track.path)?)?;
-        if reader.opened() != Some((track.size, track.modified)) {
-            return Err(Error::ProcessFailed);
-        }
-        Ok(reader)
+        self.copy_source(id).ok_or(Error::FileNotFound)?.open()
+    }
+
+    fn copy_source(&self, id: TrackId) -> Option<CopySource> {
+        let track = self.track(id)?;
+        Some(CopySource {
+            path: track.path.clone(),
+            size: track.size,
+            modified: track.modified,
+        })
     }
 
     /// Remembers the hash for the file's size and date as read (saved with the cache).

@@ -15,6 +15,35 @@ use sha1::Digest;
 use super::track::ContentHash;
 use crate::error::{Error, Result};
 
+/// A track that is a host file, described so that a copy can open it on another thread,
+/// without the library ([`Library::copy_source`](super::Library::copy_source)): its path, and
+/// the size and modification time the library's scan saw (the plan was made for that file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopySource {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Its size when the library scanned it.
+    pub size: u64,
+    /// Its modification time when the library scanned it.
+    pub modified: SystemTime,
+}
+
+impl CopySource {
+    /// Opens the file for a copy, hashed as it is read (one `open` and one `fstat`). Finish
+    /// the read with [`Library::finish_hashing`](super::Library::finish_hashing).
+    ///
+    /// # Errors
+    /// [`Error::ProcessFailed`] when the file's size or date is no longer what the scan saw
+    /// (the plan was made for other bytes); the I/O error of the open or the `fstat`.
+    pub fn open(&self) -> Result<HashingReader<'static>> {
+        let reader = HashingReader::of_file(File::open(&self.path)?)?;
+        if reader.opened() != Some((self.size, self.modified)) {
+            return Err(Error::ProcessFailed);
+        }
+        Ok(reader)
+    }
+}
+
 /// Where a [`HashingReader`]'s bytes come from.
 enum Source<'a> {
     /// A host file, with its size and modification time when it was opened (from the open

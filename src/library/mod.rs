@@ -52,7 +52,7 @@ use std::io::Read;
 
 pub use cache::CACHE_FILE_NAME;
 pub use folder::{FolderLibrary, ScanOptions, ScanProblem, ScanReport};
-pub use hashing::HashingReader;
+pub use hashing::{CopySource, HashingReader};
 pub use memory::MemoryLibrary;
 pub use parse::{RuleParseError, parse_auto_playlist, parse_rule};
 pub use playlist::{
@@ -127,6 +127,16 @@ pub trait Library: Send + Sync + fmt::Debug {
     fn finish_hashing(&self, id: TrackId, reader: HashingReader<'_>) -> crate::Result<ContentHash> {
         let _ = id;
         reader.finish().map(|(hash, _)| hash)
+    }
+
+    /// The track as a host file a copy may open on another thread, ahead of its turn
+    /// ([`CopySource::open`], which checks what [`open_hashing`](Self::open_hashing) checks);
+    /// the copy ends with [`finish_hashing`](Self::finish_hashing) as usual. `None` (the
+    /// default) where the track's bytes are reached only through the library: its copy then
+    /// opens it when its turn comes.
+    fn copy_source(&self, id: TrackId) -> Option<CopySource> {
+        let _ = id;
+        None
     }
 
     /// The track's content hash when it is known without reading the file (remembered from

@@ -257,6 +257,9 @@ impl SyncEngine {
             let Core { machine, io } = &mut *core;
             if let Some(io) = io.as_mut() {
                 io.start_encodes(machine.remaining_ops(), library);
+                if io.wants_ahead() {
+                    io.start_ahead(machine.ahead_jobs(library));
+                }
             }
             machine.step(library);
         }

@@ -2,6 +2,7 @@
 //! playlist write, or a ledger-only change; then the group commit and the checkpoint that
 //! follow it.
 
+use super::ahead::AheadJob;
 use super::commit::{commit_batch, item_error, op_path};
 use super::finish::{after_checkpoint, barrier, checkpoint, write_state};
 use super::flow::Flow;
@@ -338,6 +339,29 @@ fn apply(run: &mut Run, library: &dyn Library, op: &SyncOp) -> Flow {
             write_temp(run, &op, source, size, None, |_, _| Ok(()))
         }
     }
+}
+
+/// The copy `op` for the read-ahead ([`super::ahead`]): a plain copy (no conversion) of a
+/// small track the library hands over as a host file.
+pub(super) fn ahead_job(library: &dyn Library, op: &SyncOp) -> Option<AheadJob> {
+    let SyncOp::Copy {
+        track,
+        size,
+        convert: None,
+        ..
+    } = op
+    else {
+        return None;
+    };
+    if *size >= super::ahead::LARGEST {
+        return None;
+    }
+    let t = library.track(*track)?;
+    Some(AheadJob {
+        track: *track,
+        source: library.copy_source(*track)?,
+        what: t.relative_path.clone(),
+    })
 }
 
 type Record =

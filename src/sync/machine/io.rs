@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::ahead::{Ahead, AheadJob};
 use super::object::DeviceObject;
 use super::request::{
     DeviceRequest, DeviceResponse, EncodeInfo, Fingerprint, ObjectId, ObjectInfo, StatsRead,
     WriteSource, Written,
 };
 use crate::error::{Error, Result};
-use crate::library::{ContentHash, Library};
+use crate::library::{ContentHash, HashingReader, Library};
 use crate::manager::{InsertOptions, InsertSource, WmdmDevice, WmdmStorage};
 use crate::provider::{DeviceRef, NoProgress, Progress, StorageRef};
 use crate::sync::device::{
@@ -225,6 +226,9 @@ pub(crate) struct Executor<O, D> {
     handles: Handles<O>,
     renames: Renames,
     encoder: Encoder,
+    // The worker reading the copies' sources ahead, once started.
+    ahead: Option<Ahead>,
+    ahead_started: bool,
 }
 
 impl<O: DeviceObject, D: Barrier> Executor<O, D> {
@@ -246,7 +250,24 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
                 transcoding,
                 pool: None,
             },
+            ahead: None,
+            ahead_started: false,
         }
+    }
+
+    /// True until [`start_ahead`](Self::start_ahead) was called for this run.
+    pub(crate) fn wants_ahead(&self) -> bool {
+        !self.ahead_started
+    }
+
+    /// Starts reading `jobs` ahead (once; later calls do nothing): one worker beside the
+    /// core's thread, so only with a second core.
+    pub(crate) fn start_ahead(&mut self, jobs: Vec<AheadJob>) {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        if std::mem::replace(&mut self.ahead_started, true) || jobs.len() < 2 || cores < 2 {
+            return;
+        }
+        self.ahead = Ahead::start(jobs);
     }
 
     /// Starts the encoder on the conversions of `ops` (once; later calls do nothing).
@@ -364,7 +385,23 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
                 }
             },
             WriteSource::Track { track, expect } => match cx.library {
-                Some(library) => (write_track(library, track, expect, size, insert), None),
+                Some(library) => match self.ahead.as_ref().and_then(|a| a.take(track)) {
+                    // Read ahead: written from those bytes, then checked as a copy that read
+                    // them itself (the planned hash; the file unchanged since it was opened).
+                    Some(ready) => (
+                        ready.and_then(|r| {
+                            let created = insert(&mut std::io::Cursor::new(r.bytes), size)?;
+                            let what = library
+                                .track(track)
+                                .map_or("", |t| t.relative_path.as_str());
+                            let (created, w) =
+                                check_planned(created, r.reader.hash(), expect, what)?;
+                            finish_copy(library, track, created, w, r.reader)
+                        }),
+                        None,
+                    ),
+                    None => (write_track(library, track, expect, size, insert), None),
+                },
                 None => (
                     Err(Error::Fail.context("a copy asked for without the library")),
                     None,
@@ -456,13 +493,36 @@ fn write_track<O: DeviceObject>(
         }
     })?;
     let created = insert(&mut hashing, size)?;
-    if expect.is_some_and(|want| hashing.hash() != want) {
+    let (created, w) = check_planned(created, hashing.hash(), expect, &t.relative_path)?;
+    finish_copy(library, track, created, w, hashing)
+}
+
+/// A file just written from a library file whose bytes hashed to `got`: checked against the
+/// planned hash, and what the device stored read back. On failure the file goes.
+fn check_planned<O: DeviceObject>(
+    created: O,
+    got: ContentHash,
+    expect: Option<ContentHash>,
+    what: &str,
+) -> Result<(O, Written)> {
+    if expect.is_some_and(|want| got != want) {
         // The library file changed after planning; the next sync plans it again.
-        tracing::warn!(track = %t.relative_path, "the library file's bytes are not those planned; the next sync copies it");
+        tracing::warn!(track = %what, "the library file's bytes are not those planned; the next sync copies it");
         remove_temp(&created);
         return Err(Error::ProcessFailed);
     }
-    let (created, mut w) = readback(created)?;
+    readback(created)
+}
+
+/// The end of a copy: the library confirms the hash (the file did not change while it was
+/// read) and may remember it; otherwise the file goes.
+fn finish_copy<O: DeviceObject>(
+    library: &dyn Library,
+    track: crate::library::TrackId,
+    created: O,
+    mut w: Written,
+    hashing: HashingReader<'_>,
+) -> Result<(O, Written)> {
     match library.finish_hashing(track, hashing) {
         Ok(got) => {
             w.hash = Some(got);
@@ -473,7 +533,10 @@ fn write_track<O: DeviceObject>(
             // temporary file goes; the next sync copies it again.
             remove_temp(&created);
             if e == Error::ProcessFailed {
-                tracing::warn!(track = %t.relative_path, "the library file changed while it was copied; the next sync copies it");
+                let what = library
+                    .track(track)
+                    .map_or("", |t| t.relative_path.as_str());
+                tracing::warn!(track = %what, "the library file changed while it was copied; the next sync copies it");
             }
             Err(e)
         }

@@ -35,6 +35,7 @@ use super::resume::journal_ops;
 use crate::error::{Error, ErrorKind, Result};
 use crate::library::Library;
 
+mod ahead;
 mod apply;
 mod commit;
 mod finish;
@@ -51,6 +52,7 @@ mod tests_more;
 #[cfg(test)]
 mod tests_prepare;
 
+use ahead::AheadJob;
 use flow::{Flow, Then};
 #[cfg(test)]
 pub(crate) use io::ProviderIo;
@@ -298,6 +300,15 @@ impl SyncMachine {
             .as_ref()
             .map(|r| &r.plan)
             .or(self.last_plan.as_ref())
+    }
+
+    /// The copies of the plan's steps not applied yet whose sources a worker may read
+    /// ahead, in order (see `ahead`).
+    pub(crate) fn ahead_jobs(&self, library: &dyn Library) -> Vec<AheadJob> {
+        self.remaining_ops()
+            .iter()
+            .filter_map(|op| apply::ahead_job(library, op))
+            .collect()
     }
 
     /// The plan's steps not applied yet (the encoder starts on their conversions).
