@@ -286,9 +286,16 @@ fn read_job(job: &AheadJob) -> Result<Ready> {
             tracing::warn!(track = %job.what, "the library file changed since the scan; the next sync copies it");
         }
     })?;
-    let size = job.source.size;
-    let mut bytes = Vec::with_capacity(usize::try_from(size).map_err(|_| Error::Fail)?);
-    (&mut reader).take(size).read_to_end(&mut bytes)?;
+    // One read of the size the open vouched for (`read_to_end` would grow its reads from
+    // 8 KiB: three calls for a 17 kB file). A file that ends sooner changed meanwhile.
+    let mut bytes = vec![0; usize::try_from(job.source.size).map_err(|_| Error::Fail)?];
+    reader.read_exact(&mut bytes).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::ProcessFailed
+        } else {
+            Error::from(e)
+        }
+    })?;
     Ok(Ready { bytes, reader })
 }
 
