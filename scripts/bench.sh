@@ -21,7 +21,9 @@
 # it allocates new ones, and that search made file creation up to 5x dearer from one run to
 # the next (`perf`: find_inode_bit, recently_deleted). A fresh file system for each run (a
 # loop-mounted image on the same disk, library copied in first; root, mkfs.ext4 and loop
-# devices needed) makes the first-sync rows repeatable.
+# devices needed) makes the first-sync rows repeatable. The loop device adds a cost of its own
+# to every flush (each reaches the image file's fsync on the disk below): rows whose time is
+# mostly flushing (60 x 4 MB) read higher there than in place, where the bars are measured.
 #
 # About 7 minutes on an idle two-core machine (the library's cold scan reads 10,000 files from
 # the disk ten times); twice that when others are compiling.
