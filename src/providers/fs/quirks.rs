@@ -43,7 +43,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 use crate::sys::fsops;
@@ -151,10 +152,17 @@ pub(crate) struct FsIo {
     detected: AtomicU32,
     /// Whether a probe for [`FsQuirks::ASCII_NAMES`] ran.
     probed_names: AtomicBool,
+    /// How many writer locks of the device this process holds (`lock`): while one is held no
+    /// other process writes the state folder, so an append handle on the ID log may stay open
+    /// between appends ([`FsIo::append`]).
+    pub(crate) writers: Arc<AtomicUsize>,
     /// Tests: called right after a rename lands on disk (to copy the device as a kill at that
     /// moment leaves it).
     #[cfg(test)]
     pub(crate) after_rename: TestHook,
+    /// Tests: how many times [`FsIo::append`] opened its file.
+    #[cfg(test)]
+    pub(crate) append_opens: AtomicUsize,
 }
 
 impl FsIo {
@@ -166,8 +174,11 @@ impl FsIo {
             // A quirk no error reveals is known from the start when simulated.
             detected: AtomicU32::new((simulated & FsQuirks::NO_FOLDER_RENAME).bits()),
             probed_names: AtomicBool::new(false),
+            writers: Arc::new(AtomicUsize::new(0)),
             #[cfg(test)]
             after_rename: TestHook::default(),
+            #[cfg(test)]
+            append_opens: AtomicUsize::new(0),
         }
     }
 
@@ -309,15 +320,39 @@ impl FsIo {
     /// file system refuses appends or the file does not exist (the caller then writes the file
     /// whole). Without `sync` the file waits for the barrier.
     ///
+    /// `handle` is the append handle kept from the last call on this file. While this process
+    /// holds the device's writer lock no other process writes the state folder, so the handle
+    /// is kept open for the next append instead of opening the file each time (an open and a
+    /// close per record, per file a sync copies); without the lock, and after any error, it is
+    /// closed and the next append opens the file by its path again. A caller that replaces the
+    /// file (a rewrite through a temporary file and a rename) drops the handle first: a kept
+    /// handle must never write to a file no longer at `path`.
+    ///
     /// # Errors
     /// Other I/O errors.
-    pub(crate) fn append(&self, path: &Path, bytes: &[u8], sync: bool) -> Result<bool> {
+    pub(crate) fn append(
+        &self,
+        path: &Path,
+        handle: &mut Option<File>,
+        bytes: &[u8],
+        sync: bool,
+    ) -> Result<bool> {
+        if self.has(FsQuirks::NO_APPEND) || self.writers.load(Ordering::Acquire) == 0 {
+            *handle = None;
+        }
         if self.has(FsQuirks::NO_APPEND) {
             return Ok(false);
         }
         let result = (|| -> io::Result<()> {
             self.simulate(FsQuirks::NO_APPEND | FsQuirks::NO_WRITE_EXISTING)?;
-            let mut f = OpenOptions::new().append(true).open(path)?;
+            let f = match handle {
+                Some(f) => f,
+                None => {
+                    #[cfg(test)]
+                    self.append_opens.fetch_add(1, Ordering::Relaxed);
+                    handle.insert(OpenOptions::new().append(true).open(path)?)
+                }
+            };
             f.write_all(bytes)?;
             if sync {
                 f.sync_data()?;
@@ -326,6 +361,9 @@ impl FsIo {
             }
             Ok(())
         })();
+        if result.is_err() || self.writers.load(Ordering::Acquire) == 0 {
+            *handle = None;
+        }
         match result {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
