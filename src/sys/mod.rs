@@ -8,6 +8,7 @@ pub(crate) mod fsops;
 pub(crate) mod fstype;
 pub(crate) mod host;
 pub(crate) mod listing;
+pub(crate) mod noreplace;
 pub(crate) mod process;
 pub(crate) mod syncfs;
 pub(crate) mod volume;

@@ -148,7 +148,7 @@ pub(crate) struct FsIo {
     pub(crate) barrier: Barrier,
     /// Quirks the options ask to simulate (tests): the operations fail as such a file system
     /// makes them fail, and are detected the same way.
-    simulated: FsQuirks,
+    pub(super) simulated: FsQuirks,
     detected: AtomicU32,
     /// Whether a probe for [`FsQuirks::ASCII_NAMES`] ran.
     probed_names: AtomicBool,
@@ -156,6 +156,15 @@ pub(crate) struct FsIo {
     /// other process writes the state folder, so an append handle on the ID log may stay open
     /// between appends ([`FsIo::append`]).
     pub(crate) writers: Arc<AtomicUsize>,
+    /// False once the file system refused a rename that does not replace
+    /// ([`FsIo::rename_if_free`]): later renames check the name and rename the ordinary way.
+    pub(super) noreplace: AtomicBool,
+    /// Tests: `rename_if_free` answers as a file system without the flag does.
+    #[cfg(test)]
+    pub(crate) refuse_noreplace: AtomicBool,
+    /// Tests: how many renames `rename_if_free` made.
+    #[cfg(test)]
+    pub(crate) noreplace_renames: AtomicUsize,
     /// Tests: called right after a rename lands on disk (to copy the device as a kill at that
     /// moment leaves it).
     #[cfg(test)]
@@ -175,6 +184,11 @@ impl FsIo {
             detected: AtomicU32::new((simulated & FsQuirks::NO_FOLDER_RENAME).bits()),
             probed_names: AtomicBool::new(false),
             writers: Arc::new(AtomicUsize::new(0)),
+            noreplace: AtomicBool::new(true),
+            #[cfg(test)]
+            refuse_noreplace: AtomicBool::new(false),
+            #[cfg(test)]
+            noreplace_renames: AtomicUsize::new(0),
             #[cfg(test)]
             after_rename: TestHook::default(),
             #[cfg(test)]
@@ -459,15 +473,7 @@ impl FsIo {
             });
             match result {
                 Ok(()) => {
-                    #[cfg(test)]
-                    if let Some(hook) = &*self
-                        .after_rename
-                        .0
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                    {
-                        hook();
-                    }
+                    self.renamed();
                     return Ok(());
                 }
                 Err(e) if self.name_refused(to, &e) => return Err(Error::InvalidName),
@@ -484,6 +490,19 @@ impl FsIo {
         })?;
         host::remove_file(from, &self.state_dir())?;
         Ok(())
+    }
+
+    /// Calls the tests' `after_rename` hook (nothing outside tests).
+    pub(super) fn renamed(&self) {
+        #[cfg(test)]
+        if let Some(hook) = &*self
+            .after_rename
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            hook();
+        }
     }
 
     /// Moves the folder `from` to `to` without renaming it: a new folder, every entry moved
