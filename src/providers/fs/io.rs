@@ -14,7 +14,7 @@ use crate::provider::{ObjectIo, Progress};
 
 use super::names::is_temp;
 use super::quirks::FsQuirks;
-use super::shared::Shared;
+use super::shared::{Shared, Snap};
 use super::storage::FsStorage;
 use super::tagging;
 
@@ -269,6 +269,12 @@ pub(crate) struct WriteSession {
     /// instead of reading the file back (see [`WriteSession::publish`]). `None` once the file
     /// outgrows [`CAPTURE_LIMIT`] or is written any other way.
     captured: Option<Vec<u8>>,
+    /// The caller wants the file's snapshot ([`WriteSession::finish_known`]).
+    want_known: bool,
+    /// The file's snapshot, taken through its descriptor before it was closed, and the
+    /// device's generation once the session published it.
+    known: Option<Snap>,
+    published: Option<u64>,
     _mark: OpenMark,
 }
 
@@ -353,6 +359,9 @@ impl WriteSession {
             kicked: 0,
             // Only a new file's metadata waits for its data (`pending_meta`).
             captured: (pending && !keep).then(Vec::new),
+            want_known: false,
+            known: None,
+            published: None,
             _mark: mark,
         };
         let mut file = match OpenOptions::new()
@@ -553,9 +562,17 @@ impl WriteSession {
         Ok(())
     }
 
-    /// Ends the session and publishes the data.
-    pub(crate) fn finish(self) -> Result<()> {
-        ObjectIo::close(Box::new(self))
+    /// Ends the session and publishes the data, as [`ObjectIo::close`] does; returns what the
+    /// file's descriptor said about it before it was closed ([`Snap`]) and the device's
+    /// generation right after the session published it: the object's snapshot, as an `lstat`
+    /// then would have taken it, without one.
+    ///
+    /// # Errors
+    /// As [`ObjectIo::close`].
+    pub(crate) fn finish_known(mut self) -> Result<Option<(Snap, u64)>> {
+        self.want_known = true;
+        self.close_session()?;
+        Ok(self.known.zip(self.published))
     }
 
     /// The bytes written so far.
@@ -605,6 +622,9 @@ impl WriteSession {
             // of the file when it takes its name (`publish`).
             if self.shared.io.barrier.per_operation() {
                 f.sync_data()?;
+            }
+            if self.want_known {
+                self.known = f.metadata().ok().map(|m| Snap::of(&m));
             }
         }
         Ok(())
@@ -659,6 +679,7 @@ impl WriteSession {
         // Taken after this publish's own change: a later one means the file may hold other
         // bytes than those written (tags written into it).
         let generation = self.shared.generation();
+        self.published = Some(generation);
         if let Some(m) = meta {
             let handle = FsStorage::new(self.shared.clone(), self.id, None);
             if let Err(e) = tagging::set_metadata(&handle, &m, written.as_deref(), true) {
@@ -733,6 +754,13 @@ impl ObjectIo for WriteSession {
     }
 
     fn close(mut self: Box<Self>) -> Result<()> {
+        self.close_session()
+    }
+}
+
+impl WriteSession {
+    /// [`ObjectIo::close`]: publishes the data, or discards it after a failed write.
+    fn close_session(&mut self) -> Result<()> {
         if let Some(e) = self.failed.clone() {
             self.discard();
             return Err(e);

@@ -122,7 +122,7 @@ impl FsStorage {
         self.shared.check_write()?;
         let parent = match request.placement {
             Placement::Into => {
-                if !self.snap()?.is_dir {
+                if !self.is_folder()? {
                     return Err(Error::InvalidType);
                 }
                 self.id

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use crate::error::Error;
-use crate::provider::{CreateRequest, DirectTransfer, NoProgress, Storage, TransferOptions};
+use crate::provider::{CreateRequest, NoProgress, Storage, TransferOptions};
 use crate::provider::{StorageRef, TransferSource};
 use crate::providers::fs::{DeviceOptions, FsDevice, NameMode, NamePolicy};
 

@@ -143,6 +143,10 @@ impl FsStorage {
                 inner.pending.contains(&self.id),
             )
         };
+        #[cfg(test)]
+        self.shared
+            .lstats
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let snap = match fs::symlink_metadata(&path) {
             Ok(md) if md.file_type().is_symlink() => return Err(Error::InterfaceDead),
             Ok(md) => Snap::of(&md),
@@ -211,6 +215,24 @@ impl FsStorage {
         let inner = self.shared.lock();
         let (parent, _) = inner.ids.entry(self.id).ok_or(Error::InterfaceDead)?;
         Ok(Some(parent))
+    }
+
+    /// True when the object is a folder. A folder that a path check found to be one a moment
+    /// ago ([`Shared::is_checked_folder`]) needs no `lstat`; otherwise the object's path is
+    /// checked, which also vouches for it and the folders above for the paths resolved next
+    /// (a file written into it, say), and its `lstat` is the snapshot asked.
+    ///
+    /// # Errors
+    /// As [`FsStorage::path`] and [`FsStorage::snap`].
+    pub(crate) fn is_folder(&self) -> Result<bool> {
+        self.shared.check()?;
+        if self.shared.is_checked_folder(self.id) {
+            return Ok(true);
+        }
+        if self.id != ROOT {
+            self.path()?;
+        }
+        Ok(self.snap()?.is_dir)
     }
 
     pub(super) fn handle(&self, id: u64) -> Arc<FsStorage> {
@@ -366,8 +388,7 @@ impl Storage for FsStorage {
         if is_internal(name) || !is_component(name) {
             return Err(Error::FileNotFound);
         }
-        // A folder a path check found to be one a moment ago needs no `lstat` of its own.
-        if !self.shared.is_checked_folder(self.id) && !self.snap()?.is_dir {
+        if !self.is_folder()? {
             return Err(Error::InvalidType);
         }
         let generation = self.shared.generation();

@@ -109,7 +109,7 @@ impl FsStorage {
         progress: &mut dyn Progress,
     ) -> Result<Vec<StorageRef>> {
         self.shared.check_write()?;
-        if !self.snap()?.is_dir {
+        if !self.is_folder()? {
             return Err(Error::InvalidType);
         }
         if files.iter().any(|f| f.name.is_empty()) {
@@ -172,7 +172,7 @@ impl DirectTransfer for FsStorage {
         if options.destination_name.is_empty() {
             return Err(Error::InvalidArg);
         }
-        if !self.snap()?.is_dir {
+        if !self.is_folder()? {
             return Err(Error::InvalidType);
         }
         let (mut file, size) = match &source {
@@ -208,11 +208,18 @@ impl DirectTransfer for FsStorage {
             // The bytes just written, when the session kept them: their tags are compared
             // with the metadata from memory instead of reading the file back.
             let written = session.take_written();
-            session.finish()?;
-            Ok(written)
+            let known = session.finish_known()?;
+            Ok((written, known))
         });
         match result {
-            Ok(written) => {
+            Ok((written, known)) => {
+                // What the file's descriptor said before it was closed is its snapshot, and
+                // the file, created by the write, needs no path check of its own: the
+                // metadata below looks at neither again.
+                if let Some((snap, generation)) = known {
+                    created.remember(snap, generation);
+                    self.shared.vouch_for_file(created.id());
+                }
                 // Taken after the write's publish: a change after it (tags written into
                 // the file) means the file no longer holds the bytes written.
                 let generation = self.shared.generation();

@@ -6,7 +6,7 @@ use std::io::Read;
 use super::*;
 use crate::fuzzing::Recorder;
 use crate::metadata::{Metadata, tags};
-use crate::provider::{DirectTransfer, NoProgress, Storage};
+use crate::provider::{CreateRequest, DirectTransfer, NoProgress, Storage};
 use crate::providers::fs::{DeviceOptions, FsDevice, NameMode, NamePolicy};
 
 /// A sync's journaled temporary name.
@@ -347,4 +347,35 @@ fn metadata_with_a_new_file_keeps_its_date_and_with_a_replacement_moves_it() {
         modified("new.bin") >= before + std::time::Duration::from_secs(2),
         "a replacement's metadata did not date it as a change"
     );
+}
+
+/// A file written under the caller's temporary name into a folder checked a moment ago costs
+/// no `lstat` of the folder nor of the new file: the folder's path check vouches for the
+/// folder, and the file's snapshot comes from its descriptor before it is closed. The
+/// metadata given with it is applied and its snapshot is what the disk says.
+#[test]
+fn a_write_in_place_looks_at_neither_its_folder_nor_its_file_again() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(dir.path(), DeviceOptions::default().durable(false)).unwrap();
+    let music = d
+        .root()
+        .create_impl(&CreateRequest::folder("Music"))
+        .unwrap();
+    let data = mp3(10);
+    let mut meta = Metadata::new();
+    meta.add(tags::USER_RATING, 40u32);
+    transfer(&music, TEMP, &data, Some(meta.clone()));
+    let lstats = || d.shared.lstats.load(Ordering::Relaxed);
+    let before = lstats();
+    let name = ".wmdm-sync-0123456789abcdef-00000002.part";
+    let out = transfer(&music, name, &data, Some(meta));
+    assert_eq!(lstats(), before, "no lstat of the folder or the file");
+    let md = std::fs::symlink_metadata(dir.path().join("Music").join(name)).unwrap();
+    assert_eq!(out.size().unwrap(), md.len());
+    assert_eq!(
+        out.modified_precise().unwrap(),
+        Some(md.modified().unwrap())
+    );
+    assert_eq!(out.metadata().unwrap().get_u32(tags::USER_RATING), Some(40));
 }
