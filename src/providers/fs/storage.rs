@@ -501,8 +501,8 @@ impl Storage for FsStorage {
     }
 
     fn direct_transfer(&self) -> Option<&dyn DirectTransfer> {
-        match self.snap() {
-            Ok(s) if s.is_dir => Some(self),
+        match self.is_folder() {
+            Ok(true) => Some(self),
             _ => None,
         }
     }

@@ -369,6 +369,8 @@ fn a_write_in_place_looks_at_neither_its_folder_nor_its_file_again() {
     let lstats = || d.shared.lstats.load(Ordering::Relaxed);
     let before = lstats();
     let name = ".wmdm-sync-0123456789abcdef-00000002.part";
+    // The manager asks first whether the folder takes direct transfers.
+    assert!(music.direct_transfer().is_some());
     let out = transfer(&music, name, &data, Some(meta));
     assert_eq!(lstats(), before, "no lstat of the folder or the file");
     let md = std::fs::symlink_metadata(dir.path().join("Music").join(name)).unwrap();
