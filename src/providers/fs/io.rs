@@ -674,7 +674,7 @@ impl WriteSession {
         } else if !self.shared.io.barrier.per_operation() {
             self.shared.io.barrier.wrote(&target);
         }
-        self.shared.bump();
+        self.shared.bump_for(Some(self.id));
         let written = self.take_written();
         // Taken after this publish's own change: a later one means the file may hold other
         // bytes than those written (tags written into it).

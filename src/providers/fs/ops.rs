@@ -232,7 +232,8 @@ impl FsStorage {
             }
             id
         };
-        self.shared.bump();
+        // A new folder or a reservation: no file changed.
+        self.shared.bump_for(None);
         let holds = Shared::hold(&mut self.shared.lock(), id);
         let created = Arc::new(FsStorage {
             shared: self.shared.clone(),
@@ -375,13 +376,13 @@ impl FsStorage {
             {
                 return Err(Error::AlreadyExists);
             }
-            done = self.relocate(parent, name, true)?;
+            done = self.relocate(parent, name, true, is_file)?;
         }
         if !done {
             if self.collision(parent, name, Some(self.id))?.is_some() {
                 return Err(Error::AlreadyExists);
             }
-            self.relocate(parent, name, false)?;
+            self.relocate(parent, name, false, is_file)?;
         }
         playlist::rewrite(&self.shared, playlists);
         Ok(())
@@ -390,7 +391,7 @@ impl FsStorage {
     /// Moves the object to `name` inside `parent` on disk and in the ID map. With `if_free`
     /// (a file) the rename refuses a name taken on disk: false, with nothing changed, when it
     /// did not rename.
-    fn relocate(&self, parent: u64, name: &str, if_free: bool) -> Result<bool> {
+    fn relocate(&self, parent: u64, name: &str, if_free: bool, is_file: bool) -> Result<bool> {
         let mut inner = self.shared.lock();
         let (old_parent, old_name) = inner
             .ids
@@ -431,7 +432,13 @@ impl FsStorage {
         if let Some(old) = from.parent().filter(|old| *old != dir) {
             self.shared.io.barrier.dir_entries(old);
         }
-        self.shared.bump();
+        // A file renamed keeps its size, date and attributes, but one copied where renames
+        // are refused does not, nor may the files of a folder moved entry by entry.
+        if is_file {
+            self.shared.bump_for(Some(self.id));
+        } else {
+            self.shared.bump();
+        }
         Ok(true)
     }
 

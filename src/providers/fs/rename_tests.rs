@@ -163,3 +163,72 @@ fn a_stale_name_in_the_id_map_is_free() {
         f.unique_id().unwrap()
     );
 }
+
+/// Writes `bytes` under the caller's temporary `name` into `folder` (a sync's write).
+fn put_temporary(folder: &dyn Storage, name: &str, bytes: &[u8]) -> StorageRef {
+    let mut data = std::io::Cursor::new(bytes.to_vec());
+    folder
+        .direct_transfer()
+        .unwrap()
+        .transfer_to_device(
+            TransferSource::Reader {
+                reader: &mut data,
+                size: bytes.len() as u64,
+            },
+            &TransferOptions {
+                destination_name: name.into(),
+                temporary: true,
+                ..TransferOptions::default()
+            },
+            &mut NoProgress,
+        )
+        .unwrap()
+}
+
+/// A file written a moment ago is renamed into place without an `lstat` of its own: its
+/// snapshot is what its descriptor said, through other files' writes and renames. A change
+/// that may alter it (an attribute set through the provider) forgets that snapshot, so a
+/// file made read-only is still refused.
+#[test]
+fn a_file_written_a_moment_ago_is_renamed_without_an_lstat_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = device(dir.path(), NamePolicy::default());
+    let root = d.root();
+    let files: Vec<StorageRef> = (0..3)
+        .map(|i| {
+            put_temporary(
+                &*root,
+                &format!(".wmdm-sync-0123456789abcdef-{i:08x}.part"),
+                b"x",
+            )
+        })
+        .collect();
+    let lstats = || d.shared.lstats.load(Ordering::Relaxed);
+    let before = lstats();
+    files[0].rename("0.mp3", &mut NoProgress).unwrap();
+    files[1].rename("1.mp3", &mut NoProgress).unwrap();
+    if host_has_noreplace(dir.path()) {
+        assert_eq!(lstats(), before, "no lstat of the files renamed");
+    }
+    let mut attrs = files[2].attributes().unwrap();
+    attrs.attributes |= crate::flags::Attributes::READONLY;
+    files[2].set_attributes(&attrs).unwrap();
+    assert_eq!(
+        files[2].rename("2.mp3", &mut NoProgress).err(),
+        Some(Error::AccessDenied)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.starts_with(".wmdm") || n.ends_with(".part"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".wmdm-sync-0123456789abcdef-00000002.part",
+            "0.mp3",
+            "1.mp3"
+        ]
+    );
+}

@@ -220,8 +220,22 @@ impl Shared {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Invalidates every cached `lstat`.
+    /// Invalidates every cached `lstat`, the snapshots of files vouched for included
+    /// ([`Shared::vouch_for_file`]): after a change that may alter any file (a delete, tags
+    /// written into a file, an attribute set, whatever the provider does not say more of).
     pub(crate) fn bump(&self) {
+        self.verified_lock().files.clear();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// [`Shared::bump`] after a change that alters the snapshot of no file but `changed`'s, if
+    /// any: a create (a new folder, or a name reserved), a rename or a move (a file's size,
+    /// date and attributes stay as they were), a write published as `changed`. The snapshots
+    /// of other files vouched for stay.
+    pub(crate) fn bump_for(&self, changed: Option<u64>) {
+        if let Some(id) = changed {
+            self.verified_lock().files.remove(&id);
+        }
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -318,7 +332,7 @@ impl Shared {
         let mut last = None;
         for (cid, c) in chain {
             p.push(c);
-            if verified.ids.contains(&cid) || verified.files.contains(&cid) {
+            if verified.ids.contains(&cid) || verified.files.contains_key(&cid) {
                 last = None;
                 continue;
             }
@@ -348,15 +362,24 @@ impl Shared {
     }
 
     /// Takes the file `id` as a path check would have found it a moment ago (not a symbolic
-    /// link), for the rest of the window in which checked folders are not checked again
-    /// ([`VERIFIED_FOR`](super::verified::VERIFIED_FOR)): for a file the provider has just
-    /// created exclusively (which never follows a link) and whose snapshot it took through the
-    /// file's own descriptor. Only a change behind the provider's back could make it a link,
-    /// and the window is the same that folders get.
-    pub(crate) fn vouch_for_file(&self, id: u64) {
+    /// link), with `snap` as its snapshot, for the rest of the window in which checked folders
+    /// are not checked again ([`VERIFIED_FOR`](super::verified::VERIFIED_FOR)): for a file the
+    /// provider has just created exclusively (which never follows a link) and whose snapshot
+    /// it took through the file's own descriptor. Only a change behind the provider's back
+    /// could make it a link, or change what the snapshot says, and the window is the same
+    /// that folders get; any change of the provider's own that may alter a file forgets it
+    /// ([`Shared::bump`]).
+    pub(crate) fn vouch_for_file(&self, id: u64, snap: Snap) {
         let mut verified = self.verified_lock();
         verified.expire(Instant::now());
-        verified.files.insert(id);
+        verified.files.insert(id, snap);
+    }
+
+    /// The snapshot of a file vouched for a moment ago ([`Shared::vouch_for_file`]).
+    pub(crate) fn vouched(&self, id: u64) -> Option<Snap> {
+        let mut verified = self.verified_lock();
+        verified.expire(Instant::now());
+        verified.files.get(&id).copied()
     }
 
     fn verified_lock(&self) -> MutexGuard<'_, Verified> {

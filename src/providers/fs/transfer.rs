@@ -218,7 +218,7 @@ impl DirectTransfer for FsStorage {
                 // metadata below looks at neither again.
                 if let Some((snap, generation)) = known {
                     created.remember(snap, generation);
-                    self.shared.vouch_for_file(created.id());
+                    self.shared.vouch_for_file(created.id(), snap);
                 }
                 // Taken after the write's publish: a change after it (tags written into
                 // the file) means the file no longer holds the bytes written.

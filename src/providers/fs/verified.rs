@@ -1,8 +1,10 @@
 //! Which folders a path check (`Shared::safe_path`) found not to be symbolic links a moment
 //! ago, so that resolving a path deep in the tree costs one `lstat`, not one per component.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
+
+use super::shared::Snap;
 
 /// How long a folder found not to be a symbolic link is taken as still not being one.
 ///
@@ -19,9 +21,10 @@ pub(crate) struct Verified {
     pub(crate) since: Option<Instant>,
     pub(crate) ids: HashSet<u64>,
     /// Files the provider created itself a moment ago (exclusively, so never through a link)
-    /// and looked at through their own descriptor: a path check takes them as it takes a
-    /// checked folder, without an `lstat` (see `Shared::vouch_for_file`).
-    pub(crate) files: HashSet<u64>,
+    /// and looked at through their own descriptor, with what the descriptor said: a path
+    /// check takes them as it takes a checked folder, and their snapshot is that, without an
+    /// `lstat` (see `Shared::vouch_for_file`).
+    pub(crate) files: HashMap<u64, Snap>,
 }
 
 impl Verified {
