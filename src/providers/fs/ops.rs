@@ -122,7 +122,10 @@ impl FsStorage {
         self.shared.check_write()?;
         let parent = match request.placement {
             Placement::Into => {
-                if !self.is_folder()? {
+                // An `lstat` of its own, not the path check's trust in a folder checked a
+                // moment ago: the last look at the folder before a name is taken in it, which
+                // refuses at once a folder swapped for a link behind the provider's back.
+                if !self.snap()?.is_dir {
                     return Err(Error::InvalidType);
                 }
                 self.id

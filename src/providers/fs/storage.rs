@@ -504,6 +504,8 @@ impl Storage for FsStorage {
         true
     }
 
+    /// A folder checked a moment ago needs no `lstat` here: the transfer itself looks at the
+    /// folder before it takes a name in it (`FsStorage::create_named`).
     fn direct_transfer(&self) -> Option<&dyn DirectTransfer> {
         match self.is_folder() {
             Ok(true) => Some(self),

@@ -109,7 +109,7 @@ impl FsStorage {
         progress: &mut dyn Progress,
     ) -> Result<Vec<StorageRef>> {
         self.shared.check_write()?;
-        if !self.is_folder()? {
+        if !self.snap()?.is_dir {
             return Err(Error::InvalidType);
         }
         if files.iter().any(|f| f.name.is_empty()) {
@@ -172,7 +172,7 @@ impl DirectTransfer for FsStorage {
         if options.destination_name.is_empty() {
             return Err(Error::InvalidArg);
         }
-        if !self.is_folder()? {
+        if !self.snap()?.is_dir {
             return Err(Error::InvalidType);
         }
         let (mut file, size) = match &source {
