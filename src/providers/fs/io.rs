@@ -77,6 +77,38 @@ pub(crate) fn clean_folder(shared: &Shared, folder: u64, dir: &Path) {
     }
 }
 
+/// Creates the new file `path` in the device folder `dir` for a write session: by the
+/// kernel, refusing a symbolic link anywhere below the root ([`crate::sys::beneath`]), where
+/// it can; else the ordinary way, after a look at `dir` when the caller did not look at it
+/// (`unlooked`).
+///
+/// # Errors
+/// [`Error::AccessDenied`] for a link on the way; the I/O error of the create
+/// ([`Error::AlreadyExists`] for a name taken).
+fn create_new(shared: &Shared, dir: &Path, path: &Path, unlooked: bool) -> Result<File> {
+    let beneath = path
+        .strip_prefix(&shared.root)
+        .ok()
+        .and_then(|rel| shared.beneath.create_new(rel));
+    match beneath {
+        Some(Ok(f)) => return Ok(f),
+        // ELOOP (a link on the way) or EXDEV (out of the root): what a path check says.
+        Some(Err(e)) if crate::sys::beneath::is_link_refusal(&e) => {
+            return Err(Error::AccessDenied);
+        }
+        Some(Err(e)) => return Err(e.into()),
+        None => {}
+    }
+    if unlooked && !fs::symlink_metadata(dir)?.is_dir() {
+        return Err(Error::AccessDenied);
+    }
+    Ok(OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)?)
+}
+
 /// Marks an object as open for as long as it lives: a folder holding an open object cannot be
 /// renamed or moved (see `FsStorage::check_nothing_open_within`).
 #[derive(Debug)]
@@ -286,7 +318,7 @@ impl WriteSession {
     /// Starts writing `storage`. With `keep`, the session starts from a copy of the current
     /// data (read-write mode); otherwise it starts empty and replaces the data on close.
     pub(crate) fn start(storage: &FsStorage, keep: bool) -> Result<WriteSession> {
-        Self::begin(storage, keep, false)
+        Self::begin(storage, keep, false, false)
     }
 
     /// Starts writing the new file `storage` (created, never written) under its own name,
@@ -297,11 +329,20 @@ impl WriteSession {
     /// [`Error::AlreadyExists`] and is left alone) and exists from the start of the write;
     /// a session dropped before it is published removes it. An object that is not a new
     /// file is written the usual way, through a temporary file.
-    pub(crate) fn start_in_place(storage: &FsStorage) -> Result<WriteSession> {
-        Self::begin(storage, false, true)
+    ///
+    /// `unlooked` says the caller did not look at the folder itself, counting on the kernel
+    /// to refuse a link on the file's path ([`crate::sys::beneath`]): where the kernel turns
+    /// out not to, the folder is looked at here.
+    pub(crate) fn start_in_place(storage: &FsStorage, unlooked: bool) -> Result<WriteSession> {
+        Self::begin(storage, false, true, unlooked)
     }
 
-    fn begin(storage: &FsStorage, keep: bool, in_place: bool) -> Result<WriteSession> {
+    fn begin(
+        storage: &FsStorage,
+        keep: bool,
+        in_place: bool,
+        unlooked: bool,
+    ) -> Result<WriteSession> {
         storage.shared().check_write()?;
         let shared = storage.shared().clone();
         let id = storage.id();
@@ -364,18 +405,13 @@ impl WriteSession {
             published: None,
             _mark: mark,
         };
-        let mut file = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&session.tmp)
-        {
+        let mut file = match create_new(&session.shared, &dir, &session.tmp, unlooked) {
             Ok(f) => f,
             Err(e) => {
                 // Whatever holds the name is not this session's file: dropping the session
                 // must not remove it.
                 session.done = true;
-                return Err(e.into());
+                return Err(e);
             }
         };
         if keep && !pending {

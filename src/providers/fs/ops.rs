@@ -125,7 +125,14 @@ impl FsStorage {
                 // An `lstat` of its own, not the path check's trust in a folder checked a
                 // moment ago: the last look at the folder before a name is taken in it, which
                 // refuses at once a folder swapped for a link behind the provider's back.
-                if !self.snap()?.is_dir {
+                // Only an exact name, written in place by a create that the kernel checks
+                // itself (`WriteSession::start_in_place`), does without.
+                let is_dir = if exact && self.shared.beneath.supported() {
+                    self.is_folder()?
+                } else {
+                    self.snap()?.is_dir
+                };
+                if !is_dir {
                     return Err(Error::InvalidType);
                 }
                 self.id

@@ -115,6 +115,9 @@ pub(crate) struct Shared {
     pub(crate) fs_kind: FsKind,
     /// Folders recently checked by [`Shared::safe_path`].
     verified: Mutex<Verified>,
+    /// The root held open for the kernel's checked creates below it
+    /// ([`crate::sys::beneath`]).
+    pub(crate) beneath: crate::sys::beneath::Root,
     /// Tests: how many `lstat`s of objects the path checks and snapshots made.
     #[cfg(test)]
     pub(crate) lstats: AtomicU64,
@@ -168,6 +171,7 @@ impl Shared {
             }
         };
         let temps = TempNames::open(&root, writable_state);
+        let beneath = crate::sys::beneath::Root::open(&root);
         Ok(Shared {
             root,
             options,
@@ -193,6 +197,7 @@ impl Shared {
             temps,
             fs_kind,
             verified: Mutex::new(Verified::default()),
+            beneath,
             #[cfg(test)]
             lstats: AtomicU64::new(0),
         })
