@@ -17,6 +17,11 @@ fn device(dir: &Path, policy: NamePolicy) -> FsDevice {
 
 /// Writes `bytes` as `name` into `folder` through the provider.
 fn put(folder: &dyn Storage, name: &str, bytes: &[u8]) -> StorageRef {
+    put_as(folder, name, bytes, false)
+}
+
+/// [`put`]; with `temporary`, under the caller's own temporary name (a sync's write).
+fn put_as(folder: &dyn Storage, name: &str, bytes: &[u8], temporary: bool) -> StorageRef {
     let mut data = std::io::Cursor::new(bytes.to_vec());
     folder
         .direct_transfer()
@@ -28,6 +33,7 @@ fn put(folder: &dyn Storage, name: &str, bytes: &[u8]) -> StorageRef {
             },
             &TransferOptions {
                 destination_name: name.into(),
+                temporary,
                 ..TransferOptions::default()
             },
             &mut NoProgress,
@@ -164,27 +170,6 @@ fn a_stale_name_in_the_id_map_is_free() {
     );
 }
 
-/// Writes `bytes` under the caller's temporary `name` into `folder` (a sync's write).
-fn put_temporary(folder: &dyn Storage, name: &str, bytes: &[u8]) -> StorageRef {
-    let mut data = std::io::Cursor::new(bytes.to_vec());
-    folder
-        .direct_transfer()
-        .unwrap()
-        .transfer_to_device(
-            TransferSource::Reader {
-                reader: &mut data,
-                size: bytes.len() as u64,
-            },
-            &TransferOptions {
-                destination_name: name.into(),
-                temporary: true,
-                ..TransferOptions::default()
-            },
-            &mut NoProgress,
-        )
-        .unwrap()
-}
-
 /// A file written a moment ago is renamed into place without an `lstat` of its own: its
 /// snapshot is what its descriptor said, through other files' writes and renames. A change
 /// that may alter it (an attribute set through the provider) forgets that snapshot, so a
@@ -196,10 +181,11 @@ fn a_file_written_a_moment_ago_is_renamed_without_an_lstat_of_its_own() {
     let root = d.root();
     let files: Vec<StorageRef> = (0..3)
         .map(|i| {
-            put_temporary(
+            put_as(
                 &*root,
                 &format!(".wmdm-sync-0123456789abcdef-{i:08x}.part"),
                 b"x",
+                true,
             )
         })
         .collect();
