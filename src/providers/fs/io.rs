@@ -598,10 +598,11 @@ impl WriteSession {
         Ok(())
     }
 
-    /// Ends the session and publishes the data, as [`ObjectIo::close`] does; returns what the
-    /// file's descriptor said about it before it was closed ([`Snap`]) and the device's
-    /// generation right after the session published it: the object's snapshot, as an `lstat`
-    /// then would have taken it, without one.
+    /// Ends the session and publishes the data, as [`ObjectIo::close`] does; for a file
+    /// written in place ([`WriteSession::start_in_place`]), returns what the file's descriptor
+    /// said about it before it was closed ([`Snap`]) and the device's generation right after
+    /// the session published it: the object's snapshot, as an `lstat` then would have taken
+    /// it, without one.
     ///
     /// # Errors
     /// As [`ObjectIo::close`].
@@ -659,7 +660,9 @@ impl WriteSession {
             if self.shared.io.barrier.per_operation() {
                 f.sync_data()?;
             }
-            if self.want_known {
+            // Only a file written in place is still this inode when published: elsewhere
+            // the publish may copy it (where renames are refused).
+            if self.want_known && self.in_place {
                 self.known = f.metadata().ok().map(|m| Snap::of(&m));
             }
         }
@@ -710,7 +713,7 @@ impl WriteSession {
         } else if !self.shared.io.barrier.per_operation() {
             self.shared.io.barrier.wrote(&target);
         }
-        self.shared.bump_for(Some(self.id));
+        self.shared.bump_published(self.id, self.known);
         let written = self.take_written();
         // Taken after this publish's own change: a later one means the file may hold other
         // bytes than those written (tags written into it).

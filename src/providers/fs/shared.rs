@@ -226,20 +226,24 @@ impl Shared {
     }
 
     /// Invalidates every cached `lstat`, the snapshots of files vouched for included
-    /// ([`Shared::vouch_for_file`]): after a change that may alter any file (a delete, tags
+    /// ([`Shared::bump_published`]): after a change that may alter any file (a delete, tags
     /// written into a file, an attribute set, whatever the provider does not say more of).
     pub(crate) fn bump(&self) {
-        self.verified_lock().files.clear();
+        // Under the lock of the vouched snapshots, as every bump: a snapshot vouched for is
+        // never left from before a change that forgot the others.
+        let mut verified = self.verified_lock();
+        verified.files.clear();
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// [`Shared::bump`] after a change that alters the snapshot of no file but `changed`'s, if
     /// any: a create (a new folder, or a name reserved), a rename or a move (a file's size,
-    /// date and attributes stay as they were), a write published as `changed`. The snapshots
-    /// of other files vouched for stay.
+    /// date and attributes stay as they were; see [`Shared::bump_published`] for a write).
+    /// The snapshots of other files vouched for stay.
     pub(crate) fn bump_for(&self, changed: Option<u64>) {
+        let mut verified = self.verified_lock();
         if let Some(id) = changed {
-            self.verified_lock().files.remove(&id);
+            verified.files.remove(&id);
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
@@ -366,21 +370,26 @@ impl Shared {
         verified.ids.contains(&id)
     }
 
-    /// Takes the file `id` as a path check would have found it a moment ago (not a symbolic
-    /// link), with `snap` as its snapshot, for the rest of the window in which checked folders
-    /// are not checked again ([`VERIFIED_FOR`](super::verified::VERIFIED_FOR)): for a file the
-    /// provider has just created exclusively (which never follows a link) and whose snapshot
-    /// it took through the file's own descriptor. Only a change behind the provider's back
-    /// could make it a link, or change what the snapshot says, and the window is the same
-    /// that folders get; any change of the provider's own that may alter a file forgets it
-    /// ([`Shared::bump`]).
-    pub(crate) fn vouch_for_file(&self, id: u64, snap: Snap) {
+    /// [`Shared::bump_for`] after a write published as the file `id`. With `snap`, what the
+    /// file's descriptor said just before it was closed, the file is vouched for: taken as a
+    /// path check would have found it a moment ago (not a symbolic link), with `snap` as its
+    /// snapshot, for the rest of the window in which checked folders are not checked again
+    /// ([`VERIFIED_FOR`](super::verified::VERIFIED_FOR)). Only a file written in place has
+    /// one: created exclusively (which never follows a link) by the session, and published
+    /// as it is. Only a change behind the provider's back could make it a link, or
+    /// change what the snapshot says, and the window is the one folders get; any change of
+    /// the provider's own that may alter a file forgets it ([`Shared::bump`]).
+    pub(crate) fn bump_published(&self, id: u64, snap: Option<Snap>) {
         let mut verified = self.verified_lock();
         verified.expire(Instant::now());
-        verified.files.insert(id, snap);
+        match snap {
+            Some(snap) => verified.files.insert(id, snap),
+            None => verified.files.remove(&id),
+        };
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// The snapshot of a file vouched for a moment ago ([`Shared::vouch_for_file`]).
+    /// The snapshot of a file vouched for a moment ago ([`Shared::bump_published`]).
     pub(crate) fn vouched(&self, id: u64) -> Option<Snap> {
         let mut verified = self.verified_lock();
         verified.expire(Instant::now());

@@ -222,12 +222,11 @@ impl DirectTransfer for FsStorage {
         });
         match result {
             Ok((written, known)) => {
-                // What the file's descriptor said before it was closed is its snapshot, and
-                // the file, created by the write, needs no path check of its own: the
-                // metadata below looks at neither again.
+                // What the file's descriptor said before it was closed is its snapshot (and
+                // the write vouched for the file, `Shared::bump_published`): the metadata
+                // below looks at it no more than its rename into place will.
                 if let Some((snap, generation)) = known {
                     created.remember(snap, generation);
-                    self.shared.vouch_for_file(created.id(), snap);
                 }
                 // Taken after the write's publish: a change after it (tags written into
                 // the file) means the file no longer holds the bytes written.

@@ -425,3 +425,24 @@ fn a_write_in_place_into_a_folder_swapped_for_a_link_is_refused_at_once() {
         assert_eq!(entries(&dir.path().join("Moved")), vec![TEMP.to_owned()]);
     }
 }
+
+/// The snapshot a write in place vouched for is forgotten by the next change to the file: a
+/// rewrite of its data through a write session, then tags written into it.
+#[test]
+fn a_vouched_snapshot_is_forgotten_when_the_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(dir.path(), DeviceOptions::default().durable(false)).unwrap();
+    let root = d.root();
+    let out = transfer(&root, TEMP, &mp3(4), None);
+    let on_disk = || std::fs::metadata(dir.path().join(TEMP)).unwrap().len();
+    assert_eq!(out.size().unwrap(), on_disk());
+    let mut io = out.open(crate::flags::OpenMode::WRITE).unwrap();
+    io.write(&mp3(9)).unwrap();
+    io.close().unwrap();
+    assert_eq!(out.size().unwrap(), on_disk());
+    assert_eq!(out.size().unwrap(), mp3(9).len() as u64);
+    let mut meta = Metadata::new();
+    meta.add(tags::TITLE, "A title long enough to grow the file");
+    out.set_metadata(&meta).unwrap();
+    assert_eq!(out.size().unwrap(), on_disk());
+}

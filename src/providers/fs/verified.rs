@@ -23,7 +23,7 @@ pub(crate) struct Verified {
     /// Files the provider created itself a moment ago (exclusively, so never through a link)
     /// and looked at through their own descriptor, with what the descriptor said: a path
     /// check takes them as it takes a checked folder, and their snapshot is that, without an
-    /// `lstat` (see `Shared::vouch_for_file`).
+    /// `lstat` (see `Shared::bump_published`).
     pub(crate) files: HashMap<u64, Snap>,
 }
 
