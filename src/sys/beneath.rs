@@ -40,7 +40,7 @@ impl Root {
     }
 
     /// Tests: creates go the ordinary way from now on, as on a host that refused the call.
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     pub(crate) fn refuse(&self) {
         self.supported.store(false, Ordering::Release);
     }

@@ -8,6 +8,8 @@ use std::path::Path;
 
 /// What [`rename_noreplace`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// Elsewhere than on Linux every rename is `Unsupported`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) enum NoReplace {
     /// The file has its new name.
     Renamed,
