@@ -25,7 +25,7 @@ use super::{DeviceOptions, FsKind};
 /// through one `FsDevice` (or one [`FsProvider`](super::FsProvider)) at a time.
 #[derive(Clone, Debug)]
 pub struct FsDevice {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl FsDevice {

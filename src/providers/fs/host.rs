@@ -5,6 +5,11 @@
 use std::fs;
 use std::io;
 use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use crate::sys::noreplace::{NoReplace, rename_noreplace};
+
+use super::quirks::{FsIo, FsQuirks};
 
 pub(crate) use crate::sys::files::{remove_file, remove_file_in_tree, replace};
 
@@ -37,6 +42,60 @@ pub(crate) fn rename(from: &Path, to: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+impl FsIo {
+    /// Renames the file `from` to `to` in one step that fails if an entry called `to` exists
+    /// ([`rename_noreplace`]): true once renamed; false when nothing changed and the caller
+    /// must decide the ordinary way, checking the name then renaming with [`FsIo::rename`]:
+    /// something is called `to` (maybe the file itself, spelt otherwise on a file system that
+    /// ignores case), or the file system does not rename this way (then remembered for the
+    /// session), or a quirk of the device, detected or simulated, changes how renames are
+    /// made, or the rename failed (the ordinary way meets the same error and learns from it
+    /// what it must).
+    ///
+    /// For files only: folders may need to be moved entry by entry (see `quirks`).
+    pub(crate) fn rename_if_free(&self, from: &Path, to: &Path) -> bool {
+        let quirky = self.has(FsQuirks::NO_RENAME)
+            || self
+                .simulated
+                .intersects(FsQuirks::NO_RENAME | FsQuirks::NO_FOLDER_RENAME)
+            || (self.simulated.contains(FsQuirks::ASCII_NAMES)
+                && to.file_name().is_some_and(|n| !n.is_ascii()));
+        if quirky || !self.noreplace.load(Ordering::Acquire) {
+            return false;
+        }
+        #[cfg(test)]
+        let outcome = if self.refuse_noreplace.load(Ordering::Acquire) {
+            Ok(NoReplace::Unsupported)
+        } else {
+            rename_noreplace(from, to)
+        };
+        #[cfg(not(test))]
+        let outcome = rename_noreplace(from, to);
+        match outcome {
+            Ok(NoReplace::Renamed) => {
+                #[cfg(test)]
+                self.noreplace_renames.fetch_add(1, Ordering::Relaxed);
+                self.renamed();
+                true
+            }
+            Ok(NoReplace::Taken) => false,
+            Ok(NoReplace::Unsupported) => {
+                if self.noreplace.swap(false, Ordering::AcqRel) {
+                    tracing::debug!(
+                        dir = ?to.parent(),
+                        "renames that do not replace are refused; checking names first"
+                    );
+                }
+                false
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "rename without replacing failed");
+                false
+            }
+        }
+    }
 }
 
 #[cfg(test)]

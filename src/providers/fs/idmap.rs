@@ -18,6 +18,10 @@
 //! line after a crash is the usual case), and an entry whose parent chain does not reach the root
 //! is dropped on load. When the log holds many more records than objects it is rewritten whole,
 //! through a temporary file and a rename.
+//!
+//! While this process holds the device's writer lock, the log's append handle stays open from
+//! one save to the next (a sync saves once per file it renames into place); it is closed before
+//! a rewrite, after any error and once the lock is gone (`FsIo::append`).
 
 use std::collections::HashSet;
 use std::fs;
@@ -53,6 +57,9 @@ pub(crate) struct IdMap {
     /// made each rename cost one look at every object on the device.
     playlists: FastSet<u64>,
     file: Option<PathBuf>,
+    /// The log's append handle, kept between saves while [`FsIo::append`] allows it; dropped
+    /// before the log is rewritten whole, so that it never writes to a replaced file.
+    log: Option<fs::File>,
     pending_log: String,
     log_records: usize,
 }
@@ -66,6 +73,7 @@ impl IdMap {
             children: FastMap::default(),
             playlists: FastSet::default(),
             file: None,
+            log: None,
             pending_log: String::new(),
             log_records: 0,
         }
@@ -361,7 +369,7 @@ impl IdMap {
             return Ok(());
         };
         if self.log_records > 2 * self.entries.len() + 1024
-            || !io.append(&path, self.pending_log.as_bytes(), durable)?
+            || !io.append(&path, &mut self.log, self.pending_log.as_bytes(), durable)?
         {
             return self.rewrite(io);
         }
@@ -372,6 +380,8 @@ impl IdMap {
     /// Rewrites the whole log ([`FsIo::write_state`]).
     fn rewrite(&mut self, io: &FsIo) -> Result<()> {
         self.pending_log.clear();
+        // The handle is on the file about to be replaced.
+        self.log = None;
         let Some(path) = self.file.clone() else {
             return Ok(());
         };
@@ -495,6 +505,57 @@ mod tests {
         );
         m.remove(folder);
         assert!(m.playlists().is_empty());
+    }
+
+    /// While the device's writer lock is held, saves append through one handle kept open; it
+    /// is reopened after the log is rewritten whole (so records land in the new file, never
+    /// in the replaced one) and after an error, and without the lock each save opens the file.
+    #[test]
+    fn the_log_handle_is_kept_while_the_writer_lock_is_held() {
+        use std::sync::atomic::Ordering;
+        let (_dir, path, io) = scratch();
+        let opens = || io.append_opens.load(Ordering::Relaxed);
+        let mut m = IdMap::load(&path, 1, &io).unwrap();
+        io.writers.fetch_add(1, Ordering::AcqRel);
+        let a = m.insert(ROOT, "a");
+        m.save(false, &io).unwrap();
+        let b = m.insert(ROOT, "b");
+        m.save(true, &io).unwrap();
+        let c = m.insert(ROOT, "c");
+        m.save(false, &io).unwrap();
+        assert_eq!(opens(), 1, "one open for three saves");
+        // A rewrite replaces the file: the next save opens the new one.
+        m.rewrite(&io).unwrap();
+        let d = m.insert(ROOT, "d");
+        m.save(false, &io).unwrap();
+        assert_eq!(opens(), 2);
+        let reloaded = IdMap::load(&path, 1, &io).unwrap();
+        for (id, name) in [(a, "a"), (b, "b"), (c, "c"), (d, "d")] {
+            assert_eq!(reloaded.lookup(ROOT, name), Some(id), "{name}");
+        }
+        // Without the lock another process may rewrite the log: every save opens it.
+        io.writers.fetch_sub(1, Ordering::AcqRel);
+        for name in ["f", "g"] {
+            m.insert(ROOT, name);
+            m.save(false, &io).unwrap();
+            assert!(m.log.is_none());
+        }
+        assert_eq!(opens(), 4);
+        // A handle that fails is dropped: the save fails (and the next one writes the records
+        // through a fresh handle), or, where the host calls the failure a refusal (Windows),
+        // the log is rewritten whole at once.
+        io.writers.fetch_add(1, Ordering::AcqRel);
+        m.log = Some(fs::File::open(&path).unwrap());
+        let e = m.insert(ROOT, "e");
+        let first = m.save(false, &io);
+        assert!(m.log.is_none());
+        if first.is_err() {
+            m.save(false, &io).unwrap();
+        }
+        assert_eq!(
+            IdMap::load(&path, 1, &io).unwrap().lookup(ROOT, "e"),
+            Some(e)
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::provider::{ObjectIo, Progress};
 
 use super::names::is_temp;
 use super::quirks::FsQuirks;
-use super::shared::Shared;
+use super::shared::{Shared, Snap};
 use super::storage::FsStorage;
 use super::tagging;
 
@@ -75,6 +75,38 @@ pub(crate) fn clean_folder(shared: &Shared, folder: u64, dir: &Path) {
     for path in shared.temps.stale(&found, &inner.active_temps) {
         let _ = fs::remove_file(&path);
     }
+}
+
+/// Creates the new file `path` in the device folder `dir` for a write session: by the
+/// kernel, refusing a symbolic link anywhere below the root ([`crate::sys::beneath`]), where
+/// it can; else the ordinary way, after a look at `dir` when the caller did not look at it
+/// (`unlooked`).
+///
+/// # Errors
+/// [`Error::AccessDenied`] for a link on the way; the I/O error of the create
+/// ([`Error::AlreadyExists`] for a name taken).
+fn create_new(shared: &Shared, dir: &Path, path: &Path, unlooked: bool) -> Result<File> {
+    let beneath = path
+        .strip_prefix(&shared.root)
+        .ok()
+        .and_then(|rel| shared.beneath.create_new(rel));
+    match beneath {
+        Some(Ok(f)) => return Ok(f),
+        // ELOOP (a link on the way) or EXDEV (out of the root): what a path check says.
+        Some(Err(e)) if crate::sys::beneath::is_link_refusal(&e) => {
+            return Err(Error::AccessDenied);
+        }
+        Some(Err(e)) => return Err(e.into()),
+        None => {}
+    }
+    if unlooked && !fs::symlink_metadata(dir)?.is_dir() {
+        return Err(Error::AccessDenied);
+    }
+    Ok(OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)?)
 }
 
 /// Marks an object as open for as long as it lives: a folder holding an open object cannot be
@@ -269,6 +301,12 @@ pub(crate) struct WriteSession {
     /// instead of reading the file back (see [`WriteSession::publish`]). `None` once the file
     /// outgrows [`CAPTURE_LIMIT`] or is written any other way.
     captured: Option<Vec<u8>>,
+    /// The caller wants the file's snapshot ([`WriteSession::finish_known`]).
+    want_known: bool,
+    /// The file's snapshot, taken through its descriptor before it was closed, and the
+    /// device's generation once the session published it.
+    known: Option<Snap>,
+    published: Option<u64>,
     _mark: OpenMark,
 }
 
@@ -280,7 +318,7 @@ impl WriteSession {
     /// Starts writing `storage`. With `keep`, the session starts from a copy of the current
     /// data (read-write mode); otherwise it starts empty and replaces the data on close.
     pub(crate) fn start(storage: &FsStorage, keep: bool) -> Result<WriteSession> {
-        Self::begin(storage, keep, false)
+        Self::begin(storage, keep, false, false)
     }
 
     /// Starts writing the new file `storage` (created, never written) under its own name,
@@ -291,11 +329,20 @@ impl WriteSession {
     /// [`Error::AlreadyExists`] and is left alone) and exists from the start of the write;
     /// a session dropped before it is published removes it. An object that is not a new
     /// file is written the usual way, through a temporary file.
-    pub(crate) fn start_in_place(storage: &FsStorage) -> Result<WriteSession> {
-        Self::begin(storage, false, true)
+    ///
+    /// `unlooked` says the caller did not look at the folder itself, counting on the kernel
+    /// to refuse a link on the file's path ([`crate::sys::beneath`]): where the kernel turns
+    /// out not to, the folder is looked at here.
+    pub(crate) fn start_in_place(storage: &FsStorage, unlooked: bool) -> Result<WriteSession> {
+        Self::begin(storage, false, true, unlooked)
     }
 
-    fn begin(storage: &FsStorage, keep: bool, in_place: bool) -> Result<WriteSession> {
+    fn begin(
+        storage: &FsStorage,
+        keep: bool,
+        in_place: bool,
+        unlooked: bool,
+    ) -> Result<WriteSession> {
         storage.shared().check_write()?;
         let shared = storage.shared().clone();
         let id = storage.id();
@@ -353,20 +400,18 @@ impl WriteSession {
             kicked: 0,
             // Only a new file's metadata waits for its data (`pending_meta`).
             captured: (pending && !keep).then(Vec::new),
+            want_known: false,
+            known: None,
+            published: None,
             _mark: mark,
         };
-        let mut file = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&session.tmp)
-        {
+        let mut file = match create_new(&session.shared, &dir, &session.tmp, unlooked) {
             Ok(f) => f,
             Err(e) => {
                 // Whatever holds the name is not this session's file: dropping the session
                 // must not remove it.
                 session.done = true;
-                return Err(e.into());
+                return Err(e);
             }
         };
         if keep && !pending {
@@ -553,9 +598,18 @@ impl WriteSession {
         Ok(())
     }
 
-    /// Ends the session and publishes the data.
-    pub(crate) fn finish(self) -> Result<()> {
-        ObjectIo::close(Box::new(self))
+    /// Ends the session and publishes the data, as [`ObjectIo::close`] does; for a file
+    /// written in place ([`WriteSession::start_in_place`]), returns what the file's descriptor
+    /// said about it before it was closed ([`Snap`]) and the device's generation right after
+    /// the session published it: the object's snapshot, as an `lstat` then would have taken
+    /// it, without one.
+    ///
+    /// # Errors
+    /// As [`ObjectIo::close`].
+    pub(crate) fn finish_known(mut self) -> Result<Option<(Snap, u64)>> {
+        self.want_known = true;
+        self.close_session()?;
+        Ok(self.known.zip(self.published))
     }
 
     /// The bytes written so far.
@@ -606,6 +660,11 @@ impl WriteSession {
             if self.shared.io.barrier.per_operation() {
                 f.sync_data()?;
             }
+            // Only a file written in place is still this inode when published: elsewhere
+            // the publish may copy it (where renames are refused).
+            if self.want_known && self.in_place {
+                self.known = f.metadata().ok().map(|m| Snap::of(&m));
+            }
         }
         Ok(())
     }
@@ -655,11 +714,12 @@ impl WriteSession {
             self.shared.io.barrier.wrote(&target);
         }
         self.shared.io.barrier.ahead(&self.shared.root, self.len);
-        self.shared.bump();
+        self.shared.bump_published(self.id, self.known);
         let written = self.take_written();
         // Taken after this publish's own change: a later one means the file may hold other
         // bytes than those written (tags written into it).
         let generation = self.shared.generation();
+        self.published = Some(generation);
         if let Some(m) = meta {
             let handle = FsStorage::new(self.shared.clone(), self.id, None);
             if let Err(e) = tagging::set_metadata(&handle, &m, written.as_deref(), true) {
@@ -734,6 +794,13 @@ impl ObjectIo for WriteSession {
     }
 
     fn close(mut self: Box<Self>) -> Result<()> {
+        self.close_session()
+    }
+}
+
+impl WriteSession {
+    /// [`ObjectIo::close`]: publishes the data, or discards it after a failed write.
+    fn close_session(&mut self) -> Result<()> {
         if let Some(e) = self.failed.clone() {
             self.discard();
             return Err(e);

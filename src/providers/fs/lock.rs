@@ -19,6 +19,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::scan::remove_stale_temps;
 use crate::error::{Error, Result};
@@ -33,10 +35,14 @@ pub(crate) const LOCK_FILE: &str = "lock";
 /// Holds the lock file open (and locked); on drop empties the record and unlocks.
 struct Held {
     file: File,
+    /// The device's count of writer locks held by this process (`FsIo::writers`).
+    writers: Arc<AtomicUsize>,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
+        // Appends stop keeping their handle before another process may write.
+        self.writers.fetch_sub(1, Ordering::AcqRel);
         // The record first, while the lock still keeps other writers out.
         let _ = self.file.set_len(0);
         unlock(&self.file);
@@ -115,7 +121,9 @@ pub(crate) fn lock_writer(shared: &Shared, holder: &LockHolder) -> Result<Writer
         remove_stale_temps(state_dir, 0);
         remove_stale_temps(&state_dir.join("meta"), 0);
     }
-    Ok(WriterLock::new(holder.clone(), Held { file }))
+    let writers = shared.io.writers.clone();
+    writers.fetch_add(1, Ordering::AcqRel);
+    Ok(WriterLock::new(holder.clone(), Held { file, writers }))
 }
 
 /// Who holds the folder device's writer lock now.
@@ -136,5 +144,44 @@ pub(crate) fn writer_holder(shared: &Shared) -> Result<Option<LockHolder>> {
         }
         TryLock::Held => Ok(Some(read_record(&file).unwrap_or_else(unknown_holder))),
         TryLock::Unsupported => Ok(read_record(&file).filter(|h| !h.is_dead_here())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use crate::provider::{CreateRequest, Device, LockHolder, Storage};
+    use crate::providers::fs::{DeviceOptions, FsDevice};
+
+    /// The ID log keeps one append handle for as long as the writer lock is held, and opens
+    /// the log for each save again once the lock is released.
+    #[test]
+    fn the_id_log_stays_open_only_under_the_writer_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = FsDevice::open(dir.path(), DeviceOptions::default()).unwrap();
+        let io = &d.shared.io;
+        let opens = || io.append_opens.load(Ordering::Relaxed);
+        let lock = d.lock_writer(&LockHolder::this_process()).unwrap();
+        assert_eq!(io.writers.load(Ordering::Acquire), 1);
+        let before = opens();
+        for name in ["a", "b", "c"] {
+            d.root().create(&CreateRequest::folder(name)).unwrap();
+        }
+        assert_eq!(opens(), before + 1);
+        drop(lock);
+        assert_eq!(io.writers.load(Ordering::Acquire), 0);
+        for name in ["d", "e"] {
+            d.root().create(&CreateRequest::folder(name)).unwrap();
+        }
+        assert_eq!(opens(), before + 3);
+        let names: Vec<String> = d
+            .root()
+            .children()
+            .unwrap()
+            .iter()
+            .map(|c| c.name().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "b", "c", "d", "e"]);
     }
 }

@@ -39,11 +39,25 @@ impl FsStorage {
         name: &str,
         except: Option<u64>,
     ) -> Result<Option<(String, u64)>> {
+        self.collision_with(parent, name, except, true)
+    }
+
+    /// [`FsStorage::collision`]; without `on_disk`, an entry called exactly `name` on disk is
+    /// not looked for (the caller's rename refuses one by itself, see
+    /// [`FsIo::rename_if_free`](super::quirks::FsIo::rename_if_free)): only names reserved by
+    /// creates not yet written, and where the policy folds case, siblings spelt otherwise.
+    fn collision_with(
+        &self,
+        parent: u64,
+        name: &str,
+        except: Option<u64>,
+        on_disk: bool,
+    ) -> Result<Option<(String, u64)>> {
         let inner = self.shared.lock();
         let dir = self.shared.safe_path(&inner, parent)?;
         let policy = self.shared.options.policy;
         let mut candidates: Vec<String> = Vec::new();
-        if fs::symlink_metadata(dir.join(name)).is_ok() {
+        if on_disk && fs::symlink_metadata(dir.join(name)).is_ok() {
             // On a host that ignores case (Windows, or a FAT medium anywhere) the entry found
             // may be spelt differently; it is that entry, under its own name, that collides.
             match stored_name(&dir, name) {
@@ -108,7 +122,17 @@ impl FsStorage {
         self.shared.check_write()?;
         let parent = match request.placement {
             Placement::Into => {
-                if !self.snap()?.is_dir {
+                // An `lstat` of its own, not the path check's trust in a folder checked a
+                // moment ago: the last look at the folder before a name is taken in it, which
+                // refuses at once a folder swapped for a link behind the provider's back.
+                // Only an exact name, written in place by a create that the kernel checks
+                // itself (`WriteSession::start_in_place`), does without.
+                let is_dir = if exact && self.shared.beneath.supported() {
+                    self.is_folder()?
+                } else {
+                    self.snap()?.is_dir
+                };
+                if !is_dir {
                     return Err(Error::InvalidType);
                 }
                 self.id
@@ -218,7 +242,8 @@ impl FsStorage {
             }
             id
         };
-        self.shared.bump();
+        // A new folder or a reservation: no file changed.
+        self.shared.bump_for(None);
         let holds = Shared::hold(&mut self.shared.lock(), id);
         let created = Arc::new(FsStorage {
             shared: self.shared.clone(),
@@ -334,17 +359,49 @@ impl FsStorage {
         let name = self.shared.options.policy.check(new_name)?.into_owned();
         self.shared.io.check_name(&name)?;
         let parent = self.parent_id()?.ok_or(Error::InvalidArg)?;
-        if self.collision(parent, &name, Some(self.id))?.is_some() {
-            return Err(Error::AlreadyExists);
-        }
+        self.relocate_checked(parent, &name)
+    }
+
+    /// Moves the object to `name` inside `parent`, on disk and in the ID map, and rewrites the
+    /// playlists that reference it; fails with [`Error::AlreadyExists`] when another object
+    /// has that name ([`FsStorage::collision`]).
+    ///
+    /// A file that no reservation or known object stands in the way of is renamed by a rename
+    /// that refuses a taken name by itself ([`FsIo::rename_if_free`](super::quirks::FsIo::rename_if_free)),
+    /// which spares the `lstat` of the new name; when it does not rename (the name is taken,
+    /// perhaps by the object itself spelt otherwise, or the file system cannot), the name is
+    /// checked and the object renamed the ordinary way.
+    fn relocate_checked(&self, parent: u64, name: &str) -> Result<()> {
         let playlists = playlist::affected(&self.shared, self.id, false);
-        self.relocate(parent, &name)?;
+        let is_file = !self.snap()?.is_dir;
+        let free_in_map = {
+            let inner = self.shared.lock();
+            !inner.pending.contains(&self.id) && inner.ids.lookup(parent, name).is_none()
+        };
+        let mut done = false;
+        if is_file && free_in_map {
+            if self
+                .collision_with(parent, name, Some(self.id), false)?
+                .is_some()
+            {
+                return Err(Error::AlreadyExists);
+            }
+            done = self.relocate(parent, name, true, is_file)?;
+        }
+        if !done {
+            if self.collision(parent, name, Some(self.id))?.is_some() {
+                return Err(Error::AlreadyExists);
+            }
+            self.relocate(parent, name, false, is_file)?;
+        }
         playlist::rewrite(&self.shared, playlists);
         Ok(())
     }
 
-    /// Moves the object to `name` inside `parent` on disk and in the ID map.
-    fn relocate(&self, parent: u64, name: &str) -> Result<()> {
+    /// Moves the object to `name` inside `parent` on disk and in the ID map. With `if_free`
+    /// (a file) the rename refuses a name taken on disk: false, with nothing changed, when it
+    /// did not rename.
+    fn relocate(&self, parent: u64, name: &str, if_free: bool, is_file: bool) -> Result<bool> {
         let mut inner = self.shared.lock();
         let (old_parent, old_name) = inner
             .ids
@@ -365,17 +422,19 @@ impl FsStorage {
         inner.ids.set(self.id, parent, name);
         let moved = self.shared.save_ids(&mut inner).and_then(|()| {
             if inner.pending.contains(&self.id) {
-                Ok(())
+                Ok(true)
+            } else if if_free {
+                Ok(self.shared.io.rename_if_free(&from, &to))
             } else {
-                self.shared.io.rename(&from, &to)
+                self.shared.io.rename(&from, &to).map(|()| true)
             }
         });
-        if let Err(e) = moved {
+        if !matches!(moved, Ok(true)) {
             inner.ids.set(self.id, old_parent, &old_name);
             if let Err(undo) = self.shared.save_ids(&mut inner) {
                 tracing::warn!(error = %undo, "could not record a failed rename's old name");
             }
-            return Err(e);
+            return moved;
         }
         drop(inner);
         // A rename within one folder changes that folder only: sync it once.
@@ -383,8 +442,14 @@ impl FsStorage {
         if let Some(old) = from.parent().filter(|old| *old != dir) {
             self.shared.io.barrier.dir_entries(old);
         }
-        self.shared.bump();
-        Ok(())
+        // A file renamed keeps its size, date and attributes, but one copied where renames
+        // are refused does not, nor may the files of a folder moved entry by entry.
+        if is_file {
+            self.shared.bump_for(Some(self.id));
+        } else {
+            self.shared.bump();
+        }
+        Ok(true)
     }
 
     pub(super) fn move_impl(&self, placement: Placement, target: &dyn Storage) -> Result<()> {
@@ -412,15 +477,9 @@ impl FsStorage {
         if self.parent_id()? == Some(dest) {
             return Ok(());
         }
-        if self.collision(dest, &name, Some(self.id))?.is_some() {
-            return Err(Error::AlreadyExists);
-        }
         // Playlist entries are relative to the playlist: a moved playlist, and every playlist
         // listing a moved object, is rewritten to keep pointing at the same objects.
-        let playlists = playlist::affected(&self.shared, self.id, false);
-        self.relocate(dest, &name)?;
-        playlist::rewrite(&self.shared, playlists);
-        Ok(())
+        self.relocate_checked(dest, &name)
     }
 }
 
@@ -439,3 +498,7 @@ fn collect_tree(dir: &std::path::Path, out: &mut Vec<(PathBuf, bool, u64)>) -> R
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "rename_tests.rs"]
+mod tests;

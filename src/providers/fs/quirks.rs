@@ -43,7 +43,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 use crate::sys::fsops;
@@ -147,14 +148,30 @@ pub(crate) struct FsIo {
     pub(crate) barrier: Barrier,
     /// Quirks the options ask to simulate (tests): the operations fail as such a file system
     /// makes them fail, and are detected the same way.
-    simulated: FsQuirks,
+    pub(super) simulated: FsQuirks,
     detected: AtomicU32,
     /// Whether a probe for [`FsQuirks::ASCII_NAMES`] ran.
     probed_names: AtomicBool,
+    /// How many writer locks of the device this process holds (`lock`): while one is held no
+    /// other process writes the state folder, so an append handle on the ID log may stay open
+    /// between appends ([`FsIo::append`]).
+    pub(crate) writers: Arc<AtomicUsize>,
+    /// False once the file system refused a rename that does not replace
+    /// ([`FsIo::rename_if_free`]): later renames check the name and rename the ordinary way.
+    pub(super) noreplace: AtomicBool,
+    /// Tests: `rename_if_free` answers as a file system without the flag does.
+    #[cfg(test)]
+    pub(crate) refuse_noreplace: AtomicBool,
+    /// Tests: how many renames `rename_if_free` made.
+    #[cfg(test)]
+    pub(crate) noreplace_renames: AtomicUsize,
     /// Tests: called right after a rename lands on disk (to copy the device as a kill at that
     /// moment leaves it).
     #[cfg(test)]
     pub(crate) after_rename: TestHook,
+    /// Tests: how many times [`FsIo::append`] opened its file.
+    #[cfg(test)]
+    pub(crate) append_opens: AtomicUsize,
 }
 
 impl FsIo {
@@ -166,8 +183,16 @@ impl FsIo {
             // A quirk no error reveals is known from the start when simulated.
             detected: AtomicU32::new((simulated & FsQuirks::NO_FOLDER_RENAME).bits()),
             probed_names: AtomicBool::new(false),
+            writers: Arc::new(AtomicUsize::new(0)),
+            noreplace: AtomicBool::new(true),
+            #[cfg(test)]
+            refuse_noreplace: AtomicBool::new(false),
+            #[cfg(test)]
+            noreplace_renames: AtomicUsize::new(0),
             #[cfg(test)]
             after_rename: TestHook::default(),
+            #[cfg(test)]
+            append_opens: AtomicUsize::new(0),
         }
     }
 
@@ -309,15 +334,39 @@ impl FsIo {
     /// file system refuses appends or the file does not exist (the caller then writes the file
     /// whole). Without `sync` the file waits for the barrier.
     ///
+    /// `handle` is the append handle kept from the last call on this file. While this process
+    /// holds the device's writer lock no other process writes the state folder, so the handle
+    /// is kept open for the next append instead of opening the file each time (an open and a
+    /// close per record, per file a sync copies); without the lock, and after any error, it is
+    /// closed and the next append opens the file by its path again. A caller that replaces the
+    /// file (a rewrite through a temporary file and a rename) drops the handle first: a kept
+    /// handle must never write to a file no longer at `path`.
+    ///
     /// # Errors
     /// Other I/O errors.
-    pub(crate) fn append(&self, path: &Path, bytes: &[u8], sync: bool) -> Result<bool> {
+    pub(crate) fn append(
+        &self,
+        path: &Path,
+        handle: &mut Option<File>,
+        bytes: &[u8],
+        sync: bool,
+    ) -> Result<bool> {
+        if self.has(FsQuirks::NO_APPEND) || self.writers.load(Ordering::Acquire) == 0 {
+            *handle = None;
+        }
         if self.has(FsQuirks::NO_APPEND) {
             return Ok(false);
         }
         let result = (|| -> io::Result<()> {
             self.simulate(FsQuirks::NO_APPEND | FsQuirks::NO_WRITE_EXISTING)?;
-            let mut f = OpenOptions::new().append(true).open(path)?;
+            let f = match handle {
+                Some(f) => f,
+                None => {
+                    #[cfg(test)]
+                    self.append_opens.fetch_add(1, Ordering::Relaxed);
+                    handle.insert(OpenOptions::new().append(true).open(path)?)
+                }
+            };
             f.write_all(bytes)?;
             if sync {
                 f.sync_data()?;
@@ -326,6 +375,9 @@ impl FsIo {
             }
             Ok(())
         })();
+        if result.is_err() || self.writers.load(Ordering::Acquire) == 0 {
+            *handle = None;
+        }
         match result {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -421,15 +473,7 @@ impl FsIo {
             });
             match result {
                 Ok(()) => {
-                    #[cfg(test)]
-                    if let Some(hook) = &*self
-                        .after_rename
-                        .0
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                    {
-                        hook();
-                    }
+                    self.renamed();
                     return Ok(());
                 }
                 Err(e) if self.name_refused(to, &e) => return Err(Error::InvalidName),
@@ -446,6 +490,19 @@ impl FsIo {
         })?;
         host::remove_file(from, &self.state_dir())?;
         Ok(())
+    }
+
+    /// Calls the tests' `after_rename` hook (nothing outside tests).
+    pub(super) fn renamed(&self) {
+        #[cfg(test)]
+        if let Some(hook) = &*self
+            .after_rename
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            hook();
+        }
     }
 
     /// Moves the folder `from` to `to` without renaming it: a new folder, every entry moved

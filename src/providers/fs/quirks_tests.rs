@@ -20,7 +20,9 @@ fn fusefat_is_known_to_refuse_appends_from_the_start() {
     // Nothing is appended: the caller rewrites the file whole.
     let path = dir.path().join("log");
     fs::write(&path, b"one\n").unwrap();
-    assert!(!io.append(&path, b"two\n", false).unwrap());
+    let mut handle = None;
+    assert!(!io.append(&path, &mut handle, b"two\n", false).unwrap());
+    assert!(handle.is_none());
     assert_eq!(fs::read(&path).unwrap(), b"one\n");
 }
 

@@ -115,6 +115,12 @@ pub(crate) struct Shared {
     pub(crate) fs_kind: FsKind,
     /// Folders recently checked by [`Shared::safe_path`].
     verified: Mutex<Verified>,
+    /// The root held open for the kernel's checked creates below it
+    /// ([`crate::sys::beneath`]).
+    pub(crate) beneath: crate::sys::beneath::Root,
+    /// Tests: how many `lstat`s of objects the path checks and snapshots made.
+    #[cfg(test)]
+    pub(crate) lstats: AtomicU64,
 }
 
 impl Shared {
@@ -165,6 +171,7 @@ impl Shared {
             }
         };
         let temps = TempNames::open(&root, writable_state);
+        let beneath = crate::sys::beneath::Root::open(&root);
         Ok(Shared {
             root,
             options,
@@ -190,6 +197,9 @@ impl Shared {
             temps,
             fs_kind,
             verified: Mutex::new(Verified::default()),
+            beneath,
+            #[cfg(test)]
+            lstats: AtomicU64::new(0),
         })
     }
 
@@ -215,8 +225,26 @@ impl Shared {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Invalidates every cached `lstat`.
+    /// Invalidates every cached `lstat`, the snapshots of files vouched for included
+    /// ([`Shared::bump_published`]): after a change that may alter any file (a delete, tags
+    /// written into a file, an attribute set, whatever the provider does not say more of).
     pub(crate) fn bump(&self) {
+        // Under the lock of the vouched snapshots, as every bump: a snapshot vouched for is
+        // never left from before a change that forgot the others.
+        let mut verified = self.verified_lock();
+        verified.files.clear();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// [`Shared::bump`] after a change that alters the snapshot of no file but `changed`'s, if
+    /// any: a create (a new folder, or a name reserved), a rename or a move (a file's size,
+    /// date and attributes stay as they were; see [`Shared::bump_published`] for a write).
+    /// The snapshots of other files vouched for stay.
+    pub(crate) fn bump_for(&self, changed: Option<u64>) {
+        let mut verified = self.verified_lock();
+        if let Some(id) = changed {
+            verified.files.remove(&id);
+        }
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -313,10 +341,12 @@ impl Shared {
         let mut last = None;
         for (cid, c) in chain {
             p.push(c);
-            if verified.ids.contains(&cid) {
+            if verified.ids.contains(&cid) || verified.files.contains_key(&cid) {
                 last = None;
                 continue;
             }
+            #[cfg(test)]
+            self.lstats.fetch_add(1, Ordering::Relaxed);
             let md = fs::symlink_metadata(&p).ok();
             if let Some(md) = &md {
                 if md.file_type().is_symlink() {
@@ -338,6 +368,32 @@ impl Shared {
         let mut verified = self.verified_lock();
         verified.expire(Instant::now());
         verified.ids.contains(&id)
+    }
+
+    /// [`Shared::bump_for`] after a write published as the file `id`. With `snap`, what the
+    /// file's descriptor said just before it was closed, the file is vouched for: taken as a
+    /// path check would have found it a moment ago (not a symbolic link), with `snap` as its
+    /// snapshot, for the rest of the window in which checked folders are not checked again
+    /// ([`VERIFIED_FOR`](super::verified::VERIFIED_FOR)). Only a file written in place has
+    /// one: created exclusively (which never follows a link) by the session, and published
+    /// as it is. Only a change behind the provider's back could make it a link, or
+    /// change what the snapshot says, and the window is the one folders get; any change of
+    /// the provider's own that may alter a file forgets it ([`Shared::bump`]).
+    pub(crate) fn bump_published(&self, id: u64, snap: Option<Snap>) {
+        let mut verified = self.verified_lock();
+        verified.expire(Instant::now());
+        match snap {
+            Some(snap) => verified.files.insert(id, snap),
+            None => verified.files.remove(&id),
+        };
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The snapshot of a file vouched for a moment ago ([`Shared::bump_published`]).
+    pub(crate) fn vouched(&self, id: u64) -> Option<Snap> {
+        let mut verified = self.verified_lock();
+        verified.expire(Instant::now());
+        verified.files.get(&id).copied()
     }
 
     fn verified_lock(&self) -> MutexGuard<'_, Verified> {

@@ -138,11 +138,19 @@ impl FsStorage {
             if !inner.ids.contains(self.id) {
                 return Err(Error::InterfaceDead);
             }
+            // A file the provider wrote a moment ago is what its descriptor said.
+            if let Some(snap) = self.shared.vouched(self.id) {
+                return Ok(snap);
+            }
             (
                 self.shared.raw_path(&inner, self.id)?,
                 inner.pending.contains(&self.id),
             )
         };
+        #[cfg(test)]
+        self.shared
+            .lstats
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let snap = match fs::symlink_metadata(&path) {
             Ok(md) if md.file_type().is_symlink() => return Err(Error::InterfaceDead),
             Ok(md) => Snap::of(&md),
@@ -211,6 +219,24 @@ impl FsStorage {
         let inner = self.shared.lock();
         let (parent, _) = inner.ids.entry(self.id).ok_or(Error::InterfaceDead)?;
         Ok(Some(parent))
+    }
+
+    /// True when the object is a folder. A folder that a path check found to be one a moment
+    /// ago ([`Shared::is_checked_folder`]) needs no `lstat`; otherwise the object's path is
+    /// checked, which also vouches for it and the folders above for the paths resolved next
+    /// (a file written into it, say), and its `lstat` is the snapshot asked.
+    ///
+    /// # Errors
+    /// As [`FsStorage::path`] and [`FsStorage::snap`].
+    pub(crate) fn is_folder(&self) -> Result<bool> {
+        self.shared.check()?;
+        if self.shared.is_checked_folder(self.id) {
+            return Ok(true);
+        }
+        if self.id != ROOT {
+            self.path()?;
+        }
+        Ok(self.snap()?.is_dir)
     }
 
     pub(super) fn handle(&self, id: u64) -> Arc<FsStorage> {
@@ -366,8 +392,7 @@ impl Storage for FsStorage {
         if is_internal(name) || !is_component(name) {
             return Err(Error::FileNotFound);
         }
-        // A folder a path check found to be one a moment ago needs no `lstat` of its own.
-        if !self.shared.is_checked_folder(self.id) && !self.snap()?.is_dir {
+        if !self.is_folder()? {
             return Err(Error::InvalidType);
         }
         let generation = self.shared.generation();
@@ -479,9 +504,11 @@ impl Storage for FsStorage {
         true
     }
 
+    /// A folder checked a moment ago needs no `lstat` here: the transfer itself looks at the
+    /// folder before it takes a name in it (`FsStorage::create_named`).
     fn direct_transfer(&self) -> Option<&dyn DirectTransfer> {
-        match self.snap() {
-            Ok(s) if s.is_dir => Some(self),
+        match self.is_folder() {
+            Ok(true) => Some(self),
             _ => None,
         }
     }

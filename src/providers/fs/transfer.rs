@@ -172,7 +172,17 @@ impl DirectTransfer for FsStorage {
         if options.destination_name.is_empty() {
             return Err(Error::InvalidArg);
         }
-        if !self.snap()?.is_dir {
+        let in_place = options.temporary;
+        // A file written in place is created by the kernel refusing a link anywhere on its
+        // path (`crate::sys::beneath`), which refuses a folder swapped for a link by itself:
+        // a folder a path check found to be one a moment ago needs no `lstat` of its own.
+        let kernel_checks = in_place && self.shared.beneath.supported();
+        let is_dir = if kernel_checks {
+            self.is_folder()?
+        } else {
+            self.snap()?.is_dir
+        };
+        if !is_dir {
             return Err(Error::InvalidType);
         }
         let (mut file, size) = match &source {
@@ -186,7 +196,6 @@ impl DirectTransfer for FsStorage {
         let mut request = CreateRequest::file(options.destination_name.clone()).size_hint(size);
         // The caller's own temporary name is written in place: never over anything, and
         // with no temporary file of the provider's (the caller's name already is one).
-        let in_place = options.temporary;
         if options.overwrite && !in_place {
             request = request.overwrite();
         }
@@ -194,7 +203,7 @@ impl DirectTransfer for FsStorage {
         let fresh = created.is_pending();
         let result = run_with_progress(progress, size, |p| {
             let mut session = if in_place {
-                WriteSession::start_in_place(&created)?
+                WriteSession::start_in_place(&created, kernel_checks)?
             } else {
                 WriteSession::start(&created, false)?
             };
@@ -208,11 +217,17 @@ impl DirectTransfer for FsStorage {
             // The bytes just written, when the session kept them: their tags are compared
             // with the metadata from memory instead of reading the file back.
             let written = session.take_written();
-            session.finish()?;
-            Ok(written)
+            let known = session.finish_known()?;
+            Ok((written, known))
         });
         match result {
-            Ok(written) => {
+            Ok((written, known)) => {
+                // What the file's descriptor said before it was closed is its snapshot (and
+                // the write vouched for the file, `Shared::bump_published`): the metadata
+                // below looks at it no more than its rename into place will.
+                if let Some((snap, generation)) = known {
+                    created.remember(snap, generation);
+                }
                 // Taken after the write's publish: a change after it (tags written into
                 // the file) means the file no longer holds the bytes written.
                 let generation = self.shared.generation();

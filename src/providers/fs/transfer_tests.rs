@@ -6,7 +6,7 @@ use std::io::Read;
 use super::*;
 use crate::fuzzing::Recorder;
 use crate::metadata::{Metadata, tags};
-use crate::provider::{DirectTransfer, NoProgress, Storage};
+use crate::provider::{CreateRequest, DirectTransfer, NoProgress, Storage};
 use crate::providers::fs::{DeviceOptions, FsDevice, NameMode, NamePolicy};
 
 /// A sync's journaled temporary name.
@@ -186,7 +186,7 @@ fn a_write_in_place_that_fails_or_is_dropped_leaves_nothing() {
     // file; one that is never dropped (the process died) leaves only the caller's name,
     // which the caller recorded (the sync's recovery deletes it).
     let created = root.create_named(&CreateRequest::file(TEMP), true).unwrap();
-    let mut session = WriteSession::start_in_place(&created).unwrap();
+    let mut session = WriteSession::start_in_place(&created, false).unwrap();
     session
         .fill_from_reader(
             &mut std::io::Cursor::new(vec![4u8; 10]),
@@ -197,7 +197,7 @@ fn a_write_in_place_that_fails_or_is_dropped_leaves_nothing() {
     assert_eq!(entries(dir.path()), vec![TEMP.to_owned()]);
     drop(session);
     assert!(entries(dir.path()).is_empty());
-    let mut session = WriteSession::start_in_place(&created).unwrap();
+    let mut session = WriteSession::start_in_place(&created, false).unwrap();
     session
         .fill_from_reader(
             &mut std::io::Cursor::new(vec![5u8; 10]),
@@ -347,4 +347,102 @@ fn metadata_with_a_new_file_keeps_its_date_and_with_a_replacement_moves_it() {
         modified("new.bin") >= before + std::time::Duration::from_secs(2),
         "a replacement's metadata did not date it as a change"
     );
+}
+
+/// A file written under the caller's temporary name into a folder checked a moment ago costs
+/// no `lstat` of the folder where the kernel creates the file refusing links on its path
+/// (else one, the look that refuses a folder swapped for a link before a name is taken in
+/// it), and none of the new file: its snapshot comes from its descriptor before it is
+/// closed. The metadata given with the file is applied and its snapshot is what the disk
+/// says.
+#[test]
+fn a_write_in_place_looks_at_neither_its_folder_nor_its_file() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(dir.path(), DeviceOptions::default().durable(false)).unwrap();
+    let music = d
+        .root()
+        .create_impl(&CreateRequest::folder("Music"))
+        .unwrap();
+    let data = mp3(10);
+    let mut meta = Metadata::new();
+    meta.add(tags::USER_RATING, 40u32);
+    transfer(&music, TEMP, &data, Some(meta.clone()));
+    let lstats = || d.shared.lstats.load(Ordering::Relaxed);
+    let before = lstats();
+    let name = ".wmdm-sync-0123456789abcdef-00000002.part";
+    // The manager asks first whether the folder takes direct transfers.
+    assert!(music.direct_transfer().is_some());
+    let out = transfer(&music, name, &data, Some(meta));
+    let folder_looks = if d.shared.beneath.supported() { 0 } else { 1 };
+    assert_eq!(lstats(), before + folder_looks);
+    let md = std::fs::symlink_metadata(dir.path().join("Music").join(name)).unwrap();
+    assert_eq!(out.size().unwrap(), md.len());
+    assert_eq!(
+        out.modified_precise().unwrap(),
+        Some(md.modified().unwrap())
+    );
+    assert_eq!(out.metadata().unwrap().get_u32(tags::USER_RATING), Some(40));
+}
+
+/// A folder swapped for a link behind the provider's back a moment after it was written into
+/// (so within the window in which a checked folder is trusted) is refused at once, whether
+/// the kernel checks the file's path or the folder is looked at: nothing is written outside,
+/// and the folder that was swapped out keeps only what was written into it before.
+#[cfg(unix)]
+#[test]
+fn a_write_in_place_into_a_folder_swapped_for_a_link_is_refused_at_once() {
+    for kernel in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let d = FsDevice::open(dir.path(), DeviceOptions::default().durable(false)).unwrap();
+        if !kernel {
+            d.shared.beneath.refuse();
+        }
+        let music = d
+            .root()
+            .create_impl(&CreateRequest::folder("Music"))
+            .unwrap();
+        transfer(&music, TEMP, b"one", None);
+        std::fs::rename(dir.path().join("Music"), dir.path().join("Moved")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("Music")).unwrap();
+        let mut data = std::io::Cursor::new(b"two".to_vec());
+        let refused = music
+            .transfer_to_device(
+                TransferSource::Reader {
+                    reader: &mut data,
+                    size: 3,
+                },
+                &options(".wmdm-sync-0123456789abcdef-00000002.part"),
+                &mut NoProgress,
+            )
+            .unwrap_err();
+        assert!(
+            refused == Error::AccessDenied || refused == Error::InterfaceDead,
+            "{kernel}: {refused:?}"
+        );
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        assert_eq!(entries(&dir.path().join("Moved")), vec![TEMP.to_owned()]);
+    }
+}
+
+/// The snapshot a write in place vouched for is forgotten by the next change to the file: a
+/// rewrite of its data through a write session, then tags written into it.
+#[test]
+fn a_vouched_snapshot_is_forgotten_when_the_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(dir.path(), DeviceOptions::default().durable(false)).unwrap();
+    let root = d.root();
+    let out = transfer(&root, TEMP, &mp3(4), None);
+    let on_disk = || std::fs::metadata(dir.path().join(TEMP)).unwrap().len();
+    assert_eq!(out.size().unwrap(), on_disk());
+    let mut io = out.open(crate::flags::OpenMode::WRITE).unwrap();
+    io.write(&mp3(9)).unwrap();
+    io.close().unwrap();
+    assert_eq!(out.size().unwrap(), on_disk());
+    assert_eq!(out.size().unwrap(), mp3(9).len() as u64);
+    let mut meta = Metadata::new();
+    meta.add(tags::TITLE, "A title long enough to grow the file");
+    out.set_metadata(&meta).unwrap();
+    assert_eq!(out.size().unwrap(), on_disk());
 }
