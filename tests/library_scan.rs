@@ -651,3 +651,73 @@ fn a_rescan_across_many_folders_sees_every_kind_of_change_at_once() {
     let r = lib.rescan().unwrap();
     assert_eq!((r.unchanged, r.tags_read), (lib.tracks().len(), 0));
 }
+
+/// A library large enough that the scan reads tags on several threads: every file becomes the
+/// track its own tags say, in path order with the ids its paths give, and a damaged file is
+/// its own problem, whichever thread read it.
+#[test]
+fn a_large_first_scan_reads_every_files_own_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, state) = (dir.path().join("music"), dir.path().join("state"));
+    let mut names = Vec::new();
+    for album in 0..6 {
+        let folder = root.join(format!("Artist/Album {album}"));
+        fs::create_dir_all(&folder).unwrap();
+        for n in 0..50 {
+            let (name, bytes) = if n % 3 == 0 {
+                (format!("{n:02}.flac"), common::flac())
+            } else {
+                (format!("{n:02}.mp3"), common::mp3())
+            };
+            let path = folder.join(&name);
+            fs::write(&path, bytes).unwrap();
+            let title = format!("Title {album}-{n}");
+            tag_file(
+                &path,
+                &Tags {
+                    title: &title,
+                    artist: "Artist",
+                    album: &format!("Album {album}"),
+                    album_artist: "Artist",
+                    genre: "Test",
+                    track: n + 1,
+                    disc: 1,
+                    year: 2001,
+                    stars: 0,
+                },
+            );
+            names.push((format!("Artist/Album {album}/{name}"), title));
+        }
+    }
+    // Two damaged files among them.
+    fs::write(root.join("Artist/Album 2/07.mp3"), b"not audio at all").unwrap();
+    fs::write(
+        root.join("Artist/Album 4/09.flac"),
+        b"fLaC but nothing else",
+    )
+    .unwrap();
+    let clock = ManualClock::default();
+    let (lib, report) = open(&root, &state, &clock);
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert_eq!(lib.tracks().len(), names.len() - 2);
+    let paths: Vec<&str> = lib
+        .tracks()
+        .iter()
+        .map(|t| t.relative_path.as_str())
+        .collect();
+    let mut sorted = paths.clone();
+    sorted.sort_unstable();
+    assert_eq!(paths, sorted, "tracks in path order");
+    for (rel, title) in &names {
+        if rel.ends_with("2/07.mp3") || rel.ends_with("4/09.flac") {
+            continue;
+        }
+        let t = by_name(&lib, rel);
+        assert_eq!(&t.title, title, "{rel}");
+        assert_eq!(
+            t.id,
+            wmdm::library::TrackId::from_relative_path(rel),
+            "{rel}"
+        );
+    }
+}

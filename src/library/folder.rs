@@ -320,9 +320,25 @@ impl FolderLibrary {
         let now = self.clock.now();
         let mut fresh = Vec::with_capacity(walked.changed.len());
         let mut dropped = 0usize;
+        // The tags first, on several threads (each file's read is independent of the
+        // others); the ids after, in order.
+        let staged: Vec<(Track, Result<(), String>)> = read_all_tags(
+            walked
+                .changed
+                .iter()
+                .map(|f| {
+                    let mut t = Track::new(TrackId(0), f.rel.clone());
+                    t.path.clone_from(&f.abs);
+                    t.size = f.size;
+                    t.modified = f.modified;
+                    t.format = f.format;
+                    t
+                })
+                .collect(),
+        );
         // Changed files come sorted by path, so new ids are handed out in path order and a
         // collision resolves the same way on every machine.
-        for f in walked.changed {
+        for (f, (mut t, read)) in walked.changed.into_iter().zip(staged) {
             report.tags_read += 1;
             let prior = f.prior.and_then(|i| old.get(i).map(|t| (i, t)));
             if let Some((i, _)) = prior
@@ -340,13 +356,9 @@ impl FolderLibrary {
                     id
                 }
             };
-            let mut t = Track::new(id, f.rel);
-            t.path.clone_from(&f.abs);
-            t.size = f.size;
-            t.modified = f.modified;
-            t.format = f.format;
+            t.id = id;
             t.date_added = prior.map_or(now, |(_, p)| p.date_added);
-            match super::tags::read_tags(&f.abs, &mut t) {
+            match read {
                 Ok(()) => {
                     taken.insert(id);
                     if prior.is_some() {
@@ -546,6 +558,45 @@ fn unique_ids(records: Vec<CachedTrack>) -> Result<Vec<CachedTrack>> {
     } else {
         Err(Error::InvalidArg)
     }
+}
+
+/// Files whose tags a thread reads at a time: small enough to share the work evenly (an FLAC
+/// costs more than an MP3), large enough that taking the next batch costs nothing.
+const TAG_BATCH: usize = 64;
+
+/// Reads the tags of every track in `staged` (its path, size and format set), on up to four
+/// threads when there are enough: each track with what [`super::tags::read_tags`] said.
+fn read_all_tags(staged: Vec<Track>) -> Vec<(Track, Result<(), String>)> {
+    let mut out: Vec<(Track, Result<(), String>)> =
+        staged.into_iter().map(|t| (t, Ok(()))).collect();
+    let read = |batch: &mut [(Track, Result<(), String>)]| {
+        for (t, r) in batch {
+            let path = t.path.clone();
+            *r = super::tags::read_tags(&path, t);
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(4)
+        .min(out.len() / TAG_BATCH);
+    if threads < 2 {
+        read(&mut out);
+        return out;
+    }
+    let batches: Vec<Mutex<&mut [(Track, Result<(), String>)]>> =
+        out.chunks_mut(TAG_BATCH).map(Mutex::new).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    read(&mut batch.lock().unwrap_or_else(|p| p.into_inner()));
+                }
+            });
+        }
+    });
+    drop(batches);
+    out
 }
 
 impl Library for FolderLibrary {
