@@ -322,7 +322,7 @@ impl FolderLibrary {
         let mut dropped = 0usize;
         // The tags first, on several threads (each file's read is independent of the
         // others); the ids after, in order.
-        let staged: Vec<(Track, Result<(), String>)> = read_all_tags(
+        let staged = read_all_tags(
             walked
                 .changed
                 .iter()
@@ -564,12 +564,14 @@ fn unique_ids(records: Vec<CachedTrack>) -> Result<Vec<CachedTrack>> {
 /// costs more than an MP3), large enough that taking the next batch costs nothing.
 const TAG_BATCH: usize = 64;
 
+/// A track with what reading its tags said.
+type TagRead = (Track, Result<(), String>);
+
 /// Reads the tags of every track in `staged` (its path, size and format set), on up to four
 /// threads when there are enough: each track with what [`super::tags::read_tags`] said.
-fn read_all_tags(staged: Vec<Track>) -> Vec<(Track, Result<(), String>)> {
-    let mut out: Vec<(Track, Result<(), String>)> =
-        staged.into_iter().map(|t| (t, Ok(()))).collect();
-    let read = |batch: &mut [(Track, Result<(), String>)]| {
+fn read_all_tags(staged: Vec<Track>) -> Vec<TagRead> {
+    let mut out: Vec<TagRead> = staged.into_iter().map(|t| (t, Ok(()))).collect();
+    let read = |batch: &mut [TagRead]| {
         for (t, r) in batch {
             let path = t.path.clone();
             *r = super::tags::read_tags(&path, t);
@@ -583,8 +585,7 @@ fn read_all_tags(staged: Vec<Track>) -> Vec<(Track, Result<(), String>)> {
         read(&mut out);
         return out;
     }
-    let batches: Vec<Mutex<&mut [(Track, Result<(), String>)]>> =
-        out.chunks_mut(TAG_BATCH).map(Mutex::new).collect();
+    let batches: Vec<Mutex<&mut [TagRead]>> = out.chunks_mut(TAG_BATCH).map(Mutex::new).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads {
