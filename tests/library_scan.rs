@@ -19,6 +19,18 @@ fn open(
     FolderLibrary::open(root, state, Arc::new(clock.clone()), ScanOptions::default()).expect("scan")
 }
 
+/// The library's tracks are in path order.
+fn assert_in_path_order(lib: &FolderLibrary) {
+    let paths: Vec<&str> = lib
+        .tracks()
+        .iter()
+        .map(|t| t.relative_path.as_str())
+        .collect();
+    let mut sorted = paths.clone();
+    sorted.sort_unstable();
+    assert_eq!(paths, sorted, "tracks in path order");
+}
+
 fn by_name<'a>(lib: &'a FolderLibrary, rel: &str) -> &'a Track {
     lib.tracks()
         .iter()
@@ -512,14 +524,7 @@ fn large_folders_scan_in_path_order_and_rescan_cheaply() {
     let clock = ManualClock::default();
     let (mut lib, r) = open(&root, &state, &clock);
     assert_eq!((r.files_seen, r.added, r.problems.len()), (701, 700, 1));
-    let paths: Vec<&str> = lib
-        .tracks()
-        .iter()
-        .map(|t| t.relative_path.as_str())
-        .collect();
-    let mut sorted = paths.clone();
-    sorted.sort();
-    assert_eq!(paths, sorted);
+    assert_in_path_order(&lib);
     let r = lib.rescan().unwrap();
     assert_eq!((r.unchanged, r.tags_read), (700, 1));
 }
@@ -627,14 +632,7 @@ fn a_rescan_across_many_folders_sees_every_kind_of_change_at_once() {
         (r.added, r.updated, r.removed, r.unchanged),
         (1, 1, 1 + gone, 300 - 2 - gone)
     );
-    let paths: Vec<&str> = lib
-        .tracks()
-        .iter()
-        .map(|t| t.relative_path.as_str())
-        .collect();
-    let mut sorted = paths.clone();
-    sorted.sort();
-    assert_eq!(paths, sorted);
+    assert_in_path_order(&lib);
     assert_eq!(by_name(&lib, "a1/b1/c1/t001.wav").title, "Retagged");
     for (rel, id) in &before {
         if let Some(t) = lib.tracks().iter().find(|t| &t.relative_path == rel) {
@@ -700,14 +698,7 @@ fn a_large_first_scan_reads_every_files_own_tags() {
     let (lib, report) = open(&root, &state, &clock);
     assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
     assert_eq!(lib.tracks().len(), names.len() - 2);
-    let paths: Vec<&str> = lib
-        .tracks()
-        .iter()
-        .map(|t| t.relative_path.as_str())
-        .collect();
-    let mut sorted = paths.clone();
-    sorted.sort_unstable();
-    assert_eq!(paths, sorted, "tracks in path order");
+    assert_in_path_order(&lib);
     for (rel, title) in &names {
         if rel.ends_with("2/07.mp3") || rel.ends_with("4/09.flac") {
             continue;
