@@ -713,7 +713,12 @@ impl WriteSession {
         } else if !self.shared.io.barrier.per_operation() {
             self.shared.io.barrier.wrote(&target);
         }
-        self.shared.io.barrier.ahead(&self.shared.root, self.len);
+        // Only files too small to have handed their data to writeback themselves
+        // (`sync_file`) count towards a background sync; a large file's own writeback is
+        // already under way, and a sync after each would only add flushes of the disk.
+        if self.len < TAIL_WRITEBACK {
+            self.shared.io.barrier.ahead(&self.shared.root, self.len);
+        }
         self.shared.bump_published(self.id, self.known);
         let written = self.take_written();
         // Taken after this publish's own change: a later one means the file may hold other
