@@ -32,8 +32,8 @@ pub enum Durability {
     /// since the last flush may be missing, a renamed file may be back under its old name and
     /// a new file may be missing or empty. For a caller that orders its own barriers (the sync
     /// engine's journal). Large writes are still handed to writeback as they go, and on Linux
-    /// every 4 MiB of files written starts a sync of the whole file system in the background,
-    /// so a flush waits only for what came last.
+    /// every 4 MiB of small files written starts a sync of the whole file system in the
+    /// background, so a flush waits only for what came last.
     AtFlush,
     /// Nothing is synced per operation and writes are left to the kernel's own writeback pace.
     /// [`Device::flush`](crate::provider::Device::flush) still makes everything durable, as
