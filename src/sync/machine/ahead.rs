@@ -188,7 +188,13 @@ impl Ahead {
 
 impl Drop for Ahead {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
+        // Set under the lock: the worker checks it under the lock before it waits, so it
+        // either sees it or is already waiting for the notification below (never misses
+        // both and waits for good).
+        {
+            let _st = self.shared.lock();
+            self.shared.stop.store(true, Ordering::Relaxed);
+        }
         self.shared.changed.notify_all();
         if let Some(w) = self.worker.take()
             && w.join().is_err()
