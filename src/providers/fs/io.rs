@@ -713,10 +713,10 @@ impl WriteSession {
         } else if !self.shared.io.barrier.per_operation() {
             self.shared.io.barrier.wrote(&target);
         }
-        // Only files too small to have handed their data to writeback themselves
-        // (`sync_file`) count towards a background sync; a large file's own writeback is
+        // Only files that handed none of their data to writeback themselves (too small:
+        // `sync_file`) count towards a background sync; a large file's own writeback is
         // already under way, and a sync after each would only add flushes of the disk.
-        if self.len < TAIL_WRITEBACK {
+        if self.kicked == 0 {
             self.shared.io.barrier.ahead(&self.shared.root, self.len);
         }
         self.shared.bump_published(self.id, self.known);
