@@ -401,52 +401,63 @@ fn write_in_place<O: DeviceObject>(
 /// absent), so it is not left for ever when `name` is not written again: renamed, or where
 /// renames are refused, written whole as `name` and then deleted. The caller has removed a
 /// lone `.new` that does not parse (an interrupted first write) before this.
-pub(crate) fn settle_state<O: DeviceObject>(root: &O, name: &str, renames: &Renames) -> Result<()> {
+pub(crate) fn settle_state<O: DeviceObject>(
+    root: &O,
+    name: &str,
+    renames: &Renames,
+) -> Result<bool> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
-        return Ok(());
+        return Ok(false);
     };
     if child_opt(&folder, name)?.is_some() {
-        return Ok(());
+        return Ok(false);
     }
     let Some(only) = child_opt(&folder, &format!("{name}.new"))? else {
-        return Ok(());
+        return Ok(false);
     };
     if !renames.refused() {
         match only.rename(name, &mut NoProgress) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(true),
             Err(e) if renames.note(&e) => {}
             Err(e) => return Err(e),
         }
     }
     let Some(bytes) = unframe(read_all(&only)?) else {
-        return Ok(());
+        return Ok(false);
     };
     insert_bytes(&folder, name, &frame(&bytes))?;
-    only.delete(false, &mut NoProgress)
+    only.delete(false, &mut NoProgress)?;
+    Ok(true)
 }
 
 /// Removes the interrupted first write of state file `name`: its `.new` twin, and `name`
 /// itself when it is partial (an in-place write cut off). Absent files are fine.
-pub(crate) fn remove_stale_twin<O: DeviceObject>(root: &O, name: &str) -> Result<()> {
+pub(crate) fn remove_stale_twin<O: DeviceObject>(root: &O, name: &str) -> Result<bool> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
-        return Ok(());
+        return Ok(false);
     };
+    let mut changed = false;
     if let Some(f) = child_opt(&folder, &format!("{name}.new"))? {
         f.delete(false, &mut NoProgress)?;
+        changed = true;
     }
     match child_opt(&folder, name)? {
-        Some(f) if unframe(read_all(&f)?).is_none() => f.delete(false, &mut NoProgress),
-        _ => Ok(()),
+        Some(f) if unframe(read_all(&f)?).is_none() => {
+            f.delete(false, &mut NoProgress)?;
+            Ok(true)
+        }
+        _ => Ok(changed),
     }
 }
 
 /// Deletes every `X.new` in the sync folder whose `X` is there too: by the write protocol the
 /// reader takes `X`, so the twin is an interrupted write's leftover.
-pub(crate) fn clean_state_twins<O: DeviceObject>(root: &O) -> Result<()> {
+pub(crate) fn clean_state_twins<O: DeviceObject>(root: &O) -> Result<bool> {
     let Some(folder) = resolve(root, SYNC_FOLDER)? else {
-        return Ok(());
+        return Ok(false);
     };
     // Names first: a handle may be to an object deleted below (a partial `X`).
+    let mut changed = false;
     let mut children = Vec::new();
     for c in folder.children()? {
         children.push((c.name()?, c));
@@ -464,8 +475,9 @@ pub(crate) fn clean_state_twins<O: DeviceObject>(root: &O) -> Result<()> {
             }
             _ => c.delete(false, &mut NoProgress)?,
         }
+        changed = true;
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// Reads sync's state file `name`, honouring [`write_file_atomic`]'s protocol.

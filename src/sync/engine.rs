@@ -175,12 +175,16 @@ impl SyncEngine {
         stats: Option<&std::sync::Mutex<super::stats::StatsStore>>,
     ) -> Result<()> {
         let transcoding = core.machine.options().transcoding.clone();
-        core.io = Some(ManagerIo::new(
+        let mut io = ManagerIo::new(
             root.clone(),
             ctx.device.cloned(),
             Renames::default(),
             transcoding,
-        ));
+        );
+        // The listing overlaps reading the state files and recovery (kept only if nothing
+        // changes the device before the core asks for it).
+        io.list_ahead();
+        core.io = Some(io);
         loop {
             self.drive(core, Some(library), 0);
             if !core.machine.wants_plan() {

@@ -8,6 +8,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::ahead::{Ahead, AheadJob};
+use super::list_ahead::ListAhead;
 use super::object::DeviceObject;
 use super::request::{
     DeviceRequest, DeviceResponse, EncodeInfo, Fingerprint, ObjectId, ObjectInfo, StatsRead,
@@ -229,6 +230,8 @@ pub(crate) struct Executor<O, D> {
     // The worker reading the copies' sources ahead, once started.
     ahead: Option<Ahead>,
     ahead_started: bool,
+    // The device's listing, when read ahead of the core's `List`.
+    listing: ListAhead,
 }
 
 impl<O: DeviceObject, D: Barrier> Executor<O, D> {
@@ -252,6 +255,33 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
             },
             ahead: None,
             ahead_started: false,
+            listing: ListAhead::default(),
+        }
+    }
+
+    /// Starts reading the device's listing on a thread, to be handed to the core's `List` if
+    /// nothing changes the device before it asks (see [`ListAhead`]).
+    pub(crate) fn list_ahead(&mut self)
+    where
+        O: Sync + 'static,
+    {
+        self.listing = ListAhead::start(&self.root);
+    }
+
+    /// Executes a request that changes the state folder only when it finds an interrupted
+    /// write's leftover (`changed` says whether it did): a listing read ahead stays good when
+    /// it did not.
+    fn tidy_state(&mut self, changed: Result<bool>) -> DeviceResponse {
+        match changed {
+            Ok(false) => DeviceResponse::Done,
+            Ok(true) => {
+                self.listing.changed();
+                DeviceResponse::Done
+            }
+            Err(e) => {
+                self.listing.changed();
+                DeviceResponse::Failed(e)
+            }
         }
     }
 
@@ -545,6 +575,15 @@ fn finish_copy<O: DeviceObject>(
 
 impl<O: DeviceObject + Sync, D: Barrier> DeviceIo for Executor<O, D> {
     fn execute(&mut self, request: DeviceRequest, cx: &IoContext<'_>) -> DeviceResponse {
+        // No read of a listing ahead runs beside a write; a write that may change what is
+        // listed throws it away (the three tidying requests only when they change something).
+        match &request {
+            r if r.reads_only() => {}
+            DeviceRequest::CleanStateTwins
+            | DeviceRequest::RemoveStaleTwin { .. }
+            | DeviceRequest::SettleState { .. } => self.listing.before_write(),
+            _ => self.listing.changed(),
+        }
         let done = |r: Result<()>| match r {
             Ok(()) => DeviceResponse::Done,
             Err(e) => DeviceResponse::Failed(e),
@@ -610,16 +649,26 @@ impl<O: DeviceObject + Sync, D: Barrier> DeviceIo for Executor<O, D> {
             DeviceRequest::StateDate { name } => {
                 answer(state_date(&self.root, &name), DeviceResponse::Date)
             }
-            DeviceRequest::List => answer(list_contents(&self.root), |c| {
-                DeviceResponse::Contents(Box::new(c))
-            }),
+            DeviceRequest::List => match self.listing.take() {
+                Some(c) => DeviceResponse::Contents(Box::new(c)),
+                None => answer(list_contents(&self.root), |c| {
+                    DeviceResponse::Contents(Box::new(c))
+                }),
+            },
             DeviceRequest::ReadStats { path } => {
                 answer(read_stats(&self.root, &path), DeviceResponse::Stats)
             }
-            DeviceRequest::CleanStateTwins => done(clean_state_twins(&self.root)),
-            DeviceRequest::RemoveStaleTwin { name } => done(remove_stale_twin(&self.root, &name)),
+            DeviceRequest::CleanStateTwins => {
+                let changed = clean_state_twins(&self.root);
+                self.tidy_state(changed)
+            }
+            DeviceRequest::RemoveStaleTwin { name } => {
+                let changed = remove_stale_twin(&self.root, &name);
+                self.tidy_state(changed)
+            }
             DeviceRequest::SettleState { name } => {
-                done(settle_state(&self.root, &name, &self.renames))
+                let changed = settle_state(&self.root, &name, &self.renames);
+                self.tidy_state(changed)
             }
             DeviceRequest::FindAdoptable {
                 library_id,

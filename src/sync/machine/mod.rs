@@ -41,6 +41,7 @@ mod commit;
 mod finish;
 mod flow;
 mod io;
+mod list_ahead;
 mod object;
 mod prepare;
 pub(crate) mod request;

@@ -168,6 +168,23 @@ pub(crate) enum DeviceRequest {
     },
 }
 
+impl DeviceRequest {
+    /// True for the requests that never change the device (reads, and the flush).
+    pub(crate) fn reads_only(&self) -> bool {
+        matches!(
+            self,
+            DeviceRequest::Lookup { .. }
+                | DeviceRequest::Flush
+                | DeviceRequest::ReadState { .. }
+                | DeviceRequest::ReadStates { .. }
+                | DeviceRequest::StateDate { .. }
+                | DeviceRequest::List
+                | DeviceRequest::ReadStats { .. }
+                | DeviceRequest::FindAdoptable { .. }
+        )
+    }
+}
+
 /// What a [`ReadStats`](DeviceRequest::ReadStats) found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum StatsRead {
