@@ -8,7 +8,7 @@ use super::super::super::names::{component, file_limit};
 use super::super::super::plan_names::{FastSet, Fnv};
 use super::super::{DeleteReason, PlaylistLayout, SyncOp};
 use super::Planner;
-use crate::library::{PathStyle, Selection, WriteEntry};
+use crate::library::{PathStyle, Selection, TrackId, WriteEntry};
 
 impl Planner<'_> {
     /// Playlists: only entries that are on the device, relative to the playlist's folder; an
@@ -53,24 +53,22 @@ impl Planner<'_> {
         let Some(name) = input.library.playlist(sel.playlist).map(|p| p.name.clone()) else {
             return;
         };
+        // The entries: each track once, in the selection's order, only those on the device.
+        // An unchanged playlist (every playlist of a no-op resync) is recognised from its ids
+        // and the hash below; the entries are only gathered for one that is written.
         let mut seen_here = FastSet::default();
-        let mut listed = Vec::new();
+        seen_here.reserve(sel.tracks.len());
+        let mut listed = Vec::with_capacity(sel.tracks.len());
         let placed = &self.out.placed;
-        let entries: Vec<WriteEntry<'_>> = sel
-            .tracks
-            .iter()
-            .filter(|id| seen_here.insert(**id))
-            .filter_map(|id| {
-                let path = placed.get(id)?;
-                let t = input.library.track(*id)?;
-                listed.push(*id);
-                Some(WriteEntry {
-                    path,
-                    title: Some(t.title.as_str()),
-                    duration: Some(t.duration),
-                })
+        let entry = |id: &TrackId| -> Option<WriteEntry<'_>> {
+            let path = placed.get(id)?;
+            let t = input.library.track(*id)?;
+            Some(WriteEntry {
+                path,
+                title: Some(t.title.as_str()),
+                duration: Some(t.duration),
             })
-            .collect();
+        };
         // One component whatever the title holds: "a/b" is `a_b.m3u8`, not a folder `a`.
         let file = component(
             s.names,
@@ -85,7 +83,14 @@ impl Planner<'_> {
         fp.write(s.playlist_format.extension().as_bytes());
         fp.write(style.base_folder.as_bytes());
         fp.write_u64(u64::from(u32::from(s.playlist_separator)));
-        for e in &entries {
+        for id in &sel.tracks {
+            if !seen_here.insert(*id) {
+                continue;
+            }
+            let Some(e) = entry(id) else {
+                continue;
+            };
+            listed.push(*id);
             fp.write(e.path.as_bytes());
             fp.write_u64(0);
             fp.write(e.title.unwrap_or("").as_bytes());
@@ -118,6 +123,7 @@ impl Planner<'_> {
         }
         // Paths come from the name rules, so they never hold line breaks; an error here would
         // be a bug, and the playlist is skipped rather than written wrong.
+        let entries: Vec<WriteEntry<'_>> = listed.iter().filter_map(entry).collect();
         let Ok(content) = layout.render(&name, &entries) else {
             return;
         };
