@@ -143,19 +143,21 @@ pub(crate) fn list_contents<O: DeviceObject + Sync>(root: &O) -> Result<DeviceCo
         .into_iter()
         .map(|p| p.unwrap_or(Err(Error::Fail)))
         .collect::<Result<Vec<Listing>>>()?;
-    listing
-        .files
-        .reserve(parts.iter().map(|p| p.files.len()).sum());
+    // The map is built once, at its size, from what every thread found.
+    let mut files = HashMap::with_capacity(
+        listing.files.len() + parts.iter().map(|p| p.files.len()).sum::<usize>(),
+    );
+    files.extend(listing.files);
     for part in parts {
         listing.state_bytes += part.state_bytes;
-        listing.files.extend(part.files);
+        files.extend(part.files);
     }
     // The space after the listing: a provider that emulates a capacity may count what is
     // used from the listing it has just served (the folder provider does; asked first, it
     // walks the whole device itself).
     let (capacity, free) = root.space()?;
     Ok(DeviceContents {
-        files: listing.files,
+        files,
         capacity,
         free,
         state_bytes: listing.state_bytes,
@@ -168,7 +170,7 @@ const LIST_SHARE_AT: usize = 8;
 /// What one thread of [`read_device_contents`] found.
 #[derive(Default)]
 struct Listing {
-    files: HashMap<String, DeviceFile>,
+    files: Vec<(String, DeviceFile)>,
     state_bytes: u64,
 }
 
@@ -199,14 +201,14 @@ impl Listing {
                 let size = child.size()?;
                 let unique_id = child.unique_id().unwrap_or_default();
                 let modified_ns = change_stamp(&child);
-                self.files.insert(
+                self.files.push((
                     path,
                     DeviceFile {
                         size,
                         unique_id,
                         modified_ns,
                     },
-                );
+                ));
             }
         }
         Ok(())
