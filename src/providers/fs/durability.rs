@@ -49,11 +49,14 @@ pub(crate) struct Dirty {
     pub(crate) files: BTreeSet<PathBuf>,
     /// Folders whose entries changed (created, renamed, deleted).
     pub(crate) dirs: BTreeSet<PathBuf>,
+    /// Something changed that the barrier's sync of the whole file system covers (where the
+    /// barrier makes everything durable at once, what changed is not remembered one by one).
+    pub(crate) any: bool,
 }
 
 impl Dirty {
     fn is_empty(&self) -> bool {
-        self.files.is_empty() && self.dirs.is_empty()
+        !self.any && self.files.is_empty() && self.dirs.is_empty()
     }
 }
 
@@ -167,13 +170,31 @@ impl Barrier {
         self.dirty.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// True when the barrier syncs the whole file system at once: a change is then only
+    /// counted, not remembered by its path (a first sync of many small files would otherwise
+    /// keep two sorted sets of every path it wrote, for nothing).
+    fn syncs_whole(&self) -> bool {
+        !self.per_operation() && crate::sys::syncfs::WHOLE_FILE_SYSTEM
+    }
+
+    /// Remembers a change for the barrier: `path` in the set `which` picks, or only that
+    /// something changed where the barrier syncs the whole file system.
+    fn remember(&self, path: &Path, which: fn(&mut Dirty) -> &mut BTreeSet<PathBuf>) {
+        let mut dirty = self.dirty();
+        if self.syncs_whole() {
+            dirty.any = true;
+        } else {
+            which(&mut dirty).insert(path.to_path_buf());
+        }
+    }
+
     /// The entries of folder `dir` changed: synced now in the per-operation mode, remembered
     /// for the barrier otherwise.
     pub(crate) fn dir_entries(&self, dir: &Path) {
         if self.per_operation() {
             sync_dir(dir);
         } else {
-            self.dirty().dirs.insert(dir.to_path_buf());
+            self.remember(dir, |d| &mut d.dirs);
         }
     }
 
@@ -192,14 +213,14 @@ impl Barrier {
     /// Entries of folder `dir` changed in a way no mode syncs per operation (deletes, state
     /// files replaced): the barrier syncs the folder, in every mode.
     pub(crate) fn entries_changed(&self, dir: &Path) {
-        self.dirty().dirs.insert(dir.to_path_buf());
+        self.remember(dir, |d| &mut d.dirs);
     }
 
     /// Remembers that the file at `path` was written without a sync, whatever the mode: the
     /// barrier makes it durable (the ID log, which even the per-operation mode appends to
     /// without a sync where losing the tail costs nothing).
     pub(crate) fn wrote(&self, path: &Path) {
-        self.dirty().files.insert(path.to_path_buf());
+        self.remember(path, |d| &mut d.files);
     }
 
     /// The barrier: every change remembered is durable when this returns. `root` is the
@@ -227,16 +248,18 @@ impl Barrier {
             let mut now = self.dirty();
             now.files.extend(dirty.files);
             now.dirs.extend(dirty.dirs);
+            now.any |= dirty.any;
             return Err(e.into());
         }
         Ok(())
     }
 
-    /// How many files and folders wait for the barrier.
+    /// How many files and folders wait for the barrier, by path (none where the barrier
+    /// syncs the whole file system), and whether anything waits at all.
     #[cfg(test)]
-    pub(crate) fn pending(&self) -> (usize, usize) {
+    pub(crate) fn pending(&self) -> (usize, usize, bool) {
         let d = self.dirty();
-        (d.files.len(), d.dirs.len())
+        (d.files.len(), d.dirs.len(), !d.is_empty())
     }
 }
 
@@ -288,7 +311,7 @@ mod tests {
         std::fs::write(&path, b"x").unwrap();
         b.published(&path);
         b.flush(dir.path()).unwrap();
-        assert_eq!(b.pending(), (0, 0));
+        assert_eq!(b.pending(), (0, 0, false));
         // Dropping the barrier waits for the background thread (it holds the root open).
         drop(b);
     }
@@ -302,9 +325,15 @@ mod tests {
             let b = Barrier::new(mode);
             b.published(&path);
             b.wrote(&dir.path().join("gone"));
-            assert_eq!(b.pending(), (2, 1), "{mode:?}");
+            // By path only where the barrier cannot sync the whole file system at once.
+            let by_path = if crate::sys::syncfs::WHOLE_FILE_SYSTEM {
+                (0, 0)
+            } else {
+                (2, 1)
+            };
+            assert_eq!(b.pending(), (by_path.0, by_path.1, true), "{mode:?}");
             b.flush(dir.path()).unwrap();
-            assert_eq!(b.pending(), (0, 0), "{mode:?}");
+            assert_eq!(b.pending(), (0, 0, false), "{mode:?}");
             // The fallback for hosts without a file-system sync empties it too.
             b.published(&path);
             let taken = std::mem::take(&mut *b.dirty());
@@ -312,11 +341,11 @@ mod tests {
         }
         let b = Barrier::new(Durability::PerOperation);
         b.published(&path);
-        assert_eq!(b.pending(), (0, 0), "synced at once");
+        assert_eq!(b.pending(), (0, 0, false), "synced at once");
         b.wrote(&path);
-        assert_eq!(b.pending(), (1, 0));
+        assert_eq!(b.pending(), (1, 0, true));
         b.flush(dir.path()).unwrap();
-        assert_eq!(b.pending(), (0, 0));
+        assert_eq!(b.pending(), (0, 0, false));
     }
 
     #[test]
@@ -326,9 +355,10 @@ mod tests {
         b.dir_entries(dir.path());
         let missing = dir.path().join("no such root");
         if b.flush(&missing).is_err() {
-            assert_eq!(b.pending(), (0, 1));
+            let by_path = usize::from(!crate::sys::syncfs::WHOLE_FILE_SYSTEM);
+            assert_eq!(b.pending(), (0, by_path, true));
         }
         b.flush(dir.path()).unwrap();
-        assert_eq!(b.pending(), (0, 0));
+        assert_eq!(b.pending(), (0, 0, false));
     }
 }
