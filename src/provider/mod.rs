@@ -556,6 +556,14 @@ pub trait Storage: Send + Sync + fmt::Debug {
         Err(Error::NotSupported)
     }
 
+    /// True when [`rename`](Self::rename) to a name another object of the folder holds (as
+    /// [`child`](Self::child) would find it, under the medium's name rules) fails with
+    /// [`Error::AlreadyExists`] and changes nothing, so that a caller need not look the name
+    /// up before renaming. `false` by default: the caller looks first.
+    fn refuses_taken_names(&self) -> bool {
+        false
+    }
+
     /// IMDSPObject::Move: moves this object before, after or into `target` (on the same
     /// medium).
     ///

@@ -81,19 +81,69 @@ pub fn fingerprint_of(obj: &WmdmStorage) -> Result<[u8; 20]> {
 
 /// [`fingerprint_of`] for any device object (the executor over a provider reads it too).
 pub(crate) fn fingerprint<O: DeviceObject>(obj: &O) -> Result<[u8; 20]> {
-    use sha1::Digest;
     let size = obj.size()?;
-    let mut h = sha1::Sha1::new();
-    h.update(size.to_le_bytes());
+    Ok(digest_edges(size, &fingerprint_parts(obj, size)?))
+}
+
+/// What the fingerprint of an object of `size` bytes is made of, read from it: the whole
+/// object, or its first and last [`FINGERPRINT_EDGE`] bytes.
+fn fingerprint_parts<O: DeviceObject>(obj: &O, size: u64) -> Result<Vec<Vec<u8>>> {
     if size <= 2 * FINGERPRINT_EDGE {
-        h.update(read_all(obj)?);
+        Ok(vec![read_all(obj)?])
     } else {
         let edge = usize::try_from(FINGERPRINT_EDGE).unwrap_or(4096);
-        for part in obj.read_ranges(&[(0, edge), (size - FINGERPRINT_EDGE, edge)])? {
-            h.update(part);
-        }
+        obj.read_ranges(&[(0, edge), (size - FINGERPRINT_EDGE, edge)])
     }
-    Ok(h.finalize().into())
+}
+
+/// The same parts of `bytes`, for an object that holds exactly them.
+fn fingerprint_parts_of(bytes: &[u8]) -> [&[u8]; 2] {
+    let edge = usize::try_from(FINGERPRINT_EDGE).unwrap_or(4096);
+    if bytes.len() <= 2 * edge {
+        [bytes, &[]]
+    } else {
+        [&bytes[..edge], &bytes[bytes.len() - edge..]]
+    }
+}
+
+fn digest_edges<P: AsRef<[u8]>>(size: u64, parts: &[P]) -> [u8; 20] {
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
+    h.update(size.to_le_bytes());
+    for part in parts {
+        h.update(part.as_ref());
+    }
+    h.finalize().into()
+}
+
+/// [`fingerprint`] of an object that would hold exactly `bytes` (what a copy is about to send).
+pub(crate) fn fingerprint_of_bytes(bytes: &[u8]) -> [u8; 20] {
+    digest_edges(bytes.len() as u64, &fingerprint_parts_of(bytes))
+}
+
+/// [`fingerprint`] of `obj`, known to be `sent`'s (whose fingerprint is `sent_fingerprint`) when
+/// the object holds `sent`'s size and, where the fingerprint reads, `sent`'s bytes: the same
+/// reads as [`fingerprint`], compared instead of hashed. A device that changed what it stored
+/// (tags it wrote) gets its own fingerprint computed.
+pub(crate) fn fingerprint_as_sent<O: DeviceObject>(
+    obj: &O,
+    sent: &[u8],
+    sent_fingerprint: [u8; 20],
+) -> Result<[u8; 20]> {
+    let size = obj.size()?;
+    let stored = fingerprint_parts(obj, size)?;
+    let same = size == sent.len() as u64
+        && stored
+            .iter()
+            .map(Vec::as_slice)
+            .eq(fingerprint_parts_of(sent)
+                .into_iter()
+                .filter(|p| !p.is_empty()));
+    Ok(if same {
+        sent_fingerprint
+    } else {
+        digest_edges(size, &stored)
+    })
 }
 
 pub(crate) fn is_not_found(e: &Error) -> bool {

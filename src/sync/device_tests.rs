@@ -42,6 +42,9 @@ impl DeviceObject for Fake {
     fn rename(&self, _: &str, _: &mut dyn crate::provider::Progress) -> Result<()> {
         Err(Error::NotSupported)
     }
+    fn refuses_taken_names(&self) -> bool {
+        false
+    }
     fn size(&self) -> Result<u64> {
         Ok(1)
     }
@@ -160,4 +163,60 @@ fn a_state_file_written_in_place_reads_whole_only_when_complete() {
     // The parsers read through the frame.
     assert!(super::super::journal::Ledger::parse(&framed).is_ok());
     assert!(super::super::journal::Ledger::parse(&framed[..framed.len() - 1]).is_err());
+}
+
+/// The fingerprint a copy knows from the bytes it sent is the object's own whenever the
+/// object holds what was sent where the fingerprint reads; otherwise the object's own is
+/// computed.
+#[test]
+fn a_fingerprint_known_from_the_bytes_sent_is_the_objects_own() {
+    use crate::providers::memory::{MemoryDevice, StorageConfig};
+    let big: Vec<u8> = (0..20_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let mut head = big.clone();
+    head[10] ^= 1;
+    let mut tail = big.clone();
+    tail[19_990] ^= 1;
+    let mut middle = big.clone();
+    middle[10_000] ^= 1;
+    let small = b"a small file".to_vec();
+    let dev = MemoryDevice::builder("Player")
+        .serial("F1")
+        .storage(
+            StorageConfig::new("Internal", 1 << 20)
+                .file("Music/big", big.clone())
+                .file("Music/head", head)
+                .file("Music/tail", tail)
+                .file("Music/middle", middle)
+                .file("Music/small", small.clone()),
+        )
+        .build()
+        .unwrap();
+    let root: crate::provider::StorageRef =
+        crate::provider::Device::storages(&dev).unwrap().remove(0);
+    let music = DeviceObject::child(&root, "Music").unwrap();
+    for (name, sent) in [
+        ("big", &big),
+        ("head", &big),
+        ("tail", &big),
+        ("middle", &big),
+        ("small", &small),
+        ("small", &big),
+        ("big", &small),
+    ] {
+        let obj = DeviceObject::child(&music, name).unwrap();
+        let own = fingerprint(&obj).unwrap();
+        assert_eq!(
+            fingerprint_as_sent(&obj, sent, fingerprint_of_bytes(sent)).unwrap(),
+            own,
+            "{name}"
+        );
+    }
+    for (name, bytes) in [("big", &big), ("small", &small)] {
+        let obj = DeviceObject::child(&music, name).unwrap();
+        assert_eq!(
+            fingerprint_of_bytes(bytes),
+            fingerprint(&obj).unwrap(),
+            "{name}"
+        );
+    }
 }

@@ -480,6 +480,12 @@ impl Storage for FsStorage {
         })
     }
 
+    fn refuses_taken_names(&self) -> bool {
+        // A file's rename is checked against the folder (and refused by the file system
+        // itself where it can: `renameat2` without replacing).
+        true
+    }
+
     fn move_to(
         &self,
         placement: Placement,

@@ -450,6 +450,11 @@ impl Storage for MemoryStorage {
     /// root; [`Error::InvalidName`]; [`Error::AlreadyExists`] when a sibling has the name in any
     /// case; [`Error::Busy`] for a folder holding an open file (the file itself may be open);
     /// an error from `progress`.
+    fn refuses_taken_names(&self) -> bool {
+        // `Tree::check_rename`, in the same step as the rename.
+        true
+    }
+
     fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()> {
         let st = self.enter_write(Operation::Rename)?;
         self.shared.check_renames(self.storage)?;

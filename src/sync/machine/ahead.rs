@@ -37,11 +37,13 @@ pub(crate) struct AheadJob {
     pub(crate) what: String,
 }
 
-/// A file read ahead: its bytes, and the reader that hashed them (still open: the library
-/// finishes it when the step takes it).
+/// A file read ahead: its bytes, the reader that hashed them (still open: the library
+/// finishes it when the step takes it), and the fingerprint a device object holding exactly
+/// these bytes has (computed here rather than on the core's thread after the write).
 pub(super) struct Ready {
     pub(super) bytes: Vec<u8>,
     pub(super) reader: HashingReader<'static>,
+    pub(super) fingerprint: [u8; 20],
 }
 
 enum Slot {
@@ -302,7 +304,12 @@ fn read_job(job: &AheadJob) -> Result<Ready> {
             Error::from(e)
         }
     })?;
-    Ok(Ready { bytes, reader })
+    let fingerprint = crate::sync::device::fingerprint_of_bytes(&bytes);
+    Ok(Ready {
+        bytes,
+        reader,
+        fingerprint,
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use super::apply::{lookup_owned, still_owned};
 use super::finish::{barrier, write_state};
 use super::flow::Flow;
-use super::request::{DeviceRequest, DeviceResponse, Fingerprint, ObjectId, ObjectInfo};
+use super::request::{DeviceRequest, DeviceResponse, ObjectId, ObjectInfo};
 use super::{Pending, Run, is_disconnect};
 use crate::error::Error;
 use crate::sync::device::{commit_prefix, split};
@@ -182,11 +182,12 @@ fn place(run: &mut Run, p: Pending) -> Flow {
     let path_for_lookup = path.clone();
     let replaces = p.replaces.is_some();
     let at = path.clone();
-    let rename = move |run: &mut Run, p: Pending| {
+    let rename = move |run: &mut Run, p: Pending, free_in: Option<String>| {
         let (_, name) = split(&path);
         let request = DeviceRequest::Rename {
             object: p.object,
             name: name.to_owned(),
+            free_in,
         };
         let _ = run;
         Flow::ask(request, move |run, response| match response {
@@ -208,31 +209,32 @@ fn place(run: &mut Run, p: Pending) -> Flow {
             }
         })
     };
+    // A new file replaces nothing: its rename is refused if anything took the name (never an
+    // overwrite), by the device itself where it can, else after the executor's look.
+    if !replaces {
+        let (dir, _) = split(&path_for_lookup);
+        let dir = dir.to_owned();
+        return rename(run, p, Some(dir));
+    }
     let found = move |run: &mut Run, found: crate::error::Result<Option<ObjectInfo>>| match found {
         Err(e) => Flow::Done(Err(e)),
-        Ok(None) => rename(run, p),
-        Ok(Some(old)) if replaces && still_owned(run, &at, &old) => {
-            Flow::ask_done(
-                DeviceRequest::Delete { object: old.object },
-                move |run, r| {
-                    if let Err(e) = r {
-                        return Flow::Done(Err(e));
-                    }
-                    // The sync's own delete (J6), whatever happens to the rename.
-                    run.ledger.entries.remove(&at);
-                    rename(run, p)
-                },
-            )
-        }
+        Ok(None) => rename(run, p, None),
+        Ok(Some(old)) if still_owned(run, &at, &old) => Flow::ask_done(
+            DeviceRequest::Delete { object: old.object },
+            move |run, r| {
+                if let Err(e) = r {
+                    return Flow::Done(Err(e));
+                }
+                // The sync's own delete (J6), whatever happens to the rename.
+                run.ledger.entries.remove(&at);
+                rename(run, p, None)
+            },
+        ),
         // Someone else's object took the name: never overwrite it.
         Ok(Some(_)) => Flow::Done(Err(Error::AlreadyExists)),
     };
     // The fingerprint is read only when the ownership check needs it.
-    if replaces {
-        lookup_owned(run, &path_for_lookup, found)
-    } else {
-        Flow::lookup(&path_for_lookup, Fingerprint::Never, found)
-    }
+    lookup_owned(run, &path_for_lookup, found)
 }
 
 /// Records a placed file in the ledger and the summary.

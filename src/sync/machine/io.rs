@@ -20,8 +20,8 @@ use crate::manager::{InsertOptions, InsertSource, WmdmDevice, WmdmStorage};
 use crate::provider::{DeviceRef, NoProgress, Progress, StorageRef};
 use crate::sync::device::{
     Renames, change_stamp, clean_state_twins, delete_state, fingerprint as fingerprint_of,
-    is_not_found, list_contents, read_state_from, read_states_with_prefix, remove_stale_twin,
-    resolve, settle_state, split, state_date, write_state_with,
+    fingerprint_as_sent, is_not_found, list_contents, read_state_from, read_states_with_prefix,
+    remove_stale_twin, resolve, settle_state, split, state_date, write_state_with,
 };
 use crate::sync::plan::SyncOp;
 use crate::sync::resume::find_adoptable;
@@ -268,6 +268,20 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
         self.listing = ListAhead::start(&self.root);
     }
 
+    /// Whether `name` is free in folder `dir` for `object`'s rename: known without a look
+    /// when the device refuses a taken name itself (its rename then answers for it).
+    fn name_is_free(&mut self, object: ObjectId, dir: &str, name: &str) -> Result<bool> {
+        if self.handles.get(object)?.refuses_taken_names() {
+            return Ok(true);
+        }
+        let path = if dir.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{dir}/{name}")
+        };
+        Ok(self.lookup(&path, Fingerprint::Never)?.is_none())
+    }
+
     /// Executes a request that changes the state folder only when it finds an interrupted
     /// write's leftover (`changed` says whether it did): a listing read ahead stays good when
     /// it did not.
@@ -420,12 +434,14 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
                     // them itself (the planned hash; the file unchanged since it was opened).
                     Some(ready) => (
                         ready.and_then(|r| {
-                            let created = insert(&mut std::io::Cursor::new(r.bytes), size)?;
+                            let mut bytes = std::io::Cursor::new(r.bytes);
+                            let created = insert(&mut bytes, size)?;
                             let what = library
                                 .track(track)
                                 .map_or("", |t| t.relative_path.as_str());
+                            let sent = Some((bytes.get_ref().as_slice(), r.fingerprint));
                             let (created, w) =
-                                check_planned(created, r.reader.hash(), expect, what)?;
+                                check_planned(created, r.reader.hash(), expect, what, sent)?;
                             finish_copy(library, track, created, w, r.reader)
                         }),
                         None,
@@ -477,6 +493,15 @@ fn read_stats<O: DeviceObject>(root: &O, path: &str) -> Result<StatsRead> {
 
 /// What a file written holds, read back; on failure the file goes.
 fn readback<O: DeviceObject>(created: O) -> Result<(O, Written)> {
+    readback_sent(created, None)
+}
+
+/// [`readback`] of an object written from `sent`'s bytes whose fingerprint is known: it is
+/// compared rather than computed again ([`fingerprint_as_sent`]).
+fn readback_sent<O: DeviceObject>(
+    created: O,
+    sent: Option<(&[u8], [u8; 20])>,
+) -> Result<(O, Written)> {
     let recorded = (|| -> Result<Written> {
         // A device that writes the metadata into the file (the fs provider tags it) may hold
         // more or fewer bytes than were sent; the record says what it holds.
@@ -485,7 +510,10 @@ fn readback<O: DeviceObject>(created: O) -> Result<(O, Written)> {
             sent: 0,
             stored: created.size()?,
             unique_id: created.unique_id().unwrap_or_default(),
-            fingerprint: fingerprint_of(&created)?,
+            fingerprint: match sent {
+                Some((bytes, fingerprint)) => fingerprint_as_sent(&created, bytes, fingerprint)?,
+                None => fingerprint_of(&created)?,
+            },
             // Dated after the last write: the statistics baseline (the rename into place
             // keeps the date).
             dated: change_stamp(&created),
@@ -523,7 +551,7 @@ fn write_track<O: DeviceObject>(
         }
     })?;
     let created = insert(&mut hashing, size)?;
-    let (created, w) = check_planned(created, hashing.hash(), expect, &t.relative_path)?;
+    let (created, w) = check_planned(created, hashing.hash(), expect, &t.relative_path, None)?;
     finish_copy(library, track, created, w, hashing)
 }
 
@@ -534,6 +562,7 @@ fn check_planned<O: DeviceObject>(
     got: ContentHash,
     expect: Option<ContentHash>,
     what: &str,
+    sent: Option<(&[u8], [u8; 20])>,
 ) -> Result<(O, Written)> {
     if expect.is_some_and(|want| got != want) {
         // The library file changed after planning; the next sync plans it again.
@@ -541,7 +570,7 @@ fn check_planned<O: DeviceObject>(
         remove_temp(&created);
         return Err(Error::ProcessFailed);
     }
-    readback(created)
+    readback_sent(created, sent)
 }
 
 /// The end of a copy: the library confirms the hash (the file did not change while it was
@@ -611,7 +640,18 @@ impl<O: DeviceObject + Sync, D: Barrier> DeviceIo for Executor<O, D> {
                 size,
                 metadata,
             } => self.write(&dir, &name, fresh, source, size, metadata, cx),
-            DeviceRequest::Rename { object, name } => {
+            DeviceRequest::Rename {
+                object,
+                name,
+                free_in,
+            } => {
+                if let Some(dir) = free_in {
+                    match self.name_is_free(object, &dir, &name) {
+                        Ok(true) => {}
+                        Ok(false) => return DeviceResponse::Failed(Error::AlreadyExists),
+                        Err(e) => return DeviceResponse::Failed(e),
+                    }
+                }
                 let renamed = self.handles.get(object).and_then(|o| {
                     o.rename(&name, &mut NoProgress)?;
                     Ok(o.unique_id().unwrap_or_default())
@@ -735,6 +775,115 @@ mod tests {
                 e == Error::AlreadyExists
             }
             _ => false,
+        }
+    }
+
+    /// A new file's rename to a name something took is refused and changes nothing, on a
+    /// device that refuses taken names itself (the folder device, the memory device) and on
+    /// one where the executor looks first (any provider that does not say so: here the
+    /// memory device behind the fault wrapper).
+    #[test]
+    fn a_new_files_rename_never_takes_a_name_that_is_taken() {
+        use crate::provider::ServiceProvider;
+        use crate::providers::memory::{MemoryDevice, MemoryProvider, StorageConfig};
+        use crate::providers::quirks::{QuirkProvider, Quirks};
+
+        let memory = || {
+            MemoryDevice::builder("Player")
+                .serial("R1")
+                .storage(
+                    StorageConfig::new("Internal", 1 << 20).file("Music/a.mp3", b"mine".to_vec()),
+                )
+                .build()
+                .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("Music")).unwrap();
+        std::fs::write(dir.path().join("Music/a.mp3"), b"mine").unwrap();
+        let fs: DeviceRef = std::sync::Arc::new(
+            crate::providers::fs::FsDevice::open(
+                dir.path(),
+                crate::providers::fs::DeviceOptions::default().durable(false),
+            )
+            .unwrap(),
+        );
+        let (plain_dev, inner_dev) = (memory(), memory());
+        let plain: DeviceRef = std::sync::Arc::new(plain_dev.clone());
+        let wrapped = QuirkProvider::new(
+            std::sync::Arc::new(MemoryProvider::new().with_device(inner_dev.clone())),
+            Quirks::none(),
+        )
+        .devices()
+        .unwrap()
+        .remove(0);
+        // How many lookups a device answered (the folder device is not counted).
+        let looks = |d: &Option<MemoryDevice>| {
+            d.as_ref().map(|d| {
+                d.stats()
+                    .calls(crate::providers::memory::Operation::Children)
+            })
+        };
+        for (what, device, refuses, counted) in [
+            ("fs", fs, true, None),
+            ("memory", plain, true, Some(plain_dev)),
+            ("wrapped", wrapped, false, Some(inner_dev)),
+        ] {
+            let root = device.storages().unwrap().remove(0);
+            assert_eq!(root.refuses_taken_names(), refuses, "{what}");
+            let mut io = ProviderIo::new(root.clone(), Some(device), Renames::default(), None);
+            let stop = AtomicBool::new(false);
+            let cx = IoContext {
+                library: None,
+                stop: &stop,
+                progress: &|_| {},
+            };
+            let temp = |io: &mut ProviderIo, n: u8| {
+                let r = io.execute(
+                    DeviceRequest::Write {
+                        dir: "Music".into(),
+                        name: format!(".wmdm-sync-0123456789abcdef-0000000{n}.part"),
+                        fresh: true,
+                        source: WriteSource::Bytes(vec![n; 10]),
+                        size: 10,
+                        metadata: None,
+                    },
+                    &cx,
+                );
+                match r {
+                    DeviceResponse::Written(Ok(w), _) => w.object,
+                    other => panic!("{what}: {other:?}"),
+                }
+            };
+            let rename = |io: &mut ProviderIo, object, name: &str| {
+                io.execute(
+                    DeviceRequest::Rename {
+                        object,
+                        name: name.into(),
+                        free_in: Some("Music".into()),
+                    },
+                    &cx,
+                )
+            };
+            let first = temp(&mut io, 1);
+            assert!(refused(rename(&mut io, first, "a.mp3")), "{what}");
+            let second = temp(&mut io, 2);
+            let before = looks(&counted);
+            assert!(
+                matches!(
+                    rename(&mut io, second, "b.mp3"),
+                    DeviceResponse::Renamed { .. }
+                ),
+                "{what}"
+            );
+            // Looked up first only where the device does not refuse a taken name itself.
+            if let (Some(before), Some(after)) = (before, looks(&counted)) {
+                assert_eq!(after > before, !refuses, "{what}: {before} -> {after}");
+            }
+            let music = root.child("Music").unwrap();
+            let mut got = Vec::new();
+            music.child("a.mp3").unwrap().read_into(&mut got).unwrap();
+            assert_eq!(got, b"mine", "{what}: the user's file is untouched");
+            assert!(music.child("b.mp3").is_ok(), "{what}");
         }
     }
 

@@ -33,6 +33,9 @@ pub(crate) trait DeviceObject: Clone + Send + Sized {
     fn delete(&self, recursive: bool, progress: &mut dyn Progress) -> Result<()>;
     /// Renames the object in its folder.
     fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()>;
+    /// True when a rename to a taken name fails and changes nothing (the provider's
+    /// [`refuses_taken_names`](crate::provider::Storage::refuses_taken_names)).
+    fn refuses_taken_names(&self) -> bool;
     /// Its size.
     fn size(&self) -> Result<u64>;
     /// Its persistent unique ID.
@@ -98,6 +101,9 @@ impl DeviceObject for WmdmStorage {
     }
     fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()> {
         WmdmStorage::rename(self, new_name, progress)
+    }
+    fn refuses_taken_names(&self) -> bool {
+        self.storage.raw().refuses_taken_names()
     }
     fn size(&self) -> Result<u64> {
         WmdmStorage::size(self)
@@ -212,6 +218,9 @@ impl DeviceObject for StorageRef {
     }
     fn rename(&self, new_name: &str, progress: &mut dyn Progress) -> Result<()> {
         Storage::rename(&**self, new_name, progress)
+    }
+    fn refuses_taken_names(&self) -> bool {
+        Storage::refuses_taken_names(&**self)
     }
     fn size(&self) -> Result<u64> {
         Storage::size(&**self)

@@ -96,6 +96,10 @@ pub(crate) enum DeviceRequest {
         object: ObjectId,
         /// The new name.
         name: String,
+        /// The folder's path when nothing may be at the new name (a new file replaces
+        /// nothing): the executor looks first unless the device refuses a taken name itself,
+        /// and answers [`Error::AlreadyExists`] for a taken one.
+        free_in: Option<String>,
     },
     /// Writes sync's state file `name` by the state-file protocol (atomic, or whole in place
     /// where renames are refused): [`DeviceResponse::Done`].
