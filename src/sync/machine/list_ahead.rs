@@ -39,10 +39,12 @@ impl ListAhead {
             return ListAhead::default();
         }
         let root = root.clone();
+        // Its span is the session's, as if the core had listed.
+        let span = tracing::Span::current();
         ListAhead(
             std::thread::Builder::new()
                 .name("wmdm-list-ahead".into())
-                .spawn(move || list_contents(&root))
+                .spawn(move || span.in_scope(|| list_contents(&root)))
                 .map_or(Stage::Idle, Stage::Running),
         )
     }
