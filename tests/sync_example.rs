@@ -7,7 +7,7 @@
 #[path = "../examples/support/mod.rs"]
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use wmdm::library::{AutoPlaylist, parse_auto_playlist};
@@ -111,14 +111,15 @@ fn leftovers(dir: &Path, out: &mut Vec<String>) {
     }
 }
 
+/// The library, device and state folders of a run under `dir`.
+fn layout(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    (dir.join("library"), dir.join("device"), dir.join("state"))
+}
+
 #[test]
 fn the_demo_syncs_by_priority_resyncs_nothing_and_resumes_after_a_stop() {
     let dir = tempfile::tempdir().unwrap();
-    let (lib_dir, device, state) = (
-        dir.path().join("library"),
-        dir.path().join("device"),
-        dir.path().join("state"),
-    );
+    let (lib_dir, device, state) = layout(dir.path());
     let made = support::demo::build(&lib_dir, 60).unwrap();
     assert_eq!(made.tracks, 60);
     assert_eq!(made.playlists.len(), 3);
@@ -165,11 +166,7 @@ fn the_demo_syncs_by_priority_resyncs_nothing_and_resumes_after_a_stop() {
 #[test]
 fn library_files_changed_during_a_sync_are_item_errors_and_copied_next_time() {
     let dir = tempfile::tempdir().unwrap();
-    let (lib_dir, device, state) = (
-        dir.path().join("library"),
-        dir.path().join("device"),
-        dir.path().join("state"),
-    );
+    let (lib_dir, device, state) = layout(dir.path());
     // More tracks than the copies read ahead at once.
     support::demo::build(&lib_dir, 300).unwrap();
     std::fs::create_dir(&device).unwrap();
