@@ -249,11 +249,15 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         let library = setup.library.clone();
         let cache = setup.state.join("library");
         move || {
+            // The cache is saved once, after the sync, with the hashes its copies learned.
             let opened = FolderLibrary::open(
                 &library,
                 cache,
                 Arc::new(SystemClock),
-                ScanOptions::default(),
+                ScanOptions {
+                    defer_cache_save: true,
+                    ..ScanOptions::default()
+                },
             );
             (opened, started.elapsed())
         }
@@ -336,6 +340,10 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     }
     let library = Arc::new(RwLock::new(library));
     let shared: SharedLibrary = library.clone();
+    // The scan left its cache to be saved once, when the run ends (on whatever path: a sync,
+    // a dry run, a busy device, an error), with the hashes the copies computed, so that the
+    // next run reads no source again to learn them.
+    let _save_cache = SaveCacheOnExit(library.clone());
 
     let services = SyncServices::open(
         manager.clone(),
@@ -495,6 +503,24 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         return Ok(3);
     }
     Ok(if last.summary.errors > 0 { 3 } else { 0 })
+}
+
+/// Saves the library's scan cache when dropped, if a sync has not already (the scan was told
+/// to leave it: [`ScanOptions::defer_cache_save`]).
+struct SaveCacheOnExit(Arc<RwLock<FolderLibrary>>);
+
+impl Drop for SaveCacheOnExit {
+    fn drop(&mut self) {
+        // A cache that cannot be written costs the next run time, not correctness.
+        if let Err(e) = self
+            .0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .save_cache_if_stale()
+        {
+            eprintln!("sync: could not save the library cache: {e}");
+        }
+    }
 }
 
 /// Resolves where the library, device and state are; in demo mode builds the demo library.
@@ -694,15 +720,6 @@ fn sync_once(
     );
     let elapsed = started.elapsed();
     let summary = engine.summary();
-    // The hashes the copies computed are kept, so the next run reads no source again to learn
-    // them. A cache that cannot be written costs time, not correctness.
-    if let Err(e) = library
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .save_cache_if_stale()
-    {
-        eprintln!("sync: could not save the library cache: {e}");
-    }
     // The item errors first: whatever ends the run, they say what did not make it.
     for (e, _) in errors.iter().take(20) {
         eprintln!("sync: {e}");

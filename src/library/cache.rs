@@ -94,6 +94,14 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 /// Encodes cache records. Times are kept to the nanosecond for the modification time and to
 /// the second for the others, which is what [`decode_cache`] gives back.
 pub fn encode_cache(records: &[CachedTrack]) -> Vec<u8> {
+    encode_cache_of(records.iter().map(|r| (&r.track, r.hash)))
+}
+
+/// [`encode_cache`] of tracks and their hashes held elsewhere (the library's own tracks: no
+/// copy of each is made to write them).
+pub(crate) fn encode_cache_of<'a>(
+    records: impl ExactSizeIterator<Item = (&'a Track, Option<ContentHash>)>,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(32 + records.len() * 160);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&CACHE_VERSION.to_le_bytes());
@@ -102,8 +110,7 @@ pub fn encode_cache(records: &[CachedTrack]) -> Vec<u8> {
             .unwrap_or(u32::MAX)
             .to_le_bytes(),
     );
-    for r in records.iter().take(u32::MAX as usize) {
-        let t = &r.track;
+    for (t, hash) in records.take(u32::MAX as usize) {
         put_str(&mut out, &t.relative_path);
         out.extend_from_slice(&t.id.0.to_le_bytes());
         out.extend_from_slice(&t.size.to_le_bytes());
@@ -117,7 +124,7 @@ pub fn encode_cache(records: &[CachedTrack]) -> Vec<u8> {
             | u8::from(t.disc.is_some()) << 1
             | u8::from(t.year.is_some()) << 2
             | u8::from(t.last_played.is_some()) << 3
-            | u8::from(r.hash.is_some()) << 4;
+            | u8::from(hash.is_some()) << 4;
         out.push(present);
         for v in [t.track_number, t.disc, t.year] {
             out.extend_from_slice(&v.unwrap_or(0).to_le_bytes());
@@ -130,7 +137,7 @@ pub fn encode_cache(records: &[CachedTrack]) -> Vec<u8> {
         out.push(t.rating.value());
         out.extend_from_slice(&t.play_count.to_le_bytes());
         out.extend_from_slice(&t.last_played.map_or(0, to_secs).to_le_bytes());
-        out.extend_from_slice(&r.hash.map_or([0; 20], |h| h.0));
+        out.extend_from_slice(&hash.map_or([0; 20], |h| h.0));
     }
     let sum = crc32fast::hash(&out);
     out.extend_from_slice(&sum.to_le_bytes());

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::Library;
-use super::cache::{CACHE_FILE_NAME, CachedTrack, decode_cache, encode_cache};
+use super::cache::{CACHE_FILE_NAME, CachedTrack, decode_cache, encode_cache_of};
 use super::hashing::{CopySource, HashingReader};
 use super::playlist::{Playlist, PlaylistId, PlaylistKind};
 use super::state::{PLAYLIST_STATE_FILE_NAME, decode_playlist_state, encode_playlist_state};
@@ -25,12 +25,19 @@ use crate::{Error, Result};
 pub struct ScanOptions {
     /// Read `.m3u`, `.m3u8` and `.wpl` files found in the folder and add them as playlists.
     pub read_playlists: bool,
+    /// Leave the scan cache to [`FolderLibrary::save_cache_if_stale`] instead of writing it
+    /// when the scan ends: for a caller that saves it anyway once its work is done (a sync
+    /// saves it with the hashes its copies learned), so that the scan's result is not written
+    /// twice, the first time on the way to the first copy. A run that ends before saving
+    /// leaves the next one reading the tags again, nothing worse.
+    pub defer_cache_save: bool,
 }
 
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             read_playlists: true,
+            defer_cache_save: false,
         }
     }
 }
@@ -408,7 +415,9 @@ impl FolderLibrary {
         } else {
             self.playlists.retain(|p| p.source.is_none());
         }
-        self.save_cache_if_stale()?;
+        if !self.options.defer_cache_save {
+            self.save_cache_if_stale()?;
+        }
         self.save_playlists()
     }
 
@@ -421,22 +430,17 @@ impl FolderLibrary {
         if !self.cache_stale && !dirty && self.cache_exists() {
             return Ok(());
         }
-        let hashes = self.hashes.lock().map_err(|_| Error::Fail)?.clone();
-        let records: Vec<CachedTrack> = self
-            .tracks
-            .iter()
-            .map(|t| CachedTrack {
-                track: t.clone(),
-                hash: hashes
+        let bytes = {
+            let hashes = self.hashes.lock().map_err(|_| Error::Fail)?;
+            encode_cache_of(self.tracks.iter().map(|t| {
+                let hash = hashes
                     .get(&t.id)
                     .filter(|(s, m, _)| *s == t.size && *m == t.modified)
-                    .map(|(_, _, h)| *h),
-            })
-            .collect();
-        write_atomic(
-            &self.state_dir.join(CACHE_FILE_NAME),
-            &encode_cache(&records),
-        )?;
+                    .map(|(_, _, h)| *h);
+                (t, hash)
+            }))
+        };
+        write_atomic(&self.state_dir.join(CACHE_FILE_NAME), &bytes)?;
         self.cache_stale = false;
         Ok(())
     }

@@ -564,6 +564,18 @@ pub trait Storage: Send + Sync + fmt::Debug {
         false
     }
 
+    /// True when a file named `name` holding exactly `content`, created in this folder with
+    /// `metadata` (as [`DirectTransfer::transfer_to_device`]'s
+    /// [`TransferOptions::metadata`]), would store nothing of the metadata beyond what
+    /// `content` already holds: the same file is then made with no metadata given. A device
+    /// that reads tags from a file's bytes answers from `content` alone, so a caller may ask on
+    /// another thread, ahead of the write (a sync asks while it reads the next files).
+    /// `false` by default: the metadata is always given.
+    fn content_holds_metadata(&self, name: &str, content: &[u8], metadata: &Metadata) -> bool {
+        let _ = (name, content, metadata);
+        false
+    }
+
     /// IMDSPObject::Move: moves this object before, after or into `target` (on the same
     /// medium).
     ///

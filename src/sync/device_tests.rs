@@ -45,6 +45,9 @@ impl DeviceObject for Fake {
     fn refuses_taken_names(&self) -> bool {
         false
     }
+    fn content_holds_metadata(&self, _: &str, _: &[u8], _: &crate::metadata::Metadata) -> bool {
+        false
+    }
     fn size(&self) -> Result<u64> {
         Ok(1)
     }

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use super::text::{
-    StateParseError, bad, escape, hex_u64, hex20, key_value, lines_after_header, number, unescape,
+    Escaped, StateParseError, bad, escape, hex_u64, hex20, key_value, lines_after_header, number,
+    unescape,
 };
 use crate::library::{ContentHash, TrackId};
 
@@ -88,8 +89,8 @@ impl LedgerEntry {
         let _ = write!(
             out,
             "{kind}\t{}\t{}\t{:016x}\t{}\t{}\t{:016x}\t{}\t{}\t{}\t{}",
-            escape(&self.path),
-            escape(&self.unique_id),
+            Escaped(&self.path),
+            Escaped(&self.unique_id),
             self.id,
             std::str::from_utf8(&hash).unwrap_or_default(),
             self.size,
@@ -487,31 +488,31 @@ impl Journal {
             self.index,
             self.session
         );
+        use std::fmt::Write as _;
+        // About the size of a ledger line per operation: one allocation, no string per field.
+        s.reserve(self.ops.len() * 200);
         for op in &self.ops {
-            match op {
+            // Writing into a string cannot fail.
+            let _ = match op {
                 JournalOp::Put {
                     temp,
                     replaces,
                     entry,
                 } => {
-                    s.push_str(&format!(
-                        "put\t{}\t{}\t",
-                        escape(temp),
-                        encode_replaces(replaces.as_deref())
-                    ));
+                    let _ = write!(s, "put\t{}\t", Escaped(temp));
+                    // Empty (no string made) for a put that replaces nothing.
+                    s.push_str(&encode_replaces(replaces.as_deref()));
+                    s.push('\t');
                     entry.encode_fields(&mut s);
+                    Ok(())
                 }
-                JournalOp::Delete { path } => s.push_str(&format!("del\t{}", escape(path))),
+                JournalOp::Delete { path } => write!(s, "del\t{}", Escaped(path)),
                 JournalOp::Retag {
                     path,
                     unique_id,
                     size,
-                } => s.push_str(&format!(
-                    "tag\t{}\t{}\t{size}",
-                    escape(path),
-                    escape(unique_id)
-                )),
-            }
+                } => write!(s, "tag\t{}\t{}\t{size}", Escaped(path), Escaped(unique_id)),
+            };
             s.push('\n');
         }
         s.into_bytes()
@@ -627,19 +628,24 @@ impl CommitRecord {
     /// The file's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut s = format!("{COMMIT_KIND} 1\nsession={:016x}\n", self.session);
+        use std::fmt::Write as _;
+        s.reserve(self.files.len() * 200);
         for c in &self.files {
-            s.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\n",
-                escape(&c.temp),
-                escape(&c.path),
+            // Writing into a string cannot fail.
+            let _ = write!(
+                s,
+                "{}\t{}\t{}\t{}\t{}",
+                Escaped(&c.temp),
+                Escaped(&c.path),
                 c.size,
-                escape(&c.unique_id),
+                Escaped(&c.unique_id),
                 hex(&c.fingerprint)
-            ));
+            );
             if let Some(h) = &c.hash {
-                s.insert(s.len() - 1, '\t');
-                s.insert_str(s.len() - 1, &hex(h));
+                s.push('\t');
+                s.push_str(&hex(h));
             }
+            s.push('\n');
         }
         s.into_bytes()
     }

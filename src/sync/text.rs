@@ -2,7 +2,7 @@
 //! file kind and its version, then `key=value` lines or tab-separated records. Values escape
 //! `\`, tab, CR and LF as `\\`, `\t`, `\r`, `\n`, so any name survives a round trip.
 
-pub(crate) use crate::escape::{escape, unescape};
+pub(crate) use crate::escape::{Escaped, escape, unescape};
 
 use std::fmt;
 

@@ -13,10 +13,12 @@
 //! - <id hex>                     the object <id> is gone
 //! ```
 //!
-//! The root is object 0 and has no record. Names escape `\` as `\\`, a line feed as `\n` and a
-//! carriage return as `\r`. Later records win. A line that does not parse is skipped (a torn last
-//! line after a crash is the usual case), and an entry whose parent chain does not reach the root
-//! is dropped on load. When the log holds many more records than objects it is rewritten whole,
+//! The root is object 0 and has no record. Names are escaped as every line-based state file of
+//! the crate escapes its values (`\` as `\\`, a tab as `\t`, a line feed as `\n`, a carriage
+//! return as `\r`; a log written before tabs were escaped reads the same). Later records win.
+//! A line that does not parse is skipped (a torn last line after a crash is the usual case),
+//! and an entry whose parent chain does not reach the root is dropped on load. When the log
+//! holds many more records than objects it is rewritten whole,
 //! through a temporary file and a rename.
 //!
 //! While this process holds the device's writer lock, the log's append handle stays open from
@@ -24,11 +26,13 @@
 //! a rewrite, after any error and once the lock is gone (`FsIo::append`).
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::escape::{Escaped, unescape};
 use crate::maps::{FastMap, FastSet};
 
 use super::playlist::is_playlist_name;
@@ -317,8 +321,8 @@ impl IdMap {
                 name: name.clone(),
             },
         );
-        self.pending_log
-            .push_str(&format!("+ {id:x} {parent:x} {}\n", escape(&name)));
+        // Writing into a string cannot fail.
+        let _ = writeln!(self.pending_log, "+ {id:x} {parent:x} {}", Escaped(&name));
         self.log_records += 1;
     }
 
@@ -390,7 +394,7 @@ impl IdMap {
         ids.sort_unstable();
         for id in ids {
             if let Some(e) = self.entries.get(id) {
-                text.push_str(&format!("+ {id:x} {:x} {}\n", e.parent, escape(&e.name)));
+                let _ = writeln!(text, "+ {id:x} {:x} {}", e.parent, Escaped(&e.name));
             }
         }
         io.write_state(&path, text.as_bytes())?;
@@ -411,37 +415,6 @@ fn reaches_root(raw: &FastMap<u64, Entry>, id: u64) -> bool {
         }
     }
     false
-}
-
-fn escape(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-fn unescape(s: &str) -> Option<String> {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next()? {
-                '\\' => out.push('\\'),
-                'n' => out.push('\n'),
-                'r' => out.push('\r'),
-                _ => return None,
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]

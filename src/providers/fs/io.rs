@@ -556,6 +556,29 @@ impl WriteSession {
         exact: Option<u64>,
         progress: &mut dyn Progress,
     ) -> Result<()> {
+        // A small file of known size that the session keeps whole: read straight into the
+        // kept copy and written from there (the bytes are copied once, not into a buffer and
+        // then again into the copy).
+        if let Some(total) = exact.and_then(|t| usize::try_from(t).ok())
+            && (1..=CAPTURE_LIMIT).contains(&total)
+            && self.pos == 0
+            && self.captured.as_ref().is_some_and(Vec::is_empty)
+        {
+            let mut whole = vec![0; total];
+            src.read_exact(&mut whole).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    Error::EndOfFile
+                } else {
+                    Error::from(e)
+                }
+            })?;
+            // Not captured a second time by the write.
+            self.captured = None;
+            self.write_inner(&whole)?;
+            self.captured = Some(whole);
+            progress.progress(self.pos)?;
+            return Ok(());
+        }
         // One buffer per thread, kept between files: a fresh megabyte per file costs the
         // allocator a trip to the kernel and a page fault per page, every file.
         COPY_BUFFER.with(|cell| {

@@ -486,6 +486,12 @@ impl Storage for FsStorage {
         true
     }
 
+    /// From the tags lofty reads in `content`: the same reading and routing as the metadata
+    /// of a transfer gets (`tagging::set_metadata`), without the file.
+    fn content_holds_metadata(&self, name: &str, content: &[u8], metadata: &Metadata) -> bool {
+        super::tagging::content_holds(name, content, metadata)
+    }
+
     fn move_to(
         &self,
         placement: Placement,

@@ -12,7 +12,7 @@ use lofty::probe::Probe;
 use lofty::tag::Tag;
 
 use crate::error::{Error, Result, Status};
-use crate::metadata::{Metadata, tags};
+use crate::metadata::{FormatCode, Metadata, tags};
 use crate::time::WmdmDateTime;
 
 use super::quirks::FsQuirks;
@@ -424,6 +424,46 @@ fn read_tags_of(bytes: &[u8], named: Option<&Path>) -> Option<Metadata> {
     read_tags_with(probe.read().ok()?)
 }
 
+/// Where [`set_metadata`] puts each item of `metadata`, given the tags the file holds now
+/// (`None`: none lofty can read): the items for the file's tags (those it does not hold
+/// already), those for the sidecar, and how many are dropped (derived, or the stream's own).
+fn route(metadata: &Metadata, current: Option<&Metadata>) -> (Metadata, Metadata, usize) {
+    let readable = current.is_some();
+    let mut dropped = 0usize;
+    let mut for_file = Metadata::new();
+    let mut for_sidecar = Metadata::new();
+    for (name, value) in metadata.iter() {
+        let typed_ok = match tags::expected_type(name) {
+            Some(ty) => ty == value.data_type(),
+            None => true,
+        };
+        if DERIVED.contains(&name) || (readable && STREAM.contains(&name)) || !typed_ok {
+            dropped += 1;
+        } else if readable && TAGGABLE.contains(&name) {
+            if !current.is_some_and(|t| holds(t, name, value)) {
+                for_file.add(name, value.clone());
+            }
+        } else {
+            for_sidecar.add(name, value.clone());
+        }
+    }
+    (for_file, for_sidecar, dropped)
+}
+
+/// [`Storage::content_holds_metadata`](crate::provider::Storage::content_holds_metadata):
+/// whether [`set_metadata`] on a new file named `name` holding `content` would write nothing
+/// (the tags `content` holds already have every item it would write into the file, and none
+/// goes to the sidecar). Typed by the name's extension as the file would be, or by the bytes.
+pub(crate) fn content_holds(name: &str, content: &[u8], metadata: &Metadata) -> bool {
+    let current = if FormatCode::from_file_name(name).is_audio() {
+        read_tags_of(content, Some(Path::new(name)))
+    } else {
+        read_tags_of(content, None)
+    };
+    let (for_file, for_sidecar, _) = route(metadata, current.as_ref());
+    for_file.is_empty() && for_sidecar.is_empty()
+}
+
 /// IMDSPStorage3::SetMetadata: tags into the file where its format allows, the rest into the
 /// sidecar, derived properties dropped.
 ///
@@ -480,25 +520,7 @@ pub(crate) fn set_metadata(
             }
         }
     };
-    let readable = current.is_some();
-    let mut dropped = 0usize;
-    let mut for_file = Metadata::new();
-    let mut for_sidecar = Metadata::new();
-    for (name, value) in metadata.iter() {
-        let typed_ok = match tags::expected_type(name) {
-            Some(ty) => ty == value.data_type(),
-            None => true,
-        };
-        if DERIVED.contains(&name) || (readable && STREAM.contains(&name)) || !typed_ok {
-            dropped += 1;
-        } else if readable && TAGGABLE.contains(&name) {
-            if !current.as_ref().is_some_and(|t| holds(t, name, value)) {
-                for_file.add(name, value.clone());
-            }
-        } else {
-            for_sidecar.add(name, value.clone());
-        }
-    }
+    let (for_file, mut for_sidecar, dropped) = route(metadata, current.as_ref());
     if let (Some(path), false) = (audio.as_deref(), for_file.is_empty())
         && let Err(e) = write_tags(shared, path, &for_file, fresh)
     {

@@ -446,3 +446,46 @@ fn a_vouched_snapshot_is_forgotten_when_the_file_changes() {
     out.set_metadata(&meta).unwrap();
     assert_eq!(out.size().unwrap(), on_disk());
 }
+
+/// `content_holds_metadata` answers, from the bytes alone, whether a transfer of them with
+/// that metadata would store anything more: where it says yes, the transfer given the
+/// metadata stores exactly the bytes sent.
+#[test]
+fn content_holds_metadata_says_whether_a_transfer_would_store_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = FsDevice::open(dir.path(), DeviceOptions::default().durable(false)).unwrap();
+    let root = d.root();
+    let tagged_as = |title: &str| {
+        let mut m = Metadata::new();
+        m.add(tags::TITLE, title);
+        m.add(tags::AUTHOR, "Band");
+        m.add(tags::TRACK, 3u32);
+        m
+    };
+    let meta = tagged_as("Song");
+    let plain = mp3(40);
+    for name in ["a.mp3", ".wmdm-sync-1-00000001.part"] {
+        assert!(!root.content_holds_metadata(name, &plain, &meta), "{name}");
+    }
+    // The transfer writes the tags into the file: its bytes then hold them, under an
+    // audio name or a temporary one (typed by the bytes).
+    let tagged = read_whole(&*transfer(&root, "a.mp3", &plain, Some(meta.clone())));
+    assert_ne!(tagged, plain);
+    for name in ["b.mp3", ".wmdm-sync-1-00000002.part"] {
+        assert!(root.content_holds_metadata(name, &tagged, &meta), "{name}");
+        let again = transfer(&root, name, &tagged, Some(meta.clone()));
+        assert_eq!(
+            read_whole(&*again),
+            tagged,
+            "{name}: stored more than was sent"
+        );
+    }
+    // Another title is not held; a rating goes to the sidecar, so it is not held either.
+    assert!(!root.content_holds_metadata("c.mp3", &tagged, &tagged_as("Other")));
+    let mut rated = meta.clone();
+    rated.add(tags::USER_RATING, 60u32);
+    assert!(!root.content_holds_metadata("c.mp3", &tagged, &rated));
+    // Bytes lofty cannot read hold nothing.
+    assert!(!root.content_holds_metadata("d.mp3", b"not audio at all", &meta));
+    assert!(!root.content_holds_metadata("d.part", b"", &meta));
+}

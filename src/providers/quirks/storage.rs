@@ -134,6 +134,12 @@ impl Storage for QuirkStorage {
         self.get(Operation::SetAttributes, |s| s.set_attributes(attributes))
     }
 
+    /// The wrapped device's answer: a transfer here passes its metadata through unchanged, and
+    /// the check reads nothing from the device (no operation to count or fail).
+    fn content_holds_metadata(&self, name: &str, content: &[u8], metadata: &Metadata) -> bool {
+        self.inner.content_holds_metadata(name, content, metadata)
+    }
+
     fn name(&self) -> Result<String> {
         self.get(Operation::GetInfo, |s| s.name())
     }

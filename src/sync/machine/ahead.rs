@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::library::{CopySource, HashingReader, TrackId};
+use crate::metadata::Metadata;
 
 /// Files this large or larger are read by their step (a copy streams them; holding them would
 /// cost memory for little gain).
@@ -35,15 +36,42 @@ pub(crate) struct AheadJob {
     pub(crate) source: CopySource,
     /// The track's path in the library, for messages.
     pub(crate) what: String,
+    /// The name the copy will be written under and the metadata it will be given: the
+    /// worker asks the device whether the bytes hold that metadata already ([`Ready::held`]).
+    pub(crate) metadata: Option<(String, Metadata)>,
 }
 
+/// Asks the device whether a file of a name and content holds the metadata given with it
+/// ([`DeviceObject::content_holds_metadata`](super::object::DeviceObject::content_holds_metadata)).
+pub(super) type HeldCheck = Arc<dyn Fn(&str, &[u8], &Metadata) -> bool + Send + Sync>;
+
 /// A file read ahead: its bytes, the reader that hashed them (still open: the library
-/// finishes it when the step takes it), and the fingerprint a device object holding exactly
-/// these bytes has (computed here rather than on the core's thread after the write).
+/// finishes it when the step takes it), the fingerprint a device object holding exactly
+/// these bytes has, and whether the device found the metadata held by them (computed here
+/// rather than on the core's thread during the write).
 pub(super) struct Ready {
     pub(super) bytes: Vec<u8>,
     pub(super) reader: HashingReader<'static>,
     pub(super) fingerprint: [u8; 20],
+    /// The name and metadata of the job, when the device said a file of that name holding
+    /// these bytes holds that metadata already: written under that name with that metadata,
+    /// the copy is given none.
+    pub(super) held: Option<(String, Metadata)>,
+}
+
+impl Ready {
+    /// The metadata to give a write of these bytes under `name` that was to be given
+    /// `metadata`: none when the device found the bytes hold it already.
+    pub(super) fn metadata_to_give<'m>(
+        &self,
+        name: &str,
+        metadata: Option<&'m Metadata>,
+    ) -> Option<&'m Metadata> {
+        match (&self.held, metadata) {
+            (Some((n, held)), Some(m)) if n == name && held == m => None,
+            _ => metadata,
+        }
+    }
 }
 
 enum Slot {
@@ -73,6 +101,7 @@ struct State {
 
 struct Shared {
     jobs: Vec<AheadJob>,
+    check: Option<HeldCheck>,
     index: HashMap<TrackId, usize>,
     state: Mutex<State>,
     changed: Condvar,
@@ -110,12 +139,14 @@ pub(super) struct Ahead {
 }
 
 impl Ahead {
-    /// Starts a worker on `jobs` (in the plan's order); `None` when it could not start.
-    pub(super) fn start(jobs: Vec<AheadJob>) -> Option<Ahead> {
+    /// Starts a worker on `jobs` (in the plan's order), asking `check` about their metadata;
+    /// `None` when it could not start.
+    pub(super) fn start(jobs: Vec<AheadJob>, check: Option<HeldCheck>) -> Option<Ahead> {
         let index = jobs.iter().enumerate().map(|(i, j)| (j.track, i)).collect();
         let slots = jobs.iter().map(|_| Slot::Waiting).collect();
         let shared = Arc::new(Shared {
             jobs,
+            check,
             index,
             state: Mutex::new(State {
                 slots,
@@ -158,7 +189,11 @@ impl Ahead {
                 Slot::Gone => break None,
                 Slot::Waiting => {
                     drop(st);
-                    let read = self.shared.jobs.get(k).map(read_job);
+                    let read = self
+                        .shared
+                        .jobs
+                        .get(k)
+                        .map(|j| read_job(j, self.shared.check.as_ref()));
                     st = self.shared.lock();
                     break read;
                 }
@@ -270,7 +305,7 @@ fn run_next<'a>(
         return Err(st);
     };
     drop(st);
-    let result = read_job(job);
+    let result = read_job(job, shared.check.as_ref());
     let mut st = shared.lock();
     let passed = k < st.passed;
     if let Some(slot) = st.slots.get_mut(k) {
@@ -287,8 +322,8 @@ fn run_next<'a>(
     Ok(st)
 }
 
-/// Opens, reads and hashes `job`'s file.
-fn read_job(job: &AheadJob) -> Result<Ready> {
+/// Opens, reads and hashes `job`'s file, and asks `check` about its metadata.
+fn read_job(job: &AheadJob, check: Option<&HeldCheck>) -> Result<Ready> {
     let mut reader = job.source.open().inspect_err(|e| {
         if *e == Error::ProcessFailed {
             tracing::warn!(track = %job.what, "the library file changed since the scan; the next sync copies it");
@@ -305,10 +340,17 @@ fn read_job(job: &AheadJob) -> Result<Ready> {
         }
     })?;
     let fingerprint = crate::sync::device::fingerprint_of_bytes(&bytes);
+    let held = match (&job.metadata, check) {
+        (Some((name, metadata)), Some(check)) if check(name, &bytes, metadata) => {
+            Some((name.clone(), metadata.clone()))
+        }
+        _ => None,
+    };
     Ok(Ready {
         bytes,
         reader,
         fingerprint,
+        held,
     })
 }
 
@@ -336,6 +378,7 @@ mod tests {
                     modified: md.modified().unwrap_or(SystemTime::UNIX_EPOCH),
                 },
                 what: format!("{i}.mp3"),
+                metadata: None,
             });
             contents.push(bytes);
         }
@@ -349,7 +392,7 @@ mod tests {
     #[test]
     fn every_file_is_read_ahead_hashed_and_taken_once_in_order() {
         let (_dir, jobs, contents) = files(3 * WINDOW);
-        let ahead = Ahead::start(jobs).unwrap();
+        let ahead = Ahead::start(jobs, None).unwrap();
         for (i, want) in contents.iter().enumerate() {
             let track = TrackId(i as u64 + 1);
             let ready = ahead.take(track).expect("planned").unwrap();
@@ -363,10 +406,53 @@ mod tests {
     }
 
     #[test]
+    fn the_device_is_asked_about_each_files_metadata_and_its_answer_kept_for_that_write() {
+        let (_dir, mut jobs, contents) = files(4);
+        let title = |t: &str| {
+            let mut m = Metadata::new();
+            m.add(crate::metadata::tags::TITLE, t);
+            m
+        };
+        for (i, j) in jobs.iter_mut().enumerate() {
+            j.metadata = (i != 3).then(|| (format!("t{i}.part"), title(&format!("song {i}"))));
+        }
+        // The device says the bytes hold the metadata for even-sized files only.
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let check: HeldCheck = {
+            let asked = Arc::clone(&asked);
+            Arc::new(move |name: &str, content: &[u8], _: &Metadata| {
+                asked.lock().unwrap().push(name.to_owned());
+                content.len().is_multiple_of(2)
+            })
+        };
+        let ahead = Ahead::start(jobs, Some(check)).unwrap();
+        for (i, bytes) in contents.iter().enumerate() {
+            let ready = ahead.take(TrackId(i as u64 + 1)).unwrap().unwrap();
+            let m = title(&format!("song {i}"));
+            let name = format!("t{i}.part");
+            let held = i != 3 && bytes.len().is_multiple_of(2);
+            assert_eq!(ready.held.is_some(), held, "file {i}");
+            // Given nothing only for the write it was asked about: that name, that metadata.
+            assert_eq!(ready.metadata_to_give(&name, Some(&m)).is_none(), held);
+            assert_eq!(ready.metadata_to_give("other.part", Some(&m)), Some(&m));
+            let other = title("another title");
+            assert_eq!(ready.metadata_to_give(&name, Some(&other)), Some(&other));
+            assert_eq!(ready.metadata_to_give(&name, None), None);
+        }
+        let mut asked = asked.lock().unwrap().clone();
+        asked.sort();
+        assert_eq!(
+            asked,
+            ["t0.part", "t1.part", "t2.part"],
+            "one question per file with metadata"
+        );
+    }
+
+    #[test]
     fn a_file_changed_after_it_was_read_ahead_fails_its_finish() {
         let (_dir, jobs, _) = files(4);
         let path = jobs[1].source.path.clone();
-        let ahead = Ahead::start(jobs).unwrap();
+        let ahead = Ahead::start(jobs, None).unwrap();
         let ready = ahead.take(TrackId(2)).unwrap().unwrap();
         std::fs::write(&path, b"other bytes, another size").unwrap();
         assert_eq!(ready.reader.finish().unwrap_err(), Error::ProcessFailed);
@@ -377,7 +463,7 @@ mod tests {
         let (_dir, mut jobs, _) = files(2);
         // The scan saw another size: the plan was made for other bytes.
         jobs[0].source.size += 1;
-        let ahead = Ahead::start(jobs).unwrap();
+        let ahead = Ahead::start(jobs, None).unwrap();
         let taken = ahead.take(TrackId(1)).expect("planned");
         assert_eq!(taken.err(), Some(Error::ProcessFailed));
         assert!(ahead.take(TrackId(2)).unwrap().is_ok());
@@ -386,7 +472,7 @@ mod tests {
     #[test]
     fn files_the_run_passes_by_are_dropped_and_free_the_window() {
         let (_dir, jobs, contents) = files(4 * WINDOW);
-        let ahead = Ahead::start(jobs).unwrap();
+        let ahead = Ahead::start(jobs, None).unwrap();
         // Skip most of them: the window holds no more than WINDOW files, so this ends only
         // if what the run passed by is dropped.
         for i in (0..4 * WINDOW).step_by(WINDOW / 2 + 1) {

@@ -343,7 +343,13 @@ fn apply(run: &mut Run, library: &dyn Library, op: &SyncOp) -> Flow {
 
 /// The copy `op` for the read-ahead ([`super::ahead`]): a plain copy (no conversion) of a
 /// small track the library hands over as a host file.
-pub(super) fn ahead_job(library: &dyn Library, op: &SyncOp) -> Option<AheadJob> {
+/// `name`: the name the copy will be written under, when known (the device is asked whether
+/// the bytes under that name hold the copy's metadata).
+pub(super) fn ahead_job(
+    library: &dyn Library,
+    op: &SyncOp,
+    name: Option<&str>,
+) -> Option<AheadJob> {
     let SyncOp::Copy {
         track,
         size,
@@ -361,6 +367,8 @@ pub(super) fn ahead_job(library: &dyn Library, op: &SyncOp) -> Option<AheadJob> 
         track: *track,
         source: library.copy_source(*track)?,
         what: t.relative_path.clone(),
+        // What the step gives the write (`write_temp` below).
+        metadata: name.map(|n| (n.to_owned(), device_metadata(t))),
     })
 }
 

@@ -5,9 +5,10 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::ahead::{Ahead, AheadJob};
+use super::ahead::{Ahead, AheadJob, HeldCheck};
 use super::list_ahead::ListAhead;
 use super::object::DeviceObject;
 use super::request::{
@@ -17,6 +18,7 @@ use super::request::{
 use crate::error::{Error, Result};
 use crate::library::{ContentHash, HashingReader, Library};
 use crate::manager::{InsertOptions, InsertSource, WmdmDevice, WmdmStorage};
+use crate::metadata::Metadata;
 use crate::provider::{DeviceRef, NoProgress, Progress, StorageRef};
 use crate::sync::device::{
     Renames, change_stamp, clean_state_twins, delete_state, fingerprint as fingerprint_of,
@@ -306,12 +308,21 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
 
     /// Starts reading `jobs` ahead (once; later calls do nothing): one worker beside the
     /// core's thread, so only with a second core.
-    pub(crate) fn start_ahead(&mut self, jobs: Vec<AheadJob>) {
+    pub(crate) fn start_ahead(&mut self, jobs: Vec<AheadJob>)
+    where
+        O: Sync + 'static,
+    {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         if std::mem::replace(&mut self.ahead_started, true) || jobs.len() < 2 || cores < 2 {
             return;
         }
-        self.ahead = Ahead::start(jobs);
+        // The worker asks the device about each file's metadata as it reads it: a question
+        // about bytes and a name, which touches nothing on the device.
+        let root = self.root.clone();
+        let check: HeldCheck = Arc::new(move |name: &str, content: &[u8], metadata: &Metadata| {
+            root.content_holds_metadata(name, content, metadata)
+        });
+        self.ahead = Ahead::start(jobs, Some(check));
     }
 
     /// Starts the encoder on the conversions of `ops` (once; later calls do nothing).
@@ -383,7 +394,7 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
             Ok(f) => f,
             Err(e) => return DeviceResponse::Failed(e),
         };
-        let insert = |reader: &mut (dyn Read + Send), size: u64| {
+        let insert = |reader: &mut (dyn Read + Send), size: u64, metadata: Option<&Metadata>| {
             // A fresh name is this session's: whatever holds it is not ours to delete, and
             // the insert (never an overwrite) refuses it. A device that gave the file another
             // name instead (a name policy that numbers taken names, where the device ignores
@@ -395,7 +406,7 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
                     size,
                 },
                 &InsertOptions {
-                    metadata: metadata.clone(),
+                    metadata: metadata.cloned(),
                     // A fresh name is the session's journaled temporary name: the device may
                     // write it in place (recovery deletes it by name after a crash, J3).
                     temporary: fresh,
@@ -412,14 +423,17 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
         let (written, info) = match source {
             WriteSource::Bytes(bytes) => {
                 let mut reader = std::io::Cursor::new(bytes);
-                (insert(&mut reader, size).and_then(readback), None)
+                (
+                    insert(&mut reader, size, metadata.as_ref()).and_then(readback),
+                    None,
+                )
             }
             WriteSource::Encoded { track } => match self.encoder.wait(track, cx.stop) {
                 Err(e) => (Err(e), None),
                 Ok((encoded, info)) => {
                     let written = std::fs::File::open(&encoded.path)
                         .map_err(Error::from)
-                        .and_then(|mut file| insert(&mut file, encoded.size))
+                        .and_then(|mut file| insert(&mut file, encoded.size, metadata.as_ref()))
                         .and_then(readback)
                         .map(|(o, w)| {
                             let sent = encoded.size;
@@ -434,8 +448,9 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
                     // them itself (the planned hash; the file unchanged since it was opened).
                     Some(ready) => (
                         ready.and_then(|r| {
+                            let given = r.metadata_to_give(name, metadata.as_ref());
                             let mut bytes = std::io::Cursor::new(r.bytes);
-                            let created = insert(&mut bytes, size)?;
+                            let created = insert(&mut bytes, size, given)?;
                             let what = library
                                 .track(track)
                                 .map_or("", |t| t.relative_path.as_str());
@@ -446,7 +461,12 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
                         }),
                         None,
                     ),
-                    None => (write_track(library, track, expect, size, insert), None),
+                    None => (
+                        write_track(library, track, expect, size, |reader, size| {
+                            insert(reader, size, metadata.as_ref())
+                        }),
+                        None,
+                    ),
                 },
                 None => (
                     Err(Error::Fail.context("a copy asked for without the library")),

@@ -306,9 +306,22 @@ impl SyncMachine {
     /// The copies of the plan's steps not applied yet whose sources a worker may read
     /// ahead, in order (see `ahead`).
     pub(crate) fn ahead_jobs(&self, library: &dyn Library) -> Vec<AheadJob> {
+        // A copy is written under its journaled temporary name, or under its final one where
+        // the device refuses renames (`apply::write_temp`).
+        fn name<'a>(run: Option<&'a Run>, op: &'a super::plan::SyncOp) -> Option<&'a str> {
+            let run = run?;
+            let path = commit::op_path(op)?;
+            let written = if run.renames_refused {
+                path
+            } else {
+                run.temps.get(path)?.as_str()
+            };
+            Some(crate::sync::device::split(written).1)
+        }
+        let run = self.run.as_deref();
         self.remaining_ops()
             .iter()
-            .filter_map(|op| apply::ahead_job(library, op))
+            .filter_map(|op| apply::ahead_job(library, op, name(run, op)))
             .collect()
     }
 

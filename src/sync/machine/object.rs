@@ -36,6 +36,10 @@ pub(crate) trait DeviceObject: Clone + Send + Sized {
     /// True when a rename to a taken name fails and changes nothing (the provider's
     /// [`refuses_taken_names`](crate::provider::Storage::refuses_taken_names)).
     fn refuses_taken_names(&self) -> bool;
+    /// Whether a file named `name` made here from `content` with `metadata` would store
+    /// nothing of it beyond `content` (the provider's
+    /// [`content_holds_metadata`](crate::provider::Storage::content_holds_metadata)).
+    fn content_holds_metadata(&self, name: &str, content: &[u8], metadata: &Metadata) -> bool;
     /// Its size.
     fn size(&self) -> Result<u64>;
     /// Its persistent unique ID.
@@ -104,6 +108,11 @@ impl DeviceObject for WmdmStorage {
     }
     fn refuses_taken_names(&self) -> bool {
         self.storage.raw().refuses_taken_names()
+    }
+    fn content_holds_metadata(&self, name: &str, content: &[u8], metadata: &Metadata) -> bool {
+        self.storage
+            .raw()
+            .content_holds_metadata(name, content, metadata)
     }
     fn size(&self) -> Result<u64> {
         WmdmStorage::size(self)
@@ -221,6 +230,9 @@ impl DeviceObject for StorageRef {
     }
     fn refuses_taken_names(&self) -> bool {
         Storage::refuses_taken_names(&**self)
+    }
+    fn content_holds_metadata(&self, name: &str, content: &[u8], metadata: &Metadata) -> bool {
+        Storage::content_holds_metadata(&**self, name, content, metadata)
     }
     fn size(&self) -> Result<u64> {
         Storage::size(&**self)
