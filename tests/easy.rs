@@ -200,3 +200,125 @@ fn typed_settings_and_the_wmp_strings_are_one_partnership_row() {
     syncer.sync(|_| {}).unwrap();
     assert!(d.last_sync_time().unwrap().is_some());
 }
+
+/// An ID3v2.4 tag of UTF-8 text frames.
+fn id3v2(frames: &[(&str, &str)]) -> Vec<u8> {
+    let syncsafe = |n: usize| {
+        [
+            (n >> 21) as u8 & 0x7f,
+            (n >> 14) as u8 & 0x7f,
+            (n >> 7) as u8 & 0x7f,
+            n as u8 & 0x7f,
+        ]
+    };
+    let mut body = Vec::new();
+    for (id, text) in frames {
+        let mut data = vec![3u8];
+        data.extend_from_slice(text.as_bytes());
+        body.extend_from_slice(id.as_bytes());
+        body.extend_from_slice(&syncsafe(data.len()));
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&data);
+    }
+    let mut out = b"ID3\x04\x00\x00".to_vec();
+    out.extend_from_slice(&syncsafe(body.len()));
+    out.extend_from_slice(&body);
+    out
+}
+
+/// An ID3v1 tag with only an album.
+fn id3v1_album(album: &str) -> Vec<u8> {
+    let mut tag = b"TAG".to_vec();
+    tag.resize(3 + 60, 0);
+    let mut field = album.as_bytes().to_vec();
+    field.resize(30, 0);
+    tag.extend_from_slice(&field);
+    tag.resize(127, 0);
+    tag.push(255);
+    tag
+}
+
+/// MPEG frames of silence, `n` of them.
+fn frames(n: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.extend_from_slice(&[0xFF, 0xFB, 0x90, 0xC0]);
+        v.extend_from_slice(&[0u8; 413]);
+    }
+    v
+}
+
+/// A copy whose bytes already hold its metadata lands byte for byte; one whose metadata the
+/// library found where the device's tag reader does not look (an album only in the ID3v1 tag)
+/// gets it written into the file. The read-ahead worker decides this before the write; the
+/// result is the one the write itself reached before.
+#[test]
+fn a_copy_gets_written_only_the_tags_its_bytes_lack() -> wmdm::Result<()> {
+    let (lib, dev, state) = (
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+    );
+    let mut sources = Vec::new();
+    for i in 1..=6usize {
+        let title = format!("Song {i}");
+        let mut bytes = if i == 2 {
+            id3v2(&[("TIT2", &title), ("TPE1", "Band")])
+        } else {
+            id3v2(&[("TIT2", &title), ("TPE1", "Band"), ("TALB", "Album")])
+        };
+        bytes.extend_from_slice(&frames(20 + i));
+        if i == 2 {
+            bytes.extend_from_slice(&id3v1_album("Album"));
+        }
+        std::fs::write(lib.path().join(format!("{i:02}.mp3")), &bytes)?;
+        sources.push((title, bytes));
+    }
+    let syncer = SyncJob::folder(lib.path())
+        .to_folder(dev.path())
+        .state_dir(state.path())
+        .auto_playlist("All", "all")
+        .open()?;
+    syncer.partner()?;
+    let report = syncer.sync(|_| {})?;
+    assert_eq!(
+        (report.summary.copied, report.summary.errors),
+        (6, 0),
+        "{report}"
+    );
+    let mut seen = 0;
+    let mut dirs = vec![dev.path().to_owned()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                dirs.push(p);
+                continue;
+            }
+            if p.extension().and_then(|x| x.to_str()) != Some("mp3") {
+                continue;
+            }
+            use lofty::prelude::{Accessor, TaggedFileExt};
+            let stored = std::fs::read(&p)?;
+            let file = lofty::read_from_path(&p).expect("a tagged mp3");
+            let tag = file.primary_tag().expect("its ID3v2 tag");
+            let title = tag.title().expect("a title").into_owned();
+            let (_, source) = sources
+                .iter()
+                .find(|(t, _)| *t == title)
+                .expect("a copied track");
+            assert_eq!(tag.album().as_deref(), Some("Album"), "{title}");
+            if title == "Song 2" {
+                assert_ne!(
+                    &stored, source,
+                    "{title}: its album was written into the file"
+                );
+            } else {
+                assert_eq!(&stored, source, "{title}: stored byte for byte");
+            }
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 6);
+    Ok(())
+}

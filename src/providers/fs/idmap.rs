@@ -38,6 +38,23 @@ use crate::maps::{FastMap, FastSet};
 use super::playlist::is_playlist_name;
 use super::quirks::FsIo;
 
+/// `base` with `parts` pushed onto it, made at its final size (a path pushed component by
+/// component grows, and is copied, several times).
+pub(crate) fn joined<'a>(base: &Path, parts: impl IntoIterator<Item = &'a str> + Clone) -> PathBuf {
+    let len = base.as_os_str().len()
+        + parts
+            .clone()
+            .into_iter()
+            .map(|c| c.len() + 1)
+            .sum::<usize>();
+    let mut p = PathBuf::with_capacity(len);
+    p.push(base);
+    for c in parts {
+        p.push(c);
+    }
+    p
+}
+
 /// The root folder's ID.
 pub(crate) const ROOT: u64 = 0;
 
@@ -269,7 +286,7 @@ impl IdMap {
     /// # Errors
     /// As [`IdMap::components`].
     pub(crate) fn rel_path(&self, id: u64) -> Result<PathBuf> {
-        Ok(self.components(id)?.iter().collect())
+        Ok(joined(Path::new(""), self.components(id)?))
     }
 
     /// True when `ancestor` is `id` or one of its ancestors.

@@ -225,6 +225,9 @@ impl FsStorage {
                 None if request.is_folder() => {
                     self.shared.io.create_dir(&dir.join(&name))?;
                     let id = inner.ids.insert(parent, &name);
+                    // Made empty just now: no interrupted write of an earlier session left
+                    // anything in it to clean (`io::clean_folder` need not list it).
+                    inner.cleaned.insert(id);
                     self.shared.save_ids(&mut inner)?;
                     self.shared.io.barrier.dir_entries(&dir);
                     id

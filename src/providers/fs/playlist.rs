@@ -6,14 +6,14 @@
 //! provider (or a folder holding it is), the playlist file is rewritten from the IDs, so its
 //! entries keep resolving to the same objects, and a deleted object drops out of it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::flags::OpenMode;
-use crate::maps::FastSet;
+use crate::maps::{FastMap, FastSet};
 use crate::metadata::FormatCode;
 use crate::playlist_file::{
     PathStyle, PlaylistFile, PlaylistFormat, WriteEntry, read_m3u, read_wpl, write_m3u, write_wpl,
@@ -102,8 +102,8 @@ impl Heads {
 /// Playlists by object ID: what each resolved to, and the first components of its entries.
 #[derive(Debug, Default)]
 pub(crate) struct RefCache {
-    resolved: HashMap<u64, CachedRefs>,
-    heads: HashMap<u64, Heads>,
+    resolved: FastMap<u64, CachedRefs>,
+    heads: FastMap<u64, Heads>,
 }
 
 impl RefCache {

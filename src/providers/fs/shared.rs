@@ -1,6 +1,5 @@
 //! The state one device's handles share: its root, identity, ID map and space accounting.
 
-use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
 use crate::error::{Error, Result};
+use crate::maps::{FastMap, FastSet};
 use crate::metadata::Metadata;
 
 use super::identity::{Identity, random_u64};
@@ -60,25 +60,25 @@ impl Snap {
 pub(crate) struct Inner {
     pub(crate) ids: IdMap,
     /// Files created but not yet written: they have an ID and a name, but no file.
-    pub(crate) pending: HashSet<u64>,
+    pub(crate) pending: FastSet<u64>,
     /// How many handles and write sessions hold each reservation; the last to go releases it.
-    pub(crate) holders: HashMap<u64, usize>,
+    pub(crate) holders: FastMap<u64, usize>,
     /// Metadata given at creation to files not yet written, applied when the write closes.
-    pub(crate) pending_meta: HashMap<u64, Metadata>,
+    pub(crate) pending_meta: FastMap<u64, Metadata>,
     /// Folders already cleaned of stale temporary files this session.
-    pub(crate) cleaned: HashSet<u64>,
+    pub(crate) cleaned: FastSet<u64>,
     /// Temporary files of writes in progress; folder scans leave these alone.
-    pub(crate) active_temps: HashSet<PathBuf>,
+    pub(crate) active_temps: FastSet<PathBuf>,
     /// Bytes used on the device (apparent file sizes), once counted.
     pub(crate) used: Option<u64>,
     /// Bytes written to temporary files of writes in progress, beyond the objects they replace.
     pub(crate) inflight: u64,
     /// How many read and write sessions each object has open.
-    pub(crate) open: HashMap<u64, usize>,
+    pub(crate) open: FastMap<u64, usize>,
     /// What each playlist file resolved to when last read.
     pub(crate) playlists: RefCache,
     /// What the last listing of each folder counted towards the used bytes.
-    pub(crate) listed: HashMap<u64, Listed>,
+    pub(crate) listed: FastMap<u64, Listed>,
     /// The content of the file written last, while it is known to be the file's (see
     /// `io::Kept`): its first read is served from it.
     pub(crate) kept: Option<super::io::Kept>,
@@ -178,16 +178,16 @@ impl Shared {
             identity: Mutex::new(identity),
             inner: Mutex::new(Inner {
                 ids,
-                pending: HashSet::new(),
-                pending_meta: HashMap::new(),
-                holders: HashMap::new(),
-                cleaned: HashSet::new(),
-                active_temps: HashSet::new(),
+                pending: FastSet::default(),
+                pending_meta: FastMap::default(),
+                holders: FastMap::default(),
+                cleaned: FastSet::default(),
+                active_temps: FastSet::default(),
                 used: None,
                 inflight: 0,
-                open: HashMap::new(),
+                open: FastMap::default(),
                 playlists: RefCache::new(),
-                listed: HashMap::new(),
+                listed: FastMap::default(),
                 kept: None,
             }),
             generation: AtomicU64::new(1),
@@ -335,7 +335,10 @@ impl Shared {
     ) -> Result<(PathBuf, Option<Option<fs::Metadata>>)> {
         self.check()?;
         let chain = inner.ids.chain(id)?;
-        let mut p = self.root.clone();
+        let mut p = PathBuf::with_capacity(
+            self.root.as_os_str().len() + chain.iter().map(|(_, c)| c.len() + 1).sum::<usize>(),
+        );
+        p.push(&self.root);
         let mut verified = self.verified_lock();
         verified.expire(Instant::now());
         let mut last = None;
@@ -480,7 +483,7 @@ impl Shared {
             inner.ids.save(false, &self.io)?;
             return Ok(out);
         }
-        let seen: HashSet<u64> = out.iter().map(|(id, _, _)| *id).collect();
+        let seen: FastSet<u64> = out.iter().map(|(id, _, _)| *id).collect();
         let gone: Vec<u64> = inner
             .ids
             .children_of(parent)
@@ -525,7 +528,7 @@ impl Shared {
     /// The used bytes by the listings in `listed` (see [`Shared::used_bytes`]), or `None`
     /// when a folder under the root has not been listed in this generation, or was listed
     /// with entries the count needs but the listing leaves out.
-    fn used_from_listings(&self, listed: &HashMap<u64, Listed>) -> Option<u64> {
+    fn used_from_listings(&self, listed: &FastMap<u64, Listed>) -> Option<u64> {
         let generation = self.generation();
         let mut total = 0u64;
         let mut stack = vec![ROOT];

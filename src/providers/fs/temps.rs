@@ -15,13 +15,13 @@
 //! The state folder `.wmdm/` belongs to the provider entirely; its own temporary files (those
 //! of state writes) are cleaned by age at open instead (see the `shared` module).
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::Result;
+use crate::maps::FastSet;
 
 use super::identity::random_u64;
 use super::names::{STATE_DIR, TEMP_PREFIX, TEMP_SUFFIX};
@@ -116,7 +116,7 @@ impl TempNames {
     pub(crate) fn stale<'a>(
         &self,
         candidates: impl IntoIterator<Item = &'a PathBuf>,
-        active: &HashSet<PathBuf>,
+        active: &FastSet<PathBuf>,
     ) -> Vec<PathBuf> {
         candidates
             .into_iter()

@@ -1,10 +1,10 @@
 //! Which folders a path check (`Shared::safe_path`) found not to be symbolic links a moment
 //! ago, so that resolving a path deep in the tree costs one `lstat`, not one per component.
 
-use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::shared::Snap;
+use crate::maps::{FastMap, FastSet};
 
 /// How long a folder found not to be a symbolic link is taken as still not being one.
 ///
@@ -19,12 +19,12 @@ pub(crate) const VERIFIED_FOR: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub(crate) struct Verified {
     pub(crate) since: Option<Instant>,
-    pub(crate) ids: HashSet<u64>,
+    pub(crate) ids: FastSet<u64>,
     /// Files the provider created itself a moment ago (exclusively, so never through a link)
     /// and looked at through their own descriptor, with what the descriptor said: a path
     /// check takes them as it takes a checked folder, and their snapshot is that, without an
     /// `lstat` (see `Shared::bump_published`).
-    pub(crate) files: HashMap<u64, Snap>,
+    pub(crate) files: FastMap<u64, Snap>,
 }
 
 impl Verified {
