@@ -115,25 +115,31 @@ impl<'a> Names<'a> {
         };
         let mut path = String::new();
         for d in dirs {
-            let parent = if path.is_empty() {
-                String::new()
-            } else {
-                format!("{path}/")
-            };
             let name = component(rule, d, self.max);
-            let mut candidate = format!("{parent}{name}");
+            // The parent's path and a slash, then the name (numbered when taken).
+            let mut candidate = String::with_capacity(path.len() + 1 + name.len());
+            candidate.push_str(&path);
+            if !path.is_empty() {
+                candidate.push('/');
+            }
+            let parent = candidate.len();
+            candidate.push_str(&name);
             let mut n = 2;
             path = loop {
-                let key = rule.fold(&candidate).into_owned();
+                // A folder spelt before (the usual case: an album's tracks share theirs) is
+                // found without a key of its own.
+                let key = rule.fold(&candidate);
                 let known = folders(&mut self.folders, rule, self.device);
-                if let Some(spelled) = known.get(&key) {
+                if let Some(spelled) = known.get(key.as_ref()) {
                     break spelled.clone();
                 }
+                let key = key.into_owned();
                 if !files(&mut self.files, rule, self.device).contains(&key) {
                     folders(&mut self.folders, rule, self.device).insert(key, candidate.clone());
                     break candidate;
                 }
-                candidate = format!("{parent}{}", rule.numbered(&name, n, self.max));
+                candidate.truncate(parent);
+                candidate.push_str(&rule.numbered(&name, n, self.max));
                 n += 1;
             };
         }

@@ -428,7 +428,15 @@ impl<'l> Planner<'l> {
         if !self.playlist_ops.is_empty() {
             out.playlist_layout = self.layout.take();
         }
-        out.ops = self.forget;
+        // Made at its size: the copies alone may be tens of thousands of operations.
+        out.ops = Vec::with_capacity(
+            self.forget.len()
+                + self.meta_ops.len()
+                + self.deletes.len()
+                + self.copies.len()
+                + self.playlist_ops.len(),
+        );
+        out.ops.extend(self.forget);
         out.ops.extend(self.meta_ops);
         out.ops.extend(self.deletes);
         out.ops.extend(self.copies);

@@ -34,6 +34,7 @@ use super::journal::{Journal, JournalOp};
 use super::resume::journal_ops;
 use crate::error::{Error, ErrorKind, Result};
 use crate::library::Library;
+use crate::maps::FastMap;
 
 mod ahead;
 mod apply;
@@ -363,14 +364,11 @@ impl SyncMachine {
             ops: journal_ops(&plan, &ledger, session),
         };
         let journaled = !journal.ops.is_empty();
-        let temps = journal
-            .ops
-            .iter()
-            .filter_map(|op| match op {
-                JournalOp::Put { temp, entry, .. } => Some((entry.path.clone(), temp.clone())),
-                _ => None,
-            })
-            .collect();
+        let mut temps = FastMap::with_capacity_and_hasher(journal.ops.len(), Default::default());
+        temps.extend(journal.ops.iter().filter_map(|op| match op {
+            JournalOp::Put { temp, entry, .. } => Some((entry.path.clone(), temp.clone())),
+            _ => None,
+        }));
         let total: u64 = plan.ops.iter().map(|o| o.bytes().max(1)).sum();
         let left = u32::try_from(plan.left_out.len()).unwrap_or(u32::MAX);
         let no_fit = u32::try_from(plan.totals.no_fit).unwrap_or(u32::MAX);

@@ -1,11 +1,12 @@
 //! A run's state: what it starts from, what it knows while it runs, and the files waiting
 //! for their batch's commit.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use super::request::ObjectId;
 use crate::error::Error;
 use crate::library::{ContentHash, TrackId};
+use crate::maps::FastMap;
 use crate::sync::engine::SyncSummary;
 use crate::sync::event::{SyncEvent, SyncItem};
 use crate::sync::intent::IntentRecord;
@@ -81,7 +82,7 @@ pub(crate) struct Run {
     pub(super) journal: Journal,
     pub(super) journaled: bool,
     // Each write's temporary path, by final path (from the journal).
-    pub(super) temps: HashMap<String, String>,
+    pub(super) temps: FastMap<String, String>,
     // Temporary files written and closed, waiting for their batch's commit record (J4).
     pub(super) batch: Vec<Pending>,
     pub(super) batch_bytes: u64,
