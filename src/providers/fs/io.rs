@@ -564,14 +564,7 @@ impl WriteSession {
             && self.pos == 0
             && self.captured.as_ref().is_some_and(Vec::is_empty)
         {
-            let mut whole = vec![0; total];
-            src.read_exact(&mut whole).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    Error::EndOfFile
-                } else {
-                    Error::from(e)
-                }
-            })?;
+            let whole = crate::sys::files::read_exactly(src, total, Error::EndOfFile)?;
             // Not captured a second time by the write.
             self.captured = None;
             self.write_inner(&whole)?;

@@ -9,7 +9,6 @@
 //! runs when the step takes the bytes, as for a file the step reads itself.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -331,14 +330,8 @@ fn read_job(job: &AheadJob, check: Option<&HeldCheck>) -> Result<Ready> {
     })?;
     // One read of the size the open vouched for (`read_to_end` would grow its reads from
     // 8 KiB: three calls for a 17 kB file). A file that ends sooner changed meanwhile.
-    let mut bytes = vec![0; usize::try_from(job.source.size).map_err(|_| Error::Fail)?];
-    reader.read_exact(&mut bytes).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            Error::ProcessFailed
-        } else {
-            Error::from(e)
-        }
-    })?;
+    let len = usize::try_from(job.source.size).map_err(|_| Error::Fail)?;
+    let bytes = crate::sys::files::read_exactly(&mut reader, len, Error::ProcessFailed)?;
     let fingerprint = crate::sync::device::fingerprint_of_bytes(&bytes);
     let held = match (&job.metadata, check) {
         (Some((name, metadata)), Some(check)) if check(name, &bytes, metadata) => {

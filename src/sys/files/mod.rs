@@ -120,6 +120,28 @@ fn folder_of(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
+/// Reads exactly `len` bytes from `src` into a buffer of that size (one read where the source
+/// allows: a small file read whole). A source that ends sooner fails with `short`; other
+/// failures are the read's.
+///
+/// # Errors
+/// `short` for a source shorter than `len`; the read's I/O error.
+pub(crate) fn read_exactly(
+    src: &mut (impl io::Read + ?Sized),
+    len: usize,
+    short: crate::Error,
+) -> crate::Result<Vec<u8>> {
+    let mut bytes = vec![0; len];
+    src.read_exact(&mut bytes).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            short
+        } else {
+            crate::Error::from(e)
+        }
+    })?;
+    Ok(bytes)
+}
+
 /// Writes `path` whole: `fill` writes a temporary file beside it, which is synced, then put in
 /// place by `publish(temp, path)`; the temporary file is removed when anything fails (`fill`
 /// included, a cancelled copy say). A reader sees the old file or the new one, never half of
