@@ -82,6 +82,56 @@ fn every_manager_entry_point_is_not_certified_before_authentication() {
 }
 
 #[test]
+fn providers_authenticate_ahead_and_beside_the_application_without_opening_the_gate() {
+    let clock = clock();
+    let good = wrap_provider(FlatProvider::new(&["a"], false), &clock);
+    // A provider whose channel expects an application, not a manager: it refuses the manager.
+    let refusing = wmdm::manager::AuthenticatedProvider::new(
+        FlatProvider::new(&["b"], false),
+        wmdm::sac::SecureChannelServer::new(Arc::new(config(
+            Role::Provider,
+            51,
+            Role::Application,
+            &clock,
+        ))),
+    );
+    let mgr = DeviceManager::new(config(Role::Manager, 20, Role::Application, &clock)).unwrap();
+    mgr.add_provider(good.clone()).unwrap();
+    mgr.add_provider(refusing.clone()).unwrap();
+    assert!(!good.is_authenticated());
+
+    // Before the application: the manager reaches its providers, but no device is listed.
+    let e = mgr.authenticate_providers().unwrap_err();
+    assert!(e.report().contains("provider 1"), "{}", e.report());
+    assert!(good.is_authenticated());
+    assert!(!refusing.is_authenticated());
+    assert_eq!(mgr.devices().unwrap_err(), Error::NotCertified);
+
+    // The application's handshake on one thread, the providers' again on another.
+    std::thread::scope(|s| {
+        let providers = s.spawn(|| mgr.authenticate_providers());
+        mgr.authenticate(app_config(&clock)).unwrap();
+        assert!(providers.join().unwrap().is_err());
+    });
+    // The listing uses the session made ahead; the refusing provider adds no device.
+    let names: Vec<String> = mgr
+        .devices()
+        .unwrap()
+        .iter()
+        .map(|d| d.name().unwrap())
+        .collect();
+    assert_eq!(names, ["a"]);
+    let root = mgr
+        .devices()
+        .unwrap()
+        .remove(0)
+        .storages()
+        .unwrap()
+        .remove(0);
+    insert_bytes(&root, "x.mp3", b"through the session made ahead");
+}
+
+#[test]
 fn every_handle_is_not_certified_after_the_application_session_ends() {
     let (mgr, _) = manager(&["a"], false);
     let dev = mgr.devices().unwrap().remove(0);

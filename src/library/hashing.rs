@@ -70,10 +70,15 @@ pub struct HashingReader<'a> {
 /// them (a large track's SHA-1 costs about as much as copying it); smaller ones inline, where
 /// a thread would cost more than it saves.
 const BACKGROUND_FROM: u64 = 1 << 20;
-/// The bytes handed to the hashing thread at a time.
-const CHUNK: usize = 1 << 20;
-/// Chunks in flight to the hashing thread: the copy runs at most this far ahead of the hash.
-const IN_FLIGHT: usize = 4;
+/// The bytes handed to the hashing thread at a time: small enough to stay in the processor's
+/// cache between the copy that puts them there and the thread that hashes them, and for an
+/// allocator to keep such buffers in its pools (from 512 KiB on, allocators such as mimalloc
+/// map each one fresh from the system, page faults included, every file), and so that the
+/// hash finishes at most this far behind the copy's last read.
+const CHUNK: usize = 256 << 10;
+/// Chunks in flight to the hashing thread: the copy runs at most this far (4 MiB) ahead of
+/// the hash.
+const IN_FLIGHT: usize = 16;
 
 /// Where the hash is computed.
 enum Hasher {
@@ -309,7 +314,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.flac");
         // Not a multiple of the chunk, so the last chunk is a partial one.
-        let data: Vec<u8> = (0..(3 * CHUNK + 12_345)).map(|i| (i % 251) as u8).collect();
+        let len = BACKGROUND_FROM as usize + 3 * CHUNK + 12_345;
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &data).unwrap();
         let mut r = HashingReader::of_file(File::open(&path).unwrap()).unwrap();
         assert!(matches!(r.hasher, Hasher::Background(_)));

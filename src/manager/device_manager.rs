@@ -145,8 +145,37 @@ impl DeviceManager {
             let server = SecureChannelServer::new(Arc::new(creds.config(Role::Provider)?));
             manager.add_provider(AuthenticatedProvider::new(provider, server))?;
         }
-        manager.authenticate(Arc::new(creds.config(Role::Application)?))?;
+        let app = Arc::new(creds.config(Role::Application)?);
+        // The providers' handshakes beside the application's (a failed one is reported at
+        // the first enumeration, which tries it again).
+        std::thread::scope(|s| {
+            s.spawn(|| manager.authenticate_providers());
+            manager.authenticate(app)
+        })?;
         Ok(manager)
+    }
+
+    /// Authenticates the manager to every registered provider it has no session with yet, now
+    /// rather than at the first enumeration ([`DeviceManager::devices`]), which then finds the
+    /// sessions made. It reaches no device, so it needs no authenticated application: a caller
+    /// can run it on one thread while the application authenticates on another, and the two
+    /// handshakes (each three RSA private-key operations) overlap.
+    ///
+    /// # Errors
+    /// The first provider's handshake error, with the provider's index; the other providers
+    /// are still tried. [`Error::Fail`] if a lock is poisoned.
+    pub fn authenticate_providers(&self) -> Result<()> {
+        let _span = tracing::debug_span!("authenticate providers").entered();
+        let mut providers = lock(&self.inner.providers)?;
+        let mut refused = None;
+        for (index, slot) in providers.iter_mut().enumerate() {
+            if let Err(e) = self.provider_session(slot) {
+                refused.get_or_insert_with(|| {
+                    e.context(format!("provider {index} failed to authenticate"))
+                });
+            }
+        }
+        refused.map_or(Ok(()), Err)
     }
 
     /// True once an application has authenticated.

@@ -22,8 +22,11 @@ use super::tagging;
 /// progress and cancel to stay responsive.
 const KERNEL_CHUNK: usize = 16 << 20;
 
-/// The copy buffer where the kernel cannot copy.
-const BUFFER: usize = 1 << 20;
+/// The copy buffer where the kernel cannot copy: each read's bytes are still in the
+/// processor's cache when the write copies them on (a 1 MiB buffer is not, and the write
+/// then costs several times more), and a reader that hashes what it yields (the sync's
+/// copies) hands the hashing thread pieces of this size.
+const BUFFER: usize = 256 << 10;
 
 thread_local! {
     /// The copy buffer of this thread's write sessions (see [`WriteSession::fill_from_reader`]).
