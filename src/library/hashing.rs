@@ -70,11 +70,9 @@ pub struct HashingReader<'a> {
 /// them (a large track's SHA-1 costs about as much as copying it); smaller ones inline, where
 /// a thread would cost more than it saves.
 const BACKGROUND_FROM: u64 = 1 << 20;
-/// The bytes handed to the hashing thread at a time: small enough to stay in the processor's
-/// cache between the copy that puts them there and the thread that hashes them, and for an
-/// allocator to keep such buffers in its pools (from 512 KiB on, allocators such as mimalloc
-/// map each one fresh from the system, page faults included, every file), and so that the
-/// hash finishes at most this far behind the copy's last read.
+/// The bytes handed to the hashing thread at a time: the size of the folder provider's copy
+/// buffer, small enough to stay in the processor's cache while the copy writes them on, and
+/// the most the hash has left to do once the copy has read its last byte.
 const CHUNK: usize = 256 << 10;
 /// Chunks in flight to the hashing thread: the copy runs at most this far (4 MiB) ahead of
 /// the hash.
