@@ -71,8 +71,8 @@ pub struct HashingReader<'a> {
 /// a thread would cost more than it saves.
 const BACKGROUND_FROM: u64 = 1 << 20;
 /// The bytes handed to the hashing thread at a time: the size of the folder provider's copy
-/// buffer, small enough to stay in the processor's cache while the copy writes them on, and
-/// the most the hash has left to do once the copy has read its last byte.
+/// buffer (each read is handed over whole), small enough to stay in the processor's cache
+/// while the copy writes it on.
 const CHUNK: usize = 256 << 10;
 /// Chunks in flight to the hashing thread: the copy runs at most this far (4 MiB) ahead of
 /// the hash.
