@@ -37,6 +37,15 @@ fn insert_bytes(root: &WmdmStorage, name: &str, data: &[u8]) -> WmdmStorage {
     .expect("insert")
 }
 
+/// The names of the manager's devices, in its order.
+fn device_names(mgr: &DeviceManager) -> Vec<String> {
+    mgr.devices()
+        .unwrap()
+        .iter()
+        .map(|d| d.name().unwrap())
+        .collect()
+}
+
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
@@ -47,13 +56,7 @@ fn enumerates_devices_after_authentication() {
     assert!(mgr.is_authenticated());
     assert_eq!(mgr.revision().unwrap(), MANAGER_REVISION);
     assert_eq!(mgr.device_count().unwrap(), 2);
-    let names: Vec<String> = mgr
-        .devices()
-        .unwrap()
-        .iter()
-        .map(|d| d.name().unwrap())
-        .collect();
-    assert_eq!(names, ["a", "b"]);
+    assert_eq!(device_names(&mgr), ["a", "b"]);
     let b = mgr.device_from_canonical_name("flat:b").unwrap();
     assert_eq!(b.manufacturer().unwrap(), "Flat");
     assert_eq!(
@@ -114,21 +117,12 @@ fn providers_authenticate_ahead_and_beside_the_application_without_opening_the_g
         assert!(providers.join().unwrap().is_err());
     });
     // The listing uses the session made ahead; the refusing provider adds no device.
-    let names: Vec<String> = mgr
-        .devices()
-        .unwrap()
-        .iter()
-        .map(|d| d.name().unwrap())
-        .collect();
-    assert_eq!(names, ["a"]);
-    let root = mgr
-        .devices()
-        .unwrap()
-        .remove(0)
-        .storages()
-        .unwrap()
-        .remove(0);
-    insert_bytes(&root, "x.mp3", b"through the session made ahead");
+    assert_eq!(device_names(&mgr), ["a"]);
+    insert_bytes(
+        &root_of(&mgr, "a"),
+        "x.mp3",
+        b"through the session made ahead",
+    );
 }
 
 #[test]
@@ -756,13 +750,7 @@ fn an_untrusted_provider_contributes_no_devices() {
     mgr.add_provider(wrap_provider(FlatProvider::new(&["good"], false), &clock))
         .unwrap();
     mgr.authenticate(app_config(&clock)).unwrap();
-    let names: Vec<String> = mgr
-        .devices()
-        .unwrap()
-        .iter()
-        .map(|d| d.name().unwrap())
-        .collect();
-    assert_eq!(names, ["good"]);
+    assert_eq!(device_names(&mgr), ["good"]);
     assert!(!wrapped.is_authenticated());
 }
 
