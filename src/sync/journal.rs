@@ -243,6 +243,19 @@ pub(super) fn parse_owner<'a>(
     })
 }
 
+/// The shortest line a ledger entry can have: eleven tab-separated fields, two of them 16 hex
+/// digits and one 40 (`journal_tests.rs` checks it against the encoding).
+const SHORTEST_ENTRY_LINE: usize = 89;
+
+/// The most entries a ledger of these bytes can hold: one a line, each line at least
+/// [`SHORTEST_ENTRY_LINE`] bytes. What a parse reserves ahead stays within a few times the
+/// file's own size, whatever the file holds (a damaged or hostile ledger of empty lines, which
+/// parses, would otherwise have it reserve an entry per byte).
+fn entries_at_most(bytes: &[u8]) -> usize {
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+    lines.min(bytes.len() / SHORTEST_ENTRY_LINE)
+}
+
 impl Ledger {
     /// An empty ledger for a partnership.
     pub fn new(library_id: impl Into<String>, index: u8) -> Ledger {
@@ -294,10 +307,9 @@ impl Ledger {
         ledger.settle_tries = owner.settle_tries;
         // Ledgers are written in path order: checked so, the map is built in one pass instead
         // of by 10,000 inserts (a no-op resync reads the whole ledger).
-        // One entry a line: made at its size, not grown by copying (a ledger of 10,000
-        // entries is a few megabytes in memory).
-        let mut sorted: Vec<(String, LedgerEntry)> =
-            Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count());
+        // Made at its size, not grown by copying (a ledger of 10,000 entries is a few
+        // megabytes in memory).
+        let mut sorted: Vec<(String, LedgerEntry)> = Vec::with_capacity(entries_at_most(bytes));
         let mut in_order = true;
         for (n, line) in lines {
             let e = LedgerEntry::parse_fields(n, &mut line.split('\t'))?;

@@ -249,3 +249,46 @@ fn commit_records_round_trip_and_check_their_names() {
     }
     assert!(CommitRecord::parse(&bad.encode()).is_err());
 }
+
+#[test]
+fn what_a_ledger_parse_reserves_is_bounded_by_its_size_not_its_lines() {
+    // The shortest entry a ledger can hold is no shorter than the bound says.
+    let shortest = LedgerEntry {
+        path: "a".into(),
+        unique_id: String::new(),
+        kind: OwnedKind::Track,
+        id: 0,
+        hash: [0; 20],
+        size: 0,
+        meta: 0,
+        source_size: 0,
+        source_mtime: 0,
+        plays: 0,
+        rating: 0,
+        seen: None,
+        fingerprint: None,
+    };
+    let mut line = String::new();
+    shortest.encode_fields(&mut line);
+    assert_eq!(line.len(), SHORTEST_ENTRY_LINE, "{line:?}");
+    // A ledger of 10,000 entries: room for all of them.
+    let mut l = Ledger::new("lib", 1);
+    for i in 0..10_000 {
+        l.insert(entry(&format!("Music/{i:05}.mp3")));
+    }
+    let bytes = l.encode();
+    assert!(entries_at_most(&bytes) >= 10_000);
+    assert_eq!(Ledger::parse(&bytes).unwrap().entries.len(), 10_000);
+    // A valid header followed by a million empty lines parses, as an empty ledger, with room
+    // reserved for no more entries than its bytes could hold.
+    let mut hostile = l
+        .encode()
+        .split(|&b| b == b'\n')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(&b'\n');
+    hostile.extend(std::iter::repeat_n(b'\n', 1_000_000));
+    assert!(entries_at_most(&hostile) <= hostile.len() / SHORTEST_ENTRY_LINE);
+    assert!(entries_at_most(&hostile) < 12_000);
+    assert!(Ledger::parse(&hostile).unwrap().entries.is_empty());
+}

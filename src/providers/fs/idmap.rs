@@ -60,6 +60,8 @@ pub(crate) const ROOT: u64 = 0;
 
 const HEADER: &str = "wmdm-ids 1";
 const MAX_DEPTH: usize = 4096;
+/// The shortest `+` record of the log, `+ 1 0 a` (the last line may lack its newline).
+const SHORTEST_RECORD: usize = 7;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
@@ -140,9 +142,12 @@ impl IdMap {
     /// Reads the records of the log's `text` into this (empty) map; false when the header is
     /// not recognised (the map then stays empty).
     fn parse(&mut self, text: &str, path: &Path) -> bool {
-        // At its size from the start: one record a line, nearly all of them `+` records (a
-        // device's map of 10,000 files would otherwise grow and rehash a dozen times).
-        let records = text.bytes().filter(|&b| b == b'\n').count();
+        // At its size from the start (a device's map of 10,000 files would otherwise grow and
+        // rehash a dozen times): one record a line, nearly all of them `+` records, and no
+        // more of those than the text's bytes over the shortest one's, so that a damaged or
+        // hostile log of empty lines reserves nothing like an entry per byte.
+        let lines = text.bytes().filter(|&b| b == b'\n').count();
+        let records = lines.min(text.len() / SHORTEST_RECORD);
         let mut raw: FastMap<u64, Entry> =
             FastMap::with_capacity_and_hasher(records, Default::default());
         let mut next = self.next;
@@ -452,6 +457,32 @@ mod tests {
             Default::default(),
         );
         (dir, path, io)
+    }
+
+    #[test]
+    fn what_a_load_reserves_is_bounded_by_the_records_the_log_can_hold() {
+        let path = Path::new("ids");
+        // The shortest record the parse takes is as long as the bound says.
+        let mut m = IdMap::in_memory(100);
+        assert!(m.parse(&format!("{HEADER}\n+ 1 0 a"), path));
+        assert_eq!(m.lookup(ROOT, "a"), Some(1));
+        assert_eq!("+ 1 0 a".len(), SHORTEST_RECORD);
+        // A log of 10,000 records: room for them all from the start.
+        let mut text = format!("{HEADER}\n");
+        for id in 1..=10_000u64 {
+            text.push_str(&format!("+ {id:x} 0 f{id}.mp3\n"));
+        }
+        let mut m = IdMap::in_memory(100);
+        assert!(m.parse(&text, path));
+        assert_eq!(m.entries.len(), 10_000);
+        // A header and a million empty lines: an empty map, with room reserved for no more
+        // records than those bytes could hold.
+        let hostile = format!("{HEADER}{}", "\n".repeat(1_000_000));
+        let mut m = IdMap::in_memory(100);
+        assert!(m.parse(&hostile, path));
+        assert!(m.entries.is_empty());
+        assert!(m.entries.capacity() < 2 * hostile.len() / SHORTEST_RECORD);
+        assert!(m.entries.capacity() < 300_000, "{}", m.entries.capacity());
     }
 
     #[test]
