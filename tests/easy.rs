@@ -1,6 +1,8 @@
 //! The paved path (`wmdm::SyncJob`): a whole sync in a few lines, on the memory device with
 //! injected faults and on folders; partnerships; priorities; the errors a user can cause.
 
+mod common;
+
 use std::sync::Arc;
 
 use wmdm::library::{MemoryLibrary, Playlist, Track, TrackId};
@@ -312,17 +314,7 @@ fn a_copy_gets_written_only_the_tags_its_bytes_lack() -> wmdm::Result<()> {
                 .find(|(t, _)| *t == title)
                 .expect("a copied track");
             assert_eq!(m.get_str(tags::ALBUM_TITLE), Some("Album"), "{title}");
-            let mut stored = Vec::new();
-            let mut io = obj.open(wmdm::flags::OpenMode::READ)?;
-            let mut buf = [0u8; 4096];
-            loop {
-                let n = io.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                stored.extend_from_slice(&buf[..n]);
-            }
-            io.close()?;
+            let stored = common::read_storage(&*obj, 4096)?;
             if title != "Song 2" {
                 assert_eq!(&stored, source, "{title}: stored byte for byte");
             }

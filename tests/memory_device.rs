@@ -1,6 +1,8 @@
 //! Scenarios for the in-memory device, driven through the provider traits only, the way a sync
 //! engine or a device manager would drive a real player.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -44,18 +46,7 @@ fn write_all(file: &dyn Storage, data: &[u8]) -> R {
 }
 
 fn read_all(file: &dyn Storage) -> Result<Vec<u8>, Error> {
-    let mut io = file.open(OpenMode::READ)?;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 7];
-    loop {
-        let n = io.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    io.close()?;
-    Ok(out)
+    common::read_storage(file, 7)
 }
 
 fn free(root: &dyn Storage) -> Result<u64, Error> {

@@ -137,3 +137,23 @@ pub fn manager(
         .expect("app authenticates");
     (mgr, provider)
 }
+
+/// A provider object's whole content, read through its own I/O in reads of `chunk` bytes
+/// (small ones exercise the provider's partial reads).
+pub fn read_storage(
+    file: &dyn wmdm::provider::Storage,
+    chunk: usize,
+) -> Result<Vec<u8>, wmdm::Error> {
+    let mut io = file.open(wmdm::flags::OpenMode::READ)?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; chunk];
+    loop {
+        let n = io.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    io.close()?;
+    Ok(out)
+}
