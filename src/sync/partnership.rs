@@ -567,6 +567,36 @@ impl PartnershipTable {
         }
     }
 
+    /// Saves the table after a session changed only its counters ([`LastSync`]): when the
+    /// file holds this table but for those, the new file replaces it without the folder's
+    /// sync (after a power cut the table is the new one or the old one, each whole, and only
+    /// the counters may be lost); otherwise as [`save`](Self::save). A no-op resync's one
+    /// write on the library side then costs a file's sync, not a folder's too.
+    ///
+    /// # Errors
+    /// As [`save`](Self::save).
+    pub(crate) fn save_counters(&self, state_dir: &Path) -> Result<()> {
+        let path = state_dir.join(PARTNERSHIPS_FILE_NAME);
+        let but_counters = |t: &PartnershipTable| {
+            let mut t = t.clone();
+            for p in &mut t.slots {
+                p.last = LastSync::default();
+            }
+            t
+        };
+        let same_but_counters = fs::read(&path)
+            .ok()
+            .and_then(|b| PartnershipTable::parse(&b).ok())
+            .is_some_and(|on_disk| but_counters(&on_disk) == but_counters(self));
+        if !same_but_counters {
+            return self.save(state_dir);
+        }
+        Ok(crate::sys::files::write_atomic_unflushed_rename(
+            &path,
+            &self.encode(),
+        )?)
+    }
+
     /// Saves the table atomically (a temporary file, synced, then renamed into place).
     ///
     /// # Errors

@@ -120,3 +120,29 @@ fn statuses_have_wmp_values() {
     );
     assert_eq!(SyncDeviceStatus::from_i32(6), None);
 }
+
+#[test]
+fn a_sessions_counters_are_saved_whole_and_so_is_anything_else_changed_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = PartnershipTable::new("0".repeat(32), "lib");
+    t.add("/media/a", "SERIAL-A", "A").unwrap();
+    t.save(dir.path()).unwrap();
+    let load = || PartnershipTable::load_or_create(dir.path(), "lib").unwrap();
+    // Only the counters changed: they land.
+    let p = t.for_device_mut("SERIAL-A").unwrap();
+    p.last.time = Some(1_700_000_000);
+    p.last.items = 42;
+    t.save_counters(dir.path()).unwrap();
+    assert_eq!(load(), t);
+    // Something besides the counters changed too (a save that failed before): that lands
+    // as well, not only the counters.
+    let p = t.for_device_mut("SERIAL-A").unwrap();
+    p.friendly_name = "renamed".into();
+    p.last.errors = 3;
+    t.save_counters(dir.path()).unwrap();
+    assert_eq!(load(), t);
+    // A damaged file on disk is replaced by the whole table.
+    std::fs::write(dir.path().join(PARTNERSHIPS_FILE_NAME), b"garbage").unwrap();
+    t.save_counters(dir.path()).unwrap();
+    assert_eq!(load(), t);
+}

@@ -334,7 +334,7 @@ impl SyncServices {
             p.last.no_fit = summary.no_fit;
             p.last.items = summary.items_on_device;
         }
-        if let Err(e) = st.table.save(&self.inner.state_dir) {
+        if let Err(e) = st.table.save_counters(&self.inner.state_dir) {
             tracing::warn!(error = %e, "could not save the partnership table");
         }
         drop(st);

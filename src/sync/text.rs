@@ -97,32 +97,13 @@ pub(crate) fn hex_u64(line_no: usize, s: &str) -> Result<u64, StateParseError> {
     u64::from_str_radix(s, 16).map_err(|_| bad(line_no, "expected 16 hex digits"))
 }
 
-/// One hex digit's value (either case, as `from_str_radix` takes them).
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Parses 40 hex digits as 20 bytes.
+/// Parses 40 hex digits (either case) as 20 bytes.
 pub(crate) fn hex20(line_no: usize, s: &str) -> Result<[u8; 20], StateParseError> {
-    let b = s.as_bytes();
-    if b.len() != 40 {
+    if s.len() != 40 {
         return Err(bad(line_no, "expected 40 hex digits"));
     }
     let mut out = [0u8; 20];
-    for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
-        match (
-            pair.first().copied().and_then(nibble),
-            pair.get(1).copied().and_then(nibble),
-        ) {
-            (Some(hi), Some(lo)) => *o = (hi << 4) | lo,
-            _ => return Err(bad(line_no, "bad hex")),
-        }
-    }
+    hex::decode_to_slice(s, &mut out).map_err(|_| bad(line_no, "bad hex"))?;
     Ok(out)
 }
 
