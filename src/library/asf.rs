@@ -46,7 +46,7 @@ const MAX_HEADER: u64 = 16 * 1024 * 1024;
 
 /// Reads an ASF file's header into `track`.
 pub(crate) fn read_asf_file(path: &Path, track: &mut Track) -> Result<(), String> {
-    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut f = crate::sys::files::open_unchanged(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut head = [0u8; 30];
     f.read_exact(&mut head)
         .map_err(|_| "too short for an ASF header".to_owned())?;

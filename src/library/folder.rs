@@ -629,7 +629,7 @@ impl Library for FolderLibrary {
         {
             return Ok(*h);
         }
-        let h = ContentHash::of_reader(fs::File::open(&track.path)?)?;
+        let h = ContentHash::of_reader(crate::sys::files::open_unchanged(&track.path)?)?;
         self.hashes
             .lock()
             .map_err(|_| Error::Fail)?
@@ -640,7 +640,7 @@ impl Library for FolderLibrary {
 
     fn open(&self, id: TrackId) -> Result<Box<dyn Read + Send + '_>> {
         let track = self.track(id).ok_or(Error::FileNotFound)?;
-        Ok(Box::new(fs::File::open(&track.path)?))
+        Ok(Box::new(crate::sys::files::open_unchanged(&track.path)?))
     }
 
     /// Also saved with the playlists' other sync settings ([`FolderLibrary::save_playlists`]).

@@ -36,7 +36,7 @@ impl CopySource {
     /// [`Error::ProcessFailed`] when the file's size or date is no longer what the scan saw
     /// (the plan was made for other bytes); the I/O error of the open or the `fstat`.
     pub fn open(&self) -> Result<HashingReader<'static>> {
-        let reader = HashingReader::of_file(File::open(&self.path)?)?;
+        let reader = HashingReader::of_file(crate::sys::files::open_unchanged(&self.path)?)?;
         if reader.opened() != Some((self.size, self.modified)) {
             return Err(Error::ProcessFailed);
         }
@@ -52,6 +52,9 @@ enum Source<'a> {
         file: File,
         opened: (u64, SystemTime),
     },
+    /// A host file read to its end and found unchanged ([`HashingReader::check_whole`]),
+    /// then closed: nothing more to read.
+    Checked { opened: (u64, SystemTime) },
     /// Any other reader (a library held in memory, say).
     Other(Box<dyn Read + Send + 'a>),
 }
@@ -232,9 +235,34 @@ impl<'a> HashingReader<'a> {
     /// not a host file).
     pub fn opened(&self) -> Option<(u64, SystemTime)> {
         match &self.source {
-            Source::File { opened, .. } => Some(*opened),
+            Source::File { opened, .. } | Source::Checked { opened } => Some(*opened),
             Source::Other(_) => None,
         }
+    }
+
+    /// Checks now, for a host file read to its end, what [`finish`](Self::finish) checks
+    /// (every byte read; the file still of the size and date it had when opened: one
+    /// `fstat`), and closes the file. For bytes read ahead of the step that writes them: the
+    /// check follows the read at once, on the reading thread, and `finish` then returns the
+    /// hash without looking at the file again (a change after this check is a later version
+    /// of the file, which the next sync copies: the stamp returned is the one read). Any
+    /// other reader is left as it is.
+    ///
+    /// # Errors
+    /// [`Error::ProcessFailed`] when the read stopped before the end or the file changed
+    /// while it was read; the I/O error of the `fstat`.
+    pub fn check_whole(&mut self) -> Result<()> {
+        let Source::File { file, opened } = &self.source else {
+            return Ok(());
+        };
+        let opened = *opened;
+        let md = file.metadata()?;
+        let now = (md.len(), md.modified().unwrap_or(SystemTime::UNIX_EPOCH));
+        if now != opened || self.read != opened.0 {
+            return Err(Error::ProcessFailed);
+        }
+        self.source = Source::Checked { opened };
+        Ok(())
     }
 
     /// The hash of the whole file: checks that every byte was read and, for a host file, that
@@ -256,6 +284,7 @@ impl<'a> HashingReader<'a> {
                 }
                 Ok((hash, Some(opened)))
             }
+            Source::Checked { opened } => Ok((hash, Some(opened))),
             Source::Other(mut inner) => {
                 // A reader of unknown length is complete when it has nothing more to give.
                 let mut probe = [0u8; 1];
@@ -272,6 +301,7 @@ impl Read for HashingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = match &mut self.source {
             Source::File { file, .. } => file.read(buf)?,
+            Source::Checked { .. } => 0,
             Source::Other(inner) => inner.read(buf)?,
         };
         let got = buf.get(..n).unwrap_or_default();
@@ -381,6 +411,41 @@ mod tests {
         r.read_to_end(&mut out).unwrap();
         let (hash, opened) = r.finish().unwrap();
         assert_eq!(hash, ContentHash::of_bytes(&std::fs::read(&path).unwrap()));
+        assert_eq!(opened.map(|o| o.0), Some(1004));
+    }
+
+    #[test]
+    fn a_read_checked_whole_at_once_finishes_without_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.mp3");
+        std::fs::write(&path, vec![7u8; 1000]).unwrap();
+        let append = |bytes: &[u8]| {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, bytes))
+                .unwrap();
+        };
+        // Changed during the read: the check says so at once.
+        let mut r = HashingReader::of_file(File::open(&path).unwrap()).unwrap();
+        r.read_to_end(&mut Vec::new()).unwrap();
+        append(b"more");
+        assert_eq!(r.check_whole().unwrap_err(), Error::ProcessFailed);
+        // Not read to the end: refused too.
+        let mut r = HashingReader::of_file(File::open(&path).unwrap()).unwrap();
+        r.read_exact(&mut [0u8; 10]).unwrap();
+        assert_eq!(r.check_whole().unwrap_err(), Error::ProcessFailed);
+        // Read whole and unchanged: the file is closed, and what follows does not matter
+        // (the bytes read are one version of it, the one whose stamp is returned).
+        let mut r = HashingReader::of_file(File::open(&path).unwrap()).unwrap();
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        r.check_whole().unwrap();
+        assert_eq!(r.read(&mut [0u8; 8]).unwrap(), 0, "nothing more to read");
+        append(b"later");
+        std::fs::remove_file(&path).unwrap();
+        let (hash, opened) = r.finish().unwrap();
+        assert_eq!(hash, ContentHash::of_bytes(&out));
         assert_eq!(opened.map(|o| o.0), Some(1004));
     }
 }

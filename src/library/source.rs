@@ -56,7 +56,10 @@ impl BlockFile {
     /// # Errors
     /// The I/O error of opening the file.
     pub(crate) fn open_walked(path: &Path, len: u64) -> io::Result<BlockFile> {
-        Ok(BlockFile::new(File::open(path)?, len))
+        Ok(BlockFile::new(
+            crate::sys::files::open_unchanged(path)?,
+            len,
+        ))
     }
 
     fn new(file: File, len: u64) -> BlockFile {

@@ -1,7 +1,6 @@
 //! The folder library's file system side: listing the folder, reading playlist files, and
 //! writing state files atomically.
 
-use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -21,7 +20,7 @@ pub(super) fn read_playlist_file(
     path: &Path,
     format: FormatCode,
 ) -> std::result::Result<PlaylistFile, String> {
-    let f = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let f = crate::sys::files::open_unchanged(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut bytes = Vec::new();
     f.take(MAX_PLAYLIST_BYTES + 1)
         .read_to_end(&mut bytes)

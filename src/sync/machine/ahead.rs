@@ -4,9 +4,11 @@
 //!
 //! Nothing reaches the device from the worker: each step writes its file, in its order, as
 //! before, from the bytes read ahead; the device sees the same operations in the same order,
-//! so the journal's protocol is untouched. The library's check that the file did not change
-//! while it was read ([`Library::finish_hashing`](crate::library::Library::finish_hashing))
-//! runs when the step takes the bytes, as for a file the step reads itself.
+//! so the journal's protocol is untouched. The check that the file did not change while it
+//! was read runs on the worker as soon as the read ends
+//! ([`HashingReader::check_whole`](crate::library::HashingReader::check_whole)); the step
+//! then ends the copy with [`Library::finish_hashing`](crate::library::Library::finish_hashing)
+//! as for a file it reads itself.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,7 +46,7 @@ pub(crate) struct AheadJob {
 /// ([`DeviceObject::content_holds_metadata`](super::object::DeviceObject::content_holds_metadata)).
 pub(super) type HeldCheck = Arc<dyn Fn(&str, &[u8], &Metadata) -> bool + Send + Sync>;
 
-/// A file read ahead: its bytes, the reader that hashed them (still open: the library
+/// A file read ahead: its bytes, the reader that hashed them (checked and closed: the library
 /// finishes it when the step takes it), the fingerprint a device object holding exactly
 /// these bytes has, and whether the device found the metadata held by them (computed here
 /// rather than on the core's thread during the write).
@@ -332,6 +334,13 @@ fn read_job(job: &AheadJob, check: Option<&HeldCheck>) -> Result<Ready> {
     // 8 KiB: three calls for a 17 kB file). A file that ends sooner changed meanwhile.
     let len = usize::try_from(job.source.size).map_err(|_| Error::Fail)?;
     let bytes = crate::sys::files::read_exactly(&mut reader, len, Error::ProcessFailed)?;
+    // The check that the bytes are one version of the file, here on the worker right after
+    // the read (the step then neither stats nor closes the file on the core's thread).
+    reader.check_whole().inspect_err(|e| {
+        if *e == Error::ProcessFailed {
+            tracing::warn!(track = %job.what, "the library file changed while it was read; the next sync copies it");
+        }
+    })?;
     let fingerprint = crate::sync::device::fingerprint_of_bytes(&bytes);
     let held = match (&job.metadata, check) {
         (Some((name, metadata)), Some(check)) if check(name, &bytes, metadata) => {
@@ -442,13 +451,19 @@ mod tests {
     }
 
     #[test]
-    fn a_file_changed_after_it_was_read_ahead_fails_its_finish() {
-        let (_dir, jobs, _) = files(4);
+    fn a_file_changed_after_it_was_read_ahead_is_copied_as_it_was_read() {
+        let (_dir, jobs, contents) = files(4);
         let path = jobs[1].source.path.clone();
+        let stamp = (jobs[1].source.size, jobs[1].source.modified);
         let ahead = Ahead::start(jobs, None).unwrap();
         let ready = ahead.take(TrackId(2)).unwrap().unwrap();
         std::fs::write(&path, b"other bytes, another size").unwrap();
-        assert_eq!(ready.reader.finish().unwrap_err(), Error::ProcessFailed);
+        // The bytes are the version the read checked: their hash, and the stamp of that
+        // version (so the next sync sees the change and copies the new one).
+        assert_eq!(ready.bytes, contents[1]);
+        let (hash, read) = ready.reader.finish().unwrap();
+        assert_eq!(hash.0, sha1_of(&contents[1]));
+        assert_eq!(read, Some(stamp));
     }
 
     #[test]

@@ -28,6 +28,38 @@ pub(crate) const TEMP_PREFIX: &str = ".wmdm-tmp-";
 /// The suffix of every temporary name, with [`TEMP_PREFIX`].
 pub(crate) const TEMP_SUFFIX: &str = ".part";
 
+/// Opens a library file to read it without changing it: where the host allows (Linux's
+/// `O_NOATIME`, for the file's owner or a privileged process), not even its access time, so
+/// that a scan or a copy of the library leaves every inode as it was (and costs no inode
+/// write per file on the first read after a copy of the library). Where the host refuses the
+/// flag (a file of another owner: `EPERM`), the file is opened plainly, and this process stops
+/// asking.
+///
+/// # Errors
+/// The I/O error of the open.
+pub(crate) fn open_unchanged(path: &Path) -> io::Result<fs::File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::sync::atomic::AtomicBool;
+        static REFUSED: AtomicBool = AtomicBool::new(false);
+        if !REFUSED.load(Ordering::Relaxed) {
+            let flag = rustix::fs::OFlags::NOATIME.bits();
+            match fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(i32::try_from(flag).unwrap_or(0))
+                .open(path)
+            {
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => {
+                    REFUSED.store(true, Ordering::Relaxed);
+                }
+                opened => return opened,
+            }
+        }
+    }
+    fs::File::open(path)
+}
+
 /// A number no other call of this process, or of another process started at the same time,
 /// gets: for temporary names and fresh identities (not a secret).
 pub(crate) fn random_u64() -> u64 {
@@ -246,6 +278,46 @@ mod tests {
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(names(&dir.path().join("state")), ["table"]);
+    }
+
+    /// The access time of `path`, after setting it to `at` seconds since the epoch when given.
+    #[cfg(target_os = "linux")]
+    fn atime(path: &Path, at: Option<i64>) -> i64 {
+        use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, UTIME_OMIT, utimensat};
+        if let Some(at) = at {
+            let times = Timestamps {
+                last_access: Timespec {
+                    tv_sec: at,
+                    tv_nsec: 0,
+                },
+                last_modification: Timespec {
+                    tv_sec: 0,
+                    tv_nsec: UTIME_OMIT,
+                },
+            };
+            utimensat(CWD, path, &times, AtFlags::empty()).unwrap();
+        }
+        rustix::fs::stat(path).unwrap().st_atime
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reading_a_library_file_leaves_its_access_time_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("track.mp3");
+        fs::write(&path, b"bytes").unwrap();
+        // The control: a plain read of a file last read long ago moves its access time,
+        // unless the folder is mounted without access times (then there is nothing to see).
+        atime(&path, Some(1_000));
+        io::Read::read_to_end(&mut fs::File::open(&path).unwrap(), &mut Vec::new()).unwrap();
+        if atime(&path, None) == 1_000 {
+            return;
+        }
+        atime(&path, Some(1_000));
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut open_unchanged(&path).unwrap(), &mut bytes).unwrap();
+        assert_eq!(bytes, b"bytes");
+        assert_eq!(atime(&path, None), 1_000);
     }
 
     #[test]
