@@ -241,27 +241,6 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             setup.library.display()
         )));
     }
-    // The scan runs on its own thread while the device is opened and the manager authenticates
-    // (certificates, a SAC handshake): they share nothing, and on a resync each is a good part
-    // of the run's wall clock. The library's result is looked at first, as before.
-    let started = Instant::now();
-    let scanning = std::thread::spawn({
-        let library = setup.library.clone();
-        let cache = setup.state.join("library");
-        move || {
-            // The cache is saved once, after the sync, with the hashes its copies learned.
-            let opened = FolderLibrary::open(
-                &library,
-                cache,
-                Arc::new(SystemClock),
-                ScanOptions {
-                    defer_cache_save: true,
-                    ..ScanOptions::default()
-                },
-            );
-            (opened, started.elapsed())
-        }
-    });
     // The device: the folder through the fs provider, behind an authenticated manager.
     let policy = if cli.fat {
         NamePolicy::fat(NameMode::Reject)
@@ -288,12 +267,27 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             FsConfig::root(&setup.device).options(options),
         )),
     };
-    // Every party authenticates with the certificate the example ships (examples/certs).
-    let manager = support::manager(provider);
-    let (opened, scan_time) = scanning
-        .join()
-        .map_err(|_| Failure::other("opening the library", Error::Fail))?;
-    let (library, scan) = opened.map_err(|e| match e {
+    // Every party authenticates with the certificate the example ships (examples/certs), on
+    // a thread of its own: the handshakes share nothing with the library.
+    let authenticating = std::thread::spawn(move || support::manager(provider));
+
+    // The library: a folder scanned incrementally (the cache lives in the state folder). It
+    // is loaded as its cache left it and shared at once, then scanned on a thread that holds
+    // it meanwhile: the device is opened, and on a resync locked and listed, while the scan
+    // runs, and nothing is planned before the scan has ended (`Scan::finish`, called from the
+    // session's `start_after`).
+    let started = Instant::now();
+    let (library, loaded) = FolderLibrary::open_cached(
+        &setup.library,
+        setup.state.join("library"),
+        Arc::new(SystemClock),
+        // The cache is saved once, after the sync, with the hashes its copies learned.
+        ScanOptions {
+            defer_cache_save: true,
+            ..ScanOptions::default()
+        },
+    )
+    .map_err(|e| match e {
         e if e == Error::PathNotFound => Failure::usage(format!(
             "the library folder {} does not exist",
             setup.library.display()
@@ -302,48 +296,17 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         e if e == Error::InvalidArg => Failure::usage(e.report()),
         e => Failure::other("opening the library", e),
     })?;
-    let manager = manager.map_err(|e| Failure::other("starting the device manager", e))?;
-    say(format!(
-        "library {}: {} tracks, {} playlists (scanned in {} ms: {} read, {} from the cache{})",
-        setup.library.display(),
-        library.tracks().len(),
-        library.playlists().len(),
-        scan_time.as_millis(),
-        scan.tags_read,
-        scan.unchanged,
-        if scan.problems.is_empty() {
-            String::new()
-        } else {
-            format!(", {} files skipped", scan.problems.len())
-        },
-    ));
-    for name in &cli.playlists {
-        if !library
-            .playlists()
-            .iter()
-            .any(|p| p.name.eq_ignore_ascii_case(name))
-        {
-            let names: Vec<&str> = library
-                .playlists()
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect();
-            let known = if names.is_empty() {
-                "none".to_owned()
-            } else {
-                names.join(", ")
-            };
-            return Err(Failure::usage(format!(
-                "no playlist named {name:?} in the library (it has: {known})"
-            )));
-        }
-    }
     let library = Arc::new(RwLock::new(library));
+    let mut scan = Scan::start(&library, loaded, started);
     let shared: SharedLibrary = library.clone();
     // The scan left its cache to be saved once, when the run ends (on whatever path: a sync,
     // a dry run, a busy device, an error), with the hashes the copies computed, so that the
     // next run reads no source again to learn them.
     let _save_cache = SaveCacheOnExit(library.clone());
+    let manager = authenticating
+        .join()
+        .map_err(|_| Failure::other("starting the device manager", Error::Fail))?
+        .map_err(|e| Failure::other("starting the device manager", e))?;
 
     let services = SyncServices::open(
         manager.clone(),
@@ -363,6 +326,14 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         .device(0)
         .map_err(|e| Failure::device_error(&setup.device, e))?;
     let events = services.events().channel();
+    // Only a resync of a partnered device overlaps the scan with the device's side; every
+    // other way waits for the library first, as its messages and usage errors come first.
+    let resync = device.status() == SyncDeviceStatus::PartnershipExists
+        && !cli.dry_run
+        && !cli.delete_partnership;
+    if !resync {
+        scan.finish(&setup, cli, &say)?;
+    }
 
     if cli.delete_partnership {
         device
@@ -411,31 +382,37 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         return Ok(0);
     }
     device::partner(&setup.device, &services, &device, &events, &say)?;
-    let index = device.partnership_index();
-    let lines = selection::select(
-        &mut library.write().unwrap_or_else(PoisonError::into_inner),
-        &choice,
-        index,
-    )?;
-    device.set_settings(selection::layout(device.settings(), &layout)?);
-    conversions.apply(&device);
-    if let Some(m) = &conversions.missing {
-        say(format!(
-            "not converting: {m}; tracks that need it are left out"
-        ));
-    }
-    if let Some(n) = cli.reserve_percent {
-        device
-            .set_item_info("PercentSpaceReserved", &n.to_string())
-            .map_err(|e| Failure::other("setting the reserve", e))?;
-    }
-    let quota = setup
-        .capacity
-        .map_or_else(String::new, |c| format!(", quota {}", human_bytes(c)));
-    say(format!("selection, in priority order{quota}:"));
-    for line in &lines {
-        say(line.clone());
-    }
+    // What the session needs from the library, once its scan has ended: the selection in
+    // priority order, the layout and conversions, the reserve.
+    let mut prepare_session = || -> Result<(), Failure> {
+        scan.finish(&setup, cli, &say)?;
+        let index = device.partnership_index();
+        let lines = selection::select(
+            &mut library.write().unwrap_or_else(PoisonError::into_inner),
+            &choice,
+            index,
+        )?;
+        device.set_settings(selection::layout(device.settings(), &layout)?);
+        conversions.apply(&device);
+        if let Some(m) = &conversions.missing {
+            say(format!(
+                "not converting: {m}; tracks that need it are left out"
+            ));
+        }
+        if let Some(n) = cli.reserve_percent {
+            device
+                .set_item_info("PercentSpaceReserved", &n.to_string())
+                .map_err(|e| Failure::other("setting the reserve", e))?;
+        }
+        let quota = setup
+            .capacity
+            .map_or_else(String::new, |c| format!(", quota {}", human_bytes(c)));
+        say(format!("selection, in priority order{quota}:"));
+        for line in &lines {
+            say(line.clone());
+        }
+        Ok(())
+    };
 
     // Ctrl-C only raises a flag: the loop stops the engine between two steps, so the ledger
     // is written and the next run resumes. A second Ctrl-C leaves at once (the journal still
@@ -447,6 +424,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     });
 
     if cli.dry_run {
+        prepare_session()?;
         let plan = device
             .plan()
             .map_err(|e| Failure::device_error(&setup.device, e))?;
@@ -461,6 +439,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         &events,
         cli,
         &setup,
+        Some(&mut prepare_session),
         if setup.demo.is_some() {
             "first sync"
         } else {
@@ -478,6 +457,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             &events,
             cli,
             &setup,
+            None,
             "second sync (nothing changed)",
         )?;
         if second.interrupted {
@@ -503,6 +483,89 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         return Ok(3);
     }
     Ok(if last.summary.errors > 0 { 3 } else { 0 })
+}
+
+/// The library's scan, on a thread that holds the library until it ends.
+struct Scan {
+    /// The scan's thread, until [`Scan::finish`] joins it.
+    thread: Option<std::thread::JoinHandle<(wmdm::Result<wmdm::library::ScanReport>, Duration)>>,
+    /// What loading the cache found.
+    loaded: wmdm::library::ScanReport,
+    library: Arc<RwLock<FolderLibrary>>,
+}
+
+impl Scan {
+    /// Starts the scan: returns once its thread holds the library, so that nothing reads the
+    /// library as its cache left it.
+    fn start(
+        library: &Arc<RwLock<FolderLibrary>>,
+        loaded: wmdm::library::ScanReport,
+        started: Instant,
+    ) -> Scan {
+        let (holding, held) = mpsc::sync_channel(0);
+        let shared = library.clone();
+        let library = library.clone();
+        let thread = std::thread::spawn(move || {
+            let mut lib = library.write().unwrap_or_else(PoisonError::into_inner);
+            let _ = holding.send(());
+            (lib.rescan(), started.elapsed())
+        });
+        // The thread holds the library from here, or ended without it (then `finish` says).
+        let _ = held.recv();
+        Scan {
+            thread: Some(thread),
+            loaded,
+            library: shared,
+        }
+    }
+
+    /// Waits for the scan (once; later calls do nothing), says what it found and checks the
+    /// playlists asked for by name.
+    fn finish(&mut self, setup: &Setup, cli: &Cli, say: &dyn Fn(String)) -> Result<(), Failure> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let (scanned, scan_time) = thread
+            .join()
+            .map_err(|_| Failure::other("scanning the library", Error::Fail))?;
+        let mut scan = scanned.map_err(|e| match e {
+            e if e == Error::PathNotFound => Failure::usage(format!(
+                "the library folder {} does not exist",
+                setup.library.display()
+            )),
+            e => Failure::other("scanning the library", e),
+        })?;
+        scan.problems.splice(0..0, self.loaded.problems.drain(..));
+        let lib = self.library.read().unwrap_or_else(PoisonError::into_inner);
+        say(format!(
+            "library {}: {} tracks, {} playlists (scanned in {} ms: {} read, {} from the cache{})",
+            setup.library.display(),
+            lib.tracks().len(),
+            lib.playlists().len(),
+            scan_time.as_millis(),
+            scan.tags_read,
+            scan.unchanged,
+            if scan.problems.is_empty() {
+                String::new()
+            } else {
+                format!(", {} files skipped", scan.problems.len())
+            },
+        ));
+        for name in &cli.playlists {
+            if !lib.playlists().iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
+                let names: Vec<&str> = lib.playlists().iter().map(|p| p.name.as_str()).collect();
+                let known = if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                };
+                return Err(Failure::usage(format!(
+                    "no playlist named {name:?} in the library (it has: {known})"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Saves the library's scan cache when dropped, if a sync has not already (the scan was told
@@ -670,12 +733,24 @@ fn sync_once(
     events: &mpsc::Receiver<SyncEvent>,
     cli: &Cli,
     setup: &Setup,
+    ready: Option<&mut dyn FnMut() -> Result<(), Failure>>,
     title: &str,
 ) -> Result<Outcome, Failure> {
     let started = Instant::now();
-    device
-        .start()
-        .map_err(|e| Failure::from_sync(&setup.device, device, e))?;
+    // The device is locked and its listing under way while `ready` finishes the library; its
+    // failure ends the start with nothing planned (and is reported as itself).
+    let mut failed = None;
+    let begun = device.start_after(|| match ready {
+        Some(ready) => ready().map_err(|f| {
+            failed = Some(f);
+            Error::Abort
+        }),
+        None => Ok(()),
+    });
+    if let Some(f) = failed {
+        return Err(f);
+    }
+    begun.map_err(|e| Failure::from_sync(&setup.device, device, e))?;
     let engine = device.engine();
     let bar = if cli.json {
         ProgressBar::hidden()

@@ -335,3 +335,59 @@ fn the_memory_device_models_the_same_rule() {
     b.stop();
     assert_eq!(b.lock_holder(), None);
 }
+
+#[test]
+fn start_after_holds_the_device_while_the_application_finishes_its_library() {
+    let w = world(6);
+    let root = w.mount("PLAYER");
+    let a = w.open(&root);
+    let da = a.device(0).unwrap();
+    da.create_partnership().unwrap();
+    a.poll().unwrap();
+    // The application is still scanning: it holds the library on another thread and adds a
+    // track, which `ready` waits for. Meanwhile the device is this session's: a second
+    // library (another process) finds it busy.
+    let library = w.library.clone();
+    let scan = std::thread::spawn(move || {
+        let mut lib = library.write().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        lib.add_track(track(7, "Artist", "Album"), mp3(30));
+        let mut p = Playlist::new_static("More", vec![TrackId(7)]);
+        p.sync.set_priority(1, 2).unwrap();
+        lib.add_playlist(p);
+    });
+    let mut calls = 0;
+    da.start_after(|| {
+        calls += 1;
+        let b = w.open(&root);
+        assert_eq!(b.device(0).unwrap().start(), Err(wmdm::Error::Busy));
+        scan.join().map_err(|_| wmdm::Error::Fail)
+    })
+    .unwrap();
+    assert_eq!(calls, 1);
+    while da.step() {}
+    let s = da.engine().summary();
+    assert_eq!((s.copied, s.errors), (7, 0), "the track added in ready is planned: {s:?}");
+
+    // A `ready` that fails: nothing is planned or written, and the lock is free at once.
+    w.library
+        .write()
+        .unwrap()
+        .add_track(track(8, "Artist", "Album"), mp3(31));
+    let mut p = Playlist::new_static("Last", vec![TrackId(8)]);
+    p.sync.set_priority(1, 3).unwrap();
+    w.library.write().unwrap().add_playlist(p);
+    let before = files(&root);
+    assert_eq!(
+        da.start_after(|| Err(wmdm::Error::Abort)),
+        Err(wmdm::Error::Abort)
+    );
+    assert!(!da.engine().is_running());
+    assert_eq!(files(&root), before, "nothing written");
+    assert_eq!(da.lock_holder(), None);
+    drop((da, a));
+    let b = w.open(&root);
+    let s = b.device(0).unwrap().run(&mut |_| {}).unwrap();
+    assert_eq!((s.copied, s.errors), (1, 0), "{s:?}");
+    assert!(!files(&root).iter().any(|p| p.contains("(2)")));
+}

@@ -129,6 +129,27 @@ impl FolderLibrary {
         options: ScanOptions,
     ) -> Result<(FolderLibrary, ScanReport)> {
         let _span = tracing::debug_span!("library open").entered();
+        let (mut lib, mut report) = Self::open_cached(root, state_dir, clock, options)?;
+        lib.scan_into(&mut report)?;
+        Ok((lib, report))
+    }
+
+    /// Opens a music folder as its scan cache left it, without scanning it: the tracks and
+    /// playlists are the cache's, which may no longer be the folder's.
+    /// [`rescan`](Self::rescan) brings them up to date; nothing should be planned from the
+    /// library before. For an application that shares the library before its scan ends: it holds the
+    /// library (its lock) while the scan runs, and a sync waits for it (see
+    /// [`SyncDevice::start_after`](crate::sync::SyncDevice::start_after)). The report says
+    /// what loading found (a discarded cache, a damaged state file).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), but for the scan's.
+    pub fn open_cached(
+        root: impl Into<PathBuf>,
+        state_dir: impl Into<PathBuf>,
+        clock: Arc<dyn Clock>,
+        options: ScanOptions,
+    ) -> Result<(FolderLibrary, ScanReport)> {
         let root = root.into();
         let state_dir = state_dir.into();
         if !root.is_dir() {
@@ -210,7 +231,6 @@ impl FolderLibrary {
         };
         lib.reindex();
         lib.load_playlist_state(&mut report);
-        lib.scan_into(&mut report)?;
         Ok((lib, report))
     }
 

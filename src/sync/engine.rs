@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use super::device::Renames;
 use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
 use super::machine::{
-    Action, DeviceIo, DeviceResponse, IoContext, ManagerIo, Phase, Prepare, SyncMachine,
+    Action, DeviceIo, DeviceResponse, IoContext, ListAhead, ManagerIo, Phase, Prepare,
+    SyncMachine,
 };
 use super::plan::{SyncOp, SyncPlan};
 use crate::error::{Error, Result};
@@ -128,7 +129,7 @@ impl SyncEngine {
         }
         core.machine
             .prepare(Self::prepare(library, ctx, false, true))?;
-        self.prepare_with(&mut core, root, ctx, library, None)?;
+        self.prepare_with(&mut core, root, ctx, library, None, None)?;
         core.machine
             .take_plan()
             .ok_or_else(|| Error::Fail.context("an estimate that ended without a plan"))
@@ -173,6 +174,7 @@ impl SyncEngine {
         ctx: &SyncContext<'_>,
         library: &dyn Library,
         stats: Option<&std::sync::Mutex<super::stats::StatsStore>>,
+        listing: Option<ListAhead>,
     ) -> Result<()> {
         let transcoding = core.machine.options().transcoding.clone();
         let mut io = ManagerIo::new(
@@ -182,8 +184,12 @@ impl SyncEngine {
             transcoding,
         );
         // The listing overlaps reading the state files and recovery (kept only if nothing
-        // changes the device before the core asks for it).
-        io.list_ahead();
+        // changes the device before the core asks for it); one started earlier, under the
+        // same writer lock, is taken as it is.
+        match listing {
+            Some(listing) => io.adopt_listing(listing),
+            None => io.list_ahead(),
+        }
         core.io = Some(io);
         loop {
             self.drive(core, Some(library), 0);
@@ -222,6 +228,24 @@ impl SyncEngine {
         library: &dyn Library,
         ctx: &SyncContext<'_>,
     ) -> Result<()> {
+        self.start_listed(root, library, ctx, None)
+    }
+
+    /// Starts reading `root`'s listing on a thread now, for a
+    /// [`start_listed`](Self::start_listed) to come under the same writer lock.
+    pub(crate) fn list_early(root: &WmdmStorage) -> ListAhead {
+        ListAhead::start(root)
+    }
+
+    /// [`start`](Self::start), taking the listing from `listing` when one was started
+    /// earlier ([`list_early`](Self::list_early)).
+    pub(crate) fn start_listed(
+        &self,
+        root: &WmdmStorage,
+        library: &dyn Library,
+        ctx: &SyncContext<'_>,
+        listing: Option<ListAhead>,
+    ) -> Result<()> {
         let _span = tracing::info_span!("sync", device = %self.shared.key).entered();
         let mut core = lock(&self.shared.core);
         if !core.machine.is_idle() {
@@ -233,7 +257,7 @@ impl SyncEngine {
         core.machine
             .prepare(Self::prepare(library, ctx, stats.is_some(), false))?;
         // Recovery, the listing, statistics, planning, then the journal (J1).
-        self.prepare_with(&mut core, root, ctx, library, stats)?;
+        self.prepare_with(&mut core, root, ctx, library, stats, listing)?;
         self.settle(&core.machine);
         let total = self.shared.total.load(Ordering::Relaxed);
         let total_ops = core.machine.remaining_ops().len();

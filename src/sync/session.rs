@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
-use super::engine::{SyncContext, SyncSummary};
+use super::engine::{SyncContext, SyncEngine, SyncSummary};
 use super::filter::SyncFilter;
 use super::item_info::BACKGROUND_TRANSCODE;
 use super::partnership::SyncDeviceStatus;
@@ -189,23 +189,54 @@ impl SyncDevice {
     /// [`Error::Busy`] while another writer holds the device ([`lock_holder`](Self::lock_holder)
     /// names it); the manager's errors.
     pub fn start(&self) -> Result<()> {
-        let (root, parts) = self.open_session()?;
+        self.start_after(|| Ok(()))
+    }
+
+    /// [`start`](Self::start), with the device's side under way while `ready` runs: the
+    /// device's writer lock is taken and its listing starts on a thread, then `ready` is
+    /// called, and only once it returns are the partnership's settings and the library read
+    /// and the sync planned. An application that is still scanning its library (holding it)
+    /// finishes that in `ready`, so that listing a large device overlaps the scan instead of
+    /// following it; it may change the partnership's settings there too.
+    ///
+    /// `ready` must not change the device (the listing would not see the change; the writer
+    /// lock keeps other programs and other libraries out meanwhile). It is called once, unless
+    /// an error comes first; an error it returns ends the start with nothing planned or
+    /// written, the lock released.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start); `ready`'s error.
+    pub fn start_after(&self, ready: impl FnOnce() -> Result<()>) -> Result<()> {
+        let device = self.connected_device()?;
+        let root = root_of(&device)?;
+        // Without a partnership there is nothing to start: said before anything is taken.
+        self.session_parts()?;
+        let engine = self.engine();
+        if engine.is_running() {
+            return ready();
+        }
+        // One writer per device: the lock is held until the session ends (record_finish).
+        let took = self.services.take_writer(&self.key, &device)?;
+        let listing = SyncEngine::list_early(&root);
+        let parts = match ready().and_then(|()| self.session_parts()) {
+            Ok(parts) => parts,
+            Err(e) => {
+                drop(listing);
+                if took {
+                    self.services.release_writer(&self.key);
+                }
+                return Err(e);
+            }
+        };
         let inner = &self.services.inner;
         let library = inner.library.read().unwrap_or_else(PoisonError::into_inner);
         let clock = &*inner.clock;
-        let engine = self.engine();
-        if engine.is_running() {
-            return Ok(());
-        }
-        // One writer per device: the lock is held until the session ends (record_finish).
-        let device = self.connected_device()?;
-        let took = self.services.take_writer(&self.key, &device)?;
         let default = parts.uses_default(&*library);
         let selection = partnership_selection(&*library, parts.index, default, clock);
         let mut ctx = parts.context(&selection, clock, Some(&inner.stats));
         // The engine flushes the device at its durability barriers.
         ctx.device = Some(&device);
-        if let Err(e) = engine.start(&root, &*library, &ctx) {
+        if let Err(e) = engine.start_listed(&root, &*library, &ctx, Some(listing)) {
             // The lock is released only by the session that took it: a sync started on
             // another thread since the check above holds it.
             if took {

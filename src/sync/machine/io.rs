@@ -270,6 +270,13 @@ impl<O: DeviceObject, D: Barrier> Executor<O, D> {
         self.listing = ListAhead::start(&self.root);
     }
 
+    /// Takes a listing of this executor's root started earlier, under the same writer lock
+    /// (see [`SyncDevice::start_after`](crate::sync::SyncDevice::start_after)), in place of
+    /// starting one.
+    pub(crate) fn adopt_listing(&mut self, listing: ListAhead) {
+        self.listing = listing;
+    }
+
     /// Whether `name` is free in folder `dir` for `object`'s rename: known without a look
     /// when the device refuses a taken name itself (its rename then answers for it).
     fn name_is_free(&mut self, object: ObjectId, dir: &str, name: &str) -> Result<bool> {

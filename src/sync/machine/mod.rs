@@ -59,6 +59,7 @@ use flow::{Flow, Then};
 #[cfg(test)]
 pub(crate) use io::ProviderIo;
 pub(crate) use io::{DeviceIo, IoContext, ManagerIo};
+pub(crate) use list_ahead::ListAhead;
 pub(crate) use object::DeviceObject;
 use prepare::Prep;
 pub(crate) use prepare::{Prepare, Stage};
