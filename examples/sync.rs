@@ -552,7 +552,11 @@ impl Scan {
             },
         ));
         for name in &cli.playlists {
-            if !lib.playlists().iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
+            if !lib
+                .playlists()
+                .iter()
+                .any(|p| p.name.eq_ignore_ascii_case(name))
+            {
                 let names: Vec<&str> = lib.playlists().iter().map(|p| p.name.as_str()).collect();
                 let known = if names.is_empty() {
                     "none".to_owned()

@@ -367,7 +367,11 @@ fn start_after_holds_the_device_while_the_application_finishes_its_library() {
     assert_eq!(calls, 1);
     while da.step() {}
     let s = da.engine().summary();
-    assert_eq!((s.copied, s.errors), (7, 0), "the track added in ready is planned: {s:?}");
+    assert_eq!(
+        (s.copied, s.errors),
+        (7, 0),
+        "the track added in ready is planned: {s:?}"
+    );
 
     // A `ready` that fails: nothing is planned or written, and the lock is free at once.
     w.library

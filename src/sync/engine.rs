@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use super::device::Renames;
 use super::event::{EventBus, SyncEvent, SyncItem, SyncState};
 use super::machine::{
-    Action, DeviceIo, DeviceResponse, IoContext, ListAhead, ManagerIo, Phase, Prepare,
-    SyncMachine,
+    Action, DeviceIo, DeviceResponse, IoContext, ListAhead, ManagerIo, Phase, Prepare, SyncMachine,
 };
 use super::plan::{SyncOp, SyncPlan};
 use crate::error::{Error, Result};
