@@ -259,6 +259,12 @@ cli_rows() {
             resync+=("$(timed "${sync_cmd[@]}")")
         fi
     done
+    # Every run, in milliseconds, so that the spread behind each median can be seen.
+    ms() { local v out=(); for v in "$@"; do out+=("$((v / 1000000))"); done; echo "${out[*]}"; }
+    log "runs ($name, ms): first $(ms "${first[@]}"); baseline $(ms "${baseline[@]}")"
+    if [[ "$base" == rsync ]]; then
+        log "runs ($name, ms): first resync $(ms "${resync1[@]}"); no-op $(ms "${resync[@]}"); rsync -a no-op $(ms "${noop[@]}")"
+    fi
     CLI[$name/first]=$(median "${first[@]}")
     CLI[$name/baseline]=$(median "${baseline[@]}")
     if [[ "$base" == rsync ]]; then
