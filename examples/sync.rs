@@ -551,23 +551,7 @@ impl Scan {
                 format!(", {} files skipped", scan.problems.len())
             },
         ));
-        for name in &cli.playlists {
-            if !lib
-                .playlists()
-                .iter()
-                .any(|p| p.name.eq_ignore_ascii_case(name))
-            {
-                let names: Vec<&str> = lib.playlists().iter().map(|p| p.name.as_str()).collect();
-                let known = if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                };
-                return Err(Failure::usage(format!(
-                    "no playlist named {name:?} in the library (it has: {known})"
-                )));
-            }
-        }
+        selection::check_playlists(&*lib, &cli.playlists)?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use common::sync::*;
 use wmdm::library::{MemoryLibrary, Playlist, TrackId};
 use wmdm::providers::fs::{DeviceOptions, FsConfig, FsProvider};
-use wmdm::sync::{PARTNERSHIPS_FILE_NAME, SyncDeviceStatus, SyncServices};
+use wmdm::sync::{PARTNERSHIPS_FILE_NAME, SyncDevice, SyncDeviceStatus, SyncServices};
 use wmdm::time::ManualClock;
 
 /// An MP3 of `frames` silent frames: distinct lengths give distinct bytes.
@@ -56,6 +56,15 @@ impl World {
         ));
         let manager = manager_with(provider, &self.clock);
         services(&manager, &self.library, &self.state, "Home", &self.clock)
+    }
+
+    /// [`open`](Self::open), and the only device partnered.
+    fn open_partnered(&self, root: &Path) -> (SyncServices, SyncDevice) {
+        let a = self.open(root);
+        let da = a.device(0).unwrap();
+        da.create_partnership().unwrap();
+        a.poll().unwrap();
+        (a, da)
     }
 
     fn mount(&self, name: &str) -> PathBuf {
@@ -215,10 +224,7 @@ fn a_table_written_with_paths_and_serials_finds_the_moved_device() {
 fn a_second_sync_of_a_folder_device_is_busy_until_the_first_ends() {
     let w = world(6);
     let root = w.mount("PLAYER");
-    let a = w.open(&root);
-    let da = a.device(0).unwrap();
-    da.create_partnership().unwrap();
-    a.poll().unwrap();
+    let (_a, da) = w.open_partnered(&root);
     da.start().unwrap();
     assert!(da.step(), "the first sync is under way");
 
@@ -267,10 +273,7 @@ fn a_second_sync_of_a_folder_device_is_busy_until_the_first_ends() {
 fn the_lock_of_a_killed_process_is_free_at_once() {
     let w = world(2);
     let root = w.mount("PLAYER");
-    let a = w.open(&root);
-    let da = a.device(0).unwrap();
-    da.create_partnership().unwrap();
-    a.poll().unwrap();
+    let (_a, da) = w.open_partnered(&root);
     let lock = root.join(".wmdm/lock");
     assert!(lock.exists(), "creating the partnership took the lock");
     // Another process holds the lock file (as a sync would), then is killed with SIGKILL.
@@ -340,10 +343,7 @@ fn the_memory_device_models_the_same_rule() {
 fn start_after_holds_the_device_while_the_application_finishes_its_library() {
     let w = world(6);
     let root = w.mount("PLAYER");
-    let a = w.open(&root);
-    let da = a.device(0).unwrap();
-    da.create_partnership().unwrap();
-    a.poll().unwrap();
+    let (a, da) = w.open_partnered(&root);
     // The application is still scanning: it holds the library on another thread and adds a
     // track, which `ready` waits for. Meanwhile the device is this session's: a second
     // library (another process) finds it busy.

@@ -40,6 +40,35 @@ pub struct Layout<'a> {
     pub wpl: bool,
 }
 
+/// Checks that every playlist asked for by name is in the library (before anything else
+/// happens: a usage error).
+///
+/// # Errors
+/// A usage error naming the first one missing and the library's playlists.
+pub fn check_playlists(lib: &dyn Library, names: &[String]) -> Result<(), Failure> {
+    match names.iter().find(|name| {
+        !lib.playlists()
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case(name))
+    }) {
+        Some(name) => Err(no_playlist(lib, name)),
+        None => Ok(()),
+    }
+}
+
+/// The usage error for a playlist name the library does not have.
+fn no_playlist(lib: &dyn Library, name: &str) -> Failure {
+    let names: Vec<&str> = lib.playlists().iter().map(|p| p.name.as_str()).collect();
+    let known = if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    };
+    Failure::usage(format!(
+        "no playlist named {name:?} in the library (it has: {known})"
+    ))
+}
+
 /// Sets the playlists and their priorities for partnership `index` (1 syncs first), in memory;
 /// returns one line per selected playlist. Playlists this command added before (the auto and
 /// whole-library ones) are replaced, not accumulated.
@@ -82,17 +111,7 @@ pub fn select(
         match hit.map(|p| p.id) {
             Some(id) if !order.contains(&id) => order.push(id),
             Some(_) => {}
-            None => {
-                let names: Vec<&str> = lib.playlists().iter().map(|p| p.name.as_str()).collect();
-                let known = if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                };
-                return Err(Failure::usage(format!(
-                    "no playlist named {name:?} in the library (it has: {known})"
-                )));
-            }
+            None => return Err(no_playlist(lib, name)),
         }
     }
     if let Some(text) = choice.auto {
