@@ -137,8 +137,8 @@ impl FolderLibrary {
     /// Opens a music folder as its scan cache left it, without scanning it: the tracks and
     /// playlists are the cache's, which may no longer be the folder's.
     /// [`rescan`](Self::rescan) brings them up to date; nothing should be planned from the
-    /// library before. For an application that shares the library before its scan ends: it holds the
-    /// library (its lock) while the scan runs, and a sync waits for it (see
+    /// library before. For an application that shares the library before its scan ends: it
+    /// holds the library (its lock) while the scan runs, and a sync waits for it (see
     /// [`SyncDevice::start_after`](crate::sync::SyncDevice::start_after)). The report says
     /// what loading found (a discarded cache, a damaged state file).
     ///

@@ -201,8 +201,8 @@ impl SyncDevice {
     ///
     /// `ready` must not change the device (the listing would not see the change; the writer
     /// lock keeps other programs and other libraries out meanwhile). It is called once, unless
-    /// an error comes first; an error it returns ends the start with nothing planned or
-    /// written, the lock released.
+    /// an error comes first (when a sync already runs, start does nothing but call it); an
+    /// error it returns ends the start with nothing planned or written, the lock released.
     ///
     /// # Errors
     /// As [`start`](Self::start); `ready`'s error.
