@@ -126,6 +126,38 @@ fn providers_authenticate_ahead_and_beside_the_application_without_opening_the_g
 }
 
 #[test]
+fn one_call_authenticates_the_application_beside_the_providers() {
+    let clock = clock();
+    let good = wrap_provider(FlatProvider::new(&["a"], false), &clock);
+    let refusing = wmdm::manager::AuthenticatedProvider::new(
+        FlatProvider::new(&["b"], false),
+        wmdm::sac::SecureChannelServer::new(Arc::new(config(
+            Role::Provider,
+            52,
+            Role::Application,
+            &clock,
+        ))),
+    );
+    let mgr = DeviceManager::new(config(Role::Manager, 21, Role::Application, &clock)).unwrap();
+    mgr.add_provider(good.clone()).unwrap();
+    mgr.add_provider(refusing.clone()).unwrap();
+    // The application's handshake is the call's result; a provider that refuses the manager
+    // is not, and adds no device.
+    mgr.authenticate_beside_providers(app_config(&clock))
+        .unwrap();
+    assert!(mgr.is_authenticated());
+    assert!(good.is_authenticated(), "made beside the application's");
+    assert!(!refusing.is_authenticated());
+    assert_eq!(device_names(&mgr), ["a"]);
+    // A second application handshake is refused as by `authenticate`.
+    assert_eq!(
+        mgr.authenticate_beside_providers(app_config(&clock))
+            .unwrap_err(),
+        Error::CallOutOfSequence
+    );
+}
+
+#[test]
 fn every_handle_is_not_certified_after_the_application_session_ends() {
     let (mgr, _) = manager(&["a"], false);
     let dev = mgr.devices().unwrap().remove(0);

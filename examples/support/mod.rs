@@ -65,13 +65,8 @@ pub fn manager_of(providers: Vec<Arc<dyn ServiceProvider>>) -> wmdm::Result<Devi
     let app = Arc::new(config(APP, Role::Manager)?);
     // The manager's handshake with a provider happens at its first device listing; made
     // here, it runs while the library is scanned instead of after, and beside the
-    // application's own handshake (each is three RSA private-key operations, the longest
-    // part of the start when the library is small). A provider's failure is reported where
-    // the devices are looked at (the services' discovery), as without these calls.
-    std::thread::scope(|s| {
-        s.spawn(|| manager.authenticate_providers());
-        manager.authenticate(app)
-    })?;
+    // application's own handshake.
+    manager.authenticate_beside_providers(app)?;
     let _ = manager.devices();
     Ok(manager)
 }

@@ -122,6 +122,22 @@ impl DeviceManager {
         SecureChannelClient::new(app).authenticate(&mut handle, SAC_PROTOCOL_V1)
     }
 
+    /// [`authenticate`](Self::authenticate), with the manager's handshakes with its providers
+    /// ([`authenticate_providers`](Self::authenticate_providers)) run beside it on a second
+    /// thread: each handshake is three RSA private-key operations, the longest part of a
+    /// start when the library is small. A provider's failure is not this call's: it is
+    /// reported where the devices are looked at ([`devices`](Self::devices) tries it again),
+    /// as without this call.
+    ///
+    /// # Errors
+    /// As [`authenticate`](Self::authenticate).
+    pub fn authenticate_beside_providers(&self, app: Arc<ChannelConfig>) -> Result<Session> {
+        std::thread::scope(|s| {
+            s.spawn(|| self.authenticate_providers());
+            self.authenticate(app)
+        })
+    }
+
     /// A manager serving `providers` that this process's application has already
     /// authenticated to, with [`EphemeralCredentials`] for all three parties: the in-process
     /// path, with no keys or certificates to manage.
@@ -146,12 +162,7 @@ impl DeviceManager {
             manager.add_provider(AuthenticatedProvider::new(provider, server))?;
         }
         let app = Arc::new(creds.config(Role::Application)?);
-        // The providers' handshakes beside the application's (a failed one is reported at
-        // the first enumeration, which tries it again).
-        std::thread::scope(|s| {
-            s.spawn(|| manager.authenticate_providers());
-            manager.authenticate(app)
-        })?;
+        manager.authenticate_beside_providers(app)?;
         Ok(manager)
     }
 
