@@ -276,3 +276,34 @@ fn a_dry_run_writes_nothing_on_a_device_with_an_interrupted_sync() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!journal.exists());
 }
+
+/// A resync starts on the device (its lock, its listing) while the library is scanned; a
+/// playlist asked for that the scan does not find is still a usage error naming it, and the
+/// device's files stay as they were, its lock free.
+#[test]
+fn an_unknown_playlist_on_a_resync_is_a_usage_error_that_changes_nothing() {
+    let s = Setup::new(6);
+    let o = s.sync(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The lock file's record is the one thing a start writes before the library is read.
+    let content = |t: BTreeMap<PathBuf, Option<Vec<u8>>>| {
+        t.into_iter()
+            .filter(|(p, _)| !p.ends_with(".wmdm/lock"))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let before = content(tree(&s.dev()));
+    let o = s.sync(&["--playlist", "No Such Mix"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let line = one_line(&o);
+    assert!(line.contains("\"No Such Mix\""), "{line}");
+    assert_eq!(
+        changed(&content(tree(&s.dev())), &before),
+        Vec::<PathBuf>::new(),
+        "the device changed"
+    );
+    // Nothing holds the device: the next run syncs, copying nothing again.
+    let o = s.sync(&["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("\"copied\":0"), "{out}");
+}
