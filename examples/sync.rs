@@ -233,8 +233,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         }
     };
 
-    // The library: a folder scanned incrementally (the cache lives in the state folder). A
-    // missing library is a usage error found before the device is touched.
+    // A missing library is a usage error found before the device is touched.
     if !setup.library.is_dir() {
         return Err(Failure::usage(format!(
             "the library folder {} does not exist",
