@@ -84,23 +84,38 @@ fn every_manager_entry_point_is_not_certified_before_authentication() {
     assert_eq!(mgr.poll_changes().map(|_| ()), nc);
 }
 
-#[test]
-fn providers_authenticate_ahead_and_beside_the_application_without_opening_the_gate() {
-    let clock = clock();
-    let good = wrap_provider(FlatProvider::new(&["a"], false), &clock);
-    // A provider whose channel expects an application, not a manager: it refuses the manager.
+/// A manager (certificate serial `manager`) with two providers: "a", which accepts it, and
+/// "b", whose channel (serial `refusing`) expects an application, not a manager, and so
+/// refuses it.
+fn good_and_refusing(
+    clock: &wmdm::time::ManualClock,
+    manager: u64,
+    refusing: u64,
+) -> (
+    DeviceManager,
+    wmdm::manager::AuthenticatedProvider,
+    wmdm::manager::AuthenticatedProvider,
+) {
+    let good = wrap_provider(FlatProvider::new(&["a"], false), clock);
     let refusing = wmdm::manager::AuthenticatedProvider::new(
         FlatProvider::new(&["b"], false),
         wmdm::sac::SecureChannelServer::new(Arc::new(config(
             Role::Provider,
-            51,
+            refusing,
             Role::Application,
-            &clock,
+            clock,
         ))),
     );
-    let mgr = DeviceManager::new(config(Role::Manager, 20, Role::Application, &clock)).unwrap();
+    let mgr = DeviceManager::new(config(Role::Manager, manager, Role::Application, clock)).unwrap();
     mgr.add_provider(good.clone()).unwrap();
     mgr.add_provider(refusing.clone()).unwrap();
+    (mgr, good, refusing)
+}
+
+#[test]
+fn providers_authenticate_ahead_and_beside_the_application_without_opening_the_gate() {
+    let clock = clock();
+    let (mgr, good, refusing) = good_and_refusing(&clock, 20, 51);
     assert!(!good.is_authenticated());
 
     // Before the application: the manager reaches its providers, but no device is listed.
@@ -128,19 +143,7 @@ fn providers_authenticate_ahead_and_beside_the_application_without_opening_the_g
 #[test]
 fn one_call_authenticates_the_application_beside_the_providers() {
     let clock = clock();
-    let good = wrap_provider(FlatProvider::new(&["a"], false), &clock);
-    let refusing = wmdm::manager::AuthenticatedProvider::new(
-        FlatProvider::new(&["b"], false),
-        wmdm::sac::SecureChannelServer::new(Arc::new(config(
-            Role::Provider,
-            52,
-            Role::Application,
-            &clock,
-        ))),
-    );
-    let mgr = DeviceManager::new(config(Role::Manager, 21, Role::Application, &clock)).unwrap();
-    mgr.add_provider(good.clone()).unwrap();
-    mgr.add_provider(refusing.clone()).unwrap();
+    let (mgr, good, refusing) = good_and_refusing(&clock, 21, 52);
     // The application's handshake is the call's result; a provider that refuses the manager
     // is not, and adds no device.
     mgr.authenticate_beside_providers(app_config(&clock))
