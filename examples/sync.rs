@@ -260,15 +260,17 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     if let Some(p) = &conversions.profile {
         options.profile = p.clone();
     }
-    let provider = match mtp {
-        Some(mtp) => mtp,
-        None => Arc::new(FsProvider::new(
-            FsConfig::root(&setup.device).options(options),
-        )),
-    };
     // Every party authenticates with the certificate the example ships (examples/certs), on
-    // a thread of its own: the handshakes share nothing with the library.
-    let authenticating = std::thread::spawn(move || support::manager(provider));
+    // a thread of its own, which also opens the folder device (its ID map is read then): the
+    // handshakes and the device share nothing with the library, loaded meanwhile.
+    let root = setup.device.clone();
+    let authenticating = std::thread::spawn(move || {
+        let provider = match mtp {
+            Some(mtp) => mtp,
+            None => Arc::new(FsProvider::new(FsConfig::root(&root).options(options))),
+        };
+        support::manager(provider)
+    });
 
     // The library: a folder scanned incrementally (the cache lives in the state folder). It
     // is loaded as its cache left it and shared at once, then scanned on a thread that holds

@@ -66,7 +66,7 @@ mod recovery {
         commits: &[(String, Vec<u8>)],
         objects: &BTreeMap<String, Object>,
     ) -> Decision {
-        use crate::sync::recovery_internals::{Seen, StateFiles, recover};
+        use crate::sync::recovery_internals::{Seen, StateFiles, recover_ledger};
         let (ledger, ledger_problem) = Ledger::parse_or_empty(ledger, library_id, index);
         let state = StateFiles {
             ledger,
@@ -93,7 +93,7 @@ mod recovery {
                 (path.clone(), Some(seen))
             })
             .collect();
-        let r = recover(&state, &observed, library_id);
+        let r = recover_ledger(&state, state.ledger.clone(), &observed, library_id);
         Decision {
             ledger_before: state.ledger,
             ledger: r.ledger,

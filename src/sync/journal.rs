@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 
 use super::text::{
-    Escaped, StateParseError, bad, escape, hex_u64, hex20, key_value, lines_after_header, number,
-    unescape,
+    Escaped, StateParseError, bad, escape, fields, hex_u64, hex20, key_value, lines_after_header,
+    number, unescape,
 };
 use crate::library::{ContentHash, TrackId};
 
@@ -312,7 +312,7 @@ impl Ledger {
         let mut sorted: Vec<(String, LedgerEntry)> = Vec::with_capacity(entries_at_most(bytes));
         let mut in_order = true;
         for (n, line) in lines {
-            let e = LedgerEntry::parse_fields(n, &mut line.split('\t'))?;
+            let e = LedgerEntry::parse_fields(n, &mut fields(line))?;
             if let Some((last, _)) = sorted.last() {
                 match last.as_str().cmp(e.path.as_str()) {
                     std::cmp::Ordering::Less => {}
@@ -546,7 +546,7 @@ impl Journal {
         let session = owner.session.ok_or_else(|| bad(0, "no session"))?;
         let mut ops = Vec::new();
         for (n, line) in lines {
-            let mut f = line.split('\t');
+            let mut f = fields(line);
             let esc = |s: Option<&str>| -> Result<String, StateParseError> {
                 unescape(s.ok_or_else(|| bad(n, "missing field"))?)
                     .ok_or_else(|| bad(n, "bad escape"))
@@ -680,7 +680,7 @@ impl CommitRecord {
         };
         let mut files = Vec::new();
         for (n, line) in lines {
-            let mut f = line.split('\t');
+            let mut f = fields(line);
             let mut next = |what: &str| f.next().ok_or_else(|| bad(n, format!("missing {what}")));
             let esc = |s: &str| unescape(s).ok_or_else(|| bad(n, "bad escape"));
             let temp = esc(next("temp")?)?;

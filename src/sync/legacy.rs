@@ -11,7 +11,7 @@
 //! names is touched.
 
 use super::journal::{LedgerEntry, parse_owner, plain_path};
-use super::text::{StateParseError, bad, lines_after_header, unescape};
+use super::text::{StateParseError, bad, fields, lines_after_header, unescape};
 
 /// The old journal's file name in the sync folder.
 pub(crate) const LEGACY_JOURNAL_FILE: &str = "journal.txt";
@@ -45,7 +45,7 @@ impl LegacyJournal {
             ..LegacyJournal::default()
         };
         for (n, line) in lines {
-            let mut f = line.split('\t');
+            let mut f = fields(line);
             let mut text = |what: &str| {
                 f.next()
                     .and_then(unescape)

@@ -67,7 +67,7 @@ pub use runtime::{RescanHook, RuntimeOptions, SyncRuntime};
 /// Recovery's pure decision, for the `fuzzing` hooks only.
 #[cfg(feature = "fuzzing")]
 pub(crate) mod recovery_internals {
-    pub(crate) use super::recover::{Seen, StateFiles, recover};
+    pub(crate) use super::recover::{Seen, StateFiles, recover_ledger};
 }
 pub use selection::{default_rules_playlist, default_selection, partnership_selection};
 pub use services::{SharedLibrary, SyncDevice, SyncServices};

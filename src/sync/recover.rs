@@ -271,9 +271,28 @@ fn matches_record(c: &Committed, seen: &Seen) -> bool {
 }
 
 /// Decides recovery. Pure: the same state and observations give the same decision.
+#[cfg(test)]
 pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str) -> Recovery {
+    recover_ledger(state, state.ledger.clone(), observed, library_id)
+}
+
+/// [`recover`] of `ledger`, the ledger read (taken out of `state`, whose own `ledger` is not
+/// looked at): a ledger of ten thousand entries is not copied where there is nothing to
+/// recover, the usual case.
+pub(crate) fn recover_ledger(
+    state: &StateFiles,
+    ledger: Ledger,
+    observed: &Observed,
+    library_id: &str,
+) -> Recovery {
+    // Only an older version's journal of this library, or this library's journal, changes
+    // the ledger; the one read is kept to tell whether they did.
+    let may_change =
+        matches!(state.legacy_journal, Some(Ok(_))) || own_journal(state, library_id).is_some();
+    let read = may_change.then(|| ledger.clone());
+    let changed = |out: &Recovery| read.as_ref().is_some_and(|r| out.ledger != *r);
     let mut out = Recovery {
-        ledger: state.ledger.clone(),
+        ledger,
         stale_twins: state.stale.clone(),
         ..Recovery::default()
     };
@@ -311,7 +330,7 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
         .extend(state.intents.iter().map(|(n, _)| n.clone()));
     recover_legacy(state, observed, library_id, &mut out);
     let Some(journal) = own_journal(state, library_id) else {
-        out.ledger_changed = out.ledger != state.ledger;
+        out.ledger_changed = changed(&out);
         return out;
     };
     let records = committed(state, journal.session);
@@ -415,7 +434,7 @@ pub(crate) fn recover(state: &StateFiles, observed: &Observed, library_id: &str)
             }
         }
     }
-    out.ledger_changed = out.ledger != state.ledger;
+    out.ledger_changed = changed(&out);
     out
 }
 

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use super::journal::{Ledger, LedgerEntry};
 use super::plan::DeviceContents;
-use super::text::{StateParseError, bad, hex_u64, lines_after_header, number};
+use super::text::{StateParseError, bad, fields, hex_u64, lines_after_header, number};
 use crate::error::{Error, Result};
 use crate::library::{Library, Rating, TrackId};
 
@@ -138,7 +138,7 @@ impl StatsStore {
     pub fn parse(bytes: &[u8]) -> std::result::Result<StatsStore, StateParseError> {
         let mut store = StatsStore::new();
         for (n, line) in lines_after_header(bytes, KIND, 1)? {
-            let f: Vec<&str> = line.split('\t').collect();
+            let f: Vec<&str> = fields(line).collect();
             let [id, plays, r, at] = f.as_slice() else {
                 return Err(bad(n, "expected four fields"));
             };

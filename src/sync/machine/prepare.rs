@@ -17,7 +17,7 @@ use crate::sync::journal::{Journal, Ledger};
 use crate::sync::legacy::{LEGACY_JOURNAL_FILE, LegacyJournal};
 use crate::sync::plan::{Adoptable, DeviceContents, PlanInput, PlanSettings, SyncPlan, plan};
 use crate::sync::recover::{
-    Observed, Recovery, Seen, StateFiles, commits_from, first_write, intents_from, recover,
+    Observed, Recovery, Seen, StateFiles, commits_from, first_write, intents_from, recover_ledger,
     to_observe,
 };
 use crate::sync::resume::gather_hashes;
@@ -358,7 +358,9 @@ impl Prep {
             };
             return self.ask(Wait::Observe(i), request);
         }
-        let mut recovery = recover(&self.state, &self.observed, &self.input.library_id);
+        let ledger = std::mem::take(&mut self.state.ledger);
+        let mut recovery =
+            recover_ledger(&self.state, ledger, &self.observed, &self.input.library_id);
         if !self.input.estimate {
             self.acts = perform_acts(&recovery, &self.input.library_id, self.renames_refused);
         }
