@@ -111,7 +111,9 @@ impl IdMap {
         let mut map = IdMap::in_memory(first);
         map.file = Some(path.to_path_buf());
         let text = match fs::read(path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            // Not copied when it is UTF-8, as the map writes it (a device's map is a megabyte).
+            Ok(bytes) => String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 map.rewrite(io)?;
                 return Ok(map);
