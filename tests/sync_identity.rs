@@ -48,6 +48,15 @@ fn world(n: u64) -> World {
     }
 }
 
+/// Adds track `id` (`frames` long) to `lib` in a new static playlist `name`, synced to
+/// partnership 1 at `priority`.
+fn add_selected(lib: &mut MemoryLibrary, id: u64, frames: usize, name: &str, priority: u32) {
+    lib.add_track(track(id, "Artist", "Album"), mp3(frames));
+    let mut p = Playlist::new_static(name, vec![TrackId(id)]);
+    p.sync.set_priority(1, priority).unwrap();
+    lib.add_playlist(p);
+}
+
 impl World {
     /// A new process: a provider over the folder at `root`, services from the state folder.
     fn open(&self, root: &Path) -> SyncServices {
@@ -255,13 +264,7 @@ fn a_second_sync_of_a_folder_device_is_busy_until_the_first_ends() {
     assert_eq!((s.copied, s.deleted, s.errors), (0, 0, 0), "{s:?}");
     assert!(!files(&root).iter().any(|p| p.contains("(2)")));
     // A stopped session releases the lock too.
-    w.library
-        .write()
-        .unwrap()
-        .add_track(track(7, "Artist", "Album"), mp3(30));
-    let mut p = Playlist::new_static("More", vec![TrackId(7)]);
-    p.sync.set_priority(1, 2).unwrap();
-    w.library.write().unwrap().add_playlist(p);
+    add_selected(&mut w.library.write().unwrap(), 7, 30, "More", 2);
     db.start().unwrap();
     assert_eq!(da.start(), Err(wmdm::Error::Busy));
     db.stop();
@@ -351,10 +354,7 @@ fn start_after_holds_the_device_while_the_application_finishes_its_library() {
     let scan = std::thread::spawn(move || {
         let mut lib = library.write().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
-        lib.add_track(track(7, "Artist", "Album"), mp3(30));
-        let mut p = Playlist::new_static("More", vec![TrackId(7)]);
-        p.sync.set_priority(1, 2).unwrap();
-        lib.add_playlist(p);
+        add_selected(&mut lib, 7, 30, "More", 2);
     });
     let mut calls = 0;
     da.start_after(|| {
@@ -374,13 +374,7 @@ fn start_after_holds_the_device_while_the_application_finishes_its_library() {
     );
 
     // A `ready` that fails: nothing is planned or written, and the lock is free at once.
-    w.library
-        .write()
-        .unwrap()
-        .add_track(track(8, "Artist", "Album"), mp3(31));
-    let mut p = Playlist::new_static("Last", vec![TrackId(8)]);
-    p.sync.set_priority(1, 3).unwrap();
-    w.library.write().unwrap().add_playlist(p);
+    add_selected(&mut w.library.write().unwrap(), 8, 31, "Last", 3);
     let before = files(&root);
     assert_eq!(
         da.start_after(|| Err(wmdm::Error::Abort)),

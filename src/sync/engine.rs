@@ -230,14 +230,8 @@ impl SyncEngine {
         self.start_listed(root, library, ctx, None)
     }
 
-    /// Starts reading `root`'s listing on a thread now, for a
-    /// [`start_listed`](Self::start_listed) to come under the same writer lock.
-    pub(crate) fn list_early(root: &WmdmStorage) -> ListAhead {
-        ListAhead::start(root)
-    }
-
     /// [`start`](Self::start), taking the listing from `listing` when one was started
-    /// earlier ([`list_early`](Self::list_early)).
+    /// earlier, under the same writer lock ([`ListAhead::start`]).
     pub(crate) fn start_listed(
         &self,
         root: &WmdmStorage,

@@ -5,9 +5,10 @@
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
-use super::engine::{SyncContext, SyncEngine, SyncSummary};
+use super::engine::{SyncContext, SyncSummary};
 use super::filter::SyncFilter;
 use super::item_info::BACKGROUND_TRANSCODE;
+use super::machine::ListAhead;
 use super::partnership::SyncDeviceStatus;
 use super::plan::{PlanSettings, SyncPlan};
 use super::selection::{estimate_selection, partnership_selection};
@@ -217,7 +218,7 @@ impl SyncDevice {
         }
         // One writer per device: the lock is held until the session ends (record_finish).
         let took = self.services.take_writer(&self.key, &device)?;
-        let listing = SyncEngine::list_early(&root);
+        let listing = ListAhead::start(&root);
         let parts = match ready().and_then(|()| self.session_parts()) {
             Ok(parts) => parts,
             Err(e) => {
