@@ -47,9 +47,18 @@ mod imp {
     #[derive(Debug)]
     pub(crate) struct Folder(OwnedFd);
 
-    fn open_at(at: impl AsFd, path: impl rustix::path::Arg) -> io::Result<Folder> {
+    /// Opens a folder without moving its access time where the host allows (see
+    /// [`crate::sys::files::without_access_time`]).
+    fn open_at(at: impl AsFd, path: impl rustix::path::Arg + Copy) -> io::Result<Folder> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        Ok(Folder(rustix::fs::openat(at, path, flags, Mode::empty())?))
+        crate::sys::files::without_access_time(|noatime| {
+            let flags = if noatime {
+                flags | OFlags::NOATIME
+            } else {
+                flags
+            };
+            Ok(Folder(rustix::fs::openat(&at, path, flags, Mode::empty())?))
+        })
     }
 
     impl Folder {

@@ -32,24 +32,47 @@ pub(crate) const TEMP_SUFFIX: &str = ".part";
 /// `O_NOATIME`, for the file's owner or a privileged process), not even its access time, so
 /// that a scan or a copy of the library leaves every inode as it was (and costs no inode
 /// write per file on the first read after a copy of the library). Where the host refuses the
-/// flag (a file of another owner: `EPERM`), the file is opened plainly, and this process stops
-/// asking.
+/// flag (a file of another owner: `EPERM`), the file is opened plainly (see
+/// [`without_access_time`]).
 ///
 /// # Errors
 /// The I/O error of the open.
 pub(crate) fn open_unchanged(path: &Path) -> io::Result<fs::File> {
+    without_access_time(|noatime| {
+        #[cfg(target_os = "linux")]
+        if noatime {
+            use std::os::unix::fs::OpenOptionsExt;
+            let flag = rustix::fs::OFlags::NOATIME.bits();
+            return fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(i32::try_from(flag).unwrap_or(0))
+                .open(path);
+        }
+        let _ = noatime;
+        fs::File::open(path)
+    })
+}
+
+/// The one home of opening something to read it without moving its access time: calls
+/// `open(true)`, which should ask the host for that (`O_NOATIME` on Linux), and where the
+/// host refuses the request (`EPERM`: only an inode's owner or a privileged process may make
+/// it) calls `open(false)`, a plain open, and this process stops asking. Elsewhere than Linux
+/// `open(false)` is the only call.
+///
+/// Besides leaving a library as it was, this spares the host an inode write per folder or
+/// file read: a folder whose entries changed since it was last listed (every device folder
+/// after a sync) gets its access time written on its next listing under `relatime`, and those
+/// writes were a tenth of the first resync after a first sync.
+///
+/// # Errors
+/// The I/O error of the open.
+pub(crate) fn without_access_time<T>(mut open: impl FnMut(bool) -> io::Result<T>) -> io::Result<T> {
     #[cfg(target_os = "linux")]
     {
-        use std::os::unix::fs::OpenOptionsExt;
         use std::sync::atomic::AtomicBool;
         static REFUSED: AtomicBool = AtomicBool::new(false);
         if !REFUSED.load(Ordering::Relaxed) {
-            let flag = rustix::fs::OFlags::NOATIME.bits();
-            match fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(i32::try_from(flag).unwrap_or(0))
-                .open(path)
-            {
+            match open(true) {
                 Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => {
                     REFUSED.store(true, Ordering::Relaxed);
                 }
@@ -57,7 +80,7 @@ pub(crate) fn open_unchanged(path: &Path) -> io::Result<fs::File> {
             }
         }
     }
-    fs::File::open(path)
+    open(false)
 }
 
 /// A number no other call of this process, or of another process started at the same time,
@@ -318,6 +341,32 @@ mod tests {
         io::Read::read_to_end(&mut open_unchanged(&path).unwrap(), &mut bytes).unwrap();
         assert_eq!(bytes, b"bytes");
         assert_eq!(atime(&path, None), 1_000);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn listing_a_folder_leaves_its_access_time_alone() {
+        use crate::sys::listing::{Folder, Lister};
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("Album");
+        fs::create_dir(&folder).unwrap();
+        fs::write(folder.join("track.mp3"), b"bytes").unwrap();
+        // The control, as for a file: a plain listing moves an old access time.
+        atime(&folder, Some(1_000));
+        assert_eq!(fs::read_dir(&folder).unwrap().count(), 1);
+        if atime(&folder, None) == 1_000 {
+            return;
+        }
+        atime(&folder, Some(1_000));
+        let mut names = Vec::new();
+        let opened = Folder::open(&folder).unwrap();
+        Lister::new()
+            .for_each(&opened, |e| names.push(e.name().unwrap().to_owned()))
+            .unwrap();
+        let sub = Folder::open(dir.path()).unwrap().open_sub("Album").unwrap();
+        Lister::new().for_each(&sub, |_| {}).unwrap();
+        assert_eq!(names, ["track.mp3"]);
+        assert_eq!(atime(&folder, None), 1_000);
     }
 
     #[test]
