@@ -139,7 +139,8 @@ struct Setup {
 }
 
 // A resync allocates per file (names, paths, entries) on several threads at once, where
-// glibc's allocator spends more than the work itself.
+// glibc's allocator spends more than the work itself. Built without transparent huge pages
+// (Cargo.toml says why).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
