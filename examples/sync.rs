@@ -262,13 +262,15 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         options.profile = p.clone();
     }
     // Every party authenticates with the certificate the example ships (examples/certs), on
-    // a thread of its own, which also opens the folder device (its ID map is read then): the
-    // handshakes and the device share nothing with the library, loaded meanwhile.
+    // a thread of its own, while the folder device is opened on another (its ID map is read
+    // then): the handshakes and the device share nothing with the library, loaded meanwhile.
     let root = setup.device.clone();
     let authenticating = std::thread::spawn(move || {
-        let provider = match mtp {
+        let provider: Arc<dyn wmdm::provider::ServiceProvider> = match mtp {
             Some(mtp) => mtp,
-            None => Arc::new(FsProvider::new(FsConfig::root(&root).options(options))),
+            None => Arc::new(support::OpenedAside::start(move || {
+                Arc::new(FsProvider::new(FsConfig::root(&root).options(options)))
+            })),
         };
         support::manager(provider)
     });

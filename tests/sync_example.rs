@@ -264,3 +264,27 @@ fn sizes_on_the_command_line() {
     assert!(parse_bytes("").is_err());
     assert!(parse_bytes("0").is_err());
 }
+
+#[test]
+fn a_provider_opened_aside_serves_its_devices_after_the_handshakes() {
+    let root = tempfile::tempdir().unwrap();
+    let device = root.path().join("device");
+    std::fs::create_dir(&device).unwrap();
+    let at = device.clone();
+    let aside = support::OpenedAside::start(move || {
+        Arc::new(FsProvider::new(
+            FsConfig::root(&at).options(DeviceOptions::default().durable(false)),
+        ))
+    });
+    let manager = support::manager(Arc::new(aside)).unwrap();
+    assert_eq!(manager.devices().unwrap().len(), 1);
+}
+
+#[test]
+fn a_provider_whose_opening_failed_answers_errors_not_panics() {
+    use wmdm::provider::ServiceProvider;
+    let aside = support::OpenedAside::start(|| panic!("the device could not be opened"));
+    assert!(aside.devices().is_err());
+    // Asked again, it says the same (the failed opening is not retried, nor waited for).
+    assert!(aside.device_count().is_err());
+}

@@ -10,10 +10,13 @@ pub mod verify;
 pub mod watch;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
+use wmdm::Error;
+use wmdm::flags::DeviceEnumPreference;
 use wmdm::manager::{AuthenticatedProvider, DeviceManager};
-use wmdm::provider::ServiceProvider;
+use wmdm::provider::{DeviceRef, ServiceProvider};
 use wmdm::sac::{
     Certificate, ChannelConfig, Identity, Role, SecureChannelServer, TrustStore,
     private_key_from_pem, public_key_from_pem,
@@ -69,6 +72,65 @@ pub fn manager_of(providers: Vec<Arc<dyn ServiceProvider>>) -> wmdm::Result<Devi
     manager.authenticate_beside_providers(app)?;
     let _ = manager.devices();
     Ok(manager)
+}
+
+/// A provider opened on a thread of its own, answering once it is open: the folder device's
+/// ID map (a megabyte after a first sync of 10,000 files) is read while the handshakes run,
+/// which need no device, instead of before them. The manager asks for devices only after its
+/// handshake, so nothing waits unless the opening is slower than both handshakes.
+#[derive(Debug)]
+pub struct OpenedAside(Mutex<Opening>);
+
+#[derive(Debug)]
+enum Opening {
+    Pending(JoinHandle<Arc<dyn ServiceProvider>>),
+    Open(Arc<dyn ServiceProvider>),
+    /// The opening thread panicked.
+    Failed,
+}
+
+impl OpenedAside {
+    /// Starts `open` on a new thread.
+    pub fn start(open: impl FnOnce() -> Arc<dyn ServiceProvider> + Send + 'static) -> OpenedAside {
+        OpenedAside(Mutex::new(Opening::Pending(std::thread::spawn(open))))
+    }
+
+    /// The provider, once open (waiting for the opening thread the first time).
+    fn provider(&self) -> wmdm::Result<Arc<dyn ServiceProvider>> {
+        let mut state = self.0.lock().map_err(|_| Error::Fail)?;
+        if matches!(*state, Opening::Pending(_))
+            && let Opening::Pending(opening) = std::mem::replace(&mut *state, Opening::Failed)
+            && let Ok(opened) = opening.join()
+        {
+            *state = Opening::Open(opened);
+        }
+        match &*state {
+            Opening::Open(p) => Ok(p.clone()),
+            _ => Err(Error::Fail.context("opening the device's provider")),
+        }
+    }
+}
+
+impl ServiceProvider for OpenedAside {
+    fn device_count(&self) -> wmdm::Result<u32> {
+        self.provider()?.device_count()
+    }
+
+    fn devices(&self) -> wmdm::Result<Vec<DeviceRef>> {
+        self.provider()?.devices()
+    }
+
+    fn create_device(&self, pnp_path: &str) -> wmdm::Result<Vec<DeviceRef>> {
+        self.provider()?.create_device(pnp_path)
+    }
+
+    fn set_device_enum_preference(&self, preference: DeviceEnumPreference) -> wmdm::Result<()> {
+        self.provider()?.set_device_enum_preference(preference)
+    }
+
+    fn revocation_url(&self) -> wmdm::Result<String> {
+        self.provider()?.revocation_url()
+    }
 }
 
 /// Cargo's target folder: the example runs from `target/<profile>/examples/`.
