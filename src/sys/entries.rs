@@ -5,9 +5,9 @@
 use std::cell::RefCell;
 use std::io;
 use std::path::Path;
+use std::time::SystemTime;
 
 use super::listing::{self, Folder, Lister};
-use std::time::SystemTime;
 
 /// What an entry is, as far as a listing cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
