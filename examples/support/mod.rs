@@ -98,12 +98,10 @@ impl OpenedAside {
     /// The provider, once open (waiting for the opening thread the first time).
     fn provider(&self) -> wmdm::Result<Arc<dyn ServiceProvider>> {
         let mut state = self.0.lock().map_err(|_| Error::Fail)?;
-        if matches!(*state, Opening::Pending(_))
-            && let Opening::Pending(opening) = std::mem::replace(&mut *state, Opening::Failed)
-            && let Ok(opened) = opening.join()
-        {
-            *state = Opening::Open(opened);
-        }
+        *state = match std::mem::replace(&mut *state, Opening::Failed) {
+            Opening::Pending(opening) => opening.join().map_or(Opening::Failed, Opening::Open),
+            settled => settled,
+        };
         match &*state {
             Opening::Open(p) => Ok(p.clone()),
             _ => Err(Error::Fail.context("opening the device's provider")),
